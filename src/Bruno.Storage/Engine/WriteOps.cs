@@ -1,0 +1,78 @@
+using Bruno.Storage.Identity;
+using Bruno.Storage.Index;
+using Bruno.Storage.Model;
+
+namespace Bruno.Storage.Engine;
+
+/// <summary>A unit of work for a tenant's write loop. Completed only after its changes are committed (fsynced) and visible.</summary>
+internal abstract class WriteOp
+{
+    private readonly TaskCompletionSource<long> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public Task<long> Done => _done.Task;
+
+    /// <summary>Barrier ops run alone in their own transaction, after everything queued before them is committed.</summary>
+    public virtual bool Barrier => false;
+
+    public virtual int RowCount => 1;
+
+    public void Complete(long result) => _done.TrySetResult(result);
+
+    public void Fail(Exception e) => _done.TrySetException(e);
+}
+
+/// <summary>An encrypted row ready for the database: keyed hash of its id, owner slot (null: tenant-wide), sealed payload.</summary>
+internal readonly record struct PreparedRow(byte[] Hid, byte[]? Owner, byte[] Payload);
+
+internal sealed class UpsertOp(CollectionState collection, PreparedRow[] prepared, StoredRow[] rows) : WriteOp
+{
+    public CollectionState Collection => collection;
+
+    public PreparedRow[] Prepared => prepared;
+
+    public StoredRow[] Rows => rows;
+
+    public override int RowCount => rows.Length;
+}
+
+internal sealed class DeleteIdsOp(CollectionState collection, string[] ids, byte[][] hids) : WriteOp
+{
+    public CollectionState Collection => collection;
+
+    public string[] Ids => ids;
+
+    public byte[][] Hids => hids;
+
+    public override int RowCount => ids.Length;
+}
+
+internal sealed class DeleteWhereOp(CollectionState collection, Filter filter) : WriteOp
+{
+    public CollectionState Collection => collection;
+
+    public Filter Filter => filter;
+
+    public override bool Barrier => true;
+}
+
+internal sealed class CreateCollectionOp(CollectionSpec spec) : WriteOp
+{
+    public CollectionSpec Spec => spec;
+
+    public override bool Barrier => true;
+}
+
+internal sealed class EraseUserOp(UserId user) : WriteOp
+{
+    public UserId User => user;
+
+    public override bool Barrier => true;
+}
+
+/// <summary>Removes rows whose owner key no longer exists (a user erasure interrupted by a crash after the key was destroyed).</summary>
+internal sealed class PurgeOwnersOp(List<byte[]> owners) : WriteOp
+{
+    public List<byte[]> Owners => owners;
+
+    public override bool Barrier => true;
+}

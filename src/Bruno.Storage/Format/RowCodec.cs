@@ -1,0 +1,208 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using System.Text;
+using Bruno.Storage.Identity;
+using Bruno.Storage.Model;
+
+namespace Bruno.Storage.Format;
+
+/// <summary>
+/// The plaintext layout of one row, before it is encrypted. Version 1:
+/// u8 version | str id | str text | i64 created-at (UTC ticks) | str user id ("" = none) |
+/// varint metadata count, then per entry: str key, u8 kind, value (str | f64 | i64 ticks | u8) |
+/// varint dimension, then the floats (IEEE 754, little-endian). str = varint byte length + UTF-8.
+/// </summary>
+internal static class RowCodec
+{
+    public const byte Version = 1;
+
+    public static void Write(IBufferWriter<byte> w, StoredRow row, long createdTicks)
+    {
+        WriteByte(w, Version);
+        WriteString(w, row.Id);
+        WriteString(w, row.Text);
+        WriteInt64(w, createdTicks);
+        WriteString(w, row.UserId?.Value ?? string.Empty);
+        WriteVarint(w, (uint)row.Metadata.Count);
+        foreach (var (key, value) in row.Metadata.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        {
+            WriteString(w, key);
+            WriteByte(w, (byte)value.Kind);
+            switch (value.Kind)
+            {
+                case MetadataKind.String:
+                    WriteString(w, value.RawString!);
+                    break;
+                case MetadataKind.Number:
+                    WriteInt64(w, BitConverter.DoubleToInt64Bits(value.RawNumber));
+                    break;
+                case MetadataKind.Time:
+                    WriteInt64(w, (long)value.RawNumber);
+                    break;
+                case MetadataKind.Bool:
+                    WriteByte(w, (byte)value.RawNumber);
+                    break;
+                default:
+                    throw new InvalidOperationException("Unknown metadata kind.");
+            }
+        }
+
+        var vector = row.Vector.Span;
+        WriteVarint(w, (uint)vector.Length);
+        var bytes = MemoryMarshal.AsBytes(vector);
+        if (BitConverter.IsLittleEndian)
+        {
+            w.Write(bytes);
+        }
+        else
+        {
+            foreach (var f in vector)
+            {
+                WriteInt32(w, BitConverter.SingleToInt32Bits(f));
+            }
+        }
+    }
+
+    /// <summary>Decodes a row; throws <see cref="StorageFormatException"/> for an unknown version or malformed bytes.</summary>
+    public static StoredRow Read(ReadOnlySpan<byte> data)
+    {
+        try
+        {
+            var pos = 0;
+            var version = data[pos++];
+            if (version != Version)
+            {
+                throw new StorageFormatException($"Row format version {version} is not supported (this engine reads {Version}).");
+            }
+
+            var id = ReadString(data, ref pos);
+            var text = ReadString(data, ref pos);
+            var created = BinaryPrimitives.ReadInt64LittleEndian(data[pos..]);
+            pos += 8;
+            var user = ReadString(data, ref pos);
+            var count = (int)ReadVarint(data, ref pos);
+            var metadata = new Dictionary<string, MetadataValue>(count, StringComparer.Ordinal);
+            for (var i = 0; i < count; i++)
+            {
+                var key = ReadString(data, ref pos);
+                var kind = (MetadataKind)data[pos++];
+                MetadataValue value;
+                switch (kind)
+                {
+                    case MetadataKind.String:
+                        value = MetadataValue.String(ReadString(data, ref pos));
+                        break;
+                    case MetadataKind.Number:
+                        value = MetadataValue.Number(BitConverter.Int64BitsToDouble(BinaryPrimitives.ReadInt64LittleEndian(data[pos..])));
+                        pos += 8;
+                        break;
+                    case MetadataKind.Time:
+                        value = MetadataValue.Time(new DateTimeOffset(BinaryPrimitives.ReadInt64LittleEndian(data[pos..]), TimeSpan.Zero));
+                        pos += 8;
+                        break;
+                    case MetadataKind.Bool:
+                        value = MetadataValue.Bool(data[pos++] != 0);
+                        break;
+                    default:
+                        throw new StorageFormatException($"Unknown metadata kind {(byte)kind}.");
+                }
+
+                metadata[key] = value;
+            }
+
+            var dim = (int)ReadVarint(data, ref pos);
+            var vector = new float[dim];
+            var src = data.Slice(pos, dim * 4);
+            if (BitConverter.IsLittleEndian)
+            {
+                src.CopyTo(MemoryMarshal.AsBytes(vector.AsSpan()));
+            }
+            else
+            {
+                for (var i = 0; i < dim; i++)
+                {
+                    vector[i] = BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadInt32LittleEndian(src[(i * 4)..]));
+                }
+            }
+
+            return new StoredRow
+            {
+                Id = id,
+                Text = text,
+                CreatedAt = new DateTimeOffset(created, TimeSpan.Zero),
+                UserId = user.Length == 0 ? null : UserId.Parse(user),
+                Metadata = metadata,
+                Vector = vector,
+            };
+        }
+        catch (ArgumentOutOfRangeException e)
+        {
+            throw new StorageFormatException("A row is truncated or malformed: " + e.GetType().Name);
+        }
+    }
+
+    private static void WriteByte(IBufferWriter<byte> w, byte b)
+    {
+        w.GetSpan(1)[0] = b;
+        w.Advance(1);
+    }
+
+    private static void WriteInt64(IBufferWriter<byte> w, long v)
+    {
+        BinaryPrimitives.WriteInt64LittleEndian(w.GetSpan(8), v);
+        w.Advance(8);
+    }
+
+    private static void WriteInt32(IBufferWriter<byte> w, int v)
+    {
+        BinaryPrimitives.WriteInt32LittleEndian(w.GetSpan(4), v);
+        w.Advance(4);
+    }
+
+    private static void WriteVarint(IBufferWriter<byte> w, uint v)
+    {
+        var span = w.GetSpan(5);
+        var n = 0;
+        while (v >= 0x80)
+        {
+            span[n++] = (byte)(v | 0x80);
+            v >>= 7;
+        }
+
+        span[n++] = (byte)v;
+        w.Advance(n);
+    }
+
+    private static void WriteString(IBufferWriter<byte> w, string s)
+    {
+        var len = Encoding.UTF8.GetByteCount(s);
+        WriteVarint(w, (uint)len);
+        Encoding.UTF8.GetBytes(s, w.GetSpan(len));
+        w.Advance(len);
+    }
+
+    private static uint ReadVarint(ReadOnlySpan<byte> data, ref int pos)
+    {
+        uint v = 0;
+        for (var shift = 0; shift < 35; shift += 7)
+        {
+            var b = data[pos++];
+            v |= (uint)(b & 0x7F) << shift;
+            if (b < 0x80)
+            {
+                return v;
+            }
+        }
+
+        throw new StorageFormatException("A varint is malformed.");
+    }
+
+    private static string ReadString(ReadOnlySpan<byte> data, ref int pos)
+    {
+        var len = (int)ReadVarint(data, ref pos);
+        var s = Encoding.UTF8.GetString(data.Slice(pos, len));
+        pos += len;
+        return s;
+    }
+}

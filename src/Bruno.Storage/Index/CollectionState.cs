@@ -1,0 +1,554 @@
+using System.Numerics.Tensors;
+using Bruno.Storage.Identity;
+using Bruno.Storage.Model;
+
+namespace Bruno.Storage.Index;
+
+/// <summary>
+/// Everything a collection holds in memory while its tenant is open: rows by slot, the vector arena, the owner index,
+/// BM25 postings and, above the ANN threshold, an HNSW graph that a background indexer keeps up to date. Writers
+/// (the tenant's write loop) take the write lock; searches take the read lock. Every change is applied to all indexes
+/// under one lock acquisition, so no reader ever sees a row in one index and not in another.
+/// </summary>
+internal sealed class CollectionState : IDisposable
+{
+    private readonly ReaderWriterLockSlim _lock = new(LockRecursionPolicy.NoRecursion);
+    private readonly IndexSettings _settings;
+    private readonly CancellationTokenSource _closing = new();
+    private readonly SemaphoreSlim _indexerWake = new(0);
+    private Generation _g;
+    private Task? _indexer;
+
+    public CollectionState(int cid, CollectionSpec spec, IndexSettings settings)
+    {
+        (Cid, Spec, _settings) = (cid, spec, settings);
+        _g = new Generation(spec);
+    }
+
+    public int Cid { get; }
+
+    public CollectionSpec Spec { get; }
+
+    public int LiveCount
+    {
+        get
+        {
+            _lock.EnterReadLock();
+            try
+            {
+                return _g.Live;
+            }
+            finally
+            {
+                _lock.ExitReadLock();
+            }
+        }
+    }
+
+    /// <summary>Bytes of managed memory held by the vectors (for stats; the text is not counted).</summary>
+    public long VectorBytes => _g.Arena.Bytes;
+
+    /// <summary>Applies committed upserts and deletes in order, atomically for readers.</summary>
+    public void Apply(IReadOnlyList<StoredRow>? upserts, IReadOnlyList<string>? deletes)
+    {
+        _lock.EnterWriteLock();
+        try
+        {
+            var g = _g;
+            foreach (var id in deletes ?? [])
+            {
+                if (g.IdToSlot.Remove(id, out var slot))
+                {
+                    Kill(g, slot);
+                }
+            }
+
+            foreach (var row in upserts ?? [])
+            {
+                if (g.IdToSlot.TryGetValue(row.Id, out var old))
+                {
+                    Kill(g, old);
+                }
+
+                Add(g, row);
+            }
+
+            if (g.Dead > 1024 && g.Dead > g.Live)
+            {
+                Compact();
+            }
+        }
+        finally
+        {
+            _lock.ExitWriteLock();
+        }
+
+        MaybeStartIndexer();
+    }
+
+    public StoredRow? Get(string id)
+    {
+        _lock.EnterReadLock();
+        try
+        {
+            return _g.IdToSlot.TryGetValue(id, out var slot) ? Materialize(_g, slot) : null;
+        }
+        finally
+        {
+            _lock.ExitReadLock();
+        }
+    }
+
+    public long Count(Filter filter)
+    {
+        _lock.EnterReadLock();
+        try
+        {
+            var g = _g;
+            if (filter.MatchesEverything)
+            {
+                return g.Live;
+            }
+
+            long n = 0;
+            foreach (var slot in CandidateSlots(g, filter))
+            {
+                if (Accept(g, slot, filter))
+                {
+                    n++;
+                }
+            }
+
+            return n;
+        }
+        finally
+        {
+            _lock.ExitReadLock();
+        }
+    }
+
+    /// <summary>Ids of the live rows matching <paramref name="filter"/> (for delete-by-filter, evaluated in the write loop).</summary>
+    public List<string> MatchingIds(Filter filter)
+    {
+        _lock.EnterReadLock();
+        try
+        {
+            var g = _g;
+            return [.. CandidateSlots(g, filter).Where(s => Accept(g, s, filter)).Select(s => g.Rows[s]!.Id)];
+        }
+        finally
+        {
+            _lock.ExitReadLock();
+        }
+    }
+
+    /// <summary>Ids of every live row owned by <paramref name="user"/>.</summary>
+    public List<string> IdsOwnedBy(UserId user) => MatchingIds(Filter.ForUser(user));
+
+    public IReadOnlyList<SearchHit> Search(SearchRequest request)
+    {
+        _lock.EnterReadLock();
+        try
+        {
+            var g = _g;
+            return request.Mode switch
+            {
+                SearchMode.Vector => Hits(g, VectorSearch(g, request, request.K), vector: true),
+                SearchMode.FullText => Hits(g, TextSearch(g, request, request.K), vector: false),
+                _ => Hybrid(g, request),
+            };
+        }
+        finally
+        {
+            _lock.ExitReadLock();
+        }
+    }
+
+    /// <summary>Enumerates every live row (export and tests); materialised under the read lock in pages.</summary>
+    public List<StoredRow> Snapshot()
+    {
+        _lock.EnterReadLock();
+        try
+        {
+            var g = _g;
+            var list = new List<StoredRow>(g.Live);
+            for (var s = 0; s < g.Arena.Count; s++)
+            {
+                if (g.Rows[s] is not null)
+                {
+                    list.Add(Materialize(g, s));
+                }
+            }
+
+            return list;
+        }
+        finally
+        {
+            _lock.ExitReadLock();
+        }
+    }
+
+    /// <summary>How many slots the HNSW graph covers (0 when there is none); for tests and benchmarks.</summary>
+    internal int IndexedCount => _g.Ann?.Count ?? 0;
+
+    /// <summary>Waits until the background indexer has caught up with every slot written so far.</summary>
+    internal async Task WaitForIndexAsync(CancellationToken ct)
+    {
+        while (true)
+        {
+            var g = _g;
+            if (g.Live < _settings.AnnThreshold || (g.Ann is { } ann && ann.Count >= g.Arena.Count))
+            {
+                return;
+            }
+
+            await Task.Delay(20, ct);
+        }
+    }
+
+    public void Dispose()
+    {
+        _closing.Cancel();
+        _indexerWake.Release();
+        try
+        {
+            _indexer?.Wait(TimeSpan.FromSeconds(10));
+        }
+        catch (AggregateException)
+        {
+            // the indexer only stops; nothing to report
+        }
+
+        _lock.Dispose();
+        _closing.Dispose();
+        _indexerWake.Dispose();
+    }
+
+    private static void Add(Generation g, StoredRow row)
+    {
+        var slot = g.Arena.Append(row.Vector.Span);
+        var terms = Tokenizer.Analyze(row.Text, out var length);
+        if (slot >= g.Rows.Length)
+        {
+            Array.Resize(ref g.Rows, Math.Max(16, g.Rows.Length * 2));
+            Array.Resize(ref g.Terms, g.Rows.Length);
+            Array.Resize(ref g.Lengths, g.Rows.Length);
+        }
+
+        g.Rows[slot] = row with { Vector = ReadOnlyMemory<float>.Empty };
+        g.Terms[slot] = terms;
+        g.Lengths[slot] = length;
+        g.IdToSlot[row.Id] = slot;
+        var owner = row.UserId?.Value ?? string.Empty;
+        if (!g.OwnerSlots.TryGetValue(owner, out var list))
+        {
+            g.OwnerSlots[owner] = list = new OwnerList();
+        }
+
+        list.Slots.Add(slot);
+        list.Live++;
+        g.Text.Add(slot, terms, length);
+        g.Live++;
+    }
+
+    private static void Kill(Generation g, int slot)
+    {
+        var row = g.Rows[slot]!;
+        g.Text.Remove(g.Terms[slot]!, g.Lengths[slot]);
+        g.OwnerSlots[row.UserId?.Value ?? string.Empty].Live--;
+        g.Rows[slot] = null;
+        g.Terms[slot] = null;
+        g.Live--;
+        g.Dead++;
+    }
+
+    /// <summary>Rebuilds the generation without dead slots; the HNSW graph is rebuilt by the indexer, exact search covers the gap.</summary>
+    private void Compact()
+    {
+        var old = _g;
+        var fresh = new Generation(Spec);
+        for (var s = 0; s < old.Arena.Count; s++)
+        {
+            if (old.Rows[s] is { } row)
+            {
+                Add(fresh, row with { Vector = old.Arena.Get(s).ToArray() });
+            }
+        }
+
+        _g = fresh;
+    }
+
+    private void MaybeStartIndexer()
+    {
+        if (_g.Live < _settings.AnnThreshold)
+        {
+            return;
+        }
+
+        if (_indexer is null)
+        {
+            _indexer = Task.Factory.StartNew(IndexLoop, _closing.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        }
+        else
+        {
+            _indexerWake.Release();
+        }
+    }
+
+    private void IndexLoop()
+    {
+        var token = _closing.Token;
+        while (!token.IsCancellationRequested)
+        {
+            var g = _g;
+            var ann = g.Ann;
+            if (ann is null)
+            {
+                ann = new Hnsw(g.Arena, _settings.HnswM, _settings.HnswEfConstruction);
+                _lock.EnterWriteLock();
+                try
+                {
+                    if (ReferenceEquals(g, _g))
+                    {
+                        g.Ann = ann;
+                    }
+                }
+                finally
+                {
+                    _lock.ExitWriteLock();
+                }
+            }
+
+            while (!token.IsCancellationRequested && ReferenceEquals(g, _g) && ann.Count < g.Arena.Count)
+            {
+                ann.InsertNext();
+            }
+
+            if (ReferenceEquals(g, _g) && ann.Count >= g.Arena.Count)
+            {
+                try
+                {
+                    _indexerWake.Wait(token);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    private List<(int Slot, float Score)> VectorSearch(Generation g, SearchRequest request, int k)
+    {
+        var query = request.Vector.Span;
+        var qNorm = TensorPrimitives.Norm(query);
+        var filter = request.Filter;
+        var candidates = CandidateCount(g, filter);
+        var ann = g.Ann;
+        if (request.Exact || ann is null || candidates <= _settings.AnnThreshold)
+        {
+            return Exact(g, query, qNorm, CandidateSlots(g, filter), filter, k);
+        }
+
+        var unfiltered = filter.MatchesEverything;
+        var ef = Math.Max(request.Ef ?? _settings.HnswEfSearch, k);
+        var fromGraph = ann.Search(query, qNorm, k, ef, unfiltered ? s => g.Rows[s] is not null : s => Accept(g, s, filter));
+        var top = new TopK(k);
+        foreach (var (slot, score) in fromGraph)
+        {
+            top.Offer(slot, score);
+        }
+
+        // rows written after the indexer's last insert are scanned exactly
+        for (var s = ann.Count; s < g.Arena.Count; s++)
+        {
+            if (Accept(g, s, filter))
+            {
+                top.Offer(s, g.Arena.Similarity(query, qNorm, s));
+            }
+        }
+
+        var result = top.Drain();
+        return result.Count >= Math.Min(k, candidates) ? result : Exact(g, query, qNorm, CandidateSlots(g, filter), filter, k);
+    }
+
+    private static List<(int Slot, float Score)> Exact(Generation g, ReadOnlySpan<float> query, float qNorm, IEnumerable<int> slots, Filter filter, int k)
+    {
+        var top = new TopK(k);
+        foreach (var s in slots)
+        {
+            if (Accept(g, s, filter))
+            {
+                top.Offer(s, g.Arena.Similarity(query, qNorm, s));
+            }
+        }
+
+        return top.Drain();
+    }
+
+    private static List<(int Slot, float Score)> TextSearch(Generation g, SearchRequest request, int k)
+    {
+        var terms = Tokenizer.QueryTerms(request.Text ?? string.Empty);
+        return terms.Count == 0 ? [] : g.Text.Search(terms, s => Accept(g, s, request.Filter), s => g.Lengths[s], k);
+    }
+
+    private IReadOnlyList<SearchHit> Hybrid(Generation g, SearchRequest request)
+    {
+        var n = Math.Max(request.K, request.CandidatesPerList);
+        var dense = VectorSearch(g, request, n);
+        var sparse = TextSearch(g, request, n);
+        var fused = new Dictionary<int, (float Score, int? V, int? T)>();
+        for (var i = 0; i < dense.Count; i++)
+        {
+            fused[dense[i].Slot] = (1f / (request.RrfK + i + 1), i + 1, null);
+        }
+
+        for (var i = 0; i < sparse.Count; i++)
+        {
+            var add = 1f / (request.RrfK + i + 1);
+            fused[sparse[i].Slot] = fused.TryGetValue(sparse[i].Slot, out var f) ? (f.Score + add, f.V, i + 1) : (add, null, i + 1);
+        }
+
+        return [.. fused
+            .OrderByDescending(kv => kv.Value.Score)
+            .ThenBy(kv => kv.Key)
+            .Take(request.K)
+            .Select(kv => new SearchHit(Materialize(g, kv.Key), kv.Value.Score, kv.Value.V, kv.Value.T))];
+    }
+
+    private static List<SearchHit> Hits(Generation g, List<(int Slot, float Score)> ranked, bool vector)
+    {
+        var hits = new List<SearchHit>(ranked.Count);
+        for (var i = 0; i < ranked.Count; i++)
+        {
+            var (slot, score) = ranked[i];
+            hits.Add(new SearchHit(Materialize(g, slot), score, vector ? i + 1 : null, vector ? null : i + 1));
+        }
+
+        return hits;
+    }
+
+    private static StoredRow Materialize(Generation g, int slot) => g.Rows[slot]! with { Vector = g.Arena.Get(slot).ToArray() };
+
+    private static int CandidateCount(Generation g, Filter filter)
+    {
+        if (filter.Owner.Users is not { } users)
+        {
+            return g.Live;
+        }
+
+        var n = filter.Owner.IncludeTenantWide ? g.OwnerSlots.GetValueOrDefault(string.Empty)?.Live ?? 0 : 0;
+        foreach (var u in users)
+        {
+            n += g.OwnerSlots.GetValueOrDefault(u.Value)?.Live ?? 0;
+        }
+
+        return n;
+    }
+
+    /// <summary>Slots that can match the filter's owner part: the owners' slot lists when users are named, otherwise every slot.</summary>
+    private static IEnumerable<int> CandidateSlots(Generation g, Filter filter)
+    {
+        if (filter.Owner.Users is not { } users)
+        {
+            return Enumerable.Range(0, g.Arena.Count);
+        }
+
+        var owners = users.Select(u => u.Value).Distinct(StringComparer.Ordinal).ToList();
+        if (filter.Owner.IncludeTenantWide)
+        {
+            owners.Add(string.Empty);
+        }
+
+        return owners.SelectMany(o => (IEnumerable<int>?)g.OwnerSlots.GetValueOrDefault(o)?.Slots ?? []);
+    }
+
+    private static bool Accept(Generation g, int slot, Filter filter)
+    {
+        var row = g.Rows[slot];
+        if (row is null)
+        {
+            return false;
+        }
+
+        if (filter.MatchesEverything)
+        {
+            return true;
+        }
+
+        var owner = filter.Owner;
+        if (row.UserId is { } user)
+        {
+            if (owner.Users is { } users && !Contains(users, user))
+            {
+                return false;
+            }
+        }
+        else if (!owner.IncludeTenantWide)
+        {
+            return false;
+        }
+
+        if ((filter.CreatedFrom is { } from && row.CreatedAt < from) || (filter.CreatedBefore is { } before && row.CreatedAt >= before))
+        {
+            return false;
+        }
+
+        foreach (var c in filter.Conditions)
+        {
+            if (!row.Metadata.TryGetValue(c.Key, out var value) || !c.Matches(value))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static bool Contains(IReadOnlyList<UserId> users, UserId user)
+    {
+        foreach (var u in users)
+        {
+            if (u == user)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private sealed class OwnerList
+    {
+        public List<int> Slots { get; } = [];
+
+        public int Live { get; set; }
+    }
+
+    /// <summary>One generation of slots; compaction replaces it whole.</summary>
+    private sealed class Generation(CollectionSpec spec)
+    {
+#pragma warning disable SA1401, CA1051 // plain mutable state owned by the enclosing class
+        public StoredRow?[] Rows = [];
+        public (string Term, int Tf)[]?[] Terms = [];
+        public int[] Lengths = [];
+#pragma warning restore SA1401, CA1051
+
+        public VectorArena Arena { get; } = new(spec.Dimension, spec.Metric);
+
+        public Dictionary<string, int> IdToSlot { get; } = new(StringComparer.Ordinal);
+
+        public Dictionary<string, OwnerList> OwnerSlots { get; } = new(StringComparer.Ordinal);
+
+        public InvertedIndex Text { get; } = new();
+
+        public Hnsw? Ann { get; set; }
+
+        public int Live { get; set; }
+
+        public int Dead { get; set; }
+    }
+}
+
+/// <summary>Index tuning shared by the collections of an engine.</summary>
+internal sealed record IndexSettings(int AnnThreshold, int HnswM, int HnswEfConstruction, int HnswEfSearch);

@@ -1,0 +1,324 @@
+namespace Bruno.Storage.Index;
+
+/// <summary>
+/// A hierarchical navigable small-world graph over the slots of a <see cref="VectorArena"/> (node id = slot).
+/// One thread inserts (the collection's indexer); any number search at the same time without locks: every neighbour list
+/// is replaced, never edited in place, and a node becomes reachable only after it is fully linked.
+/// </summary>
+internal sealed class Hnsw
+{
+    private readonly VectorArena _arena;
+    private readonly int _m;
+    private readonly int _m0;
+    private readonly int _efConstruction;
+    private readonly double _levelMult;
+    private readonly Random _random;
+    private volatile int[][][] _links = new int[64][][];
+    private volatile int _count;
+    private volatile int _entry = -1;
+    private volatile int _topLevel = -1;
+
+    public Hnsw(VectorArena arena, int m = 16, int efConstruction = 128, int seed = 42)
+    {
+        _arena = arena;
+        _m = m;
+        _m0 = m * 2;
+        _efConstruction = efConstruction;
+        _levelMult = 1 / Math.Log(m);
+        _random = new Random(seed);
+    }
+
+    /// <summary>Nodes inserted: slots [0, Count) are in the graph.</summary>
+    public int Count => _count;
+
+    /// <summary>Inserts the next slot (must equal <see cref="Count"/>). Single inserting thread only.</summary>
+    public void InsertNext()
+    {
+        var node = _count;
+        var level = (int)(-Math.Log(1 - _random.NextDouble()) * _levelMult);
+        var links = new int[level + 1][];
+        for (var l = 0; l <= level; l++)
+        {
+            links[l] = [];
+        }
+
+        var all = _links;
+        if (node >= all.Length)
+        {
+            var grown = new int[all.Length * 2][][];
+            Array.Copy(all, grown, all.Length);
+            _links = all = grown;
+        }
+
+        all[node] = links;
+        var query = _arena.Get(node);
+        var qNorm = _arena.NormOf(node);
+        var entry = _entry;
+        if (entry < 0)
+        {
+            _entry = node;
+            _topLevel = level;
+            _count = node + 1;
+            return;
+        }
+
+        var top = _topLevel;
+        var current = entry;
+        var currentSim = _arena.Similarity(query, qNorm, current);
+        for (var l = top; l > level; l--)
+        {
+            (current, currentSim) = Greedy(query, qNorm, current, currentSim, l);
+        }
+
+        var visited = VisitedSet.Rent(node + 1);
+        for (var l = Math.Min(level, top); l >= 0; l--)
+        {
+            var candidates = SearchLayer(query, qNorm, [(current, currentSim)], _efConstruction, l, visited, accept: null);
+            var max = l == 0 ? _m0 : _m;
+            var selected = SelectNeighbours(candidates, _m);
+            links[l] = [.. selected.Select(c => c.Slot)];
+            foreach (var (neighbour, _) in selected)
+            {
+                Connect(neighbour, node, l, max);
+            }
+
+            (current, currentSim) = candidates[0];
+        }
+
+        _count = node + 1; // publish before the entry point can point at it
+        if (level > top)
+        {
+            _topLevel = level;
+            _entry = node;
+        }
+    }
+
+    /// <summary>
+    /// The best <paramref name="k"/> accepted nodes for a query, best first, searching with breadth <paramref name="ef"/>.
+    /// Nodes that fail <paramref name="accept"/> are walked through but never returned.
+    /// </summary>
+    public List<(int Slot, float Score)> Search(ReadOnlySpan<float> query, float qNorm, int k, int ef, Func<int, bool>? accept)
+    {
+        var entry = _entry;
+        var count = _count;
+        if (entry < 0 || count == 0)
+        {
+            return [];
+        }
+
+        var current = entry;
+        var currentSim = _arena.Similarity(query, qNorm, current);
+        for (var l = _topLevel; l > 0; l--)
+        {
+            (current, currentSim) = Greedy(query, qNorm, current, currentSim, l);
+        }
+
+        var found = SearchLayer(query, qNorm, [(current, currentSim)], Math.Max(ef, k), 0, VisitedSet.Rent(count), accept);
+        if (found.Count > k)
+        {
+            found.RemoveRange(k, found.Count - k);
+        }
+
+        return found;
+    }
+
+    private (int, float) Greedy(ReadOnlySpan<float> query, float qNorm, int current, float currentSim, int level)
+    {
+        var all = _links;
+        var changed = true;
+        while (changed)
+        {
+            changed = false;
+            var nodeLinks = all[current];
+            if (level >= nodeLinks.Length)
+            {
+                break;
+            }
+
+            foreach (var n in nodeLinks[level])
+            {
+                var sim = _arena.Similarity(query, qNorm, n);
+                if (sim > currentSim)
+                {
+                    (current, currentSim, changed) = (n, sim, true);
+                }
+            }
+        }
+
+        return (current, currentSim);
+    }
+
+    /// <summary>Best-first search on one layer; returns up to ef results best first (only accepted ones when a filter is given).</summary>
+    private List<(int Slot, float Score)> SearchLayer(ReadOnlySpan<float> query, float qNorm, List<(int Slot, float Score)> entries, int ef, int level, VisitedSet visited, Func<int, bool>? accept)
+    {
+        visited.Clear();
+        var all = _links;
+        var limit = _count;
+        var candidates = new PriorityQueue<int, float>(); // best first: priority = -sim
+        var results = new PriorityQueue<int, float>(); // worst first: priority = sim
+        foreach (var (slot, sim) in entries)
+        {
+            visited.Add(slot);
+            candidates.Enqueue(slot, -sim);
+            if (accept is null || accept(slot))
+            {
+                results.Enqueue(slot, sim);
+            }
+        }
+
+        while (candidates.TryDequeue(out var c, out var negSim))
+        {
+            if (results.Count >= ef && results.TryPeek(out _, out var worst) && -negSim < worst)
+            {
+                break;
+            }
+
+            var nodeLinks = all[c];
+            if (nodeLinks is null || level >= nodeLinks.Length)
+            {
+                continue;
+            }
+
+            foreach (var n in nodeLinks[level])
+            {
+                if (n >= limit || !visited.Add(n))
+                {
+                    continue;
+                }
+
+                var sim = _arena.Similarity(query, qNorm, n);
+                if (results.Count < ef || (results.TryPeek(out _, out var w) && sim > w))
+                {
+                    candidates.Enqueue(n, -sim);
+                    if (accept is null || accept(n))
+                    {
+                        results.Enqueue(n, sim);
+                        if (results.Count > ef)
+                        {
+                            results.Dequeue();
+                        }
+                    }
+                }
+            }
+        }
+
+        var list = new List<(int, float)>(results.Count);
+        while (results.TryDequeue(out var slot, out var sim))
+        {
+            list.Add((slot, sim));
+        }
+
+        list.Reverse();
+        return list;
+    }
+
+    /// <summary>The heuristic of the HNSW paper: keep a candidate only if it is closer to the query than to every neighbour kept so far; fill up with the rest.</summary>
+    private List<(int Slot, float Score)> SelectNeighbours(List<(int Slot, float Score)> candidates, int max)
+    {
+        var selected = new List<(int, float)>(max);
+        var skipped = new List<(int, float)>();
+        foreach (var (slot, sim) in candidates)
+        {
+            if (selected.Count >= max)
+            {
+                break;
+            }
+
+            var good = true;
+            foreach (var (kept, _) in selected)
+            {
+                if (_arena.Similarity(slot, kept) > sim)
+                {
+                    good = false;
+                    break;
+                }
+            }
+
+            if (good)
+            {
+                selected.Add((slot, sim));
+            }
+            else
+            {
+                skipped.Add((slot, sim));
+            }
+        }
+
+        foreach (var s in skipped)
+        {
+            if (selected.Count >= max)
+            {
+                break;
+            }
+
+            selected.Add(s);
+        }
+
+        return selected;
+    }
+
+    private void Connect(int from, int to, int level, int max)
+    {
+        var fromLinks = _links[from];
+        var current = fromLinks[level];
+        if (current.Length < max)
+        {
+            var added = new int[current.Length + 1];
+            current.CopyTo(added, 0);
+            added[^1] = to;
+            fromLinks[level] = added;
+            return;
+        }
+
+        var candidates = new List<(int Slot, float Score)>(current.Length + 1) { (to, _arena.Similarity(from, to)) };
+        foreach (var n in current)
+        {
+            candidates.Add((n, _arena.Similarity(from, n)));
+        }
+
+        candidates.Sort((a, b) => b.Score.CompareTo(a.Score));
+        fromLinks[level] = [.. SelectNeighbours(candidates, max).Select(c => c.Slot)];
+    }
+
+    /// <summary>A visited set with O(1) clear, one per thread, grown to the graph's size when needed.</summary>
+    private sealed class VisitedSet
+    {
+        [ThreadStatic]
+        private static VisitedSet? t_current;
+
+        private int[] _marks = [];
+        private int _generation;
+
+        public static VisitedSet Rent(int size)
+        {
+            var set = t_current ??= new VisitedSet();
+            if (set._marks.Length < size)
+            {
+                set._marks = new int[Math.Max(size, set._marks.Length * 2)];
+                set._generation = 0;
+            }
+
+            return set;
+        }
+
+        public void Clear()
+        {
+            if (++_generation == int.MaxValue)
+            {
+                Array.Clear(_marks);
+                _generation = 1;
+            }
+        }
+
+        public bool Add(int slot)
+        {
+            if (slot >= _marks.Length || _marks[slot] == _generation)
+            {
+                return false;
+            }
+
+            _marks[slot] = _generation;
+            return true;
+        }
+    }
+}

@@ -1,0 +1,31 @@
+namespace Bruno.Storage.Model;
+
+/// <summary>How vectors are compared. Persisted: append only.</summary>
+public enum VectorMetric : byte
+{
+    /// <summary>Cosine similarity (vectors need not be normalised).</summary>
+    Cosine = 1,
+
+    /// <summary>Plain dot product (for vectors already unit-normalised this equals cosine and is cheaper).</summary>
+    Dot = 2,
+}
+
+/// <summary>
+/// What a collection holds: its name, the fixed vector dimension, the embedding model that made the vectors, and the metric.
+/// Reopening a collection with another dimension or model fails with <see cref="CollectionMismatchException"/>.
+/// </summary>
+/// <param name="Name">a-z first, then up to 63 of a-z, 0-9 and '_'.</param>
+/// <param name="Dimension">1 to 8,192.</param>
+/// <param name="Model">Name of the embedding model, 1-200 printable characters.</param>
+/// <param name="Metric">How vectors compare.</param>
+public sealed record CollectionSpec(string Name, int Dimension, string Model, VectorMetric Metric = VectorMetric.Cosine)
+{
+    /// <summary>Largest supported dimension.</summary>
+    public const int MaxDimension = 8192;
+}
+
+/// <summary>Counts for one tenant: rows per collection and bytes its folder takes on disk.</summary>
+/// <param name="Rows">Live rows across all collections.</param>
+/// <param name="BytesOnDisk">Sum of the sizes of every file in the tenant's folder.</param>
+/// <param name="Collections">Live rows per collection name.</param>
+public sealed record TenantStats(long Rows, long BytesOnDisk, IReadOnlyDictionary<string, long> Collections);

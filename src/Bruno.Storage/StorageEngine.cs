@@ -1,0 +1,87 @@
+using Bruno.Storage.Engine;
+using Bruno.Storage.Format;
+using Bruno.Storage.Identity;
+using Bruno.Storage.Index;
+
+namespace Bruno.Storage;
+
+/// <summary>
+/// The store of every tenant under one data root: <c>tenants/&lt;tenant-id&gt;/</c> (0700) per tenant, each encrypted
+/// under the tenant's own key. Tenants open on first use and close when idle or when more than
+/// <see cref="StorageEngineOptions.MaxOpenTenants"/> are open, so memory follows the tenants in use, not those that exist.
+/// Thread-safe. One engine (one process) owns a tenant at a time; another process gets <see cref="TenantLockedException"/>.
+/// </summary>
+public sealed partial class StorageEngine : IAsyncDisposable
+{
+    private readonly EngineContext _ctx;
+    private readonly TenantCache _cache;
+
+    /// <summary>Creates the engine and its folders (0700). Throws <see cref="ArgumentException"/> for bad options.</summary>
+    public StorageEngine(StorageEngineOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentException.ThrowIfNullOrWhiteSpace(options.DataRoot);
+        ArgumentNullException.ThrowIfNull(options.MasterKey);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxOpenTenants, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.AnnThreshold, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.HnswM, 2);
+        var root = Path.GetFullPath(options.DataRoot);
+        var keys = Path.GetFullPath(options.KeyDirectory ?? Path.Combine(root, "keys"));
+        Directory.CreateDirectory(root, Dirs.OwnerOnly);
+        Directory.CreateDirectory(Path.Combine(root, "tenants"), Dirs.OwnerOnly);
+        Directory.CreateDirectory(keys, Dirs.OwnerOnly);
+        _ctx = new EngineContext(root, keys, options.MasterKey, options.TimeProvider, options.Logger,
+            new IndexSettings(options.AnnThreshold, options.HnswM, options.HnswEfConstruction, options.HnswEfSearch));
+        _cache = new TenantCache(_ctx, options.MaxOpenTenants, options.IdleTimeout);
+    }
+
+    /// <summary>The data root (full path).</summary>
+    public string DataRoot => _ctx.DataRoot;
+
+    /// <summary>How many tenants are open right now.</summary>
+    public int OpenTenantCount => _cache.OpenCount;
+
+    /// <summary>Creates a tenant's folder, store and keys. Throws <see cref="TenantAlreadyExistsException"/> if it exists.</summary>
+    public Task CreateTenantAsync(TenantId tenant) => _cache.RunExclusiveAsync(tenant, () => TenantInstance.Create(_ctx, tenant));
+
+    /// <summary>Whether the tenant exists (has a key ring). Touches no folder.</summary>
+    public bool TenantExists(TenantId tenant) => File.Exists(_ctx.KeyPath(tenant));
+
+    /// <summary>Every tenant that exists, in ordinal order.</summary>
+    public IReadOnlyList<TenantId> ListTenants() =>
+        [.. Directory.EnumerateFiles(_ctx.KeyDirectory, "*.key")
+            .Select(f => Path.GetFileNameWithoutExtension(f))
+            .Where(n => TenantId.TryParse(n, out _))
+            .Order(StringComparer.Ordinal)
+            .Select(TenantId.Parse)];
+
+    /// <summary>A handle on one tenant's store. Cheap; opening happens on first use.</summary>
+    public TenantStore Tenant(TenantId tenant)
+    {
+        _ = tenant.Value; // rejects a default TenantId
+        return new TenantStore(_cache, tenant);
+    }
+
+    /// <summary>
+    /// Erases a tenant by destroying its key ring (overwritten, unlinked, fsynced), then removes its folder. Every copy of
+    /// the folder taken earlier, backups included, can no longer be decrypted. Waits for operations in flight; later
+    /// operations get <see cref="TenantNotFoundException"/>. Returns false when the tenant did not exist.
+    /// </summary>
+    public Task<bool> DeleteTenantAsync(TenantId tenant) => _cache.RunExclusiveAsync(tenant, () =>
+    {
+        var keyPath = _ctx.KeyPath(tenant);
+        var folder = _ctx.TenantFolder(tenant);
+        var existed = File.Exists(keyPath);
+        Durable.Shred(keyPath);
+        if (Directory.Exists(folder))
+        {
+            Directory.Delete(folder, recursive: true);
+            Durable.SyncDirectory(_ctx.TenantsRoot);
+        }
+
+        return existed;
+    });
+
+    /// <summary>Closes every open tenant (flushing nothing: every acknowledged write is already durable).</summary>
+    public ValueTask DisposeAsync() => _cache.DisposeAsync();
+}

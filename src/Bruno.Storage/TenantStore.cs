@@ -1,0 +1,211 @@
+using Bruno.Storage.Engine;
+using Bruno.Storage.Identity;
+using Bruno.Storage.Model;
+
+namespace Bruno.Storage;
+
+/// <summary>
+/// The only way to one tenant's data: every operation is scoped to <see cref="Id"/> and cannot reach another tenant.
+/// Handles are cheap and stay valid while the tenant is closed and reopened behind them.
+/// </summary>
+/// <remarks>
+/// Every operation may throw <see cref="TenantNotFoundException"/> (tenant never created or erased),
+/// <see cref="TenantLockedException"/> (another process owns it) or <see cref="DataUnreadableException"/>
+/// (its keys are gone or its files were altered).
+/// </remarks>
+public sealed class TenantStore
+{
+    private readonly TenantCache _cache;
+
+    internal TenantStore(TenantCache cache, TenantId id) => (_cache, Id) = (cache, id);
+
+    /// <summary>The tenant this handle is scoped to.</summary>
+    public TenantId Id { get; }
+
+    /// <summary>
+    /// Creates the collection, or checks that the existing one has the same dimension, model and metric
+    /// (<see cref="CollectionMismatchException"/> otherwise). Durable once the task completes.
+    /// </summary>
+    public async Task<TenantCollection> EnsureCollectionAsync(CollectionSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        IdentifierRules.ValidateName(spec.Name, "collection name");
+        ArgumentOutOfRangeException.ThrowIfLessThan(spec.Dimension, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(spec.Dimension, CollectionSpec.MaxDimension);
+        if (string.IsNullOrWhiteSpace(spec.Model) || spec.Model.Length > 200 || !IdentifierRules.IsCleanText(spec.Model))
+        {
+            throw new ArgumentException("The model name must be 1-200 printable characters.", nameof(spec));
+        }
+
+        if (!Enum.IsDefined(spec.Metric))
+        {
+            throw new ArgumentException("Unknown vector metric.", nameof(spec));
+        }
+
+        using var lease = await _cache.AcquireAsync(Id);
+        await lease.Instance.EnqueueAsync(new CreateCollectionOp(spec));
+        return new TenantCollection(_cache, Id, spec.Name);
+    }
+
+    /// <summary>A handle on an existing collection; operations throw <see cref="CollectionNotFoundException"/> if it does not exist.</summary>
+    public TenantCollection Collection(string name) => new(_cache, Id, IdentifierRules.ValidateName(name, "collection name"));
+
+    /// <summary>The tenant's collections.</summary>
+    public async Task<IReadOnlyList<CollectionSpec>> ListCollectionsAsync()
+    {
+        using var lease = await _cache.AcquireAsync(Id);
+        return [.. lease.Instance.Collections.Values.Select(c => c.Spec).OrderBy(s => s.Name, StringComparer.Ordinal)];
+    }
+
+    /// <summary>Live rows per collection, and bytes the tenant's folder takes on disk.</summary>
+    public async Task<TenantStats> GetStatsAsync()
+    {
+        using var lease = await _cache.AcquireAsync(Id);
+        var counts = lease.Instance.Collections.Values.ToDictionary(c => c.Spec.Name, c => (long)c.LiveCount, StringComparer.Ordinal);
+        var bytes = new DirectoryInfo(lease.Instance.Folder).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length);
+        return new TenantStats(counts.Values.Sum(), bytes, counts);
+    }
+
+    /// <summary>
+    /// Erases one user: destroys the user's key first (so every copy of the user's rows, backups included, is unreadable
+    /// from that moment), then deletes the rows from every collection. Returns the number of rows removed.
+    /// </summary>
+    public async Task<long> EraseUserAsync(UserId user)
+    {
+        _ = user.Value;
+        using var lease = await _cache.AcquireAsync(Id);
+        return await lease.Instance.EnqueueAsync(new EraseUserOp(user));
+    }
+
+    /// <summary>Runs SQLite's integrity check on the tenant's file: "ok" when sound (tests and tooling).</summary>
+    public async Task<string> CheckIntegrityAsync()
+    {
+        using var lease = await _cache.AcquireAsync(Id);
+        return await lease.Instance.IntegrityCheckAsync();
+    }
+}
+
+/// <summary>One collection of one tenant. Reads see every write acknowledged before they started.</summary>
+/// <remarks>Besides the failures listed on <see cref="TenantStore"/>, operations throw <see cref="CollectionNotFoundException"/>,
+/// <see cref="InvalidIdentifierException"/> and <see cref="ArgumentException"/> for bad input, having written nothing.</remarks>
+public sealed class TenantCollection
+{
+    private readonly TenantCache _cache;
+
+    internal TenantCollection(TenantCache cache, TenantId tenant, string name) => (_cache, Tenant, Name) = (cache, tenant, name);
+
+    /// <summary>The tenant.</summary>
+    public TenantId Tenant { get; }
+
+    /// <summary>The collection name.</summary>
+    public string Name { get; }
+
+    /// <summary>
+    /// Inserts or replaces rows by id, all or nothing. When the task completes the batch is committed and fsynced:
+    /// it survives a crash of the process or the machine. Returns the number of rows written.
+    /// </summary>
+    public async Task<long> UpsertAsync(IReadOnlyList<StoredRow> rows)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        if (rows.Count == 0)
+        {
+            return 0;
+        }
+
+        using var lease = await _cache.AcquireAsync(Tenant);
+        var instance = lease.Instance;
+        return await instance.EnqueueAsync(instance.PrepareUpsert(instance.GetCollection(Name), rows));
+    }
+
+    /// <summary>Deletes rows by id (missing ids are ignored), from every index at once. Returns how many existed.</summary>
+    public async Task<long> DeleteAsync(IReadOnlyList<string> ids)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        using var lease = await _cache.AcquireAsync(Tenant);
+        var instance = lease.Instance;
+        return await instance.EnqueueAsync(instance.PrepareDelete(instance.GetCollection(Name), ids));
+    }
+
+    /// <summary>Deletes every row matching the filter, evaluated after all earlier writes. Returns how many were deleted.</summary>
+    public async Task<long> DeleteWhereAsync(Filter filter)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        using var lease = await _cache.AcquireAsync(Tenant);
+        var instance = lease.Instance;
+        return await instance.EnqueueAsync(new DeleteWhereOp(instance.GetCollection(Name), filter));
+    }
+
+    /// <summary>The row with this id, or null.</summary>
+    public async Task<StoredRow?> GetAsync(string id)
+    {
+        IdentifierRules.ValidateRowId(id);
+        using var lease = await _cache.AcquireAsync(Tenant);
+        return lease.Instance.GetCollection(Name).Get(id);
+    }
+
+    /// <summary>Rows matching the filter (all rows when null).</summary>
+    public async Task<long> CountAsync(Filter? filter = null)
+    {
+        using var lease = await _cache.AcquireAsync(Tenant);
+        return lease.Instance.GetCollection(Name).Count(filter ?? Filter.All);
+    }
+
+    /// <summary>Every live row (for export and verification; the whole collection is materialised).</summary>
+    public async Task<IReadOnlyList<StoredRow>> ReadAllAsync()
+    {
+        using var lease = await _cache.AcquireAsync(Tenant);
+        return lease.Instance.GetCollection(Name).Snapshot();
+    }
+
+    /// <summary>Searches the collection; see <see cref="SearchRequest"/>. Throws <see cref="ArgumentException"/> for an invalid request.</summary>
+    public async Task<IReadOnlyList<SearchHit>> SearchAsync(SearchRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        using var lease = await _cache.AcquireAsync(Tenant);
+        var collection = lease.Instance.GetCollection(Name);
+        Validate(request, collection.Spec);
+        return collection.Search(request);
+    }
+
+    /// <summary>Waits until the background HNSW indexer covers every row written so far (benchmarks and tests).</summary>
+    internal async Task WaitForIndexAsync(CancellationToken ct = default)
+    {
+        using var lease = await _cache.AcquireAsync(Tenant);
+        await lease.Instance.GetCollection(Name).WaitForIndexAsync(ct);
+    }
+
+    private static void Validate(SearchRequest r, CollectionSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(r.Filter);
+        ArgumentOutOfRangeException.ThrowIfLessThan(r.K, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(r.K, SearchRequest.MaxK);
+        ArgumentOutOfRangeException.ThrowIfLessThan(r.RrfK, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(r.CandidatesPerList, SearchRequest.MaxK);
+        if (r.Ef is { } ef)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(ef, 1);
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(ef, 4096);
+        }
+
+        if (r.Mode is SearchMode.Vector or SearchMode.Hybrid)
+        {
+            if (r.Vector.Length != spec.Dimension)
+            {
+                throw new CollectionMismatchException($"Collection '{spec.Name}' takes {spec.Dimension}-dimensional query vectors, not {r.Vector.Length}.");
+            }
+
+            foreach (var f in r.Vector.Span)
+            {
+                if (!float.IsFinite(f))
+                {
+                    throw new ArgumentException("The query vector must hold finite numbers only.");
+                }
+            }
+        }
+
+        if (r.Mode is SearchMode.FullText or SearchMode.Hybrid && (string.IsNullOrWhiteSpace(r.Text) || r.Text.Length > 16_384))
+        {
+            throw new ArgumentException("Full-text and hybrid search need a query text of 1-16,384 characters.");
+        }
+    }
+}

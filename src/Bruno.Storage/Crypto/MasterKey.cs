@@ -71,6 +71,9 @@ public sealed class MasterKey : IDisposable
         return FromBase64(File.ReadAllText(path));
     }
 
+    /// <summary>The key as base64, to move it into a secret store. Treat the result as the key itself.</summary>
+    public string ToBase64() => Convert.ToBase64String(_key);
+
     /// <summary>Zeroes the key in memory.</summary>
     public void Dispose() => CryptographicOperations.ZeroMemory(_key);
 }

@@ -18,6 +18,7 @@ internal sealed class CollectionState : IDisposable
     private readonly SemaphoreSlim _indexerWake = new(0);
     private Generation _g;
     private Task? _indexer;
+    private TaskCompletionSource _caughtUp = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public CollectionState(int cid, CollectionSpec spec, IndexSettings settings)
     {
@@ -196,13 +197,14 @@ internal sealed class CollectionState : IDisposable
     {
         while (true)
         {
+            var caughtUp = Volatile.Read(ref _caughtUp); // read before the check: a catch-up after it completes this one
             var g = _g;
             if (g.Live < _settings.AnnThreshold || (g.Ann is { } ann && ann.Count >= g.Arena.Count))
             {
                 return;
             }
 
-            await Task.Delay(20, ct);
+            await caughtUp.Task.WaitAsync(ct);
         }
     }
 
@@ -326,6 +328,7 @@ internal sealed class CollectionState : IDisposable
 
             if (ReferenceEquals(g, _g) && ann.Count >= g.Arena.Count)
             {
+                Interlocked.Exchange(ref _caughtUp, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
                 try
                 {
                     _indexerWake.Wait(token);

@@ -1,0 +1,184 @@
+using Bruno.Storage.Identity;
+using Bruno.Storage.Model;
+
+namespace Bruno.Storage.Tests;
+
+public sealed class StoreTests
+{
+    [Fact]
+    public async Task Upsert_ThenGet_ReturnsTheSameRow()
+    {
+        await using var store = new TempStore();
+        var c = await store.CollectionAsync("acme");
+        var created = new DateTimeOffset(2026, 11, 1, 12, 0, 0, TimeSpan.Zero);
+        var row = Rows.Row("doc-1#0", "Bruno keeps every tenant apart.", 1, "alice", new() { ["lang"] = "en", ["year"] = 2026, ["at"] = created, ["ok"] = true }, created: created);
+        Assert.Equal(1, await c.UpsertAsync([row]));
+
+        var got = await c.GetAsync("doc-1#0");
+        Assert.NotNull(got);
+        Assert.Equal(row.Text, got.Text);
+        Assert.Equal(row.Vector.ToArray(), got.Vector.ToArray());
+        Assert.Equal(UserId.Parse("alice"), got.UserId);
+        Assert.Equal(created, got.CreatedAt);
+        Assert.Equal("en", got.Metadata["lang"].AsString);
+        Assert.Equal(2026, got.Metadata["year"].AsNumber);
+        Assert.Equal(created, got.Metadata["at"].AsTime);
+        Assert.True(got.Metadata["ok"].AsBool);
+        Assert.Null(await c.GetAsync("missing"));
+    }
+
+    [Fact]
+    public async Task Writes_SurviveReopen()
+    {
+        await using var store = new TempStore();
+        var c = await store.CollectionAsync("acme");
+        await c.UpsertAsync([.. Enumerable.Range(0, 50).Select(i => Rows.Row($"r{i}", $"row number {i}", i, i % 2 == 0 ? "u1" : null))]);
+        await c.DeleteAsync(["r0", "r1"]);
+        await c.UpsertAsync([Rows.Row("r2", "replaced", 999)]);
+
+        await store.ReopenAsync();
+        var again = store.Engine.Tenant(TenantId.Parse("acme")).Collection("chunks");
+        Assert.Equal(48, await again.CountAsync());
+        Assert.Null(await again.GetAsync("r0"));
+        Assert.Equal("replaced", (await again.GetAsync("r2"))!.Text);
+        Assert.Null((await again.GetAsync("r2"))!.UserId);
+        Assert.Equal(Rows.Vector(999), (await again.GetAsync("r2"))!.Vector.ToArray());
+        Assert.Equal("ok", await store.Engine.Tenant(TenantId.Parse("acme")).CheckIntegrityAsync());
+    }
+
+    [Fact]
+    public async Task CreatedAt_DefaultsToTheClock()
+    {
+        await using var store = new TempStore();
+        var c = await store.CollectionAsync("acme");
+        var before = DateTimeOffset.UtcNow;
+        await c.UpsertAsync([Rows.Row("r", "text", 1)]);
+        var got = await c.GetAsync("r");
+        Assert.InRange(got!.CreatedAt, before, DateTimeOffset.UtcNow);
+    }
+
+    [Fact]
+    public async Task BadBatch_IsRejectedWhole_AndNothingIsWritten()
+    {
+        await using var store = new TempStore();
+        var c = await store.CollectionAsync("acme");
+        await Assert.ThrowsAsync<ArgumentException>(() => c.UpsertAsync([Rows.Row("a", "x", 1), Rows.Row("a", "y", 2)]));
+        await Assert.ThrowsAsync<CollectionMismatchException>(() => c.UpsertAsync([Rows.Row("b", "x", 1), Rows.Row("c", "y", 2, dim: 9)]));
+        await Assert.ThrowsAsync<ArgumentException>(() => c.UpsertAsync([Rows.Row("d", "x", 1) with { Vector = new float[] { float.NaN, 0, 0, 0, 0, 0, 0, 0 } }]));
+        await Assert.ThrowsAsync<InvalidIdentifierException>(() => c.UpsertAsync([Rows.Row("e", "x", 1, metadata: new() { ["Bad Key"] = 1 })]));
+        await Assert.ThrowsAsync<InvalidIdentifierException>(() => c.UpsertAsync([Rows.Row("f\0", "x", 1)]));
+        Assert.Equal(0, await c.CountAsync());
+    }
+
+    [Fact]
+    public async Task Collection_RecordsDimensionAndModel_AndRefusesAnother()
+    {
+        await using var store = new TempStore();
+        await store.CollectionAsync("acme", new CollectionSpec("chunks", 8, "minilm"));
+        var tenant = store.Engine.Tenant(TenantId.Parse("acme"));
+        await tenant.EnsureCollectionAsync(new CollectionSpec("chunks", 8, "minilm"));
+        var e = await Assert.ThrowsAsync<CollectionMismatchException>(() => tenant.EnsureCollectionAsync(new CollectionSpec("chunks", 768, "nomic-embed-text")));
+        Assert.Contains("minilm", e.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<CollectionNotFoundException>(() => tenant.Collection("nope").CountAsync());
+        await store.ReopenAsync();
+        var specs = await store.Engine.Tenant(TenantId.Parse("acme")).ListCollectionsAsync();
+        Assert.Equal([new CollectionSpec("chunks", 8, "minilm")], specs);
+    }
+
+    [Fact]
+    public async Task UnknownTenant_IsNotFound_AndCreateTwiceFails()
+    {
+        await using var store = new TempStore();
+        await Assert.ThrowsAsync<TenantNotFoundException>(() => store.Engine.Tenant(TenantId.Parse("ghost")).ListCollectionsAsync());
+        Assert.False(Directory.Exists(Path.Combine(store.Root, "tenants", "ghost")));
+        await store.Engine.CreateTenantAsync(TenantId.Parse("acme"));
+        await Assert.ThrowsAsync<TenantAlreadyExistsException>(() => store.Engine.CreateTenantAsync(TenantId.Parse("acme")));
+        Assert.Equal([TenantId.Parse("acme")], store.Engine.ListTenants());
+    }
+
+    [Fact]
+    public async Task Layout_TenantFolderIsOwnerOnly_AndHoldsTheStore()
+    {
+        await using var store = new TempStore();
+        var c = await store.CollectionAsync("acme");
+        await c.UpsertAsync([Rows.Row("r", "text", 1)]);
+        var folder = Path.Combine(store.Root, "tenants", "acme");
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(folder));
+        Assert.True(File.Exists(Path.Combine(folder, "store.db")));
+        foreach (var file in Directory.EnumerateFiles(store.Root, "*", SearchOption.AllDirectories))
+        {
+            Assert.Equal(UnixFileMode.None, File.GetUnixFileMode(file) & (UnixFileMode.GroupRead | UnixFileMode.OtherRead | UnixFileMode.GroupWrite | UnixFileMode.OtherWrite));
+        }
+
+        var stats = await store.Engine.Tenant(TenantId.Parse("acme")).GetStatsAsync();
+        Assert.Equal(1, stats.Rows);
+        Assert.True(stats.BytesOnDisk > 0);
+    }
+
+    [Fact]
+    public async Task SymlinkedTenantFolder_IsRefused()
+    {
+        await using var store = new TempStore();
+        await store.CollectionAsync("victim");
+        await store.CollectionAsync("attacker");
+        await store.CloseAsync();
+        var attacker = Path.Combine(store.Root, "tenants", "attacker");
+        Directory.Delete(attacker, recursive: true);
+        Directory.CreateSymbolicLink(attacker, Path.Combine(store.Root, "tenants", "victim"));
+        await using var again = new TempStore(root: store.Root, key: store.Key);
+        await Assert.ThrowsAsync<StorageException>(() => again.Engine.Tenant(TenantId.Parse("attacker")).ListCollectionsAsync());
+    }
+
+    [Fact]
+    public async Task ManyTenants_OnlyTheMostRecentStayOpen()
+    {
+        await using var store = new TempStore(o => new StorageEngineOptions { DataRoot = o.DataRoot, MasterKey = o.MasterKey, MaxOpenTenants = 2 });
+        for (var i = 0; i < 6; i++)
+        {
+            var c = await store.CollectionAsync($"t{i}");
+            await c.UpsertAsync([Rows.Row("r", $"row of t{i}", i)]);
+            Assert.InRange(store.Engine.OpenTenantCount, 1, 2);
+        }
+
+        for (var i = 0; i < 6; i++)
+        {
+            var got = await store.Engine.Tenant(TenantId.Parse($"t{i}")).Collection("chunks").GetAsync("r");
+            Assert.Equal($"row of t{i}", got!.Text);
+            Assert.InRange(store.Engine.OpenTenantCount, 1, 2);
+        }
+    }
+
+    [Fact]
+    public async Task ConcurrentWritersAndReaders_OnOneTenant_LoseNothing()
+    {
+        await using var store = new TempStore();
+        var c = await store.CollectionAsync("acme");
+        var writers = Enumerable.Range(0, 16).Select(w => Task.Run(async () =>
+        {
+            for (var i = 0; i < 50; i++)
+            {
+                await c.UpsertAsync([Rows.Row($"w{w}-{i}", $"writer {w} row {i}", (w * 1000) + i, $"u{w % 4}")]);
+            }
+        }));
+        var deleters = Enumerable.Range(0, 4).Select(d => Task.Run(async () =>
+        {
+            for (var i = 0; i < 50; i++)
+            {
+                await c.UpsertAsync([Rows.Row($"tmp{d}-{i}", "temporary", i)]);
+                Assert.Equal(1, await c.DeleteAsync([$"tmp{d}-{i}"]));
+            }
+        }));
+        var readers = Enumerable.Range(0, 4).Select(r => Task.Run(async () =>
+        {
+            for (var i = 0; i < 50; i++)
+            {
+                var hits = await c.SearchAsync(new SearchRequest { Mode = SearchMode.Hybrid, Vector = Rows.Vector(i), Text = "writer row", K = 5 });
+                Assert.All(hits, h => Assert.Equal(h.Row.Id.StartsWith("tmp", StringComparison.Ordinal), h.Row.Text == "temporary"));
+            }
+        }));
+        await Task.WhenAll([.. writers, .. deleters, .. readers]);
+        Assert.Equal(800, await c.CountAsync());
+        await store.ReopenAsync();
+        Assert.Equal(800, await store.Engine.Tenant(TenantId.Parse("acme")).Collection("chunks").CountAsync());
+    }
+}

@@ -1,1 +1,321 @@
-Console.WriteLine("bench");
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Bruno.Storage;
+using Bruno.Storage.Benchmarks;
+using Bruno.Storage.Crypto;
+using Bruno.Storage.Identity;
+using Bruno.Storage.Model;
+
+// Storage benchmark. Usage (see docs/benchmarks.md):
+//   dotnet run -c Release --project bench/Bruno.Storage.Benchmarks -- [--quick] [--idle-tenants N] [--out FILE] [--datasets DIR]
+var argList = args.ToList();
+string Arg(string name, string fallback) => argList.IndexOf(name) is var i and >= 0 && i + 1 < argList.Count ? argList[i + 1] : fallback;
+var quick = argList.Contains("--quick");
+var datasets = Path.GetFullPath(Arg("--datasets", "bench/datasets"));
+var outFile = Path.GetFullPath(Arg("--out", "bench/results/storage.json"));
+var idleTenants = int.Parse(Arg("--idle-tenants", quick ? "1000" : "5000"), System.Globalization.CultureInfo.InvariantCulture);
+var (multiT, multiN, largeN) = quick ? (4, 2000, 20_000) : (20, 5000, 100_000);
+const int Dim = 384;
+const int Queries = 200;
+
+var multiDir = Path.Combine(datasets, $"multi-{multiT}x{multiN}x{Dim}");
+var largeDir = Path.Combine(datasets, $"large-1x{largeN}x{Dim}");
+if (!File.Exists(Path.Combine(multiDir, "manifest.json")))
+{
+    Console.WriteLine($"generating {multiDir}");
+    Dataset.Generate(multiDir, multiT, multiN, Dim, Queries, 42, "t");
+}
+
+if (!File.Exists(Path.Combine(largeDir, "manifest.json")))
+{
+    Console.WriteLine($"generating {largeDir}");
+    Dataset.Generate(largeDir, 1, largeN, Dim, Queries, 4242, "big");
+}
+
+var result = new JsonObject
+{
+    ["date"] = DateTimeOffset.UtcNow.ToString("O"),
+    ["machine"] = new JsonObject { ["cores"] = Environment.ProcessorCount, ["os"] = Environment.OSVersion.ToString(), ["runtime"] = Environment.Version.ToString(), ["cpu"] = CpuName() },
+    ["quick"] = quick,
+};
+
+var root = Path.Combine(Path.GetTempPath(), "bruno-bench-" + Guid.NewGuid().ToString("N"));
+using var key = MasterKey.Generate();
+try
+{
+    await using (var engine = new StorageEngine(new StorageEngineOptions { DataRoot = root, MasterKey = key }))
+    {
+        result["multi"] = await Multi(engine, Dataset.Load(multiDir));
+    }
+
+    await using (var engine = new StorageEngine(new StorageEngineOptions { DataRoot = root, MasterKey = key }))
+    {
+        result["large"] = await Large(engine, Dataset.Load(largeDir));
+    }
+
+    await using (var engine = new StorageEngine(new StorageEngineOptions { DataRoot = root + "-idle", MasterKey = key, MaxOpenTenants = 64 }))
+    {
+        result["tenants"] = await ManyTenants(engine, idleTenants);
+    }
+}
+finally
+{
+    foreach (var dir in new[] { root, root + "-idle" })
+    {
+        if (Directory.Exists(dir))
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+}
+
+result["peak_rss_mb"] = PeakRssMb();
+Directory.CreateDirectory(Path.GetDirectoryName(outFile)!);
+File.WriteAllText(outFile, result.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+Console.WriteLine(result.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+Console.WriteLine($"written to {outFile}");
+return 0;
+
+static async Task<JsonObject> Multi(StorageEngine engine, Dataset data)
+{
+    var collections = new List<(TenantData Data, TenantCollection C)>();
+    long rows = 0;
+    var sw = Stopwatch.StartNew();
+    foreach (var t in data.Tenants)
+    {
+        var id = TenantId.Parse(t.Id);
+        await engine.CreateTenantAsync(id);
+        var c = await engine.Tenant(id).EnsureCollectionAsync(new CollectionSpec("chunks", data.Dimension, "bench", VectorMetric.Dot));
+        rows += await Ingest(c, t, data.Dimension, t.Rows.Count);
+        collections.Add((t, c));
+    }
+
+    var ingest = rows / sw.Elapsed.TotalSeconds;
+    var exact = new Lat();
+    var filtered = new Lat();
+    var hybrid = new Lat();
+    double hit = 0, hitU3 = 0, total = 0;
+    foreach (var (t, c) in collections)
+    {
+        for (var q = 0; q < t.Queries.Length / data.Dimension; q++)
+        {
+            var v = t.Queries.AsMemory(q * data.Dimension, data.Dimension);
+            var r = await exact.Time(() => c.SearchAsync(new SearchRequest { Vector = v, K = data.K, Exact = true }));
+            hit += Recall(r, t.Truth[q]);
+            var f = await filtered.Time(() => c.SearchAsync(new SearchRequest { Vector = v, K = data.K, Filter = Filter.ForUser(UserId.Parse("u3")) }));
+            hitU3 += Recall(f, t.TruthU3[q]);
+            total += data.K;
+            var text = string.Join(' ', t.Rows[t.Truth[q][0]].Text.Split(' ').Take(4));
+            await hybrid.Time(() => c.SearchAsync(new SearchRequest { Mode = SearchMode.Hybrid, Vector = v, Text = text, K = data.K }));
+        }
+    }
+
+    // mixed loop: every tenant open, a random tenant per query
+    var rng = new Random(7);
+    var mixed = new Lat();
+    for (var i = 0; i < 4000; i++)
+    {
+        var (t, c) = collections[rng.Next(collections.Count)];
+        var q = rng.Next(t.Queries.Length / data.Dimension);
+        await mixed.Time(() => c.SearchAsync(new SearchRequest { Vector = t.Queries.AsMemory(q * data.Dimension, data.Dimension), K = data.K }));
+    }
+
+    var bytes = new List<long>();
+    foreach (var (t, _) in collections)
+    {
+        bytes.Add((await engine.Tenant(TenantId.Parse(t.Id)).GetStatsAsync()).BytesOnDisk);
+    }
+
+    return new JsonObject
+    {
+        ["tenants"] = data.Tenants.Count, ["rows_per_tenant"] = data.Tenants[0].Rows.Count, ["dim"] = data.Dimension,
+        ["ingest_rows_per_s"] = Math.Round(ingest),
+        ["exact"] = exact.Json(hit / total), ["filtered_u3"] = filtered.Json(hitU3 / total), ["hybrid"] = hybrid.Json(null),
+        ["mixed_all_tenants_open"] = mixed.Json(null),
+        ["disk_bytes_per_tenant"] = (long)bytes.Average(),
+        ["disk_bytes_per_row"] = Math.Round(bytes.Average() / data.Tenants[0].Rows.Count),
+    };
+}
+
+static async Task<JsonObject> Large(StorageEngine engine, Dataset data)
+{
+    var t = data.Tenants[0];
+    var id = TenantId.Parse(t.Id);
+    await engine.CreateTenantAsync(id);
+    var c = await engine.Tenant(id).EnsureCollectionAsync(new CollectionSpec("chunks", data.Dimension, "bench", VectorMetric.Dot));
+    var sw = Stopwatch.StartNew();
+    var rows = await Ingest(c, t, data.Dimension, t.Rows.Count);
+    var ingest = rows / sw.Elapsed.TotalSeconds;
+    sw.Restart();
+    await c.WaitForIndexAsync();
+    var build = sw.Elapsed.TotalSeconds;
+    var sweep = new JsonArray();
+    JsonObject? atDefault = null;
+    foreach (var ef in new int?[] { 32, 64, null, 128, 200 })
+    {
+        var lat = new Lat();
+        double hit = 0, total = 0;
+        for (var q = 0; q < t.Queries.Length / data.Dimension; q++)
+        {
+            var v = t.Queries.AsMemory(q * data.Dimension, data.Dimension);
+            var r = await lat.Time(() => c.SearchAsync(new SearchRequest { Vector = v, K = data.K, Ef = ef }));
+            hit += Recall(r, t.Truth[q]);
+            total += data.K;
+        }
+
+        var j = lat.Json(hit / total);
+        j["ef"] = ef?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "default (96)";
+        atDefault ??= ef is null ? j.DeepClone().AsObject() : null;
+        sweep.Add(j);
+    }
+
+    var exact = new Lat();
+    double exactHit = 0, exactTotal = 0;
+    for (var q = 0; q < 50; q++)
+    {
+        var v = t.Queries.AsMemory(q * data.Dimension, data.Dimension);
+        exactHit += Recall(await exact.Time(() => c.SearchAsync(new SearchRequest { Vector = v, K = data.K, Exact = true })), t.Truth[q]);
+        exactTotal += data.K;
+    }
+
+    var filtered = new Lat();
+    double fHit = 0, fTotal = 0;
+    for (var q = 0; q < t.Queries.Length / data.Dimension; q++)
+    {
+        var v = t.Queries.AsMemory(q * data.Dimension, data.Dimension);
+        fHit += Recall(await filtered.Time(() => c.SearchAsync(new SearchRequest { Vector = v, K = data.K, Filter = Filter.ForUser(UserId.Parse("u3")) })), t.TruthU3[q]);
+        fTotal += data.K;
+    }
+
+    // cold open of a 10,000-row tenant
+    var coldId = TenantId.Parse("cold10k");
+    await engine.CreateTenantAsync(coldId);
+    var cold = await engine.Tenant(coldId).EnsureCollectionAsync(new CollectionSpec("chunks", data.Dimension, "bench", VectorMetric.Dot));
+    await Ingest(cold, t, data.Dimension, 10_000);
+    var opens = new List<double>();
+    for (var i = 0; i < 7; i++)
+    {
+        await engine.CloseUnusedTenantsAsync();
+        sw.Restart();
+        _ = await cold.CountAsync();
+        opens.Add(sw.Elapsed.TotalMilliseconds);
+    }
+
+    opens.Sort();
+    return new JsonObject
+    {
+        ["rows"] = t.Rows.Count, ["dim"] = data.Dimension, ["ingest_rows_per_s"] = Math.Round(ingest), ["hnsw_build_s"] = Math.Round(build, 1),
+        ["approx_default"] = atDefault, ["approx_ef_sweep"] = sweep, ["exact_50_queries"] = exact.Json(exactHit / exactTotal),
+        ["filtered_u3"] = filtered.Json(fHit / fTotal),
+        ["cold_open_10k_rows_ms"] = new JsonObject { ["p50"] = Math.Round(opens[opens.Count / 2], 1), ["min"] = Math.Round(opens[0], 1), ["max"] = Math.Round(opens[^1], 1) },
+    };
+}
+
+static async Task<JsonObject> ManyTenants(StorageEngine engine, int count)
+{
+    var vector = new float[384];
+    vector[0] = 1;
+    GC.Collect(2, GCCollectionMode.Forced, true, true);
+    var baseline = CurrentRssMb();
+    var sw = Stopwatch.StartNew();
+    for (var i = 0; i < count; i++)
+    {
+        var id = TenantId.Parse($"small-{i:D6}");
+        await engine.CreateTenantAsync(id);
+        var c = await engine.Tenant(id).EnsureCollectionAsync(new CollectionSpec("chunks", 384, "bench", VectorMetric.Dot));
+        await c.UpsertAsync([.. Enumerable.Range(0, 10).Select(r => new StoredRow { Id = $"r{r}", Text = $"small tenant {i} row {r}", Vector = vector })]);
+    }
+
+    var createSeconds = sw.Elapsed.TotalSeconds;
+    await engine.CloseUnusedTenantsAsync();
+    GC.Collect(2, GCCollectionMode.Forced, true, true);
+    var idle = CurrentRssMb();
+
+    // memory of tenants in use: 64 open at once
+    for (var i = 0; i < 64; i++)
+    {
+        _ = await engine.Tenant(TenantId.Parse($"small-{i:D6}")).Collection("chunks").CountAsync();
+    }
+
+    GC.Collect(2, GCCollectionMode.Forced, true, true);
+    var open64 = CurrentRssMb();
+    return new JsonObject
+    {
+        ["tenants"] = count, ["create_per_s"] = Math.Round(count / createSeconds),
+        ["rss_mb_before"] = baseline, ["rss_mb_all_closed"] = idle,
+        ["idle_overhead_kb_per_tenant"] = Math.Round((idle - baseline) * 1024 / count, 2),
+        ["rss_mb_64_open"] = open64, ["open_kb_per_small_tenant"] = Math.Round((open64 - idle) * 1024 / 64, 1),
+        ["open_tenants_after"] = engine.OpenTenantCount,
+    };
+}
+
+static async Task<long> Ingest(TenantCollection c, TenantData t, int dim, int count)
+{
+    long written = 0;
+    for (var start = 0; start < count; start += 1000)
+    {
+        var batch = new List<StoredRow>(1000);
+        for (var i = start; i < Math.Min(count, start + 1000); i++)
+        {
+            var row = t.Rows[i];
+            batch.Add(new StoredRow
+            {
+                Id = row.Id, Text = row.Text, Vector = t.Vectors.AsMemory(i * dim, dim), UserId = UserId.Parse(row.UserId),
+                CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(row.CreatedAt),
+            });
+        }
+
+        written += await c.UpsertAsync(batch);
+    }
+
+    return written;
+}
+
+static double Recall(IReadOnlyList<SearchHit> hits, int[] truth)
+{
+    var want = truth.Select(i => $"r{i}").ToHashSet();
+    return hits.Count(h => want.Contains(h.Row.Id));
+}
+
+static double CurrentRssMb() => ReadStatus("VmRSS:");
+
+static double PeakRssMb() => ReadStatus("VmHWM:");
+
+static double ReadStatus(string field)
+{
+    var line = File.ReadLines("/proc/self/status").First(l => l.StartsWith(field, StringComparison.Ordinal));
+    return Math.Round(double.Parse(line[field.Length..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) / 1024, 1);
+}
+
+static string CpuName() => File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':')[1].Trim() ?? "unknown";
+
+/// <summary>Per-query latencies.</summary>
+internal sealed class Lat
+{
+    private readonly List<double> _ms = [];
+    private readonly Stopwatch _wall = new();
+
+    public async Task<T> Time<T>(Func<Task<T>> work)
+    {
+        _wall.Start();
+        var sw = Stopwatch.StartNew();
+        var r = await work();
+        _ms.Add(sw.Elapsed.TotalMilliseconds);
+        _wall.Stop();
+        return r;
+    }
+
+    public JsonObject Json(double? recall)
+    {
+        _ms.Sort();
+        double P(double p) => Math.Round(_ms[Math.Min(_ms.Count - 1, (int)(p * _ms.Count))], 3);
+        var j = new JsonObject { ["queries"] = _ms.Count, ["p50_ms"] = P(0.5), ["p95_ms"] = P(0.95), ["p99_ms"] = P(0.99), ["qps"] = Math.Round(_ms.Count / _wall.Elapsed.TotalSeconds) };
+        if (recall is { } r)
+        {
+            j["recall_at_10"] = Math.Round(r, 4);
+        }
+
+        return j;
+    }
+}

@@ -1,6 +1,6 @@
 using Bruno.Storage;
-using Bruno.Storage.Crypto;
 using Bruno.Storage.CrashWorker;
+using Bruno.Storage.Crypto;
 using Bruno.Storage.Identity;
 
 // Child process of the crash and lock tests.

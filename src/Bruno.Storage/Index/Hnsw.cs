@@ -284,14 +284,14 @@ internal sealed class Hnsw
     private sealed class VisitedSet
     {
         [ThreadStatic]
-        private static VisitedSet? t_current;
+        private static VisitedSet? _current;
 
         private int[] _marks = [];
         private int _generation;
 
         public static VisitedSet Rent(int size)
         {
-            var set = t_current ??= new VisitedSet();
+            var set = _current ??= new VisitedSet();
             if (set._marks.Length < size)
             {
                 set._marks = new int[Math.Max(size, set._marks.Length * 2)];

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Builds everything with warnings as errors, checks formatting, runs every test project,
+# and ends with one line: "N passed, N failed". CI (.ci/run) calls exactly this script.
+set -uo pipefail
+cd "$(dirname "$0")"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+log=$(mktemp)
+status=0
+dotnet build Bruno.slnx -warnaserror -nologo -v q || status=$?
+if [ "$status" -ne 0 ]; then
+  echo "build failed"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+if ! dotnet format Bruno.slnx --verify-no-changes --no-restore -v q; then
+  echo "dotnet format found unformatted code (run ./format.sh)"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+dotnet test Bruno.slnx --no-build --blame-hang-timeout 10m -- RunConfiguration.CollectSourceInformation=false 2>&1 | tee "$log"
+test_status=${PIPESTATUS[0]}
+
+passed=$(grep -Eo 'Passed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+failed=$(grep -Eo 'Failed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+rm -f "$log"
+if [ "$test_status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+  failed=1
+fi
+if [ "$passed" -eq 0 ] && [ "$failed" -eq 0 ]; then
+  echo "no test ran"
+  failed=1
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

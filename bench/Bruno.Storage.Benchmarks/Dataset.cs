@@ -35,7 +35,7 @@ internal sealed class Dataset
                 JsonSerializer.Deserialize<int[][]>(File.ReadAllText(Path.Combine(dir, "truth.json")))!,
                 JsonSerializer.Deserialize<int[][]>(File.ReadAllText(Path.Combine(dir, "truth_u3.json")))!);
         }).ToList();
-        return new Dataset { Root = root, Dimension = d, K = manifest["K"]!.GetValue<int>(), Tenants = tenants };
+        return new Dataset { Root = root, Dimension = d, K = manifest[nameof(K)]!.GetValue<int>(), Tenants = tenants };
     }
 
     /// <summary>Writes a seeded, clustered dataset: ~64 centres per tenant, rows = normalise(centre + 0.04 noise), 10 users.</summary>
@@ -81,7 +81,7 @@ internal sealed class Dataset
 
         var manifest = new JsonObject
         {
-            ["format_version"] = 1, ["T"] = tenants, ["N"] = rows, ["D"] = dim, ["Q"] = queries, ["K"] = k, ["seed"] = seed,
+            ["format_version"] = 1, ["T"] = tenants, ["N"] = rows, ["D"] = dim, ["Q"] = queries, [nameof(K)] = k, ["seed"] = seed,
             ["tenants"] = manifestTenants, ["metric"] = "dot", ["normalised"] = true, ["users"] = 10,
         };
         File.WriteAllText(Path.Combine(root, "manifest.json"), manifest.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));

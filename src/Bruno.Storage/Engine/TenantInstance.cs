@@ -135,69 +135,66 @@ internal sealed partial class TenantInstance : IAsyncDisposable
         return op.Done;
     }
 
-    /// <summary>Validates, encrypts and seals rows on the caller's thread, so the write loop only does I/O.</summary>
+    /// <summary>
+    /// Validates, encrypts, seals and analyses rows on the caller's threads (in parallel for large batches), so the write
+    /// loop only does I/O and index updates. Throws before anything is queued when a row is invalid.
+    /// </summary>
     public UpsertOp PrepareUpsert(CollectionState collection, IReadOnlyList<StoredRow> rows)
     {
         ArgumentNullException.ThrowIfNull(rows);
         var spec = collection.Spec;
         var now = _ctx.Time.GetUtcNow();
-        var normalized = new StoredRow[rows.Count];
-        var prepared = new PreparedRow[rows.Count];
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        var ciphers = new Dictionary<string, (RowCipher Cipher, byte[]? Slot)>(StringComparer.Ordinal);
-        var buffer = new ArrayBufferWriter<byte>(4096);
-        try
+        var keys = new Dictionary<string, (byte[] Key, byte[]? Slot)>(StringComparer.Ordinal) { [string.Empty] = (_ring.TenantKey, null) };
+        foreach (var row in rows)
         {
-            for (var i = 0; i < rows.Count; i++)
+            if (row is null)
             {
-                var row = rows[i] ?? throw new ArgumentException("A row is null.", nameof(rows));
-                var id = IdentifierRules.ValidateRowId(row.Id);
-                if (!seen.Add(id))
+                throw new ArgumentException("A row is null.", nameof(rows));
+            }
+
+            var id = IdentifierRules.ValidateRowId(row.Id);
+            if (!seen.Add(id))
+            {
+                throw new ArgumentException($"Row id {IdentifierRules.Describe(id)} appears twice in one batch.", nameof(rows));
+            }
+
+            RowValidation.Check(row, spec);
+            if (row.UserId is { } user && !keys.ContainsKey(user.Value))
+            {
+                UserKey key;
+                lock (_ringGate)
                 {
-                    throw new ArgumentException($"Row id {IdentifierRules.Describe(id)} appears twice in one batch.", nameof(rows));
+                    key = _ring.GetOrAdd(user);
                 }
 
-                RowValidation.Check(row, spec);
+                keys[user.Value] = (key.Key, key.Slot.Bytes);
+            }
+        }
+
+        var analyzed = new AnalyzedRow[rows.Count];
+        var prepared = new PreparedRow[rows.Count];
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = rows.Count >= 64 ? Environment.ProcessorCount : 1 };
+        Unwrapped(() => Parallel.For(
+            0,
+            rows.Count,
+            parallel,
+            () => new Sealer(),
+            (i, _, sealer) =>
+            {
+                var row = rows[i];
                 var created = row.CreatedAt == default ? now : row.CreatedAt.ToUniversalTime();
                 var copy = row with { Vector = row.Vector.ToArray(), CreatedAt = created, Metadata = new Dictionary<string, MetadataValue>(row.Metadata, StringComparer.Ordinal) };
-                var ownerKey = row.UserId?.Value ?? string.Empty;
-                if (!ciphers.TryGetValue(ownerKey, out var entry))
-                {
-                    if (row.UserId is { } user)
-                    {
-                        UserKey key;
-                        lock (_ringGate)
-                        {
-                            key = _ring.GetOrAdd(user);
-                        }
-
-                        entry = (new RowCipher(key.Key), key.Slot.Bytes);
-                    }
-                    else
-                    {
-                        entry = (new RowCipher(_ring.TenantKey), null);
-                    }
-
-                    ciphers[ownerKey] = entry;
-                }
-
-                var hid = HashId(collection.Cid, id);
-                buffer.ResetWrittenCount();
-                RowCodec.Write(buffer, copy, created.UtcTicks);
-                var payload = entry.Cipher.Encrypt(buffer.WrittenSpan, Aad(collection.Cid, hid, entry.Slot));
-                normalized[i] = copy;
-                prepared[i] = new PreparedRow(hid, entry.Slot, payload);
-            }
-        }
-        finally
-        {
-            foreach (var (cipher, _) in ciphers.Values)
-            {
-                cipher.Dispose();
-            }
-        }
-
-        return new UpsertOp(collection, prepared, normalized);
+                var (key, slot) = keys[row.UserId?.Value ?? string.Empty];
+                var hid = HashId(collection.Cid, row.Id);
+                sealer.Buffer.ResetWrittenCount();
+                RowCodec.Write(sealer.Buffer, copy, created.UtcTicks);
+                prepared[i] = new PreparedRow(hid, slot, sealer.For(key).Encrypt(sealer.Buffer.WrittenSpan, Aad(collection.Cid, hid, slot)));
+                analyzed[i] = AnalyzedRow.Of(copy);
+                return sealer;
+            },
+            sealer => sealer.Dispose()));
+        return new UpsertOp(collection, prepared, analyzed);
     }
 
     public DeleteIdsOp PrepareDelete(CollectionState collection, IReadOnlyList<string> ids)
@@ -257,60 +254,55 @@ internal sealed partial class TenantInstance : IAsyncDisposable
             _collections[spec.Name] = state;
         }
 
-        var pending = byCid.Keys.ToDictionary(c => c, _ => new List<StoredRow>());
         var orphans = new Dictionary<Slot, byte[]>();
-        using var tenantCipher = new RowCipher(_ring.TenantKey);
-        var userCiphers = _ring.Users.ToDictionary(u => u.Slot, u => (u.User, Cipher: new RowCipher(u.Key)));
-        var plain = new byte[4096];
-        try
+        var users = _ring.Users.ToDictionary(u => u.Slot);
+        var raw = new List<(int Cid, byte[] Hid, byte[]? Owner, byte[] Payload, UserKey? User)>();
+        foreach (var (cid, hid, owner, payload) in _db.ReadRows())
         {
-            foreach (var (cid, hid, owner, payload) in _db.ReadRows())
+            UserKey? user = null;
+            if (owner is not null && !users.TryGetValue(new Slot(owner), out user))
             {
-                RowCipher cipher = tenantCipher;
-                UserId? expectedUser = null;
-                if (owner is not null)
-                {
-                    var slot = new Slot(owner);
-                    if (!userCiphers.TryGetValue(slot, out var uc))
-                    {
-                        orphans.TryAdd(slot, owner);
-                        continue;
-                    }
+                orphans.TryAdd(new Slot(owner), owner);
+                continue;
+            }
 
-                    (expectedUser, cipher) = (uc.User, uc.Cipher);
-                }
+            if (!byCid.ContainsKey(cid))
+            {
+                throw new DataUnreadableException($"A row of tenant '{Tenant}' belongs to no collection: the store was altered.");
+            }
 
+            raw.Add((cid, hid, owner, payload, user));
+        }
+
+        // Decrypting, decoding and analysing are independent per row: spread them over the cores.
+        var decoded = new AnalyzedRow[raw.Count];
+        Unwrapped(() => Parallel.For(
+            0,
+            raw.Count,
+            () => new Sealer(),
+            (i, _, sealer) =>
+            {
+                var (cid, hid, owner, payload, user) = raw[i];
                 var length = payload.Length - RowCipher.Overhead;
-                if (length > plain.Length)
-                {
-                    plain = new byte[Math.Max(length, plain.Length * 2)];
-                }
-
-                if (length < 0 || !byCid.ContainsKey(cid) || !cipher.TryDecrypt(payload, plain.AsSpan(0, length), Aad(cid, hid, owner)))
+                var plain = sealer.Plain(length);
+                if (length < 0 || !sealer.For(user?.Key ?? _ring.TenantKey).TryDecrypt(payload, plain, Aad(cid, hid, owner)))
                 {
                     throw new DataUnreadableException($"A row of tenant '{Tenant}' does not decrypt: the store was altered or its key is wrong.");
                 }
 
-                var row = RowCodec.Read(plain.AsSpan(0, length));
-                if (row.UserId != expectedUser)
+                var row = RowCodec.Read(plain);
+                if (row.UserId != user?.User)
                 {
                     throw new DataUnreadableException($"A row of tenant '{Tenant}' is stored under another owner than its own.");
                 }
 
-                pending[cid].Add(row);
-            }
-        }
-        finally
+                decoded[i] = AnalyzedRow.Of(row);
+                return sealer;
+            },
+            sealer => sealer.Dispose()));
+        foreach (var group in Enumerable.Range(0, raw.Count).GroupBy(i => raw[i].Cid))
         {
-            foreach (var (_, c) in userCiphers.Values)
-            {
-                c.Dispose();
-            }
-        }
-
-        foreach (var (cid, rows) in pending)
-        {
-            byCid[cid].Apply(rows, null);
+            byCid[group.Key].Apply([.. group.Select(i => decoded[i])], null);
         }
 
         return [.. orphans.Values];
@@ -562,6 +554,56 @@ internal sealed partial class TenantInstance : IAsyncDisposable
         catch (Microsoft.Data.Sqlite.SqliteException e)
         {
             Log.ReclaimFailed(_ctx.Logger, Tenant.Value, e);
+        }
+    }
+
+    /// <summary>Runs a parallel loop and rethrows its first failure as itself, not wrapped.</summary>
+    private static void Unwrapped(Action loop)
+    {
+        try
+        {
+            loop();
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerExceptions[0]);
+        }
+    }
+
+    /// <summary>Per-thread cipher instances (AesGcm is not thread-safe) and scratch buffers.</summary>
+    private sealed class Sealer : IDisposable
+    {
+        private readonly Dictionary<byte[], RowCipher> _ciphers = new(ReferenceEqualityComparer.Instance);
+        private byte[] _plain = new byte[4096];
+
+        public ArrayBufferWriter<byte> Buffer { get; } = new(4096);
+
+        public RowCipher For(byte[] key)
+        {
+            if (!_ciphers.TryGetValue(key, out var cipher))
+            {
+                _ciphers[key] = cipher = new RowCipher(key);
+            }
+
+            return cipher;
+        }
+
+        public Span<byte> Plain(int length)
+        {
+            if (length > _plain.Length)
+            {
+                _plain = new byte[Math.Max(length, _plain.Length * 2)];
+            }
+
+            return _plain.AsSpan(0, Math.Max(0, length));
+        }
+
+        public void Dispose()
+        {
+            foreach (var c in _ciphers.Values)
+            {
+                c.Dispose();
+            }
         }
     }
 

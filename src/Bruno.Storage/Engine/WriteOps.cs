@@ -24,13 +24,13 @@ internal abstract class WriteOp
 /// <summary>An encrypted row ready for the database: keyed hash of its id, owner slot (null: tenant-wide), sealed payload.</summary>
 internal readonly record struct PreparedRow(byte[] Hid, byte[]? Owner, byte[] Payload);
 
-internal sealed class UpsertOp(CollectionState collection, PreparedRow[] prepared, StoredRow[] rows) : WriteOp
+internal sealed class UpsertOp(CollectionState collection, PreparedRow[] prepared, AnalyzedRow[] rows) : WriteOp
 {
     public CollectionState Collection => collection;
 
     public PreparedRow[] Prepared => prepared;
 
-    public StoredRow[] Rows => rows;
+    public AnalyzedRow[] Rows => rows;
 
     public override int RowCount => rows.Length;
 }

@@ -50,7 +50,7 @@ internal sealed class CollectionState : IDisposable
     public long VectorBytes => _g.Arena.Bytes;
 
     /// <summary>Applies committed upserts and deletes in order, atomically for readers.</summary>
-    public void Apply(IReadOnlyList<StoredRow>? upserts, IReadOnlyList<string>? deletes)
+    public void Apply(IReadOnlyList<AnalyzedRow>? upserts, IReadOnlyList<string>? deletes)
     {
         _lock.EnterWriteLock();
         try
@@ -66,7 +66,7 @@ internal sealed class CollectionState : IDisposable
 
             foreach (var row in upserts ?? [])
             {
-                if (g.IdToSlot.TryGetValue(row.Id, out var old))
+                if (g.IdToSlot.TryGetValue(row.Row.Id, out var old))
                 {
                     Kill(g, old);
                 }
@@ -226,10 +226,10 @@ internal sealed class CollectionState : IDisposable
         _indexerWake.Dispose();
     }
 
-    private static void Add(Generation g, StoredRow row)
+    private static void Add(Generation g, AnalyzedRow analyzed)
     {
+        var (row, terms, length) = analyzed;
         var slot = g.Arena.Append(row.Vector.Span);
-        var terms = Tokenizer.Analyze(row.Text, out var length);
         if (slot >= g.Rows.Length)
         {
             Array.Resize(ref g.Rows, Math.Max(16, g.Rows.Length * 2));
@@ -273,7 +273,7 @@ internal sealed class CollectionState : IDisposable
         {
             if (old.Rows[s] is { } row)
             {
-                Add(fresh, row with { Vector = old.Arena.Get(s).ToArray() });
+                Add(fresh, new AnalyzedRow(row with { Vector = old.Arena.Get(s).ToArray() }, old.Terms[s]!, old.Lengths[s]));
             }
         }
 
@@ -378,6 +378,28 @@ internal sealed class CollectionState : IDisposable
     private static List<(int Slot, float Score)> Exact(Generation g, ReadOnlySpan<float> query, float qNorm, IEnumerable<int> slots, Filter filter, int k)
     {
         var top = new TopK(k);
+        if (filter.MatchesEverything)
+        {
+            // the hot path: a straight scan of the arena
+            var rows = g.Rows;
+            var count = g.Arena.Count;
+            for (var s = 0; s < count; s++)
+            {
+                if (rows[s] is null)
+                {
+                    continue;
+                }
+
+                var score = g.Arena.Similarity(query, qNorm, s);
+                if (top.Count < k || score > top.Worst)
+                {
+                    top.Offer(s, score);
+                }
+            }
+
+            return top.Drain();
+        }
+
         foreach (var s in slots)
         {
             if (Accept(g, s, filter))
@@ -551,6 +573,12 @@ internal sealed class CollectionState : IDisposable
 
         public int Dead { get; set; }
     }
+}
+
+/// <summary>A row with its BM25 terms, analysed off the write lock (on the caller's thread, or in parallel at open).</summary>
+internal readonly record struct AnalyzedRow(StoredRow Row, (string Term, int Tf)[] Terms, int Length)
+{
+    public static AnalyzedRow Of(StoredRow row) => new(row, Tokenizer.Analyze(row.Text, out var length), length);
 }
 
 /// <summary>Index tuning shared by the collections of an engine.</summary>

@@ -13,20 +13,23 @@ internal static class Tokenizer
         "of", "on", "or", "that", "the", "to", "was", "were", "will", "with",
     };
 
+    private static readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> StopLookup = StopWords.GetAlternateLookup<ReadOnlySpan<char>>();
+
     /// <summary>Term frequencies of <paramref name="text"/> and its length in terms (stop words included in the length).</summary>
     public static (string Term, int Tf)[] Analyze(string text, out int length)
     {
         var counts = new Dictionary<string, int>(StringComparer.Ordinal);
-        length = 0;
-        foreach (var term in Terms(text))
+        var lookup = counts.GetAlternateLookup<ReadOnlySpan<char>>();
+        var n = 0;
+        ForEachTerm(text, term =>
         {
-            length++;
-            if (!StopWords.Contains(term))
+            n++;
+            if (!StopLookup.Contains(term))
             {
-                counts[term] = counts.GetValueOrDefault(term) + 1;
+                lookup[term] = lookup.TryGetValue(term, out var c) ? c + 1 : 1;
             }
-        }
-
+        });
+        length = n;
         var result = new (string, int)[counts.Count];
         var i = 0;
         foreach (var kv in counts)
@@ -38,35 +41,89 @@ internal static class Tokenizer
     }
 
     /// <summary>Distinct query terms, stop words removed.</summary>
-    public static List<string> QueryTerms(string text) =>
-        [.. Terms(text).Where(t => !StopWords.Contains(t)).Distinct(StringComparer.Ordinal)];
-
-    private static IEnumerable<string> Terms(string text)
+    public static List<string> QueryTerms(string text)
     {
-        var sb = new StringBuilder();
-        foreach (var rune in text.EnumerateRunes())
+        var terms = new List<string>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        ForEachTerm(text, term =>
         {
-            if (Rune.IsLetterOrDigit(rune))
+            if (!StopLookup.Contains(term))
             {
-                if (sb.Length < MaxTermLength + 2)
+                var s = term.ToString();
+                if (seen.Add(s))
                 {
-                    sb.Append(Rune.ToLowerInvariant(rune).ToString());
+                    terms.Add(s);
                 }
             }
-            else if (sb.Length > 0)
+        });
+        return terms;
+    }
+
+    private delegate void TermAction(ReadOnlySpan<char> term);
+
+    private static void ForEachTerm(string text, TermAction action)
+    {
+        Span<char> buffer = stackalloc char[MaxTermLength + 2];
+        Span<char> two = stackalloc char[2];
+        var len = 0;
+        var overflow = false;
+        var i = 0;
+        while (i < text.Length)
+        {
+            var c = text[i];
+            int consumed;
+            bool letterOrDigit;
+            if (char.IsAscii(c))
             {
-                if (sb.Length <= MaxTermLength)
+                consumed = 1;
+                letterOrDigit = char.IsAsciiLetterOrDigit(c);
+                if (letterOrDigit)
                 {
-                    yield return sb.ToString();
+                    Put(ref buffer, ref len, ref overflow, char.ToLowerInvariant(c));
+                }
+            }
+            else
+            {
+                var status = Rune.DecodeFromUtf16(text.AsSpan(i), out var rune, out consumed);
+                letterOrDigit = status == System.Buffers.OperationStatus.Done && Rune.IsLetterOrDigit(rune);
+                if (letterOrDigit)
+                {
+                    var written = Rune.ToLowerInvariant(rune).EncodeToUtf16(two);
+                    for (var k = 0; k < written; k++)
+                    {
+                        Put(ref buffer, ref len, ref overflow, two[k]);
+                    }
+                }
+            }
+
+            if (!letterOrDigit && len > 0)
+            {
+                if (!overflow)
+                {
+                    action(buffer[..len]);
                 }
 
-                sb.Clear();
+                len = 0;
+                overflow = false;
             }
+
+            i += Math.Max(consumed, 1);
         }
 
-        if (sb.Length is > 0 and <= MaxTermLength)
+        if (len > 0 && !overflow)
         {
-            yield return sb.ToString();
+            action(buffer[..len]);
         }
+    }
+
+    private static void Put(ref Span<char> buffer, ref int len, ref bool overflow, char c)
+    {
+        if (len >= MaxTermLength)
+        {
+            overflow = true;
+            return;
+        }
+
+        buffer[len++] = c;
     }
 }

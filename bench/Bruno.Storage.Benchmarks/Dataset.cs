@@ -81,8 +81,17 @@ internal sealed class Dataset
 
         var manifest = new JsonObject
         {
-            ["format_version"] = 1, ["T"] = tenants, ["N"] = rows, ["D"] = dim, ["Q"] = queries, [nameof(K)] = k, ["seed"] = seed,
-            ["tenants"] = manifestTenants, ["metric"] = "dot", ["normalised"] = true, ["users"] = 10,
+            ["format_version"] = 1,
+            ["T"] = tenants,
+            ["N"] = rows,
+            ["D"] = dim,
+            ["Q"] = queries,
+            [nameof(K)] = k,
+            ["seed"] = seed,
+            ["tenants"] = manifestTenants,
+            ["metric"] = "dot",
+            ["normalised"] = true,
+            ["users"] = 10,
         };
         File.WriteAllText(Path.Combine(root, "manifest.json"), manifest.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }

@@ -129,9 +129,13 @@ static async Task<JsonObject> Multi(StorageEngine engine, Dataset data)
 
     return new JsonObject
     {
-        ["tenants"] = data.Tenants.Count, ["rows_per_tenant"] = data.Tenants[0].Rows.Count, ["dim"] = data.Dimension,
+        ["tenants"] = data.Tenants.Count,
+        ["rows_per_tenant"] = data.Tenants[0].Rows.Count,
+        ["dim"] = data.Dimension,
         ["ingest_rows_per_s"] = Math.Round(ingest),
-        ["exact"] = exact.Json(hit / total), ["filtered_u3"] = filtered.Json(hitU3 / total), ["hybrid"] = hybrid.Json(null),
+        ["exact"] = exact.Json(hit / total),
+        ["filtered_u3"] = filtered.Json(hitU3 / total),
+        ["hybrid"] = hybrid.Json(null),
         ["mixed_all_tenants_open"] = mixed.Json(null),
         ["disk_bytes_per_tenant"] = (long)bytes.Average(),
         ["disk_bytes_per_row"] = Math.Round(bytes.Average() / data.Tenants[0].Rows.Count),
@@ -205,8 +209,13 @@ static async Task<JsonObject> Large(StorageEngine engine, Dataset data)
     opens.Sort();
     return new JsonObject
     {
-        ["rows"] = t.Rows.Count, ["dim"] = data.Dimension, ["ingest_rows_per_s"] = Math.Round(ingest), ["hnsw_build_s"] = Math.Round(build, 1),
-        ["approx_default"] = atDefault, ["approx_ef_sweep"] = sweep, ["exact_50_queries"] = exact.Json(exactHit / exactTotal),
+        ["rows"] = t.Rows.Count,
+        ["dim"] = data.Dimension,
+        ["ingest_rows_per_s"] = Math.Round(ingest),
+        ["hnsw_build_s"] = Math.Round(build, 1),
+        ["approx_default"] = atDefault,
+        ["approx_ef_sweep"] = sweep,
+        ["exact_50_queries"] = exact.Json(exactHit / exactTotal),
         ["filtered_u3"] = filtered.Json(fHit / fTotal),
         ["cold_open_10k_rows_ms"] = new JsonObject { ["p50"] = Math.Round(opens[opens.Count / 2], 1), ["min"] = Math.Round(opens[0], 1), ["max"] = Math.Round(opens[^1], 1) },
     };
@@ -243,10 +252,14 @@ static async Task<JsonObject> ManyTenants(StorageEngine engine, int count)
     var open64 = CurrentRssMb();
     return new JsonObject
     {
-        ["tenants"] = count, ["create_per_s"] = Math.Round(count / createSeconds),
-        ["rss_mb_before"] = baseline, ["rss_mb_all_closed"] = idle,
+        ["tenants"] = count,
+        ["create_per_s"] = Math.Round(count / createSeconds),
+        ["rss_mb_before"] = baseline,
+        ["rss_mb_all_closed"] = idle,
         ["idle_overhead_kb_per_tenant"] = Math.Round((idle - baseline) * 1024 / count, 2),
-        ["open_tenants_measured"] = inUse, ["rss_mb_open"] = open64, ["open_kb_per_small_tenant"] = Math.Round((open64 - idle) * 1024 / inUse, 1),
+        ["open_tenants_measured"] = inUse,
+        ["rss_mb_open"] = open64,
+        ["open_kb_per_small_tenant"] = Math.Round((open64 - idle) * 1024 / inUse, 1),
         ["open_tenants_after"] = engine.OpenTenantCount,
     };
 }
@@ -262,7 +275,10 @@ static async Task<long> Ingest(TenantCollection c, TenantData t, int dim, int co
             var row = t.Rows[i];
             batch.Add(new StoredRow
             {
-                Id = row.Id, Text = row.Text, Vector = t.Vectors.AsMemory(i * dim, dim), UserId = UserId.Parse(row.UserId),
+                Id = row.Id,
+                Text = row.Text,
+                Vector = t.Vectors.AsMemory(i * dim, dim),
+                UserId = UserId.Parse(row.UserId),
                 CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(row.CreatedAt),
             });
         }

@@ -44,6 +44,12 @@ var root = Path.Combine(Path.GetTempPath(), "bruno-bench-" + Guid.NewGuid().ToSt
 using var key = MasterKey.Generate();
 try
 {
+    // First, while the process holds nothing else, so that resident memory before and after is a fair comparison.
+    await using (var engine = new StorageEngine(new StorageEngineOptions { DataRoot = root + "-idle", MasterKey = key, MaxOpenTenants = 64 }))
+    {
+        result["tenants"] = await ManyTenants(engine, idleTenants);
+    }
+
     await using (var engine = new StorageEngine(new StorageEngineOptions { DataRoot = root, MasterKey = key }))
     {
         result["multi"] = await Multi(engine, Dataset.Load(multiDir));
@@ -52,11 +58,6 @@ try
     await using (var engine = new StorageEngine(new StorageEngineOptions { DataRoot = root, MasterKey = key }))
     {
         result["large"] = await Large(engine, Dataset.Load(largeDir));
-    }
-
-    await using (var engine = new StorageEngine(new StorageEngineOptions { DataRoot = root + "-idle", MasterKey = key, MaxOpenTenants = 64 }))
-    {
-        result["tenants"] = await ManyTenants(engine, idleTenants);
     }
 }
 finally

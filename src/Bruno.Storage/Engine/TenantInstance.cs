@@ -445,9 +445,7 @@ internal sealed partial class TenantInstance : IAsyncDisposable
                 u.Collection.Apply(u.Rows, null);
                 return u.Rows.Length;
             case DeleteIdsOp d:
-                var existing = d.Ids.Where(id => d.Collection.Get(id) is not null).ToList();
-                d.Collection.Apply(null, existing);
-                return existing.Count;
+                return d.Collection.Apply(null, d.Ids);
             case IntegrityOp i:
                 i.Result = _db.IntegrityCheck();
                 return 0;
@@ -522,7 +520,7 @@ internal sealed partial class TenantInstance : IAsyncDisposable
         var removed = InTransaction(() => _db.DeleteOwner(key.Slot.Bytes));
         foreach (var c in _collections.Values)
         {
-            c.Apply(null, c.IdsOwnedBy(user));
+            c.Apply(null, c.MatchingIds(Filter.ForUser(user)));
         }
 
         TryReclaim();

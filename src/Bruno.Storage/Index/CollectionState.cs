@@ -46,12 +46,10 @@ internal sealed class CollectionState : IDisposable
         }
     }
 
-    /// <summary>Bytes of managed memory held by the vectors (for stats; the text is not counted).</summary>
-    public long VectorBytes => _g.Arena.Bytes;
-
-    /// <summary>Applies committed upserts and deletes in order, atomically for readers.</summary>
-    public void Apply(IReadOnlyList<AnalyzedRow>? upserts, IReadOnlyList<string>? deletes)
+    /// <summary>Applies committed deletes, then upserts, atomically for readers. Returns how many deleted ids existed.</summary>
+    public int Apply(IReadOnlyList<AnalyzedRow>? upserts, IReadOnlyList<string>? deletes)
     {
+        var deleted = 0;
         _lock.EnterWriteLock();
         try
         {
@@ -61,6 +59,7 @@ internal sealed class CollectionState : IDisposable
                 if (g.IdToSlot.Remove(id, out var slot))
                 {
                     Kill(g, slot);
+                    deleted++;
                 }
             }
 
@@ -85,6 +84,7 @@ internal sealed class CollectionState : IDisposable
         }
 
         MaybeStartIndexer();
+        return deleted;
     }
 
     public StoredRow? Get(string id)
@@ -143,9 +143,6 @@ internal sealed class CollectionState : IDisposable
         }
     }
 
-    /// <summary>Ids of every live row owned by <paramref name="user"/>.</summary>
-    public List<string> IdsOwnedBy(UserId user) => MatchingIds(Filter.ForUser(user));
-
     public IReadOnlyList<SearchHit> Search(SearchRequest request)
     {
         _lock.EnterReadLock();
@@ -165,7 +162,7 @@ internal sealed class CollectionState : IDisposable
         }
     }
 
-    /// <summary>Enumerates every live row (export and tests); materialised under the read lock in pages.</summary>
+    /// <summary>Every live row (export and tests), materialised under one read lock.</summary>
     public List<StoredRow> Snapshot()
     {
         _lock.EnterReadLock();
@@ -188,9 +185,6 @@ internal sealed class CollectionState : IDisposable
             _lock.ExitReadLock();
         }
     }
-
-    /// <summary>How many slots the HNSW graph covers (0 when there is none); for tests and benchmarks.</summary>
-    internal int IndexedCount => _g.Ann?.Count ?? 0;
 
     /// <summary>Waits until the background indexer has caught up with every slot written so far.</summary>
     internal async Task WaitForIndexAsync(CancellationToken ct)

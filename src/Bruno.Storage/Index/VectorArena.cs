@@ -56,6 +56,4 @@ internal sealed class VectorArena(int dimension, VectorMetric metric)
     public float Similarity(int a, int b) => Similarity(Get(a), _norms[a], b);
 
     public float NormOf(int slot) => _norms[slot];
-
-    public long Bytes => ((long)_data.Length * 4) + ((long)_norms.Length * 4);
 }

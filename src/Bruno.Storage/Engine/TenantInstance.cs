@@ -174,6 +174,7 @@ internal sealed partial class TenantInstance : IAsyncDisposable
 
         var analyzed = new AnalyzedRow[rows.Count];
         var prepared = new PreparedRow[rows.Count];
+        var vectors = new float[rows.Count * spec.Dimension];
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = rows.Count >= 64 ? Environment.ProcessorCount : 1 };
         Unwrapped(() => Parallel.For(
             0,
@@ -184,7 +185,9 @@ internal sealed partial class TenantInstance : IAsyncDisposable
             {
                 var row = rows[i];
                 var created = row.CreatedAt == default ? now : row.CreatedAt.ToUniversalTime();
-                var copy = row with { Vector = row.Vector.ToArray(), CreatedAt = created, Metadata = new Dictionary<string, MetadataValue>(row.Metadata, StringComparer.Ordinal) };
+                var vector = vectors.AsMemory(i * spec.Dimension, spec.Dimension);
+                row.Vector.CopyTo(vector);
+                var copy = row with { Vector = vector, CreatedAt = created, Metadata = new Dictionary<string, MetadataValue>(row.Metadata, StringComparer.Ordinal) };
                 var (key, slot) = keys[row.UserId?.Value ?? string.Empty];
                 var hid = HashId(collection.Cid, row.Id);
                 sealer.Buffer.ResetWrittenCount();
@@ -254,56 +257,53 @@ internal sealed partial class TenantInstance : IAsyncDisposable
             _collections[spec.Name] = state;
         }
 
+        // Read and decrypt in one pass with reused buffers, each collection's vectors decoded into one array: the
+        // only allocations are what the open tenant keeps.
+        var counts = _db.CountRows();
+        var pending = byCid.ToDictionary(kv => kv.Key, kv => new List<(StoredRow Row, ReadOnlyMemory<float> Vector)>(counts.GetValueOrDefault(kv.Key)));
+        var vectors = byCid.ToDictionary(kv => kv.Key, kv => new float[counts.GetValueOrDefault(kv.Key) * kv.Value.Spec.Dimension]);
         var orphans = new Dictionary<Slot, byte[]>();
+        using var sealer = new Sealer();
         var users = _ring.Users.ToDictionary(u => u.Slot);
-        var raw = new List<(int Cid, byte[] Hid, byte[]? Owner, byte[] Payload, UserKey? User)>();
-        foreach (var (cid, hid, owner, payload) in _db.ReadRows())
+        _db.ReadRows((cid, hid, owner, payload) =>
         {
             UserKey? user = null;
             if (owner is not null && !users.TryGetValue(new Slot(owner), out user))
             {
                 orphans.TryAdd(new Slot(owner), owner);
-                continue;
+                return;
             }
 
-            if (!byCid.ContainsKey(cid))
+            if (!pending.TryGetValue(cid, out var list))
             {
                 throw new DataUnreadableException($"A row of tenant '{Tenant}' belongs to no collection: the store was altered.");
             }
 
-            raw.Add((cid, hid, owner, payload, user));
-        }
-
-        // Decrypting, decoding and analysing are independent per row: spread them over the cores.
-        var decoded = new AnalyzedRow[raw.Count];
-        Unwrapped(() => Parallel.For(
-            0,
-            raw.Count,
-            () => new Sealer(),
-            (i, _, sealer) =>
+            var length = payload.Length - RowCipher.Overhead;
+            var plain = sealer.Plain(length);
+            if (length < 0 || !sealer.For(user?.Key ?? _ring.TenantKey).TryDecrypt(payload, plain, Aad(cid, hid, owner)))
             {
-                var (cid, hid, owner, payload, user) = raw[i];
-                var length = payload.Length - RowCipher.Overhead;
-                var plain = sealer.Plain(length);
-                if (length < 0 || !sealer.For(user?.Key ?? _ring.TenantKey).TryDecrypt(payload, plain, Aad(cid, hid, owner)))
-                {
-                    throw new DataUnreadableException($"A row of tenant '{Tenant}' does not decrypt: the store was altered or its key is wrong.");
-                }
+                throw new DataUnreadableException($"A row of tenant '{Tenant}' does not decrypt: the store was altered or its key is wrong.");
+            }
 
-                var row = RowCodec.Read(plain);
-                if (row.UserId != user?.User)
-                {
-                    throw new DataUnreadableException($"A row of tenant '{Tenant}' is stored under another owner than its own.");
-                }
+            var dim = byCid[cid].Spec.Dimension;
+            var row = RowCodec.Read(plain, vectors[cid], list.Count * dim, out var vector);
+            if (vector.Length != dim || row.UserId != user?.User)
+            {
+                throw new DataUnreadableException($"A row of tenant '{Tenant}' does not match its collection or owner: the store was altered.");
+            }
 
-                decoded[i] = AnalyzedRow.Of(row);
-                return sealer;
-            },
-            sealer => sealer.Dispose()));
-        foreach (var group in Enumerable.Range(0, raw.Count).GroupBy(i => raw[i].Cid))
+            list.Add((row, vector));
+        });
+
+        foreach (var (cid, rows) in pending)
         {
-            byCid[group.Key].Apply([.. group.Select(i => decoded[i])], null);
+            // Tokenising is the costly part and independent per row: spread it over the cores.
+            var analyzed = new AnalyzedRow[rows.Count];
+            Parallel.For(0, rows.Count, i => analyzed[i] = AnalyzedRow.Of(rows[i].Row, rows[i].Vector));
+            byCid[cid].Apply(analyzed, null);
         }
+
 
         return [.. orphans.Values];
     }

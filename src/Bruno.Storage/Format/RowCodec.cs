@@ -64,8 +64,17 @@ internal static class RowCodec
         }
     }
 
+    private static readonly IReadOnlyDictionary<string, MetadataValue> NoMetadata = new Dictionary<string, MetadataValue>();
+
     /// <summary>Decodes a row; throws <see cref="StorageFormatException"/> for an unknown version or malformed bytes.</summary>
-    public static StoredRow Read(ReadOnlySpan<byte> data)
+    public static StoredRow Read(ReadOnlySpan<byte> data) => Read(data, null, 0, out var vector) with { Vector = vector };
+
+    /// <summary>
+    /// Decodes a row, its vector into <paramref name="vectors"/> at <paramref name="offset"/> (one array for many rows;
+    /// a new array when null). The returned row carries no vector: it is handed back separately, which spares a copy
+    /// of the row when it is indexed. Throws <see cref="StorageFormatException"/> for malformed bytes.
+    /// </summary>
+    public static StoredRow Read(ReadOnlySpan<byte> data, float[]? vectors, int offset, out ReadOnlyMemory<float> vector)
     {
         try
         {
@@ -82,7 +91,7 @@ internal static class RowCodec
             pos += 8;
             var user = ReadString(data, ref pos);
             var count = (int)ReadVarint(data, ref pos);
-            var metadata = new Dictionary<string, MetadataValue>(count, StringComparer.Ordinal);
+            var metadata = count == 0 ? null : new Dictionary<string, MetadataValue>(count, StringComparer.Ordinal);
             for (var i = 0; i < count; i++)
             {
                 var key = ReadString(data, ref pos);
@@ -108,23 +117,30 @@ internal static class RowCodec
                         throw new StorageFormatException($"Unknown metadata kind {(byte)kind}.");
                 }
 
-                metadata[key] = value;
+                metadata![key] = value;
             }
 
             var dim = (int)ReadVarint(data, ref pos);
-            var vector = new float[dim];
+            if (vectors is null)
+            {
+                (vectors, offset) = (new float[dim], 0);
+            }
+
+            var target = vectors.AsSpan(offset, dim);
             var src = data.Slice(pos, dim * 4);
             if (BitConverter.IsLittleEndian)
             {
-                src.CopyTo(MemoryMarshal.AsBytes(vector.AsSpan()));
+                src.CopyTo(MemoryMarshal.AsBytes(target));
             }
             else
             {
                 for (var i = 0; i < dim; i++)
                 {
-                    vector[i] = BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadInt32LittleEndian(src[(i * 4)..]));
+                    target[i] = BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadInt32LittleEndian(src[(i * 4)..]));
                 }
             }
+
+            vector = vectors.AsMemory(offset, dim);
 
             return new StoredRow
             {
@@ -132,11 +148,11 @@ internal static class RowCodec
                 Text = text,
                 CreatedAt = new DateTimeOffset(created, TimeSpan.Zero),
                 UserId = user.Length == 0 ? null : UserId.Parse(user),
-                Metadata = metadata,
-                Vector = vector,
+                Metadata = metadata ?? NoMetadata,
+                Vector = ReadOnlyMemory<float>.Empty,
             };
         }
-        catch (ArgumentOutOfRangeException e)
+        catch (ArgumentException e)
         {
             throw new StorageFormatException("A row is truncated or malformed: " + e.GetType().Name);
         }

@@ -3,6 +3,7 @@ using Bruno.Storage.Crypto;
 using Bruno.Storage.Identity;
 using Bruno.Storage.Model;
 using Microsoft.Data.Sqlite;
+using SQLitePCL;
 
 namespace Bruno.Storage.Format;
 
@@ -13,6 +14,9 @@ namespace Bruno.Storage.Format;
 /// </summary>
 internal sealed class TenantDatabase : IDisposable
 {
+    /// <summary>Receives one stored row; <paramref name="payload"/> is valid only during the call.</summary>
+    public delegate void RowVisitor(int cid, byte[] hid, byte[]? owner, ReadOnlySpan<byte> payload);
+
     /// <summary>"BRNO": marks the file as a Bruno tenant store (PRAGMA application_id).</summary>
     public const int ApplicationId = 0x42524E4F;
 
@@ -52,7 +56,7 @@ internal sealed class TenantDatabase : IDisposable
         try
         {
             connection.Open();
-            db.Exec("PRAGMA locking_mode=EXCLUSIVE; PRAGMA secure_delete=ON; PRAGMA cache_size=-512; PRAGMA mmap_size=0; PRAGMA temp_store=MEMORY;");
+            db.Exec("PRAGMA locking_mode=EXCLUSIVE; PRAGMA secure_delete=ON; PRAGMA cache_size=-512; PRAGMA mmap_size=268435456; PRAGMA temp_store=MEMORY;");
             if (isNew)
             {
                 db.Exec("PRAGMA auto_vacuum=INCREMENTAL;");
@@ -90,15 +94,45 @@ internal sealed class TenantDatabase : IDisposable
         return list;
     }
 
-    /// <summary>Streams every stored row blob.</summary>
-    public IEnumerable<(int Cid, byte[] Hid, byte[]? Owner, byte[] Payload)> ReadRows()
+    /// <summary>
+    /// Visits every stored row. Uses SQLite's C API directly so that payloads are read in place, without a copy per
+    /// row; the payload span is valid only during the call.
+    /// </summary>
+    public void ReadRows(RowVisitor visit)
     {
-        using var cmd = Command("SELECT cid, hid, owner, payload FROM rows");
+        var rc = raw.sqlite3_prepare_v2(_connection.Handle, "SELECT cid, hid, owner, payload FROM rows", out var stmt);
+        if (rc != raw.SQLITE_OK)
+        {
+            throw new StorageException($"Reading the store failed (SQLite error {rc}).");
+        }
+
+        using (stmt)
+        {
+            while ((rc = raw.sqlite3_step(stmt)) == raw.SQLITE_ROW)
+            {
+                var owner = raw.sqlite3_column_type(stmt, 2) == raw.SQLITE_NULL ? null : raw.sqlite3_column_blob(stmt, 2).ToArray();
+                visit(raw.sqlite3_column_int(stmt, 0), raw.sqlite3_column_blob(stmt, 1).ToArray(), owner, raw.sqlite3_column_blob(stmt, 3));
+            }
+        }
+
+        if (rc != raw.SQLITE_DONE)
+        {
+            throw new StorageException($"Reading the store failed (SQLite error {rc}).");
+        }
+    }
+
+    /// <summary>Rows stored per collection id.</summary>
+    public Dictionary<int, int> CountRows()
+    {
+        using var cmd = Command("SELECT cid, count(*) FROM rows GROUP BY cid");
         using var r = cmd.ExecuteReader();
+        var counts = new Dictionary<int, int>();
         while (r.Read())
         {
-            yield return (r.GetInt32(0), (byte[])r[1], r.IsDBNull(2) ? null : (byte[])r[2], (byte[])r[3]);
+            counts[r.GetInt32(0)] = r.GetInt32(1);
         }
+
+        return counts;
     }
 
     public void Begin() => _tx = _connection.BeginTransaction();

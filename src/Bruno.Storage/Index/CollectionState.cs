@@ -222,17 +222,15 @@ internal sealed class CollectionState : IDisposable
 
     private static void Add(Generation g, AnalyzedRow analyzed)
     {
-        var (row, terms, length) = analyzed;
-        var slot = g.Arena.Append(row.Vector.Span);
+        var (row, vector, terms, length) = analyzed;
+        var slot = g.Arena.Append(vector.Span);
         if (slot >= g.Rows.Length)
         {
             Array.Resize(ref g.Rows, Math.Max(16, g.Rows.Length * 2));
-            Array.Resize(ref g.Terms, g.Rows.Length);
             Array.Resize(ref g.Lengths, g.Rows.Length);
         }
 
-        g.Rows[slot] = row with { Vector = ReadOnlyMemory<float>.Empty };
-        g.Terms[slot] = terms;
+        g.Rows[slot] = row.Vector.IsEmpty ? row : row with { Vector = ReadOnlyMemory<float>.Empty };
         g.Lengths[slot] = length;
         g.IdToSlot[row.Id] = slot;
         var owner = row.UserId?.Value ?? string.Empty;
@@ -250,10 +248,10 @@ internal sealed class CollectionState : IDisposable
     private static void Kill(Generation g, int slot)
     {
         var row = g.Rows[slot]!;
-        g.Text.Remove(g.Terms[slot]!, g.Lengths[slot]);
+        // Terms are not kept per row (they would double the memory of the text); a removal analyses the text again.
+        g.Text.Remove(Tokenizer.Analyze(row.Text, out _), g.Lengths[slot]);
         g.OwnerSlots[row.UserId?.Value ?? string.Empty].Live--;
         g.Rows[slot] = null;
-        g.Terms[slot] = null;
         g.Live--;
         g.Dead++;
     }
@@ -267,7 +265,7 @@ internal sealed class CollectionState : IDisposable
         {
             if (old.Rows[s] is { } row)
             {
-                Add(fresh, new AnalyzedRow(row with { Vector = old.Arena.Get(s).ToArray() }, old.Terms[s]!, old.Lengths[s]));
+                Add(fresh, AnalyzedRow.Of(row, old.Arena.Get(s).ToArray()));
             }
         }
 
@@ -549,7 +547,6 @@ internal sealed class CollectionState : IDisposable
     {
 #pragma warning disable SA1401, CA1051 // plain mutable state owned by the enclosing class
         public StoredRow?[] Rows = [];
-        public (string Term, int Tf)[]?[] Terms = [];
         public int[] Lengths = [];
 #pragma warning restore SA1401, CA1051
 
@@ -570,9 +567,12 @@ internal sealed class CollectionState : IDisposable
 }
 
 /// <summary>A row with its BM25 terms, analysed off the write lock (on the caller's thread, or in parallel at open).</summary>
-internal readonly record struct AnalyzedRow(StoredRow Row, (string Term, int Tf)[] Terms, int Length)
+/// <remarks>The vector travels beside the row, so a row decoded without one needs no copy to be indexed.</remarks>
+internal readonly record struct AnalyzedRow(StoredRow Row, ReadOnlyMemory<float> Vector, (string Term, int Tf)[] Terms, int Length)
 {
-    public static AnalyzedRow Of(StoredRow row) => new(row, Tokenizer.Analyze(row.Text, out var length), length);
+    public static AnalyzedRow Of(StoredRow row) => Of(row, row.Vector);
+
+    public static AnalyzedRow Of(StoredRow row, ReadOnlyMemory<float> vector) => new(row, vector, Tokenizer.Analyze(row.Text, out var length), length);
 }
 
 /// <summary>Index tuning shared by the collections of an engine.</summary>

@@ -81,17 +81,18 @@ return 0;
 static async Task<JsonObject> Multi(StorageEngine engine, Dataset data)
 {
     var collections = new List<(TenantData Data, TenantCollection C)>();
-    long rows = 0;
-    var sw = Stopwatch.StartNew();
     foreach (var t in data.Tenants)
     {
         var id = TenantId.Parse(t.Id);
         await engine.CreateTenantAsync(id);
-        var c = await engine.Tenant(id).EnsureCollectionAsync(new CollectionSpec("chunks", data.Dimension, "bench", VectorMetric.Dot));
-        rows += await Ingest(c, t, data.Dimension, t.Rows.Count);
-        collections.Add((t, c));
+        collections.Add((t, await engine.Tenant(id).EnsureCollectionAsync(new CollectionSpec("chunks", data.Dimension, "bench", VectorMetric.Dot))));
     }
 
+    // One client per tenant, four tenants ingesting at once: how a shared node is loaded.
+    long rows = 0;
+    var sw = Stopwatch.StartNew();
+    await Parallel.ForEachAsync(collections, new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (tc, _) =>
+        Interlocked.Add(ref rows, await Ingest(tc.C, tc.Data, data.Dimension, tc.Data.Rows.Count)));
     var ingest = rows / sw.Elapsed.TotalSeconds;
     var exact = new Lat();
     var filtered = new Lat();
@@ -133,7 +134,7 @@ static async Task<JsonObject> Multi(StorageEngine engine, Dataset data)
         ["tenants"] = data.Tenants.Count,
         ["rows_per_tenant"] = data.Tenants[0].Rows.Count,
         ["dim"] = data.Dimension,
-        ["ingest_rows_per_s"] = Math.Round(ingest),
+        ["ingest_rows_per_s_4_tenants_at_once"] = Math.Round(ingest),
         ["exact"] = exact.Json(hit / total),
         ["filtered_u3"] = filtered.Json(hitU3 / total),
         ["hybrid"] = hybrid.Json(null),
@@ -212,7 +213,7 @@ static async Task<JsonObject> Large(StorageEngine engine, Dataset data)
     {
         ["rows"] = t.Rows.Count,
         ["dim"] = data.Dimension,
-        ["ingest_rows_per_s"] = Math.Round(ingest),
+        ["ingest_rows_per_s_one_client"] = Math.Round(ingest),
         ["hnsw_build_s"] = Math.Round(build, 1),
         ["approx_default"] = atDefault,
         ["approx_ef_sweep"] = sweep,
@@ -226,11 +227,20 @@ static async Task<JsonObject> ManyTenants(StorageEngine engine, int count)
 {
     var vector = new float[384];
     vector[0] = 1;
-    GC.Collect(2, GCCollectionMode.Forced, true, true);
-    var baseline = CurrentRssMb();
+    // The first tenth warms everything that is paid once (JIT, SQLite, thread pool, heap growth); the marginal cost
+    // of a closed tenant is what the other nine tenths add.
+    var warm = Math.Max(1, count / 10);
+    double baseline = 0;
     var sw = Stopwatch.StartNew();
     for (var i = 0; i < count; i++)
     {
+        if (i == warm)
+        {
+            await engine.CloseUnusedTenantsAsync();
+            GC.Collect(2, GCCollectionMode.Forced, true, true);
+            baseline = CurrentRssMb();
+        }
+
         var id = TenantId.Parse($"small-{i:D6}");
         await engine.CreateTenantAsync(id);
         var c = await engine.Tenant(id).EnsureCollectionAsync(new CollectionSpec("chunks", 384, "bench", VectorMetric.Dot));
@@ -255,9 +265,9 @@ static async Task<JsonObject> ManyTenants(StorageEngine engine, int count)
     {
         ["tenants"] = count,
         ["create_per_s"] = Math.Round(count / createSeconds),
-        ["rss_mb_before"] = baseline,
+        ["rss_mb_after_first_tenth"] = baseline,
         ["rss_mb_all_closed"] = idle,
-        ["idle_overhead_kb_per_tenant"] = Math.Round((idle - baseline) * 1024 / count, 2),
+        ["idle_overhead_kb_per_tenant"] = Math.Round((idle - baseline) * 1024 / (count - warm), 2),
         ["open_tenants_measured"] = inUse,
         ["rss_mb_open"] = open64,
         ["open_kb_per_small_tenant"] = Math.Round((open64 - idle) * 1024 / inUse, 1),

@@ -14,6 +14,7 @@ string Arg(string name, string fallback) => argList.IndexOf(name) is var i and >
 var quick = argList.Contains("--quick");
 var datasets = Path.GetFullPath(Arg("--datasets", "bench/datasets"));
 var outFile = Path.GetFullPath(Arg("--out", "bench/results/storage.json"));
+var only = Arg("--only", "all"); // all | tenants | multi | large
 var idleTenants = int.Parse(Arg("--idle-tenants", quick ? "1000" : "5000"), System.Globalization.CultureInfo.InvariantCulture);
 var (multiT, multiN, largeN) = quick ? (4, 2000, 20_000) : (20, 5000, 100_000);
 const int Dim = 384;
@@ -21,13 +22,13 @@ const int Queries = 200;
 
 var multiDir = Path.Combine(datasets, $"multi-{multiT}x{multiN}x{Dim}");
 var largeDir = Path.Combine(datasets, $"large-1x{largeN}x{Dim}");
-if (!File.Exists(Path.Combine(multiDir, "manifest.json")))
+if (only is "all" or "multi" && !File.Exists(Path.Combine(multiDir, "manifest.json")))
 {
     Console.WriteLine($"generating {multiDir}");
     Dataset.Generate(multiDir, multiT, multiN, Dim, Queries, 42, "t");
 }
 
-if (!File.Exists(Path.Combine(largeDir, "manifest.json")))
+if (only is "all" or "large" && !File.Exists(Path.Combine(largeDir, "manifest.json")))
 {
     Console.WriteLine($"generating {largeDir}");
     Dataset.Generate(largeDir, 1, largeN, Dim, Queries, 4242, "big");
@@ -45,18 +46,21 @@ using var key = MasterKey.Generate();
 try
 {
     // First, while the process holds nothing else, so that resident memory before and after is a fair comparison.
-    await using (var engine = new StorageEngine(new StorageEngineOptions { DataRoot = root + "-idle", MasterKey = key, MaxOpenTenants = 64 }))
+    if (only is "all" or "tenants")
     {
+        await using var engine = new StorageEngine(new StorageEngineOptions { DataRoot = root + "-idle", MasterKey = key, MaxOpenTenants = 64 });
         result["tenants"] = await ManyTenants(engine, idleTenants);
     }
 
-    await using (var engine = new StorageEngine(new StorageEngineOptions { DataRoot = root, MasterKey = key }))
+    if (only is "all" or "multi")
     {
+        await using var engine = new StorageEngine(new StorageEngineOptions { DataRoot = root, MasterKey = key });
         result["multi"] = await Multi(engine, Dataset.Load(multiDir));
     }
 
-    await using (var engine = new StorageEngine(new StorageEngineOptions { DataRoot = root, MasterKey = key }))
+    if (only is "all" or "large")
     {
+        await using var engine = new StorageEngine(new StorageEngineOptions { DataRoot = root, MasterKey = key });
         result["large"] = await Large(engine, Dataset.Load(largeDir));
     }
 }

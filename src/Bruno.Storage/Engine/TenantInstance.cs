@@ -65,9 +65,7 @@ internal sealed partial class TenantInstance : IAsyncDisposable
         Directory.CreateDirectory(folder, Dirs.OwnerOnly);
         Durable.SyncDirectory(Path.GetDirectoryName(folder)!);
         var ring = KeyRing.CreateUnsaved(keyPath, tenant, ctx.MasterKey);
-        using (var db = TenantDatabase.Open(folder, tenant, ring, create: true))
-        {
-        }
+        TenantDatabase.Open(folder, tenant, ring, create: true).Dispose(); // schema and key check, fsynced
 
         Durable.SyncDirectory(folder);
         ring.SaveNew();

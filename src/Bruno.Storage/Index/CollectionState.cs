@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
 using Bruno.Storage.Identity;
 using Bruno.Storage.Model;
 
@@ -342,7 +343,7 @@ internal sealed class CollectionState : IDisposable
         var ann = g.Ann;
         if (request.Exact || ann is null || candidates <= _settings.AnnThreshold)
         {
-            return Exact(g, query, qNorm, CandidateSlots(g, filter), filter, k);
+            return Exact(g, query, qNorm, filter, k);
         }
 
         var unfiltered = filter.MatchesEverything;
@@ -364,43 +365,44 @@ internal sealed class CollectionState : IDisposable
         }
 
         var result = top.Drain();
-        return result.Count >= Math.Min(k, candidates) ? result : Exact(g, query, qNorm, CandidateSlots(g, filter), filter, k);
+        return result.Count >= Math.Min(k, candidates) ? result : Exact(g, query, qNorm, filter, k);
     }
 
-    private static List<(int Slot, float Score)> Exact(Generation g, ReadOnlySpan<float> query, float qNorm, IEnumerable<int> slots, Filter filter, int k)
+    /// <summary>Exact k-NN: a tight scan of the arena, or of the named owners' slot lists when the filter names users.</summary>
+    private static List<(int Slot, float Score)> Exact(Generation g, ReadOnlySpan<float> query, float qNorm, Filter filter, int k)
     {
         var top = new TopK(k);
-        if (filter.MatchesEverything)
+        if (filter.Owner.Users is null)
         {
-            // the hot path: a straight scan of the arena
-            var rows = g.Rows;
-            var count = g.Arena.Count;
-            for (var s = 0; s < count; s++)
+            for (var s = 0; s < g.Arena.Count; s++)
             {
-                if (rows[s] is null)
-                {
-                    continue;
-                }
-
-                var score = g.Arena.Similarity(query, qNorm, s);
-                if (top.Count < k || score > top.Worst)
-                {
-                    top.Offer(s, score);
-                }
+                Consider(g, query, qNorm, filter, top, k, s);
             }
-
-            return top.Drain();
         }
-
-        foreach (var s in slots)
+        else
         {
-            if (Accept(g, s, filter))
+            foreach (var list in OwnerLists(g, filter))
             {
-                top.Offer(s, g.Arena.Similarity(query, qNorm, s));
+                foreach (var s in CollectionsMarshal.AsSpan(list.Slots))
+                {
+                    Consider(g, query, qNorm, filter, top, k, s);
+                }
             }
         }
 
         return top.Drain();
+    }
+
+    private static void Consider(Generation g, ReadOnlySpan<float> query, float qNorm, Filter filter, TopK top, int k, int slot)
+    {
+        if (Accept(g, slot, filter))
+        {
+            var score = g.Arena.Similarity(query, qNorm, slot);
+            if (top.Count < k || score > top.Worst)
+            {
+                top.Offer(slot, score);
+            }
+        }
     }
 
     private static List<(int Slot, float Score)> TextSearch(Generation g, SearchRequest request, int k)
@@ -464,20 +466,19 @@ internal sealed class CollectionState : IDisposable
     }
 
     /// <summary>Slots that can match the filter's owner part: the owners' slot lists when users are named, otherwise every slot.</summary>
-    private static IEnumerable<int> CandidateSlots(Generation g, Filter filter)
-    {
-        if (filter.Owner.Users is not { } users)
-        {
-            return Enumerable.Range(0, g.Arena.Count);
-        }
+    private static IEnumerable<int> CandidateSlots(Generation g, Filter filter) =>
+        filter.Owner.Users is null ? Enumerable.Range(0, g.Arena.Count) : OwnerLists(g, filter).SelectMany(l => l.Slots);
 
-        var owners = users.Select(u => u.Value).Distinct(StringComparer.Ordinal).ToList();
+    /// <summary>The slot lists of the owners a filter names (users, and the tenant-wide rows when included).</summary>
+    private static List<OwnerList> OwnerLists(Generation g, Filter filter)
+    {
+        var owners = filter.Owner.Users!.Select(u => u.Value).Distinct(StringComparer.Ordinal).ToList();
         if (filter.Owner.IncludeTenantWide)
         {
             owners.Add(string.Empty);
         }
 
-        return owners.SelectMany(o => (IEnumerable<int>?)g.OwnerSlots.GetValueOrDefault(o)?.Slots ?? []);
+        return [.. owners.Select(o => g.OwnerSlots.GetValueOrDefault(o)).OfType<OwnerList>()];
     }
 
     private static bool Accept(Generation g, int slot, Filter filter)

@@ -123,7 +123,7 @@ public sealed class TenantCollection
         ArgumentNullException.ThrowIfNull(ids);
         using var lease = await _cache.AcquireAsync(Tenant);
         var instance = lease.Instance;
-        return await instance.EnqueueAsync(instance.PrepareDelete(instance.GetCollection(Name), ids));
+        return await instance.EnqueueAsync(TenantInstance.PrepareDelete(instance.GetCollection(Name), ids));
     }
 
     /// <summary>Deletes every row matching the filter, evaluated after all earlier writes. Returns how many were deleted.</summary>

@@ -75,10 +75,10 @@ public sealed class EncryptionTests
             alpha.Open();
             bravo.Open();
             using var read = alpha.CreateCommand();
-            read.CommandText = "SELECT payload FROM rows";
+            read.CommandText = "SELECT payload FROM segments";
             var blob = (byte[])read.ExecuteScalar()!;
             using var write = bravo.CreateCommand();
-            write.CommandText = "UPDATE rows SET payload = $p";
+            write.CommandText = "UPDATE segments SET payload = $p";
             write.Parameters.AddWithValue("$p", blob);
             write.ExecuteNonQuery();
         }

@@ -18,7 +18,7 @@ public sealed partial class FormatTests
         Assert.Equal(4, (int)MetadataKind.Bool);
         Assert.Equal(1, (int)VectorMetric.Cosine);
         Assert.Equal(2, (int)VectorMetric.Dot);
-        Assert.Equal(1, TenantDatabase.FormatVersion);
+        Assert.Equal(2, TenantDatabase.FormatVersion);
         Assert.Equal(0x42524E4F, TenantDatabase.ApplicationId);
         Assert.Equal(1112690255, TenantDatabase.ApplicationId); // the literal written by CreateSchema
     }
@@ -57,7 +57,7 @@ public sealed partial class FormatTests
         cmd.CommandText = "PRAGMA application_id";
         Assert.Equal((long)TenantDatabase.ApplicationId, (long)cmd.ExecuteScalar()!);
         cmd.CommandText = "PRAGMA user_version";
-        Assert.Equal(1L, (long)cmd.ExecuteScalar()!);
+        Assert.Equal(2L, (long)cmd.ExecuteScalar()!);
         var keyFile = File.ReadAllBytes(Path.Combine(store.Root, "keys", "acme.key"));
         Assert.Equal("BRKR"u8.ToArray(), keyFile[..4]);
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(store.Root, "keys", "acme.key")));
@@ -73,13 +73,13 @@ public sealed partial class FormatTests
         {
             db.Open();
             using var cmd = db.CreateCommand();
-            cmd.CommandText = "PRAGMA user_version=2";
+            cmd.CommandText = "PRAGMA user_version=3";
             cmd.ExecuteNonQuery();
         }
 
         await store.ReopenAsync();
         var e = await Assert.ThrowsAsync<StorageFormatException>(() => store.Engine.Tenant(TenantId.Parse("acme")).ListCollectionsAsync());
-        Assert.Contains("version 2", e.Message, StringComparison.Ordinal);
+        Assert.Contains("version 3", e.Message, StringComparison.Ordinal);
     }
 
     /// <summary>No SQL in the engine is built by pasting values: every value goes through a parameter.</summary>

@@ -33,14 +33,10 @@ internal sealed class KeyRing
         (_path, _tenant, _master, TenantKey) = (path, tenant, master, tenantKey);
         _users = users.ToDictionary(u => u.User.Value, StringComparer.Ordinal);
         _bySlot = _users.Values.ToDictionary(u => u.Slot);
-        IdKey = HKDF.DeriveKey(HashAlgorithmName.SHA256, tenantKey, KeyLength, salt: [], info: "bruno/row-id/v1"u8.ToArray());
     }
 
     /// <summary>The tenant's data key: encrypts rows shared by the tenant.</summary>
     public byte[] TenantKey { get; }
-
-    /// <summary>Key for the keyed hashes that stand in for row ids on disk.</summary>
-    public byte[] IdKey { get; }
 
     /// <summary>A new key ring with a fresh tenant key, not yet on disk (see <see cref="SaveNew"/>).</summary>
     public static KeyRing CreateUnsaved(string path, TenantId tenant, MasterKey master) =>

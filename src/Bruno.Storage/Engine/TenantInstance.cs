@@ -20,6 +20,12 @@ internal sealed partial class TenantInstance : IAsyncDisposable
 {
     private const int MaxGroupOps = 256;
     private const int MaxGroupRows = 20_000;
+
+    /// <summary>Rows per segment written by one batch; a larger batch of one owner is split.</summary>
+    private const int SegmentRows = 256;
+
+    /// <summary>Sealed bytes read before they are decrypted and indexed, when a tenant opens.</summary>
+    private const long LoadBatchBytes = 4 << 20;
     public const string LockFileName = "owner.lock";
 
     private readonly EngineContext _ctx;
@@ -30,6 +36,8 @@ internal sealed partial class TenantInstance : IAsyncDisposable
     private readonly ConcurrentDictionary<string, CollectionState> _collections = new(StringComparer.Ordinal);
     private readonly Channel<WriteOp> _queue = Channel.CreateUnbounded<WriteOp>(new UnboundedChannelOptions { SingleReader = true });
     private readonly byte[] _tenantBytes;
+    private readonly SegmentMap _map = new();
+    private readonly Sealer _loopSealer = new(); // used only by the write loop, which runs one step at a time
     private Task _writer = Task.CompletedTask;
     private WriteOp? _held;
     private int _groups;
@@ -171,38 +179,58 @@ internal sealed partial class TenantInstance : IAsyncDisposable
         }
 
         var analyzed = new AnalyzedRow[rows.Count];
-        var prepared = new PreparedRow[rows.Count];
         var vectors = new float[rows.Count * spec.Dimension];
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = rows.Count >= 64 ? Environment.ProcessorCount : 1 };
+        Unwrapped(() => Parallel.For(0, rows.Count, parallel, i =>
+        {
+            var row = rows[i];
+            var vector = vectors.AsMemory(i * spec.Dimension, spec.Dimension);
+            row.Vector.CopyTo(vector);
+            var copy = row with
+            {
+                Vector = vector,
+                CreatedAt = row.CreatedAt == default ? now : row.CreatedAt.ToUniversalTime(),
+                Metadata = new Dictionary<string, MetadataValue>(row.Metadata, StringComparer.Ordinal),
+            };
+            analyzed[i] = AnalyzedRow.Of(copy);
+        }));
+
+        // One segment per owner and per SegmentRows rows, in batch order; sealed in parallel.
+        var chunks = new List<List<int>>();
+        foreach (var owner in Enumerable.Range(0, rows.Count).GroupBy(i => rows[i].UserId?.Value ?? string.Empty, StringComparer.Ordinal))
+        {
+            chunks.AddRange(owner.Chunk(SegmentRows).Select(c => c.ToList()));
+        }
+
+        var segments = new PreparedSegment[chunks.Count];
         Unwrapped(() => Parallel.For(
             0,
-            rows.Count,
-            parallel,
+            chunks.Count,
+            new ParallelOptions { MaxDegreeOfParallelism = chunks.Count > 1 ? Environment.ProcessorCount : 1 },
             () => new Sealer(),
-            (i, _, sealer) =>
+            (c, _, sealer) =>
             {
-                var row = rows[i];
-                var created = row.CreatedAt == default ? now : row.CreatedAt.ToUniversalTime();
-                var vector = vectors.AsMemory(i * spec.Dimension, spec.Dimension);
-                row.Vector.CopyTo(vector);
-                var copy = row with { Vector = vector, CreatedAt = created, Metadata = new Dictionary<string, MetadataValue>(row.Metadata, StringComparer.Ordinal) };
-                var (key, slot) = keys[row.UserId?.Value ?? string.Empty];
-                var hid = HashId(collection.Cid, row.Id);
-                sealer.Buffer.ResetWrittenCount();
-                RowCodec.Write(sealer.Buffer, copy, created.UtcTicks);
-                prepared[i] = new PreparedRow(hid, slot, sealer.For(key).Encrypt(sealer.Buffer.WrittenSpan, Aad(collection.Cid, hid, slot)));
-                analyzed[i] = AnalyzedRow.Of(copy);
+                var chunk = chunks[c];
+                var (key, slot) = keys[rows[chunk[0]].UserId?.Value ?? string.Empty];
+                var writer = sealer.Segment;
+                writer.Start();
+                foreach (var i in chunk)
+                {
+                    var a = analyzed[i];
+                    writer.Add(a.Row, a.Row.CreatedAt.UtcTicks, a.Terms, a.Length);
+                }
+
+                var uid = RandomNumberGenerator.GetBytes(16);
+                var payload = sealer.For(key).Encrypt(writer.Finish(), Aad(collection.Cid, uid, slot));
+                segments[c] = new PreparedSegment(uid, slot, [.. chunk.Select(i => analyzed[i].Row.Id)], payload);
                 return sealer;
             },
             sealer => sealer.Dispose()));
-        return new UpsertOp(collection, prepared, analyzed);
+        return new UpsertOp(collection, segments, analyzed);
     }
 
-    public DeleteIdsOp PrepareDelete(CollectionState collection, IReadOnlyList<string> ids)
-    {
-        var distinct = ids.Select(IdentifierRules.ValidateRowId).Distinct(StringComparer.Ordinal).ToArray();
-        return new DeleteIdsOp(collection, distinct, [.. distinct.Select(id => HashId(collection.Cid, id))]);
-    }
+    public static DeleteIdsOp PrepareDelete(CollectionState collection, IReadOnlyList<string> ids) =>
+        new(collection, [.. ids.Select(IdentifierRules.ValidateRowId).Distinct(StringComparer.Ordinal)]);
 
     /// <summary>Runs PRAGMA integrity_check through the write loop's connection (tests and tooling).</summary>
     public async Task<string> IntegrityCheckAsync()
@@ -221,30 +249,31 @@ internal sealed partial class TenantInstance : IAsyncDisposable
             c.Dispose();
         }
 
+        _loopSealer.Dispose();
         _db.Dispose();
         await _lockFile.DisposeAsync();
     }
 
-    private byte[] HashId(int cid, string id)
+    /// <summary>
+    /// Associated data of a segment blob: tenant, collection, the segment's random id and its owner slot. Moving a blob
+    /// to another tenant, collection, owner or segment row breaks its tag.
+    /// </summary>
+    private byte[] Aad(int cid, ReadOnlySpan<byte> uid, ReadOnlySpan<byte> owner)
     {
-        var data = new byte[4 + Encoding.UTF8.GetByteCount(id)];
-        BitConverter.TryWriteBytes(data, cid);
-        Encoding.UTF8.GetBytes(id, data.AsSpan(4));
-        return HMACSHA256.HashData(_ring.IdKey, data)[..16];
-    }
-
-    /// <summary>Associated data of a row blob: tenant, collection, hashed id, owner slot. Moving a blob anywhere else breaks its tag.</summary>
-    private byte[] Aad(int cid, byte[] hid, byte[]? owner)
-    {
-        var aad = new byte[_tenantBytes.Length + 4 + hid.Length + (owner?.Length ?? 0)];
-        _tenantBytes.CopyTo(aad, 0);
-        BitConverter.TryWriteBytes(aad.AsSpan(_tenantBytes.Length), cid);
-        hid.CopyTo(aad, _tenantBytes.Length + 4);
-        owner?.CopyTo(aad, _tenantBytes.Length + 4 + hid.Length);
+        var aad = new byte[1 + _tenantBytes.Length + 4 + uid.Length + 1 + owner.Length];
+        var span = aad.AsSpan();
+        span[0] = (byte)_tenantBytes.Length;
+        _tenantBytes.CopyTo(span[1..]);
+        var pos = 1 + _tenantBytes.Length;
+        BitConverter.TryWriteBytes(span[pos..], cid);
+        uid.CopyTo(span[(pos + 4)..]);
+        pos += 4 + uid.Length;
+        span[pos] = (byte)(owner.IsEmpty ? 0 : 1);
+        owner.CopyTo(span[(pos + 1)..]);
         return aad;
     }
 
-    /// <summary>Decrypts every row into memory; returns owner slots that have rows but no key (to purge).</summary>
+    /// <summary>Decrypts every segment into memory; returns owner slots that have segments but no key (to purge).</summary>
     private List<byte[]> Load()
     {
         var byCid = new Dictionary<int, CollectionState>();
@@ -255,55 +284,254 @@ internal sealed partial class TenantInstance : IAsyncDisposable
             _collections[spec.Name] = state;
         }
 
-        // Read and decrypt in one pass with reused buffers, each collection's vectors decoded into one array: the
-        // only allocations are what the open tenant keeps.
         var counts = _db.CountRows();
-        var pending = byCid.ToDictionary(kv => kv.Key, kv => new List<(StoredRow Row, ReadOnlyMemory<float> Vector)>(counts.GetValueOrDefault(kv.Key)));
-        var vectors = byCid.ToDictionary(kv => kv.Key, kv => new float[counts.GetValueOrDefault(kv.Key) * kv.Value.Spec.Dimension]);
-        var orphans = new Dictionary<Slot, byte[]>();
-        using var sealer = new Sealer();
-        var users = _ring.Users.ToDictionary(u => u.Slot);
-        _db.ReadRows((cid, hid, owner, payload) =>
+        _map.Reserve(counts.Values.Sum());
+        foreach (var (cid, count) in counts)
         {
-            UserKey? user = null;
-            if (owner is not null && !users.TryGetValue(new Slot(owner), out user))
+            if (byCid.TryGetValue(cid, out var state))
             {
-                orphans.TryAdd(new Slot(owner), owner);
-                return;
+                state.Reserve(count);
             }
-
-            if (!pending.TryGetValue(cid, out var list))
-            {
-                throw new DataUnreadableException($"A row of tenant '{Tenant}' belongs to no collection: the store was altered.");
-            }
-
-            var length = payload.Length - RowCipher.Overhead;
-            var plain = sealer.Plain(length);
-            if (length < 0 || !sealer.For(user?.Key ?? _ring.TenantKey).TryDecrypt(payload, plain, Aad(cid, hid, owner)))
-            {
-                throw new DataUnreadableException($"A row of tenant '{Tenant}' does not decrypt: the store was altered or its key is wrong.");
-            }
-
-            var dim = byCid[cid].Spec.Dimension;
-            var row = RowCodec.Read(plain, vectors[cid], list.Count * dim, out var vector);
-            if (vector.Length != dim || row.UserId != user?.User)
-            {
-                throw new DataUnreadableException($"A row of tenant '{Tenant}' does not match its collection or owner: the store was altered.");
-            }
-
-            list.Add((row, vector));
-        });
-
-        foreach (var (cid, rows) in pending)
-        {
-            // Tokenising is the costly part and independent per row: spread it over the cores.
-            var analyzed = new AnalyzedRow[rows.Count];
-            Parallel.For(0, rows.Count, i => analyzed[i] = AnalyzedRow.Of(rows[i].Row, rows[i].Vector));
-            byCid[cid].Apply(analyzed, null);
         }
 
+        // In batches of segments, pipelined: this thread reads a batch (SQLite) and indexes the one before it (rows and
+        // vectors into the collections, postings from the segments' term tables, so nothing is tokenised again) while
+        // another decrypts and decodes the batch just read. Batches are bounded: a large tenant is never held twice.
+        var orphans = new Dictionary<Slot, byte[]>();
+        var users = _ring.Users.ToDictionary(u => u.Slot);
+        var all = new List<List<Decrypted>>();
+        var batch = new List<Decrypted>();
+        var batchBytes = 0L;
+        var loader = new SegmentLoader(byCid);
+        Task<List<Decrypted>>? decoding = null;
+        void Flush()
+        {
+            var ready = batch;
+            batch = [];
+            batchBytes = 0;
+            all.Add(ready);
+            var next = Task.Run(() => DecryptAndDecode(ready, byCid));
+            if (decoding is not null)
+            {
+                IndexBatch(decoding.GetAwaiter().GetResult(), loader);
+            }
+
+            decoding = next;
+        }
+
+        try
+        {
+            _db.ReadSegments((sid, cid, uid, ownerBytes, payload) =>
+            {
+                UserKey? user = null;
+                var owner = ownerBytes.IsEmpty ? null : ownerBytes.ToArray();
+                if (owner is not null && !users.TryGetValue(new Slot(owner), out user))
+                {
+                    orphans.TryAdd(new Slot(owner), owner);
+                    return;
+                }
+
+                if (!byCid.ContainsKey(cid))
+                {
+                    throw new DataUnreadableException($"A segment of tenant '{Tenant}' belongs to no collection: the store was altered.");
+                }
+
+                var sealedCopy = ArrayPool<byte>.Shared.Rent(payload.Length);
+                payload.CopyTo(sealedCopy);
+                batch.Add(new Decrypted(sid, cid, owner, user, uid.ToArray(), sealedCopy, payload.Length));
+                batchBytes += payload.Length;
+                if (batchBytes >= LoadBatchBytes)
+                {
+                    Flush();
+                }
+            });
+            Flush();
+            IndexBatch(decoding!.GetAwaiter().GetResult(), loader);
+        }
+        finally
+        {
+            try
+            {
+                decoding?.Wait();
+            }
+            catch (AggregateException)
+            {
+                // already reported through the batch that failed
+            }
+
+            foreach (var d in all.SelectMany(b => b).Concat(batch))
+            {
+                d.ReturnBuffers();
+            }
+        }
+
+        foreach (var state in byCid.Values)
+        {
+            state.Loaded();
+        }
 
         return [.. orphans.Values];
+    }
+
+    /// <summary>Decrypts and decodes a batch of segments (on as many cores as are free).</summary>
+    private List<Decrypted> DecryptAndDecode(List<Decrypted> batch, Dictionary<int, CollectionState> byCid)
+    {
+        Unwrapped(() => Parallel.For(
+            0,
+            batch.Count,
+            new ParallelOptions { MaxDegreeOfParallelism = batch.Count > 1 ? Environment.ProcessorCount : 1 },
+            () => new Sealer(),
+            (i, _, sealer) =>
+            {
+                var d = batch[i];
+                var length = d.SealedLength - RowCipher.Overhead;
+                d.Plain = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
+                d.Length = length;
+                if (length < 0 || !sealer.For(d.User?.Key ?? _ring.TenantKey).TryDecrypt(d.Sealed.AsSpan(0, d.SealedLength), d.Plain.AsSpan(0, length), Aad(d.Cid, d.Uid, d.Owner)))
+                {
+                    throw new DataUnreadableException($"A segment of tenant '{Tenant}' does not decrypt: the store was altered or its key is wrong.");
+                }
+
+                Decode(byCid[d.Cid].Spec.Dimension, d);
+                return sealer;
+            },
+            sealer => sealer.Dispose()));
+        return batch;
+    }
+
+    /// <summary>Adds a decoded batch to the collections and the segment map, in order, and gives its buffers back.</summary>
+    private void IndexBatch(List<Decrypted> batch, SegmentLoader loader)
+    {
+        foreach (var d in batch)
+        {
+            var ids = loader.Index(d);
+            if (ids.Count == 0 || !_map.TryLoad(d.Sid, new SegmentInfo(d.Cid, d.Owner, ids.Count), ids))
+            {
+                throw new DataUnreadableException($"A segment of tenant '{Tenant}' is empty or repeats a row: the store was altered.");
+            }
+
+            d.ReturnBuffers();
+        }
+    }
+
+    /// <summary>Decodes the rows of a decrypted segment, their vectors into one pooled array. Throws <see cref="StorageFormatException"/> for malformed bytes.</summary>
+    private static void Decode(int dimension, Decrypted d)
+    {
+        var reader = new SegmentReader(d.Plain.AsSpan(0, d.Length));
+        d.Rows = new StoredRow[reader.Rows <= d.Length ? reader.Rows : throw new StorageFormatException("A segment is truncated.")];
+        d.Vectors = ArrayPool<float>.Shared.Rent(Math.Max(1, d.Rows.Length * dimension));
+        var i = 0;
+        while (reader.NextRow(out var record))
+        {
+            d.Rows[i] = RowCodec.Read(record, d.Vectors.AsSpan(i * dimension, dimension), d.User?.User);
+            i++;
+        }
+
+        d.TermsAt = reader.Position;
+    }
+
+    /// <summary>A segment being loaded: its sealed bytes, then its plaintext and decoded rows. The arrays are pooled.</summary>
+    private sealed class Decrypted(long sid, int cid, byte[]? owner, UserKey? user, byte[] uid, byte[] sealedBytes, int sealedLength)
+    {
+        public long Sid => sid;
+
+        public int Cid => cid;
+
+        public byte[]? Owner => owner;
+
+        public UserKey? User => user;
+
+        public byte[] Uid => uid;
+
+        public byte[] Sealed { get; private set; } = sealedBytes;
+
+        public int SealedLength => sealedLength;
+
+        public byte[] Plain { get; set; } = [];
+
+        public int Length { get; set; }
+
+        public StoredRow[] Rows { get; set; } = [];
+
+        public float[] Vectors { get; set; } = [];
+
+        public int TermsAt { get; set; }
+
+        public void ReturnBuffers()
+        {
+            Return(Sealed);
+            Return(Plain);
+            Sealed = Plain = [];
+            if (Vectors.Length > 0)
+            {
+                ArrayPool<float>.Shared.Return(Vectors);
+                Vectors = [];
+            }
+        }
+
+        private static void Return(byte[] a)
+        {
+            if (a.Length > 0)
+            {
+                ArrayPool<byte>.Shared.Return(a);
+            }
+        }
+    }
+
+    /// <summary>Adds decoded segments to their collections while a tenant opens (one thread).</summary>
+    private sealed class SegmentLoader(Dictionary<int, CollectionState> collections)
+    {
+        private readonly List<string> _ids = [];
+        private readonly List<int> _termIds = [];
+        private readonly List<int> _pairs = [];
+        private readonly char[] _chars = new char[4 * Tokenizer.MaxTermLength];
+
+        /// <summary>Adds the segment's rows and postings; returns the ids of its rows (valid until the next call).</summary>
+        public List<string> Index(Decrypted d)
+        {
+            var state = collections[d.Cid];
+            var dimension = state.Spec.Dimension;
+            _ids.Clear();
+            var first = -1;
+            for (var i = 0; i < d.Rows.Length; i++)
+            {
+                _ids.Add(d.Rows[i].Id);
+                var slot = state.AddLoaded(d.Rows[i], d.Vectors.AsSpan(i * dimension, dimension));
+                first = first < 0 ? slot : first;
+            }
+
+            // The segment's term table maps to the index's term ids once; each row's postings then need no tokenising.
+            var reader = new SegmentReader(d.Plain.AsSpan(0, d.Length), d.TermsAt);
+            _termIds.Clear();
+            while (reader.NextTerm(out var term))
+            {
+                if (term.Length > _chars.Length)
+                {
+                    throw new StorageFormatException("A segment holds an over-long term.");
+                }
+
+                var n = Ascii.ToUtf16(term, _chars, out var written) == OperationStatus.Done ? written : Encoding.UTF8.GetChars(term, _chars);
+                _termIds.Add(state.TermId(_chars.AsSpan(0, n)));
+            }
+
+            for (var r = 0; r < _ids.Count; r++)
+            {
+                var length = reader.NextNumber();
+                var n = reader.NextNumber();
+                _pairs.Clear();
+                for (var j = 0; j < n; j++)
+                {
+                    var index = reader.NextNumber();
+                    _pairs.Add(index < _termIds.Count ? _termIds[index] : throw new StorageFormatException("A segment names a term it does not hold."));
+                    _pairs.Add(reader.NextNumber());
+                }
+
+                state.AddLoadedTerms(first + r, length, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_pairs));
+            }
+
+            reader.End();
+            return _ids;
+        }
     }
 
     private async Task WriteLoopAsync()
@@ -356,6 +584,15 @@ internal sealed partial class TenantInstance : IAsyncDisposable
                 }
             }
 
+            try
+            {
+                MergeSmallSegments();
+            }
+            catch (Exception e) when (e is StorageException or Microsoft.Data.Sqlite.SqliteException)
+            {
+                Log.MergeFailed(_ctx.Logger, Tenant.Value, e);
+            }
+
             if (++_groups % 64 == 0)
             {
                 TryReclaim();
@@ -363,75 +600,231 @@ internal sealed partial class TenantInstance : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Commits a group of operations in one transaction. When one of them is refused (its user was erased while it was
+    /// queued), the transaction is rolled back and every operation runs again alone, so only the refused one fails.
+    /// </summary>
     private void RunGroup(List<WriteOp> group)
     {
-        var committed = new List<WriteOp>(group.Count);
-        _db.Begin();
         try
+        {
+            Commit(group);
+        }
+        catch (StorageException) when (group.Count > 1)
         {
             foreach (var op in group)
             {
-                _db.Savepoint();
                 try
                 {
-                    ExecuteSql(op);
-                    _db.ReleaseSavepoint();
-                    committed.Add(op);
+                    Commit([op]);
                 }
                 catch (StorageException e)
                 {
-                    _db.RollbackSavepoint();
                     op.Fail(e);
                 }
             }
-
-            _db.Commit();
         }
-        catch
+    }
+
+    private void Commit(List<WriteOp> group)
+    {
+        var changes = new SegmentChanges();
+        InTransaction(() =>
         {
-            _db.Rollback();
-            throw;
-        }
+            foreach (var op in group)
+            {
+                ExecuteSql(op, changes);
+            }
 
-        foreach (var op in committed)
+            return 0;
+        });
+        _map.Apply(changes);
+        foreach (var op in group)
         {
             op.Complete(ApplyToMemory(op));
         }
     }
 
-    private void ExecuteSql(WriteOp op)
+    private void ExecuteSql(WriteOp op, SegmentChanges changes)
     {
         switch (op)
         {
             case UpsertOp u:
-                foreach (var p in u.Prepared)
+                foreach (var owner in u.Segments.Select(s => s.Owner).OfType<byte[]>())
                 {
-                    if (p.Owner is { } owner)
+                    lock (_ringGate)
                     {
-                        lock (_ringGate)
+                        if (_ring.Find(new Slot(owner)) is null)
                         {
-                            if (_ring.Find(new Slot(owner)) is null)
-                            {
-                                throw new StorageException("The row's user was erased while the write was queued; nothing was stored.");
-                            }
+                            throw new StorageException("The row's user was erased while the write was queued; nothing was stored.");
                         }
                     }
+                }
 
-                    _db.Upsert(u.Collection.Cid, p.Hid, p.Owner, p.Payload);
+                RemoveRows(u.Collection.Cid, u.Rows.Select(r => r.Row.Id), changes);
+                foreach (var seg in u.Segments)
+                {
+                    var sid = _db.InsertSegment(u.Collection.Cid, seg.Uid, seg.Owner, seg.Ids.Length, seg.Payload);
+                    changes.Segments[sid] = new SegmentInfo(u.Collection.Cid, seg.Owner, seg.Ids.Length);
+                    foreach (var id in seg.Ids)
+                    {
+                        changes.Ids[(u.Collection.Cid, id)] = sid;
+                    }
                 }
 
                 break;
             case DeleteIdsOp d:
-                foreach (var hid in d.Hids)
-                {
-                    _db.Delete(d.Collection.Cid, hid);
-                }
-
+                RemoveRows(d.Collection.Cid, d.Ids, changes);
                 break;
             case IntegrityOp:
                 break;
             default:
                 throw new InvalidOperationException("Unexpected operation in a group.");
+        }
+    }
+
+    /// <summary>Rewrites the segments holding any of <paramref name="ids"/> without them, so no deleted row stays on disk.</summary>
+    private void RemoveRows(int cid, IEnumerable<string> ids, SegmentChanges changes)
+    {
+        var bySegment = new Dictionary<long, HashSet<string>>();
+        foreach (var id in ids)
+        {
+            if (_map.SidOf(cid, id, changes) is { } sid)
+            {
+                if (!bySegment.TryGetValue(sid, out var set))
+                {
+                    bySegment[sid] = set = new HashSet<string>(StringComparer.Ordinal);
+                }
+
+                set.Add(id);
+            }
+        }
+
+        foreach (var (sid, remove) in bySegment)
+        {
+            Rewrite(sid, changes, keep: id => !remove.Contains(id));
+        }
+    }
+
+    /// <summary>
+    /// Reads segment <paramref name="sid"/> (as this transaction sees it), keeps the rows <paramref name="keep"/> accepts
+    /// and stores them again under a new segment id and nonce; deletes the segment when none is kept. Returns the rows kept.
+    /// </summary>
+    private List<byte[]> Rewrite(long sid, SegmentChanges changes, Func<string, bool> keep, bool collect = false)
+    {
+        var stored = _db.ReadSegment(sid) ?? throw new StorageException("A segment the engine placed a row in is missing; the store was altered.");
+        var (cid, uid, owner, payload) = stored;
+        var info = new SegmentInfo(cid, owner, 0);
+        byte[] key;
+        lock (_ringGate)
+        {
+            key = owner is null ? _ring.TenantKey : _ring.Find(new Slot(owner))?.Key ?? [];
+        }
+
+        var kept = new List<byte[]>();
+        var writer = _loopSealer.Segment;
+        writer.Start();
+        if (key.Length > 0)
+        {
+            var plain = _loopSealer.Plain(payload.Length - RowCipher.Overhead);
+            if (!_loopSealer.For(key).TryDecrypt(payload, plain, Aad(cid, uid, owner)))
+            {
+                throw new DataUnreadableException($"A segment of tenant '{Tenant}' does not decrypt: the store was altered.");
+            }
+
+            var reader = new SegmentReader(plain);
+            while (reader.NextRow(out var record))
+            {
+                var id = RowCodec.ReadId(record);
+                if (keep(id))
+                {
+                    AddKept(writer, record);
+                    if (collect)
+                    {
+                        kept.Add(record.ToArray());
+                    }
+                }
+                else
+                {
+                    changes.Ids[(cid, id)] = null;
+                }
+            }
+        }
+
+        // A segment whose owner's key is gone holds nothing readable: it is dropped whole.
+        if (writer.Rows == 0 || collect)
+        {
+            _db.DeleteSegment(sid);
+            changes.Segments[sid] = info;
+        }
+        else
+        {
+            var fresh = RandomNumberGenerator.GetBytes(16);
+            _db.UpdateSegment(sid, fresh, writer.Rows, _loopSealer.For(key).Encrypt(writer.Finish(), Aad(cid, fresh, owner)));
+            changes.Segments[sid] = info with { Rows = writer.Rows };
+        }
+
+        return kept;
+    }
+
+    /// <summary>Adds a row kept from another segment, with its terms analysed again from its text.</summary>
+    private static void AddKept(SegmentWriter writer, ReadOnlySpan<byte> record)
+    {
+        var terms = Tokenizer.Analyze(RowCodec.Read(record).Text, out var length);
+        writer.AddEncoded(record, terms, length);
+    }
+
+    /// <summary>
+    /// Merges the small segments of owners that have accumulated many (row-by-row writes), in one transaction of its
+    /// own; nothing visible changes. Runs in the write loop between groups, so callers never schedule it.
+    /// </summary>
+    private void MergeSmallSegments()
+    {
+        foreach (var (cid, ownerKey) in _map.MergeCandidates())
+        {
+            var changes = new SegmentChanges();
+            InTransaction(() =>
+            {
+                byte[]? owner = null;
+                var rows = new List<byte[]>();
+                foreach (var sid in _map.SmallSegments(cid, ownerKey))
+                {
+                    owner = _map.Segment(sid, null)!.Owner;
+                    rows.AddRange(Rewrite(sid, changes, keep: _ => true, collect: true));
+                }
+
+                byte[] key;
+                lock (_ringGate)
+                {
+                    key = owner is null ? _ring.TenantKey : _ring.Find(new Slot(owner))?.Key ?? [];
+                }
+
+                if (key.Length == 0)
+                {
+                    return 0; // the owner was erased: its segments were just dropped
+                }
+
+                foreach (var chunk in rows.Chunk(SegmentRows))
+                {
+                    var writer = _loopSealer.Segment;
+                    writer.Start();
+                    foreach (var record in chunk)
+                    {
+                        AddKept(writer, record);
+                    }
+
+                    var uid = RandomNumberGenerator.GetBytes(16);
+                    var sid = _db.InsertSegment(cid, uid, owner, chunk.Length, _loopSealer.For(key).Encrypt(writer.Finish(), Aad(cid, uid, owner)));
+                    changes.Segments[sid] = new SegmentInfo(cid, owner, chunk.Length);
+                    foreach (var record in chunk)
+                    {
+                        changes.Ids[(cid, RowCodec.ReadId(record))] = sid;
+                    }
+                }
+
+                return 0;
+            });
+            _map.Apply(changes);
         }
     }
 
@@ -516,6 +909,7 @@ internal sealed partial class TenantInstance : IAsyncDisposable
         }
 
         var removed = InTransaction(() => _db.DeleteOwner(key.Slot.Bytes));
+        _map.ForgetOwner(key.Slot.Bytes);
         foreach (var c in _collections.Values)
         {
             c.Apply(null, c.MatchingIds(Filter.ForUser(user)));
@@ -572,7 +966,7 @@ internal sealed partial class TenantInstance : IAsyncDisposable
         private readonly Dictionary<byte[], RowCipher> _ciphers = new(ReferenceEqualityComparer.Instance);
         private byte[] _plain = new byte[4096];
 
-        public ArrayBufferWriter<byte> Buffer { get; } = new(4096);
+        public SegmentWriter Segment { get; } = new();
 
         public RowCipher For(byte[] key)
         {
@@ -615,6 +1009,9 @@ internal sealed partial class TenantInstance : IAsyncDisposable
 
         [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Reclaiming free pages of tenant {Tenant} failed; it is retried later")]
         public static partial void ReclaimFailed(ILogger logger, string tenant, Exception exception);
+
+        [LoggerMessage(EventId = 2004, Level = LogLevel.Warning, Message = "Merging small segments of tenant {Tenant} failed; it is retried after the next write")]
+        public static partial void MergeFailed(ILogger logger, string tenant, Exception exception);
 
         [LoggerMessage(EventId = 2003, Level = LogLevel.Information, Message = "Tenant {Tenant} has rows of {Count} erased users left by an interrupted erasure; purging them")]
         public static partial void PurgingOrphans(ILogger logger, string tenant, int count);

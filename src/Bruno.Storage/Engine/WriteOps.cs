@@ -21,27 +21,25 @@ internal abstract class WriteOp
     public void Fail(Exception e) => _done.TrySetException(e);
 }
 
-/// <summary>An encrypted row ready for the database: keyed hash of its id, owner slot (null: tenant-wide), sealed payload.</summary>
-internal readonly record struct PreparedRow(byte[] Hid, byte[]? Owner, byte[] Payload);
+/// <summary>A sealed segment ready for the database: its random id, owner slot (null: tenant-wide), the ids of its rows, the blob.</summary>
+internal sealed record PreparedSegment(byte[] Uid, byte[]? Owner, string[] Ids, byte[] Payload);
 
-internal sealed class UpsertOp(CollectionState collection, PreparedRow[] prepared, AnalyzedRow[] rows) : WriteOp
+internal sealed class UpsertOp(CollectionState collection, PreparedSegment[] segments, AnalyzedRow[] rows) : WriteOp
 {
     public CollectionState Collection => collection;
 
-    public PreparedRow[] Prepared => prepared;
+    public PreparedSegment[] Segments => segments;
 
     public AnalyzedRow[] Rows => rows;
 
     public override int RowCount => rows.Length;
 }
 
-internal sealed class DeleteIdsOp(CollectionState collection, string[] ids, byte[][] hids) : WriteOp
+internal sealed class DeleteIdsOp(CollectionState collection, string[] ids) : WriteOp
 {
     public CollectionState Collection => collection;
 
     public string[] Ids => ids;
-
-    public byte[][] Hids => hids;
 
     public override int RowCount => ids.Length;
 }

@@ -67,18 +67,55 @@ internal static class RowCodec
     private static readonly IReadOnlyDictionary<string, MetadataValue> NoMetadata = new Dictionary<string, MetadataValue>();
 
     /// <summary>Decodes a row; throws <see cref="StorageFormatException"/> for an unknown version or malformed bytes.</summary>
-    public static StoredRow Read(ReadOnlySpan<byte> data) => Read(data, null, 0, out var vector) with { Vector = vector };
+    public static StoredRow Read(ReadOnlySpan<byte> data)
+    {
+        var row = ReadFields(data, null, out var pos, out var dim);
+        var vector = new float[dim];
+        ReadVector(data, pos, vector);
+        return row with { Vector = vector };
+    }
 
     /// <summary>
-    /// Decodes a row, its vector into <paramref name="vectors"/> at <paramref name="offset"/> (one array for many rows;
-    /// a new array when null). The returned row carries no vector: it is handed back separately, which spares a copy
-    /// of the row when it is indexed. Throws <see cref="StorageFormatException"/> for malformed bytes.
+    /// Decodes a row whose owner is already known (from its segment), its vector into <paramref name="vector"/>; the
+    /// returned row carries no vector and shares <paramref name="owner"/>'s string. Throws
+    /// <see cref="StorageFormatException"/> for malformed bytes, a wrong dimension or a different owner.
     /// </summary>
-    public static StoredRow Read(ReadOnlySpan<byte> data, float[]? vectors, int offset, out ReadOnlyMemory<float> vector)
+    public static StoredRow Read(ReadOnlySpan<byte> data, Span<float> vector, UserId? owner)
+    {
+        var row = ReadFields(data, owner, out var pos, out var dim);
+        if (dim != vector.Length)
+        {
+            throw new StorageFormatException($"A row has {dim} dimensions where its collection has {vector.Length}.");
+        }
+
+        ReadVector(data, pos, vector);
+        return row;
+    }
+
+    /// <summary>The id of an encoded row, without decoding the rest.</summary>
+    public static string ReadId(ReadOnlySpan<byte> data)
     {
         try
         {
-            var pos = 0;
+            if (data[0] != Version)
+            {
+                throw new StorageFormatException($"Row format version {data[0]} is not supported (this engine reads {Version}).");
+            }
+
+            var pos = 1;
+            return ReadString(data, ref pos);
+        }
+        catch (IndexOutOfRangeException)
+        {
+            throw new StorageFormatException("A row is truncated.");
+        }
+    }
+
+    private static StoredRow ReadFields(ReadOnlySpan<byte> data, UserId? owner, out int pos, out int dim)
+    {
+        try
+        {
+            pos = 0;
             var version = data[pos++];
             if (version != Version)
             {
@@ -89,7 +126,25 @@ internal static class RowCodec
             var text = ReadString(data, ref pos);
             var created = BinaryPrimitives.ReadInt64LittleEndian(data[pos..]);
             pos += 8;
-            var user = ReadString(data, ref pos);
+            var userLength = (int)ReadVarint(data, ref pos);
+            var userBytes = data.Slice(pos, userLength);
+            pos += userLength;
+            UserId? user;
+            if (owner is { } known)
+            {
+                // Segments hold the rows of one owner: compare bytes instead of allocating the id again.
+                if (!Ascii.Equals(userBytes, known.Value))
+                {
+                    throw new StorageFormatException("A row names another owner than its segment.");
+                }
+
+                user = known;
+            }
+            else
+            {
+                user = userLength == 0 ? null : UserId.Parse(Encoding.UTF8.GetString(userBytes));
+            }
+
             var count = (int)ReadVarint(data, ref pos);
             var metadata = count == 0 ? null : new Dictionary<string, MetadataValue>(count, StringComparer.Ordinal);
             for (var i = 0; i < count; i++)
@@ -120,41 +175,41 @@ internal static class RowCodec
                 metadata![key] = value;
             }
 
-            var dim = (int)ReadVarint(data, ref pos);
-            if (vectors is null)
+            dim = (int)ReadVarint(data, ref pos);
+            if (data.Length - pos != dim * 4)
             {
-                (vectors, offset) = (new float[dim], 0);
+                throw new StorageFormatException("A row's vector does not fill the rest of the row.");
             }
-
-            var target = vectors.AsSpan(offset, dim);
-            var src = data.Slice(pos, dim * 4);
-            if (BitConverter.IsLittleEndian)
-            {
-                src.CopyTo(MemoryMarshal.AsBytes(target));
-            }
-            else
-            {
-                for (var i = 0; i < dim; i++)
-                {
-                    target[i] = BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadInt32LittleEndian(src[(i * 4)..]));
-                }
-            }
-
-            vector = vectors.AsMemory(offset, dim);
 
             return new StoredRow
             {
                 Id = id,
                 Text = text,
                 CreatedAt = new DateTimeOffset(created, TimeSpan.Zero),
-                UserId = user.Length == 0 ? null : UserId.Parse(user),
+                UserId = user,
                 Metadata = metadata ?? NoMetadata,
                 Vector = ReadOnlyMemory<float>.Empty,
             };
         }
-        catch (ArgumentException e)
+        catch (Exception e) when (e is ArgumentException or IndexOutOfRangeException)
         {
             throw new StorageFormatException("A row is truncated or malformed: " + e.GetType().Name);
+        }
+    }
+
+    private static void ReadVector(ReadOnlySpan<byte> data, int pos, Span<float> target)
+    {
+        var src = data.Slice(pos, target.Length * 4);
+        if (BitConverter.IsLittleEndian)
+        {
+            src.CopyTo(MemoryMarshal.AsBytes(target));
+        }
+        else
+        {
+            for (var i = 0; i < target.Length; i++)
+            {
+                target[i] = BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadInt32LittleEndian(src[(i * 4)..]));
+            }
         }
     }
 

@@ -10,26 +10,26 @@ namespace Bruno.Storage.Format;
 /// <summary>
 /// The tenant's SQLite file (<c>store.db</c>): a durable container of encrypted row blobs. SQLite gives atomic,
 /// fsynced commits (WAL, synchronous=FULL); the engine puts nothing in clear into it but collection names, vector
-/// dimensions, embedding model names and keyed hashes of row ids. See docs/design/storage-format.md.
+/// dimensions, embedding model names, random segment ids, owner slots and row counts per segment.
+/// See docs/design/storage-format.md.
 /// </summary>
 internal sealed class TenantDatabase : IDisposable
 {
-    /// <summary>Receives one stored row; <paramref name="payload"/> is valid only during the call.</summary>
-    public delegate void RowVisitor(int cid, byte[] hid, byte[]? owner, ReadOnlySpan<byte> payload);
+    /// <summary>Receives one stored segment; the spans are valid only during the call, <paramref name="owner"/> is empty for tenant-wide rows.</summary>
+    public delegate void SegmentVisitor(long sid, int cid, ReadOnlySpan<byte> uid, ReadOnlySpan<byte> owner, ReadOnlySpan<byte> payload);
 
     /// <summary>"BRNO": marks the file as a Bruno tenant store (PRAGMA application_id).</summary>
     public const int ApplicationId = 0x42524E4F;
 
     /// <summary>On-disk format version (PRAGMA user_version); bump only with a migration.</summary>
-    public const int FormatVersion = 1;
+    public const int FormatVersion = 2;
 
     public const string FileName = "store.db";
 
     private static readonly byte[] KeyCheckPlain = "bruno-key-check-v1"u8.ToArray();
     private readonly SqliteConnection _connection;
     private readonly TenantId _tenant;
-    private SqliteCommand? _upsert;
-    private SqliteCommand? _delete;
+    private SqliteCommand? _insert;
     private SqliteTransaction? _tx;
 
     private TenantDatabase(SqliteConnection connection, TenantId tenant) => (_connection, _tenant) = (connection, tenant);
@@ -59,7 +59,8 @@ internal sealed class TenantDatabase : IDisposable
             db.Exec("PRAGMA locking_mode=EXCLUSIVE; PRAGMA secure_delete=ON; PRAGMA cache_size=-512; PRAGMA mmap_size=268435456; PRAGMA temp_store=MEMORY;");
             if (isNew)
             {
-                db.Exec("PRAGMA auto_vacuum=INCREMENTAL;");
+                // Segments are blobs of hundreds of kilobytes: larger pages mean shorter overflow chains.
+                db.Exec("PRAGMA page_size=16384; PRAGMA auto_vacuum=INCREMENTAL;");
             }
 
             db.Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA journal_size_limit=4194304;");
@@ -95,12 +96,12 @@ internal sealed class TenantDatabase : IDisposable
     }
 
     /// <summary>
-    /// Visits every stored row. Uses SQLite's C API directly so that payloads are read in place, without a copy per
-    /// row; the payload span is valid only during the call.
+    /// Visits every stored segment. Uses SQLite's C API directly so that blobs are read in place, without a copy; the
+    /// spans are valid only during the call.
     /// </summary>
-    public void ReadRows(RowVisitor visit)
+    public void ReadSegments(SegmentVisitor visit)
     {
-        var rc = raw.sqlite3_prepare_v2(_connection.Handle, "SELECT cid, hid, owner, payload FROM rows", out var stmt);
+        var rc = raw.sqlite3_prepare_v2(_connection.Handle, "SELECT sid, cid, uid, owner, payload FROM segments", out var stmt);
         if (rc != raw.SQLITE_OK)
         {
             throw new StorageException($"Reading the store failed (SQLite error {rc}).");
@@ -110,8 +111,7 @@ internal sealed class TenantDatabase : IDisposable
         {
             while ((rc = raw.sqlite3_step(stmt)) == raw.SQLITE_ROW)
             {
-                var owner = raw.sqlite3_column_type(stmt, 2) == raw.SQLITE_NULL ? null : raw.sqlite3_column_blob(stmt, 2).ToArray();
-                visit(raw.sqlite3_column_int(stmt, 0), raw.sqlite3_column_blob(stmt, 1).ToArray(), owner, raw.sqlite3_column_blob(stmt, 3));
+                visit(raw.sqlite3_column_int64(stmt, 0), raw.sqlite3_column_int(stmt, 1), raw.sqlite3_column_blob(stmt, 2), raw.sqlite3_column_blob(stmt, 3), raw.sqlite3_column_blob(stmt, 4));
             }
         }
 
@@ -121,10 +121,19 @@ internal sealed class TenantDatabase : IDisposable
         }
     }
 
+    /// <summary>Reads one segment (inside the current transaction); null when it does not exist.</summary>
+    public (int Cid, byte[] Uid, byte[]? Owner, byte[] Payload)? ReadSegment(long sid)
+    {
+        using var cmd = Command("SELECT cid, uid, owner, payload FROM segments WHERE sid = $s");
+        cmd.Parameters.AddWithValue("$s", sid);
+        using var r = cmd.ExecuteReader();
+        return r.Read() ? (r.GetInt32(0), (byte[])r[1], r.IsDBNull(2) ? null : (byte[])r[2], (byte[])r[3]) : null;
+    }
+
     /// <summary>Rows stored per collection id.</summary>
     public Dictionary<int, int> CountRows()
     {
-        using var cmd = Command("SELECT cid, count(*) FROM rows GROUP BY cid");
+        using var cmd = Command("SELECT cid, sum(rows) FROM segments GROUP BY cid");
         using var r = cmd.ExecuteReader();
         var counts = new Dictionary<int, int>();
         while (r.Read())
@@ -157,12 +166,6 @@ internal sealed class TenantDatabase : IDisposable
         }
     }
 
-    public void Savepoint() => Exec("SAVEPOINT op");
-
-    public void ReleaseSavepoint() => Exec("RELEASE op");
-
-    public void RollbackSavepoint() => Exec("ROLLBACK TO op; RELEASE op");
-
     public int InsertCollection(CollectionSpec spec)
     {
         using var cmd = Command("INSERT INTO collections(name, dimension, model, metric) VALUES ($n, $d, $m, $t) RETURNING cid");
@@ -173,47 +176,57 @@ internal sealed class TenantDatabase : IDisposable
         return Convert.ToInt32(cmd.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
     }
 
-    public void Upsert(int cid, byte[] hid, byte[]? owner, byte[] payload)
+    /// <summary>Stores a sealed segment; returns its sid.</summary>
+    public long InsertSegment(int cid, byte[] uid, byte[]? owner, int rows, byte[] payload)
     {
-        if (_upsert is null)
+        if (_insert is null)
         {
-            _upsert = Command("INSERT INTO rows(cid, hid, owner, payload) VALUES ($c, $h, $o, $p) ON CONFLICT(cid, hid) DO UPDATE SET owner = excluded.owner, payload = excluded.payload");
-            _upsert.Parameters.Add("$c", SqliteType.Integer);
-            _upsert.Parameters.Add("$h", SqliteType.Blob);
-            _upsert.Parameters.Add("$o", SqliteType.Blob);
-            _upsert.Parameters.Add("$p", SqliteType.Blob);
-            _upsert.Prepare();
+            _insert = Command("INSERT INTO segments(cid, uid, owner, rows, payload) VALUES ($c, $u, $o, $r, $p) RETURNING sid");
+            _insert.Parameters.Add("$c", SqliteType.Integer);
+            _insert.Parameters.Add("$u", SqliteType.Blob);
+            _insert.Parameters.Add("$o", SqliteType.Blob);
+            _insert.Parameters.Add("$r", SqliteType.Integer);
+            _insert.Parameters.Add("$p", SqliteType.Blob);
+            _insert.Prepare();
         }
 
-        _upsert.Transaction = _tx;
-        _upsert.Parameters[0].Value = cid;
-        _upsert.Parameters[1].Value = hid;
-        _upsert.Parameters[2].Value = (object?)owner ?? DBNull.Value;
-        _upsert.Parameters[3].Value = payload;
-        _upsert.ExecuteNonQuery();
+        _insert.Transaction = _tx;
+        _insert.Parameters[0].Value = cid;
+        _insert.Parameters[1].Value = uid;
+        _insert.Parameters[2].Value = (object?)owner ?? DBNull.Value;
+        _insert.Parameters[3].Value = rows;
+        _insert.Parameters[4].Value = payload;
+        return Convert.ToInt64(_insert.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
     }
 
-    public void Delete(int cid, byte[] hid)
+    /// <summary>Replaces a segment's content (a rewrite after some of its rows were deleted or replaced).</summary>
+    public void UpdateSegment(long sid, byte[] uid, int rows, byte[] payload)
     {
-        if (_delete is null)
-        {
-            _delete = Command("DELETE FROM rows WHERE cid = $c AND hid = $h");
-            _delete.Parameters.Add("$c", SqliteType.Integer);
-            _delete.Parameters.Add("$h", SqliteType.Blob);
-            _delete.Prepare();
-        }
-
-        _delete.Transaction = _tx;
-        _delete.Parameters[0].Value = cid;
-        _delete.Parameters[1].Value = hid;
-        _delete.ExecuteNonQuery();
+        using var cmd = Command("UPDATE segments SET uid = $u, rows = $r, payload = $p WHERE sid = $s");
+        cmd.Parameters.AddWithValue("$u", uid);
+        cmd.Parameters.AddWithValue("$r", rows);
+        cmd.Parameters.AddWithValue("$p", payload);
+        cmd.Parameters.AddWithValue("$s", sid);
+        cmd.ExecuteNonQuery();
     }
 
+    public void DeleteSegment(long sid)
+    {
+        using var cmd = Command("DELETE FROM segments WHERE sid = $s");
+        cmd.Parameters.AddWithValue("$s", sid);
+        cmd.ExecuteNonQuery();
+    }
+
+    /// <summary>Deletes every segment of an owner; returns how many rows they held.</summary>
     public int DeleteOwner(byte[] owner)
     {
-        using var cmd = Command("DELETE FROM rows WHERE owner = $o");
+        using var count = Command("SELECT coalesce(sum(rows), 0) FROM segments WHERE owner = $o");
+        count.Parameters.AddWithValue("$o", owner);
+        var rows = Convert.ToInt32(count.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+        using var cmd = Command("DELETE FROM segments WHERE owner = $o");
         cmd.Parameters.AddWithValue("$o", owner);
-        return cmd.ExecuteNonQuery();
+        cmd.ExecuteNonQuery();
+        return rows;
     }
 
     /// <summary>Returns freed pages to the file system when more than a quarter of the file is free (deleted rows are already zeroed by secure_delete).</summary>
@@ -236,8 +249,7 @@ internal sealed class TenantDatabase : IDisposable
 
     public void Dispose()
     {
-        _upsert?.Dispose();
-        _delete?.Dispose();
+        _insert?.Dispose();
         _tx?.Dispose();
         _connection.Dispose();
     }
@@ -248,14 +260,14 @@ internal sealed class TenantDatabase : IDisposable
     {
         using var cipher = new RowCipher(ring.TenantKey);
         Begin();
-        // application_id 1112690255 = 0x42524E4F = ApplicationId; user_version 1 = FormatVersion (checked by a test).
+        // application_id 1112690255 = 0x42524E4F = ApplicationId; user_version 2 = FormatVersion (checked by a test).
         Exec("""
             PRAGMA application_id=1112690255;
-            PRAGMA user_version=1;
+            PRAGMA user_version=2;
             CREATE TABLE meta(k TEXT PRIMARY KEY, v BLOB NOT NULL);
             CREATE TABLE collections(cid INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, dimension INTEGER NOT NULL, model TEXT NOT NULL, metric INTEGER NOT NULL);
-            CREATE TABLE rows(rid INTEGER PRIMARY KEY, cid INTEGER NOT NULL, hid BLOB NOT NULL, owner BLOB, payload BLOB NOT NULL, UNIQUE(cid, hid));
-            CREATE INDEX rows_owner ON rows(owner) WHERE owner IS NOT NULL;
+            CREATE TABLE segments(sid INTEGER PRIMARY KEY, cid INTEGER NOT NULL, uid BLOB NOT NULL, owner BLOB, rows INTEGER NOT NULL, payload BLOB NOT NULL);
+            CREATE INDEX segments_owner ON segments(owner) WHERE owner IS NOT NULL;
             """);
         using (var cmd = Command("INSERT INTO meta(k, v) VALUES ('key_check', $v)"))
         {

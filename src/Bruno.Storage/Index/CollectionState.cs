@@ -221,10 +221,45 @@ internal sealed class CollectionState : IDisposable
         _indexerWake.Dispose();
     }
 
+    /// <summary>
+    /// Adds a row read from disk while the tenant opens, before any reader can see the collection (no lock): the vector
+    /// is copied into the arena; the row's terms follow through <see cref="AddLoadedTerms"/>. Returns its slot.
+    /// </summary>
+    public int AddLoaded(StoredRow row, ReadOnlySpan<float> vector) => AddRow(_g, row, vector);
+
+    /// <summary>The index's id for a term of a segment's table (loading only).</summary>
+    public int TermId(ReadOnlySpan<char> term) => _g.Text.TermId(term);
+
+    /// <summary>Indexes a loaded row's terms: <paramref name="pairs"/> holds term id and frequency, alternately (loading only).</summary>
+    public void AddLoadedTerms(int slot, int length, ReadOnlySpan<int> pairs)
+    {
+        var g = _g;
+        for (var i = 0; i + 1 < pairs.Length; i += 2)
+        {
+            g.Text.AddPosting(pairs[i], slot, pairs[i + 1]);
+        }
+
+        g.Text.AddDocument(length);
+        g.Lengths[slot] = length;
+    }
+
+    /// <summary>Makes room for <paramref name="rows"/> more rows at once (open), sparing the arena's repeated growth.</summary>
+    public void Reserve(int rows) => _g.Reserve(rows);
+
+    /// <summary>Ends a load: starts the background indexer when the collection is large enough.</summary>
+    public void Loaded() => MaybeStartIndexer();
+
     private static void Add(Generation g, AnalyzedRow analyzed)
     {
         var (row, vector, terms, length) = analyzed;
-        var slot = g.Arena.Append(vector.Span);
+        var slot = AddRow(g, row, vector.Span);
+        g.Lengths[slot] = length;
+        g.Text.Add(slot, terms, length);
+    }
+
+    private static int AddRow(Generation g, StoredRow row, ReadOnlySpan<float> vector)
+    {
+        var slot = g.Arena.Append(vector);
         if (slot >= g.Rows.Length)
         {
             Array.Resize(ref g.Rows, Math.Max(16, g.Rows.Length * 2));
@@ -232,7 +267,6 @@ internal sealed class CollectionState : IDisposable
         }
 
         g.Rows[slot] = row.Vector.IsEmpty ? row : row with { Vector = ReadOnlyMemory<float>.Empty };
-        g.Lengths[slot] = length;
         g.IdToSlot[row.Id] = slot;
         var owner = row.UserId?.Value ?? string.Empty;
         if (!g.OwnerSlots.TryGetValue(owner, out var list))
@@ -242,15 +276,15 @@ internal sealed class CollectionState : IDisposable
 
         list.Slots.Add(slot);
         list.Live++;
-        g.Text.Add(slot, terms, length);
         g.Live++;
+        return slot;
     }
 
     private static void Kill(Generation g, int slot)
     {
         var row = g.Rows[slot]!;
         // Terms are not kept per row (they would double the memory of the text); a removal analyses the text again.
-        g.Text.Remove(Tokenizer.Analyze(row.Text, out _), g.Lengths[slot]);
+        g.Text.RemoveText(row.Text, g.Lengths[slot]);
         g.OwnerSlots[row.UserId?.Value ?? string.Empty].Live--;
         g.Rows[slot] = null;
         g.Live--;
@@ -262,11 +296,13 @@ internal sealed class CollectionState : IDisposable
     {
         var old = _g;
         var fresh = new Generation(Spec);
+        fresh.Reserve(old.Live);
         for (var s = 0; s < old.Arena.Count; s++)
         {
             if (old.Rows[s] is { } row)
             {
-                Add(fresh, AnalyzedRow.Of(row, old.Arena.Get(s).ToArray()));
+                var slot = AddRow(fresh, row, old.Arena.Get(s));
+                fresh.Lengths[slot] = fresh.Text.AddText(slot, row.Text);
             }
         }
 
@@ -564,6 +600,19 @@ internal sealed class CollectionState : IDisposable
         public int Live { get; set; }
 
         public int Dead { get; set; }
+
+        /// <summary>Grows the slot arrays and the arena to hold <paramref name="more"/> rows beyond those present.</summary>
+        public void Reserve(int more)
+        {
+            var want = Arena.Count + more;
+            Arena.Reserve(want);
+            IdToSlot.EnsureCapacity(want);
+            if (want > Rows.Length)
+            {
+                Array.Resize(ref Rows, want);
+                Array.Resize(ref Lengths, want);
+            }
+        }
     }
 }
 

@@ -1,43 +1,84 @@
 namespace Bruno.Storage.Index;
 
 /// <summary>
-/// BM25 over slots. Document frequencies and lengths are decremented the moment a row is removed, and postings of dead
-/// slots are skipped by the caller's accept test, so a deleted row never scores and never skews statistics.
-/// Postings of dead slots are dropped when the collection compacts. Not thread-safe: the owner locks.
+/// BM25 over slots. Each distinct term is stored once (its id indexes the postings); document frequencies and lengths
+/// are decremented the moment a row is removed, and postings of dead slots are skipped by the caller's accept test, so
+/// a deleted row never scores and never skews statistics. Postings of dead slots are dropped when the collection
+/// compacts. Not thread-safe: the owner locks.
 /// </summary>
 internal sealed class InvertedIndex
 {
     private const float K1 = 1.2f;
     private const float B = 0.75f;
-    private readonly Dictionary<string, Postings> _terms = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _ids = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _lookup;
+    private readonly List<int> _scratch = [];
+    private Postings[] _postings = new Postings[64];
     private long _totalLength;
     private int _docs;
 
+    public InvertedIndex() => _lookup = _ids.GetAlternateLookup<ReadOnlySpan<char>>();
+
+    /// <summary>Indexes terms already analysed off the lock.</summary>
     public void Add(int slot, (string Term, int Tf)[] terms, int length)
     {
         foreach (var (term, tf) in terms)
         {
-            if (!_terms.TryGetValue(term, out var p))
-            {
-                _terms[term] = p = new Postings();
-            }
-
-            p.Slots.Add(slot);
-            p.Tfs.Add(tf);
-            p.Df++;
+            var id = IdOf(term); // first: it may grow the postings array
+            _postings[id].Add(slot, tf);
         }
 
         _totalLength += length;
         _docs++;
     }
 
-    public void Remove((string Term, int Tf)[] terms, int length)
+    /// <summary>Tokenises <paramref name="text"/> straight into the index (no per-row allocation); returns its length in terms.</summary>
+    public int AddText(int slot, string text)
     {
-        foreach (var (term, _) in terms)
+        var length = Collect(text, create: true);
+        _scratch.Sort();
+        var i = 0;
+        while (i < _scratch.Count)
         {
-            if (_terms.TryGetValue(term, out var p))
+            var id = _scratch[i];
+            var tf = 1;
+            while (i + tf < _scratch.Count && _scratch[i + tf] == id)
             {
-                p.Df--;
+                tf++;
+            }
+
+            _postings[id].Add(slot, tf);
+            i += tf;
+        }
+
+        _totalLength += length;
+        _docs++;
+        return length;
+    }
+
+    /// <summary>The id of a term, added when new (loading a tenant: terms come from the segments' tables).</summary>
+    public int TermId(ReadOnlySpan<char> term) => IdOf(term);
+
+    /// <summary>Adds one posting of a row being loaded; <see cref="AddDocument"/> counts the row itself.</summary>
+    public void AddPosting(int termId, int slot, int tf) => _postings[termId].Add(slot, tf);
+
+    /// <summary>Counts a loaded row of <paramref name="length"/> terms in the statistics.</summary>
+    public void AddDocument(int length)
+    {
+        _totalLength += length;
+        _docs++;
+    }
+
+    /// <summary>Removes a row's contribution to the statistics; its postings stay until compaction, skipped as dead.</summary>
+    public void RemoveText(string text, int length)
+    {
+        Collect(text, create: false);
+        _scratch.Sort();
+        for (var i = 0; i < _scratch.Count; i++)
+        {
+            if (i == 0 || _scratch[i] != _scratch[i - 1])
+            {
+                _postings[_scratch[i]].Df--;
             }
         }
 
@@ -57,21 +98,22 @@ internal sealed class InvertedIndex
         var avgdl = Math.Max(1f, (float)_totalLength / _docs);
         foreach (var term in queryTerms)
         {
-            if (!_terms.TryGetValue(term, out var p) || p.Df <= 0)
+            if (!_ids.TryGetValue(term, out var id) || _postings[id].Df <= 0)
             {
                 continue;
             }
 
+            ref var p = ref _postings[id];
             var idf = MathF.Log(1 + ((_docs - p.Df + 0.5f) / (p.Df + 0.5f)));
-            for (var i = 0; i < p.Slots.Count; i++)
+            for (var i = 0; i < p.Count; i++)
             {
-                var slot = p.Slots[i];
+                var slot = p.Data[i * 2];
                 if (!accept(slot))
                 {
                     continue;
                 }
 
-                float tf = p.Tfs[i];
+                float tf = p.Data[(i * 2) + 1];
                 var norm = K1 * (1 - B + (B * docLength(slot) / avgdl));
                 scores[slot] = scores.GetValueOrDefault(slot) + (idf * tf * (K1 + 1) / (tf + norm));
             }
@@ -86,12 +128,73 @@ internal sealed class InvertedIndex
         return top.Drain();
     }
 
-    private sealed class Postings
+    private int Collect(string text, bool create)
     {
-        public List<int> Slots { get; } = [];
+        _scratch.Clear();
+        var sink = new IdSink(this, create);
+        Tokenizer.ForEachTerm(text, ref sink);
+        return sink.Length;
+    }
 
-        public List<int> Tfs { get; } = [];
+    private int IdOf(ReadOnlySpan<char> term)
+    {
+        if (_lookup.TryGetValue(term, out var id))
+        {
+            return id;
+        }
 
-        public int Df { get; set; }
+        id = _ids.Count;
+        _lookup[term] = id;
+        if (id == _postings.Length)
+        {
+            Array.Resize(ref _postings, id * 2);
+        }
+
+        _postings[id] = new Postings { Data = [] };
+        return id;
+    }
+
+    private struct IdSink(InvertedIndex index, bool create) : Tokenizer.ISink
+    {
+        public int Length { get; private set; }
+
+        public void Term(ReadOnlySpan<char> term, bool stopWord)
+        {
+            Length++;
+            if (stopWord)
+            {
+                return;
+            }
+
+            if (create)
+            {
+                index._scratch.Add(index.IdOf(term));
+            }
+            else if (index._lookup.TryGetValue(term, out var id))
+            {
+                index._scratch.Add(id);
+            }
+        }
+    }
+
+    /// <summary>A term's postings: slot and frequency interleaved in one array (one cache line for both), held inline in the term array.</summary>
+    private struct Postings
+    {
+        public int[] Data;
+        public int Count;
+        public int Df;
+
+        public void Add(int slot, int tf)
+        {
+            if ((Count * 2) + 2 > Data.Length)
+            {
+                Array.Resize(ref Data, Math.Max(8, Data.Length * 2));
+            }
+
+            Data[Count * 2] = slot;
+            Data[(Count * 2) + 1] = tf;
+            Count++;
+            Df++;
+        }
     }
 }

@@ -15,24 +15,21 @@ internal static class Tokenizer
 
     private static readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> StopLookup = StopWords.GetAlternateLookup<ReadOnlySpan<char>>();
 
+    /// <summary>Receives the terms of a text, one at a time; the span is valid only during the call.</summary>
+    public interface ISink
+    {
+        void Term(ReadOnlySpan<char> term, bool stopWord);
+    }
+
     /// <summary>Term frequencies of <paramref name="text"/> and its length in terms (stop words included in the length).</summary>
     public static (string Term, int Tf)[] Analyze(string text, out int length)
     {
-        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
-        var lookup = counts.GetAlternateLookup<ReadOnlySpan<char>>();
-        var n = 0;
-        ForEachTerm(text, term =>
-        {
-            n++;
-            if (!StopLookup.Contains(term))
-            {
-                lookup[term] = lookup.TryGetValue(term, out var c) ? c + 1 : 1;
-            }
-        });
-        length = n;
-        var result = new (string, int)[counts.Count];
+        var sink = new CountingSink(new Dictionary<string, int>(StringComparer.Ordinal));
+        ForEachTerm(text, ref sink);
+        length = sink.Length;
+        var result = new (string, int)[sink.Counts.Count];
         var i = 0;
-        foreach (var kv in counts)
+        foreach (var kv in sink.Counts)
         {
             result[i++] = (kv.Key, kv.Value);
         }
@@ -43,25 +40,14 @@ internal static class Tokenizer
     /// <summary>Distinct query terms, stop words removed.</summary>
     public static List<string> QueryTerms(string text)
     {
-        var terms = new List<string>();
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        ForEachTerm(text, term =>
-        {
-            if (!StopLookup.Contains(term))
-            {
-                var s = term.ToString();
-                if (seen.Add(s))
-                {
-                    terms.Add(s);
-                }
-            }
-        });
-        return terms;
+        var sink = new CountingSink(new Dictionary<string, int>(StringComparer.Ordinal));
+        ForEachTerm(text, ref sink);
+        return [.. sink.Counts.Keys];
     }
 
-    private delegate void TermAction(ReadOnlySpan<char> term);
-
-    private static void ForEachTerm(string text, TermAction action)
+    /// <summary>Splits <paramref name="text"/> into lower-case terms and hands each to <paramref name="sink"/>, allocating nothing.</summary>
+    public static void ForEachTerm<TSink>(string text, ref TSink sink)
+        where TSink : struct, ISink
     {
         Span<char> buffer = stackalloc char[MaxTermLength + 2];
         Span<char> two = stackalloc char[2];
@@ -79,7 +65,7 @@ internal static class Tokenizer
                 letterOrDigit = char.IsAsciiLetterOrDigit(c);
                 if (letterOrDigit)
                 {
-                    Put(ref buffer, ref len, ref overflow, char.ToLowerInvariant(c));
+                    Put(ref buffer, ref len, ref overflow, (char)(c | (char.IsAsciiLetterUpper(c) ? 0x20 : 0)));
                 }
             }
             else
@@ -98,11 +84,7 @@ internal static class Tokenizer
 
             if (!letterOrDigit && len > 0)
             {
-                if (!overflow)
-                {
-                    action(buffer[..len]);
-                }
-
+                Emit(ref sink, buffer[..len], overflow);
                 len = 0;
                 overflow = false;
             }
@@ -110,9 +92,36 @@ internal static class Tokenizer
             i += Math.Max(consumed, 1);
         }
 
-        if (len > 0 && !overflow)
+        if (len > 0)
         {
-            action(buffer[..len]);
+            Emit(ref sink, buffer[..len], overflow);
+        }
+    }
+
+    private static void Emit<TSink>(ref TSink sink, ReadOnlySpan<char> term, bool overflow)
+        where TSink : struct, ISink
+    {
+        if (!overflow)
+        {
+            sink.Term(term, StopLookup.Contains(term));
+        }
+    }
+
+    private struct CountingSink(Dictionary<string, int> counts) : ISink
+    {
+        private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _lookup = counts.GetAlternateLookup<ReadOnlySpan<char>>();
+
+        public readonly Dictionary<string, int> Counts => counts;
+
+        public int Length { get; private set; }
+
+        public void Term(ReadOnlySpan<char> term, bool stopWord)
+        {
+            Length++;
+            if (!stopWord)
+            {
+                _lookup[term] = _lookup.TryGetValue(term, out var c) ? c + 1 : 1;
+            }
         }
     }
 

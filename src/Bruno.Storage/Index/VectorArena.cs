@@ -26,18 +26,30 @@ internal sealed class VectorArena(int dimension, VectorMetric metric)
         var slot = _count;
         if ((slot + 1) * dimension > _data.Length)
         {
-            var grown = new float[Math.Max(_data.Length * 2, (slot + 1) * dimension)];
-            _data.AsSpan(0, slot * dimension).CopyTo(grown);
-            var norms = new float[grown.Length / dimension];
-            _norms.AsSpan(0, slot).CopyTo(norms);
-            _data = grown;
-            _norms = norms;
+            Reserve(Math.Max(_data.Length / dimension * 2, slot + 1));
         }
 
         vector.CopyTo(_data.AsSpan(slot * dimension, dimension));
         _norms[slot] = TensorPrimitives.Norm(vector);
         _count = slot + 1;
         return slot;
+    }
+
+    /// <summary>Grows the arena (publishing a larger copy) so that it holds at least <paramref name="slots"/> vectors.</summary>
+    public void Reserve(int slots)
+    {
+        if (slots * dimension <= _data.Length)
+        {
+            return;
+        }
+
+        var count = _count;
+        var grown = new float[slots * dimension];
+        _data.AsSpan(0, count * dimension).CopyTo(grown);
+        var norms = new float[slots];
+        _norms.AsSpan(0, count).CopyTo(norms);
+        _data = grown;
+        _norms = norms;
     }
 
     /// <summary>Similarity of a query (with its norm) to a slot: dot product, or cosine.</summary>

@@ -66,7 +66,7 @@ try
 
     if (only is "all" or "large")
     {
-        await using var engine = new StorageEngine(new StorageEngineOptions { DataRoot = root, MasterKey = key });
+        await using var engine = new StorageEngine(new StorageEngineOptions { DataRoot = root, MasterKey = key, AnnThreshold = Environment.GetEnvironmentVariable("XX_NOANN") == "1" ? int.MaxValue : 20_000 });
         result["large"] = await Large(engine, Dataset.Load(largeDir));
     }
 }
@@ -161,8 +161,11 @@ static async Task<JsonObject> Large(StorageEngine engine, Dataset data)
     await engine.CreateTenantAsync(id);
     var c = await engine.Tenant(id).EnsureCollectionAsync(new CollectionSpec("chunks", data.Dimension, "bench", VectorMetric.Dot));
     var sw = Stopwatch.StartNew();
+    var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
     var rows = await Ingest(c, t, data.Dimension, t.Rows.Count);
+    Console.Error.WriteLine($"T cpu {(Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalMilliseconds:F0} wall {sw.Elapsed.TotalMilliseconds:F0} gc {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)} pause {GC.GetTotalPauseDuration().TotalMilliseconds:F0}");
     var ingest = rows / sw.Elapsed.TotalSeconds;
+    if (Environment.GetEnvironmentVariable("XX_INGEST_ONLY") == "1") { Environment.Exit(0); }
     sw.Restart();
     await c.WaitForIndexAsync();
     var build = sw.Elapsed.TotalSeconds;
@@ -307,10 +310,11 @@ static async Task<JsonObject> ManyTenants(StorageEngine engine, int count)
 static async Task<long> Ingest(TenantCollection c, TenantData t, int dim, int count)
 {
     long written = 0;
-    for (var start = 0; start < count; start += 1000)
+    var size = int.Parse(Environment.GetEnvironmentVariable("XX_BATCH") ?? "1000", System.Globalization.CultureInfo.InvariantCulture);
+    for (var start = 0; start < count; start += size)
     {
-        var batch = new List<StoredRow>(1000);
-        for (var i = start; i < Math.Min(count, start + 1000); i++)
+        var batch = new List<StoredRow>(size);
+        for (var i = start; i < Math.Min(count, start + size); i++)
         {
             var row = t.Rows[i];
             batch.Add(new StoredRow

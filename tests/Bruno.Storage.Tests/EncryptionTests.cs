@@ -26,7 +26,7 @@ public sealed class EncryptionTests
         await c.DeleteAsync([rows[0].Id]); // deleted rows must not leave plaintext behind either
         await c.UpsertAsync([rows[1] with { Text = "rewritten" }]);
 
-        // Scan while open (WAL present), then after closing (checkpointed).
+        // Scan while open (journal present), then after closing.
         foreach (var phase in new[] { "open", "closed" })
         {
             foreach (var k in canaries)

@@ -16,11 +16,17 @@ internal sealed class RowCipher(byte[] key) : IDisposable
     public byte[] Encrypt(ReadOnlySpan<byte> plain, ReadOnlySpan<byte> aad)
     {
         var blob = new byte[Overhead + plain.Length];
-        blob[0] = Version;
-        var nonce = blob.AsSpan(1, 12);
-        RandomNumberGenerator.Fill(nonce);
-        _aes.Encrypt(nonce, plain, blob.AsSpan(13, plain.Length), blob.AsSpan(13 + plain.Length, 16), aad);
+        Encrypt(plain, aad, blob);
         return blob;
+    }
+
+    /// <summary>Seals <paramref name="plain"/> into the first <see cref="Overhead"/> + plain.Length bytes of <paramref name="blob"/>.</summary>
+    public void Encrypt(ReadOnlySpan<byte> plain, ReadOnlySpan<byte> aad, Span<byte> blob)
+    {
+        blob[0] = Version;
+        var nonce = blob.Slice(1, 12);
+        RandomNumberGenerator.Fill(nonce);
+        _aes.Encrypt(nonce, plain, blob.Slice(13, plain.Length), blob.Slice(13 + plain.Length, 16), aad);
     }
 
     /// <summary>Decrypts into <paramref name="plain"/> (length = blob length - <see cref="Overhead"/>); false when the bytes or key are wrong.</summary>

@@ -136,6 +136,7 @@ internal sealed partial class TenantInstance : IAsyncDisposable
         if (!_queue.Writer.TryWrite(op))
         {
             op.Fail(new TenantNotFoundException(Tenant.Value));
+            op.Release();
         }
 
         return op.Done;
@@ -150,8 +151,7 @@ internal sealed partial class TenantInstance : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(rows);
         var spec = collection.Spec;
         var now = _ctx.Time.GetUtcNow();
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        var keys = new Dictionary<string, (byte[] Key, byte[]? Slot)>(StringComparer.Ordinal) { [string.Empty] = (_ring.TenantKey, null) };
+        var seen = new HashSet<string>(rows.Count, StringComparer.Ordinal);
         foreach (var row in rows)
         {
             if (row is null)
@@ -159,75 +159,95 @@ internal sealed partial class TenantInstance : IAsyncDisposable
                 throw new ArgumentException("A row is null.", nameof(rows));
             }
 
-            var id = IdentifierRules.ValidateRowId(row.Id);
-            if (!seen.Add(id))
+            if (row.Id is not null && !seen.Add(row.Id))
             {
-                throw new ArgumentException($"Row id {IdentifierRules.Describe(id)} appears twice in one batch.", nameof(rows));
+                throw new ArgumentException($"Row id {IdentifierRules.Describe(row.Id)} appears twice in one batch.", nameof(rows));
             }
+        }
 
-            RowValidation.Check(row, spec);
-            if (row.UserId is { } user && !keys.ContainsKey(user.Value))
+        // Validate, copy and analyse on every core. Vectors and sealed segments live in pooled arrays until the write
+        // completes: a batch allocates little beyond the rows the collection keeps.
+        var dim = spec.Dimension;
+        var analyzed = new AnalyzedRow[rows.Count];
+        var vectors = ArrayPool<float>.Shared.Rent(Math.Max(1, rows.Count * dim));
+        PreparedSegment[] segments = [];
+        try
+        {
+            Unwrapped(() => Parallel.For(0, rows.Count, Spread(rows.Count, 64), i =>
             {
-                UserKey key;
+                var row = rows[i];
+                IdentifierRules.ValidateRowId(row.Id);
+                RowValidation.Check(row, spec);
+                var vector = vectors.AsMemory(i * dim, dim);
+                row.Vector.Span.CopyTo(vector.Span);
+                var copy = new StoredRow
+                {
+                    Id = row.Id,
+                    Text = row.Text,
+                    Vector = ReadOnlyMemory<float>.Empty,
+                    UserId = row.UserId,
+                    CreatedAt = row.CreatedAt == default ? now : row.CreatedAt.ToUniversalTime(),
+                    Metadata = row.Metadata.Count == 0 ? StoredRow.NoMetadata : new Dictionary<string, MetadataValue>(row.Metadata, StringComparer.Ordinal),
+                };
+                analyzed[i] = AnalyzedRow.Of(copy, vector);
+            }));
+
+            // Every row is valid: only now are keys created for users seen for the first time.
+            var keys = new Dictionary<string, (byte[] Key, byte[]? Slot)>(StringComparer.Ordinal) { [string.Empty] = (_ring.TenantKey, null) };
+            foreach (var user in rows.Select(r => r.UserId).OfType<UserId>().Distinct())
+            {
                 lock (_ringGate)
                 {
-                    key = _ring.GetOrAdd(user);
+                    var key = _ring.GetOrAdd(user);
+                    keys[user.Value] = (key.Key, key.Slot.Bytes);
                 }
-
-                keys[user.Value] = (key.Key, key.Slot.Bytes);
             }
-        }
 
-        var analyzed = new AnalyzedRow[rows.Count];
-        var vectors = new float[rows.Count * spec.Dimension];
-        var parallel = new ParallelOptions { MaxDegreeOfParallelism = rows.Count >= 64 ? Environment.ProcessorCount : 1 };
-        Unwrapped(() => Parallel.For(0, rows.Count, parallel, i =>
-        {
-            var row = rows[i];
-            var vector = vectors.AsMemory(i * spec.Dimension, spec.Dimension);
-            row.Vector.CopyTo(vector);
-            var copy = row with
+            // One segment per owner and per SegmentRows rows, in batch order; sealed in parallel.
+            var chunks = new List<int[]>();
+            foreach (var owner in Enumerable.Range(0, rows.Count).GroupBy(i => rows[i].UserId?.Value ?? string.Empty, StringComparer.Ordinal))
             {
-                Vector = vector,
-                CreatedAt = row.CreatedAt == default ? now : row.CreatedAt.ToUniversalTime(),
-                Metadata = new Dictionary<string, MetadataValue>(row.Metadata, StringComparer.Ordinal),
-            };
-            analyzed[i] = AnalyzedRow.Of(copy);
-        }));
+                chunks.AddRange(owner.Chunk(SegmentRows));
+            }
 
-        // One segment per owner and per SegmentRows rows, in batch order; sealed in parallel.
-        var chunks = new List<List<int>>();
-        foreach (var owner in Enumerable.Range(0, rows.Count).GroupBy(i => rows[i].UserId?.Value ?? string.Empty, StringComparer.Ordinal))
-        {
-            chunks.AddRange(owner.Chunk(SegmentRows).Select(c => c.ToList()));
-        }
-
-        var segments = new PreparedSegment[chunks.Count];
-        Unwrapped(() => Parallel.For(
-            0,
-            chunks.Count,
-            new ParallelOptions { MaxDegreeOfParallelism = chunks.Count > 1 ? Environment.ProcessorCount : 1 },
-            () => new Sealer(),
-            (c, _, sealer) =>
-            {
-                var chunk = chunks[c];
-                var (key, slot) = keys[rows[chunk[0]].UserId?.Value ?? string.Empty];
-                var writer = sealer.Segment;
-                writer.Start();
-                foreach (var i in chunk)
+            segments = new PreparedSegment[chunks.Count];
+            Unwrapped(() => Parallel.For(
+                0,
+                chunks.Count,
+                Spread(chunks.Count, 2),
+                () => new Sealer(),
+                (c, _, sealer) =>
                 {
-                    var a = analyzed[i];
-                    writer.Add(a.Row, a.Row.CreatedAt.UtcTicks, a.Terms, a.Length);
-                }
+                    var chunk = chunks[c];
+                    var (key, slot) = keys[rows[chunk[0]].UserId?.Value ?? string.Empty];
+                    var writer = sealer.Segment;
+                    writer.Start();
+                    foreach (var i in chunk)
+                    {
+                        var a = analyzed[i];
+                        writer.Add(a.Row, a.Vector.Span, a.Row.CreatedAt.UtcTicks, a.Terms, a.Length);
+                    }
 
-                var uid = RandomNumberGenerator.GetBytes(16);
-                var payload = sealer.For(key).Encrypt(writer.Finish(), Aad(collection.Cid, uid, slot));
-                segments[c] = new PreparedSegment(uid, slot, [.. chunk.Select(i => analyzed[i].Row.Id)], payload);
-                return sealer;
-            },
-            sealer => sealer.Dispose()));
-        return new UpsertOp(collection, segments, analyzed);
+                    var uid = RandomNumberGenerator.GetBytes(16);
+                    var plain = writer.Finish();
+                    var payload = ArrayPool<byte>.Shared.Rent(plain.Length + RowCipher.Overhead);
+                    sealer.For(key).Encrypt(plain, Aad(collection.Cid, uid, slot), payload);
+                    segments[c] = new PreparedSegment(uid, slot, [.. chunk.Select(i => analyzed[i].Row.Id)], payload, plain.Length + RowCipher.Overhead);
+                    return sealer;
+                },
+                sealer => sealer.Dispose()));
+            return new UpsertOp(collection, segments, analyzed, vectors);
+        }
+        catch
+        {
+            new UpsertOp(collection, [.. segments.Where(s => s is not null)], analyzed, vectors).Release();
+            throw;
+        }
     }
+
+    /// <summary>Parallel options: every core for <paramref name="items"/> at or above <paramref name="threshold"/>, else one.</summary>
+    private static ParallelOptions Spread(int items, int threshold) =>
+        new() { MaxDegreeOfParallelism = items >= threshold ? Environment.ProcessorCount : 1 };
 
     public static DeleteIdsOp PrepareDelete(CollectionState collection, IReadOnlyList<string> ids) =>
         new(collection, [.. ids.Select(IdentifierRules.ValidateRowId).Distinct(StringComparer.Ordinal)]);
@@ -584,6 +604,11 @@ internal sealed partial class TenantInstance : IAsyncDisposable
                 }
             }
 
+            foreach (var op in group)
+            {
+                op.Release();
+            }
+
             try
             {
                 MergeSmallSegments();
@@ -664,7 +689,7 @@ internal sealed partial class TenantInstance : IAsyncDisposable
                 RemoveRows(u.Collection.Cid, u.Rows.Select(r => r.Row.Id), changes);
                 foreach (var seg in u.Segments)
                 {
-                    var sid = _db.InsertSegment(u.Collection.Cid, seg.Uid, seg.Owner, seg.Ids.Length, seg.Payload);
+                    var sid = _db.InsertSegment(u.Collection.Cid, seg.Uid, seg.Owner, seg.Ids.Length, seg.Payload.AsSpan(0, seg.Length));
                     changes.Segments[sid] = new SegmentInfo(u.Collection.Cid, seg.Owner, seg.Ids.Length);
                     foreach (var id in seg.Ids)
                     {

@@ -1,3 +1,4 @@
+using System.Buffers;
 using Bruno.Storage.Identity;
 using Bruno.Storage.Index;
 using Bruno.Storage.Model;
@@ -19,13 +20,24 @@ internal abstract class WriteOp
     public void Complete(long result) => _done.TrySetResult(result);
 
     public void Fail(Exception e) => _done.TrySetException(e);
+
+    /// <summary>Gives back pooled buffers the operation holds; called by the write loop when it is done with it.</summary>
+    public virtual void Release()
+    {
+    }
 }
 
-/// <summary>A sealed segment ready for the database: its random id, owner slot (null: tenant-wide), the ids of its rows, the blob.</summary>
-internal sealed record PreparedSegment(byte[] Uid, byte[]? Owner, string[] Ids, byte[] Payload);
+/// <summary>
+/// A sealed segment ready for the database: its random id, owner slot (null: tenant-wide), the ids of its rows, and the
+/// blob (the first <see cref="Length"/> bytes of a pooled array).
+/// </summary>
+internal sealed record PreparedSegment(byte[] Uid, byte[]? Owner, string[] Ids, byte[] Payload, int Length);
 
-internal sealed class UpsertOp(CollectionState collection, PreparedSegment[] segments, AnalyzedRow[] rows) : WriteOp
+/// <summary>Rows to store: sealed segments and analysed rows whose vectors live in one pooled array, given back by <see cref="Release"/>.</summary>
+internal sealed class UpsertOp(CollectionState collection, PreparedSegment[] segments, AnalyzedRow[] rows, float[] vectors) : WriteOp
 {
+    private int _released;
+
     public CollectionState Collection => collection;
 
     public PreparedSegment[] Segments => segments;
@@ -33,6 +45,19 @@ internal sealed class UpsertOp(CollectionState collection, PreparedSegment[] seg
     public AnalyzedRow[] Rows => rows;
 
     public override int RowCount => rows.Length;
+
+    /// <summary>Returns the pooled arrays, once the write is committed and applied, or has failed. Idempotent.</summary>
+    public override void Release()
+    {
+        if (Interlocked.Exchange(ref _released, 1) == 0)
+        {
+            ArrayPool<float>.Shared.Return(vectors);
+            foreach (var s in segments)
+            {
+                ArrayPool<byte>.Shared.Return(s.Payload);
+            }
+        }
+    }
 }
 
 internal sealed class DeleteIdsOp(CollectionState collection, string[] ids) : WriteOp

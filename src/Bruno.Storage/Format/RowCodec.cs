@@ -17,7 +17,10 @@ internal static class RowCodec
 {
     public const byte Version = 1;
 
-    public static void Write(IBufferWriter<byte> w, StoredRow row, long createdTicks)
+    public static void Write(IBufferWriter<byte> w, StoredRow row, long createdTicks) => Write(w, row, row.Vector.Span, createdTicks);
+
+    /// <summary>Encodes <paramref name="row"/> with <paramref name="vector"/> in place of its own.</summary>
+    public static void Write(IBufferWriter<byte> w, StoredRow row, ReadOnlySpan<float> vector, long createdTicks)
     {
         WriteByte(w, Version);
         WriteString(w, row.Id);
@@ -25,7 +28,7 @@ internal static class RowCodec
         WriteInt64(w, createdTicks);
         WriteString(w, row.UserId?.Value ?? string.Empty);
         WriteVarint(w, (uint)row.Metadata.Count);
-        foreach (var (key, value) in row.Metadata.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        foreach (var (key, value) in row.Metadata.Count == 0 ? Enumerable.Empty<KeyValuePair<string, MetadataValue>>() : row.Metadata.OrderBy(kv => kv.Key, StringComparer.Ordinal))
         {
             WriteString(w, key);
             WriteByte(w, (byte)value.Kind);
@@ -48,7 +51,6 @@ internal static class RowCodec
             }
         }
 
-        var vector = row.Vector.Span;
         WriteVarint(w, (uint)vector.Length);
         var bytes = MemoryMarshal.AsBytes(vector);
         if (BitConverter.IsLittleEndian)

@@ -38,11 +38,11 @@ internal sealed class SegmentWriter : IBufferWriter<byte>
         Advance(5);
     }
 
-    /// <summary>Encodes <paramref name="row"/> (with its creation time in UTC ticks) and its analysed terms.</summary>
-    public void Add(StoredRow row, long createdTicks, (string Term, int Tf)[] terms, int length)
+    /// <summary>Encodes <paramref name="row"/> with its vector, creation time (UTC ticks) and analysed terms.</summary>
+    public void Add(StoredRow row, ReadOnlySpan<float> vector, long createdTicks, (string Term, int Tf)[] terms, int length)
     {
         BeginRow();
-        RowCodec.Write(this, row, createdTicks);
+        RowCodec.Write(this, row, vector, createdTicks);
         EndRow(terms, length);
     }
 

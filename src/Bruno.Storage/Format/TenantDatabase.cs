@@ -9,7 +9,8 @@ namespace Bruno.Storage.Format;
 
 /// <summary>
 /// The tenant's SQLite file (<c>store.db</c>): a durable container of encrypted row blobs. SQLite gives atomic,
-/// fsynced commits (WAL, synchronous=FULL); the engine puts nothing in clear into it but collection names, vector
+/// fsynced commits (rollback journal in TRUNCATE mode, synchronous=FULL: appended segments are written once, and the
+/// journal's truncation is itself fsynced, so an acknowledged commit survives power loss); the engine puts nothing in clear into it but collection names, vector
 /// dimensions, embedding model names, random segment ids, owner slots and row counts per segment.
 /// See docs/design/storage-format.md.
 /// </summary>
@@ -29,7 +30,7 @@ internal sealed class TenantDatabase : IDisposable
     private static readonly byte[] KeyCheckPlain = "bruno-key-check-v1"u8.ToArray();
     private readonly SqliteConnection _connection;
     private readonly TenantId _tenant;
-    private SqliteCommand? _insert;
+    private sqlite3_stmt? _insert;
     private SqliteTransaction? _tx;
 
     private TenantDatabase(SqliteConnection connection, TenantId tenant) => (_connection, _tenant) = (connection, tenant);
@@ -46,7 +47,7 @@ internal sealed class TenantDatabase : IDisposable
 
         if (isNew)
         {
-            // Create the file 0600 first: SQLite gives the -wal file the same mode.
+            // Create the file 0600 first: SQLite gives its journal the same mode.
             Durable.WriteNew(path, []);
         }
 
@@ -63,7 +64,9 @@ internal sealed class TenantDatabase : IDisposable
                 db.Exec("PRAGMA page_size=16384; PRAGMA auto_vacuum=INCREMENTAL;");
             }
 
-            db.Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA journal_size_limit=4194304;");
+            // Not WAL: the engine appends large segments, which a rollback journal does not copy (only pages that existed
+            // before the transaction are journaled), where WAL writes every byte twice (log, then checkpoint).
+            db.Exec("PRAGMA journal_mode=TRUNCATE; PRAGMA synchronous=FULL;");
             if (isNew)
             {
                 db.CreateSchema(ring);
@@ -176,27 +179,35 @@ internal sealed class TenantDatabase : IDisposable
         return Convert.ToInt32(cmd.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
     }
 
-    /// <summary>Stores a sealed segment; returns its sid.</summary>
-    public long InsertSegment(int cid, byte[] uid, byte[]? owner, int rows, byte[] payload)
+    /// <summary>Stores a sealed segment; returns its sid. Binds the blob straight from <paramref name="payload"/> (SQLite copies it).</summary>
+    public long InsertSegment(int cid, byte[] uid, byte[]? owner, int rows, ReadOnlySpan<byte> payload)
     {
         if (_insert is null)
         {
-            _insert = Command("INSERT INTO segments(cid, uid, owner, rows, payload) VALUES ($c, $u, $o, $r, $p) RETURNING sid");
-            _insert.Parameters.Add("$c", SqliteType.Integer);
-            _insert.Parameters.Add("$u", SqliteType.Blob);
-            _insert.Parameters.Add("$o", SqliteType.Blob);
-            _insert.Parameters.Add("$r", SqliteType.Integer);
-            _insert.Parameters.Add("$p", SqliteType.Blob);
-            _insert.Prepare();
+            Check(raw.sqlite3_prepare_v2(_connection.Handle, "INSERT INTO segments(cid, uid, owner, rows, payload) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING sid", out var stmt));
+            _insert = stmt;
         }
 
-        _insert.Transaction = _tx;
-        _insert.Parameters[0].Value = cid;
-        _insert.Parameters[1].Value = uid;
-        _insert.Parameters[2].Value = (object?)owner ?? DBNull.Value;
-        _insert.Parameters[3].Value = rows;
-        _insert.Parameters[4].Value = payload;
-        return Convert.ToInt64(_insert.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+        try
+        {
+            Check(raw.sqlite3_bind_int(_insert, 1, cid));
+            Check(raw.sqlite3_bind_blob(_insert, 2, uid));
+            Check(owner is null ? raw.sqlite3_bind_null(_insert, 3) : raw.sqlite3_bind_blob(_insert, 3, owner));
+            Check(raw.sqlite3_bind_int(_insert, 4, rows));
+            Check(raw.sqlite3_bind_blob(_insert, 5, payload));
+            var rc = raw.sqlite3_step(_insert);
+            if (rc != raw.SQLITE_ROW)
+            {
+                throw Failed(rc);
+            }
+
+            return raw.sqlite3_column_int64(_insert, 0);
+        }
+        finally
+        {
+            raw.sqlite3_reset(_insert);
+            raw.sqlite3_clear_bindings(_insert);
+        }
     }
 
     /// <summary>Replaces a segment's content (a rewrite after some of its rows were deleted or replaced).</summary>
@@ -236,7 +247,7 @@ internal sealed class TenantDatabase : IDisposable
         var total = Scalar("PRAGMA page_count");
         if (free > 256 && free * 4 > total)
         {
-            Exec("PRAGMA incremental_vacuum; PRAGMA wal_checkpoint(TRUNCATE);");
+            Exec("PRAGMA incremental_vacuum;");
         }
     }
 
@@ -300,6 +311,17 @@ internal sealed class TenantDatabase : IDisposable
             throw new DataUnreadableException($"The store of tenant '{_tenant}' was written under a key that no longer exists (it was erased, or this folder belongs to another installation).");
         }
     }
+
+    private void Check(int rc)
+    {
+        if (rc != raw.SQLITE_OK)
+        {
+            throw Failed(rc);
+        }
+    }
+
+    /// <summary>The error of the last SQLite call on this connection, as the exception Microsoft.Data.Sqlite would raise.</summary>
+    private SqliteException Failed(int rc) => new(raw.sqlite3_errmsg(_connection.Handle).utf8_to_string(), rc, raw.sqlite3_extended_errcode(_connection.Handle));
 
     private long Scalar(string sql)
     {

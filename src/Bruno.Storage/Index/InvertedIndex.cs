@@ -158,10 +158,10 @@ internal sealed class InvertedIndex
     {
         public int Length { get; private set; }
 
-        public void Term(ReadOnlySpan<char> term, bool stopWord)
+        public void Term(ReadOnlySpan<char> term)
         {
             Length++;
-            if (stopWord)
+            if (Tokenizer.IsStopWord(term))
             {
                 return;
             }

@@ -15,35 +15,47 @@ internal static class Tokenizer
 
     private static readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> StopLookup = StopWords.GetAlternateLookup<ReadOnlySpan<char>>();
 
+    /// <summary>Terms interned per thread (value: is a stop word); bounded, cleared when full.</summary>
+    [ThreadStatic]
+    private static Dictionary<string, bool>? t_interned;
+
+    [ThreadStatic]
+    private static List<(string Term, int Tf)>? t_counts;
+
     /// <summary>Receives the terms of a text, one at a time; the span is valid only during the call.</summary>
     public interface ISink
     {
-        void Term(ReadOnlySpan<char> term, bool stopWord);
+        void Term(ReadOnlySpan<char> term);
     }
 
-    /// <summary>Term frequencies of <paramref name="text"/> and its length in terms (stop words included in the length).</summary>
+    public static bool IsStopWord(ReadOnlySpan<char> term) => StopLookup.Contains(term);
+
+    /// <summary>
+    /// Term frequencies of <paramref name="text"/> and its length in terms (stop words included in the length). Term
+    /// strings are interned per thread, so analysing a text allocates little beyond the returned array.
+    /// </summary>
     public static (string Term, int Tf)[] Analyze(string text, out int length)
     {
-        var sink = new CountingSink(new Dictionary<string, int>(StringComparer.Ordinal));
-        ForEachTerm(text, ref sink);
-        length = sink.Length;
-        var result = new (string, int)[sink.Counts.Count];
-        var i = 0;
-        foreach (var kv in sink.Counts)
+        var interned = t_interned ??= NewInternTable();
+        if (interned.Count > 100_000)
         {
-            result[i++] = (kv.Key, kv.Value);
+            interned.Clear();
+            foreach (var w in StopWords)
+            {
+                interned[w] = true;
+            }
         }
 
-        return result;
+        var counts = t_counts ??= [];
+        counts.Clear();
+        var sink = new CountingSink(interned.GetAlternateLookup<ReadOnlySpan<char>>(), counts);
+        ForEachTerm(text, ref sink);
+        length = sink.Length;
+        return [.. counts];
     }
 
     /// <summary>Distinct query terms, stop words removed.</summary>
-    public static List<string> QueryTerms(string text)
-    {
-        var sink = new CountingSink(new Dictionary<string, int>(StringComparer.Ordinal));
-        ForEachTerm(text, ref sink);
-        return [.. sink.Counts.Keys];
-    }
+    public static List<string> QueryTerms(string text) => [.. Analyze(text, out _).Select(t => t.Term)];
 
     /// <summary>Splits <paramref name="text"/> into lower-case terms and hands each to <paramref name="sink"/>, allocating nothing.</summary>
     public static void ForEachTerm<TSink>(string text, ref TSink sink)
@@ -57,82 +69,106 @@ internal static class Tokenizer
         while (i < text.Length)
         {
             var c = text[i];
-            int consumed;
-            bool letterOrDigit;
-            if (char.IsAscii(c))
+            if (c < 0x80)
             {
-                consumed = 1;
-                letterOrDigit = char.IsAsciiLetterOrDigit(c);
-                if (letterOrDigit)
+                // ASCII, the common case: lower-case letters and digits extend the term, anything else ends it.
+                i++;
+                if (char.IsAsciiLetterOrDigit(c))
                 {
-                    Put(ref buffer, ref len, ref overflow, (char)(c | (char.IsAsciiLetterUpper(c) ? 0x20 : 0)));
+                    if (len < MaxTermLength)
+                    {
+                        buffer[len++] = char.IsAsciiLetterUpper(c) ? (char)(c | 0x20) : c;
+                    }
+                    else
+                    {
+                        overflow = true;
+                    }
+
+                    continue;
                 }
             }
             else
             {
-                var status = Rune.DecodeFromUtf16(text.AsSpan(i), out var rune, out consumed);
-                letterOrDigit = status == System.Buffers.OperationStatus.Done && Rune.IsLetterOrDigit(rune);
-                if (letterOrDigit)
+                var status = Rune.DecodeFromUtf16(text.AsSpan(i), out var rune, out var consumed);
+                i += Math.Max(consumed, 1);
+                if (status == System.Buffers.OperationStatus.Done && Rune.IsLetterOrDigit(rune))
                 {
                     var written = Rune.ToLowerInvariant(rune).EncodeToUtf16(two);
                     for (var k = 0; k < written; k++)
                     {
-                        Put(ref buffer, ref len, ref overflow, two[k]);
+                        if (len < MaxTermLength)
+                        {
+                            buffer[len++] = two[k];
+                        }
+                        else
+                        {
+                            overflow = true;
+                        }
                     }
+
+                    continue;
                 }
             }
 
-            if (!letterOrDigit && len > 0)
+            if (len > 0)
             {
-                Emit(ref sink, buffer[..len], overflow);
+                if (!overflow)
+                {
+                    sink.Term(buffer[..len]);
+                }
+
                 len = 0;
                 overflow = false;
             }
-
-            i += Math.Max(consumed, 1);
         }
 
-        if (len > 0)
+        if (len > 0 && !overflow)
         {
-            Emit(ref sink, buffer[..len], overflow);
+            sink.Term(buffer[..len]);
         }
     }
 
-    private static void Emit<TSink>(ref TSink sink, ReadOnlySpan<char> term, bool overflow)
-        where TSink : struct, ISink
+    private static Dictionary<string, bool> NewInternTable()
     {
-        if (!overflow)
+        var table = new Dictionary<string, bool>(StringComparer.Ordinal);
+        foreach (var w in StopWords)
         {
-            sink.Term(term, StopLookup.Contains(term));
+            table[w] = true;
         }
+
+        return table;
     }
 
-    private struct CountingSink(Dictionary<string, int> counts) : ISink
+    /// <summary>Counts terms of one text: interned strings compared by reference in a short list (a text has few distinct terms).</summary>
+    private struct CountingSink(Dictionary<string, bool>.AlternateLookup<ReadOnlySpan<char>> interned, List<(string Term, int Tf)> counts) : ISink
     {
-        private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _lookup = counts.GetAlternateLookup<ReadOnlySpan<char>>();
-
-        public readonly Dictionary<string, int> Counts => counts;
-
         public int Length { get; private set; }
 
-        public void Term(ReadOnlySpan<char> term, bool stopWord)
+        public void Term(ReadOnlySpan<char> term)
         {
             Length++;
-            if (!stopWord)
+            if (!interned.TryGetValue(term, out var known, out var stop))
             {
-                _lookup[term] = _lookup.TryGetValue(term, out var c) ? c + 1 : 1;
+                (known, stop) = (term.ToString(), false);
+                interned.Dictionary[known] = false;
             }
-        }
-    }
 
-    private static void Put(ref Span<char> buffer, ref int len, ref bool overflow, char c)
-    {
-        if (len >= MaxTermLength)
-        {
-            overflow = true;
-            return;
-        }
+            if (stop)
+            {
+                return;
+            }
 
-        buffer[len++] = c;
+            var span = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(counts);
+            for (var k = 0; k < span.Length; k++)
+            {
+                if (ReferenceEquals(span[k].Term, known))
+                {
+                    span[k].Tf++;
+                    return;
+                }
+            }
+
+            counts.Add((known, 1));
+        }
     }
 }

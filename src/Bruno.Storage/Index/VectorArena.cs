@@ -4,14 +4,17 @@ using Bruno.Storage.Model;
 namespace Bruno.Storage.Index;
 
 /// <summary>
-/// Vectors of one collection by slot, in one contiguous array (fast scans). Slots are append-only and a slot's values never
-/// change, so a reader holding an older array still sees correct values for every slot it knows about; growth publishes a
-/// larger copy. One writer (under the collection's write lock), any number of readers.
+/// Vectors of one collection by slot, in blocks of <see cref="BlockSlots"/> contiguous vectors (fast scans, and growth
+/// never copies what is stored: only the first block grows by doubling, so a small collection stays small). Slots are
+/// append-only and a slot's values never change, so a reader holding an older block table still sees correct values for
+/// every slot it knows about. One writer (under the collection's write lock), any number of readers.
 /// </summary>
 internal sealed class VectorArena(int dimension, VectorMetric metric)
 {
-    private volatile float[] _data = new float[dimension * 8];
-    private volatile float[] _norms = new float[8];
+    private const int BlockShift = 10;
+    private const int BlockSlots = 1 << BlockShift;
+    private const int SlotMask = BlockSlots - 1;
+    private volatile Block[] _blocks = [new Block(dimension, 8)];
     private volatile int _count;
 
     public int Dimension => dimension;
@@ -19,53 +22,77 @@ internal sealed class VectorArena(int dimension, VectorMetric metric)
     /// <summary>Slots written so far (published after the values).</summary>
     public int Count => _count;
 
-    public ReadOnlySpan<float> Get(int slot) => _data.AsSpan(slot * dimension, dimension);
+    public ReadOnlySpan<float> Get(int slot) => _blocks[slot >> BlockShift].Data.AsSpan((slot & SlotMask) * dimension, dimension);
+
+    public float NormOf(int slot) => _blocks[slot >> BlockShift].Norms[slot & SlotMask];
 
     public int Append(ReadOnlySpan<float> vector)
     {
         var slot = _count;
-        if ((slot + 1) * dimension > _data.Length)
-        {
-            Reserve(Math.Max(_data.Length / dimension * 2, slot + 1));
-        }
-
-        vector.CopyTo(_data.AsSpan(slot * dimension, dimension));
-        _norms[slot] = TensorPrimitives.Norm(vector);
+        Reserve(slot + 1);
+        var block = _blocks[slot >> BlockShift];
+        vector.CopyTo(block.Data.AsSpan((slot & SlotMask) * dimension, dimension));
+        block.Norms[slot & SlotMask] = TensorPrimitives.Norm(vector);
         _count = slot + 1;
         return slot;
     }
 
-    /// <summary>Grows the arena (publishing a larger copy) so that it holds at least <paramref name="slots"/> vectors.</summary>
+    /// <summary>Makes room for <paramref name="slots"/> vectors in all: adds blocks, or grows the first one (publishing a copy).</summary>
     public void Reserve(int slots)
     {
-        if (slots * dimension <= _data.Length)
+        var blocks = _blocks;
+        if (slots <= blocks[0].Capacity && blocks.Length == 1)
         {
             return;
         }
 
-        var count = _count;
-        var grown = new float[slots * dimension];
-        _data.AsSpan(0, count * dimension).CopyTo(grown);
-        var norms = new float[slots];
-        _norms.AsSpan(0, count).CopyTo(norms);
-        _data = grown;
-        _norms = norms;
+        if (blocks.Length == 1 && blocks[0].Capacity < BlockSlots)
+        {
+            var first = new Block(dimension, Math.Min(BlockSlots, Math.Max(slots, blocks[0].Capacity * 2)));
+            var count = Math.Min(_count, blocks[0].Capacity);
+            blocks[0].Data.AsSpan(0, count * dimension).CopyTo(first.Data);
+            blocks[0].Norms.AsSpan(0, count).CopyTo(first.Norms);
+            blocks = [first];
+        }
+
+        var need = (slots + BlockSlots - 1) >> BlockShift;
+        if (need > blocks.Length)
+        {
+            var grown = new Block[need];
+            blocks.CopyTo(grown, 0);
+            for (var i = blocks.Length; i < need; i++)
+            {
+                grown[i] = new Block(dimension, BlockSlots);
+            }
+
+            blocks = grown;
+        }
+
+        _blocks = blocks;
     }
 
     /// <summary>Similarity of a query (with its norm) to a slot: dot product, or cosine.</summary>
     public float Similarity(ReadOnlySpan<float> query, float queryNorm, int slot)
     {
-        var dot = TensorPrimitives.Dot(query, _data.AsSpan(slot * dimension, dimension));
+        var block = _blocks[slot >> BlockShift];
+        var dot = TensorPrimitives.Dot(query, block.Data.AsSpan((slot & SlotMask) * dimension, dimension));
         if (metric == VectorMetric.Dot)
         {
             return dot;
         }
 
-        var denom = queryNorm * _norms[slot];
+        var denom = queryNorm * block.Norms[slot & SlotMask];
         return denom > 0 ? dot / denom : 0;
     }
 
-    public float Similarity(int a, int b) => Similarity(Get(a), _norms[a], b);
+    public float Similarity(int a, int b) => Similarity(Get(a), NormOf(a), b);
 
-    public float NormOf(int slot) => _norms[slot];
+    private sealed class Block(int dimension, int capacity)
+    {
+        public int Capacity => capacity;
+
+        public float[] Data { get; } = new float[dimension * capacity];
+
+        public float[] Norms { get; } = new float[capacity];
+    }
 }

@@ -9,7 +9,7 @@ namespace Bruno.Storage.Model;
 /// <remarks>A row owned by a user is encrypted under that user's key, so erasing the user makes it unreadable everywhere.</remarks>
 public sealed record StoredRow
 {
-    private static readonly IReadOnlyDictionary<string, MetadataValue> NoMetadata = new Dictionary<string, MetadataValue>();
+    internal static readonly IReadOnlyDictionary<string, MetadataValue> NoMetadata = new Dictionary<string, MetadataValue>();
 
     /// <summary>Caller-chosen id, 1-256 characters without control characters.</summary>
     public required string Id { get; init; }

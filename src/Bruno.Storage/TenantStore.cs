@@ -100,9 +100,13 @@ public sealed class TenantCollection
     /// <summary>The collection name.</summary>
     public string Name { get; }
 
+    /// <summary>Most rows one <see cref="UpsertAsync"/> takes: a batch is one transaction, held in memory until it commits.</summary>
+    public const int MaxBatchRows = 10_000;
+
     /// <summary>
     /// Inserts or replaces rows by id, all or nothing. When the task completes the batch is committed and fsynced:
-    /// it survives a crash of the process or the machine. Returns the number of rows written.
+    /// it survives a crash of the process or the machine. Returns the number of rows written. Throws
+    /// <see cref="ArgumentException"/> for an invalid row or more than <see cref="MaxBatchRows"/> rows, before anything is written.
     /// </summary>
     public async Task<long> UpsertAsync(IReadOnlyList<StoredRow> rows)
     {
@@ -110,6 +114,11 @@ public sealed class TenantCollection
         if (rows.Count == 0)
         {
             return 0;
+        }
+
+        if (rows.Count > MaxBatchRows)
+        {
+            throw new ArgumentException($"A batch takes at most {MaxBatchRows} rows; this one has {rows.Count}. Split it.", nameof(rows));
         }
 
         using var lease = await _cache.AcquireAsync(Tenant);

@@ -385,7 +385,7 @@ internal sealed class CollectionState : IDisposable
         var unfiltered = filter.MatchesEverything;
         var ef = Math.Max(request.Ef ?? _settings.HnswEfSearch, k);
         var fromGraph = ann.Search(query, qNorm, k, ef, unfiltered ? s => g.Rows[s] is not null : s => Accept(g, s, filter));
-        var top = new TopK(k);
+        var top = new TopK(k, s => g.Rows[s]!.Id);
         foreach (var (slot, score) in fromGraph)
         {
             top.Offer(slot, score);
@@ -407,7 +407,7 @@ internal sealed class CollectionState : IDisposable
     /// <summary>Exact k-NN: a tight scan of the arena, or of the named owners' slot lists when the filter names users.</summary>
     private static List<(int Slot, float Score)> Exact(Generation g, ReadOnlySpan<float> query, float qNorm, Filter filter, int k)
     {
-        var top = new TopK(k);
+        var top = new TopK(k, s => g.Rows[s]!.Id);
         if (filter.Owner.Users is null)
         {
             for (var s = 0; s < g.Arena.Count; s++)
@@ -434,7 +434,7 @@ internal sealed class CollectionState : IDisposable
         if (Accept(g, slot, filter))
         {
             var score = g.Arena.Similarity(query, qNorm, slot);
-            if (top.Count < k || score > top.Worst)
+            if (top.Count < k || score >= top.Worst)
             {
                 top.Offer(slot, score);
             }
@@ -444,7 +444,7 @@ internal sealed class CollectionState : IDisposable
     private static List<(int Slot, float Score)> TextSearch(Generation g, SearchRequest request, int k)
     {
         var terms = Tokenizer.QueryTerms(request.Text ?? string.Empty);
-        return terms.Count == 0 ? [] : g.Text.Search(terms, s => Accept(g, s, request.Filter), s => g.Lengths[s], k);
+        return terms.Count == 0 ? [] : g.Text.Search(terms, s => Accept(g, s, request.Filter), s => g.Lengths[s], s => g.Rows[s]!.Id, k);
     }
 
     private IReadOnlyList<SearchHit> Hybrid(Generation g, SearchRequest request)
@@ -466,7 +466,7 @@ internal sealed class CollectionState : IDisposable
 
         return [.. fused
             .OrderByDescending(kv => kv.Value.Score)
-            .ThenBy(kv => kv.Key)
+            .ThenBy(kv => g.Rows[kv.Key]!.Id, StringComparer.Ordinal)
             .Take(request.K)
             .Select(kv => new SearchHit(Materialize(g, kv.Key), kv.Value.Score, kv.Value.V, kv.Value.T))];
     }

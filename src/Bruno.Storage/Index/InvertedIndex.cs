@@ -87,7 +87,7 @@ internal sealed class InvertedIndex
     }
 
     /// <summary>Scores every accepted slot containing a query term; returns the best <paramref name="k"/>, best first.</summary>
-    public List<(int Slot, float Score)> Search(List<string> queryTerms, Func<int, bool> accept, Func<int, int> docLength, int k)
+    public List<(int Slot, float Score)> Search(List<string> queryTerms, Func<int, bool> accept, Func<int, int> docLength, Func<int, string> idOf, int k)
     {
         var scores = new Dictionary<int, float>();
         if (_docs == 0)
@@ -119,7 +119,7 @@ internal sealed class InvertedIndex
             }
         }
 
-        var top = new TopK(k);
+        var top = new TopK(k, idOf);
         foreach (var (slot, score) in scores)
         {
             top.Offer(slot, score);

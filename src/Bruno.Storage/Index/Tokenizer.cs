@@ -17,10 +17,10 @@ internal static class Tokenizer
 
     /// <summary>Terms interned per thread (value: is a stop word); bounded, cleared when full.</summary>
     [ThreadStatic]
-    private static Dictionary<string, bool>? t_interned;
+    private static Dictionary<string, bool>? _interned;
 
     [ThreadStatic]
-    private static List<(string Term, int Tf)>? t_counts;
+    private static List<(string Term, int Tf)>? _counts;
 
     /// <summary>Receives the terms of a text, one at a time; the span is valid only during the call.</summary>
     public interface ISink
@@ -36,7 +36,7 @@ internal static class Tokenizer
     /// </summary>
     public static (string Term, int Tf)[] Analyze(string text, out int length)
     {
-        var interned = t_interned ??= NewInternTable();
+        var interned = _interned ??= NewInternTable();
         if (interned.Count > 100_000)
         {
             interned.Clear();
@@ -46,7 +46,7 @@ internal static class Tokenizer
             }
         }
 
-        var counts = t_counts ??= [];
+        var counts = _counts ??= [];
         counts.Clear();
         var sink = new CountingSink(interned.GetAlternateLookup<ReadOnlySpan<char>>(), counts);
         ForEachTerm(text, ref sink);

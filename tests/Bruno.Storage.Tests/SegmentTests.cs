@@ -1,0 +1,190 @@
+using System.Buffers;
+using Bruno.Storage.Format;
+using Bruno.Storage.Identity;
+using Bruno.Storage.Model;
+
+namespace Bruno.Storage.Tests;
+
+/// <summary>Rows live in sealed segments (one owner, one collection each): what that must not change, and what it must do.</summary>
+public sealed class SegmentTests
+{
+    private static readonly string[] Words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet"];
+
+    private static StoredRow Doc(int i, string? user) =>
+        Rows.Row($"d{i}", $"{Words[i % 10]} {Words[(i * 3) % 10]} {Words[(i * 7) % 10]} note {i}", 1000 + i, user);
+
+    private static async Task<List<string>> Ranked(TenantCollection c, SearchMode mode, string text, int seed, Filter? filter = null)
+    {
+        var hits = await c.SearchAsync(new SearchRequest { Vector = Rows.Vector(seed), Text = text, K = 10, Mode = mode, Filter = filter ?? Filter.All });
+        return [.. hits.Select(h => $"{h.Row.Id}:{h.Score:F5}")];
+    }
+
+    private static async Task<List<string>> AllSearches(TenantCollection c)
+    {
+        var results = new List<string>();
+        foreach (var mode in new[] { SearchMode.Vector, SearchMode.FullText, SearchMode.Hybrid })
+        {
+            for (var q = 0; q < 5; q++)
+            {
+                results.AddRange(await Ranked(c, mode, $"{Words[q]} {Words[q + 3]}", q));
+                results.AddRange(await Ranked(c, mode, Words[q], q, Filter.ForUser(UserId.Parse("alice"))));
+            }
+        }
+
+        return results;
+    }
+
+    private static long Segments(TempStore store, string tenant)
+    {
+        using var db = EncryptionTests.Sqlite(store, tenant);
+        db.Open();
+        using var cmd = db.CreateCommand();
+        cmd.CommandText = "SELECT count(*) FROM segments";
+        return (long)cmd.ExecuteScalar()!;
+    }
+
+    [Fact]
+    public async Task Searches_GiveTheSameAnswers_AfterReopen()
+    {
+        // The BM25 postings are rebuilt at open from the terms stored in each segment, not by tokenising again: every
+        // ranking and score must come back identical, after replacements and deletes too.
+        await using var store = new TempStore();
+        var c = await store.CollectionAsync("acme");
+        await c.UpsertAsync([.. Enumerable.Range(0, 120).Select(i => Doc(i, (i % 3) switch { 0 => null, 1 => "alice", _ => "bob" }))]);
+        await c.UpsertAsync([Rows.Row("d5", "replaced text about hotel hotel", 5, "alice"), Rows.Row("d6", "juliet alone", 6)]);
+        await c.DeleteAsync(["d7", "d8", "d30"]);
+        var before = await AllSearches(c);
+        Assert.Contains(before, h => h.StartsWith("d5:", StringComparison.Ordinal));
+
+        await store.ReopenAsync();
+        c = store.Engine.Tenant(TenantId.Parse("acme")).Collection("chunks");
+        Assert.Equal(117, await c.CountAsync());
+        Assert.Equal(before, await AllSearches(c));
+        Assert.Null(await c.GetAsync("d7"));
+        Assert.Equal("replaced text about hotel hotel", (await c.GetAsync("d5"))!.Text);
+    }
+
+    [Fact]
+    public async Task DeletingARow_LeavesNoCopyOfItsOldSegmentInTheStore()
+    {
+        await using var store = new TempStore();
+        var c = await store.CollectionAsync("acme");
+        await c.UpsertAsync([.. Enumerable.Range(0, 5).Select(i => Doc(i, "alice"))]);
+        await store.CloseAsync();
+        byte[] sealedBefore;
+        using (var db = EncryptionTests.Sqlite(store, "acme"))
+        {
+            db.Open();
+            using var cmd = db.CreateCommand();
+            cmd.CommandText = "SELECT payload FROM segments";
+            sealedBefore = (byte[])cmd.ExecuteScalar()!;
+        }
+
+        await using var again = new TempStore(root: store.Root, key: store.Key);
+        c = again.Engine.Tenant(TenantId.Parse("acme")).Collection("chunks");
+        Assert.Equal(1, await c.DeleteAsync(["d2"]));
+        await again.CloseAsync();
+
+        // The segment was sealed again without the row, under a new nonce: no 32-byte window of the old blob is left
+        // in any file of the tenant (secure_delete zeroes the freed pages; the journal is truncated at commit).
+        var probes = Enumerable.Range(0, 8).Select(k => sealedBefore.AsSpan(13 + (k * (sealedBefore.Length - 64) / 8), 32).ToArray()).ToList();
+        foreach (var (path, bytes) in again.RawFiles())
+        {
+            Assert.All(probes, p => Assert.True(bytes.AsSpan().IndexOf(p) < 0, $"{path} still holds bytes of the deleted row's old segment"));
+        }
+
+        await using var third = new TempStore(root: store.Root, key: store.Key);
+        c = third.Engine.Tenant(TenantId.Parse("acme")).Collection("chunks");
+        Assert.Equal(["d0", "d1", "d3", "d4"], (await c.ReadAllAsync()).Select(r => r.Id).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task RowByRowWrites_AreMergedIntoFewSegments_WithoutChangingAnything()
+    {
+        await using var store = new TempStore();
+        var c = await store.CollectionAsync("acme");
+        for (var i = 0; i < 100; i++)
+        {
+            await c.UpsertAsync([Doc(i, "alice")]);
+        }
+
+        await c.UpsertAsync([Doc(100, "bob")]);
+        await c.DeleteAsync(["d3"]);
+        var before = await AllSearches(c);
+        await store.CloseAsync();
+        // An owner's small segments are merged once it has 16 of them: never more than that, plus the merged ones.
+        var segments = Segments(store, "acme");
+        Assert.True(segments <= 20, $"{segments} segments for 101 rows written one by one");
+
+        await using var again = new TempStore(root: store.Root, key: store.Key);
+        c = again.Engine.Tenant(TenantId.Parse("acme")).Collection("chunks");
+        Assert.Equal(100, await c.CountAsync());
+        Assert.Equal(before, await AllSearches(c));
+        Assert.Equal(99, await c.CountAsync(Filter.ForUser(UserId.Parse("alice"))));
+    }
+
+    [Fact]
+    public async Task ABatchOverTheLimit_IsRefused_AndNothingIsWritten()
+    {
+        await using var store = new TempStore();
+        var c = await store.CollectionAsync("acme");
+        var rows = Enumerable.Range(0, TenantCollection.MaxBatchRows + 1).Select(i => Rows.Row($"r{i}", "x", i)).ToList();
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => c.UpsertAsync(rows));
+        Assert.Contains("at most", e.Message, StringComparison.Ordinal);
+        Assert.Equal(0, await c.CountAsync());
+    }
+
+    [Fact]
+    public void SegmentReader_RefusesMalformedBytes()
+    {
+        var writer = new SegmentWriter();
+        writer.Start();
+        writer.Add(Rows.Row("a", "hello world", 1), Rows.Vector(1), 0, [("hello", 1), ("world", 1)], 2);
+        var good = writer.Finish().ToArray();
+        var reader = new SegmentReader(good);
+        Assert.True(reader.NextRow(out var row));
+        Assert.Equal("a", RowCodec.ReadId(row));
+
+        byte[][] bad =
+        [
+            good[..4],                                   // truncated header
+            [.. good[..^1]],                             // truncated term block
+            [.. good, 0],                                // trailing byte
+            [2, .. good[1..]],                           // unknown version
+        ];
+        foreach (var bytes in bad)
+        {
+            Assert.Throws<StorageFormatException>(() => ReadAll(bytes));
+        }
+
+        var bigCount = good.ToArray();
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(bigCount.AsSpan(1), 1000);
+        Assert.Throws<StorageFormatException>(() => ReadAll(bigCount));
+    }
+
+    private static void ReadAll(byte[] bytes)
+    {
+        var reader = new SegmentReader(bytes);
+        var rows = 0;
+        while (reader.NextRow(out _))
+        {
+            rows++;
+        }
+
+        while (reader.NextTerm(out _))
+        {
+        }
+
+        for (var r = 0; r < rows; r++)
+        {
+            reader.NextNumber();
+            var n = reader.NextNumber();
+            for (var j = 0; j < 2 * n; j++)
+            {
+                reader.NextNumber();
+            }
+        }
+
+        reader.End();
+    }
+}

@@ -341,7 +341,7 @@ internal sealed partial class TenantInstance : IAsyncDisposable
 
         try
         {
-            _db.ReadSegments((sid, cid, uid, ownerBytes, payload) =>
+            _db.ReadSegments((sid, cid, uid, ownerBytes, declaredRows, payload) =>
             {
                 UserKey? user = null;
                 var owner = ownerBytes.IsEmpty ? null : ownerBytes.ToArray();
@@ -358,7 +358,7 @@ internal sealed partial class TenantInstance : IAsyncDisposable
 
                 var sealedCopy = ArrayPool<byte>.Shared.Rent(payload.Length);
                 payload.CopyTo(sealedCopy);
-                batch.Add(new Decrypted(sid, cid, owner, user, uid.ToArray(), sealedCopy, payload.Length));
+                batch.Add(new Decrypted(sid, cid, owner, user, uid.ToArray(), sealedCopy, payload.Length) { DeclaredRows = declaredRows });
                 batchBytes += payload.Length;
                 if (batchBytes >= LoadBatchBytes)
                 {
@@ -413,6 +413,12 @@ internal sealed partial class TenantInstance : IAsyncDisposable
                 }
 
                 Decode(byCid[d.Cid].Spec.Dimension, d);
+                if (d.Rows.Length != d.DeclaredRows)
+                {
+                    // The count stored beside the segment sized the collection's arrays: it must be the sealed one.
+                    throw new DataUnreadableException($"A segment of tenant '{Tenant}' holds another number of rows than recorded: the store was altered.");
+                }
+
                 return sealer;
             },
             sealer => sealer.Dispose()));
@@ -422,14 +428,37 @@ internal sealed partial class TenantInstance : IAsyncDisposable
     /// <summary>Adds a decoded batch to the collections and the segment map, in order, and gives its buffers back.</summary>
     private void IndexBatch(List<Decrypted> batch, SegmentLoader loader)
     {
-        foreach (var d in batch)
+        // Rows (arena, slots, ids, owners, segment map) and postings touch separate structures, and a segment's slots
+        // are known before its rows are added (they follow each other): the two halves run side by side.
+        var firstSlots = loader.AssignSlots(batch);
+        var postings = Task.Run(() =>
         {
-            var ids = loader.Index(d);
-            if (ids.Count == 0 || !_map.TryLoad(d.Sid, new SegmentInfo(d.Cid, d.Owner, ids.Count), ids))
+            for (var i = 0; i < batch.Count; i++)
             {
-                throw new DataUnreadableException($"A segment of tenant '{Tenant}' is empty or repeats a row: the store was altered.");
+                loader.IndexTerms(batch[i], firstSlots[i]);
             }
 
+            loader.FlushPostings();
+        });
+        try
+        {
+            for (var i = 0; i < batch.Count; i++)
+            {
+                var d = batch[i];
+                loader.IndexRows(d, firstSlots[i]);
+                if (d.Rows.Length == 0 || !_map.TryLoad(d.Sid, new SegmentInfo(d.Cid, d.Owner, d.Rows.Length), d.Rows.Select(r => r.Id)))
+                {
+                    throw new DataUnreadableException($"A segment of tenant '{Tenant}' is empty or repeats a row: the store was altered.");
+                }
+            }
+        }
+        finally
+        {
+            postings.GetAwaiter().GetResult();
+        }
+
+        foreach (var d in batch)
+        {
             d.ReturnBuffers();
         }
     }
@@ -477,6 +506,9 @@ internal sealed partial class TenantInstance : IAsyncDisposable
 
         public int TermsAt { get; set; }
 
+        /// <summary>The row count stored in clear beside the segment (checked against the sealed one).</summary>
+        public int DeclaredRows { get; init; }
+
         public void ReturnBuffers()
         {
             Return(Sealed);
@@ -501,26 +533,42 @@ internal sealed partial class TenantInstance : IAsyncDisposable
     /// <summary>Adds decoded segments to their collections while a tenant opens (one thread).</summary>
     private sealed class SegmentLoader(Dictionary<int, CollectionState> collections)
     {
-        private readonly List<string> _ids = [];
+        private readonly Dictionary<int, int> _nextSlot = collections.Keys.ToDictionary(cid => cid, _ => 0);
         private readonly List<int> _termIds = [];
-        private readonly List<int> _pairs = [];
+        private readonly Dictionary<int, (List<int> Terms, List<int> Slots, List<int> Tfs)> _postings = [];
         private readonly char[] _chars = new char[4 * Tokenizer.MaxTermLength];
 
-        /// <summary>Adds the segment's rows and postings; returns the ids of its rows (valid until the next call).</summary>
-        public List<string> Index(Decrypted d)
+        /// <summary>The first slot of each segment of the batch: a loading collection gives slots in the order rows arrive.</summary>
+        public int[] AssignSlots(List<Decrypted> batch)
+        {
+            var first = new int[batch.Count];
+            for (var i = 0; i < batch.Count; i++)
+            {
+                first[i] = _nextSlot[batch[i].Cid];
+                _nextSlot[batch[i].Cid] += batch[i].Rows.Length;
+            }
+
+            return first;
+        }
+
+        /// <summary>Adds the segment's rows and vectors to its collection, at the slots assigned to it.</summary>
+        public void IndexRows(Decrypted d, int firstSlot)
         {
             var state = collections[d.Cid];
             var dimension = state.Spec.Dimension;
-            _ids.Clear();
-            var first = -1;
             for (var i = 0; i < d.Rows.Length; i++)
             {
-                _ids.Add(d.Rows[i].Id);
-                var slot = state.AddLoaded(d.Rows[i], d.Vectors.AsSpan(i * dimension, dimension));
-                first = first < 0 ? slot : first;
+                if (state.AddLoaded(d.Rows[i], d.Vectors.AsSpan(i * dimension, dimension)) != firstSlot + i)
+                {
+                    throw new InvalidOperationException("Slots were handed out out of order while loading.");
+                }
             }
+        }
 
-            // The segment's term table maps to the index's term ids once; each row's postings then need no tokenising.
+        /// <summary>Adds the segment's postings: its term table maps to the index's term ids once, so nothing is tokenised.</summary>
+        public void IndexTerms(Decrypted d, int firstSlot)
+        {
+            var state = collections[d.Cid];
             var reader = new SegmentReader(d.Plain.AsSpan(0, d.Length), d.TermsAt);
             _termIds.Clear();
             while (reader.NextTerm(out var term))
@@ -534,23 +582,40 @@ internal sealed partial class TenantInstance : IAsyncDisposable
                 _termIds.Add(state.TermId(_chars.AsSpan(0, n)));
             }
 
-            for (var r = 0; r < _ids.Count; r++)
+            if (!_postings.TryGetValue(d.Cid, out var postings))
             {
-                var length = reader.NextNumber();
+                _postings[d.Cid] = postings = ([], [], []);
+            }
+
+            for (var r = 0; r < d.Rows.Length; r++)
+            {
+                state.AddLoadedDocument(firstSlot + r, reader.NextNumber());
                 var n = reader.NextNumber();
-                _pairs.Clear();
                 for (var j = 0; j < n; j++)
                 {
                     var index = reader.NextNumber();
-                    _pairs.Add(index < _termIds.Count ? _termIds[index] : throw new StorageFormatException("A segment names a term it does not hold."));
-                    _pairs.Add(reader.NextNumber());
+                    postings.Terms.Add(index < _termIds.Count ? _termIds[index] : throw new StorageFormatException("A segment names a term it does not hold."));
+                    postings.Slots.Add(firstSlot + r);
+                    postings.Tfs.Add(reader.NextNumber());
                 }
-
-                state.AddLoadedTerms(first + r, length, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_pairs));
             }
 
             reader.End();
-            return _ids;
+        }
+
+        /// <summary>Adds the postings gathered from a batch of segments, each term's list grown once.</summary>
+        public void FlushPostings()
+        {
+            foreach (var (cid, (terms, slots, tfs)) in _postings)
+            {
+                collections[cid].AddLoadedPostings(
+                    System.Runtime.InteropServices.CollectionsMarshal.AsSpan(terms),
+                    System.Runtime.InteropServices.CollectionsMarshal.AsSpan(slots),
+                    System.Runtime.InteropServices.CollectionsMarshal.AsSpan(tfs));
+                terms.Clear();
+                slots.Clear();
+                tfs.Clear();
+            }
         }
     }
 

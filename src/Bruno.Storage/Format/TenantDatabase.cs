@@ -17,7 +17,7 @@ namespace Bruno.Storage.Format;
 internal sealed class TenantDatabase : IDisposable
 {
     /// <summary>Receives one stored segment; the spans are valid only during the call, <paramref name="owner"/> is empty for tenant-wide rows.</summary>
-    public delegate void SegmentVisitor(long sid, int cid, ReadOnlySpan<byte> uid, ReadOnlySpan<byte> owner, ReadOnlySpan<byte> payload);
+    public delegate void SegmentVisitor(long sid, int cid, ReadOnlySpan<byte> uid, ReadOnlySpan<byte> owner, int rows, ReadOnlySpan<byte> payload);
 
     /// <summary>"BRNO": marks the file as a Bruno tenant store (PRAGMA application_id).</summary>
     public const int ApplicationId = 0x42524E4F;
@@ -106,7 +106,7 @@ internal sealed class TenantDatabase : IDisposable
     /// </summary>
     public void ReadSegments(SegmentVisitor visit)
     {
-        var rc = raw.sqlite3_prepare_v2(_connection.Handle, "SELECT sid, cid, uid, owner, payload FROM segments", out var stmt);
+        var rc = raw.sqlite3_prepare_v2(_connection.Handle, "SELECT sid, cid, uid, owner, rows, payload FROM segments", out var stmt);
         if (rc != raw.SQLITE_OK)
         {
             throw new StorageException($"Reading the store failed (SQLite error {rc}).");
@@ -116,7 +116,7 @@ internal sealed class TenantDatabase : IDisposable
         {
             while ((rc = raw.sqlite3_step(stmt)) == raw.SQLITE_ROW)
             {
-                visit(raw.sqlite3_column_int64(stmt, 0), raw.sqlite3_column_int(stmt, 1), raw.sqlite3_column_blob(stmt, 2), raw.sqlite3_column_blob(stmt, 3), raw.sqlite3_column_blob(stmt, 4));
+                visit(raw.sqlite3_column_int64(stmt, 0), raw.sqlite3_column_int(stmt, 1), raw.sqlite3_column_blob(stmt, 2), raw.sqlite3_column_blob(stmt, 3), raw.sqlite3_column_int(stmt, 4), raw.sqlite3_column_blob(stmt, 5));
             }
         }
 

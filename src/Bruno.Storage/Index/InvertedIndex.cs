@@ -59,8 +59,40 @@ internal sealed class InvertedIndex
     /// <summary>The id of a term, added when new (loading a tenant: terms come from the segments' tables).</summary>
     public int TermId(ReadOnlySpan<char> term) => IdOf(term);
 
-    /// <summary>Adds one posting of a row being loaded; <see cref="AddDocument"/> counts the row itself.</summary>
-    public void AddPosting(int termId, int slot, int tf) => _postings[termId].Add(slot, tf);
+    /// <summary>
+    /// Adds the postings of rows being loaded (triples at the same index; slots ascending per term), growing each
+    /// term's list once to its final size. <see cref="AddDocument"/> counts the rows themselves.
+    /// </summary>
+    public void AddPostings(ReadOnlySpan<int> termIds, ReadOnlySpan<int> slots, ReadOnlySpan<int> tfs)
+    {
+        var terms = _ids.Count;
+        var counts = System.Buffers.ArrayPool<int>.Shared.Rent(Math.Max(1, terms));
+        try
+        {
+            counts.AsSpan(0, terms).Clear();
+            foreach (var id in termIds)
+            {
+                counts[id]++;
+            }
+
+            for (var id = 0; id < terms; id++)
+            {
+                if (counts[id] > 0)
+                {
+                    _postings[id].Reserve(counts[id]);
+                }
+            }
+
+            for (var i = 0; i < termIds.Length; i++)
+            {
+                _postings[termIds[i]].Add(slots[i], tfs[i]);
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<int>.Shared.Return(counts);
+        }
+    }
 
     /// <summary>Counts a loaded row of <paramref name="length"/> terms in the statistics.</summary>
     public void AddDocument(int length)
@@ -183,6 +215,16 @@ internal sealed class InvertedIndex
         public int[] Data;
         public int Count;
         public int Df;
+
+        /// <summary>Makes room for <paramref name="more"/> postings at once.</summary>
+        public void Reserve(int more)
+        {
+            var need = (Count + more) * 2;
+            if (need > Data.Length)
+            {
+                Array.Resize(ref Data, Math.Max(need, Data.Length + (Data.Length / 2)));
+            }
+        }
 
         public void Add(int slot, int tf)
         {

@@ -91,8 +91,9 @@ internal sealed class VectorArena(int dimension, VectorMetric metric)
     {
         public int Capacity => capacity;
 
-        public float[] Data { get; } = new float[dimension * capacity];
+        // Not zeroed: a slot is written before it is counted, and nothing reads past the count.
+        public float[] Data { get; } = GC.AllocateUninitializedArray<float>(dimension * capacity);
 
-        public float[] Norms { get; } = new float[capacity];
+        public float[] Norms { get; } = GC.AllocateUninitializedArray<float>(capacity);
     }
 }

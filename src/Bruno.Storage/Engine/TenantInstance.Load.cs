@@ -1,0 +1,338 @@
+using System.Buffers;
+using System.Text;
+using Bruno.Storage.Crypto;
+using Bruno.Storage.Format;
+using Bruno.Storage.Index;
+using Bruno.Storage.Model;
+
+namespace Bruno.Storage.Engine;
+
+/// <summary>Opening a tenant: every segment read, decrypted and indexed in memory.</summary>
+internal sealed partial class TenantInstance
+{
+    /// <summary>Decrypts every segment into memory; returns owner slots that have segments but no key (to purge).</summary>
+    private List<byte[]> Load()
+    {
+        var byCid = new Dictionary<int, CollectionState>();
+        foreach (var (cid, spec) in _db.LoadCollections())
+        {
+            var state = new CollectionState(cid, spec, _ctx.IndexSettings);
+            byCid[cid] = state;
+            _collections[spec.Name] = state;
+        }
+
+        var counts = _db.CountRows();
+        _map.Reserve(counts.Values.Sum());
+        foreach (var (cid, count) in counts)
+        {
+            if (byCid.TryGetValue(cid, out var state))
+            {
+                state.Reserve(count);
+            }
+        }
+
+        // In batches of segments, pipelined: this thread reads a batch (SQLite) and indexes the one before it (rows and
+        // vectors into the collections, postings from the segments' term tables, so nothing is tokenised again) while
+        // another decrypts and decodes the batch just read. Batches are bounded: a large tenant is never held twice.
+        var orphans = new Dictionary<Slot, byte[]>();
+        var users = _ring.Users.ToDictionary(u => u.Slot);
+        var all = new List<List<Decrypted>>();
+        var batch = new List<Decrypted>();
+        var batchBytes = 0L;
+        var loader = new SegmentLoader(byCid);
+        Task<List<Decrypted>>? decoding = null;
+        void Flush()
+        {
+            var ready = batch;
+            batch = [];
+            batchBytes = 0;
+            all.Add(ready);
+            var next = Task.Run(() => DecryptAndDecode(ready, byCid));
+            if (decoding is not null)
+            {
+                IndexBatch(decoding.GetAwaiter().GetResult(), loader);
+            }
+
+            decoding = next;
+        }
+
+        try
+        {
+            _db.ReadSegments((sid, cid, uid, ownerBytes, declaredRows, payload) =>
+            {
+                UserKey? user = null;
+                var owner = ownerBytes.IsEmpty ? null : ownerBytes.ToArray();
+                if (owner is not null && !users.TryGetValue(new Slot(owner), out user))
+                {
+                    orphans.TryAdd(new Slot(owner), owner);
+                    return;
+                }
+
+                if (!byCid.ContainsKey(cid))
+                {
+                    throw new DataUnreadableException($"A segment of tenant '{Tenant}' belongs to no collection: the store was altered.");
+                }
+
+                var sealedCopy = ArrayPool<byte>.Shared.Rent(payload.Length);
+                payload.CopyTo(sealedCopy);
+                batch.Add(new Decrypted(sid, cid, owner, user, uid.ToArray(), sealedCopy, payload.Length) { DeclaredRows = declaredRows });
+                batchBytes += payload.Length;
+                if (batchBytes >= LoadBatchBytes)
+                {
+                    Flush();
+                }
+            });
+            Flush();
+            IndexBatch(decoding!.GetAwaiter().GetResult(), loader);
+        }
+        finally
+        {
+            try
+            {
+                decoding?.Wait();
+            }
+            catch (AggregateException)
+            {
+                // already reported through the batch that failed
+            }
+
+            foreach (var d in all.SelectMany(b => b).Concat(batch))
+            {
+                d.ReturnBuffers();
+            }
+        }
+
+        foreach (var state in byCid.Values)
+        {
+            state.Loaded();
+        }
+
+        return [.. orphans.Values];
+    }
+
+    /// <summary>Decrypts and decodes a batch of segments (on as many cores as are free).</summary>
+    private List<Decrypted> DecryptAndDecode(List<Decrypted> batch, Dictionary<int, CollectionState> byCid)
+    {
+        Unwrapped(() => Parallel.For(
+            0,
+            batch.Count,
+            new ParallelOptions { MaxDegreeOfParallelism = batch.Count > 1 ? Environment.ProcessorCount : 1 },
+            () => new Sealer(),
+            (i, _, sealer) =>
+            {
+                var d = batch[i];
+                var length = d.SealedLength - RowCipher.Overhead;
+                d.Plain = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
+                d.Length = length;
+                if (length < 0 || !sealer.For(d.User?.Key ?? _ring.TenantKey).TryDecrypt(d.Sealed.AsSpan(0, d.SealedLength), d.Plain.AsSpan(0, length), Aad(d.Cid, d.Uid, d.Owner)))
+                {
+                    throw new DataUnreadableException($"A segment of tenant '{Tenant}' does not decrypt: the store was altered or its key is wrong.");
+                }
+
+                Decode(byCid[d.Cid].Spec.Dimension, d);
+                if (d.Rows.Length != d.DeclaredRows)
+                {
+                    // The count stored beside the segment sized the collection's arrays: it must be the sealed one.
+                    throw new DataUnreadableException($"A segment of tenant '{Tenant}' holds another number of rows than recorded: the store was altered.");
+                }
+
+                return sealer;
+            },
+            sealer => sealer.Dispose()));
+        return batch;
+    }
+
+    /// <summary>Adds a decoded batch to the collections and the segment map, in order, and gives its buffers back.</summary>
+    private void IndexBatch(List<Decrypted> batch, SegmentLoader loader)
+    {
+        // Rows (arena, slots, ids, owners, segment map) and postings touch separate structures, and a segment's slots
+        // are known before its rows are added (they follow each other): the two halves run side by side.
+        var firstSlots = loader.AssignSlots(batch);
+        var postings = Task.Run(() =>
+        {
+            for (var i = 0; i < batch.Count; i++)
+            {
+                loader.IndexTerms(batch[i], firstSlots[i]);
+            }
+
+            loader.FlushPostings();
+        });
+        try
+        {
+            for (var i = 0; i < batch.Count; i++)
+            {
+                var d = batch[i];
+                loader.IndexRows(d, firstSlots[i]);
+                if (d.Rows.Length == 0 || !_map.TryLoad(d.Sid, new SegmentInfo(d.Cid, d.Owner, d.Rows.Length), d.Rows.Select(r => r.Id)))
+                {
+                    throw new DataUnreadableException($"A segment of tenant '{Tenant}' is empty or repeats a row: the store was altered.");
+                }
+            }
+        }
+        finally
+        {
+            postings.GetAwaiter().GetResult();
+        }
+
+        foreach (var d in batch)
+        {
+            d.ReturnBuffers();
+        }
+    }
+
+    /// <summary>Decodes the rows of a decrypted segment, their vectors into one pooled array. Throws <see cref="StorageFormatException"/> for malformed bytes.</summary>
+    private static void Decode(int dimension, Decrypted d)
+    {
+        var reader = new SegmentReader(d.Plain.AsSpan(0, d.Length));
+        d.Rows = new StoredRow[reader.Rows <= d.Length ? reader.Rows : throw new StorageFormatException("A segment is truncated.")];
+        d.Vectors = ArrayPool<float>.Shared.Rent(Math.Max(1, d.Rows.Length * dimension));
+        var i = 0;
+        while (reader.NextRow(out var record))
+        {
+            d.Rows[i] = RowCodec.Read(record, d.Vectors.AsSpan(i * dimension, dimension), d.User?.User);
+            i++;
+        }
+
+        d.TermsAt = reader.Position;
+    }
+
+    /// <summary>A segment being loaded: its sealed bytes, then its plaintext and decoded rows. The arrays are pooled.</summary>
+    private sealed class Decrypted(long sid, int cid, byte[]? owner, UserKey? user, byte[] uid, byte[] sealedBytes, int sealedLength)
+    {
+        public long Sid => sid;
+
+        public int Cid => cid;
+
+        public byte[]? Owner => owner;
+
+        public UserKey? User => user;
+
+        public byte[] Uid => uid;
+
+        public byte[] Sealed { get; private set; } = sealedBytes;
+
+        public int SealedLength => sealedLength;
+
+        public byte[] Plain { get; set; } = [];
+
+        public int Length { get; set; }
+
+        public StoredRow[] Rows { get; set; } = [];
+
+        public float[] Vectors { get; set; } = [];
+
+        public int TermsAt { get; set; }
+
+        /// <summary>The row count stored in clear beside the segment (checked against the sealed one).</summary>
+        public int DeclaredRows { get; init; }
+
+        public void ReturnBuffers()
+        {
+            Return(Sealed);
+            Return(Plain);
+            Sealed = Plain = [];
+            if (Vectors.Length > 0)
+            {
+                ArrayPool<float>.Shared.Return(Vectors);
+                Vectors = [];
+            }
+        }
+
+        private static void Return(byte[] a)
+        {
+            if (a.Length > 0)
+            {
+                ArrayPool<byte>.Shared.Return(a);
+            }
+        }
+    }
+
+    /// <summary>Adds decoded segments to their collections while a tenant opens (one thread).</summary>
+    private sealed class SegmentLoader(Dictionary<int, CollectionState> collections)
+    {
+        private readonly Dictionary<int, int> _nextSlot = collections.Keys.ToDictionary(cid => cid, _ => 0);
+        private readonly List<int> _termIds = [];
+        private readonly Dictionary<int, (List<int> Terms, List<int> Slots, List<int> Tfs)> _postings = [];
+        private readonly char[] _chars = new char[4 * Tokenizer.MaxTermLength];
+
+        /// <summary>The first slot of each segment of the batch: a loading collection gives slots in the order rows arrive.</summary>
+        public int[] AssignSlots(List<Decrypted> batch)
+        {
+            var first = new int[batch.Count];
+            for (var i = 0; i < batch.Count; i++)
+            {
+                first[i] = _nextSlot[batch[i].Cid];
+                _nextSlot[batch[i].Cid] += batch[i].Rows.Length;
+            }
+
+            return first;
+        }
+
+        /// <summary>Adds the segment's rows and vectors to its collection, at the slots assigned to it.</summary>
+        public void IndexRows(Decrypted d, int firstSlot)
+        {
+            var state = collections[d.Cid];
+            var dimension = state.Spec.Dimension;
+            for (var i = 0; i < d.Rows.Length; i++)
+            {
+                if (state.AddLoaded(d.Rows[i], d.Vectors.AsSpan(i * dimension, dimension)) != firstSlot + i)
+                {
+                    throw new InvalidOperationException("Slots were handed out out of order while loading.");
+                }
+            }
+        }
+
+        /// <summary>Adds the segment's postings: its term table maps to the index's term ids once, so nothing is tokenised.</summary>
+        public void IndexTerms(Decrypted d, int firstSlot)
+        {
+            var state = collections[d.Cid];
+            var reader = new SegmentReader(d.Plain.AsSpan(0, d.Length), d.TermsAt);
+            _termIds.Clear();
+            while (reader.NextTerm(out var term))
+            {
+                if (term.Length > _chars.Length)
+                {
+                    throw new StorageFormatException("A segment holds an over-long term.");
+                }
+
+                var n = Ascii.ToUtf16(term, _chars, out var written) == OperationStatus.Done ? written : Encoding.UTF8.GetChars(term, _chars);
+                _termIds.Add(state.TermId(_chars.AsSpan(0, n)));
+            }
+
+            if (!_postings.TryGetValue(d.Cid, out var postings))
+            {
+                _postings[d.Cid] = postings = ([], [], []);
+            }
+
+            for (var r = 0; r < d.Rows.Length; r++)
+            {
+                state.AddLoadedDocument(firstSlot + r, reader.NextNumber());
+                var n = reader.NextNumber();
+                for (var j = 0; j < n; j++)
+                {
+                    var index = reader.NextNumber();
+                    postings.Terms.Add(index < _termIds.Count ? _termIds[index] : throw new StorageFormatException("A segment names a term it does not hold."));
+                    postings.Slots.Add(firstSlot + r);
+                    postings.Tfs.Add(reader.NextNumber());
+                }
+            }
+
+            reader.End();
+        }
+
+        /// <summary>Adds the postings gathered from a batch of segments, each term's list grown once.</summary>
+        public void FlushPostings()
+        {
+            foreach (var (cid, (terms, slots, tfs)) in _postings)
+            {
+                collections[cid].AddLoadedPostings(
+                    System.Runtime.InteropServices.CollectionsMarshal.AsSpan(terms),
+                    System.Runtime.InteropServices.CollectionsMarshal.AsSpan(slots),
+                    System.Runtime.InteropServices.CollectionsMarshal.AsSpan(tfs));
+                terms.Clear();
+                slots.Clear();
+                tfs.Clear();
+            }
+        }
+    }
+}

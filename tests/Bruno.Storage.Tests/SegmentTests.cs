@@ -135,6 +135,41 @@ public sealed class SegmentTests
     }
 
     [Fact]
+    public async Task FailedCommit_LeavesNothingVisible_AndTheTenantKeepsWorking()
+    {
+        // Memory is changed only after a commit is durable: when the commit fails, nothing of the write is ever seen,
+        // and the next writes work.
+        await using var store = new TempStore();
+        var c = await store.CollectionAsync("acme");
+        await c.UpsertAsync([.. Enumerable.Range(0, 30).Select(i => Doc(i, i % 2 == 0 ? "alice" : null))]);
+        var before = await AllSearches(c);
+        var storeFile = Path.Combine(store.Root, "tenants", "acme", "store.db");
+        var failing = true;
+        Format.TenantDatabase.FailCommit = path => failing && path == storeFile;
+        try
+        {
+            await Assert.ThrowsAnyAsync<StorageException>(() => c.UpsertAsync([Rows.Row("new", "alpha bravo charlie", 7, "alice"), Rows.Row("d4", "changed", 8, "alice")]));
+            await Assert.ThrowsAnyAsync<StorageException>(() => c.DeleteAsync(["d1", "d2"]));
+            Assert.Equal(30, await c.CountAsync());
+            Assert.Null(await c.GetAsync("new"));
+            Assert.NotEqual("changed", (await c.GetAsync("d4"))!.Text);
+            Assert.Equal(before, await AllSearches(c));
+        }
+        finally
+        {
+            failing = false;
+            Format.TenantDatabase.FailCommit = null;
+        }
+
+        Assert.Equal(2, await c.UpsertAsync([Rows.Row("new", "alpha bravo charlie", 7, "alice"), Rows.Row("d4", "changed", 8, "alice")]));
+        Assert.Equal(1, await c.DeleteAsync(["d1"]));
+        await store.ReopenAsync();
+        c = store.Engine.Tenant(TenantId.Parse("acme")).Collection("chunks");
+        Assert.Equal(30, await c.CountAsync());
+        Assert.Equal("changed", (await c.GetAsync("d4"))!.Text);
+    }
+
+    [Fact]
     public void SegmentReader_RefusesMalformedBytes()
     {
         var writer = new SegmentWriter();

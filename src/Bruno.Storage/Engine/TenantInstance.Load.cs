@@ -47,7 +47,7 @@ internal sealed partial class TenantInstance
             batch = [];
             batchBytes = 0;
             all.Add(ready);
-            var next = Task.Run(() => DecryptAndDecode(ready, byCid));
+            var next = OnOwnThread(() => DecryptAndDecode(ready, byCid));
             if (decoding is not null)
             {
                 IndexBatch(decoding.GetAwaiter().GetResult(), loader);
@@ -148,7 +148,7 @@ internal sealed partial class TenantInstance
         // Rows (arena, slots, ids, owners, segment map) and postings touch separate structures, and a segment's slots
         // are known before its rows are added (they follow each other): the two halves run side by side.
         var firstSlots = loader.AssignSlots(batch);
-        var postings = Task.Run(() =>
+        var postings = OnOwnThread(() =>
         {
             for (var i = 0; i < batch.Count; i++)
             {
@@ -156,6 +156,7 @@ internal sealed partial class TenantInstance
             }
 
             loader.FlushPostings();
+            return batch.Count;
         });
         try
         {

@@ -566,6 +566,13 @@ internal sealed partial class TenantInstance : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Runs work on a thread of its own, for a caller that blocks until it is done: waiting on a pool work item from a
+    /// pool thread could stall while the pool is short of threads (many tenants opening at once).
+    /// </summary>
+    private static Task<T> OnOwnThread<T>(Func<T> work) =>
+        Task.Factory.StartNew(work, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
     /// <summary>Runs a parallel loop and rethrows its first failure as itself, not wrapped.</summary>
     private static void Unwrapped(Action loop)
     {

@@ -151,8 +151,19 @@ internal sealed class TenantDatabase : IDisposable
 
     public void Begin() => _tx = _connection.BeginTransaction();
 
+    /// <summary>
+    /// Test seam: when set and it returns true for this store's file, the next commit fails as a full disk would (the
+    /// transaction is then rolled back by the caller). Keyed by path, so tests running side by side do not interfere.
+    /// </summary>
+    internal static Func<string, bool>? FailCommit { get; set; }
+
     public void Commit()
     {
+        if (FailCommit?.Invoke(_connection.DataSource) == true)
+        {
+            throw new SqliteException("database or disk is full (injected by a test)", raw.SQLITE_FULL);
+        }
+
         _tx!.Commit();
         _tx.Dispose();
         _tx = null;

@@ -63,7 +63,7 @@ internal sealed class TenantDatabase : IDisposable
             if (isNew)
             {
                 // Segments are blobs of hundreds of kilobytes: larger pages mean shorter overflow chains.
-                db.Exec("PRAGMA page_size=16384; PRAGMA auto_vacuum=INCREMENTAL;");
+                db.Exec("PRAGMA page_size=8192; PRAGMA auto_vacuum=INCREMENTAL;");
             }
 
             // Not WAL: the engine appends large segments, which a rollback journal does not copy (only pages that existed

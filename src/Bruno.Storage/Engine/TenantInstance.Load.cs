@@ -41,12 +41,18 @@ internal sealed partial class TenantInstance
         var batchBytes = 0L;
         var loader = new SegmentLoader(byCid);
         Task<List<Decrypted>>? decoding = null;
-        void Flush()
+        void Flush(bool last)
         {
             var ready = batch;
             batch = [];
             batchBytes = 0;
             all.Add(ready);
+            if (last && decoding is null)
+            {
+                IndexBatch(DecryptAndDecode(ready, byCid), loader); // a small tenant: nothing to overlap with
+                return;
+            }
+
             var next = OnOwnThread(() => DecryptAndDecode(ready, byCid));
             if (decoding is not null)
             {
@@ -79,11 +85,14 @@ internal sealed partial class TenantInstance
                 batchBytes += payload.Length;
                 if (batchBytes >= LoadBatchBytes)
                 {
-                    Flush();
+                    Flush(last: false);
                 }
             });
-            Flush();
-            IndexBatch(decoding!.GetAwaiter().GetResult(), loader);
+            Flush(last: true);
+            if (decoding is not null)
+            {
+                IndexBatch(decoding.GetAwaiter().GetResult(), loader);
+            }
         }
         finally
         {
@@ -148,7 +157,7 @@ internal sealed partial class TenantInstance
         // Rows (arena, slots, ids, owners, segment map) and postings touch separate structures, and a segment's slots
         // are known before its rows are added (they follow each other): the two halves run side by side.
         var firstSlots = loader.AssignSlots(batch);
-        var postings = OnOwnThread(() =>
+        int IndexAllTerms()
         {
             for (var i = 0; i < batch.Count; i++)
             {
@@ -157,7 +166,10 @@ internal sealed partial class TenantInstance
 
             loader.FlushPostings();
             return batch.Count;
-        });
+        }
+
+        // A thread of its own pays off only for enough rows.
+        var postings = batch.Sum(d => d.Rows.Length) >= 512 ? OnOwnThread(IndexAllTerms) : Task.FromResult(IndexAllTerms());
         try
         {
             for (var i = 0; i < batch.Count; i++)

@@ -61,17 +61,17 @@ internal sealed partial class TenantInstance
             while (reader.NextRow(out var record))
             {
                 var id = RowCodec.ReadId(record);
-                if (keep(id))
+                if (!keep(id))
                 {
-                    AddKept(writer, record);
-                    if (collect)
-                    {
-                        kept.Add(record.ToArray());
-                    }
+                    changes.Ids[(cid, id)] = null;
+                }
+                else if (collect)
+                {
+                    kept.Add(record.ToArray()); // the caller writes these into new segments
                 }
                 else
                 {
-                    changes.Ids[(cid, id)] = null;
+                    AddKept(writer, record);
                 }
             }
         }

@@ -94,9 +94,7 @@ static async Task<JsonObject> Multi(StorageEngine engine, Dataset data)
     var collections = new List<(TenantData Data, TenantCollection C)>();
     foreach (var t in data.Tenants)
     {
-        var id = TenantId.Parse(t.Id);
-        await engine.CreateTenantAsync(id);
-        collections.Add((t, await engine.Tenant(id).EnsureCollectionAsync(new CollectionSpec("chunks", data.Dimension, "bench", VectorMetric.Dot))));
+        collections.Add((t, await NewCollection(engine, t.Id, data.Dimension)));
     }
 
     // One client per tenant, four tenants ingesting at once: how a shared node is loaded.
@@ -161,16 +159,12 @@ static async Task<JsonObject> Large(StorageEngine engine, Dataset data)
     await WarmUp(engine, t, data.Dimension);
 
     // One client keeping four batches in flight, on a scratch tenant deleted afterwards.
-    var pipeId = TenantId.Parse("pipelined");
-    await engine.CreateTenantAsync(pipeId);
-    var pipe = await engine.Tenant(pipeId).EnsureCollectionAsync(new CollectionSpec("chunks", data.Dimension, "bench", VectorMetric.Dot));
+    var pipe = await NewCollection(engine, "pipelined", data.Dimension);
     var pipeWatch = Stopwatch.StartNew();
     var pipelined = await Ingest(pipe, t, data.Dimension, t.Rows.Count, inFlight: 4) / pipeWatch.Elapsed.TotalSeconds;
-    await engine.DeleteTenantAsync(pipeId);
+    await engine.DeleteTenantAsync(pipe.Tenant);
 
-    var id = TenantId.Parse(t.Id);
-    await engine.CreateTenantAsync(id);
-    var c = await engine.Tenant(id).EnsureCollectionAsync(new CollectionSpec("chunks", data.Dimension, "bench", VectorMetric.Dot));
+    var c = await NewCollection(engine, t.Id, data.Dimension);
     var sw = Stopwatch.StartNew();
     var rows = await Ingest(c, t, data.Dimension, t.Rows.Count);
     var ingest = rows / sw.Elapsed.TotalSeconds;
@@ -235,9 +229,7 @@ static async Task<JsonObject> ColdOpen(StorageEngine engine, Dataset data)
 {
     var t = data.Tenants[0];
     await WarmUp(engine, t, data.Dimension);
-    var id = TenantId.Parse("cold10k");
-    await engine.CreateTenantAsync(id);
-    var cold = await engine.Tenant(id).EnsureCollectionAsync(new CollectionSpec("chunks", data.Dimension, "bench", VectorMetric.Dot));
+    var cold = await NewCollection(engine, "cold10k", data.Dimension);
     await Ingest(cold, t, data.Dimension, 10_000);
     var query = t.Queries.AsMemory(0, data.Dimension);
     var vector = new List<double>();
@@ -281,9 +273,7 @@ static async Task<JsonObject> ManyTenants(StorageEngine engine, int count)
             baseline = CurrentRssMb();
         }
 
-        var id = TenantId.Parse($"small-{i:D6}");
-        await engine.CreateTenantAsync(id);
-        var c = await engine.Tenant(id).EnsureCollectionAsync(new CollectionSpec("chunks", 384, "bench", VectorMetric.Dot));
+        var c = await NewCollection(engine, $"small-{i:D6}", 384);
         await c.UpsertAsync([.. Enumerable.Range(0, 10).Select(r => new StoredRow { Id = $"r{r}", Text = $"small tenant {i} row {r}", Vector = vector })]);
     }
 
@@ -357,9 +347,7 @@ static async Task<long> Ingest(TenantCollection c, TenantData t, int dim, int co
 // starts every method unoptimised), then deletes it: what follows measures the engine, not the compiler.
 static async Task WarmUp(StorageEngine engine, TenantData t, int dim)
 {
-    var id = TenantId.Parse("warmup");
-    await engine.CreateTenantAsync(id);
-    var c = await engine.Tenant(id).EnsureCollectionAsync(new CollectionSpec("chunks", dim, "bench", VectorMetric.Dot));
+    var c = await NewCollection(engine, "warmup", dim);
     for (var round = 0; round < 20; round++)
     {
         await Ingest(c, t, dim, Math.Min(t.Rows.Count, 5_000));
@@ -372,7 +360,15 @@ static async Task WarmUp(StorageEngine engine, TenantData t, int dim)
         await engine.CloseUnusedTenantsAsync();
     }
 
-    await engine.DeleteTenantAsync(id);
+    await engine.DeleteTenantAsync(c.Tenant);
+}
+
+// A new tenant with one collection, "chunks", of dot-product vectors.
+static async Task<TenantCollection> NewCollection(StorageEngine engine, string tenant, int dim)
+{
+    var id = TenantId.Parse(tenant);
+    await engine.CreateTenantAsync(id);
+    return await engine.Tenant(id).EnsureCollectionAsync(new CollectionSpec("chunks", dim, "bench", VectorMetric.Dot));
 }
 
 static double Recall(IReadOnlyList<SearchHit> hits, int[] truth)

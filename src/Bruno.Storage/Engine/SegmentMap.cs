@@ -17,8 +17,6 @@ internal sealed class SegmentMap
     private readonly Dictionary<long, SegmentInfo> _segments = [];
     private readonly Dictionary<(int Cid, string Owner), int> _small = [];
 
-    public int Segments => _segments.Count;
-
     /// <summary>Makes room for <paramref name="rows"/> row ids at once (open).</summary>
     public void Reserve(int rows) => _ids.EnsureCapacity(rows);
 

@@ -179,9 +179,6 @@ internal ref struct SegmentReader
     /// <summary>Where the reader stands in the segment.</summary>
     public readonly int Position => _pos;
 
-    /// <summary>Terms in the table; valid once every row has been read.</summary>
-    public int Terms { get; private set; }
-
     public bool NextRow(out ReadOnlySpan<byte> row)
     {
         if (_rowsLeft == 0)
@@ -212,8 +209,7 @@ internal ref struct SegmentReader
                 throw new InvalidOperationException("Read the rows first.");
             }
 
-            Terms = (int)Math.Min(ReadU32(), int.MaxValue);
-            _termsLeft = Terms;
+            _termsLeft = (int)Math.Min(ReadU32(), int.MaxValue);
         }
 
         if (_termsLeft == 0)

@@ -134,25 +134,32 @@ public sealed class SegmentTests
         Assert.Equal(0, await c.CountAsync());
     }
 
-    [Fact]
-    public async Task FailedCommit_LeavesNothingVisible_AndTheTenantKeepsWorking()
+    [Theory]
+    [InlineData(2)] // committed, then applied to memory
+    [InlineData(300)] // applied to memory while the commit runs, taken back when it fails
+    public async Task FailedCommit_LeavesNothingVisible_AndTheTenantKeepsWorking(int size)
     {
-        // Memory is changed only after a commit is durable: when the commit fails, nothing of the write is ever seen,
-        // and the next writes work.
+        // Nothing of a write whose commit fails is ever seen, whether memory was changed after the commit or while it
+        // ran, and the next writes work.
         await using var store = new TempStore();
         var c = await store.CollectionAsync("acme");
-        await c.UpsertAsync([.. Enumerable.Range(0, 30).Select(i => Doc(i, i % 2 == 0 ? "alice" : null))]);
+        var existing = Math.Max(30, size);
+        await c.UpsertAsync([.. Enumerable.Range(0, existing).Select(i => Doc(i, i % 2 == 0 ? "alice" : null))]);
         var before = await AllSearches(c);
+        List<StoredRow> Changes() =>
+            [.. Enumerable.Range(0, size).Select(i => i % 2 == 0
+                ? Rows.Row($"d{i}", $"changed {Words[i % 10]} alpha", 8 + i, "alice")
+                : Rows.Row($"new{i}", "alpha bravo charlie", 7 + i, i % 4 == 1 ? "alice" : null))];
         var storeFile = Path.Combine(store.Root, "tenants", "acme", "store.db");
         var failing = true;
         Format.TenantDatabase.FailCommit = path => failing && path == storeFile;
         try
         {
-            await Assert.ThrowsAnyAsync<StorageException>(() => c.UpsertAsync([Rows.Row("new", "alpha bravo charlie", 7, "alice"), Rows.Row("d4", "changed", 8, "alice")]));
-            await Assert.ThrowsAnyAsync<StorageException>(() => c.DeleteAsync(["d1", "d2"]));
-            Assert.Equal(30, await c.CountAsync());
-            Assert.Null(await c.GetAsync("new"));
-            Assert.NotEqual("changed", (await c.GetAsync("d4"))!.Text);
+            await Assert.ThrowsAnyAsync<StorageException>(() => c.UpsertAsync(Changes()));
+            await Assert.ThrowsAnyAsync<StorageException>(() => c.DeleteAsync([.. Enumerable.Range(0, size).Select(i => $"d{i}")]));
+            Assert.Equal(existing, await c.CountAsync());
+            Assert.Null(await c.GetAsync("new1"));
+            Assert.DoesNotContain("changed", (await c.GetAsync("d0"))!.Text, StringComparison.Ordinal);
             Assert.Equal(before, await AllSearches(c));
         }
         finally
@@ -161,12 +168,14 @@ public sealed class SegmentTests
             Format.TenantDatabase.FailCommit = null;
         }
 
-        Assert.Equal(2, await c.UpsertAsync([Rows.Row("new", "alpha bravo charlie", 7, "alice"), Rows.Row("d4", "changed", 8, "alice")]));
+        Assert.Equal(size, await c.UpsertAsync(Changes()));
         Assert.Equal(1, await c.DeleteAsync(["d1"]));
+        var hits = await c.SearchAsync(new SearchRequest { Text = "changed", K = 10, Mode = SearchMode.FullText });
+        Assert.Equal(Math.Min(10, (size + 1) / 2), hits.Count);
         await store.ReopenAsync();
         c = store.Engine.Tenant(TenantId.Parse("acme")).Collection("chunks");
-        Assert.Equal(30, await c.CountAsync());
-        Assert.Equal("changed", (await c.GetAsync("d4"))!.Text);
+        Assert.Equal(existing + (size / 2) - 1, await c.CountAsync());
+        Assert.StartsWith("changed", (await c.GetAsync("d0"))!.Text, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -24,6 +24,9 @@ internal sealed partial class TenantInstance : IAsyncDisposable
     /// <summary>Rows per segment written by one batch; a larger batch of one owner is split.</summary>
     private const int SegmentRows = 256;
 
+    /// <summary>Groups of at least this many rows are applied to memory while their commit runs (see <see cref="Commit"/>).</summary>
+    private const int OverlapRows = 256;
+
     /// <summary>Sealed bytes read before they are decrypted and indexed, when a tenant opens.</summary>
     private const long LoadBatchBytes = 4 << 20;
     public const string LockFileName = "owner.lock";
@@ -390,22 +393,83 @@ internal sealed partial class TenantInstance : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Commits a group and applies it to memory. A group of <see cref="OverlapRows"/> rows or more is applied while its
+    /// SQL and commit (pages written, fsyncs) run on another thread; the collections' write locks are held until the outcome is
+    /// known, so no reader ever sees a row that is not durable, and a failed commit is taken back before they are released.
+    /// </summary>
     private void Commit(List<WriteOp> group)
     {
         var changes = new SegmentChanges();
-        InTransaction(() =>
+        var results = new long[group.Count];
+        var held = new List<CollectionState>();
+        var overlap = group.Sum(op => op.RowCount) >= OverlapRows;
+        void Write()
         {
             foreach (var op in group)
             {
                 ExecuteSql(op, changes);
             }
 
-            return 0;
-        });
-        _map.Apply(changes);
-        foreach (var op in group)
+            _db.Commit();
+        }
+
+        _db.Begin();
+        try
         {
-            op.Complete(ApplyToMemory(op));
+            if (overlap)
+            {
+                // The connection, the segment map (read only until the commit) and the loop's sealer are the helper's
+                // alone meanwhile; this thread touches only the collections.
+                var committing = OnOwnThread(() =>
+                {
+                    Write();
+                    return true;
+                });
+                Exception? failed = null;
+                try
+                {
+                    for (var i = 0; i < group.Count; i++)
+                    {
+                        results[i] = ApplyToMemory(group[i], held);
+                    }
+                }
+                catch (Exception e)
+                {
+                    failed = e;
+                }
+
+                committing.GetAwaiter().GetResult();
+                if (failed is not null)
+                {
+                    System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failed);
+                }
+            }
+            else
+            {
+                Write();
+            }
+        }
+        catch
+        {
+            for (var i = held.Count - 1; i >= 0; i--)
+            {
+                held[i].Revert();
+            }
+
+            _db.Rollback();
+            throw;
+        }
+
+        foreach (var c in held)
+        {
+            c.Publish();
+        }
+
+        _map.Apply(changes);
+        for (var i = 0; i < group.Count; i++)
+        {
+            group[i].Complete(overlap && group[i] is not IntegrityOp ? results[i] : ApplyToMemory(group[i], null));
         }
     }
 
@@ -447,15 +511,37 @@ internal sealed partial class TenantInstance : IAsyncDisposable
         }
     }
 
-    private long ApplyToMemory(WriteOp op)
+    /// <summary>
+    /// Applies a committed operation to memory, or, with <paramref name="held"/>, one whose commit is still running: its
+    /// collection is then held (added to the list once) until the caller publishes or reverts it.
+    /// </summary>
+    private long ApplyToMemory(WriteOp op, List<CollectionState>? held)
     {
+        CollectionState Held(CollectionState c)
+        {
+            if (!held!.Contains(c))
+            {
+                c.Hold();
+                held.Add(c);
+            }
+
+            return c;
+        }
+
         switch (op)
         {
-            case UpsertOp u:
+            case UpsertOp u when held is null:
                 u.Collection.Apply(u.Rows, null);
                 return u.Rows.Length;
-            case DeleteIdsOp d:
+            case UpsertOp u:
+                Held(u.Collection).ApplyHeld(u.Rows, null);
+                return u.Rows.Length;
+            case DeleteIdsOp d when held is null:
                 return d.Collection.Apply(null, d.Ids);
+            case DeleteIdsOp d:
+                return Held(d.Collection).ApplyHeld(null, d.Ids);
+            case IntegrityOp when held is not null:
+                return 0; // run once the commit is done: never beside it on the same connection
             case IntegrityOp i:
                 i.Result = _db.IntegrityCheck();
                 return 0;

@@ -26,6 +26,7 @@ internal sealed class CollectionState : IDisposable
     private Generation _g;
     private Task? _indexer;
     private TaskCompletionSource _caughtUp = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private List<Undo>? _undo;
 
     public CollectionState(int cid, CollectionSpec spec, IndexSettings settings)
     {
@@ -56,36 +57,66 @@ internal sealed class CollectionState : IDisposable
     /// <summary>Applies committed deletes, then upserts, atomically for readers. Returns how many deleted ids existed.</summary>
     public int Apply(IReadOnlyList<AnalyzedRow>? upserts, IReadOnlyList<string>? deletes)
     {
+        Hold();
+        var deleted = ApplyHeld(upserts, deletes);
+        Publish();
+        return deleted;
+    }
+
+    /// <summary>
+    /// Takes the write lock for a change whose commit is not yet known to be durable: readers wait until
+    /// <see cref="Publish"/> or <see cref="Revert"/>, which the same thread must call. Changes made meanwhile
+    /// (<see cref="ApplyHeld"/>) are logged so that <see cref="Revert"/> can take them back.
+    /// </summary>
+    public void Hold()
+    {
+        _lock.EnterWriteLock();
+        _undo = [];
+    }
+
+    /// <summary>Applies deletes, then upserts, under the lock taken by <see cref="Hold"/>. Returns how many deleted ids existed.</summary>
+    public int ApplyHeld(IReadOnlyList<AnalyzedRow>? upserts, IReadOnlyList<string>? deletes)
+    {
+        var undo = _undo ?? throw new InvalidOperationException("ApplyHeld needs Hold first.");
         if (upserts?.Count >= 256)
         {
             Volatile.Write(ref _bulkUntil, Environment.TickCount64 + 250);
         }
 
         var deleted = 0;
-        _lock.EnterWriteLock();
+        var g = _g;
+        foreach (var id in deletes ?? [])
+        {
+            if (g.IdToSlot.Remove(id, out var slot))
+            {
+                undo.Add(new Undo(slot, g.Rows[slot]));
+                Kill(g, slot);
+                deleted++;
+            }
+        }
+
+        foreach (var row in upserts ?? [])
+        {
+            if (g.IdToSlot.TryGetValue(row.Row.Id, out var old))
+            {
+                undo.Add(new Undo(old, g.Rows[old]));
+                Kill(g, old);
+            }
+
+            Add(g, row);
+            undo.Add(new Undo(g.Arena.Count - 1, null));
+        }
+
+        return deleted;
+    }
+
+    /// <summary>Makes the held changes visible (the commit is durable) and releases the lock.</summary>
+    public void Publish()
+    {
+        _undo = null;
         try
         {
-            var g = _g;
-            foreach (var id in deletes ?? [])
-            {
-                if (g.IdToSlot.Remove(id, out var slot))
-                {
-                    Kill(g, slot);
-                    deleted++;
-                }
-            }
-
-            foreach (var row in upserts ?? [])
-            {
-                if (g.IdToSlot.TryGetValue(row.Row.Id, out var old))
-                {
-                    Kill(g, old);
-                }
-
-                Add(g, row);
-            }
-
-            if (g.Dead > 1024 && g.Dead > g.Live)
+            if (_g.Dead > 1024 && _g.Dead > _g.Live)
             {
                 Compact();
             }
@@ -96,7 +127,45 @@ internal sealed class CollectionState : IDisposable
         }
 
         MaybeStartIndexer();
-        return deleted;
+    }
+
+    /// <summary>
+    /// Takes back every held change, newest first (the commit failed), and releases the lock: readers see the
+    /// collection exactly as before. Slots added meanwhile stay behind as dead slots, as deleted rows do.
+    /// </summary>
+    public void Revert()
+    {
+        try
+        {
+            var g = _g;
+            var undo = _undo ?? [];
+            for (var i = undo.Count - 1; i >= 0; i--)
+            {
+                var (slot, row) = undo[i];
+                if (row is null)
+                {
+                    // an added slot: removed as a delete would remove it
+                    var added = g.Rows[slot]!;
+                    g.IdToSlot.Remove(added.Id);
+                    Kill(g, slot);
+                }
+                else
+                {
+                    // a killed slot: brought back with its postings, which a kill leaves in place
+                    g.Rows[slot] = row;
+                    g.IdToSlot[row.Id] = slot;
+                    g.Text.RestoreText(row.Text, g.Lengths[slot]);
+                    g.OwnerSlots[row.UserId?.Value ?? string.Empty].Live++;
+                    g.Live++;
+                    g.Dead--;
+                }
+            }
+        }
+        finally
+        {
+            _undo = null;
+            _lock.ExitWriteLock();
+        }
     }
 
     public StoredRow? Get(string id)
@@ -596,6 +665,9 @@ internal sealed class CollectionState : IDisposable
 
         return false;
     }
+
+    /// <summary>One held change: a slot that was added (<paramref name="Row"/> null) or the row a slot held before it was killed.</summary>
+    private readonly record struct Undo(int Slot, StoredRow? Row);
 
     private sealed class OwnerList
     {

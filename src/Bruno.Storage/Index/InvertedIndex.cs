@@ -102,21 +102,10 @@ internal sealed class InvertedIndex
     }
 
     /// <summary>Removes a row's contribution to the statistics; its postings stay until compaction, skipped as dead.</summary>
-    public void RemoveText(string text, int length)
-    {
-        Collect(text, create: false);
-        _scratch.Sort();
-        for (var i = 0; i < _scratch.Count; i++)
-        {
-            if (i == 0 || _scratch[i] != _scratch[i - 1])
-            {
-                _postings[_scratch[i]].Df--;
-            }
-        }
+    public void RemoveText(string text, int length) => CountText(text, length, -1);
 
-        _totalLength -= length;
-        _docs--;
-    }
+    /// <summary>Undoes <see cref="RemoveText"/> for a row brought back (its postings were never removed).</summary>
+    public void RestoreText(string text, int length) => CountText(text, length, +1);
 
     /// <summary>Scores every accepted slot containing a query term; returns the best <paramref name="k"/>, best first.</summary>
     public List<(int Slot, float Score)> Search(List<string> queryTerms, Func<int, bool> accept, Func<int, int> docLength, Func<int, string> idOf, int k)
@@ -158,6 +147,22 @@ internal sealed class InvertedIndex
         }
 
         return top.Drain();
+    }
+
+    private void CountText(string text, int length, int sign)
+    {
+        Collect(text, create: false);
+        _scratch.Sort();
+        for (var i = 0; i < _scratch.Count; i++)
+        {
+            if (i == 0 || _scratch[i] != _scratch[i - 1])
+            {
+                _postings[_scratch[i]].Df += sign;
+            }
+        }
+
+        _totalLength += sign * length;
+        _docs += sign;
     }
 
     private int Collect(string text, bool create)

@@ -108,22 +108,41 @@ public sealed class TenantCollection
     /// it survives a crash of the process or the machine. Returns the number of rows written. Throws
     /// <see cref="ArgumentException"/> for an invalid row or more than <see cref="MaxBatchRows"/> rows, before anything is written.
     /// </summary>
-    public async Task<long> UpsertAsync(IReadOnlyList<StoredRow> rows)
+    public Task<long> UpsertAsync(IReadOnlyList<StoredRow> rows) => ReplaceAsync(rows, []);
+
+    /// <summary>
+    /// Inserts or replaces <paramref name="rows"/> and deletes <paramref name="deleteIds"/> (missing ids are ignored) as one
+    /// operation: after it, or after a crash, either all of it is there or none of it is, and no reader ever sees half of
+    /// it. An id in both lists is upserted. Returns the number of rows written. Fails like <see cref="UpsertAsync"/>.
+    /// </summary>
+    public async Task<long> ReplaceAsync(IReadOnlyList<StoredRow> rows, IReadOnlyList<string> deleteIds)
     {
         ArgumentNullException.ThrowIfNull(rows);
-        if (rows.Count == 0)
+        ArgumentNullException.ThrowIfNull(deleteIds);
+        if (rows.Count + deleteIds.Count == 0)
         {
             return 0;
         }
 
-        if (rows.Count > MaxBatchRows)
+        if (rows.Count > MaxBatchRows || deleteIds.Count > MaxBatchRows)
         {
-            throw new ArgumentException($"A batch takes at most {MaxBatchRows} rows; this one has {rows.Count}. Split it.", nameof(rows));
+            throw new ArgumentException($"A batch takes at most {MaxBatchRows} rows and {MaxBatchRows} deletions; split it.", nameof(rows));
         }
 
+        var upserted = rows.Select(r => r?.Id).ToHashSet(StringComparer.Ordinal);
+        var deletes = deleteIds.Select(IdentifierRules.ValidateRowId).Where(id => !upserted.Contains(id)).Distinct(StringComparer.Ordinal).ToArray();
         using var lease = await _cache.AcquireAsync(Tenant);
         var instance = lease.Instance;
-        return await instance.EnqueueAsync(instance.PrepareUpsert(instance.GetCollection(Name), rows));
+        var collection = instance.GetCollection(Name);
+        if (rows.Count == 0)
+        {
+            await instance.EnqueueAsync(TenantInstance.PrepareDelete(collection, deletes));
+            return 0;
+        }
+
+        var op = instance.PrepareUpsert(collection, rows);
+        op.Deletes = deletes;
+        return await instance.EnqueueAsync(op);
     }
 
     /// <summary>Deletes rows by id (missing ids are ignored), from every index at once. Returns how many existed.</summary>
@@ -157,6 +176,24 @@ public sealed class TenantCollection
     {
         using var lease = await _cache.AcquireAsync(Tenant);
         return lease.Instance.GetCollection(Name).Count(filter ?? Filter.All);
+    }
+
+    /// <summary>
+    /// One page of the rows matching <paramref name="filter"/>, in id order (ordinal), starting after the id
+    /// <paramref name="after"/> (null: from the start); at most <paramref name="limit"/> rows (1-1,000), vectors included.
+    /// </summary>
+    public async Task<IReadOnlyList<StoredRow>> ListAsync(Filter filter, string? after, int limit)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(limit, SearchRequest.MaxK);
+        if (after is not null)
+        {
+            IdentifierRules.ValidateRowId(after);
+        }
+
+        using var lease = await _cache.AcquireAsync(Tenant);
+        return lease.Instance.GetCollection(Name).Page(filter, after, limit);
     }
 
     /// <summary>Every live row (for export and verification; the whole collection is materialised).</summary>

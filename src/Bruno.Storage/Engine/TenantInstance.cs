@@ -489,7 +489,7 @@ internal sealed partial class TenantInstance : IAsyncDisposable
                     }
                 }
 
-                RemoveRows(u.Collection.Cid, u.Rows.Select(r => r.Row.Id), changes);
+                RemoveRows(u.Collection.Cid, u.Rows.Select(r => r.Row.Id).Concat(u.Deletes), changes);
                 foreach (var seg in u.Segments)
                 {
                     var sid = _db.InsertSegment(u.Collection.Cid, seg.Uid, seg.Owner, seg.Ids.Length, seg.Payload.AsSpan(0, seg.Length));
@@ -531,10 +531,10 @@ internal sealed partial class TenantInstance : IAsyncDisposable
         switch (op)
         {
             case UpsertOp u when held is null:
-                u.Collection.Apply(u.Rows, null);
+                u.Collection.Apply(u.Rows, u.Deletes);
                 return u.Rows.Length;
             case UpsertOp u:
-                Held(u.Collection).ApplyHeld(u.Rows, null);
+                Held(u.Collection).ApplyHeld(u.Rows, u.Deletes);
                 return u.Rows.Length;
             case DeleteIdsOp d when held is null:
                 return d.Collection.Apply(null, d.Ids);

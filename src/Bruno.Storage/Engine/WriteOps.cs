@@ -40,6 +40,9 @@ internal sealed class UpsertOp(CollectionState collection, PreparedSegment[] seg
 
     public CollectionState Collection => collection;
 
+    /// <summary>Ids deleted in the same operation (a replacement that leaves fewer rows behind).</summary>
+    public string[] Deletes { get; set; } = [];
+
     public PreparedSegment[] Segments => segments;
 
     public AnalyzedRow[] Rows => rows;

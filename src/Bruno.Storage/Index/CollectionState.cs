@@ -244,6 +244,40 @@ internal sealed class CollectionState : IDisposable
     }
 
     /// <summary>Every live row (export and tests), materialised under one read lock.</summary>
+    /// <summary>Rows matching the filter with ids after <paramref name="after"/>, in ordinal id order, at most <paramref name="limit"/>.</summary>
+    public List<StoredRow> Page(Filter filter, string? after, int limit)
+    {
+        _lock.EnterReadLock();
+        try
+        {
+            var g = _g;
+            var ids = new SortedSet<(string Id, int Slot)>(Comparer<(string Id, int Slot)>.Create((a, b) => string.CompareOrdinal(a.Id, b.Id)));
+            foreach (var slot in CandidateSlots(g, filter))
+            {
+                var id = g.Rows[slot]?.Id;
+                if (id is null || (after is not null && string.CompareOrdinal(id, after) <= 0) || !Accept(g, slot, filter))
+                {
+                    continue;
+                }
+
+                if (ids.Count < limit || string.CompareOrdinal(id, ids.Max.Id) < 0)
+                {
+                    ids.Add((id, slot));
+                    if (ids.Count > limit)
+                    {
+                        ids.Remove(ids.Max);
+                    }
+                }
+            }
+
+            return [.. ids.Select(e => Materialize(g, e.Slot))];
+        }
+        finally
+        {
+            _lock.ExitReadLock();
+        }
+    }
+
     public List<StoredRow> Snapshot()
     {
         _lock.EnterReadLock();

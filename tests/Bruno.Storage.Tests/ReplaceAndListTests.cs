@@ -1,0 +1,77 @@
+using Bruno.Storage.Identity;
+using Bruno.Storage.Model;
+
+namespace Bruno.Storage.Tests;
+
+public sealed class ReplaceAndListTests
+{
+    [Fact]
+    public async Task Replace_UpsertsAndDeletesInOneStep_AndSurvivesReopen()
+    {
+        await using var store = new TempStore();
+        var c = await store.CollectionAsync("acme");
+        await c.UpsertAsync([.. Enumerable.Range(0, 5).Select(i => Rows.Row($"doc1:{i}", $"old part {i} zebra", i))]);
+
+        // a shorter version of the document: two chunks replace five
+        Assert.Equal(2, await c.ReplaceAsync([Rows.Row("doc1:0", "new part 0", 10), Rows.Row("doc1:1", "new part 1", 11)], ["doc1:0", "doc1:2", "doc1:3", "doc1:4"]));
+        Assert.Equal(2, await c.CountAsync());
+        Assert.Equal("new part 0", (await c.GetAsync("doc1:0"))!.Text);
+        Assert.Empty(await c.SearchAsync(new SearchRequest { Text = "zebra", Mode = SearchMode.FullText }));
+
+        await store.ReopenAsync();
+        c = store.Engine.Tenant(TenantId.Parse("acme")).Collection("chunks");
+        Assert.Equal(["doc1:0", "doc1:1"], (await c.ReadAllAsync()).Select(r => r.Id).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task Replace_WhoseCommitFails_ChangesNothing()
+    {
+        await using var store = new TempStore();
+        var c = await store.CollectionAsync("acme");
+        await c.UpsertAsync([.. Enumerable.Range(0, 300).Select(i => Rows.Row($"d:{i}", $"old {i}", i))]);
+        var storeFile = Path.Combine(store.Root, "tenants", "acme", "store.db");
+        Format.TenantDatabase.FailCommit = path => path == storeFile;
+        try
+        {
+            await Assert.ThrowsAnyAsync<StorageException>(() => c.ReplaceAsync(
+                [.. Enumerable.Range(0, 280).Select(i => Rows.Row($"d:{i}", $"new {i}", i + 1000))],
+                [.. Enumerable.Range(280, 20).Select(i => $"d:{i}")]));
+        }
+        finally
+        {
+            Format.TenantDatabase.FailCommit = null;
+        }
+
+        Assert.Equal(300, await c.CountAsync());
+        Assert.Equal("old 0", (await c.GetAsync("d:0"))!.Text);
+        Assert.Equal("old 299", (await c.GetAsync("d:299"))!.Text);
+    }
+
+    [Fact]
+    public async Task List_PagesInIdOrder_WithTheFilterApplied()
+    {
+        await using var store = new TempStore();
+        var c = await store.CollectionAsync("acme");
+        await c.UpsertAsync([.. Enumerable.Range(0, 25).Select(i => Rows.Row($"r{i:D2}", "t", i, metadata: new() { ["kind"] = i % 5 == 0 ? "document" : "chunk" }))]);
+        var filter = Filter.All.Where("kind", "chunk");
+
+        var seen = new List<string>();
+        string? after = null;
+        while (true)
+        {
+            var page = await c.ListAsync(filter, after, 7);
+            if (page.Count == 0)
+            {
+                break;
+            }
+
+            Assert.True(page.Count <= 7);
+            seen.AddRange(page.Select(r => r.Id));
+            after = page[^1].Id;
+        }
+
+        Assert.Equal(Enumerable.Range(0, 25).Where(i => i % 5 != 0).Select(i => $"r{i:D2}"), seen);
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => c.ListAsync(filter, null, 0));
+        await Assert.ThrowsAsync<InvalidIdentifierException>(() => c.ListAsync(filter, "../x\0", 5));
+    }
+}

@@ -1,0 +1,102 @@
+using Bruno.Cli.Commands;
+using Bruno.Server.Hosting;
+using Bruno.Storage;
+using Bruno.Storage.Identity;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace Bruno.Cli;
+
+/// <summary>
+/// The <c>bruno</c> command. Exit codes: 0 success, 1 the user's error (bad arguments, settings or input, a 4xx from
+/// the server), 2 a system error (server unreachable, 5xx, I/O). Errors are one line on standard error.
+/// </summary>
+public static class BrunoCli
+{
+    /// <summary>Success.</summary>
+    public const int Ok = 0;
+
+    /// <summary>The user's error.</summary>
+    public const int UserError = 1;
+
+    /// <summary>A system error.</summary>
+    public const int SystemError = 2;
+
+    /// <summary>Runs the command line; <paramref name="console"/> replaces the terminal (tests).</summary>
+    public static async Task<int> RunAsync(string[] args, IAnsiConsole? console = null, TextWriter? errors = null)
+    {
+        errors ??= Console.Error;
+        CliConsole.Current = console ?? AnsiConsole.Console;
+        var app = new CommandApp();
+        app.Configure(c =>
+        {
+            c.SetApplicationName("bruno");
+            c.PropagateExceptions();
+            if (console is not null)
+            {
+                c.ConfigureConsole(console);
+            }
+
+            c.AddCommand<ServeCommand>("serve").WithDescription("Run the service (API, admin API) on the embedded default.");
+            c.AddBranch("tenant", t =>
+            {
+                t.SetDescription("Create and inspect tenants (through a running server).");
+                t.AddCommand<TenantCreateCommand>("create");
+                t.AddCommand<TenantListCommand>("list");
+                t.AddCommand<TenantShowCommand>("show");
+            });
+            c.AddBranch("token", t =>
+            {
+                t.SetDescription("Issue tokens signed with this data root's key.");
+                t.AddCommand<TokenIssueCommand>("issue");
+            });
+            c.AddCommand<IngestCommand>("ingest").WithDescription("Upload a folder of .md and .txt files into a tenant.");
+            c.AddCommand<AskCommand>("ask").WithDescription("Ask a tenant's knowledge a question.");
+        });
+
+        try
+        {
+            return await app.RunAsync(args);
+        }
+        catch (Exception e)
+        {
+            var (code, message) = Classify(e);
+            await errors.WriteLineAsync($"error: {message}");
+            return code;
+        }
+    }
+
+    private static (int Code, string Message) Classify(Exception e) => e switch
+    {
+        CommandParseException or CommandRuntimeException => (UserError, e.Message),
+        CliException c => (c.Code, c.Message),
+        ConfigurationException => (UserError, e.Message.ReplaceLineEndings("; ")),
+        InvalidIdentifierException or ArgumentException or FormatException => (UserError, e.Message),
+        HttpRequestException => (SystemError, "cannot reach the server; start it with `bruno serve` or pass --server"),
+        TenantLockedException => (SystemError, "the data folder is in use by another Bruno process"),
+        IOException or UnauthorizedAccessException or StorageException => (SystemError, e.Message),
+        _ => (SystemError, "unexpected failure: " + e.GetType().Name),
+    };
+}
+
+/// <summary>The console commands write to (the terminal, or a test's recorder).</summary>
+internal static class CliConsole
+{
+    private static readonly AsyncLocal<IAnsiConsole?> Ambient = new();
+
+    public static IAnsiConsole Current
+    {
+        get => Ambient.Value ?? AnsiConsole.Console;
+        set => Ambient.Value = value;
+    }
+
+    public static Output.ICliOutput For(CliSettings settings) =>
+        settings.Json ? new Output.JsonOutput(Current) : new Output.HumanOutput(Current);
+}
+
+/// <summary>A failure with its exit code and a message for the user.</summary>
+public sealed class CliException(int code, string message) : Exception(message)
+{
+    /// <summary>The exit code.</summary>
+    public int Code { get; } = code;
+}

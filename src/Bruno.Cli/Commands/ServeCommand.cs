@@ -1,0 +1,54 @@
+using System.ComponentModel;
+using Bruno.Core;
+using Bruno.Server;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace Bruno.Cli.Commands;
+
+/// <summary><c>bruno serve</c>: runs the service until stopped (Ctrl+C).</summary>
+internal sealed class ServeCommand : AsyncCommand<ServeCommand.Settings>
+{
+    public sealed class Settings : CliSettings
+    {
+        [CommandOption("--urls <URLS>")]
+        [Description("Addresses to listen on (default http://127.0.0.1:8080).")]
+        public string Urls { get; init; } = "http://127.0.0.1:8080";
+    }
+
+    public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        var options = settings.Options(); // validates before anything is created
+        var data = new DataDirectory(options.DataRoot);
+        var firstStart = !File.Exists(data.SigningKeyPath) || !File.Exists(data.MasterKeyPath);
+        var app = BrunoServer.Build([], b =>
+        {
+            b.Configuration["Bruno:DataRoot"] = data.Root;
+            b.WebHost.UseUrls(settings.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries));
+        });
+        _ = app.Services.GetRequiredService<Core.Identity.TokenService>(); // creates the signing key now, not on the first request
+        _ = app.Services.GetRequiredService<Storage.StorageEngine>(); // and the master key
+        await app.StartAsync(cancellationToken);
+        var console = CliConsole.Current;
+        console.MarkupLineInterpolated($"Bruno is serving on [bold]{settings.Urls}[/], data in {data.Root}");
+        if (firstStart)
+        {
+            console.MarkupLine("First start: created the master key and the token-signing key (mode 0600) under the data folder's [bold]secrets/[/].");
+        }
+
+        console.MarkupLine("Get an operator token with: [bold]dotnet run --project src/Bruno.Cli -- token issue --platform-admin[/]");
+        try
+        {
+            await app.WaitForShutdownAsync(cancellationToken);
+        }
+        finally
+        {
+            await app.DisposeAsync();
+        }
+
+        return BrunoCli.Ok;
+    }
+}

@@ -1,0 +1,77 @@
+using System.ComponentModel;
+using System.Text.Json;
+using Bruno.Storage.Identity;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace Bruno.Cli.Commands;
+
+/// <summary>Settings of commands that name a tenant as their argument.</summary>
+internal class TenantArgumentSettings : CliSettings
+{
+    [CommandArgument(0, "<TENANT>")]
+    [Description("Tenant id (DNS label: a-z, 0-9, '-', at most 63).")]
+    public string Tenant { get; init; } = string.Empty;
+}
+
+/// <summary>Runs an admin API call with an operator token minted from the data root's key.</summary>
+internal static class Admin
+{
+    public static async Task<JsonElement> CallAsync(CliSettings settings, HttpMethod method, string path, object? body, CancellationToken ct)
+    {
+        var token = settings.Tokens().IssuePlatformToken("cli", TimeSpan.FromMinutes(5));
+        using var api = new ApiClient(settings.ServerUri(), token);
+        return await api.SendAsync(method, path, body, ct);
+    }
+
+    public static void Show(IAnsiConsole c, JsonElement t) =>
+        c.WriteLine($"{t.GetProperty("id").GetString()}\t{t.GetProperty("status").GetString()}\t{t.GetProperty("display_name").GetString()}\tcreated {t.GetProperty("created_at").GetString()}");
+}
+
+/// <summary><c>bruno tenant create ID [--name NAME]</c>.</summary>
+internal sealed class TenantCreateCommand : AsyncCommand<TenantCreateCommand.Settings>
+{
+    public sealed class Settings : TenantArgumentSettings
+    {
+        [CommandOption("--name <NAME>")]
+        [Description("Display name (default: the id).")]
+        public string? Name { get; init; }
+    }
+
+    public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        var id = TenantId.Parse(settings.Tenant); // checked here, before any call
+        var created = await Admin.CallAsync(settings, HttpMethod.Post, "/admin/v1/tenants", new { id = id.Value, display_name = settings.Name ?? id.Value }, cancellationToken);
+        CliConsole.For(settings).Write(created, c => Admin.Show(c, created));
+        return BrunoCli.Ok;
+    }
+}
+
+/// <summary><c>bruno tenant list</c>.</summary>
+internal sealed class TenantListCommand : AsyncCommand<CliSettings>
+{
+    public override async Task<int> ExecuteAsync(CommandContext context, CliSettings settings, CancellationToken cancellationToken)
+    {
+        var list = await Admin.CallAsync(settings, HttpMethod.Get, "/admin/v1/tenants", null, cancellationToken);
+        CliConsole.For(settings).Write(list, c =>
+        {
+            foreach (var t in list.EnumerateArray())
+            {
+                Admin.Show(c, t);
+            }
+        });
+        return BrunoCli.Ok;
+    }
+}
+
+/// <summary><c>bruno tenant show ID</c>.</summary>
+internal sealed class TenantShowCommand : AsyncCommand<TenantArgumentSettings>
+{
+    public override async Task<int> ExecuteAsync(CommandContext context, TenantArgumentSettings settings, CancellationToken cancellationToken)
+    {
+        var id = TenantId.Parse(settings.Tenant);
+        var t = await Admin.CallAsync(settings, HttpMethod.Get, $"/admin/v1/tenants/{id.Value}", null, cancellationToken);
+        CliConsole.For(settings).Write(t, c => Admin.Show(c, t));
+        return BrunoCli.Ok;
+    }
+}

@@ -1,0 +1,50 @@
+using System.ComponentModel;
+using Bruno.Core.Identity;
+using Bruno.Storage.Identity;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace Bruno.Cli.Commands;
+
+/// <summary><c>bruno token issue</c>: signs a token with the data root's key (no server needed).</summary>
+internal sealed class TokenIssueCommand : Command<TokenIssueCommand.Settings>
+{
+    public sealed class Settings : CliSettings
+    {
+        [CommandOption("--tenant <TENANT>")]
+        [Description("Tenant of the user token.")]
+        public string? Tenant { get; init; }
+
+        [CommandOption("--user <USER>")]
+        [Description("User (subject) of the token.")]
+        public string? User { get; init; }
+
+        [CommandOption("--scope <SCOPE>")]
+        [Description("Scope to grant: query, ingest, memory, admin (repeat for several; default query).")]
+        public string[] Scopes { get; init; } = [];
+
+        [CommandOption("--platform-admin")]
+        [Description("Issue an operator token (no tenant) for the admin API instead.")]
+        public bool PlatformAdmin { get; init; }
+
+        [CommandOption("--minutes <MINUTES>")]
+        [Description("Lifetime in minutes (default 60).")]
+        public int Minutes { get; init; } = 60;
+
+        public override ValidationResult Validate() =>
+            PlatformAdmin == (Tenant is not null) ? ValidationResult.Error("Give either --platform-admin or --tenant (with --user).")
+            : Minutes is < 1 or > 527_040 ? ValidationResult.Error("--minutes must be between 1 and 527040.")
+            : ValidationResult.Success();
+    }
+
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        var tokens = settings.Tokens();
+        var lifetime = TimeSpan.FromMinutes(settings.Minutes);
+        var token = settings.PlatformAdmin
+            ? tokens.IssuePlatformToken(settings.User ?? "operator", lifetime)
+            : tokens.IssueUserToken(TenantId.Parse(settings.Tenant), UserId.Parse(settings.User ?? throw new CliException(BrunoCli.UserError, "--user is required with --tenant")), settings.Scopes.Length == 0 ? [Scopes.Query] : settings.Scopes, lifetime);
+        CliConsole.For(settings).Write(new { token, token_type = "Bearer", expires_at = DateTimeOffset.UtcNow + lifetime }, c => c.Profile.Out.Writer.WriteLine(token)); // raw: never wrapped at the terminal width
+        return BrunoCli.Ok;
+    }
+}

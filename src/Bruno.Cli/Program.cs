@@ -1,0 +1,1 @@
+return await Bruno.Cli.BrunoCli.RunAsync(args);

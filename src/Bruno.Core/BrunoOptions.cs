@@ -1,0 +1,151 @@
+namespace Bruno.Core;
+
+/// <summary>
+/// Settings of a Bruno process (section <c>Bruno</c> of appsettings, or environment variables <c>BRUNO_...</c>).
+/// <see cref="Validate"/> names every bad setting; start-up stops on the first list of errors.
+/// </summary>
+public sealed class BrunoOptions
+{
+    /// <summary>Folder holding the catalog, the keys and the tenant stores. Default <c>./data</c>.</summary>
+    public string DataRoot { get; set; } = "data";
+
+    /// <summary>Base64 master key (32 bytes) from the environment or a mounted secret; when empty, a key file under
+    /// <see cref="DataRoot"/> is used, created 0600 on first start.</summary>
+    public string? MasterKey { get; set; }
+
+    /// <summary>Issuer of the tokens Bruno signs itself (embedded mode).</summary>
+    public string Issuer { get; set; } = "bruno";
+
+    /// <summary>Audience of the tokens Bruno accepts.</summary>
+    public string Audience { get; set; } = "bruno-api";
+
+    /// <summary>Lifetime of issued user tokens, in minutes (1-10,080).</summary>
+    public int TokenLifetimeMinutes { get; set; } = 60;
+
+    /// <summary>Retrieval and answer settings.</summary>
+    public RetrievalOptions Retrieval { get; set; } = new();
+
+    /// <summary>Chunking settings.</summary>
+    public ChunkingOptions Chunking { get; set; } = new();
+
+    /// <summary>Largest document accepted, in bytes.</summary>
+    public int MaxDocumentBytes { get; set; } = 10 * 1024 * 1024;
+
+    /// <summary>Returns one message per invalid setting, each naming it (empty when all are valid).</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        void Check(bool ok, string message)
+        {
+            if (!ok)
+            {
+                errors.Add(message);
+            }
+        }
+
+        Check(!string.IsNullOrWhiteSpace(DataRoot) && !DataRoot.Contains('\0', StringComparison.Ordinal), "Bruno:DataRoot must be a folder path.");
+        Check(string.IsNullOrEmpty(MasterKey) || IsBase64Key(MasterKey), "Bruno:MasterKey must be 32 bytes in base64 (or empty to use the key file).");
+        Check(!string.IsNullOrWhiteSpace(Issuer), "Bruno:Issuer must not be empty.");
+        Check(!string.IsNullOrWhiteSpace(Audience), "Bruno:Audience must not be empty.");
+        Check(TokenLifetimeMinutes is >= 1 and <= 10_080, "Bruno:TokenLifetimeMinutes must be between 1 and 10080.");
+        Check(MaxDocumentBytes is >= 1_024 and <= 100 * 1024 * 1024, "Bruno:MaxDocumentBytes must be between 1024 and 104857600.");
+        errors.AddRange(Retrieval.Validate());
+        errors.AddRange(Chunking.Validate());
+        return errors;
+    }
+
+    private static bool IsBase64Key(string value)
+    {
+        Span<byte> bytes = stackalloc byte[64];
+        return Convert.TryFromBase64String(value, bytes, out var n) && n == 32;
+    }
+}
+
+/// <summary>Retrieval and fusion parameters (the original design's numbers by default).</summary>
+public sealed class RetrievalOptions
+{
+    /// <summary>Candidates taken from each list (dense and BM25) before fusion.</summary>
+    public int CandidatesPerList { get; set; } = 20;
+
+    /// <summary>Reciprocal-rank-fusion constant.</summary>
+    public int RrfK { get; set; } = 60;
+
+    /// <summary>Passages whose cosine similarity to a better one exceeds this are dropped as near-duplicates.</summary>
+    public double DuplicateSimilarity { get; set; } = 0.95;
+
+    /// <summary>Passages used for the answer.</summary>
+    public int FinalCount { get; set; } = 5;
+
+    /// <summary>Token budget of the context given to the model (characters / 4).</summary>
+    public int ContextTokens { get; set; } = 2_846;
+
+    internal IEnumerable<string> Validate()
+    {
+        if (CandidatesPerList is < 1 or > 200)
+        {
+            yield return "Bruno:Retrieval:CandidatesPerList must be between 1 and 200.";
+        }
+
+        if (RrfK is < 1 or > 1_000)
+        {
+            yield return "Bruno:Retrieval:RrfK must be between 1 and 1000.";
+        }
+
+        if (DuplicateSimilarity is <= 0 or > 1)
+        {
+            yield return "Bruno:Retrieval:DuplicateSimilarity must be in (0, 1].";
+        }
+
+        if (FinalCount < 1 || FinalCount > CandidatesPerList)
+        {
+            yield return "Bruno:Retrieval:FinalCount must be between 1 and CandidatesPerList.";
+        }
+
+        if (ContextTokens is < 100 or > 100_000)
+        {
+            yield return "Bruno:Retrieval:ContextTokens must be between 100 and 100000.";
+        }
+    }
+}
+
+/// <summary>How documents are cut into chunks.</summary>
+public sealed class ChunkingOptions
+{
+    /// <summary>Target chunk length in tokens (the design's 512), capped by the embedding model's input limit.</summary>
+    public int ChunkTokens { get; set; } = 512;
+
+    /// <summary>Tokens shared by consecutive windows of one section.</summary>
+    public int OverlapTokens { get; set; } = 128;
+
+    internal IEnumerable<string> Validate()
+    {
+        if (ChunkTokens is < 16 or > 8_192)
+        {
+            yield return "Bruno:Chunking:ChunkTokens must be between 16 and 8192.";
+        }
+
+        if (OverlapTokens < 0 || OverlapTokens >= ChunkTokens)
+        {
+            yield return "Bruno:Chunking:OverlapTokens must be at least 0 and less than ChunkTokens.";
+        }
+    }
+}
+
+/// <summary>Where settings come from besides appsettings: environment variables <c>BRUNO_X__Y</c> name <c>Bruno:X:Y</c>.</summary>
+public static class BrunoEnvironment
+{
+    /// <summary>Configuration keys and values from the process environment.</summary>
+    public static IReadOnlyDictionary<string, string?> Settings()
+    {
+        var settings = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        foreach (System.Collections.DictionaryEntry e in Environment.GetEnvironmentVariables())
+        {
+            if (e.Key is string key && key.StartsWith("BRUNO_", StringComparison.OrdinalIgnoreCase) && key.Length > 6)
+            {
+                settings["Bruno:" + key[6..].Replace("__", ":", StringComparison.Ordinal)] = e.Value as string;
+            }
+        }
+
+        return settings;
+    }
+}

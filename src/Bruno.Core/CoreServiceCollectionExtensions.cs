@@ -1,0 +1,47 @@
+using Bruno.Core.Agents;
+using Bruno.Core.Documents;
+using Bruno.Core.Embeddings;
+using Bruno.Core.Identity;
+using Bruno.Core.Tenants;
+using Bruno.Storage;
+using Bruno.Storage.Crypto;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Bruno.Core;
+
+/// <summary>Registers Bruno's core services.</summary>
+public static class CoreServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the data directory, the storage engine, the catalog, tokens, the local embedding model and the document
+    /// and question services. Options must be configured (and validated) by the host.
+    /// </summary>
+    public static IServiceCollection AddBrunoCore(this IServiceCollection services)
+    {
+        services.AddSingleton(sp => new DataDirectory(sp.GetRequiredService<IOptions<BrunoOptions>>().Value.DataRoot));
+        services.AddSingleton(sp =>
+        {
+            var data = sp.GetRequiredService<DataDirectory>();
+            return new StorageEngine(new StorageEngineOptions
+            {
+                DataRoot = data.StoreRoot,
+                MasterKey = data.LoadMasterKey(sp.GetRequiredService<IOptions<BrunoOptions>>().Value.MasterKey),
+                TimeProvider = sp.GetService<TimeProvider>() ?? TimeProvider.System,
+            });
+        });
+        services.AddSingleton(sp => new TenantCatalog(sp.GetRequiredService<DataDirectory>().CatalogPath, sp.GetService<TimeProvider>()));
+        services.AddSingleton<TenantService>();
+        services.AddSingleton(sp =>
+        {
+            var opts = sp.GetRequiredService<IOptions<BrunoOptions>>().Value;
+            using var key = MasterKey.LoadOrCreate(sp.GetRequiredService<DataDirectory>().SigningKeyPath); // a 32-byte secret file, 0600
+            return new TokenService(Convert.FromBase64String(key.ToBase64()), opts.Issuer, opts.Audience, sp.GetService<TimeProvider>());
+        });
+        services.AddSingleton<IEmbeddingGenerator<string, Embedding<float>>, MiniLmEmbeddingGenerator>();
+        services.AddSingleton<DocumentService>();
+        services.AddSingleton<AskService>();
+        return services;
+    }
+}

@@ -1,0 +1,49 @@
+using Bruno.Storage.Crypto;
+
+namespace Bruno.Core;
+
+/// <summary>
+/// The layout of a data root: <c>catalog.db</c>, <c>secrets/</c> (master key and token-signing key, 0600, in a 0700
+/// folder) and <c>store/</c> (the tenant stores). Creating it is idempotent; existing keys are never replaced.
+/// </summary>
+public sealed class DataDirectory
+{
+    /// <summary>Opens (creating when missing) the layout under <paramref name="root"/>. Throws <see cref="IOException"/> when it cannot.</summary>
+    public DataDirectory(string root)
+    {
+        Root = Path.GetFullPath(root);
+        Create(Root);
+        Create(SecretsFolder);
+        Create(StoreRoot);
+    }
+
+    /// <summary>The absolute data root.</summary>
+    public string Root { get; }
+
+    /// <summary>Folder of the key files.</summary>
+    public string SecretsFolder => Path.Combine(Root, "secrets");
+
+    /// <summary>Data root of the storage engine.</summary>
+    public string StoreRoot => Path.Combine(Root, "store");
+
+    /// <summary>The SQLite catalog of tenants.</summary>
+    public string CatalogPath => Path.Combine(Root, "catalog.db");
+
+    /// <summary>The master key file.</summary>
+    public string MasterKeyPath => Path.Combine(SecretsFolder, "master.key");
+
+    /// <summary>The token-signing key file.</summary>
+    public string SigningKeyPath => Path.Combine(SecretsFolder, "token-signing.key");
+
+    /// <summary>The master key: from <paramref name="base64"/> when given, else the key file (created on first use).</summary>
+    public MasterKey LoadMasterKey(string? base64) =>
+        string.IsNullOrEmpty(base64) ? MasterKey.LoadOrCreate(MasterKeyPath) : MasterKey.FromBase64(base64);
+
+    private static void Create(string path)
+    {
+        if (!Directory.Exists(path))
+        {
+            Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+    }
+}

@@ -1,0 +1,216 @@
+using System.Text;
+using System.Text.RegularExpressions;
+using Bruno.Core.Embeddings;
+using Bruno.Storage;
+using Bruno.Storage.Model;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Options;
+
+namespace Bruno.Core.Documents;
+
+/// <summary>A document to store: caller-chosen id, title, content type and text, optional string metadata.</summary>
+public sealed record DocumentInput(string Id, string? Title, string ContentType, string Content, IReadOnlyDictionary<string, string>? Metadata = null);
+
+/// <summary>A stored document as listed.</summary>
+public sealed record DocumentInfo(string Id, string Title, string ContentType, int Chunks, int Characters, DateTimeOffset CreatedAt);
+
+/// <summary>Refused input, with a message safe to show the caller.</summary>
+public sealed class DocumentRejectedException(string message, DocumentRejection reason) : Exception(message)
+{
+    /// <summary>Why it was refused.</summary>
+    public DocumentRejection Reason { get; } = reason;
+}
+
+/// <summary>Why a document was refused.</summary>
+public enum DocumentRejection
+{
+    /// <summary>Malformed id, metadata or content.</summary>
+    Invalid,
+
+    /// <summary>Larger than the configured limit.</summary>
+    TooLarge,
+
+    /// <summary>A content type Bruno does not read.</summary>
+    UnsupportedType,
+}
+
+/// <summary>
+/// Stores, lists and deletes a tenant's documents. A document and its chunks are rows of the tenant's <c>knowledge</c>
+/// collection, written in one atomic replacement: re-posting an id swaps the old version for the new one at once, and a
+/// failure leaves the old one whole. Tenant-wide knowledge (no owning user). Throws
+/// <see cref="DocumentRejectedException"/> for bad input before anything is written.
+/// </summary>
+public sealed partial class DocumentService(IEmbeddingGenerator<string, Embedding<float>> embedder, IOptions<BrunoOptions> options)
+{
+    /// <summary>The collection holding documents and chunks.</summary>
+    public const string Collection = "knowledge";
+
+    /// <summary>Content types read as plain text.</summary>
+    public static readonly IReadOnlySet<string> TextTypes = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "text/plain", "text/markdown" };
+
+    private const int MaxChunks = 5_000;
+
+    /// <summary>The collection spec for the configured embedding model.</summary>
+    public CollectionSpec Spec
+    {
+        get
+        {
+            var meta = embedder.GetService<EmbeddingGeneratorMetadata>();
+            return new CollectionSpec(Collection, meta?.DefaultModelDimensions ?? MiniLmEmbeddingGenerator.Dimension, meta?.DefaultModelId ?? MiniLmEmbeddingGenerator.ModelName);
+        }
+    }
+
+    /// <summary>Stores (or replaces) a document; returns what was stored.</summary>
+    public async Task<DocumentInfo> PutAsync(TenantStore store, DocumentInput input, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(input);
+        var opts = options.Value;
+        var id = ValidateId(input.Id);
+        var type = input.ContentType.Split(';')[0].Trim().ToLowerInvariant();
+        if (!TextTypes.Contains(type))
+        {
+            throw new DocumentRejectedException($"Content type '{Clip(type)}' is not supported; send text/plain or text/markdown.", DocumentRejection.UnsupportedType);
+        }
+
+        if (Encoding.UTF8.GetByteCount(input.Content) > opts.MaxDocumentBytes)
+        {
+            throw new DocumentRejectedException($"The document is larger than {opts.MaxDocumentBytes} bytes.", DocumentRejection.TooLarge);
+        }
+
+        if (string.IsNullOrWhiteSpace(input.Content) || input.Content.Contains('\0', StringComparison.Ordinal))
+        {
+            throw new DocumentRejectedException("The document has no text, or holds NUL characters.", DocumentRejection.Invalid);
+        }
+
+        var title = string.IsNullOrWhiteSpace(input.Title) ? id : input.Title.Trim();
+        if (title.Length > 300 || title.Any(char.IsControl))
+        {
+            throw new DocumentRejectedException("A title has at most 300 characters and no control characters.", DocumentRejection.Invalid);
+        }
+
+        var extra = ValidateMetadata(input.Metadata);
+        var maxTokens = Math.Min(opts.Chunking.ChunkTokens, MiniLmEmbeddingGenerator.MaxInputTokens - 2);
+        var chunks = Chunker.Split(input.Content, type == "text/markdown", maxTokens, Math.Min(opts.Chunking.OverlapTokens, maxTokens / 2));
+        if (chunks.Count > MaxChunks)
+        {
+            throw new DocumentRejectedException($"The document makes more than {MaxChunks} chunks.", DocumentRejection.TooLarge);
+        }
+
+        var vectors = await embedder.GenerateAsync(chunks.Select(c => c.Text), cancellationToken: ct);
+        var collection = await store.EnsureCollectionAsync(Spec);
+        var previous = await collection.GetAsync(DocRowId(id));
+        var oldCount = previous?.Metadata.TryGetValue("chunk_count", out var n) == true ? (int)n.AsNumber : 0;
+
+        var rows = new List<StoredRow>(chunks.Count + 1);
+        var mean = new float[vectors[0].Vector.Length];
+        for (var i = 0; i < chunks.Count; i++)
+        {
+            var vector = vectors[i].Vector;
+            System.Numerics.Tensors.TensorPrimitives.Add(mean, vector.Span, mean);
+            var meta = new Dictionary<string, MetadataValue>(extra, StringComparer.Ordinal)
+            {
+                ["kind"] = "chunk",
+                ["document_id"] = id,
+                ["title"] = title,
+                ["section"] = chunks[i].Section,
+                ["position"] = i,
+            };
+            rows.Add(new StoredRow { Id = ChunkRowId(id, i), Text = chunks[i].Text, Vector = vector, Metadata = meta });
+        }
+
+        var norm = System.Numerics.Tensors.TensorPrimitives.Norm(mean);
+        System.Numerics.Tensors.TensorPrimitives.Divide(mean, norm > 0 ? norm : 1, mean);
+        var info = new DocumentInfo(id, title, type, chunks.Count, input.Content.Length, DateTimeOffset.UtcNow);
+        rows.Add(new StoredRow
+        {
+            Id = DocRowId(id),
+            Text = title,
+            Vector = mean,
+            Metadata = new Dictionary<string, MetadataValue>(extra, StringComparer.Ordinal)
+            {
+                ["kind"] = "document",
+                ["document_id"] = id,
+                ["title"] = title,
+                ["content_type"] = type,
+                ["chunk_count"] = chunks.Count,
+                ["characters"] = input.Content.Length,
+            },
+            CreatedAt = info.CreatedAt,
+        });
+        var stale = Enumerable.Range(chunks.Count, Math.Max(0, oldCount - chunks.Count)).Select(i => ChunkRowId(id, i)).ToList();
+        await collection.ReplaceAsync(rows, stale);
+        return info;
+    }
+
+    /// <summary>One page of documents in id order, after <paramref name="after"/>.</summary>
+    public async Task<IReadOnlyList<DocumentInfo>> ListAsync(TenantStore store, string? after, int limit)
+    {
+        var collection = await store.EnsureCollectionAsync(Spec);
+        var rows = await collection.ListAsync(Filter.All.Where("kind", "document"), after is null ? null : DocRowId(ValidateId(after)), Math.Clamp(limit, 1, 200));
+        return [.. rows.Select(Info)];
+    }
+
+    /// <summary>The document, or null.</summary>
+    public async Task<DocumentInfo?> GetAsync(TenantStore store, string id)
+    {
+        var collection = await store.EnsureCollectionAsync(Spec);
+        return await collection.GetAsync(DocRowId(ValidateId(id))) is { } row ? Info(row) : null;
+    }
+
+    /// <summary>Deletes the document and all its chunks at once; false when it did not exist.</summary>
+    public async Task<bool> DeleteAsync(TenantStore store, string id)
+    {
+        var collection = await store.EnsureCollectionAsync(Spec);
+        var row = await collection.GetAsync(DocRowId(ValidateId(id)));
+        if (row is null)
+        {
+            return false;
+        }
+
+        var count = row.Metadata.TryGetValue("chunk_count", out var n) ? (int)n.AsNumber : 0;
+        await collection.ReplaceAsync([], [DocRowId(id), .. Enumerable.Range(0, count).Select(i => ChunkRowId(id, i))]);
+        return true;
+    }
+
+    /// <summary>Document ids: 1-128 characters of letters, digits, '.', '_' and '-', starting with a letter or digit.</summary>
+    public static string ValidateId(string? id) =>
+        id is not null && IdPattern().IsMatch(id) ? id : throw new DocumentRejectedException("A document id has 1-128 characters: letters, digits, '.', '_' or '-', starting with a letter or digit.", DocumentRejection.Invalid);
+
+    internal static string DocRowId(string id) => "doc:" + id;
+
+    internal static string ChunkRowId(string id, int n) => $"chunk:{id}:{n}";
+
+    private static Dictionary<string, MetadataValue> ValidateMetadata(IReadOnlyDictionary<string, string>? metadata)
+    {
+        var result = new Dictionary<string, MetadataValue>(StringComparer.Ordinal);
+        foreach (var (key, value) in metadata ?? new Dictionary<string, string>())
+        {
+            if (!KeyPattern().IsMatch(key) || key is "kind" or "document_id" or "title" or "section" or "position" or "content_type" or "chunk_count" or "characters"
+                || value is null || value.Length > 1_000 || value.Any(char.IsControl))
+            {
+                throw new DocumentRejectedException($"Metadata key '{Clip(key)}' or its value is not allowed (keys: lower-case letters, digits and '_', not reserved; values: up to 1,000 characters).", DocumentRejection.Invalid);
+            }
+
+            result[key] = value;
+        }
+
+        return result.Count <= 20 ? result : throw new DocumentRejectedException("A document takes at most 20 metadata entries.", DocumentRejection.Invalid);
+    }
+
+    private static DocumentInfo Info(StoredRow row) => new(
+        row.Metadata["document_id"].AsString,
+        row.Metadata["title"].AsString,
+        row.Metadata["content_type"].AsString,
+        (int)row.Metadata["chunk_count"].AsNumber,
+        (int)row.Metadata["characters"].AsNumber,
+        row.CreatedAt);
+
+    private static string Clip(string s) => s.Length > 40 ? s[..40] + "…" : s;
+
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")]
+    private static partial Regex IdPattern();
+
+    [GeneratedRegex("^[a-z][a-z0-9_]{0,39}$")]
+    private static partial Regex KeyPattern();
+}

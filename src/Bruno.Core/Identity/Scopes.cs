@@ -1,0 +1,23 @@
+namespace Bruno.Core.Identity;
+
+/// <summary>The scopes a credential can carry (claim <c>scope</c>, space-separated).</summary>
+public static class Scopes
+{
+    /// <summary>Ask questions.</summary>
+    public const string Query = "query";
+
+    /// <summary>Add, replace and delete documents.</summary>
+    public const string Ingest = "ingest";
+
+    /// <summary>Read and erase one's own memory.</summary>
+    public const string Memory = "memory";
+
+    /// <summary>Administer one's own tenant.</summary>
+    public const string Admin = "admin";
+
+    /// <summary>Operate the platform: create and manage tenants, issue tokens. Carried by tokens without a tenant.</summary>
+    public const string PlatformAdmin = "platform-admin";
+
+    /// <summary>Scopes a tenant user token may carry.</summary>
+    public static IReadOnlySet<string> TenantScopes { get; } = new HashSet<string>(StringComparer.Ordinal) { Query, Ingest, Memory, Admin };
+}

@@ -1,0 +1,109 @@
+using System.Security.Claims;
+using Bruno.Storage.Identity;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Bruno.Core.Identity;
+
+/// <summary>
+/// Issues the HS256 tokens of the embedded mode (signed with the generated key) and describes how they are validated.
+/// Claims: <c>tenant_id</c> (absent on platform-admin tokens), <c>sub</c> (user), <c>scope</c> (space-separated).
+/// Throws <see cref="ArgumentException"/> for an unknown scope or an invalid lifetime.
+/// </summary>
+public sealed class TokenService
+{
+    /// <summary>Claim carrying the tenant id.</summary>
+    public const string TenantClaim = "tenant_id";
+
+    /// <summary>Claim carrying the scopes.</summary>
+    public const string ScopeClaim = "scope";
+
+    private readonly SigningCredentials _credentials;
+    private readonly TimeProvider _time;
+
+    /// <summary>Creates the service over a signing key of at least 32 bytes.</summary>
+    public TokenService(byte[] signingKey, string issuer, string audience, TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(signingKey);
+        if (signingKey.Length < 32)
+        {
+            throw new ArgumentException("An HS256 signing key needs at least 32 bytes.", nameof(signingKey));
+        }
+
+        SigningKey = new SymmetricSecurityKey(signingKey) { KeyId = KeyIdOf(signingKey) };
+        _credentials = new SigningCredentials(SigningKey, SecurityAlgorithms.HmacSha256);
+        (Issuer, Audience, _time) = (issuer, audience, time ?? TimeProvider.System);
+    }
+
+    /// <summary>The key tokens are signed and validated with.</summary>
+    public SymmetricSecurityKey SigningKey { get; }
+
+    /// <summary>The issuer written into and required of tokens.</summary>
+    public string Issuer { get; }
+
+    /// <summary>The audience written into and required of tokens.</summary>
+    public string Audience { get; }
+
+    /// <summary>Issues a token for user <paramref name="user"/> of <paramref name="tenant"/> with tenant scopes.</summary>
+    public string IssueUserToken(TenantId tenant, UserId user, IEnumerable<string> scopes, TimeSpan lifetime)
+    {
+        var list = scopes.Distinct(StringComparer.Ordinal).ToList();
+        if (list.Count == 0 || list.Any(s => !Scopes.TenantScopes.Contains(s)))
+        {
+            throw new ArgumentException($"Scopes must be some of: {string.Join(", ", Scopes.TenantScopes)}.", nameof(scopes));
+        }
+
+        return Issue(new Dictionary<string, object> { [TenantClaim] = tenant.Value, [JwtRegisteredClaimNames.Sub] = user.Value, [ScopeClaim] = string.Join(' ', list) }, lifetime);
+    }
+
+    /// <summary>Issues a platform-admin token (no tenant) for <paramref name="operatorName"/>.</summary>
+    public string IssuePlatformToken(string operatorName, TimeSpan lifetime)
+    {
+        var user = UserId.Parse(operatorName); // same charset rules as users
+        return Issue(new Dictionary<string, object> { [JwtRegisteredClaimNames.Sub] = user.Value, [ScopeClaim] = Scopes.PlatformAdmin }, lifetime);
+    }
+
+    /// <summary>Validation rules for these tokens: signature, issuer, audience, lifetime (60 s skew), HS256 only.</summary>
+    public TokenValidationParameters ValidationParameters() => new()
+    {
+        ValidIssuer = Issuer,
+        ValidAudience = Audience,
+        IssuerSigningKey = SigningKey,
+        ValidAlgorithms = [SecurityAlgorithms.HmacSha256],
+        ValidateIssuer = true,
+        ValidateAudience = true,
+        ValidateLifetime = true,
+        ValidateIssuerSigningKey = true,
+        RequireExpirationTime = true,
+        RequireSignedTokens = true,
+        ClockSkew = TimeSpan.FromSeconds(60),
+        NameClaimType = JwtRegisteredClaimNames.Sub,
+    };
+
+    private string Issue(Dictionary<string, object> claims, TimeSpan lifetime)
+    {
+        if (lifetime <= TimeSpan.Zero || lifetime > TimeSpan.FromDays(366))
+        {
+            throw new ArgumentException("A token lives between one second and one year.", nameof(lifetime));
+        }
+
+        var now = _time.GetUtcNow().UtcDateTime;
+        claims[JwtRegisteredClaimNames.Jti] = Guid.NewGuid().ToString("N");
+        return new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
+        {
+            Issuer = Issuer,
+            Audience = Audience,
+            IssuedAt = now,
+            NotBefore = now,
+            Expires = now + lifetime,
+            Claims = claims,
+            SigningCredentials = _credentials,
+        });
+    }
+
+    private static string KeyIdOf(byte[] key) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(key))[..16];
+
+    /// <summary>The scopes a validated principal carries.</summary>
+    public static IReadOnlySet<string> ScopesOf(ClaimsPrincipal principal) =>
+        principal.FindAll(ScopeClaim).SelectMany(c => c.Value.Split(' ', StringSplitOptions.RemoveEmptyEntries)).ToHashSet(StringComparer.Ordinal);
+}

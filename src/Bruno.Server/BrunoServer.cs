@@ -1,0 +1,39 @@
+using Bruno.Core;
+using Bruno.Server.Features.Admin;
+using Bruno.Server.Features.Documents;
+using Bruno.Server.Features.Query;
+using Bruno.Server.Hosting;
+
+namespace Bruno.Server;
+
+/// <summary>Builds the Bruno web application: configuration, services, pipeline and endpoints, in that order.</summary>
+public static class BrunoServer
+{
+    /// <summary>
+    /// Builds the application. Throws <see cref="ConfigurationException"/> (message names the setting) when the
+    /// configuration is invalid; nothing is created on disk then.
+    /// </summary>
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder(args);
+        builder.AddBrunoConfiguration();
+        configure?.Invoke(builder);
+        var options = builder.ValidatedBrunoOptions();
+        builder.Services.AddBrunoCore();
+        builder.AddBrunoHosting(options);
+
+        var app = builder.Build();
+        app.UseBrunoHosting();
+        app.MapHealthEndpoints();
+        app.MapAdminEndpoints();
+        app.MapDocumentEndpoints();
+        app.MapQueryEndpoints();
+        return app;
+    }
+
+    /// <summary>
+    /// Reads Bruno's settings as the server does (section <c>Bruno</c>, environment <c>BRUNO_*</c> on top), for tools that
+    /// share its data root. Throws <see cref="ConfigurationException"/> naming every bad setting.
+    /// </summary>
+    public static Core.BrunoOptions ReadOptions(IConfiguration configuration) => Configuration.Read(configuration);
+}

@@ -1,0 +1,79 @@
+using System.Text.Json;
+using Bruno.Core;
+using Bruno.Core.Identity;
+using Bruno.Server.Tenancy;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.Options;
+
+namespace Bruno.Server.Hosting;
+
+/// <summary>The service defaults: JSON, problem details, authentication, authorisation, limits, health.</summary>
+internal static class Hosting
+{
+    public const string QueryPolicy = "scope:" + Scopes.Query;
+    public const string IngestPolicy = "scope:" + Scopes.Ingest;
+    public const string PlatformPolicy = "scope:" + Scopes.PlatformAdmin;
+
+    public static void AddBrunoHosting(this WebApplicationBuilder builder, BrunoOptions options)
+    {
+        var services = builder.Services;
+        // Request-level framework logs are noise at Information; Bruno's own events and the host's lifetime stay.
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        // Nothing in Bruno protects data with ASP.NET Core data protection (no cookies, no antiforgery): keep its keys in
+        // memory rather than writing unencrypted key files to the home folder.
+        services.AddDataProtection().UseEphemeralDataProtectionProvider();
+        services.Configure<JsonOptions>(o =>
+        {
+            o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+            o.SerializerOptions.DictionaryKeyPolicy = null;
+        });
+        services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true); // binding failures reach the problem writer
+        services.AddProblemDetails(o => o.CustomizeProblemDetails = c =>
+        {
+            c.ProblemDetails.Instance = null;
+            c.ProblemDetails.Extensions["trace_id"] = System.Diagnostics.Activity.Current?.TraceId.ToString() ?? c.HttpContext.TraceIdentifier;
+        });
+        services.AddExceptionHandler<ProblemExceptionHandler>();
+
+        // JSON bodies carry documents: room for the largest document, escaped, and nothing more.
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = (2L * options.MaxDocumentBytes) + 65_536);
+
+        services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
+        services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme).Configure<TokenService>((o, tokens) =>
+        {
+            o.MapInboundClaims = false;
+            o.TokenValidationParameters = tokens.ValidationParameters();
+            o.Events = new JwtBearerEvents
+            {
+                OnChallenge = async c =>
+                {
+                    c.HandleResponse(); // no details of why the token failed reach the client
+                    await Problems.WriteAsync(c.HttpContext, StatusCodes.Status401Unauthorized, "Unauthorized", "A valid bearer token is required.");
+                },
+                OnForbidden = c => Problems.WriteAsync(c.HttpContext, StatusCodes.Status403Forbidden, "Forbidden", "The token does not carry the scope this request needs."),
+            };
+        });
+        services.AddAuthorizationBuilder()
+            .AddPolicy(QueryPolicy, p => p.RequireClaim(TokenService.TenantClaim).RequireAssertion(c => TokenService.ScopesOf(c.User).Contains(Scopes.Query)))
+            .AddPolicy(IngestPolicy, p => p.RequireClaim(TokenService.TenantClaim).RequireAssertion(c => TokenService.ScopesOf(c.User).Contains(Scopes.Ingest)))
+            .AddPolicy(PlatformPolicy, p => p.RequireAssertion(c => !c.User.HasClaim(x => x.Type == TokenService.TenantClaim) && TokenService.ScopesOf(c.User).Contains(Scopes.PlatformAdmin)));
+        services.AddSingleton<TenantFilter>();
+    }
+
+    public static void UseBrunoHosting(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        _ = app.Services.GetRequiredService<IOptions<BrunoOptions>>().Value; // fail at start, not on the first request
+    }
+
+    public static void MapHealthEndpoints(this WebApplication app)
+    {
+        app.MapGet("/healthz", () => TypedResults.Ok(new { status = "alive" })).AllowAnonymous();
+        app.MapGet("/readyz", (Bruno.Storage.StorageEngine engine) => TypedResults.Ok(new { status = "ready", open_tenants = engine.OpenTenantCount })).AllowAnonymous();
+    }
+}

@@ -1,0 +1,71 @@
+using Bruno.Core.Documents;
+using Bruno.Core.Tenants;
+using Bruno.Storage;
+using Bruno.Storage.Identity;
+using Microsoft.AspNetCore.Diagnostics;
+
+namespace Bruno.Server.Hosting;
+
+/// <summary>Writes RFC 7807 problem documents.</summary>
+internal static class Problems
+{
+    public static async Task WriteAsync(HttpContext context, int status, string title, string detail)
+    {
+        context.Response.StatusCode = status;
+        var writer = context.RequestServices.GetRequiredService<IProblemDetailsService>();
+        await writer.WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = context,
+            ProblemDetails = { Status = status, Title = title, Detail = detail },
+        });
+    }
+
+    public static IResult Result(int status, string title, string detail) =>
+        TypedResults.Problem(statusCode: status, title: title, detail: detail);
+
+    /// <summary>The part of an exception message our own validators wrote, without the framework's parameter suffix.</summary>
+    public static string Own(ArgumentException e)
+    {
+        var m = e.Message;
+        var cut = m.IndexOf(" (Parameter '", StringComparison.Ordinal);
+        return cut >= 0 ? m[..cut] : m;
+    }
+}
+
+/// <summary>
+/// Maps exceptions to problem documents. Only messages Bruno writes for callers are shown; anything else is a 500 with a
+/// generic text and the trace id, and is logged.
+/// </summary>
+internal sealed partial class ProblemExceptionHandler(ILogger<ProblemExceptionHandler> logger) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
+    {
+        var (status, title, detail) = exception switch
+        {
+            DocumentRejectedException d => (d.Reason switch
+            {
+                DocumentRejection.TooLarge => StatusCodes.Status413PayloadTooLarge,
+                DocumentRejection.UnsupportedType => StatusCodes.Status415UnsupportedMediaType,
+                _ => StatusCodes.Status400BadRequest,
+            }, "The document was not accepted", d.Message),
+            BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } => (413, "Request too large", "The request body is larger than this service accepts."),
+            BadHttpRequestException b => (b.StatusCode, "Bad request", "The request could not be read: check the JSON body and parameters."),
+            InvalidIdentifierException i => (400, "Invalid identifier", i.Message),
+            TenantExistsException t => (409, "Conflict", t.Message),
+            CollectionMismatchException c => (409, "Embedding model mismatch", c.Message),
+            ArgumentException a => (400, "Invalid request", Problems.Own(a)),
+            _ => (500, "Internal error", "The request failed on the server; the trace id identifies it in the logs."),
+        };
+
+        if (status >= 500)
+        {
+            LogUnhandled(logger, context.Request.Path, exception);
+        }
+
+        await Problems.WriteAsync(context, status, title, detail);
+        return true;
+    }
+
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Error, Message = "Request to {Path} failed")]
+    private static partial void LogUnhandled(ILogger logger, PathString path, Exception exception);
+}

@@ -1,0 +1,100 @@
+using System.Text.Json;
+using Bruno.Testing;
+using Spectre.Console;
+
+namespace Bruno.Cli.Tests;
+
+/// <summary>The <c>bruno</c> commands in-process, against a real server: output, JSON and exit codes.</summary>
+public sealed class CliTests : IAsyncLifetime
+{
+    private RunningServer _server = null!;
+
+    public async ValueTask InitializeAsync() => _server = await RunningServer.StartAsync();
+
+    public ValueTask DisposeAsync() => _server.DisposeAsync();
+
+    private async Task<(int Code, string Out, string Err)> RunAsync(params string[] args)
+    {
+        var output = new StringWriter();
+        var errors = new StringWriter();
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output), Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors, Interactive = InteractionSupport.No });
+        var code = await BrunoCli.RunAsync([.. args, "--data", _server.Root, "--server", _server.Address.ToString()], console, errors);
+        return (code, output.ToString(), errors.ToString());
+    }
+
+    [Fact]
+    public async Task CreateIngestAsk_WorkEndToEnd_WithJsonForScripts()
+    {
+        var tenant = $"cli-{Guid.NewGuid():N}"[..20];
+        var (code, output, _) = await RunAsync("tenant", "create", tenant, "--name", "CLI test", "--json");
+        Assert.Equal(0, code);
+        Assert.Equal(tenant, JsonDocument.Parse(output).RootElement.GetProperty("id").GetString());
+
+        var folder = Directory.CreateTempSubdirectory("bruno-cli-docs-").FullName;
+        try
+        {
+            await File.WriteAllTextAsync(Path.Combine(folder, "faq.md"), "# Opening hours\nThe library opens at nine in the morning on weekdays.", TestContext.Current.CancellationToken);
+            Directory.CreateDirectory(Path.Combine(folder, "sub"));
+            await File.WriteAllTextAsync(Path.Combine(folder, "sub", "notes.txt"), "Parking is free for visitors after six in the evening.", TestContext.Current.CancellationToken);
+            await File.WriteAllTextAsync(Path.Combine(folder, "image.png"), "not text", TestContext.Current.CancellationToken);
+
+            (code, output, _) = await RunAsync("ingest", folder, "--tenant", tenant, "--json");
+            Assert.Equal(0, code);
+            Assert.Equal(2, JsonDocument.Parse(output).RootElement.GetProperty("documents").GetInt32());
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+
+        (code, output, _) = await RunAsync("ask", "When does the library open?", "--tenant", tenant);
+        Assert.Equal(0, code);
+        Assert.Contains("nine in the morning", output, StringComparison.Ordinal);
+        Assert.Contains("[1]", output, StringComparison.Ordinal);
+
+        (code, output, _) = await RunAsync("tenant", "list", "--json");
+        Assert.Equal(0, code);
+        Assert.Contains(JsonDocument.Parse(output).RootElement.EnumerateArray(), t => t.GetProperty("id").GetString() == tenant);
+
+        var (again, _, err) = await RunAsync("tenant", "create", tenant);
+        Assert.Equal(1, again); // 409 from the server is the user's error
+        Assert.Contains("already exists", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TokenIssue_SignsTokensTheServerAccepts()
+    {
+        var (code, output, _) = await RunAsync("token", "issue", "--platform-admin", "--json");
+        Assert.Equal(0, code);
+        var token = JsonDocument.Parse(output).RootElement.GetProperty("token").GetString()!;
+        using var client = _server.Client(token);
+        (await client.GetAsync("/admin/v1/tenants", TestContext.Current.CancellationToken)).EnsureSuccessStatusCode();
+    }
+
+    [Theory]
+    [InlineData("token", "issue")] // neither --platform-admin nor --tenant
+    [InlineData("token", "issue", "--tenant", "acme", "--user", "alice", "--scope", "root")]
+    [InlineData("tenant", "create", "../escape")]
+    [InlineData("tenant", "show", "UPPER")]
+    [InlineData("no-such-command")]
+    [InlineData("ask", "question without a tenant")]
+    [InlineData("ingest", "/no/such/folder", "--tenant", "acme")]
+    public async Task UserErrors_ExitWith1_AndOneLineOnStandardError(params string[] args)
+    {
+        var (code, _, err) = await RunAsync(args);
+        Assert.Equal(1, code);
+        Assert.StartsWith("error: ", err, StringComparison.Ordinal);
+        Assert.Single(err.TrimEnd().Split('\n'));
+    }
+
+    [Fact]
+    public async Task AnUnreachableServer_ExitsWith2()
+    {
+        var output = new StringWriter();
+        var errors = new StringWriter();
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output) });
+        var code = await BrunoCli.RunAsync(["tenant", "list", "--data", _server.Root, "--server", "http://127.0.0.1:9"], console, errors);
+        Assert.Equal(2, code);
+        Assert.Contains("cannot reach the server", errors.ToString(), StringComparison.Ordinal);
+    }
+}

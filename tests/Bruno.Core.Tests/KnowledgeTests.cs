@@ -1,0 +1,118 @@
+using Bruno.Core.Agents;
+using Bruno.Core.Documents;
+using Bruno.Core.Embeddings;
+using Bruno.Storage;
+using Bruno.Storage.Crypto;
+using Bruno.Storage.Identity;
+using Bruno.Storage.Model;
+using Microsoft.Extensions.Options;
+
+namespace Bruno.Core.Tests;
+
+/// <summary>Documents and answers on the real store and the real MiniLM model.</summary>
+public sealed class KnowledgeTests : IAsyncLifetime
+{
+    private static readonly MiniLmEmbeddingGenerator Embedder = new();
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "bruno-knowledge-" + Guid.NewGuid().ToString("N"));
+    private readonly IOptions<BrunoOptions> _options = Options.Create(new BrunoOptions());
+    private StorageEngine _engine = null!;
+    private TenantStore _store = null!;
+
+    private DocumentService Documents => new(Embedder, _options);
+
+    private AskService Ask => new(Embedder, Documents, _options);
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private Task<DocumentInfo> Put(DocumentInput input, DocumentService? service = null) => (service ?? Documents).PutAsync(_store, input, Ct);
+
+    private Task<Answer> AskAsync(string question) => Ask.AskAsync(_store, new Question(question), Ct);
+
+    public async ValueTask InitializeAsync()
+    {
+        _engine = new StorageEngine(new StorageEngineOptions { DataRoot = _root, MasterKey = MasterKey.Generate() });
+        await _engine.CreateTenantAsync(TenantId.Parse("acme"));
+        _store = _engine.Tenant(TenantId.Parse("acme"));
+    }
+
+    [Fact]
+    public async Task AnAnswer_QuotesTheRelevantPassage_AndCitesIt()
+    {
+        await Put(new DocumentInput("policy", "Policy", "text/markdown", "# Returns\nCustomers may return any product within 30 days of delivery for a full refund.\n## Shipping\nStandard shipping takes 3 to 5 business days."));
+        await Put(new DocumentInput("menu", "Menu", "text/plain", "The cafeteria serves soup on Mondays and fish on Fridays."));
+
+        var answer = await AskAsync("How many days do customers have to return a product?");
+
+        Assert.Equal(AskService.ExtractiveModel, answer.Model);
+        Assert.Contains("30 days", answer.Text, StringComparison.Ordinal);
+        var cited = answer.Sources.Single(s => answer.Text.Contains($"[{s.N}]", StringComparison.Ordinal) && s.Snippet.Contains("30 days", StringComparison.Ordinal));
+        Assert.Equal(("policy", "Returns"), (cited.DocumentId, cited.Section));
+        Assert.Equal(1, answer.Sources[0].N);
+        Assert.Equal("policy", answer.Sources[0].DocumentId); // the best passage comes first
+    }
+
+    [Fact]
+    public async Task Reposting_ReplacesTheWholeDocument_AndDeleteRemovesItEverywhere()
+    {
+        var longText = string.Join("\n\n", Enumerable.Range(0, 40).Select(i => $"Paragraph {i} talks about zeppelins and airships in some detail, sentence after sentence."));
+        var first = await Put(new DocumentInput("air", null, "text/plain", longText));
+        Assert.True(first.Chunks > 1);
+
+        var second = await Put(new DocumentInput("air", "Air", "text/plain", "Hot air balloons rise because warm air is lighter."));
+        Assert.Equal(1, second.Chunks);
+        var knowledge = _store.Collection(DocumentService.Collection);
+        Assert.Equal(2, await knowledge.CountAsync()); // one document row, one chunk row: no stale chunk left
+        Assert.Empty(await knowledge.SearchAsync(new SearchRequest { Text = "zeppelins", Mode = SearchMode.FullText }));
+        Assert.Equal("Air", (await Documents.GetAsync(_store, "air"))!.Title);
+
+        Assert.True(await Documents.DeleteAsync(_store, "air"));
+        Assert.False(await Documents.DeleteAsync(_store, "air"));
+        Assert.Equal(0, await knowledge.CountAsync());
+        Assert.Empty((await AskAsync("balloons")).Sources);
+    }
+
+    [Fact]
+    public async Task Listing_PagesThroughDocumentsInIdOrder()
+    {
+        foreach (var id in new[] { "c", "a", "b", "d" })
+        {
+            await Put(new DocumentInput(id, null, "text/plain", $"Document {id} says something."));
+        }
+
+        var page1 = await Documents.ListAsync(_store, null, 3);
+        var page2 = await Documents.ListAsync(_store, page1[^1].Id, 3);
+        Assert.Equal(["a", "b", "c"], page1.Select(d => d.Id));
+        Assert.Equal(["d"], page2.Select(d => d.Id));
+    }
+
+    [Theory]
+    [InlineData("../etc/passwd", "text/plain", "x", DocumentRejection.Invalid)]
+    [InlineData("ok", "application/x-msdownload", "x", DocumentRejection.UnsupportedType)]
+    [InlineData("ok", "text/plain", "   ", DocumentRejection.Invalid)]
+    [InlineData("ok", "text/plain", "nul\0inside", DocumentRejection.Invalid)]
+    public async Task BadDocuments_AreRefused_AndNothingIsStored(string id, string type, string content, DocumentRejection reason)
+    {
+        var e = await Assert.ThrowsAsync<DocumentRejectedException>(() => Put(new DocumentInput(id, null, type, content)));
+        Assert.Equal(reason, e.Reason);
+        Assert.Empty(await Documents.ListAsync(_store, null, 10));
+    }
+
+    [Fact]
+    public async Task TooLargeDocuments_AndReservedMetadata_AreRefused()
+    {
+        var small = Options.Create(new BrunoOptions { MaxDocumentBytes = 2_048 });
+        var e = await Assert.ThrowsAsync<DocumentRejectedException>(() => Put(new DocumentInput("big", null, "text/plain", new string('a', 3_000)), new DocumentService(Embedder, small)));
+        Assert.Equal(DocumentRejection.TooLarge, e.Reason);
+
+        var meta = new Dictionary<string, string> { ["kind"] = "document" };
+        e = await Assert.ThrowsAsync<DocumentRejectedException>(() => Put(new DocumentInput("m", null, "text/plain", "text", meta)));
+        Assert.Equal(DocumentRejection.Invalid, e.Reason);
+        Assert.Empty(await Documents.ListAsync(_store, null, 10));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _engine.DisposeAsync();
+        Directory.Delete(_root, recursive: true);
+    }
+}

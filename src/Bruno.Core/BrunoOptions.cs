@@ -28,6 +28,9 @@ public sealed class BrunoOptions
     /// <summary>Chunking settings.</summary>
     public ChunkingOptions Chunking { get; set; } = new();
 
+    /// <summary>The chat model that writes answers; none configured means extractive answers.</summary>
+    public ChatModelOptions Chat { get; set; } = new();
+
     /// <summary>Largest document accepted, in bytes.</summary>
     public int MaxDocumentBytes { get; set; } = 10 * 1024 * 1024;
 
@@ -51,6 +54,7 @@ public sealed class BrunoOptions
         Check(MaxDocumentBytes is >= 1_024 and <= 100 * 1024 * 1024, "Bruno:MaxDocumentBytes must be between 1024 and 104857600.");
         errors.AddRange(Retrieval.Validate());
         errors.AddRange(Chunking.Validate());
+        errors.AddRange(Chat.Validate());
         return errors;
     }
 
@@ -104,6 +108,67 @@ public sealed class RetrievalOptions
         if (ContextTokens is < 100 or > 100_000)
         {
             yield return "Bruno:Retrieval:ContextTokens must be between 100 and 100000.";
+        }
+    }
+}
+
+/// <summary>Which chat model writes answers.</summary>
+public sealed class ChatModelOptions
+{
+    /// <summary><c>none</c> (extractive answers), <c>ollama</c> or <c>openai</c> (any OpenAI-compatible endpoint).</summary>
+    public string Provider { get; set; } = "none";
+
+    /// <summary>Base address of the endpoint (e.g. http://ollama:11434, https://api.openai.com/v1).</summary>
+    public string? Endpoint { get; set; }
+
+    /// <summary>Model name (e.g. llama3.1:8b).</summary>
+    public string? Model { get; set; }
+
+    /// <summary>API key for OpenAI-compatible endpoints (from the environment or a secret, never appsettings in Git).</summary>
+    public string? ApiKey { get; set; }
+
+    /// <summary>Seconds to wait for the model before answering 503.</summary>
+    public int TimeoutSeconds { get; set; } = 120;
+
+    /// <summary>Sampling temperature (the original design's 0.7).</summary>
+    public float Temperature { get; set; } = 0.7f;
+
+    /// <summary>Most tokens an answer may have (the original design's 1,000).</summary>
+    public int MaxOutputTokens { get; set; } = 1_000;
+
+    /// <summary>True when a chat model is configured.</summary>
+    public bool Enabled => !string.Equals(Provider, "none", StringComparison.OrdinalIgnoreCase);
+
+    internal IEnumerable<string> Validate()
+    {
+        if (Provider.ToLowerInvariant() is not ("none" or "ollama" or "openai"))
+        {
+            yield return "Bruno:Chat:Provider must be none, ollama or openai.";
+        }
+
+        if (Enabled && (!Uri.TryCreate(Endpoint, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https")))
+        {
+            yield return "Bruno:Chat:Endpoint must be an http(s) address when a provider is set.";
+        }
+
+        if (Enabled && string.IsNullOrWhiteSpace(Model))
+        {
+            yield return "Bruno:Chat:Model must be set when a provider is set.";
+        }
+
+        if (TimeoutSeconds is < 1 or > 600)
+        {
+            yield return "Bruno:Chat:TimeoutSeconds must be between 1 and 600.";
+        }
+
+        if (Temperature is < 0 or > 2)
+        {
+            yield return "Bruno:Chat:Temperature must be between 0 and 2.";
+        }
+
+        if (MaxOutputTokens is < 16 or > 32_000)
+        {
+            yield return "Bruno:Chat:MaxOutputTokens must be between 16 and 32000.";
         }
     }
 }

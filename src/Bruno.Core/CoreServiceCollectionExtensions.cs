@@ -40,8 +40,13 @@ public static class CoreServiceCollectionExtensions
             return new TokenService(Convert.FromBase64String(key.ToBase64()), opts.Issuer, opts.Audience, sp.GetService<TimeProvider>());
         });
         services.AddSingleton<IEmbeddingGenerator<string, Embedding<float>>, MiniLmEmbeddingGenerator>();
+        services.AddSingleton(sp => ChatClients.Create(sp.GetRequiredService<IOptions<BrunoOptions>>().Value.Chat)!);
         services.AddSingleton<DocumentService>();
-        services.AddSingleton<AskService>();
+        services.AddSingleton(sp => new AskService(
+            sp.GetRequiredService<IEmbeddingGenerator<string, Embedding<float>>>(),
+            sp.GetRequiredService<DocumentService>(),
+            sp.GetRequiredService<IOptions<BrunoOptions>>(),
+            sp.GetService<IChatClient>()));
         return services;
     }
 }

@@ -13,13 +13,17 @@ public static class BrunoServer
     /// Builds the application. Throws <see cref="ConfigurationException"/> (message names the setting) when the
     /// configuration is invalid; nothing is created on disk then.
     /// </summary>
-    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    /// <param name="args">Command-line arguments (configuration).</param>
+    /// <param name="configure">Runs first: settings, listening addresses.</param>
+    /// <param name="services">Runs after Bruno's services are registered, to replace some (tests: a fake chat model).</param>
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null, Action<IServiceCollection>? services = null)
     {
         var builder = WebApplication.CreateSlimBuilder(args);
         builder.AddBrunoConfiguration();
         configure?.Invoke(builder);
         var options = builder.ValidatedBrunoOptions();
         builder.Services.AddBrunoCore();
+        services?.Invoke(builder.Services);
         builder.AddBrunoHosting(options);
 
         var app = builder.Build();

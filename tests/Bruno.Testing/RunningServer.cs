@@ -25,7 +25,7 @@ public sealed class RunningServer : IAsyncDisposable
     public IServiceProvider Services => _app.Services;
 
     /// <summary>Starts a server; <paramref name="settings"/> are extra <c>Bruno:*</c> settings.</summary>
-    public static async Task<RunningServer> StartAsync(IDictionary<string, string?>? settings = null)
+    public static async Task<RunningServer> StartAsync(IDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
     {
         var root = Path.Combine(Path.GetTempPath(), "bruno-server-" + Guid.NewGuid().ToString("N"));
         var app = BrunoServer.Build([], b =>
@@ -37,7 +37,7 @@ public sealed class RunningServer : IAsyncDisposable
             }
 
             b.WebHost.UseUrls("http://127.0.0.1:0");
-        });
+        }, services);
         await app.StartAsync();
         return new RunningServer(app, root, new Uri(app.Urls.First()));
     }

@@ -27,7 +27,7 @@ public sealed record Answer(string Text, IReadOnlyList<Source> Sources, double C
 /// <c>[n]</c> citations. Without a chat model the answer is extractive (the best sentences of the passages). Throws
 /// <see cref="ArgumentException"/> for an empty or over-long question.
 /// </summary>
-public sealed class AskService(IEmbeddingGenerator<string, Embedding<float>> embedder, DocumentService documents, IOptions<BrunoOptions> options)
+public sealed class AskService(IEmbeddingGenerator<string, Embedding<float>> embedder, DocumentService documents, IOptions<BrunoOptions> options, IChatClient? chat = null)
 {
     /// <summary>Longest question, in characters.</summary>
     public const int MaxQuestionLength = 4_000;
@@ -35,8 +35,30 @@ public sealed class AskService(IEmbeddingGenerator<string, Embedding<float>> emb
     /// <summary>Model name reported by the extractive answerer.</summary>
     public const string ExtractiveModel = "extractive";
 
-    /// <summary>Retrieves the passages for <paramref name="question"/> and composes the answer.</summary>
+    /// <summary>
+    /// Retrieves the passages for <paramref name="question"/> and composes the answer: with the chat model when one is
+    /// configured, else extractively. Throws <see cref="ModelUnavailableException"/> when the model fails or times out.
+    /// </summary>
     public async Task<Answer> AskAsync(TenantStore store, Question question, CancellationToken ct = default)
+    {
+        Answer? final = null;
+        await foreach (var e in AskStreamingAsync(store, question, ct))
+        {
+            if (e is AnswerDone done)
+            {
+                final = done.Answer;
+            }
+        }
+
+        return final!;
+    }
+
+    /// <summary>
+    /// The same as <see cref="AskAsync"/>, as a stream: text deltas as the model writes them, then one
+    /// <see cref="AnswerDone"/> with the whole answer, its sources and usage. Validation and retrieval happen before the
+    /// first event, so their errors are thrown from the first <c>MoveNextAsync</c>.
+    /// </summary>
+    public async IAsyncEnumerable<AnswerEvent> AskStreamingAsync(TenantStore store, Question question, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(question);
@@ -48,8 +70,77 @@ public sealed class AskService(IEmbeddingGenerator<string, Embedding<float>> emb
 
         var session = question.SessionId ?? Guid.NewGuid().ToString("N");
         var passages = await RetrieveAsync(store, text, question.TopK, ct);
-        var (answer, confidence) = Extractive(text, passages);
-        return new Answer(answer, passages.Select(p => p.Source).ToList(), confidence, ExtractiveModel, session, new Usage(0, 0), Activity.Current?.TraceId.ToString());
+        var sources = passages.Select(p => p.Source).ToList();
+        var traceId = Activity.Current?.TraceId.ToString();
+        if (chat is null || passages.Count == 0)
+        {
+            var (answer, confidence) = Extractive(text, passages);
+            yield return new AnswerDelta(answer);
+            yield return new AnswerDone(new Answer(answer, sources, confidence, ExtractiveModel, session, new Usage(0, 0), traceId));
+            yield break;
+        }
+
+        var opts = options.Value.Chat;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(opts.TimeoutSeconds));
+        var chatOptions = new ChatOptions
+        {
+            Temperature = opts.Temperature,
+            TopP = 0.9f,
+            MaxOutputTokens = opts.MaxOutputTokens,
+            StopSequences = ["USER:", "CONTEXT:"],
+        };
+        var written = new StringBuilder();
+        var usage = new Usage(0, 0);
+        await using var updates = Guard(chat.GetStreamingResponseAsync(PromptBuilder.Build(text, passages), chatOptions, timeout.Token), () => ct.IsCancellationRequested, timeout.Token).GetAsyncEnumerator(timeout.Token);
+        while (await updates.MoveNextAsync())
+        {
+            var update = updates.Current;
+            foreach (var u in update.Contents.OfType<UsageContent>())
+            {
+                usage = new Usage((int)(u.Details.InputTokenCount ?? 0), (int)(u.Details.OutputTokenCount ?? 0));
+            }
+
+            if (!string.IsNullOrEmpty(update.Text))
+            {
+                written.Append(update.Text);
+                yield return new AnswerDelta(update.Text);
+            }
+        }
+
+        var final = written.ToString().Trim();
+        var cited = sources.Count(s => final.Contains($"[{s.N}]", StringComparison.Ordinal));
+        var grounded = sources.Count == 0 ? 0 : Math.Round(Math.Min(1.0, cited / (double)Math.Min(3, sources.Count)), 2);
+        yield return new AnswerDone(new Answer(final, sources, grounded, opts.Model ?? "unknown", session, usage, traceId));
+    }
+
+    /// <summary>Turns any failure of the model (not the caller's cancellation) into <see cref="ModelUnavailableException"/>.</summary>
+    private static async IAsyncEnumerable<ChatResponseUpdate> Guard(IAsyncEnumerable<ChatResponseUpdate> source, Func<bool> callerCancelled, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken token = default)
+    {
+        var e = source.GetAsyncEnumerator(token);
+        try
+        {
+            while (true)
+            {
+                try
+                {
+                    if (!await e.MoveNextAsync())
+                    {
+                        break;
+                    }
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException || !callerCancelled())
+                {
+                    throw new ModelUnavailableException(ex);
+                }
+
+                yield return e.Current;
+            }
+        }
+        finally
+        {
+            await e.DisposeAsync();
+        }
     }
 
     /// <summary>The passages an answer would use, best first, numbered from 1.</summary>
@@ -179,6 +270,18 @@ public sealed class AskService(IEmbeddingGenerator<string, Embedding<float>> emb
 
     private static string Snippet(string text) => text.Length <= 240 ? text : text[..240] + "…";
 }
+
+/// <summary>One event of a streamed answer.</summary>
+public abstract record AnswerEvent;
+
+/// <summary>More text of the answer.</summary>
+public sealed record AnswerDelta(string Text) : AnswerEvent;
+
+/// <summary>The end of the answer: all of it, with its sources and usage.</summary>
+public sealed record AnswerDone(Answer Answer) : AnswerEvent;
+
+/// <summary>The chat model failed or did not answer in time; retry later (HTTP 503).</summary>
+public sealed class ModelUnavailableException(Exception inner) : Exception("The language model is unavailable; try again shortly.", inner);
 
 /// <summary>A retrieved passage with the source it is cited as.</summary>
 public sealed record Passage(string Text, Source Source);

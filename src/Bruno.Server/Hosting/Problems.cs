@@ -9,16 +9,10 @@ namespace Bruno.Server.Hosting;
 /// <summary>Writes RFC 7807 problem documents.</summary>
 internal static class Problems
 {
-    public static async Task WriteAsync(HttpContext context, int status, string title, string detail)
-    {
-        context.Response.StatusCode = status;
-        var writer = context.RequestServices.GetRequiredService<IProblemDetailsService>();
-        await writer.WriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = context,
-            ProblemDetails = { Status = status, Title = title, Detail = detail },
-        });
-    }
+    /// <summary>Writes the problem whatever the request's Accept header says (a client asking for an event stream still
+    /// gets a readable error, not an empty body).</summary>
+    public static Task WriteAsync(HttpContext context, int status, string title, string detail) =>
+        Result(status, title, detail).ExecuteAsync(context);
 
     public static IResult Result(int status, string title, string detail) =>
         TypedResults.Problem(statusCode: status, title: title, detail: detail);
@@ -52,12 +46,18 @@ internal sealed partial class ProblemExceptionHandler(ILogger<ProblemExceptionHa
             BadHttpRequestException b => (b.StatusCode, "Bad request", "The request could not be read: check the JSON body and parameters."),
             InvalidIdentifierException i => (400, "Invalid identifier", i.Message),
             TenantExistsException t => (409, "Conflict", t.Message),
+            Core.Agents.ModelUnavailableException m => (503, "Model unavailable", m.Message),
             CollectionMismatchException c => (409, "Embedding model mismatch", c.Message),
             ArgumentException a => (400, "Invalid request", Problems.Own(a)),
             _ => (500, "Internal error", "The request failed on the server; the trace id identifies it in the logs."),
         };
 
-        if (status >= 500)
+        if (status == StatusCodes.Status503ServiceUnavailable)
+        {
+            context.Response.Headers.RetryAfter = "30";
+            LogDependency(logger, context.Request.Path, exception.InnerException?.GetType().Name ?? "unknown");
+        }
+        else if (status >= 500)
         {
             LogUnhandled(logger, context.Request.Path, exception);
         }
@@ -65,6 +65,9 @@ internal sealed partial class ProblemExceptionHandler(ILogger<ProblemExceptionHa
         await Problems.WriteAsync(context, status, title, detail);
         return true;
     }
+
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "Request to {Path} answered 503: the language model failed ({Failure})")]
+    private static partial void LogDependency(ILogger logger, PathString path, string failure);
 
     [LoggerMessage(EventId = 3001, Level = LogLevel.Error, Message = "Request to {Path} failed")]
     private static partial void LogUnhandled(ILogger logger, PathString path, Exception exception);

@@ -1,3 +1,5 @@
+using System.Net.ServerSentEvents;
+using System.Runtime.CompilerServices;
 using Bruno.Core.Agents;
 using Bruno.Core.Tenants;
 using Bruno.Server.Tenancy;
@@ -7,7 +9,14 @@ namespace Bruno.Server.Features.Query;
 /// <summary>Body of a question.</summary>
 public sealed record QueryRequest(string? Query, string? SessionId, int? TopK, string? TenantId) : INamesTenant;
 
-/// <summary>Asking questions of the tenant's knowledge.</summary>
+/// <summary>An answer as the API returns it (and as the last server-sent event carries it).</summary>
+public sealed record QueryResponse(string Answer, IReadOnlyList<Source> Sources, double Confidence, string Model, string? TraceId, string SessionId, Usage Usage)
+{
+    internal static QueryResponse Of(Answer a) =>
+        new(a.Text, a.Sources, a.Confidence, a.Model, a.TraceId ?? System.Diagnostics.Activity.Current?.TraceId.ToString(), a.SessionId, a.Usage);
+}
+
+/// <summary>Asking questions of the tenant's knowledge, as one JSON answer or as server-sent events.</summary>
 internal static class QueryEndpoints
 {
     public static void MapQueryEndpoints(this IEndpointRouteBuilder app)
@@ -15,18 +24,64 @@ internal static class QueryEndpoints
         app.MapPost("/api/v1/query", AskAsync).RequireAuthorization(Hosting.Hosting.QueryPolicy).AddEndpointFilter<TenantFilter>();
     }
 
-    private static async Task<IResult> AskAsync(QueryRequest body, Caller caller, AskService ask, TenantService tenants, CancellationToken ct)
+    private static async Task<IResult> AskAsync(QueryRequest body, Caller caller, AskService ask, TenantService tenants, HttpContext http, CancellationToken ct)
     {
-        var answer = await ask.AskAsync(tenants.Store(caller.Tenant), new Question(body.Query ?? string.Empty, body.SessionId, body.TopK), ct);
-        return TypedResults.Ok(new
+        var question = new Question(body.Query ?? string.Empty, body.SessionId, body.TopK);
+        var events = ask.AskStreamingAsync(tenants.Store(caller.Tenant), question, ct).GetAsyncEnumerator(ct);
+        // The first event comes after validation and retrieval (and, with a model, its first token): a failure there is
+        // still a plain problem response with its status code, before any stream has started.
+        if (!await events.MoveNextAsync())
         {
-            answer = answer.Text,
-            sources = answer.Sources,
-            confidence = answer.Confidence,
-            model = answer.Model,
-            trace_id = answer.TraceId ?? System.Diagnostics.Activity.Current?.TraceId.ToString(),
-            session_id = answer.SessionId,
-            usage = answer.Usage,
-        });
+            throw new InvalidOperationException("An answer stream ended without an answer.");
+        }
+
+        if (!http.Request.Headers.Accept.Any(a => a?.Contains("text/event-stream", StringComparison.OrdinalIgnoreCase) == true))
+        {
+            var answer = events.Current as AnswerDone;
+            while (answer is null && await events.MoveNextAsync())
+            {
+                answer = events.Current as AnswerDone;
+            }
+
+            await events.DisposeAsync();
+            return TypedResults.Ok(QueryResponse.Of(answer!.Answer));
+        }
+
+        return TypedResults.ServerSentEvents(Stream(events, ct));
+    }
+
+    /// <summary>Events <c>delta</c> ({text}) as the answer is written, then <c>done</c> (the whole answer, sources and usage),
+    /// or <c>error</c> (a problem document) when the model fails midway.</summary>
+    private static async IAsyncEnumerable<SseItem<object>> Stream(IAsyncEnumerator<AnswerEvent> events, [EnumeratorCancellation] CancellationToken ct)
+    {
+        await using (events)
+        {
+            var more = true;
+            while (more)
+            {
+                var item = events.Current switch
+                {
+                    AnswerDelta d => new SseItem<object>(new { text = d.Text }, "delta"),
+                    AnswerDone done => new SseItem<object>(QueryResponse.Of(done.Answer), "done"),
+                    _ => throw new InvalidOperationException("Unknown answer event."),
+                };
+                yield return item;
+                SseItem<object>? failure = null;
+                try
+                {
+                    more = await events.MoveNextAsync();
+                }
+                catch (ModelUnavailableException)
+                {
+                    failure = new SseItem<object>(new { status = 503, title = "Model unavailable", detail = "The language model stopped answering; try again shortly." }, "error");
+                    more = false;
+                }
+
+                if (failure is { } f)
+                {
+                    yield return f;
+                }
+            }
+        }
     }
 }

@@ -50,7 +50,7 @@ public static class BrunoCli
                 t.SetDescription("Issue tokens signed with this data root's key.");
                 t.AddCommand<TokenIssueCommand>("issue");
             });
-            c.AddCommand<IngestCommand>("ingest").WithDescription("Upload a folder of .md and .txt files into a tenant.");
+            c.AddCommand<IngestCommand>("ingest").WithDescription("Upload a folder of .md, .txt, .html and .pdf files into a tenant.");
             c.AddCommand<AskCommand>("ask").WithDescription("Ask a tenant's knowledge a question.");
         });
 

@@ -116,3 +116,33 @@ public sealed class GenerationTests(FakeModelFixture fixture) : IClassFixture<Fa
         return list;
     }
 }
+
+/// <summary>Readiness and the API description.</summary>
+public sealed class ReadinessAndOpenApiTests(FakeModelFixture fixture) : IClassFixture<FakeModelFixture>
+{
+    [Fact]
+    public async Task Readiness_ReportsAnUnreachableModelAsDegraded()
+    {
+        // The fixture's model endpoint is a closed port: generation would answer 503, the service is degraded, not down.
+        using var client = fixture.Server.Client();
+        var ready = await Http.JsonAsync(await client.GetAsync("/readyz", Http.Ct));
+        Assert.Equal("degraded", ready.GetProperty("status").GetString());
+        Assert.Equal("unreachable", ready.GetProperty("checks").GetProperty("chat").GetString());
+    }
+
+    [Fact]
+    public async Task TheOpenApiDocument_DescribesTheApi_AndTheReferenceIsServed()
+    {
+        using var client = fixture.Server.Client();
+        var doc = await Http.JsonAsync(await client.GetAsync("/openapi/v1.json", Http.Ct));
+        var paths = doc.GetProperty("paths");
+        foreach (var path in new[] { "/api/v1/query", "/api/v1/documents", "/api/v1/documents/{id}", "/admin/v1/tenants" })
+        {
+            Assert.True(paths.TryGetProperty(path, out _), $"missing {path}");
+        }
+
+        using var page = await client.GetAsync("/scalar/v1", Http.Ct);
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        Assert.Contains("text/html", page.Content.Headers.ContentType?.MediaType, StringComparison.Ordinal);
+    }
+}

@@ -26,7 +26,7 @@ internal class TenantUserSettings : CliSettings
         new(ServerUri(), Tokens().IssueUserToken(TenantId.Parse(Tenant), UserId.Parse(User), [scope], TimeSpan.FromMinutes(30)));
 }
 
-/// <summary><c>bruno ingest PATH --tenant T</c>: uploads every .md, .markdown and .txt file under PATH.</summary>
+/// <summary><c>bruno ingest PATH --tenant T</c>: uploads every .md, .markdown, .txt, .html, .htm and .pdf file under PATH.</summary>
 internal sealed class IngestCommand : AsyncCommand<IngestCommand.Settings>
 {
     public sealed class Settings : TenantUserSettings
@@ -41,7 +41,7 @@ internal sealed class IngestCommand : AsyncCommand<IngestCommand.Settings>
         var files = Files(settings.Path);
         if (files.Count == 0)
         {
-            throw new CliException(BrunoCli.UserError, $"no .md, .markdown or .txt files at '{settings.Path}'");
+            throw new CliException(BrunoCli.UserError, $"no .md, .markdown, .txt, .html, .htm or .pdf files at '{settings.Path}'");
         }
 
         using var api = settings.Client(Scopes.Ingest);
@@ -51,14 +51,13 @@ internal sealed class IngestCommand : AsyncCommand<IngestCommand.Settings>
             foreach (var file in files)
             {
                 var id = DocumentId(settings.Path, file);
-                var markdown = file.EndsWith(".md", StringComparison.OrdinalIgnoreCase) || file.EndsWith(".markdown", StringComparison.OrdinalIgnoreCase);
-                var doc = await api.SendAsync(HttpMethod.Post, "/api/v1/documents", new
-                {
-                    id,
-                    title = System.IO.Path.GetFileNameWithoutExtension(file),
-                    content_type = markdown ? "text/markdown" : "text/plain",
-                    content = await File.ReadAllTextAsync(file, cancellationToken),
-                }, cancellationToken);
+                using var form = new MultipartFormDataContent();
+                var bytes = new ByteArrayContent(await File.ReadAllBytesAsync(file, cancellationToken));
+                bytes.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue(TypeOf(file));
+                form.Add(bytes, "file", System.IO.Path.GetFileName(file));
+                form.Add(new StringContent(id), "id");
+                form.Add(new StringContent(System.IO.Path.GetFileNameWithoutExtension(file)), "title");
+                var doc = await api.SendAsync(HttpMethod.Post, "/api/v1/documents", form, cancellationToken);
                 results.Add(doc);
                 progress?.Invoke(id);
             }
@@ -83,16 +82,25 @@ internal sealed class IngestCommand : AsyncCommand<IngestCommand.Settings>
         return BrunoCli.Ok;
     }
 
+    private static readonly string[] Kinds = [".md", ".markdown", ".txt", ".html", ".htm", ".pdf"];
+
+    private static string TypeOf(string file) => System.IO.Path.GetExtension(file).ToLowerInvariant() switch
+    {
+        ".md" or ".markdown" => "text/markdown",
+        ".html" or ".htm" => "text/html",
+        ".pdf" => "application/pdf",
+        _ => "text/plain",
+    };
+
     private static List<string> Files(string path)
     {
-        string[] kinds = [".md", ".markdown", ".txt"];
         if (File.Exists(path))
         {
             return [path];
         }
 
         return Directory.Exists(path)
-            ? [.. Directory.EnumerateFiles(path, "*", SearchOption.AllDirectories).Where(f => kinds.Contains(System.IO.Path.GetExtension(f).ToLowerInvariant())).Order(StringComparer.Ordinal)]
+            ? [.. Directory.EnumerateFiles(path, "*", SearchOption.AllDirectories).Where(f => Kinds.Contains(System.IO.Path.GetExtension(f).ToLowerInvariant())).Order(StringComparer.Ordinal)]
             : throw new CliException(BrunoCli.UserError, $"'{path}' does not exist");
     }
 

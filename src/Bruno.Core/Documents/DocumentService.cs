@@ -11,8 +11,11 @@ namespace Bruno.Core.Documents;
 /// <summary>A document to store: caller-chosen id, title, content type and text, optional string metadata.</summary>
 public sealed record DocumentInput(string Id, string? Title, string ContentType, string Content, IReadOnlyDictionary<string, string>? Metadata = null);
 
+/// <summary>An uploaded file to store: caller-chosen id, title, content type and bytes, optional string metadata.</summary>
+public sealed record DocumentFile(string Id, string? Title, string ContentType, ReadOnlyMemory<byte> Bytes, IReadOnlyDictionary<string, string>? Metadata = null);
+
 /// <summary>A stored document as listed.</summary>
-public sealed record DocumentInfo(string Id, string Title, string ContentType, int Chunks, int Characters, DateTimeOffset CreatedAt);
+public sealed record DocumentInfo(string Id, string Title, string ContentType, int Chunks, long Bytes, DateTimeOffset CreatedAt);
 
 /// <summary>Refused input, with a message safe to show the caller.</summary>
 public sealed class DocumentRejectedException(string message, DocumentRejection reason) : Exception(message)
@@ -45,9 +48,6 @@ public sealed partial class DocumentService(IEmbeddingGenerator<string, Embeddin
     /// <summary>The collection holding documents and chunks.</summary>
     public const string Collection = "knowledge";
 
-    /// <summary>Content types read as plain text.</summary>
-    public static readonly IReadOnlySet<string> TextTypes = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "text/plain", "text/markdown" };
-
     private const int MaxChunks = 5_000;
 
     /// <summary>The collection spec for the configured embedding model.</summary>
@@ -60,38 +60,72 @@ public sealed partial class DocumentService(IEmbeddingGenerator<string, Embeddin
         }
     }
 
-    /// <summary>Stores (or replaces) a document; returns what was stored.</summary>
-    public async Task<DocumentInfo> PutAsync(TenantStore store, DocumentInput input, CancellationToken ct = default)
+    /// <summary>Stores (or replaces) a document sent as text (plain, Markdown or HTML); returns what was stored.</summary>
+    public Task<DocumentInfo> PutAsync(TenantStore store, DocumentInput input, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var type = TextExtractor.Normalize(input.ContentType);
+        if (type == "application/pdf")
+        {
+            throw new DocumentRejectedException("Send PDF files as a multipart/form-data upload, not as JSON text.", DocumentRejection.UnsupportedType);
+        }
+
+        var content = input.Content ?? string.Empty;
+        CheckSize(Encoding.UTF8.GetByteCount(content));
+        var (text, markdown) = type switch
+        {
+            "text/plain" => (content, false),
+            "text/markdown" => (content, true),
+            "text/html" => (TextExtractor.Html(content), true),
+            _ => throw TextExtractor.Unsupported(type),
+        };
+        return StoreAsync(store, input.Id, input.Title, type, text, Encoding.UTF8.GetByteCount(content), input.Metadata, markdown, ct);
+    }
+
+    /// <summary>Stores (or replaces) an uploaded file (text, Markdown, HTML or PDF); returns what was stored.</summary>
+    public Task<DocumentInfo> PutFileAsync(TenantStore store, DocumentFile file, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        var type = TextExtractor.Normalize(file.ContentType);
+        if (!TextExtractor.Types.Contains(type))
+        {
+            throw TextExtractor.Unsupported(type);
+        }
+
+        CheckSize(file.Bytes.Length);
+        ValidateId(file.Id);
+        var (text, markdown) = TextExtractor.Extract(file.Bytes.Span, type);
+        return StoreAsync(store, file.Id, file.Title, type, text, file.Bytes.Length, file.Metadata, markdown, ct);
+    }
+
+    private void CheckSize(int bytes)
+    {
+        var max = options.Value.MaxDocumentBytes;
+        if (bytes > max)
+        {
+            throw new DocumentRejectedException($"The document is larger than {max} bytes.", DocumentRejection.TooLarge);
+        }
+    }
+
+    private async Task<DocumentInfo> StoreAsync(TenantStore store, string idText, string? titleText, string type, string text, int size, IReadOnlyDictionary<string, string>? metadata, bool markdown, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(store);
-        ArgumentNullException.ThrowIfNull(input);
         var opts = options.Value;
-        var id = ValidateId(input.Id);
-        var type = input.ContentType.Split(';')[0].Trim().ToLowerInvariant();
-        if (!TextTypes.Contains(type))
-        {
-            throw new DocumentRejectedException($"Content type '{Clip(type)}' is not supported; send text/plain or text/markdown.", DocumentRejection.UnsupportedType);
-        }
-
-        if (Encoding.UTF8.GetByteCount(input.Content) > opts.MaxDocumentBytes)
-        {
-            throw new DocumentRejectedException($"The document is larger than {opts.MaxDocumentBytes} bytes.", DocumentRejection.TooLarge);
-        }
-
-        if (string.IsNullOrWhiteSpace(input.Content) || input.Content.Contains('\0', StringComparison.Ordinal))
+        var id = ValidateId(idText);
+        if (string.IsNullOrWhiteSpace(text) || text.Contains('\0', StringComparison.Ordinal))
         {
             throw new DocumentRejectedException("The document has no text, or holds NUL characters.", DocumentRejection.Invalid);
         }
 
-        var title = string.IsNullOrWhiteSpace(input.Title) ? id : input.Title.Trim();
+        var title = string.IsNullOrWhiteSpace(titleText) ? id : titleText.Trim();
         if (title.Length > 300 || title.Any(char.IsControl))
         {
             throw new DocumentRejectedException("A title has at most 300 characters and no control characters.", DocumentRejection.Invalid);
         }
 
-        var extra = ValidateMetadata(input.Metadata);
+        var extra = ValidateMetadata(metadata);
         var maxTokens = Math.Min(opts.Chunking.ChunkTokens, MiniLmEmbeddingGenerator.MaxInputTokens - 2);
-        var chunks = Chunker.Split(input.Content, type == "text/markdown", maxTokens, Math.Min(opts.Chunking.OverlapTokens, maxTokens / 2));
+        var chunks = Chunker.Split(text, markdown, maxTokens, Math.Min(opts.Chunking.OverlapTokens, maxTokens / 2));
         if (chunks.Count > MaxChunks)
         {
             throw new DocumentRejectedException($"The document makes more than {MaxChunks} chunks.", DocumentRejection.TooLarge);
@@ -121,7 +155,7 @@ public sealed partial class DocumentService(IEmbeddingGenerator<string, Embeddin
 
         var norm = System.Numerics.Tensors.TensorPrimitives.Norm(mean);
         System.Numerics.Tensors.TensorPrimitives.Divide(mean, norm > 0 ? norm : 1, mean);
-        var info = new DocumentInfo(id, title, type, chunks.Count, input.Content.Length, DateTimeOffset.UtcNow);
+        var info = new DocumentInfo(id, title, type, chunks.Count, size, DateTimeOffset.UtcNow);
         rows.Add(new StoredRow
         {
             Id = DocRowId(id),
@@ -134,7 +168,7 @@ public sealed partial class DocumentService(IEmbeddingGenerator<string, Embeddin
                 ["title"] = title,
                 ["content_type"] = type,
                 ["chunk_count"] = chunks.Count,
-                ["characters"] = input.Content.Length,
+                ["bytes"] = size,
             },
             CreatedAt = info.CreatedAt,
         });
@@ -186,7 +220,7 @@ public sealed partial class DocumentService(IEmbeddingGenerator<string, Embeddin
         var result = new Dictionary<string, MetadataValue>(StringComparer.Ordinal);
         foreach (var (key, value) in metadata ?? new Dictionary<string, string>())
         {
-            if (!KeyPattern().IsMatch(key) || key is "kind" or "document_id" or "title" or "section" or "position" or "content_type" or "chunk_count" or "characters"
+            if (!KeyPattern().IsMatch(key) || key is "kind" or "document_id" or "title" or "section" or "position" or "content_type" or "chunk_count" or "bytes"
                 || value is null || value.Length > 1_000 || value.Any(char.IsControl))
             {
                 throw new DocumentRejectedException($"Metadata key '{Clip(key)}' or its value is not allowed (keys: lower-case letters, digits and '_', not reserved; values: up to 1,000 characters).", DocumentRejection.Invalid);
@@ -203,7 +237,7 @@ public sealed partial class DocumentService(IEmbeddingGenerator<string, Embeddin
         row.Metadata["title"].AsString,
         row.Metadata["content_type"].AsString,
         (int)row.Metadata["chunk_count"].AsNumber,
-        (int)row.Metadata["characters"].AsNumber,
+        (long)row.Metadata["bytes"].AsNumber,
         row.CreatedAt);
 
     private static string Clip(string s) => s.Length > 40 ? s[..40] + "…" : s;

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
+using Scalar.AspNetCore;
 
 namespace Bruno.Server.Hosting;
 
@@ -60,6 +61,8 @@ internal static class Hosting
             .AddPolicy(IngestPolicy, p => p.RequireClaim(TokenService.TenantClaim).RequireAssertion(c => TokenService.ScopesOf(c.User).Contains(Scopes.Ingest)))
             .AddPolicy(PlatformPolicy, p => p.RequireAssertion(c => !c.User.HasClaim(x => x.Type == TokenService.TenantClaim) && TokenService.ScopesOf(c.User).Contains(Scopes.PlatformAdmin)));
         services.AddSingleton<TenantFilter>();
+        services.AddOpenApi();
+        services.AddHttpClient("readiness", c => c.Timeout = TimeSpan.FromSeconds(2));
     }
 
     public static void UseBrunoHosting(this WebApplication app)
@@ -73,7 +76,32 @@ internal static class Hosting
 
     public static void MapHealthEndpoints(this WebApplication app)
     {
+        app.MapOpenApi().AllowAnonymous();                          // /openapi/v1.json
+        app.MapScalarApiReference().AllowAnonymous();               // /scalar/v1, a browsable reference
         app.MapGet("/healthz", () => TypedResults.Ok(new { status = "alive" })).AllowAnonymous();
-        app.MapGet("/readyz", (Bruno.Storage.StorageEngine engine) => TypedResults.Ok(new { status = "ready", open_tenants = engine.OpenTenantCount })).AllowAnonymous();
+        app.MapGet("/readyz", ReadyAsync).AllowAnonymous();
+    }
+
+    /// <summary>Ready when the store answers; "degraded" (still 200) when the chat model's endpoint does not, since
+    /// retrieval and extractive answers still work and generation answers 503 meanwhile.</summary>
+    private static async Task<IResult> ReadyAsync(Bruno.Storage.StorageEngine engine, IOptions<BrunoOptions> options, IHttpClientFactory http, CancellationToken ct)
+    {
+        var chat = options.Value.Chat;
+        var chatState = "not configured";
+        if (chat.Enabled)
+        {
+            try
+            {
+                using var response = await http.CreateClient("readiness").GetAsync(new Uri(chat.Endpoint!), HttpCompletionOption.ResponseHeadersRead, ct);
+                chatState = "ok";
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+                chatState = "unreachable";
+            }
+        }
+
+        var status = chatState == "unreachable" ? "degraded" : "ready";
+        return TypedResults.Ok(new { status, checks = new { store = "ok", chat = chatState }, open_tenants = engine.OpenTenantCount });
     }
 }

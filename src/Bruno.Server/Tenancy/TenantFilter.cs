@@ -24,6 +24,7 @@ internal sealed partial class TenantFilter(TenantService tenants, ILogger<Tenant
         var named = TenantHeaders.SelectMany(h => http.Request.Headers[h].AsEnumerable())
             .Concat(TenantQueryKeys.SelectMany(k => http.Request.Query[k].AsEnumerable()))
             .Concat(context.Arguments.OfType<INamesTenant>().Select(b => b.TenantId))
+            .Concat(http.Request.HasFormContentType ? TenantQueryKeys.SelectMany(k => http.Request.Form[k].AsEnumerable()) : [])
             .Where(v => !string.IsNullOrEmpty(v));
         if (named.Any(v => !string.Equals(v, caller.Tenant.Value, StringComparison.Ordinal)))
         {

@@ -1,6 +1,7 @@
 using Bruno.Core.Documents;
 using Bruno.Core.Tenants;
 using Bruno.Server.Tenancy;
+using Microsoft.AspNetCore.Mvc;
 
 namespace Bruno.Server.Features.Documents;
 
@@ -17,7 +18,9 @@ internal static class DocumentEndpoints
     {
         var read = app.MapGroup("/api/v1/documents").RequireAuthorization(Hosting.Hosting.QueryPolicy).AddEndpointFilter<TenantFilter>();
         var write = app.MapGroup("/api/v1/documents").RequireAuthorization(Hosting.Hosting.IngestPolicy).AddEndpointFilter<TenantFilter>();
-        write.MapPost("/", PutAsync);
+        write.MapPost("/", PutAsync).Accepts<DocumentRequest>("application/json");
+        // Bearer tokens, no cookies: a cross-site form cannot carry the credential, so no antiforgery token is needed.
+        write.MapPost("/", UploadAsync).Accepts<IFormFile>("multipart/form-data").DisableAntiforgery();
         write.MapDelete("/{id}", DeleteAsync);
         read.MapGet("/", ListAsync);
         read.MapGet("/{id}", GetAsync);
@@ -29,6 +32,39 @@ internal static class DocumentEndpoints
         var info = await documents.PutAsync(tenants.Store(caller.Tenant), input, ct);
         return TypedResults.Ok(info);
     }
+
+    /// <summary>Multipart upload: a <c>file</c> part (its Content-Type, else its extension, gives the type), fields
+    /// <c>id</c> (default: the file name), <c>title</c> and <c>metadata</c> (a JSON object of strings).</summary>
+    private static async Task<IResult> UploadAsync(IFormFile file, [FromForm] string? id, [FromForm] string? title, [FromForm] string? metadata, Caller caller, DocumentService documents, TenantService tenants, CancellationToken ct)
+    {
+        Dictionary<string, string>? meta = null;
+        if (!string.IsNullOrEmpty(metadata))
+        {
+            try
+            {
+                meta = System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, string>>(metadata);
+            }
+            catch (System.Text.Json.JsonException)
+            {
+                throw new DocumentRejectedException("The metadata field must be a JSON object of strings.", DocumentRejection.Invalid);
+            }
+        }
+
+        using var buffer = new MemoryStream();
+        await file.CopyToAsync(buffer, ct);
+        var type = string.IsNullOrEmpty(file.ContentType) || file.ContentType == "application/octet-stream" ? TypeOf(file.FileName) : file.ContentType;
+        var info = await documents.PutFileAsync(tenants.Store(caller.Tenant), new DocumentFile(id ?? Path.GetFileNameWithoutExtension(file.FileName), title, type, buffer.GetBuffer().AsMemory(0, (int)buffer.Length), meta), ct);
+        return TypedResults.Ok(info);
+    }
+
+    private static string TypeOf(string fileName) => Path.GetExtension(fileName).ToLowerInvariant() switch
+    {
+        ".md" or ".markdown" => "text/markdown",
+        ".html" or ".htm" => "text/html",
+        ".pdf" => "application/pdf",
+        ".txt" => "text/plain",
+        _ => "application/octet-stream",
+    };
 
     private static async Task<IResult> ListAsync(Caller caller, DocumentService documents, TenantService tenants, string? after, int? limit)
     {

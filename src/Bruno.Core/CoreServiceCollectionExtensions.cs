@@ -33,6 +33,7 @@ public static class CoreServiceCollectionExtensions
         });
         services.AddSingleton(sp => new TenantCatalog(sp.GetRequiredService<DataDirectory>().CatalogPath, sp.GetService<TimeProvider>()));
         services.AddSingleton<TenantService>();
+        services.AddSingleton(sp => new ApiKeys(sp.GetRequiredService<DataDirectory>().CatalogPath, sp.GetService<TimeProvider>()));
         services.AddSingleton(sp =>
         {
             var opts = sp.GetRequiredService<IOptions<BrunoOptions>>().Value;

@@ -30,6 +30,7 @@ public static class BrunoServer
         app.UseBrunoHosting();
         app.MapHealthEndpoints();
         app.MapAdminEndpoints();
+        app.MapApiKeyEndpoints();
         app.MapDocumentEndpoints();
         app.MapQueryEndpoints();
         return app;

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Bruno.Core;
 using Bruno.Core.Identity;
 using Bruno.Server.Tenancy;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http.Json;
@@ -16,6 +17,8 @@ internal static class Hosting
     public const string QueryPolicy = "scope:" + Scopes.Query;
     public const string IngestPolicy = "scope:" + Scopes.Ingest;
     public const string PlatformPolicy = "scope:" + Scopes.PlatformAdmin;
+    public const string AdminPolicy = "scope:" + Scopes.Admin;
+    private const string CredentialScheme = "Bruno";
 
     public static void AddBrunoHosting(this WebApplicationBuilder builder, BrunoOptions options)
     {
@@ -41,7 +44,12 @@ internal static class Hosting
         // JSON bodies carry documents: room for the largest document, escaped, and nothing more.
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = (2L * options.MaxDocumentBytes) + 65_536);
 
-        services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
+        // One scheme in front: API keys (brk_...) go to their handler, everything else to JWT bearer validation.
+        services.AddAuthentication(CredentialScheme)
+            .AddPolicyScheme(CredentialScheme, "Bearer token or API key", o => o.ForwardDefaultSelector = c =>
+                ApiKeyHandler.KeyOf(c.Request) is null ? JwtBearerDefaults.AuthenticationScheme : ApiKeyHandler.SchemeName)
+            .AddJwtBearer()
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyHandler>(ApiKeyHandler.SchemeName, null);
         services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme).Configure<TokenService>((o, tokens) =>
         {
             o.MapInboundClaims = false;
@@ -59,6 +67,7 @@ internal static class Hosting
         services.AddAuthorizationBuilder()
             .AddPolicy(QueryPolicy, p => p.RequireClaim(TokenService.TenantClaim).RequireAssertion(c => TokenService.ScopesOf(c.User).Contains(Scopes.Query)))
             .AddPolicy(IngestPolicy, p => p.RequireClaim(TokenService.TenantClaim).RequireAssertion(c => TokenService.ScopesOf(c.User).Contains(Scopes.Ingest)))
+            .AddPolicy(AdminPolicy, p => p.RequireClaim(TokenService.TenantClaim).RequireAssertion(c => TokenService.ScopesOf(c.User).Contains(Scopes.Admin)))
             .AddPolicy(PlatformPolicy, p => p.RequireAssertion(c => !c.User.HasClaim(x => x.Type == TokenService.TenantClaim) && TokenService.ScopesOf(c.User).Contains(Scopes.PlatformAdmin)));
         services.AddSingleton<TenantFilter>();
         services.AddOpenApi();

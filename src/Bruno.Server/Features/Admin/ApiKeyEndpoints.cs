@@ -1,0 +1,47 @@
+using Bruno.Core.Tenants;
+using Bruno.Server.Tenancy;
+using Bruno.Storage.Identity;
+
+namespace Bruno.Server.Features.Admin;
+
+/// <summary>Body of a key creation.</summary>
+public sealed record CreateApiKeyRequest(string? Name, IReadOnlyList<string>? Scopes);
+
+/// <summary>A key as listed.</summary>
+public sealed record ApiKeyResponse(string Id, string Name, IReadOnlyList<string> Scopes, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt)
+{
+    internal static ApiKeyResponse Of(ApiKeyInfo k) => new(k.Id, k.Name, k.Scopes, k.CreatedAt, k.RevokedAt);
+}
+
+/// <summary>A new key: the secret appears here once.</summary>
+public sealed record CreatedApiKeyResponse(string Id, string Name, IReadOnlyList<string> Scopes, DateTimeOffset CreatedAt, string Key);
+
+/// <summary>API keys: by the operator for any tenant, and by a tenant's admins for their own tenant.</summary>
+internal static class ApiKeyEndpoints
+{
+    public static void MapApiKeyEndpoints(this IEndpointRouteBuilder app)
+    {
+        var platform = app.MapGroup("/admin/v1/tenants/{tenant}/api-keys").RequireAuthorization(Hosting.Hosting.PlatformPolicy);
+        platform.MapPost("/", (string tenant, CreateApiKeyRequest body, TenantService tenants, ApiKeys keys) => Known(tenant, tenants, t => Create(t, body, keys)));
+        platform.MapGet("/", (string tenant, TenantService tenants, ApiKeys keys) => Known(tenant, tenants, t => TypedResults.Ok(keys.List(t).Select(ApiKeyResponse.Of))));
+        platform.MapDelete("/{id}", (string tenant, string id, TenantService tenants, ApiKeys keys) => Known(tenant, tenants, t => Revoke(t, id, keys)));
+
+        var own = app.MapGroup("/api/v1/api-keys").RequireAuthorization(Hosting.Hosting.AdminPolicy).AddEndpointFilter<TenantFilter>();
+        own.MapPost("/", (CreateApiKeyRequest body, Caller caller, ApiKeys keys) => Create(caller.Tenant, body, keys));
+        own.MapGet("/", (Caller caller, ApiKeys keys) => TypedResults.Ok(keys.List(caller.Tenant).Select(ApiKeyResponse.Of)));
+        own.MapDelete("/{id}", (string id, Caller caller, ApiKeys keys) => Revoke(caller.Tenant, id, keys));
+    }
+
+    private static IResult Known(string tenant, TenantService tenants, Func<TenantId, IResult> then) =>
+        TenantId.TryParse(tenant, out var id) && tenants.Find(id) is not null ? then(id) : TypedResults.Problem(statusCode: 404, title: "Not found", detail: "No such tenant.");
+
+    private static Microsoft.AspNetCore.Http.HttpResults.Created<CreatedApiKeyResponse> Create(TenantId tenant, CreateApiKeyRequest body, ApiKeys keys)
+    {
+        var issued = keys.Create(tenant, body.Name ?? string.Empty, body.Scopes ?? [Core.Identity.Scopes.Query]);
+        var k = issued.Info;
+        return TypedResults.Created($"/api/v1/api-keys/{k.Id}", new CreatedApiKeyResponse(k.Id, k.Name, k.Scopes, k.CreatedAt, issued.Key));
+    }
+
+    private static IResult Revoke(TenantId tenant, string id, ApiKeys keys) =>
+        keys.Revoke(tenant, id) ? TypedResults.NoContent() : TypedResults.Problem(statusCode: 404, title: "Not found", detail: "No such active key.");
+}

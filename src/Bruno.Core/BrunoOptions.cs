@@ -22,6 +22,9 @@ public sealed class BrunoOptions
     /// <summary>Lifetime of issued user tokens, in minutes (1-10,080).</summary>
     public int TokenLifetimeMinutes { get; set; } = 60;
 
+    /// <summary>An external identity provider (OIDC) whose tokens are accepted besides Bruno's own.</summary>
+    public AuthOptions Auth { get; set; } = new();
+
     /// <summary>Retrieval and answer settings.</summary>
     public RetrievalOptions Retrieval { get; set; } = new();
 
@@ -55,6 +58,7 @@ public sealed class BrunoOptions
         errors.AddRange(Retrieval.Validate());
         errors.AddRange(Chunking.Validate());
         errors.AddRange(Chat.Validate());
+        errors.AddRange(Auth.Validate());
         return errors;
     }
 
@@ -108,6 +112,49 @@ public sealed class RetrievalOptions
         if (ContextTokens is < 100 or > 100_000)
         {
             yield return "Bruno:Retrieval:ContextTokens must be between 100 and 100000.";
+        }
+    }
+}
+
+/// <summary>
+/// Production identity: an OIDC authority whose signing keys (JWKS) are fetched from its discovery document and refreshed
+/// without restart (on schedule, and at once when a token names a key not seen yet). Its tokens must carry the audience
+/// <see cref="BrunoOptions.Audience"/>, the issuer the discovery document names, and the claims <c>tenant_id</c>,
+/// <c>sub</c> and <c>scope</c> (or <c>scp</c>).
+/// </summary>
+public sealed class AuthOptions
+{
+    /// <summary>The authority's base address (its discovery document is under <c>/.well-known/openid-configuration</c>); empty: none.</summary>
+    public string? Authority { get; set; }
+
+    /// <summary>Whether the authority must be https (only a test or a local setup may turn this off).</summary>
+    public bool RequireHttpsMetadata { get; set; } = true;
+
+    /// <summary>Signature algorithms accepted from the authority.</summary>
+    public string[] Algorithms { get; set; } = ["RS256", "ES256"];
+
+    /// <summary>How often the keys are refreshed on schedule, in minutes.</summary>
+    public int KeyRefreshMinutes { get; set; } = 60;
+
+    /// <summary>True when an authority is configured.</summary>
+    public bool Enabled => !string.IsNullOrWhiteSpace(Authority);
+
+    internal IEnumerable<string> Validate()
+    {
+        if (Enabled && (!Uri.TryCreate(Authority, UriKind.Absolute, out var uri) || (uri.Scheme != "https" && (RequireHttpsMetadata || uri.Scheme != "http"))))
+        {
+            yield return "Bruno:Auth:Authority must be an https address (http only with RequireHttpsMetadata false).";
+        }
+
+        string[] allowed = ["RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256"];
+        if (Algorithms.Length == 0 || Algorithms.Any(a => !allowed.Contains(a, StringComparer.Ordinal)))
+        {
+            yield return "Bruno:Auth:Algorithms must be some of " + string.Join(", ", allowed) + " (asymmetric only).";
+        }
+
+        if (KeyRefreshMinutes is < 1 or > 1_440)
+        {
+            yield return "Bruno:Auth:KeyRefreshMinutes must be between 1 and 1440.";
         }
     }
 }

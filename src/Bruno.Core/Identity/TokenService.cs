@@ -105,5 +105,5 @@ public sealed class TokenService
 
     /// <summary>The scopes a validated principal carries.</summary>
     public static IReadOnlySet<string> ScopesOf(ClaimsPrincipal principal) =>
-        principal.FindAll(ScopeClaim).SelectMany(c => c.Value.Split(' ', StringSplitOptions.RemoveEmptyEntries)).ToHashSet(StringComparer.Ordinal);
+        principal.FindAll(c => c.Type is ScopeClaim or "scp").SelectMany(c => c.Value.Split(' ', StringSplitOptions.RemoveEmptyEntries)).ToHashSet(StringComparer.Ordinal);
 }

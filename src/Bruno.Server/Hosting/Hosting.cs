@@ -54,6 +54,19 @@ internal static class Hosting
         {
             o.MapInboundClaims = false;
             o.TokenValidationParameters = tokens.ValidationParameters();
+            if (options.Auth.Enabled)
+            {
+                // Tokens of the identity provider as well as Bruno's own: its issuer and keys come from its discovery
+                // document (JwtBearer adds them to the ones above), refreshed on schedule and when an unknown key id
+                // appears. Only the listed asymmetric algorithms are accepted from it; HS256 stays bound to Bruno's key.
+                o.Authority = options.Auth.Authority;
+                o.Audience = options.Audience;
+                o.RequireHttpsMetadata = options.Auth.RequireHttpsMetadata;
+                o.RefreshOnIssuerKeyNotFound = true;
+                o.AutomaticRefreshInterval = TimeSpan.FromMinutes(options.Auth.KeyRefreshMinutes);
+                o.TokenValidationParameters.ValidAlgorithms = [.. o.TokenValidationParameters.ValidAlgorithms!, .. options.Auth.Algorithms];
+            }
+
             o.Events = new JwtBearerEvents
             {
                 OnChallenge = async c =>

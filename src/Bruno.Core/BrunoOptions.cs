@@ -31,6 +31,12 @@ public sealed class BrunoOptions
     /// <summary>Chunking settings.</summary>
     public ChunkingOptions Chunking { get; set; } = new();
 
+    /// <summary>The embedding model; the local MiniLM by default.</summary>
+    public EmbeddingOptions Embeddings { get; set; } = new();
+
+    /// <summary>Origins allowed to call the API from a browser (CORS); empty: none, and no CORS headers at all.</summary>
+    public string[] CorsOrigins { get; set; } = [];
+
     /// <summary>The chat model that writes answers; none configured means extractive answers.</summary>
     public ChatModelOptions Chat { get; set; } = new();
 
@@ -59,6 +65,14 @@ public sealed class BrunoOptions
         errors.AddRange(Chunking.Validate());
         errors.AddRange(Chat.Validate());
         errors.AddRange(Auth.Validate());
+        errors.AddRange(Embeddings.Validate());
+        foreach (var origin in CorsOrigins)
+        {
+            if (origin == "*" || !Uri.TryCreate(origin, UriKind.Absolute, out var o) || o.Scheme is not ("http" or "https") || o.AbsolutePath != "/")
+            {
+                errors.Add($"Bruno:CorsOrigins holds '{origin}': list exact origins like https://app.example.com (never *).");
+            }
+        }
         return errors;
     }
 
@@ -155,6 +169,53 @@ public sealed class AuthOptions
         if (KeyRefreshMinutes is < 1 or > 1_440)
         {
             yield return "Bruno:Auth:KeyRefreshMinutes must be between 1 and 1440.";
+        }
+    }
+}
+
+/// <summary>Which model turns text into vectors.</summary>
+public sealed class EmbeddingOptions
+{
+    /// <summary><c>local</c> (all-MiniLM-L6-v2 in-process), <c>ollama</c> or <c>openai</c> (OpenAI-compatible).</summary>
+    public string Provider { get; set; } = "local";
+
+    /// <summary>Base address of the endpoint for ollama and openai.</summary>
+    public string? Endpoint { get; set; }
+
+    /// <summary>Model name (e.g. nomic-embed-text).</summary>
+    public string? Model { get; set; }
+
+    /// <summary>Its output dimension (e.g. 768 for nomic-embed-text).</summary>
+    public int Dimension { get; set; }
+
+    /// <summary>API key for OpenAI-compatible endpoints.</summary>
+    public string? ApiKey { get; set; }
+
+    /// <summary>True when the local model is used.</summary>
+    public bool Local => string.Equals(Provider, "local", StringComparison.OrdinalIgnoreCase);
+
+    internal IEnumerable<string> Validate()
+    {
+        if (Provider.ToLowerInvariant() is not ("local" or "ollama" or "openai"))
+        {
+            yield return "Bruno:Embeddings:Provider must be local, ollama or openai.";
+        }
+        else if (!Local)
+        {
+            if (!Uri.TryCreate(Endpoint, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+            {
+                yield return "Bruno:Embeddings:Endpoint must be an http(s) address for a remote provider.";
+            }
+
+            if (string.IsNullOrWhiteSpace(Model))
+            {
+                yield return "Bruno:Embeddings:Model must be set for a remote provider.";
+            }
+
+            if (Dimension is < 1 or > 8_192)
+            {
+                yield return "Bruno:Embeddings:Dimension must be between 1 and 8192 for a remote provider.";
+            }
         }
     }
 }

@@ -40,7 +40,7 @@ public static class CoreServiceCollectionExtensions
             using var key = MasterKey.LoadOrCreate(sp.GetRequiredService<DataDirectory>().SigningKeyPath); // a 32-byte secret file, 0600
             return new TokenService(Convert.FromBase64String(key.ToBase64()), opts.Issuer, opts.Audience, sp.GetService<TimeProvider>());
         });
-        services.AddSingleton<IEmbeddingGenerator<string, Embedding<float>>, MiniLmEmbeddingGenerator>();
+        services.AddSingleton(sp => EmbeddingGenerators.Create(sp.GetRequiredService<IOptions<BrunoOptions>>().Value.Embeddings));
         services.AddSingleton(sp => ChatClients.Create(sp.GetRequiredService<IOptions<BrunoOptions>>().Value.Chat)!);
         services.AddSingleton<DocumentService>();
         services.AddSingleton(sp => new AskService(

@@ -5,6 +5,7 @@ using Bruno.Storage;
 using Bruno.Storage.Crypto;
 using Bruno.Storage.Identity;
 using Bruno.Storage.Model;
+using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
 
 namespace Bruno.Core.Tests;
@@ -114,5 +115,47 @@ public sealed class KnowledgeTests : IAsyncLifetime
     {
         await _engine.DisposeAsync();
         Directory.Delete(_root, recursive: true);
+    }
+}
+
+/// <summary>The embedding model is recorded with the collection; another model is refused, not mixed in.</summary>
+public sealed class EmbeddingModelTests : IAsyncLifetime
+{
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "bruno-model-" + Guid.NewGuid().ToString("N"));
+    private StorageEngine _engine = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        _engine = new StorageEngine(new StorageEngineOptions { DataRoot = _root, MasterKey = MasterKey.Generate() });
+        await _engine.CreateTenantAsync(TenantId.Parse("acme"));
+    }
+
+    [Fact]
+    public async Task AnotherModel_IsAClearError_ForWritesAndQuestions()
+    {
+        var options = Options.Create(new BrunoOptions());
+        using var local = new MiniLmEmbeddingGenerator();
+        var store = _engine.Tenant(TenantId.Parse("acme"));
+        await new DocumentService(local, options).PutAsync(store, new DocumentInput("d", null, "text/plain", "Some text."), TestContext.Current.CancellationToken);
+
+        // the same vectors, declared as another model: what a configuration change to another model looks like
+        using var other = new RenamedModel(local);
+        var documents = new DocumentService(other, options);
+        var e = await Assert.ThrowsAsync<CollectionMismatchException>(() => documents.PutAsync(store, new DocumentInput("e", null, "text/plain", "More text."), TestContext.Current.CancellationToken));
+        Assert.Contains("all-MiniLM-L6-v2", e.Message, StringComparison.Ordinal);
+        Assert.Contains("other-model", e.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<CollectionMismatchException>(() => new AskService(other, documents, options).AskAsync(store, new Question("text?"), TestContext.Current.CancellationToken));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _engine.DisposeAsync();
+        Directory.Delete(_root, recursive: true);
+    }
+
+    private sealed class RenamedModel(IEmbeddingGenerator<string, Embedding<float>> inner) : DelegatingEmbeddingGenerator<string, Embedding<float>>(inner)
+    {
+        public override object? GetService(Type serviceType, object? serviceKey = null) =>
+            serviceType == typeof(EmbeddingGeneratorMetadata) ? new EmbeddingGeneratorMetadata("test", null, "other-model", MiniLmEmbeddingGenerator.Dimension) : base.GetService(serviceType, serviceKey);
     }
 }

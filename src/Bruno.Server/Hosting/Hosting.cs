@@ -84,6 +84,11 @@ internal static class Hosting
             .AddPolicy(PlatformPolicy, p => p.RequireAssertion(c => !c.User.HasClaim(x => x.Type == TokenService.TenantClaim) && TokenService.ScopesOf(c.User).Contains(Scopes.PlatformAdmin)));
         services.AddSingleton<TenantFilter>();
         services.AddOpenApi();
+        if (options.CorsOrigins.Length > 0)
+        {
+            // Only the listed origins, only the API's methods and headers; credentials are bearer headers, not cookies.
+            services.AddCors(c => c.AddDefaultPolicy(p => p.WithOrigins(options.CorsOrigins).WithMethods("GET", "POST", "DELETE").WithHeaders("Authorization", "Content-Type", "Accept", "X-Api-Key")));
+        }
         services.AddHttpClient("readiness", c => c.Timeout = TimeSpan.FromSeconds(2));
     }
 
@@ -91,6 +96,11 @@ internal static class Hosting
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        if (app.Services.GetRequiredService<IOptions<BrunoOptions>>().Value.CorsOrigins.Length > 0)
+        {
+            app.UseCors();
+        }
+
         app.UseAuthentication();
         app.UseAuthorization();
         _ = app.Services.GetRequiredService<IOptions<BrunoOptions>>().Value; // fail at start, not on the first request

@@ -101,7 +101,18 @@ public sealed class RetrievalOptions
     /// <summary>Token budget of the context given to the model (characters / 4).</summary>
     public int ContextTokens { get; set; } = 2_846;
 
-    internal IEnumerable<string> Validate()
+    /// <summary>These settings with the tenant's overrides applied (null fields keep these values).</summary>
+    public RetrievalOptions With(RetrievalOverrides? overrides) => overrides is null ? this : new RetrievalOptions
+    {
+        CandidatesPerList = overrides.CandidatesPerList ?? CandidatesPerList,
+        RrfK = overrides.RrfK ?? RrfK,
+        DuplicateSimilarity = overrides.DuplicateSimilarity ?? DuplicateSimilarity,
+        FinalCount = overrides.FinalCount ?? FinalCount,
+        ContextTokens = overrides.ContextTokens ?? ContextTokens,
+    };
+
+    /// <summary>Messages for invalid values (empty when valid).</summary>
+    public IEnumerable<string> Validate()
     {
         if (CandidatesPerList is < 1 or > 200)
         {
@@ -280,6 +291,9 @@ public sealed class ChatModelOptions
         }
     }
 }
+
+/// <summary>A tenant's own retrieval numbers; a null field keeps the service's value.</summary>
+public sealed record RetrievalOverrides(int? CandidatesPerList = null, int? RrfK = null, double? DuplicateSimilarity = null, int? FinalCount = null, int? ContextTokens = null);
 
 /// <summary>How documents are cut into chunks.</summary>
 public sealed class ChunkingOptions

@@ -31,6 +31,7 @@ public static class BrunoServer
         app.MapHealthEndpoints();
         app.MapAdminEndpoints();
         app.MapApiKeyEndpoints();
+        app.MapSettingsEndpoints();
         app.MapDocumentEndpoints();
         app.MapQueryEndpoints();
         return app;

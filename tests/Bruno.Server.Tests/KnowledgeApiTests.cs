@@ -47,3 +47,38 @@ public sealed class KnowledgeApiTests(ServerFixture fixture) : IClassFixture<Ser
         (await anonymous.GetAsync("/readyz", Http.Ct)).EnsureSuccessStatusCode();
     }
 }
+
+/// <summary>Retrieval numbers per tenant.</summary>
+public sealed class TenantSettingsTests(ServerFixture fixture) : IClassFixture<ServerFixture>
+{
+    [Fact]
+    public async Task ATenantsOwnRetrievalNumbers_ApplyToItsAnswersOnly()
+    {
+        var a = ServerFixture.NewTenant("set-a");
+        var b = ServerFixture.NewTenant("set-b");
+        using var aUser = await fixture.Server.TenantClientAsync(a);
+        using var bUser = await fixture.Server.TenantClientAsync(b);
+        foreach (var client in new[] { aUser, bUser })
+        {
+            for (var i = 0; i < 6; i++)
+            {
+                (await client.PostAsync("/api/v1/documents", RunningServer.Json(new { id = $"d{i}", content = $"Topic {i}: lighthouses guide ships along the coast number {i}." }), Http.Ct)).EnsureSuccessStatusCode();
+            }
+        }
+
+        using var aAdmin = fixture.Server.Client(fixture.Server.UserToken(a, "owner", Bruno.Core.Identity.Scopes.Admin, Bruno.Core.Identity.Scopes.Query));
+        var set = await Http.JsonAsync(await aAdmin.PutAsync("/api/v1/settings/retrieval", RunningServer.Json(new { final_count = 2, rrf_k = 40 }), Http.Ct));
+        Assert.Equal((2, 40, 20), (set.GetProperty("final_count").GetInt32(), set.GetProperty("rrf_k").GetInt32(), set.GetProperty("candidates_per_list").GetInt32()));
+
+        var answerA = await Http.JsonAsync(await aUser.PostAsync("/api/v1/query", RunningServer.Json(new { query = "lighthouses guide ships" }), Http.Ct));
+        var answerB = await Http.JsonAsync(await bUser.PostAsync("/api/v1/query", RunningServer.Json(new { query = "lighthouses guide ships" }), Http.Ct));
+        Assert.Equal(2, answerA.GetProperty("sources").GetArrayLength());
+        Assert.Equal(5, answerB.GetProperty("sources").GetArrayLength());
+
+        await Http.AssertProblemAsync(await aAdmin.PutAsync("/api/v1/settings/retrieval", RunningServer.Json(new { final_count = 50 }), Http.Ct), System.Net.HttpStatusCode.BadRequest);
+        await Http.AssertProblemAsync(await aUser.PutAsync("/api/v1/settings/retrieval", RunningServer.Json(new { final_count = 1 }), Http.Ct), System.Net.HttpStatusCode.Forbidden);
+        using var op = fixture.Server.Client(fixture.Server.PlatformToken());
+        var seen = await Http.JsonAsync(await op.GetAsync($"/admin/v1/tenants/{a}/settings/retrieval", Http.Ct));
+        Assert.Equal(2, seen.GetProperty("final_count").GetInt32());
+    }
+}

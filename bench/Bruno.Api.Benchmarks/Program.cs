@@ -1,0 +1,192 @@
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Bruno.Core.Embeddings;
+using Bruno.Core.Identity;
+using Bruno.Server;
+using Bruno.Storage.Identity;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+
+// API benchmark (see docs/benchmarks.md):
+//   dotnet run -c Release --project bench/Bruno.Api.Benchmarks -- [--quick] [--out FILE]
+// Starts the real server on 127.0.0.1 over a temp folder, measures the embedding model alone, ingest through the API,
+// then /api/v1/query with the extractive answerer: closed loops of 10 and 50 clients, and an open loop at 100 requests/s.
+var argList = args.ToList();
+var quick = argList.Contains("--quick");
+var outFile = Path.GetFullPath(argList.IndexOf("--out") is var o and >= 0 ? argList[o + 1] : "bench/results/api.json");
+var (docs, sectionsPerDoc, seconds) = quick ? (40, 25, 5) : (400, 25, 15);
+var root = Path.Combine(Path.GetTempPath(), "bruno-api-bench-" + Guid.NewGuid().ToString("N"));
+var result = new JsonObject
+{
+    ["date"] = DateTimeOffset.UtcNow.ToString("O"),
+    ["machine"] = new JsonObject { ["cores"] = Environment.ProcessorCount, ["os"] = Environment.OSVersion.ToString(), ["runtime"] = Environment.Version.ToString() },
+    ["quick"] = quick,
+};
+
+var random = new Random(7);
+// Real English words, so that word pieces per word are what documents have (random letters split into many more).
+string[] vocabulary = """
+    the of and to in is for on that with as by at from this be are or it an was which not have has can will all more
+    other new one two first time year people service customer order product price return refund delivery shipping day
+    days week month account user password access data report system network server storage backup policy team project
+    plan support request question answer document page section rule law contract invoice payment card bank office
+    meeting schedule hour minute morning evening weekend holiday travel train flight hotel room city country region
+    market sale cost budget tax fee discount offer store shop item stock supply quality test result error problem issue
+    fix update version release feature change risk security privacy consent record file folder email phone message
+    call chat note list table chart value number total amount limit level status state process step task job work
+    employee manager staff leave salary bonus training course lesson school student teacher book library museum park
+    garden house car road street station airport ticket seat window door key lock light power energy water food menu
+    """.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+var corpus = Enumerable.Range(0, docs).Select(d => (Id: $"doc-{d:D4}", Text: Document(random, vocabulary, d, sectionsPerDoc))).ToList();
+
+// 1. The model alone, batched: the ceiling for ingest.
+using (var model = new MiniLmEmbeddingGenerator())
+{
+    var sample = corpus.Take(Math.Max(4, docs / 10)).SelectMany(d => d.Text.Split("\n## ", StringSplitOptions.RemoveEmptyEntries)).ToList();
+    await model.GenerateAsync(sample.Take(64)); // warm-up
+    var sw = Stopwatch.StartNew();
+    await model.GenerateAsync(sample);
+    result["model_chunks_per_s"] = Math.Round(sample.Count / sw.Elapsed.TotalSeconds, 1);
+}
+
+var app = BrunoServer.Build([], b =>
+{
+    b.Configuration["Bruno:DataRoot"] = root;
+    b.WebHost.UseUrls("http://127.0.0.1:0");
+});
+await app.StartAsync();
+try
+{
+    var tokens = app.Services.GetRequiredService<TokenService>();
+    var address = new Uri(app.Urls.First());
+    using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 }) { BaseAddress = address, Timeout = TimeSpan.FromMinutes(5) };
+    http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", tokens.IssuePlatformToken("bench", TimeSpan.FromHours(2)));
+    (await http.PostAsJsonAsync("/admin/v1/tenants", new { id = "bench", display_name = "Bench" })).EnsureSuccessStatusCode();
+    http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", tokens.IssueUserToken(TenantId.Parse("bench"), UserId.Parse("bench"), [Scopes.Query, Scopes.Ingest], TimeSpan.FromHours(2)));
+
+    // 2. Ingest through the API, two uploads at a time (one per core).
+    var chunks = 0;
+    var ingest = Stopwatch.StartNew();
+    await Parallel.ForEachAsync(corpus, new ParallelOptions { MaxDegreeOfParallelism = 2 }, async (d, ct) =>
+    {
+        using var response = await http.PostAsJsonAsync("/api/v1/documents", new { id = d.Id, content_type = "text/markdown", content = d.Text }, ct);
+        response.EnsureSuccessStatusCode();
+        var body = await response.Content.ReadFromJsonAsync<JsonObject>(ct);
+        Interlocked.Add(ref chunks, (int)body!["chunks"]!);
+    });
+    var ingestSeconds = ingest.Elapsed.TotalSeconds;
+    result["ingest"] = new JsonObject
+    {
+        ["documents"] = docs,
+        ["chunks"] = chunks,
+        ["documents_per_s"] = Math.Round(docs / ingestSeconds, 1),
+        ["chunks_per_s"] = Math.Round(chunks / ingestSeconds, 1),
+        ["model_over_api"] = Math.Round((double)result["model_chunks_per_s"]! / (chunks / ingestSeconds), 2),
+    };
+
+    // 3. Questions: closed loops, then an open loop at a fixed rate.
+    var questions = Enumerable.Range(0, 500).Select(i => string.Join(' ', Enumerable.Range(0, 6).Select(_ => vocabulary[random.Next(vocabulary.Length)])) + "?").ToArray();
+    await Closed(http, questions, 4, 3); // warm-up
+    foreach (var clients in new[] { 10, 50 })
+    {
+        result[$"query_{clients}_clients"] = await Closed(http, questions, clients, seconds);
+    }
+
+    result["query_open_100_rps"] = await Open(http, questions, 100, seconds);
+}
+finally
+{
+    await app.StopAsync();
+    await app.DisposeAsync();
+    Directory.Delete(root, recursive: true);
+}
+
+result["peak_rss_mb"] = Math.Round(Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0, 1);
+Directory.CreateDirectory(Path.GetDirectoryName(outFile)!);
+await File.WriteAllTextAsync(outFile, result.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+Console.WriteLine(result.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+Console.WriteLine($"written to {outFile}");
+
+static async Task<JsonObject> Closed(HttpClient http, string[] questions, int clients, int seconds)
+{
+    var latencies = new List<double>();
+    var errors = 0;
+    var until = Stopwatch.GetTimestamp() + (long)(seconds * Stopwatch.Frequency);
+    var sw = Stopwatch.StartNew();
+    await Task.WhenAll(Enumerable.Range(0, clients).Select(async c =>
+    {
+        var i = c;
+        while (Stopwatch.GetTimestamp() < until)
+        {
+            var (ms, ok) = await Ask(http, questions[i++ % questions.Length]);
+            lock (latencies)
+            {
+                latencies.Add(ms);
+                errors += ok ? 0 : 1;
+            }
+        }
+    }));
+    return Summary(latencies, errors, sw.Elapsed.TotalSeconds);
+}
+
+static async Task<JsonObject> Open(HttpClient http, string[] questions, int rate, int seconds)
+{
+    var latencies = new List<double>();
+    var errors = 0;
+    var tasks = new List<Task>();
+    var sw = Stopwatch.StartNew();
+    for (var n = 0; n < rate * seconds; n++)
+    {
+        var due = TimeSpan.FromSeconds((double)n / rate);
+        if (due > sw.Elapsed)
+        {
+            await Task.Delay(due - sw.Elapsed); // pacing the arrivals, not waiting for a result
+        }
+
+        var q = questions[n % questions.Length];
+        tasks.Add(Task.Run(async () =>
+        {
+            var (ms, ok) = await Ask(http, q);
+            lock (latencies)
+            {
+                latencies.Add(ms);
+                errors += ok ? 0 : 1;
+            }
+        }));
+    }
+
+    await Task.WhenAll(tasks);
+    return Summary(latencies, errors, sw.Elapsed.TotalSeconds);
+}
+
+static async Task<(double Ms, bool Ok)> Ask(HttpClient http, string question)
+{
+    var start = Stopwatch.GetTimestamp();
+    using var response = await http.PostAsJsonAsync("/api/v1/query", new { query = question });
+    await response.Content.ReadAsByteArrayAsync();
+    return (Stopwatch.GetElapsedTime(start).TotalMilliseconds, response.IsSuccessStatusCode);
+}
+
+static JsonObject Summary(List<double> ms, int errors, double seconds)
+{
+    ms.Sort();
+    double P(double q) => ms.Count == 0 ? 0 : Math.Round(ms[Math.Min(ms.Count - 1, (int)(q * ms.Count))], 2);
+    return new JsonObject { ["requests"] = ms.Count, ["errors"] = errors, ["rps"] = Math.Round(ms.Count / seconds, 1), ["p50_ms"] = P(0.5), ["p95_ms"] = P(0.95), ["p99_ms"] = P(0.99) };
+}
+
+static string Document(Random random, string[] vocabulary, int d, int sections)
+{
+    var text = new System.Text.StringBuilder($"# Document {d}\n");
+    for (var s = 0; s < sections; s++)
+    {
+        text.Append("\n## Section ").Append(s).Append('\n');
+        for (var sentence = 0; sentence < 6; sentence++)
+        {
+            text.Append(string.Join(' ', Enumerable.Range(0, 12).Select(_ => vocabulary[random.Next(vocabulary.Length)]))).Append(". ");
+        }
+    }
+
+    return text.ToString();
+}

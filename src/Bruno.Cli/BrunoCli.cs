@@ -52,6 +52,7 @@ public static class BrunoCli
             });
             c.AddCommand<IngestCommand>("ingest").WithDescription("Upload a folder of .md, .txt, .html and .pdf files into a tenant.");
             c.AddCommand<AskCommand>("ask").WithDescription("Ask a tenant's knowledge a question.");
+            c.AddCommand<ReembedCommand>("reembed").WithDescription("Re-embed a tenant's documents with the configured embedding model.");
         });
 
         try

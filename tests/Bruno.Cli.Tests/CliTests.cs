@@ -56,6 +56,10 @@ public sealed class CliTests : IAsyncLifetime
         Assert.Equal(0, code);
         Assert.Contains(JsonDocument.Parse(output).RootElement.EnumerateArray(), t => t.GetProperty("id").GetString() == tenant);
 
+        (code, output, _) = await RunAsync("reembed", "--tenant", tenant, "--json");
+        Assert.Equal(0, code); // same model: nothing to move
+        Assert.Equal(0, JsonDocument.Parse(output).RootElement.GetProperty("documents").GetInt32());
+
         var (again, _, err) = await RunAsync("tenant", "create", tenant);
         Assert.Equal(1, again); // 409 from the server is the user's error
         Assert.Contains("already exists", err, StringComparison.Ordinal);

@@ -61,7 +61,7 @@ public sealed class KnowledgeTests : IAsyncLifetime
 
         var second = await Put(new DocumentInput("air", "Air", "text/plain", "Hot air balloons rise because warm air is lighter."));
         Assert.Equal(1, second.Chunks);
-        var knowledge = _store.Collection(DocumentService.Collection);
+        var knowledge = _store.Collection(Documents.Spec.Name);
         Assert.Equal(2, await knowledge.CountAsync()); // one document row, one chunk row: no stale chunk left
         Assert.Empty(await knowledge.SearchAsync(new SearchRequest { Text = "zeppelins", Mode = SearchMode.FullText }));
         Assert.Equal("Air", (await Documents.GetAsync(_store, "air"))!.Title);
@@ -131,20 +131,31 @@ public sealed class EmbeddingModelTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task AnotherModel_IsAClearError_ForWritesAndQuestions()
+    public async Task AnotherModel_IsAClearError_UntilReembedMovesTheDocuments()
     {
         var options = Options.Create(new BrunoOptions());
         using var local = new MiniLmEmbeddingGenerator();
         var store = _engine.Tenant(TenantId.Parse("acme"));
-        await new DocumentService(local, options).PutAsync(store, new DocumentInput("d", null, "text/plain", "Some text."), TestContext.Current.CancellationToken);
+        var ct = TestContext.Current.CancellationToken;
+        await new DocumentService(local, options).PutAsync(store, new DocumentInput("ferry", null, "text/markdown", "# Ferries\nThe ferry to the island leaves at noon.\n# Buses\nBuses run every ten minutes."), ct);
 
         // the same vectors, declared as another model: what a configuration change to another model looks like
         using var other = new RenamedModel(local);
         var documents = new DocumentService(other, options);
-        var e = await Assert.ThrowsAsync<CollectionMismatchException>(() => documents.PutAsync(store, new DocumentInput("e", null, "text/plain", "More text."), TestContext.Current.CancellationToken));
+        var ask = new AskService(other, documents, options);
+        var e = await Assert.ThrowsAsync<EmbeddingModelChangedException>(() => documents.PutAsync(store, new DocumentInput("e", null, "text/plain", "More text."), ct));
         Assert.Contains("all-MiniLM-L6-v2", e.Message, StringComparison.Ordinal);
         Assert.Contains("other-model", e.Message, StringComparison.Ordinal);
-        await Assert.ThrowsAsync<CollectionMismatchException>(() => new AskService(other, documents, options).AskAsync(store, new Question("text?"), TestContext.Current.CancellationToken));
+        await Assert.ThrowsAsync<EmbeddingModelChangedException>(() => ask.AskAsync(store, new Question("When does the ferry leave?"), ct));
+
+        var moved = await documents.ReembedAsync(store, ct);
+        Assert.Equal((1, 2, "other-model"), (moved.Documents, moved.Chunks, moved.ToModel));
+        Assert.Equal(["all-MiniLM-L6-v2"], moved.FromModels);
+        var answer = await ask.AskAsync(store, new Question("When does the ferry leave?"), ct);
+        Assert.Contains("noon", answer.Text, StringComparison.Ordinal);
+        Assert.Equal("Ferries", answer.Sources[0].Section);
+        Assert.Equal(0, await store.Collection(new DocumentService(local, options).Spec.Name).CountAsync());
+        Assert.Equal(0, (await documents.ReembedAsync(store, ct)).Documents); // nothing left to move
     }
 
     public async ValueTask DisposeAsync()

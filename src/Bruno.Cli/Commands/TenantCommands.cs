@@ -75,3 +75,16 @@ internal sealed class TenantShowCommand : AsyncCommand<TenantArgumentSettings>
         return BrunoCli.Ok;
     }
 }
+
+/// <summary><c>bruno reembed --tenant T</c>: moves a tenant's documents to the configured embedding model.</summary>
+internal sealed class ReembedCommand : AsyncCommand<TenantUserSettings>
+{
+    public override async Task<int> ExecuteAsync(CommandContext context, TenantUserSettings settings, CancellationToken cancellationToken)
+    {
+        var id = TenantId.Parse(settings.Tenant);
+        var result = await Admin.CallAsync(settings, HttpMethod.Post, $"/admin/v1/tenants/{id.Value}/reembed", new { }, cancellationToken);
+        CliConsole.For(settings).Write(result, c => c.WriteLine(
+            $"{result.GetProperty("documents").GetInt32()} documents ({result.GetProperty("chunks").GetInt32()} chunks) now embedded with {result.GetProperty("to_model").GetString()}"));
+        return BrunoCli.Ok;
+    }
+}

@@ -153,7 +153,7 @@ public sealed class AskService(IEmbeddingGenerator<string, Embedding<float>> emb
         var opts = retrieval ?? options.Value.Retrieval;
         var final = Math.Clamp(topK ?? opts.FinalCount, 1, opts.CandidatesPerList);
         var vector = (await embedder.GenerateAsync([query], cancellationToken: ct))[0].Vector;
-        var collection = await store.EnsureCollectionAsync(documents.Spec);
+        var collection = await documents.CollectionAsync(store);
         var hits = await collection.SearchAsync(new SearchRequest
         {
             Mode = SearchMode.Hybrid,

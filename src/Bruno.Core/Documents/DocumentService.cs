@@ -24,6 +24,13 @@ public sealed class DocumentRejectedException(string message, DocumentRejection 
     public DocumentRejection Reason { get; } = reason;
 }
 
+/// <summary>What a re-embedding moved.</summary>
+public sealed record ReembedResult(IReadOnlyList<string> FromModels, string ToModel, int Documents, int Chunks);
+
+/// <summary>The tenant's documents are embedded with another model than the configured one (HTTP 409).</summary>
+public sealed class EmbeddingModelChangedException(string oldModel, int oldDimension, string newModel, int newDimension)
+    : Exception($"This tenant's documents are embedded with '{oldModel}' ({oldDimension} dimensions), not the configured '{newModel}' ({newDimension}); re-embed them first (bruno reembed --tenant <id>, or POST /admin/v1/tenants/<id>/reembed).");
+
 /// <summary>Why a document was refused.</summary>
 public enum DocumentRejection
 {
@@ -45,19 +52,107 @@ public enum DocumentRejection
 /// </summary>
 public sealed partial class DocumentService(IEmbeddingGenerator<string, Embedding<float>> embedder, IOptions<BrunoOptions> options)
 {
-    /// <summary>The collection holding documents and chunks.</summary>
-    public const string Collection = "knowledge";
+    /// <summary>Prefix of the collections holding documents and chunks: one per embedding model.</summary>
+    public const string CollectionPrefix = "knowledge_";
 
     private const int MaxChunks = 5_000;
 
-    /// <summary>The collection spec for the configured embedding model.</summary>
+    /// <summary>The collection spec for the configured embedding model: <c>knowledge_&lt;model&gt;_&lt;dimension&gt;</c>.</summary>
     public CollectionSpec Spec
     {
         get
         {
             var meta = embedder.GetService<EmbeddingGeneratorMetadata>();
-            return new CollectionSpec(Collection, meta?.DefaultModelDimensions ?? MiniLmEmbeddingGenerator.Dimension, meta?.DefaultModelId ?? MiniLmEmbeddingGenerator.ModelName);
+            var model = meta?.DefaultModelId ?? MiniLmEmbeddingGenerator.ModelName;
+            var dimension = meta?.DefaultModelDimensions ?? MiniLmEmbeddingGenerator.Dimension;
+            var slug = new string([.. model.ToLowerInvariant().Select(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') ? c : '_')]);
+            var name = $"{CollectionPrefix}{slug}_{dimension}";
+            return new CollectionSpec(name.Length <= 64 ? name : $"{CollectionPrefix}{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(name)))[..24]}", dimension, model);
         }
+    }
+
+    /// <summary>
+    /// The collection of the configured model. Throws <see cref="EmbeddingModelChangedException"/> when the tenant's
+    /// documents are still embedded with another model (they would not be found): <see cref="ReembedAsync"/> moves them.
+    /// </summary>
+    public async Task<TenantCollection> CollectionAsync(TenantStore store)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        var spec = Spec;
+        var collections = await store.ListCollectionsAsync();
+        if (collections.Any(c => c.Name == spec.Name))
+        {
+            return store.Collection(spec.Name);
+        }
+
+        foreach (var old in collections.Where(c => c.Name.StartsWith(CollectionPrefix, StringComparison.Ordinal)))
+        {
+            if (await store.Collection(old.Name).CountAsync() > 0)
+            {
+                throw new EmbeddingModelChangedException(old.Model, old.Dimension, spec.Model, spec.Dimension);
+            }
+        }
+
+        return await store.EnsureCollectionAsync(spec);
+    }
+
+    /// <summary>
+    /// Re-embeds every document held under another model with the configured one, document by document (each move is
+    /// atomic in the new collection), then empties the old collections. Safe to run again after a failure: documents
+    /// already moved are simply written again. Returns what was moved.
+    /// </summary>
+    public async Task<ReembedResult> ReembedAsync(TenantStore store, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        var spec = Spec;
+        var target = await store.EnsureCollectionAsync(spec);
+        var from = new List<string>();
+        int documents = 0, chunks = 0;
+        foreach (var old in (await store.ListCollectionsAsync()).Where(c => c.Name.StartsWith(CollectionPrefix, StringComparison.Ordinal) && c.Name != spec.Name))
+        {
+            var source = store.Collection(old.Name);
+            var rows = await source.ReadAllAsync();
+            if (rows.Count == 0)
+            {
+                continue;
+            }
+
+            from.Add(old.Model);
+            foreach (var doc in rows.Where(r => Kind(r) == "document"))
+            {
+                var id = doc.Metadata["document_id"].AsString;
+                var parts = rows.Where(r => Kind(r) == "chunk" && r.Metadata["document_id"].AsString == id).OrderBy(r => r.Metadata["position"].AsNumber).ToList();
+                var vectors = parts.Count == 0 ? [] : await embedder.GenerateAsync(parts.Select(p => p.Text), cancellationToken: ct);
+                var moved = parts.Select((p, i) => p with { Vector = vectors[i].Vector }).ToList();
+                moved.Add(doc with { Vector = Mean(vectors.Select(v => v.Vector).ToList(), spec.Dimension) });
+                await target.UpsertAsync(moved);
+                documents++;
+                chunks += parts.Count;
+            }
+
+            await source.DeleteWhereAsync(Filter.All);
+        }
+
+        return new ReembedResult(from, spec.Model, documents, chunks);
+    }
+
+    private static string Kind(StoredRow row) => row.Metadata.TryGetValue("kind", out var k) && k.Kind == MetadataKind.String ? k.AsString : string.Empty;
+
+    private static float[] Mean(IReadOnlyList<ReadOnlyMemory<float>> vectors, int dimension)
+    {
+        var mean = new float[dimension];
+        foreach (var v in vectors)
+        {
+            System.Numerics.Tensors.TensorPrimitives.Add(mean, v.Span, mean);
+        }
+
+        var norm = System.Numerics.Tensors.TensorPrimitives.Norm(mean);
+        if (norm > 0)
+        {
+            System.Numerics.Tensors.TensorPrimitives.Divide(mean, norm, mean);
+        }
+
+        return mean;
     }
 
     /// <summary>Stores (or replaces) a document sent as text (plain, Markdown or HTML); returns what was stored.</summary>
@@ -132,7 +227,7 @@ public sealed partial class DocumentService(IEmbeddingGenerator<string, Embeddin
         }
 
         var vectors = await embedder.GenerateAsync(chunks.Select(c => c.Text), cancellationToken: ct);
-        var collection = await store.EnsureCollectionAsync(Spec);
+        var collection = await CollectionAsync(store);
         var previous = await collection.GetAsync(DocRowId(id));
         var oldCount = previous?.Metadata.TryGetValue("chunk_count", out var n) == true ? (int)n.AsNumber : 0;
 
@@ -180,7 +275,7 @@ public sealed partial class DocumentService(IEmbeddingGenerator<string, Embeddin
     /// <summary>One page of documents in id order, after <paramref name="after"/>.</summary>
     public async Task<IReadOnlyList<DocumentInfo>> ListAsync(TenantStore store, string? after, int limit)
     {
-        var collection = await store.EnsureCollectionAsync(Spec);
+        var collection = await CollectionAsync(store);
         var rows = await collection.ListAsync(Filter.All.Where("kind", "document"), after is null ? null : DocRowId(ValidateId(after)), Math.Clamp(limit, 1, 200));
         return [.. rows.Select(Info)];
     }
@@ -188,14 +283,14 @@ public sealed partial class DocumentService(IEmbeddingGenerator<string, Embeddin
     /// <summary>The document, or null.</summary>
     public async Task<DocumentInfo?> GetAsync(TenantStore store, string id)
     {
-        var collection = await store.EnsureCollectionAsync(Spec);
+        var collection = await CollectionAsync(store);
         return await collection.GetAsync(DocRowId(ValidateId(id))) is { } row ? Info(row) : null;
     }
 
     /// <summary>Deletes the document and all its chunks at once; false when it did not exist.</summary>
     public async Task<bool> DeleteAsync(TenantStore store, string id)
     {
-        var collection = await store.EnsureCollectionAsync(Spec);
+        var collection = await CollectionAsync(store);
         var row = await collection.GetAsync(DocRowId(ValidateId(id)));
         if (row is null)
         {

@@ -48,6 +48,7 @@ internal sealed partial class ProblemExceptionHandler(ILogger<ProblemExceptionHa
             TenantExistsException t => (409, "Conflict", t.Message),
             Core.Agents.ModelUnavailableException m => (503, "Model unavailable", m.Message),
             CollectionMismatchException c => (409, "Embedding model mismatch", c.Message),
+            EmbeddingModelChangedException m => (409, "Embedding model changed", m.Message),
             ArgumentException a => (400, "Invalid request", Problems.Own(a)),
             _ => (500, "Internal error", "The request failed on the server; the trace id identifies it in the logs."),
         };

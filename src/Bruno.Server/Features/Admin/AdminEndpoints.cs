@@ -34,6 +34,7 @@ internal static class AdminEndpoints
         group.MapPost("/{id}/suspend", (string id, TenantService tenants) => SetStatus(id, TenantStatus.Suspended, tenants));
         group.MapPost("/{id}/resume", (string id, TenantService tenants) => SetStatus(id, TenantStatus.Active, tenants));
         group.MapPost("/{id}/tokens", IssueToken);
+        group.MapPost("/{id}/reembed", ReembedAsync);
     }
 
     private static async Task<Created<TenantResponse>> CreateAsync(CreateTenantRequest body, TenantService tenants)
@@ -60,6 +61,12 @@ internal static class AdminEndpoints
         var token = tokens.IssueUserToken(tid, UserId.Parse(body.User), body.Scopes ?? [Scopes.Query], lifetime);
         return TypedResults.Ok(new TokenResponse(token, "Bearer", (time ?? TimeProvider.System).GetUtcNow() + lifetime));
     }
+
+    /// <summary>Moves the tenant's documents to the configured embedding model (runs to the end; safe to repeat).</summary>
+    private static async Task<IResult> ReembedAsync(string id, TenantService tenants, Core.Documents.DocumentService documents, CancellationToken ct) =>
+        TenantId.TryParse(id, out var tid) && tenants.Find(tid) is not null
+            ? TypedResults.Ok(await documents.ReembedAsync(tenants.Store(tid), ct))
+            : NotFound();
 
     private static ProblemHttpResult NotFound() => TypedResults.Problem(statusCode: 404, title: "Not found", detail: "No such tenant.");
 }

@@ -34,6 +34,8 @@ public static class BrunoServer
         app.MapSettingsEndpoints();
         app.MapDocumentEndpoints();
         app.MapQueryEndpoints();
+        app.MapSearchEndpoints();
+        app.MapMcp("/mcp").RequireAuthorization(Hosting.Hosting.TenantPolicy);
         return app;
     }
 

@@ -18,6 +18,7 @@ internal static class Hosting
     public const string IngestPolicy = "scope:" + Scopes.Ingest;
     public const string PlatformPolicy = "scope:" + Scopes.PlatformAdmin;
     public const string AdminPolicy = "scope:" + Scopes.Admin;
+    public const string TenantPolicy = "tenant";
     private const string CredentialScheme = "Bruno";
 
     public static void AddBrunoHosting(this WebApplicationBuilder builder, BrunoOptions options)
@@ -80,10 +81,15 @@ internal static class Hosting
         services.AddAuthorizationBuilder()
             .AddPolicy(QueryPolicy, p => p.RequireClaim(TokenService.TenantClaim).RequireAssertion(c => TokenService.ScopesOf(c.User).Contains(Scopes.Query)))
             .AddPolicy(IngestPolicy, p => p.RequireClaim(TokenService.TenantClaim).RequireAssertion(c => TokenService.ScopesOf(c.User).Contains(Scopes.Ingest)))
+            .AddPolicy(TenantPolicy, p => p.RequireClaim(TokenService.TenantClaim))
             .AddPolicy(AdminPolicy, p => p.RequireClaim(TokenService.TenantClaim).RequireAssertion(c => TokenService.ScopesOf(c.User).Contains(Scopes.Admin)))
             .AddPolicy(PlatformPolicy, p => p.RequireAssertion(c => !c.User.HasClaim(x => x.Type == TokenService.TenantClaim) && TokenService.ScopesOf(c.User).Contains(Scopes.PlatformAdmin)));
         services.AddSingleton<TenantFilter>();
         services.AddOpenApi();
+        services.AddHttpContextAccessor();
+        services.AddScoped<Features.Mcp.McpCaller>();
+        // Stateless Streamable HTTP: every request carries its credential, and nothing of a session outlives it.
+        services.AddMcpServer().WithHttpTransport(o => o.Stateless = true).WithTools<Features.Mcp.KnowledgeTools>();
         if (options.CorsOrigins.Length > 0)
         {
             // Only the listed origins, only the API's methods and headers; credentials are bearer headers, not cookies.

@@ -1,0 +1,48 @@
+using Bruno.Core.Agents;
+using Bruno.Core.Documents;
+using Bruno.Core.Tenants;
+using Bruno.Server.Tenancy;
+using Bruno.Storage;
+using Bruno.Storage.Identity;
+using ModelContextProtocol;
+
+namespace Bruno.Server.Features.Mcp;
+
+/// <summary>
+/// The caller of an MCP tool: the same verified credential as the HTTP API (the <c>/mcp</c> endpoint requires it), the
+/// same tenant checks, and the scope each tool needs. Arguments never name the tenant or the user.
+/// </summary>
+internal sealed class McpCaller(IHttpContextAccessor http, TenantService tenants)
+{
+    /// <summary>The caller's store when the caller may use a tool needing <paramref name="scope"/>; else an MCP error.</summary>
+    public (Caller Caller, TenantStore Store) Require(string scope)
+    {
+        var caller = Caller.From(http.HttpContext?.User ?? new System.Security.Claims.ClaimsPrincipal())
+            ?? throw new McpException("A valid bearer token or API key is required.");
+        if (!caller.Scopes.Contains(scope))
+        {
+            throw new McpException($"This tool needs the '{scope}' scope.");
+        }
+
+        var record = tenants.Find(caller.Tenant);
+        if (record is null || record.Status != TenantStatus.Active)
+        {
+            throw new McpException(record is null ? "The tenant of this credential does not exist." : "The tenant of this credential is suspended.");
+        }
+
+        return (caller, tenants.Store(caller.Tenant));
+    }
+
+    /// <summary>Runs a tool's work, turning Bruno's refusals into MCP errors with their messages and anything else into a generic one.</summary>
+    public static async Task<T> RunAsync<T>(Func<Task<T>> work)
+    {
+        try
+        {
+            return await work();
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidIdentifierException or DocumentRejectedException or ModelUnavailableException or EmbeddingModelChangedException or CollectionMismatchException)
+        {
+            throw new McpException(e is ArgumentException a ? Hosting.Problems.Own(a) : e.Message);
+        }
+    }
+}

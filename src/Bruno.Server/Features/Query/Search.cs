@@ -1,0 +1,30 @@
+using Bruno.Core;
+using Bruno.Core.Agents;
+using Bruno.Server.Tenancy;
+using Bruno.Storage;
+
+namespace Bruno.Server.Features.Query;
+
+/// <summary>Body of a search.</summary>
+public sealed record SearchRequestBody(string? Query, int? TopK, string? TenantId) : INamesTenant;
+
+/// <summary><c>POST /api/v1/search</c> and the MCP tool <c>search_knowledge</c>: retrieval without an answer.</summary>
+internal static class Search
+{
+    public static void MapSearchEndpoints(this IEndpointRouteBuilder app) =>
+        app.MapPost("/api/v1/search", async (SearchRequestBody body, Caller caller, AskService ask, Core.Tenants.TenantService tenants, CancellationToken ct) =>
+            TypedResults.Ok(new { sources = await RunAsync(ask, tenants.Store(caller.Tenant), body.Query ?? string.Empty, body.TopK, tenants.RetrievalFor(caller.Tenant), ct) }))
+            .RequireAuthorization(Hosting.Hosting.QueryPolicy).AddEndpointFilter<TenantFilter>();
+
+    /// <summary>The passages for <paramref name="query"/>, as sources; the same checks as a question.</summary>
+    public static async Task<IReadOnlyList<Source>> RunAsync(AskService ask, TenantStore store, string query, int? topK, RetrievalOptions retrieval, CancellationToken ct)
+    {
+        var text = query.Trim();
+        if (text.Length is 0 or > AskService.MaxQuestionLength || text.Contains('\0', StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"A query has 1-{AskService.MaxQuestionLength} characters.");
+        }
+
+        return [.. (await ask.RetrieveAsync(store, text, topK, retrieval, ct)).Select(p => p.Source)];
+    }
+}

@@ -1,0 +1,108 @@
+using Bruno.Core.Identity;
+using Bruno.Testing;
+using ModelContextProtocol;
+using ModelContextProtocol.Client;
+using ModelContextProtocol.Protocol;
+
+namespace Bruno.Server.Tests;
+
+/// <summary>The MCP endpoint through the real MCP client: the same credentials, tenancy and services as the HTTP API.</summary>
+public sealed class McpTests(ServerFixture fixture) : IClassFixture<ServerFixture>
+{
+    private RunningServer Server => fixture.Server;
+
+    private async Task<McpClient> ConnectAsync(string credential) =>
+        await McpClient.CreateAsync(
+            new HttpClientTransport(new HttpClientTransportOptions
+            {
+                Endpoint = new Uri(Server.Address, "/mcp"),
+                TransportMode = HttpTransportMode.StreamableHttp,
+                AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = "Bearer " + credential },
+            }),
+            cancellationToken: Http.Ct);
+
+    private static string Text(CallToolResult result) => string.Join("\n", result.Content.OfType<TextContentBlock>().Select(t => t.Text));
+
+    [Fact]
+    public async Task TheKnowledgeTools_AnswerFromTheCallersTenantOnly()
+    {
+        var a = ServerFixture.NewTenant("mcp-a");
+        var b = ServerFixture.NewTenant("mcp-b");
+        using var aUser = await Server.TenantClientAsync(a);
+        using var bUser = await Server.TenantClientAsync(b);
+        (await aUser.PostAsync("/api/v1/documents", RunningServer.Json(new { id = "canal", content = "# Canal\nThe canal locks open at seven. MCPCANARY" }), Http.Ct)).EnsureSuccessStatusCode();
+        (await bUser.PostAsync("/api/v1/documents", RunningServer.Json(new { id = "river", content = "# River\nThe river ferry runs hourly." }), Http.Ct)).EnsureSuccessStatusCode();
+
+        await using var client = await ConnectAsync(Server.UserToken(a, "alice", Scopes.Query));
+        var tools = await client.ListToolsAsync(cancellationToken: Http.Ct);
+        Assert.Superset(new HashSet<string> { "search_knowledge", "ask_agent", "list_documents" }, tools.Select(t => t.Name).ToHashSet());
+
+        var search = await client.CallToolAsync("search_knowledge", new Dictionary<string, object?> { ["query"] = "when do the canal locks open", ["tenant_id"] = b }, cancellationToken: Http.Ct);
+        Assert.NotEqual(true, search.IsError);
+        Assert.Contains("canal", Text(search), StringComparison.Ordinal);
+        Assert.DoesNotContain("river", Text(search), StringComparison.Ordinal); // the argument naming tenant B is not honoured
+
+        var answer = await client.CallToolAsync("ask_agent", new Dictionary<string, object?> { ["question"] = "When do the canal locks open?" }, cancellationToken: Http.Ct);
+        Assert.Contains("seven", Text(answer), StringComparison.Ordinal);
+        var list = await client.CallToolAsync("list_documents", new Dictionary<string, object?>(), cancellationToken: Http.Ct);
+        Assert.Contains("canal", Text(list), StringComparison.Ordinal);
+
+        // tenant B's user, through every tool, never sees A's canary
+        await using var other = await ConnectAsync(Server.UserToken(b, "bob", Scopes.Query));
+        foreach (var (tool, args) in new (string, Dictionary<string, object?>)[]
+        {
+            ("search_knowledge", new() { ["query"] = "canal locks MCPCANARY" }),
+            ("ask_agent", new() { ["question"] = "When do the canal locks open? MCPCANARY" }),
+            ("list_documents", new()),
+        })
+        {
+            var r = await other.CallToolAsync(tool, args, cancellationToken: Http.Ct);
+            Assert.DoesNotContain("canal", Text(r).Replace("canal locks", string.Empty, StringComparison.Ordinal), StringComparison.Ordinal);
+            Assert.DoesNotContain("open at seven", Text(r), StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task CredentialsScopesAndHostileArguments_AreRefusedCleanly()
+    {
+        var tenant = ServerFixture.NewTenant("mcp-bad");
+        using (await Server.TenantClientAsync(tenant))
+        {
+        }
+
+        // no credential, or a forged one: the HTTP layer refuses before MCP starts
+        await Assert.ThrowsAnyAsync<Exception>(() => ConnectAsync("not.a.token"));
+
+        // a credential without the scope: a tool error, not a server failure
+        await using var writer = await ConnectAsync(Server.UserToken(tenant, "w", Scopes.Ingest));
+        var denied = await writer.CallToolAsync("search_knowledge", new Dictionary<string, object?> { ["query"] = "x" }, cancellationToken: Http.Ct);
+        Assert.True(denied.IsError);
+        Assert.Contains("'query' scope", Text(denied), StringComparison.Ordinal);
+
+        await using var client = await ConnectAsync(Server.UserToken(tenant, "alice", Scopes.Query));
+        // a 1 MB argument is refused by the HTTP layer's body limit (413), before any tool runs
+        var huge = await Assert.ThrowsAsync<HttpRequestException>(() => client.CallToolAsync("search_knowledge", new Dictionary<string, object?> { ["query"] = new string('x', 1_000_000) }, cancellationToken: Http.Ct).AsTask());
+        Assert.Contains("413", huge.Message, StringComparison.Ordinal);
+
+        var hostile = new Dictionary<string, object?>[]
+        {
+            new() { ["query"] = new string('x', 10_000) },
+            new() { ["query"] = "" },
+            new() { ["query"] = "x' OR tenant_id != '' --" },
+            new() { ["query"] = "../../etc/passwd", ["topK"] = 5 },
+        };
+        foreach (var args in hostile)
+        {
+            var r = await client.CallToolAsync("search_knowledge", args, cancellationToken: Http.Ct);
+            Http.AssertNoInternals(Text(r));
+        }
+
+        Assert.True((await client.CallToolAsync("search_knowledge", hostile[0], cancellationToken: Http.Ct)).IsError);
+        var badPage = await client.CallToolAsync("list_documents", new Dictionary<string, object?> { ["after"] = "../../x" }, cancellationToken: Http.Ct);
+        Assert.True(badPage.IsError);
+        Http.AssertNoInternals(Text(badPage));
+
+        var unknown = await Assert.ThrowsAsync<McpProtocolException>(() => client.CallToolAsync("drop_tables", new Dictionary<string, object?>(), cancellationToken: Http.Ct).AsTask());
+        Http.AssertNoInternals(unknown.Message);
+    }
+}

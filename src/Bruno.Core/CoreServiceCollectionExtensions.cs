@@ -43,11 +43,16 @@ public static class CoreServiceCollectionExtensions
         services.AddSingleton(sp => EmbeddingGenerators.Create(sp.GetRequiredService<IOptions<BrunoOptions>>().Value.Embeddings));
         services.AddSingleton(sp => ChatClients.Create(sp.GetRequiredService<IOptions<BrunoOptions>>().Value.Chat)!);
         services.AddSingleton<DocumentService>();
+        services.AddSingleton(sp => new Memory.MemoryService(
+            sp.GetRequiredService<IEmbeddingGenerator<string, Embedding<float>>>(),
+            sp.GetRequiredService<DocumentService>(),
+            sp.GetService<TimeProvider>()));
         services.AddSingleton(sp => new AskService(
             sp.GetRequiredService<IEmbeddingGenerator<string, Embedding<float>>>(),
             sp.GetRequiredService<DocumentService>(),
             sp.GetRequiredService<IOptions<BrunoOptions>>(),
-            sp.GetService<IChatClient>()));
+            sp.GetService<IChatClient>(),
+            sp.GetRequiredService<Memory.MemoryService>()));
         return services;
     }
 }

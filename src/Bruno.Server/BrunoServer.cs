@@ -1,6 +1,7 @@
 using Bruno.Core;
 using Bruno.Server.Features.Admin;
 using Bruno.Server.Features.Documents;
+using Bruno.Server.Features.Memory;
 using Bruno.Server.Features.Query;
 using Bruno.Server.Hosting;
 
@@ -35,6 +36,7 @@ public static class BrunoServer
         app.MapDocumentEndpoints();
         app.MapQueryEndpoints();
         app.MapSearchEndpoints();
+        app.MapMemoryEndpoints();
         app.MapMcp("/mcp").RequireAuthorization(Hosting.Hosting.TenantPolicy);
         return app;
     }

@@ -12,6 +12,9 @@ namespace Bruno.Core.Agents;
 /// <summary>A question.</summary>
 public sealed record Question(string Query, string? SessionId = null, int? TopK = null)
 {
+    /// <summary>The asking user: the answered turn goes into their memory, and their memory into the prompt.</summary>
+    public Storage.Identity.UserId? User { get; init; }
+
     /// <summary>The tenant's retrieval settings (null: the service's).</summary>
     public RetrievalOptions? Retrieval { get; init; }
 }
@@ -23,7 +26,11 @@ public sealed record Source(int N, string DocumentId, string Title, string Secti
 public sealed record Usage(int PromptTokens, int CompletionTokens);
 
 /// <summary>An answer with its sources.</summary>
-public sealed record Answer(string Text, IReadOnlyList<Source> Sources, double Confidence, string Model, string SessionId, Usage Usage, string? TraceId);
+public sealed record Answer(string Text, IReadOnlyList<Source> Sources, double Confidence, string Model, string SessionId, Usage Usage, string? TraceId)
+{
+    /// <summary>The turn this answer was stored as in the user's memory (for feedback), if it was.</summary>
+    public string? TurnId { get; init; }
+}
 
 /// <summary>
 /// Answers questions from a tenant's knowledge: dense and BM25 candidates (top 20 each) fused by reciprocal rank
@@ -31,7 +38,7 @@ public sealed record Answer(string Text, IReadOnlyList<Source> Sources, double C
 /// <c>[n]</c> citations. Without a chat model the answer is extractive (the best sentences of the passages). Throws
 /// <see cref="ArgumentException"/> for an empty or over-long question.
 /// </summary>
-public sealed class AskService(IEmbeddingGenerator<string, Embedding<float>> embedder, DocumentService documents, IOptions<BrunoOptions> options, IChatClient? chat = null)
+public sealed class AskService(IEmbeddingGenerator<string, Embedding<float>> embedder, DocumentService documents, IOptions<BrunoOptions> options, IChatClient? chat = null, Memory.MemoryService? memory = null)
 {
     /// <summary>Longest question, in characters.</summary>
     public const int MaxQuestionLength = 4_000;
@@ -73,49 +80,68 @@ public sealed class AskService(IEmbeddingGenerator<string, Embedding<float>> emb
         }
 
         var session = question.SessionId ?? Guid.NewGuid().ToString("N");
-        var passages = await RetrieveAsync(store, text, question.TopK, question.Retrieval, ct);
+        var vector = (await embedder.GenerateAsync([text], cancellationToken: ct))[0].Vector;
+        var passages = await RetrieveAsync(store, text, vector, question.TopK, question.Retrieval);
         var sources = passages.Select(p => p.Source).ToList();
         var traceId = Activity.Current?.TraceId.ToString();
+        Answer final;
         if (chat is null || passages.Count == 0)
         {
             var (answer, confidence) = Extractive(text, passages);
             yield return new AnswerDelta(answer);
-            yield return new AnswerDone(new Answer(answer, sources, confidence, ExtractiveModel, session, new Usage(0, 0), traceId));
-            yield break;
+            final = new Answer(answer, sources, confidence, ExtractiveModel, session, new Usage(0, 0), traceId);
         }
-
-        var opts = options.Value.Chat;
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(TimeSpan.FromSeconds(opts.TimeoutSeconds));
-        var chatOptions = new ChatOptions
+        else
         {
-            Temperature = opts.Temperature,
-            TopP = 0.9f,
-            MaxOutputTokens = opts.MaxOutputTokens,
-            StopSequences = ["USER:", "CONTEXT:"],
-        };
-        var written = new StringBuilder();
-        var usage = new Usage(0, 0);
-        await using var updates = Guard(chat.GetStreamingResponseAsync(PromptBuilder.Build(text, passages), chatOptions, timeout.Token), () => ct.IsCancellationRequested, timeout.Token).GetAsyncEnumerator(timeout.Token);
-        while (await updates.MoveNextAsync())
-        {
-            var update = updates.Current;
-            foreach (var u in update.Contents.OfType<UsageContent>())
+            // The user's own memory only: the last turns of this session and the most similar earlier ones.
+            IReadOnlyList<Memory.MemoryItem> remembered = [];
+            if (memory is not null && question.User is { } asker)
             {
-                usage = new Usage((int)(u.Details.InputTokenCount ?? 0), (int)(u.Details.OutputTokenCount ?? 0));
+                var recent = await memory.RecentTurnsAsync(store, asker, session, 3, ct);
+                var similar = await memory.RecallAsync(store, asker, text, 3, ct);
+                remembered = [.. recent.Concat(similar).DistinctBy(m => m.Id)];
             }
 
-            if (!string.IsNullOrEmpty(update.Text))
+            var opts = options.Value.Chat;
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(TimeSpan.FromSeconds(opts.TimeoutSeconds));
+            var chatOptions = new ChatOptions
             {
-                written.Append(update.Text);
-                yield return new AnswerDelta(update.Text);
+                Temperature = opts.Temperature,
+                TopP = 0.9f,
+                MaxOutputTokens = opts.MaxOutputTokens,
+                StopSequences = ["USER:", "CONTEXT:"],
+            };
+            var written = new StringBuilder();
+            var usage = new Usage(0, 0);
+            await using var updates = Guard(chat.GetStreamingResponseAsync(PromptBuilder.Build(text, passages, remembered), chatOptions, timeout.Token), () => ct.IsCancellationRequested, timeout.Token).GetAsyncEnumerator(timeout.Token);
+            while (await updates.MoveNextAsync())
+            {
+                var update = updates.Current;
+                foreach (var u in update.Contents.OfType<UsageContent>())
+                {
+                    usage = new Usage((int)(u.Details.InputTokenCount ?? 0), (int)(u.Details.OutputTokenCount ?? 0));
+                }
+
+                if (!string.IsNullOrEmpty(update.Text))
+                {
+                    written.Append(update.Text);
+                    yield return new AnswerDelta(update.Text);
+                }
             }
+
+            var generated = written.ToString().Trim();
+            var cited = sources.Count(s => generated.Contains($"[{s.N}]", StringComparison.Ordinal));
+            var grounded = sources.Count == 0 ? 0 : Math.Round(Math.Min(1.0, cited / (double)Math.Min(3, sources.Count)), 2);
+            final = new Answer(generated, sources, grounded, opts.Model ?? "unknown", session, usage, traceId);
         }
 
-        var final = written.ToString().Trim();
-        var cited = sources.Count(s => final.Contains($"[{s.N}]", StringComparison.Ordinal));
-        var grounded = sources.Count == 0 ? 0 : Math.Round(Math.Min(1.0, cited / (double)Math.Min(3, sources.Count)), 2);
-        yield return new AnswerDone(new Answer(final, sources, grounded, opts.Model ?? "unknown", session, usage, traceId));
+        if (memory is not null && question.User is { } user)
+        {
+            final = final with { TurnId = await memory.RecordTurnAsync(store, user, session, text, final.Text, sources.Select(s => s.ChunkId), vector) };
+        }
+
+        yield return new AnswerDone(final);
     }
 
     /// <summary>Turns any failure of the model (not the caller's cancellation) into <see cref="ModelUnavailableException"/>.</summary>
@@ -148,11 +174,13 @@ public sealed class AskService(IEmbeddingGenerator<string, Embedding<float>> emb
     }
 
     /// <summary>The passages an answer would use, best first, numbered from 1.</summary>
-    public async Task<IReadOnlyList<Passage>> RetrieveAsync(TenantStore store, string query, int? topK, RetrievalOptions? retrieval = null, CancellationToken ct = default)
+    public async Task<IReadOnlyList<Passage>> RetrieveAsync(TenantStore store, string query, int? topK, RetrievalOptions? retrieval = null, CancellationToken ct = default) =>
+        await RetrieveAsync(store, query, (await embedder.GenerateAsync([query], cancellationToken: ct))[0].Vector, topK, retrieval);
+
+    private async Task<IReadOnlyList<Passage>> RetrieveAsync(TenantStore store, string query, ReadOnlyMemory<float> vector, int? topK, RetrievalOptions? retrieval)
     {
         var opts = retrieval ?? options.Value.Retrieval;
         var final = Math.Clamp(topK ?? opts.FinalCount, 1, opts.CandidatesPerList);
-        var vector = (await embedder.GenerateAsync([query], cancellationToken: ct))[0].Vector;
         var collection = await documents.CollectionAsync(store);
         var hits = await collection.SearchAsync(new SearchRequest
         {

@@ -19,6 +19,7 @@ internal static class Hosting
     public const string PlatformPolicy = "scope:" + Scopes.PlatformAdmin;
     public const string AdminPolicy = "scope:" + Scopes.Admin;
     public const string TenantPolicy = "tenant";
+    public const string MemoryPolicy = "scope:" + Scopes.Memory;
     private const string CredentialScheme = "Bruno";
 
     public static void AddBrunoHosting(this WebApplicationBuilder builder, BrunoOptions options)
@@ -82,6 +83,7 @@ internal static class Hosting
             .AddPolicy(QueryPolicy, p => p.RequireClaim(TokenService.TenantClaim).RequireAssertion(c => TokenService.ScopesOf(c.User).Contains(Scopes.Query)))
             .AddPolicy(IngestPolicy, p => p.RequireClaim(TokenService.TenantClaim).RequireAssertion(c => TokenService.ScopesOf(c.User).Contains(Scopes.Ingest)))
             .AddPolicy(TenantPolicy, p => p.RequireClaim(TokenService.TenantClaim))
+            .AddPolicy(MemoryPolicy, p => p.RequireClaim(TokenService.TenantClaim).RequireAssertion(c => TokenService.ScopesOf(c.User).Contains(Scopes.Memory)))
             .AddPolicy(AdminPolicy, p => p.RequireClaim(TokenService.TenantClaim).RequireAssertion(c => TokenService.ScopesOf(c.User).Contains(Scopes.Admin)))
             .AddPolicy(PlatformPolicy, p => p.RequireAssertion(c => !c.User.HasClaim(x => x.Type == TokenService.TenantClaim) && TokenService.ScopesOf(c.User).Contains(Scopes.PlatformAdmin)));
         services.AddSingleton<TenantFilter>();
@@ -89,7 +91,7 @@ internal static class Hosting
         services.AddHttpContextAccessor();
         services.AddScoped<Features.Mcp.McpCaller>();
         // Stateless Streamable HTTP: every request carries its credential, and nothing of a session outlives it.
-        services.AddMcpServer().WithHttpTransport(o => o.Stateless = true).WithTools<Features.Mcp.KnowledgeTools>();
+        services.AddMcpServer().WithHttpTransport(o => o.Stateless = true).WithTools<Features.Mcp.KnowledgeTools>().WithTools<Features.Mcp.MemoryTools>();
         if (options.CorsOrigins.Length > 0)
         {
             // Only the listed origins, only the API's methods and headers; credentials are bearer headers, not cookies.

@@ -31,7 +31,7 @@ internal sealed class KnowledgeTools(McpCaller caller, AskService ask, DocumentS
         McpCaller.RunAsync(async () =>
         {
             var (who, store) = caller.Require(Scopes.Query);
-            return await ask.AskAsync(store, new Question(question, sessionId) { Retrieval = tenants.RetrievalFor(who.Tenant) }, cancellationToken);
+            return await ask.AskAsync(store, new Question(question, sessionId) { Retrieval = tenants.RetrievalFor(who.Tenant), User = who.User }, cancellationToken);
         });
 
     [McpServerTool(Name = "list_documents", ReadOnly = true, Idempotent = true), Description("Lists the tenant's documents in id order, a page at a time.")]

@@ -10,10 +10,10 @@ namespace Bruno.Server.Features.Query;
 public sealed record QueryRequest(string? Query, string? SessionId, int? TopK, string? TenantId) : INamesTenant;
 
 /// <summary>An answer as the API returns it (and as the last server-sent event carries it).</summary>
-public sealed record QueryResponse(string Answer, IReadOnlyList<Source> Sources, double Confidence, string Model, string? TraceId, string SessionId, Usage Usage)
+public sealed record QueryResponse(string Answer, IReadOnlyList<Source> Sources, double Confidence, string Model, string? TraceId, string SessionId, Usage Usage, string? TurnId)
 {
     internal static QueryResponse Of(Answer a) =>
-        new(a.Text, a.Sources, a.Confidence, a.Model, a.TraceId ?? System.Diagnostics.Activity.Current?.TraceId.ToString(), a.SessionId, a.Usage);
+        new(a.Text, a.Sources, a.Confidence, a.Model, a.TraceId ?? System.Diagnostics.Activity.Current?.TraceId.ToString(), a.SessionId, a.Usage, a.TurnId);
 }
 
 /// <summary>Asking questions of the tenant's knowledge, as one JSON answer or as server-sent events.</summary>
@@ -26,7 +26,7 @@ internal static class QueryEndpoints
 
     private static async Task<IResult> AskAsync(QueryRequest body, Caller caller, AskService ask, TenantService tenants, HttpContext http, CancellationToken ct)
     {
-        var question = new Question(body.Query ?? string.Empty, body.SessionId, body.TopK) { Retrieval = tenants.RetrievalFor(caller.Tenant) };
+        var question = new Question(body.Query ?? string.Empty, body.SessionId, body.TopK) { Retrieval = tenants.RetrievalFor(caller.Tenant), User = caller.User };
         var events = ask.AskStreamingAsync(tenants.Store(caller.Tenant), question, ct).GetAsyncEnumerator(ct);
         // The first event comes after validation and retrieval (and, with a model, its first token): a failure there is
         // still a plain problem response with its status code, before any stream has started.

@@ -46,8 +46,7 @@ public static class CoreServiceCollectionExtensions
         services.AddSingleton(sp => new Memory.MemoryService(
             sp.GetRequiredService<IEmbeddingGenerator<string, Embedding<float>>>(),
             sp.GetRequiredService<DocumentService>(),
-            sp.GetService<TimeProvider>(),
-            sp.GetService<Microsoft.Extensions.Logging.ILogger<Memory.MemoryService>>()));
+            sp.GetService<TimeProvider>()));
         services.AddSingleton(sp => new AskService(
             sp.GetRequiredService<IEmbeddingGenerator<string, Embedding<float>>>(),
             sp.GetRequiredService<DocumentService>(),

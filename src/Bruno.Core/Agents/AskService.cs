@@ -138,7 +138,7 @@ public sealed class AskService(IEmbeddingGenerator<string, Embedding<float>> emb
 
         if (memory is not null && question.User is { } user)
         {
-            final = final with { TurnId = memory.RecordTurnLater(store, user, session, text, final.Text, sources.Select(s => s.ChunkId), vector) };
+            final = final with { TurnId = await memory.RecordTurnAsync(store, user, session, text, final.Text, sources.Select(s => s.ChunkId), vector) };
         }
 
         yield return new AnswerDone(final);

@@ -1,10 +1,8 @@
-using System.Collections.Concurrent;
 using Bruno.Core.Documents;
 using Bruno.Storage;
 using Bruno.Storage.Identity;
 using Bruno.Storage.Model;
 using Microsoft.Extensions.AI;
-using Microsoft.Extensions.Logging;
 
 namespace Bruno.Core.Memory;
 
@@ -23,12 +21,8 @@ public sealed record ErasureReceipt(string User, long RowsDeleted, DateTimeOffse
 /// filters by it in the store; nothing here can read another user's rows. Erasure destroys the user's key.
 /// Throws <see cref="ArgumentException"/> for empty or over-long text.
 /// </summary>
-public sealed partial class MemoryService(IEmbeddingGenerator<string, Embedding<float>> embedder, DocumentService documents, TimeProvider? time = null, ILogger<MemoryService>? logger = null)
+public sealed class MemoryService(IEmbeddingGenerator<string, Embedding<float>> embedder, DocumentService documents, TimeProvider? time = null)
 {
-    // Turns are written after the answer is sent, so an answer never waits for a memory fsync; every read of a user's
-    // memory in this process first waits for that user's writes still in flight (read-your-writes).
-    private readonly ConcurrentDictionary<(TenantId, UserId), Task> _inFlight = new();
-
     /// <summary>Longest note or question kept, in characters.</summary>
     public const int MaxTextLength = 4_000;
 
@@ -37,43 +31,11 @@ public sealed partial class MemoryService(IEmbeddingGenerator<string, Embedding<
     /// <summary>The memory collection for the configured embedding model (its name follows the knowledge collection's).</summary>
     public CollectionSpec Spec => documents.Spec with { Name = "memory_" + documents.Spec.Name[DocumentService.CollectionPrefix.Length..] };
 
-    /// <summary>
-    /// Starts storing an answered question as a turn of <paramref name="user"/> and returns its id at once; the write
-    /// completes in the background (a crash in the next few milliseconds can lose it) and is logged if it fails. Reads
-    /// of the user's memory through this service wait for it.
-    /// </summary>
-    public string RecordTurnLater(TenantStore store, UserId user, string session, string question, string answer, IEnumerable<string> sources, ReadOnlyMemory<float> questionVector)
-    {
-        ArgumentNullException.ThrowIfNull(store);
-        var id = "turn:" + Guid.NewGuid().ToString("N");
-        var key = (store.Id, user);
-        var write = RecordTurnAsync(store, user, id, session, question, answer, [.. sources], questionVector);
-        var chained = _inFlight.AddOrUpdate(key, write, (_, previous) => Task.WhenAll(previous, write));
-        _ = chained.ContinueWith(
-            t =>
-            {
-                _inFlight.TryRemove(KeyValuePair.Create(key, chained));
-                if (t.Exception is { } e && logger is not null)
-                {
-                    LogTurnLost(logger, store.Id.Value, e.GetBaseException());
-                }
-            },
-            CancellationToken.None,
-            TaskContinuationOptions.ExecuteSynchronously,
-            TaskScheduler.Default);
-        return id;
-    }
-
-    /// <summary>Stores an answered question as a turn of <paramref name="user"/>, durable when the task completes; returns its id.</summary>
+    /// <summary>Stores an answered question as a turn of <paramref name="user"/>; returns its id.</summary>
+    /// <remarks>The turn is indexed by the question's vector (already computed to answer it): similar questions find it.</remarks>
     public async Task<string> RecordTurnAsync(TenantStore store, UserId user, string session, string question, string answer, IEnumerable<string> sources, ReadOnlyMemory<float> questionVector)
     {
         var id = "turn:" + Guid.NewGuid().ToString("N");
-        await RecordTurnAsync(store, user, id, session, question, answer, [.. sources], questionVector);
-        return id;
-    }
-    // The turn is indexed by the question's vector (already computed to answer it): similar questions find it.
-    private async Task RecordTurnAsync(TenantStore store, UserId user, string id, string session, string question, string answer, string[] sources, ReadOnlyMemory<float> questionVector)
-    {
         var text = $"Q: {Clip(question)}\nA: {Clip(answer)}";
         var vector = questionVector;
         var meta = new Dictionary<string, MetadataValue>(StringComparer.Ordinal)
@@ -83,15 +45,7 @@ public sealed partial class MemoryService(IEmbeddingGenerator<string, Embedding<
             ["sources"] = Clip(string.Join(' ', sources), 4_000),
         };
         await (await CollectionAsync(store)).UpsertAsync([new StoredRow { Id = id, Text = text, Vector = vector, UserId = user, Metadata = meta, CreatedAt = _time.GetUtcNow() }]);
-    }
-
-    /// <summary>Waits for the user's turn writes still in flight (their failures are logged, not rethrown here).</summary>
-    private async Task SettledAsync(TenantStore store, UserId user)
-    {
-        if (_inFlight.TryGetValue((store.Id, user), out var pending))
-        {
-            await pending.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        }
+        return id;
     }
 
     /// <summary>Stores an explicit note ("remember that ...") as a fact of <paramref name="user"/>.</summary>
@@ -126,7 +80,6 @@ public sealed partial class MemoryService(IEmbeddingGenerator<string, Embedding<
         }
 
         var vector = (await embedder.GenerateAsync([query], cancellationToken: ct))[0].Vector;
-        await SettledAsync(store, user);
         var hits = await (await CollectionAsync(store)).SearchAsync(new SearchRequest
         {
             Mode = SearchMode.Hybrid,
@@ -141,7 +94,6 @@ public sealed partial class MemoryService(IEmbeddingGenerator<string, Embedding<
     /// <summary>The last <paramref name="n"/> turns of the user's session, oldest first.</summary>
     public async Task<IReadOnlyList<MemoryItem>> RecentTurnsAsync(TenantStore store, UserId user, string session, int n, CancellationToken ct = default)
     {
-        await SettledAsync(store, user);
         var turns = await AllAsync(store, Filter.ForUser(user).Where("kind", "turn").Where("session", Clip(session, 200)), ct);
         return [.. turns.OrderBy(t => t.CreatedAt).TakeLast(n)];
     }
@@ -149,7 +101,6 @@ public sealed partial class MemoryService(IEmbeddingGenerator<string, Embedding<
     /// <summary>Everything held about <paramref name="user"/>, by kind.</summary>
     public async Task<MemoryExport> ExportAsync(TenantStore store, UserId user, CancellationToken ct = default)
     {
-        await SettledAsync(store, user);
         var all = await AllAsync(store, Filter.ForUser(user), ct);
         return new MemoryExport(
             user.Value,
@@ -161,7 +112,6 @@ public sealed partial class MemoryService(IEmbeddingGenerator<string, Embedding<
     /// <summary>Deletes one memory of the user; false when the user has no memory with that id.</summary>
     public async Task<bool> ForgetAsync(TenantStore store, UserId user, string id)
     {
-        await SettledAsync(store, user);
         var collection = await CollectionAsync(store);
         var row = await collection.GetAsync(IdentifierRules.ValidateRowId(id));
         if (row is null || row.UserId != user)
@@ -175,7 +125,6 @@ public sealed partial class MemoryService(IEmbeddingGenerator<string, Embedding<
     /// <summary>Erases the user: destroys the user's key (every copy of their rows, backups included, becomes unreadable), then deletes the rows.</summary>
     public async Task<ErasureReceipt> EraseAsync(TenantStore store, UserId user)
     {
-        await SettledAsync(store, user); // a turn still being written must not outlive the erasure
         var rows = await store.EraseUserAsync(user);
         return new ErasureReceipt(user.Value, rows, _time.GetUtcNow(), "the user's encryption key was destroyed, then the rows it sealed were deleted");
     }
@@ -208,9 +157,6 @@ public sealed partial class MemoryService(IEmbeddingGenerator<string, Embedding<
         row.Text,
         row.CreatedAt,
         row.Metadata.Where(m => m.Key != "kind").ToDictionary(m => m.Key, m => m.Value.ToString(), StringComparer.Ordinal));
-
-    [LoggerMessage(EventId = 4001, Level = LogLevel.Warning, Message = "A turn of tenant {Tenant} could not be stored in memory")]
-    private static partial void LogTurnLost(ILogger logger, string tenant, Exception exception);
 
     private static string Clip(string text, int max = MaxTextLength) => text.Length <= max ? text : text[..max];
 }

@@ -4,7 +4,6 @@ using Bruno.Core.Embeddings;
 using Bruno.Core.Identity;
 using Bruno.Core.Tenants;
 using Bruno.Storage;
-using Bruno.Storage.Crypto;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -34,12 +33,8 @@ public static class CoreServiceCollectionExtensions
         services.AddSingleton(sp => new TenantCatalog(sp.GetRequiredService<DataDirectory>().CatalogPath, sp.GetService<TimeProvider>()));
         services.AddSingleton<TenantService>();
         services.AddSingleton(sp => new ApiKeys(sp.GetRequiredService<DataDirectory>().CatalogPath, sp.GetService<TimeProvider>()));
-        services.AddSingleton(sp =>
-        {
-            var opts = sp.GetRequiredService<IOptions<BrunoOptions>>().Value;
-            using var key = MasterKey.LoadOrCreate(sp.GetRequiredService<DataDirectory>().SigningKeyPath); // a 32-byte secret file, 0600
-            return new TokenService(Convert.FromBase64String(key.ToBase64()), opts.Issuer, opts.Audience, sp.GetService<TimeProvider>());
-        });
+        services.AddSingleton(sp => TokenService.ForDataDirectory(
+            sp.GetRequiredService<DataDirectory>(), sp.GetRequiredService<IOptions<BrunoOptions>>().Value, sp.GetService<TimeProvider>()));
         services.AddSingleton(sp => EmbeddingGenerators.Create(sp.GetRequiredService<IOptions<BrunoOptions>>().Value.Embeddings));
         services.AddSingleton(sp => ChatClients.Create(sp.GetRequiredService<IOptions<BrunoOptions>>().Value.Chat)!);
         services.AddSingleton<DocumentService>();

@@ -43,9 +43,7 @@ public class CliSettings : CommandSettings
     internal TokenService Tokens()
     {
         var options = Options();
-        var data = new DataDirectory(options.DataRoot);
-        using var key = Storage.Crypto.MasterKey.LoadOrCreate(data.SigningKeyPath);
-        return new TokenService(Convert.FromBase64String(key.ToBase64()), options.Issuer, options.Audience);
+        return TokenService.ForDataDirectory(new DataDirectory(options.DataRoot), options);
     }
 
     /// <summary>The server's base address.</summary>

@@ -73,11 +73,7 @@ public sealed class AskService(IEmbeddingGenerator<string, Embedding<float>> emb
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(question);
-        var text = question.Query?.Trim() ?? string.Empty;
-        if (text.Length is 0 or > MaxQuestionLength || text.Contains('\0', StringComparison.Ordinal))
-        {
-            throw new ArgumentException($"A question has 1-{MaxQuestionLength} characters.");
-        }
+        var text = Validated(question.Query);
 
         var session = question.SessionId ?? Guid.NewGuid().ToString("N");
         var vector = (await embedder.GenerateAsync([text], cancellationToken: ct))[0].Vector;
@@ -173,9 +169,20 @@ public sealed class AskService(IEmbeddingGenerator<string, Embedding<float>> emb
         }
     }
 
-    /// <summary>The passages an answer would use, best first, numbered from 1.</summary>
-    public async Task<IReadOnlyList<Passage>> RetrieveAsync(TenantStore store, string query, int? topK, RetrievalOptions? retrieval = null, CancellationToken ct = default) =>
-        await RetrieveAsync(store, query, (await embedder.GenerateAsync([query], cancellationToken: ct))[0].Vector, topK, retrieval);
+    /// <summary>The passages an answer would use, best first, numbered from 1. Throws <see cref="ArgumentException"/> like a question.</summary>
+    public async Task<IReadOnlyList<Passage>> RetrieveAsync(TenantStore store, string query, int? topK, RetrievalOptions? retrieval = null, CancellationToken ct = default)
+    {
+        var text = Validated(query);
+        return await RetrieveAsync(store, text, (await embedder.GenerateAsync([text], cancellationToken: ct))[0].Vector, topK, retrieval);
+    }
+
+    private static string Validated(string? query)
+    {
+        var text = query?.Trim() ?? string.Empty;
+        return text.Length is 0 or > MaxQuestionLength || text.Contains('\0', StringComparison.Ordinal)
+            ? throw new ArgumentException($"A question has 1-{MaxQuestionLength} characters.")
+            : text;
+    }
 
     private async Task<IReadOnlyList<Passage>> RetrieveAsync(TenantStore store, string query, ReadOnlyMemory<float> vector, int? topK, RetrievalOptions? retrieval)
     {

@@ -35,6 +35,15 @@ public sealed class TokenService
         (Issuer, Audience, _time) = (issuer, audience, time ?? TimeProvider.System);
     }
 
+    /// <summary>The token service of a data folder: its signing key file (32 random bytes, 0600, created on first use).</summary>
+    public static TokenService ForDataDirectory(DataDirectory data, BrunoOptions options, TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(options);
+        using var key = Storage.Crypto.MasterKey.LoadOrCreate(data.SigningKeyPath); // the same 32-byte 0600 secret file format
+        return new TokenService(Convert.FromBase64String(key.ToBase64()), options.Issuer, options.Audience, time);
+    }
+
     /// <summary>The key tokens are signed and validated with.</summary>
     public SymmetricSecurityKey SigningKey { get; }
 

@@ -45,6 +45,14 @@ public sealed class TenantService(TenantCatalog catalog, StorageEngine engine, M
         return catalog.Create(id, displayName);
     }
 
+    /// <summary>Why the tenant's requests are refused (unknown or suspended), or null when it is served.</summary>
+    public string? Refusal(TenantId id) => catalog.Find(id) switch
+    {
+        null => "The tenant of this credential does not exist.",
+        { Status: not TenantStatus.Active } => "The tenant of this credential is suspended.",
+        _ => null,
+    };
+
     /// <summary>The tenant, or null when unknown.</summary>
     public TenantRecord? Find(TenantId id) => catalog.Find(id);
 

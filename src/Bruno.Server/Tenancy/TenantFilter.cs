@@ -32,15 +32,9 @@ internal sealed partial class TenantFilter(TenantService tenants, ILogger<Tenant
             return Problems.Result(StatusCodes.Status404NotFound, "Not found", "No such resource.");
         }
 
-        var record = tenants.Find(caller.Tenant);
-        if (record is null)
+        if (tenants.Refusal(caller.Tenant) is { } refusal)
         {
-            return Problems.Result(StatusCodes.Status403Forbidden, "Tenant unknown", "The tenant of this token does not exist.");
-        }
-
-        if (record.Status != TenantStatus.Active)
-        {
-            return Problems.Result(StatusCodes.Status403Forbidden, "Tenant suspended", "The tenant of this token is suspended.");
+            return Problems.Result(StatusCodes.Status403Forbidden, refusal.Contains("suspended", StringComparison.Ordinal) ? "Tenant suspended" : "Tenant unknown", refusal);
         }
 
         return await next(context);

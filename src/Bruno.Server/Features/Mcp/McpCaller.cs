@@ -24,10 +24,9 @@ internal sealed class McpCaller(IHttpContextAccessor http, TenantService tenants
             throw new McpException($"This tool needs the '{scope}' scope.");
         }
 
-        var record = tenants.Find(caller.Tenant);
-        if (record is null || record.Status != TenantStatus.Active)
+        if (tenants.Refusal(caller.Tenant) is { } refusal)
         {
-            throw new McpException(record is null ? "The tenant of this credential does not exist." : "The tenant of this credential is suspended.");
+            throw new McpException(refusal);
         }
 
         return (caller, tenants.Store(caller.Tenant));

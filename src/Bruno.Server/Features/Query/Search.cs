@@ -17,14 +17,6 @@ internal static class Search
             .RequireAuthorization(Hosting.Hosting.QueryPolicy).AddEndpointFilter<TenantFilter>();
 
     /// <summary>The passages for <paramref name="query"/>, as sources; the same checks as a question.</summary>
-    public static async Task<IReadOnlyList<Source>> RunAsync(AskService ask, TenantStore store, string query, int? topK, RetrievalOptions retrieval, CancellationToken ct)
-    {
-        var text = query.Trim();
-        if (text.Length is 0 or > AskService.MaxQuestionLength || text.Contains('\0', StringComparison.Ordinal))
-        {
-            throw new ArgumentException($"A query has 1-{AskService.MaxQuestionLength} characters.");
-        }
-
-        return [.. (await ask.RetrieveAsync(store, text, topK, retrieval, ct)).Select(p => p.Source)];
-    }
+    public static async Task<IReadOnlyList<Source>> RunAsync(AskService ask, TenantStore store, string query, int? topK, RetrievalOptions retrieval, CancellationToken ct) =>
+        [.. (await ask.RetrieveAsync(store, query, topK, retrieval, ct)).Select(p => p.Source)];
 }

@@ -2,12 +2,17 @@ using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Bruno.Core.Documents;
 using Bruno.Core.Embeddings;
 using Bruno.Core.Identity;
+using Bruno.Core.Memory;
+using Bruno.Core.Tenants;
 using Bruno.Server;
 using Bruno.Storage.Identity;
+using Bruno.Storage.Model;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
+using ModelContextProtocol.Client;
 
 // API benchmark (see docs/benchmarks.md):
 //   dotnet run -c Release --project bench/Bruno.Api.Benchmarks -- [--quick] [--out FILE]
@@ -54,6 +59,8 @@ using (var model = new MiniLmEmbeddingGenerator())
 var app = BrunoServer.Build([], b =>
 {
     b.Configuration["Bruno:DataRoot"] = root;
+    b.Configuration["Bruno:Mcp:SearchPerMinute"] = "100000"; // the MCP phase measures latency, not the per-client limit
+    b.Configuration["Bruno:Memory:ConsolidationInterval"] = "00:00:00"; // consolidation is measured on its own (phase 6)
     b.WebHost.UseUrls("http://127.0.0.1:0");
 });
 await app.StartAsync();
@@ -91,10 +98,98 @@ try
     await Closed(http, questions, 4, 3); // warm-up
     foreach (var clients in new[] { 10, 50 })
     {
-        result[$"query_{clients}_clients"] = await Closed(http, questions, clients, seconds);
+        result[$"query_{clients}_clients"] = await WithGc(() => Closed(http, questions, clients, seconds));
     }
 
-    result["query_open_100_rps"] = await Open(http, questions, 100, seconds);
+    result["query_open_100_rps"] = await WithGc(() => Open(http, questions, 100, seconds));
+
+    // 4. Memory: one user with 10,000 turns (the knowledge's own vectors stand in for questions), then recall and the
+    // session's recent turns through MemoryService, as answering a question calls them.
+    var memory = app.Services.GetRequiredService<MemoryService>();
+    var store = app.Services.GetRequiredService<TenantService>().Store(TenantId.Parse("bench"));
+    var knowledge = await (await app.Services.GetRequiredService<DocumentService>().CollectionAsync(store)).ReadAllAsync();
+    var turns = quick ? 1_000 : 10_000;
+    var heavy = UserId.Parse("heavy-user");
+    var memoryCollection = await store.EnsureCollectionAsync(memory.Spec);
+    var t0 = DateTimeOffset.UtcNow.AddDays(-30);
+    for (var start = 0; start < turns; start += 1_000)
+    {
+        await memoryCollection.UpsertAsync([.. Enumerable.Range(start, Math.Min(1_000, turns - start)).Select(i => new StoredRow
+        {
+            Id = $"turn:bench{i:D6}",
+            Text = $"Q: {HeavyQuestion(i)}\nA: {knowledge[i % knowledge.Count].Text}",
+            Vector = knowledge[i % knowledge.Count].Vector,
+            UserId = heavy,
+            CreatedAt = t0.AddMinutes(i * 4),
+            Metadata = new Dictionary<string, MetadataValue>(StringComparer.Ordinal) { ["kind"] = "turn", ["session"] = $"s{i / 50}", ["question_chars"] = HeavyQuestion(i).Length },
+        })]);
+    }
+
+    // Every tenth turn states something ("The hotel bank uses ticket."), for the consolidation phase to extract.
+    string HeavyQuestion(int i) => i % 10 == 0
+        ? $"The {vocabulary[i % 97 % vocabulary.Length]} {vocabulary[(i / 10) % 31]} uses {vocabulary[(i / 7) % vocabulary.Length]}."
+        : questions[i % questions.Length];
+
+    var recall = new List<double>();
+    var recent = new List<double>();
+    for (var i = 0; i < 1_000; i++)
+    {
+        var probe = knowledge[(i * 7) % knowledge.Count];
+        var sw = Stopwatch.StartNew();
+        await memory.RecallAsync(store, heavy, questions[i % questions.Length], probe.Vector, 3);
+        recall.Add(sw.Elapsed.TotalMilliseconds);
+        sw.Restart();
+        await memory.RecentTurnsAsync(store, heavy, $"s{i % (turns / 50)}", 3);
+        recent.Add(sw.Elapsed.TotalMilliseconds);
+    }
+
+    result["memory"] = new JsonObject
+    {
+        ["turns_of_the_user"] = turns,
+        ["recall_similar_3"] = Percentiles(recall),
+        ["recent_turns_of_session_3"] = Percentiles(recent),
+    };
+
+    // 5. MCP: search_knowledge through the real MCP client over Streamable HTTP, one call at a time.
+    await using (var mcp = await McpClient.CreateAsync(new HttpClientTransport(new HttpClientTransportOptions
+    {
+        Endpoint = new Uri(address, "/mcp"),
+        TransportMode = HttpTransportMode.StreamableHttp,
+        AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = "Bearer " + tokens.IssueUserToken(TenantId.Parse("bench"), UserId.Parse("mcp-client"), [Scopes.Query], TimeSpan.FromHours(1)) },
+    })))
+    {
+        for (var i = 0; i < 20; i++)
+        {
+            await mcp.CallToolAsync("search_knowledge", new Dictionary<string, object?> { ["query"] = questions[i] }); // warm-up
+        }
+
+        var calls = new List<double>();
+        var failed = 0;
+        for (var i = 0; i < (quick ? 200 : 1_000); i++)
+        {
+            var sw = Stopwatch.StartNew();
+            var r = await mcp.CallToolAsync("search_knowledge", new Dictionary<string, object?> { ["query"] = questions[i % questions.Length] });
+            calls.Add(sw.Elapsed.TotalMilliseconds);
+            failed += r.IsError == true ? 1 : 0;
+        }
+
+        var mcpResult = Percentiles(calls);
+        mcpResult["errors"] = failed;
+        result["mcp_search_knowledge"] = mcpResult;
+    }
+
+    // 6. Consolidation of the tenant: every turn of every user read once (the first run), facts extracted and merged.
+    var consolidation = Stopwatch.StartNew();
+    var report = await app.Services.GetRequiredService<MemoryConsolidator>().RunTenantAsync(TenantId.Parse("bench"))
+        ?? throw new InvalidOperationException("The consolidation failed; see the log.");
+    result["consolidation"] = new JsonObject
+    {
+        ["seconds"] = Math.Round(consolidation.Elapsed.TotalSeconds, 2),
+        ["users"] = report.Users,
+        ["turns_read"] = report.TurnsRead,
+        ["facts_extracted"] = report.FactsExtracted,
+        ["facts_merged"] = report.FactsMerged,
+    };
 }
 finally
 {
@@ -161,6 +256,22 @@ static async Task<JsonObject> Open(HttpClient http, string[] questions, int rate
     return Summary(latencies, errors, sw.Elapsed.TotalSeconds);
 }
 
+// Adds what the garbage collector did during a phase (client and server share the process).
+static async Task<JsonObject> WithGc(Func<Task<JsonObject>> phase)
+{
+    var (g0, g1, g2, pause, bytes) = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2), GC.GetTotalPauseDuration(), GC.GetTotalAllocatedBytes());
+    var summary = await phase();
+    summary["gc"] = new JsonObject
+    {
+        ["gen0"] = GC.CollectionCount(0) - g0,
+        ["gen1"] = GC.CollectionCount(1) - g1,
+        ["gen2"] = GC.CollectionCount(2) - g2,
+        ["pause_ms"] = Math.Round((GC.GetTotalPauseDuration() - pause).TotalMilliseconds, 1),
+        ["allocated_kb_per_request"] = Math.Round((GC.GetTotalAllocatedBytes() - bytes) / 1024.0 / Math.Max(1, (int)summary["requests"]!), 1),
+    };
+    return summary;
+}
+
 static async Task<(double Ms, bool Ok)> Ask(HttpClient http, string question)
 {
     var start = Stopwatch.GetTimestamp();
@@ -174,6 +285,13 @@ static JsonObject Summary(List<double> ms, int errors, double seconds)
     ms.Sort();
     double P(double q) => ms.Count == 0 ? 0 : Math.Round(ms[Math.Min(ms.Count - 1, (int)(q * ms.Count))], 2);
     return new JsonObject { ["requests"] = ms.Count, ["errors"] = errors, ["rps"] = Math.Round(ms.Count / seconds, 1), ["p50_ms"] = P(0.5), ["p95_ms"] = P(0.95), ["p99_ms"] = P(0.99) };
+}
+
+static JsonObject Percentiles(List<double> ms)
+{
+    ms.Sort();
+    double P(double q) => Math.Round(ms[Math.Min(ms.Count - 1, (int)(q * ms.Count))], 3);
+    return new JsonObject { ["samples"] = ms.Count, ["p50_ms"] = P(0.5), ["p95_ms"] = P(0.95), ["p99_ms"] = P(0.99) };
 }
 
 static string Document(Random random, string[] vocabulary, int d, int sections)

@@ -52,6 +52,12 @@ public static class BrunoCli
             });
             c.AddCommand<IngestCommand>("ingest").WithDescription("Upload a folder of .md, .txt, .html and .pdf files into a tenant.");
             c.AddCommand<AskCommand>("ask").WithDescription("Ask a tenant's knowledge a question.");
+            c.AddBranch("memory", m =>
+            {
+                m.SetDescription("Export or erase one user's memory (as the tenant's admin, through a running server).");
+                m.AddCommand<MemoryExportCommand>("export");
+                m.AddCommand<MemoryEraseCommand>("erase");
+            });
             c.AddCommand<ReembedCommand>("reembed").WithDescription("Re-embed a tenant's documents with the configured embedding model.");
         });
 

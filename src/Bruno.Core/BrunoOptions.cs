@@ -40,6 +40,12 @@ public sealed class BrunoOptions
     /// <summary>The chat model that writes answers; none configured means extractive answers.</summary>
     public ChatModelOptions Chat { get; set; } = new();
 
+    /// <summary>Users' memory: retention and the consolidation job.</summary>
+    public MemoryOptions Memory { get; set; } = new();
+
+    /// <summary>The MCP endpoint: per-tool rate limits.</summary>
+    public McpOptions Mcp { get; set; } = new();
+
     /// <summary>Largest document accepted, in bytes.</summary>
     public int MaxDocumentBytes { get; set; } = 10 * 1024 * 1024;
 
@@ -66,6 +72,8 @@ public sealed class BrunoOptions
         errors.AddRange(Chat.Validate());
         errors.AddRange(Auth.Validate());
         errors.AddRange(Embeddings.Validate());
+        errors.AddRange(Memory.Validate());
+        errors.AddRange(Mcp.Validate());
         foreach (var origin in CorsOrigins)
         {
             if (origin == "*" || !Uri.TryCreate(origin, UriKind.Absolute, out var o) || o.Scheme is not ("http" or "https") || o.AbsolutePath != "/")
@@ -294,6 +302,52 @@ public sealed class ChatModelOptions
 
 /// <summary>A tenant's own retrieval numbers; a null field keeps the service's value.</summary>
 public sealed record RetrievalOverrides(int? CandidatesPerList = null, int? RrfK = null, double? DuplicateSimilarity = null, int? FinalCount = null, int? ContextTokens = null);
+
+/// <summary>Users' memory (the original design's numbers by default).</summary>
+public sealed class MemoryOptions
+{
+    /// <summary>Days a turn is kept (and an unconfirmed extracted fact); a tenant can set its own.</summary>
+    public int RetentionDays { get; set; } = 90;
+
+    /// <summary>How often the consolidation job runs; zero switches it off.</summary>
+    public TimeSpan ConsolidationInterval { get; set; } = TimeSpan.FromDays(1);
+
+    internal IEnumerable<string> Validate()
+    {
+        if (RetentionDays is < 1 or > Memory.MemoryPolicy.MaxRetentionDays)
+        {
+            yield return $"Bruno:Memory:RetentionDays must be between 1 and {Memory.MemoryPolicy.MaxRetentionDays}.";
+        }
+
+        if (ConsolidationInterval != TimeSpan.Zero && (ConsolidationInterval < TimeSpan.FromMinutes(1) || ConsolidationInterval > TimeSpan.FromDays(30)))
+        {
+            yield return "Bruno:Memory:ConsolidationInterval must be 00:00:00 (off) or between 00:01:00 and 30.00:00:00.";
+        }
+    }
+}
+
+/// <summary>Per-tool MCP rate limits, per client (a user, or an API key), per minute.</summary>
+public sealed class McpOptions
+{
+    /// <summary>Calls a minute of the tools that search (search_knowledge, recall, list_documents) and of the memory writes.</summary>
+    public int SearchPerMinute { get; set; } = 30;
+
+    /// <summary>Calls a minute of the tools that generate an answer (ask_agent).</summary>
+    public int GenerationPerMinute { get; set; } = 10;
+
+    internal IEnumerable<string> Validate()
+    {
+        if (SearchPerMinute is < 1 or > 100_000)
+        {
+            yield return "Bruno:Mcp:SearchPerMinute must be between 1 and 100000.";
+        }
+
+        if (GenerationPerMinute is < 1 or > 100_000)
+        {
+            yield return "Bruno:Mcp:GenerationPerMinute must be between 1 and 100000.";
+        }
+    }
+}
 
 /// <summary>How documents are cut into chunks.</summary>
 public sealed class ChunkingOptions

@@ -42,6 +42,12 @@ public static class CoreServiceCollectionExtensions
             sp.GetRequiredService<IEmbeddingGenerator<string, Embedding<float>>>(),
             sp.GetRequiredService<DocumentService>(),
             sp.GetService<TimeProvider>()));
+        services.AddSingleton(sp => new Memory.MemoryConsolidator(
+            sp.GetRequiredService<TenantCatalog>(),
+            sp.GetRequiredService<TenantService>(),
+            sp.GetRequiredService<Memory.MemoryService>(),
+            sp.GetService<Microsoft.Extensions.Logging.ILogger<Memory.MemoryConsolidator>>(),
+            sp.GetService<TimeProvider>()));
         services.AddSingleton(sp => new AskService(
             sp.GetRequiredService<IEmbeddingGenerator<string, Embedding<float>>>(),
             sp.GetRequiredService<DocumentService>(),

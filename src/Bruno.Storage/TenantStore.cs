@@ -43,7 +43,16 @@ public sealed class TenantStore
         }
 
         using var lease = await _cache.AcquireAsync(Id);
-        await lease.Instance.EnqueueAsync(new CreateCollectionOp(spec));
+        if (lease.Instance.Collections.TryGetValue(spec.Name, out var existing))
+        {
+            // Present means created and committed: no trip through the write loop (where it would split a group commit).
+            TenantInstance.CheckSameSpec(existing.Spec, spec);
+        }
+        else
+        {
+            await lease.Instance.EnqueueAsync(new CreateCollectionOp(spec));
+        }
+
         return new TenantCollection(_cache, Id, spec.Name);
     }
 
@@ -194,6 +203,26 @@ public sealed class TenantCollection
 
         using var lease = await _cache.AcquireAsync(Tenant);
         return lease.Instance.GetCollection(Name).Page(filter, after, limit);
+    }
+
+    /// <summary>
+    /// The newest rows matching <paramref name="filter"/> by <see cref="StoredRow.CreatedAt"/> (ties by id), newest first;
+    /// at most <paramref name="limit"/> rows (1-1,000), vectors included. Reads only the rows the filter's owners hold.
+    /// </summary>
+    public async Task<IReadOnlyList<StoredRow>> LatestAsync(Filter filter, int limit)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(limit, SearchRequest.MaxK);
+        using var lease = await _cache.AcquireAsync(Tenant);
+        return lease.Instance.GetCollection(Name).Latest(filter, limit);
+    }
+
+    /// <summary>The users that own at least one row of the collection, in ordinal order (for jobs that work user by user).</summary>
+    public async Task<IReadOnlyList<UserId>> UsersAsync()
+    {
+        using var lease = await _cache.AcquireAsync(Tenant);
+        return [.. lease.Instance.GetCollection(Name).Users().Select(UserId.Parse)];
     }
 
     /// <summary>Every live row (for export and verification; the whole collection is materialised).</summary>

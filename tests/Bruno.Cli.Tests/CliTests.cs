@@ -83,6 +83,9 @@ public sealed class CliTests : IAsyncLifetime
     [InlineData("no-such-command")]
     [InlineData("ask", "question without a tenant")]
     [InlineData("ingest", "/no/such/folder", "--tenant", "acme")]
+    [InlineData("memory", "export", "--tenant", "acme")] // no --user
+    [InlineData("memory", "erase", "--tenant", "acme", "--user", "alice")] // no --yes
+    [InlineData("memory", "export", "--tenant", "acme", "--user", "../alice")]
     public async Task UserErrors_ExitWith1_AndOneLineOnStandardError(params string[] args)
     {
         var (code, _, err) = await RunAsync(args);
@@ -100,5 +103,52 @@ public sealed class CliTests : IAsyncLifetime
         var code = await BrunoCli.RunAsync(["tenant", "list", "--data", _server.Root, "--server", "http://127.0.0.1:9"], console, errors);
         Assert.Equal(2, code);
         Assert.Contains("cannot reach the server", errors.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task MemoryExportAndErase_ActOnOneUserOfOneTenant()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var tenant = $"cli-m-{Guid.NewGuid():N}"[..20];
+        using (await _server.TenantClientAsync(tenant))
+        {
+        }
+
+        foreach (var (user, note) in new[] { ("gina", "My parking spot is 12 CLIMEMCANARY."), ("hal", "My parking spot is 40.") })
+        {
+            using var client = _server.Client(_server.UserToken(tenant, user, Bruno.Core.Identity.Scopes.Memory));
+            (await client.PostAsync("/api/v1/me/memory", RunningServer.Json(new { text = note }), ct)).EnsureSuccessStatusCode();
+        }
+
+        var (code, output, _) = await RunAsync("memory", "export", "--tenant", tenant, "--user", "gina");
+        Assert.Equal(0, code);
+        var export = JsonDocument.Parse(output).RootElement;
+        Assert.Equal("gina", export.GetProperty("user").GetString());
+        Assert.Contains("CLIMEMCANARY", export.GetProperty("facts")[0].GetProperty("text").GetString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("spot is 40", output, StringComparison.Ordinal);
+
+        var file = Path.Combine(Path.GetTempPath(), $"bruno-export-{Guid.NewGuid():N}.json");
+        try
+        {
+            (code, output, _) = await RunAsync("memory", "export", "--tenant", tenant, "--user", "gina", "--out", file);
+            Assert.Equal(0, code);
+            Assert.Contains("1 facts", output, StringComparison.Ordinal);
+            Assert.Contains("CLIMEMCANARY", await File.ReadAllTextAsync(file, ct), StringComparison.Ordinal);
+            var (again, _, err) = await RunAsync("memory", "export", "--tenant", tenant, "--user", "gina", "--out", file);
+            Assert.Equal(1, again); // never overwrites
+            Assert.Contains("exists", err, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+
+        (code, output, _) = await RunAsync("memory", "erase", "--tenant", tenant, "--user", "gina", "--yes", "--json");
+        Assert.Equal(0, code);
+        Assert.Equal(1, JsonDocument.Parse(output).RootElement.GetProperty("rows_deleted").GetInt64());
+        (_, output, _) = await RunAsync("memory", "export", "--tenant", tenant, "--user", "gina");
+        Assert.Empty(JsonDocument.Parse(output).RootElement.GetProperty("facts").EnumerateArray());
+        (_, output, _) = await RunAsync("memory", "export", "--tenant", tenant, "--user", "hal");
+        Assert.Single(JsonDocument.Parse(output).RootElement.GetProperty("facts").EnumerateArray());
     }
 }

@@ -106,4 +106,64 @@ public sealed class McpTests(ServerFixture fixture) : IClassFixture<ServerFixtur
         var unknown = await Assert.ThrowsAsync<McpProtocolException>(() => client.CallToolAsync("drop_tables", new Dictionary<string, object?>(), cancellationToken: Http.Ct).AsTask());
         Http.AssertNoInternals(unknown.Message);
     }
+
+    [Fact]
+    public async Task TheMemoryTools_KeepTheSameUserNameApartAcrossTenants()
+    {
+        var a = ServerFixture.NewTenant("mcp-ma");
+        var b = ServerFixture.NewTenant("mcp-mb");
+        using (await Server.TenantClientAsync(a))
+        using (await Server.TenantClientAsync(b))
+        {
+        }
+
+        await using var inA = await ConnectAsync(Server.UserToken(a, "sam", Scopes.Memory));
+        await using var inB = await ConnectAsync(Server.UserToken(b, "sam", Scopes.Memory));
+        var stored = await inA.CallToolAsync("remember", new Dictionary<string, object?> { ["text"] = "My bike lock code is 9182 MCPMEMCANARY." }, cancellationToken: Http.Ct);
+        Assert.NotEqual(true, stored.IsError);
+        var id = System.Text.Json.JsonDocument.Parse(Text(stored)).RootElement.GetProperty("id").GetString();
+
+        var recalled = await inB.CallToolAsync("recall", new Dictionary<string, object?> { ["query"] = "bike lock code MCPMEMCANARY", ["tenant_id"] = a }, cancellationToken: Http.Ct);
+        Assert.DoesNotContain("9182", Text(recalled), StringComparison.Ordinal);
+        Assert.True((await inB.CallToolAsync("forget", new Dictionary<string, object?> { ["id"] = id }, cancellationToken: Http.Ct)).IsError);
+        Assert.Contains("9182", Text(await inA.CallToolAsync("recall", new Dictionary<string, object?> { ["query"] = "bike lock code" }, cancellationToken: Http.Ct)), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task EachToolHasARateLimitPerClient_RefusedWithAJsonRpcErrorSayingWhenToRetry()
+    {
+        await using var server = await RunningServer.StartAsync(new Dictionary<string, string?> { ["Bruno:Mcp:SearchPerMinute"] = "3", ["Bruno:Mcp:GenerationPerMinute"] = "1" });
+        var tenant = ServerFixture.NewTenant("mcp-rl");
+        using (await server.TenantClientAsync(tenant))
+        {
+        }
+
+        async Task<McpClient> As(string user) => await McpClient.CreateAsync(
+            new HttpClientTransport(new HttpClientTransportOptions
+            {
+                Endpoint = new Uri(server.Address, "/mcp"),
+                TransportMode = HttpTransportMode.StreamableHttp,
+                AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = "Bearer " + server.UserToken(tenant, user, Scopes.Query, Scopes.Memory) },
+            }),
+            cancellationToken: Http.Ct);
+
+        await using var greedy = await As("greedy");
+        var search = new Dictionary<string, object?> { ["query"] = "opening hours" };
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.NotEqual(true, (await greedy.CallToolAsync("search_knowledge", search, cancellationToken: Http.Ct)).IsError);
+        }
+
+        var refused = await Assert.ThrowsAsync<McpProtocolException>(() => greedy.CallToolAsync("search_knowledge", search, cancellationToken: Http.Ct).AsTask());
+        Assert.Equal(-32029, (int)refused.ErrorCode);
+        Assert.Matches(@"3 calls a minute per client\. Retry after \d+ s\.", refused.Message);
+
+        // generation has its own, smaller budget; another tool and another client are unaffected
+        Assert.NotEqual(true, (await greedy.CallToolAsync("ask_agent", new Dictionary<string, object?> { ["question"] = "When are you open?" }, cancellationToken: Http.Ct)).IsError);
+        var generation = await Assert.ThrowsAsync<McpProtocolException>(() => greedy.CallToolAsync("ask_agent", new Dictionary<string, object?> { ["question"] = "And on Sunday?" }, cancellationToken: Http.Ct).AsTask());
+        Assert.Contains("ask_agent allows 1 calls a minute", generation.Message, StringComparison.Ordinal);
+        Assert.NotEqual(true, (await greedy.CallToolAsync("recall", new Dictionary<string, object?> { ["query"] = "hours" }, cancellationToken: Http.Ct)).IsError);
+        await using var polite = await As("polite");
+        Assert.NotEqual(true, (await polite.CallToolAsync("search_knowledge", search, cancellationToken: Http.Ct)).IsError);
+    }
 }

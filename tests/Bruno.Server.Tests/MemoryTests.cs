@@ -87,4 +87,87 @@ public sealed class MemoryTests(FakeModelFixture fixture) : IClassFixture<FakeMo
         var export = await Http.JsonAsync(await carol.GetAsync("/api/v1/me/memory", Http.Ct));
         Assert.Empty(export.GetProperty("facts").EnumerateArray());
     }
+
+    [Fact]
+    public async Task Feedback_PreferencesAndPromotion_StayWithTheirUser_UntilAnAdminSharesAFact()
+    {
+        var tenant = ServerFixture.NewTenant("fb");
+        var other = ServerFixture.NewTenant("fb-o");
+        using (await Server.TenantClientAsync(tenant))
+        using (await Server.TenantClientAsync(other))
+        {
+        }
+
+        using var dana = User(tenant, "dana");
+        using var eve = User(tenant, "eve");
+        (await dana.PostAsync("/api/v1/documents", RunningServer.Json(new { id = "leave", content = "# Leave\nAnnual leave is booked in the HR portal." }), Http.Ct)).EnsureSuccessStatusCode();
+
+        // A stated preference shapes Dana's next prompt, never Eve's.
+        var first = await Http.JsonAsync(await dana.PostAsync("/api/v1/query", RunningServer.Json(new { query = "Please keep answers short. How do I book leave?" }), Http.Ct));
+        var before = fixture.Model.Prompts.Count;
+        var second = await Http.JsonAsync(await dana.PostAsync("/api/v1/query", RunningServer.Json(new { query = "Where is annual leave booked?" }), Http.Ct));
+        var prompt = fixture.Model.PromptTexts.Skip(before).Single();
+        Assert.Contains("<preference kind=\"style\" strength=\"0.50\">concise</preference>", prompt, StringComparison.Ordinal);
+        before = fixture.Model.Prompts.Count;
+        (await eve.PostAsync("/api/v1/query", RunningServer.Json(new { query = "Where is annual leave booked?" }), Http.Ct)).EnsureSuccessStatusCode();
+        Assert.DoesNotContain("<preference kind", fixture.Model.PromptTexts.Skip(before).Single(), StringComparison.Ordinal);
+
+        // Rating up the answer that used the preference reinforces it (x1.1); only the asker can rate it.
+        var turn = second.GetProperty("turn_id").GetString();
+        await Http.AssertProblemAsync(await eve.PostAsync("/api/v1/feedback", RunningServer.Json(new { turn_id = turn, rating = "down" }), Http.Ct), HttpStatusCode.NotFound);
+        await Http.AssertProblemAsync(await dana.PostAsync("/api/v1/feedback", RunningServer.Json(new { turn_id = turn, rating = "great" }), Http.Ct), HttpStatusCode.BadRequest);
+        await Http.AssertProblemAsync(await dana.PostAsync("/api/v1/feedback", RunningServer.Json(new { turn_id = "../etc/passwd", rating = "up" }), Http.Ct), HttpStatusCode.NotFound);
+        await Http.AssertProblemAsync(await dana.PostAsync("/api/v1/feedback", RunningServer.Json(new { turn_id = "turn:\u0000" + new string('x', 300), rating = "up" }), Http.Ct), HttpStatusCode.BadRequest);
+        Assert.Equal(HttpStatusCode.NoContent, (await dana.PostAsync("/api/v1/feedback", RunningServer.Json(new { turn_id = turn, rating = "up", comment = "just right" }), Http.Ct)).StatusCode);
+        var export = await Http.JsonAsync(await dana.GetAsync("/api/v1/me/memory", Http.Ct));
+        var rated = export.GetProperty("turns").EnumerateArray().Single(t => t.GetProperty("id").GetString() == turn).GetProperty("details");
+        Assert.Equal("up", rated.GetProperty("feedback").GetString());
+        Assert.Equal("just right", rated.GetProperty("feedback_comment").GetString());
+        Assert.Equal("0.55", export.GetProperty("preferences")[0].GetProperty("details").GetProperty("strength").GetString());
+        Assert.Equal(2, export.GetProperty("turns").GetArrayLength());
+        Assert.NotEqual(first.GetProperty("turn_id").GetString(), turn);
+
+        // A fact of Dana's is private until her tenant's admin promotes it; another tenant's admin cannot reach it.
+        var note = await Http.JsonAsync(await dana.PostAsync("/api/v1/me/memory", RunningServer.Json(new { text = "The team offsite is in Lisbon PROMOCANARY." }), Http.Ct));
+        var noteId = note.GetProperty("id").GetString()!;
+        using var eveSearch = Server.Client(Server.UserToken(tenant, "eve", Scopes.Query));
+        Assert.DoesNotContain("PROMOCANARY", (await Http.JsonAsync(await eveSearch.PostAsync("/api/v1/search", RunningServer.Json(new { query = "team offsite Lisbon" }), Http.Ct))).ToString(), StringComparison.Ordinal);
+        using var otherAdmin = Server.Client(Server.UserToken(other, "boss", Scopes.Admin));
+        await Http.AssertProblemAsync(await otherAdmin.PostAsync($"/api/v1/users/dana/memory/{Uri.EscapeDataString(noteId)}/promote", null, Http.Ct), HttpStatusCode.NotFound);
+        using var admin = Server.Client(Server.UserToken(tenant, "boss", Scopes.Admin));
+        await Http.AssertProblemAsync(await admin.PostAsync($"/api/v1/users/eve/memory/{Uri.EscapeDataString(noteId)}/promote", null, Http.Ct), HttpStatusCode.NotFound);
+        var promoted = await admin.PostAsync($"/api/v1/users/dana/memory/{Uri.EscapeDataString(noteId)}/promote", null, Http.Ct);
+        Assert.Equal(HttpStatusCode.Created, promoted.StatusCode);
+        var found = (await Http.JsonAsync(await eveSearch.PostAsync("/api/v1/search", RunningServer.Json(new { query = "team offsite Lisbon" }), Http.Ct))).ToString();
+        Assert.Contains("PROMOCANARY", found, StringComparison.Ordinal);
+        Assert.DoesNotContain("dana", found, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Retention_IsATenantSetting_AndConsolidationRunsOnDemand()
+    {
+        var tenant = ServerFixture.NewTenant("ret");
+        using (await Server.TenantClientAsync(tenant))
+        {
+        }
+
+        using var admin = Server.Client(Server.UserToken(tenant, "boss", Scopes.Admin, Scopes.Memory));
+        Assert.Equal(90, (await Http.JsonAsync(await admin.GetAsync("/api/v1/settings/memory", Http.Ct))).GetProperty("retention_days").GetInt32());
+        var set = await Http.JsonAsync(await admin.PutAsync("/api/v1/settings/memory", RunningServer.Json(new { retention_days = 30 }), Http.Ct));
+        Assert.Equal(30, set.GetProperty("retention_days").GetInt32());
+        await Http.AssertProblemAsync(await admin.PutAsync("/api/v1/settings/memory", RunningServer.Json(new { retention_days = 0 }), Http.Ct), HttpStatusCode.BadRequest);
+        using var user = User(tenant, "frank");
+        await Http.AssertProblemAsync(await user.PutAsync("/api/v1/settings/memory", RunningServer.Json(new { retention_days = 5 }), Http.Ct), HttpStatusCode.Forbidden);
+
+        using var platform = Server.Client(Server.PlatformToken());
+        Assert.Equal(30, (await Http.JsonAsync(await platform.GetAsync($"/admin/v1/tenants/{tenant}/settings/memory", Http.Ct))).GetProperty("retention_days").GetInt32());
+        Assert.Equal(90, (await Http.JsonAsync(await platform.PutAsync($"/admin/v1/tenants/{tenant}/settings/memory", RunningServer.Json(new { retention_days = (int?)null }), Http.Ct))).GetProperty("retention_days").GetInt32());
+        await Http.AssertProblemAsync(await platform.GetAsync("/admin/v1/tenants/nobody-here/settings/memory", Http.Ct), HttpStatusCode.NotFound);
+
+        (await user.PostAsync("/api/v1/me/memory", RunningServer.Json(new { text = "I prefer answers in a table." }), Http.Ct)).EnsureSuccessStatusCode();
+        var report = await Http.JsonAsync(await platform.PostAsync("/admin/v1/memory/consolidate", null, Http.Ct));
+        Assert.True(report.GetProperty("users").GetInt32() >= 1);
+        Assert.True(report.GetProperty("preferences_decayed").GetInt32() >= 1);
+        await Http.AssertProblemAsync(await admin.PostAsync("/admin/v1/memory/consolidate", null, Http.Ct), HttpStatusCode.Forbidden);
+    }
 }

@@ -74,4 +74,25 @@ public sealed class ReplaceAndListTests
         await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => c.ListAsync(filter, null, 0));
         await Assert.ThrowsAsync<InvalidIdentifierException>(() => c.ListAsync(filter, "../x\0", 5));
     }
+
+    [Fact]
+    public async Task Latest_ReturnsTheNewestOfTheFilteredOwner_NewestFirst()
+    {
+        await using var store = new TempStore();
+        var c = await store.CollectionAsync("acme");
+        var t0 = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+        // created times out of insertion order, two users, two sessions
+        int[] minutes = [5, 1, 9, 3, 7, 2, 8, 0, 6, 4];
+        await c.UpsertAsync([.. minutes.Select((m, i) => Rows.Row($"t{i}", $"turn {m}", i, user: "ann", metadata: new() { ["session"] = i % 2 == 0 ? "a" : "b" }, created: t0.AddMinutes(m)))]);
+        await c.UpsertAsync([Rows.Row("bob-newest", "bob", 99, user: "bob", metadata: new() { ["session"] = "a" }, created: t0.AddMinutes(60))]);
+
+        var latest = await c.LatestAsync(Filter.ForUser(UserId.Parse("ann")).Where("session", "a"), 3);
+        Assert.Equal(["turn 9", "turn 8", "turn 7"], latest.Select(r => r.Text)); // session a: minutes 5, 9, 7, 8, 6
+
+        var all = await c.LatestAsync(Filter.ForUser(UserId.Parse("ann")), 1_000);
+        Assert.Equal(10, all.Count);
+        Assert.DoesNotContain(all, r => r.UserId == UserId.Parse("bob"));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => c.LatestAsync(Filter.All, 0));
+    }
 }

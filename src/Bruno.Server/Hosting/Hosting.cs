@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Scalar.AspNetCore;
 
@@ -91,11 +92,15 @@ internal static class Hosting
         services.AddHttpContextAccessor();
         services.AddScoped<Features.Mcp.McpCaller>();
         // Stateless Streamable HTTP: every request carries its credential, and nothing of a session outlives it.
-        services.AddMcpServer().WithHttpTransport(o => o.Stateless = true).WithTools<Features.Mcp.KnowledgeTools>().WithTools<Features.Mcp.MemoryTools>();
+        services.AddSingleton<Features.Mcp.McpRateLimits>();
+        services.AddMcpServer().WithHttpTransport(o => o.Stateless = true).WithTools<Features.Mcp.KnowledgeTools>().WithTools<Features.Mcp.MemoryTools>()
+            .WithRequestFilters(f => f.AddCallToolFilter(Features.Mcp.McpRateLimits.Filter));
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddHostedService<Features.Memory.ConsolidationJob>();
         if (options.CorsOrigins.Length > 0)
         {
             // Only the listed origins, only the API's methods and headers; credentials are bearer headers, not cookies.
-            services.AddCors(c => c.AddDefaultPolicy(p => p.WithOrigins(options.CorsOrigins).WithMethods("GET", "POST", "DELETE").WithHeaders("Authorization", "Content-Type", "Accept", "X-Api-Key")));
+            services.AddCors(c => c.AddDefaultPolicy(p => p.WithOrigins(options.CorsOrigins).WithMethods("GET", "POST", "PUT", "DELETE").WithHeaders("Authorization", "Content-Type", "Accept", "X-Api-Key")));
         }
         services.AddHttpClient("readiness", c => c.Timeout = TimeSpan.FromSeconds(2));
     }

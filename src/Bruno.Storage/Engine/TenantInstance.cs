@@ -579,19 +579,23 @@ internal sealed partial class TenantInstance : IAsyncDisposable
     {
         if (_collections.TryGetValue(spec.Name, out var existing))
         {
-            var have = existing.Spec;
-            if (have.Dimension != spec.Dimension || have.Model != spec.Model || have.Metric != spec.Metric)
-            {
-                throw new CollectionMismatchException(
-                    $"Collection '{spec.Name}' holds {have.Dimension}-dimensional {have.Metric} vectors from model '{have.Model}'; it cannot be used with {spec.Dimension} dimensions, {spec.Metric}, model '{spec.Model}'. Re-embed into a new collection to change models.");
-            }
-
+            CheckSameSpec(existing.Spec, spec);
             return existing.Cid;
         }
 
         var cid = InTransaction(() => _db.InsertCollection(spec));
         _collections[spec.Name] = new CollectionState(cid, spec, _ctx.IndexSettings);
         return cid;
+    }
+
+    /// <summary>Throws <see cref="CollectionMismatchException"/> unless <paramref name="wanted"/> matches the existing collection.</summary>
+    public static void CheckSameSpec(CollectionSpec have, CollectionSpec wanted)
+    {
+        if (have.Dimension != wanted.Dimension || have.Model != wanted.Model || have.Metric != wanted.Metric)
+        {
+            throw new CollectionMismatchException(
+                $"Collection '{wanted.Name}' holds {have.Dimension}-dimensional {have.Metric} vectors from model '{have.Model}'; it cannot be used with {wanted.Dimension} dimensions, {wanted.Metric}, model '{wanted.Model}'. Re-embed into a new collection to change models.");
+        }
     }
 
     private long EraseUser(UserId user)

@@ -28,6 +28,9 @@ internal sealed class CollectionState : IDisposable
     private TaskCompletionSource _caughtUp = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private List<Undo>? _undo;
 
+    private static readonly Comparer<(DateTimeOffset At, string Id)> NewestComparer =
+        Comparer<(DateTimeOffset At, string Id)>.Create((a, b) => a.At != b.At ? a.At.CompareTo(b.At) : string.CompareOrdinal(a.Id, b.Id));
+
     public CollectionState(int cid, CollectionSpec spec, IndexSettings settings)
     {
         (Cid, Spec, _settings) = (cid, spec, settings);
@@ -243,7 +246,6 @@ internal sealed class CollectionState : IDisposable
         }
     }
 
-    /// <summary>Every live row (export and tests), materialised under one read lock.</summary>
     /// <summary>Rows matching the filter with ids after <paramref name="after"/>, in ordinal id order, at most <paramref name="limit"/>.</summary>
     public List<StoredRow> Page(Filter filter, string? after, int limit)
     {
@@ -278,6 +280,83 @@ internal sealed class CollectionState : IDisposable
         }
     }
 
+    /// <summary>The newest rows matching the filter (by <see cref="StoredRow.CreatedAt"/>, then id), newest first, at most <paramref name="limit"/>.</summary>
+    public List<StoredRow> Latest(Filter filter, int limit)
+    {
+        _lock.EnterReadLock();
+        try
+        {
+            var g = _g;
+            var newest = new PriorityQueue<int, (DateTimeOffset At, string Id)>(limit + 1, NewestComparer);
+            void Consider(int slot)
+            {
+                // rows are mostly appended in time order, so scanning backwards meets the newest first, and once
+                // the heap is full an older row is skipped by its time alone, before the filter is evaluated
+                if (g.Rows[slot] is not { } row
+                    || (newest.Count == limit && newest.TryPeek(out _, out var oldest) && row.CreatedAt < oldest.At)
+                    || !Accept(g, slot, filter))
+                {
+                    return;
+                }
+
+                newest.Enqueue(slot, (row.CreatedAt, row.Id));
+                if (newest.Count > limit)
+                {
+                    newest.Dequeue(); // drops the oldest kept
+                }
+            }
+
+            if (filter.Owner.Users is null)
+            {
+                for (var s = g.Arena.Count - 1; s >= 0; s--)
+                {
+                    Consider(s);
+                }
+            }
+            else
+            {
+                foreach (var owner in OwnerLists(g, filter))
+                {
+                    var owned = CollectionsMarshal.AsSpan(owner.Slots);
+                    for (var i = owned.Length - 1; i >= 0; i--)
+                    {
+                        Consider(owned[i]);
+                    }
+                }
+            }
+
+            var list = new List<StoredRow>(newest.Count);
+            while (newest.Count > 0)
+            {
+                list.Add(Materialize(g, newest.Dequeue()));
+            }
+
+            list.Reverse();
+            return list;
+        }
+        finally
+        {
+            _lock.ExitReadLock();
+        }
+    }
+
+    /// <summary>The users that own at least one live row, in ordinal order (tenant-wide rows are not a user).</summary>
+    public List<string> Users()
+    {
+        _lock.EnterReadLock();
+        try
+        {
+            var users = _g.OwnerSlots.Where(kv => kv.Key.Length > 0 && kv.Value.Live > 0).Select(kv => kv.Key).ToList();
+            users.Sort(StringComparer.Ordinal);
+            return users;
+        }
+        finally
+        {
+            _lock.ExitReadLock();
+        }
+    }
+
+    /// <summary>Every live row (export and tests), materialised under one read lock.</summary>
     public List<StoredRow> Snapshot()
     {
         _lock.EnterReadLock();
@@ -559,20 +638,67 @@ internal sealed class CollectionState : IDisposable
 
     private static void Consider(Generation g, ReadOnlySpan<float> query, float qNorm, Filter filter, TopK top, int k, int slot)
     {
-        if (Accept(g, slot, filter))
+        // the similarity is cheaper than the filter: the filter is checked only for a slot that would enter the top k
+        var score = g.Arena.Similarity(query, qNorm, slot);
+        if ((top.Count < k || score >= top.Worst) && Accept(g, slot, filter))
         {
-            var score = g.Arena.Similarity(query, qNorm, slot);
-            if (top.Count < k || score >= top.Worst)
-            {
-                top.Offer(slot, score);
-            }
+            top.Offer(slot, score);
         }
     }
 
+    /// <summary>
+    /// BM25 top <paramref name="k"/>: scores accumulate in a pooled dense array (nothing allocated in proportion to the
+    /// collection), then slots are selected; the filter is checked only for a slot whose score would enter the top k,
+    /// and when the filter names users only their slots are looked at.
+    /// </summary>
     private static List<(int Slot, float Score)> TextSearch(Generation g, SearchRequest request, int k)
     {
         var terms = Tokenizer.QueryTerms(request.Text ?? string.Empty);
-        return terms.Count == 0 ? [] : g.Text.Search(terms, s => Accept(g, s, request.Filter), s => g.Lengths[s], s => g.Rows[s]!.Id, k);
+        var slots = g.Arena.Count;
+        if (terms.Count == 0 || slots == 0)
+        {
+            return [];
+        }
+
+        var filter = request.Filter;
+        var scores = System.Buffers.ArrayPool<float>.Shared.Rent(slots);
+        try
+        {
+            Array.Clear(scores, 0, slots);
+            g.Text.Score(terms, scores, slots, s => g.Lengths[s]);
+            var top = new TopK(k, s => g.Rows[s]!.Id);
+            if (filter.Owner.Users is null)
+            {
+                for (var s = 0; s < slots; s++)
+                {
+                    Select(g, filter, top, k, s, scores[s]);
+                }
+            }
+            else
+            {
+                foreach (var list in OwnerLists(g, filter))
+                {
+                    foreach (var s in CollectionsMarshal.AsSpan(list.Slots))
+                    {
+                        Select(g, filter, top, k, s, scores[s]);
+                    }
+                }
+            }
+
+            return top.Drain();
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<float>.Shared.Return(scores);
+        }
+    }
+
+    private static void Select(Generation g, Filter filter, TopK top, int k, int slot, float score)
+    {
+        if (score > 0 && (top.Count < k || score >= top.Worst) && Accept(g, slot, filter))
+        {
+            top.Offer(slot, score);
+        }
     }
 
     private IReadOnlyList<SearchHit> Hybrid(Generation g, SearchRequest request)
@@ -676,8 +802,11 @@ internal sealed class CollectionState : IDisposable
             return false;
         }
 
-        foreach (var c in filter.Conditions)
+        // indexed, not foreach: enumerating the interface would allocate an enumerator for every row of a scan
+        var conditions = filter.Conditions;
+        for (var i = 0; i < conditions.Count; i++)
         {
+            var c = conditions[i];
             if (!row.Metadata.TryGetValue(c.Key, out var value) || !c.Matches(value))
             {
                 return false;
@@ -689,9 +818,9 @@ internal sealed class CollectionState : IDisposable
 
     private static bool Contains(IReadOnlyList<UserId> users, UserId user)
     {
-        foreach (var u in users)
+        for (var i = 0; i < users.Count; i++)
         {
-            if (u == user)
+            if (users[i] == user)
             {
                 return true;
             }

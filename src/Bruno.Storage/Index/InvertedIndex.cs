@@ -107,13 +107,17 @@ internal sealed class InvertedIndex
     /// <summary>Undoes <see cref="RemoveText"/> for a row brought back (its postings were never removed).</summary>
     public void RestoreText(string text, int length) => CountText(text, length, +1);
 
-    /// <summary>Scores every accepted slot containing a query term; returns the best <paramref name="k"/>, best first.</summary>
-    public List<(int Slot, float Score)> Search(List<string> queryTerms, Func<int, bool> accept, Func<int, int> docLength, Func<int, string> idOf, int k)
+    /// <summary>
+    /// Adds every slot's BM25 score for <paramref name="queryTerms"/> into <paramref name="scores"/> (indexed by slot,
+    /// zeroed by the caller, at least <paramref name="slots"/> long). Dead slots score too (their postings stay until
+    /// compaction): the caller filters when it selects, once per slot instead of once per posting. Every term's
+    /// contribution is positive, so a slot that matched nothing stays at zero.
+    /// </summary>
+    public void Score(List<string> queryTerms, float[] scores, int slots, Func<int, int> docLength)
     {
-        var scores = new Dictionary<int, float>();
         if (_docs == 0)
         {
-            return [];
+            return;
         }
 
         var avgdl = Math.Max(1f, (float)_totalLength / _docs);
@@ -129,24 +133,14 @@ internal sealed class InvertedIndex
             for (var i = 0; i < p.Count; i++)
             {
                 var slot = p.Data[i * 2];
-                if (!accept(slot))
+                if (slot < slots)
                 {
-                    continue;
+                    float tf = p.Data[(i * 2) + 1];
+                    var norm = K1 * (1 - B + (B * docLength(slot) / avgdl));
+                    scores[slot] += idf * tf * (K1 + 1) / (tf + norm);
                 }
-
-                float tf = p.Data[(i * 2) + 1];
-                var norm = K1 * (1 - B + (B * docLength(slot) / avgdl));
-                scores[slot] = scores.GetValueOrDefault(slot) + (idf * tf * (K1 + 1) / (tf + norm));
             }
         }
-
-        var top = new TopK(k, idOf);
-        foreach (var (slot, score) in scores)
-        {
-            top.Offer(slot, score);
-        }
-
-        return top.Drain();
     }
 
     private void CountText(string text, int length, int sign)

@@ -8,9 +8,17 @@ namespace Bruno.Server.Features.Memory;
 /// <summary>Body of an explicit note.</summary>
 public sealed record NoteRequest(string? Text, string? TenantId) : INamesTenant;
 
+/// <summary>Body of a rating: <c>up</c> or <c>down</c> for one of the caller's answers, with an optional comment.</summary>
+public sealed record FeedbackRequest(string? TurnId, string? Rating, string? Comment, string? TenantId) : INamesTenant;
+
+/// <summary>A tenant's memory retention: days, or null for the service's default.</summary>
+public sealed record MemorySettings(int? RetentionDays);
+
 /// <summary>
-/// The caller's own memory (<c>/api/v1/me/memory</c>, scope memory), and a tenant admin's access to the memory of any
-/// user of the same tenant (<c>/api/v1/users/{user}/memory</c>, scope admin). No route reaches another tenant's users.
+/// The caller's own memory (<c>/api/v1/me/memory</c>, scope memory), ratings of the caller's own answers
+/// (<c>/api/v1/feedback</c>, scope query), and a tenant admin's access to the memory of any user of the same tenant
+/// (<c>/api/v1/users/{user}/memory</c>, scope admin), including promoting one fact to the tenant's knowledge. No route
+/// reaches another tenant's users.
 /// </summary>
 internal static class MemoryEndpoints
 {
@@ -24,14 +32,51 @@ internal static class MemoryEndpoints
         me.MapPost("/", async (NoteRequest body, Caller caller, MemoryService memory, TenantService tenants, CancellationToken ct) =>
             TypedResults.Ok(await memory.RememberAsync(tenants.Store(caller.Tenant), caller.User, body.Text ?? string.Empty, ct)));
         me.MapDelete("/{id}", async (string id, Caller caller, MemoryService memory, TenantService tenants) =>
-            await memory.ForgetAsync(tenants.Store(caller.Tenant), caller.User, id) ? (IResult)TypedResults.NoContent() : NotFound());
+            await memory.ForgetAsync(tenants.Store(caller.Tenant), caller.User, id) ? (IResult)TypedResults.NoContent() : NotFound("No such memory."));
+
+        app.MapPost("/api/v1/feedback", async (FeedbackRequest body, Caller caller, MemoryService memory, TenantService tenants) =>
+        {
+            var helpful = body.Rating?.Trim().ToLowerInvariant() switch
+            {
+                "up" => true,
+                "down" => false,
+                _ => throw new ArgumentException("rating must be \"up\" or \"down\"."),
+            };
+            return await memory.FeedbackAsync(tenants.Store(caller.Tenant), caller.User, body.TurnId ?? string.Empty, helpful, body.Comment)
+                ? (IResult)TypedResults.NoContent()
+                : NotFound("No such answer of yours (turn_id comes from the answer).");
+        }).RequireAuthorization(Hosting.Hosting.QueryPolicy).AddEndpointFilter<TenantFilter>();
 
         var admin = app.MapGroup("/api/v1/users/{user}/memory").RequireAuthorization(Hosting.Hosting.AdminPolicy).AddEndpointFilter<TenantFilter>();
         admin.MapGet("/", async (string user, Caller caller, MemoryService memory, TenantService tenants, CancellationToken ct) =>
             TypedResults.Ok(await memory.ExportAsync(tenants.Store(caller.Tenant), UserId.Parse(user), ct)));
         admin.MapDelete("/", async (string user, Caller caller, MemoryService memory, TenantService tenants) =>
             TypedResults.Ok(await memory.EraseAsync(tenants.Store(caller.Tenant), UserId.Parse(user))));
+        admin.MapPost("/{id}/promote", async (string user, string id, Caller caller, MemoryService memory, TenantService tenants, CancellationToken ct) =>
+            await memory.PromoteFactAsync(tenants.Store(caller.Tenant), UserId.Parse(user), id, caller.User, ct) is { } document
+                ? (IResult)TypedResults.Created($"/api/v1/documents/{Uri.EscapeDataString(document.Id)}", document)
+                : NotFound("That user has no such fact."));
+
+        // Retention: the platform operator for any tenant, a tenant admin for its own.
+        var platform = app.MapGroup("/admin/v1/tenants/{tenant}/settings/memory").RequireAuthorization(Hosting.Hosting.PlatformPolicy);
+        platform.MapGet("/", (string tenant, TenantService tenants) => Known(tenant, tenants, id => TypedResults.Ok(Settings(tenants.MemoryPolicyFor(id)))));
+        platform.MapPut("/", (string tenant, MemorySettings body, TenantService tenants) => Known(tenant, tenants, id => SetRetention(id, body, tenants)));
+        var own = app.MapGroup("/api/v1/settings/memory").AddEndpointFilter<TenantFilter>();
+        own.MapGet("/", (Caller caller, TenantService tenants) => TypedResults.Ok(Settings(tenants.MemoryPolicyFor(caller.Tenant)))).RequireAuthorization(Hosting.Hosting.MemoryPolicy);
+        own.MapPut("/", (MemorySettings body, Caller caller, TenantService tenants) => SetRetention(caller.Tenant, body, tenants)).RequireAuthorization(Hosting.Hosting.AdminPolicy);
+
+        // The consolidation job on demand (it also runs on its own schedule).
+        app.MapPost("/admin/v1/memory/consolidate", async (MemoryConsolidator consolidator, CancellationToken ct) => TypedResults.Ok(await consolidator.RunOnceAsync(ct)))
+            .RequireAuthorization(Hosting.Hosting.PlatformPolicy);
     }
 
-    private static Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult NotFound() => TypedResults.Problem(statusCode: 404, title: "Not found", detail: "No such memory.");
+    private static MemorySettings Settings(MemoryPolicy policy) => new(policy.RetentionDays);
+
+    private static IResult SetRetention(TenantId id, MemorySettings body, TenantService tenants) =>
+        tenants.SetMemoryRetention(id, body.RetentionDays) is { } policy ? TypedResults.Ok(Settings(policy)) : NotFound("No such tenant.");
+
+    private static IResult Known(string tenant, TenantService tenants, Func<TenantId, IResult> then) =>
+        TenantId.TryParse(tenant, out var id) && tenants.Find(id) is not null ? then(id) : NotFound("No such tenant.");
+
+    private static Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult NotFound(string detail) => TypedResults.Problem(statusCode: 404, title: "Not found", detail: detail);
 }

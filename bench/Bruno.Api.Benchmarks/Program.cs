@@ -101,7 +101,12 @@ try
         result[$"query_{clients}_clients"] = await WithGc(() => Closed(http, questions, clients, seconds));
     }
 
-    result["query_open_100_rps"] = await WithGc(() => Open(http, questions, 100, seconds));
+    using (var stalls = new StallMonitor())
+    {
+        var open = await WithGc(() => Open(http, questions, 100, seconds));
+        open["stalls"] = stalls.Report();
+        result["query_open_100_rps"] = open;
+    }
 
     // 4. Memory: one user with 10,000 turns (the knowledge's own vectors stand in for questions), then recall and the
     // session's recent turns through MemoryService, as answering a question calls them.
@@ -132,6 +137,7 @@ try
 
     var recall = new List<double>();
     var recent = new List<double>();
+    var current = new List<double>();
     for (var i = 0; i < 1_000; i++)
     {
         var probe = knowledge[(i * 7) % knowledge.Count];
@@ -141,13 +147,17 @@ try
         sw.Restart();
         await memory.RecentTurnsAsync(store, heavy, $"s{i % (turns / 50)}", 3);
         recent.Add(sw.Elapsed.TotalMilliseconds);
+        sw.Restart();
+        await memory.RecentTurnsAsync(store, heavy, $"s{(turns - 1) / 50}", 3);
+        current.Add(sw.Elapsed.TotalMilliseconds);
     }
 
     result["memory"] = new JsonObject
     {
         ["turns_of_the_user"] = turns,
         ["recall_similar_3"] = Percentiles(recall),
-        ["recent_turns_of_session_3"] = Percentiles(recent),
+        ["recent_turns_of_the_current_session_3"] = Percentiles(current),
+        ["recent_turns_of_any_older_session_3"] = Percentiles(recent),
     };
 
     // 5. MCP: search_knowledge through the real MCP client over Streamable HTTP, one call at a time.
@@ -307,4 +317,53 @@ static string Document(Random random, string[] vocabulary, int d, int sections)
     }
 
     return text.ToString();
+}
+
+/// <summary>
+/// A thread that sleeps 1 ms at a time and records how late it wakes: a late wake-up means the whole process (a
+/// garbage collection) or the virtual machine stalled, not just a queue of requests.
+/// </summary>
+internal sealed class StallMonitor : IDisposable
+{
+    private readonly Thread _thread;
+    private readonly List<double> _late = [];
+    private volatile bool _stop;
+
+    public StallMonitor()
+    {
+        _thread = new Thread(() =>
+        {
+            var clock = Stopwatch.StartNew();
+            while (!_stop)
+            {
+                var before = clock.Elapsed.TotalMilliseconds;
+                Thread.Sleep(1);
+                var late = clock.Elapsed.TotalMilliseconds - before - 1;
+                if (late > 10)
+                {
+                    _late.Add(late);
+                }
+            }
+        })
+        { IsBackground = true, Priority = ThreadPriority.Highest };
+        _thread.Start();
+    }
+
+    public JsonObject Report()
+    {
+        _stop = true;
+        _thread.Join();
+        return new JsonObject
+        {
+            ["over_10_ms"] = _late.Count,
+            ["over_30_ms"] = _late.Count(l => l > 30),
+            ["longest_ms"] = _late.Count == 0 ? 0 : Math.Round(_late.Max(), 1),
+        };
+    }
+
+    public void Dispose()
+    {
+        _stop = true;
+        _thread.Join();
+    }
 }

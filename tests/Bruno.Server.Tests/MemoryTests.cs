@@ -1,6 +1,9 @@
 using System.Net;
 using Bruno.Core.Identity;
+using Bruno.Core.Memory;
 using Bruno.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
 
@@ -169,5 +172,41 @@ public sealed class MemoryTests(FakeModelFixture fixture) : IClassFixture<FakeMo
         Assert.True(report.GetProperty("users").GetInt32() >= 1);
         Assert.True(report.GetProperty("preferences_decayed").GetInt32() >= 1);
         await Http.AssertProblemAsync(await admin.PostAsync("/admin/v1/memory/consolidate", null, Http.Ct), HttpStatusCode.Forbidden);
+    }
+
+    [Fact]
+    public async Task TheConsolidationJob_RunsOnItsSchedule_ByTheHostsClock()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var server = await RunningServer.StartAsync(
+            new Dictionary<string, string?> { ["Bruno:Memory:ConsolidationInterval"] = "1.00:00:00" },
+            services => services.AddSingleton<TimeProvider>(clock));
+        var tenant = ServerFixture.NewTenant("job");
+        using (await server.TenantClientAsync(tenant))
+        {
+        }
+
+        using var user = server.Client(server.UserToken(tenant, "ivy", Scopes.Memory));
+        (await user.PostAsync("/api/v1/me/memory", RunningServer.Json(new { text = "I prefer step by step answers." }), Http.Ct)).EnsureSuccessStatusCode();
+        var consolidator = server.Services.GetRequiredService<MemoryConsolidator>();
+        var runs = new System.Collections.Concurrent.ConcurrentQueue<ConsolidationReport>();
+        var next = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        consolidator.Completed += r =>
+        {
+            runs.Enqueue(r);
+            next.TrySetResult();
+        };
+
+        Assert.Empty(runs); // nothing before the first run is due
+        clock.Advance(TimeSpan.FromMinutes(5)); // the first run: five minutes after start
+        await next.Task.WaitAsync(TimeSpan.FromSeconds(60), Http.Ct);
+        Assert.Equal(1, Assert.Single(runs).PreferencesDecayed);
+
+        next = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        clock.Advance(TimeSpan.FromHours(23));
+        Assert.Single(runs); // not yet a day
+        clock.Advance(TimeSpan.FromHours(1));
+        await next.Task.WaitAsync(TimeSpan.FromSeconds(60), Http.Ct);
+        Assert.Equal(2, runs.Count);
     }
 }

@@ -18,6 +18,9 @@ public sealed partial class MemoryConsolidator(TenantCatalog catalog, TenantServ
     private readonly ILogger _logger = logger ?? NullLogger<MemoryConsolidator>.Instance;
     private readonly TimeProvider _time = time ?? TimeProvider.System;
 
+    /// <summary>Raised after each <see cref="RunOnceAsync"/> with its report (for monitoring and tests).</summary>
+    public event Action<ConsolidationReport>? Completed;
+
     /// <summary>Consolidates every tenant once; returns the sum of what was done.</summary>
     public async Task<ConsolidationReport> RunOnceAsync(CancellationToken ct = default)
     {
@@ -32,6 +35,7 @@ public sealed partial class MemoryConsolidator(TenantCatalog catalog, TenantServ
             }
         }
 
+        Completed?.Invoke(total);
         return total;
     }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds everything with warnings as errors, checks formatting, runs every test project,
-# and ends with one line: "N passed, N failed". CI (.ci/run) calls exactly this script.
+# Builds everything with warnings as errors, checks formatting, starts a private PostgreSQL server, runs every test
+# project, and ends with one line: "N passed, N failed". CI (.ci/run) calls exactly this script.
 set -uo pipefail
 cd "$(dirname "$0")"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
@@ -18,6 +18,15 @@ if ! dotnet format Bruno.slnx --verify-no-changes --no-restore -v q; then
   echo "0 passed, 1 failed"
   exit 1
 fi
+
+# A private PostgreSQL server for the catalog tests (the same tests run on SQLite and PostgreSQL).
+if ! BRUNO_TEST_POSTGRES=$(scripts/postgres.sh start); then
+  echo "could not start PostgreSQL for the tests"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+export BRUNO_TEST_POSTGRES
+trap 'scripts/postgres.sh stop' EXIT
 
 dotnet test Bruno.slnx --no-build --blame-hang-timeout 10m -- RunConfiguration.CollectSourceInformation=false 2>&1 | tee "$log"
 test_status=${PIPESTATUS[0]}

@@ -40,6 +40,9 @@ public sealed class BrunoOptions
     /// <summary>The chat model that writes answers; none configured means extractive answers.</summary>
     public ChatModelOptions Chat { get; set; } = new();
 
+    /// <summary>Where the tenant catalog lives: SQLite in the data folder, or PostgreSQL.</summary>
+    public CatalogOptions Catalog { get; set; } = new();
+
     /// <summary>Users' memory: retention and the consolidation job.</summary>
     public MemoryOptions Memory { get; set; } = new();
 
@@ -72,6 +75,7 @@ public sealed class BrunoOptions
         errors.AddRange(Chat.Validate());
         errors.AddRange(Auth.Validate());
         errors.AddRange(Embeddings.Validate());
+        errors.AddRange(Catalog.Validate());
         errors.AddRange(Memory.Validate());
         errors.AddRange(Mcp.Validate());
         foreach (var origin in CorsOrigins)
@@ -302,6 +306,48 @@ public sealed class ChatModelOptions
 
 /// <summary>A tenant's own retrieval numbers; a null field keeps the service's value.</summary>
 public sealed record RetrievalOverrides(int? CandidatesPerList = null, int? RrfK = null, double? DuplicateSimilarity = null, int? FinalCount = null, int? ContextTokens = null);
+
+/// <summary>The catalog's database.</summary>
+public sealed class CatalogOptions
+{
+    /// <summary><c>sqlite</c> (default: <c>catalog.db</c> in the data folder) or <c>postgres</c>.</summary>
+    public string Provider { get; set; } = "sqlite";
+
+    /// <summary>For <c>postgres</c>: an Npgsql connection string naming an existing database.</summary>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>The provider as an enum (after validation).</summary>
+    public Tenants.CatalogProvider Kind => Provider.Equals("postgres", StringComparison.OrdinalIgnoreCase) ? Tenants.CatalogProvider.Postgres : Tenants.CatalogProvider.Sqlite;
+
+    internal IEnumerable<string> Validate()
+    {
+        if (!Provider.Equals("sqlite", StringComparison.OrdinalIgnoreCase) && !Provider.Equals("postgres", StringComparison.OrdinalIgnoreCase))
+        {
+            yield return "Bruno:Catalog:Provider must be sqlite or postgres.";
+        }
+        else if (Kind == Tenants.CatalogProvider.Postgres)
+        {
+            string? error = null;
+            try
+            {
+                _ = new Npgsql.NpgsqlConnectionStringBuilder(ConnectionString ?? string.Empty);
+                if (string.IsNullOrWhiteSpace(ConnectionString))
+                {
+                    error = "Bruno:Catalog:ConnectionString is required for the postgres catalog.";
+                }
+            }
+            catch (ArgumentException)
+            {
+                error = "Bruno:Catalog:ConnectionString is not a valid PostgreSQL connection string.";
+            }
+
+            if (error is not null)
+            {
+                yield return error;
+            }
+        }
+    }
+}
 
 /// <summary>Users' memory (the original design's numbers by default).</summary>
 public sealed class MemoryOptions

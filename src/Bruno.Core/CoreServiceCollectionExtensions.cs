@@ -30,9 +30,16 @@ public static class CoreServiceCollectionExtensions
                 TimeProvider = sp.GetService<TimeProvider>() ?? TimeProvider.System,
             });
         });
-        services.AddSingleton(sp => new TenantCatalog(sp.GetRequiredService<DataDirectory>().CatalogPath, sp.GetService<TimeProvider>()));
+        services.AddSingleton(sp =>
+        {
+            var catalog = sp.GetRequiredService<IOptions<BrunoOptions>>().Value.Catalog;
+            return catalog.Kind == CatalogProvider.Postgres
+                ? CatalogDatabase.Postgres(catalog.ConnectionString!)
+                : CatalogDatabase.Sqlite(sp.GetRequiredService<DataDirectory>().CatalogPath);
+        });
+        services.AddSingleton(sp => new TenantCatalog(sp.GetRequiredService<CatalogDatabase>(), sp.GetService<TimeProvider>()));
         services.AddSingleton<TenantService>();
-        services.AddSingleton(sp => new ApiKeys(sp.GetRequiredService<DataDirectory>().CatalogPath, sp.GetService<TimeProvider>()));
+        services.AddSingleton(sp => new ApiKeys(sp.GetRequiredService<CatalogDatabase>(), sp.GetService<TimeProvider>()));
         services.AddSingleton(sp => TokenService.ForDataDirectory(
             sp.GetRequiredService<DataDirectory>(), sp.GetRequiredService<IOptions<BrunoOptions>>().Value, sp.GetService<TimeProvider>()));
         services.AddSingleton(sp => EmbeddingGenerators.Create(sp.GetRequiredService<IOptions<BrunoOptions>>().Value.Embeddings));

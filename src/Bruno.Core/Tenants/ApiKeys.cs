@@ -1,7 +1,7 @@
+using System.Data.Common;
 using System.Security.Cryptography;
 using System.Text;
 using Bruno.Storage.Identity;
-using Microsoft.Data.Sqlite;
 
 namespace Bruno.Core.Tenants;
 
@@ -21,23 +21,29 @@ public sealed class ApiKeys
     /// <summary>The prefix every key starts with (so it is recognised, and found by secret scanners).</summary>
     public const string Prefix = "brk_";
 
-    private readonly string _connectionString;
+    private const string Columns = "id, tenant, name, scopes, created_at, revoked_at";
+
+    private readonly CatalogDatabase _db;
     private readonly TimeProvider _time;
 
-    /// <summary>Keys in the catalog database at <paramref name="catalogPath"/>.</summary>
-    public ApiKeys(string catalogPath, TimeProvider? time = null)
+    /// <summary>Keys in the catalog database <paramref name="db"/>, the table created when missing.</summary>
+    public ApiKeys(CatalogDatabase db, TimeProvider? time = null)
     {
-        _connectionString = new SqliteConnectionStringBuilder { DataSource = catalogPath, Pooling = true }.ToString();
+        _db = db;
         _time = time ?? TimeProvider.System;
-        using var c = Open();
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = """
+        using var c = db.Open();
+        CatalogDatabase.Execute(c, db.Ddl("""
             CREATE TABLE IF NOT EXISTS api_keys(
               id TEXT PRIMARY KEY, tenant TEXT NOT NULL, name TEXT NOT NULL, scopes TEXT NOT NULL,
-              secret_hash BLOB NOT NULL, created_at INTEGER NOT NULL, revoked_at INTEGER NULL);
-            CREATE INDEX IF NOT EXISTS api_keys_tenant ON api_keys(tenant);
-            """;
-        cmd.ExecuteNonQuery();
+              secret_hash {blob} NOT NULL, created_at {long} NOT NULL, revoked_at {long} NULL);
+            """));
+        CatalogDatabase.Execute(c, "CREATE INDEX IF NOT EXISTS api_keys_tenant ON api_keys(tenant);");
+    }
+
+    /// <summary>Keys in the SQLite catalog at <paramref name="catalogPath"/> (tests and tools).</summary>
+    public ApiKeys(string catalogPath, TimeProvider? time = null)
+        : this(CatalogDatabase.Sqlite(catalogPath), time)
+    {
     }
 
     /// <summary>Creates a key for <paramref name="tenant"/>.</summary>
@@ -58,16 +64,14 @@ public sealed class ApiKeys
         var id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
         var secret = Base64Url(RandomNumberGenerator.GetBytes(32));
         var now = DateTimeOffset.FromUnixTimeMilliseconds(_time.GetUtcNow().ToUnixTimeMilliseconds());
-        using var c = Open();
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = "INSERT INTO api_keys(id, tenant, name, scopes, secret_hash, created_at) VALUES($id, $tenant, $name, $scopes, $hash, $created);";
-        cmd.Parameters.AddWithValue("$id", id);
-        cmd.Parameters.AddWithValue("$tenant", tenant.Value);
-        cmd.Parameters.AddWithValue("$name", name);
-        cmd.Parameters.AddWithValue("$scopes", string.Join(' ', list));
-        cmd.Parameters.AddWithValue("$hash", Hash(secret));
-        cmd.Parameters.AddWithValue("$created", now.ToUnixTimeMilliseconds());
-        cmd.ExecuteNonQuery();
+        _db.Execute(
+            "INSERT INTO api_keys(id, tenant, name, scopes, secret_hash, created_at) VALUES(@id, @tenant, @name, @scopes, @hash, @created);",
+            ("@id", id),
+            ("@tenant", tenant.Value),
+            ("@name", name),
+            ("@scopes", string.Join(' ', list)),
+            ("@hash", Hash(secret)),
+            ("@created", now.ToUnixTimeMilliseconds()));
         return new IssuedApiKey(new ApiKeyInfo(id, tenant, name, list, now, null), $"{Prefix}{id}_{secret}");
     }
 
@@ -87,51 +91,29 @@ public sealed class ApiKeys
         }
 
         var id = rest[..sep].ToString();
-        using var c = Open();
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = "SELECT id, tenant, name, scopes, created_at, revoked_at, secret_hash FROM api_keys WHERE id = $id;";
-        cmd.Parameters.AddWithValue("$id", id);
-        using var r = cmd.ExecuteReader();
-        if (!r.Read())
+        var found = _db.Query($"SELECT {Columns}, secret_hash FROM api_keys WHERE id = @id;", r => (Info: Read(r), Hash: (byte[])r.GetValue(6)), ("@id", id));
+        if (found.Count == 0)
         {
             return null;
         }
 
-        var info = Read(r);
-        var stored = (byte[])r.GetValue(6);
+        var (info, stored) = found[0];
         return CryptographicOperations.FixedTimeEquals(stored, Hash(rest[(sep + 1)..].ToString())) && info.RevokedAt is null ? info : null;
     }
 
     /// <summary>The tenant's keys, newest first.</summary>
-    public IReadOnlyList<ApiKeyInfo> List(TenantId tenant)
-    {
-        using var c = Open();
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = "SELECT id, tenant, name, scopes, created_at, revoked_at FROM api_keys WHERE tenant = $tenant ORDER BY created_at DESC, id;";
-        cmd.Parameters.AddWithValue("$tenant", tenant.Value);
-        using var r = cmd.ExecuteReader();
-        var list = new List<ApiKeyInfo>();
-        while (r.Read())
-        {
-            list.Add(Read(r));
-        }
-
-        return list;
-    }
+    public IReadOnlyList<ApiKeyInfo> List(TenantId tenant) =>
+        _db.Query($"SELECT {Columns} FROM api_keys WHERE tenant = @tenant ORDER BY created_at DESC, id;", Read, ("@tenant", tenant.Value));
 
     /// <summary>Revokes a key of <paramref name="tenant"/>; false when the tenant has no such key (or it was revoked).</summary>
-    public bool Revoke(TenantId tenant, string id)
-    {
-        using var c = Open();
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = "UPDATE api_keys SET revoked_at = $now WHERE id = $id AND tenant = $tenant AND revoked_at IS NULL;";
-        cmd.Parameters.AddWithValue("$id", id ?? string.Empty);
-        cmd.Parameters.AddWithValue("$tenant", tenant.Value);
-        cmd.Parameters.AddWithValue("$now", _time.GetUtcNow().ToUnixTimeMilliseconds());
-        return cmd.ExecuteNonQuery() == 1;
-    }
+    public bool Revoke(TenantId tenant, string id) =>
+        _db.Execute(
+            "UPDATE api_keys SET revoked_at = @now WHERE id = @id AND tenant = @tenant AND revoked_at IS NULL;",
+            ("@id", id ?? string.Empty),
+            ("@tenant", tenant.Value),
+            ("@now", _time.GetUtcNow().ToUnixTimeMilliseconds())) == 1;
 
-    private static ApiKeyInfo Read(SqliteDataReader r) => new(
+    private static ApiKeyInfo Read(DbDataReader r) => new(
         r.GetString(0),
         TenantId.Parse(r.GetString(1)),
         r.GetString(2),
@@ -142,11 +124,4 @@ public sealed class ApiKeys
     private static byte[] Hash(string secret) => SHA256.HashData(Encoding.UTF8.GetBytes(secret));
 
     private static string Base64Url(byte[] bytes) => System.Buffers.Text.Base64Url.EncodeToString(bytes);
-
-    private SqliteConnection Open()
-    {
-        var c = new SqliteConnection(_connectionString);
-        c.Open();
-        return c;
-    }
 }

@@ -1,0 +1,117 @@
+using System.Data.Common;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+
+namespace Bruno.Core.Tenants;
+
+/// <summary>Which database holds the catalog.</summary>
+public enum CatalogProvider
+{
+    /// <summary>A SQLite file in the data folder (the default: one machine, no service).</summary>
+    Sqlite,
+
+    /// <summary>A PostgreSQL database (several processes share it).</summary>
+    Postgres,
+}
+
+/// <summary>
+/// The catalog's database: SQLite or PostgreSQL behind one ADO.NET surface. Statements are written once in the SQL both
+/// understand (named <c>@parameters</c>, <c>ON CONFLICT</c>, explicit casts where PostgreSQL must know a parameter's
+/// type); only table definitions differ, through <see cref="Ddl"/>. Connections are pooled; each call opens one.
+/// Database failures surface as <see cref="DbException"/>.
+/// </summary>
+public sealed class CatalogDatabase : IDisposable
+{
+    private readonly string? _sqlite;
+    private readonly NpgsqlDataSource? _postgres;
+
+    private CatalogDatabase(CatalogProvider provider, string? sqlite, NpgsqlDataSource? postgres)
+    {
+        Provider = provider;
+        _sqlite = sqlite;
+        _postgres = postgres;
+        if (provider == CatalogProvider.Sqlite)
+        {
+            using var c = Open();
+            Execute(c, "PRAGMA journal_mode=WAL;");
+        }
+    }
+
+    /// <summary>The backend.</summary>
+    public CatalogProvider Provider { get; }
+
+    /// <summary>A SQLite catalog in the file at <paramref name="path"/> (created when missing).</summary>
+    public static CatalogDatabase Sqlite(string path) =>
+        new(CatalogProvider.Sqlite, new SqliteConnectionStringBuilder { DataSource = path, Pooling = true }.ToString(), null);
+
+    /// <summary>A PostgreSQL catalog; <paramref name="connectionString"/> names an existing database.</summary>
+    public static CatalogDatabase Postgres(string connectionString) =>
+        new(CatalogProvider.Postgres, null, NpgsqlDataSource.Create(connectionString));
+
+    /// <summary>An open connection.</summary>
+    public DbConnection Open()
+    {
+        if (_postgres is not null)
+        {
+            return _postgres.OpenConnection();
+        }
+
+        var c = new SqliteConnection(_sqlite);
+        c.Open();
+        return c;
+    }
+
+    /// <summary>A table definition for this backend: <c>{long}</c> is a 64-bit integer type, <c>{blob}</c> a byte string.</summary>
+    public string Ddl(string sql) => Provider == CatalogProvider.Postgres
+        ? sql.Replace("{long}", "BIGINT", StringComparison.Ordinal).Replace("{blob}", "BYTEA", StringComparison.Ordinal)
+        : sql.Replace("{long}", "INTEGER", StringComparison.Ordinal).Replace("{blob}", "BLOB", StringComparison.Ordinal);
+
+    /// <summary>A command on <paramref name="connection"/> with named parameters (null is SQL NULL).</summary>
+    public static DbCommand Command(DbConnection connection, string sql, params (string Name, object? Value)[] parameters)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        var cmd = connection.CreateCommand();
+        cmd.CommandText = sql;
+        foreach (var (name, value) in parameters)
+        {
+            var p = cmd.CreateParameter();
+            p.ParameterName = name;
+            p.Value = value ?? DBNull.Value;
+            cmd.Parameters.Add(p);
+        }
+
+        return cmd;
+    }
+
+    /// <summary>Runs one statement; returns the rows it changed.</summary>
+    public int Execute(string sql, params (string Name, object? Value)[] parameters)
+    {
+        using var c = Open();
+        return Execute(c, sql, parameters);
+    }
+
+    /// <summary>Runs one statement on an open connection; returns the rows it changed.</summary>
+    public static int Execute(DbConnection connection, string sql, params (string Name, object? Value)[] parameters)
+    {
+        using var cmd = Command(connection, sql, parameters);
+        return cmd.ExecuteNonQuery();
+    }
+
+    /// <summary>Reads every row of a query with <paramref name="read"/>.</summary>
+    public List<T> Query<T>(string sql, Func<DbDataReader, T> read, params (string Name, object? Value)[] parameters)
+    {
+        using var c = Open();
+        using var cmd = Command(c, sql, parameters);
+        using var r = cmd.ExecuteReader();
+        var rows = new List<T>();
+        while (r.Read())
+        {
+            rows.Add(read(r));
+        }
+
+        return rows;
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _postgres?.Dispose();
+}

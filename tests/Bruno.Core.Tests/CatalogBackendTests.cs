@@ -1,0 +1,87 @@
+using Bruno.Core.Identity;
+using Bruno.Core.Tenants;
+using Bruno.Storage.Identity;
+using Bruno.Testing;
+
+namespace Bruno.Core.Tests;
+
+/// <summary>The catalog's behaviour, the same on SQLite and on a real PostgreSQL server.</summary>
+public sealed class CatalogBackendTests : IDisposable
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("bruno-catalog-").FullName;
+    private readonly List<CatalogDatabase> _open = [];
+
+    public static TheoryData<string> Backends => ["sqlite", "postgres"];
+
+    private CatalogDatabase Database(string backend)
+    {
+        var db = backend == "postgres" ? CatalogDatabase.Postgres(TestPostgres.NewDatabase()) : CatalogDatabase.Sqlite(Path.Combine(_root, $"{Guid.NewGuid():N}.db"));
+        _open.Add(db);
+        return db;
+    }
+
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public void Tenants_AreCreatedOnce_ListedByIdAndKeepTheirSettings(string backend)
+    {
+        var db = Database(backend);
+        var catalog = new TenantCatalog(db);
+        var acme = TenantId.Parse("acme");
+        Assert.Equal(TenantStatus.Active, catalog.Create(acme, "  Acme Corp ").Status);
+        catalog.Create(TenantId.Parse("beta"), "Beta");
+        Assert.Throws<TenantExistsException>(() => catalog.Create(acme, "Again"));
+        Assert.Throws<ArgumentException>(() => catalog.Create(TenantId.Parse("gamma"), "bad\nname"));
+        Assert.Equal(["acme", "beta"], catalog.List().Select(t => t.Id.Value));
+        Assert.Equal("Acme Corp", catalog.Find(acme)!.DisplayName);
+        Assert.Null(catalog.Find(TenantId.Parse("gamma")));
+
+        Assert.True(catalog.SetStatus(acme, TenantStatus.Suspended));
+        Assert.False(catalog.SetStatus(TenantId.Parse("nobody"), TenantStatus.Suspended));
+        Assert.True(catalog.SetRetrieval(acme, new RetrievalOverrides(FinalCount: 3)));
+        Assert.False(catalog.SetRetrieval(TenantId.Parse("nobody"), new RetrievalOverrides()));
+        Assert.True(catalog.SetMemoryRetention(acme, 30));
+        Assert.True(catalog.SetConsolidatedUntil(acme, DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_123)));
+        Assert.True(catalog.SetMemoryRetention(acme, null)); // back to the default, the mark kept
+        Assert.False(catalog.SetMemoryRetention(TenantId.Parse("nobody"), 5));
+
+        // a second catalog over the same database (another process) sees all of it
+        var again = new TenantCatalog(db);
+        Assert.Equal(TenantStatus.Suspended, again.Find(acme)!.Status);
+        Assert.Equal(3, again.FindRetrieval(acme)!.FinalCount);
+        Assert.Equal((null, DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_123)), again.FindMemory(acme));
+        Assert.Equal((null, null), again.FindMemory(TenantId.Parse("beta")));
+    }
+
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public void ApiKeys_VerifyOnlyTheirSecret_AndStopAtRevocation(string backend)
+    {
+        var keys = new ApiKeys(Database(backend));
+        var acme = TenantId.Parse("acme");
+        var issued = keys.Create(acme, "ci bot", [Scopes.Query, Scopes.Ingest]);
+        var other = keys.Create(TenantId.Parse("beta"), "beta bot", [Scopes.Query]);
+
+        Assert.Equal(issued.Info.Id, keys.Verify(issued.Key)!.Id);
+        Assert.Equal([Scopes.Query, Scopes.Ingest], keys.Verify(issued.Key)!.Scopes);
+        Assert.Null(keys.Verify(issued.Key[..^1] + (issued.Key[^1] == 'a' ? 'b' : 'a')));
+        Assert.Null(keys.Verify("brk_' OR 1=1 --_x"));
+        Assert.Equal([issued.Info.Id], keys.List(acme).Select(k => k.Id));
+
+        Assert.False(keys.Revoke(acme, other.Info.Id)); // another tenant's key
+        Assert.True(keys.Revoke(acme, issued.Info.Id));
+        Assert.Null(keys.Verify(issued.Key));
+        Assert.NotNull(keys.List(acme).Single().RevokedAt);
+        Assert.NotNull(keys.Verify(other.Key));
+    }
+
+    public void Dispose()
+    {
+        foreach (var db in _open)
+        {
+            db.Dispose();
+        }
+
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_root, recursive: true);
+    }
+}

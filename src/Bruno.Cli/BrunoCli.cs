@@ -40,10 +40,15 @@ public static class BrunoCli
             c.AddCommand<ServeCommand>("serve").WithDescription("Run the service (API, admin API) on the embedded default.");
             c.AddBranch("tenant", t =>
             {
-                t.SetDescription("Create and inspect tenants (through a running server).");
+                t.SetDescription("Create, inspect and change tenants (through a running server).");
                 t.AddCommand<TenantCreateCommand>("create");
                 t.AddCommand<TenantListCommand>("list");
                 t.AddCommand<TenantShowCommand>("show");
+                t.AddCommand<TenantTransitionCommand>("suspend").WithDescription("Refuse every request of the tenant (403).");
+                t.AddCommand<TenantTransitionCommand>("resume").WithDescription("Serve a suspended or offloaded tenant again.");
+                t.AddCommand<TenantTransitionCommand>("offload").WithDescription("Close the tenant's store, keeping its files; the next request reopens it.");
+                t.AddCommand<TenantTransitionCommand>("delete").WithDescription("Erase the tenant: keys destroyed, files removed, a tombstone kept (--yes).");
+                t.AddCommand<TenantPlanCommand>("plan").WithDescription("Change the tenant's plan.");
             });
             c.AddBranch("token", t =>
             {

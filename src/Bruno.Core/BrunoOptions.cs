@@ -40,6 +40,13 @@ public sealed class BrunoOptions
     /// <summary>The chat model that writes answers; none configured means extractive answers.</summary>
     public ChatModelOptions Chat { get; set; } = new();
 
+    /// <summary>Plans by name (the original rate-limit design's default and premium unless configured).</summary>
+    public Dictionary<string, PlanOptions> Plans { get; set; } = new(StringComparer.Ordinal)
+    {
+        ["default"] = new() { RequestsPerMinute = 100, RequestsPerHour = 5_000, RequestsPerDay = 50_000, Concurrent = 10 },
+        ["premium"] = new() { RequestsPerMinute = 500, RequestsPerHour = 25_000, RequestsPerDay = 250_000, Concurrent = 50 },
+    };
+
     /// <summary>Where the tenant catalog lives: SQLite in the data folder, or PostgreSQL.</summary>
     public CatalogOptions Catalog { get; set; } = new();
 
@@ -76,6 +83,20 @@ public sealed class BrunoOptions
         errors.AddRange(Auth.Validate());
         errors.AddRange(Embeddings.Validate());
         errors.AddRange(Catalog.Validate());
+        foreach (var (name, plan) in Plans)
+        {
+            if (!System.Text.RegularExpressions.Regex.IsMatch(name, "^[a-z][a-z0-9-]{0,31}$"))
+            {
+                errors.Add($"Bruno:Plans:{name}: a plan name is a lower-case letter then up to 31 of a-z, 0-9 and '-'.");
+            }
+
+            errors.AddRange(plan.Validate($"Bruno:Plans:{name}"));
+        }
+
+        if (!Plans.ContainsKey("default"))
+        {
+            errors.Add("Bruno:Plans must keep a plan named default (new tenants get it).");
+        }
         errors.AddRange(Memory.Validate());
         errors.AddRange(Mcp.Validate());
         foreach (var origin in CorsOrigins)
@@ -306,6 +327,35 @@ public sealed class ChatModelOptions
 
 /// <summary>A tenant's own retrieval numbers; a null field keeps the service's value.</summary>
 public sealed record RetrievalOverrides(int? CandidatesPerList = null, int? RrfK = null, double? DuplicateSimilarity = null, int? FinalCount = null, int? ContextTokens = null);
+
+/// <summary>What one plan allows (rates per tenant; enforced by the limits of issue 5).</summary>
+public sealed class PlanOptions
+{
+    /// <summary>Requests a minute.</summary>
+    public int RequestsPerMinute { get; set; }
+
+    /// <summary>Requests an hour.</summary>
+    public int RequestsPerHour { get; set; }
+
+    /// <summary>Requests a day.</summary>
+    public int RequestsPerDay { get; set; }
+
+    /// <summary>Requests in flight at once.</summary>
+    public int Concurrent { get; set; }
+
+    internal IEnumerable<string> Validate(string prefix)
+    {
+        if (RequestsPerMinute < 1 || RequestsPerHour < RequestsPerMinute || RequestsPerDay < RequestsPerHour)
+        {
+            yield return $"{prefix}: RequestsPerMinute must be at least 1, RequestsPerHour at least that, RequestsPerDay at least that.";
+        }
+
+        if (Concurrent < 1)
+        {
+            yield return $"{prefix}:Concurrent must be at least 1.";
+        }
+    }
+}
 
 /// <summary>The catalog's database.</summary>
 public sealed class CatalogOptions

@@ -82,6 +82,12 @@ public sealed partial class StorageEngine : IAsyncDisposable
         return existed;
     });
 
+    /// <summary>
+    /// Closes one tenant's store (offloading it): waits for operations in flight, releases its memory, keeps its files.
+    /// The next operation opens it again.
+    /// </summary>
+    public Task CloseTenantAsync(TenantId tenant) => _cache.RunExclusiveAsync(tenant, () => { });
+
     /// <summary>Closes every open tenant that no operation is using (benchmarks measure cold opens with it).</summary>
     internal Task CloseUnusedTenantsAsync() => _cache.CloseIdle(all: true);
 

@@ -1,5 +1,4 @@
 using Bruno.Core.Identity;
-using Bruno.Core.Tenants;
 using Bruno.Storage.Identity;
 using Microsoft.IdentityModel.JsonWebTokens;
 
@@ -10,24 +9,6 @@ public sealed class CatalogAndTokenTests : IDisposable
     private readonly string _root = Path.Combine(Path.GetTempPath(), "bruno-core-" + Guid.NewGuid().ToString("N"));
 
     public CatalogAndTokenTests() => Directory.CreateDirectory(_root);
-
-    [Fact]
-    public void Catalog_CreatesOnce_RefusesDuplicates_AndRecordsStatus()
-    {
-        var catalog = new TenantCatalog(Path.Combine(_root, "catalog.db"));
-        var acme = TenantId.Parse("acme");
-        catalog.Create(acme, "Acme Corp");
-
-        Assert.Throws<TenantExistsException>(() => catalog.Create(acme, "Other"));
-        Assert.Throws<ArgumentException>(() => catalog.Create(TenantId.Parse("bad-name"), "line\nbreak"));
-        Assert.Null(catalog.Find(TenantId.Parse("bad-name")));
-        Assert.True(catalog.SetStatus(acme, TenantStatus.Suspended));
-        Assert.False(catalog.SetStatus(TenantId.Parse("nobody"), TenantStatus.Suspended));
-
-        var reopened = new TenantCatalog(Path.Combine(_root, "catalog.db"));
-        Assert.Equal(("Acme Corp", TenantStatus.Suspended), (reopened.Find(acme)!.DisplayName, reopened.Find(acme)!.Status));
-        Assert.Single(reopened.List());
-    }
 
     [Fact]
     public async Task Tokens_CarryTenantUserAndScopes_AndValidateOnlyWithTheirKey()

@@ -32,11 +32,18 @@ public sealed class CatalogBackendTests : IDisposable
         Assert.Throws<TenantExistsException>(() => catalog.Create(acme, "Again"));
         Assert.Throws<ArgumentException>(() => catalog.Create(TenantId.Parse("gamma"), "bad\nname"));
         Assert.Equal(["acme", "beta"], catalog.List().Select(t => t.Id.Value));
+        Assert.Equal(("default", "namespace"), (catalog.Find(acme)!.Profile.Plan, catalog.Find(acme)!.Profile.Isolation));
         Assert.Equal("Acme Corp", catalog.Find(acme)!.DisplayName);
         Assert.Null(catalog.Find(TenantId.Parse("gamma")));
 
-        Assert.True(catalog.SetStatus(acme, TenantStatus.Suspended));
-        Assert.False(catalog.SetStatus(TenantId.Parse("nobody"), TenantStatus.Suspended));
+        Assert.Equal(TenantStatus.Suspended, catalog.Transition(acme, [TenantStatus.Active], TenantStatus.Suspended, "op")!.Status);
+        Assert.Null(catalog.Transition(acme, [TenantStatus.Active], TenantStatus.Suspended, "op")); // no longer active: compare-and-set fails
+        Assert.Null(catalog.Transition(TenantId.Parse("nobody"), [TenantStatus.Active], TenantStatus.Suspended, "op"));
+        Assert.Equal("premium", catalog.SetPlan(acme, "premium", "op")!.Profile.Plan);
+        var gamma = catalog.Create(TenantId.Parse("gamma"), "Gamma", new TenantProfile("default", "kamaji", ["hipaa", "gdpr", "gdpr"]), TenantStatus.Provisioning, "op");
+        Assert.Equal(["gdpr", "hipaa"], gamma.Profile.Flags);
+        Assert.Equal(["create", "suspend", "plan premium"], catalog.Events(acme).Select(e => e.Action));
+        Assert.Equal(("active", "suspended", "op"), (catalog.Events(acme)[1].From, catalog.Events(acme)[1].To, catalog.Events(acme)[1].Actor));
         Assert.True(catalog.SetRetrieval(acme, new RetrievalOverrides(FinalCount: 3)));
         Assert.False(catalog.SetRetrieval(TenantId.Parse("nobody"), new RetrievalOverrides()));
         Assert.True(catalog.SetMemoryRetention(acme, 30));
@@ -47,6 +54,8 @@ public sealed class CatalogBackendTests : IDisposable
         // a second catalog over the same database (another process) sees all of it
         var again = new TenantCatalog(db);
         Assert.Equal(TenantStatus.Suspended, again.Find(acme)!.Status);
+        Assert.Equal(("kamaji", TenantStatus.Provisioning), (again.Find(TenantId.Parse("gamma"))!.Profile.Isolation, again.Find(TenantId.Parse("gamma"))!.Status));
+        Assert.Equal(["gamma"], again.InStatus(TenantStatus.Provisioning).Select(t => t.Id.Value));
         Assert.Equal(3, again.FindRetrieval(acme)!.FinalCount);
         Assert.Equal((null, DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_123)), again.FindMemory(acme));
         Assert.Equal((null, null), again.FindMemory(TenantId.Parse("beta")));

@@ -16,6 +16,15 @@ public sealed class FakeChatClient : IChatClient
     /// <summary>When true, every call fails as a refused connection would.</summary>
     public bool Failing { get; set; }
 
+    /// <summary>When set, each answer stops after its first piece until this task completes (or the call is cancelled).</summary>
+    public Task? Gate { get; set; }
+
+    /// <summary>Completed when an answer has sent its first piece and waits at <see cref="Gate"/>.</summary>
+    public TaskCompletionSource Waiting { get; private set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Makes <see cref="Waiting"/> wait for the next answer again.</summary>
+    public void Reset() => Waiting = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     /// <summary>The text of every prompt received.</summary>
     public IEnumerable<string> PromptTexts => Prompts.Select(p => string.Join("\n", p.Select(m => $"{m.Role}: {m.Text}")));
 
@@ -39,9 +48,17 @@ public sealed class FakeChatClient : IChatClient
             throw new HttpRequestException("Connection refused (fake)");
         }
 
+        var first = true;
         foreach (var piece in new[] { "According to the sources, ", "the answer is there ", "[1]." })
         {
             yield return new ChatResponseUpdate(ChatRole.Assistant, piece);
+            if (first && Gate is { } gate)
+            {
+                Waiting.TrySetResult();
+                await gate.WaitAsync(cancellationToken);
+            }
+
+            first = false;
         }
 
         yield return new ChatResponseUpdate { Contents = [new UsageContent(new UsageDetails { InputTokenCount = 120, OutputTokenCount = 9 })] };

@@ -25,10 +25,10 @@ internal static class Admin
     }
 
     public static void Show(IAnsiConsole c, JsonElement t) =>
-        c.WriteLine($"{t.GetProperty("id").GetString()}\t{t.GetProperty("status").GetString()}\t{t.GetProperty("display_name").GetString()}\tcreated {t.GetProperty("created_at").GetString()}");
+        c.WriteLine($"{t.GetProperty("id").GetString()}\t{t.GetProperty("status").GetString()}\t{t.GetProperty("display_name").GetString()}\tplan {t.GetProperty("plan").GetString()}\t{t.GetProperty("isolation").GetString()}\tcreated {t.GetProperty("created_at").GetString()}");
 }
 
-/// <summary><c>bruno tenant create ID [--name NAME]</c>.</summary>
+/// <summary><c>bruno tenant create ID [--name NAME] [--plan P] [--isolation L] [--compliance gdpr,soc2,hipaa]</c>.</summary>
 internal sealed class TenantCreateCommand : AsyncCommand<TenantCreateCommand.Settings>
 {
     public sealed class Settings : TenantArgumentSettings
@@ -36,12 +36,32 @@ internal sealed class TenantCreateCommand : AsyncCommand<TenantCreateCommand.Set
         [CommandOption("--name <NAME>")]
         [Description("Display name (default: the id).")]
         public string? Name { get; init; }
+
+        [CommandOption("--plan <PLAN>")]
+        [Description("Plan (default: default; premium is the other built-in one).")]
+        public string? Plan { get; init; }
+
+        [CommandOption("--isolation <LEVEL>")]
+        [Description("namespace (default), kamaji or dedicated-cluster.")]
+        public string? Isolation { get; init; }
+
+        [CommandOption("--compliance <FLAGS>")]
+        [Description("Comma-separated compliance flags: gdpr, soc2, hipaa.")]
+        public string? Compliance { get; init; }
     }
 
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         var id = TenantId.Parse(settings.Tenant); // checked here, before any call
-        var created = await Admin.CallAsync(settings, HttpMethod.Post, "/admin/v1/tenants", new { id = id.Value, display_name = settings.Name ?? id.Value }, cancellationToken);
+        var body = new
+        {
+            id = id.Value,
+            display_name = settings.Name ?? id.Value,
+            plan = settings.Plan,
+            isolation = settings.Isolation,
+            compliance = settings.Compliance?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+        };
+        var created = await Admin.CallAsync(settings, HttpMethod.Post, "/admin/v1/tenants", body, cancellationToken);
         CliConsole.For(settings).Write(created, c => Admin.Show(c, created));
         return BrunoCli.Ok;
     }
@@ -71,6 +91,52 @@ internal sealed class TenantShowCommand : AsyncCommand<TenantArgumentSettings>
     {
         var id = TenantId.Parse(settings.Tenant);
         var t = await Admin.CallAsync(settings, HttpMethod.Get, $"/admin/v1/tenants/{id.Value}", null, cancellationToken);
+        CliConsole.For(settings).Write(t, c => Admin.Show(c, t));
+        return BrunoCli.Ok;
+    }
+}
+
+/// <summary><c>bruno tenant suspend|resume|offload|delete ID</c>: one lifecycle transition through the admin API.</summary>
+internal sealed class TenantTransitionCommand : AsyncCommand<TenantTransitionCommand.Settings>
+{
+    public sealed class Settings : TenantArgumentSettings
+    {
+        [CommandOption("--yes")]
+        [Description("Confirm a deletion (it destroys the tenant's keys and cannot be undone).")]
+        public bool Yes { get; init; }
+    }
+
+    public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        var id = TenantId.Parse(settings.Tenant);
+        var verb = context.Name;
+        if (verb == "delete" && !settings.Yes)
+        {
+            throw new CliException(BrunoCli.UserError, "deleting a tenant destroys its keys and cannot be undone; add --yes to confirm");
+        }
+
+        var t = verb == "delete"
+            ? await Admin.CallAsync(settings, HttpMethod.Delete, $"/admin/v1/tenants/{id.Value}", null, cancellationToken)
+            : await Admin.CallAsync(settings, HttpMethod.Post, $"/admin/v1/tenants/{id.Value}/{verb}", null, cancellationToken);
+        CliConsole.For(settings).Write(t, c => Admin.Show(c, t));
+        return BrunoCli.Ok;
+    }
+}
+
+/// <summary><c>bruno tenant plan ID PLAN</c>: changes the tenant's plan.</summary>
+internal sealed class TenantPlanCommand : AsyncCommand<TenantPlanCommand.Settings>
+{
+    public sealed class Settings : TenantArgumentSettings
+    {
+        [CommandArgument(1, "<PLAN>")]
+        [Description("The new plan.")]
+        public string Plan { get; init; } = string.Empty;
+    }
+
+    public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        var id = TenantId.Parse(settings.Tenant);
+        var t = await Admin.CallAsync(settings, HttpMethod.Put, $"/admin/v1/tenants/{id.Value}/plan", new { plan = settings.Plan }, cancellationToken);
         CliConsole.For(settings).Write(t, c => Admin.Show(c, t));
         return BrunoCli.Ok;
     }

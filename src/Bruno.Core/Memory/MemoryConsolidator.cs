@@ -25,7 +25,7 @@ public sealed partial class MemoryConsolidator(TenantCatalog catalog, TenantServ
     public async Task<ConsolidationReport> RunOnceAsync(CancellationToken ct = default)
     {
         var total = ConsolidationReport.Empty;
-        foreach (var tenant in tenants.List().Where(t => t.Status is TenantStatus.Active or TenantStatus.Suspended))
+        foreach (var tenant in tenants.List().Where(t => t.Status is TenantStatus.Active or TenantStatus.Suspended or TenantStatus.Offloaded))
         {
             ct.ThrowIfCancellationRequested();
             var report = await RunTenantAsync(tenant.Id, ct);

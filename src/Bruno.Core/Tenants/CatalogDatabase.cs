@@ -64,7 +64,25 @@ public sealed class CatalogDatabase : IDisposable
     /// <summary>A table definition for this backend: <c>{long}</c> is a 64-bit integer type, <c>{blob}</c> a byte string.</summary>
     public string Ddl(string sql) => Provider == CatalogProvider.Postgres
         ? sql.Replace("{long}", "BIGINT", StringComparison.Ordinal).Replace("{blob}", "BYTEA", StringComparison.Ordinal)
-        : sql.Replace("{long}", "INTEGER", StringComparison.Ordinal).Replace("{blob}", "BLOB", StringComparison.Ordinal);
+            .Replace("{serial}", "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", StringComparison.Ordinal)
+        : sql.Replace("{long}", "INTEGER", StringComparison.Ordinal).Replace("{blob}", "BLOB", StringComparison.Ordinal)
+            .Replace("{serial}", "INTEGER PRIMARY KEY AUTOINCREMENT", StringComparison.Ordinal);
+
+    /// <summary>Adds a column to an existing table unless it is there (both names are constants of the caller).</summary>
+    public void EnsureColumn(DbConnection connection, string table, string column, string definition)
+    {
+        if (Provider == CatalogProvider.Postgres)
+        {
+            Execute(connection, $"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {definition};");
+            return;
+        }
+
+        using var cmd = Command(connection, $"SELECT COUNT(*) FROM pragma_table_info('{table}') WHERE name = @column;", ("@column", column));
+        if (Convert.ToInt64(cmd.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) == 0)
+        {
+            Execute(connection, $"ALTER TABLE {table} ADD COLUMN {column} {definition};");
+        }
+    }
 
     /// <summary>A command on <paramref name="connection"/> with named parameters (null is SQL NULL).</summary>
     public static DbCommand Command(DbConnection connection, string sql, params (string Name, object? Value)[] parameters)

@@ -3,7 +3,7 @@ using Bruno.Storage.Identity;
 
 namespace Bruno.Core.Tenants;
 
-/// <summary>A tenant's state in the catalog.</summary>
+/// <summary>A tenant's state in the catalog: provisioning → active ⇄ suspended → deleting → deleted, plus offloaded.</summary>
 public enum TenantStatus
 {
     /// <summary>Serving requests.</summary>
@@ -11,10 +11,63 @@ public enum TenantStatus
 
     /// <summary>Refusing every request (403).</summary>
     Suspended,
+
+    /// <summary>Being created (its store may not exist yet); resumed at the next start after a crash.</summary>
+    Provisioning,
+
+    /// <summary>Its store closed and its files kept cold; the next request (or the operator) reactivates it.</summary>
+    Offloaded,
+
+    /// <summary>Being erased; finished at the next start after a crash.</summary>
+    Deleting,
+
+    /// <summary>Erased: keys destroyed, files removed; the record stays as a tombstone.</summary>
+    Deleted,
+}
+
+/// <summary>What a tenant pays for: its plan, isolation level and compliance flags.</summary>
+public sealed record TenantProfile(string Plan = "default", string Isolation = "namespace", IReadOnlyList<string>? Compliance = null)
+{
+    /// <summary>Isolation levels (docs: Kubernetes rendering).</summary>
+    public static readonly IReadOnlyList<string> IsolationLevels = ["namespace", "kamaji", "dedicated-cluster"];
+
+    /// <summary>Compliance flags a tenant may carry.</summary>
+    public static readonly IReadOnlyList<string> ComplianceFlags = ["gdpr", "soc2", "hipaa"];
+
+    /// <summary>The flags, each once, in a fixed order.</summary>
+    public IReadOnlyList<string> Flags => [.. ComplianceFlags.Where(f => Compliance?.Contains(f, StringComparer.Ordinal) == true)];
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming what is wrong (the plan is checked against the configured plans).</summary>
+    public TenantProfile Validated(IEnumerable<string> plans)
+    {
+        if (!plans.Contains(Plan, StringComparer.Ordinal))
+        {
+            throw new ArgumentException($"plan must be one of: {string.Join(", ", plans)}.");
+        }
+
+        if (!IsolationLevels.Contains(Isolation, StringComparer.Ordinal))
+        {
+            throw new ArgumentException($"isolation must be one of: {string.Join(", ", IsolationLevels)}.");
+        }
+
+        if (Compliance?.FirstOrDefault(f => !ComplianceFlags.Contains(f, StringComparer.Ordinal)) is { } bad)
+        {
+            throw new ArgumentException($"compliance flags are some of: {string.Join(", ", ComplianceFlags)} (not '{bad}').");
+        }
+
+        return this;
+    }
 }
 
 /// <summary>One tenant as the catalog records it.</summary>
-public sealed record TenantRecord(TenantId Id, string DisplayName, TenantStatus Status, DateTimeOffset CreatedAt);
+public sealed record TenantRecord(TenantId Id, string DisplayName, TenantStatus Status, DateTimeOffset CreatedAt)
+{
+    /// <summary>Plan, isolation level and compliance flags.</summary>
+    public TenantProfile Profile { get; init; } = new();
+}
+
+/// <summary>One recorded change of a tenant: a transition of its state, or of its plan.</summary>
+public sealed record TenantEvent(long Seq, string Action, string? From, string To, string Actor, DateTimeOffset At);
 
 /// <summary>Thrown when creating a tenant whose id is taken.</summary>
 public sealed class TenantExistsException(string tenant) : Exception($"Tenant '{tenant}' already exists.");
@@ -30,7 +83,7 @@ public sealed class TenantCatalog
     /// <summary>Longest display name.</summary>
     public const int MaxDisplayNameLength = 200;
 
-    private const string Columns = "id, display_name, status, created_at";
+    private const string Columns = "id, display_name, status, created_at, plan, isolation, compliance";
 
     private readonly CatalogDatabase _db;
     private readonly TimeProvider _time;
@@ -46,10 +99,17 @@ public sealed class TenantCatalog
             "CREATE TABLE IF NOT EXISTS tenants(id TEXT PRIMARY KEY, display_name TEXT NOT NULL, status TEXT NOT NULL, created_at {long} NOT NULL);",
             "CREATE TABLE IF NOT EXISTS tenant_settings(tenant TEXT PRIMARY KEY, retrieval TEXT NOT NULL);",
             "CREATE TABLE IF NOT EXISTS tenant_memory(tenant TEXT PRIMARY KEY, retention_days INTEGER NULL, consolidated_until {long} NULL);",
+            "CREATE TABLE IF NOT EXISTS tenant_events(seq {serial}, tenant TEXT NOT NULL, action TEXT NOT NULL, from_status TEXT NULL, to_status TEXT NOT NULL, actor TEXT NOT NULL, at {long} NOT NULL);",
         })
         {
             CatalogDatabase.Execute(c, db.Ddl(table));
         }
+
+        // columns added after the first catalogs were made
+        db.EnsureColumn(c, "tenants", "plan", "TEXT NOT NULL DEFAULT 'default'");
+        db.EnsureColumn(c, "tenants", "isolation", "TEXT NOT NULL DEFAULT 'namespace'");
+        db.EnsureColumn(c, "tenants", "compliance", "TEXT NOT NULL DEFAULT ''");
+        CatalogDatabase.Execute(c, "CREATE INDEX IF NOT EXISTS tenant_events_tenant ON tenant_events(tenant, seq);");
     }
 
     /// <summary>A SQLite catalog in the file at <paramref name="path"/> (tests and tools).</summary>
@@ -58,8 +118,8 @@ public sealed class TenantCatalog
     {
     }
 
-    /// <summary>Records a new active tenant.</summary>
-    public TenantRecord Create(TenantId id, string displayName)
+    /// <summary>Records a new tenant in <paramref name="status"/> (active unless a provisioning is to follow), with the event.</summary>
+    public TenantRecord Create(TenantId id, string displayName, TenantProfile? profile = null, TenantStatus status = TenantStatus.Active, string actor = "system")
     {
         ArgumentNullException.ThrowIfNull(displayName);
         displayName = displayName.Trim();
@@ -68,15 +128,84 @@ public sealed class TenantCatalog
             throw new ArgumentException($"A display name has 1-{MaxDisplayNameLength} characters and no control characters.", nameof(displayName));
         }
 
-        var record = new TenantRecord(id, displayName, TenantStatus.Active, DateTimeOffset.FromUnixTimeMilliseconds(_time.GetUtcNow().ToUnixTimeMilliseconds()));
-        var inserted = _db.Execute(
-            "INSERT INTO tenants(id, display_name, status, created_at) VALUES(@id, @name, @status, @created) ON CONFLICT(id) DO NOTHING;",
+        profile ??= new TenantProfile();
+        var now = Now();
+        var record = new TenantRecord(id, displayName, status, now) { Profile = profile with { Compliance = profile.Flags } };
+        using var c = _db.Open();
+        using var tx = c.BeginTransaction();
+        var inserted = CatalogDatabase.Execute(
+            c,
+            "INSERT INTO tenants(id, display_name, status, created_at, plan, isolation, compliance) VALUES(@id, @name, @status, @created, @plan, @isolation, @compliance) ON CONFLICT(id) DO NOTHING;",
             ("@id", id.Value),
             ("@name", displayName),
-            ("@status", record.Status.ToString()),
-            ("@created", record.CreatedAt.ToUnixTimeMilliseconds()));
-        return inserted == 1 ? record : throw new TenantExistsException(id.Value);
+            ("@status", status.ToString()),
+            ("@created", now.ToUnixTimeMilliseconds()),
+            ("@plan", profile.Plan),
+            ("@isolation", profile.Isolation),
+            ("@compliance", string.Join(' ', profile.Flags)));
+        if (inserted != 1)
+        {
+            throw new TenantExistsException(id.Value);
+        }
+
+        Record(c, id, "create", null, status, actor, now);
+        tx.Commit();
+        return record;
     }
+
+    /// <summary>
+    /// Moves the tenant from one of <paramref name="from"/> to <paramref name="to"/> and records the event, in one
+    /// transaction (compare-and-set: a concurrent transition makes this one fail). Returns the tenant as it now is,
+    /// or null when it is unknown or in none of the states <paramref name="from"/>.
+    /// </summary>
+    public TenantRecord? Transition(TenantId id, IReadOnlyCollection<TenantStatus> from, TenantStatus to, string actor)
+    {
+        using var c = _db.Open();
+        using var tx = c.BeginTransaction();
+        var current = Query(c, $"SELECT {Columns} FROM tenants WHERE id = @id;", ("@id", id.Value)).SingleOrDefault();
+        if (current is null || !from.Contains(current.Status))
+        {
+            return null;
+        }
+
+        var changed = CatalogDatabase.Execute(c, "UPDATE tenants SET status = @to WHERE id = @id AND status = @from;", ("@id", id.Value), ("@to", to.ToString()), ("@from", current.Status.ToString()));
+        if (changed != 1)
+        {
+            return null;
+        }
+
+        Record(c, id, Verb(current.Status, to), current.Status, to, actor, Now());
+        tx.Commit();
+        return current with { Status = to };
+    }
+
+    /// <summary>Sets the tenant's plan and records it; null when the tenant is unknown or deleted.</summary>
+    public TenantRecord? SetPlan(TenantId id, string plan, string actor)
+    {
+        using var c = _db.Open();
+        using var tx = c.BeginTransaction();
+        var current = Query(c, $"SELECT {Columns} FROM tenants WHERE id = @id;", ("@id", id.Value)).SingleOrDefault();
+        if (current is null || current.Status is TenantStatus.Deleting or TenantStatus.Deleted)
+        {
+            return null;
+        }
+
+        CatalogDatabase.Execute(c, "UPDATE tenants SET plan = @plan WHERE id = @id;", ("@id", id.Value), ("@plan", plan));
+        Record(c, id, "plan " + plan, current.Status, current.Status, actor, Now());
+        tx.Commit();
+        return current with { Profile = current.Profile with { Plan = plan } };
+    }
+
+    /// <summary>The tenant's recorded events, oldest first.</summary>
+    public IReadOnlyList<TenantEvent> Events(TenantId id) =>
+        _db.Query(
+            "SELECT seq, action, from_status, to_status, actor, at FROM tenant_events WHERE tenant = @id ORDER BY seq;",
+            r => new TenantEvent(r.GetInt64(0), r.GetString(1), r.IsDBNull(2) ? null : r.GetString(2).ToLowerInvariant(), r.GetString(3).ToLowerInvariant(), r.GetString(4), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(5))),
+            ("@id", id.Value));
+
+    /// <summary>The tenants in one of <paramref name="statuses"/> (start-up recovery).</summary>
+    public IReadOnlyList<TenantRecord> InStatus(params TenantStatus[] statuses) =>
+        [.. List().Where(t => statuses.Contains(t.Status))];
 
     /// <summary>The tenant, or null when the catalog does not know it.</summary>
     public TenantRecord? Find(TenantId id) =>
@@ -84,10 +213,6 @@ public sealed class TenantCatalog
 
     /// <summary>Every tenant, by id.</summary>
     public IReadOnlyList<TenantRecord> List() => _db.Query($"SELECT {Columns} FROM tenants ORDER BY id;", Read);
-
-    /// <summary>Sets a tenant's status; returns false when the tenant does not exist.</summary>
-    public bool SetStatus(TenantId id, TenantStatus status) =>
-        _db.Execute("UPDATE tenants SET status = @status WHERE id = @id;", ("@id", id.Value), ("@status", status.ToString())) == 1;
 
     /// <summary>The tenant's retrieval overrides, or null when it has none.</summary>
     public RetrievalOverrides? FindRetrieval(TenantId id) =>
@@ -133,5 +258,46 @@ public sealed class TenantCatalog
             ("@value", until.ToUnixTimeMilliseconds())) == 1;
 
     private static TenantRecord Read(DbDataReader r) =>
-        new(TenantId.Parse(r.GetString(0)), r.GetString(1), Enum.Parse<TenantStatus>(r.GetString(2)), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(3)));
+        new(TenantId.Parse(r.GetString(0)), r.GetString(1), Enum.Parse<TenantStatus>(r.GetString(2)), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(3)))
+        {
+            Profile = new TenantProfile(r.GetString(4), r.GetString(5), r.GetString(6).Split(' ', StringSplitOptions.RemoveEmptyEntries)),
+        };
+
+    private static List<TenantRecord> Query(DbConnection c, string sql, params (string Name, object? Value)[] parameters)
+    {
+        using var cmd = CatalogDatabase.Command(c, sql, parameters);
+        using var r = cmd.ExecuteReader();
+        var rows = new List<TenantRecord>();
+        while (r.Read())
+        {
+            rows.Add(Read(r));
+        }
+
+        return rows;
+    }
+
+    private static void Record(DbConnection c, TenantId id, string action, TenantStatus? from, TenantStatus to, string actor, DateTimeOffset at) =>
+        CatalogDatabase.Execute(
+            c,
+            "INSERT INTO tenant_events(tenant, action, from_status, to_status, actor, at) VALUES(@id, @action, @from, @to, @actor, @at);",
+            ("@id", id.Value),
+            ("@action", action),
+            ("@from", from?.ToString()),
+            ("@to", to.ToString()),
+            ("@actor", actor),
+            ("@at", at.ToUnixTimeMilliseconds()));
+
+    private static string Verb(TenantStatus from, TenantStatus to) => (from, to) switch
+    {
+        (TenantStatus.Provisioning, TenantStatus.Active) => "provisioned",
+        (TenantStatus.Suspended, TenantStatus.Active) => "resume",
+        (TenantStatus.Offloaded, TenantStatus.Active) => "reactivate",
+        (_, TenantStatus.Suspended) => "suspend",
+        (_, TenantStatus.Offloaded) => "offload",
+        (_, TenantStatus.Deleting) => "delete",
+        (_, TenantStatus.Deleted) => "deleted",
+        _ => to.ToString().ToLowerInvariant(),
+    };
+
+    private DateTimeOffset Now() => DateTimeOffset.FromUnixTimeMilliseconds(_time.GetUtcNow().ToUnixTimeMilliseconds());
 }

@@ -45,40 +45,115 @@ public sealed class TenantService(TenantCatalog catalog, StorageEngine engine, M
         return catalog.SetMemoryRetention(id, days) ? MemoryPolicyFor(id) : null;
     }
 
-    /// <summary>Creates the store first, then the record: a crash in between leaves a store without a record, which a
-    /// later create of the same id reuses, never a record without a store.</summary>
-    public async Task<TenantRecord> CreateAsync(TenantId id, string displayName)
+    /// <summary>
+    /// Creates a tenant: the record in <c>provisioning</c> first, then its encrypted store, then <c>active</c>. A crash
+    /// in between leaves a provisioning record that <see cref="RecoverAsync"/> finishes at the next start. Throws
+    /// <see cref="TenantExistsException"/> for a taken id (a deleted tenant's id stays taken: its tombstone keeps it)
+    /// and <see cref="ArgumentException"/> for a bad name or profile.
+    /// </summary>
+    public async Task<TenantRecord> CreateAsync(TenantId id, string displayName, TenantProfile? profile = null, string actor = "system")
     {
-        if (catalog.Find(id) is not null)
+        profile = (profile ?? new TenantProfile()).Validated(options.Value.Plans.Keys);
+        catalog.Create(id, displayName, profile, TenantStatus.Provisioning, actor);
+        return await FinishProvisioningAsync(id, actor);
+    }
+
+    /// <summary>Why the tenant's requests are refused, or null when it is served (an offloaded tenant is reactivated).</summary>
+    public string? Refusal(TenantId id)
+    {
+        var record = catalog.Find(id);
+        if (record?.Status == TenantStatus.Offloaded)
         {
-            throw new TenantExistsException(id.Value);
+            record = catalog.Transition(id, [TenantStatus.Offloaded], TenantStatus.Active, "request") ?? catalog.Find(id);
         }
 
+        return record?.Status switch
+        {
+            null or TenantStatus.Deleted => "The tenant of this credential does not exist.",
+            TenantStatus.Suspended => "The tenant of this credential is suspended.",
+            TenantStatus.Provisioning => "The tenant of this credential is still being created.",
+            TenantStatus.Deleting => "The tenant of this credential is being deleted.",
+            _ => null,
+        };
+    }
+
+    /// <summary>The tenant, or null when unknown.</summary>
+    public TenantRecord? Find(TenantId id) => catalog.Find(id);
+
+    /// <summary>Every tenant, tombstones included.</summary>
+    public IReadOnlyList<TenantRecord> List() => catalog.List();
+
+    /// <summary>The tenant's recorded transitions and plan changes.</summary>
+    public IReadOnlyList<TenantEvent> Events(TenantId id) => catalog.Events(id);
+
+    /// <summary>Suspends an active or offloaded tenant; null when it is not in one of those states (or unknown).</summary>
+    public TenantRecord? Suspend(TenantId id, string actor) => catalog.Transition(id, [TenantStatus.Active, TenantStatus.Offloaded], TenantStatus.Suspended, actor);
+
+    /// <summary>Resumes a suspended tenant, or reactivates an offloaded one; null otherwise.</summary>
+    public TenantRecord? Resume(TenantId id, string actor) => catalog.Transition(id, [TenantStatus.Suspended, TenantStatus.Offloaded], TenantStatus.Active, actor);
+
+    /// <summary>Offloads an active tenant: recorded first, then its store is closed (files stay); null when not active.</summary>
+    public async Task<TenantRecord?> OffloadAsync(TenantId id, string actor)
+    {
+        var record = catalog.Transition(id, [TenantStatus.Active], TenantStatus.Offloaded, actor);
+        if (record is not null)
+        {
+            await engine.CloseTenantAsync(id);
+        }
+
+        return record;
+    }
+
+    /// <summary>Changes the tenant's plan (one of the configured plans); null when the tenant is unknown or deleted.</summary>
+    public TenantRecord? SetPlan(TenantId id, string plan, string actor)
+    {
+        _ = new TenantProfile(plan).Validated(options.Value.Plans.Keys);
+        return catalog.SetPlan(id, plan, actor);
+    }
+
+    /// <summary>
+    /// Deletes a tenant: <c>deleting</c> is recorded first, then its keys are destroyed (every copy of its files,
+    /// backups included, becomes unreadable) and its files removed, then <c>deleted</c> (a tombstone). A crash in
+    /// between is finished by <see cref="RecoverAsync"/>. Null when the tenant is unknown or already deleted.
+    /// </summary>
+    public async Task<TenantRecord?> DeleteAsync(TenantId id, string actor)
+    {
+        var record = catalog.Transition(id, [TenantStatus.Provisioning, TenantStatus.Active, TenantStatus.Suspended, TenantStatus.Offloaded], TenantStatus.Deleting, actor);
+        return record is null ? null : await FinishDeletingAsync(id, actor);
+    }
+
+    /// <summary>
+    /// Finishes what a crash interrupted: provisioning tenants get their store and become active; deleting tenants
+    /// are erased and become deleted. Run at start, before requests are served. Returns how many it finished.
+    /// </summary>
+    public async Task<int> RecoverAsync()
+    {
+        var done = 0;
+        foreach (var t in catalog.InStatus(TenantStatus.Provisioning, TenantStatus.Deleting))
+        {
+            _ = t.Status == TenantStatus.Provisioning ? await FinishProvisioningAsync(t.Id, "recovery") : await FinishDeletingAsync(t.Id, "recovery");
+            done++;
+        }
+
+        return done;
+    }
+
+    /// <summary>The store of a tenant, reached only through this handle.</summary>
+    public TenantStore Store(TenantId id) => engine.Tenant(id);
+
+    private async Task<TenantRecord> FinishProvisioningAsync(TenantId id, string actor)
+    {
         if (!engine.TenantExists(id))
         {
             await engine.CreateTenantAsync(id);
         }
 
-        return catalog.Create(id, displayName);
+        return catalog.Transition(id, [TenantStatus.Provisioning], TenantStatus.Active, actor) ?? catalog.Find(id)!;
     }
 
-    /// <summary>Why the tenant's requests are refused (unknown or suspended), or null when it is served.</summary>
-    public string? Refusal(TenantId id) => catalog.Find(id) switch
+    private async Task<TenantRecord> FinishDeletingAsync(TenantId id, string actor)
     {
-        null => "The tenant of this credential does not exist.",
-        { Status: not TenantStatus.Active } => "The tenant of this credential is suspended.",
-        _ => null,
-    };
-
-    /// <summary>The tenant, or null when unknown.</summary>
-    public TenantRecord? Find(TenantId id) => catalog.Find(id);
-
-    /// <summary>Every tenant.</summary>
-    public IReadOnlyList<TenantRecord> List() => catalog.List();
-
-    /// <summary>Suspends or resumes a tenant; false when unknown.</summary>
-    public bool SetStatus(TenantId id, TenantStatus status) => catalog.SetStatus(id, status);
-
-    /// <summary>The store of an active tenant, reached only through this handle.</summary>
-    public TenantStore Store(TenantId id) => engine.Tenant(id);
+        await engine.DeleteTenantAsync(id);
+        return catalog.Transition(id, [TenantStatus.Deleting], TenantStatus.Deleted, actor) ?? catalog.Find(id)!;
+    }
 }

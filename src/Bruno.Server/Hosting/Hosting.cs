@@ -88,6 +88,8 @@ internal static class Hosting
             .AddPolicy(AdminPolicy, p => p.RequireClaim(TokenService.TenantClaim).RequireAssertion(c => TokenService.ScopesOf(c.User).Contains(Scopes.Admin)))
             .AddPolicy(PlatformPolicy, p => p.RequireAssertion(c => !c.User.HasClaim(x => x.Type == TokenService.TenantClaim) && TokenService.ScopesOf(c.User).Contains(Scopes.PlatformAdmin)));
         services.AddSingleton<TenantFilter>();
+        services.AddSingleton<TenantWatch>();
+        services.AddHostedService(sp => sp.GetRequiredService<TenantWatch>());
         services.AddOpenApi();
         services.AddHttpContextAccessor();
         services.AddScoped<Features.Mcp.McpCaller>();
@@ -96,6 +98,7 @@ internal static class Hosting
         services.AddMcpServer().WithHttpTransport(o => o.Stateless = true).WithTools<Features.Mcp.KnowledgeTools>().WithTools<Features.Mcp.MemoryTools>()
             .WithRequestFilters(f => f.AddCallToolFilter(Features.Mcp.McpRateLimits.Filter));
         services.TryAddSingleton(TimeProvider.System);
+        services.AddHostedService<Features.Admin.TenantRecovery>();
         services.AddHostedService<Features.Memory.ConsolidationJob>();
         if (options.CorsOrigins.Length > 0)
         {

@@ -7,7 +7,7 @@ namespace Bruno.Server.Tenancy;
 /// Guards every tenant endpoint: the caller's tenant must exist and be active (else 403), and a request that names
 /// another tenant anywhere — header, query string or body — is answered 404, as if that tenant did not exist, and logged.
 /// </summary>
-internal sealed partial class TenantFilter(TenantService tenants, ILogger<TenantFilter> logger) : IEndpointFilter
+internal sealed partial class TenantFilter(TenantService tenants, TenantWatch watch, ILogger<TenantFilter> logger) : IEndpointFilter
 {
     private static readonly string[] TenantHeaders = ["X-Tenant-Id", "X-Tenant", "Tenant-Id"];
     private static readonly string[] TenantQueryKeys = ["tenant", "tenant_id", "tenantId"];
@@ -34,11 +34,35 @@ internal sealed partial class TenantFilter(TenantService tenants, ILogger<Tenant
 
         if (tenants.Refusal(caller.Tenant) is { } refusal)
         {
-            return Problems.Result(StatusCodes.Status403Forbidden, refusal.Contains("suspended", StringComparison.Ordinal) ? "Tenant suspended" : "Tenant unknown", refusal);
+            return Refused(refusal);
         }
 
-        return await next(context);
+        // While it runs, the request is cut if its tenant stops being active: its cancellation token is swapped for
+        // one that also fires then (handlers and streams observe it).
+        var tracked = watch.Track(caller.Tenant, null, http.RequestAborted);
+        http.Response.RegisterForDispose(tracked); // until the response is written (a stream outlives the handler)
+        http.Items[typeof(TenantWatch.TrackedRequest)] = tracked;
+        for (var i = 0; i < context.Arguments.Count; i++)
+        {
+            if (context.Arguments[i] is CancellationToken)
+            {
+                context.Arguments[i] = tracked.Token;
+            }
+        }
+
+        try
+        {
+            return await next(context);
+        }
+        catch (OperationCanceledException) when (tracked.WasCut && !http.Response.HasStarted)
+        {
+            return Refused(tenants.Refusal(caller.Tenant) ?? "The tenant of this credential is no longer active.");
+        }
     }
+
+    /// <summary>The 403 problem for a refused tenant, titled by the reason.</summary>
+    internal static IResult Refused(string refusal) =>
+        Problems.Result(StatusCodes.Status403Forbidden, refusal.Contains("suspended", StringComparison.Ordinal) ? "Tenant suspended" : refusal.Contains("does not exist", StringComparison.Ordinal) ? "Tenant unknown" : "Tenant unavailable", refusal);
 
     [LoggerMessage(EventId = 3101, Level = LogLevel.Warning, Message = "Tenant override attempt: caller of tenant {Tenant} (user {User}) named another tenant on {Path}")]
     private static partial void LogOverride(ILogger logger, string tenant, string user, PathString path);

@@ -7,13 +7,17 @@ using Microsoft.Extensions.Options;
 
 namespace Bruno.Server.Features.Admin;
 
-/// <summary>Body of a tenant creation.</summary>
-public sealed record CreateTenantRequest(string? Id, string? DisplayName);
+/// <summary>Body of a tenant creation: id, display name, plan, isolation level, compliance flags.</summary>
+public sealed record CreateTenantRequest(string? Id, string? DisplayName, string? Plan = null, string? Isolation = null, IReadOnlyList<string>? Compliance = null);
+
+/// <summary>Body of a plan change.</summary>
+public sealed record PlanRequest(string? Plan);
 
 /// <summary>A tenant as the admin API shows it.</summary>
-public sealed record TenantResponse(string Id, string DisplayName, string Status, DateTimeOffset CreatedAt)
+public sealed record TenantResponse(string Id, string DisplayName, string Status, DateTimeOffset CreatedAt, string Plan, string Isolation, IReadOnlyList<string> Compliance)
 {
-    internal static TenantResponse Of(TenantRecord r) => new(r.Id.Value, r.DisplayName, r.Status.ToString().ToLowerInvariant(), r.CreatedAt);
+    internal static TenantResponse Of(TenantRecord r) =>
+        new(r.Id.Value, r.DisplayName, r.Status.ToString().ToLowerInvariant(), r.CreatedAt, r.Profile.Plan, r.Profile.Isolation, r.Profile.Flags);
 }
 
 /// <summary>Body of a token request: the user, the scopes, and a lifetime in minutes (default from settings).</summary>
@@ -31,24 +35,60 @@ internal static class AdminEndpoints
         group.MapPost("/", CreateAsync);
         group.MapGet("/", (TenantService tenants) => TypedResults.Ok(tenants.List().Select(TenantResponse.Of)));
         group.MapGet("/{id}", Show);
-        group.MapPost("/{id}/suspend", (string id, TenantService tenants) => SetStatus(id, TenantStatus.Suspended, tenants));
-        group.MapPost("/{id}/resume", (string id, TenantService tenants) => SetStatus(id, TenantStatus.Active, tenants));
+        group.MapGet("/{id}/events", (string id, TenantService tenants) =>
+            TenantId.TryParse(id, out var tid) && tenants.Find(tid) is not null ? (IResult)TypedResults.Ok(tenants.Events(tid)) : NotFound());
+        group.MapPost("/{id}/suspend", (string id, TenantService tenants, Tenancy.TenantWatch watch, HttpContext http) =>
+            Transition(id, tenants, t => Cutting(watch, t, tenants.Suspend(t, Actor(http))), "suspend", "active or offloaded"));
+        group.MapPost("/{id}/resume", (string id, TenantService tenants, HttpContext http) => Transition(id, tenants, t => tenants.Resume(t, Actor(http)), "resume", "suspended or offloaded"));
+        group.MapPost("/{id}/offload", async (string id, TenantService tenants, HttpContext http) =>
+            TenantId.TryParse(id, out var tid) ? Result(tid, tenants, await tenants.OffloadAsync(tid, Actor(http)), "offload", "active") : NotFound());
+        group.MapDelete("/{id}", async (string id, TenantService tenants, Tenancy.TenantWatch watch, HttpContext http) =>
+        {
+            if (!TenantId.TryParse(id, out var tid))
+            {
+                return NotFound();
+            }
+
+            watch.Cut(tid); // requests in flight stop before the store is erased under them
+            return Result(tid, tenants, await tenants.DeleteAsync(tid, Actor(http)), "delete", "not yet deleted");
+        });
+        group.MapPut("/{id}/plan", (string id, PlanRequest body, TenantService tenants, HttpContext http) =>
+            Transition(id, tenants, t => tenants.SetPlan(t, body.Plan ?? string.Empty, Actor(http)), "change the plan of", "not deleted"));
         group.MapPost("/{id}/tokens", IssueToken);
         group.MapPost("/{id}/reembed", ReembedAsync);
     }
 
-    private static async Task<Created<TenantResponse>> CreateAsync(CreateTenantRequest body, TenantService tenants)
+    private static async Task<Created<TenantResponse>> CreateAsync(CreateTenantRequest body, TenantService tenants, HttpContext http)
     {
         var id = TenantId.Parse(body.Id);
-        var record = await tenants.CreateAsync(id, body.DisplayName ?? id.Value);
+        var profile = new TenantProfile(body.Plan ?? "default", body.Isolation ?? "namespace", body.Compliance);
+        var record = await tenants.CreateAsync(id, body.DisplayName ?? id.Value, profile, Actor(http));
         return TypedResults.Created($"/admin/v1/tenants/{id.Value}", TenantResponse.Of(record));
     }
 
     private static IResult Show(string id, TenantService tenants) =>
         TenantId.TryParse(id, out var tid) && tenants.Find(tid) is { } r ? TypedResults.Ok(TenantResponse.Of(r)) : NotFound();
 
-    private static IResult SetStatus(string id, TenantStatus status, TenantService tenants) =>
-        TenantId.TryParse(id, out var tid) && tenants.SetStatus(tid, status) ? TypedResults.Ok(TenantResponse.Of(tenants.Find(tid)!)) : NotFound();
+    private static IResult Transition(string id, TenantService tenants, Func<TenantId, TenantRecord?> change, string verb, string needed) =>
+        TenantId.TryParse(id, out var tid) ? Result(tid, tenants, change(tid), verb, needed) : NotFound();
+
+    /// <summary>The tenant after a change; 404 when unknown, 409 (saying its state) when the change does not apply.</summary>
+    private static IResult Result(TenantId id, TenantService tenants, TenantRecord? changed, string verb, string needed) =>
+        changed is not null ? TypedResults.Ok(TenantResponse.Of(changed))
+        : tenants.Find(id) is { } current ? TypedResults.Problem(statusCode: 409, title: "Conflict", detail: $"Cannot {verb} a tenant that is {current.Status.ToString().ToLowerInvariant()} (it must be {needed}).")
+        : NotFound();
+
+    private static TenantRecord? Cutting(Tenancy.TenantWatch watch, TenantId id, TenantRecord? changed)
+    {
+        if (changed is not null)
+        {
+            watch.Cut(id);
+        }
+
+        return changed;
+    }
+
+    private static string Actor(HttpContext http) => http.User.FindFirst("sub")?.Value ?? "operator";
 
     private static IResult IssueToken(string id, IssueTokenRequest body, TenantService tenants, TokenService tokens, IOptions<BrunoOptions> options, TimeProvider? time)
     {

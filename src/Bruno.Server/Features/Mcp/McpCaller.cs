@@ -12,7 +12,7 @@ namespace Bruno.Server.Features.Mcp;
 /// The caller of an MCP tool: the same verified credential as the HTTP API (the <c>/mcp</c> endpoint requires it), the
 /// same tenant checks, and the scope each tool needs. Arguments never name the tenant or the user.
 /// </summary>
-internal sealed class McpCaller(IHttpContextAccessor http, TenantService tenants)
+internal sealed class McpCaller(IHttpContextAccessor http, TenantService tenants, TenantWatch watch)
 {
     /// <summary>The caller's store when the caller may use a tool needing <paramref name="scope"/>; else an MCP error.</summary>
     public (Caller Caller, TenantStore Store) Require(string scope)
@@ -27,6 +27,14 @@ internal sealed class McpCaller(IHttpContextAccessor http, TenantService tenants
         if (tenants.Refusal(caller.Tenant) is { } refusal)
         {
             throw new McpException(refusal);
+        }
+
+        if (http.HttpContext is { } context && !context.Items.ContainsKey(typeof(TenantWatch)))
+        {
+            // a call in progress when the tenant is suspended or deleted: its connection is closed
+            var tracked = watch.Track(caller.Tenant, context.Abort, context.RequestAborted);
+            context.Response.RegisterForDispose(tracked);
+            context.Items[typeof(TenantWatch)] = tracked;
         }
 
         return (caller, tenants.Store(caller.Tenant));

@@ -47,12 +47,12 @@ internal static class QueryEndpoints
             return TypedResults.Ok(QueryResponse.Of(answer!.Answer));
         }
 
-        return TypedResults.ServerSentEvents(Stream(events, ct));
+        return TypedResults.ServerSentEvents(Stream(events, http.Items[typeof(TenantWatch.TrackedRequest)] as TenantWatch.TrackedRequest, ct));
     }
 
     /// <summary>Events <c>delta</c> ({text}) as the answer is written, then <c>done</c> (the whole answer, sources and usage),
     /// or <c>error</c> (a problem document) when the model fails midway.</summary>
-    private static async IAsyncEnumerable<SseItem<object>> Stream(IAsyncEnumerator<AnswerEvent> events, [EnumeratorCancellation] CancellationToken ct)
+    private static async IAsyncEnumerable<SseItem<object>> Stream(IAsyncEnumerator<AnswerEvent> events, TenantWatch.TrackedRequest? tracked, [EnumeratorCancellation] CancellationToken ct)
     {
         await using (events)
         {
@@ -74,6 +74,11 @@ internal static class QueryEndpoints
                 catch (ModelUnavailableException)
                 {
                     failure = new SseItem<object>(new { status = 503, title = "Model unavailable", detail = "The language model stopped answering; try again shortly." }, "error");
+                    more = false;
+                }
+                catch (OperationCanceledException) when (tracked?.WasCut == true)
+                {
+                    failure = new SseItem<object>(new { status = 403, title = "Tenant unavailable", detail = "The tenant of this credential is no longer active." }, "error");
                     more = false;
                 }
 

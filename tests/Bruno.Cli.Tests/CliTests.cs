@@ -151,4 +151,34 @@ public sealed class CliTests : IAsyncLifetime
         (_, output, _) = await RunAsync("memory", "export", "--tenant", tenant, "--user", "hal");
         Assert.Single(JsonDocument.Parse(output).RootElement.GetProperty("facts").EnumerateArray());
     }
+
+    [Fact]
+    public async Task TenantLifecycleCommands_ChangeStateAndPlan()
+    {
+        var tenant = $"cli-l-{Guid.NewGuid():N}"[..20];
+        var (code, output, _) = await RunAsync("tenant", "create", tenant, "--plan", "premium", "--isolation", "kamaji", "--compliance", "gdpr, hipaa", "--json");
+        Assert.Equal(0, code);
+        var created = JsonDocument.Parse(output).RootElement;
+        Assert.Equal(("premium", "kamaji", 2), (created.GetProperty("plan").GetString(), created.GetProperty("isolation").GetString(), created.GetProperty("compliance").GetArrayLength()));
+
+        foreach (var (verb, status) in new[] { ("suspend", "suspended"), ("resume", "active"), ("offload", "offloaded"), ("resume", "active") })
+        {
+            (code, output, _) = await RunAsync("tenant", verb, tenant);
+            Assert.Equal(0, code);
+            Assert.Contains($"\t{status}\t", output, StringComparison.Ordinal);
+        }
+
+        var (again, _, err) = await RunAsync("tenant", "resume", tenant);
+        Assert.Equal(1, again); // 409: already active
+        Assert.Contains("is active", err, StringComparison.Ordinal);
+        (code, output, _) = await RunAsync("tenant", "plan", tenant, "default", "--json");
+        Assert.Equal("default", JsonDocument.Parse(output).RootElement.GetProperty("plan").GetString());
+
+        (code, _, err) = await RunAsync("tenant", "delete", tenant);
+        Assert.Equal(1, code);
+        Assert.Contains("--yes", err, StringComparison.Ordinal);
+        (code, output, _) = await RunAsync("tenant", "delete", tenant, "--yes", "--json");
+        Assert.Equal(0, code);
+        Assert.Equal("deleted", JsonDocument.Parse(output).RootElement.GetProperty("status").GetString());
+    }
 }

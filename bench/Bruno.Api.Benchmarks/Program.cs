@@ -61,6 +61,11 @@ var app = BrunoServer.Build([], b =>
     b.Configuration["Bruno:DataRoot"] = root;
     b.Configuration["Bruno:Mcp:SearchPerMinute"] = "100000"; // the MCP phase measures latency, not the per-client limit
     b.Configuration["Bruno:Memory:ConsolidationInterval"] = "00:00:00"; // consolidation is measured on its own (phase 6)
+    // the plan's request limits would refuse a load test of one client; they are measured by their own benchmark
+    foreach (var (key, value) in new[] { ("RequestsPerMinute", "100000000"), ("RequestsPerHour", "100000000"), ("RequestsPerDay", "100000000"), ("Concurrent", "10000"), ("ClientRequestsPerMinute", "100000000") })
+    {
+        b.Configuration[$"Bruno:Plans:default:{key}"] = value;
+    }
     b.WebHost.UseUrls("http://127.0.0.1:0");
 });
 await app.StartAsync();

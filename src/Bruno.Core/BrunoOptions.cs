@@ -43,8 +43,8 @@ public sealed class BrunoOptions
     /// <summary>Plans by name (the original rate-limit design's default and premium unless configured).</summary>
     public Dictionary<string, PlanOptions> Plans { get; set; } = new(StringComparer.Ordinal)
     {
-        ["default"] = new() { RequestsPerMinute = 100, RequestsPerHour = 5_000, RequestsPerDay = 50_000, Concurrent = 10 },
-        ["premium"] = new() { RequestsPerMinute = 500, RequestsPerHour = 25_000, RequestsPerDay = 250_000, Concurrent = 50 },
+        ["default"] = new() { RequestsPerMinute = 100, RequestsPerHour = 5_000, RequestsPerDay = 50_000, Concurrent = 10, ClientRequestsPerMinute = 60 },
+        ["premium"] = new() { RequestsPerMinute = 500, RequestsPerHour = 25_000, RequestsPerDay = 250_000, Concurrent = 50, ClientRequestsPerMinute = 300 },
     };
 
     /// <summary>Where the tenant catalog lives: SQLite in the data folder, or PostgreSQL.</summary>
@@ -343,6 +343,9 @@ public sealed class PlanOptions
     /// <summary>Requests in flight at once.</summary>
     public int Concurrent { get; set; }
 
+    /// <summary>Requests a minute of one client of the tenant (a user, or an API key).</summary>
+    public int ClientRequestsPerMinute { get; set; }
+
     internal IEnumerable<string> Validate(string prefix)
     {
         if (RequestsPerMinute < 1 || RequestsPerHour < RequestsPerMinute || RequestsPerDay < RequestsPerHour)
@@ -353,6 +356,11 @@ public sealed class PlanOptions
         if (Concurrent < 1)
         {
             yield return $"{prefix}:Concurrent must be at least 1.";
+        }
+
+        if (ClientRequestsPerMinute < 1 || ClientRequestsPerMinute > RequestsPerMinute)
+        {
+            yield return $"{prefix}:ClientRequestsPerMinute must be between 1 and RequestsPerMinute.";
         }
     }
 }

@@ -59,7 +59,13 @@ public sealed class TenantService(TenantCatalog catalog, StorageEngine engine, M
     }
 
     /// <summary>Why the tenant's requests are refused, or null when it is served (an offloaded tenant is reactivated).</summary>
-    public string? Refusal(TenantId id)
+    public string? Refusal(TenantId id) => Admit(id).Refusal;
+
+    /// <summary>
+    /// One catalog read for a request: why the tenant is refused (null when it is served; an offloaded tenant is
+    /// reactivated) and its record (for its plan).
+    /// </summary>
+    public (string? Refusal, TenantRecord? Record) Admit(TenantId id)
     {
         var record = catalog.Find(id);
         if (record?.Status == TenantStatus.Offloaded)
@@ -67,14 +73,14 @@ public sealed class TenantService(TenantCatalog catalog, StorageEngine engine, M
             record = catalog.Transition(id, [TenantStatus.Offloaded], TenantStatus.Active, "request") ?? catalog.Find(id);
         }
 
-        return record?.Status switch
+        return (record?.Status switch
         {
             null or TenantStatus.Deleted => "The tenant of this credential does not exist.",
             TenantStatus.Suspended => "The tenant of this credential is suspended.",
             TenantStatus.Provisioning => "The tenant of this credential is still being created.",
             TenantStatus.Deleting => "The tenant of this credential is being deleted.",
             _ => null,
-        };
+        }, record);
     }
 
     /// <summary>The tenant, or null when unknown.</summary>

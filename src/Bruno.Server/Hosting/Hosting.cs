@@ -89,6 +89,7 @@ internal static class Hosting
             .AddPolicy(PlatformPolicy, p => p.RequireAssertion(c => !c.User.HasClaim(x => x.Type == TokenService.TenantClaim) && TokenService.ScopesOf(c.User).Contains(Scopes.PlatformAdmin)));
         services.AddSingleton<TenantFilter>();
         services.AddSingleton<TenantWatch>();
+        services.AddSingleton<Features.Limits.RequestLimits>();
         services.AddHostedService(sp => sp.GetRequiredService<TenantWatch>());
         services.AddOpenApi();
         services.AddHttpContextAccessor();

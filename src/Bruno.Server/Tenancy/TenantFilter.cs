@@ -7,7 +7,7 @@ namespace Bruno.Server.Tenancy;
 /// Guards every tenant endpoint: the caller's tenant must exist and be active (else 403), and a request that names
 /// another tenant anywhere — header, query string or body — is answered 404, as if that tenant did not exist, and logged.
 /// </summary>
-internal sealed partial class TenantFilter(TenantService tenants, TenantWatch watch, ILogger<TenantFilter> logger) : IEndpointFilter
+internal sealed partial class TenantFilter(TenantService tenants, TenantWatch watch, Features.Limits.RequestLimits limits, ILogger<TenantFilter> logger) : IEndpointFilter
 {
     private static readonly string[] TenantHeaders = ["X-Tenant-Id", "X-Tenant", "Tenant-Id"];
     private static readonly string[] TenantQueryKeys = ["tenant", "tenant_id", "tenantId"];
@@ -32,10 +32,24 @@ internal sealed partial class TenantFilter(TenantService tenants, TenantWatch wa
             return Problems.Result(StatusCodes.Status404NotFound, "Not found", "No such resource.");
         }
 
-        if (tenants.Refusal(caller.Tenant) is { } refusal)
+        var (refusal, record) = tenants.Admit(caller.Tenant);
+        if (refusal is not null)
         {
             return Refused(refusal);
         }
+
+        var decision = limits.TryAcquire(caller, record!.Profile.Plan);
+        Features.Limits.LimitHeaders.Write(http.Response, decision);
+        if (!decision.Allowed)
+        {
+            return Features.Limits.LimitHeaders.Problem(decision);
+        }
+
+        http.Response.OnCompleted(() =>
+        {
+            limits.Release(caller);
+            return Task.CompletedTask;
+        });
 
         // While it runs, the request is cut if its tenant stops being active: its cancellation token is swapped for
         // one that also fires then (handlers and streams observe it).

@@ -12,7 +12,7 @@ namespace Bruno.Server.Features.Mcp;
 /// The caller of an MCP tool: the same verified credential as the HTTP API (the <c>/mcp</c> endpoint requires it), the
 /// same tenant checks, and the scope each tool needs. Arguments never name the tenant or the user.
 /// </summary>
-internal sealed class McpCaller(IHttpContextAccessor http, TenantService tenants, TenantWatch watch)
+internal sealed class McpCaller(IHttpContextAccessor http, TenantService tenants, TenantWatch watch, Limits.RequestLimits limits)
 {
     /// <summary>The caller's store when the caller may use a tool needing <paramref name="scope"/>; else an MCP error.</summary>
     public (Caller Caller, TenantStore Store) Require(string scope)
@@ -24,9 +24,27 @@ internal sealed class McpCaller(IHttpContextAccessor http, TenantService tenants
             throw new McpException($"This tool needs the '{scope}' scope.");
         }
 
-        if (tenants.Refusal(caller.Tenant) is { } refusal)
+        var (refusal, record) = tenants.Admit(caller.Tenant);
+        if (refusal is not null)
         {
             throw new McpException(refusal);
+        }
+
+        if (http.HttpContext is { } current && !current.Items.ContainsKey(typeof(Limits.RequestLimits)))
+        {
+            // a tool call is a request of the tenant's plan, like any HTTP request
+            var decision = limits.TryAcquire(caller, record!.Profile.Plan);
+            if (!decision.Allowed)
+            {
+                throw new McpProtocolException(decision.Detail, (McpErrorCode)McpRateLimits.RateLimitedCode);
+            }
+
+            current.Items[typeof(Limits.RequestLimits)] = decision;
+            current.Response.OnCompleted(() =>
+            {
+                limits.Release(caller);
+                return Task.CompletedTask;
+            });
         }
 
         if (http.HttpContext is { } context && !context.Items.ContainsKey(typeof(TenantWatch)))

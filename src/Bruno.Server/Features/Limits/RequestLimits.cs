@@ -1,0 +1,123 @@
+using System.Collections.Concurrent;
+using Bruno.Core;
+using Bruno.Server.Tenancy;
+using Microsoft.Extensions.Options;
+
+namespace Bruno.Server.Features.Limits;
+
+/// <summary>What a limit decided: allowed (with the client's minute budget for the headers), or refused and why.</summary>
+internal sealed record LimitDecision(bool Allowed, string Level, int Limit, int Remaining, int ResetSeconds, TimeSpan RetryAfter, string Detail);
+
+/// <summary>
+/// A tenant's request rates from its plan, checked in order: a penalty in force, the tenant's requests a minute, an hour
+/// and a day, then the client's (user's or API key's) requests a minute, then requests in flight. Windows are fixed and
+/// aligned to the clock (a minute starts at :00), so the reset instant in <c>X-RateLimit-Reset</c> is exact. A refused
+/// request is not counted. A client that keeps calling past three times its minute limit is refused everything for
+/// five minutes (the penalty). Counters live in this process: with several replicas each counts its own, so a tenant
+/// can reach its limits once per replica (docs/design/service.md).
+/// </summary>
+internal sealed class RequestLimits(IOptions<BrunoOptions> options, TimeProvider time)
+{
+    private static readonly TimeSpan Penalty = TimeSpan.FromMinutes(5);
+    private static readonly (string Name, TimeSpan Length)[] TenantWindows = [("minute", TimeSpan.FromMinutes(1)), ("hour", TimeSpan.FromHours(1)), ("day", TimeSpan.FromDays(1))];
+
+    private readonly ConcurrentDictionary<(string Key, long End), int> _counts = new(); // per window, keyed by its end
+    private readonly ConcurrentDictionary<string, int> _inFlight = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _penalties = new(StringComparer.Ordinal);
+    private long _lastSweep;
+
+    /// <summary>Counts one request of <paramref name="caller"/> on plan <paramref name="plan"/>; on success the caller must <see cref="Release"/>.</summary>
+    public LimitDecision TryAcquire(Caller caller, string plan)
+    {
+        var limits = options.Value.Plans.GetValueOrDefault(plan) ?? options.Value.Plans["default"];
+        var now = time.GetUtcNow();
+        Sweep(now);
+        var tenant = caller.Tenant.Value;
+        var client = $"{tenant}/{caller.User.Value}";
+        var clientReset = End(now, TimeSpan.FromMinutes(1));
+        var clientWindow = clientReset.UtcTicks;
+
+        if (_penalties.TryGetValue(client, out var until) && until > now)
+        {
+            return Refuse("penalty", limits.ClientRequestsPerMinute, until, now, "This client went more than three times over its limit; it is refused everything for five minutes.");
+        }
+
+        // the client's attempts this minute, refused ones included, decide the penalty
+        var attempts = _counts.AddOrUpdate(($"{client}#attempts", clientWindow), 1, (_, n) => n + 1);
+        if (attempts > 3 * limits.ClientRequestsPerMinute)
+        {
+            _penalties[client] = now + Penalty;
+            return Refuse("penalty", limits.ClientRequestsPerMinute, now + Penalty, now, "This client went more than three times over its limit; it is refused everything for five minutes.");
+        }
+
+        foreach (var (name, length) in TenantWindows)
+        {
+            var limit = name switch { "minute" => limits.RequestsPerMinute, "hour" => limits.RequestsPerHour, _ => limits.RequestsPerDay };
+            var reset = End(now, length);
+            if (_counts.GetValueOrDefault(($"{tenant}#{name}", reset.UtcTicks)) >= limit)
+            {
+                return Refuse("tenant", limit, reset, now, $"The tenant's limit of {limit} requests a {name} is reached.");
+            }
+        }
+
+        if (_counts.GetValueOrDefault((client, clientWindow)) >= limits.ClientRequestsPerMinute)
+        {
+            return Refuse("client", limits.ClientRequestsPerMinute, clientReset, now, $"This client's limit of {limits.ClientRequestsPerMinute} requests a minute is reached.");
+        }
+
+        if (_inFlight.AddOrUpdate(tenant, 1, (_, n) => n + 1) > limits.Concurrent)
+        {
+            _inFlight.AddOrUpdate(tenant, 0, (_, n) => n - 1);
+            return Refuse("concurrency", limits.Concurrent, now + TimeSpan.FromSeconds(1), now, $"The tenant's limit of {limits.Concurrent} requests at once is reached.");
+        }
+
+        foreach (var (name, length) in TenantWindows)
+        {
+            _counts.AddOrUpdate(($"{tenant}#{name}", End(now, length).UtcTicks), 1, (_, n) => n + 1);
+        }
+
+        var used = _counts.AddOrUpdate((client, clientWindow), 1, (_, n) => n + 1);
+        return new LimitDecision(true, "client", limits.ClientRequestsPerMinute, Math.Max(0, limits.ClientRequestsPerMinute - used), Seconds(clientReset - now), TimeSpan.Zero, string.Empty);
+    }
+
+    /// <summary>Ends a request that <see cref="TryAcquire"/> allowed.</summary>
+    public void Release(Caller caller) => _inFlight.AddOrUpdate(caller.Tenant.Value, 0, (_, n) => Math.Max(0, n - 1));
+
+    /// <summary>The end of the fixed window of <paramref name="length"/> that holds <paramref name="now"/>.</summary>
+    private static DateTimeOffset End(DateTimeOffset now, TimeSpan length) =>
+        new(((now.UtcTicks / length.Ticks) + 1) * length.Ticks, TimeSpan.Zero);
+
+    private static LimitDecision Refuse(string level, int limit, DateTimeOffset reset, DateTimeOffset now, string detail)
+    {
+        var seconds = Math.Max(1, Seconds(reset - now));
+        return new LimitDecision(false, level, limit, 0, seconds, TimeSpan.FromSeconds(seconds), $"{detail} Retry after {seconds} s.");
+    }
+
+    private static int Seconds(TimeSpan span) => (int)Math.Ceiling(span.TotalSeconds);
+
+    /// <summary>Drops counters of windows that ended (at most once a minute).</summary>
+    private void Sweep(DateTimeOffset now)
+    {
+        var minute = now.UtcTicks / TimeSpan.TicksPerMinute;
+        if (Interlocked.Exchange(ref _lastSweep, minute) == minute)
+        {
+            return;
+        }
+
+        foreach (var key in _counts.Keys)
+        {
+            if (key.End <= now.UtcTicks)
+            {
+                _counts.TryRemove(key, out _);
+            }
+        }
+
+        foreach (var (client, until) in _penalties)
+        {
+            if (until <= now)
+            {
+                _penalties.TryRemove(client, out _);
+            }
+        }
+    }
+}

@@ -43,8 +43,8 @@ public sealed class BrunoOptions
     /// <summary>Plans by name (the original rate-limit design's default and premium unless configured).</summary>
     public Dictionary<string, PlanOptions> Plans { get; set; } = new(StringComparer.Ordinal)
     {
-        ["default"] = new() { RequestsPerMinute = 100, RequestsPerHour = 5_000, RequestsPerDay = 50_000, Concurrent = 10, ClientRequestsPerMinute = 60 },
-        ["premium"] = new() { RequestsPerMinute = 500, RequestsPerHour = 25_000, RequestsPerDay = 250_000, Concurrent = 50, ClientRequestsPerMinute = 300 },
+        ["default"] = new() { RequestsPerMinute = 100, RequestsPerHour = 5_000, RequestsPerDay = 50_000, Concurrent = 10, ClientRequestsPerMinute = 60, MaxDocuments = 10_000, MaxStorageBytes = 10L << 30 },
+        ["premium"] = new() { RequestsPerMinute = 500, RequestsPerHour = 25_000, RequestsPerDay = 250_000, Concurrent = 50, ClientRequestsPerMinute = 300, MaxDocuments = 100_000, MaxStorageBytes = 100L << 30 },
     };
 
     /// <summary>Where the tenant catalog lives: SQLite in the data folder, or PostgreSQL.</summary>
@@ -346,6 +346,15 @@ public sealed class PlanOptions
     /// <summary>Requests a minute of one client of the tenant (a user, or an API key).</summary>
     public int ClientRequestsPerMinute { get; set; }
 
+    /// <summary>Documents the tenant may hold.</summary>
+    public long MaxDocuments { get; set; } = 10_000;
+
+    /// <summary>Bytes the tenant's store may take on disk (the design's 100 GiB volume for premium; 10 GiB by default).</summary>
+    public long MaxStorageBytes { get; set; } = 10L << 30;
+
+    /// <summary>The document limits of this plan.</summary>
+    public Documents.DocumentQuota DocumentQuota => new(MaxDocuments, MaxStorageBytes);
+
     internal IEnumerable<string> Validate(string prefix)
     {
         if (RequestsPerMinute < 1 || RequestsPerHour < RequestsPerMinute || RequestsPerDay < RequestsPerHour)
@@ -356,6 +365,11 @@ public sealed class PlanOptions
         if (Concurrent < 1)
         {
             yield return $"{prefix}:Concurrent must be at least 1.";
+        }
+
+        if (MaxDocuments < 1 || MaxStorageBytes < 1)
+        {
+            yield return $"{prefix}: MaxDocuments and MaxStorageBytes must be at least 1.";
         }
 
         if (ClientRequestsPerMinute < 1 || ClientRequestsPerMinute > RequestsPerMinute)

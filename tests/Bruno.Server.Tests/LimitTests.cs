@@ -88,5 +88,42 @@ public sealed class LimitTests
 
     }
 
+    [Fact]
+    public async Task DocumentAndStorageQuotas_RefuseTheWrite_LeavingNothingHalfWritten()
+    {
+        await using var server = await RunningServer.StartAsync(new Dictionary<string, string?>(
+            Plan("two-docs", ("MaxDocuments", "2")).Concat(Plan("no-disk", ("MaxStorageBytes", "1")))));
+        using var platform = server.Client(server.PlatformToken());
+        var small = ServerFixture.NewTenant("docs");
+        var full = ServerFixture.NewTenant("disk");
+        (await platform.PostAsync("/admin/v1/tenants", RunningServer.Json(new { id = small, plan = "two-docs" }), Http.Ct)).EnsureSuccessStatusCode();
+        (await platform.PostAsync("/admin/v1/tenants", RunningServer.Json(new { id = full, plan = "no-disk" }), Http.Ct)).EnsureSuccessStatusCode();
+
+        using var writer = server.Client(server.UserToken(small, "w", Scopes.Ingest, Scopes.Query));
+        foreach (var id in new[] { "a", "b" })
+        {
+            (await writer.PostAsync("/api/v1/documents", RunningServer.Json(new { id, content = $"Document {id}." }), Http.Ct)).EnsureSuccessStatusCode();
+        }
+
+        var refused = await Http.AssertProblemAsync(await writer.PostAsync("/api/v1/documents", RunningServer.Json(new { id = "c", content = "QUOTACANARY" }), Http.Ct), HttpStatusCode.Forbidden);
+        Assert.Equal("Quota exceeded", refused.GetProperty("title").GetString());
+        Assert.Contains("allows 2 documents", refused.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        (await writer.PostAsync("/api/v1/documents", RunningServer.Json(new { id = "a", content = "Document a, replaced." }), Http.Ct)).EnsureSuccessStatusCode(); // a replacement adds no document
+        await Http.AssertProblemAsync(await writer.GetAsync("/api/v1/documents/c", Http.Ct), HttpStatusCode.NotFound);
+        Assert.DoesNotContain("QUOTACANARY", (await Http.JsonAsync(await writer.PostAsync("/api/v1/search", RunningServer.Json(new { query = "QUOTACANARY" }), Http.Ct))).ToString(), StringComparison.Ordinal);
+
+        using var diskWriter = server.Client(server.UserToken(full, "w", Scopes.Ingest, Scopes.Query));
+        using var form = new MultipartFormDataContent { { new StringContent("Too big for this plan."), "file", "notes.txt" } };
+        var storage = await Http.AssertProblemAsync(await diskWriter.PostAsync("/api/v1/documents", form, Http.Ct), HttpStatusCode.Forbidden);
+        Assert.Contains("bytes of storage", storage.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(0, (await Http.JsonAsync(await diskWriter.GetAsync("/api/v1/documents", Http.Ct))).GetProperty("items").GetArrayLength());
+    }
+
+    /// <summary>Settings of a plan with generous rates and the given limits.</summary>
+    private static IEnumerable<KeyValuePair<string, string?>> Plan(string name, params (string Key, string Value)[] limits) =>
+        new[] { ("RequestsPerMinute", "1000"), ("RequestsPerHour", "1000"), ("RequestsPerDay", "1000"), ("Concurrent", "10"), ("ClientRequestsPerMinute", "1000") }
+            .Concat(limits)
+            .Select(kv => new KeyValuePair<string, string?>($"Bruno:Plans:{name}:{kv.Item1}", kv.Item2));
+
     private static string? Header(HttpResponseMessage r, string name) => r.Headers.TryGetValues(name, out var v) ? v.Single() : null;
 }

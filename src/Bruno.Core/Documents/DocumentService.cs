@@ -9,10 +9,37 @@ using Microsoft.Extensions.Options;
 namespace Bruno.Core.Documents;
 
 /// <summary>A document to store: caller-chosen id, title, content type and text, optional string metadata.</summary>
-public sealed record DocumentInput(string Id, string? Title, string ContentType, string Content, IReadOnlyDictionary<string, string>? Metadata = null);
+public sealed record DocumentInput(string Id, string? Title, string ContentType, string Content, IReadOnlyDictionary<string, string>? Metadata = null)
+{
+    /// <summary>The tenant's plan limits to check before anything is written (null: none).</summary>
+    public DocumentQuota? Quota { get; init; }
+}
+
+/// <summary>A plan's limits on documents: how many, and how many bytes the tenant's store may hold.</summary>
+public sealed record DocumentQuota(long MaxDocuments, long MaxStorageBytes);
+
+/// <summary>
+/// Thrown when a write would take the tenant past a quota of its plan; nothing was written.
+/// <see cref="Quota"/> names it (<c>documents</c> or <c>storage_bytes</c>).
+/// </summary>
+public sealed class QuotaExceededException(string quota, long limit, long used, string message) : Exception(message)
+{
+    /// <summary>Which quota.</summary>
+    public string Quota { get; } = quota;
+
+    /// <summary>The plan's limit.</summary>
+    public long Limit { get; } = limit;
+
+    /// <summary>What the tenant uses now.</summary>
+    public long Used { get; } = used;
+}
 
 /// <summary>An uploaded file to store: caller-chosen id, title, content type and bytes, optional string metadata.</summary>
-public sealed record DocumentFile(string Id, string? Title, string ContentType, ReadOnlyMemory<byte> Bytes, IReadOnlyDictionary<string, string>? Metadata = null);
+public sealed record DocumentFile(string Id, string? Title, string ContentType, ReadOnlyMemory<byte> Bytes, IReadOnlyDictionary<string, string>? Metadata = null)
+{
+    /// <summary>The tenant's plan limits to check before anything is written (null: none).</summary>
+    public DocumentQuota? Quota { get; init; }
+}
 
 /// <summary>A stored document as listed.</summary>
 public sealed record DocumentInfo(string Id, string Title, string ContentType, int Chunks, long Bytes, DateTimeOffset CreatedAt);
@@ -174,7 +201,7 @@ public sealed partial class DocumentService(IEmbeddingGenerator<string, Embeddin
             "text/html" => (TextExtractor.Html(content), true),
             _ => throw TextExtractor.Unsupported(type),
         };
-        return StoreAsync(store, input.Id, input.Title, type, text, Encoding.UTF8.GetByteCount(content), input.Metadata, markdown, ct);
+        return StoreAsync(store, input.Id, input.Title, type, text, Encoding.UTF8.GetByteCount(content), input.Metadata, markdown, input.Quota, ct);
     }
 
     /// <summary>Stores (or replaces) an uploaded file (text, Markdown, HTML or PDF); returns what was stored.</summary>
@@ -190,7 +217,7 @@ public sealed partial class DocumentService(IEmbeddingGenerator<string, Embeddin
         CheckSize(file.Bytes.Length);
         ValidateId(file.Id);
         var (text, markdown) = TextExtractor.Extract(file.Bytes.Span, type);
-        return StoreAsync(store, file.Id, file.Title, type, text, file.Bytes.Length, file.Metadata, markdown, ct);
+        return StoreAsync(store, file.Id, file.Title, type, text, file.Bytes.Length, file.Metadata, markdown, file.Quota, ct);
     }
 
     private void CheckSize(int bytes)
@@ -202,7 +229,7 @@ public sealed partial class DocumentService(IEmbeddingGenerator<string, Embeddin
         }
     }
 
-    private async Task<DocumentInfo> StoreAsync(TenantStore store, string idText, string? titleText, string type, string text, int size, IReadOnlyDictionary<string, string>? metadata, bool markdown, CancellationToken ct)
+    private async Task<DocumentInfo> StoreAsync(TenantStore store, string idText, string? titleText, string type, string text, int size, IReadOnlyDictionary<string, string>? metadata, bool markdown, DocumentQuota? quota, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(store);
         var opts = options.Value;
@@ -226,9 +253,25 @@ public sealed partial class DocumentService(IEmbeddingGenerator<string, Embeddin
             throw new DocumentRejectedException($"The document makes more than {MaxChunks} chunks.", DocumentRejection.TooLarge);
         }
 
-        var vectors = await embedder.GenerateAsync(chunks.Select(c => c.Text), cancellationToken: ct);
         var collection = await CollectionAsync(store);
         var previous = await collection.GetAsync(DocRowId(id));
+        if (quota is not null)
+        {
+            // checked before anything is written; two uploads racing past the last slot can both pass (a soft limit)
+            var documents = await collection.CountAsync(Filter.All.Where("kind", "document"));
+            if (previous is null && documents >= quota.MaxDocuments)
+            {
+                throw new QuotaExceededException("documents", quota.MaxDocuments, documents, $"The tenant's plan allows {quota.MaxDocuments} documents and it has {documents}; delete some or change plans.");
+            }
+
+            var bytes = (await store.GetStatsAsync()).BytesOnDisk;
+            if (bytes + size > quota.MaxStorageBytes)
+            {
+                throw new QuotaExceededException("storage_bytes", quota.MaxStorageBytes, bytes, $"The tenant's plan allows {quota.MaxStorageBytes} bytes of storage and it uses {bytes}; this document ({size} bytes) does not fit.");
+            }
+        }
+
+        var vectors = await embedder.GenerateAsync(chunks.Select(c => c.Text), cancellationToken: ct);
         var oldCount = previous?.Metadata.TryGetValue("chunk_count", out var n) == true ? (int)n.AsNumber : 0;
 
         var rows = new List<StoredRow>(chunks.Count + 1);

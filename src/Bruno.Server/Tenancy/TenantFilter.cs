@@ -1,3 +1,4 @@
+using Bruno.Core;
 using Bruno.Core.Tenants;
 using Bruno.Server.Hosting;
 
@@ -7,7 +8,7 @@ namespace Bruno.Server.Tenancy;
 /// Guards every tenant endpoint: the caller's tenant must exist and be active (else 403), and a request that names
 /// another tenant anywhere — header, query string or body — is answered 404, as if that tenant did not exist, and logged.
 /// </summary>
-internal sealed partial class TenantFilter(TenantService tenants, TenantWatch watch, Features.Limits.RequestLimits limits, ILogger<TenantFilter> logger) : IEndpointFilter
+internal sealed partial class TenantFilter(TenantService tenants, TenantWatch watch, Features.Limits.RequestLimits limits, Microsoft.Extensions.Options.IOptions<BrunoOptions> options, ILogger<TenantFilter> logger) : IEndpointFilter
 {
     private static readonly string[] TenantHeaders = ["X-Tenant-Id", "X-Tenant", "Tenant-Id"];
     private static readonly string[] TenantQueryKeys = ["tenant", "tenant_id", "tenantId"];
@@ -38,7 +39,8 @@ internal sealed partial class TenantFilter(TenantService tenants, TenantWatch wa
             return Refused(refusal);
         }
 
-        var decision = limits.TryAcquire(caller, record!.Profile.Plan);
+        http.Items[typeof(PlanOptions)] = options.Value.Plans.GetValueOrDefault(record!.Profile.Plan) ?? options.Value.Plans["default"];
+        var decision = limits.TryAcquire(caller, record.Profile.Plan);
         Features.Limits.LimitHeaders.Write(http.Response, decision);
         if (!decision.Allowed)
         {
@@ -73,6 +75,10 @@ internal sealed partial class TenantFilter(TenantService tenants, TenantWatch wa
             return Refused(tenants.Refusal(caller.Tenant) ?? "The tenant of this credential is no longer active.");
         }
     }
+
+    /// <summary>The plan of the request's tenant, as this filter read it.</summary>
+    internal static PlanOptions PlanOf(HttpContext http) =>
+        http.Items[typeof(PlanOptions)] as PlanOptions ?? throw new InvalidOperationException("The tenant filter did not run for this endpoint.");
 
     /// <summary>The 403 problem for a refused tenant, titled by the reason.</summary>
     internal static IResult Refused(string refusal) =>

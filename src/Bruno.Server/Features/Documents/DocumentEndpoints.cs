@@ -26,16 +26,16 @@ internal static class DocumentEndpoints
         read.MapGet("/{id}", GetAsync);
     }
 
-    private static async Task<IResult> PutAsync(DocumentRequest body, Caller caller, DocumentService documents, TenantService tenants, CancellationToken ct)
+    private static async Task<IResult> PutAsync(DocumentRequest body, Caller caller, DocumentService documents, TenantService tenants, HttpContext http, CancellationToken ct)
     {
-        var input = new DocumentInput(body.Id ?? string.Empty, body.Title, body.ContentType ?? "text/plain", body.Content ?? string.Empty, body.Metadata);
+        var input = new DocumentInput(body.Id ?? string.Empty, body.Title, body.ContentType ?? "text/plain", body.Content ?? string.Empty, body.Metadata) { Quota = TenantFilter.PlanOf(http).DocumentQuota };
         var info = await documents.PutAsync(tenants.Store(caller.Tenant), input, ct);
         return TypedResults.Ok(info);
     }
 
     /// <summary>Multipart upload: a <c>file</c> part (its Content-Type, else its extension, gives the type), fields
     /// <c>id</c> (default: the file name), <c>title</c> and <c>metadata</c> (a JSON object of strings).</summary>
-    private static async Task<IResult> UploadAsync(IFormFile file, [FromForm] string? id, [FromForm] string? title, [FromForm] string? metadata, Caller caller, DocumentService documents, TenantService tenants, CancellationToken ct)
+    private static async Task<IResult> UploadAsync(IFormFile file, [FromForm] string? id, [FromForm] string? title, [FromForm] string? metadata, Caller caller, DocumentService documents, TenantService tenants, HttpContext http, CancellationToken ct)
     {
         Dictionary<string, string>? meta = null;
         if (!string.IsNullOrEmpty(metadata))
@@ -53,7 +53,7 @@ internal static class DocumentEndpoints
         using var buffer = new MemoryStream();
         await file.CopyToAsync(buffer, ct);
         var type = string.IsNullOrEmpty(file.ContentType) || file.ContentType == "application/octet-stream" ? TypeOf(file.FileName) : file.ContentType;
-        var info = await documents.PutFileAsync(tenants.Store(caller.Tenant), new DocumentFile(id ?? Path.GetFileNameWithoutExtension(file.FileName), title, type, buffer.GetBuffer().AsMemory(0, (int)buffer.Length), meta), ct);
+        var info = await documents.PutFileAsync(tenants.Store(caller.Tenant), new DocumentFile(id ?? Path.GetFileNameWithoutExtension(file.FileName), title, type, buffer.GetBuffer().AsMemory(0, (int)buffer.Length), meta) { Quota = TenantFilter.PlanOf(http).DocumentQuota }, ct);
         return TypedResults.Ok(info);
     }
 

@@ -4,7 +4,6 @@ using Bruno.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using ModelContextProtocol;
-using ModelContextProtocol.Client;
 
 namespace Bruno.Server.Tests;
 
@@ -59,14 +58,7 @@ public sealed class LimitTests
 
         // MCP tool calls count against the same plan, refused with a JSON-RPC error (before the clock moves: the
         // server checks tokens against the real clock)
-        await using var mcp = await McpClient.CreateAsync(
-            new HttpClientTransport(new HttpClientTransportOptions
-            {
-                Endpoint = new Uri(server.Address, "/mcp"),
-                TransportMode = HttpTransportMode.StreamableHttp,
-                AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = "Bearer " + server.UserToken(quiet, "dee", Scopes.Query) },
-            }),
-            cancellationToken: Http.Ct);
+        await using var mcp = await server.McpAsync(server.UserToken(quiet, "dee", Scopes.Query), Http.Ct);
         await mcp.CallToolAsync("list_documents", new Dictionary<string, object?>(), cancellationToken: Http.Ct);
         await mcp.CallToolAsync("list_documents", new Dictionary<string, object?>(), cancellationToken: Http.Ct);
         var rpc = await Assert.ThrowsAsync<McpProtocolException>(() => mcp.CallToolAsync("list_documents", new Dictionary<string, object?>(), cancellationToken: Http.Ct).AsTask());

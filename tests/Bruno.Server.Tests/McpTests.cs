@@ -12,14 +12,7 @@ public sealed class McpTests(ServerFixture fixture) : IClassFixture<ServerFixtur
     private RunningServer Server => fixture.Server;
 
     private async Task<McpClient> ConnectAsync(string credential) =>
-        await McpClient.CreateAsync(
-            new HttpClientTransport(new HttpClientTransportOptions
-            {
-                Endpoint = new Uri(Server.Address, "/mcp"),
-                TransportMode = HttpTransportMode.StreamableHttp,
-                AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = "Bearer " + credential },
-            }),
-            cancellationToken: Http.Ct);
+        await Server.McpAsync(credential, Http.Ct);
 
     private static string Text(CallToolResult result) => string.Join("\n", result.Content.OfType<TextContentBlock>().Select(t => t.Text));
 
@@ -138,14 +131,7 @@ public sealed class McpTests(ServerFixture fixture) : IClassFixture<ServerFixtur
         {
         }
 
-        async Task<McpClient> As(string user) => await McpClient.CreateAsync(
-            new HttpClientTransport(new HttpClientTransportOptions
-            {
-                Endpoint = new Uri(server.Address, "/mcp"),
-                TransportMode = HttpTransportMode.StreamableHttp,
-                AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = "Bearer " + server.UserToken(tenant, user, Scopes.Query, Scopes.Memory) },
-            }),
-            cancellationToken: Http.Ct);
+        async Task<McpClient> As(string user) => await server.McpAsync(server.UserToken(tenant, user, Scopes.Query, Scopes.Memory), Http.Ct);
 
         await using var greedy = await As("greedy");
         var search = new Dictionary<string, object?> { ["query"] = "opening hours" };

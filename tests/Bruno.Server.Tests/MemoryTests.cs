@@ -4,7 +4,6 @@ using Bruno.Core.Memory;
 using Bruno.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
-using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
 
 namespace Bruno.Server.Tests;
@@ -44,12 +43,7 @@ public sealed class MemoryTests(FakeModelFixture fixture) : IClassFixture<FakeMo
         (await bob.PostAsync("/api/v1/query", RunningServer.Json(new { query = "What is my locker code? MEMCANARY" }), Http.Ct)).EnsureSuccessStatusCode();
         Assert.All(fixture.Model.PromptTexts.Skip(before), p => Assert.DoesNotContain("4471", p, StringComparison.Ordinal));
 
-        await using var mcp = await McpClient.CreateAsync(new HttpClientTransport(new HttpClientTransportOptions
-        {
-            Endpoint = new Uri(Server.Address, "/mcp"),
-            TransportMode = HttpTransportMode.StreamableHttp,
-            AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = "Bearer " + Server.UserToken(tenant, "bob", Scopes.Memory) },
-        }), cancellationToken: Http.Ct);
+        await using var mcp = await Server.McpAsync(Server.UserToken(tenant, "bob", Scopes.Memory), Http.Ct);
         var recall = await mcp.CallToolAsync("recall", new Dictionary<string, object?> { ["query"] = "locker code MEMCANARY", ["user"] = "alice" }, cancellationToken: Http.Ct);
         Assert.DoesNotContain("4471", string.Join(" ", recall.Content.OfType<TextContentBlock>().Select(t => t.Text)), StringComparison.Ordinal);
         var aliceNote = export.GetProperty("facts")[0].GetProperty("id").GetString()!;

@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Http.Headers;
 using Bruno.Core.Identity;
 using Bruno.Testing;
-using ModelContextProtocol.Client;
 
 namespace Bruno.Server.Tests;
 
@@ -38,14 +37,7 @@ public sealed class SuspensionTests(FakeModelFixture fixture) : IClassFixture<Fa
 
             // an MCP call in progress when the tenant is suspended loses its connection
             (await platform.PostAsync($"/admin/v1/tenants/{tenant}/resume", null, Http.Ct)).EnsureSuccessStatusCode();
-            await using var mcp = await McpClient.CreateAsync(
-                new HttpClientTransport(new HttpClientTransportOptions
-                {
-                    Endpoint = new Uri(Server.Address, "/mcp"),
-                    TransportMode = HttpTransportMode.StreamableHttp,
-                    AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = "Bearer " + Server.UserToken(tenant, "alice", Scopes.Query) },
-                }),
-                cancellationToken: Http.Ct);
+            await using var mcp = await Server.McpAsync(Server.UserToken(tenant, "alice", Scopes.Query), Http.Ct);
             fixture.Model.Reset();
             var call = mcp.CallToolAsync("ask_agent", new Dictionary<string, object?> { ["question"] = "When does the pool open?" }, cancellationToken: Http.Ct).AsTask();
             await fixture.Model.Waiting.Task.WaitAsync(TimeSpan.FromSeconds(30), Http.Ct);

@@ -57,6 +57,17 @@ public sealed class RunningServer : IAsyncDisposable
     public string UserToken(string tenant, string user, params string[] scopes) =>
         Services.GetRequiredService<TokenService>().IssueUserToken(TenantId.Parse(tenant), UserId.Parse(user), scopes.Length == 0 ? [Scopes.Query, Scopes.Ingest] : scopes, TimeSpan.FromMinutes(10));
 
+    /// <summary>The real MCP client, connected to <c>/mcp</c> over Streamable HTTP with <paramref name="credential"/> (a token or an API key).</summary>
+    public async Task<ModelContextProtocol.Client.McpClient> McpAsync(string credential, CancellationToken ct) =>
+        await ModelContextProtocol.Client.McpClient.CreateAsync(
+            new ModelContextProtocol.Client.HttpClientTransport(new ModelContextProtocol.Client.HttpClientTransportOptions
+            {
+                Endpoint = new Uri(Address, "/mcp"),
+                TransportMode = ModelContextProtocol.Client.HttpTransportMode.StreamableHttp,
+                AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = "Bearer " + credential },
+            }),
+            cancellationToken: ct);
+
     /// <summary>An operator token.</summary>
     public string PlatformToken() => Services.GetRequiredService<TokenService>().IssuePlatformToken("operator", TimeSpan.FromMinutes(10));
 

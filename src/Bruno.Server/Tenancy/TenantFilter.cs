@@ -7,6 +7,8 @@ namespace Bruno.Server.Tenancy;
 /// <summary>
 /// Guards every tenant endpoint: the caller's tenant must exist and be active (else 403), and a request that names
 /// another tenant anywhere — header, query string or body — is answered 404, as if that tenant did not exist, and logged.
+/// An admitted request then counts against the tenant's plan (429 past a limit, <see cref="Features.Limits.RequestLimits"/>)
+/// and is tracked while it runs, so that suspending the tenant cuts it (<see cref="TenantWatch"/>).
 /// </summary>
 internal sealed partial class TenantFilter(TenantService tenants, TenantWatch watch, Features.Limits.RequestLimits limits, Microsoft.Extensions.Options.IOptions<BrunoOptions> options, ILogger<TenantFilter> logger) : IEndpointFilter
 {

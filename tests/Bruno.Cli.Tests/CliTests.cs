@@ -110,9 +110,7 @@ public sealed class CliTests : IAsyncLifetime
     {
         var ct = TestContext.Current.CancellationToken;
         var tenant = $"cli-m-{Guid.NewGuid():N}"[..20];
-        using (await _server.TenantClientAsync(tenant))
-        {
-        }
+        await _server.CreateTenantsAsync(tenant);
 
         foreach (var (user, note) in new[] { ("gina", "My parking spot is 12 CLIMEMCANARY."), ("hal", "My parking spot is 40.") })
         {

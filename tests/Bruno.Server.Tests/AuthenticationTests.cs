@@ -25,9 +25,7 @@ public sealed class AuthenticationTests(ServerFixture fixture) : IClassFixture<S
     public async Task ForgedOrInvalidTokens_Get401_NeverAServerError(string attack)
     {
         var tenant = ServerFixture.NewTenant("jwt");
-        using (await Server.TenantClientAsync(tenant))
-        {
-        }
+        await Server.CreateTenantsAsync(tenant);
 
         var token = Forge(attack, tenant);
         using var client = Server.Client();
@@ -52,9 +50,7 @@ public sealed class AuthenticationTests(ServerFixture fixture) : IClassFixture<S
     public async Task Scopes_AreEnforced_ForUsersAndOperators()
     {
         var tenant = ServerFixture.NewTenant("scopes");
-        using (await Server.TenantClientAsync(tenant))
-        {
-        }
+        await Server.CreateTenantsAsync(tenant);
 
         using var reader = Server.Client(Server.UserToken(tenant, "reader", Scopes.Query));
         await Http.AssertProblemAsync(await reader.PostAsync("/api/v1/documents", RunningServer.Json(new { id = "d", content = "text" }), Http.Ct), HttpStatusCode.Forbidden);

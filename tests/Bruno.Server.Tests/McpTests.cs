@@ -60,9 +60,7 @@ public sealed class McpTests(ServerFixture fixture) : IClassFixture<ServerFixtur
     public async Task CredentialsScopesAndHostileArguments_AreRefusedCleanly()
     {
         var tenant = ServerFixture.NewTenant("mcp-bad");
-        using (await Server.TenantClientAsync(tenant))
-        {
-        }
+        await Server.CreateTenantsAsync(tenant);
 
         // no credential, or a forged one: the HTTP layer refuses before MCP starts
         await Assert.ThrowsAnyAsync<Exception>(() => ConnectAsync("not.a.token"));
@@ -105,10 +103,7 @@ public sealed class McpTests(ServerFixture fixture) : IClassFixture<ServerFixtur
     {
         var a = ServerFixture.NewTenant("mcp-ma");
         var b = ServerFixture.NewTenant("mcp-mb");
-        using (await Server.TenantClientAsync(a))
-        using (await Server.TenantClientAsync(b))
-        {
-        }
+        await Server.CreateTenantsAsync(a, b);
 
         await using var inA = await ConnectAsync(Server.UserToken(a, "sam", Scopes.Memory));
         await using var inB = await ConnectAsync(Server.UserToken(b, "sam", Scopes.Memory));
@@ -127,9 +122,7 @@ public sealed class McpTests(ServerFixture fixture) : IClassFixture<ServerFixtur
     {
         await using var server = await RunningServer.StartAsync(new Dictionary<string, string?> { ["Bruno:Mcp:SearchPerMinute"] = "3", ["Bruno:Mcp:GenerationPerMinute"] = "1" });
         var tenant = ServerFixture.NewTenant("mcp-rl");
-        using (await server.TenantClientAsync(tenant))
-        {
-        }
+        await server.CreateTenantsAsync(tenant);
 
         async Task<McpClient> As(string user) => await server.McpAsync(server.UserToken(tenant, user, Scopes.Query, Scopes.Memory), Http.Ct);
 

@@ -19,9 +19,7 @@ public sealed class MemoryTests(FakeModelFixture fixture) : IClassFixture<FakeMo
     public async Task OneUsersMemory_NeverReachesAnotherUserOfTheSameTenant()
     {
         var tenant = ServerFixture.NewTenant("mem");
-        using (await Server.TenantClientAsync(tenant))
-        {
-        }
+        await Server.CreateTenantsAsync(tenant);
 
         using var alice = User(tenant, "alice");
         using var bob = User(tenant, "bob");
@@ -63,10 +61,7 @@ public sealed class MemoryTests(FakeModelFixture fixture) : IClassFixture<FakeMo
     {
         var tenant = ServerFixture.NewTenant("erase");
         var other = ServerFixture.NewTenant("erase-o");
-        using (await Server.TenantClientAsync(tenant))
-        using (await Server.TenantClientAsync(other))
-        {
-        }
+        await Server.CreateTenantsAsync(tenant, other);
 
         using var carol = User(tenant, "carol");
         (await carol.PostAsync("/api/v1/me/memory", RunningServer.Json(new { text = "Carol prefers short answers." }), Http.Ct)).EnsureSuccessStatusCode();
@@ -90,10 +85,7 @@ public sealed class MemoryTests(FakeModelFixture fixture) : IClassFixture<FakeMo
     {
         var tenant = ServerFixture.NewTenant("fb");
         var other = ServerFixture.NewTenant("fb-o");
-        using (await Server.TenantClientAsync(tenant))
-        using (await Server.TenantClientAsync(other))
-        {
-        }
+        await Server.CreateTenantsAsync(tenant, other);
 
         using var dana = User(tenant, "dana");
         using var eve = User(tenant, "eve");
@@ -144,9 +136,7 @@ public sealed class MemoryTests(FakeModelFixture fixture) : IClassFixture<FakeMo
     public async Task Retention_IsATenantSetting_AndConsolidationRunsOnDemand()
     {
         var tenant = ServerFixture.NewTenant("ret");
-        using (await Server.TenantClientAsync(tenant))
-        {
-        }
+        await Server.CreateTenantsAsync(tenant);
 
         using var admin = Server.Client(Server.UserToken(tenant, "boss", Scopes.Admin, Scopes.Memory));
         Assert.Equal(90, (await Http.JsonAsync(await admin.GetAsync("/api/v1/settings/memory", Http.Ct))).GetProperty("retention_days").GetInt32());
@@ -176,9 +166,7 @@ public sealed class MemoryTests(FakeModelFixture fixture) : IClassFixture<FakeMo
             new Dictionary<string, string?> { ["Bruno:Memory:ConsolidationInterval"] = "1.00:00:00" },
             services => services.AddSingleton<TimeProvider>(clock));
         var tenant = ServerFixture.NewTenant("job");
-        using (await server.TenantClientAsync(tenant))
-        {
-        }
+        await server.CreateTenantsAsync(tenant);
 
         using var user = server.Client(server.UserToken(tenant, "ivy", Scopes.Memory));
         (await user.PostAsync("/api/v1/me/memory", RunningServer.Json(new { text = "I prefer step by step answers." }), Http.Ct)).EnsureSuccessStatusCode();

@@ -80,9 +80,7 @@ public sealed class OidcTests(OidcFixture fixture) : IClassFixture<OidcFixture>
     public async Task RS256AndES256TokensOfTheAuthority_AreAccepted_OthersAreNot()
     {
         var tenant = ServerFixture.NewTenant("sso");
-        using (await fixture.Server.TenantClientAsync(tenant))
-        {
-        }
+        await fixture.Server.CreateTenantsAsync(tenant);
 
         var (rsa, _) = OidcFixture.NewRsa("unused");
         foreach (var (key, alg) in new[] { (Find("rsa-1"), SecurityAlgorithms.RsaSha256), (Find("ec-1"), SecurityAlgorithms.EcdsaSha256) })
@@ -118,9 +116,7 @@ public sealed class OidcRotationTests(OidcFixture fixture) : IClassFixture<OidcF
     public async Task AKeyPublishedAfterStart_IsPickedUpWithoutRestart()
     {
         var tenant = ServerFixture.NewTenant("rotate");
-        using (await fixture.Server.TenantClientAsync(tenant))
-        {
-        }
+        await fixture.Server.CreateTenantsAsync(tenant);
 
         using (var warm = fixture.Server.Client(fixture.Token(Find("rsa-1"), SecurityAlgorithms.RsaSha256, tenant)))
         {

@@ -71,12 +71,21 @@ public sealed class RunningServer : IAsyncDisposable
     /// <summary>An operator token.</summary>
     public string PlatformToken() => Services.GetRequiredService<TokenService>().IssuePlatformToken("operator", TimeSpan.FromMinutes(10));
 
+    /// <summary>Creates tenants through the admin API (default plan).</summary>
+    public async Task CreateTenantsAsync(params string[] tenants)
+    {
+        using var admin = Client(PlatformToken());
+        foreach (var tenant in tenants)
+        {
+            using var response = await admin.PostAsync("/admin/v1/tenants", Json(new { id = tenant, display_name = tenant }));
+            response.EnsureSuccessStatusCode();
+        }
+    }
+
     /// <summary>Creates a tenant through the admin API and returns a client of one of its users (query and ingest).</summary>
     public async Task<HttpClient> TenantClientAsync(string tenant, string user = "alice")
     {
-        using var admin = Client(PlatformToken());
-        using var response = await admin.PostAsync("/admin/v1/tenants", Json(new { id = tenant, display_name = tenant }));
-        response.EnsureSuccessStatusCode();
+        await CreateTenantsAsync(tenant);
         return Client(UserToken(tenant, user));
     }
 

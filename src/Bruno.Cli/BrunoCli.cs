@@ -63,6 +63,13 @@ public static class BrunoCli
                 m.AddCommand<MemoryExportCommand>("export");
                 m.AddCommand<MemoryEraseCommand>("erase");
             });
+            c.AddBranch("audit", a =>
+            {
+                a.SetDescription("Read and verify a tenant's tamper-evident audit log.");
+                a.AddCommand<AuditVerifyCommand>("verify").WithDescription("Check the chain and the signed checkpoints; exit 1 and say where when not intact.");
+                a.AddCommand<AuditListCommand>("list").WithDescription("One page of entries, with filters.");
+                a.AddCommand<AuditCheckpointsCommand>("checkpoints").WithDescription("The signed checkpoints (--out FILE to keep them elsewhere).");
+            });
             c.AddCommand<ReembedCommand>("reembed").WithDescription("Re-embed a tenant's documents with the configured embedding model.");
         });
 

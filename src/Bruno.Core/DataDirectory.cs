@@ -35,6 +35,12 @@ public sealed class DataDirectory
     /// <summary>The token-signing key file.</summary>
     public string SigningKeyPath => Path.Combine(SecretsFolder, "token-signing.key");
 
+    /// <summary>The private key that signs audit checkpoints and erasure receipts.</summary>
+    public string PlatformSigningKeyPath => Path.Combine(SecretsFolder, "platform-signing.pem");
+
+    /// <summary>The public half of <see cref="PlatformSigningKeyPath"/>, for verifiers.</summary>
+    public string PlatformPublicKeyPath => Path.Combine(Root, "platform-signing.pub.pem");
+
     /// <summary>The master key: from <paramref name="base64"/> when given, else the key file (created on first use).</summary>
     public MasterKey LoadMasterKey(string? base64) =>
         string.IsNullOrEmpty(base64) ? MasterKey.LoadOrCreate(MasterKeyPath) : MasterKey.FromBase64(base64);

@@ -1,5 +1,6 @@
 using Bruno.Core;
 using Bruno.Server.Features.Admin;
+using Bruno.Server.Features.Audit;
 using Bruno.Server.Features.Documents;
 using Bruno.Server.Features.Memory;
 using Bruno.Server.Features.Query;
@@ -33,6 +34,7 @@ public static class BrunoServer
         app.MapAdminEndpoints();
         app.MapApiKeyEndpoints();
         app.MapSettingsEndpoints();
+        app.MapAuditEndpoints();
         app.MapDocumentEndpoints();
         app.MapQueryEndpoints();
         app.MapSearchEndpoints();

@@ -76,29 +76,36 @@ public sealed class ApiKeys
     }
 
     /// <summary>The key's record when <paramref name="key"/> is a valid, unrevoked key; else null. Constant-time on the secret.</summary>
-    public ApiKeyInfo? Verify(string? key)
+    public ApiKeyInfo? Verify(string? key) => Check(key).Valid;
+
+    /// <summary>
+    /// Checks <paramref name="key"/>: <c>Valid</c> is its record when the key is valid and unrevoked; <c>Named</c> is the
+    /// record of the key id it names whether or not the secret matched (null for an unknown id), so that a failed
+    /// sign-in can be recorded in the right tenant's audit log. Constant-time on the secret.
+    /// </summary>
+    public (ApiKeyInfo? Valid, ApiKeyInfo? Named) Check(string? key)
     {
         if (key is null || !key.StartsWith(Prefix, StringComparison.Ordinal) || key.Length > 200)
         {
-            return null;
+            return (null, null);
         }
 
         var rest = key.AsSpan(Prefix.Length);
         var sep = rest.IndexOf('_');
         if (sep != 16)
         {
-            return null;
+            return (null, null);
         }
 
         var id = rest[..sep].ToString();
         var found = _db.Query($"SELECT {Columns}, secret_hash FROM api_keys WHERE id = @id;", r => (Info: Read(r), Hash: (byte[])r.GetValue(6)), ("@id", id));
         if (found.Count == 0)
         {
-            return null;
+            return (null, null);
         }
 
         var (info, stored) = found[0];
-        return CryptographicOperations.FixedTimeEquals(stored, Hash(rest[(sep + 1)..].ToString())) && info.RevokedAt is null ? info : null;
+        return (CryptographicOperations.FixedTimeEquals(stored, Hash(rest[(sep + 1)..].ToString())) && info.RevokedAt is null ? info : null, info);
     }
 
     /// <summary>The tenant's keys, newest first.</summary>

@@ -12,7 +12,7 @@ namespace Bruno.Server.Hosting;
 /// or <c>X-Api-Key: brk_...</c>). The principal carries the key's tenant and scopes, and <c>key:&lt;id&gt;</c> as its
 /// subject; nothing else about the request can change them.
 /// </summary>
-internal sealed partial class ApiKeyHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, ApiKeys keys)
+internal sealed partial class ApiKeyHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, ApiKeys keys, Features.Audit.AuditTrail trail)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "ApiKey";
@@ -33,19 +33,25 @@ internal sealed partial class ApiKeyHandler(IOptionsMonitor<AuthenticationScheme
         return x.StartsWith(ApiKeys.Prefix, StringComparison.Ordinal) ? x : null;
     }
 
-    protected override Task<AuthenticateResult> HandleAuthenticateAsync()
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         var key = KeyOf(Request);
         if (key is null)
         {
-            return Task.FromResult(AuthenticateResult.NoResult());
+            return AuthenticateResult.NoResult();
         }
 
-        var info = keys.Verify(key);
+        var (info, named) = keys.Check(key);
         if (info is null)
         {
             LogRejected(Logger, Request.Path);
-            return Task.FromResult(AuthenticateResult.Fail("invalid or revoked API key"));
+            if (named is not null)
+            {
+                // the key id is the tenant's own (only the secret or its revocation failed): its log records the attempt
+                await trail.RecordAsync(named.Tenant, new Core.Audit.AuditEvent("key:" + named.Id, "auth.signin_failed", "api key " + named.Id, Core.Audit.AuditResults.Failure, Context.TraceIdentifier));
+            }
+
+            return AuthenticateResult.Fail("invalid or revoked API key");
         }
 
         var identity = new ClaimsIdentity(
@@ -57,14 +63,17 @@ internal sealed partial class ApiKeyHandler(IOptionsMonitor<AuthenticationScheme
             SchemeName,
             "sub",
             null);
-        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName)));
+        return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
     }
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties) =>
         Problems.WriteAsync(Context, StatusCodes.Status401Unauthorized, "Unauthorized", "A valid bearer token or API key is required.");
 
-    protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
-        Problems.WriteAsync(Context, StatusCodes.Status403Forbidden, "Forbidden", "The credential does not carry the scope this request needs.");
+    protected override async Task HandleForbiddenAsync(AuthenticationProperties properties)
+    {
+        await trail.DeniedAsync(Context);
+        await Problems.WriteAsync(Context, StatusCodes.Status403Forbidden, "Forbidden", "The credential does not carry the scope this request needs.");
+    }
 
     [LoggerMessage(EventId = 3201, Level = LogLevel.Warning, Message = "Rejected an invalid or revoked API key on {Path}")]
     private static partial void LogRejected(ILogger logger, PathString path);

@@ -77,7 +77,11 @@ internal static class Hosting
                     c.HandleResponse(); // no details of why the token failed reach the client
                     await Problems.WriteAsync(c.HttpContext, StatusCodes.Status401Unauthorized, "Unauthorized", "A valid bearer token is required.");
                 },
-                OnForbidden = c => Problems.WriteAsync(c.HttpContext, StatusCodes.Status403Forbidden, "Forbidden", "The token does not carry the scope this request needs."),
+                OnForbidden = async c =>
+                {
+                    await c.HttpContext.RequestServices.GetRequiredService<Features.Audit.AuditTrail>().DeniedAsync(c.HttpContext);
+                    await Problems.WriteAsync(c.HttpContext, StatusCodes.Status403Forbidden, "Forbidden", "The token does not carry the scope this request needs.");
+                },
             };
         });
         services.AddAuthorizationBuilder()
@@ -90,6 +94,7 @@ internal static class Hosting
         services.AddSingleton<TenantFilter>();
         services.AddSingleton<TenantWatch>();
         services.AddSingleton<Features.Limits.RequestLimits>();
+        services.AddSingleton<Features.Audit.AuditTrail>();
         services.AddHostedService(sp => sp.GetRequiredService<TenantWatch>());
         services.AddOpenApi();
         services.AddHttpContextAccessor();

@@ -10,7 +10,7 @@ namespace Bruno.Server.Tenancy;
 /// An admitted request then counts against the tenant's plan (429 past a limit, <see cref="Features.Limits.RequestLimits"/>)
 /// and is tracked while it runs, so that suspending the tenant cuts it (<see cref="TenantWatch"/>).
 /// </summary>
-internal sealed partial class TenantFilter(TenantService tenants, TenantWatch watch, Features.Limits.RequestLimits limits, Microsoft.Extensions.Options.IOptions<BrunoOptions> options, ILogger<TenantFilter> logger) : IEndpointFilter
+internal sealed partial class TenantFilter(TenantService tenants, TenantWatch watch, Features.Limits.RequestLimits limits, Features.Audit.AuditTrail trail, Microsoft.Extensions.Options.IOptions<BrunoOptions> options, ILogger<TenantFilter> logger) : IEndpointFilter
 {
     private static readonly string[] TenantHeaders = ["X-Tenant-Id", "X-Tenant", "Tenant-Id"];
     private static readonly string[] TenantQueryKeys = ["tenant", "tenant_id", "tenantId"];
@@ -46,6 +46,11 @@ internal sealed partial class TenantFilter(TenantService tenants, TenantWatch wa
         Features.Limits.LimitHeaders.Write(http.Response, decision);
         if (!decision.Allowed)
         {
+            if (decision.PenaltyStarted)
+            {
+                await trail.RecordAsync(http, caller.Tenant, "limits.penalty", $"client {caller.User.Value}", Core.Audit.AuditResults.Denied);
+            }
+
             return Features.Limits.LimitHeaders.Problem(decision);
         }
 

@@ -1,6 +1,7 @@
 using Bruno.Core;
 using Bruno.Core.Identity;
 using Bruno.Core.Tenants;
+using Bruno.Server.Features.Audit;
 using Bruno.Storage.Identity;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
@@ -38,10 +39,10 @@ internal static class AdminEndpoints
         group.MapGet("/{id}/events", (string id, TenantService tenants) =>
             TenantId.TryParse(id, out var tid) && tenants.Find(tid) is not null ? (IResult)TypedResults.Ok(tenants.Events(tid)) : NotFound());
         group.MapPost("/{id}/suspend", (string id, TenantService tenants, Tenancy.TenantWatch watch, HttpContext http) =>
-            Transition(id, tenants, t => Cutting(watch, t, tenants.Suspend(t, Actor(http))), "suspend", "active or offloaded"));
-        group.MapPost("/{id}/resume", (string id, TenantService tenants, HttpContext http) => Transition(id, tenants, t => tenants.Resume(t, Actor(http)), "resume", "suspended or offloaded"));
+            Transition(id, tenants, t => Cutting(watch, t, tenants.Suspend(t, Actor(http))), "suspend", "active or offloaded")).Audited("tenant.suspend");
+        group.MapPost("/{id}/resume", (string id, TenantService tenants, HttpContext http) => Transition(id, tenants, t => tenants.Resume(t, Actor(http)), "resume", "suspended or offloaded")).Audited("tenant.resume");
         group.MapPost("/{id}/offload", async (string id, TenantService tenants, HttpContext http) =>
-            TenantId.TryParse(id, out var tid) ? Result(tid, tenants, await tenants.OffloadAsync(tid, Actor(http)), "offload", "active") : NotFound());
+            TenantId.TryParse(id, out var tid) ? Result(tid, tenants, await tenants.OffloadAsync(tid, Actor(http)), "offload", "active") : NotFound()).Audited("tenant.offload");
         group.MapDelete("/{id}", async (string id, TenantService tenants, Tenancy.TenantWatch watch, HttpContext http) =>
         {
             if (!TenantId.TryParse(id, out var tid))
@@ -53,16 +54,17 @@ internal static class AdminEndpoints
             return Result(tid, tenants, await tenants.DeleteAsync(tid, Actor(http)), "delete", "not yet deleted");
         });
         group.MapPut("/{id}/plan", (string id, PlanRequest body, TenantService tenants, HttpContext http) =>
-            Transition(id, tenants, t => tenants.SetPlan(t, body.Plan ?? string.Empty, Actor(http)), "change the plan of", "not deleted"));
-        group.MapPost("/{id}/tokens", IssueToken);
-        group.MapPost("/{id}/reembed", ReembedAsync);
+            Transition(id, tenants, t => tenants.SetPlan(t, body.Plan ?? string.Empty, Actor(http)), "change the plan of", "not deleted")).Audited("tenant.plan");
+        group.MapPost("/{id}/tokens", IssueToken).Audited("token.issue");
+        group.MapPost("/{id}/reembed", ReembedAsync).Audited("tenant.reembed");
     }
 
-    private static async Task<Created<TenantResponse>> CreateAsync(CreateTenantRequest body, TenantService tenants, HttpContext http)
+    private static async Task<Created<TenantResponse>> CreateAsync(CreateTenantRequest body, TenantService tenants, AuditTrail audit, HttpContext http)
     {
         var id = TenantId.Parse(body.Id);
         var profile = new TenantProfile(body.Plan ?? "default", body.Isolation ?? "namespace", body.Compliance);
         var record = await tenants.CreateAsync(id, body.DisplayName ?? id.Value, profile, Actor(http));
+        await audit.RecordAsync(http, id, "tenant.create", $"tenant {id.Value}");
         return TypedResults.Created($"/admin/v1/tenants/{id.Value}", TenantResponse.Of(record));
     }
 

@@ -1,4 +1,5 @@
 using Bruno.Core.Tenants;
+using Bruno.Server.Features.Audit;
 using Bruno.Server.Tenancy;
 using Bruno.Storage.Identity;
 
@@ -22,14 +23,14 @@ internal static class ApiKeyEndpoints
     public static void MapApiKeyEndpoints(this IEndpointRouteBuilder app)
     {
         var platform = app.MapGroup("/admin/v1/tenants/{tenant}/api-keys").RequireAuthorization(Hosting.Hosting.PlatformPolicy);
-        platform.MapPost("/", (string tenant, CreateApiKeyRequest body, TenantService tenants, ApiKeys keys) => Known(tenant, tenants, t => Create(t, body, keys)));
+        platform.MapPost("/", (string tenant, CreateApiKeyRequest body, TenantService tenants, ApiKeys keys) => Known(tenant, tenants, t => Create(t, body, keys))).Audited("key.issue");
         platform.MapGet("/", (string tenant, TenantService tenants, ApiKeys keys) => Known(tenant, tenants, t => TypedResults.Ok(keys.List(t).Select(ApiKeyResponse.Of))));
-        platform.MapDelete("/{id}", (string tenant, string id, TenantService tenants, ApiKeys keys) => Known(tenant, tenants, t => Revoke(t, id, keys)));
+        platform.MapDelete("/{id}", (string tenant, string id, TenantService tenants, ApiKeys keys) => Known(tenant, tenants, t => Revoke(t, id, keys))).Audited("key.revoke");
 
         var own = app.MapGroup("/api/v1/api-keys").RequireAuthorization(Hosting.Hosting.AdminPolicy).AddEndpointFilter<TenantFilter>();
-        own.MapPost("/", (CreateApiKeyRequest body, Caller caller, ApiKeys keys) => Create(caller.Tenant, body, keys));
+        own.MapPost("/", (CreateApiKeyRequest body, Caller caller, ApiKeys keys) => Create(caller.Tenant, body, keys)).Audited("key.issue");
         own.MapGet("/", (Caller caller, ApiKeys keys) => TypedResults.Ok(keys.List(caller.Tenant).Select(ApiKeyResponse.Of)));
-        own.MapDelete("/{id}", (string id, Caller caller, ApiKeys keys) => Revoke(caller.Tenant, id, keys));
+        own.MapDelete("/{id}", (string id, Caller caller, ApiKeys keys) => Revoke(caller.Tenant, id, keys)).Audited("key.revoke");
     }
 
     private static IResult Known(string tenant, TenantService tenants, Func<TenantId, IResult> then) =>

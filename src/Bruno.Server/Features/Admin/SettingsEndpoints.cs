@@ -1,5 +1,6 @@
 using Bruno.Core;
 using Bruno.Core.Tenants;
+using Bruno.Server.Features.Audit;
 using Bruno.Server.Tenancy;
 using Bruno.Storage.Identity;
 
@@ -12,11 +13,11 @@ internal static class SettingsEndpoints
     {
         var platform = app.MapGroup("/admin/v1/tenants/{tenant}/settings/retrieval").RequireAuthorization(Hosting.Hosting.PlatformPolicy);
         platform.MapGet("/", (string tenant, TenantService tenants) => Known(tenant, tenants, id => TypedResults.Ok(tenants.RetrievalFor(id))));
-        platform.MapPut("/", (string tenant, RetrievalOverrides body, TenantService tenants) => Known(tenant, tenants, id => Set(id, body, tenants)));
+        platform.MapPut("/", (string tenant, RetrievalOverrides body, TenantService tenants) => Known(tenant, tenants, id => Set(id, body, tenants))).Audited("settings.retrieval");
 
         var own = app.MapGroup("/api/v1/settings/retrieval").AddEndpointFilter<TenantFilter>();
         own.MapGet("/", (Caller caller, TenantService tenants) => TypedResults.Ok(tenants.RetrievalFor(caller.Tenant))).RequireAuthorization(Hosting.Hosting.QueryPolicy);
-        own.MapPut("/", (RetrievalOverrides body, Caller caller, TenantService tenants) => Set(caller.Tenant, body, tenants)).RequireAuthorization(Hosting.Hosting.AdminPolicy);
+        own.MapPut("/", (RetrievalOverrides body, Caller caller, TenantService tenants) => Set(caller.Tenant, body, tenants)).RequireAuthorization(Hosting.Hosting.AdminPolicy).Audited("settings.retrieval");
     }
 
     private static IResult Known(string tenant, TenantService tenants, Func<TenantId, IResult> then) =>

@@ -6,7 +6,11 @@ using Microsoft.Extensions.Options;
 namespace Bruno.Server.Features.Limits;
 
 /// <summary>What a limit decided: allowed (with the client's minute budget for the headers), or refused and why.</summary>
-internal sealed record LimitDecision(bool Allowed, string Level, int Limit, int Remaining, int ResetSeconds, TimeSpan RetryAfter, string Detail);
+internal sealed record LimitDecision(bool Allowed, string Level, int Limit, int Remaining, int ResetSeconds, TimeSpan RetryAfter, string Detail)
+{
+    /// <summary>This refusal started a penalty (it is recorded in the tenant's audit log once).</summary>
+    public bool PenaltyStarted { get; init; }
+}
 
 /// <summary>
 /// A tenant's request rates from its plan, checked in order: a penalty in force, the tenant's requests a minute, an hour
@@ -47,7 +51,7 @@ internal sealed class RequestLimits(IOptions<BrunoOptions> options, TimeProvider
         if (attempts > 3 * limits.ClientRequestsPerMinute)
         {
             _penalties[client] = now + Penalty;
-            return Refuse("penalty", limits.ClientRequestsPerMinute, now + Penalty, now, "This client went more than three times over its limit; it is refused everything for five minutes.");
+            return Refuse("penalty", limits.ClientRequestsPerMinute, now + Penalty, now, "This client went more than three times over its limit; it is refused everything for five minutes.") with { PenaltyStarted = true };
         }
 
         foreach (var (name, length) in TenantWindows)

@@ -1,5 +1,6 @@
 using Bruno.Core.Memory;
 using Bruno.Core.Tenants;
+using Bruno.Server.Features.Audit;
 using Bruno.Server.Tenancy;
 using Bruno.Storage.Identity;
 
@@ -26,9 +27,9 @@ internal static class MemoryEndpoints
     {
         var me = app.MapGroup("/api/v1/me/memory").RequireAuthorization(Hosting.Hosting.MemoryPolicy).AddEndpointFilter<TenantFilter>();
         me.MapGet("/", async (Caller caller, MemoryService memory, TenantService tenants, CancellationToken ct) =>
-            TypedResults.Ok(await memory.ExportAsync(tenants.Store(caller.Tenant), caller.User, ct)));
+            TypedResults.Ok(await memory.ExportAsync(tenants.Store(caller.Tenant), caller.User, ct))).Audited("memory.export");
         me.MapDelete("/", async (Caller caller, MemoryService memory, TenantService tenants) =>
-            TypedResults.Ok(await memory.EraseAsync(tenants.Store(caller.Tenant), caller.User)));
+            TypedResults.Ok(await memory.EraseAsync(tenants.Store(caller.Tenant), caller.User))).Audited("memory.erase");
         me.MapPost("/", async (NoteRequest body, Caller caller, MemoryService memory, TenantService tenants, CancellationToken ct) =>
             TypedResults.Ok(await memory.RememberAsync(tenants.Store(caller.Tenant), caller.User, body.Text ?? string.Empty, ct)));
         me.MapDelete("/{id}", async (string id, Caller caller, MemoryService memory, TenantService tenants) =>
@@ -49,21 +50,21 @@ internal static class MemoryEndpoints
 
         var admin = app.MapGroup("/api/v1/users/{user}/memory").RequireAuthorization(Hosting.Hosting.AdminPolicy).AddEndpointFilter<TenantFilter>();
         admin.MapGet("/", async (string user, Caller caller, MemoryService memory, TenantService tenants, CancellationToken ct) =>
-            TypedResults.Ok(await memory.ExportAsync(tenants.Store(caller.Tenant), UserId.Parse(user), ct)));
+            TypedResults.Ok(await memory.ExportAsync(tenants.Store(caller.Tenant), UserId.Parse(user), ct))).Audited("memory.read");
         admin.MapDelete("/", async (string user, Caller caller, MemoryService memory, TenantService tenants) =>
-            TypedResults.Ok(await memory.EraseAsync(tenants.Store(caller.Tenant), UserId.Parse(user))));
+            TypedResults.Ok(await memory.EraseAsync(tenants.Store(caller.Tenant), UserId.Parse(user)))).Audited("user.erase");
         admin.MapPost("/{id}/promote", async (string user, string id, Caller caller, MemoryService memory, TenantService tenants, CancellationToken ct) =>
             await memory.PromoteFactAsync(tenants.Store(caller.Tenant), UserId.Parse(user), id, caller.User, ct) is { } document
                 ? (IResult)TypedResults.Created($"/api/v1/documents/{Uri.EscapeDataString(document.Id)}", document)
-                : NotFound("That user has no such fact."));
+                : NotFound("That user has no such fact.")).Audited("memory.promote");
 
         // Retention: the platform operator for any tenant, a tenant admin for its own.
         var platform = app.MapGroup("/admin/v1/tenants/{tenant}/settings/memory").RequireAuthorization(Hosting.Hosting.PlatformPolicy);
         platform.MapGet("/", (string tenant, TenantService tenants) => Known(tenant, tenants, id => TypedResults.Ok(Settings(tenants.MemoryPolicyFor(id)))));
-        platform.MapPut("/", (string tenant, MemorySettings body, TenantService tenants) => Known(tenant, tenants, id => SetRetention(id, body, tenants)));
+        platform.MapPut("/", (string tenant, MemorySettings body, TenantService tenants) => Known(tenant, tenants, id => SetRetention(id, body, tenants))).Audited("settings.memory");
         var own = app.MapGroup("/api/v1/settings/memory").AddEndpointFilter<TenantFilter>();
         own.MapGet("/", (Caller caller, TenantService tenants) => TypedResults.Ok(Settings(tenants.MemoryPolicyFor(caller.Tenant)))).RequireAuthorization(Hosting.Hosting.MemoryPolicy);
-        own.MapPut("/", (MemorySettings body, Caller caller, TenantService tenants) => SetRetention(caller.Tenant, body, tenants)).RequireAuthorization(Hosting.Hosting.AdminPolicy);
+        own.MapPut("/", (MemorySettings body, Caller caller, TenantService tenants) => SetRetention(caller.Tenant, body, tenants)).RequireAuthorization(Hosting.Hosting.AdminPolicy).Audited("settings.memory");
 
         // The consolidation job on demand (it also runs on its own schedule).
         app.MapPost("/admin/v1/memory/consolidate", async (MemoryConsolidator consolidator, CancellationToken ct) => TypedResults.Ok(await consolidator.RunOnceAsync(ct)))

@@ -1,0 +1,54 @@
+using Bruno.Core.Audit;
+using Bruno.Core.Tenants;
+using Bruno.Server.Tenancy;
+using Bruno.Storage.Identity;
+
+namespace Bruno.Server.Features.Audit;
+
+/// <summary>
+/// Reading audit logs: the platform's admins any tenant's (<c>/admin/v1/tenants/{id}/audit</c>), a tenant's admins
+/// their own (<c>/api/v1/audit</c>); filters by action, actor, result and time, paged by position. Checkpoints are
+/// listed (to keep off the machine) and can be signed on demand; the public key that verifies them is published.
+/// </summary>
+internal static class AuditEndpoints
+{
+    public static void MapAuditEndpoints(this IEndpointRouteBuilder app)
+    {
+        var platform = app.MapGroup("/admin/v1/tenants/{tenant}/audit").RequireAuthorization(Hosting.Hosting.PlatformPolicy);
+        platform.MapGet("/", async (string tenant, [AsParameters] AuditFilter filter, TenantService tenants, AuditLog log) =>
+            Known(tenant, tenants) is { } id ? (IResult)TypedResults.Ok(await log.ReadAsync(id, filter.ToQuery())) : NotFound());
+        platform.MapGet("/checkpoints", (string tenant, TenantService tenants, AuditLog log) =>
+            Known(tenant, tenants) is { } id ? (IResult)TypedResults.Ok(log.Checkpoints(id)) : NotFound());
+        platform.MapPost("/checkpoints", async (string tenant, TenantService tenants, AuditLog log) =>
+            Known(tenant, tenants) is { } id ? (await log.CheckpointAsync(id) is { } c ? TypedResults.Ok(c) : (IResult)TypedResults.NoContent()) : NotFound());
+        app.MapGet("/admin/v1/audit/public-key", (AuditLog log) => TypedResults.Text(log.PublicKeyPem + "\n", "application/x-pem-file"))
+            .RequireAuthorization(Hosting.Hosting.PlatformPolicy);
+
+        app.MapGet("/api/v1/audit", async ([AsParameters] AuditFilter filter, Caller caller, AuditLog log) => TypedResults.Ok(await log.ReadAsync(caller.Tenant, filter.ToQuery())))
+            .RequireAuthorization(Hosting.Hosting.AdminPolicy).AddEndpointFilter<TenantFilter>();
+    }
+
+    private static TenantId? Known(string tenant, TenantService tenants) =>
+        TenantId.TryParse(tenant, out var id) && tenants.Find(id) is { Status: not TenantStatus.Deleted } ? id : null;
+
+    private static Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult NotFound() => TypedResults.Problem(statusCode: 404, title: "Not found", detail: "No such tenant.");
+}
+
+/// <summary>Query-string filters of an audit read.</summary>
+internal sealed record AuditFilter(string? Action, string? Actor, string? Result, DateTimeOffset? From, DateTimeOffset? To, long? After, int? Limit)
+{
+    public AuditQuery ToQuery()
+    {
+        if (Limit is < 1 or > 1000)
+        {
+            throw new ArgumentException("limit must be between 1 and 1000.");
+        }
+
+        if (After is < 0)
+        {
+            throw new ArgumentException("after must be a position (0 or more).");
+        }
+
+        return new AuditQuery { Action = Action, Actor = Actor, Result = Result, From = From, To = To, After = After ?? 0, Limit = Limit ?? 100 };
+    }
+}

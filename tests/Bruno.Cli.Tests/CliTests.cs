@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Bruno.Testing;
+using Microsoft.Extensions.DependencyInjection;
 using Spectre.Console;
 
 namespace Bruno.Cli.Tests;
@@ -178,5 +179,55 @@ public sealed class CliTests : IAsyncLifetime
         (code, output, _) = await RunAsync("tenant", "delete", tenant, "--yes", "--json");
         Assert.Equal(0, code);
         Assert.Equal("deleted", JsonDocument.Parse(output).RootElement.GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task AuditVerify_PassesAnIntactLog_AndLocatesTampering()
+    {
+        var tenant = $"cli-a-{Guid.NewGuid():N}"[..20];
+        Assert.Equal(0, (await RunAsync("tenant", "create", tenant)).Code);
+        foreach (var verb in new[] { "suspend", "resume", "suspend", "resume" })
+        {
+            Assert.Equal(0, (await RunAsync("tenant", verb, tenant)).Code);
+        }
+
+        var (code, output, _) = await RunAsync("audit", "verify", "--tenant", tenant);
+        Assert.Equal(0, code);
+        Assert.Contains("5 entries", output, StringComparison.Ordinal);
+        Assert.Contains("intact", output, StringComparison.Ordinal);
+        (code, output, _) = await RunAsync("audit", "list", "--tenant", tenant, "--action", "tenant.suspend", "--json");
+        Assert.Equal(2, JsonDocument.Parse(output).RootElement.GetProperty("entries").GetArrayLength());
+
+        // keep the signed checkpoints off the server, then rewrite history with a consistent chain
+        var kept = Path.Combine(_server.Root, "kept-checkpoints.json");
+        using (var platform = _server.Client(_server.PlatformToken()))
+        {
+            (await platform.PostAsync($"/admin/v1/tenants/{tenant}/audit/checkpoints", null, TestContext.Current.CancellationToken)).EnsureSuccessStatusCode();
+        }
+
+        Assert.Equal(0, (await RunAsync("audit", "checkpoints", "--tenant", tenant, "--out", kept)).Code);
+        var tenants = _server.Services.GetRequiredService<Bruno.Core.Tenants.TenantService>();
+        var audit = tenants.Store(Bruno.Storage.Identity.TenantId.Parse(tenant)).Collection(Bruno.Core.Audit.AuditLog.CollectionName);
+        var rows = (await audit.ReadAllAsync()).OrderBy(r => r.Id, StringComparer.Ordinal).ToList();
+        var second = Bruno.Core.Audit.AuditLog.Parse(rows[1]);
+        await audit.UpsertAsync([Bruno.Core.Audit.AuditLog.ToRow(second with { Actor = "operator:nobody" })]);
+
+        (code, output, _) = await RunAsync("audit", "verify", "--tenant", tenant);
+        Assert.Equal(1, code);
+        Assert.Contains("entry 2: entry was altered", output, StringComparison.Ordinal);
+        Assert.Contains("NOT intact", output, StringComparison.Ordinal);
+
+        // the last entry removed: the checkpoint kept elsewhere still shows the truncation
+        await audit.UpsertAsync([rows[1]]);
+        await audit.DeleteAsync([rows[^1].Id]);
+        (code, output, _) = await RunAsync("audit", "verify", "--tenant", tenant, "--checkpoints", kept, "--json");
+        Assert.Equal(1, code);
+        var result = JsonDocument.Parse(output).RootElement;
+        Assert.False(result.GetProperty("intact").GetBoolean());
+        Assert.Contains("truncated", result.GetProperty("findings")[0].GetProperty("problem").GetString(), StringComparison.Ordinal);
+
+        var (bad, _, err) = await RunAsync("audit", "verify", "--tenant", "../etc");
+        Assert.Equal(1, bad);
+        Assert.StartsWith("error:", err, StringComparison.Ordinal);
     }
 }

@@ -72,6 +72,8 @@ public sealed class LimitTests
 
         var penalised = await ann.GetAsync("/api/v1/documents", Http.Ct);
         Assert.Equal("penalty", (await Http.AssertProblemAsync(penalised, HttpStatusCode.TooManyRequests)).GetProperty("level").GetString());
+        var penalties = await Http.JsonAsync(await platform.GetAsync($"/admin/v1/tenants/{tenant}/audit?action=limits.penalty", Http.Ct));
+        Assert.Equal("client ann", Assert.Single(penalties.GetProperty("entries").EnumerateArray()).GetProperty("resource").GetString()); // recorded once
         clock.Advance(TimeSpan.FromMinutes(1)); // a new minute, but the penalty holds
         Assert.Equal("penalty", (await Http.AssertProblemAsync(await ann.GetAsync("/api/v1/documents", Http.Ct), HttpStatusCode.TooManyRequests)).GetProperty("level").GetString());
         (await bob.GetAsync("/api/v1/documents", Http.Ct)).EnsureSuccessStatusCode();

@@ -43,8 +43,16 @@ public sealed class BrunoOptions
     /// <summary>Plans by name (the original rate-limit design's default and premium unless configured).</summary>
     public Dictionary<string, PlanOptions> Plans { get; set; } = new(StringComparer.Ordinal)
     {
-        ["default"] = new() { RequestsPerMinute = 100, RequestsPerHour = 5_000, RequestsPerDay = 50_000, Concurrent = 10, ClientRequestsPerMinute = 60, MaxDocuments = 10_000, MaxStorageBytes = 10L << 30 },
-        ["premium"] = new() { RequestsPerMinute = 500, RequestsPerHour = 25_000, RequestsPerDay = 250_000, Concurrent = 50, ClientRequestsPerMinute = 300, MaxDocuments = 100_000, MaxStorageBytes = 100L << 30 },
+        ["default"] = new()
+        {
+            RequestsPerMinute = 100, RequestsPerHour = 5_000, RequestsPerDay = 50_000, Concurrent = 10, ClientRequestsPerMinute = 60, MaxDocuments = 10_000, MaxStorageBytes = 10L << 30,
+            LlmTokensPerHour = 100_000, LlmTokensPerMonth = 2_000_000, MaxUsers = 100, CpuCores = 2, MemoryGiB = 4, VolumeGiB = 50,
+        },
+        ["premium"] = new()
+        {
+            RequestsPerMinute = 500, RequestsPerHour = 25_000, RequestsPerDay = 250_000, Concurrent = 50, ClientRequestsPerMinute = 300, MaxDocuments = 100_000, MaxStorageBytes = 100L << 30,
+            LlmTokensPerHour = 500_000, LlmTokensPerMonth = 20_000_000, MaxUsers = 1_000, CpuCores = 8, MemoryGiB = 16, VolumeGiB = 100,
+        },
     };
 
     /// <summary>Where the tenant catalog lives: SQLite in the data folder, or PostgreSQL.</summary>
@@ -55,6 +63,12 @@ public sealed class BrunoOptions
 
     /// <summary>The MCP endpoint: per-tool rate limits.</summary>
     public McpOptions Mcp { get; set; } = new();
+
+    /// <summary>Prices of the cost model (the design's cost table by default).</summary>
+    public Metering.CostOptions Cost { get; set; } = new();
+
+    /// <summary>How long audit entries and usage records are kept (a tenant can set its own) and how often retention runs.</summary>
+    public RetentionOptions Retention { get; set; } = new();
 
     /// <summary>Largest document accepted, in bytes.</summary>
     public int MaxDocumentBytes { get; set; } = 10 * 1024 * 1024;
@@ -98,6 +112,8 @@ public sealed class BrunoOptions
             errors.Add("Bruno:Plans must keep a plan named default (new tenants get it).");
         }
         errors.AddRange(Memory.Validate());
+        errors.AddRange(Cost.Validate());
+        errors.AddRange(Retention.Validate());
         errors.AddRange(Mcp.Validate());
         foreach (var origin in CorsOrigins)
         {
@@ -352,6 +368,24 @@ public sealed class PlanOptions
     /// <summary>Bytes the tenant's store may take on disk (the design's 100 GiB volume for premium; 10 GiB by default).</summary>
     public long MaxStorageBytes { get; set; } = 10L << 30;
 
+    /// <summary>LLM tokens (prompt and completion) an hour: past it, questions that would generate are refused (429, level llm_tokens).</summary>
+    public long LlmTokensPerHour { get; set; } = 100_000;
+
+    /// <summary>LLM tokens a calendar month (UTC): past it, generation is refused (403, quota exceeded).</summary>
+    public long LlmTokensPerMonth { get; set; } = 2_000_000;
+
+    /// <summary>Distinct users that may use the tenant; a new user past it is refused (403, quota exceeded).</summary>
+    public int MaxUsers { get; set; } = 100;
+
+    /// <summary>CPU cores reserved for the tenant (its share of the worker nodes; the cost model and the rendered quota).</summary>
+    public double CpuCores { get; set; } = 2;
+
+    /// <summary>Memory reserved for the tenant, GiB.</summary>
+    public double MemoryGiB { get; set; } = 4;
+
+    /// <summary>The tenant's volume, GiB (the cost model charges it whole).</summary>
+    public int VolumeGiB { get; set; } = 50;
+
     /// <summary>The document limits of this plan.</summary>
     public Documents.DocumentQuota DocumentQuota => new(MaxDocuments, MaxStorageBytes);
 
@@ -370,6 +404,16 @@ public sealed class PlanOptions
         if (MaxDocuments < 1 || MaxStorageBytes < 1)
         {
             yield return $"{prefix}: MaxDocuments and MaxStorageBytes must be at least 1.";
+        }
+
+        if (LlmTokensPerHour < 1 || LlmTokensPerMonth < LlmTokensPerHour || MaxUsers < 1)
+        {
+            yield return $"{prefix}: LlmTokensPerHour and MaxUsers must be at least 1, LlmTokensPerMonth at least LlmTokensPerHour.";
+        }
+
+        if (CpuCores <= 0 || MemoryGiB <= 0 || VolumeGiB < 1)
+        {
+            yield return $"{prefix}: CpuCores and MemoryGiB must be positive, VolumeGiB at least 1.";
         }
 
         if (ClientRequestsPerMinute < 1 || ClientRequestsPerMinute > RequestsPerMinute)
@@ -417,6 +461,35 @@ public sealed class CatalogOptions
             {
                 yield return error;
             }
+        }
+    }
+}
+
+/// <summary>Retention of audit entries and usage records (days; a tenant can set its own) and how often the job runs.</summary>
+public sealed class RetentionOptions
+{
+    /// <summary>Longest retention a tenant may set, days (ten years).</summary>
+    public const int MaxDays = 3650;
+
+    /// <summary>Days audit entries are kept (SOC 2 evidence usually wants a year).</summary>
+    public int AuditDays { get; set; } = 365;
+
+    /// <summary>Days hourly usage records and their idempotency ids are kept.</summary>
+    public int UsageDays { get; set; } = 400;
+
+    /// <summary>How often the retention job runs; zero switches it off.</summary>
+    public TimeSpan Interval { get; set; } = TimeSpan.FromHours(1);
+
+    internal IEnumerable<string> Validate()
+    {
+        if (AuditDays is < 1 or > MaxDays || UsageDays is < 1 or > MaxDays)
+        {
+            yield return $"Bruno:Retention:AuditDays and UsageDays must be between 1 and {MaxDays}.";
+        }
+
+        if (Interval != TimeSpan.Zero && (Interval < TimeSpan.FromMinutes(1) || Interval > TimeSpan.FromDays(7)))
+        {
+            yield return "Bruno:Retention:Interval must be 00:00:00 (off) or between 00:01:00 and 7.00:00:00.";
         }
     }
 }

@@ -45,7 +45,9 @@ public static class CoreServiceCollectionExtensions
         services.AddSingleton(sp => new ApiKeys(sp.GetRequiredService<CatalogDatabase>(), sp.GetService<TimeProvider>()));
         services.AddSingleton(sp => TokenService.ForDataDirectory(
             sp.GetRequiredService<DataDirectory>(), sp.GetRequiredService<IOptions<BrunoOptions>>().Value, sp.GetService<TimeProvider>()));
-        services.AddSingleton(sp => EmbeddingGenerators.Create(sp.GetRequiredService<IOptions<BrunoOptions>>().Value.Embeddings));
+        // model calls count their tokens into the request's usage (Metering.UsageScope)
+        services.AddSingleton<IEmbeddingGenerator<string, Embedding<float>>>(sp =>
+            new Metering.MeteredEmbeddingGenerator(EmbeddingGenerators.Create(sp.GetRequiredService<IOptions<BrunoOptions>>().Value.Embeddings)));
         services.AddSingleton(sp => ChatClients.Create(sp.GetRequiredService<IOptions<BrunoOptions>>().Value.Chat)!);
         services.AddSingleton<DocumentService>();
         services.AddSingleton(sp => new Memory.MemoryService(
@@ -62,8 +64,13 @@ public static class CoreServiceCollectionExtensions
             sp.GetRequiredService<IEmbeddingGenerator<string, Embedding<float>>>(),
             sp.GetRequiredService<DocumentService>(),
             sp.GetRequiredService<IOptions<BrunoOptions>>(),
-            sp.GetService<IChatClient>(),
+            sp.GetService<IChatClient>() is { } chat ? new Metering.MeteredChatClient(chat) : null,
             sp.GetRequiredService<Memory.MemoryService>()));
+        services.AddSingleton(sp => new Metering.UsageMeter(sp.GetRequiredService<CatalogDatabase>(), sp.GetService<TimeProvider>()));
+        services.AddSingleton(sp => new TenantUsers(sp.GetRequiredService<CatalogDatabase>(), sp.GetService<TimeProvider>()));
+        services.AddSingleton(sp => new Metering.LlmBudget(sp.GetRequiredService<Metering.UsageMeter>(), sp.GetService<TimeProvider>()));
+        services.AddSingleton(sp => new Metering.UsageService(
+            sp.GetRequiredService<Metering.UsageMeter>(), sp.GetRequiredService<TenantService>(), sp.GetRequiredService<IOptions<BrunoOptions>>(), sp.GetService<TimeProvider>()));
         return services;
     }
 }

@@ -1,6 +1,7 @@
 using Bruno.Core;
 using Bruno.Server.Features.Admin;
 using Bruno.Server.Features.Audit;
+using Bruno.Server.Features.Metering;
 using Bruno.Server.Features.Documents;
 using Bruno.Server.Features.Memory;
 using Bruno.Server.Features.Query;
@@ -35,6 +36,7 @@ public static class BrunoServer
         app.MapApiKeyEndpoints();
         app.MapSettingsEndpoints();
         app.MapAuditEndpoints();
+        app.MapUsageEndpoints();
         app.MapDocumentEndpoints();
         app.MapQueryEndpoints();
         app.MapSearchEndpoints();

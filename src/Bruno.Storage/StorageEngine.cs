@@ -1,6 +1,7 @@
 using Bruno.Storage.Engine;
 using Bruno.Storage.Format;
 using Bruno.Storage.Identity;
+using Bruno.Storage.Model;
 using Bruno.Storage.Index;
 
 namespace Bruno.Storage;
@@ -67,11 +68,20 @@ public sealed partial class StorageEngine : IAsyncDisposable
     /// the folder taken earlier, backups included, can no longer be decrypted. Waits for operations in flight; later
     /// operations get <see cref="TenantNotFoundException"/>. Returns false when the tenant did not exist.
     /// </summary>
-    public Task<bool> DeleteTenantAsync(TenantId tenant) => _cache.RunExclusiveAsync(tenant, () =>
+    public async Task<bool> DeleteTenantAsync(TenantId tenant) => (await EraseTenantAsync(tenant)).Existed;
+
+    /// <summary>
+    /// Erases a tenant like <see cref="DeleteTenantAsync"/> and says what was erased: whether it existed, the files and
+    /// bytes of its folder, and the SHA-256 of its key ring as it was just before it was destroyed (so a receipt can name
+    /// the key without keeping it). Idempotent: erasing again reports nothing existed.
+    /// </summary>
+    public Task<TenantErasure> EraseTenantAsync(TenantId tenant) => _cache.RunExclusiveAsync(tenant, () =>
     {
         var keyPath = _ctx.KeyPath(tenant);
         var folder = _ctx.TenantFolder(tenant);
         var existed = File.Exists(keyPath);
+        var keyDigest = existed ? Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(keyPath))) : null;
+        var files = Directory.Exists(folder) ? new DirectoryInfo(folder).EnumerateFiles("*", SearchOption.AllDirectories).ToList() : [];
         Durable.Shred(keyPath);
         if (Directory.Exists(folder))
         {
@@ -79,8 +89,22 @@ public sealed partial class StorageEngine : IAsyncDisposable
             Durable.SyncDirectory(_ctx.TenantsRoot);
         }
 
-        return existed;
+        return new TenantErasure(existed, files.Count, files.Sum(f => f.Length), keyDigest);
     });
+
+    /// <summary>Bytes the tenant's folder takes on disk, read without opening the tenant (0 when it has no folder).</summary>
+    public long BytesOnDisk(TenantId tenant)
+    {
+        var folder = _ctx.TenantFolder(tenant);
+        try
+        {
+            return Directory.Exists(folder) ? new DirectoryInfo(folder).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length) : 0;
+        }
+        catch (Exception e) when (e is IOException or DirectoryNotFoundException)
+        {
+            return 0; // erased while being measured
+        }
+    }
 
     /// <summary>
     /// Closes one tenant's store (offloading it): waits for operations in flight, releases its memory, keeps its files.

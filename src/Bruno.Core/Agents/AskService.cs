@@ -46,6 +46,9 @@ public sealed class AskService(IEmbeddingGenerator<string, Embedding<float>> emb
     /// <summary>Model name reported by the extractive answerer.</summary>
     public const string ExtractiveModel = "extractive";
 
+    /// <summary>Whether answers are written by a language model (and so spend tokens).</summary>
+    public bool Generates => chat is not null;
+
     /// <summary>
     /// Retrieves the passages for <paramref name="question"/> and composes the answer: with the chat model when one is
     /// configured, else extractively. Throws <see cref="ModelUnavailableException"/> when the model fails or times out.

@@ -144,6 +144,9 @@ public sealed class TenantService(TenantCatalog catalog, StorageEngine engine, M
         return done;
     }
 
+    /// <summary>Bytes the tenant's store takes on disk, without opening it.</summary>
+    public long BytesOnDisk(TenantId id) => engine.BytesOnDisk(id);
+
     /// <summary>The store of a tenant, reached only through this handle.</summary>
     public TenantStore Store(TenantId id) => engine.Tenant(id);
 

@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
 using Scalar.AspNetCore;
 
 namespace Bruno.Server.Hosting;
@@ -41,6 +42,15 @@ internal static class Hosting
         {
             c.ProblemDetails.Instance = null;
             c.ProblemDetails.Extensions["trace_id"] = System.Diagnostics.Activity.Current?.TraceId.ToString() ?? c.HttpContext.TraceIdentifier;
+            if (c.HttpContext.Items[Problems.LevelKey] is string level)
+            {
+                c.ProblemDetails.Extensions["level"] = level;
+            }
+
+            if (c.HttpContext.Items[Problems.QuotaKey] is string quota)
+            {
+                c.ProblemDetails.Extensions["quota"] = quota;
+            }
         });
         services.AddExceptionHandler<ProblemExceptionHandler>();
 
@@ -95,6 +105,10 @@ internal static class Hosting
         services.AddSingleton<TenantWatch>();
         services.AddSingleton<Features.Limits.RequestLimits>();
         services.AddSingleton<Features.Audit.AuditTrail>();
+        services.AddSingleton<Features.Metering.CpuShares>();
+        services.AddSingleton<Features.Metering.CostGauge>();
+        services.AddHostedService<Features.Metering.MeteringJob>();
+        services.AddOpenTelemetry().WithMetrics(m => m.AddMeter(Features.Metering.CostGauge.MeterName).AddPrometheusExporter());
         services.AddHostedService(sp => sp.GetRequiredService<TenantWatch>());
         services.AddOpenApi();
         services.AddHttpContextAccessor();
@@ -125,6 +139,8 @@ internal static class Hosting
 
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseMiddleware<Features.Metering.MeteringMiddleware>();
+        _ = app.Services.GetRequiredService<Features.Metering.CostGauge>(); // its instruments exist from the start
         _ = app.Services.GetRequiredService<IOptions<BrunoOptions>>().Value; // fail at start, not on the first request
     }
 
@@ -134,6 +150,8 @@ internal static class Hosting
         app.MapScalarApiReference().AllowAnonymous();               // /scalar/v1, a browsable reference
         app.MapGet("/healthz", () => TypedResults.Ok(new { status = "alive" })).AllowAnonymous();
         app.MapGet("/readyz", ReadyAsync).AllowAnonymous();
+        // Prometheus text format; tenant ids are labels, so only the platform's credentials may scrape
+        app.MapPrometheusScrapingEndpoint("/metrics").RequireAuthorization(PlatformPolicy);
     }
 
     /// <summary>Ready when the store answers; "degraded" (still 200) when the chat model's endpoint does not, since

@@ -9,6 +9,12 @@ namespace Bruno.Server.Hosting;
 /// <summary>Writes RFC 7807 problem documents.</summary>
 internal static class Problems
 {
+    /// <summary>Request item naming the rate-limit level of a refusal (added to the problem as <c>level</c>).</summary>
+    public static readonly object LevelKey = new();
+
+    /// <summary>Request item naming the quota of a refusal (added to the problem as <c>quota</c>).</summary>
+    public static readonly object QuotaKey = new();
+
     /// <summary>Writes the problem whatever the request's Accept header says (a client asking for an event stream still
     /// gets a readable error, not an empty body).</summary>
     public static Task WriteAsync(HttpContext context, int status, string title, string detail) =>
@@ -48,12 +54,26 @@ internal sealed partial class ProblemExceptionHandler(ILogger<ProblemExceptionHa
             TenantExistsException t => (409, "Conflict", t.Message),
             TenantNotFoundException => (404, "Not found", "No such tenant."),
             QuotaExceededException q => (403, "Quota exceeded", q.Message),
+            Core.Metering.RateLimitedException r => (429, "Rate limit exceeded", r.Message),
             Core.Agents.ModelUnavailableException m => (503, "Model unavailable", m.Message),
             CollectionMismatchException c => (409, "Embedding model mismatch", c.Message),
             EmbeddingModelChangedException m => (409, "Embedding model changed", m.Message),
             ArgumentException a => (400, "Invalid request", Problems.Own(a)),
             _ => (500, "Internal error", "The request failed on the server; the trace id identifies it in the logs."),
         };
+
+        if (exception is Core.Metering.RateLimitedException limited)
+        {
+            context.Response.Headers.RetryAfter = ((int)Math.Ceiling(limited.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            context.Response.Headers["X-RateLimit-Limit"] = limited.Limit.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            context.Response.Headers["X-RateLimit-Remaining"] = "0";
+            context.Response.Headers["X-RateLimit-Reset"] = context.Response.Headers.RetryAfter;
+            context.Items[Problems.LevelKey] = limited.Level;
+        }
+        else if (exception is QuotaExceededException quota)
+        {
+            context.Items[Problems.QuotaKey] = quota.Quota;
+        }
 
         if (status == StatusCodes.Status503ServiceUnavailable)
         {

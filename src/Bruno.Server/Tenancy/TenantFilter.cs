@@ -10,7 +10,7 @@ namespace Bruno.Server.Tenancy;
 /// An admitted request then counts against the tenant's plan (429 past a limit, <see cref="Features.Limits.RequestLimits"/>)
 /// and is tracked while it runs, so that suspending the tenant cuts it (<see cref="TenantWatch"/>).
 /// </summary>
-internal sealed partial class TenantFilter(TenantService tenants, TenantWatch watch, Features.Limits.RequestLimits limits, Features.Audit.AuditTrail trail, Microsoft.Extensions.Options.IOptions<BrunoOptions> options, ILogger<TenantFilter> logger) : IEndpointFilter
+internal sealed partial class TenantFilter(TenantService tenants, TenantWatch watch, Features.Limits.RequestLimits limits, Features.Audit.AuditTrail trail, TenantUsers users, Microsoft.Extensions.Options.IOptions<BrunoOptions> options, ILogger<TenantFilter> logger) : IEndpointFilter
 {
     private static readonly string[] TenantHeaders = ["X-Tenant-Id", "X-Tenant", "Tenant-Id"];
     private static readonly string[] TenantQueryKeys = ["tenant", "tenant_id", "tenantId"];
@@ -59,6 +59,8 @@ internal sealed partial class TenantFilter(TenantService tenants, TenantWatch wa
             limits.Release(caller);
             return Task.CompletedTask;
         });
+        users.Admit(caller.Tenant, caller.User, PlanOf(http).MaxUsers); // a new user past the plan's count: 403
+        Features.Metering.MeteringMiddleware.Admitted(http, caller.Tenant);
 
         // While it runs, the request is cut if its tenant stops being active: its cancellation token is swapped for
         // one that also fires then (handlers and streams observe it).

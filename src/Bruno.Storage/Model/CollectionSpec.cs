@@ -29,3 +29,10 @@ public sealed record CollectionSpec(string Name, int Dimension, string Model, Ve
 /// <param name="BytesOnDisk">Sum of the sizes of every file in the tenant's folder.</param>
 /// <param name="Collections">Live rows per collection name.</param>
 public sealed record TenantStats(long Rows, long BytesOnDisk, IReadOnlyDictionary<string, long> Collections);
+
+/// <summary>What erasing a tenant removed.</summary>
+/// <param name="Existed">Whether the tenant had a key ring.</param>
+/// <param name="Files">Files of its folder removed.</param>
+/// <param name="Bytes">Their size.</param>
+/// <param name="KeyRingSha256">SHA-256 (hex) of the key ring destroyed, or null when there was none.</param>
+public sealed record TenantErasure(bool Existed, int Files, long Bytes, string? KeyRingSha256);

@@ -10,7 +10,7 @@ namespace Bruno.Server.Features.Mcp;
 
 /// <summary>The knowledge tools: the same services as <c>/api/v1/search</c>, <c>/api/v1/query</c> and <c>/api/v1/documents</c>.</summary>
 [McpServerToolType]
-internal sealed class KnowledgeTools(McpCaller caller, AskService ask, DocumentService documents, TenantService tenants)
+internal sealed class KnowledgeTools(McpCaller caller, AskService ask, DocumentService documents, TenantService tenants, Core.Metering.LlmBudget budget)
 {
     [McpServerTool(Name = "search_knowledge", ReadOnly = true, Idempotent = true), Description("Searches the tenant's documents (vector and full text, fused) and returns the best passages with their sources.")]
     public Task<IReadOnlyList<Source>> SearchKnowledgeAsync(
@@ -31,6 +31,11 @@ internal sealed class KnowledgeTools(McpCaller caller, AskService ask, DocumentS
         McpCaller.RunAsync(async () =>
         {
             var (who, store) = caller.Require(Scopes.Query);
+            if (ask.Generates)
+            {
+                budget.EnsureAvailable(who.Tenant, caller.CurrentPlan); // the LLM-token level of the limits
+            }
+
             return await ask.AskAsync(store, new Question(question, sessionId) { Retrieval = tenants.RetrievalFor(who.Tenant), User = who.User }, cancellationToken);
         });
 

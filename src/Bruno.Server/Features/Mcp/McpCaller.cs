@@ -12,8 +12,13 @@ namespace Bruno.Server.Features.Mcp;
 /// The caller of an MCP tool: the same verified credential as the HTTP API (the <c>/mcp</c> endpoint requires it), the
 /// same tenant checks, and the scope each tool needs. Arguments never name the tenant or the user.
 /// </summary>
-internal sealed class McpCaller(IHttpContextAccessor http, TenantService tenants, TenantWatch watch, Limits.RequestLimits limits)
+internal sealed class McpCaller(IHttpContextAccessor http, TenantService tenants, TenantWatch watch, Limits.RequestLimits limits, TenantUsers users, Microsoft.Extensions.Options.IOptions<Core.BrunoOptions> options)
 {
+    /// <summary>The plan of the current call's tenant (after <see cref="Require"/>).</summary>
+    public Core.PlanOptions CurrentPlan => http.HttpContext?.Items[typeof(Core.PlanOptions)] as Core.PlanOptions ?? options.Value.Plans["default"];
+
+    private Core.PlanOptions Plan(string name) => options.Value.Plans.GetValueOrDefault(name) ?? options.Value.Plans["default"];
+
     /// <summary>The caller's store when the caller may use a tool needing <paramref name="scope"/>; else an MCP error.</summary>
     public (Caller Caller, TenantStore Store) Require(string scope)
     {
@@ -45,6 +50,18 @@ internal sealed class McpCaller(IHttpContextAccessor http, TenantService tenants
                 limits.Release(caller);
                 return Task.CompletedTask;
             });
+            var plan = Plan(record.Profile.Plan);
+            current.Items[typeof(Core.PlanOptions)] = plan;
+            try
+            {
+                users.Admit(caller.Tenant, caller.User, plan.MaxUsers);
+            }
+            catch (QuotaExceededException e)
+            {
+                throw new McpException(e.Message);
+            }
+
+            Metering.MeteringMiddleware.Admitted(current, caller.Tenant);
         }
 
         if (http.HttpContext is { } context && !context.Items.ContainsKey(typeof(TenantWatch)))
@@ -65,9 +82,13 @@ internal sealed class McpCaller(IHttpContextAccessor http, TenantService tenants
         {
             return await work();
         }
-        catch (Exception e) when (e is ArgumentException or InvalidIdentifierException or DocumentRejectedException or ModelUnavailableException or EmbeddingModelChangedException or CollectionMismatchException)
+        catch (Exception e) when (e is ArgumentException or InvalidIdentifierException or DocumentRejectedException or ModelUnavailableException or EmbeddingModelChangedException or CollectionMismatchException or QuotaExceededException)
         {
             throw new McpException(e is ArgumentException a ? Hosting.Problems.Own(a) : e.Message);
+        }
+        catch (Core.Metering.RateLimitedException e)
+        {
+            throw new McpProtocolException(e.Message, (McpErrorCode)McpRateLimits.RateLimitedCode);
         }
     }
 }

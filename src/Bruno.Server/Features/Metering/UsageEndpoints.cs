@@ -1,0 +1,69 @@
+using System.Diagnostics.Metrics;
+using Bruno.Core.Metering;
+using Bruno.Server.Tenancy;
+using Bruno.Storage.Identity;
+
+namespace Bruno.Server.Features.Metering;
+
+/// <summary>
+/// Usage and cost: any tenant's for the platform's admins (<c>/admin/v1/tenants/{id}/usage?month=yyyy-MM</c>, JSON, or
+/// CSV with <c>format=csv</c> or <c>Accept: text/csv</c>), a tenant's own for its admins (<c>/api/v1/usage</c>). What
+/// is still queued is written first, so a report includes every request answered before it.
+/// </summary>
+internal static class UsageEndpoints
+{
+    public static void MapUsageEndpoints(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/admin/v1/tenants/{id}/usage", async (string id, string? month, string? format, HttpContext http, UsageService usage, UsageMeter meter, CancellationToken ct) =>
+        {
+            await meter.FlushAsync(ct);
+            return TenantId.TryParse(id, out var tenant) && usage.Report(tenant, month) is { } report
+                ? Render(report, format, http)
+                : TypedResults.Problem(statusCode: 404, title: "Not found", detail: "No such tenant.");
+        }).RequireAuthorization(Hosting.Hosting.PlatformPolicy);
+
+        app.MapGet("/api/v1/usage", async (string? month, string? format, HttpContext http, Caller caller, UsageService usage, UsageMeter meter, CancellationToken ct) =>
+        {
+            await meter.FlushAsync(ct);
+            return Render(usage.Report(caller.Tenant, month)!, format, http);
+        }).RequireAuthorization(Hosting.Hosting.AdminPolicy).AddEndpointFilter<TenantFilter>();
+    }
+
+    private static IResult Render(UsageReport report, string? format, HttpContext http) =>
+        format == "csv" || (format is null && http.Request.Headers.Accept.Any(a => a?.Contains("text/csv", StringComparison.OrdinalIgnoreCase) == true))
+            ? TypedResults.Text(UsageService.Csv(report), "text/csv")
+            : format is null or "json" ? TypedResults.Ok(report)
+            : throw new ArgumentException("format must be json or csv.");
+}
+
+/// <summary>
+/// Bruno's own metrics (meter <c>Bruno</c>): the gauge <c>tenant_cost_dollars{tenant_id}</c>, each live tenant's cost
+/// this month so far, recomputed at most once a minute.
+/// </summary>
+internal sealed class CostGauge : IDisposable
+{
+    public const string MeterName = "Bruno";
+    private readonly Meter _meter = new(MeterName);
+    private readonly UsageService _usage;
+    private readonly TimeProvider _time;
+    private (DateTimeOffset At, IReadOnlyList<(TenantId Tenant, double Dollars)> Values)? _cached;
+
+    public CostGauge(UsageService usage, TimeProvider time)
+    {
+        (_usage, _time) = (usage, time);
+        _meter.CreateObservableGauge("tenant_cost_dollars", Observe, description: "Cost of the tenant this month so far, in US dollars, from the cost model");
+    }
+
+    private IEnumerable<Measurement<double>> Observe()
+    {
+        var now = _time.GetUtcNow();
+        if (_cached is not { } c || now - c.At > TimeSpan.FromMinutes(1))
+        {
+            _cached = c = (now, _usage.MonthToDate());
+        }
+
+        return c.Values.Select(v => new Measurement<double>(v.Dollars, new KeyValuePair<string, object?>("tenant_id", v.Tenant.Value)));
+    }
+
+    public void Dispose() => _meter.Dispose();
+}

@@ -45,13 +45,35 @@ public sealed class BrunoOptions
     {
         ["default"] = new()
         {
-            RequestsPerMinute = 100, RequestsPerHour = 5_000, RequestsPerDay = 50_000, Concurrent = 10, ClientRequestsPerMinute = 60, MaxDocuments = 10_000, MaxStorageBytes = 10L << 30,
-            LlmTokensPerHour = 100_000, LlmTokensPerMonth = 2_000_000, MaxUsers = 100, CpuCores = 2, MemoryGiB = 4, VolumeGiB = 50,
+            RequestsPerMinute = 100,
+            RequestsPerHour = 5_000,
+            RequestsPerDay = 50_000,
+            Concurrent = 10,
+            ClientRequestsPerMinute = 60,
+            MaxDocuments = 10_000,
+            MaxStorageBytes = 10L << 30,
+            LlmTokensPerHour = 100_000,
+            LlmTokensPerMonth = 2_000_000,
+            MaxUsers = 100,
+            CpuCores = 2,
+            MemoryGiB = 4,
+            VolumeGiB = 50,
         },
         ["premium"] = new()
         {
-            RequestsPerMinute = 500, RequestsPerHour = 25_000, RequestsPerDay = 250_000, Concurrent = 50, ClientRequestsPerMinute = 300, MaxDocuments = 100_000, MaxStorageBytes = 100L << 30,
-            LlmTokensPerHour = 500_000, LlmTokensPerMonth = 20_000_000, MaxUsers = 1_000, CpuCores = 8, MemoryGiB = 16, VolumeGiB = 100,
+            RequestsPerMinute = 500,
+            RequestsPerHour = 25_000,
+            RequestsPerDay = 250_000,
+            Concurrent = 50,
+            ClientRequestsPerMinute = 300,
+            MaxDocuments = 100_000,
+            MaxStorageBytes = 100L << 30,
+            LlmTokensPerHour = 500_000,
+            LlmTokensPerMonth = 20_000_000,
+            MaxUsers = 1_000,
+            CpuCores = 8,
+            MemoryGiB = 16,
+            VolumeGiB = 100,
         },
     };
 

@@ -1,9 +1,9 @@
 using Bruno.Core;
 using Bruno.Server.Features.Admin;
 using Bruno.Server.Features.Audit;
-using Bruno.Server.Features.Metering;
 using Bruno.Server.Features.Documents;
 using Bruno.Server.Features.Memory;
+using Bruno.Server.Features.Metering;
 using Bruno.Server.Features.Query;
 using Bruno.Server.Hosting;
 

@@ -1,8 +1,8 @@
 using Bruno.Storage.Engine;
 using Bruno.Storage.Format;
 using Bruno.Storage.Identity;
-using Bruno.Storage.Model;
 using Bruno.Storage.Index;
+using Bruno.Storage.Model;
 
 namespace Bruno.Storage;
 

@@ -106,7 +106,10 @@ public sealed record UsageTotals(long Requests, long LlmPromptTokens, long LlmCo
 /// <param name="Llm">Language-model tokens.</param>
 /// <param name="Embeddings">Embedding tokens.</param>
 /// <param name="Total">The sum.</param>
-/// <param name="ProjectedMonth">The total the month will reach if the rest of it is like the part billed so far.</param>
+/// <param name="ProjectedMonth">
+/// What the whole month will cost: the reserved lines for the whole month (from the tenant's creation), plus the usage
+/// lines extrapolated from the part billed so far once it covers a day (as they are before that).
+/// </param>
 public sealed record CostBreakdown(double Base, double Compute, double Storage, double Llm, double Embeddings, double Total, double ProjectedMonth);
 
 /// <summary>Prices usage with <see cref="CostOptions"/>. Pure.</summary>
@@ -132,7 +135,8 @@ public static class CostModel
         var llm = (usage.LlmPromptTokens * prices.LlmPromptPer1k / 1000) + (usage.LlmCompletionTokens * prices.LlmCompletionPer1k / 1000);
         var embeddings = usage.EmbeddingTokens * prices.EmbeddingPer1k / 1000;
         var total = levelBase + compute + storage + llm + embeddings;
-        var projected = share <= 0 ? 0 : ((levelBase + compute + storage) / share) + ((llm + embeddings) / share);
+        var reservedMonth = share <= 0 ? 0 : (levelBase + compute) / share + Math.Max(plan.VolumeGiB, storedGibMonths / share) * prices.StorageGibMonth;
+        var projected = reservedMonth + ((llm + embeddings) * (hoursActive >= 24 && share > 0 ? 1 / share : 1));
         return new CostBreakdown(Round(levelBase), Round(compute), Round(storage), Round(llm), Round(embeddings), Round(total), Round(projected));
     }
 

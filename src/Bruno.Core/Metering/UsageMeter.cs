@@ -158,34 +158,56 @@ public sealed class UsageMeter : IDisposable
         }
     }
 
-    /// <summary>Writes <paramref name="events"/> at once (idempotently); returns how many were new. For replays and tests.</summary>
+    /// <summary>
+    /// Writes <paramref name="events"/> at once (idempotently); returns how many were new. For replays and tests. Rows
+    /// are locked in one order (ids sorted, then hours), so concurrent writers of overlapping batches do not deadlock;
+    /// a serialisation failure is retried.
+    /// </summary>
     public int Write(IReadOnlyList<UsageEvent> events)
     {
         ArgumentNullException.ThrowIfNull(events);
+        var sorted = events.DistinctBy(e => e.Id).OrderBy(e => e.Id, StringComparer.Ordinal).ToList();
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return WriteOnce(sorted);
+            }
+            catch (Npgsql.PostgresException e) when (attempt < 5 && e.SqlState is "40P01" or "40001")
+            {
+                // a deadlock or serialisation failure rolled the batch back: run it again
+            }
+        }
+    }
+
+    private int WriteOnce(List<UsageEvent> sorted)
+    {
         using var c = _db.Open();
         using var tx = c.BeginTransaction();
-        var counted = 0;
-        foreach (var e in events)
+        var fresh = new List<UsageEvent>();
+        foreach (var e in sorted)
         {
             using var insert = CatalogDatabase.Command(c,
                 "INSERT INTO usage_events(id, tenant, kind, quantity, at) VALUES (@id, @t, @k, @q, @a) ON CONFLICT (id) DO NOTHING;",
                 ("@id", e.Id), ("@t", e.Tenant.Value), ("@k", e.Kind), ("@q", e.Quantity), ("@a", e.At.UtcTicks));
             insert.Transaction = tx;
-            if (insert.ExecuteNonQuery() == 0)
+            if (insert.ExecuteNonQuery() == 1)
             {
-                continue; // seen before: not counted again
+                fresh.Add(e); // seen before: not counted again
             }
+        }
 
+        foreach (var g in fresh.GroupBy(e => (Tenant: e.Tenant.Value, Hour: HourOf(e.At), e.Kind)).OrderBy(g => g.Key.Tenant, StringComparer.Ordinal).ThenBy(g => g.Key.Hour).ThenBy(g => g.Key.Kind, StringComparer.Ordinal))
+        {
             using var add = CatalogDatabase.Command(c,
                 "INSERT INTO usage_hourly(tenant, hour, kind, quantity) VALUES (@t, @h, @k, @q) ON CONFLICT (tenant, hour, kind) DO UPDATE SET quantity = usage_hourly.quantity + excluded.quantity;",
-                ("@t", e.Tenant.Value), ("@h", HourOf(e.At)), ("@k", e.Kind), ("@q", e.Quantity));
+                ("@t", g.Key.Tenant), ("@h", g.Key.Hour), ("@k", g.Key.Kind), ("@q", g.Sum(e => e.Quantity)));
             add.Transaction = tx;
             add.ExecuteNonQuery();
-            counted++;
         }
 
         tx.Commit();
-        return counted;
+        return fresh.Count;
     }
 
     /// <summary>The tenant's usage per hour in [<paramref name="from"/>, <paramref name="to"/>), hours with none left out.</summary>

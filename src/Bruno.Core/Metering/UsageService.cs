@@ -63,13 +63,14 @@ public sealed class UsageService(UsageMeter meter, TenantService tenants, IOptio
 
     /// <summary>
     /// Records every live tenant's bytes on disk for the hour of <paramref name="now"/>; the id names the tenant and the
-    /// hour, so sampling twice in an hour (or from two processes) counts once. Returns how many were sampled.
+    /// hour, so sampling twice in an hour (or from two processes) counts once. <paramref name="only"/> limits it to one
+    /// tenant (a report samples its tenant's current hour first). Returns how many were sampled.
     /// </summary>
-    public int SampleStorage(DateTimeOffset now)
+    public int SampleStorage(DateTimeOffset now, TenantId? only = null)
     {
         var hour = UsageMeter.HourOf(now);
         var sampled = 0;
-        foreach (var t in tenants.List().Where(t => t.Status is TenantStatus.Active or TenantStatus.Suspended or TenantStatus.Offloaded))
+        foreach (var t in tenants.List().Where(t => t.Status is TenantStatus.Active or TenantStatus.Suspended or TenantStatus.Offloaded && (only is null || t.Id == only)))
         {
             meter.Record(new UsageEvent($"storage:{t.Id.Value}:{hour}", t.Id, UsageKinds.StorageByteHours, tenants.BytesOnDisk(t.Id), now));
             sampled++;

@@ -14,19 +14,29 @@ internal static class UsageEndpoints
 {
     public static void MapUsageEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/admin/v1/tenants/{id}/usage", async (string id, string? month, string? format, HttpContext http, UsageService usage, UsageMeter meter, CancellationToken ct) =>
-        {
-            await meter.FlushAsync(ct);
-            return TenantId.TryParse(id, out var tenant) && usage.Report(tenant, month) is { } report
+        app.MapGet("/admin/v1/tenants/{id}/usage", async (string id, string? month, string? format, HttpContext http, UsageService usage, UsageMeter meter, CpuShares cpu, CancellationToken ct) =>
+            TenantId.TryParse(id, out var tenant) && await CurrentAsync(tenant, month, usage, meter, cpu, ct) is { } report
                 ? Render(report, format, http)
-                : TypedResults.Problem(statusCode: 404, title: "Not found", detail: "No such tenant.");
-        }).RequireAuthorization(Hosting.Hosting.PlatformPolicy);
+                : TypedResults.Problem(statusCode: 404, title: "Not found", detail: "No such tenant."))
+            .RequireAuthorization(Hosting.Hosting.PlatformPolicy);
 
-        app.MapGet("/api/v1/usage", async (string? month, string? format, HttpContext http, Caller caller, UsageService usage, UsageMeter meter, CancellationToken ct) =>
+        app.MapGet("/api/v1/usage", async (string? month, string? format, HttpContext http, Caller caller, UsageService usage, UsageMeter meter, CpuShares cpu, CancellationToken ct) =>
+            Render((await CurrentAsync(caller.Tenant, month, usage, meter, cpu, ct))!, format, http))
+            .RequireAuthorization(Hosting.Hosting.AdminPolicy).AddEndpointFilter<TenantFilter>();
+    }
+
+    /// <summary>The report after this hour's storage sample, the CPU shares so far and everything queued are written.</summary>
+    private static async Task<UsageReport?> CurrentAsync(TenantId tenant, string? month, UsageService usage, UsageMeter meter, CpuShares cpu, CancellationToken ct)
+    {
+        if (month is not null)
         {
-            await meter.FlushAsync(ct);
-            return Render(usage.Report(caller.Tenant, month)!, format, http);
-        }).RequireAuthorization(Hosting.Hosting.AdminPolicy).AddEndpointFilter<TenantFilter>();
+            _ = UsageMeter.Month(month); // a malformed month is refused before anything else
+        }
+
+        usage.SampleStorage(meter.Now, tenant);
+        cpu.Apportion();
+        await meter.FlushAsync(ct);
+        return usage.Report(tenant, month);
     }
 
     private static IResult Render(UsageReport report, string? format, HttpContext http) =>

@@ -47,5 +47,17 @@ internal sealed class ApiClient : IDisposable
         throw new CliException((int)response.StatusCode >= 500 ? BrunoCli.SystemError : BrunoCli.UserError, detail);
     }
 
+    /// <summary>GETs a text resource (CSV); a problem response becomes a <see cref="CliException"/>.</summary>
+    public async Task<string> GetTextAsync(string path, CancellationToken ct)
+    {
+        using var response = await _http.GetAsync(new Uri(path, UriKind.Relative), ct);
+        if (!response.IsSuccessStatusCode)
+        {
+            await SendAsync(HttpMethod.Get, path, (HttpContent?)null, ct); // the same call again turns the problem into the CLI's error
+        }
+
+        return await response.Content.ReadAsStringAsync(ct);
+    }
+
     public void Dispose() => _http.Dispose();
 }

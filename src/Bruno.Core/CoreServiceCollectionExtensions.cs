@@ -39,6 +39,7 @@ public static class CoreServiceCollectionExtensions
         });
         services.AddSingleton(sp => new TenantCatalog(sp.GetRequiredService<CatalogDatabase>(), sp.GetService<TimeProvider>()));
         services.AddSingleton<TenantService>();
+        services.AddSingleton<Portability.TenantBundles>();
         services.AddSingleton(sp => new ApiKeys(sp.GetRequiredService<CatalogDatabase>(), sp.GetService<TimeProvider>()));
         services.AddSingleton(sp => TokenService.ForDataDirectory(
             sp.GetRequiredService<DataDirectory>(), sp.GetRequiredService<IOptions<BrunoOptions>>().Value, sp.GetService<TimeProvider>()));

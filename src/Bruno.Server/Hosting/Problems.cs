@@ -46,6 +46,8 @@ internal sealed partial class ProblemExceptionHandler(ILogger<ProblemExceptionHa
             BadHttpRequestException b => (b.StatusCode, "Bad request", "The request could not be read: check the JSON body and parameters."),
             InvalidIdentifierException i => (400, "Invalid identifier", i.Message),
             TenantExistsException t => (409, "Conflict", t.Message),
+            TenantStateException t => (409, "Conflict", t.Message),
+            Core.Portability.BundleException b => (422, "Bundle refused", b.Message),
             QuotaExceededException q => (403, "Quota exceeded", q.Message),
             Core.Agents.ModelUnavailableException m => (503, "Model unavailable", m.Message),
             CollectionMismatchException c => (409, "Embedding model mismatch", c.Message),

@@ -49,6 +49,8 @@ public static class BrunoCli
                 t.AddCommand<TenantTransitionCommand>("offload").WithDescription("Close the tenant's store, keeping its files; the next request reopens it.");
                 t.AddCommand<TenantTransitionCommand>("delete").WithDescription("Erase the tenant: keys destroyed, files removed, a tombstone kept (--yes).");
                 t.AddCommand<TenantPlanCommand>("plan").WithDescription("Change the tenant's plan.");
+                t.AddCommand<TenantExportCommand>("export").WithDescription("Write the tenant's bundle (every collection and row, its settings), encrypted under a passphrase.");
+                t.AddCommand<TenantImportCommand>("import").WithDescription("Create a tenant from a bundle, here or on another installation (--as to rename it).");
             });
             c.AddBranch("token", t =>
             {

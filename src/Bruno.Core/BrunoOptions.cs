@@ -91,6 +91,8 @@ public sealed class BrunoOptions
 
     /// <summary>How long audit entries and usage records are kept (a tenant can set its own) and how often retention runs.</summary>
     public RetentionOptions Retention { get; set; } = new();
+    /// <summary>Tenant bundles: export and import.</summary>
+    public BundleOptions Bundles { get; set; } = new();
 
     /// <summary>Largest document accepted, in bytes.</summary>
     public int MaxDocumentBytes { get; set; } = 10 * 1024 * 1024;
@@ -137,6 +139,7 @@ public sealed class BrunoOptions
         errors.AddRange(Cost.Validate());
         errors.AddRange(Retention.Validate());
         errors.AddRange(Mcp.Validate());
+        errors.AddRange(Bundles.Validate());
         foreach (var origin in CorsOrigins)
         {
             if (origin == "*" || !Uri.TryCreate(origin, UriKind.Absolute, out var o) || o.Scheme is not ("http" or "https") || o.AbsolutePath != "/")
@@ -558,6 +561,29 @@ public sealed class McpOptions
         if (GenerationPerMinute is < 1 or > 100_000)
         {
             yield return "Bruno:Mcp:GenerationPerMinute must be between 1 and 100000.";
+        }
+    }
+}
+
+/// <summary>Tenant bundles (docs/decisions/0012): how exports are cut into chunks, and how large an import may be.</summary>
+public sealed class BundleOptions
+{
+    /// <summary>Plaintext bytes in each encrypted chunk of an exported bundle (4 KiB to 16 MiB; default 1 MiB).</summary>
+    public int ChunkBytes { get; set; } = 1 << 20;
+
+    /// <summary>Largest bundle an import accepts, in bytes (default 100 GiB, the premium plan's storage).</summary>
+    public long MaxImportBytes { get; set; } = 100L << 30;
+
+    internal IEnumerable<string> Validate()
+    {
+        if (ChunkBytes is < Portability.BundleHeader.MinChunkBytes or > Portability.BundleHeader.MaxChunkBytes)
+        {
+            yield return $"Bruno:Bundles:ChunkBytes must be between {Portability.BundleHeader.MinChunkBytes} and {Portability.BundleHeader.MaxChunkBytes}.";
+        }
+
+        if (MaxImportBytes is < 1L << 20 or > 1L << 40)
+        {
+            yield return "Bruno:Bundles:MaxImportBytes must be between 1048576 (1 MiB) and 1099511627776 (1 TiB).";
         }
     }
 }

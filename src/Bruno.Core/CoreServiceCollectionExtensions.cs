@@ -42,6 +42,7 @@ public static class CoreServiceCollectionExtensions
         services.AddSingleton(sp => Audit.PlatformSigner.ForDataDirectory(sp.GetRequiredService<DataDirectory>()));
         services.AddSingleton(sp => new Audit.AuditLog(
             sp.GetRequiredService<TenantService>(), sp.GetRequiredService<CatalogDatabase>(), sp.GetRequiredService<Audit.PlatformSigner>(), sp.GetService<TimeProvider>()));
+        services.AddSingleton<Portability.TenantBundles>();
         services.AddSingleton(sp => new ApiKeys(sp.GetRequiredService<CatalogDatabase>(), sp.GetService<TimeProvider>()));
         services.AddSingleton(sp => TokenService.ForDataDirectory(
             sp.GetRequiredService<DataDirectory>(), sp.GetRequiredService<IOptions<BrunoOptions>>().Value, sp.GetService<TimeProvider>()));

@@ -4,7 +4,8 @@ namespace Bruno.Core;
 
 /// <summary>
 /// The layout of a data root: <c>catalog.db</c>, <c>secrets/</c> (master key and token-signing key, 0600, in a 0700
-/// folder) and <c>store/</c> (the tenant stores). Creating it is idempotent; existing keys are never replaced.
+/// folder), <c>store/</c> (the tenant stores) and <c>tmp/</c> (uploads being processed, such as bundles to import).
+/// Creating it is idempotent; existing keys are never replaced.
 /// </summary>
 public sealed class DataDirectory
 {
@@ -26,6 +27,9 @@ public sealed class DataDirectory
     /// <summary>Data root of the storage engine.</summary>
     public string StoreRoot => Path.Combine(Root, "store");
 
+    /// <summary>Folder of temporary files the server works on (0700; emptied when the server starts).</summary>
+    public string TempFolder => Path.Combine(Root, "tmp");
+
     /// <summary>The SQLite catalog of tenants.</summary>
     public string CatalogPath => Path.Combine(Root, "catalog.db");
 
@@ -44,6 +48,35 @@ public sealed class DataDirectory
     /// <summary>The master key: from <paramref name="base64"/> when given, else the key file (created on first use).</summary>
     public MasterKey LoadMasterKey(string? base64) =>
         string.IsNullOrEmpty(base64) ? MasterKey.LoadOrCreate(MasterKeyPath) : MasterKey.FromBase64(base64);
+
+    /// <summary>
+    /// A new temporary file in <see cref="TempFolder"/> (0600), open for reading and writing and deleted when closed.
+    /// Throws <see cref="IOException"/> when it cannot be created.
+    /// </summary>
+    public FileStream CreateTempFile()
+    {
+        Create(TempFolder);
+        return new FileStream(Path.Combine(TempFolder, Guid.NewGuid().ToString("N") + ".tmp"), new FileStreamOptions
+        {
+            Mode = FileMode.CreateNew,
+            Access = FileAccess.ReadWrite,
+            Share = FileShare.None,
+            Options = FileOptions.DeleteOnClose | FileOptions.Asynchronous,
+            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+        });
+    }
+
+    /// <summary>Deletes what a stopped process left in <see cref="TempFolder"/> (call at start, before any request).</summary>
+    public void ClearTempFolder()
+    {
+        if (Directory.Exists(TempFolder))
+        {
+            foreach (var file in Directory.EnumerateFiles(TempFolder))
+            {
+                File.Delete(file);
+            }
+        }
+    }
 
     private static void Create(string path)
     {

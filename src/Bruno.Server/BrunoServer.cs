@@ -33,6 +33,7 @@ public static class BrunoServer
         app.UseBrunoHosting();
         app.MapHealthEndpoints();
         app.MapAdminEndpoints();
+        app.MapBundleEndpoints();
         app.MapApiKeyEndpoints();
         app.MapSettingsEndpoints();
         app.MapAuditEndpoints();

@@ -87,6 +87,9 @@ public sealed class CliTests : IAsyncLifetime
     [InlineData("memory", "export", "--tenant", "acme")] // no --user
     [InlineData("memory", "erase", "--tenant", "acme", "--user", "alice")] // no --yes
     [InlineData("memory", "export", "--tenant", "acme", "--user", "../alice")]
+    [InlineData("tenant", "export", "acme")] // no --out
+    [InlineData("tenant", "export", "acme", "--out", "x.bundle", "--passphrase", "on the command line")]
+    [InlineData("tenant", "import", "/no/such/bundle", "--passphrase-file", "/no/such/file")]
     public async Task UserErrors_ExitWith1_AndOneLineOnStandardError(params string[] args)
     {
         var (code, _, err) = await RunAsync(args);
@@ -229,5 +232,87 @@ public sealed class CliTests : IAsyncLifetime
         var (bad, _, err) = await RunAsync("audit", "verify", "--tenant", "../etc");
         Assert.Equal(1, bad);
         Assert.StartsWith("error:", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TenantExportAndImport_WriteAPrivateBundleAtomically_AndRestoreIt()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var tenant = $"cli-b-{Guid.NewGuid():N}"[..20];
+        using (var user = await _server.TenantClientAsync(tenant))
+        {
+            (await user.PostAsync("/api/v1/documents", RunningServer.Json(new { id = "hours", content = "The museum opens at ten BUNDLECANARY." }), ct)).EnsureSuccessStatusCode();
+        }
+
+        var folder = Directory.CreateTempSubdirectory("bruno-cli-bundle-").FullName;
+        try
+        {
+            var passphrase = Path.Combine(folder, "passphrase");
+            await File.WriteAllTextAsync(passphrase, "museum opening hours passphrase\n", ct);
+            var wrong = Path.Combine(folder, "wrong");
+            await File.WriteAllTextAsync(wrong, "not the right passphrase at all\n", ct);
+            var bundle = Path.Combine(folder, "acme.bundle");
+
+            var (code, output, err) = await RunAsync("tenant", "export", tenant, "--out", bundle, "--passphrase-file", passphrase, "--json");
+            Assert.True(code == 0, err);
+            var written = JsonDocument.Parse(output).RootElement;
+            Assert.Equal(new FileInfo(bundle).Length, written.GetProperty("bytes").GetInt64());
+            Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(await File.ReadAllBytesAsync(bundle, ct))), written.GetProperty("sha256").GetString());
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(bundle));
+            Assert.DoesNotContain("BUNDLECANARY", System.Text.Encoding.UTF8.GetString(await File.ReadAllBytesAsync(bundle, ct)), StringComparison.Ordinal);
+            Assert.Equal([bundle, passphrase, wrong], Directory.GetFiles(folder).Order(StringComparer.Ordinal)); // no partial file left
+
+            // an existing file is never overwritten; an unknown tenant leaves no file
+            (code, _, err) = await RunAsync("tenant", "export", tenant, "--out", bundle, "--passphrase-file", passphrase);
+            Assert.Equal((1, true), (code, err.Contains("exists", StringComparison.Ordinal)));
+            var none = Path.Combine(folder, "none.bundle");
+            (code, _, err) = await RunAsync("tenant", "export", "no-such-tenant", "--out", none, "--passphrase-file", passphrase);
+            Assert.Equal((1, true), (code, err.Contains("No such tenant", StringComparison.Ordinal)));
+            Assert.Equal(3, Directory.GetFiles(folder).Length);
+
+            // import under another id: a copy that answers like the original
+            var copy = $"cli-c-{Guid.NewGuid():N}"[..20];
+            (code, output, err) = await RunAsync("tenant", "import", bundle, "--as", copy, "--passphrase-file", passphrase, "--json");
+            Assert.True(code == 0, err);
+            Assert.Equal((copy, "active"), (JsonDocument.Parse(output).RootElement.GetProperty("id").GetString(), JsonDocument.Parse(output).RootElement.GetProperty("status").GetString()));
+            (code, output, _) = await RunAsync("ask", "When does the museum open?", "--tenant", copy);
+            Assert.Contains("BUNDLECANARY", output, StringComparison.Ordinal);
+
+            // refusals: one line, exit 1, and nothing created
+            var other = $"cli-o-{Guid.NewGuid():N}"[..20];
+            foreach (var (args, expected) in new (string[], string)[]
+            {
+                (["tenant", "import", bundle, "--as", copy, "--passphrase-file", passphrase], "already exists"),
+                (["tenant", "import", bundle, "--as", other, "--passphrase-file", wrong], "passphrase does not open"),
+                (["tenant", "import", passphrase, "--as", other, "--passphrase-file", passphrase], "not a Bruno tenant bundle"),
+                (["tenant", "import", bundle, "--as", other], "BRUNO_BUNDLE_PASSPHRASE"),
+                (["tenant", "import", bundle, "--as", other, "--passphrase-file", Path.Combine(folder, "missing")], "does not exist"),
+            })
+            {
+                (code, _, err) = await RunAsync(args);
+                Assert.True(code == 1 && err.Contains(expected, StringComparison.Ordinal), $"{string.Join(' ', args)}: {code} {err}");
+                Assert.Single(err.TrimEnd().Split('\n'));
+            }
+
+            (code, output, _) = await RunAsync("tenant", "list", "--json");
+            Assert.DoesNotContain(other, output, StringComparison.Ordinal);
+
+            // the passphrase from the environment (this class's tests run one at a time)
+            Environment.SetEnvironmentVariable("BRUNO_BUNDLE_PASSPHRASE", "museum opening hours passphrase");
+            try
+            {
+                (code, output, err) = await RunAsync("tenant", "import", bundle, "--as", other);
+                Assert.True(code == 0, err);
+                Assert.Contains($"{other}\tactive", output, StringComparison.Ordinal);
+            }
+            finally
+            {
+                Environment.SetEnvironmentVariable("BRUNO_BUNDLE_PASSPHRASE", null);
+            }
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
     }
 }

@@ -72,6 +72,9 @@ public sealed record TenantEvent(long Seq, string Action, string? From, string T
 /// <summary>Thrown when creating a tenant whose id is taken.</summary>
 public sealed class TenantExistsException(string tenant) : Exception($"Tenant '{tenant}' already exists.");
 
+/// <summary>Thrown when a tenant's state does not allow an operation (HTTP 409); the message names both.</summary>
+public sealed class TenantStateException(string message) : Exception(message);
+
 /// <summary>
 /// The catalog of tenants, on SQLite or PostgreSQL (<see cref="CatalogDatabase"/>; parameterised statements only).
 /// Thread-safe: each call opens a pooled connection. Throws <see cref="DbException"/> for database failures,
@@ -82,6 +85,9 @@ public sealed class TenantCatalog
 {
     /// <summary>Longest display name.</summary>
     public const int MaxDisplayNameLength = 200;
+
+    /// <summary>The action of the first event of a tenant created by importing a bundle (instead of <c>create</c>).</summary>
+    public const string ImportAction = "import";
 
     private const string Columns = "id, display_name, status, created_at, plan, isolation, compliance";
 
@@ -118,8 +124,11 @@ public sealed class TenantCatalog
     {
     }
 
-    /// <summary>Records a new tenant in <paramref name="status"/> (active unless a provisioning is to follow), with the event.</summary>
-    public TenantRecord Create(TenantId id, string displayName, TenantProfile? profile = null, TenantStatus status = TenantStatus.Active, string actor = "system")
+    /// <summary>
+    /// Records a new tenant in <paramref name="status"/> (active unless a provisioning is to follow), with the event
+    /// <paramref name="action"/> (<c>create</c>, or <see cref="ImportAction"/>).
+    /// </summary>
+    public TenantRecord Create(TenantId id, string displayName, TenantProfile? profile = null, TenantStatus status = TenantStatus.Active, string actor = "system", string action = "create")
     {
         ArgumentNullException.ThrowIfNull(displayName);
         displayName = displayName.Trim();
@@ -148,9 +157,31 @@ public sealed class TenantCatalog
             throw new TenantExistsException(id.Value);
         }
 
-        Record(c, id, "create", null, status, actor, now);
+        Record(c, id, action, null, status, actor, now);
         tx.Commit();
         return record;
+    }
+
+    /// <summary>
+    /// Removes every trace of a tenant that is still <c>provisioning</c> (an import that failed or was interrupted): its
+    /// record, events and settings, in one transaction, so that its id is free again. False (and nothing changed) when
+    /// the tenant is unknown or in another state.
+    /// </summary>
+    public bool Forget(TenantId id)
+    {
+        using var c = _db.Open();
+        using var tx = c.BeginTransaction();
+        var removed = CatalogDatabase.Execute(c, "DELETE FROM tenants WHERE id = @id AND status = @status;", ("@id", id.Value), ("@status", TenantStatus.Provisioning.ToString()));
+        if (removed == 1)
+        {
+            foreach (var sql in new[] { "DELETE FROM tenant_events WHERE tenant = @id;", "DELETE FROM tenant_settings WHERE tenant = @id;", "DELETE FROM tenant_memory WHERE tenant = @id;" })
+            {
+                CatalogDatabase.Execute(c, sql, ("@id", id.Value));
+            }
+        }
+
+        tx.Commit();
+        return removed == 1;
     }
 
     /// <summary>

@@ -129,15 +129,28 @@ public sealed class TenantService(TenantCatalog catalog, StorageEngine engine, M
     }
 
     /// <summary>
-    /// Finishes what a crash interrupted: provisioning tenants get their store and become active; deleting tenants
-    /// are erased and become deleted. Run at start, before requests are served. Returns how many it finished.
+    /// Finishes what a crash interrupted: provisioning tenants get their store and become active, except imports, which
+    /// are undone (<see cref="AbandonImportAsync"/>: a half-written copy is never served); deleting tenants are erased
+    /// and become deleted. Run at start, before requests are served. Returns how many it finished.
     /// </summary>
     public async Task<int> RecoverAsync()
     {
         var done = 0;
         foreach (var t in catalog.InStatus(TenantStatus.Provisioning, TenantStatus.Deleting))
         {
-            _ = t.Status == TenantStatus.Provisioning ? await FinishProvisioningAsync(t.Id, "recovery") : await FinishDeletingAsync(t.Id, "recovery");
+            if (t.Status == TenantStatus.Deleting)
+            {
+                await FinishDeletingAsync(t.Id, "recovery");
+            }
+            else if (catalog.Events(t.Id) is [{ Action: TenantCatalog.ImportAction }, ..])
+            {
+                await AbandonImportAsync(t.Id);
+            }
+            else
+            {
+                await FinishProvisioningAsync(t.Id, "recovery");
+            }
+
             done++;
         }
 
@@ -146,6 +159,20 @@ public sealed class TenantService(TenantCatalog catalog, StorageEngine engine, M
 
     /// <summary>Bytes the tenant's store takes on disk, without opening it.</summary>
     public long BytesOnDisk(TenantId id) => engine.BytesOnDisk(id);
+    /// <summary>
+    /// Undoes an import that did not finish: erases the store it was writing (when <paramref name="eraseStore"/>: only
+    /// the import that created the store may erase it) and removes the provisioning record with its events and
+    /// settings, so the id is free again. A tenant that has left <c>provisioning</c> meanwhile keeps its record.
+    /// </summary>
+    public async Task AbandonImportAsync(TenantId id, bool eraseStore = true)
+    {
+        if (eraseStore)
+        {
+            await engine.DeleteTenantAsync(id);
+        }
+
+        catalog.Forget(id);
+    }
 
     /// <summary>The store of a tenant, reached only through this handle.</summary>
     public TenantStore Store(TenantId id) => engine.Tenant(id);

@@ -53,6 +53,8 @@ internal sealed partial class ProblemExceptionHandler(ILogger<ProblemExceptionHa
             InvalidIdentifierException i => (400, "Invalid identifier", i.Message),
             TenantExistsException t => (409, "Conflict", t.Message),
             TenantNotFoundException => (404, "Not found", "No such tenant."),
+            TenantStateException t => (409, "Conflict", t.Message),
+            Core.Portability.BundleException b => (422, "Bundle refused", b.Message),
             QuotaExceededException q => (403, "Quota exceeded", q.Message),
             Core.Metering.RateLimitedException r => (429, "Rate limit exceeded", r.Message),
             Core.Agents.ModelUnavailableException m => (503, "Model unavailable", m.Message),

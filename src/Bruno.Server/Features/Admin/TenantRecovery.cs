@@ -4,12 +4,14 @@ namespace Bruno.Server.Features.Admin;
 
 /// <summary>
 /// At start, before requests are served: finishes the tenant transitions a crash interrupted (a provisioning tenant
-/// gets its store and becomes active; a deleting one is erased and becomes deleted).
+/// gets its store and becomes active, an interrupted import is undone; a deleting one is erased and becomes deleted),
+/// and deletes the temporary files (bundles being imported) the last process left.
 /// </summary>
-internal sealed partial class TenantRecovery(TenantService tenants, ILogger<TenantRecovery> logger) : IHostedService
+internal sealed partial class TenantRecovery(TenantService tenants, Core.DataDirectory data, ILogger<TenantRecovery> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        data.ClearTempFolder();
         var finished = await tenants.RecoverAsync();
         if (finished > 0)
         {

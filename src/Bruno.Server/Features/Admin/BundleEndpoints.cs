@@ -1,0 +1,131 @@
+using System.Text;
+using Bruno.Core;
+using Bruno.Core.Portability;
+using Bruno.Server.Features.Audit;
+using Bruno.Server.Hosting;
+using Bruno.Storage.Identity;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
+
+namespace Bruno.Server.Features.Admin;
+
+/// <summary>Body of an export: the passphrase the bundle is encrypted under (or send it in <c>X-Bundle-Passphrase</c>).</summary>
+public sealed record ExportRequest(string? Passphrase);
+
+/// <summary>
+/// Tenant bundles through the admin API (platform-admin tokens only): <c>POST /admin/v1/tenants/{id}/export</c> answers
+/// the bundle as <c>application/octet-stream</c>; <c>POST /admin/v1/tenants/import[?as=ID]</c> takes one as the request
+/// body and answers the created tenant (201). The passphrase travels in the body or a header, never in the address.
+/// </summary>
+internal static class BundleEndpoints
+{
+    /// <summary>The passphrase as text (printable ASCII only, as HTTP headers go).</summary>
+    public const string PassphraseHeader = "X-Bundle-Passphrase";
+
+    /// <summary>The passphrase's UTF-8 bytes in base64 (any passphrase; what the CLI sends).</summary>
+    public const string PassphraseBase64Header = "X-Bundle-Passphrase-Base64";
+
+    public static void MapBundleEndpoints(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/admin/v1/tenants").RequireAuthorization(Hosting.Hosting.PlatformPolicy);
+        group.MapPost("/{id}/export", Export).Produces(StatusCodes.Status200OK, contentType: "application/octet-stream").Audited("tenant.export");
+        group.MapPost("/import", ImportAsync).Produces<TenantResponse>(StatusCodes.Status201Created);
+    }
+
+    private static IResult Export(string id, ExportRequest? body, HttpContext http, TenantBundles bundles, CancellationToken ct)
+    {
+        if (InAddress(http) is { } refused)
+        {
+            return refused;
+        }
+
+        if (!TenantId.TryParse(id, out var tid))
+        {
+            return NotFound();
+        }
+
+        var passphrase = body?.Passphrase ?? FromHeaders(http.Request)
+            ?? throw new ArgumentException($"Send the passphrase in the body ({{\"passphrase\": \"...\"}}) or the {PassphraseHeader} header.");
+        var export = bundles.BeginExport(tid, passphrase); // every refusal happens here, before the response starts
+        if (export is null)
+        {
+            return NotFound();
+        }
+
+        return TypedResults.Stream(
+            async stream =>
+            {
+                using (export)
+                {
+                    await export.WriteToAsync(stream, ct);
+                }
+            },
+            "application/octet-stream",
+            export.FileName);
+    }
+
+    private static async Task<IResult> ImportAsync(HttpContext http, TenantBundles bundles, DataDirectory data, IOptions<BrunoOptions> options, Audit.AuditTrail audit, CancellationToken ct)
+    {
+        if (InAddress(http) is { } refused)
+        {
+            return refused;
+        }
+
+        var passphrase = BundlePassphrase.Validate(FromHeaders(http.Request)
+            ?? throw new ArgumentException($"Send the bundle's passphrase in the {PassphraseHeader} (or {PassphraseBase64Header}) header."));
+        TenantId? target = http.Request.Query["as"] is { Count: > 0 } value ? TenantId.Parse(value.ToString()) : null;
+
+        // The bundle may be far larger than any other request: it is spooled to a 0600 file in the data folder (deleted
+        // when closed), because an import reads it twice (check everything first, then write).
+        var max = options.Value.Bundles.MaxImportBytes;
+        if (http.Request.ContentLength > max)
+        {
+            return TooLarge(max);
+        }
+
+        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            limit.MaxRequestBodySize = max;
+        }
+
+        await using var spool = data.CreateTempFile();
+        await http.Request.Body.CopyToAsync(spool, ct);
+        if (spool.Length == 0)
+        {
+            throw new ArgumentException("The request body must be the bundle (application/octet-stream).");
+        }
+
+        spool.Position = 0;
+        var record = await bundles.ImportAsync(spool, passphrase, target, http.User.FindFirst("sub")?.Value ?? "operator", ct);
+        await audit.RecordAsync(http, record.Id, "tenant.import", $"tenant {record.Id.Value}"); // continues the imported log
+        return TypedResults.Created($"/admin/v1/tenants/{record.Id.Value}", TenantResponse.Of(record));
+    }
+
+    /// <summary>A passphrase in the query string would land in access logs: such a request is refused outright.</summary>
+    private static IResult? InAddress(HttpContext http) =>
+        http.Request.Query.Keys.Any(k => k.Contains("passphrase", StringComparison.OrdinalIgnoreCase))
+            ? Problems.Result(StatusCodes.Status400BadRequest, "Invalid request", "Never put a passphrase in the address: send it in the body or a header.")
+            : null;
+
+    private static string? FromHeaders(HttpRequest request)
+    {
+        if (request.Headers[PassphraseBase64Header] is { Count: 1 } encoded)
+        {
+            try
+            {
+                return new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(Convert.FromBase64String(encoded.ToString()));
+            }
+            catch (Exception e) when (e is FormatException or DecoderFallbackException)
+            {
+                throw new ArgumentException($"{PassphraseBase64Header} must be the passphrase's UTF-8 bytes in base64.");
+            }
+        }
+
+        return request.Headers[PassphraseHeader] is { Count: 1 } plain ? plain.ToString() : null;
+    }
+
+    private static IResult TooLarge(long max) =>
+        Problems.Result(StatusCodes.Status413PayloadTooLarge, "Request too large", $"This service imports bundles of at most {max} bytes (Bruno:Bundles:MaxImportBytes).");
+
+    private static IResult NotFound() => Problems.Result(StatusCodes.Status404NotFound, "Not found", "No such tenant.");
+}

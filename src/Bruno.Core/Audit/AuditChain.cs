@@ -115,11 +115,15 @@ public sealed record AuditFinding(long Seq, string Problem);
 /// <summary>Checks an audit log against its chain and signed checkpoints. Pure: no I/O.</summary>
 public static class AuditVerifier
 {
+    /// <summary>The action that starts a tenant's log on a new installation (and, imported under a new id, under that id).</summary>
+    public const string ImportAction = "tenant.import";
+
     /// <summary>
     /// Every problem with <paramref name="entries"/> (in stored order) given the <paramref name="checkpoints"/> and the
     /// keys trusted to have signed them; empty when the log is intact. Detects an edited entry (its hash), a removed,
     /// reordered or inserted one (positions and links), a log cut short of a checkpoint, and a forged or altered
-    /// checkpoint. A log whose oldest entries were removed by retention must start right after a valid checkpoint.
+    /// checkpoint. A log whose oldest entries were removed by retention must start right after a valid checkpoint. Entries
+    /// name <paramref name="tenant"/>, or an id it was imported from before its <see cref="ImportAction"/> entry.
     /// </summary>
     public static IReadOnlyList<AuditFinding> Verify(string tenant, IReadOnlyList<AuditEntry> entries, IReadOnlyList<AuditCheckpoint> checkpoints, IReadOnlyList<TrustedKey> trusted)
     {
@@ -145,12 +149,20 @@ public static class AuditVerifier
 
         var bySeq = new Dictionary<long, AuditEntry>();
         AuditEntry? previous = null;
+        var owner = entries.Count > 0 ? entries[0].Tenant : tenant;
         for (var i = 0; i < entries.Count; i++)
         {
             var e = entries[i];
-            if (e.Tenant != tenant)
+            if (e.Tenant != owner)
             {
-                findings.Add(new AuditFinding(e.Seq, "entry belongs to another tenant"));
+                if (e.Action == ImportAction)
+                {
+                    owner = e.Tenant; // imported under another id: the history before it was the old id's
+                }
+                else
+                {
+                    findings.Add(new AuditFinding(e.Seq, "entry belongs to another tenant"));
+                }
             }
 
             if (e.ComputeHash() != e.Hash)
@@ -190,6 +202,11 @@ public static class AuditVerifier
 
             bySeq.TryAdd(e.Seq, e);
             previous = e;
+        }
+
+        if (owner != tenant)
+        {
+            findings.Add(new AuditFinding(entries.Count == 0 ? 0 : entries[^1].Seq, "the log belongs to another tenant"));
         }
 
         var first = entries.Count == 0 ? long.MaxValue : entries[0].Seq;

@@ -72,6 +72,11 @@ public static class BrunoCli
                 a.AddCommand<AuditListCommand>("list").WithDescription("One page of entries, with filters.");
                 a.AddCommand<AuditCheckpointsCommand>("checkpoints").WithDescription("The signed checkpoints (--out FILE to keep them elsewhere).");
             });
+            c.AddBranch("receipt", r =>
+            {
+                r.SetDescription("Check signed erasure receipts.");
+                r.AddCommand<ReceiptVerifyCommand>("verify").WithDescription("Check a receipt's signature; exit 1 when it does not hold.");
+            });
             c.AddCommand<UsageCommand>("usage").WithDescription("A tenant's usage and cost for a month (a table; --json, --csv).");
             c.AddCommand<ReembedCommand>("reembed").WithDescription("Re-embed a tenant's documents with the configured embedding model.");
         });

@@ -40,6 +40,7 @@ public static class CoreServiceCollectionExtensions
         services.AddSingleton(sp => new TenantCatalog(sp.GetRequiredService<CatalogDatabase>(), sp.GetService<TimeProvider>()));
         services.AddSingleton<TenantService>();
         services.AddSingleton(sp => Audit.PlatformSigner.ForDataDirectory(sp.GetRequiredService<DataDirectory>()));
+        services.AddSingleton(sp => new Audit.ErasureReceipts(sp.GetRequiredService<CatalogDatabase>(), sp.GetRequiredService<Audit.PlatformSigner>(), sp.GetService<TimeProvider>()));
         services.AddSingleton(sp => new Audit.AuditLog(
             sp.GetRequiredService<TenantService>(), sp.GetRequiredService<CatalogDatabase>(), sp.GetRequiredService<Audit.PlatformSigner>(), sp.GetService<TimeProvider>()));
         services.AddSingleton<Portability.TenantBundles>();

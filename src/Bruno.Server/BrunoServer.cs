@@ -42,6 +42,7 @@ public static class BrunoServer
         app.MapQueryEndpoints();
         app.MapSearchEndpoints();
         app.MapMemoryEndpoints();
+        app.MapUserErasure();
         app.MapMcp("/mcp").RequireAuthorization(Hosting.Hosting.TenantPolicy);
         return app;
     }

@@ -179,9 +179,22 @@ public sealed class CliTests : IAsyncLifetime
         (code, _, err) = await RunAsync("tenant", "delete", tenant);
         Assert.Equal(1, code);
         Assert.Contains("--yes", err, StringComparison.Ordinal);
-        (code, output, _) = await RunAsync("tenant", "delete", tenant, "--yes", "--json");
+        var receipt = Path.Combine(_server.Root, $"receipt-{tenant}.json");
+        (code, output, _) = await RunAsync("tenant", "delete", tenant, "--yes", "--receipt", receipt, "--json");
         Assert.Equal(0, code);
         Assert.Equal("deleted", JsonDocument.Parse(output).RootElement.GetProperty("status").GetString());
+
+        // the signed erasure receipt checks out, and an altered one does not
+        (code, output, _) = await RunAsync("receipt", "verify", receipt);
+        Assert.Equal(0, code);
+        Assert.Contains($"valid: tenant {tenant} erased at", output, StringComparison.Ordinal);
+        await File.WriteAllTextAsync(receipt, (await File.ReadAllTextAsync(receipt, TestContext.Current.CancellationToken)).Replace("\"files_removed\": ", "\"files_removed\": 1", StringComparison.Ordinal), TestContext.Current.CancellationToken);
+        (code, output, _) = await RunAsync("receipt", "verify", receipt);
+        Assert.Equal(1, code);
+        Assert.Contains("NOT valid", output, StringComparison.Ordinal);
+        (var missing, _, err) = await RunAsync("receipt", "verify", receipt + ".none");
+        Assert.Equal(1, missing);
+        Assert.StartsWith("error: no receipt at", err, StringComparison.Ordinal);
     }
 
     [Fact]

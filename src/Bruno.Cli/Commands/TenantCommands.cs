@@ -104,6 +104,10 @@ internal sealed class TenantTransitionCommand : AsyncCommand<TenantTransitionCom
         [CommandOption("--yes")]
         [Description("Confirm a deletion (it destroys the tenant's keys and cannot be undone).")]
         public bool Yes { get; init; }
+
+        [CommandOption("--receipt <FILE>")]
+        [Description("delete: write the signed erasure receipt to this file (check it with `bruno receipt verify`).")]
+        public string? Receipt { get; init; }
     }
 
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
@@ -118,7 +122,19 @@ internal sealed class TenantTransitionCommand : AsyncCommand<TenantTransitionCom
         var t = verb == "delete"
             ? await Admin.CallAsync(settings, HttpMethod.Delete, $"/admin/v1/tenants/{id.Value}", null, cancellationToken)
             : await Admin.CallAsync(settings, HttpMethod.Post, $"/admin/v1/tenants/{id.Value}/{verb}", null, cancellationToken);
-        CliConsole.For(settings).Write(t, c => Admin.Show(c, t));
+        if (settings.Receipt is not null && t.TryGetProperty("receipt", out var receipt) && receipt.ValueKind == JsonValueKind.Object)
+        {
+            await File.WriteAllTextAsync(settings.Receipt, JsonSerializer.Serialize(receipt, Output.JsonOutput.Options), cancellationToken);
+        }
+
+        CliConsole.For(settings).Write(t, c =>
+        {
+            Admin.Show(c, t);
+            if (settings.Receipt is not null)
+            {
+                c.WriteLine($"erasure receipt written to {settings.Receipt}");
+            }
+        });
         return BrunoCli.Ok;
     }
 }

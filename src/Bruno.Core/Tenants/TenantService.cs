@@ -7,7 +7,7 @@ namespace Bruno.Core.Tenants;
 /// Creates tenants (catalog record and encrypted store together) and answers whether a tenant may be served.
 /// Throws <see cref="TenantExistsException"/> for a taken id and <see cref="ArgumentException"/> for a bad display name.
 /// </summary>
-public sealed class TenantService(TenantCatalog catalog, StorageEngine engine, Microsoft.Extensions.Options.IOptions<BrunoOptions> options)
+public sealed class TenantService(TenantCatalog catalog, StorageEngine engine, Microsoft.Extensions.Options.IOptions<BrunoOptions> options, Audit.ErasureReceipts? receipts = null)
 {
     /// <summary>The retrieval settings in force for <paramref name="id"/>: the service's, with the tenant's overrides.</summary>
     public RetrievalOptions RetrievalFor(TenantId id) => options.Value.Retrieval.With(catalog.FindRetrieval(id));
@@ -122,7 +122,13 @@ public sealed class TenantService(TenantCatalog catalog, StorageEngine engine, M
     /// backups included, becomes unreadable) and its files removed, then <c>deleted</c> (a tombstone). A crash in
     /// between is finished by <see cref="RecoverAsync"/>. Null when the tenant is unknown or already deleted.
     /// </summary>
-    public async Task<TenantRecord?> DeleteAsync(TenantId id, string actor)
+    public async Task<TenantRecord?> DeleteAsync(TenantId id, string actor) => (await EraseAsync(id, actor))?.Record;
+
+    /// <summary>
+    /// Deletes a tenant like <see cref="DeleteAsync"/> and returns, with its tombstone, the signed receipt of the erasure
+    /// (null when no receipt service is configured). Null when the tenant is unknown or already deleted.
+    /// </summary>
+    public async Task<(TenantRecord Record, Audit.SignedReceipt? Receipt)?> EraseAsync(TenantId id, string actor)
     {
         var record = catalog.Transition(id, [TenantStatus.Provisioning, TenantStatus.Active, TenantStatus.Suspended, TenantStatus.Offloaded], TenantStatus.Deleting, actor);
         return record is null ? null : await FinishDeletingAsync(id, actor);
@@ -187,9 +193,30 @@ public sealed class TenantService(TenantCatalog catalog, StorageEngine engine, M
         return catalog.Transition(id, [TenantStatus.Provisioning], TenantStatus.Active, actor) ?? catalog.Find(id)!;
     }
 
-    private async Task<TenantRecord> FinishDeletingAsync(TenantId id, string actor)
+    private async Task<(TenantRecord Record, Audit.SignedReceipt? Receipt)> FinishDeletingAsync(TenantId id, string actor)
     {
-        await engine.DeleteTenantAsync(id);
-        return catalog.Transition(id, [TenantStatus.Deleting], TenantStatus.Deleted, actor) ?? catalog.Find(id)!;
+        var head = await AuditHeadAsync(id);
+        var erased = await engine.EraseTenantAsync(id);
+        var receipt = receipts?.ForTenant(id, actor, erased, head);
+        return (catalog.Transition(id, [TenantStatus.Deleting], TenantStatus.Deleted, actor) ?? catalog.Find(id)!, receipt);
+    }
+
+    /// <summary>The last audit entry as <c>seq:hash</c> (what the receipt says the log ended with), or null.</summary>
+    private async Task<string?> AuditHeadAsync(TenantId id)
+    {
+        try
+        {
+            if (!engine.TenantExists(id) || await engine.Tenant(id).Collection(Audit.AuditLog.CollectionName).LatestAsync(Storage.Model.Filter.All, 1) is not [var last, ..])
+            {
+                return null;
+            }
+
+            var entry = Audit.AuditLog.Parse(last);
+            return $"{entry.Seq}:{entry.Hash}";
+        }
+        catch (StorageException)
+        {
+            return null; // no log (or it cannot be read any more): the receipt says so
+        }
     }
 }

@@ -105,6 +105,7 @@ internal static class Hosting
         services.AddSingleton<TenantWatch>();
         services.AddSingleton<Features.Limits.RequestLimits>();
         services.AddSingleton<Features.Audit.AuditTrail>();
+        services.AddSingleton<Features.Memory.UserErasure>();
         services.AddSingleton<Features.Metering.CpuShares>();
         services.AddSingleton<Features.Metering.CostGauge>();
         services.AddHostedService<Features.Metering.MeteringJob>();

@@ -21,6 +21,13 @@ public sealed record TenantResponse(string Id, string DisplayName, string Status
         new(r.Id.Value, r.DisplayName, r.Status.ToString().ToLowerInvariant(), r.CreatedAt, r.Profile.Plan, r.Profile.Isolation, r.Profile.Flags);
 }
 
+/// <summary>A deleted tenant's tombstone and the signed receipt of its erasure.</summary>
+public sealed record DeletedTenantResponse(string Id, string DisplayName, string Status, DateTimeOffset CreatedAt, string Plan, string Isolation, IReadOnlyList<string> Compliance, Core.Audit.SignedReceipt? Receipt)
+{
+    internal static DeletedTenantResponse Of(TenantRecord r, Core.Audit.SignedReceipt? receipt) =>
+        new(r.Id.Value, r.DisplayName, r.Status.ToString().ToLowerInvariant(), r.CreatedAt, r.Profile.Plan, r.Profile.Isolation, r.Profile.Flags, receipt);
+}
+
 /// <summary>Body of a token request: the user, the scopes, and a lifetime in minutes (default from settings).</summary>
 public sealed record IssueTokenRequest(string? User, IReadOnlyList<string>? Scopes, int? LifetimeMinutes);
 
@@ -51,8 +58,12 @@ internal static class AdminEndpoints
             }
 
             watch.Cut(tid); // requests in flight stop before the store is erased under them
-            return Result(tid, tenants, await tenants.DeleteAsync(tid, Actor(http)), "delete", "not yet deleted");
+            return await tenants.EraseAsync(tid, Actor(http)) is { } erased
+                ? TypedResults.Ok(DeletedTenantResponse.Of(erased.Record, erased.Receipt))
+                : Result(tid, tenants, null, "delete", "not yet deleted");
         });
+        group.MapGet("/{id}/receipts", (string id, TenantService tenants, Core.Audit.ErasureReceipts receipts) =>
+            TenantId.TryParse(id, out var tid) && tenants.Find(tid) is not null ? (IResult)TypedResults.Ok(receipts.For(tid)) : NotFound());
         group.MapPut("/{id}/plan", (string id, PlanRequest body, TenantService tenants, HttpContext http) =>
             Transition(id, tenants, t => tenants.SetPlan(t, body.Plan ?? string.Empty, Actor(http)), "change the plan of", "not deleted")).Audited("tenant.plan");
         group.MapPost("/{id}/tokens", IssueToken).Audited("token.issue");

@@ -12,6 +12,24 @@ public sealed record NoteRequest(string? Text, string? TenantId) : INamesTenant;
 /// <summary>Body of a rating: <c>up</c> or <c>down</c> for one of the caller's answers, with an optional comment.</summary>
 public sealed record FeedbackRequest(string? TurnId, string? Rating, string? Comment, string? TenantId) : INamesTenant;
 
+/// <summary>A user's erasure: what the memory layer reports, and the signed receipt.</summary>
+public sealed record UserErasureResponse(string User, long RowsDeleted, DateTimeOffset ErasedAt, string Method, Core.Audit.SignedReceipt Receipt);
+
+/// <summary>
+/// Erases one user of a tenant: the user's key and rows (<see cref="MemoryService.EraseAsync"/>), the user's place in
+/// the plan's user count, and a signed receipt kept in the catalog.
+/// </summary>
+internal sealed class UserErasure(TenantService tenants, MemoryService memory, TenantUsers users, Core.Audit.ErasureReceipts receipts)
+{
+    public async Task<UserErasureResponse> EraseAsync(TenantId tenant, UserId user, string actor)
+    {
+        var erased = await memory.EraseAsync(tenants.Store(tenant), user);
+        users.Remove(tenant, user);
+        var receipt = receipts.ForUser(tenant, user, actor, erased.RowsDeleted, null);
+        return new UserErasureResponse(erased.User, erased.RowsDeleted, erased.ErasedAt, erased.Method, receipt);
+    }
+}
+
 /// <summary>A tenant's memory retention: days, or null for the service's default.</summary>
 public sealed record MemorySettings(int? RetentionDays);
 
@@ -23,13 +41,21 @@ public sealed record MemorySettings(int? RetentionDays);
 /// </summary>
 internal static class MemoryEndpoints
 {
+    /// <summary>Platform: erase one user of any tenant.</summary>
+    public static void MapUserErasure(this IEndpointRouteBuilder app) =>
+        app.MapDelete("/admin/v1/tenants/{tenant}/users/{user}", async (string tenant, string user, TenantService tenants, UserErasure erasure, HttpContext http) =>
+            TenantId.TryParse(tenant, out var id) && tenants.Find(id) is { Status: not TenantStatus.Deleted }
+                ? (IResult)TypedResults.Ok(await erasure.EraseAsync(id, UserId.Parse(user), Audit.AuditTrail.ActorOf(http)))
+                : NotFound("No such tenant."))
+            .RequireAuthorization(Hosting.Hosting.PlatformPolicy).Audited("user.erase");
+
     public static void MapMemoryEndpoints(this IEndpointRouteBuilder app)
     {
         var me = app.MapGroup("/api/v1/me/memory").RequireAuthorization(Hosting.Hosting.MemoryPolicy).AddEndpointFilter<TenantFilter>();
         me.MapGet("/", async (Caller caller, MemoryService memory, TenantService tenants, CancellationToken ct) =>
             TypedResults.Ok(await memory.ExportAsync(tenants.Store(caller.Tenant), caller.User, ct))).Audited("memory.export");
-        me.MapDelete("/", async (Caller caller, MemoryService memory, TenantService tenants) =>
-            TypedResults.Ok(await memory.EraseAsync(tenants.Store(caller.Tenant), caller.User))).Audited("memory.erase");
+        me.MapDelete("/", async (Caller caller, MemoryService memory, TenantService tenants, UserErasure erasure) =>
+            TypedResults.Ok(await erasure.EraseAsync(caller.Tenant, caller.User, caller.User.Value))).Audited("user.erase");
         me.MapPost("/", async (NoteRequest body, Caller caller, MemoryService memory, TenantService tenants, CancellationToken ct) =>
             TypedResults.Ok(await memory.RememberAsync(tenants.Store(caller.Tenant), caller.User, body.Text ?? string.Empty, ct)));
         me.MapDelete("/{id}", async (string id, Caller caller, MemoryService memory, TenantService tenants) =>
@@ -51,8 +77,8 @@ internal static class MemoryEndpoints
         var admin = app.MapGroup("/api/v1/users/{user}/memory").RequireAuthorization(Hosting.Hosting.AdminPolicy).AddEndpointFilter<TenantFilter>();
         admin.MapGet("/", async (string user, Caller caller, MemoryService memory, TenantService tenants, CancellationToken ct) =>
             TypedResults.Ok(await memory.ExportAsync(tenants.Store(caller.Tenant), UserId.Parse(user), ct))).Audited("memory.read");
-        admin.MapDelete("/", async (string user, Caller caller, MemoryService memory, TenantService tenants) =>
-            TypedResults.Ok(await memory.EraseAsync(tenants.Store(caller.Tenant), UserId.Parse(user)))).Audited("user.erase");
+        admin.MapDelete("/", async (string user, Caller caller, UserErasure erasure) =>
+            TypedResults.Ok(await erasure.EraseAsync(caller.Tenant, UserId.Parse(user), caller.User.Value))).Audited("user.erase");
         admin.MapPost("/{id}/promote", async (string user, string id, Caller caller, MemoryService memory, TenantService tenants, CancellationToken ct) =>
             await memory.PromoteFactAsync(tenants.Store(caller.Tenant), UserId.Parse(user), id, caller.User, ct) is { } document
                 ? (IResult)TypedResults.Created($"/api/v1/documents/{Uri.EscapeDataString(document.Id)}", document)

@@ -73,6 +73,8 @@ public static class CoreServiceCollectionExtensions
         services.AddSingleton(sp => new Metering.LlmBudget(sp.GetRequiredService<Metering.UsageMeter>(), sp.GetService<TimeProvider>()));
         services.AddSingleton(sp => new Metering.UsageService(
             sp.GetRequiredService<Metering.UsageMeter>(), sp.GetRequiredService<TenantService>(), sp.GetRequiredService<IOptions<BrunoOptions>>(), sp.GetService<TimeProvider>()));
+        services.AddSingleton(sp => new RetentionService(
+            sp.GetRequiredService<TenantService>(), sp.GetRequiredService<Audit.AuditLog>(), sp.GetRequiredService<Metering.UsageMeter>(), sp.GetService<TimeProvider>()));
         return services;
     }
 }

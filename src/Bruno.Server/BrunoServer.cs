@@ -38,6 +38,7 @@ public static class BrunoServer
         app.MapSettingsEndpoints();
         app.MapAuditEndpoints();
         app.MapUsageEndpoints();
+        app.MapRetentionEndpoints();
         app.MapDocumentEndpoints();
         app.MapQueryEndpoints();
         app.MapSearchEndpoints();

@@ -115,6 +115,8 @@ public sealed class TenantCatalog
         db.EnsureColumn(c, "tenants", "plan", "TEXT NOT NULL DEFAULT 'default'");
         db.EnsureColumn(c, "tenants", "isolation", "TEXT NOT NULL DEFAULT 'namespace'");
         db.EnsureColumn(c, "tenants", "compliance", "TEXT NOT NULL DEFAULT ''");
+        db.EnsureColumn(c, "tenant_memory", "audit_days", "INTEGER NULL");
+        db.EnsureColumn(c, "tenant_memory", "usage_days", "INTEGER NULL");
         CatalogDatabase.Execute(c, "CREATE INDEX IF NOT EXISTS tenant_events_tenant ON tenant_events(tenant, seq);");
     }
 
@@ -277,6 +279,24 @@ public sealed class TenantCatalog
             """,
             ("@id", id.Value),
             ("@value", days)) == 1;
+
+    /// <summary>The tenant's own audit and usage retention in days (null: the service's default).</summary>
+    public (int? AuditDays, int? UsageDays) FindRetention(TenantId id) =>
+        _db.Query(
+            "SELECT audit_days, usage_days FROM tenant_memory WHERE tenant = @id;",
+            r => (r.IsDBNull(0) ? (int?)null : Convert.ToInt32(r.GetValue(0), System.Globalization.CultureInfo.InvariantCulture), r.IsDBNull(1) ? (int?)null : Convert.ToInt32(r.GetValue(1), System.Globalization.CultureInfo.InvariantCulture)),
+            ("@id", id.Value)).SingleOrDefault();
+
+    /// <summary>Sets the tenant's audit and usage retention (null: the default); false when the tenant does not exist.</summary>
+    public bool SetRetention(TenantId id, int? auditDays, int? usageDays) =>
+        _db.Execute(
+            """
+            INSERT INTO tenant_memory(tenant, audit_days, usage_days) SELECT id, CAST(@audit AS INTEGER), CAST(@usage AS INTEGER) FROM tenants WHERE id = @id
+            ON CONFLICT(tenant) DO UPDATE SET audit_days = excluded.audit_days, usage_days = excluded.usage_days;
+            """,
+            ("@id", id.Value),
+            ("@audit", auditDays),
+            ("@usage", usageDays)) == 1;
 
     /// <summary>Records that the tenant's turns up to <paramref name="until"/> were consolidated; false when the tenant does not exist.</summary>
     public bool SetConsolidatedUntil(TenantId id, DateTimeOffset until) =>

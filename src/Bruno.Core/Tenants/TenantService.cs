@@ -45,6 +45,32 @@ public sealed class TenantService(TenantCatalog catalog, StorageEngine engine, M
         return catalog.SetMemoryRetention(id, days) ? MemoryPolicyFor(id) : null;
     }
 
+    /// <summary>The retention in force for <paramref name="id"/>: the tenant's days where it set them, else the service's.</summary>
+    public RetentionPolicy RetentionFor(TenantId id)
+    {
+        var (audit, usage) = catalog.FindRetention(id);
+        var defaults = options.Value.Retention;
+        return new RetentionPolicy(MemoryPolicyFor(id).RetentionDays, audit ?? defaults.AuditDays, usage ?? defaults.UsageDays);
+    }
+
+    /// <summary>
+    /// Sets the tenant's retention (null fields: the service's default). Throws <see cref="ArgumentException"/> for days
+    /// outside 1-3,650 (nothing is stored then). Returns the policy now in force, or null for an unknown tenant. The
+    /// retention job applies it at its next run (memory: the consolidation job).
+    /// </summary>
+    public RetentionPolicy? SetRetention(TenantId id, int? memoryDays, int? auditDays, int? usageDays)
+    {
+        foreach (var (name, days) in new[] { ("memory_days", memoryDays), ("audit_days", auditDays), ("usage_days", usageDays) })
+        {
+            if (days is < 1 or > RetentionOptions.MaxDays)
+            {
+                throw new ArgumentException($"{name} must be between 1 and {RetentionOptions.MaxDays} (or null for the default).");
+            }
+        }
+
+        return catalog.SetMemoryRetention(id, memoryDays) && catalog.SetRetention(id, auditDays, usageDays) ? RetentionFor(id) : null;
+    }
+
     /// <summary>
     /// Creates a tenant: the record in <c>provisioning</c> first, then its encrypted store, then <c>active</c>. A crash
     /// in between leaves a provisioning record that <see cref="RecoverAsync"/> finishes at the next start. Throws

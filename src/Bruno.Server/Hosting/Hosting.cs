@@ -109,6 +109,7 @@ internal static class Hosting
         services.AddSingleton<Features.Metering.CpuShares>();
         services.AddSingleton<Features.Metering.CostGauge>();
         services.AddHostedService<Features.Metering.MeteringJob>();
+        services.AddHostedService<Features.Admin.RetentionJob>();
         services.AddOpenTelemetry().WithMetrics(m => m.AddMeter(Features.Metering.CostGauge.MeterName).AddPrometheusExporter());
         services.AddHostedService(sp => sp.GetRequiredService<TenantWatch>());
         services.AddOpenApi();

@@ -1,0 +1,76 @@
+using Bruno.Core;
+using Bruno.Core.Tenants;
+using Bruno.Server.Features.Audit;
+using Bruno.Server.Tenancy;
+using Bruno.Storage.Identity;
+
+namespace Bruno.Server.Features.Admin;
+
+/// <summary>A tenant's retention in days: memory (turns), audit entries, usage records; null keeps the service's default.</summary>
+public sealed record RetentionSettings(int? MemoryDays, int? AuditDays, int? UsageDays);
+
+/// <summary>
+/// Retention: read and set a tenant's (the platform for any tenant, a tenant's admins for their own), and run the job
+/// on demand. The job (<see cref="RetentionJob"/>) also runs on its own schedule.
+/// </summary>
+internal static class RetentionEndpoints
+{
+    public static void MapRetentionEndpoints(this IEndpointRouteBuilder app)
+    {
+        var platform = app.MapGroup("/admin/v1/tenants/{tenant}/settings/retention").RequireAuthorization(Hosting.Hosting.PlatformPolicy);
+        platform.MapGet("/", (string tenant, TenantService tenants) => Known(tenant, tenants) is { } id ? (IResult)TypedResults.Ok(tenants.RetentionFor(id)) : NotFound());
+        platform.MapPut("/", (string tenant, RetentionSettings body, TenantService tenants) => Known(tenant, tenants) is { } id ? Set(id, body, tenants) : NotFound()).Audited("settings.retention");
+
+        var own = app.MapGroup("/api/v1/settings/retention").RequireAuthorization(Hosting.Hosting.AdminPolicy).AddEndpointFilter<TenantFilter>();
+        own.MapGet("/", (Caller caller, TenantService tenants) => TypedResults.Ok(tenants.RetentionFor(caller.Tenant)));
+        own.MapPut("/", (RetentionSettings body, Caller caller, TenantService tenants) => Set(caller.Tenant, body, tenants)).Audited("settings.retention");
+
+        app.MapPost("/admin/v1/retention/run", async (RetentionService retention, CancellationToken ct) => TypedResults.Ok(await retention.RunOnceAsync(ct)))
+            .RequireAuthorization(Hosting.Hosting.PlatformPolicy);
+    }
+
+    private static TenantId? Known(string tenant, TenantService tenants) =>
+        TenantId.TryParse(tenant, out var id) && tenants.Find(id) is { Status: not TenantStatus.Deleted } ? id : null;
+
+    private static IResult Set(TenantId id, RetentionSettings body, TenantService tenants) =>
+        tenants.SetRetention(id, body.MemoryDays, body.AuditDays, body.UsageDays) is { } policy ? TypedResults.Ok(policy) : NotFound();
+
+    private static Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult NotFound() => TypedResults.Problem(statusCode: 404, title: "Not found", detail: "No such tenant.");
+}
+
+/// <summary>Runs <see cref="RetentionService"/> every <see cref="RetentionOptions.Interval"/> (the first run an interval after start).</summary>
+internal sealed partial class RetentionJob(RetentionService retention, Microsoft.Extensions.Options.IOptions<BrunoOptions> options, TimeProvider time, ILogger<RetentionJob> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var interval = options.Value.Retention.Interval;
+        if (interval == TimeSpan.Zero)
+        {
+            return;
+        }
+
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(interval, time, stoppingToken);
+                var run = await retention.RunOnceAsync(stoppingToken);
+                LogRun(logger, run.Tenants, run.AuditEntries, run.UsageRows);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception e) when (e is System.Data.Common.DbException or IOException)
+            {
+                LogFailed(logger, e.GetType().Name);
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 3601, Level = LogLevel.Information, Message = "Retention: {Tenants} tenants, {Entries} audit entries and {Rows} usage rows removed")]
+    private static partial void LogRun(ILogger logger, int tenants, long entries, long rows);
+
+    [LoggerMessage(EventId = 3602, Level = LogLevel.Error, Message = "Retention run failed ({Error}); it runs again at the next interval")]
+    private static partial void LogFailed(ILogger logger, string error);
+}

@@ -29,8 +29,9 @@ internal static class NoisyNeighbour
     private const int FloodClients = 20;     // each under three times the client limit: refused by the tenant's limit, never penalised
     private const int FloodWarmup = 150;     // requests of the flooder during the warm-up: accepted and refused paths both run
     private const double RatioTarget = 1.2;
+    private const int BucketSeconds = 10; // the timeline's resolution
 
-    private sealed record Sample(int Tenant, int Phase, double Ms, double SendLagMs, int Status, string? Level);
+    private sealed record Sample(int Tenant, int Phase, long Due, double Ms, double SendLagMs, int Status, string? Level);
 
     public static async Task<int> RunAsync(string outFile, bool quick, string[] vocabulary)
     {
@@ -109,7 +110,6 @@ internal static class NoisyNeighbour
             var warmupSeconds = (int)(phase1 - wallNow).TotalSeconds;
             var p1 = Ts(phase1);
             var p2 = After(p1, phaseSeconds);
-            var end = After(p2, phaseSeconds);
 
             // Quiet schedule: tenant k asks every 60/QuietPerMinute s, offset so the four tenants interleave evenly;
             // its clients take turns. It runs without a break from the warm-up through both phases.
@@ -136,10 +136,11 @@ internal static class NoisyNeighbour
             Console.WriteLine($"noisy: warm-up {warmupSeconds} s, phase 1 at {phase1:HH:mm:ss}, phase 2 at {phase1.AddSeconds(phaseSeconds):HH:mm:ss}, {phaseSeconds} s each");
             Task<Sample> Send((long Due, int Tenant, int Phase, int Client, int Question) r) =>
                 SendAsync(clients[r.Tenant], credentials[r.Tenant][r.Client], questions[r.Question % questions.Length], r.Due, r.Tenant, r.Phase);
-            var diagnostics = Diagnose(p1, p2, end);
+            var diagnostics = Diagnose(p1, phaseSeconds);
             var runs = await Task.WhenAll(RunScheduleAsync(quiet, Send), RunScheduleAsync(flood, Send));
-            var (baselineDiagnostics, floodDiagnostics) = await diagnostics;
+            var (baselineDiagnostics, floodDiagnostics, marks) = await diagnostics;
             var samples = runs.SelectMany(r => r).ToList();
+            double At(Sample x) => Stopwatch.GetElapsedTime(p1, x.Due).TotalSeconds; // seconds since phase 1 started
 
             result["setup"] = new JsonObject
             {
@@ -200,7 +201,37 @@ internal static class NoisyNeighbour
                 ["refused_p50_ms"] = Percentile(refused.Select(s => s.Ms).ToList(), 0.5),
                 ["refused_p99_ms"] = Percentile(refused.Select(s => s.Ms).ToList(), 0.99),
             };
+
+            // Quiet requests while the flooder's minute allowance is being spent (the first 5 s of each clock minute,
+            // when it gets its 100 answers at 33 a second) and while it is only refused.
+            var floodQuiet = samples.Where(s => s.Tenant > 0 && s.Phase == 2).ToList();
+            bool InBurst(Sample x) => phase1.AddSeconds(At(x)).Second < 5;
+            ((JsonObject)phases["flood"]!)["quiet_during_flooder_bursts"] = Stats(floodQuiet.Where(InBurst).ToList());
+            ((JsonObject)phases["flood"]!)["quiet_outside_flooder_bursts"] = Stats(floodQuiet.Where(x => !InBurst(x)).ToList());
             result["phases"] = phases;
+
+            // The timeline, in buckets of 10 s: the quiet tenants' latency beside what the flooder got answered and
+            // what the rest of the machine used (other processes share these cores).
+            var timeline = new JsonArray();
+            for (var j = 0; j + 1 < marks.Length; j++)
+            {
+                var inBucket = samples.Where(x => x.Phase > 0 && At(x) >= j * BucketSeconds && At(x) < (j + 1) * BucketSeconds).ToList();
+                var cpu = Snapshot.Between(marks[j], marks[j + 1]);
+                var q = inBucket.Where(x => x.Tenant > 0 && x.Status is >= 200 and < 300).Select(x => x.Ms).ToList();
+                timeline.Add(new JsonObject
+                {
+                    ["from_s"] = j * BucketSeconds,
+                    ["phase"] = j * BucketSeconds < phaseSeconds ? "baseline" : "flood",
+                    ["quiet_requests"] = inBucket.Count(x => x.Tenant > 0),
+                    ["quiet_p50_ms"] = Percentile(q, 0.5),
+                    ["quiet_max_ms"] = Percentile(q, 1),
+                    ["flooder_accepted"] = inBucket.Count(x => x.Tenant == 0 && x.Status is >= 200 and < 300),
+                    ["process_cores"] = cpu["process_cores"]?.DeepClone(),
+                    ["other_cores"] = cpu["other_cores"]?.DeepClone(),
+                });
+            }
+
+            result["timeline"] = timeline;
 
             // The comparison and the two targets: every quiet tenant's p99 (and all of them together) within 1.2× of
             // its baseline, and no 429 for any quiet request.
@@ -299,39 +330,49 @@ internal static class NoisyNeighbour
             var body = await response.Content.ReadAsByteArrayAsync();
             var ms = Stopwatch.GetElapsedTime(due).TotalMilliseconds;
             var level = response.StatusCode == HttpStatusCode.TooManyRequests ? JsonNode.Parse(body)?["level"]?.GetValue<string>() : null;
-            return new Sample(tenant, phase, ms, lag, (int)response.StatusCode, level);
+            return new Sample(tenant, phase, due, ms, lag, (int)response.StatusCode, level);
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
         {
-            return new Sample(tenant, phase, Stopwatch.GetElapsedTime(due).TotalMilliseconds, lag, 0, e.GetType().Name);
+            return new Sample(tenant, phase, due, Stopwatch.GetElapsedTime(due).TotalMilliseconds, lag, 0, e.GetType().Name);
         }
     }
 
-    /// <summary>What the process and the machine did in each phase: the garbage collector, stalls, CPU of this process and of everything else.</summary>
-    private static async Task<(JsonObject Baseline, JsonObject Flood)> Diagnose(long p1, long p2, long end)
+    /// <summary>
+    /// What the process and the machine did in each phase: the garbage collector, stalls, CPU of this process and of
+    /// everything else; and the counters every <see cref="BucketSeconds"/> for the timeline.
+    /// </summary>
+    private static async Task<(JsonObject Baseline, JsonObject Flood, Snapshot[] Marks)> Diagnose(long p1, int phaseSeconds)
     {
-        static async Task Until(long ts)
+        var buckets = 2 * phaseSeconds / BucketSeconds;
+        var marks = new Snapshot[buckets + 1];
+        JsonObject? baseline = null;
+        var stalls = new StallMonitor();
+        for (var j = 0; j <= buckets; j++)
         {
-            var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), ts);
+            var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), p1 + (long)(j * BucketSeconds * (double)Stopwatch.Frequency));
             if (wait > TimeSpan.Zero)
             {
                 await Task.Delay(wait);
             }
+
+            marks[j] = Snapshot.Take();
+            if (j == 0 || j == buckets / 2)
+            {
+                if (j > 0)
+                {
+                    baseline = Snapshot.Between(marks[0], marks[j]);
+                    baseline["stalls"] = stalls.Report();
+                }
+
+                stalls.Dispose();
+                stalls = new StallMonitor();
+            }
         }
 
-        await Until(p1);
-        var a = Snapshot.Take();
-        var stalls = new StallMonitor();
-        await Until(p2);
-        var b = Snapshot.Take();
-        var baseline = Snapshot.Between(a, b);
-        baseline["stalls"] = stalls.Report();
-        stalls = new StallMonitor();
-        await Until(end);
-        var c = Snapshot.Take();
-        var flood = Snapshot.Between(b, c);
+        var flood = Snapshot.Between(marks[buckets / 2], marks[buckets]);
         flood["stalls"] = stalls.Report();
-        return (baseline, flood);
+        return (baseline!, flood, marks);
     }
 
     private static JsonObject Stats(List<Sample> samples)
@@ -416,12 +457,20 @@ internal static class NoisyNeighbour
             s.AppendLine($"{key,-10} {b["requests"],10} {b["p50_ms"],7} {b["p95_ms"],7} {b["p99_ms"],7} | {f["requests"],7} {f["p50_ms"],7} {f["p95_ms"],7} {f["p99_ms"],7} | {ratio,9} {non2xx,7}");
         }
 
+        var (inBursts, outside) = (phases["flood"]!["quiet_during_flooder_bursts"]!, phases["flood"]!["quiet_outside_flooder_bursts"]!);
+        s.AppendLine($"flood phase, quiet requests in the flooder's bursts (first 5 s of its minutes): n {inBursts["requests"]}, p50 {inBursts["p50_ms"]}, p99 {inBursts["p99_ms"]}; outside: n {outside["requests"]}, p50 {outside["p50_ms"]}, p99 {outside["p99_ms"]}");
         var fl = phases["flood"]!["flooder"]!;
         s.AppendLine($"flooder: sent {fl["sent"]} ({fl["sent_per_minute"]}/min), accepted {fl["accepted"]}, refused {fl["refused_429"]} {fl["refused_by_level"]!.ToJsonString()}, other {fl["other"]}");
         foreach (var phase in new[] { "baseline", "flood" })
         {
             var p = phases[phase]!["process"]!;
             s.AppendLine($"{phase}: bench process {p["process_cores"]} cores, other processes {p["other_cores"]}, steal {p["steal_cores"]}, GC pauses {p["gc_pause_ms"]} ms, stalls over 10 ms {p["stalls"]!["over_10_ms"]}");
+        }
+
+        s.AppendLine("timeline (10 s buckets): from, phase, quiet p50/max ms, flooder answered, this process / other processes (cores)");
+        foreach (var b in r["timeline"]!.AsArray())
+        {
+            s.AppendLine($"  {b!["from_s"],4} s {b["phase"],-8} {b["quiet_p50_ms"],7} {b["quiet_max_ms"],8} {b["flooder_accepted"],5} {b["process_cores"],6} {b["other_cores"],6}");
         }
 
         var t = r["targets"]!;

@@ -18,9 +18,18 @@ using ModelContextProtocol.Client;
 //   dotnet run -c Release --project bench/Bruno.Api.Benchmarks -- [--quick] [--out FILE]
 // Starts the real server on 127.0.0.1 over a temp folder, measures the embedding model alone, ingest through the API,
 // then /api/v1/query with the extractive answerer: closed loops of 10 and 50 clients, and an open loop at 100 requests/s.
+//   dotnet run -c Release --project bench/Bruno.Api.Benchmarks -- --only noisy [--quick] [--out FILE]
+// runs the noisy-neighbour benchmark instead (NoisyNeighbour.cs): four quiet tenants alone, then beside a flooder.
 var argList = args.ToList();
 var quick = argList.Contains("--quick");
-var outFile = Path.GetFullPath(argList.IndexOf("--out") is var o and >= 0 ? argList[o + 1] : "bench/results/api.json");
+var only = argList.IndexOf("--only") is var m and >= 0 && m + 1 < argList.Count ? argList[m + 1] : null;
+if (only is not null and not "noisy")
+{
+    Console.Error.WriteLine($"--only {only}: the only mode is noisy (without --only, the API benchmark runs)");
+    return 1;
+}
+
+var outFile = Path.GetFullPath(argList.IndexOf("--out") is var o and >= 0 ? argList[o + 1] : only is null ? "bench/results/api.json" : $"bench/results/{only}.json");
 var (docs, sectionsPerDoc, seconds) = quick ? (40, 25, 5) : (400, 25, 15);
 var root = Path.Combine(Path.GetTempPath(), "bruno-api-bench-" + Guid.NewGuid().ToString("N"));
 var result = new JsonObject
@@ -44,6 +53,11 @@ string[] vocabulary = """
     employee manager staff leave salary bonus training course lesson school student teacher book library museum park
     garden house car road street station airport ticket seat window door key lock light power energy water food menu
     """.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+if (only == "noisy")
+{
+    return await NoisyNeighbour.RunAsync(outFile, quick, vocabulary);
+}
+
 var corpus = Enumerable.Range(0, docs).Select(d => (Id: $"doc-{d:D4}", Text: Document(random, vocabulary, d, sectionsPerDoc))).ToList();
 
 // 1. The model alone, batched: the ceiling for ingest.
@@ -218,6 +232,7 @@ Directory.CreateDirectory(Path.GetDirectoryName(outFile)!);
 await File.WriteAllTextAsync(outFile, result.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
 Console.WriteLine(result.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
 Console.WriteLine($"written to {outFile}");
+return 0;
 
 static async Task<JsonObject> Closed(HttpClient http, string[] questions, int clients, int seconds)
 {

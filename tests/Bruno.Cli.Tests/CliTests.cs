@@ -328,4 +328,31 @@ public sealed class CliTests : IAsyncLifetime
             Directory.Delete(folder, recursive: true);
         }
     }
+
+    [Fact]
+    public async Task Usage_ShowsTheMonthAsATable_JsonOrCsv()
+    {
+        var tenant = $"cli-u-{Guid.NewGuid():N}"[..20];
+        using (var user = await _server.TenantClientAsync(tenant))
+        {
+            (await user.PostAsync("/api/v1/documents", RunningServer.Json(new { id = "d", content = "The gym opens at six." }), TestContext.Current.CancellationToken)).EnsureSuccessStatusCode();
+        }
+
+        var month = DateTime.UtcNow.ToString("yyyy-MM", System.Globalization.CultureInfo.InvariantCulture);
+        var (code, output, _) = await RunAsync("usage", "--tenant", tenant, "--month", month);
+        Assert.Equal(0, code);
+        Assert.Contains("requests", output, StringComparison.Ordinal);
+        Assert.Contains("projected month", output, StringComparison.Ordinal);
+        (code, output, _) = await RunAsync("usage", "--tenant", tenant, "--json");
+        Assert.Equal(1, JsonDocument.Parse(output).RootElement.GetProperty("usage").GetProperty("requests").GetInt64());
+        (code, output, _) = await RunAsync("usage", "--tenant", tenant, "--csv");
+        Assert.StartsWith("hour,requests,", output, StringComparison.Ordinal);
+
+        var (bad, _, err) = await RunAsync("usage", "--tenant", tenant, "--month", "November");
+        Assert.Equal(1, bad);
+        Assert.Equal("error: --month must be written yyyy-MM, e.g. 2026-11", err.Trim());
+        (bad, _, err) = await RunAsync("usage", "--tenant", "nobody-here");
+        Assert.Equal(1, bad);
+        Assert.Equal("error: No such tenant.", err.Trim());
+    }
 }

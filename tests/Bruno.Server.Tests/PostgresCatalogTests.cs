@@ -8,6 +8,7 @@ namespace Bruno.Server.Tests;
 public sealed class PostgresCatalogTests
 {
     private static readonly string[] BotScopes = [Scopes.Query, Scopes.Ingest];
+    private static readonly string[] Hipaa = ["hipaa"];
 
     [Fact]
     public async Task TheServiceRunsOnAPostgresCatalog_SharedByTwoProcesses()
@@ -32,6 +33,33 @@ public sealed class PostgresCatalogTests
         (await platform.PostAsync("/admin/v1/tenants/pg-acme/suspend", null, Http.Ct)).EnsureSuccessStatusCode();
         using var botOnSecond = second.Client(key!);
         await Http.AssertProblemAsync(await botOnSecond.GetAsync("/api/v1/documents", Http.Ct), HttpStatusCode.Forbidden);
+    }
+
+    [Fact]
+    public async Task AuditUsageRetentionAndReceipts_WorkOnAPostgresCatalog()
+    {
+        var settings = new Dictionary<string, string?> { ["Bruno:Catalog:Provider"] = "postgres", ["Bruno:Catalog:ConnectionString"] = TestPostgres.NewDatabase() };
+        await using var server = await RunningServer.StartAsync(settings);
+        using var platform = server.Client(server.PlatformToken());
+        (await platform.PostAsync("/admin/v1/tenants", RunningServer.Json(new { id = "pg-ops", compliance = Hipaa }), Http.Ct)).EnsureSuccessStatusCode();
+        using var user = server.Client(server.UserToken("pg-ops", "ann", Scopes.Query, Scopes.Ingest));
+        (await user.PostAsync("/api/v1/documents", RunningServer.Json(new { id = "hours", content = "The lab opens at six." }), Http.Ct)).EnsureSuccessStatusCode();
+        (await user.PostAsync("/api/v1/query", RunningServer.Json(new { query = "When does the lab open?" }), Http.Ct)).EnsureSuccessStatusCode();
+        (await platform.PutAsync("/admin/v1/tenants/pg-ops/settings/retention", RunningServer.Json(new { audit_days = 30 }), Http.Ct)).EnsureSuccessStatusCode();
+
+        var usage = (await Http.JsonAsync(await platform.GetAsync("/admin/v1/tenants/pg-ops/usage", Http.Ct))).GetProperty("usage");
+        Assert.Equal(2, usage.GetProperty("requests").GetInt64());
+        Assert.True(usage.GetProperty("embedding_tokens").GetInt64() > 0);
+        var audit = (await Http.JsonAsync(await platform.GetAsync("/admin/v1/tenants/pg-ops/audit", Http.Ct))).GetProperty("entries");
+        Assert.Equal(["tenant.create", "settings.retention"], audit.EnumerateArray().Select(e => e.GetProperty("action").GetString()));
+        Assert.Equal(Hipaa, audit[0].GetProperty("compliance").EnumerateArray().Select(f => f.GetString()));
+        var retention = await Http.JsonAsync(await platform.GetAsync("/admin/v1/tenants/pg-ops/settings/retention", Http.Ct));
+        Assert.Equal((30, 400), (retention.GetProperty("audit_days").GetInt32(), retention.GetProperty("usage_days").GetInt32()));
+        Assert.Equal(1, (await Http.JsonAsync(await platform.PostAsync("/admin/v1/retention/run", null, Http.Ct))).GetProperty("tenants").GetInt32());
+
+        var deleted = await Http.JsonAsync(await platform.DeleteAsync("/admin/v1/tenants/pg-ops", Http.Ct));
+        Assert.Equal("tenant", deleted.GetProperty("receipt").GetProperty("receipt").GetProperty("kind").GetString());
+        Assert.Single((await Http.JsonAsync(await platform.GetAsync("/admin/v1/tenants/pg-ops/receipts", Http.Ct))).EnumerateArray());
     }
 
     [Fact]

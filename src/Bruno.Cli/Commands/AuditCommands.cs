@@ -54,8 +54,8 @@ internal sealed class AuditVerifyCommand : AsyncCommand<AuditVerifyCommand.Setti
     public sealed class Settings : AuditSettings
     {
         [CommandOption("--public-key <FILE>")]
-        [Description("PEM public key trusted to sign checkpoints (default: the data root's platform-signing.pub.pem).")]
-        public string? PublicKey { get; init; }
+        [Description("PEM public key trusted to sign checkpoints; repeat it for several processes (default: the data root's platform-signing.pub.pem).")]
+        public string[]? PublicKey { get; init; }
 
         [CommandOption("--checkpoints <FILE>")]
         [Description("Checkpoints saved earlier with `bruno audit checkpoints --out` (checked in addition to the server's).")]
@@ -65,13 +65,17 @@ internal sealed class AuditVerifyCommand : AsyncCommand<AuditVerifyCommand.Setti
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         var tenant = settings.Id;
-        var keyFile = settings.PublicKey ?? new DataDirectory(settings.Options().DataRoot).PlatformPublicKeyPath;
-        if (!File.Exists(keyFile))
+        var trusted = new List<TrustedKey>();
+        foreach (var keyFile in settings.PublicKey is { Length: > 0 } given ? given : [new DataDirectory(settings.Options().DataRoot).PlatformPublicKeyPath])
         {
-            throw new CliException(BrunoCli.UserError, $"no public key at {keyFile} (pass --public-key)");
+            if (!File.Exists(keyFile))
+            {
+                throw new CliException(BrunoCli.UserError, $"no public key at {keyFile} (pass --public-key)");
+            }
+
+            trusted.Add(TrustedKey.FromPem(await File.ReadAllTextAsync(keyFile, cancellationToken)));
         }
 
-        var trusted = new[] { TrustedKey.FromPem(await File.ReadAllTextAsync(keyFile, cancellationToken)) };
         var kept = new List<AuditCheckpoint>();
         if (settings.Checkpoints is not null)
         {

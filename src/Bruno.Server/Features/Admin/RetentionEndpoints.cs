@@ -18,8 +18,8 @@ internal static class RetentionEndpoints
     public static void MapRetentionEndpoints(this IEndpointRouteBuilder app)
     {
         var platform = app.MapGroup("/admin/v1/tenants/{tenant}/settings/retention").RequireAuthorization(Hosting.Hosting.PlatformPolicy);
-        platform.MapGet("/", (string tenant, TenantService tenants) => Known(tenant, tenants) is { } id ? (IResult)TypedResults.Ok(tenants.RetentionFor(id)) : NotFound());
-        platform.MapPut("/", (string tenant, RetentionSettings body, TenantService tenants) => Known(tenant, tenants) is { } id ? Set(id, body, tenants) : NotFound()).Audited("settings.retention");
+        platform.MapGet("/", (string tenant, TenantService tenants) => TenantRoutes.Live(tenant, tenants) is { } id ? (IResult)TypedResults.Ok(tenants.RetentionFor(id)) : TenantRoutes.NotFound());
+        platform.MapPut("/", (string tenant, RetentionSettings body, TenantService tenants) => TenantRoutes.Live(tenant, tenants) is { } id ? Set(id, body, tenants) : TenantRoutes.NotFound()).Audited("settings.retention");
 
         var own = app.MapGroup("/api/v1/settings/retention").RequireAuthorization(Hosting.Hosting.AdminPolicy).AddEndpointFilter<TenantFilter>();
         own.MapGet("/", (Caller caller, TenantService tenants) => TypedResults.Ok(tenants.RetentionFor(caller.Tenant)));
@@ -29,13 +29,10 @@ internal static class RetentionEndpoints
             .RequireAuthorization(Hosting.Hosting.PlatformPolicy);
     }
 
-    private static TenantId? Known(string tenant, TenantService tenants) =>
-        TenantId.TryParse(tenant, out var id) && tenants.Find(id) is { Status: not TenantStatus.Deleted } ? id : null;
 
     private static IResult Set(TenantId id, RetentionSettings body, TenantService tenants) =>
-        tenants.SetRetention(id, body.MemoryDays, body.AuditDays, body.UsageDays) is { } policy ? TypedResults.Ok(policy) : NotFound();
+        tenants.SetRetention(id, body.MemoryDays, body.AuditDays, body.UsageDays) is { } policy ? TypedResults.Ok(policy) : TenantRoutes.NotFound();
 
-    private static Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult NotFound() => TypedResults.Problem(statusCode: 404, title: "Not found", detail: "No such tenant.");
 }
 
 /// <summary>Runs <see cref="RetentionService"/> every <see cref="RetentionOptions.Interval"/> (the first run an interval after start).</summary>

@@ -1,7 +1,6 @@
 using Bruno.Core.Audit;
 using Bruno.Core.Tenants;
 using Bruno.Server.Tenancy;
-using Bruno.Storage.Identity;
 
 namespace Bruno.Server.Features.Audit;
 
@@ -16,11 +15,11 @@ internal static class AuditEndpoints
     {
         var platform = app.MapGroup("/admin/v1/tenants/{tenant}/audit").RequireAuthorization(Hosting.Hosting.PlatformPolicy);
         platform.MapGet("/", async (string tenant, [AsParameters] AuditFilter filter, TenantService tenants, AuditLog log) =>
-            Known(tenant, tenants) is { } id ? (IResult)TypedResults.Ok(await log.ReadAsync(id, filter.ToQuery())) : NotFound());
+            TenantRoutes.Live(tenant, tenants) is { } id ? (IResult)TypedResults.Ok(await log.ReadAsync(id, filter.ToQuery())) : TenantRoutes.NotFound());
         platform.MapGet("/checkpoints", (string tenant, TenantService tenants, AuditLog log) =>
-            Known(tenant, tenants) is { } id ? (IResult)TypedResults.Ok(log.Checkpoints(id)) : NotFound());
+            TenantRoutes.Live(tenant, tenants) is { } id ? (IResult)TypedResults.Ok(log.Checkpoints(id)) : TenantRoutes.NotFound());
         platform.MapPost("/checkpoints", async (string tenant, TenantService tenants, AuditLog log) =>
-            Known(tenant, tenants) is { } id ? (await log.CheckpointAsync(id) is { } c ? TypedResults.Ok(c) : (IResult)TypedResults.NoContent()) : NotFound());
+            TenantRoutes.Live(tenant, tenants) is { } id ? (await log.CheckpointAsync(id) is { } c ? TypedResults.Ok(c) : (IResult)TypedResults.NoContent()) : TenantRoutes.NotFound());
         app.MapGet("/admin/v1/audit/public-key", (AuditLog log) => TypedResults.Text(log.PublicKeyPem + "\n", "application/x-pem-file"))
             .RequireAuthorization(Hosting.Hosting.PlatformPolicy);
 
@@ -28,10 +27,7 @@ internal static class AuditEndpoints
             .RequireAuthorization(Hosting.Hosting.AdminPolicy).AddEndpointFilter<TenantFilter>();
     }
 
-    private static TenantId? Known(string tenant, TenantService tenants) =>
-        TenantId.TryParse(tenant, out var id) && tenants.Find(id) is { Status: not TenantStatus.Deleted } ? id : null;
 
-    private static Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult NotFound() => TypedResults.Problem(statusCode: 404, title: "Not found", detail: "No such tenant.");
 }
 
 /// <summary>Query-string filters of an audit read.</summary>

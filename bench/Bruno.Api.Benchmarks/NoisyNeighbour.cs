@@ -33,10 +33,9 @@ internal static class NoisyNeighbour
 
     private sealed record Sample(int Tenant, int Phase, long Due, double Ms, double SendLagMs, int Status, string? Level);
 
-    public static async Task<int> RunAsync(string outFile, bool quick, string[] vocabulary)
+    public static async Task<int> RunAsync(string outFile, bool quick, string[] vocabulary, int phaseSeconds)
     {
         var total = Stopwatch.StartNew();
-        var phaseSeconds = quick ? 20 : 80;
         var root = Path.Combine(Path.GetTempPath(), "bruno-noisy-bench-" + Guid.NewGuid().ToString("N"));
         var app = BrunoServer.Build([], b =>
         {

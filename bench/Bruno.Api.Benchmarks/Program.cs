@@ -18,7 +18,7 @@ using ModelContextProtocol.Client;
 //   dotnet run -c Release --project bench/Bruno.Api.Benchmarks -- [--quick] [--out FILE]
 // Starts the real server on 127.0.0.1 over a temp folder, measures the embedding model alone, ingest through the API,
 // then /api/v1/query with the extractive answerer: closed loops of 10 and 50 clients, and an open loop at 100 requests/s.
-//   dotnet run -c Release --project bench/Bruno.Api.Benchmarks -- --only noisy [--quick] [--out FILE]
+//   dotnet run -c Release --project bench/Bruno.Api.Benchmarks -- --only noisy [--quick] [--phase-seconds N] [--out FILE]
 // runs the noisy-neighbour benchmark instead (NoisyNeighbour.cs): four quiet tenants alone, then beside a flooder.
 var argList = args.ToList();
 var quick = argList.Contains("--quick");
@@ -55,7 +55,15 @@ string[] vocabulary = """
     """.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
 if (only == "noisy")
 {
-    return await NoisyNeighbour.RunAsync(outFile, quick, vocabulary);
+    var phaseArg = argList.IndexOf("--phase-seconds") is var ps and >= 0 && ps + 1 < argList.Count ? argList[ps + 1] : null;
+    var phaseSeconds = quick ? 20 : 80;
+    if (phaseArg is not null && (!int.TryParse(phaseArg, System.Globalization.CultureInfo.InvariantCulture, out phaseSeconds) || phaseSeconds < 80 || (phaseSeconds - 20) % 60 != 0))
+    {
+        Console.Error.WriteLine("--phase-seconds must be 80, 140, 200, 260, ... (20 more than a whole number of minutes, so the flood starts on a minute)");
+        return 1;
+    }
+
+    return await NoisyNeighbour.RunAsync(outFile, quick, vocabulary, phaseSeconds);
 }
 
 var corpus = Enumerable.Range(0, docs).Select(d => (Id: $"doc-{d:D4}", Text: Document(random, vocabulary, d, sectionsPerDoc))).ToList();

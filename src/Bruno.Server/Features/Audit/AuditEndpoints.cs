@@ -14,7 +14,7 @@ internal static class AuditEndpoints
     public static void MapAuditEndpoints(this IEndpointRouteBuilder app)
     {
         var platform = app.MapGroup("/admin/v1/tenants/{tenant}/audit").RequireAuthorization(Hosting.Hosting.PlatformPolicy);
-        platform.MapGet("/", async (string tenant, [AsParameters] AuditFilter filter, TenantService tenants, AuditLog log) =>
+        platform.MapGet("/", async (string tenant, [AsParameters] AuditQueryParameters filter, TenantService tenants, AuditLog log) =>
             TenantRoutes.Live(tenant, tenants) is { } id ? (IResult)TypedResults.Ok(await log.ReadAsync(id, filter.ToQuery())) : TenantRoutes.NotFound());
         platform.MapGet("/checkpoints", (string tenant, TenantService tenants, AuditLog log) =>
             TenantRoutes.Live(tenant, tenants) is { } id ? (IResult)TypedResults.Ok(log.Checkpoints(id)) : TenantRoutes.NotFound());
@@ -23,7 +23,7 @@ internal static class AuditEndpoints
         app.MapGet("/admin/v1/audit/public-key", (AuditLog log) => TypedResults.Text(log.PublicKeyPem + "\n", "application/x-pem-file"))
             .RequireAuthorization(Hosting.Hosting.PlatformPolicy);
 
-        app.MapGet("/api/v1/audit", async ([AsParameters] AuditFilter filter, Caller caller, AuditLog log) => TypedResults.Ok(await log.ReadAsync(caller.Tenant, filter.ToQuery())))
+        app.MapGet("/api/v1/audit", async ([AsParameters] AuditQueryParameters filter, Caller caller, AuditLog log) => TypedResults.Ok(await log.ReadAsync(caller.Tenant, filter.ToQuery())))
             .RequireAuthorization(Hosting.Hosting.AdminPolicy).AddEndpointFilter<TenantFilter>();
     }
 
@@ -31,7 +31,7 @@ internal static class AuditEndpoints
 }
 
 /// <summary>Query-string filters of an audit read.</summary>
-internal sealed record AuditFilter(string? Action, string? Actor, string? Result, DateTimeOffset? From, DateTimeOffset? To, long? After, int? Limit)
+internal sealed record AuditQueryParameters(string? Action, string? Actor, string? Result, DateTimeOffset? From, DateTimeOffset? To, long? After, int? Limit)
 {
     public AuditQuery ToQuery()
     {

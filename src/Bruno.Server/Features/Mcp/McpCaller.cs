@@ -12,7 +12,7 @@ namespace Bruno.Server.Features.Mcp;
 /// The caller of an MCP tool: the same verified credential as the HTTP API (the <c>/mcp</c> endpoint requires it), the
 /// same tenant checks, and the scope each tool needs. Arguments never name the tenant or the user.
 /// </summary>
-internal sealed class McpCaller(IHttpContextAccessor http, TenantService tenants, TenantWatch watch, Limits.RequestLimits limits, TenantUsers users, Microsoft.Extensions.Options.IOptions<Core.BrunoOptions> options)
+internal sealed class McpCaller(IHttpContextAccessor http, TenantService tenants, TenantWatch watch, Limits.RequestLimits limits, TenantUsers users, Audit.AuditTrail trail, Microsoft.Extensions.Options.IOptions<Core.BrunoOptions> options)
 {
     /// <summary>The plan of the current call's tenant (after <see cref="Require"/>).</summary>
     public Core.PlanOptions CurrentPlan => http.HttpContext?.Items[typeof(Core.PlanOptions)] as Core.PlanOptions ?? options.Value.Plans["default"];
@@ -41,6 +41,12 @@ internal sealed class McpCaller(IHttpContextAccessor http, TenantService tenants
             var decision = limits.TryAcquire(caller, record!.Profile.Plan);
             if (!decision.Allowed)
             {
+                if (decision.PenaltyStarted)
+                {
+                    // recorded without holding up the refusal (the trail logs what it cannot record)
+                    _ = trail.RecordAsync(current, caller.Tenant, "limits.penalty", $"client {caller.User.Value}", Core.Audit.AuditResults.Denied);
+                }
+
                 throw new McpProtocolException(decision.Detail, (McpErrorCode)McpRateLimits.RateLimitedCode);
             }
 

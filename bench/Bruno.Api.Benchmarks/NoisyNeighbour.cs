@@ -16,9 +16,10 @@ using Microsoft.Extensions.Options;
 /// <summary>
 /// The noisy-neighbour benchmark (<c>--only noisy</c>; method and figures in docs/benchmarks.md). The real server over a
 /// temp folder with the default plan's limits; five tenants with a small knowledge base each: four quiet ones asking
-/// <c>/api/v1/query</c> on an open-loop schedule well within their limits, and one flooder. Phase 1 (baseline): the
-/// quiet tenants alone. Phase 2 (flood): the same quiet schedule plus the flooder at twenty times its plan's requests a
-/// minute. Latency is measured from each request's scheduled send time, so a late sender counts against the server.
+/// <c>/api/v1/query</c> on an open-loop schedule well within their limits, and one flooder. The measured time is cut into
+/// minutes that alternate: the quiet tenants alone (phase 1, the baseline), then the same quiet schedule plus the flooder
+/// at twenty times its plan's requests a minute (phase 2). Latency is measured from each request's scheduled send time,
+/// so a late sender counts against the server. The clients run in a child process (<c>--noisy-load</c>).
 /// </summary>
 internal static class NoisyNeighbour
 {
@@ -33,7 +34,7 @@ internal static class NoisyNeighbour
 
     private sealed record Sample(int Tenant, int Phase, long Due, double Ms, double SendLagMs, int Status, string? Level);
 
-    public static async Task<int> RunAsync(string outFile, bool quick, string[] vocabulary, int phaseSeconds)
+    public static async Task<int> RunAsync(string outFile, bool quick, string[] vocabulary, int periods)
     {
         var total = Stopwatch.StartNew();
         var root = Path.Combine(Path.GetTempPath(), "bruno-noisy-bench-" + Guid.NewGuid().ToString("N"));
@@ -95,10 +96,14 @@ internal static class NoisyNeighbour
 
             var questions = Enumerable.Range(0, 400).Select(_ => string.Join(' ', Enumerable.Range(0, 6).Select(_ => vocabulary[random.Next(vocabulary.Length)])) + "?").ToArray();
 
-            // The clock: phase 1 starts at second 40 of a minute, after at least 10 s of warm-up, so that the flood
-            // (phase 2, 80 s) starts as a minute starts and the flooder's minute window opens exactly twice in it.
+            // The clock: the measured periods start as a clock minute starts, after at least 10 s of warm-up, and
+            // alternate: a minute of the quiet load alone (phase 1, the baseline), a minute with the flooder beside it
+            // (phase 2), and so on, so that both phases see the same drift of the machine. Each flood minute is one
+            // whole window of the flooder's minute limit (docs/decisions/0010).
+            var period = quick ? 20 : 60;
+            var phaseSeconds = period * periods / 2; // of each phase
             var (wallNow, tsNow) = (DateTimeOffset.UtcNow, Stopwatch.GetTimestamp());
-            var phase1 = quick ? wallNow.AddSeconds(5) : new DateTimeOffset(wallNow.UtcTicks - (wallNow.UtcTicks % TimeSpan.TicksPerMinute), TimeSpan.Zero).AddSeconds(40);
+            var phase1 = quick ? wallNow.AddSeconds(5) : new DateTimeOffset(wallNow.UtcTicks - (wallNow.UtcTicks % TimeSpan.TicksPerMinute), TimeSpan.Zero);
             while (!quick && phase1 < wallNow.AddSeconds(10))
             {
                 phase1 = phase1.AddMinutes(1);
@@ -106,39 +111,62 @@ internal static class NoisyNeighbour
 
             long Ts(DateTimeOffset at) => tsNow + (long)((at - wallNow).TotalSeconds * Stopwatch.Frequency);
             long After(long ts, double seconds) => ts + (long)(seconds * Stopwatch.Frequency);
+            int PhaseAt(double seconds) => seconds < 0 ? 0 : (int)(seconds / period) % 2 == 0 ? 1 : 2;
             var warmupSeconds = (int)(phase1 - wallNow).TotalSeconds;
             var p1 = Ts(phase1);
-            var p2 = After(p1, phaseSeconds);
 
             // Quiet schedule: tenant k asks every 60/QuietPerMinute s, offset so the four tenants interleave evenly;
-            // its clients take turns. It runs without a break from the warm-up through both phases.
+            // its clients take turns. It runs without a break from the warm-up to the end; a question belongs to the
+            // phase of the period it is due in.
             var interval = 60.0 / QuietPerMinute;
             var quiet = new List<(long Due, int Tenant, int Phase, int Client, int Question)>();
-            var slots = (int)(phaseSeconds / interval);
             var warmupSlots = (int)(warmupSeconds / interval);
-            for (var i = 0; i < warmupSlots + (2 * slots); i++)
+            for (var i = 0; i < warmupSlots + (int)(period * periods / interval); i++)
             {
-                var n = i - warmupSlots; // slot 0 starts phase 1
+                var n = i - warmupSlots; // slot 0 starts the first period
                 for (var k = 1; k <= QuietTenants; k++)
                 {
-                    quiet.Add((After(p1, (n + ((k - 1.0) / QuietTenants)) * interval), k, n < 0 ? 0 : n < slots ? 1 : 2, i % QuietClients, (i * QuietTenants) + k));
+                    var at = (n + ((k - 1.0) / QuietTenants)) * interval;
+                    quiet.Add((After(p1, at), k, PhaseAt(at), i % QuietClients, (i * QuietTenants) + k));
                 }
             }
 
-            // Flooder: a burst at the warm-up's start, then twenty times its limit, evenly, for the whole of phase 2.
+            // Flooder: a burst at the warm-up's start, then twenty times its limit, evenly, through every flood period.
             var floodInterval = 60.0 / floodPerMinute;
             var warmStart = Ts(wallNow.AddSeconds(0.2));
             var flood = Enumerable.Range(0, FloodWarmup).Select(i => (Due: After(warmStart, i * floodInterval), Tenant: 0, Phase: 0, Client: i % FloodClients, Question: i))
-                .Concat(Enumerable.Range(0, (int)(phaseSeconds / floodInterval)).Select(i => (Due: After(p2, i * floodInterval), Tenant: 0, Phase: 2, Client: i % FloodClients, Question: i)))
+                .Concat(Enumerable.Range(0, periods).Where(k => k % 2 == 1).SelectMany(k =>
+                    Enumerable.Range(0, (int)(period / floodInterval)).Select(i => (Due: After(p1, (k * period) + (i * floodInterval)), Tenant: 0, Phase: 2, Client: i % FloodClients, Question: i))))
                 .ToList();
 
-            Console.WriteLine($"noisy: warm-up {warmupSeconds} s, phase 1 at {phase1:HH:mm:ss}, phase 2 at {phase1.AddSeconds(phaseSeconds):HH:mm:ss}, {phaseSeconds} s each");
-            Task<Sample> Send((long Due, int Tenant, int Phase, int Client, int Question) r) =>
-                SendAsync(clients[r.Tenant], credentials[r.Tenant][r.Client], questions[r.Question % questions.Length], r.Due, r.Tenant, r.Phase);
-            var diagnostics = Diagnose(p1, phaseSeconds);
-            var runs = await Task.WhenAll(RunScheduleAsync(quiet, Send), RunScheduleAsync(flood, Send));
+            Console.WriteLine($"noisy: warm-up {warmupSeconds} s, then {periods} periods of {period} s from {phase1:HH:mm:ss}, baseline and flood in turn");
+
+            // Every question, quiet or flooding, is sent from a process of its own (this program with --noisy-load), as
+            // clients on other machines would be: the server's heap and its collections are then the server's alone.
+            // The child gets the schedule as seconds from a wall-clock instant and answers with the samples.
+            var load = new LoadPlan(
+                address.ToString(),
+                wallNow.UtcTicks / (double)TimeSpan.TicksPerMillisecond - DateTimeOffset.UnixEpoch.UtcTicks / (double)TimeSpan.TicksPerMillisecond,
+                [.. credentials.Select(c => c.Select(h => h.Parameter!).ToArray())],
+                questions,
+                [.. quiet.Concat(flood).Select(r => new LoadItem(Stopwatch.GetElapsedTime(tsNow, r.Due).TotalSeconds, r.Tenant, r.Phase, r.Client, r.Question))]);
+            using var child = StartLoadProcess();
+            var diagnostics = Diagnose(p1, period, periods, child);
+            await child.StandardInput.WriteAsync(JsonSerializer.Serialize(load, LoadJson));
+            child.StandardInput.Close();
+            var output = await child.StandardOutput.ReadToEndAsync();
+            await child.WaitForExitAsync();
+            if (child.ExitCode != 0)
+            {
+                throw new InvalidOperationException($"The load process failed (exit code {child.ExitCode}).");
+            }
+
+            var report = JsonSerializer.Deserialize<LoadReport>(output, LoadJson)!;
+            var loadCpu = TimeSpan.FromSeconds(report.CpuSeconds);
+            var samples = report.Samples
+                .Select(x => new Sample(x.Tenant, x.Phase, After(tsNow, x.Due), x.Ms, x.SendLagMs, x.Status, x.Level))
+                .ToList();
             var (baselineDiagnostics, floodDiagnostics, marks) = await diagnostics;
-            var samples = runs.SelectMany(r => r).ToList();
             double At(Sample x) => Stopwatch.GetElapsedTime(p1, x.Due).TotalSeconds; // seconds since phase 1 started
 
             result["setup"] = new JsonObject
@@ -154,9 +182,11 @@ internal static class NoisyNeighbour
                 ["flood_requests_per_minute"] = floodPerMinute,
                 ["flood_clients"] = FloodClients,
                 ["warmup_seconds"] = warmupSeconds,
+                ["period_seconds"] = period,
+                ["periods"] = periods,
                 ["phase_seconds"] = phaseSeconds,
-                ["phase1_start"] = phase1.ToString("O"),
-                ["phase2_start"] = phase1.AddSeconds(phaseSeconds).ToString("O"),
+                ["first_period_start"] = phase1.ToString("O"),
+                ["phases"] = "alternating periods, baseline first",
                 ["latency_from"] = "scheduled send time",
                 ["percentiles"] = "nearest rank",
             };
@@ -220,12 +250,13 @@ internal static class NoisyNeighbour
                 timeline.Add(new JsonObject
                 {
                     ["from_s"] = j * BucketSeconds,
-                    ["phase"] = j * BucketSeconds < phaseSeconds ? "baseline" : "flood",
+                    ["phase"] = PhaseAt(j * BucketSeconds) == 1 ? "baseline" : "flood",
                     ["quiet_requests"] = inBucket.Count(x => x.Tenant > 0),
                     ["quiet_p50_ms"] = Percentile(q, 0.5),
                     ["quiet_max_ms"] = Percentile(q, 1),
                     ["flooder_accepted"] = inBucket.Count(x => x.Tenant == 0 && x.Status is >= 200 and < 300),
                     ["process_cores"] = cpu["process_cores"]?.DeepClone(),
+                    ["load_process_cores"] = cpu["load_process_cores"]?.DeepClone(),
                     ["other_cores"] = cpu["other_cores"]?.DeepClone(),
                 });
             }
@@ -268,6 +299,7 @@ internal static class NoisyNeighbour
                 ["warmup_quiet_non_2xx"] = samples.Count(s => s.Tenant > 0 && s.Phase == 0 && s.Status is < 200 or >= 300),
             };
 
+            result["load_process_cpu_seconds"] = Math.Round(loadCpu.TotalSeconds, 1);
             foreach (var c in clients)
             {
                 c.Dispose();
@@ -286,6 +318,62 @@ internal static class NoisyNeighbour
         await File.WriteAllTextAsync(outFile, result.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         Console.Write(Summary(result));
         Console.WriteLine($"written to {outFile}");
+        return 0;
+    }
+
+    private static readonly JsonSerializerOptions LoadJson = new(JsonSerializerDefaults.Web);
+
+    /// <summary>What the load process is asked to send: the schedule in seconds from a wall-clock instant (Unix ms).</summary>
+    private sealed record LoadPlan(string Address, double EpochUnixMs, string[][] Credentials, string[] Questions, LoadItem[] Items);
+
+    private sealed record LoadItem(double Due, int Tenant, int Phase, int Client, int Question);
+
+    private sealed record LoadReport(double CpuSeconds, LoadSample[] Samples);
+
+    private sealed record LoadSample(double Due, int Tenant, int Phase, double Ms, double SendLagMs, int Status, string? Level);
+
+    /// <summary>Starts this program again as the load process (<c>--noisy-load</c>), with the workstation collector.</summary>
+    private static Process StartLoadProcess()
+    {
+        var self = Environment.ProcessPath ?? throw new InvalidOperationException("No process path.");
+        var info = new ProcessStartInfo(self) { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
+        if (Path.GetFileNameWithoutExtension(self) == "dotnet")
+        {
+            info.ArgumentList.Add(typeof(NoisyNeighbour).Assembly.Location); // run as `dotnet Bruno.Api.Benchmarks.dll`
+        }
+
+        info.ArgumentList.Add("--noisy-load");
+        info.Environment["DOTNET_gcServer"] = "0";
+        return Process.Start(info) ?? throw new InvalidOperationException("The load process did not start.");
+    }
+
+    /// <summary>
+    /// The load process: reads a <see cref="LoadPlan"/> on standard input, sends its schedule, writes the samples on
+    /// standard output. Due times are mapped onto this process's clock through the shared wall clock.
+    /// </summary>
+    public static async Task<int> RunLoadAsync()
+    {
+        var plan = JsonSerializer.Deserialize<LoadPlan>(await Console.In.ReadToEndAsync(), LoadJson)!;
+        var (wallNow, tsNow) = (DateTimeOffset.UtcNow, Stopwatch.GetTimestamp());
+        var nowUnixMs = (wallNow.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / (double)TimeSpan.TicksPerMillisecond;
+        var epochTs = tsNow + (long)((plan.EpochUnixMs - nowUnixMs) / 1000 * Stopwatch.Frequency);
+        long Due(double seconds) => epochTs + (long)(seconds * Stopwatch.Frequency);
+        var address = new Uri(plan.Address);
+        var tenants = plan.Credentials.Length;
+        var clients = Enumerable.Range(0, tenants).Select(_ => new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { BaseAddress = address, Timeout = TimeSpan.FromSeconds(60) }).ToArray();
+        var credentials = plan.Credentials.Select(c => c.Select(t => new AuthenticationHeaderValue("Bearer", t)).ToArray()).ToArray();
+        Task<Sample> Send((long Due, int Tenant, int Phase, int Client, int Question) r) =>
+            SendAsync(clients[r.Tenant], credentials[r.Tenant][r.Client], plan.Questions[r.Question % plan.Questions.Length], r.Due, r.Tenant, r.Phase);
+        var schedule = plan.Items.Select(i => (Due: Due(i.Due), i.Tenant, i.Phase, i.Client, i.Question)).ToList();
+        var runs = await Task.WhenAll(RunScheduleAsync([.. schedule.Where(r => r.Tenant > 0)], Send), RunScheduleAsync([.. schedule.Where(r => r.Tenant == 0)], Send));
+        var samples = runs.SelectMany(r => r).Select(x => new LoadSample(Stopwatch.GetElapsedTime(epochTs, x.Due).TotalSeconds, x.Tenant, x.Phase, x.Ms, x.SendLagMs, x.Status, x.Level));
+        await using var stdout = Console.OpenStandardOutput();
+        await JsonSerializer.SerializeAsync(stdout, new LoadReport(Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds, [.. samples]), LoadJson);
+        foreach (var c in clients)
+        {
+            c.Dispose();
+        }
+
         return 0;
     }
 
@@ -338,15 +426,16 @@ internal static class NoisyNeighbour
     }
 
     /// <summary>
-    /// What the process and the machine did in each phase: the garbage collector, stalls, CPU of this process and of
-    /// everything else; and the counters every <see cref="BucketSeconds"/> for the timeline.
+    /// What the process and the machine did in each phase (summed over its periods): the garbage collector, stalls, CPU
+    /// of the server, of the load process and of everything else; and the counters every <see cref="BucketSeconds"/> for
+    /// the timeline.
     /// </summary>
-    private static async Task<(JsonObject Baseline, JsonObject Flood, Snapshot[] Marks)> Diagnose(long p1, int phaseSeconds)
+    private static async Task<(JsonObject Baseline, JsonObject Flood, Snapshot[] Marks)> Diagnose(long p1, int period, int periods, Process load)
     {
-        var buckets = 2 * phaseSeconds / BucketSeconds;
+        var buckets = period * periods / BucketSeconds;
         var marks = new Snapshot[buckets + 1];
-        JsonObject? baseline = null;
-        var stalls = new StallMonitor();
+        var stalls = new List<double>[2] { [], [] };
+        StallMonitor? monitor = null;
         for (var j = 0; j <= buckets; j++)
         {
             var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), p1 + (long)(j * BucketSeconds * (double)Stopwatch.Frequency));
@@ -355,23 +444,23 @@ internal static class NoisyNeighbour
                 await Task.Delay(wait);
             }
 
-            marks[j] = Snapshot.Take();
-            if (j == 0 || j == buckets / 2)
+            marks[j] = Snapshot.Take(load);
+            if (monitor is not null)
             {
-                if (j > 0)
-                {
-                    baseline = Snapshot.Between(marks[0], marks[j]);
-                    baseline["stalls"] = stalls.Report();
-                }
-
-                stalls.Dispose();
-                stalls = new StallMonitor();
+                stalls[(j - 1) * BucketSeconds / period % 2].AddRange(monitor.Stop());
             }
+
+            monitor = j < buckets ? new StallMonitor() : null;
         }
 
-        var flood = Snapshot.Between(marks[buckets / 2], marks[buckets]);
-        flood["stalls"] = stalls.Report();
-        return (baseline!, flood, marks);
+        JsonObject Phase(int parity)
+        {
+            var o = Snapshot.Sum([.. Enumerable.Range(0, buckets).Where(j => j * BucketSeconds / period % 2 == parity).Select(j => (marks[j], marks[j + 1]))]);
+            o["stalls"] = StallMonitor.Report(stalls[parity]);
+            return o;
+        }
+
+        return (Phase(0), Phase(1), marks);
     }
 
     private static JsonObject Stats(List<Sample> samples)
@@ -444,7 +533,7 @@ internal static class NoisyNeighbour
         var s = new StringBuilder();
         var setup = r["setup"]!;
         s.AppendLine($"noisy neighbour: {setup["quiet_tenants"]} quiet tenants at {setup["quiet_requests_per_minute_each"]}/min each ({setup["quiet_clients_each"]} clients), " +
-            $"flooder at {setup["flood_requests_per_minute"]}/min ({setup["flood_clients"]} clients) on a plan of {setup["plan_requests_per_minute"]}/min; {setup["phase_seconds"]} s per phase; ms from the scheduled send time");
+            $"flooder at {setup["flood_requests_per_minute"]}/min ({setup["flood_clients"]} clients) on a plan of {setup["plan_requests_per_minute"]}/min; {setup["periods"]} periods of {setup["period_seconds"]} s, baseline and flood in turn ({setup["phase_seconds"]} s per phase); ms from the scheduled send time");
         s.AppendLine($"{"tenant",-10} {"baseline n",10} {"p50",7} {"p95",7} {"p99",7} | {"flood n",7} {"p50",7} {"p95",7} {"p99",7} | {"p99 ratio",9} {"non-2xx",7}");
         var phases = r["phases"]!;
         foreach (var key in phases["baseline"]!["quiet_tenants"]!.AsObject().Select(p => p.Key).Append("all"))
@@ -463,13 +552,13 @@ internal static class NoisyNeighbour
         foreach (var phase in new[] { "baseline", "flood" })
         {
             var p = phases[phase]!["process"]!;
-            s.AppendLine($"{phase}: bench process {p["process_cores"]} cores, other processes {p["other_cores"]}, steal {p["steal_cores"]}, GC pauses {p["gc_pause_ms"]} ms, stalls over 10 ms {p["stalls"]!["over_10_ms"]}");
+            s.AppendLine($"{phase}: server process {p["process_cores"]} cores, load process {p["load_process_cores"]}, other processes {p["other_cores"]}, steal {p["steal_cores"]}; server GC {p["gc_gen0"]}/{p["gc_gen1"]}/{p["gc_gen2"]} collections, pauses {p["gc_pause_ms"]} ms, {p["allocated_mb"]} MB allocated; stalls over 10 ms {p["stalls"]!["over_10_ms"]}");
         }
 
-        s.AppendLine("timeline (10 s buckets): from, phase, quiet p50/max ms, flooder answered, this process / other processes (cores)");
+        s.AppendLine("timeline (10 s buckets): from, phase, quiet p50/max ms, flooder answered, server / load / other processes (cores)");
         foreach (var b in r["timeline"]!.AsArray())
         {
-            s.AppendLine($"  {b!["from_s"],4} s {b["phase"],-8} {b["quiet_p50_ms"],7} {b["quiet_max_ms"],8} {b["flooder_accepted"],5} {b["process_cores"],6} {b["other_cores"],6}");
+            s.AppendLine($"  {b!["from_s"],4} s {b["phase"],-8} {b["quiet_p50_ms"],7} {b["quiet_max_ms"],8} {b["flooder_accepted"],5} {b["process_cores"],6} {b["load_process_cores"],6} {b["other_cores"],6}");
         }
 
         var t = r["targets"]!;
@@ -480,30 +569,52 @@ internal static class NoisyNeighbour
     }
 
     /// <summary>Counters at one instant: the garbage collector, this process's CPU time and the machine's (/proc/stat).</summary>
-    private sealed record Snapshot(long Ts, int Gen0, int Gen1, int Gen2, TimeSpan Pause, TimeSpan ProcessCpu, long[] Machine)
+    private sealed record Snapshot(long Ts, int Gen0, int Gen1, int Gen2, TimeSpan Pause, long Allocated, TimeSpan ProcessCpu, TimeSpan LoadCpu, long[] Machine)
     {
-        public static Snapshot Take() => new(Stopwatch.GetTimestamp(), GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2), GC.GetTotalPauseDuration(),
-            Process.GetCurrentProcess().TotalProcessorTime, File.Exists("/proc/stat") ? [.. File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1).Take(8).Select(long.Parse)] : []);
-
-        public static JsonObject Between(Snapshot a, Snapshot b)
+        public static Snapshot Take(Process load)
         {
-            var seconds = Stopwatch.GetElapsedTime(a.Ts, b.Ts).TotalSeconds;
-            var process = (b.ProcessCpu - a.ProcessCpu).TotalSeconds / seconds;
+            TimeSpan loadCpu;
+            try
+            {
+                load.Refresh();
+                loadCpu = load.TotalProcessorTime;
+            }
+            catch (InvalidOperationException)
+            {
+                loadCpu = TimeSpan.Zero; // it has finished: counted as nothing in this bucket
+            }
+
+            return new(Stopwatch.GetTimestamp(), GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2), GC.GetTotalPauseDuration(), GC.GetTotalAllocatedBytes(),
+                Process.GetCurrentProcess().TotalProcessorTime, loadCpu,
+                File.Exists("/proc/stat") ? [.. File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1).Take(8).Select(long.Parse)] : []);
+        }
+
+        public static JsonObject Between(Snapshot a, Snapshot b) => Sum([(a, b)]);
+
+        /// <summary>The counters over the intervals <paramref name="spans"/> together (rates per second of their total length).</summary>
+        public static JsonObject Sum((Snapshot A, Snapshot B)[] spans)
+        {
+            double Total(Func<Snapshot, Snapshot, double> delta) => spans.Sum(x => delta(x.A, x.B));
+            var seconds = Total((a, b) => Stopwatch.GetElapsedTime(a.Ts, b.Ts).TotalSeconds);
+            var process = Total((a, b) => (b.ProcessCpu - a.ProcessCpu).TotalSeconds) / seconds;
+            var load = Math.Max(0, Total((a, b) => Math.Max(0, (b.LoadCpu - a.LoadCpu).TotalSeconds)) / seconds);
             var o = new JsonObject
             {
-                ["gc_gen0"] = b.Gen0 - a.Gen0,
-                ["gc_gen1"] = b.Gen1 - a.Gen1,
-                ["gc_gen2"] = b.Gen2 - a.Gen2,
-                ["gc_pause_ms"] = Math.Round((b.Pause - a.Pause).TotalMilliseconds, 1),
+                ["gc_gen0"] = (int)Total((a, b) => b.Gen0 - a.Gen0),
+                ["gc_gen1"] = (int)Total((a, b) => b.Gen1 - a.Gen1),
+                ["gc_gen2"] = (int)Total((a, b) => b.Gen2 - a.Gen2),
+                ["gc_pause_ms"] = Math.Round(Total((a, b) => (b.Pause - a.Pause).TotalMilliseconds), 1),
+                ["allocated_mb"] = Math.Round(Total((a, b) => b.Allocated - a.Allocated) / 1048576.0, 1),
                 ["process_cores"] = Math.Round(process, 2),
+                ["load_process_cores"] = Math.Round(load, 2),
             };
-            if (a.Machine.Length == 8 && b.Machine.Length == 8)
+            if (spans.All(x => x.A.Machine.Length == 8 && x.B.Machine.Length == 8))
             {
                 // user nice system idle iowait irq softirq steal, in clock ticks (100 a second)
-                double Delta(int i) => (b.Machine[i] - a.Machine[i]) / 100.0 / seconds;
+                double Delta(int i) => Total((a, b) => b.Machine[i] - a.Machine[i]) / 100.0 / seconds;
                 var busy = Delta(0) + Delta(1) + Delta(2) + Delta(5) + Delta(6);
                 o["machine_busy_cores"] = Math.Round(busy, 2);
-                o["other_cores"] = Math.Round(Math.Max(0, busy - process), 2);
+                o["other_cores"] = Math.Round(Math.Max(0, busy - process - load), 2);
                 o["steal_cores"] = Math.Round(Delta(7), 2);
             }
 

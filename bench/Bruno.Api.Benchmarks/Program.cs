@@ -18,9 +18,15 @@ using ModelContextProtocol.Client;
 //   dotnet run -c Release --project bench/Bruno.Api.Benchmarks -- [--quick] [--out FILE]
 // Starts the real server on 127.0.0.1 over a temp folder, measures the embedding model alone, ingest through the API,
 // then /api/v1/query with the extractive answerer: closed loops of 10 and 50 clients, and an open loop at 100 requests/s.
-//   dotnet run -c Release --project bench/Bruno.Api.Benchmarks -- --only noisy [--quick] [--phase-seconds N] [--out FILE]
-// runs the noisy-neighbour benchmark instead (NoisyNeighbour.cs): four quiet tenants alone, then beside a flooder.
+//   dotnet run -c Release --project bench/Bruno.Api.Benchmarks -- --only noisy [--quick] [--periods N] [--out FILE]
+// runs the noisy-neighbour benchmark instead (NoisyNeighbour.cs): four quiet tenants alone and beside a flooder, in
+// alternating minutes.
 var argList = args.ToList();
+if (argList.Contains("--noisy-load"))
+{
+    return await NoisyNeighbour.RunLoadAsync(); // the noisy-neighbour benchmark's client process
+}
+
 var quick = argList.Contains("--quick");
 var only = argList.IndexOf("--only") is var m and >= 0 && m + 1 < argList.Count ? argList[m + 1] : null;
 if (only is not null and not "noisy")
@@ -55,15 +61,15 @@ string[] vocabulary = """
     """.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
 if (only == "noisy")
 {
-    var phaseArg = argList.IndexOf("--phase-seconds") is var ps and >= 0 && ps + 1 < argList.Count ? argList[ps + 1] : null;
-    var phaseSeconds = quick ? 20 : 80;
-    if (phaseArg is not null && (!int.TryParse(phaseArg, System.Globalization.CultureInfo.InvariantCulture, out phaseSeconds) || phaseSeconds < 80 || (phaseSeconds - 20) % 60 != 0))
+    var periodsArg = argList.IndexOf("--periods") is var ps and >= 0 && ps + 1 < argList.Count ? argList[ps + 1] : null;
+    var periods = quick ? 2 : 6;
+    if (periodsArg is not null && (!int.TryParse(periodsArg, System.Globalization.CultureInfo.InvariantCulture, out periods) || periods < 2 || periods % 2 != 0))
     {
-        Console.Error.WriteLine("--phase-seconds must be 80, 140, 200, 260, ... (20 more than a whole number of minutes, so the flood starts on a minute)");
+        Console.Error.WriteLine("--periods must be an even number, at least 2 (a minute of baseline and a minute of flood each pair)");
         return 1;
     }
 
-    return await NoisyNeighbour.RunAsync(outFile, quick, vocabulary, phaseSeconds);
+    return await NoisyNeighbour.RunAsync(outFile, quick, vocabulary, periods);
 }
 
 var corpus = Enumerable.Range(0, docs).Select(d => (Id: $"doc-{d:D4}", Text: Document(random, vocabulary, d, sectionsPerDoc))).ToList();
@@ -377,17 +383,22 @@ internal sealed class StallMonitor : IDisposable
         _thread.Start();
     }
 
-    public JsonObject Report()
+    /// <summary>Stops the thread; returns the late wake-ups over 10 ms, in ms.</summary>
+    public List<double> Stop()
     {
         _stop = true;
         _thread.Join();
-        return new JsonObject
-        {
-            ["over_10_ms"] = _late.Count,
-            ["over_30_ms"] = _late.Count(l => l > 30),
-            ["longest_ms"] = _late.Count == 0 ? 0 : Math.Round(_late.Max(), 1),
-        };
+        return _late;
     }
+
+    public JsonObject Report() => Report(Stop());
+
+    public static JsonObject Report(List<double> late) => new()
+    {
+        ["over_10_ms"] = late.Count,
+        ["over_30_ms"] = late.Count(l => l > 30),
+        ["longest_ms"] = late.Count == 0 ? 0 : Math.Round(late.Max(), 1),
+    };
 
     public void Dispose()
     {

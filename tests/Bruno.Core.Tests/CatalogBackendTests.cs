@@ -63,6 +63,31 @@ public sealed class CatalogBackendTests : IDisposable
 
     [Theory]
     [MemberData(nameof(Backends))]
+    public void AdmissionReads_SeeOwnChangesAtOnce_AndAnotherProcessesWithinTheirShortLife(string backend)
+    {
+        var db = Database(backend);
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var serving = new TenantCatalog(db, time);
+        var other = new TenantCatalog(db, time); // another process over the same database
+        var acme = TenantId.Parse("acme");
+        Assert.Null(serving.FindRecent(acme));
+        serving.Create(acme, "Acme");
+        Assert.Equal(TenantStatus.Active, serving.FindRecent(acme)!.Status); // its own change: seen at once
+
+        other.Transition(acme, [TenantStatus.Active], TenantStatus.Suspended, "op");
+        Assert.Equal(TenantStatus.Active, serving.FindRecent(acme)!.Status); // kept for a moment
+        Assert.Equal(TenantStatus.Suspended, serving.Find(acme)!.Status); // the plain read is never kept
+        time.Advance(TenantCatalog.RecentFor);
+        Assert.Equal(TenantStatus.Suspended, serving.FindRecent(acme)!.Status);
+
+        serving.Transition(acme, [TenantStatus.Suspended], TenantStatus.Active, "op");
+        Assert.Equal(TenantStatus.Active, serving.FindRecent(acme)!.Status);
+        serving.SetPlan(acme, "premium", "op");
+        Assert.Equal("premium", serving.FindRecent(acme)!.Profile.Plan);
+    }
+
+    [Theory]
+    [MemberData(nameof(Backends))]
     public void ApiKeys_VerifyOnlyTheirSecret_AndStopAtRevocation(string backend)
     {
         var keys = new ApiKeys(Database(backend));

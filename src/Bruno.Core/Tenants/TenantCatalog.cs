@@ -91,8 +91,15 @@ public sealed class TenantCatalog
 
     private const string Columns = "id, display_name, status, created_at, plan, isolation, compliance";
 
+    /// <summary>How old a record <see cref="FindRecent"/> may answer with (a change made by another process is seen within it).</summary>
+    public static readonly TimeSpan RecentFor = TimeSpan.FromMilliseconds(250);
+
+    private const int MaxRecent = 10_000;
+
     private readonly CatalogDatabase _db;
     private readonly TimeProvider _time;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<TenantId, Recent> _recent = new();
+    private long _version; // bumped after every committed change of a tenant record through this object
 
     /// <summary>The catalog in <paramref name="db"/>, its tables created when missing.</summary>
     public TenantCatalog(CatalogDatabase db, TimeProvider? time = null)
@@ -161,6 +168,7 @@ public sealed class TenantCatalog
 
         Record(c, id, action, null, status, actor, now);
         tx.Commit();
+        Changed();
         return record;
     }
 
@@ -183,6 +191,7 @@ public sealed class TenantCatalog
         }
 
         tx.Commit();
+        Changed();
         return removed == 1;
     }
 
@@ -209,6 +218,7 @@ public sealed class TenantCatalog
 
         Record(c, id, Verb(current.Status, to), current.Status, to, actor, Now());
         tx.Commit();
+        Changed();
         return current with { Status = to };
     }
 
@@ -226,6 +236,7 @@ public sealed class TenantCatalog
         CatalogDatabase.Execute(c, "UPDATE tenants SET plan = @plan WHERE id = @id;", ("@id", id.Value), ("@plan", plan));
         Record(c, id, "plan " + plan, current.Status, current.Status, actor, Now());
         tx.Commit();
+        Changed();
         return current with { Profile = current.Profile with { Plan = plan } };
     }
 
@@ -243,6 +254,30 @@ public sealed class TenantCatalog
     /// <summary>The tenant, or null when the catalog does not know it.</summary>
     public TenantRecord? Find(TenantId id) =>
         _db.Query($"SELECT {Columns} FROM tenants WHERE id = @id;", Read, ("@id", id.Value)).SingleOrDefault();
+
+    /// <summary>
+    /// The tenant as this catalog object read it at most <see cref="RecentFor"/> ago, else read now: the per-request
+    /// admission check, which would otherwise query the database on every request (and on every refused one). A change
+    /// made through this object is seen at once (every committed change invalidates what was kept); one made by another
+    /// process sharing the database within <see cref="RecentFor"/>. Throws as <see cref="Find"/> does.
+    /// </summary>
+    public TenantRecord? FindRecent(TenantId id)
+    {
+        var (version, now) = (Volatile.Read(ref _version), _time.GetTimestamp());
+        if (_recent.TryGetValue(id, out var kept) && kept.Version == version && _time.GetElapsedTime(kept.ReadAt, now) < RecentFor)
+        {
+            return kept.Record;
+        }
+
+        var record = Find(id); // a change committed while this runs bumps the version: what is kept here is not used
+        if (_recent.Count >= MaxRecent)
+        {
+            _recent.Clear();
+        }
+
+        _recent[id] = new Recent(record, version, now);
+        return record;
+    }
 
     /// <summary>Every tenant, by id.</summary>
     public IReadOnlyList<TenantRecord> List() => _db.Query($"SELECT {Columns} FROM tenants ORDER BY id;", Read);
@@ -307,6 +342,10 @@ public sealed class TenantCatalog
             """,
             ("@id", id.Value),
             ("@value", until.ToUnixTimeMilliseconds())) == 1;
+
+    private void Changed() => Interlocked.Increment(ref _version);
+
+    private sealed record Recent(TenantRecord? Record, long Version, long ReadAt);
 
     private static TenantRecord Read(DbDataReader r) =>
         new(TenantId.Parse(r.GetString(0)), r.GetString(1), Enum.Parse<TenantStatus>(r.GetString(2)), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(3)))

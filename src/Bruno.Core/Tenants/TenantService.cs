@@ -88,12 +88,13 @@ public sealed class TenantService(TenantCatalog catalog, StorageEngine engine, M
     public string? Refusal(TenantId id) => Admit(id).Refusal;
 
     /// <summary>
-    /// One catalog read for a request: why the tenant is refused (null when it is served; an offloaded tenant is
-    /// reactivated) and its record (for its plan).
+    /// The admission check of a request: why the tenant is refused (null when it is served; an offloaded tenant is
+    /// reactivated) and its record (for its plan). Reads the catalog at most every <see cref="TenantCatalog.RecentFor"/>
+    /// per tenant; a change made in this process is seen at once, one made by another process within that time.
     /// </summary>
     public (string? Refusal, TenantRecord? Record) Admit(TenantId id)
     {
-        var record = catalog.Find(id);
+        var record = catalog.FindRecent(id);
         if (record?.Status == TenantStatus.Offloaded)
         {
             record = catalog.Transition(id, [TenantStatus.Offloaded], TenantStatus.Active, "request") ?? catalog.Find(id);

@@ -24,12 +24,7 @@ internal sealed partial class TenantFilter(TenantService tenants, TenantWatch wa
             return Problems.Result(StatusCodes.Status401Unauthorized, "Unauthorized", "A valid bearer token is required.");
         }
 
-        var named = TenantHeaders.SelectMany(h => http.Request.Headers[h].AsEnumerable())
-            .Concat(TenantQueryKeys.SelectMany(k => http.Request.Query[k].AsEnumerable()))
-            .Concat(context.Arguments.OfType<INamesTenant>().Select(b => b.TenantId))
-            .Concat(http.Request.HasFormContentType ? TenantQueryKeys.SelectMany(k => http.Request.Form[k].AsEnumerable()) : [])
-            .Where(v => !string.IsNullOrEmpty(v));
-        if (named.Any(v => !string.Equals(v, caller.Tenant.Value, StringComparison.Ordinal)))
+        if (NamesAnotherTenant(context, caller.Tenant.Value))
         {
             LogOverride(logger, caller.Tenant.Value, caller.User.Value, http.Request.Path);
             return Problems.Result(StatusCodes.Status404NotFound, "Not found", "No such resource.");
@@ -83,6 +78,50 @@ internal sealed partial class TenantFilter(TenantService tenants, TenantWatch wa
         {
             return Refused(tenants.Refusal(caller.Tenant) ?? "The tenant of this credential is no longer active.");
         }
+    }
+
+    /// <summary>True when a header, query key, form field or bound body names a tenant other than <paramref name="tenant"/>.</summary>
+    private static bool NamesAnotherTenant(EndpointFilterInvocationContext context, string tenant)
+    {
+        static bool Other(Microsoft.Extensions.Primitives.StringValues values, string tenant)
+        {
+            foreach (var v in values)
+            {
+                if (!string.IsNullOrEmpty(v) && !string.Equals(v, tenant, StringComparison.Ordinal))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+
+        var request = context.HttpContext.Request;
+        foreach (var h in TenantHeaders)
+        {
+            if (Other(request.Headers[h], tenant))
+            {
+                return true;
+            }
+        }
+
+        foreach (var k in TenantQueryKeys)
+        {
+            if (Other(request.Query[k], tenant) || (request.HasFormContentType && Other(request.Form[k], tenant)))
+            {
+                return true;
+            }
+        }
+
+        foreach (var argument in context.Arguments)
+        {
+            if (argument is INamesTenant { TenantId: { Length: > 0 } named } && !string.Equals(named, tenant, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>The plan of the request's tenant, as this filter read it.</summary>

@@ -38,6 +38,11 @@ public static class BrunoCli
             }
 
             c.AddCommand<ServeCommand>("serve").WithDescription("Run the service (API, admin API) on the embedded default.");
+            c.AddBranch("render", r =>
+            {
+                r.SetDescription("Render Kubernetes manifests for GitOps.");
+                r.AddCommand<RenderPlatformCommand>("platform").WithDescription("Write the shared parts: management namespace, Bruno, policies, Flux entries, Dockerfile.");
+            });
             c.AddBranch("tenant", t =>
             {
                 t.SetDescription("Create, inspect and change tenants (through a running server).");
@@ -51,6 +56,8 @@ public static class BrunoCli
                 t.AddCommand<TenantPlanCommand>("plan").WithDescription("Change the tenant's plan.");
                 t.AddCommand<TenantExportCommand>("export").WithDescription("Write the tenant's bundle (every collection and row, its settings), encrypted under a passphrase.");
                 t.AddCommand<TenantImportCommand>("import").WithDescription("Create a tenant from a bundle, here or on another installation (--as to rename it).");
+                t.AddCommand<TenantRenderCommand>("render").WithDescription("Write the tenant's GitOps manifests at its isolation level (tenants/T/, flux-tenants/).");
+                t.AddCommand<TenantSecretsCommand>("secrets").WithDescription("Print the kubectl commands that create the Secrets its manifests name.");
             });
             c.AddBranch("token", t =>
             {
@@ -98,7 +105,7 @@ public static class BrunoCli
         CommandParseException or CommandRuntimeException => (UserError, e.Message),
         CliException c => (c.Code, c.Message),
         ConfigurationException => (UserError, e.Message.ReplaceLineEndings("; ")),
-        InvalidIdentifierException or ArgumentException or FormatException => (UserError, e.Message),
+        InvalidIdentifierException or ArgumentException or FormatException or Kubernetes.RenderException => (UserError, e.Message),
         HttpRequestException => (SystemError, "cannot reach the server; start it with `bruno serve` or pass --server"),
         TenantLockedException => (SystemError, "the data folder is in use by another Bruno process"),
         IOException or UnauthorizedAccessException or StorageException => (SystemError, e.Message),

@@ -74,6 +74,16 @@ public sealed class BrunoOptions
             CpuCores = 8,
             MemoryGiB = 16,
             VolumeGiB = 100,
+            Namespace = new()
+            {
+                RequestsCpu = 16,
+                RequestsMemoryGiB = 32,
+                LimitsCpu = 32,
+                LimitsMemoryGiB = 64,
+                StorageGiB = 500,
+                ContainerMaxCpu = 8,
+                ContainerMaxMemoryGiB = 16,
+            },
         },
     };
 
@@ -411,6 +421,9 @@ public sealed class PlanOptions
     /// <summary>The tenant's volume, GiB (the cost model charges it whole).</summary>
     public int VolumeGiB { get; set; } = 50;
 
+    /// <summary>The tenant's namespace quota and container limits on Kubernetes (the design's numbers by default).</summary>
+    public NamespaceQuotaOptions Namespace { get; set; } = new();
+
     /// <summary>The document limits of this plan.</summary>
     public Documents.DocumentQuota DocumentQuota => new(MaxDocuments, MaxStorageBytes);
 
@@ -444,6 +457,88 @@ public sealed class PlanOptions
         if (ClientRequestsPerMinute < 1 || ClientRequestsPerMinute > RequestsPerMinute)
         {
             yield return $"{prefix}:ClientRequestsPerMinute must be between 1 and RequestsPerMinute.";
+        }
+
+        foreach (var error in Namespace.Validate($"{prefix}:Namespace"))
+        {
+            yield return error;
+        }
+    }
+}
+
+/// <summary>
+/// What a tenant's namespace may hold (its ResourceQuota) and what one container may ask (its LimitRange), in cores,
+/// GiB and MiB. The defaults are the multi-tenancy design's numbers for a tenant.
+/// </summary>
+public sealed class NamespaceQuotaOptions
+{
+    /// <summary>CPU requests of all pods together, cores.</summary>
+    public double RequestsCpu { get; set; } = 8;
+
+    /// <summary>Memory requests of all pods together, GiB.</summary>
+    public double RequestsMemoryGiB { get; set; } = 16;
+
+    /// <summary>CPU limits of all pods together, cores.</summary>
+    public double LimitsCpu { get; set; } = 16;
+
+    /// <summary>Memory limits of all pods together, GiB.</summary>
+    public double LimitsMemoryGiB { get; set; } = 32;
+
+    /// <summary>Storage requested by all volume claims together, GiB.</summary>
+    public int StorageGiB { get; set; } = 100;
+
+    /// <summary>Volume claims.</summary>
+    public int PersistentVolumeClaims { get; set; } = 5;
+
+    /// <summary>Pods.</summary>
+    public int Pods { get; set; } = 50;
+
+    /// <summary>Services.</summary>
+    public int Services { get; set; } = 20;
+
+    /// <summary>Config maps.</summary>
+    public int ConfigMaps { get; set; } = 50;
+
+    /// <summary>Secrets.</summary>
+    public int Secrets { get; set; } = 50;
+
+    /// <summary>Most CPU one container may have, cores.</summary>
+    public double ContainerMaxCpu { get; set; } = 4;
+
+    /// <summary>Most memory one container may have, GiB.</summary>
+    public double ContainerMaxMemoryGiB { get; set; } = 8;
+
+    /// <summary>Least CPU one container may ask, cores.</summary>
+    public double ContainerMinCpu { get; set; } = 0.1;
+
+    /// <summary>Least memory one container may ask, MiB.</summary>
+    public int ContainerMinMemoryMiB { get; set; } = 128;
+
+    /// <summary>CPU limit of a container that sets none, cores.</summary>
+    public double DefaultCpu { get; set; } = 0.5;
+
+    /// <summary>Memory limit of a container that sets none, MiB.</summary>
+    public int DefaultMemoryMiB { get; set; } = 1024;
+
+    /// <summary>CPU request of a container that sets none, cores.</summary>
+    public double DefaultRequestCpu { get; set; } = 0.25;
+
+    /// <summary>Memory request of a container that sets none, MiB.</summary>
+    public int DefaultRequestMemoryMiB { get; set; } = 512;
+
+    internal IEnumerable<string> Validate(string prefix)
+    {
+        if (new[] { RequestsCpu, RequestsMemoryGiB, LimitsCpu, LimitsMemoryGiB, ContainerMaxCpu, ContainerMaxMemoryGiB, ContainerMinCpu, DefaultCpu, DefaultRequestCpu }.Any(v => v <= 0 || v > 100_000)
+            || new[] { StorageGiB, PersistentVolumeClaims, Pods, Services, ConfigMaps, Secrets, ContainerMinMemoryMiB, DefaultMemoryMiB, DefaultRequestMemoryMiB }.Any(v => v < 1))
+        {
+            yield return $"{prefix}: every quota must be positive.";
+        }
+
+        if (LimitsCpu < RequestsCpu || LimitsMemoryGiB < RequestsMemoryGiB
+            || ContainerMinCpu > DefaultRequestCpu || DefaultRequestCpu > DefaultCpu || DefaultCpu > ContainerMaxCpu
+            || ContainerMinMemoryMiB > DefaultRequestMemoryMiB || DefaultRequestMemoryMiB > DefaultMemoryMiB || DefaultMemoryMiB > ContainerMaxMemoryGiB * 1024)
+        {
+            yield return $"{prefix}: limits must be at least the requests, and min <= default request <= default <= max for a container.";
         }
     }
 }

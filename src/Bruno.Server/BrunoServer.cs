@@ -2,6 +2,7 @@ using Bruno.Core;
 using Bruno.Server.Features.Admin;
 using Bruno.Server.Features.Audit;
 using Bruno.Server.Features.Documents;
+using Bruno.Server.Features.Manifests;
 using Bruno.Server.Features.Memory;
 using Bruno.Server.Features.Metering;
 using Bruno.Server.Features.Query;
@@ -39,6 +40,7 @@ public static class BrunoServer
         app.MapAuditEndpoints();
         app.MapUsageEndpoints();
         app.MapRetentionEndpoints();
+        app.MapManifestEndpoints();
         app.MapDocumentEndpoints();
         app.MapQueryEndpoints();
         app.MapSearchEndpoints();

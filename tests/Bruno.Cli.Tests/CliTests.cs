@@ -67,6 +67,46 @@ public sealed class CliTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Render_WritesThePlatformAndATenantsFolder_AndPrintsTheSecretsToCreate()
+    {
+        var tenant = "render-" + Guid.NewGuid().ToString("N")[..6];
+        Assert.Equal(0, (await RunAsync("tenant", "create", tenant)).Code);
+        var dir = Directory.CreateTempSubdirectory("bruno-cli-render-").FullName;
+        try
+        {
+            var (code, output, _) = await RunAsync("render", "platform", "--out", dir);
+            Assert.Equal(0, code);
+            Assert.Contains("files written", output, StringComparison.Ordinal);
+            Assert.True(File.Exists(Path.Combine(dir, "platform", "deployment.yaml")));
+            Assert.True(File.Exists(Path.Combine(dir, "platform", "image", "Dockerfile")));
+            Assert.True(File.Exists(Path.Combine(dir, "flux-system", "bruno-tenants.yaml")));
+
+            (code, output, _) = await RunAsync("tenant", "render", tenant, "--out", dir, "--json");
+            Assert.Equal(0, code);
+            Assert.Contains($"tenants/{tenant}/deployment.yaml", JsonDocument.Parse(output).RootElement.EnumerateArray().Select(e => e.GetString()));
+            Assert.Contains($"namespace: agent-bruno-{tenant}", await File.ReadAllTextAsync(Path.Combine(dir, "tenants", tenant, "deployment.yaml"), TestContext.Current.CancellationToken), StringComparison.Ordinal);
+            Assert.True(File.Exists(Path.Combine(dir, "flux-tenants", $"tenant-{tenant}.yaml")));
+
+            (code, output, _) = await RunAsync("tenant", "secrets", tenant);
+            Assert.Equal(0, code);
+            Assert.Contains($"-n agent-bruno-{tenant} create secret generic agent-bruno-keys", output, StringComparison.Ordinal);
+
+            // a level this machine's settings cannot render (the LLM endpoint is an in-cluster selector): one line, exit 1
+            var isolated = "render-k-" + Guid.NewGuid().ToString("N")[..6];
+            Assert.Equal(0, (await RunAsync("tenant", "create", isolated, "--isolation", "kamaji")).Code);
+            var (failed, _, err) = await RunAsync("tenant", "render", isolated, "--out", dir);
+            Assert.Equal(1, failed);
+            Assert.Contains("Llm:Cidrs", err, StringComparison.Ordinal);
+            Assert.False(Directory.Exists(Path.Combine(dir, "tenants", isolated)));
+            Assert.Equal(1, (await RunAsync("render", "platform")).Code); // no --out
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task TokenIssue_SignsTokensTheServerAccepts()
     {
         var (code, output, _) = await RunAsync("token", "issue", "--platform-admin", "--json");

@@ -26,7 +26,25 @@ public class CliSettings : CommandSettings
     public bool Json { get; init; }
 
     /// <summary>Settings as the server reads them, with <c>--data</c> on top. Throws ConfigurationException naming a bad one.</summary>
-    internal BrunoOptions Options()
+    internal BrunoOptions Options() => BrunoServer.ReadOptions(Configuration());
+
+    /// <summary>The rendering settings (<c>Bruno:Kubernetes</c>); the renderer checks them.</summary>
+    internal Kubernetes.KubernetesOptions KubernetesOptions()
+    {
+        var options = new Kubernetes.KubernetesOptions();
+        try
+        {
+            Configuration().GetSection("Bruno:Kubernetes").Bind(options);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new CliException(BrunoCli.UserError, e.Message.Split(Environment.NewLine)[0]);
+        }
+
+        return options;
+    }
+
+    private IConfigurationRoot Configuration()
     {
         var builder = new ConfigurationBuilder()
             .AddJsonFile(Path.Combine(Directory.GetCurrentDirectory(), "appsettings.json"), optional: true)
@@ -36,7 +54,7 @@ public class CliSettings : CommandSettings
             builder.AddInMemoryCollection([new("Bruno:DataRoot", DataRoot)]);
         }
 
-        return BrunoServer.ReadOptions(builder.Build());
+        return builder.Build();
     }
 
     /// <summary>The token service of the data root (the signing key is created if this is its first use).</summary>

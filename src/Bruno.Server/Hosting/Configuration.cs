@@ -33,6 +33,7 @@ internal static class Configuration
     {
         var options = Read(builder.Configuration);
         builder.Services.Configure<BrunoOptions>(builder.Configuration.GetSection("Bruno"));
+        builder.Services.Configure<Kubernetes.KubernetesOptions>(builder.Configuration.GetSection("Bruno:Kubernetes")); // checked when rendering
         return options;
     }
 }

@@ -1,0 +1,89 @@
+using System.ComponentModel;
+using System.Text.Json;
+using Bruno.Kubernetes;
+using Bruno.Storage.Identity;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace Bruno.Cli.Commands;
+
+/// <summary>Settings of the render commands: the output folder.</summary>
+internal class RenderSettings : CliSettings
+{
+    [CommandOption("--out <DIR>")]
+    [Description("Folder to write into (the root of the GitOps repository's path for Bruno).")]
+    public string Out { get; init; } = string.Empty;
+
+    /// <summary>The output folder, required.</summary>
+    internal string OutputFolder() =>
+        string.IsNullOrWhiteSpace(Out) ? throw new CliException(BrunoCli.UserError, "--out DIR is required") : Out;
+}
+
+/// <summary><c>bruno render platform --out DIR</c>: the shared parts, rendered from this machine's settings.</summary>
+internal sealed class RenderPlatformCommand : Command<RenderSettings>
+{
+    public override int Execute(CommandContext context, RenderSettings settings, CancellationToken cancellationToken)
+    {
+        var folder = settings.OutputFolder();
+        var files = new ManifestRenderer(settings.KubernetesOptions(), settings.Options().Plans).RenderPlatform();
+        ManifestWriter.Write(folder, files);
+        CliConsole.For(settings).Write(files.Select(f => f.Path).ToList(), c => c.WriteLine($"{files.Count} files written under {Path.GetFullPath(folder)} (platform/, flux-system/)"));
+        return BrunoCli.Ok;
+    }
+}
+
+/// <summary><c>bruno tenant render T --out DIR</c>: the tenant's folder and Flux entry, rendered by the server (admin API).</summary>
+internal sealed class TenantRenderCommand : AsyncCommand<TenantRenderCommand.Settings>
+{
+    public sealed class Settings : RenderSettings
+    {
+        [CommandArgument(0, "<TENANT>")]
+        [Description("Tenant id.")]
+        public string Tenant { get; init; } = string.Empty;
+    }
+
+    public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        var id = TenantId.Parse(settings.Tenant);
+        var folder = settings.OutputFolder();
+        var manifests = await Manifests.FetchAsync(settings, id, cancellationToken);
+        ManifestWriter.Write(folder, manifests.Files);
+        CliConsole.For(settings).Write(manifests.Files.Select(f => f.Path).ToList(), c =>
+        {
+            c.WriteLine($"{manifests.Files.Count} files written under {Path.GetFullPath(folder)} (tenants/{id.Value}/, flux-tenants/) at the {manifests.Isolation} level");
+            c.WriteLine($"the Secrets they name are not rendered: bruno tenant secrets {id.Value}");
+        });
+        return BrunoCli.Ok;
+    }
+}
+
+/// <summary><c>bruno tenant secrets T</c>: the kubectl commands that create the Secrets the tenant's manifests name.</summary>
+internal sealed class TenantSecretsCommand : AsyncCommand<TenantArgumentSettings>
+{
+    public override async Task<int> ExecuteAsync(CommandContext context, TenantArgumentSettings settings, CancellationToken cancellationToken)
+    {
+        var id = TenantId.Parse(settings.Tenant);
+        var manifests = await Manifests.FetchAsync(settings, id, cancellationToken);
+        CliConsole.For(settings).Write(manifests.Secrets, c =>
+        {
+            foreach (var line in manifests.Secrets)
+            {
+                c.Profile.Out.Writer.WriteLine(line); // verbatim: no markup, no wrapping
+            }
+        });
+        return BrunoCli.Ok;
+    }
+}
+
+internal static class Manifests
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    public sealed record Response(string Tenant, string Isolation, List<RenderedFile> Files, List<string> Secrets);
+
+    public static async Task<Response> FetchAsync(CliSettings settings, TenantId id, CancellationToken ct)
+    {
+        var body = await Admin.CallAsync(settings, HttpMethod.Get, $"/admin/v1/tenants/{id.Value}/manifests", null, ct);
+        return body.Deserialize<Response>(Json) ?? throw new CliException(BrunoCli.UserError, "the server's answer had no manifests");
+    }
+}

@@ -1,0 +1,228 @@
+using System.Net;
+
+namespace Bruno.Kubernetes;
+
+/// <summary>
+/// How Bruno's manifests are rendered (configuration section <c>Bruno:Kubernetes</c>). <see cref="Validate"/> lists every
+/// bad value; the renderer refuses to render with any.
+/// </summary>
+public sealed class KubernetesOptions
+{
+    /// <summary>The server image, pinned by tag or digest (the rendered Dockerfile builds it).</summary>
+    public string Image { get; set; } = "registry.example.com/bruno/bruno:0.1.0";
+
+    /// <summary>The namespace of the shared parts (Bruno's management plane).</summary>
+    public string ManagementNamespace { get; set; } = "bruno-system";
+
+    /// <summary>The StorageClass of every volume claim; empty: the cluster's default class.</summary>
+    public string? StorageClass { get; set; }
+
+    /// <summary>The management plane's volume, GiB.</summary>
+    public int PlatformVolumeGiB { get; set; } = 20;
+
+    /// <summary>The port Bruno listens on in its container.</summary>
+    public int Port { get; set; } = 8080;
+
+    /// <summary>The namespace of the ingress controller that may send requests to the management plane.</summary>
+    public string IngressNamespace { get; set; } = "ingress-nginx";
+
+    /// <summary>The namespace of the PostgreSQL server holding the platform catalog (port 5432).</summary>
+    public string CatalogNamespace { get; set; } = "postgres-system";
+
+    /// <summary>Where the LLM endpoint is; Bruno's pods may reach it and nothing else outside their namespace.</summary>
+    public LlmEndpointOptions Llm { get; set; } = new();
+
+    /// <summary>The Flux source every rendered Kustomization reads.</summary>
+    public FluxOptions Flux { get; set; } = new();
+
+    /// <summary>Settings of Kamaji tenants.</summary>
+    public KamajiOptions Kamaji { get; set; } = new();
+
+    /// <summary>
+    /// The name of an external-secrets ClusterSecretStore: when set, secrets are rendered as ExternalSecrets reading
+    /// from it; when empty, they are created out of band (<c>bruno tenant secrets</c> prints how).
+    /// </summary>
+    public string? ExternalSecretStore { get; set; }
+
+    /// <summary>Every problem with these options, as lines naming the setting.</summary>
+    public IEnumerable<string> Validate()
+    {
+        if (string.IsNullOrWhiteSpace(Image) || Image.Any(char.IsWhiteSpace) || !(Image.Contains('@', StringComparison.Ordinal) || Image[(Image.LastIndexOf('/') + 1)..].Contains(':', StringComparison.Ordinal)) || Image.EndsWith(":latest", StringComparison.Ordinal))
+        {
+            yield return "Bruno:Kubernetes:Image must be an image reference pinned by a tag other than latest, or by a digest.";
+        }
+
+        if (!Names.IsDns1123Label(ManagementNamespace))
+        {
+            yield return "Bruno:Kubernetes:ManagementNamespace must be a DNS-1123 label.";
+        }
+
+        if (!Names.IsDns1123Label(IngressNamespace) || !Names.IsDns1123Label(CatalogNamespace))
+        {
+            yield return "Bruno:Kubernetes:IngressNamespace and CatalogNamespace must be DNS-1123 labels.";
+        }
+
+        if (!string.IsNullOrEmpty(StorageClass) && !IsDns1123Subdomain(StorageClass))
+        {
+            yield return "Bruno:Kubernetes:StorageClass must be a DNS-1123 subdomain (or empty for the default class).";
+        }
+
+        if (PlatformVolumeGiB < 1 || Port is < 1024 or > 65535)
+        {
+            yield return "Bruno:Kubernetes:PlatformVolumeGiB must be at least 1 and Port between 1024 and 65535.";
+        }
+
+        if (!string.IsNullOrEmpty(ExternalSecretStore) && !IsDns1123Subdomain(ExternalSecretStore))
+        {
+            yield return "Bruno:Kubernetes:ExternalSecretStore must be a DNS-1123 subdomain.";
+        }
+
+        foreach (var e in Llm.Validate().Concat(Flux.Validate()).Concat(Kamaji.Validate()))
+        {
+            yield return e;
+        }
+    }
+
+    /// <summary>True for a DNS-1123 subdomain: dot-separated labels, 253 characters at most.</summary>
+    public static bool IsDns1123Subdomain(string? value) =>
+        value is { Length: > 0 and <= 253 } && value.Split('.').All(Names.IsDns1123Label);
+
+    internal static bool IsCidr(string? value)
+    {
+        var parts = value?.Split('/') ?? [];
+        return parts.Length == 2 && IPAddress.TryParse(parts[0], out var ip) && int.TryParse(parts[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var bits)
+            && bits <= (ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? 128 : 32);
+    }
+}
+
+/// <summary>
+/// The LLM endpoint, either inside the cluster (a namespace and the labels of its pods) or outside it (CIDR blocks);
+/// the egress rule is rendered for whichever is configured.
+/// </summary>
+public sealed class LlmEndpointOptions
+{
+    /// <summary>The namespace of the in-cluster endpoint (matched by its <c>kubernetes.io/metadata.name</c> label).</summary>
+    public string? Namespace { get; set; } = "ollama";
+
+    /// <summary>Labels of the endpoint's pods.</summary>
+    public Dictionary<string, string> PodLabels { get; set; } = new(StringComparer.Ordinal) { ["app.kubernetes.io/name"] = "ollama" };
+
+    /// <summary>CIDR blocks of an endpoint outside the cluster; when set, used instead of the namespace.</summary>
+    public List<string> Cidrs { get; set; } = [];
+
+    /// <summary>The endpoint's TCP port.</summary>
+    public int Port { get; set; } = 11434;
+
+    /// <summary>True when the endpoint is outside the cluster.</summary>
+    public bool External => Cidrs.Count > 0;
+
+    internal IEnumerable<string> Validate()
+    {
+        if (External ? Cidrs.Any(c => !KubernetesOptions.IsCidr(c)) : !Names.IsDns1123Label(Namespace) || PodLabels.Count == 0)
+        {
+            yield return "Bruno:Kubernetes:Llm needs either Cidrs (valid CIDR blocks) or a Namespace (a DNS-1123 label) with PodLabels.";
+        }
+
+        if (Port is < 1 or > 65535)
+        {
+            yield return "Bruno:Kubernetes:Llm:Port must be between 1 and 65535.";
+        }
+    }
+}
+
+/// <summary>The Flux source and reconciliation settings.</summary>
+public sealed class FluxOptions
+{
+    /// <summary>The namespace of Flux and of the tenants' Kustomizations.</summary>
+    public string Namespace { get; set; } = "flux-system";
+
+    /// <summary>The kind of the source: GitRepository, OCIRepository, Bucket or ExternalArtifact.</summary>
+    public string SourceKind { get; set; } = "GitRepository";
+
+    /// <summary>The source's name (in <see cref="Namespace"/>).</summary>
+    public string SourceName { get; set; } = "flux-system";
+
+    /// <summary>Where the rendered folder sits in the source, e.g. <c>./clusters/production</c>.</summary>
+    public string Path { get; set; } = ".";
+
+    /// <summary>How often Flux reconciles, a Go duration.</summary>
+    public string Interval { get; set; } = "5m";
+
+    internal IEnumerable<string> Validate()
+    {
+        if (!Names.IsDns1123Label(Namespace) || !KubernetesOptions.IsDns1123Subdomain(SourceName))
+        {
+            yield return "Bruno:Kubernetes:Flux:Namespace must be a DNS-1123 label and SourceName a DNS-1123 subdomain.";
+        }
+
+        if (SourceKind is not ("GitRepository" or "OCIRepository" or "Bucket" or "ExternalArtifact"))
+        {
+            yield return "Bruno:Kubernetes:Flux:SourceKind must be GitRepository, OCIRepository, Bucket or ExternalArtifact.";
+        }
+
+        if (string.IsNullOrEmpty(Path) || !Path.StartsWith('.') || Path.Contains("..", StringComparison.Ordinal) || Path.Any(c => char.IsWhiteSpace(c) || c == '\\'))
+        {
+            yield return "Bruno:Kubernetes:Flux:Path must be a relative path in the source starting with '.', without '..'.";
+        }
+
+        if (!System.Text.RegularExpressions.Regex.IsMatch(Interval, @"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"))
+        {
+            yield return "Bruno:Kubernetes:Flux:Interval must be a duration such as 5m or 1h30m.";
+        }
+    }
+}
+
+/// <summary>Settings of the tenant control planes.</summary>
+public sealed class KamajiOptions
+{
+    /// <summary>The tenant clusters' Kubernetes version (at most the vendored kubeadm's minor, v1.36).</summary>
+    public string KubernetesVersion { get; set; } = "v1.35.7";
+
+    /// <summary>
+    /// The shared DataStore the control planes keep their state in (it must exist before them). Empty: each tenant
+    /// gets a DataStore of its own on <see cref="DataStoreEndpoints"/>.
+    /// </summary>
+    public string? SharedDataStore { get; set; } = "bruno-postgres";
+
+    /// <summary>PostgreSQL endpoints (host:port) of a tenant's own DataStore.</summary>
+    public List<string> DataStoreEndpoints { get; set; } = ["postgres-rw.postgres-system.svc:5432"];
+
+    /// <summary>The namespace of the Secrets a tenant's own DataStore reads its credentials and CA from.</summary>
+    public string DataStoreSecretNamespace { get; set; } = "postgres-system";
+
+    /// <summary>How the tenant's API server is exposed: ClusterIP, NodePort or LoadBalancer.</summary>
+    public string ServiceType { get; set; } = "ClusterIP";
+
+    /// <summary>Control-plane replicas.</summary>
+    public int Replicas { get; set; } = 2;
+
+    /// <summary>Service CIDR of the tenant clusters.</summary>
+    public string ServiceCidr { get; set; } = "10.96.0.0/16";
+
+    /// <summary>Pod CIDR of the tenant clusters.</summary>
+    public string PodCidr { get; set; } = "10.244.0.0/16";
+
+    internal IEnumerable<string> Validate()
+    {
+        var v = KubernetesVersion.TrimStart('v').Split('.');
+        if (!KubernetesVersion.StartsWith('v') || v.Length != 3 || !v.All(p => p.Length > 0 && p.All(char.IsAsciiDigit)) || v[0] != "1" || int.Parse(v[1], System.Globalization.CultureInfo.InvariantCulture) > 36)
+        {
+            yield return "Bruno:Kubernetes:Kamaji:KubernetesVersion must be vMAJOR.MINOR.PATCH, at most v1.36.x (Kamaji's kubeadm).";
+        }
+
+        if (!string.IsNullOrEmpty(SharedDataStore) ? !KubernetesOptions.IsDns1123Subdomain(SharedDataStore) : DataStoreEndpoints.Count == 0 || DataStoreEndpoints.Any(e => e.Contains("://", StringComparison.Ordinal) || !e.Contains(':', StringComparison.Ordinal)) || !Names.IsDns1123Label(DataStoreSecretNamespace))
+        {
+            yield return "Bruno:Kubernetes:Kamaji needs a SharedDataStore name, or DataStoreEndpoints (host:port, no scheme) and a DataStoreSecretNamespace.";
+        }
+
+        if (ServiceType is not ("ClusterIP" or "NodePort" or "LoadBalancer") || Replicas is < 1 or > 5)
+        {
+            yield return "Bruno:Kubernetes:Kamaji:ServiceType must be ClusterIP, NodePort or LoadBalancer, and Replicas 1-5.";
+        }
+
+        if (!KubernetesOptions.IsCidr(ServiceCidr) || !KubernetesOptions.IsCidr(PodCidr))
+        {
+            yield return "Bruno:Kubernetes:Kamaji:ServiceCidr and PodCidr must be CIDR blocks.";
+        }
+    }
+}

@@ -1,0 +1,243 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Bruno.Core;
+using Bruno.Core.Tenants;
+using Bruno.Kubernetes.Resources;
+using Bruno.Kubernetes.Yaml;
+using k8s.Models;
+
+namespace Bruno.Kubernetes;
+
+/// <summary>A tenant or setting that cannot be rendered; the message says which and why (nothing is written).</summary>
+public sealed class RenderException(string message) : Exception(message);
+
+/// <summary>
+/// Renders the GitOps manifests: the shared parts (<see cref="RenderPlatform"/>) and each tenant at its isolation level
+/// (<see cref="RenderTenant"/>). Pure: the same options and tenant give the same files, byte for byte, sorted by path,
+/// one Kubernetes object per file, each folder a kustomization that <c>kubectl kustomize</c> builds. No secret value
+/// is ever rendered: objects name Secrets that are created out of band (<see cref="SecretInstructions"/>) or by an
+/// ExternalSecret. Throws <see cref="RenderException"/> for invalid options, an unknown plan or a deleted tenant.
+/// </summary>
+public sealed class ManifestRenderer
+{
+    /// <summary>The Flux Kustomization that applies the shared parts.</summary>
+    public const string PlatformKustomization = "bruno-platform";
+
+    /// <summary>The Flux Kustomization that applies every tenant's entry in <c>flux-tenants/</c>.</summary>
+    public const string TenantsKustomization = "bruno-tenants";
+
+    private const string Workload = "agent-bruno";
+
+    private readonly KubernetesOptions _options;
+    private readonly IReadOnlyDictionary<string, PlanOptions> _plans;
+
+    /// <summary>A renderer with <paramref name="options"/> (checked here) and the service's plans.</summary>
+    public ManifestRenderer(KubernetesOptions options, IReadOnlyDictionary<string, PlanOptions> plans)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(plans);
+        var errors = options.Validate().ToList();
+        if (errors.Count > 0)
+        {
+            throw new RenderException(string.Join(" ", errors));
+        }
+
+        (_options, _plans) = (options, plans);
+    }
+
+    /// <summary>
+    /// The shared parts under <c>platform/</c> (the management namespace and Bruno's management plane, a shared Kamaji
+    /// DataStore when configured, and a Dockerfile for the image) and the two Flux Kustomizations under
+    /// <c>flux-system/</c> that apply them and the tenants.
+    /// </summary>
+    public IReadOnlyList<RenderedFile> RenderPlatform()
+    {
+        var ns = _options.ManagementNamespace;
+        var labels = Manifest.Labels("management");
+        var selector = Selector("management");
+        var shape = new WorkloadShape(Workload, ns, labels, selector, 2, 4, _options.PlatformVolumeGiB, BrunoWorkload.Environment(
+            ("BRUNO_CATALOG__PROVIDER", "postgres")));
+        var deployment = BrunoWorkload.Deployment(shape, _options);
+        deployment.Spec.Template.Spec.Containers[0].Env.Add(new V1EnvVar
+        {
+            Name = "BRUNO_CATALOG__CONNECTIONSTRING",
+            ValueFrom = new V1EnvVarSource { SecretKeyRef = new V1SecretKeySelector { Name = "bruno-catalog", Key = "connection-string" } },
+        });
+        deployment.Spec.Template.Spec.Containers[0].Env = [.. deployment.Spec.Template.Spec.Containers[0].Env.OrderBy(e => e.Name, StringComparer.Ordinal)];
+
+        var manifests = new List<Manifest>
+        {
+            Manifest.Of("namespace.yaml", TenantNamespace.Namespace(ns, labels)),
+            Manifest.Of("serviceaccount.yaml", BrunoWorkload.ServiceAccount(shape)),
+            Manifest.Of("persistentvolumeclaim.yaml", BrunoWorkload.Volume(shape, _options.StorageClass)),
+            Manifest.Of("deployment.yaml", deployment),
+            Manifest.Of("service.yaml", BrunoWorkload.Service(shape, _options)),
+            Manifest.Of("poddisruptionbudget.yaml", BrunoWorkload.DisruptionBudget(shape)),
+        };
+        manifests.AddRange(NetworkPolicies.ForNamespace(ns, labels, _options, selector, fromNamespace: null).Select(p => Manifest.Of($"networkpolicy-{p.Metadata.Name}.yaml", p)));
+        manifests.AddRange(NetworkPolicies.ForManagement(ns, labels, _options, selector).Select(p => Manifest.Of($"networkpolicy-{p.Metadata.Name}.yaml", p)));
+        if (!string.IsNullOrEmpty(_options.Kamaji.SharedDataStore))
+        {
+            manifests.Add(new Manifest("datastore.yaml", Kamaji.DataStore(_options.Kamaji.SharedDataStore, labels, _options.Kamaji.DataStoreEndpoints, _options.Kamaji.DataStoreSecretNamespace)));
+        }
+
+        var files = Folder("platform", manifests);
+        files.Add(new RenderedFile("platform/image/Dockerfile", Dockerfile.Text(_options.Port)));
+        var flux = _options.Flux;
+        files.Add(Single("flux-system/" + PlatformKustomization + ".yaml", Flux.Kustomization(new Flux.Spec(PlatformKustomization, flux.Namespace, "platform", labels, [new("apps/v1", "Deployment", Workload, ns)], []), flux)));
+        files.Add(Single("flux-system/" + TenantsKustomization + ".yaml", Flux.Kustomization(new Flux.Spec(TenantsKustomization, flux.Namespace, "flux-tenants", labels, [], [(PlatformKustomization, flux.Namespace)]), flux)));
+        return Sorted(files);
+    }
+
+    /// <summary>
+    /// The tenant's folder <c>tenants/&lt;id&gt;/</c> for its isolation level and its Flux Kustomization
+    /// <c>flux-tenants/tenant-&lt;id&gt;.yaml</c>.
+    /// </summary>
+    public IReadOnlyList<RenderedFile> RenderTenant(TenantRecord tenant)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        if (tenant.Status is TenantStatus.Deleting or TenantStatus.Deleted)
+        {
+            throw new RenderException($"Tenant '{tenant.Id}' is {tenant.Status.ToString().ToLowerInvariant()}: it has no manifests (remove its folder and Flux entry).");
+        }
+
+        var plan = _plans.GetValueOrDefault(tenant.Profile.Plan) ?? throw new RenderException($"Tenant '{tenant.Id}' has plan '{tenant.Profile.Plan}', which is not configured.");
+        var q = plan.Namespace;
+        if (plan.CpuCores > q.ContainerMaxCpu || plan.MemoryGiB > q.ContainerMaxMemoryGiB || plan.CpuCores > q.RequestsCpu || plan.MemoryGiB > q.RequestsMemoryGiB || plan.VolumeGiB > q.StorageGiB)
+        {
+            throw new RenderException($"Plan '{tenant.Profile.Plan}': its CpuCores, MemoryGiB and VolumeGiB (the tenant's Bruno container and volume) must fit in Bruno:Plans:{tenant.Profile.Plan}:Namespace (one container's maximum and the namespace quota).");
+        }
+
+        var id = tenant.Id.Value;
+        var root = $"tenants/{id}";
+        var labels = Manifest.Labels("tenant", tenant);
+        var tenantNs = Names.Namespace(tenant.Id);
+        var flux = _options.Flux;
+        var substitute = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["TENANT_ID"] = id,
+            ["TENANT_NAME"] = tenant.DisplayName,
+            ["TENANT_NAMESPACE"] = tenantNs,
+            ["TENANT_PLAN"] = tenant.Profile.Plan,
+            ["RESOURCE_QUOTA_CPU"] = Quantities.Cores(plan.Namespace.RequestsCpu).ToString(),
+            ["RESOURCE_QUOTA_MEMORY"] = Quantities.GiB(plan.Namespace.RequestsMemoryGiB).ToString(),
+            ["RESOURCE_QUOTA_STORAGE"] = Quantities.GiB(plan.Namespace.StorageGiB).ToString(),
+        };
+
+        var files = new List<RenderedFile>();
+        Flux.Spec entry;
+        switch (tenant.Profile.Isolation)
+        {
+            case "namespace":
+                files.AddRange(Folder(root, [.. Workloads(tenant, plan, labels, fromNamespace: _options.ManagementNamespace), Manifest.Of("configmap-dashboard.yaml", Dashboard.ConfigMap(tenantNs, labels, id, tenantNs))]));
+                entry = new Flux.Spec(Names.FluxKustomization(tenant.Id), flux.Namespace, root, labels, [new("apps/v1", "Deployment", Workload, tenantNs)], [(PlatformKustomization, flux.Namespace)], substitute);
+                break;
+            case "kamaji":
+                RequireExternalLlm(tenant);
+                var cpNs = Names.ControlPlaneNamespace(tenant.Id);
+                var cp = Names.ControlPlane(tenant.Id);
+                var dataStore = string.IsNullOrEmpty(_options.Kamaji.SharedDataStore) ? cp : _options.Kamaji.SharedDataStore;
+                var management = new List<Manifest>
+                {
+                    Manifest.Of("namespace.yaml", TenantNamespace.Namespace(cpNs, labels, podSecurity: "baseline")), // Kamaji's control-plane pods are not "restricted"
+                    new("tenantcontrolplane.yaml", Kamaji.ControlPlane(cp, cpNs, labels, dataStore, _options.Kamaji)),
+                    new("kustomization-workloads.yaml", Flux.Kustomization(new Flux.Spec(Names.Label("workloads-", tenant.Id), cpNs, root + "/workloads", labels, [new("apps/v1", "Deployment", Workload, tenantNs)], [(Names.FluxKustomization(tenant.Id), flux.Namespace)], substitute, (Kamaji.KubeconfigSecret(cp), "admin.svc")), flux)),
+                    Manifest.Of("configmap-dashboard.yaml", Dashboard.ConfigMap(cpNs, labels, id, tenantNs)),
+                };
+                if (string.IsNullOrEmpty(_options.Kamaji.SharedDataStore))
+                {
+                    management.Add(new Manifest("datastore.yaml", Kamaji.DataStore(cp, labels, _options.Kamaji.DataStoreEndpoints, _options.Kamaji.DataStoreSecretNamespace)));
+                }
+
+                files.AddRange(Folder(root, management));
+                files.AddRange(Folder(root + "/workloads", Workloads(tenant, plan, labels, fromNamespace: null)));
+                entry = new Flux.Spec(Names.FluxKustomization(tenant.Id), flux.Namespace, root, labels, [new(Kamaji.ApiVersion, "TenantControlPlane", cp, cpNs)], [(PlatformKustomization, flux.Namespace)], substitute);
+                break;
+            case "dedicated-cluster":
+                RequireExternalLlm(tenant);
+                files.AddRange(Folder(root, [new("kustomization-workloads.yaml", Flux.Kustomization(new Flux.Spec(Names.Label("workloads-", tenant.Id), flux.Namespace, root + "/workloads", labels, [new("apps/v1", "Deployment", Workload, tenantNs)], [], substitute, (ClusterKubeconfigSecret(tenant), "value")), flux))]));
+                files.AddRange(Folder(root + "/workloads", Workloads(tenant, plan, labels, fromNamespace: null)));
+                entry = new Flux.Spec(Names.FluxKustomization(tenant.Id), flux.Namespace, root, labels, [], [(PlatformKustomization, flux.Namespace)], substitute);
+                break;
+            default:
+                throw new RenderException($"Tenant '{id}' has isolation level '{tenant.Profile.Isolation}', which Bruno cannot render.");
+        }
+
+        files.Add(Single($"flux-tenants/{Names.FluxKustomization(tenant.Id)}.yaml", Flux.Kustomization(entry, flux)));
+        return Sorted(files);
+    }
+
+    /// <summary>The Secret (in Flux's namespace) holding the kubeconfig of a dedicated-cluster tenant's cluster.</summary>
+    public static string ClusterKubeconfigSecret(TenantRecord tenant)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        return Names.Label("cluster-", tenant.Id)[..Math.Min(Names.MaxLabel - 11, Names.Label("cluster-", tenant.Id).Length)].TrimEnd('-') + "-kubeconfig";
+    }
+
+    // The tenant's own Bruno in its namespace: quota, limits, policies, volume and workload.
+    private List<Manifest> Workloads(TenantRecord tenant, PlanOptions plan, Dictionary<string, string> labels, string? fromNamespace)
+    {
+        var ns = Names.Namespace(tenant.Id);
+        var selector = Selector("tenant");
+        selector["bruno.dev/tenant"] = tenant.Id.Value;
+        var shape = new WorkloadShape(Workload, ns, labels, selector, plan.CpuCores, plan.MemoryGiB, plan.VolumeGiB, BrunoWorkload.Environment());
+        var manifests = new List<Manifest>
+        {
+            Manifest.Of("namespace.yaml", TenantNamespace.Namespace(ns, labels)),
+            Manifest.Of("resourcequota.yaml", TenantNamespace.Quota(ns, labels, plan.Namespace)),
+            Manifest.Of("limitrange.yaml", TenantNamespace.Limits(ns, labels, plan.Namespace)),
+            Manifest.Of("serviceaccount.yaml", BrunoWorkload.ServiceAccount(shape)),
+            Manifest.Of("persistentvolumeclaim.yaml", BrunoWorkload.Volume(shape, _options.StorageClass)),
+            Manifest.Of("deployment.yaml", BrunoWorkload.Deployment(shape, _options)),
+            Manifest.Of("service.yaml", BrunoWorkload.Service(shape, _options)),
+            Manifest.Of("poddisruptionbudget.yaml", BrunoWorkload.DisruptionBudget(shape)),
+        };
+        manifests.AddRange(NetworkPolicies.ForNamespace(ns, labels, _options, selector, fromNamespace).Select(p => Manifest.Of($"networkpolicy-{p.Metadata.Name}.yaml", p)));
+        if (!string.IsNullOrEmpty(_options.ExternalSecretStore))
+        {
+            manifests.Add(new Manifest("externalsecret.yaml", ExternalSecrets.Keys(ns, labels, _options.ExternalSecretStore, tenant.Id.Value)));
+        }
+
+        return manifests;
+    }
+
+    private void RequireExternalLlm(TenantRecord tenant)
+    {
+        if (!_options.Llm.External)
+        {
+            throw new RenderException($"Tenant '{tenant.Id}' runs in a cluster of its own ({tenant.Profile.Isolation}), where the LLM endpoint's pods cannot be selected: set Bruno:Kubernetes:Llm:Cidrs.");
+        }
+    }
+
+    private static Dictionary<string, string> Selector(string component) => new(StringComparer.Ordinal)
+    {
+        ["app.kubernetes.io/component"] = component,
+        ["app.kubernetes.io/name"] = Workload,
+    };
+
+    // The folder's files and its kustomization.yaml listing them.
+    private static List<RenderedFile> Folder(string folder, IEnumerable<Manifest> manifests)
+    {
+        var files = manifests.Select(m => Single($"{folder}/{m.FileName}", m.Body)).ToList();
+        var duplicate = files.GroupBy(f => f.Path, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null)
+        {
+            throw new InvalidOperationException($"Two objects render to {duplicate.Key}.");
+        }
+
+        var kustomization = new JsonObject
+        {
+            ["apiVersion"] = "kustomize.config.k8s.io/v1beta1",
+            ["kind"] = "Kustomization",
+            ["resources"] = new JsonArray([.. files.Select(f => (JsonNode)JsonValue.Create(f.Path[(folder.Length + 1)..])).OrderBy(n => (string)n!, StringComparer.Ordinal)]),
+        };
+        files.Add(Single($"{folder}/kustomization.yaml", kustomization));
+        return files;
+    }
+
+    private static RenderedFile Single(string path, JsonObject body) => new(path, YamlWriter.Write(body));
+
+    private static List<RenderedFile> Sorted(IEnumerable<RenderedFile> files) => [.. files.OrderBy(f => f.Path, StringComparer.Ordinal)];
+
+    internal static string Text(double value) => value.ToString(CultureInfo.InvariantCulture);
+}

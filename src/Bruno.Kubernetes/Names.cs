@@ -1,0 +1,49 @@
+using System.Security.Cryptography;
+using System.Text;
+using Bruno.Storage.Identity;
+
+namespace Bruno.Kubernetes;
+
+/// <summary>
+/// The Kubernetes names Bruno gives a tenant's objects. A tenant id is a DNS-1123 label of up to 63 characters, so a
+/// prefixed name could be too long: it is then cut and given eight hex digits of the id's SHA-256, which keeps it unique
+/// and the same on every render.
+/// </summary>
+public static class Names
+{
+    /// <summary>Longest DNS-1123 / DNS-1035 label.</summary>
+    public const int MaxLabel = 63;
+
+    /// <summary>The tenant's namespace: <c>agent-bruno-&lt;id&gt;</c>.</summary>
+    public static string Namespace(TenantId tenant) => Label("agent-bruno-", tenant);
+
+    /// <summary>The namespace of a Kamaji tenant's control plane in the management cluster: <c>kamaji-&lt;id&gt;</c>.</summary>
+    public static string ControlPlaneNamespace(TenantId tenant) => Label("kamaji-", tenant);
+
+    /// <summary>The TenantControlPlane's name, a DNS-1035 label (it starts with a letter): <c>bruno-&lt;id&gt;</c>.</summary>
+    public static string ControlPlane(TenantId tenant) => Label("bruno-", tenant);
+
+    /// <summary>The Flux Kustomization that applies the tenant's folder: <c>tenant-&lt;id&gt;</c>.</summary>
+    public static string FluxKustomization(TenantId tenant) => Label("tenant-", tenant);
+
+    /// <summary><paramref name="prefix"/> and the tenant id, cut to a label with a digest of the id when too long.</summary>
+    public static string Label(string prefix, TenantId tenant)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        var name = prefix + tenant.Value;
+        if (name.Length <= MaxLabel)
+        {
+            return name;
+        }
+
+        var digest = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(tenant.Value)))[..8];
+        return (prefix + tenant.Value)[..(MaxLabel - 9)].TrimEnd('-') + "-" + digest;
+    }
+
+    /// <summary>True for a DNS-1123 label: 1-63 of a-z, 0-9 and '-', starting and ending with a letter or digit.</summary>
+    public static bool IsDns1123Label(string? value) =>
+        value is { Length: > 0 and <= MaxLabel } && value.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-') && value[0] != '-' && value[^1] != '-';
+
+    /// <summary>True for a DNS-1035 label: a DNS-1123 label that starts with a letter.</summary>
+    public static bool IsDns1035Label(string? value) => IsDns1123Label(value) && value![0] is >= 'a' and <= 'z';
+}

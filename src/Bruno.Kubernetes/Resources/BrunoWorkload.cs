@@ -1,0 +1,169 @@
+using k8s.Models;
+
+namespace Bruno.Kubernetes.Resources;
+
+/// <summary>What one Bruno process needs: its name, namespace, labels, resources and the secrets it reads.</summary>
+internal sealed record WorkloadShape(
+    string Name,
+    string Namespace,
+    Dictionary<string, string> Labels,
+    Dictionary<string, string> Selector,
+    double Cores,
+    double MemoryGiB,
+    int VolumeGiB,
+    IReadOnlyList<V1EnvVar> Environment);
+
+/// <summary>
+/// Bruno as a Deployment of one process with its data on a PersistentVolumeClaim (never an emptyDir or a hostPath: the
+/// original agent lost its memory on every restart), a ServiceAccount that mounts no token, a ClusterIP Service and
+/// probes on <c>/healthz</c> and <c>/readyz</c>. The pod satisfies Pod Security <c>restricted</c>: non-root, no privilege
+/// escalation, every capability dropped, the runtime's seccomp profile, a read-only root file system.
+/// </summary>
+internal static class BrunoWorkload
+{
+    /// <summary>
+    /// The Secret holding the master key (key <c>master-key</c>) and, when a chat model is used, its API key (key
+    /// <c>llm-api-key</c>); created out of band or by an ExternalSecret, never rendered with a value. The token and
+    /// platform signing keys are created by the service on its volume at first start, mode 0600.
+    /// </summary>
+    public const string KeysSecret = "agent-bruno-keys";
+
+    private const long User = 10001;
+
+    public static V1ServiceAccount ServiceAccount(WorkloadShape w) => new()
+    {
+        ApiVersion = "v1",
+        Kind = "ServiceAccount",
+        Metadata = new V1ObjectMeta { Name = w.Name, NamespaceProperty = w.Namespace, Labels = w.Labels },
+        AutomountServiceAccountToken = false,
+    };
+
+    public static V1PersistentVolumeClaim Volume(WorkloadShape w, string? storageClass) => new()
+    {
+        ApiVersion = "v1",
+        Kind = "PersistentVolumeClaim",
+        Metadata = new V1ObjectMeta { Name = w.Name + "-data", NamespaceProperty = w.Namespace, Labels = w.Labels },
+        Spec = new V1PersistentVolumeClaimSpec
+        {
+            AccessModes = ["ReadWriteOnce"],
+            StorageClassName = string.IsNullOrEmpty(storageClass) ? null : storageClass,
+            Resources = new V1VolumeResourceRequirements { Requests = new Dictionary<string, ResourceQuantity>(StringComparer.Ordinal) { ["storage"] = Quantities.GiB(w.VolumeGiB) } },
+        },
+    };
+
+    public static V1Deployment Deployment(WorkloadShape w, KubernetesOptions options)
+    {
+        var resources = new Dictionary<string, ResourceQuantity>(StringComparer.Ordinal) { ["cpu"] = Quantities.Cores(w.Cores), ["memory"] = Quantities.GiB(w.MemoryGiB) };
+        V1Probe Probe(string path, int period, int failures) => new()
+        {
+            HttpGet = new V1HTTPGetAction { Path = path, Port = "http" },
+            PeriodSeconds = period,
+            FailureThreshold = failures,
+            TimeoutSeconds = 2,
+        };
+        return new V1Deployment
+        {
+            ApiVersion = "apps/v1",
+            Kind = "Deployment",
+            Metadata = new V1ObjectMeta { Name = w.Name, NamespaceProperty = w.Namespace, Labels = w.Labels },
+            Spec = new V1DeploymentSpec
+            {
+                Replicas = 1, // one writer of the store on its volume
+                Strategy = new V1DeploymentStrategy { Type = "Recreate" }, // the old pod lets go of the volume first
+                Selector = new V1LabelSelector { MatchLabels = w.Selector },
+                Template = new V1PodTemplateSpec
+                {
+                    Metadata = new V1ObjectMeta { Labels = w.Labels },
+                    Spec = new V1PodSpec
+                    {
+                        ServiceAccountName = w.Name,
+                        AutomountServiceAccountToken = false,
+                        EnableServiceLinks = false,
+                        TerminationGracePeriodSeconds = 30,
+                        SecurityContext = new V1PodSecurityContext
+                        {
+                            RunAsNonRoot = true,
+                            RunAsUser = User,
+                            RunAsGroup = User,
+                            FsGroup = User,
+                            FsGroupChangePolicy = "OnRootMismatch",
+                            SeccompProfile = new V1SeccompProfile { Type = "RuntimeDefault" },
+                        },
+                        Containers =
+                        [
+                            new V1Container
+                            {
+                                Name = "bruno",
+                                Image = options.Image,
+                                ImagePullPolicy = "IfNotPresent",
+                                Args = ["serve", "--urls", $"http://0.0.0.0:{options.Port}"],
+                                Ports = [new V1ContainerPort { Name = "http", ContainerPort = options.Port, Protocol = "TCP" }],
+                                Env = [.. w.Environment],
+                                Resources = new V1ResourceRequirements { Requests = resources, Limits = new Dictionary<string, ResourceQuantity>(resources, StringComparer.Ordinal) },
+                                StartupProbe = Probe("/healthz", 2, 60),
+                                LivenessProbe = Probe("/healthz", 10, 3),
+                                ReadinessProbe = Probe("/readyz", 5, 2),
+                                SecurityContext = new V1SecurityContext
+                                {
+                                    AllowPrivilegeEscalation = false,
+                                    ReadOnlyRootFilesystem = true,
+                                    RunAsNonRoot = true,
+                                    Capabilities = new V1Capabilities { Drop = ["ALL"] },
+                                    SeccompProfile = new V1SeccompProfile { Type = "RuntimeDefault" },
+                                },
+                                VolumeMounts =
+                                [
+                                    new V1VolumeMount { Name = "data", MountPath = "/data" },
+                                    new V1VolumeMount { Name = "tmp", MountPath = "/tmp" },
+                                ],
+                            },
+                        ],
+                        Volumes =
+                        [
+                            new V1Volume { Name = "data", PersistentVolumeClaim = new V1PersistentVolumeClaimVolumeSource { ClaimName = w.Name + "-data" } },
+                            new V1Volume { Name = "tmp", EmptyDir = new V1EmptyDirVolumeSource { SizeLimit = Quantities.MiB(256) } }, // scratch only, never data
+                        ],
+                    },
+                },
+            },
+        };
+    }
+
+    public static V1Service Service(WorkloadShape w, KubernetesOptions options) => new()
+    {
+        ApiVersion = "v1",
+        Kind = "Service",
+        Metadata = new V1ObjectMeta { Name = w.Name, NamespaceProperty = w.Namespace, Labels = w.Labels },
+        Spec = new V1ServiceSpec
+        {
+            Type = "ClusterIP",
+            Selector = w.Selector,
+            Ports = [new V1ServicePort { Name = "http", Port = 80, TargetPort = "http", Protocol = "TCP" }],
+        },
+    };
+
+    /// <summary>
+    /// At most one pod of the workload down by a voluntary disruption. With one replica this never blocks a node drain
+    /// (a budget of zero would stall every upgrade); it matters once there are several.
+    /// </summary>
+    public static V1PodDisruptionBudget DisruptionBudget(WorkloadShape w) => new()
+    {
+        ApiVersion = "policy/v1",
+        Kind = "PodDisruptionBudget",
+        Metadata = new V1ObjectMeta { Name = w.Name, NamespaceProperty = w.Namespace, Labels = w.Labels },
+        Spec = new V1PodDisruptionBudgetSpec { MaxUnavailable = 1, Selector = new V1LabelSelector { MatchLabels = w.Selector } },
+    };
+
+    /// <summary>The service's settings for a pod: the data folder, and the master key from the keys Secret.</summary>
+    public static List<V1EnvVar> Environment(params (string Name, string Value)[] more)
+    {
+        List<V1EnvVar> env =
+        [
+            new V1EnvVar { Name = "BRUNO_DATAROOT", Value = "/data" },
+            new V1EnvVar { Name = "BRUNO_MASTERKEY", ValueFrom = new V1EnvVarSource { SecretKeyRef = new V1SecretKeySelector { Name = KeysSecret, Key = "master-key" } } },
+            new V1EnvVar { Name = "BRUNO_CHAT__APIKEY", ValueFrom = new V1EnvVarSource { SecretKeyRef = new V1SecretKeySelector { Name = KeysSecret, Key = "llm-api-key", Optional = true } } },
+        ];
+        env.AddRange(more.Select(m => new V1EnvVar { Name = m.Name, Value = m.Value }));
+        return [.. env.OrderBy(e => e.Name, StringComparer.Ordinal)];
+    }
+}

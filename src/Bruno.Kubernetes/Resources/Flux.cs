@@ -1,0 +1,86 @@
+using System.Text.Json.Nodes;
+
+namespace Bruno.Kubernetes.Resources;
+
+/// <summary>
+/// Flux Kustomizations (kustomize.toolkit.fluxcd.io/v1): interval, prune, the source, health checks, dependencies,
+/// post-build substitution and, for a tenant's own cluster, the kubeconfig Secret to apply through. Only fields of the
+/// CRD are written: Flux applies with server-side apply, which rejects any other.
+/// </summary>
+internal static class Flux
+{
+    public const string ApiVersion = "kustomize.toolkit.fluxcd.io/v1";
+
+    public sealed record HealthCheck(string ApiVersion, string Kind, string Name, string? Namespace);
+
+    public sealed record Spec(
+        string Name,
+        string Namespace,
+        string Path,
+        Dictionary<string, string> Labels,
+        IReadOnlyList<HealthCheck> HealthChecks,
+        IReadOnlyList<(string Name, string Namespace)> DependsOn,
+        IReadOnlyDictionary<string, string>? Substitute = null,
+        (string Secret, string Key)? KubeConfig = null,
+        string Timeout = "10m");
+
+    public static JsonObject Kustomization(Spec s, FluxOptions flux)
+    {
+        var spec = new JsonObject();
+        if (s.DependsOn.Count > 0)
+        {
+            spec["dependsOn"] = new JsonArray([.. s.DependsOn.Select(d => (JsonNode)new JsonObject { ["name"] = d.Name, ["namespace"] = d.Namespace })]);
+        }
+
+        if (s.HealthChecks.Count > 0)
+        {
+            spec["healthChecks"] = new JsonArray([.. s.HealthChecks.Select(h =>
+            {
+                var o = new JsonObject { ["apiVersion"] = h.ApiVersion, ["kind"] = h.Kind, ["name"] = h.Name };
+                if (h.Namespace is not null)
+                {
+                    o["namespace"] = h.Namespace;
+                }
+
+                return (JsonNode)o;
+            })]);
+        }
+
+        spec["interval"] = flux.Interval;
+        if (s.KubeConfig is { } kube)
+        {
+            spec["kubeConfig"] = new JsonObject { ["secretRef"] = new JsonObject { ["name"] = kube.Secret, ["key"] = kube.Key } };
+        }
+
+        spec["path"] = JoinPath(flux.Path, s.Path);
+        if (s.Substitute is { Count: > 0 })
+        {
+            spec["postBuild"] = new JsonObject
+            {
+                ["substitute"] = new JsonObject([.. s.Substitute.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => new KeyValuePair<string, JsonNode?>(p.Key, p.Value))]),
+            };
+        }
+
+        spec["prune"] = true;
+        spec["retryInterval"] = "1m";
+        var source = new JsonObject { ["kind"] = flux.SourceKind, ["name"] = flux.SourceName };
+        if (s.Namespace != flux.Namespace)
+        {
+            source["namespace"] = flux.Namespace; // a cross-namespace reference (allowed unless Flux runs with --no-cross-namespace-refs)
+        }
+
+        spec["sourceRef"] = source;
+        spec["timeout"] = s.Timeout;
+        spec["wait"] = s.HealthChecks.Count == 0; // without explicit checks, wait for everything applied to be ready
+        return new JsonObject
+        {
+            ["apiVersion"] = ApiVersion,
+            ["kind"] = "Kustomization",
+            ["metadata"] = Kamaji.Meta(s.Name, s.Namespace, s.Labels),
+            ["spec"] = spec,
+        };
+    }
+
+    private static string JoinPath(string root, string path) =>
+        root.TrimEnd('/') is "." or "./" or "" ? "./" + path : root.TrimEnd('/') + "/" + path;
+}

@@ -1,0 +1,38 @@
+using Bruno.Core;
+using Bruno.Core.Tenants;
+using Bruno.Kubernetes;
+using Bruno.Server.Hosting;
+using Bruno.Server.Tenancy;
+using Microsoft.Extensions.Options;
+
+namespace Bruno.Server.Features.Manifests;
+
+/// <summary>A tenant's rendered GitOps files and the commands that create the Secrets they name.</summary>
+public sealed record TenantManifests(string Tenant, string Isolation, IReadOnlyList<RenderedFile> Files, IReadOnlyList<string> Secrets);
+
+/// <summary>
+/// <c>GET /admin/v1/tenants/{id}/manifests</c> (platform scope): the tenant's folder and Flux entry at its isolation level,
+/// rendered with <c>Bruno:Kubernetes</c> (the same renderer as <c>bruno tenant render</c>). A setting or tenant that
+/// cannot be rendered is a 422 problem saying why.
+/// </summary>
+internal static class ManifestEndpoints
+{
+    public static void MapManifestEndpoints(this IEndpointRouteBuilder app) =>
+        app.MapGet("/admin/v1/tenants/{tenant}/manifests", (string tenant, TenantService tenants, IOptions<BrunoOptions> bruno, IOptions<KubernetesOptions> kubernetes) =>
+        {
+            if (TenantRoutes.Live(tenant, tenants) is not { } id || tenants.Find(id) is not { } record)
+            {
+                return (IResult)TenantRoutes.NotFound();
+            }
+
+            try
+            {
+                var files = new ManifestRenderer(kubernetes.Value, bruno.Value.Plans).RenderTenant(record);
+                return (IResult)TypedResults.Ok(new TenantManifests(id.Value, record.Profile.Isolation, files, SecretInstructions.For(record, kubernetes.Value)));
+            }
+            catch (RenderException e)
+            {
+                return Problems.Result(StatusCodes.Status422UnprocessableEntity, "Cannot render", e.Message);
+            }
+        }).RequireAuthorization(Hosting.Hosting.PlatformPolicy);
+}

@@ -1,0 +1,115 @@
+using Bruno.Core;
+
+namespace Bruno.Kubernetes.Tests;
+
+/// <summary>The rendered network policies, asked "may X reach Y on port P?" by a small evaluator of their semantics.</summary>
+public sealed class NetworkPolicyTests
+{
+    private static readonly Dictionary<string, PlanOptions> Plans = new BrunoOptions().Plans;
+    private static readonly (string, string)[] BrunoTenant = [("app.kubernetes.io/name", "agent-bruno"), ("app.kubernetes.io/component", "tenant")];
+    private static readonly Endpoint Acme = Endpoint.Pod("agent-bruno-acme", [.. BrunoTenant, ("bruno.dev/tenant", "acme")]);
+    private static readonly Endpoint AcmeOther = Endpoint.Pod("agent-bruno-acme", ("app", "sidecar"));
+    private static readonly Endpoint Beta = Endpoint.Pod("agent-bruno-beta", [.. BrunoTenant, ("bruno.dev/tenant", "beta")]);
+    private static readonly Endpoint Dns = Endpoint.Pod("kube-system", ("k8s-app", "kube-dns"));
+    private static readonly Endpoint Ollama = Endpoint.Pod("ollama", ("app.kubernetes.io/name", "ollama"));
+    private static readonly Endpoint OllamaOther = Endpoint.Pod("ollama", ("app.kubernetes.io/name", "webui"));
+    private static readonly Endpoint Management = Endpoint.Pod("bruno-system", ("app.kubernetes.io/name", "agent-bruno"), ("app.kubernetes.io/component", "management"));
+    private static readonly Endpoint Ingress = Endpoint.Pod("ingress-nginx", ("app", "controller"));
+    private static readonly Endpoint Postgres = Endpoint.Pod("postgres-system", ("app", "postgres"));
+    private static readonly Endpoint Stranger = Endpoint.Pod("default", ("app", "stranger"));
+
+    private static PolicyEvaluator Evaluate(KubernetesOptions options)
+    {
+        var renderer = new ManifestRenderer(options, Plans);
+        var files = renderer.RenderPlatform()
+            .Concat(renderer.RenderTenant(RenderingTests.Tenant("acme", "namespace")))
+            .Concat(renderer.RenderTenant(RenderingTests.Tenant("beta", "namespace")));
+        var documents = files.Where(f => f.Path.EndsWith(".yaml", StringComparison.Ordinal)).SelectMany(f => Yaml.Documents(f.Content)).ToList();
+        var namespaces = documents.Where(d => (string?)d["kind"] == "Namespace").ToDictionary(
+            d => (string)d["metadata"]!["name"]!,
+            d => (IReadOnlyDictionary<string, string>)d["metadata"]!["labels"]!.AsObject().ToDictionary(p => p.Key, p => (string)p.Value!, StringComparer.Ordinal),
+            StringComparer.Ordinal);
+        return new PolicyEvaluator(documents, namespaces);
+    }
+
+    [Fact]
+    public void ATenant_ReachesItsNamespaceDnsAndTheLlm_AndNothingElse()
+    {
+        var net = Evaluate(new KubernetesOptions());
+        Assert.False(net.Allows(Acme, Beta, 8080)); // another tenant: no, either way
+        Assert.False(net.Allows(Beta, Acme, 8080));
+        Assert.True(net.Allows(Acme, AcmeOther, 9000)); // its own namespace
+        Assert.True(net.Allows(Acme, Dns, 53, "UDP"));
+        Assert.True(net.Allows(Acme, Dns, 53, "TCP"));
+        Assert.False(net.Allows(Acme, Dns, 443));
+        Assert.True(net.Allows(Acme, Ollama, 11434)); // the LLM endpoint, by selector across namespaces
+        Assert.False(net.Allows(Acme, Ollama, 80));
+        Assert.False(net.Allows(Acme, OllamaOther, 11434)); // other pods of that namespace
+        Assert.False(net.Allows(AcmeOther, Ollama, 11434)); // only Bruno's pods may call the model
+        Assert.False(net.Allows(Acme, Stranger, 80));
+        Assert.False(net.Allows(Acme, Endpoint.External("93.184.216.34"), 443)); // the internet
+        Assert.False(net.Allows(Acme, Postgres, 5432)); // the platform catalog is not the tenant's
+    }
+
+    [Fact]
+    public void TheManagementPlane_ReachesTenantsOnBrunosPort_AndOnlyTheIngressReachesIt()
+    {
+        var net = Evaluate(new KubernetesOptions());
+        Assert.True(net.Allows(Management, Acme, 8080));
+        Assert.False(net.Allows(Management, Acme, 22));
+        Assert.False(net.Allows(Management, AcmeOther, 8080)); // Bruno's pods only
+        Assert.False(net.Allows(Stranger, Acme, 8080));
+        Assert.True(net.Allows(Ingress, Management, 8080));
+        Assert.False(net.Allows(Ingress, Acme, 8080)); // tenants are reached through the management plane
+        Assert.False(net.Allows(Stranger, Management, 8080));
+        Assert.True(net.Allows(Management, Postgres, 5432));
+        Assert.True(net.Allows(Management, Dns, 53, "UDP"));
+        Assert.False(net.Allows(Acme, Management, 8080)); // a tenant does not call the management plane
+    }
+
+    [Fact]
+    public void AnLlmOutsideTheCluster_IsReachedByItsCidrOnly()
+    {
+        var net = Evaluate(RenderingTests.ExternalLlm());
+        Assert.True(net.Allows(Acme, Endpoint.External("10.40.0.7"), 11434));
+        Assert.False(net.Allows(Acme, Endpoint.External("10.41.0.7"), 11434));
+        Assert.False(net.Allows(Acme, Endpoint.External("10.40.0.7"), 22));
+        Assert.False(net.Allows(Acme, Ollama, 11434)); // no in-cluster selector now
+        Assert.True(net.Allows(Acme, Dns, 53, "UDP"));
+    }
+
+    [Fact]
+    public void TheDesignsPolicy_DoesNotAllowWhatItClaims()
+    {
+        // The design's "allow Ollama (external)" rule uses a lone podSelector (this namespace only), and its DNS rule a
+        // namespace label ("name") that Kubernetes does not set.
+        var design = Yaml.Documents("""
+            apiVersion: networking.k8s.io/v1
+            kind: NetworkPolicy
+            metadata: {name: deny-cross-tenant, namespace: agent-bruno-acme}
+            spec:
+              podSelector: {}
+              policyTypes: [Ingress, Egress]
+              ingress:
+              - from:
+                - namespaceSelector: {matchLabels: {tenant: acme}}
+              egress:
+              - to:
+                - namespaceSelector: {matchLabels: {name: kube-system}}
+                ports: [{protocol: UDP, port: 53}]
+              - to:
+                - podSelector: {}
+                ports: [{protocol: TCP, port: 11434}]
+              - to:
+                - namespaceSelector: {matchLabels: {tenant: acme}}
+            """);
+        var net = new PolicyEvaluator(design, new Dictionary<string, IReadOnlyDictionary<string, string>>(StringComparer.Ordinal)
+        {
+            ["agent-bruno-acme"] = new Dictionary<string, string>(StringComparer.Ordinal) { ["tenant"] = "acme" },
+        });
+        Assert.False(net.Allows(Acme, Ollama, 11434)); // the model in its own namespace: unreachable
+        Assert.False(net.Allows(Acme, Endpoint.External("10.40.0.7"), 11434)); // nor outside the cluster
+        Assert.False(net.Allows(Acme, Dns, 53, "UDP")); // and no DNS
+        Assert.True(net.Allows(Acme, AcmeOther, 11434)); // all the rule allows: its own pods
+    }
+}

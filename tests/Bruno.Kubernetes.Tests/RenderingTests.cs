@@ -1,0 +1,371 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Bruno.Core;
+using Bruno.Core.Tenants;
+using Bruno.Storage.Identity;
+
+namespace Bruno.Kubernetes.Tests;
+
+/// <summary>What Bruno renders for the shared parts and for a tenant at each isolation level, checked against the real schemas.</summary>
+public sealed class RenderingTests
+{
+    private static readonly Dictionary<string, PlanOptions> Plans = new BrunoOptions().Plans;
+
+    internal static TenantRecord Tenant(string id, string isolation, string plan = "default", params string[] flags) =>
+        new(TenantId.Parse(id), $"{id} Corp", TenantStatus.Active, DateTimeOffset.UnixEpoch) { Profile = new TenantProfile(plan, isolation, flags) };
+
+    internal static KubernetesOptions ExternalLlm(Action<KubernetesOptions>? change = null)
+    {
+        var options = new KubernetesOptions { StorageClass = "fast-ssd" };
+        options.Llm.Cidrs = ["10.40.0.0/24"];
+        change?.Invoke(options);
+        return options;
+    }
+
+    /// <summary>Every case the snapshots and schema checks cover: name → files.</summary>
+    internal static Dictionary<string, IReadOnlyList<RenderedFile>> Cases() => new(StringComparer.Ordinal)
+    {
+        ["platform"] = new ManifestRenderer(new KubernetesOptions(), Plans).RenderPlatform(),
+        ["namespace"] = new ManifestRenderer(new KubernetesOptions(), Plans).RenderTenant(Tenant("acme", "namespace", "default", "gdpr")),
+        ["namespace-external-llm"] = new ManifestRenderer(ExternalLlm(o => o.ExternalSecretStore = "vault"), Plans).RenderTenant(Tenant("beta", "namespace", "premium")),
+        ["kamaji"] = new ManifestRenderer(ExternalLlm(), Plans).RenderTenant(Tenant("initech", "kamaji", "premium", "soc2", "hipaa")),
+        ["kamaji-own-datastore"] = new ManifestRenderer(ExternalLlm(o => o.Kamaji.SharedDataStore = null), Plans).RenderTenant(Tenant("foobar", "kamaji")),
+        ["dedicated-cluster"] = new ManifestRenderer(ExternalLlm(), Plans).RenderTenant(Tenant("bigbank", "dedicated-cluster", "premium", "soc2")),
+    };
+
+    private static IEnumerable<(string Case, string Path, JsonObject Document)> Objects() =>
+        Cases().SelectMany(c => c.Value.Where(f => f.Path.EndsWith(".yaml", StringComparison.Ordinal) && !f.Path.EndsWith("/kustomization.yaml", StringComparison.Ordinal))
+            .SelectMany(f => Yaml.Documents(f.Content).Select(d => (c.Key, f.Path, d))));
+
+    [Fact]
+    public void EveryRenderedObject_PassesTheRealSchemas_OfBothKubernetesVersions()
+    {
+        var checkedKinds = new HashSet<string>(StringComparer.Ordinal);
+        var failures = new List<string>();
+        foreach (var (name, path, document) in Objects())
+        {
+            if ((string?)document["kind"] == "ExternalSecret")
+            {
+                continue; // no schema is given for external-secrets; its shape is asserted below
+            }
+
+            foreach (var version in Schemas.KubernetesVersions)
+            {
+                failures.AddRange(Schemas.Errors(document, version).Select(e => $"{name} {path} ({version}): {e}"));
+            }
+
+            checkedKinds.Add((string)document["kind"]!);
+        }
+
+        Assert.Empty(failures);
+        Assert.Superset(
+            new HashSet<string>(["Namespace", "ResourceQuota", "LimitRange", "NetworkPolicy", "PersistentVolumeClaim", "ServiceAccount", "Deployment", "Service", "PodDisruptionBudget", "ConfigMap", "TenantControlPlane", "DataStore", "Kustomization"], StringComparer.Ordinal),
+            checkedKinds);
+    }
+
+    [Fact]
+    public void TheDesignsControlPlaneSketch_IsRejected_SoTheValidatorCanFail()
+    {
+        var sketch = Yaml.Documents("""
+            apiVersion: kamaji.clastix.io/v1alpha1
+            kind: TenantControlPlane
+            metadata: {name: tenant-bruno-enterprise-acme, namespace: kamaji-system}
+            spec:
+              controlPlane:
+                deployment: {replicas: 2}
+                service: {type: LoadBalancer, serviceType: LoadBalancer}
+                ingress: {enabled: true, hostname: acme-k8s.agent-bruno.com, className: nginx}
+              dataStore: {type: PostgreSQL}
+              kubernetes: {version: v1.28.0, kubelet: {}}
+              network: {serviceClusterIPRange: 10.100.1.0/24}
+              addons: {coreDNS: {enabled: true}}
+            """)[0];
+        var errors = string.Join("\n", Schemas.Errors(sketch, "v1.35.0"));
+        foreach (var expected in new[] { "/spec/dataStore", "/spec/controlPlane/ingress", "/spec/addons/coreDNS", "/spec/controlPlane/service" })
+        {
+            Assert.Contains(expected, errors, StringComparison.Ordinal);
+        }
+
+        Assert.Contains("network", errors, StringComparison.Ordinal);
+        var badDeployment = Yaml.Documents("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\nspec: {selector: {}, template: {spec: {containers: [{name: a, image: b, colour: red}]}}}\n")[0];
+        Assert.NotEmpty(Schemas.Errors(badDeployment, "v1.33.0")); // an unknown container field
+    }
+
+    [Fact]
+    public void Output_IsDeterministic_Sorted_OneObjectPerFile_AndEachFolderListsItsFiles()
+    {
+        var first = Cases();
+        var second = Cases();
+        foreach (var (name, files) in first)
+        {
+            Assert.Equal(files, second[name]);
+            Assert.Equal(files.Select(f => f.Path).Order(StringComparer.Ordinal), files.Select(f => f.Path));
+            foreach (var file in files.Where(f => f.Path.EndsWith(".yaml", StringComparison.Ordinal)))
+            {
+                Assert.Single(Yaml.Documents(file.Content));
+                Assert.EndsWith("\n", file.Content, StringComparison.Ordinal);
+                Assert.DoesNotContain("\r", file.Content, StringComparison.Ordinal);
+            }
+
+            foreach (var kustomization in files.Where(f => f.Path.EndsWith("/kustomization.yaml", StringComparison.Ordinal)))
+            {
+                var folder = kustomization.Path[..kustomization.Path.LastIndexOf('/')];
+                var listed = Yaml.Documents(kustomization.Content)[0]["resources"]!.AsArray().Select(r => (string)r!).ToList();
+                var siblings = files.Where(f => f.Path.StartsWith(folder + "/", StringComparison.Ordinal) && !f.Path[(folder.Length + 1)..].Contains('/', StringComparison.Ordinal)
+                    && f.Path.EndsWith(".yaml", StringComparison.Ordinal) && f != kustomization).Select(f => f.Path[(folder.Length + 1)..]).ToList();
+                Assert.Equal(siblings, listed);
+            }
+        }
+    }
+
+    [Fact]
+    public void Names_AreValidLabels_AndALongTenantIdIsCutWithADigest()
+    {
+        var longId = new string('a', 30) + "-" + new string('b', 32); // 63 characters, the longest id
+        var tenant = Tenant(longId, "kamaji");
+        var files = new ManifestRenderer(ExternalLlm(), Plans).RenderTenant(tenant);
+        var other = new ManifestRenderer(ExternalLlm(), Plans).RenderTenant(Tenant(new string('a', 30) + "-" + new string('b', 31) + "c", "kamaji"));
+        Assert.True(Names.IsDns1123Label(Names.Namespace(tenant.Id)));
+        Assert.NotEqual(Names.Namespace(tenant.Id), Names.Namespace(TenantId.Parse(new string('a', 30) + "-" + new string('b', 31) + "c")));
+        Assert.NotEqual(files.Select(f => f.Content), other.Select(f => f.Content));
+
+        foreach (var (_, path, document) in Objects().Concat(files.Where(f => !f.Path.EndsWith("/kustomization.yaml", StringComparison.Ordinal)).SelectMany(f => Yaml.Documents(f.Content).Select(d => ("long", f.Path, d)))))
+        {
+            var meta = document["metadata"]!;
+            var kind = (string)document["kind"]!;
+            var name = (string)meta["name"]!;
+            Assert.True(kind switch
+            {
+                "TenantControlPlane" => Names.IsDns1035Label(name),
+                "Namespace" or "Service" => Names.IsDns1123Label(name),
+                _ => KubernetesOptions.IsDns1123Subdomain(name),
+            }, $"{path}: {kind} name '{name}'");
+            Assert.True(meta["namespace"] is null || Names.IsDns1123Label((string)meta["namespace"]!), path);
+            foreach (var (key, value) in meta["labels"]?.AsObject() ?? [])
+            {
+                Assert.True(LabelKey(key) && LabelValue((string?)value), $"{path}: label {key}={value}");
+            }
+        }
+    }
+
+    [Fact]
+    public void NoSecretValue_IsRendered_AndDataLivesOnClaimsNeverHostPathOrEmptyDir()
+    {
+        foreach (var (name, path, document) in Objects())
+        {
+            Assert.NotEqual("Secret", (string?)document["kind"]);
+            var text = document.ToJsonString();
+            Assert.DoesNotContain("hostPath", text, StringComparison.Ordinal);
+            Assert.DoesNotContain("stringData", text, StringComparison.Ordinal);
+            if ((string?)document["kind"] == "Deployment")
+            {
+                var pod = document["spec"]!["template"]!["spec"]!;
+                var mounts = pod["containers"]![0]!["volumeMounts"]!.AsArray().ToDictionary(m => (string)m!["mountPath"]!, m => (string)m!["name"]!);
+                var volumes = pod["volumes"]!.AsArray().ToDictionary(v => (string)v!["name"]!, v => v!.AsObject());
+                Assert.NotNull(volumes[mounts["/data"]]["persistentVolumeClaim"]); // the data: a claim
+                Assert.All(volumes.Values.Where(v => v["emptyDir"] is not null), v => Assert.Equal("tmp", (string)v["name"]!)); // scratch only
+                Assert.All(pod["containers"]![0]!["env"]!.AsArray(), e => Assert.True(e!["valueFrom"] is not null || !((string)e["name"]!).Contains("KEY", StringComparison.Ordinal), $"{name} {path}: {e}"));
+            }
+        }
+    }
+
+    [Fact]
+    public void Kamaji_FollowsTheRulesBeyondTheSchema_AndOrdersTheTenantClusterAfterItsControlPlane()
+    {
+        var files = Cases()["kamaji"];
+        var all = files.Where(f => f.Path.EndsWith(".yaml", StringComparison.Ordinal)).ToDictionary(f => f.Path, f => Yaml.Documents(f.Content)[0], StringComparer.Ordinal);
+        var tcp = all["tenants/initech/tenantcontrolplane.yaml"];
+        Assert.True(Names.IsDns1035Label((string)tcp["metadata"]!["name"]!));
+        Assert.Equal("bruno-postgres", (string)tcp["spec"]!["dataStore"]!); // a name, not an inline object
+        Assert.Equal("ClusterIP", (string)tcp["spec"]!["controlPlane"]!["service"]!["serviceType"]!);
+        Assert.Equal("v1.35.7", (string)tcp["spec"]!["kubernetes"]!["version"]!);
+        Assert.Empty(tcp["spec"]!["addons"]!["coreDNS"]!.AsObject()); // on by presence
+
+        var entry = all["flux-tenants/tenant-initech.yaml"];
+        Assert.Equal("TenantControlPlane", (string)entry["spec"]!["healthChecks"]![0]!["kind"]!);
+        Assert.Equal("initech", (string)entry["spec"]!["postBuild"]!["substitute"]!["TENANT_ID"]!);
+        Assert.Equal("16", (string)entry["spec"]!["postBuild"]!["substitute"]!["RESOURCE_QUOTA_CPU"]!);
+
+        var workloads = all["tenants/initech/kustomization-workloads.yaml"];
+        Assert.Equal((string?)tcp["metadata"]!["namespace"], (string?)workloads["metadata"]!["namespace"]); // Flux reads the kubeconfig Secret from its own namespace
+        Assert.Equal((string?)tcp["metadata"]!["name"] + "-admin-kubeconfig", (string)workloads["spec"]!["kubeConfig"]!["secretRef"]!["name"]!);
+        Assert.Equal("tenant-initech", (string)workloads["spec"]!["dependsOn"]![0]!["name"]!);
+        Assert.Equal("./tenants/initech/workloads", (string)workloads["spec"]!["path"]!);
+        Assert.Contains("tenants/initech/workloads/deployment.yaml", all.Keys);
+
+        var own = Cases()["kamaji-own-datastore"].Single(f => f.Path == "tenants/foobar/datastore.yaml");
+        var store = Yaml.Documents(own.Content)[0];
+        Assert.Null(store["metadata"]!["namespace"]); // cluster-scoped
+        Assert.Equal("bruno-foobar", (string)Yaml.Documents(Cases()["kamaji-own-datastore"].Single(f => f.Path == "tenants/foobar/tenantcontrolplane.yaml").Content)[0]["spec"]!["dataStore"]!);
+    }
+
+    [Fact]
+    public void BadInput_IsRefusedWithAMessageNamingIt()
+    {
+        var renderer = new ManifestRenderer(new KubernetesOptions(), Plans);
+        Assert.Contains("deleted", Assert.Throws<RenderException>(() => renderer.RenderTenant(Tenant("gone", "namespace") with { Status = TenantStatus.Deleted })).Message, StringComparison.Ordinal);
+        Assert.Contains("'gold'", Assert.Throws<RenderException>(() => renderer.RenderTenant(Tenant("acme", "namespace", "gold"))).Message, StringComparison.Ordinal);
+        Assert.Contains("Llm:Cidrs", Assert.Throws<RenderException>(() => renderer.RenderTenant(Tenant("acme", "kamaji"))).Message, StringComparison.Ordinal);
+        Assert.Contains("Image", Assert.Throws<RenderException>(() => new ManifestRenderer(new KubernetesOptions { Image = "bruno:latest" }, Plans)).Message, StringComparison.Ordinal);
+        var big = new BrunoOptions().Plans;
+        big["default"].CpuCores = 6; // more than one container may have (4)
+        Assert.Contains("Namespace", Assert.Throws<RenderException>(() => new ManifestRenderer(new KubernetesOptions(), big).RenderTenant(Tenant("acme", "namespace"))).Message, StringComparison.Ordinal);
+        var bad = new KubernetesOptions();
+        bad.Kamaji.KubernetesVersion = "v1.37.0";
+        bad.Flux.Interval = "often";
+        var message = Assert.Throws<RenderException>(() => new ManifestRenderer(bad, Plans)).Message;
+        Assert.Contains("KubernetesVersion", message, StringComparison.Ordinal);
+        Assert.Contains("Interval", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void SecretInstructions_CreateEverySecretTheManifestsName()
+    {
+        foreach (var (options, tenant) in new[]
+        {
+            (new KubernetesOptions(), Tenant("acme", "namespace")),
+            (ExternalLlm(o => o.Kamaji.SharedDataStore = null), Tenant("foobar", "kamaji")),
+            (ExternalLlm(), Tenant("bigbank", "dedicated-cluster")),
+        })
+        {
+            var text = string.Join("\n", SecretInstructions.For(tenant, options));
+            var files = new ManifestRenderer(options, Plans).RenderTenant(tenant);
+            var named = files.Where(f => f.Path.EndsWith(".yaml", StringComparison.Ordinal)).SelectMany(f => Yaml.Documents(f.Content))
+                .SelectMany(d => SecretNames(d)).Distinct(StringComparer.Ordinal).ToList();
+            Assert.NotEmpty(named);
+            foreach (var secret in named)
+            {
+                Assert.True(text.Contains($"secret generic {secret} ", StringComparison.Ordinal) || text.Contains($"get secret {secret} ", StringComparison.Ordinal), $"{tenant.Id}: {secret} is not created by:\n{text}");
+            }
+        }
+    }
+
+    [Fact]
+    public void Snapshots_MatchTheGoldenFiles()
+    {
+        var folder = Path.Combine(SourceFolder(), "Snapshots");
+        var update = Environment.GetEnvironmentVariable("BRUNO_UPDATE_SNAPSHOTS") == "1";
+        foreach (var (name, files) in Cases())
+        {
+            var dir = Path.Combine(folder, name);
+            if (update)
+            {
+                if (Directory.Exists(dir))
+                {
+                    Directory.Delete(dir, recursive: true);
+                }
+
+                ManifestWriter.Write(dir, files);
+            }
+
+            var onDisk = Directory.GetFiles(dir, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(dir, f).Replace('\\', '/')).Order(StringComparer.Ordinal).ToList();
+            Assert.Equal(files.Select(f => f.Path), onDisk);
+            foreach (var file in files)
+            {
+                Assert.Equal(File.ReadAllText(Path.Combine(dir, file.Path)), file.Content);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task KubectlKustomize_BuildsEveryRenderedFolder()
+    {
+        var root = Directory.CreateTempSubdirectory("bruno-render-").FullName;
+        try
+        {
+            foreach (var (name, files) in Cases())
+            {
+                var dir = Path.Combine(root, name);
+                ManifestWriter.Write(dir, files);
+                foreach (var kustomization in files.Where(f => f.Path.EndsWith("/kustomization.yaml", StringComparison.Ordinal)))
+                {
+                    var folder = Path.Combine(dir, Path.GetDirectoryName(kustomization.Path)!);
+                    var (code, output, error) = await RunAsync("kubectl", "kustomize", folder);
+                    Assert.True(code == 0, $"kubectl kustomize {name}/{kustomization.Path}: {error}");
+                    var listed = Yaml.Documents(kustomization.Content)[0]["resources"]!.AsArray().Count;
+                    Assert.Equal(listed, Yaml.Documents(output).Count);
+                }
+            }
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    internal static IEnumerable<string> SecretNames(JsonNode? node)
+    {
+        switch (node)
+        {
+            case JsonObject o:
+                foreach (var (key, value) in o)
+                {
+                    if (key is "secretKeyRef" && value?["optional"] is null)
+                    {
+                        yield return (string)value!["name"]!;
+                    }
+                    else if (key is "secretRef" or "secretReference")
+                    {
+                        yield return (string)value!["name"]!;
+                    }
+                    else
+                    {
+                        foreach (var name in SecretNames(value))
+                        {
+                            yield return name;
+                        }
+                    }
+                }
+
+                break;
+            case JsonArray a:
+                foreach (var item in a)
+                {
+                    foreach (var name in SecretNames(item))
+                    {
+                        yield return name;
+                    }
+                }
+
+                break;
+        }
+    }
+
+    private static bool LabelKey(string key)
+    {
+        var parts = key.Split('/');
+        var name = parts[^1];
+        return parts.Length <= 2 && (parts.Length == 1 || KubernetesOptions.IsDns1123Subdomain(parts[0])) && LabelValue(name) && name.Length > 0;
+    }
+
+    private static bool LabelValue(string? value) =>
+        value is not null && value.Length <= 63 && (value.Length == 0 || (char.IsAsciiLetterOrDigit(value[0]) && char.IsAsciiLetterOrDigit(value[^1]) && value.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.')));
+
+    internal static string SourceFolder()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Bruno.Kubernetes.Tests.csproj")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new DirectoryNotFoundException("The test project's folder was not found.");
+    }
+
+    internal static async Task<(int Code, string Output, string Error)> RunAsync(string file, params string[] args)
+    {
+        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in args)
+        {
+            info.ArgumentList.Add(a);
+        }
+
+        using var process = Process.Start(info) ?? throw new InvalidOperationException($"{file} did not start (is it installed?)");
+        var output = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+        var error = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+        await process.WaitForExitAsync(TestContext.Current.CancellationToken);
+        return (process.ExitCode, await output, await error);
+    }
+}

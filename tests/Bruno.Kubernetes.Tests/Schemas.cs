@@ -1,0 +1,181 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Json.Schema;
+
+namespace Bruno.Kubernetes.Tests;
+
+/// <summary>
+/// The real schemas in ../shared/schemas: Kubernetes kinds from the standalone-strict JSON schemas (v1.33 and v1.35),
+/// Kamaji and Flux objects from their CRDs' OpenAPI schemas made strict here (unknown fields rejected, as Flux's
+/// server-side apply does), x-kubernetes-int-or-string and nullable translated.
+/// </summary>
+internal static class Schemas
+{
+    public static readonly string[] KubernetesVersions = ["v1.33.0", "v1.35.0"];
+
+    private const string Draft7 = "http://json-schema.org/draft-07/schema#";
+
+    private static readonly ConcurrentDictionary<string, JsonSchema> Cache = new(StringComparer.Ordinal);
+
+    public static string Root
+    {
+        get
+        {
+            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            {
+                var candidate = Path.Combine(dir.FullName, "..", "shared", "schemas");
+                if (Directory.Exists(candidate))
+                {
+                    return Path.GetFullPath(candidate);
+                }
+
+                candidate = Path.Combine(dir.FullName, "shared", "schemas");
+                if (Directory.Exists(candidate))
+                {
+                    return Path.GetFullPath(candidate);
+                }
+            }
+
+            throw new DirectoryNotFoundException("../shared/schemas was not found above the test folder.");
+        }
+    }
+
+    /// <summary>The errors of <paramref name="document"/> against its schema; kinds without one are reported as such.</summary>
+    public static IReadOnlyList<string> Errors(JsonObject document, string kubernetesVersion)
+    {
+        var apiVersion = (string?)document["apiVersion"];
+        var kind = (string?)document["kind"];
+        var schema = (apiVersion, kind) switch
+        {
+            ("kamaji.clastix.io/v1alpha1", "TenantControlPlane") => Crd("kamaji/kamaji.clastix.io_tenantcontrolplanes.yaml"),
+            ("kamaji.clastix.io/v1alpha1", "DataStore") => Crd("kamaji/kamaji.clastix.io_datastores.yaml"),
+            ("kustomize.toolkit.fluxcd.io/v1", "Kustomization") => Crd("flux/kustomize.toolkit.fluxcd.io_kustomizations.yaml"),
+            _ => Kubernetes(apiVersion, kind, kubernetesVersion),
+        };
+        if (schema is null)
+        {
+            return [$"no schema for {apiVersion} {kind}"];
+        }
+
+        var result = schema.Evaluate(JsonDocument.Parse(document.ToJsonString()).RootElement, new EvaluationOptions { OutputFormat = OutputFormat.List });
+        return result.IsValid ? [] : [.. (result.Details ?? []).Where(d => d.Errors is { Count: > 0 }).SelectMany(d => d.Errors!.Select(e => $"{d.InstanceLocation}: {e.Value}"))];
+    }
+
+    private static JsonSchema? Kubernetes(string? apiVersion, string? kind, string version)
+    {
+        if (apiVersion is null || kind is null)
+        {
+            return null;
+        }
+
+        var group = apiVersion.Contains('/', StringComparison.Ordinal) ? apiVersion.Split('/') : ["", apiVersion];
+        var file = $"{kind.ToLowerInvariant()}{(group[0].Length > 0 ? "-" + group[0].Split('.')[0] : string.Empty)}-{group[1]}.json";
+        var path = Path.Combine(Root, "kubernetes", $"{version}-standalone-strict", file);
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+
+        return Cache.GetOrAdd(path, p =>
+        {
+            var node = JsonNode.Parse(File.ReadAllText(p))!.AsObject();
+            node["$schema"] = Draft7; // the files name a draft-less URI the library does not know
+            Annotations(node);
+            return JsonSchema.FromText(node.ToJsonString());
+        });
+    }
+
+    private static JsonSchema Crd(string relative) => Cache.GetOrAdd(relative, r =>
+    {
+        var crd = Yaml.Documents(File.ReadAllText(Path.Combine(Root, r)))[0];
+        var schema = crd["spec"]!["versions"]![0]!["schema"]!["openAPIV3Schema"]!.DeepClone().AsObject();
+        Strict(schema);
+        schema["$schema"] = Draft7;
+        Annotations(schema);
+        return JsonSchema.FromText(schema.ToJsonString());
+    });
+
+    // x-kubernetes-* keys are annotations for the API server; the validator refuses keywords it does not know.
+    private static void Annotations(JsonNode? node)
+    {
+        switch (node)
+        {
+            case JsonObject o:
+                foreach (var key in o.Select(p => p.Key).Where(k => k.StartsWith("x-kubernetes-", StringComparison.Ordinal)).ToList())
+                {
+                    o.Remove(key);
+                }
+
+                foreach (var (key, child) in o)
+                {
+                    Annotations(child);
+                }
+
+                break;
+            case JsonArray a:
+                foreach (var item in a)
+                {
+                    Annotations(item);
+                }
+
+                break;
+        }
+    }
+
+    // OpenAPI v3 (structural) to JSON Schema draft 7, with additionalProperties:false wherever properties are declared.
+    private static void Strict(JsonObject schema)
+    {
+        if (schema["x-kubernetes-int-or-string"] is JsonValue v && v.GetValue<bool>())
+        {
+            schema.Remove("type");
+            schema["anyOf"] = new JsonArray(new JsonObject { ["type"] = "integer" }, new JsonObject { ["type"] = "string" });
+        }
+
+        if (schema["nullable"] is JsonValue n && n.GetValue<bool>() && schema["type"] is JsonValue t)
+        {
+            schema["type"] = new JsonArray((string)t!, "null");
+        }
+
+        var preserve = schema["x-kubernetes-preserve-unknown-fields"] is JsonValue p && p.GetValue<bool>();
+        foreach (var key in schema.Select(k => k.Key).Where(k => k.StartsWith("x-kubernetes-", StringComparison.Ordinal) || k == "nullable").ToList())
+        {
+            schema.Remove(key);
+        }
+
+        if (schema["properties"] is JsonObject properties)
+        {
+            foreach (var (_, child) in properties)
+            {
+                if (child is JsonObject o)
+                {
+                    Strict(o);
+                }
+            }
+
+            if (!preserve && schema["additionalProperties"] is null)
+            {
+                schema["additionalProperties"] = false;
+            }
+        }
+
+        foreach (var key in new[] { "items", "additionalProperties" })
+        {
+            if (schema[key] is JsonObject o)
+            {
+                Strict(o);
+            }
+        }
+
+        foreach (var key in new[] { "allOf", "anyOf", "oneOf" })
+        {
+            if (schema[key] is JsonArray list)
+            {
+                foreach (var item in list.OfType<JsonObject>())
+                {
+                    Strict(item);
+                }
+            }
+        }
+    }
+}

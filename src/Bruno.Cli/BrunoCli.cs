@@ -58,6 +58,7 @@ public static class BrunoCli
                 t.AddCommand<TenantImportCommand>("import").WithDescription("Create a tenant from a bundle, here or on another installation (--as to rename it).");
                 t.AddCommand<TenantRenderCommand>("render").WithDescription("Write the tenant's GitOps manifests at its isolation level (tenants/T/, flux-tenants/).");
                 t.AddCommand<TenantSecretsCommand>("secrets").WithDescription("Print the kubectl commands that create the Secrets its manifests name.");
+                t.AddCommand<TenantMigrateCommand>("migrate").WithDescription("Move the tenant to another isolation level and installation: render, export, import, verify (--confirm --yes, --abort).");
             });
             c.AddBranch("token", t =>
             {

@@ -107,6 +107,74 @@ public sealed class CliTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Migrate_MovesATenantToAnotherLevelAndInstallation_VerifiedThenConfirmedOrAborted()
+    {
+        await using var target = await RunningServer.StartAsync();
+        var ct = TestContext.Current.CancellationToken;
+        var (tenant, other) = ("move-" + Guid.NewGuid().ToString("N")[..6], "undo-" + Guid.NewGuid().ToString("N")[..6]);
+        var docs = Directory.CreateTempSubdirectory("bruno-cli-migrate-docs-").FullName;
+        var dir = Directory.CreateTempSubdirectory("bruno-cli-migrate-").FullName;
+        try
+        {
+            await File.WriteAllTextAsync(Path.Combine(docs, "hours.md"), "# Hours\n\nThe archive opens at nine on Tuesdays.\n", ct);
+            foreach (var t in new[] { tenant, other })
+            {
+                Assert.Equal(0, (await RunAsync("tenant", "create", t, "--isolation", "kamaji")).Code);
+                Assert.Equal(0, (await RunAsync("ingest", docs, "--tenant", t)).Code);
+            }
+
+            string[] Target(params string[] args) => [.. args, "--target-server", target.Address.ToString(), "--target-data", target.Root];
+            var (code, output, err) = await RunAsync(Target("tenant", "migrate", tenant, "--to", "namespace", "--out", dir));
+            Assert.True(code == 0, err);
+            foreach (var step in new[] { "1/6 rendered", "2/6 suspended", "3/6 exported", "4/6 imported", "5/6 verified", "6/6 switch routing" })
+            {
+                Assert.Contains(step, output, StringComparison.Ordinal);
+            }
+
+            Assert.True(File.Exists(Path.Combine(dir, "tenants", tenant, "deployment.yaml"))); // the new level's manifests
+            using var targetAdmin = target.Client(target.PlatformToken());
+            var moved = JsonDocument.Parse(await targetAdmin.GetStringAsync($"/admin/v1/tenants/{tenant}", ct)).RootElement;
+            Assert.Equal(("namespace", "active"), (moved.GetProperty("isolation").GetString(), moved.GetProperty("status").GetString()));
+            using var sourceAdmin = _server.Client(_server.PlatformToken());
+            async Task<List<string>> DataAsync(HttpClient admin) => [.. JsonDocument.Parse(await admin.GetStringAsync($"/admin/v1/tenants/{tenant}/inventory", ct)).RootElement
+                .GetProperty("collections").EnumerateArray().Where(c => c.GetProperty("name").GetString() != "audit").Select(c => c.ToString())];
+            var data = await DataAsync(sourceAdmin);
+            Assert.NotEmpty(data);
+            Assert.Equal(data, await DataAsync(targetAdmin)); // every row of every collection, by digest (the audit log goes on on each side)
+            using var user = target.Client(target.UserToken(tenant, "alice"));
+            Assert.Contains("nine", await (await user.PostAsync("/api/v1/query", RunningServer.Json(new { query = "When does the archive open?" }), ct)).Content.ReadAsStringAsync(ct), StringComparison.Ordinal);
+            using var oldUser = _server.Client(_server.UserToken(tenant, "alice"));
+            Assert.Equal(System.Net.HttpStatusCode.Forbidden, (await oldUser.GetAsync("/api/v1/documents", ct)).StatusCode); // the old copy is fenced
+
+            Assert.Equal(1, (await RunAsync("tenant", "migrate", tenant, "--confirm")).Code); // no --yes
+            (code, output, _) = await RunAsync("tenant", "migrate", tenant, "--confirm", "--yes");
+            Assert.Equal(0, code);
+            Assert.Contains("erased", output, StringComparison.Ordinal);
+            var old = JsonDocument.Parse(await sourceAdmin.GetStringAsync($"/admin/v1/tenants/{tenant}", ct)).RootElement;
+            Assert.Equal("deleted", old.GetProperty("status").GetString());
+
+            // an aborted move: the target's copy removed, the tenant served here again
+            Assert.Equal(0, (await RunAsync(Target("tenant", "migrate", other, "--to", "namespace", "--out", dir))).Code);
+            Assert.Equal(0, (await RunAsync(Target("tenant", "migrate", other, "--abort"))).Code);
+            Assert.Equal(System.Net.HttpStatusCode.NotFound, (await targetAdmin.GetAsync($"/admin/v1/tenants/{other}/inventory", ct)).StatusCode);
+            using var otherUser = _server.Client(_server.UserToken(other, "alice"));
+            Assert.Equal(System.Net.HttpStatusCode.OK, (await otherUser.GetAsync("/api/v1/documents", ct)).StatusCode);
+
+            // already there, or no target: one line, exit 1, nothing changed
+            (code, _, err) = await RunAsync(Target("tenant", "migrate", other, "--to", "kamaji", "--out", dir));
+            Assert.Equal(1, code);
+            Assert.Contains("already", err, StringComparison.Ordinal);
+            Assert.Equal(1, (await RunAsync("tenant", "migrate", other, "--to", "namespace", "--out", dir)).Code);
+            Assert.Equal(System.Net.HttpStatusCode.OK, (await otherUser.GetAsync("/api/v1/documents", ct)).StatusCode);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+            Directory.Delete(docs, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task TokenIssue_SignsTokensTheServerAccepts()
     {
         var (code, output, _) = await RunAsync("token", "issue", "--platform-admin", "--json");

@@ -19,6 +19,7 @@ public sealed class BundleTests : IAsyncDisposable
     private const string Passphrase = "a passphrase for tests";
     private static readonly TenantId Acme = TenantId.Parse("acme");
     private static readonly float[] Ones = [1f, 1f, 1f];
+    private static readonly float[] Ones8 = [1f, 1f, 1f, 1f, 1f, 1f, 1f, 1f];
     private readonly List<Installation> _installations = [];
 
     public static TheoryData<string> Backends => ["sqlite", "postgres"];
@@ -97,6 +98,23 @@ public sealed class BundleTests : IAsyncDisposable
         var before = await notes.SearchAsync(query);
         var after = await target.Tenants.Store(Acme).Collection("notes").SearchAsync(query);
         Assert.Equal(before.Select(h => (h.Row.Id, h.Score)), after.Select(h => (h.Row.Id, h.Score)));
+
+        // the inventories agree, and change with one row
+        var ct = TestContext.Current.CancellationToken;
+        var inventory = await source.Bundles.InventoryAsync(Acme, ct);
+        Assert.Equal(inventory!.Collections, (await target.Bundles.InventoryAsync(Acme, ct))!.Collections);
+        Assert.Equal([("audit", 2L), ("empty_one", 0L), ("notes", 2700L)], inventory.Collections.Select(c => (c.Name, c.Rows)));
+        await notes.UpsertAsync([new StoredRow { Id = "n00001", Text = "changed", Vector = Ones8 }]);
+        Assert.NotEqual(inventory.Collections[2].Digest, (await source.Bundles.InventoryAsync(Acme, ct))!.Collections[2].Digest);
+        Assert.Null(await source.Bundles.InventoryAsync(TenantId.Parse("nobody"), ct));
+
+        // imported at another level (a move), or refused whole for a level that does not exist
+        var elsewhere = Start();
+        bundle.Position = 0;
+        Assert.Equal("namespace", (await elsewhere.Bundles.ImportAsync(bundle, Passphrase, null, "test", "namespace", ct)).Profile.Isolation);
+        bundle.Position = 0;
+        await Assert.ThrowsAsync<ArgumentException>(() => elsewhere.Bundles.ImportAsync(bundle, Passphrase, TenantId.Parse("other"), "test", "cloud", ct));
+        Assert.Null(elsewhere.Catalog.Find(TenantId.Parse("other")));
     }
 
     [Fact]

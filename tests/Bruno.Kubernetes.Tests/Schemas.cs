@@ -18,28 +18,8 @@ internal static class Schemas
 
     private static readonly ConcurrentDictionary<string, JsonSchema> Cache = new(StringComparer.Ordinal);
 
-    public static string Root
-    {
-        get
-        {
-            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            {
-                var candidate = Path.Combine(dir.FullName, "..", "shared", "schemas");
-                if (Directory.Exists(candidate))
-                {
-                    return Path.GetFullPath(candidate);
-                }
-
-                candidate = Path.Combine(dir.FullName, "shared", "schemas");
-                if (Directory.Exists(candidate))
-                {
-                    return Path.GetFullPath(candidate);
-                }
-            }
-
-            throw new DirectoryNotFoundException("../shared/schemas was not found above the test folder.");
-        }
-    }
+    /// <summary>The schemas kept with the tests (schemas/README.md says where they come from).</summary>
+    public static string Root => Path.Combine(RenderingTests.SourceFolder(), "schemas");
 
     /// <summary>The errors of <paramref name="document"/> against its schema; kinds without one are reported as such.</summary>
     public static IReadOnlyList<string> Errors(JsonObject document, string kubernetesVersion)

@@ -18,6 +18,17 @@ namespace Bruno.Core.Portability;
 /// <param name="Bytes">Size of the bundle.</param>
 public sealed record BundleSummary(string Tenant, int Collections, long Rows, long Bytes);
 
+/// <summary>A tenant's collections with their row counts and digests (<see cref="TenantBundles.InventoryAsync"/>).</summary>
+/// <param name="Tenant">The tenant's id.</param>
+/// <param name="Collections">Its collections, in the store's order.</param>
+public sealed record TenantInventory(string Tenant, IReadOnlyList<CollectionInventory> Collections);
+
+/// <summary>One collection: its name, rows and the SHA-256 digest of its rows in id order, in hex.</summary>
+/// <param name="Name">The collection's name.</param>
+/// <param name="Rows">Rows it holds.</param>
+/// <param name="Digest">Digest of its rows.</param>
+public sealed record CollectionInventory(string Name, long Rows, string Digest);
+
 /// <summary>
 /// Portable tenant bundles (docs/decisions/0012): everything a tenant owns in its store — every collection's spec and
 /// every row, exactly — and its catalog settings (display name, plan, isolation, compliance, retrieval overrides,
@@ -82,7 +93,15 @@ public sealed partial class TenantBundles(TenantCatalog catalog, TenantService t
     /// the store and the record again (and a crash is undone at the next start by <see cref="TenantService.RecoverAsync"/>).
     /// Returns the active tenant. Fails as the class remarks say.
     /// </summary>
-    public async Task<TenantRecord> ImportAsync(Stream bundle, string passphrase, TenantId? target, string actor, CancellationToken ct = default)
+    public async Task<TenantRecord> ImportAsync(Stream bundle, string passphrase, TenantId? target, string actor, CancellationToken ct = default) =>
+        await ImportAsync(bundle, passphrase, target, actor, isolation: null, ct);
+
+    /// <summary>
+    /// As <see cref="ImportAsync(Stream, string, TenantId?, string, CancellationToken)"/>, with the tenant placed at
+    /// <paramref name="isolation"/> instead of the bundle's level (a move between levels); an unknown level is an
+    /// <see cref="ArgumentException"/> before anything is created.
+    /// </summary>
+    public async Task<TenantRecord> ImportAsync(Stream bundle, string passphrase, TenantId? target, string actor, string? isolation, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(bundle);
         if (!bundle.CanRead || !bundle.CanSeek)
@@ -112,7 +131,7 @@ public sealed partial class TenantBundles(TenantCatalog catalog, TenantService t
             contents = await ReadPayloadAsync(opener, null, ct);
         }
 
-        var settings = contents.Settings;
+        var settings = isolation is null ? contents.Settings : contents.Settings with { Isolation = isolation };
         var profile = Profile(settings);
         catalog.Create(id, settings.DisplayName, profile, TenantStatus.Provisioning, actor, TenantCatalog.ImportAction);
         var storeCreated = false;
@@ -404,30 +423,71 @@ public sealed partial class TenantBundles(TenantCatalog catalog, TenantService t
         foreach (var expected in contents.Collections)
         {
             ct.ThrowIfCancellationRequested();
-            using var digest = new RowDigest();
-            var collection = store.Collection(expected.Spec.Name);
-            string? after = null;
-            while (true)
-            {
-                var page = await collection.ListAsync(Filter.All, after, PageRows);
-                foreach (var row in page)
-                {
-                    digest.Add(row);
-                }
-
-                if (page.Count < PageRows)
-                {
-                    break;
-                }
-
-                after = page[^1].Id;
-            }
-
-            if (digest.Rows != expected.Rows || !CryptographicOperations.FixedTimeEquals(digest.Finish(), expected.Digest))
+            var (rows, digest) = await DigestAsync(store, expected.Spec.Name, ct);
+            if (rows != expected.Rows || !CryptographicOperations.FixedTimeEquals(digest, expected.Digest))
             {
                 throw new InvalidOperationException($"Collection '{expected.Spec.Name}' does not read back as the bundle holds it.");
             }
         }
+    }
+
+    /// <summary>
+    /// Every collection of the tenant with its row count and the digest of its rows (the digest a bundle carries): two
+    /// installations holding the same tenant give the same inventory. Null for an unknown or deleted tenant; an
+    /// offloaded tenant is opened for it and closed again.
+    /// </summary>
+    public async Task<TenantInventory?> InventoryAsync(TenantId id, CancellationToken ct = default)
+    {
+        var record = catalog.Find(id);
+        if (record is null || record.Status is TenantStatus.Deleting or TenantStatus.Deleted or TenantStatus.Provisioning)
+        {
+            return null;
+        }
+
+        var store = engine.Tenant(id);
+        var collections = new List<CollectionInventory>();
+        try
+        {
+            foreach (var spec in await store.ListCollectionsAsync())
+            {
+                var (rows, digest) = await DigestAsync(store, spec.Name, ct);
+                collections.Add(new CollectionInventory(spec.Name, rows, Convert.ToHexStringLower(digest)));
+            }
+        }
+        finally
+        {
+            if (record.Status == TenantStatus.Offloaded)
+            {
+                await engine.CloseTenantAsync(id);
+            }
+        }
+
+        return new TenantInventory(id.Value, collections);
+    }
+
+    private static async Task<(long Rows, byte[] Digest)> DigestAsync(TenantStore store, string name, CancellationToken ct)
+    {
+        using var digest = new RowDigest();
+        var collection = store.Collection(name);
+        string? after = null;
+        while (true)
+        {
+            ct.ThrowIfCancellationRequested();
+            var page = await collection.ListAsync(Filter.All, after, PageRows);
+            foreach (var row in page)
+            {
+                digest.Add(row);
+            }
+
+            if (page.Count < PageRows)
+            {
+                break;
+            }
+
+            after = page[^1].Id;
+        }
+
+        return (digest.Rows, digest.Finish());
     }
 
     [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "Exported tenant {Tenant}: {Collections} collections, {Rows} rows, {Bytes} bytes")]

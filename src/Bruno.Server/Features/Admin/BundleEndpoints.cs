@@ -14,8 +14,10 @@ public sealed record ExportRequest(string? Passphrase);
 
 /// <summary>
 /// Tenant bundles through the admin API (platform-admin tokens only): <c>POST /admin/v1/tenants/{id}/export</c> answers
-/// the bundle as <c>application/octet-stream</c>; <c>POST /admin/v1/tenants/import[?as=ID]</c> takes one as the request
-/// body and answers the created tenant (201). The passphrase travels in the body or a header, never in the address.
+/// the bundle as <c>application/octet-stream</c>; <c>POST /admin/v1/tenants/import[?as=ID][&amp;isolation=LEVEL]</c> takes
+/// one as the request body and answers the created tenant (201); <c>GET /admin/v1/tenants/{id}/inventory</c> gives every
+/// collection's row count and digest, to compare two copies. The passphrase travels in the body or a header, never in
+/// the address.
 /// </summary>
 internal static class BundleEndpoints
 {
@@ -30,6 +32,8 @@ internal static class BundleEndpoints
         var group = app.MapGroup("/admin/v1/tenants").RequireAuthorization(Hosting.Hosting.PlatformPolicy);
         group.MapPost("/{id}/export", Export).Produces(StatusCodes.Status200OK, contentType: "application/octet-stream").Audited("tenant.export");
         group.MapPost("/import", ImportAsync).Produces<TenantResponse>(StatusCodes.Status201Created);
+        group.MapGet("/{id}/inventory", async (string id, TenantBundles bundles, CancellationToken ct) =>
+            TenantId.TryParse(id, out var tid) && await bundles.InventoryAsync(tid, ct) is { } inventory ? (IResult)TypedResults.Ok(inventory) : NotFound());
     }
 
     private static IResult Export(string id, ExportRequest? body, HttpContext http, TenantBundles bundles, CancellationToken ct)
@@ -74,6 +78,7 @@ internal static class BundleEndpoints
         var passphrase = BundlePassphrase.Validate(FromHeaders(http.Request)
             ?? throw new ArgumentException($"Send the bundle's passphrase in the {PassphraseHeader} (or {PassphraseBase64Header}) header."));
         TenantId? target = http.Request.Query["as"] is { Count: > 0 } value ? TenantId.Parse(value.ToString()) : null;
+        var isolation = http.Request.Query["isolation"] is { Count: > 0 } level ? level.ToString() : null; // a move between levels
 
         // The bundle may be far larger than any other request: it is spooled to a 0600 file in the data folder (deleted
         // when closed), because an import reads it twice (check everything first, then write).
@@ -96,7 +101,7 @@ internal static class BundleEndpoints
         }
 
         spool.Position = 0;
-        var record = await bundles.ImportAsync(spool, passphrase, target, http.User.FindFirst("sub")?.Value ?? "operator", ct);
+        var record = await bundles.ImportAsync(spool, passphrase, target, http.User.FindFirst("sub")?.Value ?? "operator", isolation, ct);
         await audit.RecordAsync(http, record.Id, "tenant.import", $"tenant {record.Id.Value}"); // continues the imported log
         return TypedResults.Created($"/admin/v1/tenants/{record.Id.Value}", TenantResponse.Of(record));
     }

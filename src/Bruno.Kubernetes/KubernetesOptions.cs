@@ -113,6 +113,15 @@ public sealed class LlmEndpointOptions
     /// <summary>The endpoint's TCP port.</summary>
     public int Port { get; set; } = 11434;
 
+    /// <summary>The chat provider Bruno's pods use: <c>none</c> (extractive answers), <c>ollama</c> or <c>openai</c>.</summary>
+    public string Provider { get; set; } = "none";
+
+    /// <summary>The endpoint's address as the pods call it (e.g. http://ollama.ollama.svc:11434); needed unless the provider is none.</summary>
+    public string? Endpoint { get; set; }
+
+    /// <summary>The model's name (e.g. llama3.1:8b).</summary>
+    public string? Model { get; set; }
+
     /// <summary>True when the endpoint is outside the cluster.</summary>
     public bool External => Cidrs.Count > 0;
 
@@ -126,6 +135,12 @@ public sealed class LlmEndpointOptions
         if (Port is < 1 or > 65535)
         {
             yield return "Bruno:Kubernetes:Llm:Port must be between 1 and 65535.";
+        }
+
+        if (Provider is not ("none" or "ollama" or "openai")
+            || (Provider != "none" && (!Uri.TryCreate(Endpoint, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https") || uri.Port != Port || string.IsNullOrWhiteSpace(Model))))
+        {
+            yield return "Bruno:Kubernetes:Llm:Provider must be none, ollama or openai; with a provider, Endpoint must be an http(s) address on Llm:Port and Model set.";
         }
     }
 }

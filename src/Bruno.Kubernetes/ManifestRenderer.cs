@@ -56,7 +56,7 @@ public sealed class ManifestRenderer
         var labels = Manifest.Labels("management");
         var selector = Selector("management");
         var shape = new WorkloadShape(Workload, ns, labels, selector, 2, 4, _options.PlatformVolumeGiB, BrunoWorkload.Environment(
-            ("BRUNO_CATALOG__PROVIDER", "postgres")));
+            [("BRUNO_CATALOG__PROVIDER", "postgres"), .. Chat()]));
         var deployment = BrunoWorkload.Deployment(shape, _options);
         deployment.Spec.Template.Spec.Containers[0].Env.Add(new V1EnvVar
         {
@@ -180,7 +180,7 @@ public sealed class ManifestRenderer
         var ns = Names.Namespace(tenant.Id);
         var selector = Selector("tenant");
         selector["bruno.dev/tenant"] = tenant.Id.Value;
-        var shape = new WorkloadShape(Workload, ns, labels, selector, plan.CpuCores, plan.MemoryGiB, plan.VolumeGiB, BrunoWorkload.Environment());
+        var shape = new WorkloadShape(Workload, ns, labels, selector, plan.CpuCores, plan.MemoryGiB, plan.VolumeGiB, BrunoWorkload.Environment(Chat()));
         var manifests = new List<Manifest>
         {
             Manifest.Of("namespace.yaml", TenantNamespace.Namespace(ns, labels)),
@@ -200,6 +200,11 @@ public sealed class ManifestRenderer
 
         return manifests;
     }
+
+    // The chat model the pods use, the one the network policies let them reach.
+    private (string Name, string Value)[] Chat() => _options.Llm.Provider == "none"
+        ? []
+        : [("BRUNO_CHAT__ENDPOINT", _options.Llm.Endpoint!), ("BRUNO_CHAT__MODEL", _options.Llm.Model!), ("BRUNO_CHAT__PROVIDER", _options.Llm.Provider)];
 
     private void RequireExternalLlm(TenantRecord tenant)
     {

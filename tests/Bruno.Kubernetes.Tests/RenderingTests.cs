@@ -18,6 +18,7 @@ public sealed class RenderingTests
     {
         var options = new KubernetesOptions { StorageClass = "fast-ssd" };
         options.Llm.Cidrs = ["10.40.0.0/24"];
+        (options.Llm.Provider, options.Llm.Endpoint, options.Llm.Model) = ("ollama", "http://10.40.0.10:11434", "llama3.1:8b");
         change?.Invoke(options);
         return options;
     }
@@ -192,6 +193,8 @@ public sealed class RenderingTests
         Assert.Equal("tenant-initech", (string)workloads["spec"]!["dependsOn"]![0]!["name"]!);
         Assert.Equal("./tenants/initech/workloads", (string)workloads["spec"]!["path"]!);
         Assert.Contains("tenants/initech/workloads/deployment.yaml", all.Keys);
+        var env = all["tenants/initech/workloads/deployment.yaml"]["spec"]!["template"]!["spec"]!["containers"]![0]!["env"]!.AsArray();
+        Assert.Contains(env, e => (string?)e!["name"] == "BRUNO_CHAT__ENDPOINT" && (string?)e["value"] == "http://10.40.0.10:11434"); // the model its policy lets it reach
 
         var own = Cases()["kamaji-own-datastore"].Single(f => f.Path == "tenants/foobar/datastore.yaml");
         var store = Yaml.Documents(own.Content)[0];
@@ -213,9 +216,11 @@ public sealed class RenderingTests
         var bad = new KubernetesOptions();
         bad.Kamaji.KubernetesVersion = "v1.37.0";
         bad.Flux.Interval = "often";
+        bad.Llm.Provider = "ollama"; // without an endpoint
         var message = Assert.Throws<RenderException>(() => new ManifestRenderer(bad, Plans)).Message;
         Assert.Contains("KubernetesVersion", message, StringComparison.Ordinal);
         Assert.Contains("Interval", message, StringComparison.Ordinal);
+        Assert.Contains("Llm:Provider", message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -264,6 +269,34 @@ public sealed class RenderingTests
             {
                 Assert.Equal(File.ReadAllText(Path.Combine(dir, file.Path)), file.Content);
             }
+        }
+    }
+
+    [Fact]
+    public void Writing_ReplacesATenantsFolderWhole_AndABadPathChangesNothing()
+    {
+        var root = Directory.CreateTempSubdirectory("bruno-write-").FullName;
+        try
+        {
+            var files = Cases()["namespace"];
+            ManifestWriter.Write(root, files);
+            var stale = Path.Combine(root, "tenants", "acme", "networkpolicy-old.yaml");
+            File.WriteAllText(stale, "left over from an older render\n");
+            File.WriteAllText(Path.Combine(root, "README.md"), "the operator's own file\n");
+            ManifestWriter.Write(root, files);
+            Assert.False(File.Exists(stale)); // the folder is the render, nothing else
+            Assert.True(File.Exists(Path.Combine(root, "README.md"))); // what is not Bruno's is left alone
+            Assert.Equal(files.Single(f => f.Path == "tenants/acme/deployment.yaml").Content, File.ReadAllText(Path.Combine(root, "tenants", "acme", "deployment.yaml")));
+
+            var before = Directory.GetFiles(root, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToList();
+            Assert.Throws<ArgumentException>(() => ManifestWriter.Write(root, [new RenderedFile("tenants/acme/deployment.yaml", "changed\n"), new RenderedFile("../escape.yaml", "x\n")]));
+            Assert.Equal(before, Directory.GetFiles(root, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToList());
+            Assert.Equal(files.Single(f => f.Path == "tenants/acme/deployment.yaml").Content, File.ReadAllText(Path.Combine(root, "tenants", "acme", "deployment.yaml")));
+            Assert.False(File.Exists(Path.Combine(Path.GetDirectoryName(root)!, "escape.yaml")));
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
         }
     }
 

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json.Nodes;
 using Bruno.Core;
 using Bruno.Core.Tenants;
@@ -171,7 +170,7 @@ public sealed class ManifestRenderer
     public static string ClusterKubeconfigSecret(TenantRecord tenant)
     {
         ArgumentNullException.ThrowIfNull(tenant);
-        return Names.Label("cluster-", tenant.Id)[..Math.Min(Names.MaxLabel - 11, Names.Label("cluster-", tenant.Id).Length)].TrimEnd('-') + "-kubeconfig";
+        return Names.Label("cluster-", tenant.Id) + "-kubeconfig"; // a Secret's name is a DNS subdomain: up to 253
     }
 
     // The tenant's own Bruno in its namespace: quota, limits, policies, volume and workload.
@@ -243,6 +242,4 @@ public sealed class ManifestRenderer
     private static RenderedFile Single(string path, JsonObject body) => new(path, YamlWriter.Write(body));
 
     private static List<RenderedFile> Sorted(IEnumerable<RenderedFile> files) => [.. files.OrderBy(f => f.Path, StringComparer.Ordinal)];
-
-    internal static string Text(double value) => value.ToString(CultureInfo.InvariantCulture);
 }

@@ -45,7 +45,7 @@ internal static class Dashboard
         var dashboard = new JsonObject
         {
             ["title"] = $"Bruno tenant {tenant}",
-            ["uid"] = Names.Label("bruno-", Storage.Identity.TenantId.Parse(tenant))[..Math.Min(40, Names.Label("bruno-", Storage.Identity.TenantId.Parse(tenant)).Length)],
+            ["uid"] = Uid(tenant),
             ["tags"] = new JsonArray("bruno", "tenant"),
             ["timezone"] = "utc",
             ["schemaVersion"] = 39,
@@ -54,6 +54,13 @@ internal static class Dashboard
             ["panels"] = panels,
         };
         return dashboard.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }) + "\n";
+    }
+
+    // Grafana's uid is at most 40 characters.
+    private static string Uid(string tenant)
+    {
+        var name = Names.Label("bruno-", Storage.Identity.TenantId.Parse(tenant));
+        return name.Length <= 40 ? name : name[..31].TrimEnd('-') + "-" + name[^8..];
     }
 
     private static JsonObject Panel(int id, string title, string expr, string unit, int x, int y) => new()

@@ -104,6 +104,9 @@ public sealed class BrunoOptions
     /// <summary>Tenant bundles: export and import.</summary>
     public BundleOptions Bundles { get; set; } = new();
 
+    /// <summary>Metrics, traces and logs (docs/observability.md).</summary>
+    public TelemetryOptions Telemetry { get; set; } = new();
+
     /// <summary>Largest document accepted, in bytes.</summary>
     public int MaxDocumentBytes { get; set; } = 10 * 1024 * 1024;
 
@@ -150,6 +153,7 @@ public sealed class BrunoOptions
         errors.AddRange(Retention.Validate());
         errors.AddRange(Mcp.Validate());
         errors.AddRange(Bundles.Validate());
+        errors.AddRange(Telemetry.Validate());
         foreach (var origin in CorsOrigins)
         {
             if (origin == "*" || !Uri.TryCreate(origin, UriKind.Absolute, out var o) || o.Scheme is not ("http" or "https") || o.AbsolutePath != "/")
@@ -656,6 +660,65 @@ public sealed class McpOptions
         if (GenerationPerMinute is < 1 or > 100_000)
         {
             yield return "Bruno:Mcp:GenerationPerMinute must be between 1 and 100000.";
+        }
+    }
+}
+
+/// <summary>
+/// Metrics, traces and logs: Prometheus at <c>/metrics</c> always, OTLP when <see cref="OtlpEndpoint"/> is set, JSON logs
+/// on standard output by default.
+/// </summary>
+public sealed class TelemetryOptions
+{
+    /// <summary>Record traces and Bruno's metrics at all (the overhead benchmark switches it off; <c>/metrics</c> still answers).</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>An OTLP collector (for example <c>http://alloy.monitoring:4317</c>); metrics and traces go there too when set.</summary>
+    public string? OtlpEndpoint { get; set; }
+
+    /// <summary>The OTLP protocol: <c>grpc</c> (default) or <c>http/protobuf</c>.</summary>
+    public string OtlpProtocol { get; set; } = "grpc";
+
+    /// <summary>Share of new traces recorded (0-1); a caller's sampled trace is always followed.</summary>
+    public double SampleRatio { get; set; } = 1.0;
+
+    /// <summary>
+    /// Tenants whose prompts and answers are put on the <c>generate</c> span (for debugging one tenant, with its consent).
+    /// Empty by default: no question, passage or answer text ever reaches a span.
+    /// </summary>
+    public string[] TraceContentTenants { get; set; } = [];
+
+    /// <summary>Log format on standard output: <c>json</c> (one object per line) or <c>text</c>.</summary>
+    public string LogFormat { get; set; } = "json";
+
+    internal IEnumerable<string> Validate()
+    {
+        if (OtlpEndpoint is { Length: > 0 } e && (!Uri.TryCreate(e, UriKind.Absolute, out var u) || u.Scheme is not ("http" or "https")))
+        {
+            yield return "Bruno:Telemetry:OtlpEndpoint must be an absolute http(s) URL.";
+        }
+
+        if (OtlpProtocol is not ("grpc" or "http/protobuf"))
+        {
+            yield return "Bruno:Telemetry:OtlpProtocol must be grpc or http/protobuf.";
+        }
+
+        if (!(SampleRatio is >= 0 and <= 1))
+        {
+            yield return "Bruno:Telemetry:SampleRatio must be between 0 and 1.";
+        }
+
+        foreach (var t in TraceContentTenants)
+        {
+            if (!Storage.Identity.TenantId.TryParse(t, out _))
+            {
+                yield return $"Bruno:Telemetry:TraceContentTenants holds '{t}', which is not a valid tenant id.";
+            }
+        }
+
+        if (LogFormat is not ("json" or "text"))
+        {
+            yield return "Bruno:Telemetry:LogFormat must be json or text.";
         }
     }
 }

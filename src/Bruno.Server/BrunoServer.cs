@@ -5,6 +5,7 @@ using Bruno.Server.Features.Documents;
 using Bruno.Server.Features.Manifests;
 using Bruno.Server.Features.Memory;
 using Bruno.Server.Features.Metering;
+using Bruno.Server.Features.Observability;
 using Bruno.Server.Features.Query;
 using Bruno.Server.Hosting;
 
@@ -39,6 +40,7 @@ public static class BrunoServer
         app.MapSettingsEndpoints();
         app.MapAuditEndpoints();
         app.MapUsageEndpoints();
+        app.MapInsightsEndpoints();
         app.MapRetentionEndpoints();
         app.MapManifestEndpoints();
         app.MapDocumentEndpoints();

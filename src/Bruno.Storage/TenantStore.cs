@@ -239,7 +239,7 @@ public sealed class TenantCollection
         using var lease = await _cache.AcquireAsync(Tenant);
         var collection = lease.Instance.GetCollection(Name);
         Validate(request, collection.Spec);
-        return collection.Search(request);
+        return collection.Search(request, Tenant.Value);
     }
 
     /// <summary>Waits until the background HNSW indexer covers every row written so far (benchmarks and tests).</summary>

@@ -80,6 +80,19 @@ public sealed class LimitTests
         clock.Advance(TimeSpan.FromMinutes(5));
         (await ann.GetAsync("/api/v1/documents", Http.Ct)).EnsureSuccessStatusCode();
 
+        // every refusal counted by level, for the tenant that was refused (platform's token is from before the clock moved)
+        var refusals = await RefusalsAsync(platform, "bruno_rate_limit_refusals_total", tenant, "level");
+        Assert.Equal(["client", "penalty", "tenant"], refusals.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(2, refusals["penalty"]); // the two refusals seen above while the penalty held
+        Assert.Equal(5, refusals["client"] + refusals["tenant"]); // ann's third call, cy's, and ann's three more
+        Assert.Equal(1, (await RefusalsAsync(platform, "bruno_rate_limit_refusals_total", quiet, "level"))["client"]); // dee's third MCP call
+    }
+
+    /// <summary>The tenant's samples of a refusal counter, by the value of <paramref name="label"/>.</summary>
+    private static async Task<Dictionary<string, double>> RefusalsAsync(HttpClient platform, string counter, string tenant, string label)
+    {
+        var text = await (await platform.GetAsync("/metrics", Http.Ct)).Content.ReadAsStringAsync(Http.Ct);
+        return PromSample.Parse(text).Where(s => s.Name == counter && s["tenant_id"] == tenant).ToDictionary(s => s[label]!, s => s.Value, StringComparer.Ordinal);
     }
 
     [Fact]
@@ -111,6 +124,8 @@ public sealed class LimitTests
         var storage = await Http.AssertProblemAsync(await diskWriter.PostAsync("/api/v1/documents", form, Http.Ct), HttpStatusCode.Forbidden);
         Assert.Contains("bytes of storage", storage.GetProperty("detail").GetString(), StringComparison.Ordinal);
         Assert.Equal(0, (await Http.JsonAsync(await diskWriter.GetAsync("/api/v1/documents", Http.Ct))).GetProperty("items").GetArrayLength());
+        Assert.Equal(1, (await RefusalsAsync(platform, "bruno_quota_refusals_total", small, "quota"))["documents"]);
+        Assert.Equal(1, (await RefusalsAsync(platform, "bruno_quota_refusals_total", full, "quota"))["storage_bytes"]);
     }
 
     /// <summary>Settings of a plan with generous rates and the given limits.</summary>

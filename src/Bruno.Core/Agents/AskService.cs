@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Numerics.Tensors;
 using System.Text;
 using Bruno.Core.Documents;
+using Bruno.Core.Telemetry;
 using Bruno.Storage;
 using Bruno.Storage.Model;
 using Microsoft.Extensions.AI;
@@ -17,6 +18,10 @@ public sealed record Question(string Query, string? SessionId = null, int? TopK 
 
     /// <summary>The tenant's retrieval settings (null: the service's).</summary>
     public RetrievalOptions? Retrieval { get; init; }
+
+    /// <summary>When true (an operator's switch for one tenant), the prompt and the answer are added to the
+    /// <c>generate</c> span as events; otherwise no question, passage or answer text is ever put on a span.</summary>
+    public bool TraceContent { get; init; }
 }
 
 /// <summary>A passage an answer cites, numbered as in the answer's <c>[n]</c> markers.</summary>
@@ -79,17 +84,40 @@ public sealed class AskService(IEmbeddingGenerator<string, Embedding<float>> emb
         var text = Validated(question.Query);
 
         var session = question.SessionId ?? Guid.NewGuid().ToString("N");
-        var vector = (await embedder.GenerateAsync([text], cancellationToken: ct))[0].Vector;
-        var passages = await RetrieveAsync(store, text, vector, question.TopK, question.Retrieval);
+        var tenant = store.Id;
+        // An async iterator does not keep Activity.Current across its yields: spans after the first are parented explicitly.
+        using var query = BrunoTelemetry.Start("rag_query", tenant);
+        var traceId = (query ?? Activity.Current)?.TraceId.ToString();
+        ReadOnlyMemory<float> vector;
+        var started = Stopwatch.GetTimestamp();
+        using (BrunoTelemetry.Start("embed_query", tenant))
+        {
+            vector = (await embedder.GenerateAsync([text], cancellationToken: ct))[0].Vector;
+        }
+
+        BrunoTelemetry.Stage(tenant, BrunoTelemetry.Stages.Embed, Stopwatch.GetElapsedTime(started));
+        var passages = await RetrieveAsync(store, text, vector, question.TopK, question.Retrieval, record: true);
+        query?.SetTag("bruno.rag.passages", passages.Count);
         var sources = passages.Select(p => p.Source).ToList();
-        var traceId = Activity.Current?.TraceId.ToString();
         Answer final;
         IReadOnlyList<Memory.Preference> preferences = [];
         if (chat is null || passages.Count == 0)
         {
-            var (answer, confidence) = Extractive(text, passages);
-            yield return new AnswerDelta(answer);
-            final = new Answer(answer, sources, confidence, ExtractiveModel, session, new Usage(0, 0), traceId);
+            started = Stopwatch.GetTimestamp();
+            using (var generate = BrunoTelemetry.Start("generate", tenant))
+            {
+                generate?.SetTag("gen_ai.request.model", ExtractiveModel);
+                var (answer, confidence) = Extractive(text, passages);
+                if (question.TraceContent)
+                {
+                    generate?.AddEvent(Content("gen_ai.content.completion", "gen_ai.completion", answer));
+                }
+
+                final = new Answer(answer, sources, confidence, ExtractiveModel, session, new Usage(0, 0), traceId);
+            }
+
+            BrunoTelemetry.Stage(tenant, BrunoTelemetry.Stages.Generate, Stopwatch.GetElapsedTime(started));
+            yield return new AnswerDelta(final.Text);
         }
         else
         {
@@ -97,6 +125,7 @@ public sealed class AskService(IEmbeddingGenerator<string, Embedding<float>> emb
             IReadOnlyList<Memory.MemoryItem> remembered = [];
             if (memory is not null && question.User is { } asker)
             {
+                using var recall = BrunoTelemetry.Start("memory_recall", tenant);
                 var recent = await memory.RecentTurnsAsync(store, asker, session, 3, ct);
                 var similar = await memory.RecallAsync(store, asker, text, vector, 3);
                 remembered = [.. recent.Concat(similar).DistinctBy(m => m.Id)];
@@ -115,10 +144,29 @@ public sealed class AskService(IEmbeddingGenerator<string, Embedding<float>> emb
             };
             var written = new StringBuilder();
             var usage = new Usage(0, 0);
-            await using var updates = Guard(chat.GetStreamingResponseAsync(PromptBuilder.Build(text, passages, remembered, preferences), chatOptions, timeout.Token), () => ct.IsCancellationRequested, timeout.Token).GetAsyncEnumerator(timeout.Token);
+            var model = opts.Model ?? "unknown";
+            var prompt = PromptBuilder.Build(text, passages, remembered, preferences);
+            using var generate = BrunoTelemetry.Source.StartActivity("generate", ActivityKind.Client, query?.Context ?? default);
+            generate?.SetTag(BrunoTelemetry.TenantTag, tenant.Value);
+            generate?.SetTag("gen_ai.operation.name", "chat");
+            generate?.SetTag("gen_ai.request.model", model);
+            if (question.TraceContent)
+            {
+                generate?.AddEvent(Content("gen_ai.content.prompt", "gen_ai.prompt", string.Join("\n", prompt.Select(m => $"{m.Role}: {m.Text}"))));
+            }
+
+            started = Stopwatch.GetTimestamp();
+            var first = true;
+            await using var updates = Guard(chat.GetStreamingResponseAsync(prompt, chatOptions, timeout.Token), () => ct.IsCancellationRequested, timeout.Token).GetAsyncEnumerator(timeout.Token);
             while (await updates.MoveNextAsync())
             {
                 var update = updates.Current;
+                if (first && !string.IsNullOrEmpty(update.Text))
+                {
+                    first = false;
+                    BrunoTelemetry.FirstTokenAfter(tenant, model, Stopwatch.GetElapsedTime(started));
+                }
+
                 foreach (var u in update.Contents.OfType<UsageContent>())
                 {
                     usage = new Usage((int)(u.Details.InputTokenCount ?? 0), (int)(u.Details.OutputTokenCount ?? 0));
@@ -134,11 +182,21 @@ public sealed class AskService(IEmbeddingGenerator<string, Embedding<float>> emb
             var generated = written.ToString().Trim();
             var cited = sources.Count(s => generated.Contains($"[{s.N}]", StringComparison.Ordinal));
             var grounded = sources.Count == 0 ? 0 : Math.Round(Math.Min(1.0, cited / (double)Math.Min(3, sources.Count)), 2);
-            final = new Answer(generated, sources, grounded, opts.Model ?? "unknown", session, usage, traceId);
+            final = new Answer(generated, sources, grounded, model, session, usage, traceId);
+            BrunoTelemetry.Stage(tenant, BrunoTelemetry.Stages.Generate, Stopwatch.GetElapsedTime(started));
+            BrunoTelemetry.Tokens(tenant, model, usage.PromptTokens, usage.CompletionTokens);
+            generate?.SetTag("gen_ai.usage.input_tokens", usage.PromptTokens);
+            generate?.SetTag("gen_ai.usage.output_tokens", usage.CompletionTokens);
+            if (question.TraceContent)
+            {
+                generate?.AddEvent(Content("gen_ai.content.completion", "gen_ai.completion", generated));
+            }
         }
 
         if (memory is not null && question.User is { } user)
         {
+            using var remember = BrunoTelemetry.Source.StartActivity("memory_record_turn", ActivityKind.Internal, query?.Context ?? default);
+            remember?.SetTag(BrunoTelemetry.TenantTag, tenant.Value);
             final = final with { TurnId = await memory.RecordTurnAsync(store, user, session, text, final.Text, sources.Select(s => s.ChunkId), vector, preferences.Select(p => p.Id)) };
         }
 
@@ -178,8 +236,11 @@ public sealed class AskService(IEmbeddingGenerator<string, Embedding<float>> emb
     public async Task<IReadOnlyList<Passage>> RetrieveAsync(TenantStore store, string query, int? topK, RetrievalOptions? retrieval = null, CancellationToken ct = default)
     {
         var text = Validated(query);
-        return await RetrieveAsync(store, text, (await embedder.GenerateAsync([text], cancellationToken: ct))[0].Vector, topK, retrieval);
+        return await RetrieveAsync(store, text, (await embedder.GenerateAsync([text], cancellationToken: ct))[0].Vector, topK, retrieval, record: false);
     }
+
+    private static ActivityEvent Content(string name, string key, string text) =>
+        new(name, tags: new ActivityTagsCollection { [key] = text });
 
     private static string Validated(string? query)
     {
@@ -189,8 +250,10 @@ public sealed class AskService(IEmbeddingGenerator<string, Embedding<float>> emb
             : text;
     }
 
-    private async Task<IReadOnlyList<Passage>> RetrieveAsync(TenantStore store, string query, ReadOnlyMemory<float> vector, int? topK, RetrievalOptions? retrieval)
+    /// <summary>Hybrid search, near-duplicates dropped, context budget applied; <paramref name="record"/>: stage metrics of a question.</summary>
+    private async Task<IReadOnlyList<Passage>> RetrieveAsync(TenantStore store, string query, ReadOnlyMemory<float> vector, int? topK, RetrievalOptions? retrieval, bool record)
     {
+        var timings = record ? new Storage.Telemetry.SearchTimings() : null;
         var opts = retrieval ?? options.Value.Retrieval;
         var final = Math.Clamp(topK ?? opts.FinalCount, 1, opts.CandidatesPerList);
         var collection = await documents.CollectionAsync(store);
@@ -203,7 +266,14 @@ public sealed class AskService(IEmbeddingGenerator<string, Embedding<float>> emb
             CandidatesPerList = opts.CandidatesPerList,
             RrfK = opts.RrfK,
             Filter = Filter.All.Where("kind", "chunk"),
+            Timings = timings,
         });
+        if (timings is not null)
+        {
+            BrunoTelemetry.Stage(store.Id, BrunoTelemetry.Stages.VectorSearch, timings.Vector);
+            BrunoTelemetry.Stage(store.Id, BrunoTelemetry.Stages.KeywordSearch, timings.FullText);
+            BrunoTelemetry.Stage(store.Id, BrunoTelemetry.Stages.Fusion, timings.Fusion);
+        }
 
         var kept = new List<SearchHit>();
         foreach (var hit in hits)
@@ -234,6 +304,11 @@ public sealed class AskService(IEmbeddingGenerator<string, Embedding<float>> emb
             var m = hit.Row.Metadata;
             var n = passages.Count + 1;
             passages.Add(new Passage(body, new Source(n, m["document_id"].AsString, m["title"].AsString, m["section"].AsString, hit.Row.Id, Math.Round(hit.Score, 6), Snippet(body))));
+        }
+
+        if (record)
+        {
+            BrunoTelemetry.Retrieved(store.Id, [.. passages.Select(p => p.Source.Score)]);
         }
 
         return passages;

@@ -38,6 +38,7 @@ public sealed partial class MemoryService(IEmbeddingGenerator<string, Embedding<
     /// <remarks>The turn is indexed by the question's vector (already computed to answer it): similar questions find it.</remarks>
     public async Task<string> RecordTurnAsync(TenantStore store, UserId user, string session, string question, string answer, IEnumerable<string> sources, ReadOnlyMemory<float> questionVector, IEnumerable<string>? preferencesUsed = null)
     {
+        Telemetry.BrunoTelemetry.Memory(store.Id, "record_turn", "episodic");
         var now = _time.GetUtcNow();
         var q = Clip(question);
         var meta = new Dictionary<string, MetadataValue>(StringComparer.Ordinal)
@@ -65,6 +66,7 @@ public sealed partial class MemoryService(IEmbeddingGenerator<string, Embedding<
     /// </summary>
     public async Task<MemoryItem> RememberAsync(TenantStore store, UserId user, string text, CancellationToken ct = default)
     {
+        Telemetry.BrunoTelemetry.Memory(store.Id, "remember", "semantic");
         text = (text ?? string.Empty).Trim();
         if (text.Length is 0 or > MaxTextLength || text.Contains('\0', StringComparison.Ordinal))
         {
@@ -103,6 +105,7 @@ public sealed partial class MemoryService(IEmbeddingGenerator<string, Embedding<
     /// <summary>As <see cref="RecallAsync(TenantStore, UserId, string, int, CancellationToken)"/>, with the query's vector already computed (answering a question embeds it once).</summary>
     public async Task<IReadOnlyList<MemoryItem>> RecallAsync(TenantStore store, UserId user, string query, ReadOnlyMemory<float> vector, int k = 5)
     {
+        Telemetry.BrunoTelemetry.Memory(store.Id, "recall", "all");
         var hits = await (await CollectionAsync(store)).SearchAsync(new SearchRequest
         {
             Mode = SearchMode.Hybrid,
@@ -118,6 +121,7 @@ public sealed partial class MemoryService(IEmbeddingGenerator<string, Embedding<
     /// <summary>The last <paramref name="n"/> turns of the user's session, oldest first.</summary>
     public async Task<IReadOnlyList<MemoryItem>> RecentTurnsAsync(TenantStore store, UserId user, string session, int n, CancellationToken ct = default)
     {
+        Telemetry.BrunoTelemetry.Memory(store.Id, "recent_turns", "episodic");
         ct.ThrowIfCancellationRequested();
         var turns = await (await CollectionAsync(store)).LatestAsync(Filter.ForUser(user).Where("session", Clip(session, 200)).Where(Kind, "turn"), Math.Clamp(n, 1, 50)); // the selective condition first
         var now = _time.GetUtcNow();
@@ -127,6 +131,7 @@ public sealed partial class MemoryService(IEmbeddingGenerator<string, Embedding<
     /// <summary>The user's preferences in force now (strength at least the floor), strongest first, at most ten per kind.</summary>
     public async Task<IReadOnlyList<Preference>> PreferencesAsync(TenantStore store, UserId user)
     {
+        Telemetry.BrunoTelemetry.Memory(store.Id, "preferences", "procedural");
         var rows = await (await CollectionAsync(store)).LatestAsync(Filter.ForUser(user).Where(Kind, "preference"), SearchRequest.MaxK);
         var now = _time.GetUtcNow();
         return [.. rows.Select(r => ToPreference(r, now))
@@ -142,6 +147,7 @@ public sealed partial class MemoryService(IEmbeddingGenerator<string, Embedding<
     /// </summary>
     public async Task<bool> FeedbackAsync(TenantStore store, UserId user, string turnId, bool helpful, string? comment = null)
     {
+        Telemetry.BrunoTelemetry.Memory(store.Id, "feedback", "episodic");
         comment = comment?.Trim();
         if (comment is { Length: > MaxCommentLength } || (comment?.Contains('\0', StringComparison.Ordinal) ?? false))
         {
@@ -187,6 +193,7 @@ public sealed partial class MemoryService(IEmbeddingGenerator<string, Embedding<
     /// <summary>Everything held about <paramref name="user"/>, by kind.</summary>
     public async Task<MemoryExport> ExportAsync(TenantStore store, UserId user, CancellationToken ct = default)
     {
+        Telemetry.BrunoTelemetry.Memory(store.Id, "export", "all");
         var all = await AllAsync(await CollectionAsync(store), Filter.ForUser(user), ct);
         var now = _time.GetUtcNow();
         var items = all.Select(r => Item(r, now)).ToList();
@@ -200,6 +207,7 @@ public sealed partial class MemoryService(IEmbeddingGenerator<string, Embedding<
     /// <summary>Deletes one memory of the user; false when the user has no memory with that id.</summary>
     public async Task<bool> ForgetAsync(TenantStore store, UserId user, string id)
     {
+        Telemetry.BrunoTelemetry.Memory(store.Id, "forget", "all");
         var collection = await CollectionAsync(store);
         var row = await collection.GetAsync(IdentifierRules.ValidateRowId(id));
         if (row is null || row.UserId != user)
@@ -213,6 +221,7 @@ public sealed partial class MemoryService(IEmbeddingGenerator<string, Embedding<
     /// <summary>Erases the user: destroys the user's key (every copy of their rows, backups included, becomes unreadable), then deletes the rows.</summary>
     public async Task<ErasureReceipt> EraseAsync(TenantStore store, UserId user)
     {
+        Telemetry.BrunoTelemetry.Memory(store.Id, "erase", "all");
         var rows = await store.EraseUserAsync(user);
         return new ErasureReceipt(user.Value, rows, _time.GetUtcNow(), "the user's encryption key was destroyed, then the rows it sealed were deleted");
     }
@@ -224,6 +233,7 @@ public sealed partial class MemoryService(IEmbeddingGenerator<string, Embedding<
     /// </summary>
     public async Task<DocumentInfo?> PromoteFactAsync(TenantStore store, UserId user, string factId, UserId promotedBy, CancellationToken ct = default)
     {
+        Telemetry.BrunoTelemetry.Memory(store.Id, "promote", "semantic");
         var collection = await CollectionAsync(store);
         var fact = await collection.GetAsync(IdentifierRules.ValidateRowId(factId));
         if (fact is null || fact.UserId != user || KindOf(fact) != "fact")
@@ -247,6 +257,7 @@ public sealed partial class MemoryService(IEmbeddingGenerator<string, Embedding<
     /// </summary>
     public async Task<ConsolidationReport> ConsolidateAsync(TenantStore store, MemoryPolicy policy, DateTimeOffset since, DateTimeOffset until, CancellationToken ct = default)
     {
+        Telemetry.BrunoTelemetry.Memory(store.Id, "consolidate", "all");
         ArgumentNullException.ThrowIfNull(policy);
         var collection = await CollectionAsync(store);
         var now = _time.GetUtcNow();

@@ -44,7 +44,7 @@ internal sealed partial class ApiKeyHandler(IOptionsMonitor<AuthenticationScheme
         var (info, named) = keys.Check(key);
         if (info is null)
         {
-            LogRejected(Logger, Request.Path);
+            LogRejected(Logger, Problems.RouteOf(Context));
             if (named is not null)
             {
                 // the key id is the tenant's own (only the secret or its revocation failed): its log records the attempt
@@ -75,6 +75,6 @@ internal sealed partial class ApiKeyHandler(IOptionsMonitor<AuthenticationScheme
         await Problems.WriteAsync(Context, StatusCodes.Status403Forbidden, "Forbidden", "The credential does not carry the scope this request needs.");
     }
 
-    [LoggerMessage(EventId = 3201, Level = LogLevel.Warning, Message = "Rejected an invalid or revoked API key on {Path}")]
-    private static partial void LogRejected(ILogger logger, PathString path);
+    [LoggerMessage(EventId = 3201, Level = LogLevel.Warning, Message = "Rejected an invalid or revoked API key on {Route}")]
+    private static partial void LogRejected(ILogger logger, string route);
 }

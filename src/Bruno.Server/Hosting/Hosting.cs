@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Bruno.Core;
 using Bruno.Core.Identity;
+using Bruno.Server.Features.Observability;
 using Bruno.Server.Tenancy;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
@@ -8,7 +9,6 @@ using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
-using OpenTelemetry.Metrics;
 using Scalar.AspNetCore;
 
 namespace Bruno.Server.Hosting;
@@ -107,10 +107,12 @@ internal static class Hosting
         services.AddSingleton<Features.Audit.AuditTrail>();
         services.AddSingleton<Features.Memory.UserErasure>();
         services.AddSingleton<Features.Metering.CpuShares>();
-        services.AddSingleton<Features.Metering.CostGauge>();
+        services.AddSingleton<Features.Observability.TenantGauges>();
+        services.AddSingleton<Features.Observability.InsightsLog>();
+        services.AddHostedService(sp => sp.GetRequiredService<Features.Observability.InsightsLog>());
         services.AddHostedService<Features.Metering.MeteringJob>();
         services.AddHostedService<Features.Admin.RetentionJob>();
-        services.AddOpenTelemetry().WithMetrics(m => m.AddMeter(Features.Metering.CostGauge.MeterName).AddPrometheusExporter());
+        services.AddBrunoTelemetry(options);
         services.AddHostedService(sp => sp.GetRequiredService<TenantWatch>());
         services.AddOpenApi();
         services.AddHttpContextAccessor();
@@ -132,6 +134,7 @@ internal static class Hosting
 
     public static void UseBrunoHosting(this WebApplication app)
     {
+        app.UseMiddleware<Features.Observability.RequestTelemetry>(); // outermost: times and logs what the client saw
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         if (app.Services.GetRequiredService<IOptions<BrunoOptions>>().Value.CorsOrigins.Length > 0)
@@ -142,7 +145,7 @@ internal static class Hosting
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseMiddleware<Features.Metering.MeteringMiddleware>();
-        _ = app.Services.GetRequiredService<Features.Metering.CostGauge>(); // its instruments exist from the start
+        _ = app.Services.GetRequiredService<Features.Observability.TenantGauges>(); // its instruments exist from the start
         _ = app.Services.GetRequiredService<IOptions<BrunoOptions>>().Value; // fail at start, not on the first request
     }
 

@@ -23,6 +23,9 @@ internal static class Problems
     public static IResult Result(int status, string title, string detail) =>
         TypedResults.Problem(statusCode: status, title: title, detail: detail);
 
+    /// <summary>The route template of the request's endpoint (never the raw path, which can carry personal data).</summary>
+    public static string RouteOf(HttpContext context) => (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "(unmatched)";
+
     /// <summary>The part of an exception message our own validators wrote, without the framework's parameter suffix.</summary>
     public static string Own(ArgumentException e)
     {
@@ -71,29 +74,31 @@ internal sealed partial class ProblemExceptionHandler(ILogger<ProblemExceptionHa
             context.Response.Headers["X-RateLimit-Remaining"] = "0";
             context.Response.Headers["X-RateLimit-Reset"] = context.Response.Headers.RetryAfter;
             context.Items[Problems.LevelKey] = limited.Level;
+            Features.Observability.Telemetry.Refused(context, limited.Level);
         }
         else if (exception is QuotaExceededException quota)
         {
             context.Items[Problems.QuotaKey] = quota.Quota;
+            Features.Observability.Telemetry.QuotaRefused(context, quota.Quota);
         }
 
         if (status == StatusCodes.Status503ServiceUnavailable)
         {
             context.Response.Headers.RetryAfter = "30";
-            LogDependency(logger, context.Request.Path, exception.InnerException?.GetType().Name ?? "unknown");
+            LogDependency(logger, Problems.RouteOf(context), exception.InnerException?.GetType().Name ?? "unknown");
         }
         else if (status >= 500)
         {
-            LogUnhandled(logger, context.Request.Path, exception);
+            LogUnhandled(logger, Problems.RouteOf(context), exception);
         }
 
         await Problems.WriteAsync(context, status, title, detail);
         return true;
     }
 
-    [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "Request to {Path} answered 503: the language model failed ({Failure})")]
-    private static partial void LogDependency(ILogger logger, PathString path, string failure);
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "Request to {Route} answered 503: the language model failed ({Failure})")]
+    private static partial void LogDependency(ILogger logger, string route, string failure);
 
-    [LoggerMessage(EventId = 3001, Level = LogLevel.Error, Message = "Request to {Path} failed")]
-    private static partial void LogUnhandled(ILogger logger, PathString path, Exception exception);
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Error, Message = "Request to {Route} failed")]
+    private static partial void LogUnhandled(ILogger logger, string route, Exception exception);
 }

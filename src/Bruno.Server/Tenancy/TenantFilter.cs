@@ -1,5 +1,6 @@
 using Bruno.Core;
 using Bruno.Core.Tenants;
+using Bruno.Server.Features.Observability;
 using Bruno.Server.Hosting;
 
 namespace Bruno.Server.Tenancy;
@@ -26,21 +27,29 @@ internal sealed partial class TenantFilter(TenantService tenants, TenantWatch wa
 
         if (NamesAnotherTenant(context, caller.Tenant.Value))
         {
-            LogOverride(logger, caller.Tenant.Value, caller.User.Value, http.Request.Path);
+            LogOverride(logger, caller.Tenant.Value, caller.User.Value, Problems.RouteOf(http));
             return Problems.Result(StatusCodes.Status404NotFound, "Not found", "No such resource.");
         }
 
         var (refusal, record) = tenants.Admit(caller.Tenant);
         if (refusal is not null)
         {
+            if (!refusal.Contains("does not exist", StringComparison.Ordinal))
+            {
+                Telemetry.Identify(http, caller.Tenant, caller.User); // a tenant that exists: its refusals are its own to see
+            }
+
             return Refused(refusal);
         }
+
+        Telemetry.Identify(http, caller.Tenant, caller.User);
 
         http.Items[typeof(PlanOptions)] = options.Value.Plans.GetValueOrDefault(record!.Profile.Plan) ?? options.Value.Plans["default"];
         var decision = limits.TryAcquire(caller, record.Profile.Plan);
         Features.Limits.LimitHeaders.Write(http.Response, decision);
         if (!decision.Allowed)
         {
+            Telemetry.Refused(http, decision.Level);
             if (decision.PenaltyStarted)
             {
                 await trail.RecordAsync(http, caller.Tenant, "limits.penalty", $"client {caller.User.Value}", Core.Audit.AuditResults.Denied);
@@ -72,6 +81,7 @@ internal sealed partial class TenantFilter(TenantService tenants, TenantWatch wa
 
         try
         {
+            using var scope = logger.BeginScope(new TenantLogScope(caller.Tenant.Value)); // every log line of the request names its tenant
             return await next(context);
         }
         catch (OperationCanceledException) when (tracked.WasCut && !http.Response.HasStarted)
@@ -132,6 +142,23 @@ internal sealed partial class TenantFilter(TenantService tenants, TenantWatch wa
     internal static IResult Refused(string refusal) =>
         Problems.Result(StatusCodes.Status403Forbidden, refusal.Contains("suspended", StringComparison.Ordinal) ? "Tenant suspended" : refusal.Contains("does not exist", StringComparison.Ordinal) ? "Tenant unknown" : "Tenant unavailable", refusal);
 
-    [LoggerMessage(EventId = 3101, Level = LogLevel.Warning, Message = "Tenant override attempt: caller of tenant {Tenant} (user {User}) named another tenant on {Path}")]
-    private static partial void LogOverride(ILogger logger, string tenant, string user, PathString path);
+    [LoggerMessage(EventId = 3101, Level = LogLevel.Warning, Message = "Tenant override attempt: caller of tenant {TenantId} (user {User}) named another tenant on {Route}")]
+    private static partial void LogOverride(ILogger logger, string tenantId, string user, string route);
+}
+
+/// <summary>A logging scope naming the request's tenant (<c>tenant_id</c> on every line logged inside it).</summary>
+internal sealed class TenantLogScope(string tenant) : IReadOnlyList<KeyValuePair<string, object?>>
+{
+    public int Count => 1;
+
+    public KeyValuePair<string, object?> this[int index] => index == 0 ? new("tenant_id", tenant) : throw new ArgumentOutOfRangeException(nameof(index));
+
+    public IEnumerator<KeyValuePair<string, object?>> GetEnumerator()
+    {
+        yield return this[0];
+    }
+
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+
+    public override string ToString() => "tenant_id:" + tenant;
 }

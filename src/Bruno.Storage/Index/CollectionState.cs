@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using Bruno.Storage.Identity;
@@ -227,7 +228,8 @@ internal sealed class CollectionState : IDisposable
         }
     }
 
-    public IReadOnlyList<SearchHit> Search(SearchRequest request)
+    /// <summary>Runs the search; <paramref name="tenant"/> only labels the stages' spans.</summary>
+    public IReadOnlyList<SearchHit> Search(SearchRequest request, string tenant)
     {
         _lock.EnterReadLock();
         try
@@ -235,9 +237,9 @@ internal sealed class CollectionState : IDisposable
             var g = _g;
             return request.Mode switch
             {
-                SearchMode.Vector => Hits(g, VectorSearch(g, request, request.K), vector: true),
-                SearchMode.FullText => Hits(g, TextSearch(g, request, request.K), vector: false),
-                _ => Hybrid(g, request),
+                SearchMode.Vector => Hits(g, Dense(g, request, request.K, tenant), vector: true),
+                SearchMode.FullText => Hits(g, Sparse(g, request, request.K, tenant), vector: false),
+                _ => Hybrid(g, request, tenant),
             };
         }
         finally
@@ -701,11 +703,40 @@ internal sealed class CollectionState : IDisposable
         }
     }
 
-    private IReadOnlyList<SearchHit> Hybrid(Generation g, SearchRequest request)
+    private List<(int Slot, float Score)> Dense(Generation g, SearchRequest request, int k, string tenant)
+    {
+        using var span = Stage("vector_search", tenant);
+        var started = Stopwatch.GetTimestamp();
+        var ranked = VectorSearch(g, request, k);
+        span?.SetTag("bruno.search.candidates", ranked.Count);
+        request.Timings?.Vector = Stopwatch.GetElapsedTime(started);
+        return ranked;
+    }
+
+    private static List<(int Slot, float Score)> Sparse(Generation g, SearchRequest request, int k, string tenant)
+    {
+        using var span = Stage("keyword_search", tenant);
+        var started = Stopwatch.GetTimestamp();
+        var ranked = TextSearch(g, request, k);
+        span?.SetTag("bruno.search.candidates", ranked.Count);
+        request.Timings?.FullText = Stopwatch.GetElapsedTime(started);
+        return ranked;
+    }
+
+    private static Activity? Stage(string name, string tenant)
+    {
+        var span = Telemetry.SearchTelemetry.Source.StartActivity(name);
+        span?.SetTag("tenant_id", tenant);
+        return span;
+    }
+
+    private List<SearchHit> Hybrid(Generation g, SearchRequest request, string tenant)
     {
         var n = Math.Max(request.K, request.CandidatesPerList);
-        var dense = VectorSearch(g, request, n);
-        var sparse = TextSearch(g, request, n);
+        var dense = Dense(g, request, n, tenant);
+        var sparse = Sparse(g, request, n, tenant);
+        using var span = Stage("fusion", tenant);
+        var started = Stopwatch.GetTimestamp();
         var fused = new Dictionary<int, (float Score, int? V, int? T)>();
         for (var i = 0; i < dense.Count; i++)
         {
@@ -718,11 +749,15 @@ internal sealed class CollectionState : IDisposable
             fused[sparse[i].Slot] = fused.TryGetValue(sparse[i].Slot, out var f) ? (f.Score + add, f.V, i + 1) : (add, null, i + 1);
         }
 
-        return [.. fused
+        List<SearchHit> hits = [.. fused
             .OrderByDescending(kv => kv.Value.Score)
             .ThenBy(kv => g.Rows[kv.Key]!.Id, StringComparer.Ordinal)
             .Take(request.K)
             .Select(kv => new SearchHit(Materialize(g, kv.Key), kv.Value.Score, kv.Value.V, kv.Value.T))];
+        span?.SetTag("bruno.search.candidates", fused.Count);
+        span?.SetTag("bruno.search.hits", hits.Count);
+        request.Timings?.Fusion = Stopwatch.GetElapsedTime(started);
+        return hits;
     }
 
     private static List<SearchHit> Hits(Generation g, List<(int Slot, float Score)> ranked, bool vector)

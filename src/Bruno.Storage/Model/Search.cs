@@ -45,6 +45,9 @@ public sealed record SearchRequest
 
     /// <summary>For Hybrid: the reciprocal-rank-fusion constant k (score = sum of 1 / (k + rank)).</summary>
     public int RrfK { get; init; } = 60;
+
+    /// <summary>When set, the engine records there how long each stage of this search took.</summary>
+    public Telemetry.SearchTimings? Timings { get; init; }
 }
 
 /// <summary>One hit: the row, its score (similarity, BM25 or fused), and its rank in each list it came from (1-based).</summary>

@@ -50,7 +50,7 @@ internal static class AdminEndpoints
         group.MapPost("/{id}/resume", (string id, TenantService tenants, HttpContext http) => Transition(id, tenants, t => tenants.Resume(t, Actor(http)), "resume", "suspended or offloaded")).Audited("tenant.resume");
         group.MapPost("/{id}/offload", async (string id, TenantService tenants, HttpContext http) =>
             TenantId.TryParse(id, out var tid) ? Result(tid, tenants, await tenants.OffloadAsync(tid, Actor(http)), "offload", "active") : NotFound()).Audited("tenant.offload");
-        group.MapDelete("/{id}", async (string id, TenantService tenants, Tenancy.TenantWatch watch, HttpContext http) =>
+        group.MapDelete("/{id}", async (string id, TenantService tenants, Tenancy.TenantWatch watch, Observability.InsightsLog insights, HttpContext http) =>
         {
             if (!TenantId.TryParse(id, out var tid))
             {
@@ -58,6 +58,7 @@ internal static class AdminEndpoints
             }
 
             watch.Cut(tid); // requests in flight stop before the store is erased under them
+            insights.Forget(tid);
             return await tenants.EraseAsync(tid, Actor(http)) is { } erased
                 ? TypedResults.Ok(DeletedTenantResponse.Of(erased.Record, erased.Receipt))
                 : Result(tid, tenants, null, "delete", "not yet deleted");

@@ -30,6 +30,11 @@ internal sealed class McpCaller(IHttpContextAccessor http, TenantService tenants
         }
 
         var (refusal, record) = tenants.Admit(caller.Tenant);
+        if (http.HttpContext is { } h && (refusal is null || !refusal.Contains("does not exist", StringComparison.Ordinal)))
+        {
+            Observability.Telemetry.Identify(h, caller.Tenant, caller.User);
+        }
+
         if (refusal is not null)
         {
             throw new McpException(refusal);
@@ -41,6 +46,7 @@ internal sealed class McpCaller(IHttpContextAccessor http, TenantService tenants
             var decision = limits.TryAcquire(caller, record!.Profile.Plan);
             if (!decision.Allowed)
             {
+                Observability.Telemetry.Refused(current, decision.Level);
                 if (decision.PenaltyStarted)
                 {
                     // recorded without holding up the refusal (the trail logs what it cannot record)
@@ -64,6 +70,7 @@ internal sealed class McpCaller(IHttpContextAccessor http, TenantService tenants
             }
             catch (QuotaExceededException e)
             {
+                Observability.Telemetry.QuotaRefused(current, e.Quota);
                 throw new McpException(e.Message);
             }
 
@@ -82,18 +89,32 @@ internal sealed class McpCaller(IHttpContextAccessor http, TenantService tenants
     }
 
     /// <summary>Runs a tool's work, turning Bruno's refusals into MCP errors with their messages and anything else into a generic one.</summary>
-    public static async Task<T> RunAsync<T>(Func<Task<T>> work)
+    public async Task<T> RunAsync<T>(Func<Task<T>> work)
     {
         try
         {
             return await work();
         }
-        catch (Exception e) when (e is ArgumentException or InvalidIdentifierException or DocumentRejectedException or ModelUnavailableException or EmbeddingModelChangedException or CollectionMismatchException or QuotaExceededException)
+        catch (QuotaExceededException e)
+        {
+            if (http.HttpContext is { } h)
+            {
+                Observability.Telemetry.QuotaRefused(h, e.Quota);
+            }
+
+            throw new McpException(e.Message);
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidIdentifierException or DocumentRejectedException or ModelUnavailableException or EmbeddingModelChangedException or CollectionMismatchException)
         {
             throw new McpException(e is ArgumentException a ? Hosting.Problems.Own(a) : e.Message);
         }
         catch (Core.Metering.RateLimitedException e)
         {
+            if (http.HttpContext is { } h)
+            {
+                Observability.Telemetry.Refused(h, e.Level);
+            }
+
             throw new McpProtocolException(e.Message, (McpErrorCode)McpRateLimits.RateLimitedCode);
         }
     }

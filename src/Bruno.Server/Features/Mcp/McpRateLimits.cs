@@ -53,6 +53,7 @@ internal sealed class McpRateLimits : IDisposable
         using var lease = _limiter.AttemptAcquire(($"{caller.Tenant.Value}/{caller.User.Value}", tool));
         if (!lease.IsAcquired)
         {
+            Core.Telemetry.BrunoTelemetry.RateLimited(caller.Tenant, "tool");
             var perMinute = PerMinute(tool);
             var retry = lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : TimeSpan.FromMinutes(1.0 / perMinute);
             var seconds = Math.Max(1, (int)Math.Ceiling(retry.TotalSeconds));

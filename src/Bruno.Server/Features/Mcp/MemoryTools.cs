@@ -11,7 +11,7 @@ internal sealed class MemoryTools(McpCaller caller, MemoryService memory)
 {
     [McpServerTool(Name = "remember"), Description("Stores a note in the caller's own memory.")]
     public Task<MemoryItem> RememberAsync([Description("What to remember (1-4,000 characters).")] string text, CancellationToken cancellationToken = default) =>
-        McpCaller.RunAsync(async () =>
+        caller.RunAsync(async () =>
         {
             var (who, store) = caller.Require(Scopes.Memory);
             return await memory.RememberAsync(store, who.User, text, cancellationToken);
@@ -19,7 +19,7 @@ internal sealed class MemoryTools(McpCaller caller, MemoryService memory)
 
     [McpServerTool(Name = "recall", ReadOnly = true), Description("Finds the caller's own notes and earlier turns most related to a query.")]
     public Task<IReadOnlyList<MemoryItem>> RecallAsync([Description("What to look for.")] string query, [Description("How many (1-50, default 5).")] int? k = null, CancellationToken cancellationToken = default) =>
-        McpCaller.RunAsync(async () =>
+        caller.RunAsync(async () =>
         {
             var (who, store) = caller.Require(Scopes.Memory);
             return await memory.RecallAsync(store, who.User, query, k ?? 5, cancellationToken);
@@ -27,7 +27,7 @@ internal sealed class MemoryTools(McpCaller caller, MemoryService memory)
 
     [McpServerTool(Name = "forget", Destructive = true), Description("Deletes one of the caller's own memories by id.")]
     public Task<string> ForgetAsync([Description("The memory's id (from recall).")] string id) =>
-        McpCaller.RunAsync(async () =>
+        caller.RunAsync(async () =>
         {
             var (who, store) = caller.Require(Scopes.Memory);
             return await memory.ForgetAsync(store, who.User, id) ? "forgotten" : throw new ModelContextProtocol.McpException("No such memory.");

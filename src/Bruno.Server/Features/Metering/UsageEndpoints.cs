@@ -1,4 +1,3 @@
-using System.Diagnostics.Metrics;
 using Bruno.Core.Metering;
 using Bruno.Server.Tenancy;
 using Bruno.Storage.Identity;
@@ -44,36 +43,4 @@ internal static class UsageEndpoints
             ? TypedResults.Text(UsageService.Csv(report), "text/csv")
             : format is null or "json" ? TypedResults.Ok(report)
             : throw new ArgumentException("format must be json or csv.");
-}
-
-/// <summary>
-/// Bruno's own metrics (meter <c>Bruno</c>): the gauge <c>tenant_cost_dollars{tenant_id}</c>, each live tenant's cost
-/// this month so far, recomputed at most once a minute.
-/// </summary>
-internal sealed class CostGauge : IDisposable
-{
-    public const string MeterName = "Bruno";
-    private readonly Meter _meter = new(MeterName);
-    private readonly UsageService _usage;
-    private readonly TimeProvider _time;
-    private (DateTimeOffset At, IReadOnlyList<(TenantId Tenant, double Dollars)> Values)? _cached;
-
-    public CostGauge(UsageService usage, TimeProvider time)
-    {
-        (_usage, _time) = (usage, time);
-        _meter.CreateObservableGauge("tenant_cost_dollars", Observe, description: "Cost of the tenant this month so far, in US dollars, from the cost model");
-    }
-
-    private IEnumerable<Measurement<double>> Observe()
-    {
-        var now = _time.GetUtcNow();
-        if (_cached is not { } c || now - c.At > TimeSpan.FromMinutes(1))
-        {
-            _cached = c = (now, _usage.MonthToDate());
-        }
-
-        return c.Values.Select(v => new Measurement<double>(v.Dollars, new KeyValuePair<string, object?>("tenant_id", v.Tenant.Value)));
-    }
-
-    public void Dispose() => _meter.Dispose();
 }

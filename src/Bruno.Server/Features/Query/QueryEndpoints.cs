@@ -24,14 +24,14 @@ internal static class QueryEndpoints
         app.MapPost("/api/v1/query", AskAsync).RequireAuthorization(Hosting.Hosting.QueryPolicy).AddEndpointFilter<TenantFilter>();
     }
 
-    private static async Task<IResult> AskAsync(QueryRequest body, Caller caller, AskService ask, TenantService tenants, Core.Metering.LlmBudget budget, HttpContext http, CancellationToken ct)
+    private static async Task<IResult> AskAsync(QueryRequest body, Caller caller, AskService ask, TenantService tenants, Core.Metering.LlmBudget budget, Microsoft.Extensions.Options.IOptions<Core.BrunoOptions> options, HttpContext http, CancellationToken ct)
     {
         if (ask.Generates)
         {
             budget.EnsureAvailable(caller.Tenant, TenantFilter.PlanOf(http)); // the LLM-token level of the limits, and the monthly quota
         }
 
-        var question = new Question(body.Query ?? string.Empty, body.SessionId, body.TopK) { Retrieval = tenants.RetrievalFor(caller.Tenant), User = caller.User };
+        var question = new Question(body.Query ?? string.Empty, body.SessionId, body.TopK) { Retrieval = tenants.RetrievalFor(caller.Tenant), User = caller.User, TraceContent = options.Value.Telemetry.TraceContentTenants.Contains(caller.Tenant.Value, StringComparer.Ordinal) };
         var events = ask.AskStreamingAsync(tenants.Store(caller.Tenant), question, ct).GetAsyncEnumerator(ct);
         // The first event comes after validation and retrieval (and, with a model, its first token): a failure there is
         // still a plain problem response with its status code, before any stream has started.

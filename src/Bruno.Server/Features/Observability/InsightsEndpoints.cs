@@ -1,0 +1,28 @@
+using Bruno.Core.Tenants;
+using Bruno.Server.Tenancy;
+using Bruno.Storage.Identity;
+
+namespace Bruno.Server.Features.Observability;
+
+/// <summary>
+/// A tenant's own request log and error summary: <c>GET /api/v1/insights</c> for its admins (scope admin; the tenant
+/// comes from the credential), and <c>GET /admin/v1/tenants/{id}/insights</c> for the platform. Query: <c>limit</c>
+/// (1-1000, default 100) and <c>errors_only</c>.
+/// </summary>
+internal static class InsightsEndpoints
+{
+    public static void MapInsightsEndpoints(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/api/v1/insights", (int? limit, [Microsoft.AspNetCore.Mvc.FromQuery(Name = "errors_only")] bool? errorsOnly, Caller caller, InsightsLog log) =>
+                TypedResults.Ok(log.Report(caller.Tenant, Limit(limit), errorsOnly ?? false)))
+            .RequireAuthorization(Hosting.Hosting.AdminPolicy).AddEndpointFilter<TenantFilter>();
+        app.MapGet("/admin/v1/tenants/{id}/insights", (string id, int? limit, [Microsoft.AspNetCore.Mvc.FromQuery(Name = "errors_only")] bool? errorsOnly, TenantService tenants, InsightsLog log) =>
+                TenantId.TryParse(id, out var tenant) && tenants.Find(tenant) is not null
+                    ? (IResult)TypedResults.Ok(log.Report(tenant, Limit(limit), errorsOnly ?? false))
+                    : TypedResults.Problem(statusCode: 404, title: "Not found", detail: "No such tenant."))
+            .RequireAuthorization(Hosting.Hosting.PlatformPolicy);
+    }
+
+    private static int Limit(int? limit) =>
+        limit is null ? 100 : limit is >= 1 and <= InsightsLog.Capacity ? limit.Value : throw new ArgumentException($"limit must be between 1 and {InsightsLog.Capacity}.");
+}

@@ -1,0 +1,253 @@
+using System.Diagnostics;
+using System.Net;
+using Bruno.Core.Identity;
+using Bruno.Testing;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Bruno.Server.Tests;
+
+/// <summary>A server with a fake chat model, generous limits, span capture, and one tenant whose prompts may be traced.</summary>
+public sealed class ObservabilityFixture : IAsyncLifetime
+{
+    public FakeChatClient Model { get; } = new();
+
+    public SpanCapture Spans { get; } = new();
+
+    /// <summary>The one tenant the operator switched prompt tracing on for.</summary>
+    public string ContentTenant { get; } = ServerFixture.NewTenant("traced");
+
+    public RunningServer Server { get; private set; } = null!;
+
+    public async ValueTask InitializeAsync() => Server = await RunningServer.StartAsync(
+        new Dictionary<string, string?>
+        {
+            ["Bruno:Chat:Provider"] = "openai",
+            ["Bruno:Chat:Endpoint"] = "http://127.0.0.1:9",
+            ["Bruno:Chat:Model"] = "fake-model",
+            ["Bruno:Plans:default:RequestsPerMinute"] = "100000",
+            ["Bruno:Plans:default:RequestsPerHour"] = "100000",
+            ["Bruno:Plans:default:RequestsPerDay"] = "100000",
+            ["Bruno:Plans:default:ClientRequestsPerMinute"] = "100000",
+            ["Bruno:Plans:default:Concurrent"] = "50",
+            ["Bruno:Plans:default:MaxUsers"] = "5000",
+            ["Bruno:Plans:default:LlmTokensPerHour"] = "10000000",
+            ["Bruno:Plans:default:LlmTokensPerMonth"] = "100000000",
+            ["Bruno:Telemetry:TraceContentTenants:0"] = ContentTenant,
+        },
+        services =>
+        {
+            services.AddSingleton<IChatClient>(Model);
+            Spans.Register(services);
+        });
+
+    public ValueTask DisposeAsync() => Server.DisposeAsync();
+}
+
+/// <summary>Metrics scraped from /metrics, spans from the in-memory exporter, and what a tenant's admin sees of its requests.</summary>
+public sealed class ObservabilityTests(ObservabilityFixture fixture) : IClassFixture<ObservabilityFixture>
+{
+    private RunningServer Server => fixture.Server;
+
+    /// <summary>
+    /// Scrapes until <paramref name="ready"/> holds: a request's HTTP duration is recorded when the server finishes it,
+    /// which can be just after its client has the answer.
+    /// </summary>
+    private async Task<IReadOnlyList<PromSample>> ScrapeWhenAsync(Func<IReadOnlyList<PromSample>, bool> ready)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var samples = await ScrapeAsync();
+            if (ready(samples) || attempt == 500)
+            {
+                return samples;
+            }
+        }
+    }
+
+    private async Task<IReadOnlyList<PromSample>> ScrapeAsync()
+    {
+        using var platform = Server.Client(Server.PlatformToken());
+        using var response = await platform.GetAsync("/metrics", Http.Ct);
+        response.EnsureSuccessStatusCode();
+        return PromSample.Parse(await response.Content.ReadAsStringAsync(Http.Ct));
+    }
+
+    private static async Task IngestAsync(HttpClient client, string id, string content) =>
+        (await client.PostAsync("/api/v1/documents", RunningServer.Json(new { id, content }), Http.Ct)).EnsureSuccessStatusCode();
+
+    [Fact]
+    public async Task Metrics_AfterRealRequests_HaveRouteStatusAndTenant_AndBrunosOwnSeries()
+    {
+        var tenant = ServerFixture.NewTenant("metrics");
+        using var client = await Server.TenantClientAsync(tenant);
+        await IngestAsync(client, "ferry-times", "The ferry to the island leaves every two hours from pier four.");
+        (await client.PostAsync("/api/v1/query", RunningServer.Json(new { query = "When does the ferry leave?" }), Http.Ct)).EnsureSuccessStatusCode();
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/api/v1/documents/no-such-doc", Http.Ct)).StatusCode);
+
+        var samples = await ScrapeWhenAsync(s => s.Any(x => x.Name == "http_server_request_duration_seconds_count" && x["tenant_id"] == tenant && x["http_response_status_code"] == "404"));
+        var mine = samples.Where(s => s["tenant_id"] == tenant).ToList();
+        var http = mine.Where(s => s.Name == "http_server_request_duration_seconds_count").ToList();
+        Assert.Contains(http, s => s["http_route"] == "/api/v1/query" && s["http_response_status_code"] == "200" && s["http_request_method"] == "POST" && s.Value == 1);
+        Assert.Contains(http, s => s["http_route"] == "/api/v1/documents/{id}" && s["http_response_status_code"] == "404");
+        Assert.Contains(mine, s => s.Name == "http_server_request_duration_seconds_bucket" && s["le"] == "2");
+
+        foreach (var stage in new[] { "embed", "vector_search", "keyword_search", "fusion", "generate" })
+        {
+            Assert.Contains(mine, s => s.Name == "bruno_rag_stage_duration_seconds_count" && s["stage"] == stage && s.Value == 1);
+        }
+
+        Assert.Contains(mine, s => s.Name == "bruno_rag_chunks_retrieved_sum" && s.Value == 1);
+        Assert.Contains(mine, s => s.Name == "bruno_rag_chunk_score_count" && s.Value == 1);
+        Assert.Contains(mine, s => s.Name == "bruno_llm_tokens_total" && s["token_type"] == "prompt" && s["model"] == "fake-model" && s.Value == 120);
+        Assert.Contains(mine, s => s.Name == "bruno_llm_tokens_total" && s["token_type"] == "completion" && s.Value == 9);
+        Assert.Contains(mine, s => s.Name == "bruno_llm_time_to_first_token_seconds_count" && s.Value == 1);
+        Assert.Contains(mine, s => s.Name == "bruno_memory_operations_total" && s["operation"] == "record_turn" && s["memory_type"] == "episodic");
+        Assert.Contains(mine, s => s.Name == "bruno_tenant_store_size_bytes" && s.Value > 0);
+        Assert.Contains(mine, s => s.Name == "tenant_cost_dollars");
+        Assert.Contains(mine, s => s.Name == "bruno_tenant_quota_usage_ratio" && s["quota"] == "storage_bytes" && s.Value > 0);
+        Assert.Contains(samples, s => s.Name == "bruno_tenants_open" && s.Value >= 1);
+
+        // never a raw path, user or document id in a label
+        var values = samples.SelectMany(s => s.Labels.Values).ToHashSet(StringComparer.Ordinal);
+        Assert.DoesNotContain("/api/v1/documents/no-such-doc", values);
+        Assert.DoesNotContain("alice", values);
+        Assert.DoesNotContain("ferry-times", values);
+    }
+
+    [Fact]
+    public async Task TrafficFromAThousandUsers_AddsNoSeries()
+    {
+        var tenant = ServerFixture.NewTenant("card");
+        await Server.CreateTenantsAsync(tenant);
+        using (var first = Server.Client(Server.UserToken(tenant, "user-0000")))
+        {
+            await IngestAsync(first, "d", "Lockers on the second floor open with a badge.");
+        }
+
+        async Task TrafficAsync(int from, int to)
+        {
+            await Parallel.ForEachAsync(Enumerable.Range(from, to - from), new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = Http.Ct }, async (i, ct) =>
+            {
+                using var user = Server.Client(Server.UserToken(tenant, $"user-{i:D4}"));
+                var asked = await user.PostAsync("/api/v1/query", RunningServer.Json(new { query = "How do lockers open?" }), ct);
+                Assert.True(asked.IsSuccessStatusCode, await asked.Content.ReadAsStringAsync(ct));
+                (await user.GetAsync("/api/v1/documents", ct)).EnsureSuccessStatusCode();
+                Assert.Equal(HttpStatusCode.NotFound, (await user.GetAsync($"/api/v1/documents/missing-{i}", ct)).StatusCode);
+            });
+        }
+
+        static bool Finished(IReadOnlyList<PromSample> samples, string tenant, int requests) =>
+            samples.Any(s => s.Name == "http_server_request_duration_seconds_count" && s["tenant_id"] == tenant && s["http_response_status_code"] == "404" && s.Value == requests);
+        await TrafficAsync(0, 10); // every route and status this test uses, once
+        var before = (await ScrapeWhenAsync(s => Finished(s, tenant, 10))).Where(s => s["tenant_id"] == tenant).Select(s => (s.Name, string.Join(',', s.Labels.OrderBy(l => l.Key).Select(l => $"{l.Key}={l.Value}")))).ToHashSet();
+        await TrafficAsync(10, 1_000);
+        var samples = await ScrapeWhenAsync(s => Finished(s, tenant, 1_000));
+        var after = samples.Where(s => s["tenant_id"] == tenant).Select(s => (s.Name, string.Join(',', s.Labels.OrderBy(l => l.Key).Select(l => $"{l.Key}={l.Value}")))).ToHashSet();
+
+        Assert.True(before.Count > 50, $"expected a realistic set of series, got {before.Count}");
+        Assert.Equal(before.Count, after.Count);
+        Assert.Subset(before, after);
+        Assert.Contains(samples, s => s.Name == "http_server_request_duration_seconds_count" && s["tenant_id"] == tenant && s["http_route"] == "/api/v1/query" && s.Value == 1_000);
+        Assert.DoesNotContain(samples, s => s.Labels.Values.Any(v => v.StartsWith("user-", StringComparison.Ordinal) || v.StartsWith("missing-", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task AQuestion_IsOneTrace_FromTheCallersContext_WithTheRagStagesAndTenant_AndNoText()
+    {
+        var tenant = ServerFixture.NewTenant("trace");
+        using var client = await Server.TenantClientAsync(tenant);
+        await IngestAsync(client, "d", "The night bus stops at the harbour after midnight.");
+
+        var traceId = ActivityTraceId.CreateRandom();
+        var parent = ActivitySpanId.CreateRandom();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/query") { Content = RunningServer.Json(new { query = "Where does the night bus stop?" }) };
+        request.Headers.Add("traceparent", $"00-{traceId}-{parent}-01");
+        request.Headers.Authorization = client.DefaultRequestHeaders.Authorization;
+        // a caller from elsewhere: this process's own client instrumentation must not replace its trace context
+        using var caller = new HttpClient(new SocketsHttpHandler { ActivityHeadersPropagator = DistributedContextPropagator.CreateNoOutputPropagator() }) { BaseAddress = Server.Address };
+        HttpResponseMessage sent;
+        using (OpenTelemetry.SuppressInstrumentationScope.Begin())
+        {
+            sent = await caller.SendAsync(request, Http.Ct);
+        }
+
+        using var response = sent;
+        var answer = await Http.JsonAsync(response);
+        Assert.True(traceId.ToString() == answer.GetProperty("trace_id").GetString(), string.Join(" | ", fixture.Spans.All.Where(s => s.TraceId.ToString() == answer.GetProperty("trace_id").GetString()).Select(s => $"{s.DisplayName} {s.Kind} {s.ParentId} {s.Source.Name}")));
+        Assert.StartsWith($"00-{traceId}-", string.Join(',', response.Headers.GetValues("traceresponse")), StringComparison.Ordinal);
+
+        var spans = await fixture.Spans.WaitAsync(traceId, s => s.Any(a => a.Kind == ActivityKind.Server), Http.Ct);
+        var server = spans.Single(s => s.Kind == ActivityKind.Server);
+        Assert.Equal(parent, server.ParentSpanId); // the caller's context was followed
+        Assert.Equal("/api/v1/query", server.GetTagItem("http.route"));
+        var rag = spans.Single(s => s.DisplayName == "rag_query");
+        Assert.Equal(server.SpanId, rag.ParentSpanId);
+        foreach (var stage in new[] { "embed_query", "vector_search", "keyword_search", "fusion", "generate", "memory_recall", "memory_record_turn" })
+        {
+            Assert.Single(spans, s => s.DisplayName == stage && s.ParentSpanId == rag.SpanId);
+        }
+
+        // the user's memory is searched too, under its own span
+        var recall = spans.Single(s => s.DisplayName == "memory_recall");
+        Assert.Contains(spans, s => s.DisplayName == "vector_search" && s.ParentSpanId == recall.SpanId);
+
+        Assert.All(spans, s => Assert.Equal(tenant, s.GetTagItem("tenant_id")));
+        var generate = spans.Single(s => s.DisplayName == "generate");
+        Assert.Equal((120, 9), ((int)generate.GetTagItem("gen_ai.usage.input_tokens")!, (int)generate.GetTagItem("gen_ai.usage.output_tokens")!));
+        Assert.Empty(generate.Events);
+        var everything = string.Join('\n', spans.SelectMany(s => s.TagObjects.Select(t => $"{t.Value}").Concat(s.Events.SelectMany(e => e.Tags.Select(t => $"{t.Value}")))));
+        Assert.DoesNotContain("night bus", everything, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("harbour", everything, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task PromptTracing_SwitchedOnForOneTenant_CoversThatTenantOnly()
+    {
+        using var traced = await Server.TenantClientAsync(fixture.ContentTenant);
+        await IngestAsync(traced, "d", "Parcels are held at the front desk for seven days.");
+        var answer = await Http.JsonAsync(await traced.PostAsync("/api/v1/query", RunningServer.Json(new { query = "How long are parcels held?" }), Http.Ct));
+        var traceId = ActivityTraceId.CreateFromString(answer.GetProperty("trace_id").GetString());
+        var spans = await fixture.Spans.WaitAsync(traceId, s => s.Any(a => a.DisplayName == "generate"), Http.Ct);
+        var events = spans.Single(s => s.DisplayName == "generate").Events.ToList();
+        Assert.Contains("front desk", events.Single(e => e.Name == "gen_ai.content.prompt").Tags.Single().Value as string, StringComparison.Ordinal);
+        Assert.Equal("According to the sources, the answer is there [1].", events.Single(e => e.Name == "gen_ai.content.completion").Tags.Single().Value);
+    }
+
+    [Fact]
+    public async Task Insights_ShowATenantsAdminItsOwnRequestsAndErrors_AndNobodyElses()
+    {
+        var (a, b) = (ServerFixture.NewTenant("ins-a"), ServerFixture.NewTenant("ins-b"));
+        using var alice = await Server.TenantClientAsync(a, "alice");
+        using var bob = await Server.TenantClientAsync(b, "bob");
+        (await alice.GetAsync("/api/v1/documents", Http.Ct)).EnsureSuccessStatusCode();
+        Assert.Equal(HttpStatusCode.NotFound, (await alice.GetAsync("/api/v1/documents/nope", Http.Ct)).StatusCode);
+        (await bob.GetAsync("/api/v1/documents", Http.Ct)).EnsureSuccessStatusCode();
+
+        using var adminA = Server.Client(Server.UserToken(a, "ada", Scopes.Admin));
+        var report = await Http.JsonAsync(await adminA.GetAsync("/api/v1/insights", Http.Ct));
+        Assert.Equal(a, report.GetProperty("tenant").GetString());
+        var entries = report.GetProperty("entries").EnumerateArray().ToList();
+        Assert.Equal(["alice", "alice"], entries.Select(e => e.GetProperty("user").GetString())); // this request is added when it ends
+        Assert.Contains(entries, e => e.GetProperty("route").GetString() == "/api/v1/documents/{id}" && e.GetProperty("status").GetInt32() == 404);
+        Assert.DoesNotContain("nope", report.GetRawText(), StringComparison.Ordinal); // the route template, never the path
+        Assert.DoesNotContain("bob", report.GetRawText(), StringComparison.Ordinal);
+        Assert.Equal(1, report.GetProperty("client_errors").GetInt32());
+        Assert.All(entries, e => Assert.Equal(32, e.GetProperty("trace_id").GetString()!.Length));
+
+        var errors = await Http.JsonAsync(await adminA.GetAsync("/api/v1/insights?errors_only=true", Http.Ct));
+        Assert.Equal(404, errors.GetProperty("entries").EnumerateArray().Single().GetProperty("status").GetInt32());
+
+        // not an admin, another tenant named, bad paging: refused
+        await Http.AssertProblemAsync(await alice.GetAsync("/api/v1/insights", Http.Ct), HttpStatusCode.Forbidden);
+        await Http.AssertProblemAsync(await adminA.GetAsync($"/api/v1/insights?tenant={b}", Http.Ct), HttpStatusCode.NotFound);
+        await Http.AssertProblemAsync(await adminA.GetAsync("/api/v1/insights?limit=0", Http.Ct), HttpStatusCode.BadRequest);
+
+        // the platform's view of b, and a user's erasure removes that user's lines
+        using var platform = Server.Client(Server.PlatformToken());
+        var ofB = await Http.JsonAsync(await platform.GetAsync($"/admin/v1/tenants/{b}/insights", Http.Ct));
+        Assert.Equal("bob", ofB.GetProperty("entries")[0].GetProperty("user").GetString());
+        (await platform.DeleteAsync($"/admin/v1/tenants/{b}/users/bob", Http.Ct)).EnsureSuccessStatusCode();
+        Assert.Equal(0, (await Http.JsonAsync(await platform.GetAsync($"/admin/v1/tenants/{b}/insights", Http.Ct))).GetProperty("requests").GetInt32());
+    }
+}

@@ -2,8 +2,12 @@ using System.Diagnostics;
 using System.Net;
 using Bruno.Core.Identity;
 using Bruno.Testing;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
 
 namespace Bruno.Server.Tests;
 
@@ -212,6 +216,43 @@ public sealed class ObservabilityTests(ObservabilityFixture fixture) : IClassFix
         var events = spans.Single(s => s.DisplayName == "generate").Events.ToList();
         Assert.Contains("front desk", events.Single(e => e.Name == "gen_ai.content.prompt").Tags.Single().Value as string, StringComparison.Ordinal);
         Assert.Equal("According to the sources, the answer is there [1].", events.Single(e => e.Name == "gen_ai.content.completion").Tags.Single().Value);
+    }
+
+    [Fact]
+    public async Task WithAnOtlpEndpoint_TracesAndMetricsAreSentThere()
+    {
+        // a collector stand-in: accepts OTLP over HTTP and keeps what it is sent
+        var received = new System.Collections.Concurrent.ConcurrentQueue<(string Path, string ContentType, byte[] Body)>();
+        var builder = Microsoft.AspNetCore.Builder.WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        await using var collector = builder.Build();
+        collector.MapPost("/v1/{signal}", async (Microsoft.AspNetCore.Http.HttpContext c) =>
+        {
+            using var body = new MemoryStream();
+            await c.Request.Body.CopyToAsync(body, c.RequestAborted);
+            received.Enqueue((c.Request.Path.Value!, c.Request.ContentType ?? string.Empty, body.ToArray()));
+            return Microsoft.AspNetCore.Http.Results.Ok();
+        });
+        await collector.StartAsync(Http.Ct);
+
+        await using var server = await RunningServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["Bruno:Telemetry:OtlpEndpoint"] = collector.Urls.First(),
+            ["Bruno:Telemetry:OtlpProtocol"] = "http/protobuf",
+        });
+        var tenant = ServerFixture.NewTenant("otlp");
+        using var client = await server.TenantClientAsync(tenant);
+        await IngestAsync(client, "d", "Bicycles may be parked in the inner courtyard.");
+        (await client.PostAsync("/api/v1/query", RunningServer.Json(new { query = "Where can bicycles be parked?" }), Http.Ct)).EnsureSuccessStatusCode();
+        Assert.True(server.Services.GetRequiredService<TracerProvider>().ForceFlush(10_000));
+        _ = server.Services.GetRequiredService<MeterProvider>().ForceFlush(10_000); // false: the Prometheus reader is pulled, it cannot flush
+
+        static bool Holds(byte[] body, string text) => body.AsSpan().IndexOf(System.Text.Encoding.UTF8.GetBytes(text)) >= 0;
+        var traces = received.Where(r => r.Path == "/v1/traces").ToList();
+        Assert.NotEmpty(traces);
+        Assert.All(received, r => Assert.Equal("application/x-protobuf", r.ContentType));
+        Assert.Contains(traces, r => Holds(r.Body, "rag_query") && Holds(r.Body, tenant) && Holds(r.Body, "agent-bruno"));
+        Assert.Contains(received, r => r.Path == "/v1/metrics" && Holds(r.Body, "bruno.rag.stage.duration") && Holds(r.Body, "http.server.request.duration"));
     }
 
     [Fact]

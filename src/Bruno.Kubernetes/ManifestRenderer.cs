@@ -45,8 +45,9 @@ public sealed class ManifestRenderer
     }
 
     /// <summary>
-    /// The shared parts under <c>platform/</c> (the management namespace and Bruno's management plane, a shared Kamaji
-    /// DataStore when configured, and a Dockerfile for the image) and the two Flux Kustomizations under
+    /// The shared parts under <c>platform/</c> (the management namespace and Bruno's management plane, the platform
+    /// Grafana dashboard and the Prometheus rules as ConfigMaps, a shared Kamaji DataStore when configured, and a
+    /// Dockerfile for the image) and the two Flux Kustomizations under
     /// <c>flux-system/</c> that apply them and the tenants.
     /// </summary>
     public IReadOnlyList<RenderedFile> RenderPlatform()
@@ -72,6 +73,8 @@ public sealed class ManifestRenderer
             Manifest.Of("deployment.yaml", deployment),
             Manifest.Of("service.yaml", BrunoWorkload.Service(shape, _options)),
             Manifest.Of("poddisruptionbudget.yaml", BrunoWorkload.DisruptionBudget(shape)),
+            Manifest.Of("configmap-dashboard.yaml", Dashboards.PlatformConfigMap(ns, labels)),
+            Manifest.Of("configmap-prometheus-rules.yaml", AlertRules.ConfigMap(ns, labels)),
         };
         manifests.AddRange(NetworkPolicies.ForNamespace(ns, labels, _options, selector, fromNamespace: null).Select(p => Manifest.Of($"networkpolicy-{p.Metadata.Name}.yaml", p)));
         manifests.AddRange(NetworkPolicies.ForManagement(ns, labels, _options, selector).Select(p => Manifest.Of($"networkpolicy-{p.Metadata.Name}.yaml", p)));
@@ -128,7 +131,7 @@ public sealed class ManifestRenderer
         switch (tenant.Profile.Isolation)
         {
             case "namespace":
-                files.AddRange(Folder(root, [.. Workloads(tenant, plan, labels, fromNamespace: _options.ManagementNamespace), Manifest.Of("configmap-dashboard.yaml", Dashboard.ConfigMap(tenantNs, labels, id, tenantNs))]));
+                files.AddRange(Folder(root, [.. Workloads(tenant, plan, labels, fromNamespace: _options.ManagementNamespace), Manifest.Of("configmap-dashboard.yaml", Dashboards.TenantConfigMap(tenantNs, labels, id, tenantNs))]));
                 entry = new Flux.Spec(Names.FluxKustomization(tenant.Id), flux.Namespace, root, labels, [new("apps/v1", "Deployment", Workload, tenantNs)], [(PlatformKustomization, flux.Namespace)], substitute);
                 break;
             case "kamaji":
@@ -141,7 +144,7 @@ public sealed class ManifestRenderer
                     Manifest.Of("namespace.yaml", TenantNamespace.Namespace(cpNs, labels, podSecurity: "baseline")), // Kamaji's control-plane pods are not "restricted"
                     new("tenantcontrolplane.yaml", Kamaji.ControlPlane(cp, cpNs, labels, dataStore, _options.Kamaji)),
                     new("kustomization-workloads.yaml", Flux.Kustomization(new Flux.Spec(Names.Label("workloads-", tenant.Id), cpNs, root + "/workloads", labels, [new("apps/v1", "Deployment", Workload, tenantNs)], [(Names.FluxKustomization(tenant.Id), flux.Namespace)], substitute, (Kamaji.KubeconfigSecret(cp), "admin.svc")), flux)),
-                    Manifest.Of("configmap-dashboard.yaml", Dashboard.ConfigMap(cpNs, labels, id, tenantNs)),
+                    Manifest.Of("configmap-dashboard.yaml", Dashboards.TenantConfigMap(cpNs, labels, id, tenantNs)),
                 };
                 if (string.IsNullOrEmpty(_options.Kamaji.SharedDataStore))
                 {

@@ -38,6 +38,12 @@ public sealed class ObservabilityFixture : IAsyncLifetime
             ["Bruno:Plans:default:LlmTokensPerHour"] = "10000000",
             ["Bruno:Plans:default:LlmTokensPerMonth"] = "100000000",
             ["Bruno:Telemetry:TraceContentTenants:0"] = ContentTenant,
+            ["Bruno:Plans:tiny:RequestsPerMinute"] = "100",
+            ["Bruno:Plans:tiny:RequestsPerHour"] = "100",
+            ["Bruno:Plans:tiny:RequestsPerDay"] = "100",
+            ["Bruno:Plans:tiny:Concurrent"] = "5",
+            ["Bruno:Plans:tiny:ClientRequestsPerMinute"] = "3",
+            ["Bruno:Plans:tiny:MaxDocuments"] = "1",
         },
         services =>
         {
@@ -216,6 +222,57 @@ public sealed class ObservabilityTests(ObservabilityFixture fixture) : IClassFix
         var events = spans.Single(s => s.DisplayName == "generate").Events.ToList();
         Assert.Contains("front desk", events.Single(e => e.Name == "gen_ai.content.prompt").Tags.Single().Value as string, StringComparison.Ordinal);
         Assert.Equal("According to the sources, the answer is there [1].", events.Single(e => e.Name == "gen_ai.content.completion").Tags.Single().Value);
+    }
+
+    [Fact]
+    public async Task DashboardsAndAlertRules_QueryOnlySeriesAndLabelsTheServiceExports()
+    {
+        // traffic that makes every kind of series: answers, memory, a refusal by rate and by quota
+        var tenant = ServerFixture.NewTenant("dash");
+        using var platform = Server.Client(Server.PlatformToken());
+        (await platform.PostAsync("/admin/v1/tenants", RunningServer.Json(new { id = tenant, plan = "tiny" }), Http.Ct)).EnsureSuccessStatusCode();
+        using var client = Server.Client(Server.UserToken(tenant, "alice"));
+        await IngestAsync(client, "d", "Meeting rooms are booked through the front office.");
+        await Http.AssertProblemAsync(await client.PostAsync("/api/v1/documents", RunningServer.Json(new { id = "e", content = "One too many." }), Http.Ct), HttpStatusCode.Forbidden);
+        (await client.PostAsync("/api/v1/query", RunningServer.Json(new { query = "How are meeting rooms booked?" }), Http.Ct)).EnsureSuccessStatusCode();
+        await Http.AssertProblemAsync(await client.GetAsync("/api/v1/documents", Http.Ct), HttpStatusCode.TooManyRequests);
+        var samples = await ScrapeWhenAsync(s => s.Any(x => x.Name == "http_server_request_duration_seconds_count" && x["tenant_id"] == tenant && x["http_response_status_code"] == "429"));
+        var labels = samples.GroupBy(x => x.Name).ToDictionary(g => g.Key, g => g.SelectMany(x => x.Labels.Keys).Append("job").Append("instance").ToHashSet(StringComparer.Ordinal), StringComparer.Ordinal);
+
+        static IEnumerable<string> DashboardExpressions(System.Text.Json.Nodes.JsonNode? node) => node switch
+        {
+            System.Text.Json.Nodes.JsonObject o => o.SelectMany(p => p.Key == "expr" ? [(string)p.Value!] : DashboardExpressions(p.Value)),
+            System.Text.Json.Nodes.JsonArray a => a.SelectMany(DashboardExpressions),
+            _ => [],
+        };
+        var rules = Kubernetes.ObservabilityArtifacts.AlertRulesYaml().Split('\n').Select(l => l.Trim()).Where(l => l.StartsWith("expr: ", StringComparison.Ordinal))
+            .Select(l => l[6..]).Select(e => e.StartsWith('"') ? System.Text.Json.JsonSerializer.Deserialize<string>(e)! : e).ToList();
+        var dashboards = DashboardExpressions(System.Text.Json.Nodes.JsonNode.Parse(Kubernetes.ObservabilityArtifacts.PlatformDashboardJson()))
+            .Concat(DashboardExpressions(System.Text.Json.Nodes.JsonNode.Parse(Kubernetes.ObservabilityArtifacts.TenantDashboardJson(tenant, "agent-bruno-" + tenant)))).ToList();
+        Assert.True(rules.Count > 30 && dashboards.Count > 20, $"{rules.Count} rules, {dashboards.Count} panels' queries");
+
+        var problems = new List<string>();
+        foreach (var (expression, external) in rules.Select(r => (r, false)).Concat(dashboards.Select(d => (d, true))))
+        {
+            foreach (var selector in PromQl.Selectors(expression))
+            {
+                var metric = selector.Metric ?? selector.Matchers.Single(m => m.Name == "__name__").Value;
+                if (metric.Contains(':', StringComparison.Ordinal) || (external && metric.StartsWith("container_", StringComparison.Ordinal)))
+                {
+                    continue; // a series the rules record, or the kubelet's
+                }
+
+                if (!labels.TryGetValue(metric, out var known))
+                {
+                    problems.Add($"{metric} is not exported ({expression})");
+                    continue;
+                }
+
+                problems.AddRange(selector.Matchers.Where(m => m.Name != "__name__" && !known.Contains(m.Name)).Select(m => $"{metric} has no label {m.Name} ({expression})"));
+            }
+        }
+
+        Assert.Empty(problems);
     }
 
     [Fact]

@@ -44,6 +44,9 @@ public sealed class KubernetesOptions
     /// </summary>
     public string? ExternalSecretStore { get; set; }
 
+    /// <summary>Where Prometheus scrapes from and where traces and metrics are pushed (docs/observability.md).</summary>
+    public MonitoringOptions Monitoring { get; set; } = new();
+
     /// <summary>Every problem with these options, as lines naming the setting.</summary>
     public IEnumerable<string> Validate()
     {
@@ -77,7 +80,7 @@ public sealed class KubernetesOptions
             yield return "Bruno:Kubernetes:ExternalSecretStore must be a DNS-1123 subdomain.";
         }
 
-        foreach (var e in Llm.Validate().Concat(Flux.Validate()).Concat(Kamaji.Validate()))
+        foreach (var e in Llm.Validate().Concat(Flux.Validate()).Concat(Kamaji.Validate()).Concat(Monitoring.Validate()))
         {
             yield return e;
         }
@@ -92,6 +95,37 @@ public sealed class KubernetesOptions
         var parts = value?.Split('/') ?? [];
         return parts.Length == 2 && IPAddress.TryParse(parts[0], out var ip) && int.TryParse(parts[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var bits)
             && bits <= (ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? 128 : 32);
+    }
+}
+
+/// <summary>
+/// The monitoring stack: Prometheus's namespace and pod labels (its scrapes of <c>/metrics</c> are let in through the
+/// default-deny policies), and an OTLP collector that pods push traces and metrics to (egress allowed to its port).
+/// </summary>
+public sealed class MonitoringOptions
+{
+    /// <summary>The namespace Prometheus and the collector run in.</summary>
+    public string Namespace { get; set; } = "monitoring";
+
+    /// <summary>Labels of the Prometheus pods allowed to scrape.</summary>
+    public Dictionary<string, string> PrometheusPodLabels { get; set; } = new(StringComparer.Ordinal) { ["app.kubernetes.io/name"] = "prometheus" };
+
+    /// <summary>The OTLP collector's address, for example <c>http://alloy.monitoring.svc:4317</c>; empty: no push, scrape only.</summary>
+    public string? OtlpEndpoint { get; set; }
+
+    internal int? OtlpPort => Uri.TryCreate(OtlpEndpoint, UriKind.Absolute, out var u) ? u.Port : null;
+
+    internal IEnumerable<string> Validate()
+    {
+        if (!Names.IsDns1123Label(Namespace) || PrometheusPodLabels.Count == 0)
+        {
+            yield return "Bruno:Kubernetes:Monitoring needs a Namespace (a DNS-1123 label) and PrometheusPodLabels.";
+        }
+
+        if (!string.IsNullOrEmpty(OtlpEndpoint) && (!Uri.TryCreate(OtlpEndpoint, UriKind.Absolute, out var u) || u.Scheme is not ("http" or "https")))
+        {
+            yield return "Bruno:Kubernetes:Monitoring:OtlpEndpoint must be an absolute http(s) address.";
+        }
     }
 }
 

@@ -56,7 +56,7 @@ public sealed class ManifestRenderer
         var labels = Manifest.Labels("management");
         var selector = Selector("management");
         var shape = new WorkloadShape(Workload, ns, labels, selector, 2, 4, _options.PlatformVolumeGiB, BrunoWorkload.Environment(
-            [("BRUNO_CATALOG__PROVIDER", "postgres"), .. Chat()]));
+            [("BRUNO_CATALOG__PROVIDER", "postgres"), .. Chat(), .. Telemetry($"k8s.namespace.name={ns}")]));
         var deployment = BrunoWorkload.Deployment(shape, _options);
         deployment.Spec.Template.Spec.Containers[0].Env.Add(new V1EnvVar
         {
@@ -182,7 +182,8 @@ public sealed class ManifestRenderer
         var ns = Names.Namespace(tenant.Id);
         var selector = Selector("tenant");
         selector["bruno.dev/tenant"] = tenant.Id.Value;
-        var shape = new WorkloadShape(Workload, ns, labels, selector, plan.CpuCores, plan.MemoryGiB, plan.VolumeGiB, BrunoWorkload.Environment(Chat()));
+        var shape = new WorkloadShape(Workload, ns, labels, selector, plan.CpuCores, plan.MemoryGiB, plan.VolumeGiB, BrunoWorkload.Environment(
+            [.. Chat(), .. Telemetry($"tenant_id={tenant.Id.Value},k8s.namespace.name={ns}")]));
         var manifests = new List<Manifest>
         {
             Manifest.Of("namespace.yaml", TenantNamespace.Namespace(ns, labels)),
@@ -207,6 +208,15 @@ public sealed class ManifestRenderer
     private (string Name, string Value)[] Chat() => _options.Llm.Provider == "none"
         ? []
         : [("BRUNO_CHAT__ENDPOINT", _options.Llm.Endpoint!), ("BRUNO_CHAT__MODEL", _options.Llm.Model!), ("BRUNO_CHAT__PROVIDER", _options.Llm.Provider)];
+
+    /// <summary>Telemetry settings: the service's name and <paramref name="resource"/> attributes (a tenant's own pods say
+    /// which tenant they serve), and the OTLP collector when one is configured.</summary>
+    private (string Name, string Value)[] Telemetry(string resource) =>
+    [
+        ("OTEL_RESOURCE_ATTRIBUTES", resource),
+        ("OTEL_SERVICE_NAME", "agent-bruno"),
+        .. string.IsNullOrEmpty(_options.Monitoring.OtlpEndpoint) ? Array.Empty<(string, string)>() : [("BRUNO_TELEMETRY__OTLPENDPOINT", _options.Monitoring.OtlpEndpoint)],
+    ];
 
     private void RequireExternalLlm(TenantRecord tenant)
     {

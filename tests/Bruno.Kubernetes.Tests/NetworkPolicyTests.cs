@@ -17,6 +17,9 @@ public sealed class NetworkPolicyTests
     private static readonly Endpoint Ingress = Endpoint.Pod("ingress-nginx", ("app", "controller"));
     private static readonly Endpoint Postgres = Endpoint.Pod("postgres-system", ("app", "postgres"));
     private static readonly Endpoint Stranger = Endpoint.Pod("default", ("app", "stranger"));
+    private static readonly Endpoint Prometheus = Endpoint.Pod("monitoring", ("app.kubernetes.io/name", "prometheus"));
+    private static readonly Endpoint Grafana = Endpoint.Pod("monitoring", ("app.kubernetes.io/name", "grafana"));
+    private static readonly Endpoint Collector = Endpoint.Pod("monitoring", ("app.kubernetes.io/name", "alloy"));
 
     private static PolicyEvaluator Evaluate(KubernetesOptions options)
     {
@@ -49,6 +52,27 @@ public sealed class NetworkPolicyTests
         Assert.False(net.Allows(Acme, Stranger, 80));
         Assert.False(net.Allows(Acme, Endpoint.External("93.184.216.34"), 443)); // the internet
         Assert.False(net.Allows(Acme, Postgres, 5432)); // the platform catalog is not the tenant's
+    }
+
+    [Fact]
+    public void Prometheus_ScrapesEveryBrunoPod_AndTracesLeaveOnlyForAConfiguredCollector()
+    {
+        var scrapeOnly = Evaluate(new KubernetesOptions());
+        foreach (var bruno in new[] { Acme, Beta, Management })
+        {
+            Assert.True(scrapeOnly.Allows(Prometheus, bruno, 8080));
+            Assert.False(scrapeOnly.Allows(Prometheus, bruno, 9090));
+            Assert.False(scrapeOnly.Allows(Grafana, bruno, 8080)); // other pods of the monitoring namespace: no
+            Assert.False(scrapeOnly.Allows(bruno, Collector, 4317)); // no collector configured: nothing goes out
+        }
+
+        Assert.False(scrapeOnly.Allows(Prometheus, AcmeOther, 8080)); // Bruno's pods only
+
+        var pushing = Evaluate(new KubernetesOptions { Monitoring = new MonitoringOptions { OtlpEndpoint = "http://alloy.monitoring.svc:4317" } });
+        Assert.True(pushing.Allows(Acme, Collector, 4317));
+        Assert.True(pushing.Allows(Management, Collector, 4317));
+        Assert.False(pushing.Allows(Acme, Collector, 4318));
+        Assert.False(pushing.Allows(Acme, Stranger, 4317));
     }
 
     [Fact]

@@ -276,6 +276,19 @@ public sealed class ObservabilityTests(ObservabilityFixture fixture) : IClassFix
     }
 
     [Fact]
+    public async Task AScrapersToken_ReadsMetrics_AndNothingElse()
+    {
+        using var scraper = Server.Client(Server.Services.GetRequiredService<TokenService>().IssueMetricsToken("prometheus", TimeSpan.FromMinutes(5)));
+        using var metrics = await scraper.GetAsync("/metrics", Http.Ct);
+        metrics.EnsureSuccessStatusCode();
+        Assert.Contains("# TYPE bruno_tenants_open gauge", await metrics.Content.ReadAsStringAsync(Http.Ct), StringComparison.Ordinal);
+        await Http.AssertProblemAsync(await scraper.GetAsync("/admin/v1/tenants", Http.Ct), HttpStatusCode.Forbidden);
+        await Http.AssertProblemAsync(await scraper.GetAsync("/api/v1/documents", Http.Ct), HttpStatusCode.Forbidden);
+        using var user = Server.Client(Server.UserToken(fixture.ContentTenant, "eve", Scopes.Admin, Scopes.Query));
+        await Http.AssertProblemAsync(await user.GetAsync("/metrics", Http.Ct), HttpStatusCode.Forbidden); // a tenant's token never: labels name every tenant
+    }
+
+    [Fact]
     public async Task WithAnOtlpEndpoint_TracesAndMetricsAreSentThere()
     {
         // a collector stand-in: accepts OTLP over HTTP and keeps what it is sent

@@ -18,6 +18,9 @@ public static class Scopes
     /// <summary>Operate the platform: create and manage tenants, issue tokens. Carried by tokens without a tenant.</summary>
     public const string PlatformAdmin = "platform-admin";
 
+    /// <summary>Read <c>/metrics</c> and nothing else: the scraper's credential. Carried by tokens without a tenant.</summary>
+    public const string Metrics = "metrics";
+
     /// <summary>Scopes a tenant user token may carry.</summary>
     public static IReadOnlySet<string> TenantScopes { get; } = new HashSet<string>(StringComparer.Ordinal) { Query, Ingest, Memory, Admin };
 }

@@ -72,6 +72,16 @@ public sealed class TokenService
         return Issue(new Dictionary<string, object> { [JwtRegisteredClaimNames.Sub] = user.Value, [ScopeClaim] = Scopes.PlatformAdmin }, lifetime);
     }
 
+    /// <summary>
+    /// A token for a metrics scraper (<paramref name="name"/>, for example <c>prometheus</c>): no tenant, scope
+    /// <see cref="Scopes.Metrics"/>, good for <c>/metrics</c> only. Throws <see cref="InvalidIdentifierException"/> for a bad name.
+    /// </summary>
+    public string IssueMetricsToken(string name, TimeSpan lifetime)
+    {
+        var user = UserId.Parse(name);
+        return Issue(new Dictionary<string, object> { [JwtRegisteredClaimNames.Sub] = user.Value, [ScopeClaim] = Scopes.Metrics }, lifetime);
+    }
+
     /// <summary>Validation rules for these tokens: signature, issuer, audience, lifetime (60 s skew), HS256 only.</summary>
     public TokenValidationParameters ValidationParameters() => new()
     {

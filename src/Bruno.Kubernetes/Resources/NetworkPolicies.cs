@@ -4,8 +4,8 @@ namespace Bruno.Kubernetes.Resources;
 
 /// <summary>
 /// The network policies of a namespace Bruno runs in: deny everything, then allow the namespace's own pods, DNS to the
-/// cluster's resolver in kube-system, the LLM endpoint (by in-cluster selector or by CIDR), and requests to Bruno's port
-/// from the management namespace. Namespaces are matched by <c>kubernetes.io/metadata.name</c>, the label the API
+/// cluster's resolver in kube-system, the LLM endpoint (by in-cluster selector or by CIDR), Prometheus's scrapes and
+/// the OTLP collector (<see cref="MonitoringOptions"/>), and requests to Bruno's port from the management namespace. Namespaces are matched by <c>kubernetes.io/metadata.name</c>, the label the API
 /// server sets on every namespace (a hand-set label such as <c>name</c> may be missing, or forged by whoever can label
 /// namespaces). Peers in one <c>to</c>/<c>from</c> entry with both selectors mean "pods with these labels in these
 /// namespaces"; a lone <c>podSelector</c> would mean this namespace only.
@@ -68,6 +68,11 @@ internal static class NetworkPolicies
             ],
         });
 
+        foreach (var p in ForMonitoring(ns, labels, options, brunoPods))
+        {
+            yield return p;
+        }
+
         if (fromNamespace is not null)
         {
             yield return Policy(ns, "allow-from-management", labels, new V1NetworkPolicySpec
@@ -124,6 +129,34 @@ internal static class NetworkPolicies
                 },
             ],
         });
+    }
+
+    /// <summary>Prometheus's scrapes in (from its pods in the monitoring namespace, to Bruno's port), and OTLP out to the collector when one is set.</summary>
+    private static IEnumerable<V1NetworkPolicy> ForMonitoring(string ns, Dictionary<string, string> labels, KubernetesOptions options, Dictionary<string, string> brunoPods)
+    {
+        var monitoring = options.Monitoring;
+        yield return Policy(ns, "allow-metrics-scrape", labels, new V1NetworkPolicySpec
+        {
+            PodSelector = new V1LabelSelector { MatchLabels = brunoPods },
+            PolicyTypes = ["Ingress"],
+            Ingress =
+            [
+                new V1NetworkPolicyIngressRule
+                {
+                    FromProperty = [new V1NetworkPolicyPeer { NamespaceSelector = Select(NamespaceLabel, monitoring.Namespace), PodSelector = new V1LabelSelector { MatchLabels = Sorted(monitoring.PrometheusPodLabels) } }],
+                    Ports = [Port("TCP", options.Port)],
+                },
+            ],
+        });
+        if (monitoring.OtlpPort is { } otlp)
+        {
+            yield return Policy(ns, "allow-otlp", labels, new V1NetworkPolicySpec
+            {
+                PodSelector = new V1LabelSelector { MatchLabels = brunoPods },
+                PolicyTypes = ["Egress"],
+                Egress = [new V1NetworkPolicyEgressRule { To = [new V1NetworkPolicyPeer { NamespaceSelector = Select(NamespaceLabel, monitoring.Namespace) }], Ports = [Port("TCP", otlp)] }],
+            });
+        }
     }
 
     private static V1NetworkPolicy Policy(string ns, string name, Dictionary<string, string> labels, V1NetworkPolicySpec spec) => new()

@@ -19,6 +19,7 @@ internal static class Hosting
     public const string QueryPolicy = "scope:" + Scopes.Query;
     public const string IngestPolicy = "scope:" + Scopes.Ingest;
     public const string PlatformPolicy = "scope:" + Scopes.PlatformAdmin;
+    public const string MetricsPolicy = "scope:" + Scopes.Metrics;
     public const string AdminPolicy = "scope:" + Scopes.Admin;
     public const string TenantPolicy = "tenant";
     public const string MemoryPolicy = "scope:" + Scopes.Memory;
@@ -100,7 +101,8 @@ internal static class Hosting
             .AddPolicy(TenantPolicy, p => p.RequireClaim(TokenService.TenantClaim))
             .AddPolicy(MemoryPolicy, p => p.RequireClaim(TokenService.TenantClaim).RequireAssertion(c => TokenService.ScopesOf(c.User).Contains(Scopes.Memory)))
             .AddPolicy(AdminPolicy, p => p.RequireClaim(TokenService.TenantClaim).RequireAssertion(c => TokenService.ScopesOf(c.User).Contains(Scopes.Admin)))
-            .AddPolicy(PlatformPolicy, p => p.RequireAssertion(c => !c.User.HasClaim(x => x.Type == TokenService.TenantClaim) && TokenService.ScopesOf(c.User).Contains(Scopes.PlatformAdmin)));
+            .AddPolicy(PlatformPolicy, p => p.RequireAssertion(c => !c.User.HasClaim(x => x.Type == TokenService.TenantClaim) && TokenService.ScopesOf(c.User).Contains(Scopes.PlatformAdmin)))
+            .AddPolicy(MetricsPolicy, p => p.RequireAssertion(c => !c.User.HasClaim(x => x.Type == TokenService.TenantClaim) && TokenService.ScopesOf(c.User).Overlaps([Scopes.PlatformAdmin, Scopes.Metrics])));
         services.AddSingleton<TenantFilter>();
         services.AddSingleton<TenantWatch>();
         services.AddSingleton<Features.Limits.RequestLimits>();
@@ -155,8 +157,9 @@ internal static class Hosting
         app.MapScalarApiReference().AllowAnonymous();               // /scalar/v1, a browsable reference
         app.MapGet("/healthz", () => TypedResults.Ok(new { status = "alive" })).AllowAnonymous();
         app.MapGet("/readyz", ReadyAsync).AllowAnonymous();
-        // Prometheus text format; tenant ids are labels, so only the platform's credentials may scrape
-        app.MapPrometheusScrapingEndpoint("/metrics").RequireAuthorization(PlatformPolicy);
+        // Prometheus text format; tenant ids are labels, so only the platform's credentials may scrape: an operator's, or
+        // a scraper's token that can do nothing else (bruno token issue --metrics)
+        app.MapPrometheusScrapingEndpoint("/metrics").RequireAuthorization(MetricsPolicy);
     }
 
     /// <summary>Ready when the store answers; "degraded" (still 200) when the chat model's endpoint does not, since

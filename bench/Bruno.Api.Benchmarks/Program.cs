@@ -21,6 +21,8 @@ using ModelContextProtocol.Client;
 //   dotnet run -c Release --project bench/Bruno.Api.Benchmarks -- --only noisy [--quick] [--periods N] [--out FILE]
 // runs the noisy-neighbour benchmark instead (NoisyNeighbour.cs): four quiet tenants alone and beside a flooder, in
 // alternating minutes.
+//   dotnet run -c Release --project bench/Bruno.Api.Benchmarks -- --only overhead [--quick] [--out FILE]
+// measures what instrumentation costs a question: the same data served with telemetry off and on, in alternating runs.
 var argList = args.ToList();
 if (argList.Contains("--noisy-load"))
 {
@@ -29,9 +31,9 @@ if (argList.Contains("--noisy-load"))
 
 var quick = argList.Contains("--quick");
 var only = argList.IndexOf("--only") is var m and >= 0 && m + 1 < argList.Count ? argList[m + 1] : null;
-if (only is not null and not "noisy")
+if (only is not null and not ("noisy" or "overhead"))
 {
-    Console.Error.WriteLine($"--only {only}: the only mode is noisy (without --only, the API benchmark runs)");
+    Console.Error.WriteLine($"--only {only}: the modes are noisy and overhead (without --only, the API benchmark runs)");
     return 1;
 }
 
@@ -73,6 +75,83 @@ if (only == "noisy")
 }
 
 var corpus = Enumerable.Range(0, docs).Select(d => (Id: $"doc-{d:D4}", Text: Document(random, vocabulary, d, sectionsPerDoc))).ToList();
+
+if (only == "overhead")
+{
+    // Telemetry off, then on, twice, over one data folder (ingested once): the listeners of OpenTelemetry are
+    // process-wide, so the two configurations never run side by side. Logs go through the JSON formatter as in
+    // production, to a null stdout (formatting is measured, a terminal's speed is not).
+    var rounds = new JsonArray();
+    var (first, ingested) = (true, 0);
+    var stdout = Console.Out;
+    for (var round = 0; round < 4; round++)
+    {
+        var enabled = round % 2 == 1;
+        var server = BrunoServer.Build([], b =>
+        {
+            b.Configuration["Bruno:DataRoot"] = root;
+            b.Configuration["Bruno:Telemetry:Enabled"] = enabled ? "true" : "false";
+            b.Configuration["Bruno:Memory:ConsolidationInterval"] = "00:00:00";
+            foreach (var (key, value) in new[] { ("RequestsPerMinute", "100000000"), ("RequestsPerHour", "100000000"), ("RequestsPerDay", "100000000"), ("Concurrent", "10000"), ("ClientRequestsPerMinute", "100000000") })
+            {
+                b.Configuration[$"Bruno:Plans:default:{key}"] = value;
+            }
+
+            b.WebHost.UseUrls("http://127.0.0.1:0");
+        });
+        Console.SetOut(TextWriter.Null);
+        await server.StartAsync();
+        try
+        {
+            var tokens = server.Services.GetRequiredService<TokenService>();
+            using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 }) { BaseAddress = new Uri(server.Urls.First()), Timeout = TimeSpan.FromMinutes(5) };
+            if (first)
+            {
+                client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", tokens.IssuePlatformToken("bench", TimeSpan.FromHours(2)));
+                (await client.PostAsJsonAsync("/admin/v1/tenants", new { id = "bench", display_name = "Bench" })).EnsureSuccessStatusCode();
+            }
+
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", tokens.IssueUserToken(TenantId.Parse("bench"), UserId.Parse("bench"), [Scopes.Query, Scopes.Ingest], TimeSpan.FromHours(2)));
+            if (first)
+            {
+                await Parallel.ForEachAsync(corpus.Take(quick ? 40 : 200), new ParallelOptions { MaxDegreeOfParallelism = 2 }, async (d, ct) =>
+                {
+                    using var response = await client.PostAsJsonAsync("/api/v1/documents", new { id = d.Id, content_type = "text/markdown", content = d.Text }, ct);
+                    response.EnsureSuccessStatusCode();
+                    Interlocked.Increment(ref ingested);
+                });
+                first = false;
+            }
+
+            var asked = Enumerable.Range(0, 500).Select(i => string.Join(' ', Enumerable.Range(0, 6).Select(_ => vocabulary[random.Next(vocabulary.Length)])) + "?").ToArray();
+            await Closed(client, asked, 4, 3); // warm-up
+            var one = await WithGc(() => Closed(client, asked, 1, seconds));
+            var ten = await WithGc(() => Closed(client, asked, 10, seconds));
+            rounds.Add(new JsonObject { ["telemetry"] = enabled, ["query_1_client"] = one, ["query_10_clients"] = ten });
+        }
+        finally
+        {
+            await server.StopAsync();
+            await server.DisposeAsync();
+            Console.SetOut(stdout);
+        }
+    }
+
+    double P50(bool enabled, string phase) => rounds.Where(r => (bool)r!["telemetry"]! == enabled).Average(r => (double)r![phase]!["p50_ms"]!);
+    result["documents"] = ingested;
+    result["rounds"] = rounds;
+    result["overhead_p50"] = new JsonObject
+    {
+        ["query_1_client"] = Math.Round((P50(true, "query_1_client") / P50(false, "query_1_client")) - 1, 4),
+        ["query_10_clients"] = Math.Round((P50(true, "query_10_clients") / P50(false, "query_10_clients")) - 1, 4),
+    };
+    Directory.Delete(root, recursive: true);
+    Directory.CreateDirectory(Path.GetDirectoryName(outFile)!);
+    await File.WriteAllTextAsync(outFile, result.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+    Console.WriteLine(result.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+    Console.WriteLine($"written to {outFile}");
+    return 0;
+}
 
 // 1. The model alone, batched: the ceiling for ingest.
 using (var model = new MiniLmEmbeddingGenerator())

@@ -8,6 +8,7 @@ using Bruno.Server.Features.Metering;
 using Bruno.Server.Features.Observability;
 using Bruno.Server.Features.Query;
 using Bruno.Server.Hosting;
+using Bruno.Server.Hosting.Logging;
 
 namespace Bruno.Server;
 
@@ -27,6 +28,8 @@ public static class BrunoServer
         builder.AddBrunoConfiguration();
         configure?.Invoke(builder);
         var options = builder.ValidatedBrunoOptions();
+        // before the caller's services: a log provider a test adds stays (this clears the default ones)
+        builder.Logging.AddBrunoConsole(options.Telemetry.LogFormat == "json");
         builder.Services.AddBrunoCore();
         services?.Invoke(builder.Services);
         builder.AddBrunoHosting(options);

@@ -54,7 +54,15 @@ public sealed class ObservabilityFixture : IAsyncLifetime
     public ValueTask DisposeAsync() => Server.DisposeAsync();
 }
 
+/// <summary>
+/// Runs alone, after the parallel tests: every server of the test process shares the process's meters by name, and a
+/// server stopping beside this one ends the series its scrapes count (in production a process holds one server).
+/// </summary>
+[CollectionDefinition(DisableParallelization = true)]
+public sealed class Alone;
+
 /// <summary>Metrics scraped from /metrics, spans from the in-memory exporter, and what a tenant's admin sees of its requests.</summary>
+[Collection(typeof(Alone))]
 public sealed class ObservabilityTests(ObservabilityFixture fixture) : IClassFixture<ObservabilityFixture>
 {
     private RunningServer Server => fixture.Server;

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using Bruno.Core;
 using Bruno.Core.Metering;
@@ -18,9 +19,23 @@ internal sealed class TenantGauges : IDisposable
 {
     public const string MeterName = BrunoTelemetry.Name;
     private static readonly TimeSpan Fresh = TimeSpan.FromMinutes(1);
-    private readonly Meter _meter = new(MeterName);
+
+    // One set of instruments per process, never disposed (a disposed instrument ends its series in every exporter that
+    // shares its name): each server's gauges join it while they live.
+    private static readonly ConcurrentDictionary<TenantGauges, byte> Live = new();
+    private static readonly Meter Meter = new(MeterName);
+    private static readonly ObservableGauge<double> Cost = Meter.CreateObservableGauge("tenant_cost_dollars", () => All(g => g.Rows().Select(r => new Measurement<double>(r.Dollars, Tag(r.Tenant)))), description: "Cost of the tenant this month so far, in US dollars, from the cost model");
+    private static readonly ObservableGauge<long> Size = Meter.CreateObservableGauge("bruno.tenant.store.size", () => All(g => g.Rows().Select(r => new Measurement<long>(r.Bytes, Tag(r.Tenant)))), "By", "Bytes the tenant's store holds on disk");
+    private static readonly ObservableGauge<double> Quota = Meter.CreateObservableGauge("bruno.tenant.quota.usage_ratio", () => All(g => g.Rows().SelectMany(r => new[]
+    {
+        new Measurement<double>(r.StorageRatio, Tag(r.Tenant), new("quota", "storage_bytes")),
+        new Measurement<double>(r.TokenRatio, Tag(r.Tenant), new("quota", "llm_tokens_month")),
+    })), unit: null, "Share of the plan's quota the tenant uses (1 = exhausted)");
+    private static readonly ObservableGauge<int> Open = Meter.CreateObservableGauge("bruno.tenants.open", () => Live.Keys.Sum(g => g._engine.OpenTenantCount), description: "Tenant stores open in this process");
+
     private readonly UsageService _usage;
     private readonly TenantService _tenants;
+    private readonly Storage.StorageEngine _engine;
     private readonly IOptions<BrunoOptions> _options;
     private readonly TimeProvider _time;
     private readonly Lock _gate = new();
@@ -28,16 +43,13 @@ internal sealed class TenantGauges : IDisposable
 
     public TenantGauges(UsageService usage, TenantService tenants, Storage.StorageEngine engine, IOptions<BrunoOptions> options, TimeProvider time)
     {
-        (_usage, _tenants, _options, _time) = (usage, tenants, options, time);
-        _meter.CreateObservableGauge("tenant_cost_dollars", () => Rows().Select(r => new Measurement<double>(r.Dollars, Tag(r.Tenant))), description: "Cost of the tenant this month so far, in US dollars, from the cost model");
-        _meter.CreateObservableGauge("bruno.tenant.store.size", () => Rows().Select(r => new Measurement<long>(r.Bytes, Tag(r.Tenant))), "By", "Bytes the tenant's store holds on disk");
-        _meter.CreateObservableGauge("bruno.tenant.quota.usage_ratio", () => Rows().SelectMany(r => new[]
-        {
-            new Measurement<double>(r.StorageRatio, Tag(r.Tenant), new("quota", "storage_bytes")),
-            new Measurement<double>(r.TokenRatio, Tag(r.Tenant), new("quota", "llm_tokens_month")),
-        }), unit: null, "Share of the plan's quota the tenant uses (1 = exhausted)");
-        _meter.CreateObservableGauge("bruno.tenants.open", () => engine.OpenTenantCount, description: "Tenant stores open in this process");
+        (_usage, _tenants, _engine, _options, _time) = (usage, tenants, engine, options, time);
+        _ = (Cost, Size, Quota, Open); // the instruments exist once the first gauges do
+        Live.TryAdd(this, 0);
     }
+
+    private static IEnumerable<Measurement<T>> All<T>(Func<TenantGauges, IEnumerable<Measurement<T>>> of)
+        where T : struct => [.. Live.Keys.SelectMany(of)];
 
     private static KeyValuePair<string, object?> Tag(TenantId tenant) => new(BrunoTelemetry.TenantTag, tenant.Value);
 
@@ -75,7 +87,7 @@ internal sealed class TenantGauges : IDisposable
 
     private static double Ratio(long used, long limit) => limit <= 0 ? 0 : Math.Round((double)used / limit, 6);
 
-    public void Dispose() => _meter.Dispose();
+    public void Dispose() => Live.TryRemove(this, out _);
 
     private sealed record Row(TenantId Tenant, double Dollars, long Bytes, double StorageRatio, double TokenRatio);
 }

@@ -4,6 +4,7 @@ using Bruno.Core.Identity;
 using Bruno.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry.Metrics;
@@ -294,6 +295,48 @@ public sealed class ObservabilityTests(ObservabilityFixture fixture) : IClassFix
         await Http.AssertProblemAsync(await scraper.GetAsync("/api/v1/documents", Http.Ct), HttpStatusCode.Forbidden);
         using var user = Server.Client(Server.UserToken(fixture.ContentTenant, "eve", Scopes.Admin, Scopes.Query));
         await Http.AssertProblemAsync(await user.GetAsync("/metrics", Http.Ct), HttpStatusCode.Forbidden); // a tenant's token never: labels name every tenant
+    }
+
+    [Fact]
+    public async Task TheModelsEndpoint_ReceivesTheQuestionsTraceContext()
+    {
+        // a fake of an OpenAI-compatible endpoint (the one remote service the tests cannot run): it answers every chat
+        // completion with one streamed sentence and keeps the trace context each request carried
+        var traceparents = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var builder = Microsoft.AspNetCore.Builder.WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        await using var fakeOpenAi = builder.Build();
+        fakeOpenAi.MapPost("/v1/chat/completions", async (Microsoft.AspNetCore.Http.HttpContext c) =>
+        {
+            traceparents.Enqueue(c.Request.Headers["traceparent"].ToString());
+            c.Response.ContentType = "text/event-stream";
+            const string Chunk = "{\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":0,\"model\":\"fake-http-model\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Umbrellas are lent at the door [1].\"},\"finish_reason\":null}]}";
+            const string Last = "{\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":0,\"model\":\"fake-http-model\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":50,\"completion_tokens\":8,\"total_tokens\":58}}";
+            await c.Response.WriteAsync($"data: {Chunk}\n\ndata: {Last}\n\ndata: [DONE]\n\n", c.RequestAborted);
+        });
+        await fakeOpenAi.StartAsync(Http.Ct);
+
+        var spans = new SpanCapture();
+        await using var server = await RunningServer.StartAsync(
+            new Dictionary<string, string?>
+            {
+                ["Bruno:Chat:Provider"] = "openai",
+                ["Bruno:Chat:Endpoint"] = fakeOpenAi.Urls.First() + "/v1",
+                ["Bruno:Chat:Model"] = "fake-http-model",
+            },
+            spans.Register);
+        using var client = await server.TenantClientAsync(ServerFixture.NewTenant("llm-trace"));
+        await IngestAsync(client, "d", "Umbrellas are lent at the door on rainy days.");
+        var answer = await Http.JsonAsync(await client.PostAsync("/api/v1/query", RunningServer.Json(new { query = "Where are umbrellas lent?" }), Http.Ct));
+        Assert.Equal("Umbrellas are lent at the door [1].", answer.GetProperty("answer").GetString());
+
+        var traceId = ActivityTraceId.CreateFromString(answer.GetProperty("trace_id").GetString());
+        var sent = Assert.Single(traceparents);
+        Assert.StartsWith($"00-{traceId}-", sent, StringComparison.Ordinal); // W3C trace context, on to the model
+        var trace = await spans.WaitAsync(traceId, s => s.Any(a => a.DisplayName == "generate"), Http.Ct);
+        var generate = trace.Single(s => s.DisplayName == "generate");
+        var call = trace.Single(s => s.Kind == ActivityKind.Client && s.Source.Name == "System.Net.Http" && s.ParentSpanId == generate.SpanId);
+        Assert.Equal(sent.Split('-')[2], call.SpanId.ToString()); // the model's caller: the HTTP client span under generate
     }
 
     [Fact]

@@ -99,9 +99,9 @@ public sealed class UsageApiTests
 
         // the gauge, for the platform's scraper only
         var metrics = await (await platform.GetAsync("/metrics", Http.Ct)).Content.ReadAsStringAsync(Http.Ct);
-        var gauge = metrics.Split('\n').Single(l => l.StartsWith($"tenant_cost_dollars{{otel_scope_name=\"Bruno\",tenant_id=\"{tenant}\"}} ", StringComparison.Ordinal));
+        var gauge = metrics.Split('\n').Single(l => l.StartsWith($"tenant_cost_dollars{{otel_scope_name=\"Bruno.Tenants\",tenant_id=\"{tenant}\"}} ", StringComparison.Ordinal));
         Assert.InRange(double.Parse(gauge.Split(' ')[^1], System.Globalization.CultureInfo.InvariantCulture), 0.414, 0.42); // tokens, and seconds of reserved capacity
-        Assert.Contains($"tenant_cost_dollars{{otel_scope_name=\"Bruno\",tenant_id=\"{other}\"}} 0", metrics, StringComparison.Ordinal);
+        Assert.Contains($"tenant_cost_dollars{{otel_scope_name=\"Bruno.Tenants\",tenant_id=\"{other}\"}} 0", metrics, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.Unauthorized, (await server.Client().GetAsync("/metrics", Http.Ct)).StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, (await admin.GetAsync("/metrics", Http.Ct)).StatusCode);
     }

@@ -141,8 +141,10 @@ internal sealed class RequestRecord
 /// latency, tenant; never the raw path or query) and adds the request to its tenant's <see cref="InsightsLog"/>. Every
 /// response carries its trace context in a <c>traceresponse</c> header.
 /// </summary>
-internal sealed partial class RequestTelemetry(RequestDelegate next, InsightsLog insights, ILogger<RequestTelemetry> logger)
+internal sealed partial class RequestTelemetry(RequestDelegate next, InsightsLog insights, Microsoft.Extensions.Options.IOptions<BrunoOptions> options, ILogger<RequestTelemetry> logger)
 {
+    private readonly bool _logRequests = options.Value.Telemetry.Enabled;
+
     public async Task InvokeAsync(HttpContext http)
     {
         var record = new RequestRecord();
@@ -168,9 +170,16 @@ internal sealed partial class RequestTelemetry(RequestDelegate next, InsightsLog
             var route = (http.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "(unmatched)";
             var status = http.RequestAborted.IsCancellationRequested && !http.Response.HasStarted ? 499 : http.Response.StatusCode;
             var traceId = http.Features.Get<IHttpActivityFeature>()?.Activity.TraceId.ToString();
-            if (!Telemetry.IsPlumbing(http.Request.Path))
+            if (_logRequests && !Telemetry.IsPlumbing(http.Request.Path))
             {
-                LogRequest(logger, http.Request.Method, route, status, latency, record.Tenant?.Value);
+                if (record.Tenant is { } t)
+                {
+                    LogTenantRequest(logger, http.Request.Method, route, status, latency, t.Value);
+                }
+                else
+                {
+                    LogRequest(logger, http.Request.Method, route, status, latency);
+                }
             }
 
             if (record.Tenant is { } tenant)
@@ -180,6 +189,9 @@ internal sealed partial class RequestTelemetry(RequestDelegate next, InsightsLog
         }
     }
 
-    [LoggerMessage(EventId = 3700, Level = LogLevel.Information, Message = "HTTP {Method} {Route} answered {Status} in {LatencyMs} ms (tenant {TenantId})")]
-    private static partial void LogRequest(ILogger logger, string method, string route, int status, double latencyMs, string? tenantId);
+    [LoggerMessage(EventId = 3700, Level = LogLevel.Information, Message = "HTTP {Method} {Route} answered {Status} in {LatencyMs} ms")]
+    private static partial void LogRequest(ILogger logger, string method, string route, int status, double latencyMs);
+
+    [LoggerMessage(EventId = 3701, Level = LogLevel.Information, Message = "HTTP {Method} {Route} answered {Status} in {LatencyMs} ms for tenant {TenantId}")]
+    private static partial void LogTenantRequest(ILogger logger, string method, string route, int status, double latencyMs, string tenantId);
 }

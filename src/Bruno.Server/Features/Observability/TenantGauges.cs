@@ -17,7 +17,7 @@ namespace Bruno.Server.Features.Observability;
 /// </summary>
 internal sealed class TenantGauges : IDisposable
 {
-    public const string MeterName = BrunoTelemetry.Name;
+    public const string MeterName = "Bruno.Tenants";
     private static readonly TimeSpan Fresh = TimeSpan.FromMinutes(1);
 
     // One set of instruments per process, never disposed (a disposed instrument ends its series in every exporter that

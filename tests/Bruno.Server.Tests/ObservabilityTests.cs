@@ -92,7 +92,7 @@ public sealed class ObservabilityTests(ObservabilityFixture fixture) : IClassFix
         return PromSample.Parse(await response.Content.ReadAsStringAsync(Http.Ct));
     }
 
-    private static async Task IngestAsync(HttpClient client, string id, string content) =>
+    internal static async Task IngestAsync(HttpClient client, string id, string content) =>
         (await client.PostAsync("/api/v1/documents", RunningServer.Json(new { id, content }), Http.Ct)).EnsureSuccessStatusCode();
 
     [Fact]
@@ -298,6 +298,50 @@ public sealed class ObservabilityTests(ObservabilityFixture fixture) : IClassFix
     }
 
     [Fact]
+    public async Task Insights_ShowATenantsAdminItsOwnRequestsAndErrors_AndNobodyElses()
+    {
+        var (a, b) = (ServerFixture.NewTenant("ins-a"), ServerFixture.NewTenant("ins-b"));
+        using var alice = await Server.TenantClientAsync(a, "alice");
+        using var bob = await Server.TenantClientAsync(b, "bob");
+        (await alice.GetAsync("/api/v1/documents", Http.Ct)).EnsureSuccessStatusCode();
+        Assert.Equal(HttpStatusCode.NotFound, (await alice.GetAsync("/api/v1/documents/nope", Http.Ct)).StatusCode);
+        (await bob.GetAsync("/api/v1/documents", Http.Ct)).EnsureSuccessStatusCode();
+
+        using var adminA = Server.Client(Server.UserToken(a, "ada", Scopes.Admin));
+        var report = await Http.JsonAsync(await adminA.GetAsync("/api/v1/insights", Http.Ct));
+        Assert.Equal(a, report.GetProperty("tenant").GetString());
+        var entries = report.GetProperty("entries").EnumerateArray().ToList();
+        Assert.Equal(["alice", "alice"], entries.Select(e => e.GetProperty("user").GetString())); // this request is added when it ends
+        Assert.Contains(entries, e => e.GetProperty("route").GetString() == "/api/v1/documents/{id}" && e.GetProperty("status").GetInt32() == 404);
+        Assert.DoesNotContain("nope", report.GetRawText(), StringComparison.Ordinal); // the route template, never the path
+        Assert.DoesNotContain("bob", report.GetRawText(), StringComparison.Ordinal);
+        Assert.Equal(1, report.GetProperty("client_errors").GetInt32());
+        Assert.All(entries, e => Assert.Equal(32, e.GetProperty("trace_id").GetString()!.Length));
+
+        var errors = await Http.JsonAsync(await adminA.GetAsync("/api/v1/insights?errors_only=true", Http.Ct));
+        Assert.Equal(404, errors.GetProperty("entries").EnumerateArray().Single().GetProperty("status").GetInt32());
+
+        // not an admin, another tenant named, bad paging: refused
+        await Http.AssertProblemAsync(await alice.GetAsync("/api/v1/insights", Http.Ct), HttpStatusCode.Forbidden);
+        await Http.AssertProblemAsync(await adminA.GetAsync($"/api/v1/insights?tenant={b}", Http.Ct), HttpStatusCode.NotFound);
+        await Http.AssertProblemAsync(await adminA.GetAsync("/api/v1/insights?limit=0", Http.Ct), HttpStatusCode.BadRequest);
+
+        // the platform's view of b, and a user's erasure removes that user's lines
+        using var platform = Server.Client(Server.PlatformToken());
+        var ofB = await Http.JsonAsync(await platform.GetAsync($"/admin/v1/tenants/{b}/insights", Http.Ct));
+        Assert.Equal("bob", ofB.GetProperty("entries")[0].GetProperty("user").GetString());
+        (await platform.DeleteAsync($"/admin/v1/tenants/{b}/users/bob", Http.Ct)).EnsureSuccessStatusCode();
+        Assert.Equal(0, (await Http.JsonAsync(await platform.GetAsync($"/admin/v1/tenants/{b}/insights", Http.Ct))).GetProperty("requests").GetInt32());
+    }
+}
+
+/// <summary>
+/// Telemetry leaving the process: the trace context sent to the model's endpoint, and OTLP export. These start and stop
+/// servers of their own, so they run with the parallel tests, never beside <see cref="ObservabilityTests"/>.
+/// </summary>
+public sealed class TelemetryExportTests
+{
+    [Fact]
     public async Task TheModelsEndpoint_ReceivesTheQuestionsTraceContext()
     {
         // a fake of an OpenAI-compatible endpoint (the one remote service the tests cannot run): it answers every chat
@@ -326,7 +370,7 @@ public sealed class ObservabilityTests(ObservabilityFixture fixture) : IClassFix
             },
             spans.Register);
         using var client = await server.TenantClientAsync(ServerFixture.NewTenant("llm-trace"));
-        await IngestAsync(client, "d", "Umbrellas are lent at the door on rainy days.");
+        await ObservabilityTests.IngestAsync(client, "d", "Umbrellas are lent at the door on rainy days.");
         var answer = await Http.JsonAsync(await client.PostAsync("/api/v1/query", RunningServer.Json(new { query = "Where are umbrellas lent?" }), Http.Ct));
         Assert.Equal("Umbrellas are lent at the door [1].", answer.GetProperty("answer").GetString());
 
@@ -363,7 +407,7 @@ public sealed class ObservabilityTests(ObservabilityFixture fixture) : IClassFix
         });
         var tenant = ServerFixture.NewTenant("otlp");
         using var client = await server.TenantClientAsync(tenant);
-        await IngestAsync(client, "d", "Bicycles may be parked in the inner courtyard.");
+        await ObservabilityTests.IngestAsync(client, "d", "Bicycles may be parked in the inner courtyard.");
         (await client.PostAsync("/api/v1/query", RunningServer.Json(new { query = "Where can bicycles be parked?" }), Http.Ct)).EnsureSuccessStatusCode();
         Assert.True(server.Services.GetRequiredService<TracerProvider>().ForceFlush(10_000));
         _ = server.Services.GetRequiredService<MeterProvider>().ForceFlush(10_000); // false: the Prometheus reader is pulled, it cannot flush
@@ -374,42 +418,5 @@ public sealed class ObservabilityTests(ObservabilityFixture fixture) : IClassFix
         Assert.All(received, r => Assert.Equal("application/x-protobuf", r.ContentType));
         Assert.Contains(traces, r => Holds(r.Body, "rag_query") && Holds(r.Body, tenant) && Holds(r.Body, "agent-bruno"));
         Assert.Contains(received, r => r.Path == "/v1/metrics" && Holds(r.Body, "bruno.rag.stage.duration") && Holds(r.Body, "http.server.request.duration"));
-    }
-
-    [Fact]
-    public async Task Insights_ShowATenantsAdminItsOwnRequestsAndErrors_AndNobodyElses()
-    {
-        var (a, b) = (ServerFixture.NewTenant("ins-a"), ServerFixture.NewTenant("ins-b"));
-        using var alice = await Server.TenantClientAsync(a, "alice");
-        using var bob = await Server.TenantClientAsync(b, "bob");
-        (await alice.GetAsync("/api/v1/documents", Http.Ct)).EnsureSuccessStatusCode();
-        Assert.Equal(HttpStatusCode.NotFound, (await alice.GetAsync("/api/v1/documents/nope", Http.Ct)).StatusCode);
-        (await bob.GetAsync("/api/v1/documents", Http.Ct)).EnsureSuccessStatusCode();
-
-        using var adminA = Server.Client(Server.UserToken(a, "ada", Scopes.Admin));
-        var report = await Http.JsonAsync(await adminA.GetAsync("/api/v1/insights", Http.Ct));
-        Assert.Equal(a, report.GetProperty("tenant").GetString());
-        var entries = report.GetProperty("entries").EnumerateArray().ToList();
-        Assert.Equal(["alice", "alice"], entries.Select(e => e.GetProperty("user").GetString())); // this request is added when it ends
-        Assert.Contains(entries, e => e.GetProperty("route").GetString() == "/api/v1/documents/{id}" && e.GetProperty("status").GetInt32() == 404);
-        Assert.DoesNotContain("nope", report.GetRawText(), StringComparison.Ordinal); // the route template, never the path
-        Assert.DoesNotContain("bob", report.GetRawText(), StringComparison.Ordinal);
-        Assert.Equal(1, report.GetProperty("client_errors").GetInt32());
-        Assert.All(entries, e => Assert.Equal(32, e.GetProperty("trace_id").GetString()!.Length));
-
-        var errors = await Http.JsonAsync(await adminA.GetAsync("/api/v1/insights?errors_only=true", Http.Ct));
-        Assert.Equal(404, errors.GetProperty("entries").EnumerateArray().Single().GetProperty("status").GetInt32());
-
-        // not an admin, another tenant named, bad paging: refused
-        await Http.AssertProblemAsync(await alice.GetAsync("/api/v1/insights", Http.Ct), HttpStatusCode.Forbidden);
-        await Http.AssertProblemAsync(await adminA.GetAsync($"/api/v1/insights?tenant={b}", Http.Ct), HttpStatusCode.NotFound);
-        await Http.AssertProblemAsync(await adminA.GetAsync("/api/v1/insights?limit=0", Http.Ct), HttpStatusCode.BadRequest);
-
-        // the platform's view of b, and a user's erasure removes that user's lines
-        using var platform = Server.Client(Server.PlatformToken());
-        var ofB = await Http.JsonAsync(await platform.GetAsync($"/admin/v1/tenants/{b}/insights", Http.Ct));
-        Assert.Equal("bob", ofB.GetProperty("entries")[0].GetProperty("user").GetString());
-        (await platform.DeleteAsync($"/admin/v1/tenants/{b}/users/bob", Http.Ct)).EnsureSuccessStatusCode();
-        Assert.Equal(0, (await Http.JsonAsync(await platform.GetAsync($"/admin/v1/tenants/{b}/insights", Http.Ct))).GetProperty("requests").GetInt32());
     }
 }

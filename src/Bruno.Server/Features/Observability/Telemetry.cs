@@ -167,7 +167,7 @@ internal sealed partial class RequestTelemetry(RequestDelegate next, InsightsLog
         finally
         {
             var latency = Math.Round(Stopwatch.GetElapsedTime(started).TotalMilliseconds, 2);
-            var route = (http.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "(unmatched)";
+            var route = Hosting.Problems.RouteOf(http);
             var status = http.RequestAborted.IsCancellationRequested && !http.Response.HasStarted ? 499 : http.Response.StatusCode;
             var traceId = http.Features.Get<IHttpActivityFeature>()?.Activity.TraceId.ToString();
             if (_logRequests && !Telemetry.IsPlumbing(http.Request.Path))

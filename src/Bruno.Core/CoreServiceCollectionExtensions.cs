@@ -30,6 +30,8 @@ public static class CoreServiceCollectionExtensions
                 TimeProvider = sp.GetService<TimeProvider>() ?? TimeProvider.System,
             });
         });
+        // in one process the services reach the local engine; a gateway replaces this with the routing one (Cluster)
+        services.AddSingleton<IStorageEngine>(sp => sp.GetRequiredService<StorageEngine>());
         services.AddSingleton(sp =>
         {
             var catalog = sp.GetRequiredService<IOptions<BrunoOptions>>().Value.Catalog;

@@ -12,7 +12,7 @@ namespace Bruno.Storage;
 /// <see cref="StorageEngineOptions.MaxOpenTenants"/> are open, so memory follows the tenants in use, not those that exist.
 /// Thread-safe. One engine (one process) owns a tenant at a time; another process gets <see cref="TenantLockedException"/>.
 /// </summary>
-public sealed partial class StorageEngine : IAsyncDisposable
+public sealed partial class StorageEngine : IStorageEngine, IAsyncDisposable
 {
     private readonly EngineContext _ctx;
     private readonly TenantCache _cache;
@@ -43,10 +43,17 @@ public sealed partial class StorageEngine : IAsyncDisposable
     public int OpenTenantCount => _cache.OpenCount;
 
     /// <summary>Creates a tenant's folder, store and keys. Throws <see cref="TenantAlreadyExistsException"/> if it exists.</summary>
-    public Task CreateTenantAsync(TenantId tenant) => _cache.RunExclusiveAsync(tenant, () => TenantInstance.Create(_ctx, tenant));
+    public Task CreateTenantAsync(TenantId tenant, CancellationToken ct = default)
+    {
+        ct.ThrowIfCancellationRequested();
+        return _cache.RunExclusiveAsync(tenant, () => TenantInstance.Create(_ctx, tenant));
+    }
 
     /// <summary>Whether the tenant exists (has a key ring). Touches no folder.</summary>
     public bool TenantExists(TenantId tenant) => File.Exists(_ctx.KeyPath(tenant));
+
+    /// <inheritdoc/>
+    public Task<bool> TenantExistsAsync(TenantId tenant, CancellationToken ct = default) => Task.FromResult(TenantExists(tenant));
 
     /// <summary>Every tenant that exists, in ordinal order.</summary>
     public IReadOnlyList<TenantId> ListTenants() =>
@@ -63,6 +70,9 @@ public sealed partial class StorageEngine : IAsyncDisposable
         return new TenantStore(_cache, tenant);
     }
 
+    /// <inheritdoc/>
+    ITenantStore IStorageEngine.Tenant(TenantId tenant) => Tenant(tenant);
+
     /// <summary>
     /// Erases a tenant by destroying its key ring (overwritten, unlinked, fsynced), then removes its folder. Every copy of
     /// the folder taken earlier, backups included, can no longer be decrypted. Waits for operations in flight; later
@@ -75,7 +85,7 @@ public sealed partial class StorageEngine : IAsyncDisposable
     /// bytes of its folder, and the SHA-256 of its key ring as it was just before it was destroyed (so a receipt can name
     /// the key without keeping it). Idempotent: erasing again reports nothing existed.
     /// </summary>
-    public Task<TenantErasure> EraseTenantAsync(TenantId tenant) => _cache.RunExclusiveAsync(tenant, () =>
+    public Task<TenantErasure> EraseTenantAsync(TenantId tenant, CancellationToken ct = default) => _cache.RunExclusiveAsync(tenant, () =>
     {
         var keyPath = _ctx.KeyPath(tenant);
         var folder = _ctx.TenantFolder(tenant);
@@ -89,8 +99,12 @@ public sealed partial class StorageEngine : IAsyncDisposable
             Durable.SyncDirectory(_ctx.TenantsRoot);
         }
 
+        DropFence(tenant);
         return new TenantErasure(existed, files.Count, files.Sum(f => f.Length), keyDigest);
     });
+
+    /// <inheritdoc/>
+    public Task<long> BytesOnDiskAsync(TenantId tenant, CancellationToken ct = default) => Task.FromResult(BytesOnDisk(tenant));
 
     /// <summary>Bytes the tenant's folder takes on disk, read without opening the tenant (0 when it has no folder).</summary>
     public long BytesOnDisk(TenantId tenant)
@@ -110,7 +124,7 @@ public sealed partial class StorageEngine : IAsyncDisposable
     /// Closes one tenant's store (offloading it): waits for operations in flight, releases its memory, keeps its files.
     /// The next operation opens it again.
     /// </summary>
-    public Task CloseTenantAsync(TenantId tenant) => _cache.RunExclusiveAsync(tenant, () => { });
+    public Task CloseTenantAsync(TenantId tenant, CancellationToken ct = default) => _cache.RunExclusiveAsync(tenant, () => { });
 
     /// <summary>Closes every open tenant that no operation is using (benchmarks measure cold opens with it).</summary>
     internal Task CloseUnusedTenantsAsync() => _cache.CloseIdle(all: true);

@@ -28,3 +28,19 @@ public sealed class CollectionMismatchException(string message) : StorageExcepti
 /// <summary>The collection does not exist in this tenant.</summary>
 public sealed class CollectionNotFoundException(string collection)
     : StorageException($"Collection '{collection}' does not exist.");
+
+/// <summary>
+/// The store node that owns the tenant could not be reached (down, restarting, or cut off). The request was not
+/// answered; a write may or may not have been applied only when the connection broke after it was sent, and the
+/// message says which case it is. Callers answer 503 with a Retry-After.
+/// </summary>
+public sealed class StoreUnavailableException(string tenantId, string node, Exception? inner = null)
+    : StorageException($"The store node '{node}' holding tenant '{tenantId}' is unavailable; try again shortly.", inner)
+{
+    /// <summary>The node that could not be reached.</summary>
+    public string Node { get; } = node;
+}
+
+/// <summary>The tenant is being moved to another store node: this write was refused and nothing of it was applied.</summary>
+public sealed class TenantFencedException(string tenantId)
+    : StorageException($"Tenant '{tenantId}' is being moved between store nodes; writes resume in a moment.");

@@ -13,7 +13,7 @@ namespace Bruno.Storage;
 /// <see cref="TenantLockedException"/> (another process owns it) or <see cref="DataUnreadableException"/>
 /// (its keys are gone or its files were altered).
 /// </remarks>
-public sealed class TenantStore
+public sealed class TenantStore : ITenantStore
 {
     private readonly TenantCache _cache;
 
@@ -26,7 +26,7 @@ public sealed class TenantStore
     /// Creates the collection, or checks that the existing one has the same dimension, model and metric
     /// (<see cref="CollectionMismatchException"/> otherwise). Durable once the task completes.
     /// </summary>
-    public async Task<TenantCollection> EnsureCollectionAsync(CollectionSpec spec)
+    public async Task<TenantCollection> EnsureCollectionAsync(CollectionSpec spec, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(spec);
         IdentifierRules.ValidateName(spec.Name, "collection name");
@@ -42,7 +42,7 @@ public sealed class TenantStore
             throw new ArgumentException("Unknown vector metric.", nameof(spec));
         }
 
-        using var lease = await _cache.AcquireAsync(Id);
+        using var lease = await _cache.AcquireAsync(Id, ct);
         if (lease.Instance.Collections.TryGetValue(spec.Name, out var existing))
         {
             // Present means created and committed: no trip through the write loop (where it would split a group commit).
@@ -50,6 +50,7 @@ public sealed class TenantStore
         }
         else
         {
+            _cache.ThrowIfFenced(Id);
             await lease.Instance.EnqueueAsync(new CreateCollectionOp(spec));
         }
 
@@ -59,17 +60,23 @@ public sealed class TenantStore
     /// <summary>A handle on an existing collection; operations throw <see cref="CollectionNotFoundException"/> if it does not exist.</summary>
     public TenantCollection Collection(string name) => new(_cache, Id, IdentifierRules.ValidateName(name, "collection name"));
 
+    /// <inheritdoc/>
+    async Task<ITenantCollection> ITenantStore.EnsureCollectionAsync(CollectionSpec spec, CancellationToken ct) => await EnsureCollectionAsync(spec, ct);
+
+    /// <inheritdoc/>
+    ITenantCollection ITenantStore.Collection(string name) => Collection(name);
+
     /// <summary>The tenant's collections.</summary>
-    public async Task<IReadOnlyList<CollectionSpec>> ListCollectionsAsync()
+    public async Task<IReadOnlyList<CollectionSpec>> ListCollectionsAsync(CancellationToken ct = default)
     {
-        using var lease = await _cache.AcquireAsync(Id);
+        using var lease = await _cache.AcquireAsync(Id, ct);
         return [.. lease.Instance.Collections.Values.Select(c => c.Spec).OrderBy(s => s.Name, StringComparer.Ordinal)];
     }
 
     /// <summary>Live rows per collection, and bytes the tenant's folder takes on disk.</summary>
-    public async Task<TenantStats> GetStatsAsync()
+    public async Task<TenantStats> GetStatsAsync(CancellationToken ct = default)
     {
-        using var lease = await _cache.AcquireAsync(Id);
+        using var lease = await _cache.AcquireAsync(Id, ct);
         var counts = lease.Instance.Collections.Values.ToDictionary(c => c.Spec.Name, c => (long)c.LiveCount, StringComparer.Ordinal);
         var bytes = new DirectoryInfo(lease.Instance.Folder).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length);
         return new TenantStats(counts.Values.Sum(), bytes, counts);
@@ -79,17 +86,18 @@ public sealed class TenantStore
     /// Erases one user: destroys the user's key first (so every copy of the user's rows, backups included, is unreadable
     /// from that moment), then deletes the rows from every collection. Returns the number of rows removed.
     /// </summary>
-    public async Task<long> EraseUserAsync(UserId user)
+    public async Task<long> EraseUserAsync(UserId user, CancellationToken ct = default)
     {
         _ = user.Value;
-        using var lease = await _cache.AcquireAsync(Id);
+        using var lease = await _cache.AcquireAsync(Id, ct);
+        _cache.ThrowIfFenced(Id);
         return await lease.Instance.EnqueueAsync(new EraseUserOp(user));
     }
 
     /// <summary>Runs SQLite's integrity check on the tenant's file: "ok" when sound (tests and tooling).</summary>
-    public async Task<string> CheckIntegrityAsync()
+    public async Task<string> CheckIntegrityAsync(CancellationToken ct = default)
     {
-        using var lease = await _cache.AcquireAsync(Id);
+        using var lease = await _cache.AcquireAsync(Id, ct);
         return await lease.Instance.IntegrityCheckAsync();
     }
 }
@@ -97,7 +105,7 @@ public sealed class TenantStore
 /// <summary>One collection of one tenant. Reads see every write acknowledged before they started.</summary>
 /// <remarks>Besides the failures listed on <see cref="TenantStore"/>, operations throw <see cref="CollectionNotFoundException"/>,
 /// <see cref="InvalidIdentifierException"/> and <see cref="ArgumentException"/> for bad input, having written nothing.</remarks>
-public sealed class TenantCollection
+public sealed class TenantCollection : ITenantCollection
 {
     private readonly TenantCache _cache;
 
@@ -117,14 +125,14 @@ public sealed class TenantCollection
     /// it survives a crash of the process or the machine. Returns the number of rows written. Throws
     /// <see cref="ArgumentException"/> for an invalid row or more than <see cref="MaxBatchRows"/> rows, before anything is written.
     /// </summary>
-    public Task<long> UpsertAsync(IReadOnlyList<StoredRow> rows) => ReplaceAsync(rows, []);
+    public Task<long> UpsertAsync(IReadOnlyList<StoredRow> rows, CancellationToken ct = default) => ReplaceAsync(rows, [], ct);
 
     /// <summary>
     /// Inserts or replaces <paramref name="rows"/> and deletes <paramref name="deleteIds"/> (missing ids are ignored) as one
     /// operation: after it, or after a crash, either all of it is there or none of it is, and no reader ever sees half of
     /// it. An id in both lists is upserted. Returns the number of rows written. Fails like <see cref="UpsertAsync"/>.
     /// </summary>
-    public async Task<long> ReplaceAsync(IReadOnlyList<StoredRow> rows, IReadOnlyList<string> deleteIds)
+    public async Task<long> ReplaceAsync(IReadOnlyList<StoredRow> rows, IReadOnlyList<string> deleteIds, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(rows);
         ArgumentNullException.ThrowIfNull(deleteIds);
@@ -140,50 +148,54 @@ public sealed class TenantCollection
 
         var upserted = rows.Select(r => r?.Id).ToHashSet(StringComparer.Ordinal);
         var deletes = deleteIds.Select(IdentifierRules.ValidateRowId).Where(id => !upserted.Contains(id)).Distinct(StringComparer.Ordinal).ToArray();
-        using var lease = await _cache.AcquireAsync(Tenant);
+        using var lease = await _cache.AcquireAsync(Tenant, ct);
         var instance = lease.Instance;
         var collection = instance.GetCollection(Name);
         if (rows.Count == 0)
         {
+            _cache.ThrowIfFenced(Tenant);
             await instance.EnqueueAsync(TenantInstance.PrepareDelete(collection, deletes));
             return 0;
         }
 
         var op = instance.PrepareUpsert(collection, rows);
+        _cache.ThrowIfFenced(Tenant);
         op.Deletes = deletes;
         return await instance.EnqueueAsync(op);
     }
 
     /// <summary>Deletes rows by id (missing ids are ignored), from every index at once. Returns how many existed.</summary>
-    public async Task<long> DeleteAsync(IReadOnlyList<string> ids)
+    public async Task<long> DeleteAsync(IReadOnlyList<string> ids, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(ids);
-        using var lease = await _cache.AcquireAsync(Tenant);
+        using var lease = await _cache.AcquireAsync(Tenant, ct);
+        _cache.ThrowIfFenced(Tenant);
         var instance = lease.Instance;
         return await instance.EnqueueAsync(TenantInstance.PrepareDelete(instance.GetCollection(Name), ids));
     }
 
     /// <summary>Deletes every row matching the filter, evaluated after all earlier writes. Returns how many were deleted.</summary>
-    public async Task<long> DeleteWhereAsync(Filter filter)
+    public async Task<long> DeleteWhereAsync(Filter filter, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(filter);
-        using var lease = await _cache.AcquireAsync(Tenant);
+        using var lease = await _cache.AcquireAsync(Tenant, ct);
+        _cache.ThrowIfFenced(Tenant);
         var instance = lease.Instance;
         return await instance.EnqueueAsync(new DeleteWhereOp(instance.GetCollection(Name), filter));
     }
 
     /// <summary>The row with this id, or null.</summary>
-    public async Task<StoredRow?> GetAsync(string id)
+    public async Task<StoredRow?> GetAsync(string id, CancellationToken ct = default)
     {
         IdentifierRules.ValidateRowId(id);
-        using var lease = await _cache.AcquireAsync(Tenant);
+        using var lease = await _cache.AcquireAsync(Tenant, ct);
         return lease.Instance.GetCollection(Name).Get(id);
     }
 
     /// <summary>Rows matching the filter (all rows when null).</summary>
-    public async Task<long> CountAsync(Filter? filter = null)
+    public async Task<long> CountAsync(Filter? filter = null, CancellationToken ct = default)
     {
-        using var lease = await _cache.AcquireAsync(Tenant);
+        using var lease = await _cache.AcquireAsync(Tenant, ct);
         return lease.Instance.GetCollection(Name).Count(filter ?? Filter.All);
     }
 
@@ -191,7 +203,7 @@ public sealed class TenantCollection
     /// One page of the rows matching <paramref name="filter"/>, in id order (ordinal), starting after the id
     /// <paramref name="after"/> (null: from the start); at most <paramref name="limit"/> rows (1-1,000), vectors included.
     /// </summary>
-    public async Task<IReadOnlyList<StoredRow>> ListAsync(Filter filter, string? after, int limit)
+    public async Task<IReadOnlyList<StoredRow>> ListAsync(Filter filter, string? after, int limit, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(filter);
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
@@ -201,7 +213,7 @@ public sealed class TenantCollection
             IdentifierRules.ValidateRowId(after);
         }
 
-        using var lease = await _cache.AcquireAsync(Tenant);
+        using var lease = await _cache.AcquireAsync(Tenant, ct);
         return lease.Instance.GetCollection(Name).Page(filter, after, limit);
     }
 
@@ -209,34 +221,34 @@ public sealed class TenantCollection
     /// The newest rows matching <paramref name="filter"/> by <see cref="StoredRow.CreatedAt"/> (ties by id), newest first;
     /// at most <paramref name="limit"/> rows (1-1,000), vectors included. Reads only the rows the filter's owners hold.
     /// </summary>
-    public async Task<IReadOnlyList<StoredRow>> LatestAsync(Filter filter, int limit)
+    public async Task<IReadOnlyList<StoredRow>> LatestAsync(Filter filter, int limit, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(filter);
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(limit, SearchRequest.MaxK);
-        using var lease = await _cache.AcquireAsync(Tenant);
+        using var lease = await _cache.AcquireAsync(Tenant, ct);
         return lease.Instance.GetCollection(Name).Latest(filter, limit);
     }
 
     /// <summary>The users that own at least one row of the collection, in ordinal order (for jobs that work user by user).</summary>
-    public async Task<IReadOnlyList<UserId>> UsersAsync()
+    public async Task<IReadOnlyList<UserId>> UsersAsync(CancellationToken ct = default)
     {
-        using var lease = await _cache.AcquireAsync(Tenant);
+        using var lease = await _cache.AcquireAsync(Tenant, ct);
         return [.. lease.Instance.GetCollection(Name).Users().Select(UserId.Parse)];
     }
 
     /// <summary>Every live row (for export and verification; the whole collection is materialised).</summary>
-    public async Task<IReadOnlyList<StoredRow>> ReadAllAsync()
+    public async Task<IReadOnlyList<StoredRow>> ReadAllAsync(CancellationToken ct = default)
     {
-        using var lease = await _cache.AcquireAsync(Tenant);
+        using var lease = await _cache.AcquireAsync(Tenant, ct);
         return lease.Instance.GetCollection(Name).Snapshot();
     }
 
     /// <summary>Searches the collection; see <see cref="SearchRequest"/>. Throws <see cref="ArgumentException"/> for an invalid request.</summary>
-    public async Task<IReadOnlyList<SearchHit>> SearchAsync(SearchRequest request)
+    public async Task<IReadOnlyList<SearchHit>> SearchAsync(SearchRequest request, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        using var lease = await _cache.AcquireAsync(Tenant);
+        using var lease = await _cache.AcquireAsync(Tenant, ct);
         var collection = lease.Instance.GetCollection(Name);
         Validate(request, collection.Spec);
         return collection.Search(request, Tenant.Value);
@@ -245,7 +257,7 @@ public sealed class TenantCollection
     /// <summary>Waits until the background HNSW indexer covers every row written so far (benchmarks and tests).</summary>
     internal async Task WaitForIndexAsync(CancellationToken ct = default)
     {
-        using var lease = await _cache.AcquireAsync(Tenant);
+        using var lease = await _cache.AcquireAsync(Tenant, ct);
         await lease.Instance.GetCollection(Name).WaitForIndexAsync(ct);
     }
 

@@ -332,9 +332,9 @@ public sealed class CliTests : IAsyncLifetime
         Assert.Equal(0, (await RunAsync("audit", "checkpoints", "--tenant", tenant, "--out", kept)).Code);
         var tenants = _server.Services.GetRequiredService<Bruno.Core.Tenants.TenantService>();
         var audit = tenants.Store(Bruno.Storage.Identity.TenantId.Parse(tenant)).Collection(Bruno.Core.Audit.AuditLog.CollectionName);
-        var rows = (await audit.ReadAllAsync()).OrderBy(r => r.Id, StringComparer.Ordinal).ToList();
+        var rows = (await audit.ReadAllAsync(ct: TestContext.Current.CancellationToken)).OrderBy(r => r.Id, StringComparer.Ordinal).ToList();
         var second = Bruno.Core.Audit.AuditLog.Parse(rows[1]);
-        await audit.UpsertAsync([Bruno.Core.Audit.AuditLog.ToRow(second with { Actor = "operator:nobody" })]);
+        await audit.UpsertAsync([Bruno.Core.Audit.AuditLog.ToRow(second with { Actor = "operator:nobody" })], ct: TestContext.Current.CancellationToken);
 
         (code, output, _) = await RunAsync("audit", "verify", "--tenant", tenant);
         Assert.Equal(1, code);
@@ -342,8 +342,8 @@ public sealed class CliTests : IAsyncLifetime
         Assert.Contains("NOT intact", output, StringComparison.Ordinal);
 
         // the last entry removed: the checkpoint kept elsewhere still shows the truncation
-        await audit.UpsertAsync([rows[1]]);
-        await audit.DeleteAsync([rows[^1].Id]);
+        await audit.UpsertAsync([rows[1]], ct: TestContext.Current.CancellationToken);
+        await audit.DeleteAsync([rows[^1].Id], ct: TestContext.Current.CancellationToken);
         (code, output, _) = await RunAsync("audit", "verify", "--tenant", tenant, "--checkpoints", kept, "--json");
         Assert.Equal(1, code);
         var result = JsonDocument.Parse(output).RootElement;

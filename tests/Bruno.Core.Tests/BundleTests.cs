@@ -30,7 +30,7 @@ public sealed class BundleTests : IAsyncDisposable
         var source = Start();
         await source.Tenants.CreateAsync(Acme, "Acme", new TenantProfile("premium", "dedicated-cluster", ["hipaa"]));
         var store = source.Tenants.Store(Acme);
-        var audit = await store.EnsureCollectionAsync(new CollectionSpec("audit", 3, "no-model", VectorMetric.Dot));
+        var audit = await store.EnsureCollectionAsync(new CollectionSpec("audit", 3, "no-model", VectorMetric.Dot), ct: TestContext.Current.CancellationToken);
         await audit.UpsertAsync(
         [
             new StoredRow
@@ -51,9 +51,9 @@ public sealed class BundleTests : IAsyncDisposable
                 },
             },
             new StoredRow { Id = "event:2", Text = string.Empty, Vector = Ones },
-        ]);
-        await store.EnsureCollectionAsync(new CollectionSpec("empty_one", 4, "m"));
-        var notes = await store.EnsureCollectionAsync(new CollectionSpec("notes", 8, "m"));
+        ], ct: TestContext.Current.CancellationToken);
+        await store.EnsureCollectionAsync(new CollectionSpec("empty_one", 4, "m"), ct: TestContext.Current.CancellationToken);
+        var notes = await store.EnsureCollectionAsync(new CollectionSpec("notes", 8, "m"), ct: TestContext.Current.CancellationToken);
         var random = new Random(7);
         for (var batch = 0; batch < 3; batch++)
         {
@@ -64,7 +64,7 @@ public sealed class BundleTests : IAsyncDisposable
                 Vector = Enumerable.Range(0, 8).Select(_ => (float)random.NextDouble() - 0.5f).ToArray(),
                 UserId = i % 3 == 0 ? null : UserId.Parse($"user{i % 3}"),
                 Metadata = new Dictionary<string, MetadataValue> { ["i"] = i },
-            })]);
+            })], ct: TestContext.Current.CancellationToken);
         }
 
         source.Catalog.SetRetrieval(Acme, new RetrievalOverrides(FinalCount: 2));
@@ -84,19 +84,19 @@ public sealed class BundleTests : IAsyncDisposable
         Assert.Equal(2, target.Catalog.FindRetrieval(Acme)!.FinalCount);
         Assert.Equal(7, target.Catalog.FindMemory(Acme).RetentionDays);
 
-        var specs = await store.ListCollectionsAsync();
-        Assert.Equal(specs, await target.Tenants.Store(Acme).ListCollectionsAsync());
+        var specs = await store.ListCollectionsAsync(ct: TestContext.Current.CancellationToken);
+        Assert.Equal(specs, await target.Tenants.Store(Acme).ListCollectionsAsync(ct: TestContext.Current.CancellationToken));
         foreach (var spec in specs)
         {
-            var expected = (await store.Collection(spec.Name).ReadAllAsync()).OrderBy(r => r.Id, StringComparer.Ordinal).ToList();
-            var actual = (await target.Tenants.Store(Acme).Collection(spec.Name).ReadAllAsync()).OrderBy(r => r.Id, StringComparer.Ordinal).ToList();
+            var expected = (await store.Collection(spec.Name).ReadAllAsync(ct: TestContext.Current.CancellationToken)).OrderBy(r => r.Id, StringComparer.Ordinal).ToList();
+            var actual = (await target.Tenants.Store(Acme).Collection(spec.Name).ReadAllAsync(ct: TestContext.Current.CancellationToken)).OrderBy(r => r.Id, StringComparer.Ordinal).ToList();
             Assert.Equal(expected.Select(Exact), actual.Select(Exact));
         }
 
         // and what the store does with them: a search ranks the same rows with the same scores
         var query = new SearchRequest { Mode = SearchMode.Hybrid, Vector = new float[] { 0.1f, -0.2f, 0.3f, 0, 0.5f, -0.1f, 0.2f, 0 }, Text = "note number 12", K = 10 };
-        var before = await notes.SearchAsync(query);
-        var after = await target.Tenants.Store(Acme).Collection("notes").SearchAsync(query);
+        var before = await notes.SearchAsync(query, ct: TestContext.Current.CancellationToken);
+        var after = await target.Tenants.Store(Acme).Collection("notes").SearchAsync(query, ct: TestContext.Current.CancellationToken);
         Assert.Equal(before.Select(h => (h.Row.Id, h.Score)), after.Select(h => (h.Row.Id, h.Score)));
 
         // the inventories agree, and change with one row
@@ -104,7 +104,7 @@ public sealed class BundleTests : IAsyncDisposable
         var inventory = await source.Bundles.InventoryAsync(Acme, ct);
         Assert.Equal(inventory!.Collections, (await target.Bundles.InventoryAsync(Acme, ct))!.Collections);
         Assert.Equal([("audit", 2L), ("empty_one", 0L), ("notes", 2700L)], inventory.Collections.Select(c => (c.Name, c.Rows)));
-        await notes.UpsertAsync([new StoredRow { Id = "n00001", Text = "changed", Vector = Ones8 }]);
+        await notes.UpsertAsync([new StoredRow { Id = "n00001", Text = "changed", Vector = Ones8 }], ct: TestContext.Current.CancellationToken);
         Assert.NotEqual(inventory.Collections[2].Digest, (await source.Bundles.InventoryAsync(Acme, ct))!.Collections[2].Digest);
         Assert.Null(await source.Bundles.InventoryAsync(TenantId.Parse("nobody"), ct));
 
@@ -122,8 +122,8 @@ public sealed class BundleTests : IAsyncDisposable
     {
         var source = Start();
         await source.Tenants.CreateAsync(Acme, "Acme");
-        var notes = await source.Tenants.Store(Acme).EnsureCollectionAsync(new CollectionSpec("notes", 16, "m"));
-        await notes.UpsertAsync([.. Enumerable.Range(0, 3_000).Select(i => new StoredRow { Id = $"n{i:D5}", Text = $"note {i}", Vector = Enumerable.Repeat(i + 1f, 16).ToArray() })]);
+        var notes = await source.Tenants.Store(Acme).EnsureCollectionAsync(new CollectionSpec("notes", 16, "m"), ct: TestContext.Current.CancellationToken);
+        await notes.UpsertAsync([.. Enumerable.Range(0, 3_000).Select(i => new StoredRow { Id = $"n{i:D5}", Text = $"note {i}", Vector = Enumerable.Repeat(i + 1f, 16).ToArray() })], ct: TestContext.Current.CancellationToken);
         var bytes = new MemoryStream();
         using (var export = source.Bundles.BeginExport(Acme, Passphrase)!)
         {
@@ -144,7 +144,7 @@ public sealed class BundleTests : IAsyncDisposable
         // nothing was left to get in the way
         var again = await target.Bundles.ImportAsync(new MemoryStream(bytes.ToArray()), Passphrase, null, "test", ct);
         Assert.Equal(TenantStatus.Active, again.Status);
-        Assert.Equal(3_000, await target.Tenants.Store(Acme).Collection("notes").CountAsync());
+        Assert.Equal(3_000, await target.Tenants.Store(Acme).Collection("notes").CountAsync(ct: TestContext.Current.CancellationToken));
 
         // a wrong passphrase and a bad target settle nothing either
         await Assert.ThrowsAsync<BundleException>(() => target.Bundles.ImportAsync(new MemoryStream(bytes.ToArray()), "not the passphrase", TenantId.Parse("other"), "test", ct));
@@ -159,9 +159,9 @@ public sealed class BundleTests : IAsyncDisposable
         var first = Start(database);
         var half = TenantId.Parse("half-imported");
         first.Catalog.Create(half, "Half imported", status: TenantStatus.Provisioning, action: TenantCatalog.ImportAction);
-        await first.Engine.CreateTenantAsync(half);
-        var c = await first.Engine.Tenant(half).EnsureCollectionAsync(new CollectionSpec("notes", 2, "m"));
-        await c.UpsertAsync([new StoredRow { Id = "r", Text = "half", Vector = Ones.AsMemory(0, 2) }]);
+        await first.Engine.CreateTenantAsync(half, ct: TestContext.Current.CancellationToken);
+        var c = await first.Engine.Tenant(half).EnsureCollectionAsync(new CollectionSpec("notes", 2, "m"), ct: TestContext.Current.CancellationToken);
+        await c.UpsertAsync([new StoredRow { Id = "r", Text = "half", Vector = Ones.AsMemory(0, 2) }], ct: TestContext.Current.CancellationToken);
         first.Catalog.Create(TenantId.Parse("half-created"), "Half created", status: TenantStatus.Provisioning);
 
         // the next start: the import is undone (a created tenant is finished, as before)

@@ -62,13 +62,13 @@ public sealed class KnowledgeTests : IAsyncLifetime
         var second = await Put(new DocumentInput("air", "Air", "text/plain", "Hot air balloons rise because warm air is lighter."));
         Assert.Equal(1, second.Chunks);
         var knowledge = _store.Collection(Documents.Spec.Name);
-        Assert.Equal(2, await knowledge.CountAsync()); // one document row, one chunk row: no stale chunk left
-        Assert.Empty(await knowledge.SearchAsync(new SearchRequest { Text = "zeppelins", Mode = SearchMode.FullText }));
+        Assert.Equal(2, await knowledge.CountAsync(ct: TestContext.Current.CancellationToken)); // one document row, one chunk row: no stale chunk left
+        Assert.Empty(await knowledge.SearchAsync(new SearchRequest { Text = "zeppelins", Mode = SearchMode.FullText }, ct: TestContext.Current.CancellationToken));
         Assert.Equal("Air", (await Documents.GetAsync(_store, "air"))!.Title);
 
         Assert.True(await Documents.DeleteAsync(_store, "air"));
         Assert.False(await Documents.DeleteAsync(_store, "air"));
-        Assert.Equal(0, await knowledge.CountAsync());
+        Assert.Equal(0, await knowledge.CountAsync(ct: TestContext.Current.CancellationToken));
         Assert.Empty((await AskAsync("balloons")).Sources);
     }
 
@@ -154,7 +154,7 @@ public sealed class EmbeddingModelTests : IAsyncLifetime
         var answer = await ask.AskAsync(store, new Question("When does the ferry leave?"), ct);
         Assert.Contains("noon", answer.Text, StringComparison.Ordinal);
         Assert.Equal("Ferries", answer.Sources[0].Section);
-        Assert.Equal(0, await store.Collection(new DocumentService(local, options).Spec.Name).CountAsync());
+        Assert.Equal(0, await store.Collection(new DocumentService(local, options).Spec.Name).CountAsync(ct: TestContext.Current.CancellationToken));
         Assert.Equal(0, (await documents.ReembedAsync(store, ct)).Documents); // nothing left to move
     }
 

@@ -171,13 +171,13 @@ public sealed class MemoryConsolidationTests : IAsyncDisposable
         Assert.Empty((await _memory.ExportAsync(normal, Alice, ct)).Turns);
     }
 
-    private async Task<TenantStore> NewTenantAsync(string id)
+    private async Task<ITenantStore> NewTenantAsync(string id)
     {
         await _tenants.CreateAsync(TenantId.Parse(id), id);
         return _tenants.Store(TenantId.Parse(id));
     }
 
-    private async Task TurnAsync(TenantStore store, UserId user, string question)
+    private async Task TurnAsync(ITenantStore store, UserId user, string question)
     {
         var vector = (await Embedder.GenerateAsync([question]))[0].Vector;
         await _memory.RecordTurnAsync(store, user, "s1", question, "An answer.", [], vector);

@@ -29,7 +29,7 @@ public sealed class MemoryTests : IDisposable
         var backup = _root + "-backup";
         await using (var engine = Engine())
         {
-            await engine.CreateTenantAsync(acme);
+            await engine.CreateTenantAsync(acme, ct: TestContext.Current.CancellationToken);
             var store = engine.Tenant(acme);
             await Memory.RememberAsync(store, alice, "Alice's passport number is P1234567.", ct);
             await Memory.RememberAsync(store, bob, "Bob likes tea.", ct);

@@ -40,8 +40,8 @@ public sealed class TenantLifecycleTests : IAsyncDisposable
         await Assert.ThrowsAsync<ArgumentException>(() => tenants.CreateAsync(TenantId.Parse("bad"), "Bad", new TenantProfile(Isolation: "vm")));
         Assert.Null(tenants.Find(TenantId.Parse("bad"))); // nothing half-written
 
-        var c = await tenants.Store(acme).EnsureCollectionAsync(new CollectionSpec("notes", 2, "m", VectorMetric.Cosine));
-        await c.UpsertAsync([new StoredRow { Id = "r1", Text = "LIFECYCLECANARY", Vector = new float[] { 1, 0 } }]);
+        var c = await tenants.Store(acme).EnsureCollectionAsync(new CollectionSpec("notes", 2, "m", VectorMetric.Cosine), ct: TestContext.Current.CancellationToken);
+        await c.UpsertAsync([new StoredRow { Id = "r1", Text = "LIFECYCLECANARY", Vector = new float[] { 1, 0 } }], ct: TestContext.Current.CancellationToken);
 
         Assert.Null(tenants.Resume(acme, "op")); // active: nothing to resume
         Assert.Equal(TenantStatus.Suspended, tenants.Suspend(acme, "op")!.Status);
@@ -53,7 +53,7 @@ public sealed class TenantLifecycleTests : IAsyncDisposable
         Assert.Equal(0, engine.OpenTenantCount);
         Assert.Null(tenants.Refusal(acme));
         Assert.Equal(TenantStatus.Active, tenants.Find(acme)!.Status);
-        Assert.Equal("LIFECYCLECANARY", (await tenants.Store(acme).Collection("notes").GetAsync("r1"))!.Text);
+        Assert.Equal("LIFECYCLECANARY", (await tenants.Store(acme).Collection("notes").GetAsync("r1", ct: TestContext.Current.CancellationToken))!.Text);
 
         Assert.True(Directory.Exists(Path.Combine(_root, "store", "tenants", "acme")));
         Assert.Equal(TenantStatus.Deleted, (await tenants.DeleteAsync(acme, "op"))!.Status);

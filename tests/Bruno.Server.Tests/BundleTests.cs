@@ -151,7 +151,7 @@ public sealed class BundleTests(BundleFixture fixture) : IClassFixture<BundleFix
         // a store of that id without a catalog record (left by an old crash) is not the import's to fill, nor to erase
         var orphan = TenantId.Parse(ServerFixture.NewTenant("orphan"));
         var targetEngine = Target.Services.GetRequiredService<StorageEngine>();
-        await targetEngine.CreateTenantAsync(orphan);
+        await targetEngine.CreateTenantAsync(orphan, ct: TestContext.Current.CancellationToken);
         await Http.AssertProblemAsync(await ImportAsync(Target, bundle, BundleFixture.Passphrase, orphan.Value), HttpStatusCode.Conflict);
         Assert.Null(Target.Services.GetRequiredService<TenantCatalog>().Find(orphan));
         Assert.True(targetEngine.TenantExists(orphan));

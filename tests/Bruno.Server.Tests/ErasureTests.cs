@@ -32,7 +32,7 @@ public sealed class ErasureTests
         // a backup of the tenant's files, taken before the erasure
         var store = Path.Combine(server.Root, "store");
         var backup = Path.Combine(server.Root, "backup-" + tenant);
-        await server.Services.GetRequiredService<StorageEngine>().CloseTenantAsync(TenantId.Parse(tenant));
+        await server.Services.GetRequiredService<StorageEngine>().CloseTenantAsync(TenantId.Parse(tenant), ct: TestContext.Current.CancellationToken);
         CopyFolder(Path.Combine(store, "tenants", tenant), backup);
 
         using var platform = server.Client(server.PlatformToken());
@@ -61,7 +61,7 @@ public sealed class ErasureTests
         // the backup put back in place cannot be read: its keys are gone
         CopyFolder(backup, Path.Combine(store, "tenants", tenant));
         var engine = server.Services.GetRequiredService<StorageEngine>();
-        await Assert.ThrowsAnyAsync<StorageException>(() => engine.Tenant(TenantId.Parse(tenant)).ListCollectionsAsync());
+        await Assert.ThrowsAnyAsync<StorageException>(() => engine.Tenant(TenantId.Parse(tenant)).ListCollectionsAsync(TestContext.Current.CancellationToken));
         await Http.AssertProblemAsync(await user.GetAsync("/api/v1/documents", Http.Ct), HttpStatusCode.Forbidden);
     }
 

@@ -23,7 +23,7 @@ public sealed class CrashTests
         await using var store = new TempStore();
         foreach (var t in Tenants)
         {
-            await store.Engine.CreateTenantAsync(TenantId.Parse(t));
+            await store.Engine.CreateTenantAsync(TenantId.Parse(t), ct: TestContext.Current.CancellationToken);
         }
 
         await store.CloseAsync();
@@ -114,7 +114,7 @@ public sealed class CrashTests
             }
 
             Assert.Equal(expected, rows.Count); // nothing else, nothing twice
-            Assert.Equal(expected, await tenant.Collection(CrashData.Collection).CountAsync());
+            Assert.Equal(expected, await tenant.Collection(CrashData.Collection).CountAsync(ct: TestContext.Current.CancellationToken));
             total += rows.Count;
         }
 
@@ -138,17 +138,17 @@ public sealed class ProcessLockTests
     public async Task TenantHeldByAnotherProcess_GivesALockError_AndIsFineAfterwards()
     {
         await using var store = new TempStore();
-        await (await store.CollectionAsync("acme")).UpsertAsync([Rows.Row("r", "x", 1)]);
+        await (await store.CollectionAsync("acme")).UpsertAsync([Rows.Row("r", "x", 1)], ct: TestContext.Current.CancellationToken);
         await store.CloseAsync();
         using (var child = new ChildProcess("hold", store.Root, store.Key.ToBase64(), "acme"))
         {
             child.ExpectReady();
             await store.ReopenAsync();
-            await Assert.ThrowsAsync<TenantLockedException>(() => store.Engine.Tenant(TenantId.Parse("acme")).Collection("chunks").CountAsync());
+            await Assert.ThrowsAsync<TenantLockedException>(() => store.Engine.Tenant(TenantId.Parse("acme")).Collection("chunks").CountAsync(ct: TestContext.Current.CancellationToken));
             child.CloseInput();
             child.WaitForExit();
         }
 
-        Assert.Equal(1, await store.Engine.Tenant(TenantId.Parse("acme")).Collection("chunks").CountAsync());
+        Assert.Equal(1, await store.Engine.Tenant(TenantId.Parse("acme")).Collection("chunks").CountAsync(ct: TestContext.Current.CancellationToken));
     }
 }

@@ -22,9 +22,9 @@ public sealed class EncryptionTests
             i % 2 == 0 ? "alice" : null,
             new() { ["title"] = $"title {k}", ["source"] = $"/files/{k}.pdf" })).ToList();
         rows.Add(Rows.Row("vector-canary", "v", 1) with { Vector = vectorCanary });
-        await c.UpsertAsync(rows);
-        await c.DeleteAsync([rows[0].Id]); // deleted rows must not leave plaintext behind either
-        await c.UpsertAsync([rows[1] with { Text = "rewritten" }]);
+        await c.UpsertAsync(rows, ct: TestContext.Current.CancellationToken);
+        await c.DeleteAsync([rows[0].Id], ct: TestContext.Current.CancellationToken); // deleted rows must not leave plaintext behind either
+        await c.UpsertAsync([rows[1] with { Text = "rewritten" }], ct: TestContext.Current.CancellationToken);
 
         // Scan while open (journal present), then after closing.
         foreach (var phase in new[] { "open", "closed" })
@@ -46,26 +46,26 @@ public sealed class EncryptionTests
 
         await store.ReopenAsync();
         var again = store.Engine.Tenant(TenantId.Parse("acme")).Collection("chunks");
-        Assert.Equal(canaries.Count, await again.CountAsync());
-        Assert.Contains(canaries[5], (await again.GetAsync(rows[5].Id))!.Text, StringComparison.Ordinal);
+        Assert.Equal(canaries.Count, await again.CountAsync(ct: TestContext.Current.CancellationToken));
+        Assert.Contains(canaries[5], (await again.GetAsync(rows[5].Id, ct: TestContext.Current.CancellationToken))!.Text, StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task WrongMasterKey_CannotOpenATenant()
     {
         await using var store = new TempStore();
-        await (await store.CollectionAsync("acme")).UpsertAsync([Rows.Row("r", "secret", 1)]);
+        await (await store.CollectionAsync("acme")).UpsertAsync([Rows.Row("r", "secret", 1)], ct: TestContext.Current.CancellationToken);
         await store.CloseAsync();
         await using var other = new TempStore(root: store.Root);
-        await Assert.ThrowsAsync<DataUnreadableException>(() => other.Engine.Tenant(TenantId.Parse("acme")).ListCollectionsAsync());
+        await Assert.ThrowsAsync<DataUnreadableException>(() => other.Engine.Tenant(TenantId.Parse("acme")).ListCollectionsAsync(TestContext.Current.CancellationToken));
     }
 
     [Fact]
     public async Task RowBlobs_CannotBeMovedBetweenTenants()
     {
         await using var store = new TempStore();
-        await (await store.CollectionAsync("alpha")).UpsertAsync([Rows.Row("r", "alpha's secret", 1)]);
-        await (await store.CollectionAsync("bravo")).UpsertAsync([Rows.Row("r", "bravo's text", 2)]);
+        await (await store.CollectionAsync("alpha")).UpsertAsync([Rows.Row("r", "alpha's secret", 1)], ct: TestContext.Current.CancellationToken);
+        await (await store.CollectionAsync("bravo")).UpsertAsync([Rows.Row("r", "bravo's text", 2)], ct: TestContext.Current.CancellationToken);
         await store.CloseAsync();
 
         // An attacker with write access copies alpha's row blob into bravo's file.
@@ -84,8 +84,8 @@ public sealed class EncryptionTests
         }
 
         await using var again = new TempStore(root: store.Root, key: store.Key);
-        await Assert.ThrowsAsync<DataUnreadableException>(() => again.Engine.Tenant(TenantId.Parse("bravo")).Collection("chunks").CountAsync());
-        Assert.Equal(1, await again.Engine.Tenant(TenantId.Parse("alpha")).Collection("chunks").CountAsync());
+        await Assert.ThrowsAsync<DataUnreadableException>(() => again.Engine.Tenant(TenantId.Parse("bravo")).Collection("chunks").CountAsync(ct: TestContext.Current.CancellationToken));
+        Assert.Equal(1, await again.Engine.Tenant(TenantId.Parse("alpha")).Collection("chunks").CountAsync(ct: TestContext.Current.CancellationToken));
     }
 
     internal static Microsoft.Data.Sqlite.SqliteConnection Sqlite(TempStore store, string tenant) =>

@@ -78,7 +78,7 @@ public sealed partial class FormatTests
         }
 
         await store.ReopenAsync();
-        var e = await Assert.ThrowsAsync<StorageFormatException>(() => store.Engine.Tenant(TenantId.Parse("acme")).ListCollectionsAsync());
+        var e = await Assert.ThrowsAsync<StorageFormatException>(() => store.Engine.Tenant(TenantId.Parse("acme")).ListCollectionsAsync(TestContext.Current.CancellationToken));
         Assert.Contains("version 3", e.Message, StringComparison.Ordinal);
     }
 

@@ -42,7 +42,7 @@ public sealed class KeyAndLifetimeTests
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         await using var store = new TempStore(o => new StorageEngineOptions { DataRoot = o.DataRoot, MasterKey = o.MasterKey, TimeProvider = time, IdleTimeout = TimeSpan.FromMinutes(5) });
         var c = await store.CollectionAsync("acme");
-        await c.UpsertAsync([Rows.Row("r", "kept across the close", 1)]);
+        await c.UpsertAsync([Rows.Row("r", "kept across the close", 1)], ct: TestContext.Current.CancellationToken);
         Assert.Equal(1, store.Engine.OpenTenantCount);
 
         time.Advance(TimeSpan.FromMinutes(2));
@@ -51,7 +51,7 @@ public sealed class KeyAndLifetimeTests
         time.Advance(TimeSpan.FromMinutes(4)); // past the timeout: the timer closes it
         Assert.Equal(0, store.Engine.OpenTenantCount);
 
-        Assert.Equal("kept across the close", (await store.Engine.Tenant(TenantId.Parse("acme")).Collection("chunks").GetAsync("r"))!.Text);
+        Assert.Equal("kept across the close", (await store.Engine.Tenant(TenantId.Parse("acme")).Collection("chunks").GetAsync("r", ct: TestContext.Current.CancellationToken))!.Text);
         Assert.Equal(1, store.Engine.OpenTenantCount);
     }
 }

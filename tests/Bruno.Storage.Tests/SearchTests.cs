@@ -14,10 +14,10 @@ public sealed class SearchTests
         await using var store = new TempStore();
         var c = await store.CollectionAsync("acme", TempStore.Spec(16, metric: metric));
         var rows = Enumerable.Range(0, 300).Select(i => Rows.Row($"r{i}", $"row {i}", i, dim: 16)).ToList();
-        await c.UpsertAsync(rows);
+        await c.UpsertAsync(rows, ct: TestContext.Current.CancellationToken);
         var query = Rows.Vector(12345, 16);
 
-        var hits = await c.SearchAsync(new SearchRequest { Vector = query, K = 10 });
+        var hits = await c.SearchAsync(new SearchRequest { Vector = query, K = 10 }, ct: TestContext.Current.CancellationToken);
 
         var expected = rows
             .Select(r => (r.Id, Score: metric == VectorMetric.Dot ? TensorPrimitives.Dot(query, r.Vector.Span) : TensorPrimitives.CosineSimilarity(query, r.Vector.Span)))
@@ -41,20 +41,20 @@ public sealed class SearchTests
             Rows.Row("b", "Kamaji gives every tenant a control plane; control plane per tenant.", 2),
             Rows.Row("c", "Nothing relevant here at all.", 3),
             Rows.Row("d", "A zebra crossing.", 4),
-        ]);
+        ], ct: TestContext.Current.CancellationToken);
 
-        var hits = await c.SearchAsync(new SearchRequest { Mode = SearchMode.FullText, Text = "control plane", K = 10 });
+        var hits = await c.SearchAsync(new SearchRequest { Mode = SearchMode.FullText, Text = "control plane", K = 10 }, ct: TestContext.Current.CancellationToken);
         Assert.Equal(["b"], hits.Select(h => h.Row.Id));
         Assert.Equal(1, hits[0].TextRank);
 
-        Assert.Single(await c.SearchAsync(new SearchRequest { Mode = SearchMode.FullText, Text = "ZEBRA!", K = 10 }));
-        await c.DeleteAsync(["d"]);
-        Assert.Empty(await c.SearchAsync(new SearchRequest { Mode = SearchMode.FullText, Text = "zebra", K = 10 }));
-        await c.UpsertAsync([Rows.Row("b", "replaced text without the words", 2)]);
-        Assert.Empty(await c.SearchAsync(new SearchRequest { Mode = SearchMode.FullText, Text = "kamaji", K = 10 }));
+        Assert.Single(await c.SearchAsync(new SearchRequest { Mode = SearchMode.FullText, Text = "ZEBRA!", K = 10 }, ct: TestContext.Current.CancellationToken));
+        await c.DeleteAsync(["d"], ct: TestContext.Current.CancellationToken);
+        Assert.Empty(await c.SearchAsync(new SearchRequest { Mode = SearchMode.FullText, Text = "zebra", K = 10 }, ct: TestContext.Current.CancellationToken));
+        await c.UpsertAsync([Rows.Row("b", "replaced text without the words", 2)], ct: TestContext.Current.CancellationToken);
+        Assert.Empty(await c.SearchAsync(new SearchRequest { Mode = SearchMode.FullText, Text = "kamaji", K = 10 }, ct: TestContext.Current.CancellationToken));
         await store.ReopenAsync();
         var again = store.Engine.Tenant(TenantId.Parse("acme")).Collection("chunks");
-        Assert.Empty(await again.SearchAsync(new SearchRequest { Mode = SearchMode.FullText, Text = "zebra kamaji", K = 10 }));
+        Assert.Empty(await again.SearchAsync(new SearchRequest { Mode = SearchMode.FullText, Text = "zebra kamaji", K = 10 }, ct: TestContext.Current.CancellationToken));
     }
 
     [Fact]
@@ -62,10 +62,10 @@ public sealed class SearchTests
     {
         await using var store = new TempStore();
         var c = await store.CollectionAsync("acme");
-        await c.UpsertAsync([.. Enumerable.Range(0, 40).Select(i => Rows.Row($"r{i}", $"common word {i}", i, metadata: new() { ["doc"] = $"d{i % 4}" }))]);
-        Assert.Equal(10, await c.DeleteWhereAsync(Filter.All.Where("doc", "d1")));
-        var vector = await c.SearchAsync(new SearchRequest { Vector = Rows.Vector(1), K = 40 });
-        var text = await c.SearchAsync(new SearchRequest { Mode = SearchMode.FullText, Text = "common", K = 40 });
+        await c.UpsertAsync([.. Enumerable.Range(0, 40).Select(i => Rows.Row($"r{i}", $"common word {i}", i, metadata: new() { ["doc"] = $"d{i % 4}" }))], ct: TestContext.Current.CancellationToken);
+        Assert.Equal(10, await c.DeleteWhereAsync(Filter.All.Where("doc", "d1"), ct: TestContext.Current.CancellationToken));
+        var vector = await c.SearchAsync(new SearchRequest { Vector = Rows.Vector(1), K = 40 }, ct: TestContext.Current.CancellationToken);
+        var text = await c.SearchAsync(new SearchRequest { Mode = SearchMode.FullText, Text = "common", K = 40 }, ct: TestContext.Current.CancellationToken);
         Assert.Equal(30, vector.Count);
         Assert.Equal(30, text.Count);
         Assert.DoesNotContain(vector.Concat(text), h => h.Row.Metadata["doc"].AsString == "d1");
@@ -77,14 +77,14 @@ public sealed class SearchTests
         await using var store = new TempStore();
         var c = await store.CollectionAsync("acme");
         var rows = Enumerable.Range(0, 30).Select(i => Rows.Row($"r{i}", i % 3 == 0 ? $"alpha beta {i}" : $"gamma {i}", i)).ToList();
-        await c.UpsertAsync(rows);
+        await c.UpsertAsync(rows, ct: TestContext.Current.CancellationToken);
         var q = Rows.Vector(7);
         var request = new SearchRequest { Mode = SearchMode.Hybrid, Vector = q, Text = "alpha", K = 5, CandidatesPerList = 10, RrfK = 60 };
 
-        var hits = await c.SearchAsync(request);
+        var hits = await c.SearchAsync(request, ct: TestContext.Current.CancellationToken);
 
-        var dense = await c.SearchAsync(request with { Mode = SearchMode.Vector, K = 10 });
-        var sparse = await c.SearchAsync(request with { Mode = SearchMode.FullText, K = 10 });
+        var dense = await c.SearchAsync(request with { Mode = SearchMode.Vector, K = 10 }, ct: TestContext.Current.CancellationToken);
+        var sparse = await c.SearchAsync(request with { Mode = SearchMode.FullText, K = 10 }, ct: TestContext.Current.CancellationToken);
         var expected = dense.Select((h, i) => (h.Row.Id, S: 1.0 / (61 + i)))
             .Concat(sparse.Select((h, i) => (h.Row.Id, S: 1.0 / (61 + i))))
             .GroupBy(x => x.Id).Select(g => (Id: g.Key, S: g.Sum(x => x.S)))
@@ -102,7 +102,7 @@ public sealed class SearchTests
         await c.UpsertAsync([.. Enumerable.Range(0, 100).Select(i => Rows.Row(
             $"r{i}", $"row {i}", i, i % 10 == 3 ? "u3" : i % 10 == 4 ? "u4" : null,
             new() { ["lang"] = i % 2 == 0 ? "en" : "de", ["year"] = 2000 + i, ["public"] = i % 5 == 0, ["n"] = $"{i}" },
-            created: t0.AddDays(i)))]);
+            created: t0.AddDays(i)))], ct: TestContext.Current.CancellationToken);
 
         async Task<HashSet<string>> Ids(Filter f) =>
             [.. (await c.SearchAsync(new SearchRequest { Vector = Rows.Vector(1), K = 1000, Filter = f })).Select(h => h.Row.Id)];
@@ -118,9 +118,9 @@ public sealed class SearchTests
         Assert.Equal(Expect(i => i is >= 5 and < 8), await Ids(Filter.All.CreatedBetween(t0.AddDays(5), t0.AddDays(8))));
         Assert.Empty(await Ids(Filter.All.Where("year", "2010"))); // a string never equals a number
         Assert.Empty(await Ids(Filter.All.Where("missing", "x")));
-        Assert.Equal(10, await c.CountAsync(Filter.ForUser(UserId.Parse("u4"))));
+        Assert.Equal(10, await c.CountAsync(Filter.ForUser(UserId.Parse("u4")), ct: TestContext.Current.CancellationToken));
 
-        var text = await c.SearchAsync(new SearchRequest { Mode = SearchMode.FullText, Text = "row", K = 1000, Filter = Filter.ForUser(UserId.Parse("u3")) });
+        var text = await c.SearchAsync(new SearchRequest { Mode = SearchMode.FullText, Text = "row", K = 1000, Filter = Filter.ForUser(UserId.Parse("u3")) }, ct: TestContext.Current.CancellationToken);
         Assert.Equal(Expect(i => i % 10 == 3), [.. text.Select(h => h.Row.Id)]);
     }
 
@@ -129,19 +129,19 @@ public sealed class SearchTests
     {
         await using var store = new TempStore();
         var c = await store.CollectionAsync("acme");
-        await c.UpsertAsync([Rows.Row("a", "alpha", 1, "u1", new() { ["author"] = "alice" }), Rows.Row("b", "beta", 2, "u2", new() { ["author"] = "bob" })]);
+        await c.UpsertAsync([Rows.Row("a", "alpha", 1, "u1", new() { ["author"] = "alice" }), Rows.Row("b", "beta", 2, "u2", new() { ["author"] = "bob" })], ct: TestContext.Current.CancellationToken);
         string[] payloads = ["' OR '1'='1", "x' OR tenant_id != '", "\") or true or (\"", "%", "_", "\\", "''", "alice' --", "\u2019 OR 1=1", "\uFF07 OR 1=1", new string('x', 4096)];
         foreach (var p in payloads)
         {
-            Assert.Empty(await c.SearchAsync(new SearchRequest { Vector = Rows.Vector(1), K = 10, Filter = Filter.All.Where("author", p) }));
-            Assert.Empty(await c.SearchAsync(new SearchRequest { Vector = Rows.Vector(1), K = 10, Filter = Filter.All.WhereIn("author", p, "%") }));
-            Assert.Equal(0, await c.DeleteWhereAsync(Filter.All.Where("author", p)));
-            Assert.Null(await c.GetAsync(p.Length <= 256 ? p : p[..256]));
-            var text = await c.SearchAsync(new SearchRequest { Mode = SearchMode.FullText, Text = p, K = 10 });
+            Assert.Empty(await c.SearchAsync(new SearchRequest { Vector = Rows.Vector(1), K = 10, Filter = Filter.All.Where("author", p) }, ct: TestContext.Current.CancellationToken));
+            Assert.Empty(await c.SearchAsync(new SearchRequest { Vector = Rows.Vector(1), K = 10, Filter = Filter.All.WhereIn("author", p, "%") }, ct: TestContext.Current.CancellationToken));
+            Assert.Equal(0, await c.DeleteWhereAsync(Filter.All.Where("author", p), ct: TestContext.Current.CancellationToken));
+            Assert.Null(await c.GetAsync(p.Length <= 256 ? p : p[..256], ct: TestContext.Current.CancellationToken));
+            var text = await c.SearchAsync(new SearchRequest { Mode = SearchMode.FullText, Text = p, K = 10 }, ct: TestContext.Current.CancellationToken);
             Assert.DoesNotContain(text, h => h.Row.Id == "b" && !p.Contains("beta", StringComparison.Ordinal));
         }
 
-        Assert.Equal(2, await c.CountAsync());
+        Assert.Equal(2, await c.CountAsync(ct: TestContext.Current.CancellationToken));
     }
 
     [Fact]
@@ -149,11 +149,11 @@ public sealed class SearchTests
     {
         await using var store = new TempStore();
         var c = await store.CollectionAsync("acme");
-        await Assert.ThrowsAsync<CollectionMismatchException>(() => c.SearchAsync(new SearchRequest { Vector = new float[3] }));
-        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => c.SearchAsync(new SearchRequest { Vector = Rows.Vector(1), K = 0 }));
-        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => c.SearchAsync(new SearchRequest { Vector = Rows.Vector(1), K = 5000 }));
-        await Assert.ThrowsAsync<ArgumentException>(() => c.SearchAsync(new SearchRequest { Mode = SearchMode.FullText }));
-        await Assert.ThrowsAsync<ArgumentException>(() => c.SearchAsync(new SearchRequest { Vector = new float[] { float.NaN, 0, 0, 0, 0, 0, 0, 0 } }));
+        await Assert.ThrowsAsync<CollectionMismatchException>(() => c.SearchAsync(new SearchRequest { Vector = new float[3] }, ct: TestContext.Current.CancellationToken));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => c.SearchAsync(new SearchRequest { Vector = Rows.Vector(1), K = 0 }, ct: TestContext.Current.CancellationToken));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => c.SearchAsync(new SearchRequest { Vector = Rows.Vector(1), K = 5000 }, ct: TestContext.Current.CancellationToken));
+        await Assert.ThrowsAsync<ArgumentException>(() => c.SearchAsync(new SearchRequest { Mode = SearchMode.FullText }, ct: TestContext.Current.CancellationToken));
+        await Assert.ThrowsAsync<ArgumentException>(() => c.SearchAsync(new SearchRequest { Vector = new float[] { float.NaN, 0, 0, 0, 0, 0, 0, 0 } }, ct: TestContext.Current.CancellationToken));
     }
 
     [Fact]
@@ -164,7 +164,7 @@ public sealed class SearchTests
         var rows = Enumerable.Range(0, 3000).Select(i => Rows.Row($"r{i}", $"row {i}", i, i % 10 == 3 ? "u3" : null, dim: 32)).ToList();
         for (var i = 0; i < rows.Count; i += 500)
         {
-            await c.UpsertAsync(rows.GetRange(i, 500));
+            await c.UpsertAsync(rows.GetRange(i, 500), ct: TestContext.Current.CancellationToken);
         }
 
         await c.WaitForIndexAsync(TestContext.Current.CancellationToken);
@@ -172,8 +172,8 @@ public sealed class SearchTests
         for (var q = 0; q < 50; q++)
         {
             var query = Rows.Vector(100_000 + q, 32);
-            var approx = (await c.SearchAsync(new SearchRequest { Vector = query, K = 10 })).Select(h => h.Row.Id).ToHashSet();
-            var exact = (await c.SearchAsync(new SearchRequest { Vector = query, K = 10, Exact = true })).Select(h => h.Row.Id);
+            var approx = (await c.SearchAsync(new SearchRequest { Vector = query, K = 10 }, ct: TestContext.Current.CancellationToken)).Select(h => h.Row.Id).ToHashSet();
+            var exact = (await c.SearchAsync(new SearchRequest { Vector = query, K = 10, Exact = true }, ct: TestContext.Current.CancellationToken)).Select(h => h.Row.Id);
             found += exact.Count(approx.Contains);
             total += 10;
         }
@@ -182,12 +182,12 @@ public sealed class SearchTests
 
         // A row written after the graph was built is found at once (the unindexed tail is scanned exactly).
         var fresh = Rows.Row("fresh", "fresh", 1, dim: 32) with { Vector = Rows.Vector(424242, 32) };
-        await c.UpsertAsync([fresh]);
-        var hit = await c.SearchAsync(new SearchRequest { Vector = fresh.Vector, K = 1 });
+        await c.UpsertAsync([fresh], ct: TestContext.Current.CancellationToken);
+        var hit = await c.SearchAsync(new SearchRequest { Vector = fresh.Vector, K = 1 }, ct: TestContext.Current.CancellationToken);
         Assert.Equal("fresh", hit[0].Row.Id);
 
         // Filtered approximate search returns only matching rows.
-        var filtered = await c.SearchAsync(new SearchRequest { Vector = Rows.Vector(5, 32), K = 10, Filter = Filter.ForUser(UserId.Parse("u3")) });
+        var filtered = await c.SearchAsync(new SearchRequest { Vector = Rows.Vector(5, 32), K = 10, Filter = Filter.ForUser(UserId.Parse("u3")) }, ct: TestContext.Current.CancellationToken);
         Assert.Equal(10, filtered.Count);
         Assert.All(filtered, h => Assert.Equal("u3", h.Row.UserId?.Value));
     }

@@ -50,18 +50,18 @@ public sealed class SegmentTests
         // ranking and score must come back identical, after replacements and deletes too.
         await using var store = new TempStore();
         var c = await store.CollectionAsync("acme");
-        await c.UpsertAsync([.. Enumerable.Range(0, 120).Select(i => Doc(i, (i % 3) switch { 0 => null, 1 => "alice", _ => "bob" }))]);
-        await c.UpsertAsync([Rows.Row("d5", "replaced text about hotel hotel", 5, "alice"), Rows.Row("d6", "juliet alone", 6)]);
-        await c.DeleteAsync(["d7", "d8", "d30"]);
+        await c.UpsertAsync([.. Enumerable.Range(0, 120).Select(i => Doc(i, (i % 3) switch { 0 => null, 1 => "alice", _ => "bob" }))], ct: TestContext.Current.CancellationToken);
+        await c.UpsertAsync([Rows.Row("d5", "replaced text about hotel hotel", 5, "alice"), Rows.Row("d6", "juliet alone", 6)], ct: TestContext.Current.CancellationToken);
+        await c.DeleteAsync(["d7", "d8", "d30"], ct: TestContext.Current.CancellationToken);
         var before = await AllSearches(c);
         Assert.Contains(before, h => h.StartsWith("d5:", StringComparison.Ordinal));
 
         await store.ReopenAsync();
         c = store.Engine.Tenant(TenantId.Parse("acme")).Collection("chunks");
-        Assert.Equal(117, await c.CountAsync());
+        Assert.Equal(117, await c.CountAsync(ct: TestContext.Current.CancellationToken));
         Assert.Equal(before, await AllSearches(c));
-        Assert.Null(await c.GetAsync("d7"));
-        Assert.Equal("replaced text about hotel hotel", (await c.GetAsync("d5"))!.Text);
+        Assert.Null(await c.GetAsync("d7", ct: TestContext.Current.CancellationToken));
+        Assert.Equal("replaced text about hotel hotel", (await c.GetAsync("d5", ct: TestContext.Current.CancellationToken))!.Text);
     }
 
     [Fact]
@@ -69,7 +69,7 @@ public sealed class SegmentTests
     {
         await using var store = new TempStore();
         var c = await store.CollectionAsync("acme");
-        await c.UpsertAsync([.. Enumerable.Range(0, 5).Select(i => Doc(i, "alice"))]);
+        await c.UpsertAsync([.. Enumerable.Range(0, 5).Select(i => Doc(i, "alice"))], ct: TestContext.Current.CancellationToken);
         await store.CloseAsync();
         byte[] sealedBefore;
         using (var db = EncryptionTests.Sqlite(store, "acme"))
@@ -82,7 +82,7 @@ public sealed class SegmentTests
 
         await using var again = new TempStore(root: store.Root, key: store.Key);
         c = again.Engine.Tenant(TenantId.Parse("acme")).Collection("chunks");
-        Assert.Equal(1, await c.DeleteAsync(["d2"]));
+        Assert.Equal(1, await c.DeleteAsync(["d2"], ct: TestContext.Current.CancellationToken));
         await again.CloseAsync();
 
         // The segment was sealed again without the row, under a new nonce: no 32-byte window of the old blob is left
@@ -95,7 +95,7 @@ public sealed class SegmentTests
 
         await using var third = new TempStore(root: store.Root, key: store.Key);
         c = third.Engine.Tenant(TenantId.Parse("acme")).Collection("chunks");
-        Assert.Equal(["d0", "d1", "d3", "d4"], (await c.ReadAllAsync()).Select(r => r.Id).Order(StringComparer.Ordinal));
+        Assert.Equal(["d0", "d1", "d3", "d4"], (await c.ReadAllAsync(ct: TestContext.Current.CancellationToken)).Select(r => r.Id).Order(StringComparer.Ordinal));
     }
 
     [Fact]
@@ -105,11 +105,11 @@ public sealed class SegmentTests
         var c = await store.CollectionAsync("acme");
         for (var i = 0; i < 100; i++)
         {
-            await c.UpsertAsync([Doc(i, "alice")]);
+            await c.UpsertAsync([Doc(i, "alice")], ct: TestContext.Current.CancellationToken);
         }
 
-        await c.UpsertAsync([Doc(100, "bob")]);
-        await c.DeleteAsync(["d3"]);
+        await c.UpsertAsync([Doc(100, "bob")], ct: TestContext.Current.CancellationToken);
+        await c.DeleteAsync(["d3"], ct: TestContext.Current.CancellationToken);
         var before = await AllSearches(c);
         await store.CloseAsync();
         // An owner's small segments are merged once it has 16 of them: never more than that, plus the merged ones.
@@ -118,9 +118,9 @@ public sealed class SegmentTests
 
         await using var again = new TempStore(root: store.Root, key: store.Key);
         c = again.Engine.Tenant(TenantId.Parse("acme")).Collection("chunks");
-        Assert.Equal(100, await c.CountAsync());
+        Assert.Equal(100, await c.CountAsync(ct: TestContext.Current.CancellationToken));
         Assert.Equal(before, await AllSearches(c));
-        Assert.Equal(99, await c.CountAsync(Filter.ForUser(UserId.Parse("alice"))));
+        Assert.Equal(99, await c.CountAsync(Filter.ForUser(UserId.Parse("alice")), ct: TestContext.Current.CancellationToken));
     }
 
     [Fact]
@@ -129,9 +129,9 @@ public sealed class SegmentTests
         await using var store = new TempStore();
         var c = await store.CollectionAsync("acme");
         var rows = Enumerable.Range(0, TenantCollection.MaxBatchRows + 1).Select(i => Rows.Row($"r{i}", "x", i)).ToList();
-        var e = await Assert.ThrowsAsync<ArgumentException>(() => c.UpsertAsync(rows));
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => c.UpsertAsync(rows, ct: TestContext.Current.CancellationToken));
         Assert.Contains("at most", e.Message, StringComparison.Ordinal);
-        Assert.Equal(0, await c.CountAsync());
+        Assert.Equal(0, await c.CountAsync(ct: TestContext.Current.CancellationToken));
     }
 
     [Theory]
@@ -144,7 +144,7 @@ public sealed class SegmentTests
         await using var store = new TempStore();
         var c = await store.CollectionAsync("acme");
         var existing = Math.Max(30, size);
-        await c.UpsertAsync([.. Enumerable.Range(0, existing).Select(i => Doc(i, i % 2 == 0 ? "alice" : null))]);
+        await c.UpsertAsync([.. Enumerable.Range(0, existing).Select(i => Doc(i, i % 2 == 0 ? "alice" : null))], ct: TestContext.Current.CancellationToken);
         var before = await AllSearches(c);
         List<StoredRow> Changes() =>
             [.. Enumerable.Range(0, size).Select(i => i % 2 == 0
@@ -155,11 +155,11 @@ public sealed class SegmentTests
         Format.TenantDatabase.FailCommit = path => failing && path == storeFile;
         try
         {
-            await Assert.ThrowsAnyAsync<StorageException>(() => c.UpsertAsync(Changes()));
-            await Assert.ThrowsAnyAsync<StorageException>(() => c.DeleteAsync([.. Enumerable.Range(0, size).Select(i => $"d{i}")]));
-            Assert.Equal(existing, await c.CountAsync());
-            Assert.Null(await c.GetAsync("new1"));
-            Assert.DoesNotContain("changed", (await c.GetAsync("d0"))!.Text, StringComparison.Ordinal);
+            await Assert.ThrowsAnyAsync<StorageException>(() => c.UpsertAsync(Changes(), ct: TestContext.Current.CancellationToken));
+            await Assert.ThrowsAnyAsync<StorageException>(() => c.DeleteAsync([.. Enumerable.Range(0, size).Select(i => $"d{i}")], ct: TestContext.Current.CancellationToken));
+            Assert.Equal(existing, await c.CountAsync(ct: TestContext.Current.CancellationToken));
+            Assert.Null(await c.GetAsync("new1", ct: TestContext.Current.CancellationToken));
+            Assert.DoesNotContain("changed", (await c.GetAsync("d0", ct: TestContext.Current.CancellationToken))!.Text, StringComparison.Ordinal);
             Assert.Equal(before, await AllSearches(c));
         }
         finally
@@ -168,14 +168,14 @@ public sealed class SegmentTests
             Format.TenantDatabase.FailCommit = null;
         }
 
-        Assert.Equal(size, await c.UpsertAsync(Changes()));
-        Assert.Equal(1, await c.DeleteAsync(["d1"]));
-        var hits = await c.SearchAsync(new SearchRequest { Text = "changed", K = 10, Mode = SearchMode.FullText });
+        Assert.Equal(size, await c.UpsertAsync(Changes(), ct: TestContext.Current.CancellationToken));
+        Assert.Equal(1, await c.DeleteAsync(["d1"], ct: TestContext.Current.CancellationToken));
+        var hits = await c.SearchAsync(new SearchRequest { Text = "changed", K = 10, Mode = SearchMode.FullText }, ct: TestContext.Current.CancellationToken);
         Assert.Equal(Math.Min(10, (size + 1) / 2), hits.Count);
         await store.ReopenAsync();
         c = store.Engine.Tenant(TenantId.Parse("acme")).Collection("chunks");
-        Assert.Equal(existing + (size / 2) - 1, await c.CountAsync());
-        Assert.StartsWith("changed", (await c.GetAsync("d0"))!.Text, StringComparison.Ordinal);
+        Assert.Equal(existing + (size / 2) - 1, await c.CountAsync(ct: TestContext.Current.CancellationToken));
+        Assert.StartsWith("changed", (await c.GetAsync("d0", ct: TestContext.Current.CancellationToken))!.Text, StringComparison.Ordinal);
     }
 
     [Fact]

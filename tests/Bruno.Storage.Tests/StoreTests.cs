@@ -12,9 +12,9 @@ public sealed class StoreTests
         var c = await store.CollectionAsync("acme");
         var created = new DateTimeOffset(2026, 11, 1, 12, 0, 0, TimeSpan.Zero);
         var row = Rows.Row("doc-1#0", "Bruno keeps every tenant apart.", 1, "alice", new() { ["lang"] = "en", ["year"] = 2026, ["at"] = created, ["ok"] = true }, created: created);
-        Assert.Equal(1, await c.UpsertAsync([row]));
+        Assert.Equal(1, await c.UpsertAsync([row], ct: TestContext.Current.CancellationToken));
 
-        var got = await c.GetAsync("doc-1#0");
+        var got = await c.GetAsync("doc-1#0", ct: TestContext.Current.CancellationToken);
         Assert.NotNull(got);
         Assert.Equal(row.Text, got.Text);
         Assert.Equal(row.Vector.ToArray(), got.Vector.ToArray());
@@ -24,7 +24,7 @@ public sealed class StoreTests
         Assert.Equal(2026, got.Metadata["year"].AsNumber);
         Assert.Equal(created, got.Metadata["at"].AsTime);
         Assert.True(got.Metadata["ok"].AsBool);
-        Assert.Null(await c.GetAsync("missing"));
+        Assert.Null(await c.GetAsync("missing", ct: TestContext.Current.CancellationToken));
     }
 
     [Fact]
@@ -32,18 +32,18 @@ public sealed class StoreTests
     {
         await using var store = new TempStore();
         var c = await store.CollectionAsync("acme");
-        await c.UpsertAsync([.. Enumerable.Range(0, 50).Select(i => Rows.Row($"r{i}", $"row number {i}", i, i % 2 == 0 ? "u1" : null))]);
-        await c.DeleteAsync(["r0", "r1"]);
-        await c.UpsertAsync([Rows.Row("r2", "replaced", 999)]);
+        await c.UpsertAsync([.. Enumerable.Range(0, 50).Select(i => Rows.Row($"r{i}", $"row number {i}", i, i % 2 == 0 ? "u1" : null))], ct: TestContext.Current.CancellationToken);
+        await c.DeleteAsync(["r0", "r1"], ct: TestContext.Current.CancellationToken);
+        await c.UpsertAsync([Rows.Row("r2", "replaced", 999)], ct: TestContext.Current.CancellationToken);
 
         await store.ReopenAsync();
         var again = store.Engine.Tenant(TenantId.Parse("acme")).Collection("chunks");
-        Assert.Equal(48, await again.CountAsync());
-        Assert.Null(await again.GetAsync("r0"));
-        Assert.Equal("replaced", (await again.GetAsync("r2"))!.Text);
-        Assert.Null((await again.GetAsync("r2"))!.UserId);
-        Assert.Equal(Rows.Vector(999), (await again.GetAsync("r2"))!.Vector.ToArray());
-        Assert.Equal("ok", await store.Engine.Tenant(TenantId.Parse("acme")).CheckIntegrityAsync());
+        Assert.Equal(48, await again.CountAsync(ct: TestContext.Current.CancellationToken));
+        Assert.Null(await again.GetAsync("r0", ct: TestContext.Current.CancellationToken));
+        Assert.Equal("replaced", (await again.GetAsync("r2", ct: TestContext.Current.CancellationToken))!.Text);
+        Assert.Null((await again.GetAsync("r2", ct: TestContext.Current.CancellationToken))!.UserId);
+        Assert.Equal(Rows.Vector(999), (await again.GetAsync("r2", ct: TestContext.Current.CancellationToken))!.Vector.ToArray());
+        Assert.Equal("ok", await store.Engine.Tenant(TenantId.Parse("acme")).CheckIntegrityAsync(ct: TestContext.Current.CancellationToken));
     }
 
     [Fact]
@@ -52,8 +52,8 @@ public sealed class StoreTests
         await using var store = new TempStore();
         var c = await store.CollectionAsync("acme");
         var before = DateTimeOffset.UtcNow;
-        await c.UpsertAsync([Rows.Row("r", "text", 1)]);
-        var got = await c.GetAsync("r");
+        await c.UpsertAsync([Rows.Row("r", "text", 1)], ct: TestContext.Current.CancellationToken);
+        var got = await c.GetAsync("r", ct: TestContext.Current.CancellationToken);
         Assert.InRange(got!.CreatedAt, before, DateTimeOffset.UtcNow);
     }
 
@@ -62,12 +62,12 @@ public sealed class StoreTests
     {
         await using var store = new TempStore();
         var c = await store.CollectionAsync("acme");
-        await Assert.ThrowsAsync<ArgumentException>(() => c.UpsertAsync([Rows.Row("a", "x", 1), Rows.Row("a", "y", 2)]));
-        await Assert.ThrowsAsync<CollectionMismatchException>(() => c.UpsertAsync([Rows.Row("b", "x", 1), Rows.Row("c", "y", 2, dim: 9)]));
-        await Assert.ThrowsAsync<ArgumentException>(() => c.UpsertAsync([Rows.Row("d", "x", 1) with { Vector = new float[] { float.NaN, 0, 0, 0, 0, 0, 0, 0 } }]));
-        await Assert.ThrowsAsync<InvalidIdentifierException>(() => c.UpsertAsync([Rows.Row("e", "x", 1, metadata: new() { ["Bad Key"] = 1 })]));
-        await Assert.ThrowsAsync<InvalidIdentifierException>(() => c.UpsertAsync([Rows.Row("f\0", "x", 1)]));
-        Assert.Equal(0, await c.CountAsync());
+        await Assert.ThrowsAsync<ArgumentException>(() => c.UpsertAsync([Rows.Row("a", "x", 1), Rows.Row("a", "y", 2)], ct: TestContext.Current.CancellationToken));
+        await Assert.ThrowsAsync<CollectionMismatchException>(() => c.UpsertAsync([Rows.Row("b", "x", 1), Rows.Row("c", "y", 2, dim: 9)], ct: TestContext.Current.CancellationToken));
+        await Assert.ThrowsAsync<ArgumentException>(() => c.UpsertAsync([Rows.Row("d", "x", 1) with { Vector = new float[] { float.NaN, 0, 0, 0, 0, 0, 0, 0 } }], ct: TestContext.Current.CancellationToken));
+        await Assert.ThrowsAsync<InvalidIdentifierException>(() => c.UpsertAsync([Rows.Row("e", "x", 1, metadata: new() { ["Bad Key"] = 1 })], ct: TestContext.Current.CancellationToken));
+        await Assert.ThrowsAsync<InvalidIdentifierException>(() => c.UpsertAsync([Rows.Row("f\0", "x", 1)], ct: TestContext.Current.CancellationToken));
+        Assert.Equal(0, await c.CountAsync(ct: TestContext.Current.CancellationToken));
     }
 
     [Fact]
@@ -76,12 +76,12 @@ public sealed class StoreTests
         await using var store = new TempStore();
         await store.CollectionAsync("acme", new CollectionSpec("chunks", 8, "minilm"));
         var tenant = store.Engine.Tenant(TenantId.Parse("acme"));
-        await tenant.EnsureCollectionAsync(new CollectionSpec("chunks", 8, "minilm"));
-        var e = await Assert.ThrowsAsync<CollectionMismatchException>(() => tenant.EnsureCollectionAsync(new CollectionSpec("chunks", 768, "nomic-embed-text")));
+        await tenant.EnsureCollectionAsync(new CollectionSpec("chunks", 8, "minilm"), ct: TestContext.Current.CancellationToken);
+        var e = await Assert.ThrowsAsync<CollectionMismatchException>(() => tenant.EnsureCollectionAsync(new CollectionSpec("chunks", 768, "nomic-embed-text"), ct: TestContext.Current.CancellationToken));
         Assert.Contains("minilm", e.Message, StringComparison.Ordinal);
-        await Assert.ThrowsAsync<CollectionNotFoundException>(() => tenant.Collection("nope").CountAsync());
+        await Assert.ThrowsAsync<CollectionNotFoundException>(() => tenant.Collection("nope").CountAsync(ct: TestContext.Current.CancellationToken));
         await store.ReopenAsync();
-        var specs = await store.Engine.Tenant(TenantId.Parse("acme")).ListCollectionsAsync();
+        var specs = await store.Engine.Tenant(TenantId.Parse("acme")).ListCollectionsAsync(ct: TestContext.Current.CancellationToken);
         Assert.Equal([new CollectionSpec("chunks", 8, "minilm")], specs);
     }
 
@@ -89,10 +89,10 @@ public sealed class StoreTests
     public async Task UnknownTenant_IsNotFound_AndCreateTwiceFails()
     {
         await using var store = new TempStore();
-        await Assert.ThrowsAsync<TenantNotFoundException>(() => store.Engine.Tenant(TenantId.Parse("ghost")).ListCollectionsAsync());
+        await Assert.ThrowsAsync<TenantNotFoundException>(() => store.Engine.Tenant(TenantId.Parse("ghost")).ListCollectionsAsync(TestContext.Current.CancellationToken));
         Assert.False(Directory.Exists(Path.Combine(store.Root, "tenants", "ghost")));
-        await store.Engine.CreateTenantAsync(TenantId.Parse("acme"));
-        await Assert.ThrowsAsync<TenantAlreadyExistsException>(() => store.Engine.CreateTenantAsync(TenantId.Parse("acme")));
+        await store.Engine.CreateTenantAsync(TenantId.Parse("acme"), ct: TestContext.Current.CancellationToken);
+        await Assert.ThrowsAsync<TenantAlreadyExistsException>(() => store.Engine.CreateTenantAsync(TenantId.Parse("acme"), ct: TestContext.Current.CancellationToken));
         Assert.Equal([TenantId.Parse("acme")], store.Engine.ListTenants());
     }
 
@@ -101,7 +101,7 @@ public sealed class StoreTests
     {
         await using var store = new TempStore();
         var c = await store.CollectionAsync("acme");
-        await c.UpsertAsync([Rows.Row("r", "text", 1)]);
+        await c.UpsertAsync([Rows.Row("r", "text", 1)], ct: TestContext.Current.CancellationToken);
         var folder = Path.Combine(store.Root, "tenants", "acme");
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(folder));
         Assert.True(File.Exists(Path.Combine(folder, "store.db")));
@@ -110,7 +110,7 @@ public sealed class StoreTests
             Assert.Equal(UnixFileMode.None, File.GetUnixFileMode(file) & (UnixFileMode.GroupRead | UnixFileMode.OtherRead | UnixFileMode.GroupWrite | UnixFileMode.OtherWrite));
         }
 
-        var stats = await store.Engine.Tenant(TenantId.Parse("acme")).GetStatsAsync();
+        var stats = await store.Engine.Tenant(TenantId.Parse("acme")).GetStatsAsync(ct: TestContext.Current.CancellationToken);
         Assert.Equal(1, stats.Rows);
         Assert.True(stats.BytesOnDisk > 0);
     }
@@ -126,7 +126,7 @@ public sealed class StoreTests
         Directory.Delete(attacker, recursive: true);
         Directory.CreateSymbolicLink(attacker, Path.Combine(store.Root, "tenants", "victim"));
         await using var again = new TempStore(root: store.Root, key: store.Key);
-        await Assert.ThrowsAsync<StorageException>(() => again.Engine.Tenant(TenantId.Parse("attacker")).ListCollectionsAsync());
+        await Assert.ThrowsAsync<StorageException>(() => again.Engine.Tenant(TenantId.Parse("attacker")).ListCollectionsAsync(TestContext.Current.CancellationToken));
     }
 
     [Fact]
@@ -136,13 +136,13 @@ public sealed class StoreTests
         for (var i = 0; i < 6; i++)
         {
             var c = await store.CollectionAsync($"t{i}");
-            await c.UpsertAsync([Rows.Row("r", $"row of t{i}", i)]);
+            await c.UpsertAsync([Rows.Row("r", $"row of t{i}", i)], ct: TestContext.Current.CancellationToken);
             Assert.InRange(store.Engine.OpenTenantCount, 1, 2);
         }
 
         for (var i = 0; i < 6; i++)
         {
-            var got = await store.Engine.Tenant(TenantId.Parse($"t{i}")).Collection("chunks").GetAsync("r");
+            var got = await store.Engine.Tenant(TenantId.Parse($"t{i}")).Collection("chunks").GetAsync("r", ct: TestContext.Current.CancellationToken);
             Assert.Equal($"row of t{i}", got!.Text);
             Assert.InRange(store.Engine.OpenTenantCount, 1, 2);
         }
@@ -177,8 +177,8 @@ public sealed class StoreTests
             }
         }));
         await Task.WhenAll([.. writers, .. deleters, .. readers]);
-        Assert.Equal(800, await c.CountAsync());
+        Assert.Equal(800, await c.CountAsync(ct: TestContext.Current.CancellationToken));
         await store.ReopenAsync();
-        Assert.Equal(800, await store.Engine.Tenant(TenantId.Parse("acme")).Collection("chunks").CountAsync());
+        Assert.Equal(800, await store.Engine.Tenant(TenantId.Parse("acme")).Collection("chunks").CountAsync(ct: TestContext.Current.CancellationToken));
     }
 }

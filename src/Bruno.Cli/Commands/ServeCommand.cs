@@ -30,7 +30,7 @@ internal sealed class ServeCommand : AsyncCommand<ServeCommand.Settings>
             b.WebHost.UseUrls(settings.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries));
         });
         _ = app.Services.GetRequiredService<Core.Identity.TokenService>(); // creates the signing key now, not on the first request
-        _ = app.Services.GetRequiredService<Storage.StorageEngine>(); // and the master key
+        _ = app.Services.GetRequiredService<Storage.IStorageEngine>(); // and the master key
         await app.StartAsync(cancellationToken);
         var console = CliConsole.Current;
         console.MarkupLineInterpolated($"Bruno is serving on [bold]{settings.Urls}[/], data in {data.Root}");

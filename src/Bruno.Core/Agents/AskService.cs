@@ -58,7 +58,7 @@ public sealed class AskService(IEmbeddingGenerator<string, Embedding<float>> emb
     /// Retrieves the passages for <paramref name="question"/> and composes the answer: with the chat model when one is
     /// configured, else extractively. Throws <see cref="ModelUnavailableException"/> when the model fails or times out.
     /// </summary>
-    public async Task<Answer> AskAsync(TenantStore store, Question question, CancellationToken ct = default)
+    public async Task<Answer> AskAsync(ITenantStore store, Question question, CancellationToken ct = default)
     {
         Answer? final = null;
         await foreach (var e in AskStreamingAsync(store, question, ct))
@@ -77,7 +77,7 @@ public sealed class AskService(IEmbeddingGenerator<string, Embedding<float>> emb
     /// <see cref="AnswerDone"/> with the whole answer, its sources and usage. Validation and retrieval happen before the
     /// first event, so their errors are thrown from the first <c>MoveNextAsync</c>.
     /// </summary>
-    public async IAsyncEnumerable<AnswerEvent> AskStreamingAsync(TenantStore store, Question question, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
+    public async IAsyncEnumerable<AnswerEvent> AskStreamingAsync(ITenantStore store, Question question, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(question);
@@ -233,7 +233,7 @@ public sealed class AskService(IEmbeddingGenerator<string, Embedding<float>> emb
     }
 
     /// <summary>The passages an answer would use, best first, numbered from 1. Throws <see cref="ArgumentException"/> like a question.</summary>
-    public async Task<IReadOnlyList<Passage>> RetrieveAsync(TenantStore store, string query, int? topK, RetrievalOptions? retrieval = null, CancellationToken ct = default)
+    public async Task<IReadOnlyList<Passage>> RetrieveAsync(ITenantStore store, string query, int? topK, RetrievalOptions? retrieval = null, CancellationToken ct = default)
     {
         var text = Validated(query);
         return await RetrieveAsync(store, text, (await embedder.GenerateAsync([text], cancellationToken: ct))[0].Vector, topK, retrieval, record: false);
@@ -251,7 +251,7 @@ public sealed class AskService(IEmbeddingGenerator<string, Embedding<float>> emb
     }
 
     /// <summary>Hybrid search, near-duplicates dropped, context budget applied; <paramref name="record"/>: stage metrics of a question.</summary>
-    private async Task<IReadOnlyList<Passage>> RetrieveAsync(TenantStore store, string query, ReadOnlyMemory<float> vector, int? topK, RetrievalOptions? retrieval, bool record)
+    private async Task<IReadOnlyList<Passage>> RetrieveAsync(ITenantStore store, string query, ReadOnlyMemory<float> vector, int? topK, RetrievalOptions? retrieval, bool record)
     {
         var timings = record ? new Storage.Telemetry.SearchTimings() : null;
         var opts = retrieval ?? options.Value.Retrieval;

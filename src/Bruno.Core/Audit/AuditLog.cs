@@ -220,7 +220,7 @@ public sealed class AuditLog
     }
 
     /// <summary>Whether <paramref name="last"/> is still the newest entry (another process may have appended since).</summary>
-    private static async Task<bool> IsHeadAsync(TenantCollection collection, AuditEntry? last) =>
+    private static async Task<bool> IsHeadAsync(ITenantCollection collection, AuditEntry? last) =>
         await collection.GetAsync(RowId((last?.Seq ?? 0) + 1)) is null
         && (last is null ? await collection.CountAsync() == 0 : (await collection.GetAsync(RowId(last.Seq)))?.Text == JsonSerializer.Serialize(last, AuditJson.Options));
 

@@ -102,7 +102,7 @@ public sealed partial class DocumentService(IEmbeddingGenerator<string, Embeddin
     /// The collection of the configured model. Throws <see cref="EmbeddingModelChangedException"/> when the tenant's
     /// documents are still embedded with another model (they would not be found): <see cref="ReembedAsync"/> moves them.
     /// </summary>
-    public async Task<TenantCollection> CollectionAsync(TenantStore store)
+    public async Task<ITenantCollection> CollectionAsync(ITenantStore store)
     {
         ArgumentNullException.ThrowIfNull(store);
         var spec = Spec;
@@ -128,17 +128,17 @@ public sealed partial class DocumentService(IEmbeddingGenerator<string, Embeddin
     /// atomic in the new collection), then empties the old collections. Safe to run again after a failure: documents
     /// already moved are simply written again. Returns what was moved.
     /// </summary>
-    public async Task<ReembedResult> ReembedAsync(TenantStore store, CancellationToken ct = default)
+    public async Task<ReembedResult> ReembedAsync(ITenantStore store, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(store);
         var spec = Spec;
-        var target = await store.EnsureCollectionAsync(spec);
+        var target = await store.EnsureCollectionAsync(spec, ct);
         var from = new List<string>();
         int documents = 0, chunks = 0;
-        foreach (var old in (await store.ListCollectionsAsync()).Where(c => c.Name.StartsWith(CollectionPrefix, StringComparison.Ordinal) && c.Name != spec.Name))
+        foreach (var old in (await store.ListCollectionsAsync(ct)).Where(c => c.Name.StartsWith(CollectionPrefix, StringComparison.Ordinal) && c.Name != spec.Name))
         {
             var source = store.Collection(old.Name);
-            var rows = await source.ReadAllAsync();
+            var rows = await source.ReadAllAsync(ct);
             if (rows.Count == 0)
             {
                 continue;
@@ -152,12 +152,12 @@ public sealed partial class DocumentService(IEmbeddingGenerator<string, Embeddin
                 var vectors = parts.Count == 0 ? [] : await embedder.GenerateAsync(parts.Select(p => p.Text), cancellationToken: ct);
                 var moved = parts.Select((p, i) => p with { Vector = vectors[i].Vector }).ToList();
                 moved.Add(doc with { Vector = Mean(vectors.Select(v => v.Vector).ToList(), spec.Dimension) });
-                await target.UpsertAsync(moved);
+                await target.UpsertAsync(moved, ct);
                 documents++;
                 chunks += parts.Count;
             }
 
-            await source.DeleteWhereAsync(Filter.All);
+            await source.DeleteWhereAsync(Filter.All, ct);
         }
 
         return new ReembedResult(from, spec.Model, documents, chunks);
@@ -183,7 +183,7 @@ public sealed partial class DocumentService(IEmbeddingGenerator<string, Embeddin
     }
 
     /// <summary>Stores (or replaces) a document sent as text (plain, Markdown or HTML); returns what was stored.</summary>
-    public Task<DocumentInfo> PutAsync(TenantStore store, DocumentInput input, CancellationToken ct = default)
+    public Task<DocumentInfo> PutAsync(ITenantStore store, DocumentInput input, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(input);
         var type = TextExtractor.Normalize(input.ContentType);
@@ -205,7 +205,7 @@ public sealed partial class DocumentService(IEmbeddingGenerator<string, Embeddin
     }
 
     /// <summary>Stores (or replaces) an uploaded file (text, Markdown, HTML or PDF); returns what was stored.</summary>
-    public Task<DocumentInfo> PutFileAsync(TenantStore store, DocumentFile file, CancellationToken ct = default)
+    public Task<DocumentInfo> PutFileAsync(ITenantStore store, DocumentFile file, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(file);
         var type = TextExtractor.Normalize(file.ContentType);
@@ -229,7 +229,7 @@ public sealed partial class DocumentService(IEmbeddingGenerator<string, Embeddin
         }
     }
 
-    private async Task<DocumentInfo> StoreAsync(TenantStore store, string idText, string? titleText, string type, string text, int size, IReadOnlyDictionary<string, string>? metadata, bool markdown, DocumentQuota? quota, CancellationToken ct)
+    private async Task<DocumentInfo> StoreAsync(ITenantStore store, string idText, string? titleText, string type, string text, int size, IReadOnlyDictionary<string, string>? metadata, bool markdown, DocumentQuota? quota, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(store);
         var opts = options.Value;
@@ -254,17 +254,17 @@ public sealed partial class DocumentService(IEmbeddingGenerator<string, Embeddin
         }
 
         var collection = await CollectionAsync(store);
-        var previous = await collection.GetAsync(DocRowId(id));
+        var previous = await collection.GetAsync(DocRowId(id), ct);
         if (quota is not null)
         {
             // checked before anything is written; two uploads racing past the last slot can both pass (a soft limit)
-            var documents = await collection.CountAsync(Filter.All.Where("kind", "document"));
+            var documents = await collection.CountAsync(Filter.All.Where("kind", "document"), ct);
             if (previous is null && documents >= quota.MaxDocuments)
             {
                 throw new QuotaExceededException("documents", quota.MaxDocuments, documents, $"The tenant's plan allows {quota.MaxDocuments} documents and it has {documents}; delete some or change plans.");
             }
 
-            var bytes = (await store.GetStatsAsync()).BytesOnDisk;
+            var bytes = (await store.GetStatsAsync(ct)).BytesOnDisk;
             if (bytes + size > quota.MaxStorageBytes)
             {
                 throw new QuotaExceededException("storage_bytes", quota.MaxStorageBytes, bytes, $"The tenant's plan allows {quota.MaxStorageBytes} bytes of storage and it uses {bytes}; this document ({size} bytes) does not fit.");
@@ -311,12 +311,12 @@ public sealed partial class DocumentService(IEmbeddingGenerator<string, Embeddin
             CreatedAt = info.CreatedAt,
         });
         var stale = Enumerable.Range(chunks.Count, Math.Max(0, oldCount - chunks.Count)).Select(i => ChunkRowId(id, i)).ToList();
-        await collection.ReplaceAsync(rows, stale);
+        await collection.ReplaceAsync(rows, stale, ct);
         return info;
     }
 
     /// <summary>One page of documents in id order, after <paramref name="after"/>.</summary>
-    public async Task<IReadOnlyList<DocumentInfo>> ListAsync(TenantStore store, string? after, int limit)
+    public async Task<IReadOnlyList<DocumentInfo>> ListAsync(ITenantStore store, string? after, int limit)
     {
         var collection = await CollectionAsync(store);
         var rows = await collection.ListAsync(Filter.All.Where("kind", "document"), after is null ? null : DocRowId(ValidateId(after)), Math.Clamp(limit, 1, 200));
@@ -324,14 +324,14 @@ public sealed partial class DocumentService(IEmbeddingGenerator<string, Embeddin
     }
 
     /// <summary>The document, or null.</summary>
-    public async Task<DocumentInfo?> GetAsync(TenantStore store, string id)
+    public async Task<DocumentInfo?> GetAsync(ITenantStore store, string id)
     {
         var collection = await CollectionAsync(store);
         return await collection.GetAsync(DocRowId(ValidateId(id))) is { } row ? Info(row) : null;
     }
 
     /// <summary>Deletes the document and all its chunks at once; false when it did not exist.</summary>
-    public async Task<bool> DeleteAsync(TenantStore store, string id)
+    public async Task<bool> DeleteAsync(ITenantStore store, string id)
     {
         var collection = await CollectionAsync(store);
         var row = await collection.GetAsync(DocRowId(ValidateId(id)));

@@ -36,7 +36,7 @@ public sealed partial class MemoryService(IEmbeddingGenerator<string, Embedding<
     /// ids of the preferences that shaped the answer: rating it up reinforces them.
     /// </summary>
     /// <remarks>The turn is indexed by the question's vector (already computed to answer it): similar questions find it.</remarks>
-    public async Task<string> RecordTurnAsync(TenantStore store, UserId user, string session, string question, string answer, IEnumerable<string> sources, ReadOnlyMemory<float> questionVector, IEnumerable<string>? preferencesUsed = null)
+    public async Task<string> RecordTurnAsync(ITenantStore store, UserId user, string session, string question, string answer, IEnumerable<string> sources, ReadOnlyMemory<float> questionVector, IEnumerable<string>? preferencesUsed = null)
     {
         Telemetry.BrunoTelemetry.Memory(store.Id, "record_turn", "episodic");
         var now = _time.GetUtcNow();
@@ -64,7 +64,7 @@ public sealed partial class MemoryService(IEmbeddingGenerator<string, Embedding<
     /// fact ("my locker code is 4471") is kept as that fact, so saying it again updates one row. Preferences it states are
     /// created or reinforced.
     /// </summary>
-    public async Task<MemoryItem> RememberAsync(TenantStore store, UserId user, string text, CancellationToken ct = default)
+    public async Task<MemoryItem> RememberAsync(ITenantStore store, UserId user, string text, CancellationToken ct = default)
     {
         Telemetry.BrunoTelemetry.Memory(store.Id, "remember", "semantic");
         text = (text ?? string.Empty).Trim();
@@ -90,20 +90,20 @@ public sealed partial class MemoryService(IEmbeddingGenerator<string, Embedding<
 
         var row = new StoredRow { Id = id, Text = text, Vector = (await embedder.GenerateAsync([text], cancellationToken: ct))[0].Vector, UserId = user, Metadata = meta, CreatedAt = now };
         var collection = await CollectionAsync(store);
-        await collection.UpsertAsync([row, .. await StatedPreferencesAsync(collection, user, text, now, Spec.Dimension)]);
+        await collection.UpsertAsync([row, .. await StatedPreferencesAsync(collection, user, text, now, Spec.Dimension)], ct);
         return Item(row, now);
     }
 
     /// <summary>The user's memories most related to <paramref name="query"/> (turns and facts), best first.</summary>
-    public async Task<IReadOnlyList<MemoryItem>> RecallAsync(TenantStore store, UserId user, string query, int k = 5, CancellationToken ct = default)
+    public async Task<IReadOnlyList<MemoryItem>> RecallAsync(ITenantStore store, UserId user, string query, int k = 5, CancellationToken ct = default)
     {
         query = CheckQuery(query);
         var vector = (await embedder.GenerateAsync([query], cancellationToken: ct))[0].Vector;
         return await RecallAsync(store, user, query, vector, k);
     }
 
-    /// <summary>As <see cref="RecallAsync(TenantStore, UserId, string, int, CancellationToken)"/>, with the query's vector already computed (answering a question embeds it once).</summary>
-    public async Task<IReadOnlyList<MemoryItem>> RecallAsync(TenantStore store, UserId user, string query, ReadOnlyMemory<float> vector, int k = 5)
+    /// <summary>As <see cref="RecallAsync(ITenantStore, UserId, string, int, CancellationToken)"/>, with the query's vector already computed (answering a question embeds it once).</summary>
+    public async Task<IReadOnlyList<MemoryItem>> RecallAsync(ITenantStore store, UserId user, string query, ReadOnlyMemory<float> vector, int k = 5)
     {
         Telemetry.BrunoTelemetry.Memory(store.Id, "recall", "all");
         var hits = await (await CollectionAsync(store)).SearchAsync(new SearchRequest
@@ -119,17 +119,17 @@ public sealed partial class MemoryService(IEmbeddingGenerator<string, Embedding<
     }
 
     /// <summary>The last <paramref name="n"/> turns of the user's session, oldest first.</summary>
-    public async Task<IReadOnlyList<MemoryItem>> RecentTurnsAsync(TenantStore store, UserId user, string session, int n, CancellationToken ct = default)
+    public async Task<IReadOnlyList<MemoryItem>> RecentTurnsAsync(ITenantStore store, UserId user, string session, int n, CancellationToken ct = default)
     {
         Telemetry.BrunoTelemetry.Memory(store.Id, "recent_turns", "episodic");
         ct.ThrowIfCancellationRequested();
-        var turns = await (await CollectionAsync(store)).LatestAsync(Filter.ForUser(user).Where("session", Clip(session, 200)).Where(Kind, "turn"), Math.Clamp(n, 1, 50)); // the selective condition first
+        var turns = await (await CollectionAsync(store)).LatestAsync(Filter.ForUser(user).Where("session", Clip(session, 200)).Where(Kind, "turn"), Math.Clamp(n, 1, 50), ct); // the selective condition first
         var now = _time.GetUtcNow();
         return [.. turns.Reverse().Select(t => Item(t, now))];
     }
 
     /// <summary>The user's preferences in force now (strength at least the floor), strongest first, at most ten per kind.</summary>
-    public async Task<IReadOnlyList<Preference>> PreferencesAsync(TenantStore store, UserId user)
+    public async Task<IReadOnlyList<Preference>> PreferencesAsync(ITenantStore store, UserId user)
     {
         Telemetry.BrunoTelemetry.Memory(store.Id, "preferences", "procedural");
         var rows = await (await CollectionAsync(store)).LatestAsync(Filter.ForUser(user).Where(Kind, "preference"), SearchRequest.MaxK);
@@ -145,7 +145,7 @@ public sealed partial class MemoryService(IEmbeddingGenerator<string, Embedding<
     /// Records the user's rating of one of their own answers (<paramref name="helpful"/>: up or down) with an optional
     /// comment. Rating up reinforces the preferences that shaped that answer. False when the user has no such turn.
     /// </summary>
-    public async Task<bool> FeedbackAsync(TenantStore store, UserId user, string turnId, bool helpful, string? comment = null)
+    public async Task<bool> FeedbackAsync(ITenantStore store, UserId user, string turnId, bool helpful, string? comment = null)
     {
         Telemetry.BrunoTelemetry.Memory(store.Id, "feedback", "episodic");
         comment = comment?.Trim();
@@ -191,7 +191,7 @@ public sealed partial class MemoryService(IEmbeddingGenerator<string, Embedding<
     }
 
     /// <summary>Everything held about <paramref name="user"/>, by kind.</summary>
-    public async Task<MemoryExport> ExportAsync(TenantStore store, UserId user, CancellationToken ct = default)
+    public async Task<MemoryExport> ExportAsync(ITenantStore store, UserId user, CancellationToken ct = default)
     {
         Telemetry.BrunoTelemetry.Memory(store.Id, "export", "all");
         var all = await AllAsync(await CollectionAsync(store), Filter.ForUser(user), ct);
@@ -205,7 +205,7 @@ public sealed partial class MemoryService(IEmbeddingGenerator<string, Embedding<
     }
 
     /// <summary>Deletes one memory of the user; false when the user has no memory with that id.</summary>
-    public async Task<bool> ForgetAsync(TenantStore store, UserId user, string id)
+    public async Task<bool> ForgetAsync(ITenantStore store, UserId user, string id)
     {
         Telemetry.BrunoTelemetry.Memory(store.Id, "forget", "all");
         var collection = await CollectionAsync(store);
@@ -219,7 +219,7 @@ public sealed partial class MemoryService(IEmbeddingGenerator<string, Embedding<
     }
 
     /// <summary>Erases the user: destroys the user's key (every copy of their rows, backups included, becomes unreadable), then deletes the rows.</summary>
-    public async Task<ErasureReceipt> EraseAsync(TenantStore store, UserId user)
+    public async Task<ErasureReceipt> EraseAsync(ITenantStore store, UserId user)
     {
         Telemetry.BrunoTelemetry.Memory(store.Id, "erase", "all");
         var rows = await store.EraseUserAsync(user);
@@ -231,11 +231,11 @@ public sealed partial class MemoryService(IEmbeddingGenerator<string, Embedding<
     /// can retrieve: the only way anything of a user's memory becomes shared. The fact stays in the user's memory.
     /// Returns the document, or null when the user has no such fact.
     /// </summary>
-    public async Task<DocumentInfo?> PromoteFactAsync(TenantStore store, UserId user, string factId, UserId promotedBy, CancellationToken ct = default)
+    public async Task<DocumentInfo?> PromoteFactAsync(ITenantStore store, UserId user, string factId, UserId promotedBy, CancellationToken ct = default)
     {
         Telemetry.BrunoTelemetry.Memory(store.Id, "promote", "semantic");
         var collection = await CollectionAsync(store);
-        var fact = await collection.GetAsync(IdentifierRules.ValidateRowId(factId));
+        var fact = await collection.GetAsync(IdentifierRules.ValidateRowId(factId), ct);
         if (fact is null || fact.UserId != user || KindOf(fact) != "fact")
         {
             return null;
@@ -255,7 +255,7 @@ public sealed partial class MemoryService(IEmbeddingGenerator<string, Embedding<
     /// below the floor and keeping the ten strongest per kind), and deletes turns and unconfirmed extracted facts older
     /// than the policy's retention. Each user's changes are one atomic write.
     /// </summary>
-    public async Task<ConsolidationReport> ConsolidateAsync(TenantStore store, MemoryPolicy policy, DateTimeOffset since, DateTimeOffset until, CancellationToken ct = default)
+    public async Task<ConsolidationReport> ConsolidateAsync(ITenantStore store, MemoryPolicy policy, DateTimeOffset since, DateTimeOffset until, CancellationToken ct = default)
     {
         Telemetry.BrunoTelemetry.Memory(store.Id, "consolidate", "all");
         ArgumentNullException.ThrowIfNull(policy);
@@ -263,7 +263,7 @@ public sealed partial class MemoryService(IEmbeddingGenerator<string, Embedding<
         var now = _time.GetUtcNow();
         var cutoff = now - TimeSpan.FromDays(policy.RetentionDays);
         var report = ConsolidationReport.Empty;
-        foreach (var user in await collection.UsersAsync())
+        foreach (var user in await collection.UsersAsync(ct))
         {
             ct.ThrowIfCancellationRequested();
             report = report.Add(await ConsolidateUserAsync(collection, user, since, until, cutoff, now, ct));
@@ -272,7 +272,7 @@ public sealed partial class MemoryService(IEmbeddingGenerator<string, Embedding<
         return report;
     }
 
-    private async Task<ConsolidationReport> ConsolidateUserAsync(TenantCollection collection, UserId user, DateTimeOffset since, DateTimeOffset until, DateTimeOffset cutoff, DateTimeOffset now, CancellationToken ct)
+    private async Task<ConsolidationReport> ConsolidateUserAsync(ITenantCollection collection, UserId user, DateTimeOffset since, DateTimeOffset until, DateTimeOffset cutoff, DateTimeOffset now, CancellationToken ct)
     {
         var mine = Filter.ForUser(user);
         var upserts = new Dictionary<string, StoredRow>(StringComparer.Ordinal);
@@ -359,7 +359,7 @@ public sealed partial class MemoryService(IEmbeddingGenerator<string, Embedding<
 
         // 4. Preferences decay; below the floor, or beyond the ten strongest of a kind, they are dropped.
         var (decayed, dropped) = (0, 0);
-        var preferences = await collection.LatestAsync(mine.Where(Kind, "preference"), SearchRequest.MaxK);
+        var preferences = await collection.LatestAsync(mine.Where(Kind, "preference"), SearchRequest.MaxK, ct);
         foreach (var group in preferences.GroupBy(p => Str(p, "preference_kind") ?? string.Empty, StringComparer.Ordinal))
         {
             var ranked = group.Select(p => (Row: p, Strength: ToPreference(p, now).Strength)).OrderByDescending(p => p.Strength).ToList();
@@ -381,18 +381,18 @@ public sealed partial class MemoryService(IEmbeddingGenerator<string, Embedding<
 
         if (upserts.Count > 0 || deletes.Count > 0)
         {
-            await collection.ReplaceAsync([.. upserts.Values], [.. deletes]);
+            await collection.ReplaceAsync([.. upserts.Values], [.. deletes], ct);
         }
 
         // 5. Turns past retention.
         var old = mine.Where(Kind, "turn").CreatedBetween(null, cutoff);
-        var turnsExpired = await collection.CountAsync(old) > 0 ? await collection.DeleteWhereAsync(old) : 0;
+        var turnsExpired = await collection.CountAsync(old, ct) > 0 ? await collection.DeleteWhereAsync(old, ct) : 0;
 
         return new ConsolidationReport(1, turns.Count, extracted, merged, decayed, dropped, turnsExpired, factsExpired);
     }
 
     /// <summary>Rows for the preferences <paramref name="text"/> states: new ones at the initial strength, known ones reinforced.</summary>
-    private static async Task<List<StoredRow>> StatedPreferencesAsync(TenantCollection collection, UserId user, string text, DateTimeOffset now, int dimension)
+    private static async Task<List<StoredRow>> StatedPreferencesAsync(ITenantCollection collection, UserId user, string text, DateTimeOffset now, int dimension)
     {
         var rows = new List<StoredRow>();
         foreach (var p in MemoryExtraction.Preferences(text))
@@ -479,14 +479,14 @@ public sealed partial class MemoryService(IEmbeddingGenerator<string, Embedding<
         return turn.Text.Length >= 3 + n ? turn.Text.Substring(3, n) : string.Empty;
     }
 
-    private static async Task<List<StoredRow>> AllAsync(TenantCollection collection, Filter filter, CancellationToken ct)
+    private static async Task<List<StoredRow>> AllAsync(ITenantCollection collection, Filter filter, CancellationToken ct)
     {
         var rows = new List<StoredRow>();
         string? after = null;
         while (true)
         {
             ct.ThrowIfCancellationRequested();
-            var page = await collection.ListAsync(filter, after, 500);
+            var page = await collection.ListAsync(filter, after, 500, ct);
             rows.AddRange(page);
             if (page.Count < 500)
             {
@@ -497,7 +497,7 @@ public sealed partial class MemoryService(IEmbeddingGenerator<string, Embedding<
         }
     }
 
-    private Task<TenantCollection> CollectionAsync(TenantStore store) => store.EnsureCollectionAsync(Spec);
+    private Task<ITenantCollection> CollectionAsync(ITenantStore store) => store.EnsureCollectionAsync(Spec);
 
     private static MemoryItem Item(StoredRow row, DateTimeOffset now)
     {

@@ -64,15 +64,25 @@ public sealed class UsageService(UsageMeter meter, TenantService tenants, IOptio
     /// <summary>
     /// Records every live tenant's bytes on disk for the hour of <paramref name="now"/>; the id names the tenant and the
     /// hour, so sampling twice in an hour (or from two processes) counts once. <paramref name="only"/> limits it to one
-    /// tenant (a report samples its tenant's current hour first). Returns how many were sampled.
+    /// tenant (a report samples its tenant's current hour first). Tenants whose store node is unavailable are skipped. Returns how many were sampled.
     /// </summary>
-    public int SampleStorage(DateTimeOffset now, TenantId? only = null)
+    public async Task<int> SampleStorageAsync(DateTimeOffset now, TenantId? only = null, CancellationToken ct = default)
     {
         var hour = UsageMeter.HourOf(now);
         var sampled = 0;
         foreach (var t in tenants.List().Where(t => t.Status is TenantStatus.Active or TenantStatus.Suspended or TenantStatus.Offloaded && (only is null || t.Id == only)))
         {
-            meter.Record(new UsageEvent($"storage:{t.Id.Value}:{hour}", t.Id, UsageKinds.StorageByteHours, tenants.BytesOnDisk(t.Id), now));
+            long bytes;
+            try
+            {
+                bytes = await tenants.BytesOnDiskAsync(t.Id, ct);
+            }
+            catch (Storage.StoreUnavailableException)
+            {
+                continue; // its store node is down: the next round samples it
+            }
+
+            meter.Record(new UsageEvent($"storage:{t.Id.Value}:{hour}", t.Id, UsageKinds.StorageByteHours, bytes, now));
             sampled++;
         }
 

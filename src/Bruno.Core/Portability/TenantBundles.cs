@@ -41,7 +41,7 @@ public sealed record CollectionInventory(string Name, long Rows, string Digest);
 /// <see cref="BundleException"/> for a bundle that is not one, is of another version, does not open with the passphrase, is
 /// truncated or damaged. An import that fails for any reason leaves nothing behind: no catalog record, no store.
 /// </remarks>
-public sealed partial class TenantBundles(TenantCatalog catalog, TenantService tenants, StorageEngine engine, IOptions<BrunoOptions> options, ILogger<TenantBundles>? logger = null, TimeProvider? time = null)
+public sealed partial class TenantBundles(TenantCatalog catalog, TenantService tenants, IStorageEngine engine, IOptions<BrunoOptions> options, ILogger<TenantBundles>? logger = null, TimeProvider? time = null)
 {
     /// <summary>Rows read from the store per page while exporting and verifying.</summary>
     private const int PageRows = 1_000;
@@ -139,7 +139,7 @@ public sealed partial class TenantBundles(TenantCatalog catalog, TenantService t
         {
             try
             {
-                await engine.CreateTenantAsync(id);
+                await engine.CreateTenantAsync(id, ct);
                 storeCreated = true;
             }
             catch (TenantAlreadyExistsException)
@@ -216,7 +216,7 @@ public sealed partial class TenantBundles(TenantCatalog catalog, TenantService t
         BundleRecords.Tenant(buffer, settings);
         await EmitAsync();
         var store = engine.Tenant(header.Tenant);
-        var specs = await store.ListCollectionsAsync();
+        var specs = await store.ListCollectionsAsync(ct);
         long total = 0;
         foreach (var spec in specs)
         {
@@ -227,7 +227,7 @@ public sealed partial class TenantBundles(TenantCatalog catalog, TenantService t
             string? after = null;
             while (true)
             {
-                var page = await collection.ListAsync(Filter.All, after, PageRows);
+                var page = await collection.ListAsync(Filter.All, after, PageRows, ct);
                 foreach (var row in page)
                 {
                     var start = buffer.WrittenCount;
@@ -257,7 +257,7 @@ public sealed partial class TenantBundles(TenantCatalog catalog, TenantService t
         await sealer.CompleteAsync(ct);
         if (closeAfter)
         {
-            await engine.CloseTenantAsync(header.Tenant); // it was offloaded: leave it closed again
+            await engine.CloseTenantAsync(header.Tenant, ct); // it was offloaded: leave it closed again
         }
 
         LogExported(_logger, header.Tenant.Value, specs.Count, total, counted.Written);
@@ -412,9 +412,9 @@ public sealed partial class TenantBundles(TenantCatalog catalog, TenantService t
     }
 
     /// <summary>Reads every collection back from the store and compares it with the bundle: same specs, same row digests.</summary>
-    private static async Task VerifyAsync(TenantStore store, BundleContents contents, CancellationToken ct)
+    private static async Task VerifyAsync(ITenantStore store, BundleContents contents, CancellationToken ct)
     {
-        var specs = await store.ListCollectionsAsync();
+        var specs = await store.ListCollectionsAsync(ct);
         if (!specs.SequenceEqual(contents.Collections.Select(c => c.Spec)))
         {
             throw new InvalidOperationException("The imported tenant's collections differ from the bundle's.");
@@ -448,7 +448,7 @@ public sealed partial class TenantBundles(TenantCatalog catalog, TenantService t
         var collections = new List<CollectionInventory>();
         try
         {
-            foreach (var spec in await store.ListCollectionsAsync())
+            foreach (var spec in await store.ListCollectionsAsync(ct))
             {
                 var (rows, digest) = await DigestAsync(store, spec.Name, ct);
                 collections.Add(new CollectionInventory(spec.Name, rows, Convert.ToHexStringLower(digest)));
@@ -458,14 +458,14 @@ public sealed partial class TenantBundles(TenantCatalog catalog, TenantService t
         {
             if (record.Status == TenantStatus.Offloaded)
             {
-                await engine.CloseTenantAsync(id);
+                await engine.CloseTenantAsync(id, CancellationToken.None);
             }
         }
 
         return new TenantInventory(id.Value, collections);
     }
 
-    private static async Task<(long Rows, byte[] Digest)> DigestAsync(TenantStore store, string name, CancellationToken ct)
+    private static async Task<(long Rows, byte[] Digest)> DigestAsync(ITenantStore store, string name, CancellationToken ct)
     {
         using var digest = new RowDigest();
         var collection = store.Collection(name);
@@ -473,7 +473,7 @@ public sealed partial class TenantBundles(TenantCatalog catalog, TenantService t
         while (true)
         {
             ct.ThrowIfCancellationRequested();
-            var page = await collection.ListAsync(Filter.All, after, PageRows);
+            var page = await collection.ListAsync(Filter.All, after, PageRows, ct);
             foreach (var row in page)
             {
                 digest.Add(row);
@@ -503,13 +503,13 @@ public sealed partial class TenantBundles(TenantCatalog catalog, TenantService t
     private static partial void LogUndoFailed(ILogger logger, string tenant, Exception exception);
 
     /// <summary>Writes the rows of the second pass into the new store, in batches.</summary>
-    private sealed class StoreSink(TenantStore store) : IBundleSink
+    private sealed class StoreSink(ITenantStore store) : IBundleSink
     {
         private readonly List<StoredRow> _batch = new(BatchRows);
-        private TenantCollection? _collection;
+        private ITenantCollection? _collection;
         private long _bytes;
 
-        public async Task CollectionAsync(CollectionSpec spec, CancellationToken ct) => _collection = await store.EnsureCollectionAsync(spec);
+        public async Task CollectionAsync(CollectionSpec spec, CancellationToken ct) => _collection = await store.EnsureCollectionAsync(spec, ct);
 
         public async Task RowAsync(StoredRow row, CancellationToken ct)
         {
@@ -528,7 +528,7 @@ public sealed partial class TenantBundles(TenantCatalog catalog, TenantService t
             ct.ThrowIfCancellationRequested();
             if (_batch.Count > 0)
             {
-                await _collection!.UpsertAsync([.. _batch]);
+                await _collection!.UpsertAsync([.. _batch], ct);
                 _batch.Clear();
                 _bytes = 0;
             }

@@ -7,7 +7,7 @@ namespace Bruno.Core.Tenants;
 /// Creates tenants (catalog record and encrypted store together) and answers whether a tenant may be served.
 /// Throws <see cref="TenantExistsException"/> for a taken id and <see cref="ArgumentException"/> for a bad display name.
 /// </summary>
-public sealed class TenantService(TenantCatalog catalog, StorageEngine engine, Microsoft.Extensions.Options.IOptions<BrunoOptions> options, Audit.ErasureReceipts? receipts = null)
+public sealed class TenantService(TenantCatalog catalog, IStorageEngine engine, Microsoft.Extensions.Options.IOptions<BrunoOptions> options, Audit.ErasureReceipts? receipts = null)
 {
     /// <summary>The retrieval settings in force for <paramref name="id"/>: the service's, with the tenant's overrides.</summary>
     public RetrievalOptions RetrievalFor(TenantId id) => options.Value.Retrieval.With(catalog.FindRetrieval(id));
@@ -191,7 +191,8 @@ public sealed class TenantService(TenantCatalog catalog, StorageEngine engine, M
     }
 
     /// <summary>Bytes the tenant's store takes on disk, without opening it.</summary>
-    public long BytesOnDisk(TenantId id) => engine.BytesOnDisk(id);
+    public Task<long> BytesOnDiskAsync(TenantId id, CancellationToken ct = default) => engine.BytesOnDiskAsync(id, ct);
+
     /// <summary>
     /// Undoes an import that did not finish: erases the store it was writing (when <paramref name="eraseStore"/>: only
     /// the import that created the store may erase it) and removes the provisioning record with its events and
@@ -201,18 +202,18 @@ public sealed class TenantService(TenantCatalog catalog, StorageEngine engine, M
     {
         if (eraseStore)
         {
-            await engine.DeleteTenantAsync(id);
+            await engine.EraseTenantAsync(id);
         }
 
         catalog.Forget(id);
     }
 
     /// <summary>The store of a tenant, reached only through this handle.</summary>
-    public TenantStore Store(TenantId id) => engine.Tenant(id);
+    public ITenantStore Store(TenantId id) => engine.Tenant(id);
 
     private async Task<TenantRecord> FinishProvisioningAsync(TenantId id, string actor)
     {
-        if (!engine.TenantExists(id))
+        if (!await engine.TenantExistsAsync(id))
         {
             await engine.CreateTenantAsync(id);
         }
@@ -233,7 +234,7 @@ public sealed class TenantService(TenantCatalog catalog, StorageEngine engine, M
     {
         try
         {
-            if (!engine.TenantExists(id) || await engine.Tenant(id).Collection(Audit.AuditLog.CollectionName).LatestAsync(Storage.Model.Filter.All, 1) is not [var last, ..])
+            if (!await engine.TenantExistsAsync(id) || await engine.Tenant(id).Collection(Audit.AuditLog.CollectionName).LatestAsync(Storage.Model.Filter.All, 1) is not [var last, ..])
             {
                 return null;
             }

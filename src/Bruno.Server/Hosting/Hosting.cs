@@ -164,7 +164,7 @@ internal static class Hosting
 
     /// <summary>Ready when the store answers; "degraded" (still 200) when the chat model's endpoint does not, since
     /// retrieval and extractive answers still work and generation answers 503 meanwhile.</summary>
-    private static async Task<IResult> ReadyAsync(Bruno.Storage.StorageEngine engine, IOptions<BrunoOptions> options, IHttpClientFactory http, CancellationToken ct)
+    private static async Task<IResult> ReadyAsync(Bruno.Storage.IStorageEngine engine, IOptions<BrunoOptions> options, IHttpClientFactory http, CancellationToken ct)
     {
         var chat = options.Value.Chat;
         var chatState = "not configured";

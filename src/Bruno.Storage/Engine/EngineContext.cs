@@ -26,4 +26,10 @@ internal sealed class EngineContext(string dataRoot, string keyDirectory, Master
     public string TenantFolder(TenantId tenant) => Path.Combine(TenantsRoot, tenant.Value);
 
     public string KeyPath(TenantId tenant) => Path.Combine(KeyDirectory, tenant.Value + ".key");
+
+    /// <summary>Markers of the tenants whose writes are fenced (one empty file per tenant, kept across restarts).</summary>
+    public string FenceFolder => Path.Combine(DataRoot, "fences");
+
+    /// <summary>Where copies of tenants are staged: snapshots being sent and copies being received.</summary>
+    public string TransferFolder => Path.Combine(DataRoot, "transfer");
 }

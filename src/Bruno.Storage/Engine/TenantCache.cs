@@ -18,14 +18,110 @@ internal sealed class TenantCache : IAsyncDisposable
     private readonly LinkedList<Entry> _lru = new();
     private readonly Dictionary<string, Task> _closing = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Task> _exclusive = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _fenced = new(StringComparer.Ordinal);
     private readonly ITimer _timer;
     private bool _disposed;
 
     public TenantCache(EngineContext ctx, int maxOpen, TimeSpan idle)
     {
         (_ctx, _maxOpen, _idle) = (ctx, maxOpen, idle);
+        Directory.CreateDirectory(ctx.FenceFolder, Dirs.OwnerOnly);
+        foreach (var marker in Directory.EnumerateFiles(ctx.FenceFolder))
+        {
+            _fenced.Add(Path.GetFileName(marker));
+        }
+
         var period = TimeSpan.FromTicks(Math.Clamp(idle.Ticks / 2, TimeSpan.FromSeconds(1).Ticks, TimeSpan.FromMinutes(1).Ticks));
         _timer = ctx.Time.CreateTimer(_ => CloseIdle(), null, period, period);
+    }
+
+    /// <summary>Whether writes to the tenant are fenced (it is being moved to another store node).</summary>
+    public bool IsFenced(TenantId tenant)
+    {
+        lock (_gate)
+        {
+            return _fenced.Contains(tenant.Value);
+        }
+    }
+
+    /// <summary>Throws <see cref="TenantFencedException"/> when writes to the tenant are fenced. Call while holding a lease.</summary>
+    public void ThrowIfFenced(TenantId tenant)
+    {
+        if (IsFenced(tenant))
+        {
+            throw new TenantFencedException(tenant.Value);
+        }
+    }
+
+    /// <summary>
+    /// Fences or unfences the tenant's writes. Fencing records a marker on disk first (a restart keeps the fence), then
+    /// waits for every operation in flight: when the task completes no write is running and none will start.
+    /// </summary>
+    public async Task SetFenceAsync(TenantId tenant, bool fenced)
+    {
+        var marker = Path.Combine(_ctx.FenceFolder, tenant.Value);
+        if (fenced)
+        {
+            if (!File.Exists(marker))
+            {
+                Format.Durable.WriteNew(marker, []);
+            }
+
+            lock (_gate)
+            {
+                _fenced.Add(tenant.Value);
+            }
+
+            await RunExclusiveAsync(tenant, () => { }); // drains writes that passed the check before the fence
+        }
+        else
+        {
+            lock (_gate)
+            {
+                _fenced.Remove(tenant.Value);
+            }
+
+            File.Delete(marker);
+            Format.Durable.SyncDirectory(_ctx.FenceFolder);
+        }
+    }
+
+    /// <summary>
+    /// Live rows of the tenant without opening it: an open tenant reports its count; a closed one is counted by
+    /// <paramref name="countClosed"/> while no open can start. Null while it is being opened, closed or changed.
+    /// </summary>
+    public long? Rows(TenantId tenant, Func<long?> countClosed)
+    {
+        var key = tenant.Value;
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_gate)
+        {
+            if (_entries.TryGetValue(key, out var e))
+            {
+                return e.Opening.IsCompletedSuccessfully ? e.Opening.Result.Collections.Values.Sum(c => (long)c.LiveCount) : null;
+            }
+
+            if (_disposed || _exclusive.ContainsKey(key) || _closing.ContainsKey(key))
+            {
+                return null;
+            }
+
+            _exclusive[key] = done.Task; // acquires wait for it, like for a create or a delete
+        }
+
+        try
+        {
+            return countClosed();
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _exclusive.Remove(key);
+            }
+
+            done.SetResult();
+        }
     }
 
     public int OpenCount
@@ -39,8 +135,9 @@ internal sealed class TenantCache : IAsyncDisposable
         }
     }
 
-    public async Task<Lease> AcquireAsync(TenantId tenant)
+    public async Task<Lease> AcquireAsync(TenantId tenant, CancellationToken ct = default)
     {
+        ct.ThrowIfCancellationRequested();
         var key = tenant.Value;
         while (true)
         {
@@ -71,7 +168,7 @@ internal sealed class TenantCache : IAsyncDisposable
 
             if (wait is not null)
             {
-                await wait.ContinueWith(static _ => { }, TaskScheduler.Default);
+                await wait.ContinueWith(static _ => { }, TaskScheduler.Default).WaitAsync(ct);
                 continue;
             }
 

@@ -35,6 +35,32 @@ internal sealed class TenantDatabase : IDisposable
 
     private TenantDatabase(SqliteConnection connection, TenantId tenant) => (_connection, _tenant) = (connection, tenant);
 
+    /// <summary>
+    /// Live rows of a closed tenant's file, counted without decrypting anything; null when the file is missing or
+    /// locked (the tenant is open: ask the open instance instead).
+    /// </summary>
+    public static long? CountRows(string folder)
+    {
+        var path = Path.Combine(folder, FileName);
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+
+        try
+        {
+            using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false, Mode = SqliteOpenMode.ReadOnly }.ToString());
+            connection.Open();
+            using var cmd = connection.CreateCommand();
+            cmd.CommandText = "SELECT coalesce(sum(rows), 0) FROM segments";
+            return Convert.ToInt64(cmd.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (SqliteException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Opens (creating when <paramref name="create"/>) the database and checks format and key.</summary>
     public static TenantDatabase Open(string folder, TenantId tenant, KeyRing ring, bool create)
     {

@@ -20,7 +20,7 @@ internal sealed class McpCaller(IHttpContextAccessor http, TenantService tenants
     private Core.PlanOptions Plan(string name) => options.Value.Plans.GetValueOrDefault(name) ?? options.Value.Plans["default"];
 
     /// <summary>The caller's store when the caller may use a tool needing <paramref name="scope"/>; else an MCP error.</summary>
-    public (Caller Caller, TenantStore Store) Require(string scope)
+    public (Caller Caller, ITenantStore Store) Require(string scope)
     {
         var caller = Caller.From(http.HttpContext?.User ?? new System.Security.Claims.ClaimsPrincipal())
             ?? throw new McpException("A valid bearer token or API key is required.");

@@ -103,7 +103,7 @@ internal sealed partial class MeteringJob(UsageMeter meter, UsageService usage, 
         var now = time.GetUtcNow();
         if (UsageMeter.HourOf(now) != _sampledHour)
         {
-            usage.SampleStorage(now);
+            await usage.SampleStorageAsync(now, ct: ct);
             _sampledHour = UsageMeter.HourOf(now);
         }
 

@@ -32,7 +32,7 @@ internal static class UsageEndpoints
             _ = UsageMeter.Month(month); // a malformed month is refused before anything else
         }
 
-        usage.SampleStorage(meter.Now, tenant);
+        await usage.SampleStorageAsync(meter.Now, tenant, ct);
         cpu.Apportion();
         await meter.FlushAsync(ct);
         return usage.Report(tenant, month);

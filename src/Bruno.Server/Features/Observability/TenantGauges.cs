@@ -35,13 +35,13 @@ internal sealed class TenantGauges : IDisposable
 
     private readonly UsageService _usage;
     private readonly TenantService _tenants;
-    private readonly Storage.StorageEngine _engine;
+    private readonly Storage.IStorageEngine _engine;
     private readonly IOptions<BrunoOptions> _options;
     private readonly TimeProvider _time;
     private readonly Lock _gate = new();
     private (DateTimeOffset At, IReadOnlyList<Row> Rows)? _cached;
 
-    public TenantGauges(UsageService usage, TenantService tenants, Storage.StorageEngine engine, IOptions<BrunoOptions> options, TimeProvider time)
+    public TenantGauges(UsageService usage, TenantService tenants, Storage.IStorageEngine engine, IOptions<BrunoOptions> options, TimeProvider time)
     {
         (_usage, _tenants, _engine, _options, _time) = (usage, tenants, engine, options, time);
         _ = (Cost, Size, Quota, Open); // the instruments exist once the first gauges do
@@ -72,7 +72,7 @@ internal sealed class TenantGauges : IDisposable
         {
             var report = _usage.Report(t.Id);
             var plan = plans.GetValueOrDefault(t.Profile.Plan) ?? plans["default"];
-            var bytes = t.Status == TenantStatus.Deleting ? 0 : _tenants.BytesOnDisk(t.Id);
+            var bytes = t.Status == TenantStatus.Deleting ? 0 : Bytes(t.Id);
             var tokens = report is null ? 0 : report.Usage.LlmPromptTokens + report.Usage.LlmCompletionTokens;
             rows.Add(new Row(t.Id, report?.Cost.Total ?? 0, bytes, Ratio(bytes, plan.MaxStorageBytes), Ratio(tokens, plan.LlmTokensPerMonth)));
         }
@@ -83,6 +83,22 @@ internal sealed class TenantGauges : IDisposable
         }
 
         return rows;
+    }
+
+    /// <summary>
+    /// The tenant's bytes for a scrape. Gauges are read synchronously; the local engine answers at once, a store node
+    /// within its call (once per tenant per refresh, cached in between). A node that is down reports 0 until it is back.
+    /// </summary>
+    private long Bytes(TenantId tenant)
+    {
+        try
+        {
+            return _tenants.BytesOnDiskAsync(tenant).GetAwaiter().GetResult();
+        }
+        catch (Storage.StoreUnavailableException)
+        {
+            return 0;
+        }
     }
 
     private static double Ratio(long used, long limit) => limit <= 0 ? 0 : Math.Round((double)used / limit, 6);

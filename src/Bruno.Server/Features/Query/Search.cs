@@ -17,6 +17,6 @@ internal static class Search
             .RequireAuthorization(Hosting.Hosting.QueryPolicy).AddEndpointFilter<TenantFilter>();
 
     /// <summary>The passages for <paramref name="query"/>, as sources; the same checks as a question.</summary>
-    public static async Task<IReadOnlyList<Source>> RunAsync(AskService ask, TenantStore store, string query, int? topK, RetrievalOptions retrieval, CancellationToken ct) =>
+    public static async Task<IReadOnlyList<Source>> RunAsync(AskService ask, ITenantStore store, string query, int? topK, RetrievalOptions retrieval, CancellationToken ct) =>
         [.. (await ask.RetrieveAsync(store, query, topK, retrieval, ct)).Select(p => p.Source)];
 }

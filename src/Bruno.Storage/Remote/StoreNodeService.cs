@@ -1,0 +1,284 @@
+using System.Security.Cryptography;
+using System.Text;
+using Bruno.Storage.Identity;
+using Bruno.Storage.Telemetry;
+using Google.Protobuf;
+using Grpc.Core;
+using P = Bruno.Storage.Remote.Protocol;
+
+namespace Bruno.Storage.Remote;
+
+/// <summary>
+/// A store node's internal API: serves the tenants of one local <see cref="StorageEngine"/> to gateways, and the
+/// fencing and file copies that move a tenant to another node. Every call must carry the cluster's shared token
+/// (<c>authorization: Bearer …</c>); a call without it gets <c>Unauthenticated</c> and touches nothing. Failures cross
+/// the wire as the engine's own exception types (<see cref="RemoteErrors"/>); unexpected ones as a generic error.
+/// </summary>
+public sealed class StoreNodeService : P.StoreNode.StoreNodeBase
+{
+    private const int ChunkBytes = 256 * 1024;
+    private readonly StorageEngine _engine;
+    private readonly byte[] _tokenHash;
+    private readonly string _node;
+
+    /// <summary>Serves <paramref name="engine"/> as node <paramref name="node"/>; <paramref name="token"/> must be at least 32 characters.</summary>
+    public StoreNodeService(StorageEngine engine, string node, string token)
+    {
+        ArgumentNullException.ThrowIfNull(engine);
+        ArgumentException.ThrowIfNullOrWhiteSpace(node);
+        if (string.IsNullOrEmpty(token) || token.Length < 32)
+        {
+            throw new ArgumentException("The cluster token must be at least 32 characters.", nameof(token));
+        }
+
+        (_engine, _node, _tokenHash) = (engine, node, SHA256.HashData(Encoding.UTF8.GetBytes(token)));
+    }
+
+    /// <summary>The metadata key and scheme the token travels in.</summary>
+    public const string AuthorizationHeader = "authorization";
+
+    private async Task<T> Run<T>(ServerCallContext context, Func<Task<T>> call)
+    {
+        Authorize(context);
+        try
+        {
+            return await call();
+        }
+        catch (Exception e) when (e is not RpcException)
+        {
+            throw RemoteErrors.ToRpc(e);
+        }
+    }
+
+    private void Authorize(ServerCallContext context)
+    {
+        var header = context.RequestHeaders.GetValue(AuthorizationHeader);
+        var presented = header is not null && header.StartsWith("Bearer ", StringComparison.Ordinal) ? header[7..] : string.Empty;
+        if (!CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(presented)), _tokenHash))
+        {
+            throw new RpcException(new Status(StatusCode.Unauthenticated, "A store node answers only callers holding the cluster token."));
+        }
+    }
+
+    private static readonly P.Empty Nothing = new();
+
+    private TenantStore Store(string tenant) => _engine.Tenant(TenantId.Parse(tenant));
+
+    private TenantCollection Collection(string tenant, string collection) => Store(tenant).Collection(collection);
+
+    /// <inheritdoc/>
+    public override Task<P.Empty> CreateTenant(P.TenantRef request, ServerCallContext context) =>
+        Run(context, async () => { await _engine.CreateTenantAsync(TenantId.Parse(request.Tenant), context.CancellationToken); return Nothing; });
+
+    /// <inheritdoc/>
+    public override Task<P.Flag> TenantExists(P.TenantRef request, ServerCallContext context) =>
+        Run(context, () => Task.FromResult(new P.Flag { Value = _engine.TenantExists(TenantId.Parse(request.Tenant)) }));
+
+    /// <inheritdoc/>
+    public override Task<P.Erasure> EraseTenant(P.TenantRef request, ServerCallContext context) => Run(context, async () =>
+    {
+        var e = await _engine.EraseTenantAsync(TenantId.Parse(request.Tenant), CancellationToken.None); // never half-cancelled
+        return new P.Erasure { Existed = e.Existed, Files = e.Files, Bytes = e.Bytes, KeyRingSha256 = e.KeyRingSha256 ?? string.Empty };
+    });
+
+    /// <inheritdoc/>
+    public override Task<P.Empty> CloseTenant(P.TenantRef request, ServerCallContext context) =>
+        Run(context, async () => { await _engine.CloseTenantAsync(TenantId.Parse(request.Tenant)); return Nothing; });
+
+    /// <inheritdoc/>
+    public override Task<P.Count> BytesOnDisk(P.TenantRef request, ServerCallContext context) =>
+        Run(context, () => Task.FromResult(new P.Count { Value = _engine.BytesOnDisk(TenantId.Parse(request.Tenant)) }));
+
+    /// <inheritdoc/>
+    public override Task<P.Empty> EnsureCollection(P.EnsureCollectionRequest request, ServerCallContext context) =>
+        Run(context, async () => { await Store(request.Tenant).EnsureCollectionAsync(Wire.Spec(request.Spec ?? throw new ArgumentException("No collection spec.")), context.CancellationToken); return Nothing; });
+
+    /// <inheritdoc/>
+    public override Task<P.CollectionList> ListCollections(P.TenantRef request, ServerCallContext context) => Run(context, async () =>
+    {
+        var list = new P.CollectionList();
+        list.Specs.AddRange((await Store(request.Tenant).ListCollectionsAsync(context.CancellationToken)).Select(Wire.Spec));
+        return list;
+    });
+
+    /// <inheritdoc/>
+    public override Task<P.Stats> GetStats(P.TenantRef request, ServerCallContext context) => Run(context, async () =>
+    {
+        var s = await Store(request.Tenant).GetStatsAsync(context.CancellationToken);
+        var reply = new P.Stats { Rows = s.Rows, BytesOnDisk = s.BytesOnDisk };
+        foreach (var (name, rows) in s.Collections)
+        {
+            reply.Collections[name] = rows;
+        }
+
+        return reply;
+    });
+
+    /// <inheritdoc/>
+    public override Task<P.Count> EraseUser(P.UserRef request, ServerCallContext context) =>
+        Run(context, async () => new P.Count { Value = await Store(request.Tenant).EraseUserAsync(UserId.Parse(request.User), CancellationToken.None) });
+
+    /// <inheritdoc/>
+    public override Task<P.Text> CheckIntegrity(P.TenantRef request, ServerCallContext context) =>
+        Run(context, async () => new P.Text { Value = await Store(request.Tenant).CheckIntegrityAsync(context.CancellationToken) });
+
+    // Writes are not cancelled once they reach the engine: a write is applied whole or not at all, and the caller that
+    // went away learns nothing either way (it answered its client with an error already).
+
+    /// <inheritdoc/>
+    public override Task<P.Count> Replace(P.ReplaceRequest request, ServerCallContext context) => Run(context, async () =>
+        new P.Count { Value = await Collection(request.Tenant, request.Collection).ReplaceAsync([.. request.Rows.Select(Wire.Row)], [.. request.DeleteIds], CancellationToken.None) });
+
+    /// <inheritdoc/>
+    public override Task<P.Count> Delete(P.DeleteRequest request, ServerCallContext context) => Run(context, async () =>
+        new P.Count { Value = await Collection(request.Tenant, request.Collection).DeleteAsync([.. request.Ids], CancellationToken.None) });
+
+    /// <inheritdoc/>
+    public override Task<P.Count> DeleteWhere(P.FilterRequest request, ServerCallContext context) => Run(context, async () =>
+        new P.Count { Value = await Collection(request.Tenant, request.Collection).DeleteWhereAsync(Wire.Filter(request.Filter), CancellationToken.None) });
+
+    /// <inheritdoc/>
+    public override Task<P.RowList> Get(P.GetRequest request, ServerCallContext context) => Run(context, async () =>
+        await Collection(request.Tenant, request.Collection).GetAsync(request.Id, context.CancellationToken) is { } row ? Wire.Rows([row]) : new P.RowList());
+
+    /// <inheritdoc/>
+    public override Task<P.Count> CountRows(P.FilterRequest request, ServerCallContext context) => Run(context, async () =>
+        new P.Count { Value = await Collection(request.Tenant, request.Collection).CountAsync(Wire.Filter(request.Filter), context.CancellationToken) });
+
+    /// <inheritdoc/>
+    public override Task<P.RowList> List(P.ListRequest request, ServerCallContext context) => Run(context, async () =>
+        Wire.Rows(await Collection(request.Tenant, request.Collection).ListAsync(Wire.Filter(request.Filter), request.HasAfter ? request.After : null, request.Limit, context.CancellationToken)));
+
+    /// <inheritdoc/>
+    public override Task<P.RowList> Latest(P.ListRequest request, ServerCallContext context) => Run(context, async () =>
+        Wire.Rows(await Collection(request.Tenant, request.Collection).LatestAsync(Wire.Filter(request.Filter), request.Limit, context.CancellationToken)));
+
+    /// <inheritdoc/>
+    public override Task<P.UserList> Users(P.CollectionRef request, ServerCallContext context) => Run(context, async () =>
+    {
+        var list = new P.UserList();
+        list.Users.AddRange((await Collection(request.Tenant, request.Collection).UsersAsync(context.CancellationToken)).Select(u => u.Value));
+        return list;
+    });
+
+    /// <inheritdoc/>
+    public override Task<P.SearchReply> Search(P.SearchRequest request, ServerCallContext context) => Run(context, async () =>
+    {
+        var timings = new SearchTimings();
+        var hits = await Collection(request.Tenant, request.Collection).SearchAsync(Wire.Search(request, timings), context.CancellationToken);
+        var reply = new P.SearchReply { VectorTicks = timings.Vector.Ticks, FullTextTicks = timings.FullText.Ticks, FusionTicks = timings.Fusion.Ticks };
+        reply.Hits.AddRange(hits.Select(Wire.Hit));
+        return reply;
+    });
+
+    /// <inheritdoc/>
+    public override Task<P.NodeStatus> Status(P.Empty request, ServerCallContext context) => Run(context, () =>
+    {
+        var load = _engine.Load();
+        return Task.FromResult(new P.NodeStatus { Node = _node, Tenants = load.Tenants, Rows = load.Rows, Bytes = load.Bytes, OpenTenants = load.OpenTenants });
+    });
+
+    /// <inheritdoc/>
+    public override Task<P.Empty> Fence(P.TenantRef request, ServerCallContext context) =>
+        Run(context, async () => { await _engine.FenceAsync(TenantId.Parse(request.Tenant), context.CancellationToken); return Nothing; });
+
+    /// <inheritdoc/>
+    public override Task<P.Empty> Unfence(P.TenantRef request, ServerCallContext context) =>
+        Run(context, async () => { await _engine.UnfenceAsync(TenantId.Parse(request.Tenant)); return Nothing; });
+
+    /// <inheritdoc/>
+    public override Task Export(P.TenantRef request, IServerStreamWriter<P.FileChunk> responseStream, ServerCallContext context) => Run(context, async () =>
+    {
+        var tenant = TenantId.Parse(request.Tenant);
+        var folder = await _engine.SnapshotAsync(tenant, context.CancellationToken);
+        try
+        {
+            var buffer = new byte[ChunkBytes];
+            foreach (var file in Directory.EnumerateFiles(folder).Order(StringComparer.Ordinal))
+            {
+                await using var fs = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, ChunkBytes, FileOptions.Asynchronous | FileOptions.SequentialScan);
+                var name = Path.GetFileName(file);
+                while (true)
+                {
+                    var n = await fs.ReadAsync(buffer, context.CancellationToken);
+                    var last = fs.Position == fs.Length;
+                    await responseStream.WriteAsync(new P.FileChunk { Tenant = tenant.Value, File = name, Data = ByteString.CopyFrom(buffer, 0, n), Last = last }, context.CancellationToken);
+                    if (last)
+                    {
+                        break;
+                    }
+                }
+            }
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+
+        return true;
+    });
+
+    /// <inheritdoc/>
+    public override Task<P.Empty> Import(IAsyncStreamReader<P.FileChunk> requestStream, ServerCallContext context) => Run(context, async () =>
+    {
+        var folder = _engine.NewTransferFolder();
+        try
+        {
+            TenantId? tenant = null;
+            FileStream? current = null;
+            try
+            {
+                while (await requestStream.MoveNext(context.CancellationToken))
+                {
+                    var chunk = requestStream.Current;
+                    var id = TenantId.Parse(chunk.Tenant);
+                    if (tenant is { } t && t != id)
+                    {
+                        throw new ArgumentException("An import carries one tenant.");
+                    }
+
+                    tenant = id;
+                    if (current is null)
+                    {
+                        var name = chunk.File;
+                        if (name.Length is 0 or > 100 || name.Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.')) || name.StartsWith('.'))
+                        {
+                            throw new ArgumentException("A file name in an import is not a plain file name.");
+                        }
+
+                        current = new FileStream(Path.Combine(folder, name), new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite });
+                    }
+
+                    await current.WriteAsync(chunk.Data.Memory, context.CancellationToken);
+                    if (chunk.Last)
+                    {
+                        await current.DisposeAsync();
+                        current = null;
+                    }
+                }
+            }
+            finally
+            {
+                if (current is not null)
+                {
+                    await current.DisposeAsync();
+                }
+            }
+
+            if (tenant is not { } adopted || current is not null)
+            {
+                throw new ArgumentException("The import ended before its files did.");
+            }
+
+            await _engine.AdoptAsync(adopted, folder, CancellationToken.None);
+            return Nothing;
+        }
+        finally
+        {
+            if (Directory.Exists(folder))
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+        }
+    });
+}

@@ -58,7 +58,13 @@ public static class BrunoCli
                 t.AddCommand<TenantImportCommand>("import").WithDescription("Create a tenant from a bundle, here or on another installation (--as to rename it).");
                 t.AddCommand<TenantRenderCommand>("render").WithDescription("Write the tenant's GitOps manifests at its isolation level (tenants/T/, flux-tenants/).");
                 t.AddCommand<TenantSecretsCommand>("secrets").WithDescription("Print the kubectl commands that create the Secrets its manifests name.");
+                t.AddCommand<TenantMoveCommand>("move").WithDescription("Move the tenant to another store node while it is in use (gateways over store nodes).");
                 t.AddCommand<TenantMigrateCommand>("migrate").WithDescription("Move the tenant to another isolation level and installation: render, export, import, verify (--confirm --yes, --abort).");
+            });
+            c.AddBranch("node", n =>
+            {
+                n.SetDescription("Store nodes (gateways over store nodes: docs/scaling.md).");
+                n.AddCommand<NodeListCommand>("list").WithDescription("The store nodes, their load and whether they report.");
             });
             c.AddBranch("token", t =>
             {

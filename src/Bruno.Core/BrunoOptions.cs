@@ -107,6 +107,15 @@ public sealed class BrunoOptions
     /// <summary>Metrics, traces and logs (docs/observability.md).</summary>
     public TelemetryOptions Telemetry { get; set; } = new();
 
+    /// <summary>Gateways over store nodes (docs/scaling.md); one process does everything by default.</summary>
+    public Cluster.ClusterOptions Cluster { get; set; } = new();
+
+    /// <summary>
+    /// The folder of the token-signing and platform-signing keys; empty: <c>secrets/</c> in the data root. Gateways
+    /// point it at a read-only mounted secret so that all of them sign and verify with the same keys.
+    /// </summary>
+    public string? SecretsFolder { get; set; }
+
     /// <summary>Largest document accepted, in bytes.</summary>
     public int MaxDocumentBytes { get; set; } = 10 * 1024 * 1024;
 
@@ -154,6 +163,8 @@ public sealed class BrunoOptions
         errors.AddRange(Mcp.Validate());
         errors.AddRange(Bundles.Validate());
         errors.AddRange(Telemetry.Validate());
+        errors.AddRange(Cluster.Validate(Catalog));
+        Check(SecretsFolder is null || (SecretsFolder.Length > 0 && !SecretsFolder.Contains('\0', StringComparison.Ordinal)), "Bruno:SecretsFolder must be a folder path (or unset).");
         foreach (var origin in CorsOrigins)
         {
             if (origin == "*" || !Uri.TryCreate(origin, UriKind.Absolute, out var o) || o.Scheme is not ("http" or "https") || o.AbsolutePath != "/")

@@ -19,7 +19,7 @@ public static class CoreServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddBrunoCore(this IServiceCollection services)
     {
-        services.AddSingleton(sp => new DataDirectory(sp.GetRequiredService<IOptions<BrunoOptions>>().Value.DataRoot));
+        services.AddSingleton(sp => DataDirectory.For(sp.GetRequiredService<IOptions<BrunoOptions>>().Value));
         services.AddSingleton(sp =>
         {
             var data = sp.GetRequiredService<DataDirectory>();

@@ -9,20 +9,43 @@ namespace Bruno.Core;
 /// </summary>
 public sealed class DataDirectory
 {
-    /// <summary>Opens (creating when missing) the layout under <paramref name="root"/>. Throws <see cref="IOException"/> when it cannot.</summary>
-    public DataDirectory(string root)
+    /// <summary>
+    /// Opens (creating when missing) the layout under <paramref name="root"/>; <paramref name="secretsFolder"/> moves the
+    /// key files elsewhere (a mounted secret shared by gateways; it is created only when missing). Throws
+    /// <see cref="IOException"/> when it cannot.
+    /// </summary>
+    public DataDirectory(string root, string? secretsFolder = null)
     {
         Root = Path.GetFullPath(root);
+        SecretsFolder = Path.GetFullPath(secretsFolder ?? Path.Combine(Root, "secrets"));
+        SecretsShared = secretsFolder is not null;
         Create(Root);
-        Create(SecretsFolder);
+        if (!Directory.Exists(SecretsFolder))
+        {
+            Create(SecretsFolder);
+        }
+
         Create(StoreRoot);
+    }
+
+    /// <summary>The layout the options name (<see cref="BrunoOptions.DataRoot"/>, <see cref="BrunoOptions.SecretsFolder"/>).</summary>
+    public static DataDirectory For(BrunoOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return new DataDirectory(options.DataRoot, string.IsNullOrEmpty(options.SecretsFolder) ? null : options.SecretsFolder);
     }
 
     /// <summary>The absolute data root.</summary>
     public string Root { get; }
 
     /// <summary>Folder of the key files.</summary>
-    public string SecretsFolder => Path.Combine(Root, "secrets");
+    public string SecretsFolder { get; }
+
+    /// <summary>
+    /// Whether the key files are in a folder of their own (a mounted secret several processes share) rather than the
+    /// data root's; such files may be readable by their group (Kubernetes mounts them 0440 for the pod's fsGroup).
+    /// </summary>
+    public bool SecretsShared { get; }
 
     /// <summary>Data root of the storage engine.</summary>
     public string StoreRoot => Path.Combine(Root, "store");

@@ -1,6 +1,7 @@
 using Bruno.Core;
 using Bruno.Server.Features.Admin;
 using Bruno.Server.Features.Audit;
+using Bruno.Server.Features.Cluster;
 using Bruno.Server.Features.Documents;
 using Bruno.Server.Features.Manifests;
 using Bruno.Server.Features.Memory;
@@ -31,13 +32,22 @@ public static class BrunoServer
         // before the caller's services: a log provider a test adds stays (this clears the default ones)
         builder.Logging.AddBrunoConsole(options.Telemetry.LogFormat == "json");
         builder.Services.AddBrunoCore();
+        builder.AddBrunoCluster(options);
         services?.Invoke(builder.Services);
         builder.AddBrunoHosting(options);
 
         var app = builder.Build();
         app.UseBrunoHosting();
         app.MapHealthEndpoints();
+        if (options.Cluster.Kind == Core.Cluster.NodeRole.Store)
+        {
+            // a store node serves its tenants to gateways only: no public API, no MCP
+            app.MapStoreNode(options.Cluster);
+            return app;
+        }
+
         app.MapAdminEndpoints();
+        app.MapClusterEndpoints();
         app.MapBundleEndpoints();
         app.MapApiKeyEndpoints();
         app.MapSettingsEndpoints();

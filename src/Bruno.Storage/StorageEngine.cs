@@ -85,7 +85,16 @@ public sealed partial class StorageEngine : IStorageEngine, IAsyncDisposable
     /// bytes of its folder, and the SHA-256 of its key ring as it was just before it was destroyed (so a receipt can name
     /// the key without keeping it). Idempotent: erasing again reports nothing existed.
     /// </summary>
-    public Task<TenantErasure> EraseTenantAsync(TenantId tenant, CancellationToken ct = default) => _cache.RunExclusiveAsync(tenant, () =>
+    public Task<TenantErasure> EraseTenantAsync(TenantId tenant, CancellationToken ct = default) => _cache.RunExclusiveAsync(tenant, () => Erase(tenant));
+
+    /// <summary>
+    /// Erases the tenant like <see cref="EraseTenantAsync"/> only when its writes are fenced, checked with the tenant held
+    /// exclusively (so a copy adopted meanwhile, which is not fenced, is kept). Returns whether it erased.
+    /// </summary>
+    public async Task<bool> EraseIfFencedAsync(TenantId tenant) =>
+        await _cache.RunExclusiveAsync(tenant, () => _cache.IsFenced(tenant) && Erase(tenant).Existed);
+
+    private TenantErasure Erase(TenantId tenant)
     {
         var keyPath = _ctx.KeyPath(tenant);
         var folder = _ctx.TenantFolder(tenant);
@@ -101,7 +110,7 @@ public sealed partial class StorageEngine : IStorageEngine, IAsyncDisposable
 
         DropFence(tenant);
         return new TenantErasure(existed, files.Count, files.Sum(f => f.Length), keyDigest);
-    });
+    }
 
     /// <inheritdoc/>
     public Task<long> BytesOnDiskAsync(TenantId tenant, CancellationToken ct = default) => Task.FromResult(BytesOnDisk(tenant));

@@ -44,6 +44,9 @@ public class CliSettings : CommandSettings
         return options;
     }
 
+    /// <summary>Settings a command's own options set, on top of everything else.</summary>
+    protected virtual IEnumerable<KeyValuePair<string, string?>> CommandSettingsOverride() => [];
+
     private IConfigurationRoot Configuration()
     {
         var builder = new ConfigurationBuilder()
@@ -54,6 +57,8 @@ public class CliSettings : CommandSettings
             builder.AddInMemoryCollection([new("Bruno:DataRoot", DataRoot)]);
         }
 
+        builder.AddInMemoryCollection(CommandSettingsOverride());
+
         return builder.Build();
     }
 
@@ -61,7 +66,7 @@ public class CliSettings : CommandSettings
     internal TokenService Tokens()
     {
         var options = Options();
-        return TokenService.ForDataDirectory(new DataDirectory(options.DataRoot), options);
+        return TokenService.ForDataDirectory(DataDirectory.For(options), options);
     }
 
     /// <summary>The server's base address.</summary>

@@ -17,23 +17,37 @@ internal sealed class ServeCommand : AsyncCommand<ServeCommand.Settings>
         [CommandOption("--urls <URLS>")]
         [Description("Addresses to listen on (default http://127.0.0.1:8080).")]
         public string Urls { get; init; } = "http://127.0.0.1:8080";
+
+        [CommandOption("--role <ROLE>")]
+        [Description("all (default: everything in one process), gateway or store (docs/scaling.md); setting Bruno:Cluster:Role.")]
+        public string? Role { get; init; }
+
+        protected override IEnumerable<KeyValuePair<string, string?>> CommandSettingsOverride() =>
+            Role is null ? [] : [new("Bruno:Cluster:Role", Role)];
     }
 
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         var options = settings.Options(); // validates before anything is created
-        var data = new DataDirectory(options.DataRoot);
-        var firstStart = !File.Exists(data.SigningKeyPath) || !File.Exists(data.MasterKeyPath);
+        var data = DataDirectory.For(options);
+        var role = options.Cluster.Kind;
+        var firstStart = !File.Exists(data.SigningKeyPath) || (role != Core.Cluster.NodeRole.Gateway && string.IsNullOrEmpty(options.MasterKey) && !File.Exists(data.MasterKeyPath));
         var app = BrunoServer.Build([], b =>
         {
             b.Configuration["Bruno:DataRoot"] = data.Root;
+            if (settings.Role is not null)
+            {
+                b.Configuration["Bruno:Cluster:Role"] = settings.Role;
+            }
+
             b.WebHost.UseUrls(settings.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries));
         });
         _ = app.Services.GetRequiredService<Core.Identity.TokenService>(); // creates the signing key now, not on the first request
-        _ = app.Services.GetRequiredService<Storage.IStorageEngine>(); // and the master key
+        _ = app.Services.GetRequiredService<Storage.IStorageEngine>(); // and the master key (a gateway has none)
         await app.StartAsync(cancellationToken);
         var console = CliConsole.Current;
-        console.MarkupLineInterpolated($"Bruno is serving on [bold]{settings.Urls}[/], data in {data.Root}");
+        var roleText = role == Core.Cluster.NodeRole.All ? string.Empty : $" as a {role.ToString().ToLowerInvariant()}";
+        console.MarkupLineInterpolated($"Bruno is serving{roleText} on [bold]{string.Join(";", app.Urls)}[/], data in {data.Root}");
         if (firstStart)
         {
             console.MarkupLine("First start: created the master key and the token-signing key (mode 0600) under the data folder's [bold]secrets/[/].");

@@ -35,20 +35,29 @@ public sealed class PlatformSigner : IDisposable
         if (!File.Exists(path))
         {
             using var fresh = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+            var tmp = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
             try
             {
-                using var stream = new FileStream(path, new FileStreamOptions
+                using (var stream = new FileStream(tmp, new FileStreamOptions
                 {
                     Mode = FileMode.CreateNew,
                     Access = FileAccess.Write,
                     UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
-                });
-                stream.Write(Encoding.ASCII.GetBytes(fresh.ExportPkcs8PrivateKeyPem() + "\n"));
-                stream.Flush(flushToDisk: true);
+                }))
+                {
+                    stream.Write(Encoding.ASCII.GetBytes(fresh.ExportPkcs8PrivateKeyPem() + "\n"));
+                    stream.Flush(flushToDisk: true);
+                }
+
+                File.Move(tmp, path, overwrite: false); // whole or not at all: a process starting beside this one never reads half a key
             }
             catch (IOException) when (File.Exists(path))
             {
                 // another process created it first: use theirs
+            }
+            finally
+            {
+                File.Delete(tmp);
             }
         }
 

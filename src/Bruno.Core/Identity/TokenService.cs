@@ -40,7 +40,7 @@ public sealed class TokenService
     {
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(options);
-        using var key = Storage.Crypto.MasterKey.LoadOrCreate(data.SigningKeyPath); // the same 32-byte 0600 secret file format
+        using var key = Storage.Crypto.MasterKey.LoadOrCreate(data.SigningKeyPath, allowGroupRead: data.SecretsShared); // the same 32-byte 0600 secret file format
         return new TokenService(Convert.FromBase64String(key.ToBase64()), options.Issuer, options.Audience, time);
     }
 

@@ -32,6 +32,7 @@ public sealed class ApiKeys
         _db = db;
         _time = time ?? TimeProvider.System;
         using var c = db.Open();
+        using var schema = db.SchemaLock(c); // processes starting together create the tables one at a time
         CatalogDatabase.Execute(c, db.Ddl("""
             CREATE TABLE IF NOT EXISTS api_keys(
               id TEXT PRIMARY KEY, tenant TEXT NOT NULL, name TEXT NOT NULL, scopes TEXT NOT NULL,

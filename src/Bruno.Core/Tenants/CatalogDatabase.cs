@@ -61,6 +61,47 @@ public sealed class CatalogDatabase : IDisposable
         return c;
     }
 
+    /// <summary>
+    /// Serialises schema changes between processes: on PostgreSQL, a transaction holding an advisory lock (concurrent
+    /// <c>CREATE TABLE IF NOT EXISTS</c> of the same table can otherwise fail), committed when disposed; on SQLite, where
+    /// the file lock already serialises writers, nothing. Run the statements on <paramref name="connection"/> meanwhile.
+    /// </summary>
+    public IDisposable SchemaLock(DbConnection connection)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        if (Provider != CatalogProvider.Postgres)
+        {
+            return NoLock.Instance;
+        }
+
+        var transaction = connection.BeginTransaction();
+        using (var cmd = Command(connection, "SELECT pg_advisory_xact_lock(7406115113);"))
+        {
+            cmd.Transaction = transaction;
+            cmd.ExecuteNonQuery();
+        }
+
+        return new CommitOnDispose(transaction);
+    }
+
+    private sealed class NoLock : IDisposable
+    {
+        public static readonly NoLock Instance = new();
+
+        public void Dispose()
+        {
+        }
+    }
+
+    private sealed class CommitOnDispose(DbTransaction transaction) : IDisposable
+    {
+        public void Dispose()
+        {
+            transaction.Commit();
+            transaction.Dispose();
+        }
+    }
+
     /// <summary>A table definition for this backend: <c>{long}</c> is a 64-bit integer type, <c>{blob}</c> a byte string.</summary>
     public string Ddl(string sql) => Provider == CatalogProvider.Postgres
         ? sql.Replace("{long}", "BIGINT", StringComparison.Ordinal).Replace("{blob}", "BYTEA", StringComparison.Ordinal)

@@ -107,6 +107,7 @@ public sealed class TenantCatalog
         _db = db;
         _time = time ?? TimeProvider.System;
         using var c = db.Open();
+        using var schema = db.SchemaLock(c); // processes starting together create the tables one at a time
         foreach (var table in new[]
         {
             "CREATE TABLE IF NOT EXISTS tenants(id TEXT PRIMARY KEY, display_name TEXT NOT NULL, status TEXT NOT NULL, created_at {long} NOT NULL);",

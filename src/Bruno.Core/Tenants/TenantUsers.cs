@@ -25,6 +25,7 @@ public sealed class TenantUsers
         ArgumentNullException.ThrowIfNull(db);
         (_db, _time) = (db, time ?? TimeProvider.System);
         using var c = db.Open();
+        using var schema = db.SchemaLock(c); // processes starting together create the tables one at a time
         CatalogDatabase.Execute(c, db.Ddl("CREATE TABLE IF NOT EXISTS tenant_users(tenant TEXT NOT NULL, user_id TEXT NOT NULL, first_seen {long} NOT NULL, PRIMARY KEY (tenant, user_id));"));
     }
 

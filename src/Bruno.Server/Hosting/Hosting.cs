@@ -111,11 +111,16 @@ internal static class Hosting
         services.AddSingleton<Features.Metering.CpuShares>();
         services.AddSingleton<Features.Observability.TenantGauges>();
         services.AddSingleton<Features.Observability.InsightsLog>();
-        services.AddHostedService(sp => sp.GetRequiredService<Features.Observability.InsightsLog>());
-        services.AddHostedService<Features.Metering.MeteringJob>();
-        services.AddHostedService<Features.Admin.RetentionJob>();
+        var servesTenants = options.Cluster.Kind != Core.Cluster.NodeRole.Store; // a store node runs none of the tenant jobs
+        if (servesTenants)
+        {
+            services.AddHostedService(sp => sp.GetRequiredService<Features.Observability.InsightsLog>());
+            services.AddHostedService<Features.Metering.MeteringJob>();
+            services.AddHostedService<Features.Admin.RetentionJob>();
+            services.AddHostedService(sp => sp.GetRequiredService<TenantWatch>());
+        }
+
         services.AddBrunoTelemetry(options);
-        services.AddHostedService(sp => sp.GetRequiredService<TenantWatch>());
         services.AddOpenApi();
         services.AddHttpContextAccessor();
         services.AddScoped<Features.Mcp.McpCaller>();
@@ -124,8 +129,12 @@ internal static class Hosting
         services.AddMcpServer().WithHttpTransport(o => o.Stateless = true).WithTools<Features.Mcp.KnowledgeTools>().WithTools<Features.Mcp.MemoryTools>()
             .WithRequestFilters(f => f.AddCallToolFilter(Features.Mcp.McpRateLimits.Filter));
         services.TryAddSingleton(TimeProvider.System);
-        services.AddHostedService<Features.Admin.TenantRecovery>();
-        services.AddHostedService<Features.Memory.ConsolidationJob>();
+        if (servesTenants)
+        {
+            services.AddHostedService<Features.Admin.TenantRecovery>();
+            services.AddHostedService<Features.Memory.ConsolidationJob>();
+        }
+
         if (options.CorsOrigins.Length > 0)
         {
             // Only the listed origins, only the API's methods and headers; credentials are bearer headers, not cookies.
@@ -164,7 +173,7 @@ internal static class Hosting
 
     /// <summary>Ready when the store answers; "degraded" (still 200) when the chat model's endpoint does not, since
     /// retrieval and extractive answers still work and generation answers 503 meanwhile.</summary>
-    private static async Task<IResult> ReadyAsync(Bruno.Storage.IStorageEngine engine, IOptions<BrunoOptions> options, IHttpClientFactory http, CancellationToken ct)
+    private static async Task<IResult> ReadyAsync(Bruno.Storage.IStorageEngine engine, IOptions<BrunoOptions> options, IHttpClientFactory http, IServiceProvider sp, CancellationToken ct)
     {
         var chat = options.Value.Chat;
         var chatState = "not configured";
@@ -181,7 +190,22 @@ internal static class Hosting
             }
         }
 
-        var status = chatState == "unreachable" ? "degraded" : "ready";
-        return TypedResults.Ok(new { status, checks = new { store = "ok", chat = chatState }, open_tenants = engine.OpenTenantCount });
+        var storeState = "ok";
+        if (engine is Core.Cluster.RoutedStorage && sp.GetService<Core.Cluster.Placement>() is { } placement)
+        {
+            // a gateway is ready when the catalog answers and a store node has reported recently
+            var timeout = TimeSpan.FromSeconds(options.Value.Cluster.NodeTimeoutSeconds);
+            var nodes = placement.Nodes();
+            var live = nodes.Count(n => placement.IsLive(n, timeout));
+            if (live == 0)
+            {
+                return TypedResults.Json(new { status = "unavailable", checks = new { store = "no store node", chat = chatState }, open_tenants = 0 }, statusCode: 503);
+            }
+
+            storeState = live == nodes.Count ? "ok" : $"{live} of {nodes.Count} store nodes";
+        }
+
+        var status = chatState == "unreachable" || storeState != "ok" ? "degraded" : "ready";
+        return TypedResults.Ok(new { status, checks = new { store = storeState, chat = chatState }, open_tenants = engine.OpenTenantCount });
     }
 }

@@ -61,6 +61,10 @@ internal sealed partial class ProblemExceptionHandler(ILogger<ProblemExceptionHa
             QuotaExceededException q => (403, "Quota exceeded", q.Message),
             Core.Metering.RateLimitedException r => (429, "Rate limit exceeded", r.Message),
             Core.Agents.ModelUnavailableException m => (503, "Model unavailable", m.Message),
+            StoreUnavailableException => (503, "Store unavailable", "The store node holding this tenant's data is unavailable; try again shortly."),
+            TenantFencedException => (503, "Tenant being moved", "This tenant's data is being moved between store nodes; try again in a moment."),
+            Core.Cluster.NoStoreNodeException n => (503, "No store node", n.Message),
+            Core.Cluster.TenantMoveException m => (409, "Move refused", m.Message),
             CollectionMismatchException c => (409, "Embedding model mismatch", c.Message),
             EmbeddingModelChangedException m => (409, "Embedding model changed", m.Message),
             ArgumentException a => (400, "Invalid request", Problems.Own(a)),
@@ -82,7 +86,12 @@ internal sealed partial class ProblemExceptionHandler(ILogger<ProblemExceptionHa
             Features.Observability.Telemetry.QuotaRefused(context, quota.Quota);
         }
 
-        if (status == StatusCodes.Status503ServiceUnavailable)
+        if (exception is StoreUnavailableException or TenantFencedException or Core.Cluster.NoStoreNodeException)
+        {
+            context.Response.Headers.RetryAfter = exception is TenantFencedException ? "1" : "5";
+            LogStoreUnavailable(logger, Problems.RouteOf(context), (exception as StoreUnavailableException)?.Node ?? "-", Cause(exception));
+        }
+        else if (status == StatusCodes.Status503ServiceUnavailable)
         {
             context.Response.Headers.RetryAfter = "30";
             LogDependency(logger, Problems.RouteOf(context), exception.InnerException?.GetType().Name ?? "unknown");
@@ -98,6 +107,26 @@ internal sealed partial class ProblemExceptionHandler(ILogger<ProblemExceptionHa
 
     [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "Request to {Route} answered 503: the language model failed ({Failure})")]
     private static partial void LogDependency(ILogger logger, string route, string failure);
+
+    /// <summary>What failed underneath, for the operator's log: the chain of exception types and the transport's message.</summary>
+    private static string Cause(Exception e)
+    {
+        var parts = new List<string>();
+        for (Exception? x = e; x is not null && parts.Count < 5; x = x is Grpc.Core.RpcException rpc ? rpc.Status.DebugException ?? rpc.InnerException : x.InnerException)
+        {
+            parts.Add(x switch
+            {
+                Grpc.Core.RpcException r => $"RpcException({r.StatusCode})",
+                System.Net.Sockets.SocketException s => $"SocketException({s.SocketErrorCode})",
+                _ => x.GetType().Name,
+            });
+        }
+
+        return string.Join(" <- ", parts);
+    }
+
+    [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "Request to {Route} answered 503: store node {Node} ({Failure})")]
+    private static partial void LogStoreUnavailable(ILogger logger, string route, string node, string failure);
 
     [LoggerMessage(EventId = 3001, Level = LogLevel.Error, Message = "Request to {Route} failed")]
     private static partial void LogUnhandled(ILogger logger, string route, Exception exception);

@@ -40,11 +40,13 @@ public sealed class MasterKey : IDisposable
     public static MasterKey Generate() => new(RandomNumberGenerator.GetBytes(Length));
 
     /// <summary>
-    /// Reads the key from <paramref name="path"/>, or creates it there with mode 0600 when the file does not exist.
-    /// Throws <see cref="FormatException"/> for a file that does not hold a valid key, and
-    /// <see cref="StorageException"/> when an existing key file is readable by group or others.
+    /// Reads the key from <paramref name="path"/>, or creates it there with mode 0600 when the file does not exist (two
+    /// processes creating it at once end up with the same key). Throws <see cref="FormatException"/> for a file that
+    /// does not hold a valid key, and <see cref="StorageException"/> when an existing key file is readable by others or
+    /// writable by anyone but its owner; readable by its group only when <paramref name="allowGroupRead"/> (a Kubernetes
+    /// secret mounted for a non-root group is 0440).
     /// </summary>
-    public static MasterKey LoadOrCreate(string path)
+    public static MasterKey LoadOrCreate(string path, bool allowGroupRead = false)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (!File.Exists(path))
@@ -54,7 +56,7 @@ public sealed class MasterKey : IDisposable
             var key = Generate();
             try
             {
-                Durable.WriteNew(path, Encoding.ASCII.GetBytes(Convert.ToBase64String(key._key) + "\n"));
+                Durable.WriteNewAtomically(path, Encoding.ASCII.GetBytes(Convert.ToBase64String(key._key) + "\n"));
                 return key;
             }
             catch (IOException) when (File.Exists(path))
@@ -63,7 +65,8 @@ public sealed class MasterKey : IDisposable
             }
         }
 
-        if ((File.GetUnixFileMode(path) & (UnixFileMode.GroupRead | UnixFileMode.OtherRead | UnixFileMode.GroupWrite | UnixFileMode.OtherWrite)) != 0)
+        var forbidden = UnixFileMode.OtherRead | UnixFileMode.GroupWrite | UnixFileMode.OtherWrite | (allowGroupRead ? 0 : UnixFileMode.GroupRead);
+        if ((File.GetUnixFileMode(path) & forbidden) != 0)
         {
             throw new StorageException($"The master key file '{path}' is readable or writable by others; it must be mode 0600.");
         }

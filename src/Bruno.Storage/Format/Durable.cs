@@ -23,6 +23,34 @@ internal static partial class Durable
         SyncDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
     }
 
+    /// <summary>
+    /// Creates <paramref name="path"/> (0600) with <paramref name="content"/> all at once: the bytes are written and fsynced
+    /// under a temporary name, then linked into place, so another process never sees the file half-written. Throws
+    /// <see cref="IOException"/> when the file exists (another process created it first).
+    /// </summary>
+    public static void WriteNewAtomically(string path, ReadOnlySpan<byte> content)
+    {
+        var tmp = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
+        options.UnixCreateMode = OwnerOnly;
+        try
+        {
+            using (var fs = new FileStream(tmp, options))
+            {
+                fs.Write(content);
+                fs.Flush(flushToDisk: true);
+            }
+
+            File.Move(tmp, path, overwrite: false);
+        }
+        finally
+        {
+            File.Delete(tmp);
+        }
+
+        SyncDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+    }
+
     /// <summary>Atomically replaces <paramref name="path"/> with <paramref name="content"/>: a reader sees the old or the new bytes, never a mix.</summary>
     public static void Replace(string path, ReadOnlySpan<byte> content)
     {

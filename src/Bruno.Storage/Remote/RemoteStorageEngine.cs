@@ -34,6 +34,10 @@ public sealed class RemoteStorageEngine : IStorageEngine, IDisposable
         Address = address;
         _channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions
         {
+            // With a connect callback of its own, the socket handler is used per call as by any HttpClient: a node that
+            // is down fails each call at once (503 for its tenants), and the first call after it restarts connects.
+            // Without one, the channel tracks the connection itself and backs off reconnecting (a second at first, two
+            // minutes at most), failing calls for that long after the node is back.
             HttpHandler = handler ?? new SocketsHttpHandler
             {
                 EnableMultipleHttp2Connections = true,
@@ -41,7 +45,9 @@ public sealed class RemoteStorageEngine : IStorageEngine, IDisposable
                 KeepAlivePingDelay = TimeSpan.FromSeconds(20),
                 KeepAlivePingTimeout = TimeSpan.FromSeconds(10),
                 ConnectTimeout = TimeSpan.FromSeconds(2),
+                ConnectCallback = ConnectAsync,
             },
+            DisposeHttpClient = true,
             MaxReceiveMessageSize = MaxMessageBytes,
             MaxSendMessageSize = MaxMessageBytes,
         });
@@ -59,6 +65,21 @@ public sealed class RemoteStorageEngine : IStorageEngine, IDisposable
 
     /// <inheritdoc/>
     public int OpenTenantCount => 0;
+
+    private static async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken ct)
+    {
+        var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            await socket.ConnectAsync(context.DnsEndPoint, ct);
+            return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
 
     internal CallOptions Options(CancellationToken ct) => new(_auth, cancellationToken: ct);
 

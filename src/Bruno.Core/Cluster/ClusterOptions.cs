@@ -1,0 +1,110 @@
+namespace Bruno.Core.Cluster;
+
+/// <summary>What one process does in a deployment of several (docs/scaling.md).</summary>
+public enum NodeRole
+{
+    /// <summary>Everything in one process: the default.</summary>
+    All,
+
+    /// <summary>Authentication, tenancy, limits, models, MCP and the admin API; no tenant data on disk.</summary>
+    Gateway,
+
+    /// <summary>Owns a share of the tenant stores on its own volume and serves them to gateways over gRPC.</summary>
+    Store,
+}
+
+/// <summary>
+/// Running Bruno as gateways over store nodes (configuration section <c>Bruno:Cluster</c>). Every process of one
+/// deployment shares the PostgreSQL catalog and the token; store nodes also share the master key (a tenant moves with
+/// its wrapped key ring).
+/// </summary>
+public sealed class ClusterOptions
+{
+    /// <summary>Shortest accepted token.</summary>
+    public const int MinTokenLength = 32;
+
+    /// <summary><c>all</c> (default), <c>gateway</c> or <c>store</c>.</summary>
+    public string Role { get; set; } = "all";
+
+    /// <summary>A store node's name, unique in the deployment (a DNS label, e.g. the StatefulSet pod's name).</summary>
+    public string? NodeName { get; set; }
+
+    /// <summary>Where gateways reach this store node's gRPC API, e.g. <c>http://bruno-store-0.bruno-store:7070</c>.</summary>
+    public string? AdvertiseUrl { get; set; }
+
+    /// <summary>The port of a store node's gRPC API (HTTP/2; its health and metrics stay on the main port).</summary>
+    public int StorePort { get; set; } = 7070;
+
+    /// <summary>The address the gRPC port binds to: the cluster network's interface (default all interfaces).</summary>
+    public string StoreBind { get; set; } = "0.0.0.0";
+
+    /// <summary>The secret every gateway and store node presents to store nodes; at least 32 characters.</summary>
+    public string? Token { get; set; }
+
+    /// <summary>How often a store node reports its load and checks which tenants it still owns, in seconds.</summary>
+    public int HeartbeatSeconds { get; set; } = 5;
+
+    /// <summary>A store node not heard from for this long gets no new tenants, in seconds.</summary>
+    public int NodeTimeoutSeconds { get; set; } = 30;
+
+    /// <summary>How long a gateway trusts what it read of a tenant's placement, in milliseconds (a move is seen at once on a refusal).</summary>
+    public int PlacementCacheMilliseconds { get; set; } = 2_000;
+
+    /// <summary>How long a write waits for a tenant being moved before it is refused with 503, in milliseconds.</summary>
+    public int FencedWaitMilliseconds { get; set; } = 10_000;
+
+    /// <summary>The role as an enum (after validation).</summary>
+    public NodeRole Kind => Role.ToLowerInvariant() switch
+    {
+        "gateway" => NodeRole.Gateway,
+        "store" => NodeRole.Store,
+        _ => NodeRole.All,
+    };
+
+    internal IEnumerable<string> Validate(CatalogOptions catalog)
+    {
+        if (Role.ToLowerInvariant() is not ("all" or "gateway" or "store"))
+        {
+            yield return "Bruno:Cluster:Role must be all, gateway or store.";
+            yield break;
+        }
+
+        if (Kind == NodeRole.All)
+        {
+            yield break;
+        }
+
+        if (catalog.Kind != Tenants.CatalogProvider.Postgres)
+        {
+            yield return $"Bruno:Cluster:Role {Role} needs the PostgreSQL catalog (Bruno:Catalog:Provider postgres): every node shares it.";
+        }
+
+        if (string.IsNullOrEmpty(Token) || Token.Length < MinTokenLength)
+        {
+            yield return $"Bruno:Cluster:Token must be at least {MinTokenLength} characters (the same on every node).";
+        }
+
+        if (HeartbeatSeconds is < 1 or > 300 || NodeTimeoutSeconds < 3 * HeartbeatSeconds || PlacementCacheMilliseconds is < 0 or > 60_000 || FencedWaitMilliseconds is < 0 or > 120_000)
+        {
+            yield return "Bruno:Cluster: HeartbeatSeconds must be 1-300, NodeTimeoutSeconds at least three heartbeats, PlacementCacheMilliseconds 0-60000 and FencedWaitMilliseconds 0-120000.";
+        }
+
+        if (Kind == NodeRole.Store)
+        {
+            if (NodeName is null || !Storage.Identity.TenantId.TryParse(NodeName, out _))
+            {
+                yield return "Bruno:Cluster:NodeName must be a DNS label (a-z, 0-9, '-', at most 63) for a store node.";
+            }
+
+            if (!Uri.TryCreate(AdvertiseUrl, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https") || url.AbsolutePath != "/")
+            {
+                yield return "Bruno:Cluster:AdvertiseUrl must be the http(s)://host:port where gateways reach this store node.";
+            }
+
+            if (StorePort is < 1 or > 65535 || !System.Net.IPAddress.TryParse(StoreBind, out _))
+            {
+                yield return "Bruno:Cluster:StorePort must be 1-65535 and StoreBind an IP address.";
+            }
+        }
+    }
+}

@@ -1,0 +1,251 @@
+using System.Collections.Concurrent;
+using Bruno.Storage;
+using Bruno.Storage.Identity;
+using Bruno.Storage.Model;
+using Bruno.Storage.Remote;
+using Microsoft.Extensions.Logging;
+
+namespace Bruno.Core.Cluster;
+
+/// <summary>
+/// A gateway's storage: every call for a tenant goes to the store node that owns it, as the catalog says. What it read
+/// of a placement is trusted for <see cref="ClusterOptions.PlacementCacheMilliseconds"/>; a node that answers "not
+/// here" or "moving" makes it read the placement again at once, so a completed move is followed without a restart.
+/// A write refused because its tenant is being moved waits for the switch-over (up to
+/// <see cref="ClusterOptions.FencedWaitMilliseconds"/>) and is then sent to the new owner: it was not applied before,
+/// so it is applied once. Any other failure is the caller's: a node that cannot be reached throws
+/// <see cref="StoreUnavailableException"/> for its own tenants only.
+/// </summary>
+public sealed partial class RoutedStorage : IStorageEngine, IDisposable
+{
+    private readonly Placement _placement;
+    private readonly ClusterOptions _options;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly ConcurrentDictionary<string, RemoteStorageEngine> _nodes = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<TenantId, (TenantPlacement Placement, long ReadAt)> _cache = new();
+
+    /// <summary>Routes through <paramref name="placement"/> with the settings of <paramref name="options"/>.</summary>
+    public RoutedStorage(Placement placement, ClusterOptions options, ILogger<RoutedStorage>? logger = null, TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(placement);
+        ArgumentNullException.ThrowIfNull(options);
+        (_placement, _options, _time) = (placement, options, time ?? TimeProvider.System);
+        _logger = (ILogger?)logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+    }
+
+    /// <inheritdoc/>
+    public int OpenTenantCount => 0; // a gateway keeps no store open
+
+    /// <summary>The client of a store node by name; throws <see cref="StorageException"/> for a node that never reported.</summary>
+    public RemoteStorageEngine NodeClient(string name)
+    {
+        if (_nodes.TryGetValue(name, out var client))
+        {
+            return client;
+        }
+
+        var node = _placement.Node(name) ?? throw new StorageException($"Store node '{name}' is not known to the catalog.");
+        var fresh = new RemoteStorageEngine(node.Name, node.Url, _options.Token!);
+        if (_nodes.TryAdd(name, fresh))
+        {
+            return fresh;
+        }
+
+        fresh.Dispose();
+        return _nodes[name];
+    }
+
+    /// <summary>Where the tenant lives: from the cache when fresh enough, else from the catalog. Null when never placed.</summary>
+    public TenantPlacement? PlacementOf(TenantId tenant, bool fresh = false)
+    {
+        if (!fresh && _cache.TryGetValue(tenant, out var c) && _time.GetElapsedTime(c.ReadAt).TotalMilliseconds < _options.PlacementCacheMilliseconds)
+        {
+            return c.Placement;
+        }
+
+        var p = _placement.Find(tenant);
+        if (p is null)
+        {
+            _cache.TryRemove(tenant, out _);
+        }
+        else
+        {
+            _cache[tenant] = (p, _time.GetTimestamp());
+        }
+
+        return p;
+    }
+
+    /// <summary>Forgets the cached placement of the tenant (after this process moved it).</summary>
+    public void Forget(TenantId tenant) => _cache.TryRemove(tenant, out _);
+
+    /// <summary>Runs <paramref name="call"/> on the tenant's owner, following moves (see the type's remarks).</summary>
+    internal async Task<T> RouteAsync<T>(TenantId tenant, Func<IStorageEngine, Task<T>> call, bool write, CancellationToken ct)
+    {
+        var fenceWait = TimeSpan.FromMilliseconds(_options.FencedWaitMilliseconds);
+        var started = _time.GetTimestamp();
+        var delay = TimeSpan.FromMilliseconds(20);
+        var fresh = false;
+        while (true)
+        {
+            var placement = PlacementOf(tenant, fresh) ?? throw new TenantNotFoundException(tenant.Value);
+            try
+            {
+                return await call(NodeClient(placement.Node));
+            }
+            catch (TenantFencedException) when (write && _time.GetElapsedTime(started) < fenceWait)
+            {
+                // being moved: the write was refused whole; wait for the switch-over, then ask the catalog again
+                await Task.Delay(delay, _time, ct);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromMilliseconds(250).Ticks));
+            }
+            catch (Exception e) when (e is TenantNotFoundException or StoreUnavailableException && !fresh)
+            {
+                // maybe moved since we read the placement: look again once; the same owner means the error stands
+                var again = PlacementOf(tenant, fresh: true);
+                if (again is null || again.Node == placement.Node)
+                {
+                    throw;
+                }
+
+                Log.Rerouted(_logger, tenant.Value, placement.Node, again.Node);
+            }
+
+            fresh = true;
+        }
+    }
+
+    internal Task RouteAsync(TenantId tenant, Func<IStorageEngine, Task> call, bool write, CancellationToken ct) =>
+        RouteAsync(tenant, async e =>
+        {
+            await call(e);
+            return true;
+        }, write, ct);
+
+    /// <summary>
+    /// Places the tenant on the least loaded live node (<see cref="Placement.Assign"/>) and creates its store there.
+    /// Throws <see cref="NoStoreNodeException"/> when no node is live.
+    /// </summary>
+    public async Task CreateTenantAsync(TenantId tenant, CancellationToken ct = default)
+    {
+        var placement = _placement.Assign(tenant, TimeSpan.FromSeconds(_options.NodeTimeoutSeconds));
+        _cache[tenant] = (placement, _time.GetTimestamp());
+        await NodeClient(placement.Node).CreateTenantAsync(tenant, ct);
+    }
+
+    /// <inheritdoc/>
+    public async Task<bool> TenantExistsAsync(TenantId tenant, CancellationToken ct = default) =>
+        PlacementOf(tenant) is not null && await RouteAsync(tenant, e => e.TenantExistsAsync(tenant, ct), write: false, ct);
+
+    /// <inheritdoc/>
+    public ITenantStore Tenant(TenantId tenant)
+    {
+        _ = tenant.Value;
+        return new RoutedTenantStore(this, tenant);
+    }
+
+    /// <summary>
+    /// Erases the tenant on its owner and, when a move was copying it, on the move's target too, so no copy outlives the
+    /// erasure. Reports what the owner erased. A tenant never placed has nothing to erase.
+    /// </summary>
+    public async Task<TenantErasure> EraseTenantAsync(TenantId tenant, CancellationToken ct = default)
+    {
+        var placement = PlacementOf(tenant, fresh: true);
+        if (placement is null)
+        {
+            return new TenantErasure(false, 0, 0, null);
+        }
+
+        if (placement.MovingTo is { } target)
+        {
+            await NodeClient(target).EraseTenantAsync(tenant, ct);
+        }
+
+        return await NodeClient(placement.Node).EraseTenantAsync(tenant, ct);
+    }
+
+    /// <inheritdoc/>
+    public Task CloseTenantAsync(TenantId tenant, CancellationToken ct = default) =>
+        PlacementOf(tenant) is null ? Task.CompletedTask : RouteAsync(tenant, e => e.CloseTenantAsync(tenant, ct), write: false, ct);
+
+    /// <inheritdoc/>
+    public async Task<long> BytesOnDiskAsync(TenantId tenant, CancellationToken ct = default) =>
+        PlacementOf(tenant) is null ? 0 : await RouteAsync(tenant, e => e.BytesOnDiskAsync(tenant, ct), write: false, ct);
+
+    /// <summary>Closes the connections to the store nodes.</summary>
+    public void Dispose()
+    {
+        foreach (var client in _nodes.Values)
+        {
+            client.Dispose();
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 3800, Level = LogLevel.Information, Message = "Tenant {Tenant} moved from store node {From} to {To}; following it")]
+        public static partial void Rerouted(ILogger logger, string tenant, string from, string to);
+    }
+}
+
+/// <summary>One tenant, wherever it lives now.</summary>
+internal sealed class RoutedTenantStore(RoutedStorage routes, TenantId id) : ITenantStore
+{
+    public TenantId Id { get; } = id;
+
+    private Task<T> Read<T>(Func<ITenantStore, Task<T>> call, CancellationToken ct) => routes.RouteAsync(Id, e => call(e.Tenant(Id)), write: false, ct);
+
+    private Task<T> Write<T>(Func<ITenantStore, Task<T>> call, CancellationToken ct) => routes.RouteAsync(Id, e => call(e.Tenant(Id)), write: true, ct);
+
+    public async Task<ITenantCollection> EnsureCollectionAsync(CollectionSpec spec, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        await Write(s => s.EnsureCollectionAsync(spec, ct), ct);
+        return Collection(spec.Name);
+    }
+
+    public ITenantCollection Collection(string name) => new RoutedTenantCollection(routes, Id, IdentifierRules.ValidateName(name, "collection name"));
+
+    public Task<IReadOnlyList<CollectionSpec>> ListCollectionsAsync(CancellationToken ct = default) => Read(s => s.ListCollectionsAsync(ct), ct);
+
+    public Task<TenantStats> GetStatsAsync(CancellationToken ct = default) => Read(s => s.GetStatsAsync(ct), ct);
+
+    public Task<long> EraseUserAsync(UserId user, CancellationToken ct = default) => Write(s => s.EraseUserAsync(user, ct), ct);
+
+    public Task<string> CheckIntegrityAsync(CancellationToken ct = default) => Read(s => s.CheckIntegrityAsync(ct), ct);
+}
+
+/// <summary>One collection of one tenant, wherever it lives now.</summary>
+internal sealed class RoutedTenantCollection(RoutedStorage routes, TenantId tenant, string name) : ITenantCollection
+{
+    public TenantId Tenant { get; } = tenant;
+
+    public string Name { get; } = name;
+
+    private Task<T> Read<T>(Func<ITenantCollection, Task<T>> call, CancellationToken ct) => routes.RouteAsync(Tenant, e => call(e.Tenant(Tenant).Collection(Name)), write: false, ct);
+
+    private Task<T> Write<T>(Func<ITenantCollection, Task<T>> call, CancellationToken ct) => routes.RouteAsync(Tenant, e => call(e.Tenant(Tenant).Collection(Name)), write: true, ct);
+
+    public Task<long> UpsertAsync(IReadOnlyList<StoredRow> rows, CancellationToken ct = default) => Write(c => c.UpsertAsync(rows, ct), ct);
+
+    public Task<long> ReplaceAsync(IReadOnlyList<StoredRow> rows, IReadOnlyList<string> deleteIds, CancellationToken ct = default) => Write(c => c.ReplaceAsync(rows, deleteIds, ct), ct);
+
+    public Task<long> DeleteAsync(IReadOnlyList<string> ids, CancellationToken ct = default) => Write(c => c.DeleteAsync(ids, ct), ct);
+
+    public Task<long> DeleteWhereAsync(Filter filter, CancellationToken ct = default) => Write(c => c.DeleteWhereAsync(filter, ct), ct);
+
+    public Task<StoredRow?> GetAsync(string id, CancellationToken ct = default) => Read(c => c.GetAsync(id, ct), ct);
+
+    public Task<long> CountAsync(Filter? filter = null, CancellationToken ct = default) => Read(c => c.CountAsync(filter, ct), ct);
+
+    public Task<IReadOnlyList<StoredRow>> ListAsync(Filter filter, string? after, int limit, CancellationToken ct = default) => Read(c => c.ListAsync(filter, after, limit, ct), ct);
+
+    public Task<IReadOnlyList<StoredRow>> LatestAsync(Filter filter, int limit, CancellationToken ct = default) => Read(c => c.LatestAsync(filter, limit, ct), ct);
+
+    public Task<IReadOnlyList<UserId>> UsersAsync(CancellationToken ct = default) => Read(c => c.UsersAsync(ct), ct);
+
+    public Task<IReadOnlyList<StoredRow>> ReadAllAsync(CancellationToken ct = default) => Read(c => c.ReadAllAsync(ct), ct);
+
+    public Task<IReadOnlyList<SearchHit>> SearchAsync(SearchRequest request, CancellationToken ct = default) => Read(c => c.SearchAsync(request, ct), ct);
+}

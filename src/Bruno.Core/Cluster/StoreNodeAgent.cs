@@ -1,0 +1,69 @@
+using Bruno.Storage;
+using Bruno.Storage.Identity;
+using Microsoft.Extensions.Logging;
+
+namespace Bruno.Core.Cluster;
+
+/// <summary>
+/// A store node's duties towards the catalog, run every <see cref="ClusterOptions.HeartbeatSeconds"/>: report its
+/// address and load (gateways place new tenants by it, and stop placing on a node that stops reporting), and check what
+/// it holds against the placements: the copy of a tenant that moved away (fenced here, owned by another node, and no
+/// move bringing it back) is erased, as the move would have done had this node been up. Only fenced copies are erased,
+/// and the fence is checked again inside the erasure, so a copy a new move is bringing here is never touched. Tenants
+/// the catalog never placed are left alone. Catalog and disk failures are logged and retried at the next round.
+/// </summary>
+public sealed partial class StoreNodeAgent(Placement placement, StorageEngine engine, ClusterOptions options, ILogger<StoreNodeAgent>? logger = null)
+{
+    private readonly ILogger _logger = (ILogger?)logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+
+    /// <summary>This node's name.</summary>
+    public string Node => options.NodeName!;
+
+    /// <summary>Reports this node's load now.</summary>
+    public void Report() => placement.Report(Node, new Uri(options.AdvertiseUrl!), engine.Load());
+
+    /// <summary>One round: the report, then the ownership check. Returns the tenants whose copies were erased.</summary>
+    public async Task<IReadOnlyList<TenantId>> RunOnceAsync(CancellationToken ct = default)
+    {
+        Report();
+        var held = engine.ListTenants().ToHashSet();
+        var erased = new List<TenantId>();
+        foreach (var p in placement.All().Where(p => held.Contains(p.Tenant)))
+        {
+            ct.ThrowIfCancellationRequested();
+            if (p.Node != Node && p.MovingTo != Node && engine.IsFenced(p.Tenant) && await engine.EraseIfFencedAsync(p.Tenant))
+            {
+                Log.ErasedMovedCopy(_logger, p.Tenant.Value, p.Node);
+                erased.Add(p.Tenant);
+            }
+        }
+
+        return erased;
+    }
+
+    /// <summary>Runs rounds until <paramref name="ct"/> is cancelled.</summary>
+    public async Task RunAsync(CancellationToken ct)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.HeartbeatSeconds));
+        while (await timer.WaitForNextTickAsync(ct))
+        {
+            try
+            {
+                await RunOnceAsync(ct);
+            }
+            catch (Exception e) when (e is System.Data.Common.DbException or StorageException or IOException)
+            {
+                Log.RoundFailed(_logger, e.GetType().Name);
+            }
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 3820, Level = LogLevel.Information, Message = "Erased this node's copy of tenant {Tenant}: it moved to store node {Owner}")]
+        public static partial void ErasedMovedCopy(ILogger logger, string tenant, string owner);
+
+        [LoggerMessage(EventId = 3822, Level = LogLevel.Warning, Message = "The store node's report to the catalog failed ({Error}); retrying at the next heartbeat")]
+        public static partial void RoundFailed(ILogger logger, string error);
+    }
+}

@@ -1,0 +1,164 @@
+using System.Net;
+using Bruno.Core;
+using Bruno.Core.Cluster;
+using Bruno.Core.Tenants;
+using Bruno.Server.Features.Audit;
+using Bruno.Server.Hosting;
+using Bruno.Storage;
+using Bruno.Storage.Identity;
+using Bruno.Storage.Remote;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Bruno.Server.Features.Cluster;
+
+/// <summary>
+/// The two tiers (docs/scaling.md): a gateway's storage routes each tenant to its store node; a store node serves its
+/// tenants over gRPC on its own port and reports to the catalog. In one process (<c>--role all</c>) nothing here runs
+/// but the operator endpoints, which say there is nothing to place.
+/// </summary>
+internal static class ClusterHosting
+{
+    public static void AddBrunoCluster(this WebApplicationBuilder builder, BrunoOptions options)
+    {
+        var cluster = options.Cluster;
+        var services = builder.Services;
+        if (cluster.Kind == NodeRole.All)
+        {
+            return;
+        }
+
+        services.AddSingleton(sp => new Placement(sp.GetRequiredService<CatalogDatabase>(), sp.GetService<TimeProvider>()));
+        if (cluster.Kind == NodeRole.Gateway)
+        {
+            services.AddSingleton(sp => new RoutedStorage(sp.GetRequiredService<Placement>(), cluster, sp.GetService<ILogger<RoutedStorage>>(), sp.GetService<TimeProvider>()));
+            services.Replace(ServiceDescriptor.Singleton<IStorageEngine>(sp => sp.GetRequiredService<RoutedStorage>()));
+            services.AddSingleton(sp => new TenantMover(sp.GetRequiredService<Placement>(), sp.GetRequiredService<RoutedStorage>(), cluster, sp.GetService<ILogger<TenantMover>>()));
+            return;
+        }
+
+        services.AddSingleton(sp => new StoreNodeService(sp.GetRequiredService<StorageEngine>(), cluster.NodeName!, cluster.Token!));
+        services.AddSingleton(sp => new StoreNodeAgent(sp.GetRequiredService<Placement>(), sp.GetRequiredService<StorageEngine>(), cluster, sp.GetService<ILogger<StoreNodeAgent>>()));
+        services.AddHostedService<StoreNodeJob>();
+        services.AddGrpc(o =>
+        {
+            o.MaxReceiveMessageSize = RemoteStorageEngine.MaxMessageBytes;
+            o.MaxSendMessageSize = RemoteStorageEngine.MaxMessageBytes;
+            o.EnableDetailedErrors = false;
+        });
+
+        // The gRPC port speaks HTTP/2 only (cleartext gRPC needs it) and binds to the cluster network's address; the
+        // addresses of --urls keep serving health and metrics. Naming endpoints here replaces --urls, so both are listed.
+        var urls = (builder.WebHost.GetSetting(WebHostDefaults.ServerUrlsKey) is { Length: > 0 } set ? set : "http://127.0.0.1:8080").Split(';', StringSplitOptions.RemoveEmptyEntries);
+        builder.WebHost.UseSetting(WebHostDefaults.ServerUrlsKey, string.Empty); // listed below instead
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            foreach (var url in urls)
+            {
+                var u = new Uri(url.Replace("://*", "://0.0.0.0", StringComparison.Ordinal).Replace("://+", "://0.0.0.0", StringComparison.Ordinal));
+                if (u.Host == "localhost")
+                {
+                    k.ListenLocalhost(u.Port);
+                }
+                else
+                {
+                    k.Listen(IPAddress.Parse(u.Host), u.Port);
+                }
+            }
+
+            k.Listen(IPAddress.Parse(cluster.StoreBind), cluster.StorePort, l => l.Protocols = HttpProtocols.Http2);
+        });
+    }
+
+    /// <summary>The store node's gRPC API, on its port only.</summary>
+    public static void MapStoreNode(this WebApplication app, ClusterOptions cluster) =>
+        app.MapGrpcService<StoreNodeService>().RequireHost($"*:{cluster.StorePort}").AllowAnonymous();
+
+    /// <summary>Operators: the store nodes, a tenant's placement, and moving a tenant. Platform-admin tokens only.</summary>
+    public static void MapClusterEndpoints(this IEndpointRouteBuilder app)
+    {
+        var admin = app.MapGroup("/admin/v1").RequireAuthorization(Hosting.Hosting.PlatformPolicy);
+        admin.MapGet("/nodes", (IServiceProvider sp, IOptions<BrunoOptions> options) =>
+        {
+            if (sp.GetService<Placement>() is not { } placement)
+            {
+                return NotAGateway();
+            }
+
+            var timeout = TimeSpan.FromSeconds(options.Value.Cluster.NodeTimeoutSeconds);
+            var placed = placement.All().GroupBy(p => p.Node).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+            return (IResult)TypedResults.Ok(placement.Nodes().Select(n => new
+            {
+                name = n.Name,
+                url = n.Url.ToString(),
+                live = placement.IsLive(n, timeout),
+                tenants_placed = placed.GetValueOrDefault(n.Name),
+                tenants = n.Tenants,
+                rows = n.Rows,
+                bytes = n.Bytes,
+                seen_at = n.SeenAt,
+            }));
+        });
+        admin.MapGet("/tenants/{id}/placement", (string id, IServiceProvider sp) =>
+        {
+            if (sp.GetService<Placement>() is not { } placement)
+            {
+                return NotAGateway();
+            }
+
+            return TenantId.TryParse(id, out var tid) && placement.Find(tid) is { } p
+                ? (IResult)TypedResults.Ok(new { tenant = p.Tenant.Value, node = p.Node, epoch = p.Epoch, moving_to = p.MovingTo })
+                : Problems.Result(404, "Not found", "No such tenant, or it was never placed on a store node.");
+        });
+        admin.MapPost("/tenants/{id}/move", async (string id, MoveRequest body, IServiceProvider sp, CancellationToken ct) =>
+        {
+            if (sp.GetService<TenantMover>() is not { } mover)
+            {
+                return NotAGateway();
+            }
+
+            if (!TenantId.TryParse(id, out var tid) || sp.GetRequiredService<TenantService>().Find(tid) is not { Status: not TenantStatus.Deleted and not TenantStatus.Deleting })
+            {
+                return Problems.Result(404, "Not found", "No such tenant.");
+            }
+
+            if (body.To is null || !TenantId.TryParse(body.To, out _))
+            {
+                return Problems.Result(400, "Invalid request", "'to' must name a store node (a DNS label).");
+            }
+
+            var moved = await mover.MoveAsync(tid, body.To, ct);
+            return (IResult)TypedResults.Ok(new { tenant = moved.Tenant, from = moved.From, to = moved.To, bytes = moved.Bytes, fenced_ms = (long)moved.FencedFor.TotalMilliseconds });
+        }).Audited("tenant.move");
+    }
+
+    private static IResult NotAGateway() =>
+        Problems.Result(409, "Not a gateway", "This process is not a gateway over store nodes (Bruno:Cluster:Role); in one process there is nothing to place or move.");
+}
+
+/// <summary>Body of a move: the store node to move the tenant to.</summary>
+public sealed record MoveRequest(string? To);
+
+/// <summary>Runs the store node's agent: one report before the node is served (so it can be placed on), then every heartbeat.</summary>
+internal sealed class StoreNodeJob(StoreNodeAgent agent, StorageEngine engine) : BackgroundService
+{
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        engine.ClearTransfers(); // copies a stopped process was receiving or sending: never adopted, safe to drop
+        agent.Report();
+        return base.StartAsync(cancellationToken);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await agent.RunAsync(stoppingToken);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // stopping
+        }
+    }
+}

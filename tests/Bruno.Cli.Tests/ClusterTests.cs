@@ -1,0 +1,330 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Bruno.Testing;
+using Spectre.Console;
+
+namespace Bruno.Cli.Tests;
+
+/// <summary>Three store nodes and two gateways for the tests of one class (killed nodes are restarted by their test).</summary>
+public sealed class ClusterFixture : IAsyncLifetime
+{
+    public TestCluster Cluster { get; private set; } = null!;
+
+    public async ValueTask InitializeAsync() => Cluster = await TestCluster.StartAsync(stores: 3, gateways: 2, TestContext.Current.CancellationToken);
+
+    public ValueTask DisposeAsync() => Cluster.DisposeAsync();
+}
+
+/// <summary>
+/// Bruno as gateways over store nodes, every part a real process (<c>bruno serve --role gateway|store</c>) with a real
+/// PostgreSQL catalog: placement and routing, isolation through the gateways, a store node killed and restarted, a
+/// tenant moved under concurrent writes, and a gateway killed in the middle of a request.
+/// </summary>
+public sealed class ClusterTests(ClusterFixture fixture) : IClassFixture<ClusterFixture>
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private TestCluster Cluster => fixture.Cluster;
+
+    private static string NewTenant(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..20];
+
+    private static async Task<HttpResponseMessage> PutDocumentAsync(HttpClient client, string id, string text) =>
+        await client.PostAsJsonAsync("/api/v1/documents", new { id, title = id, content = text }, Ct);
+
+    private static async Task<List<string>> DocumentIdsAsync(HttpClient client)
+    {
+        var ids = new List<string>();
+        string? after = null;
+        do
+        {
+            var page = await client.GetFromJsonAsync<JsonElement>("/api/v1/documents?limit=200" + (after is null ? string.Empty : "&after=" + Uri.EscapeDataString(after)), Ct);
+            ids.AddRange(page.GetProperty("items").EnumerateArray().Select(d => d.GetProperty("id").GetString()!));
+            after = page.GetProperty("next").GetString();
+        }
+        while (after is not null);
+        return ids;
+    }
+
+    private static async Task<JsonElement> SearchAsync(HttpClient client, string query)
+    {
+        using var response = await client.PostAsJsonAsync("/api/v1/search", new { query, top_k = 5 }, Ct);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return await response.Content.ReadFromJsonAsync<JsonElement>(Ct);
+    }
+
+    [Fact]
+    public async Task NewTenants_SpreadOverStoreNodes_AndEveryGatewayRoutesToTheOwner()
+    {
+        var tenants = Enumerable.Range(0, 6).Select(_ => NewTenant("place")).ToArray();
+        await Cluster.CreateTenantsAsync(0, Ct, tenants);
+
+        var owners = new Dictionary<string, string>();
+        foreach (var t in tenants)
+        {
+            owners[t] = await Cluster.OwnerAsync(t, Ct);
+        }
+
+        // least loaded first, counting tenants placed since a node's last report: a burst does not pile onto one node
+        // (the exact order is checked against the catalog in Bruno.Core.Tests; other tests here load the nodes unevenly)
+        Assert.True(owners.Values.Distinct().Count() >= 2, string.Join(", ", owners.Values));
+        foreach (var (tenant, owner) in owners)
+        {
+            // the store is on its owner's disk and nowhere else; gateways keep none
+            foreach (var store in Cluster.Stores)
+            {
+                Assert.Equal(store.Name == owner, Directory.Exists(Path.Combine(Cluster.StoreData(store.Name), "store", "tenants", tenant)));
+            }
+
+            Assert.False(Directory.Exists(Path.Combine(Cluster.GatewayData, "store", "tenants", tenant)));
+        }
+
+        // written through one gateway, read through the other
+        var first = tenants[0];
+        using (var writer = Cluster.Client(0, Cluster.UserToken(first, "alice")))
+        using (var response = await PutDocumentAsync(writer, "hours", "The museum opens at ten and closes at six on weekdays."))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        using var reader = Cluster.Client(1, Cluster.UserToken(first, "bob"));
+        var hits = await SearchAsync(reader, "When does the museum open?");
+        Assert.Contains("opens at ten", hits.GetProperty("sources")[0].GetProperty("snippet").GetString(), StringComparison.Ordinal);
+
+        using var admin = Cluster.Client(1, Cluster.PlatformToken());
+        var nodes = await admin.GetFromJsonAsync<JsonElement>("/admin/v1/nodes", Ct);
+        Assert.Equal(["store-1", "store-2", "store-3"], nodes.EnumerateArray().Select(n => n.GetProperty("name").GetString()));
+        Assert.All(nodes.EnumerateArray(), n => Assert.True(n.GetProperty("live").GetBoolean()));
+    }
+
+    [Fact]
+    public async Task TenantsOnDifferentNodes_StayIsolated_ThroughEitherGateway()
+    {
+        var (a, b) = (NewTenant("iso-a"), NewTenant("iso-b"));
+        await Cluster.CreateTenantsAsync(1, Ct, a, b);
+        using (var client = Cluster.Client(0, Cluster.UserToken(b, "mallory-victim")))
+        using (var response = await PutDocumentAsync(client, "secret", "The vault combination is seven four one nine."))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        foreach (var gateway in new[] { 0, 1 })
+        {
+            using var attacker = Cluster.Client(gateway, Cluster.UserToken(a, "mallory"));
+            Assert.Empty(await DocumentIdsAsync(attacker));
+            Assert.Equal(0, (await SearchAsync(attacker, "vault combination")).GetProperty("sources").GetArrayLength());
+            using var direct = await attacker.GetAsync("/api/v1/documents/secret", Ct);
+            Assert.Equal(HttpStatusCode.NotFound, direct.StatusCode);
+
+            // naming the other tenant in the body reaches nothing: the tenant comes from the token only
+            using var named = await attacker.PostAsJsonAsync("/api/v1/search", new { query = "vault combination", tenant_id = b }, Ct);
+            Assert.Equal(HttpStatusCode.NotFound, named.StatusCode);
+        }
+    }
+
+    [Fact]
+    public async Task StoreNodeKilled_OnlyItsTenantsAnswer503_AndAfterRestartEveryAcknowledgedRowIsThere()
+    {
+        var tenants = Enumerable.Range(0, 3).Select(_ => NewTenant("down")).ToArray();
+        await Cluster.CreateTenantsAsync(0, Ct, tenants);
+        var owners = new Dictionary<string, string>();
+        foreach (var t in tenants)
+        {
+            owners[t] = await Cluster.OwnerAsync(t, Ct);
+        }
+
+        var victim = owners[tenants[0]];
+        var survivor = tenants.FirstOrDefault(t => owners[t] != victim);
+        Assert.NotNull(survivor); // three tenants over three nodes: at least one elsewhere
+
+        using var client = Cluster.Client(1, Cluster.UserToken(tenants[0], "alice"));
+        var acknowledged = new List<string>();
+        for (var i = 0; i < 12; i++)
+        {
+            using var response = await PutDocumentAsync(client, $"note-{i}", $"Note number {i} says the shipment {i} left the warehouse.");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            acknowledged.Add($"note-{i}");
+        }
+
+        var node = Cluster.Store(victim);
+        node.Kill();
+        try
+        {
+            using (var down = await client.GetAsync("/api/v1/documents", Ct))
+            {
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, down.StatusCode);
+                Assert.True(down.Headers.RetryAfter?.Delta > TimeSpan.Zero);
+                var problem = await down.Content.ReadFromJsonAsync<JsonElement>(Ct);
+                Assert.Equal("Store unavailable", problem.GetProperty("title").GetString());
+                Assert.DoesNotContain("127.0.0.1", problem.ToString(), StringComparison.Ordinal); // no address of the node leaks
+            }
+
+            using (var write = await PutDocumentAsync(client, "while-down", "Written while the node was down."))
+            {
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, write.StatusCode);
+            }
+
+            using var other = Cluster.Client(0, Cluster.UserToken(survivor, "bob"));
+            using (var fine = await PutDocumentAsync(other, "fine", "Tenants on other nodes are served as usual."))
+            {
+                Assert.Equal(HttpStatusCode.OK, fine.StatusCode);
+            }
+
+            Assert.Equal(["fine"], await DocumentIdsAsync(other));
+        }
+        finally
+        {
+            await node.RestartAsync(Ct);
+        }
+
+        // served again at once: the first request after the restart reaches it
+        using (var probe = await client.GetAsync("/api/v1/documents", Ct))
+        {
+            Assert.Equal(HttpStatusCode.OK, probe.StatusCode);
+        }
+
+        var ids = await DocumentIdsAsync(client);
+        Assert.Equal(acknowledged.Order(StringComparer.Ordinal), ids.Order(StringComparer.Ordinal));
+        var hits = await SearchAsync(client, "Where is shipment 7?");
+        Assert.Contains(hits.GetProperty("sources").EnumerateArray(), s => s.GetProperty("document_id").GetString() == "note-7");
+    }
+
+    [Fact]
+    public async Task TenantMovedUnderConcurrentWrites_LosesNothingAcknowledged_AndDuplicatesNothing()
+    {
+        var tenant = NewTenant("move");
+        await Cluster.CreateTenantsAsync(0, Ct, tenant);
+        var from = await Cluster.OwnerAsync(tenant, Ct);
+        var to = Cluster.Stores.Select(s => s.Name).First(n => n != from);
+        using var seed = Cluster.Client(0, Cluster.UserToken(tenant, "alice"));
+        for (var i = 0; i < 20; i++)
+        {
+            using var response = await PutDocumentAsync(seed, $"seed-{i}", $"Seed document {i} about topic {i}.");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        var acknowledged = new ConcurrentBag<string>();
+        var failures = new ConcurrentBag<string>();
+        var readFailures = new ConcurrentBag<string>();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        async Task WriteAsync(int gateway, string prefix)
+        {
+            using var client = Cluster.Client(gateway, Cluster.UserToken(tenant, "writer-" + prefix));
+            for (var i = 0; !stop.IsCancellationRequested; i++)
+            {
+                var id = $"{prefix}-{i}";
+                using var response = await PutDocumentAsync(client, id, $"Written by {prefix} as number {i} during the move.");
+                (response.StatusCode == HttpStatusCode.OK ? acknowledged : failures).Add(id);
+            }
+        }
+
+        async Task ReadAsync()
+        {
+            using var client = Cluster.Client(1, Cluster.UserToken(tenant, "reader"));
+            while (!stop.IsCancellationRequested)
+            {
+                using var response = await client.GetAsync("/api/v1/documents?limit=5", Ct);
+                if (response.StatusCode != HttpStatusCode.OK)
+                {
+                    readFailures.Add(((int)response.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture));
+                }
+            }
+        }
+
+        var load = new[] { WriteAsync(0, "g1"), WriteAsync(1, "g2"), ReadAsync() };
+        // let the writers get going: the move must meet writes in flight
+        while (acknowledged.Count < 10)
+        {
+            await Task.WhenAny(Task.WhenAll(load), Task.Delay(50, Ct));
+        }
+
+        var output = new StringWriter();
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output), Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors, Interactive = InteractionSupport.No });
+        var code = await BrunoCli.RunAsync(["tenant", "move", tenant, "--to", to, "--json", "--data", Cluster.GatewayData, "--server", Cluster.Gateways[0].Address.ToString()], console, new StringWriter());
+        var afterMove = acknowledged.Count;
+        while (acknowledged.Count < afterMove + 10)
+        {
+            await Task.WhenAny(Task.WhenAll(load), Task.Delay(50, Ct)); // and writes after it, through both gateways
+        }
+
+        await stop.CancelAsync();
+        await Task.WhenAll(load);
+
+        Assert.Equal(0, code);
+        var moved = JsonDocument.Parse(output.ToString()).RootElement;
+        Assert.Equal(from, moved.GetProperty("from").GetString());
+        Assert.Equal(to, moved.GetProperty("to").GetString());
+        Assert.Equal(to, await Cluster.OwnerAsync(tenant, Ct));
+        Assert.Empty(failures);     // writes that met the fence waited for the switch-over and were applied once, on the new owner
+        Assert.Empty(readFailures); // reads went on throughout
+
+        using var check = Cluster.Client(1, Cluster.UserToken(tenant, "auditor"));
+        var ids = await DocumentIdsAsync(check);
+        Assert.Equal(ids.Count, ids.Distinct().Count());
+        var expected = acknowledged.Concat(Enumerable.Range(0, 20).Select(i => $"seed-{i}")).Order(StringComparer.Ordinal);
+        Assert.Equal(expected, ids.Order(StringComparer.Ordinal));
+
+        // the old owner's copy is gone (its key destroyed), the new owner has the only one
+        Assert.False(Directory.Exists(Path.Combine(Cluster.StoreData(from), "store", "tenants", tenant)));
+        Assert.True(Directory.Exists(Path.Combine(Cluster.StoreData(to), "store", "tenants", tenant)));
+    }
+
+    [Fact]
+    public async Task GatewayKilledMidRequest_ClientSeesAnError_AndNothingIsHalfWritten()
+    {
+        var tenant = NewTenant("gwkill");
+        await Cluster.CreateTenantsAsync(0, Ct, tenant);
+        // a long document: chunking and embedding it keeps the gateway busy after the last byte of the body arrived
+        var text = string.Join("\n\n", Enumerable.Range(0, 400).Select(i => $"Section {i}. The harbour log for day {i} records {i % 7} ships arriving with grain, timber and salt, and {i % 5} leaving for the northern ports before the tide."));
+        var gateway = Cluster.Gateways[1];
+        using var client = Cluster.Client(1, Cluster.UserToken(tenant, "alice"));
+        var body = new KillAfterBody(JsonSerializer.SerializeToUtf8Bytes(new { id = "harbour", title = "Harbour log", content = text }), gateway);
+        body.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/documents") { Content = body };
+        var error = await Record.ExceptionAsync(async () =>
+        {
+            using var response = await client.SendAsync(request, Ct);
+            Assert.Fail($"the request was answered ({(int)response.StatusCode}) although its gateway was killed");
+        });
+        Assert.True(error is HttpRequestException or IOException or TaskCanceledException, error?.ToString());
+        Assert.False(gateway.IsRunning);
+        await gateway.RestartAsync(Ct);
+
+        // the other gateway sees either nothing or the whole document: never some of its chunks
+        using var other = Cluster.Client(0, Cluster.UserToken(tenant, "bob"));
+        var before = await DocumentIdsAsync(other);
+        int? chunksBefore = null;
+        if (before.Count > 0)
+        {
+            Assert.Equal(["harbour"], before); // the write reached its store before the kill: then it is whole
+            chunksBefore = (await other.GetFromJsonAsync<JsonElement>("/api/v1/documents/harbour", Ct)).GetProperty("chunks").GetInt32();
+        }
+
+        using var complete = await PutDocumentAsync(other, "harbour", text);
+        Assert.Equal(HttpStatusCode.OK, complete.StatusCode);
+        var chunks = (await complete.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("chunks").GetInt32();
+        Assert.True(chunks > 10);
+        Assert.True(chunksBefore is null || chunksBefore == chunks);
+        var hits = await SearchAsync(other, "How many ships arrived on day 123?");
+        Assert.Equal(chunks, (await other.GetFromJsonAsync<JsonElement>("/api/v1/documents/harbour", Ct)).GetProperty("chunks").GetInt32());
+        Assert.NotEqual(0, hits.GetProperty("sources").GetArrayLength());
+    }
+
+    /// <summary>A request body that kills the gateway as soon as the last byte has been handed to the connection.</summary>
+    private sealed class KillAfterBody(byte[] bytes, BrunoProcess gateway) : HttpContent
+    {
+        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
+        {
+            await stream.WriteAsync(bytes);
+            await stream.FlushAsync();
+            gateway.Kill();
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = bytes.Length;
+            return true;
+        }
+    }
+}

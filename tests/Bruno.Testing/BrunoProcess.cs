@@ -1,0 +1,146 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Bruno.Testing;
+
+/// <summary>
+/// A real <c>bruno serve</c> process (the CLI's <c>bruno.dll</c> next to the test assembly) on 127.0.0.1. Started with
+/// its own environment, ready when it prints that it is serving; <see cref="Kill"/> is SIGKILL (no cleanup, no flush),
+/// <see cref="RestartAsync"/> starts it again with the same arguments and data.
+/// </summary>
+public sealed class BrunoProcess : IAsyncDisposable
+{
+    private readonly string[] _args;
+    private readonly IReadOnlyDictionary<string, string> _environment;
+    private readonly List<string> _output = [];
+    private Process? _process;
+
+    private BrunoProcess(string name, string[] args, IReadOnlyDictionary<string, string> environment, Uri address) =>
+        (Name, _args, _environment, Address) = (name, args, environment, address);
+
+    /// <summary>A name for messages ("gateway-1", "store-2").</summary>
+    public string Name { get; }
+
+    /// <summary>The HTTP address (API, health, metrics).</summary>
+    public Uri Address { get; }
+
+    /// <summary>Whether the process is running.</summary>
+    public bool IsRunning => _process is { HasExited: false };
+
+    /// <summary>What the process wrote so far (standard output and error), for failure messages.</summary>
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return string.Join('\n', _output.TakeLast(60));
+            }
+        }
+    }
+
+    /// <summary>A free TCP port on 127.0.0.1 (bound and released: another process could take it, rarely).</summary>
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>Starts <c>bruno serve --role <paramref name="role"/></c> on <paramref name="port"/> and waits until it serves.</summary>
+    public static async Task<BrunoProcess> StartAsync(string name, string role, string dataRoot, int port, IReadOnlyDictionary<string, string> environment, CancellationToken ct)
+    {
+        var address = new Uri($"http://127.0.0.1:{port}");
+        var p = new BrunoProcess(name, ["serve", "--role", role, "--data", dataRoot, "--urls", address.ToString().TrimEnd('/')], environment, address);
+        await p.RestartAsync(ct);
+        return p;
+    }
+
+    /// <summary>Starts the process (again) and waits until it prints that it serves; fails with its output otherwise.</summary>
+    public async Task RestartAsync(CancellationToken ct)
+    {
+        if (IsRunning)
+        {
+            throw new InvalidOperationException($"{Name} is running.");
+        }
+
+        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = AppContext.BaseDirectory,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "bruno.dll"));
+        foreach (var a in _args)
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("BRUNO_", StringComparison.OrdinalIgnoreCase)).ToList())
+        {
+            start.Environment.Remove(key); // only what this process is given
+        }
+
+        foreach (var (k, v) in _environment)
+        {
+            start.Environment[k] = v;
+        }
+
+        var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var process = new Process { StartInfo = start, EnableRaisingEvents = true };
+        void Line(string? line)
+        {
+            if (line is null)
+            {
+                return;
+            }
+
+            lock (_output)
+            {
+                _output.Add(line);
+            }
+
+            if (line.StartsWith("Bruno is serving", StringComparison.Ordinal))
+            {
+                ready.TrySetResult();
+            }
+        }
+
+        process.OutputDataReceived += (_, e) => Line(e.Data);
+        process.ErrorDataReceived += (_, e) => Line(e.Data);
+        process.Exited += (_, _) => ready.TrySetException(new InvalidOperationException($"{Name} exited before serving:\n{Output}"));
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        _process = process;
+        try
+        {
+            await ready.Task.WaitAsync(TimeSpan.FromSeconds(90), ct);
+        }
+        catch (TimeoutException)
+        {
+            Kill();
+            throw new TimeoutException($"{Name} did not start serving within 90 s:\n{Output}");
+        }
+    }
+
+    /// <summary>SIGKILL, and waits until it is gone.</summary>
+    public void Kill()
+    {
+        if (_process is { } p && !p.HasExited)
+        {
+            p.Kill(entireProcessTree: true);
+            p.WaitForExit();
+        }
+    }
+
+    /// <summary>Kills the process.</summary>
+    public ValueTask DisposeAsync()
+    {
+        Kill();
+        _process?.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}

@@ -51,83 +51,91 @@ internal static class BrunoWorkload
         },
     };
 
-    public static V1Deployment Deployment(WorkloadShape w, KubernetesOptions options)
+    public static V1Deployment Deployment(WorkloadShape w, KubernetesOptions options) => new()
+    {
+        ApiVersion = "apps/v1",
+        Kind = "Deployment",
+        Metadata = new V1ObjectMeta { Name = w.Name, NamespaceProperty = w.Namespace, Labels = w.Labels },
+        Spec = new V1DeploymentSpec
+        {
+            Replicas = 1, // one writer of the store on its volume
+            Strategy = new V1DeploymentStrategy { Type = "Recreate" }, // the old pod lets go of the volume first
+            Selector = new V1LabelSelector { MatchLabels = w.Selector },
+            Template = Pod(
+                w,
+                options,
+                ["serve", "--urls", $"http://0.0.0.0:{options.Port}"],
+                [Http(options)],
+                [new V1VolumeMount { Name = "data", MountPath = "/data" }],
+                [new V1Volume { Name = "data", PersistentVolumeClaim = new V1PersistentVolumeClaimVolumeSource { ClaimName = w.Name + "-data" } }]),
+        },
+    };
+
+    /// <summary>
+    /// The pod of one Bruno process: the restricted security context, the image, <paramref name="args"/>,
+    /// <paramref name="ports"/>, resources (requests equal to limits), probes on the <c>http</c> port, the environment,
+    /// <paramref name="mounts"/> and <paramref name="volumes"/> followed by the <c>/tmp</c> scratch emptyDir.
+    /// </summary>
+    public static V1PodTemplateSpec Pod(WorkloadShape w, KubernetesOptions options, List<string> args, List<V1ContainerPort> ports, List<V1VolumeMount> mounts, List<V1Volume> volumes)
     {
         var resources = new Dictionary<string, ResourceQuantity>(StringComparer.Ordinal) { ["cpu"] = Quantities.Cores(w.Cores), ["memory"] = Quantities.GiB(w.MemoryGiB) };
-        V1Probe Probe(string path, int period, int failures) => new()
+        static V1Probe Probe(string path, int period, int failures) => new()
         {
             HttpGet = new V1HTTPGetAction { Path = path, Port = "http" },
             PeriodSeconds = period,
             FailureThreshold = failures,
             TimeoutSeconds = 2,
         };
-        return new V1Deployment
+        return new V1PodTemplateSpec
         {
-            ApiVersion = "apps/v1",
-            Kind = "Deployment",
-            Metadata = new V1ObjectMeta { Name = w.Name, NamespaceProperty = w.Namespace, Labels = w.Labels },
-            Spec = new V1DeploymentSpec
+            Metadata = new V1ObjectMeta { Labels = w.Labels },
+            Spec = new V1PodSpec
             {
-                Replicas = 1, // one writer of the store on its volume
-                Strategy = new V1DeploymentStrategy { Type = "Recreate" }, // the old pod lets go of the volume first
-                Selector = new V1LabelSelector { MatchLabels = w.Selector },
-                Template = new V1PodTemplateSpec
+                ServiceAccountName = w.Name,
+                AutomountServiceAccountToken = false,
+                EnableServiceLinks = false,
+                TerminationGracePeriodSeconds = 30,
+                SecurityContext = new V1PodSecurityContext
                 {
-                    Metadata = new V1ObjectMeta { Labels = w.Labels },
-                    Spec = new V1PodSpec
+                    RunAsNonRoot = true,
+                    RunAsUser = User,
+                    RunAsGroup = User,
+                    FsGroup = User,
+                    FsGroupChangePolicy = "OnRootMismatch",
+                    SeccompProfile = new V1SeccompProfile { Type = "RuntimeDefault" },
+                },
+                Containers =
+                [
+                    new V1Container
                     {
-                        ServiceAccountName = w.Name,
-                        AutomountServiceAccountToken = false,
-                        EnableServiceLinks = false,
-                        TerminationGracePeriodSeconds = 30,
-                        SecurityContext = new V1PodSecurityContext
+                        Name = "bruno",
+                        Image = options.Image,
+                        ImagePullPolicy = "IfNotPresent",
+                        Args = args,
+                        Ports = ports,
+                        Env = [.. w.Environment],
+                        Resources = new V1ResourceRequirements { Requests = resources, Limits = new Dictionary<string, ResourceQuantity>(resources, StringComparer.Ordinal) },
+                        StartupProbe = Probe("/healthz", 2, 60),
+                        LivenessProbe = Probe("/healthz", 10, 3),
+                        ReadinessProbe = Probe("/readyz", 5, 2),
+                        SecurityContext = new V1SecurityContext
                         {
+                            AllowPrivilegeEscalation = false,
+                            ReadOnlyRootFilesystem = true,
                             RunAsNonRoot = true,
-                            RunAsUser = User,
-                            RunAsGroup = User,
-                            FsGroup = User,
-                            FsGroupChangePolicy = "OnRootMismatch",
+                            Capabilities = new V1Capabilities { Drop = ["ALL"] },
                             SeccompProfile = new V1SeccompProfile { Type = "RuntimeDefault" },
                         },
-                        Containers =
-                        [
-                            new V1Container
-                            {
-                                Name = "bruno",
-                                Image = options.Image,
-                                ImagePullPolicy = "IfNotPresent",
-                                Args = ["serve", "--urls", $"http://0.0.0.0:{options.Port}"],
-                                Ports = [new V1ContainerPort { Name = "http", ContainerPort = options.Port, Protocol = "TCP" }],
-                                Env = [.. w.Environment],
-                                Resources = new V1ResourceRequirements { Requests = resources, Limits = new Dictionary<string, ResourceQuantity>(resources, StringComparer.Ordinal) },
-                                StartupProbe = Probe("/healthz", 2, 60),
-                                LivenessProbe = Probe("/healthz", 10, 3),
-                                ReadinessProbe = Probe("/readyz", 5, 2),
-                                SecurityContext = new V1SecurityContext
-                                {
-                                    AllowPrivilegeEscalation = false,
-                                    ReadOnlyRootFilesystem = true,
-                                    RunAsNonRoot = true,
-                                    Capabilities = new V1Capabilities { Drop = ["ALL"] },
-                                    SeccompProfile = new V1SeccompProfile { Type = "RuntimeDefault" },
-                                },
-                                VolumeMounts =
-                                [
-                                    new V1VolumeMount { Name = "data", MountPath = "/data" },
-                                    new V1VolumeMount { Name = "tmp", MountPath = "/tmp" },
-                                ],
-                            },
-                        ],
-                        Volumes =
-                        [
-                            new V1Volume { Name = "data", PersistentVolumeClaim = new V1PersistentVolumeClaimVolumeSource { ClaimName = w.Name + "-data" } },
-                            new V1Volume { Name = "tmp", EmptyDir = new V1EmptyDirVolumeSource { SizeLimit = Quantities.MiB(256) } }, // scratch only, never data
-                        ],
+                        VolumeMounts = [.. mounts, new V1VolumeMount { Name = "tmp", MountPath = "/tmp" }],
                     },
-                },
+                ],
+                Volumes = [.. volumes, new V1Volume { Name = "tmp", EmptyDir = new V1EmptyDirVolumeSource { SizeLimit = Quantities.MiB(256) } }], // scratch only, never data
             },
         };
     }
+
+    /// <summary>The container port Bruno's HTTP API, probes and <c>/metrics</c> are on.</summary>
+    public static V1ContainerPort Http(KubernetesOptions options) => new() { Name = "http", ContainerPort = options.Port, Protocol = "TCP" };
 
     public static V1Service Service(WorkloadShape w, KubernetesOptions options) => new()
     {

@@ -23,10 +23,27 @@ internal static class BrunoWorkload
 {
     /// <summary>
     /// The Secret holding the master key (key <c>master-key</c>) and, when a chat model is used, its API key (key
-    /// <c>llm-api-key</c>); created out of band or by an ExternalSecret, never rendered with a value. The token and
-    /// platform signing keys are created by the service on its volume at first start, mode 0600.
+    /// <c>llm-api-key</c>), and in the two-tier shape the cluster token (key <c>cluster-token</c>); created out of band or
+    /// by an ExternalSecret, never rendered with a value. A single process creates the token and platform signing keys
+    /// on its volume at first start, mode 0600; gateways, which must share them, read them from
+    /// <see cref="Gateways.PlatformKeysSecret"/>.
     /// </summary>
     public const string KeysSecret = "agent-bruno-keys";
+
+    /// <summary>The key of <see cref="KeysSecret"/> holding the master key (32 random bytes, base64).</summary>
+    public const string MasterKey = "master-key";
+
+    /// <summary>The key of <see cref="KeysSecret"/> holding the LLM endpoint's API key (optional).</summary>
+    public const string LlmApiKey = "llm-api-key";
+
+    /// <summary>
+    /// The key of <see cref="KeysSecret"/> holding the token gateways and store nodes show each other (two tiers only;
+    /// 32 random bytes, base64).
+    /// </summary>
+    public const string ClusterToken = "cluster-token";
+
+    /// <summary>The Secret holding the platform catalog's PostgreSQL connection string (key <c>connection-string</c>).</summary>
+    public const string CatalogSecret = "bruno-catalog";
 
     private const long User = 10001;
 
@@ -43,12 +60,15 @@ internal static class BrunoWorkload
         ApiVersion = "v1",
         Kind = "PersistentVolumeClaim",
         Metadata = new V1ObjectMeta { Name = w.Name + "-data", NamespaceProperty = w.Namespace, Labels = w.Labels },
-        Spec = new V1PersistentVolumeClaimSpec
-        {
-            AccessModes = ["ReadWriteOnce"],
-            StorageClassName = string.IsNullOrEmpty(storageClass) ? null : storageClass,
-            Resources = new V1VolumeResourceRequirements { Requests = new Dictionary<string, ResourceQuantity>(StringComparer.Ordinal) { ["storage"] = Quantities.GiB(w.VolumeGiB) } },
-        },
+        Spec = ClaimSpec(w.VolumeGiB, storageClass),
+    };
+
+    /// <summary>A claim of <paramref name="gib"/> GiB, mounted by one node at a time, of the class given or the cluster's default.</summary>
+    public static V1PersistentVolumeClaimSpec ClaimSpec(int gib, string? storageClass) => new()
+    {
+        AccessModes = ["ReadWriteOnce"],
+        StorageClassName = string.IsNullOrEmpty(storageClass) ? null : storageClass,
+        Resources = new V1VolumeResourceRequirements { Requests = new Dictionary<string, ResourceQuantity>(StringComparer.Ordinal) { ["storage"] = Quantities.GiB(gib) } },
     };
 
     public static V1Deployment Deployment(WorkloadShape w, KubernetesOptions options) => new()
@@ -134,6 +154,22 @@ internal static class BrunoWorkload
         };
     }
 
+    /// <summary>
+    /// Spreads the pods of <paramref name="selector"/> over the nodes, one more on a node than on another at most, as a
+    /// preference: a cluster with fewer nodes than pods still schedules them all.
+    /// </summary>
+    public static void Spread(V1PodTemplateSpec template, Dictionary<string, string> selector) =>
+        template.Spec.TopologySpreadConstraints =
+        [
+            new V1TopologySpreadConstraint
+            {
+                MaxSkew = 1,
+                TopologyKey = "kubernetes.io/hostname",
+                WhenUnsatisfiable = "ScheduleAnyway",
+                LabelSelector = new V1LabelSelector { MatchLabels = selector },
+            },
+        ];
+
     /// <summary>The container port Bruno's HTTP API, probes and <c>/metrics</c> are on.</summary>
     public static V1ContainerPort Http(KubernetesOptions options) => new() { Name = "http", ContainerPort = options.Port, Protocol = "TCP" };
 
@@ -162,14 +198,18 @@ internal static class BrunoWorkload
         Spec = new V1PodDisruptionBudgetSpec { MaxUnavailable = 1, Selector = new V1LabelSelector { MatchLabels = w.Selector } },
     };
 
+    /// <summary>An environment variable read from key <paramref name="key"/> of Secret <paramref name="secret"/>.</summary>
+    public static V1EnvVar FromSecret(string name, string secret, string key, bool optional = false) =>
+        new() { Name = name, ValueFrom = new V1EnvVarSource { SecretKeyRef = new V1SecretKeySelector { Name = secret, Key = key, Optional = optional ? true : null } } };
+
     /// <summary>The service's settings for a pod: the data folder, and the master key from the keys Secret.</summary>
     public static List<V1EnvVar> Environment(params (string Name, string Value)[] more)
     {
         List<V1EnvVar> env =
         [
             new V1EnvVar { Name = "BRUNO_DATAROOT", Value = "/data" },
-            new V1EnvVar { Name = "BRUNO_MASTERKEY", ValueFrom = new V1EnvVarSource { SecretKeyRef = new V1SecretKeySelector { Name = KeysSecret, Key = "master-key" } } },
-            new V1EnvVar { Name = "BRUNO_CHAT__APIKEY", ValueFrom = new V1EnvVarSource { SecretKeyRef = new V1SecretKeySelector { Name = KeysSecret, Key = "llm-api-key", Optional = true } } },
+            FromSecret("BRUNO_MASTERKEY", KeysSecret, MasterKey),
+            FromSecret("BRUNO_CHAT__APIKEY", KeysSecret, LlmApiKey, optional: true),
         ];
         env.AddRange(more.Select(m => new V1EnvVar { Name = m.Name, Value = m.Value }));
         return [.. env.OrderBy(e => e.Name, StringComparer.Ordinal)];

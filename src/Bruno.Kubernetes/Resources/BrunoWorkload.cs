@@ -2,7 +2,10 @@ using k8s.Models;
 
 namespace Bruno.Kubernetes.Resources;
 
-/// <summary>What one Bruno process needs: its name, namespace, labels, resources and the secrets it reads.</summary>
+/// <summary>
+/// What one Bruno process needs: its name, namespace, labels, resources, its volume's size (a gateway's scratch space)
+/// and its environment, in order.
+/// </summary>
 internal sealed record WorkloadShape(
     string Name,
     string Namespace,
@@ -17,7 +20,9 @@ internal sealed record WorkloadShape(
 /// Bruno as a Deployment of one process with its data on a PersistentVolumeClaim (never an emptyDir or a hostPath: the
 /// original agent lost its memory on every restart), a ServiceAccount that mounts no token, a ClusterIP Service and
 /// probes on <c>/healthz</c> and <c>/readyz</c>. The pod satisfies Pod Security <c>restricted</c>: non-root, no privilege
-/// escalation, every capability dropped, the runtime's seccomp profile, a read-only root file system.
+/// escalation, every capability dropped, the runtime's seccomp profile, a read-only root file system. The two tiers
+/// (<see cref="Gateways"/>, <see cref="StoreNodes"/>) run the same pod; only the gateways, which keep no tenant data,
+/// have an emptyDir at <c>/data</c>.
 /// </summary>
 internal static class BrunoWorkload
 {

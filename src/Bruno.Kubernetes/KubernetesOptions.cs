@@ -47,6 +47,12 @@ public sealed class KubernetesOptions
     /// <summary>Where Prometheus scrapes from and where traces and metrics are pushed (docs/observability.md).</summary>
     public MonitoringOptions Monitoring { get; set; } = new();
 
+    /// <summary>
+    /// The management plane as two tiers (stateless gateways and store nodes that own the tenants) instead of one
+    /// process; off by default (docs/kubernetes.md, "Two tiers").
+    /// </summary>
+    public TwoTierOptions TwoTier { get; set; } = new();
+
     /// <summary>Every problem with these options, as lines naming the setting.</summary>
     public IEnumerable<string> Validate()
     {
@@ -80,7 +86,12 @@ public sealed class KubernetesOptions
             yield return "Bruno:Kubernetes:ExternalSecretStore must be a DNS-1123 subdomain.";
         }
 
-        foreach (var e in Llm.Validate().Concat(Flux.Validate()).Concat(Kamaji.Validate()).Concat(Monitoring.Validate()))
+        if (TwoTier.Enabled && TwoTier.StorePort == Port)
+        {
+            yield return "Bruno:Kubernetes:TwoTier:StorePort must differ from Port (the store nodes listen on both).";
+        }
+
+        foreach (var e in Llm.Validate().Concat(Flux.Validate()).Concat(Kamaji.Validate()).Concat(Monitoring.Validate()).Concat(TwoTier.Validate()))
         {
             yield return e;
         }
@@ -125,6 +136,81 @@ public sealed class MonitoringOptions
         if (!string.IsNullOrEmpty(OtlpEndpoint) && (!Uri.TryCreate(OtlpEndpoint, UriKind.Absolute, out var u) || u.Scheme is not ("http" or "https")))
         {
             yield return "Bruno:Kubernetes:Monitoring:OtlpEndpoint must be an absolute http(s) address.";
+        }
+    }
+}
+
+/// <summary>
+/// The two-tier shape of the management plane: gateways, a Deployment scaled by a HorizontalPodAutoscaler, that keep no
+/// tenant data; and store nodes, a StatefulSet whose pods each own a share of the tenants on a volume of their own.
+/// When <see cref="Enabled"/> is false (the default), none of the other settings is used.
+/// </summary>
+public sealed class TwoTierOptions
+{
+    /// <summary>Render the two tiers instead of the one management process.</summary>
+    public bool Enabled { get; set; }
+
+    /// <summary>Store nodes (StatefulSet replicas), at least 2.</summary>
+    public int StoreNodes { get; set; } = 3;
+
+    /// <summary>Each store node's volume, GiB.</summary>
+    public int StoreVolumeGiB { get; set; } = 50;
+
+    /// <summary>The port store nodes serve each other and the gateways on (named <c>grpc</c>).</summary>
+    public int StorePort { get; set; } = 7070;
+
+    /// <summary>CPU cores of a store node (requested and the limit).</summary>
+    public double StoreCores { get; set; } = 2;
+
+    /// <summary>Memory of a store node, GiB (requested and the limit).</summary>
+    public double StoreMemoryGiB { get; set; } = 4;
+
+    /// <summary>The fewest gateways the autoscaler keeps, at least 2 (so that one can always be drained).</summary>
+    public int GatewayMinReplicas { get; set; } = 2;
+
+    /// <summary>The most gateways the autoscaler starts.</summary>
+    public int GatewayMaxReplicas { get; set; } = 10;
+
+    /// <summary>Requests per second per gateway the autoscaler aims at (the <c>http_requests_per_second</c> metric).</summary>
+    public int GatewayRequestsPerSecond { get; set; } = 100;
+
+    /// <summary>CPU cores of a gateway (requested and the limit; the autoscaler's utilization is measured against it).</summary>
+    public double GatewayCores { get; set; } = 1;
+
+    /// <summary>Memory of a gateway, GiB (requested and the limit).</summary>
+    public double GatewayMemoryGiB { get; set; } = 2;
+
+    /// <summary>A gateway's scratch space for uploads in progress (an emptyDir at <c>/data</c>), GiB.</summary>
+    public int GatewayScratchGiB { get; set; } = 4;
+
+    /// <summary>The cluster's DNS domain, in the address each store node advertises.</summary>
+    public string ClusterDomain { get; set; } = "cluster.local";
+
+    internal IEnumerable<string> Validate()
+    {
+        if (!Enabled)
+        {
+            yield break;
+        }
+
+        if (StoreNodes < 2 || StoreVolumeGiB < 1 || StorePort is < 1024 or > 65535)
+        {
+            yield return "Bruno:Kubernetes:TwoTier needs StoreNodes of at least 2, StoreVolumeGiB of at least 1 and a StorePort between 1024 and 65535.";
+        }
+
+        if (GatewayMinReplicas < 2 || GatewayMaxReplicas < GatewayMinReplicas || GatewayRequestsPerSecond < 1)
+        {
+            yield return "Bruno:Kubernetes:TwoTier needs GatewayMinReplicas of at least 2, GatewayMaxReplicas of at least GatewayMinReplicas and GatewayRequestsPerSecond of at least 1.";
+        }
+
+        if (!(GatewayCores > 0 && GatewayMemoryGiB > 0 && StoreCores > 0 && StoreMemoryGiB > 0) || GatewayScratchGiB < 1)
+        {
+            yield return "Bruno:Kubernetes:TwoTier:GatewayCores, GatewayMemoryGiB, StoreCores and StoreMemoryGiB must be above 0 and GatewayScratchGiB at least 1.";
+        }
+
+        if (!KubernetesOptions.IsDns1123Subdomain(ClusterDomain))
+        {
+            yield return "Bruno:Kubernetes:TwoTier:ClusterDomain must be a DNS-1123 subdomain such as cluster.local.";
         }
     }
 }

@@ -27,6 +27,11 @@ public sealed class ManifestRenderer
 
     private const string Workload = "agent-bruno";
 
+    // The two tiers' names: the gateways' Deployment, Service, autoscaler and budget; the store nodes' StatefulSet,
+    // headless Service and budget.
+    private const string GatewayWorkload = Workload + "-gateway";
+    private const string StoreWorkload = Workload + "-store";
+
     private readonly KubernetesOptions _options;
     private readonly IReadOnlyDictionary<string, PlanOptions> _plans;
 
@@ -48,36 +53,21 @@ public sealed class ManifestRenderer
     /// The shared parts under <c>platform/</c> (the management namespace and Bruno's management plane, the platform
     /// Grafana dashboard and the Prometheus rules as ConfigMaps, a shared Kamaji DataStore when configured, and a
     /// Dockerfile for the image) and the two Flux Kustomizations under
-    /// <c>flux-system/</c> that apply them and the tenants.
+    /// <c>flux-system/</c> that apply them and the tenants. The management plane is one process with its volume, or,
+    /// with <see cref="KubernetesOptions.TwoTier"/> enabled, autoscaled gateways and a StatefulSet of store nodes.
     /// </summary>
     public IReadOnlyList<RenderedFile> RenderPlatform()
     {
         var ns = _options.ManagementNamespace;
         var labels = Manifest.Labels("management");
-        var selector = Selector("management");
-        var shape = new WorkloadShape(Workload, ns, labels, selector, 2, 4, _options.PlatformVolumeGiB, BrunoWorkload.Environment(
-            [("BRUNO_CATALOG__PROVIDER", "postgres"), .. Chat(), .. Telemetry($"k8s.namespace.name={ns}")]));
-        var deployment = BrunoWorkload.Deployment(shape, _options);
-        deployment.Spec.Template.Spec.Containers[0].Env.Add(new V1EnvVar
-        {
-            Name = "BRUNO_CATALOG__CONNECTIONSTRING",
-            ValueFrom = new V1EnvVarSource { SecretKeyRef = new V1SecretKeySelector { Name = "bruno-catalog", Key = "connection-string" } },
-        });
-        deployment.Spec.Template.Spec.Containers[0].Env = [.. deployment.Spec.Template.Spec.Containers[0].Env.OrderBy(e => e.Name, StringComparer.Ordinal)];
-
         var manifests = new List<Manifest>
         {
             Manifest.Of("namespace.yaml", TenantNamespace.Namespace(ns, labels)),
-            Manifest.Of("serviceaccount.yaml", BrunoWorkload.ServiceAccount(shape)),
-            Manifest.Of("persistentvolumeclaim.yaml", BrunoWorkload.Volume(shape, _options.StorageClass)),
-            Manifest.Of("deployment.yaml", deployment),
-            Manifest.Of("service.yaml", BrunoWorkload.Service(shape, _options)),
-            Manifest.Of("poddisruptionbudget.yaml", BrunoWorkload.DisruptionBudget(shape)),
             Manifest.Of("configmap-dashboard.yaml", Dashboards.PlatformConfigMap(ns, labels)),
             Manifest.Of("configmap-prometheus-rules.yaml", AlertRules.ConfigMap(ns, labels)),
         };
-        manifests.AddRange(NetworkPolicies.ForNamespace(ns, labels, _options, selector, fromNamespace: null).Select(p => Manifest.Of($"networkpolicy-{p.Metadata.Name}.yaml", p)));
-        manifests.AddRange(NetworkPolicies.ForManagement(ns, labels, _options, selector).Select(p => Manifest.Of($"networkpolicy-{p.Metadata.Name}.yaml", p)));
+        var (plane, healthChecks) = _options.TwoTier.Enabled ? TwoTierPlane(ns, labels) : OneProcessPlane(ns, labels);
+        manifests.AddRange(plane);
         if (!string.IsNullOrEmpty(_options.Kamaji.SharedDataStore))
         {
             manifests.Add(new Manifest("datastore.yaml", Kamaji.DataStore(_options.Kamaji.SharedDataStore, labels, _options.Kamaji.DataStoreEndpoints, _options.Kamaji.DataStoreSecretNamespace)));
@@ -86,10 +76,90 @@ public sealed class ManifestRenderer
         var files = Folder("platform", manifests);
         files.Add(new RenderedFile("platform/image/Dockerfile", Dockerfile.Text(_options.Port)));
         var flux = _options.Flux;
-        files.Add(Single("flux-system/" + PlatformKustomization + ".yaml", Flux.Kustomization(new Flux.Spec(PlatformKustomization, flux.Namespace, "platform", labels, [new("apps/v1", "Deployment", Workload, ns)], []), flux)));
+        files.Add(Single("flux-system/" + PlatformKustomization + ".yaml", Flux.Kustomization(new Flux.Spec(PlatformKustomization, flux.Namespace, "platform", labels, healthChecks, []), flux)));
         files.Add(Single("flux-system/" + TenantsKustomization + ".yaml", Flux.Kustomization(new Flux.Spec(TenantsKustomization, flux.Namespace, "flux-tenants", labels, [], [(PlatformKustomization, flux.Namespace)]), flux)));
         return Sorted(files);
     }
+
+    // The management plane as one process: a Deployment of one replica with its volume.
+    private (List<Manifest> Manifests, List<Flux.HealthCheck> HealthChecks) OneProcessPlane(string ns, Dictionary<string, string> labels)
+    {
+        var selector = Selector("management");
+        var shape = new WorkloadShape(Workload, ns, labels, selector, 2, 4, _options.PlatformVolumeGiB, BrunoWorkload.Environment(
+            [("BRUNO_CATALOG__PROVIDER", "postgres"), .. Chat(), .. Telemetry($"k8s.namespace.name={ns}")]));
+        var deployment = BrunoWorkload.Deployment(shape, _options);
+        deployment.Spec.Template.Spec.Containers[0].Env.Add(CatalogConnection());
+        deployment.Spec.Template.Spec.Containers[0].Env = [.. deployment.Spec.Template.Spec.Containers[0].Env.OrderBy(e => e.Name, StringComparer.Ordinal)];
+
+        var manifests = new List<Manifest>
+        {
+            Manifest.Of("serviceaccount.yaml", BrunoWorkload.ServiceAccount(shape)),
+            Manifest.Of("persistentvolumeclaim.yaml", BrunoWorkload.Volume(shape, _options.StorageClass)),
+            Manifest.Of("deployment.yaml", deployment),
+            Manifest.Of("service.yaml", BrunoWorkload.Service(shape, _options)),
+            Manifest.Of("poddisruptionbudget.yaml", BrunoWorkload.DisruptionBudget(shape)),
+        };
+        manifests.AddRange(NetworkPolicies.ForNamespace(ns, labels, _options, selector, fromNamespace: null).Select(p => Manifest.Of($"networkpolicy-{p.Metadata.Name}.yaml", p)));
+        manifests.AddRange(NetworkPolicies.ForManagement(ns, labels, _options, selector).Select(p => Manifest.Of($"networkpolicy-{p.Metadata.Name}.yaml", p)));
+        return (manifests, [new("apps/v1", "Deployment", Workload, ns)]);
+    }
+
+    // The management plane as two tiers: stateless gateways under an autoscaler, and store nodes that own the tenants.
+    private (List<Manifest> Manifests, List<Flux.HealthCheck> HealthChecks) TwoTierPlane(string ns, Dictionary<string, string> labels)
+    {
+        var t = _options.TwoTier;
+        var clusterToken = BrunoWorkload.FromSecret("BRUNO_CLUSTER__TOKEN", BrunoWorkload.KeysSecret, BrunoWorkload.ClusterToken);
+        (string, string)[] shared = [("BRUNO_CATALOG__PROVIDER", "postgres"), .. Telemetry($"k8s.namespace.name={ns}")];
+
+        // Gateways: no master key, as they hold no tenant data; the shared platform keys from their Secret.
+        var gatewaySelector = Selector("gateway");
+        (string, string)[] gatewayValues = [.. shared, .. Chat(), ("BRUNO_CLUSTER__ROLE", "gateway"), ("BRUNO_DATAROOT", "/data"), ("BRUNO_SECRETSFOLDER", Gateways.PlatformKeysPath)];
+        var gateway = new WorkloadShape(GatewayWorkload, ns, Manifest.Labels("gateway"), gatewaySelector, t.GatewayCores, t.GatewayMemoryGiB, t.GatewayScratchGiB, Sorted(
+            [CatalogConnection(), clusterToken, BrunoWorkload.FromSecret("BRUNO_CHAT__APIKEY", BrunoWorkload.KeysSecret, BrunoWorkload.LlmApiKey, optional: true)],
+            gatewayValues));
+
+        // Store nodes: the shared master key (a tenant moved between nodes keeps its wrapped key ring), their own address.
+        var storeSelector = Selector("store");
+        (string, string)[] storeValues =
+        [
+            .. shared,
+            ("BRUNO_CLUSTER__ADVERTISEURL", StoreNodes.AdvertiseUrl(StoreWorkload, ns, t)),
+            ("BRUNO_CLUSTER__NODENAME", $"$({StoreNodes.PodNameVariable})"),
+            ("BRUNO_CLUSTER__ROLE", "store"),
+            ("BRUNO_CLUSTER__STOREPORT", t.StorePort.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            ("BRUNO_DATAROOT", "/data"),
+        ];
+        var store = new WorkloadShape(StoreWorkload, ns, Manifest.Labels("store"), storeSelector, t.StoreCores, t.StoreMemoryGiB, t.StoreVolumeGiB,
+            [StoreNodes.PodName(), .. Sorted([CatalogConnection(), clusterToken, BrunoWorkload.FromSecret("BRUNO_MASTERKEY", BrunoWorkload.KeysSecret, BrunoWorkload.MasterKey)], storeValues)]); // POD_NAME first: $(POD_NAME) refers back only
+
+        var manifests = new List<Manifest>
+        {
+            Manifest.Of("serviceaccount-gateway.yaml", BrunoWorkload.ServiceAccount(gateway)),
+            Manifest.Of("deployment-gateway.yaml", Gateways.Deployment(gateway, _options)),
+            Manifest.Of("service-gateway.yaml", BrunoWorkload.Service(gateway, _options)),
+            Manifest.Of("poddisruptionbudget-gateway.yaml", Gateways.DisruptionBudget(gateway)),
+            Manifest.Of("horizontalpodautoscaler-gateway.yaml", Gateways.Autoscaler(gateway, t)),
+            Manifest.Of("configmap-prometheus-adapter-rules.yaml", Gateways.AdapterConfigMap(ns, labels)),
+            Manifest.Of("serviceaccount-store.yaml", BrunoWorkload.ServiceAccount(store)),
+            Manifest.Of("statefulset-store.yaml", StoreNodes.StatefulSet(store, _options, StoreWorkload)),
+            Manifest.Of("service-store.yaml", StoreNodes.HeadlessService(store, _options)),
+            Manifest.Of("poddisruptionbudget-store.yaml", BrunoWorkload.DisruptionBudget(store)),
+        };
+        manifests.AddRange(NetworkPolicies.ForTwoTier(ns, labels, _options, gatewaySelector, storeSelector).Select(p => Manifest.Of($"networkpolicy-{p.Metadata.Name}.yaml", p)));
+        if (!string.IsNullOrEmpty(_options.ExternalSecretStore))
+        {
+            manifests.AddRange(ExternalSecrets.Platform(ns, labels, _options, _options.ExternalSecretStore).Select(e => new Manifest(e.FileName, e.Body)));
+        }
+
+        return (manifests, [new("apps/v1", "Deployment", GatewayWorkload, ns), new("apps/v1", "StatefulSet", StoreWorkload, ns)]);
+    }
+
+    // Variables from Secrets and variables with values, sorted by name.
+    private static List<V1EnvVar> Sorted(List<V1EnvVar> fromSecrets, (string Name, string Value)[] values) =>
+        [.. fromSecrets.Concat(values.Select(v => new V1EnvVar { Name = v.Name, Value = v.Value })).OrderBy(e => e.Name, StringComparer.Ordinal)];
+
+    private static V1EnvVar CatalogConnection() =>
+        BrunoWorkload.FromSecret("BRUNO_CATALOG__CONNECTIONSTRING", BrunoWorkload.CatalogSecret, "connection-string");
 
     /// <summary>
     /// The tenant's folder <c>tenants/&lt;id&gt;/</c> for its isolation level and its Flux Kustomization

@@ -4,8 +4,8 @@ using Bruno.Kubernetes.Resources;
 namespace Bruno.Kubernetes;
 
 /// <summary>
-/// The <c>kubectl</c> commands an operator runs to create the Secrets a tenant's manifests name, since no value is
-/// rendered. Each command generates or reads its value on the operator's machine; nothing here holds one.
+/// The <c>kubectl</c> commands an operator runs to create the Secrets a tenant's or the platform's manifests name, since
+/// no value is rendered. Each command generates or reads its value on the operator's machine; nothing here holds one.
 /// </summary>
 public static class SecretInstructions
 {
@@ -55,4 +55,64 @@ public static class SecretInstructions
         lines.Add($"kubectl {target}-n {ns} create secret generic {BrunoWorkload.KeysSecret} --from-literal=master-key=\"$(head -c 32 /dev/urandom | base64)\" --from-literal=llm-api-key=\"$LLM_API_KEY\"");
         return lines;
     }
+
+    /// <summary>
+    /// The commands for the management namespace's Secrets: the catalog's connection string and the keys Secret, plus,
+    /// in the two-tier shape, the cluster token and the gateways' platform keys. With two tiers and an
+    /// ExternalSecretStore, ExternalSecrets fill the keys Secrets, and the lines say which remote keys to store.
+    /// </summary>
+    public static IReadOnlyList<string> ForPlatform(KubernetesOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var ns = options.ManagementNamespace;
+        var twoTier = options.TwoTier.Enabled;
+        var lines = new List<string>
+        {
+            $"kubectl create namespace {ns} --dry-run=client -o yaml | kubectl apply -f -",
+            $"# the platform catalog: the PostgreSQL connection string every Bruno pod of {ns} reads",
+            $"kubectl -n {ns} create secret generic {BrunoWorkload.CatalogSecret} --from-literal=connection-string=\"$CATALOG_CONNECTION_STRING\"",
+        };
+        if (twoTier && !string.IsNullOrEmpty(options.ExternalSecretStore))
+        {
+            lines.Add($"# {BrunoWorkload.KeysSecret} and {Gateways.PlatformKeysSecret} are filled by ExternalSecrets from the ClusterSecretStore {options.ExternalSecretStore}: store these there");
+            foreach (var (_, key, remote) in ExternalSecrets.PlatformRemoteKeys(options))
+            {
+                lines.Add($"#   {remote}  ({What(key)})");
+            }
+
+            return lines;
+        }
+
+        lines.Add("# the master key wraps every key of the tenants' stores: keep a copy in your secret manager; losing it loses the data");
+        if (!twoTier)
+        {
+            lines.Add($"kubectl -n {ns} create secret generic {BrunoWorkload.KeysSecret} --from-literal={BrunoWorkload.MasterKey}=\"$({Make(BrunoWorkload.MasterKey)})\" --from-literal={BrunoWorkload.LlmApiKey}=\"$LLM_API_KEY\"");
+            return lines;
+        }
+
+        lines.Add("# the cluster token: gateways and store nodes show it to each other; store nodes answer nothing without it");
+        lines.Add($"kubectl -n {ns} create secret generic {BrunoWorkload.KeysSecret} --from-literal={BrunoWorkload.MasterKey}=\"$({Make(BrunoWorkload.MasterKey)})\" --from-literal={BrunoWorkload.ClusterToken}=\"$({Make(BrunoWorkload.ClusterToken)})\" --from-literal={BrunoWorkload.LlmApiKey}=\"$LLM_API_KEY\"");
+        lines.Add("# the platform keys every gateway shares: the token-signing key and the EC P-256 key that signs audit checkpoints and");
+        lines.Add("# erasure receipts. Keep copies in your secret manager: a new token-signing key ends every issued token.");
+        lines.Add($"(umask 077 && {Make(Gateways.PlatformKeys[0])} > {Gateways.PlatformKeys[0]} && {Make(Gateways.PlatformKeys[1])} -out {Gateways.PlatformKeys[1]})");
+        lines.Add($"kubectl -n {ns} create secret generic {Gateways.PlatformKeysSecret} {string.Join(" ", Gateways.PlatformKeys.Select(k => $"--from-file={k}"))}");
+        lines.Add($"rm {string.Join(" ", Gateways.PlatformKeys)}");
+        return lines;
+    }
+
+    // What a key holds, and the command that makes it on the operator's machine.
+    private static string What(string key) => key switch
+    {
+        BrunoWorkload.MasterKey or BrunoWorkload.ClusterToken => "32 random bytes, base64: " + Make(key),
+        BrunoWorkload.LlmApiKey => "the LLM endpoint's key, if it needs one",
+        "token-signing.key" => "32 random bytes, base64, as the file's text: " + Make(key),
+        _ => "an EC P-256 private key, PKCS#8 PEM: " + Make(key),
+    };
+
+    private static string Make(string key) => key switch
+    {
+        BrunoWorkload.ClusterToken => "openssl rand -base64 32",
+        "platform-signing.pem" => "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256",
+        _ => "head -c 32 /dev/urandom | base64",
+    };
 }

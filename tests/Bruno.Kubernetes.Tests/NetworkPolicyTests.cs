@@ -20,6 +20,10 @@ public sealed class NetworkPolicyTests
     private static readonly Endpoint Prometheus = Endpoint.Pod("monitoring", ("app.kubernetes.io/name", "prometheus"));
     private static readonly Endpoint Grafana = Endpoint.Pod("monitoring", ("app.kubernetes.io/name", "grafana"));
     private static readonly Endpoint Collector = Endpoint.Pod("monitoring", ("app.kubernetes.io/name", "alloy"));
+    private static readonly Endpoint Gateway = Endpoint.Pod("bruno-system", ("app.kubernetes.io/name", "agent-bruno"), ("app.kubernetes.io/component", "gateway"));
+    private static readonly Endpoint Store = Endpoint.Pod("bruno-system", ("app.kubernetes.io/name", "agent-bruno"), ("app.kubernetes.io/component", "store"));
+    private static readonly Endpoint OtherStore = Endpoint.Pod("bruno-system", ("app.kubernetes.io/name", "agent-bruno"), ("app.kubernetes.io/component", "store"), ("apps.kubernetes.io/pod-index", "2"));
+    private static readonly Endpoint ManagementOther = Endpoint.Pod("bruno-system", ("app", "debug"));
 
     private static PolicyEvaluator Evaluate(KubernetesOptions options)
     {
@@ -89,6 +93,55 @@ public sealed class NetworkPolicyTests
         Assert.True(net.Allows(Management, Postgres, 5432));
         Assert.True(net.Allows(Management, Dns, 53, "UDP"));
         Assert.False(net.Allows(Acme, Management, 8080)); // a tenant does not call the management plane
+    }
+
+    [Fact]
+    public void TheStorePort_IsReachedByGatewaysAndOtherStoreNodesOnly()
+    {
+        var net = Evaluate(RenderingTests.TwoTier());
+        Assert.True(net.Allows(Gateway, Store, 7070));
+        Assert.True(net.Allows(Store, OtherStore, 7070)); // tenant moves between store nodes
+        Assert.False(net.Allows(Gateway, Store, 8080)); // another port of a store node
+        Assert.False(net.Allows(Gateway, Store, 7071));
+        Assert.False(net.Allows(Ingress, Store, 7070)); // the ingress controller: gateways only
+        Assert.False(net.Allows(Ingress, Store, 8080));
+        Assert.False(net.Allows(Acme, Store, 7070)); // a tenant's pod
+        Assert.False(net.Allows(AcmeOther, Store, 7070));
+        Assert.False(net.Allows(Stranger, Store, 7070));
+        Assert.False(net.Allows(ManagementOther, Store, 7070)); // nor any pod of the management namespace
+        Assert.False(net.Allows(Prometheus, Store, 7070));
+        Assert.False(net.Allows(Store, Gateway, 8080)); // store nodes do not call gateways
+    }
+
+    [Fact]
+    public void TwoTiers_LetTheIngressReachGatewaysOnly_AndEachTierOutToWhatItNeeds()
+    {
+        var net = Evaluate(RenderingTests.TwoTier());
+        Assert.True(net.Allows(Ingress, Gateway, 8080));
+        Assert.False(net.Allows(Ingress, Gateway, 7070));
+        Assert.False(net.Allows(Stranger, Gateway, 8080));
+        Assert.False(net.Allows(Acme, Gateway, 8080));
+        foreach (var bruno in new[] { Gateway, Store })
+        {
+            Assert.True(net.Allows(Prometheus, bruno, 8080)); // scraped on http
+            Assert.False(net.Allows(Grafana, bruno, 8080));
+            Assert.True(net.Allows(bruno, Postgres, 5432)); // the catalog
+            Assert.True(net.Allows(bruno, Dns, 53, "UDP"));
+            Assert.True(net.Allows(bruno, Collector, 4317)); // OTLP, configured
+            Assert.False(net.Allows(bruno, Collector, 4318));
+            Assert.False(net.Allows(bruno, Endpoint.External("93.184.216.34"), 443));
+            Assert.False(net.Allows(bruno, Beta, 7070));
+        }
+
+        Assert.True(net.Allows(Gateway, Ollama, 11434)); // the gateways call the model
+        Assert.False(net.Allows(Store, Ollama, 11434)); // store nodes do not
+        Assert.True(net.Allows(Gateway, Acme, 8080)); // namespace-level tenants' own pods, as the one process reached them
+        Assert.False(net.Allows(Store, Acme, 8080));
+        Assert.False(net.Allows(ManagementOther, Postgres, 5432)); // no pod but Bruno's leaves for the catalog
+
+        var quiet = Evaluate(RenderingTests.TwoTier(o => o.Monitoring.OtlpEndpoint = null));
+        Assert.False(quiet.Allows(Store, Collector, 4317));
+        Assert.False(quiet.Allows(Gateway, Collector, 4317));
     }
 
     [Fact]

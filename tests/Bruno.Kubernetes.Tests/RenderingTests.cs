@@ -23,10 +23,22 @@ public sealed class RenderingTests
         return options;
     }
 
+    /// <summary>Two tiers, with an in-cluster chat model, an OTLP collector and ExternalSecrets: every optional part rendered.</summary>
+    internal static KubernetesOptions TwoTier(Action<KubernetesOptions>? change = null)
+    {
+        var options = new KubernetesOptions { StorageClass = "fast-ssd", ExternalSecretStore = "vault" };
+        options.TwoTier.Enabled = true;
+        (options.Llm.Provider, options.Llm.Endpoint, options.Llm.Model) = ("ollama", "http://ollama.ollama.svc:11434", "llama3.1:8b");
+        options.Monitoring.OtlpEndpoint = "http://alloy.monitoring.svc:4317";
+        change?.Invoke(options);
+        return options;
+    }
+
     /// <summary>Every case the snapshots and schema checks cover: name → files.</summary>
     internal static Dictionary<string, IReadOnlyList<RenderedFile>> Cases() => new(StringComparer.Ordinal)
     {
         ["platform"] = new ManifestRenderer(new KubernetesOptions(), Plans).RenderPlatform(),
+        ["platform-two-tier"] = new ManifestRenderer(TwoTier(), Plans).RenderPlatform(),
         ["namespace"] = new ManifestRenderer(new KubernetesOptions(), Plans).RenderTenant(Tenant("acme", "namespace", "default", "gdpr")),
         ["namespace-external-llm"] = new ManifestRenderer(ExternalLlm(o => o.ExternalSecretStore = "vault"), Plans).RenderTenant(Tenant("beta", "namespace", "premium")),
         ["kamaji"] = new ManifestRenderer(ExternalLlm(), Plans).RenderTenant(Tenant("initech", "kamaji", "premium", "soc2", "hipaa")),
@@ -60,7 +72,7 @@ public sealed class RenderingTests
 
         Assert.Empty(failures);
         Assert.Superset(
-            new HashSet<string>(["Namespace", "ResourceQuota", "LimitRange", "NetworkPolicy", "PersistentVolumeClaim", "ServiceAccount", "Deployment", "Service", "PodDisruptionBudget", "ConfigMap", "TenantControlPlane", "DataStore", "Kustomization"], StringComparer.Ordinal),
+            new HashSet<string>(["Namespace", "ResourceQuota", "LimitRange", "NetworkPolicy", "PersistentVolumeClaim", "ServiceAccount", "Deployment", "StatefulSet", "HorizontalPodAutoscaler", "Service", "PodDisruptionBudget", "ConfigMap", "TenantControlPlane", "DataStore", "Kustomization"], StringComparer.Ordinal),
             checkedKinds);
     }
 
@@ -152,22 +164,40 @@ public sealed class RenderingTests
     [Fact]
     public void NoSecretValue_IsRendered_AndDataLivesOnClaimsNeverHostPathOrEmptyDir()
     {
+        var checkedGateway = false;
         foreach (var (name, path, document) in Objects())
         {
             Assert.NotEqual("Secret", (string?)document["kind"]);
             var text = document.ToJsonString();
             Assert.DoesNotContain("hostPath", text, StringComparison.Ordinal);
             Assert.DoesNotContain("stringData", text, StringComparison.Ordinal);
-            if ((string?)document["kind"] == "Deployment")
+            if ((string?)document["kind"] is not ("Deployment" or "StatefulSet"))
             {
-                var pod = document["spec"]!["template"]!["spec"]!;
-                var mounts = pod["containers"]![0]!["volumeMounts"]!.AsArray().ToDictionary(m => (string)m!["mountPath"]!, m => (string)m!["name"]!);
-                var volumes = pod["volumes"]!.AsArray().ToDictionary(v => (string)v!["name"]!, v => v!.AsObject());
-                Assert.NotNull(volumes[mounts["/data"]]["persistentVolumeClaim"]); // the data: a claim
-                Assert.All(volumes.Values.Where(v => v["emptyDir"] is not null), v => Assert.Equal("tmp", (string)v["name"]!)); // scratch only
-                Assert.All(pod["containers"]![0]!["env"]!.AsArray(), e => Assert.True(e!["valueFrom"] is not null || !((string)e["name"]!).Contains("KEY", StringComparison.Ordinal), $"{name} {path}: {e}"));
+                continue;
             }
+
+            var pod = document["spec"]!["template"]!["spec"]!;
+            var env = pod["containers"]![0]!["env"]!.AsArray();
+            var mounts = pod["containers"]![0]!["volumeMounts"]!.AsArray().ToDictionary(m => (string)m!["mountPath"]!, m => (string)m!["name"]!);
+            var volumes = pod["volumes"]!.AsArray().ToDictionary(v => (string)v!["name"]!, v => v!.AsObject());
+            var claims = (document["spec"]!["volumeClaimTemplates"] as JsonArray ?? []).Select(c => (string)c!["metadata"]!["name"]!).ToList();
+            if ((string?)document["metadata"]!["labels"]!["app.kubernetes.io/component"] == "gateway")
+            {
+                // A gateway keeps no tenant data: /data is bounded scratch, and it is given no master key to unwrap one with.
+                Assert.NotNull(volumes[mounts["/data"]]["emptyDir"]!["sizeLimit"]);
+                Assert.DoesNotContain(env, e => (string?)e!["name"] == "BRUNO_MASTERKEY");
+                checkedGateway = true;
+            }
+            else
+            {
+                Assert.True(claims.Contains(mounts["/data"]) || volumes.GetValueOrDefault(mounts["/data"])?["persistentVolumeClaim"] is not null, $"{name} {path}: /data is not a claim"); // the data: a claim
+                Assert.All(volumes.Values.Where(v => v["emptyDir"] is not null), v => Assert.Equal("tmp", (string)v["name"]!)); // scratch only
+            }
+
+            Assert.All(env, e => Assert.True(e!["valueFrom"] is not null || (!((string)e["name"]!).Contains("KEY", StringComparison.Ordinal) && !((string)e["name"]!).Contains("TOKEN", StringComparison.Ordinal)), $"{name} {path}: {e}"));
         }
+
+        Assert.True(checkedGateway);
     }
 
     [Fact]
@@ -340,6 +370,10 @@ public sealed class RenderingTests
                     else if (key is "secretRef" or "secretReference")
                     {
                         yield return (string)value!["name"]!;
+                    }
+                    else if (key is "secret" && value?["secretName"] is JsonValue volume && value["optional"] is null)
+                    {
+                        yield return (string)volume!; // a Secret volume
                     }
                     else
                     {

@@ -8,7 +8,8 @@ namespace Bruno.Kubernetes.Tests;
 /// <summary>
 /// The real schemas in ../shared/schemas: Kubernetes kinds from the standalone-strict JSON schemas (v1.33 and v1.35),
 /// Kamaji and Flux objects from their CRDs' OpenAPI schemas made strict here (unknown fields rejected, as Flux's
-/// server-side apply does), x-kubernetes-int-or-string and nullable translated.
+/// server-side apply does), x-kubernetes-int-or-string and nullable translated. The standalone-strict set has no
+/// StatefulSet schema: a StatefulSet is checked through the schemas it is made of (<see cref="StatefulSetErrors"/>).
 /// </summary>
 internal static class Schemas
 {
@@ -26,6 +27,11 @@ internal static class Schemas
     {
         var apiVersion = (string?)document["apiVersion"];
         var kind = (string?)document["kind"];
+        if ((apiVersion, kind) is ("apps/v1", "StatefulSet"))
+        {
+            return StatefulSetErrors(document, kubernetesVersion);
+        }
+
         var schema = (apiVersion, kind) switch
         {
             ("kamaji.clastix.io/v1alpha1", "TenantControlPlane") => Crd("kamaji/kamaji.clastix.io_tenantcontrolplanes.yaml"),
@@ -40,6 +46,74 @@ internal static class Schemas
 
         var result = schema.Evaluate(JsonDocument.Parse(document.ToJsonString()).RootElement, new EvaluationOptions { OutputFormat = OutputFormat.List });
         return result.IsValid ? [] : [.. (result.Details ?? []).Where(d => d.Errors is { Count: > 0 }).SelectMany(d => d.Errors!.Select(e => $"{d.InstanceLocation}: {e.Value}"))];
+    }
+
+    /// <summary>The fields a StatefulSet's spec shares with a Deployment's, with the same types (apps/v1).</summary>
+    private static readonly string[] SharedWithDeployment = ["replicas", "selector", "template", "minReadySeconds", "revisionHistoryLimit"];
+
+    /// <summary>Every field of a StatefulSet's spec (apps/v1, Kubernetes v1.33-v1.35).</summary>
+    private static readonly string[] StatefulSetFields =
+        [.. SharedWithDeployment, "serviceName", "volumeClaimTemplates", "podManagementPolicy", "updateStrategy", "persistentVolumeClaimRetentionPolicy", "ordinals"];
+
+    /// <summary>
+    /// A StatefulSet's errors without a schema of its own: its metadata, replicas, selector and pod template as a
+    /// Deployment's (the same types), each volume claim template as a PersistentVolumeClaim, and the fields only a
+    /// StatefulSet has by hand: no unknown field, <c>serviceName</c> set, the enumerations and the retention policy.
+    /// </summary>
+    public static IReadOnlyList<string> StatefulSetErrors(JsonObject statefulSet, string kubernetesVersion)
+    {
+        var errors = new List<string>();
+        var spec = statefulSet["spec"] as JsonObject ?? [];
+        errors.AddRange(statefulSet.Select(p => p.Key).Except(["apiVersion", "kind", "metadata", "spec", "status"], StringComparer.Ordinal).Select(k => $"/{k}: not a StatefulSet field"));
+        errors.AddRange(spec.Select(p => p.Key).Except(StatefulSetFields, StringComparer.Ordinal).Select(k => $"/spec/{k}: not a StatefulSet field"));
+
+        var asDeployment = new JsonObject
+        {
+            ["apiVersion"] = "apps/v1",
+            ["kind"] = "Deployment",
+            ["metadata"] = statefulSet["metadata"]?.DeepClone(),
+            ["spec"] = new JsonObject([.. spec.Where(p => SharedWithDeployment.Contains(p.Key)).Select(p => new KeyValuePair<string, JsonNode?>(p.Key, p.Value?.DeepClone()))]),
+        };
+        errors.AddRange(Errors(asDeployment, kubernetesVersion).Select(e => $"(as a Deployment) {e}"));
+
+        var claims = spec["volumeClaimTemplates"] as JsonArray ?? [];
+        for (var i = 0; i < claims.Count; i++)
+        {
+            var claim = claims[i]!.DeepClone().AsObject();
+            claim["apiVersion"] = "v1";
+            claim["kind"] = "PersistentVolumeClaim";
+            errors.AddRange(Errors(claim, kubernetesVersion).Select(e => $"(volumeClaimTemplates/{i} as a PersistentVolumeClaim) {e}"));
+        }
+
+        if (spec["serviceName"] is not JsonValue name || name.GetValueKind() != JsonValueKind.String || string.IsNullOrEmpty((string?)name))
+        {
+            errors.Add("/spec/serviceName: a string is required");
+        }
+
+        Enumeration(errors, spec["podManagementPolicy"], "/spec/podManagementPolicy", "OrderedReady", "Parallel");
+        if (spec["updateStrategy"] is JsonObject update)
+        {
+            errors.AddRange(update.Select(p => p.Key).Except(["type", "rollingUpdate"], StringComparer.Ordinal).Select(k => $"/spec/updateStrategy/{k}: not a field"));
+            Enumeration(errors, update["type"], "/spec/updateStrategy/type", "RollingUpdate", "OnDelete");
+        }
+
+        if (spec["persistentVolumeClaimRetentionPolicy"] is JsonObject retention)
+        {
+            errors.AddRange(retention.Select(p => p.Key).Except(["whenDeleted", "whenScaled"], StringComparer.Ordinal).Select(k => $"/spec/persistentVolumeClaimRetentionPolicy/{k}: not a field"));
+            Enumeration(errors, retention["whenDeleted"], "/spec/persistentVolumeClaimRetentionPolicy/whenDeleted", "Retain", "Delete");
+            Enumeration(errors, retention["whenScaled"], "/spec/persistentVolumeClaimRetentionPolicy/whenScaled", "Retain", "Delete");
+        }
+
+        return errors;
+    }
+
+    // An optional string field that must be one of the values given.
+    private static void Enumeration(List<string> errors, JsonNode? value, string path, params string[] allowed)
+    {
+        if (value is not null && (value.GetValueKind() != JsonValueKind.String || !allowed.Contains((string?)value)))
+        {
+            errors.Add($"{path}: must be one of {string.Join(", ", allowed)}");
+        }
     }
 
     private static JsonSchema? Kubernetes(string? apiVersion, string? kind, string version)

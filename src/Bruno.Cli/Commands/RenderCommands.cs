@@ -19,15 +19,44 @@ internal class RenderSettings : CliSettings
         string.IsNullOrWhiteSpace(Out) ? throw new CliException(BrunoCli.UserError, "--out DIR is required") : Out;
 }
 
-/// <summary><c>bruno render platform --out DIR</c>: the shared parts, rendered from this machine's settings.</summary>
-internal sealed class RenderPlatformCommand : Command<RenderSettings>
+/// <summary>
+/// <c>bruno render platform --out DIR</c>: the shared parts, rendered from this machine's settings;
+/// <c>bruno render platform --secrets</c>: the kubectl commands that create the Secrets they name (nothing is written).
+/// </summary>
+internal sealed class RenderPlatformCommand : Command<RenderPlatformCommand.Settings>
 {
-    public override int Execute(CommandContext context, RenderSettings settings, CancellationToken cancellationToken)
+    public sealed class Settings : RenderSettings
     {
+        [CommandOption("--secrets")]
+        [Description("Print the kubectl commands that create the Secrets the platform's manifests name, instead of writing them.")]
+        public bool Secrets { get; init; }
+    }
+
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        if (settings.Secrets)
+        {
+            var options = settings.KubernetesOptions();
+            _ = new ManifestRenderer(options, settings.Options().Plans); // the same settings checks as a render
+            var lines = SecretInstructions.ForPlatform(options);
+            CliConsole.For(settings).Write(lines, c =>
+            {
+                foreach (var line in lines)
+                {
+                    c.Profile.Out.Writer.WriteLine(line); // verbatim: no markup, no wrapping
+                }
+            });
+            return BrunoCli.Ok;
+        }
+
         var folder = settings.OutputFolder();
         var files = new ManifestRenderer(settings.KubernetesOptions(), settings.Options().Plans).RenderPlatform();
         ManifestWriter.Write(folder, files);
-        CliConsole.For(settings).Write(files.Select(f => f.Path).ToList(), c => c.WriteLine($"{files.Count} files written under {Path.GetFullPath(folder)} (platform/, flux-system/)"));
+        CliConsole.For(settings).Write(files.Select(f => f.Path).ToList(), c =>
+        {
+            c.WriteLine($"{files.Count} files written under {Path.GetFullPath(folder)} (platform/, flux-system/)");
+            c.WriteLine("the Secrets they name are not rendered: bruno render platform --secrets");
+        });
         return BrunoCli.Ok;
     }
 }

@@ -2,7 +2,10 @@ using k8s.Models;
 
 namespace Bruno.Kubernetes.Resources;
 
-/// <summary>What one Bruno process needs: its name, namespace, labels, resources and the secrets it reads.</summary>
+/// <summary>
+/// What one Bruno process needs: its name, namespace, labels, resources, its volume's size (a gateway's scratch space)
+/// and its environment, in order.
+/// </summary>
 internal sealed record WorkloadShape(
     string Name,
     string Namespace,
@@ -17,16 +20,35 @@ internal sealed record WorkloadShape(
 /// Bruno as a Deployment of one process with its data on a PersistentVolumeClaim (never an emptyDir or a hostPath: the
 /// original agent lost its memory on every restart), a ServiceAccount that mounts no token, a ClusterIP Service and
 /// probes on <c>/healthz</c> and <c>/readyz</c>. The pod satisfies Pod Security <c>restricted</c>: non-root, no privilege
-/// escalation, every capability dropped, the runtime's seccomp profile, a read-only root file system.
+/// escalation, every capability dropped, the runtime's seccomp profile, a read-only root file system. The two tiers
+/// (<see cref="Gateways"/>, <see cref="StoreNodes"/>) run the same pod; only the gateways, which keep no tenant data,
+/// have an emptyDir at <c>/data</c>.
 /// </summary>
 internal static class BrunoWorkload
 {
     /// <summary>
     /// The Secret holding the master key (key <c>master-key</c>) and, when a chat model is used, its API key (key
-    /// <c>llm-api-key</c>); created out of band or by an ExternalSecret, never rendered with a value. The token and
-    /// platform signing keys are created by the service on its volume at first start, mode 0600.
+    /// <c>llm-api-key</c>), and in the two-tier shape the cluster token (key <c>cluster-token</c>); created out of band or
+    /// by an ExternalSecret, never rendered with a value. A single process creates the token and platform signing keys
+    /// on its volume at first start, mode 0600; gateways, which must share them, read them from
+    /// <see cref="Gateways.PlatformKeysSecret"/>.
     /// </summary>
     public const string KeysSecret = "agent-bruno-keys";
+
+    /// <summary>The key of <see cref="KeysSecret"/> holding the master key (32 random bytes, base64).</summary>
+    public const string MasterKey = "master-key";
+
+    /// <summary>The key of <see cref="KeysSecret"/> holding the LLM endpoint's API key (optional).</summary>
+    public const string LlmApiKey = "llm-api-key";
+
+    /// <summary>
+    /// The key of <see cref="KeysSecret"/> holding the token gateways and store nodes show each other (two tiers only;
+    /// 32 random bytes, base64).
+    /// </summary>
+    public const string ClusterToken = "cluster-token";
+
+    /// <summary>The Secret holding the platform catalog's PostgreSQL connection string (key <c>connection-string</c>).</summary>
+    public const string CatalogSecret = "bruno-catalog";
 
     private const long User = 10001;
 
@@ -43,91 +65,118 @@ internal static class BrunoWorkload
         ApiVersion = "v1",
         Kind = "PersistentVolumeClaim",
         Metadata = new V1ObjectMeta { Name = w.Name + "-data", NamespaceProperty = w.Namespace, Labels = w.Labels },
-        Spec = new V1PersistentVolumeClaimSpec
+        Spec = ClaimSpec(w.VolumeGiB, storageClass),
+    };
+
+    /// <summary>A claim of <paramref name="gib"/> GiB, mounted by one node at a time, of the class given or the cluster's default.</summary>
+    public static V1PersistentVolumeClaimSpec ClaimSpec(int gib, string? storageClass) => new()
+    {
+        AccessModes = ["ReadWriteOnce"],
+        StorageClassName = string.IsNullOrEmpty(storageClass) ? null : storageClass,
+        Resources = new V1VolumeResourceRequirements { Requests = new Dictionary<string, ResourceQuantity>(StringComparer.Ordinal) { ["storage"] = Quantities.GiB(gib) } },
+    };
+
+    public static V1Deployment Deployment(WorkloadShape w, KubernetesOptions options) => new()
+    {
+        ApiVersion = "apps/v1",
+        Kind = "Deployment",
+        Metadata = new V1ObjectMeta { Name = w.Name, NamespaceProperty = w.Namespace, Labels = w.Labels },
+        Spec = new V1DeploymentSpec
         {
-            AccessModes = ["ReadWriteOnce"],
-            StorageClassName = string.IsNullOrEmpty(storageClass) ? null : storageClass,
-            Resources = new V1VolumeResourceRequirements { Requests = new Dictionary<string, ResourceQuantity>(StringComparer.Ordinal) { ["storage"] = Quantities.GiB(w.VolumeGiB) } },
+            Replicas = 1, // one writer of the store on its volume
+            Strategy = new V1DeploymentStrategy { Type = "Recreate" }, // the old pod lets go of the volume first
+            Selector = new V1LabelSelector { MatchLabels = w.Selector },
+            Template = Pod(
+                w,
+                options,
+                ["serve", "--urls", $"http://0.0.0.0:{options.Port}"],
+                [Http(options)],
+                [new V1VolumeMount { Name = "data", MountPath = "/data" }],
+                [new V1Volume { Name = "data", PersistentVolumeClaim = new V1PersistentVolumeClaimVolumeSource { ClaimName = w.Name + "-data" } }]),
         },
     };
 
-    public static V1Deployment Deployment(WorkloadShape w, KubernetesOptions options)
+    /// <summary>
+    /// The pod of one Bruno process: the restricted security context, the image, <paramref name="args"/>,
+    /// <paramref name="ports"/>, resources (requests equal to limits), probes on the <c>http</c> port, the environment,
+    /// <paramref name="mounts"/> and <paramref name="volumes"/> followed by the <c>/tmp</c> scratch emptyDir.
+    /// </summary>
+    public static V1PodTemplateSpec Pod(WorkloadShape w, KubernetesOptions options, List<string> args, List<V1ContainerPort> ports, List<V1VolumeMount> mounts, List<V1Volume> volumes)
     {
         var resources = new Dictionary<string, ResourceQuantity>(StringComparer.Ordinal) { ["cpu"] = Quantities.Cores(w.Cores), ["memory"] = Quantities.GiB(w.MemoryGiB) };
-        V1Probe Probe(string path, int period, int failures) => new()
+        static V1Probe Probe(string path, int period, int failures) => new()
         {
             HttpGet = new V1HTTPGetAction { Path = path, Port = "http" },
             PeriodSeconds = period,
             FailureThreshold = failures,
             TimeoutSeconds = 2,
         };
-        return new V1Deployment
+        return new V1PodTemplateSpec
         {
-            ApiVersion = "apps/v1",
-            Kind = "Deployment",
-            Metadata = new V1ObjectMeta { Name = w.Name, NamespaceProperty = w.Namespace, Labels = w.Labels },
-            Spec = new V1DeploymentSpec
+            Metadata = new V1ObjectMeta { Labels = w.Labels },
+            Spec = new V1PodSpec
             {
-                Replicas = 1, // one writer of the store on its volume
-                Strategy = new V1DeploymentStrategy { Type = "Recreate" }, // the old pod lets go of the volume first
-                Selector = new V1LabelSelector { MatchLabels = w.Selector },
-                Template = new V1PodTemplateSpec
+                ServiceAccountName = w.Name,
+                AutomountServiceAccountToken = false,
+                EnableServiceLinks = false,
+                TerminationGracePeriodSeconds = 30,
+                SecurityContext = new V1PodSecurityContext
                 {
-                    Metadata = new V1ObjectMeta { Labels = w.Labels },
-                    Spec = new V1PodSpec
+                    RunAsNonRoot = true,
+                    RunAsUser = User,
+                    RunAsGroup = User,
+                    FsGroup = User,
+                    FsGroupChangePolicy = "OnRootMismatch",
+                    SeccompProfile = new V1SeccompProfile { Type = "RuntimeDefault" },
+                },
+                Containers =
+                [
+                    new V1Container
                     {
-                        ServiceAccountName = w.Name,
-                        AutomountServiceAccountToken = false,
-                        EnableServiceLinks = false,
-                        TerminationGracePeriodSeconds = 30,
-                        SecurityContext = new V1PodSecurityContext
+                        Name = "bruno",
+                        Image = options.Image,
+                        ImagePullPolicy = "IfNotPresent",
+                        Args = args,
+                        Ports = ports,
+                        Env = [.. w.Environment],
+                        Resources = new V1ResourceRequirements { Requests = resources, Limits = new Dictionary<string, ResourceQuantity>(resources, StringComparer.Ordinal) },
+                        StartupProbe = Probe("/healthz", 2, 60),
+                        LivenessProbe = Probe("/healthz", 10, 3),
+                        ReadinessProbe = Probe("/readyz", 5, 2),
+                        SecurityContext = new V1SecurityContext
                         {
+                            AllowPrivilegeEscalation = false,
+                            ReadOnlyRootFilesystem = true,
                             RunAsNonRoot = true,
-                            RunAsUser = User,
-                            RunAsGroup = User,
-                            FsGroup = User,
-                            FsGroupChangePolicy = "OnRootMismatch",
+                            Capabilities = new V1Capabilities { Drop = ["ALL"] },
                             SeccompProfile = new V1SeccompProfile { Type = "RuntimeDefault" },
                         },
-                        Containers =
-                        [
-                            new V1Container
-                            {
-                                Name = "bruno",
-                                Image = options.Image,
-                                ImagePullPolicy = "IfNotPresent",
-                                Args = ["serve", "--urls", $"http://0.0.0.0:{options.Port}"],
-                                Ports = [new V1ContainerPort { Name = "http", ContainerPort = options.Port, Protocol = "TCP" }],
-                                Env = [.. w.Environment],
-                                Resources = new V1ResourceRequirements { Requests = resources, Limits = new Dictionary<string, ResourceQuantity>(resources, StringComparer.Ordinal) },
-                                StartupProbe = Probe("/healthz", 2, 60),
-                                LivenessProbe = Probe("/healthz", 10, 3),
-                                ReadinessProbe = Probe("/readyz", 5, 2),
-                                SecurityContext = new V1SecurityContext
-                                {
-                                    AllowPrivilegeEscalation = false,
-                                    ReadOnlyRootFilesystem = true,
-                                    RunAsNonRoot = true,
-                                    Capabilities = new V1Capabilities { Drop = ["ALL"] },
-                                    SeccompProfile = new V1SeccompProfile { Type = "RuntimeDefault" },
-                                },
-                                VolumeMounts =
-                                [
-                                    new V1VolumeMount { Name = "data", MountPath = "/data" },
-                                    new V1VolumeMount { Name = "tmp", MountPath = "/tmp" },
-                                ],
-                            },
-                        ],
-                        Volumes =
-                        [
-                            new V1Volume { Name = "data", PersistentVolumeClaim = new V1PersistentVolumeClaimVolumeSource { ClaimName = w.Name + "-data" } },
-                            new V1Volume { Name = "tmp", EmptyDir = new V1EmptyDirVolumeSource { SizeLimit = Quantities.MiB(256) } }, // scratch only, never data
-                        ],
+                        VolumeMounts = [.. mounts, new V1VolumeMount { Name = "tmp", MountPath = "/tmp" }],
                     },
-                },
+                ],
+                Volumes = [.. volumes, new V1Volume { Name = "tmp", EmptyDir = new V1EmptyDirVolumeSource { SizeLimit = Quantities.MiB(256) } }], // scratch only, never data
             },
         };
     }
+
+    /// <summary>
+    /// Spreads the pods of <paramref name="selector"/> over the nodes, one more on a node than on another at most, as a
+    /// preference: a cluster with fewer nodes than pods still schedules them all.
+    /// </summary>
+    public static void Spread(V1PodTemplateSpec template, Dictionary<string, string> selector) =>
+        template.Spec.TopologySpreadConstraints =
+        [
+            new V1TopologySpreadConstraint
+            {
+                MaxSkew = 1,
+                TopologyKey = "kubernetes.io/hostname",
+                WhenUnsatisfiable = "ScheduleAnyway",
+                LabelSelector = new V1LabelSelector { MatchLabels = selector },
+            },
+        ];
+
+    /// <summary>The container port Bruno's HTTP API, probes and <c>/metrics</c> are on.</summary>
+    public static V1ContainerPort Http(KubernetesOptions options) => new() { Name = "http", ContainerPort = options.Port, Protocol = "TCP" };
 
     public static V1Service Service(WorkloadShape w, KubernetesOptions options) => new()
     {
@@ -154,14 +203,18 @@ internal static class BrunoWorkload
         Spec = new V1PodDisruptionBudgetSpec { MaxUnavailable = 1, Selector = new V1LabelSelector { MatchLabels = w.Selector } },
     };
 
+    /// <summary>An environment variable read from key <paramref name="key"/> of Secret <paramref name="secret"/>.</summary>
+    public static V1EnvVar FromSecret(string name, string secret, string key, bool optional = false) =>
+        new() { Name = name, ValueFrom = new V1EnvVarSource { SecretKeyRef = new V1SecretKeySelector { Name = secret, Key = key, Optional = optional ? true : null } } };
+
     /// <summary>The service's settings for a pod: the data folder, and the master key from the keys Secret.</summary>
     public static List<V1EnvVar> Environment(params (string Name, string Value)[] more)
     {
         List<V1EnvVar> env =
         [
             new V1EnvVar { Name = "BRUNO_DATAROOT", Value = "/data" },
-            new V1EnvVar { Name = "BRUNO_MASTERKEY", ValueFrom = new V1EnvVarSource { SecretKeyRef = new V1SecretKeySelector { Name = KeysSecret, Key = "master-key" } } },
-            new V1EnvVar { Name = "BRUNO_CHAT__APIKEY", ValueFrom = new V1EnvVarSource { SecretKeyRef = new V1SecretKeySelector { Name = KeysSecret, Key = "llm-api-key", Optional = true } } },
+            FromSecret("BRUNO_MASTERKEY", KeysSecret, MasterKey),
+            FromSecret("BRUNO_CHAT__APIKEY", KeysSecret, LlmApiKey, optional: true),
         ];
         env.AddRange(more.Select(m => new V1EnvVar { Name = m.Name, Value = m.Value }));
         return [.. env.OrderBy(e => e.Name, StringComparer.Ordinal)];

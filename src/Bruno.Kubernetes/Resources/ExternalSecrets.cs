@@ -3,24 +3,49 @@ using System.Text.Json.Nodes;
 namespace Bruno.Kubernetes.Resources;
 
 /// <summary>
-/// An ExternalSecret (external-secrets.io/v1) that fills the keys Secret from a ClusterSecretStore, so that no value
-/// is ever in Git. Remote keys are <c>bruno/tenants/&lt;id&gt;/master-key</c> and <c>.../llm-api-key</c>.
+/// ExternalSecrets (external-secrets.io/v1) that fill Bruno's Secrets from a ClusterSecretStore, so that no value is
+/// ever in Git. A tenant's keys Secret reads <c>bruno/tenants/&lt;id&gt;/master-key</c> and <c>.../llm-api-key</c>; the
+/// two-tier management plane's read <c>bruno/platform/...</c> (<see cref="PlatformRemoteKeys"/>).
 /// </summary>
 internal static class ExternalSecrets
 {
-    public static JsonObject Keys(string ns, Dictionary<string, string> labels, string store, string tenant) => new()
+    public static JsonObject Keys(string ns, Dictionary<string, string> labels, string store, string tenant) =>
+        For(BrunoWorkload.KeysSecret, ns, labels, store, [(BrunoWorkload.MasterKey, $"bruno/tenants/{tenant}/master-key"), (BrunoWorkload.LlmApiKey, $"bruno/tenants/{tenant}/llm-api-key")]);
+
+    /// <summary>
+    /// The remote keys of the two-tier management plane, by Secret and key: the keys Secret's master key and cluster
+    /// token (and the LLM API key when a chat provider is configured: a remote key that does not exist fails the whole
+    /// ExternalSecret), and the gateways' platform keys.
+    /// </summary>
+    public static List<(string Secret, string Key, string Remote)> PlatformRemoteKeys(KubernetesOptions options) =>
+    [
+        (BrunoWorkload.KeysSecret, BrunoWorkload.MasterKey, "bruno/platform/master-key"),
+        (BrunoWorkload.KeysSecret, BrunoWorkload.ClusterToken, "bruno/platform/cluster-token"),
+        .. options.Llm.Provider == "none" ? Array.Empty<(string, string, string)>() : [(BrunoWorkload.KeysSecret, BrunoWorkload.LlmApiKey, "bruno/platform/llm-api-key")],
+        (Gateways.PlatformKeysSecret, Gateways.PlatformKeys[0], "bruno/platform/token-signing-key"),
+        (Gateways.PlatformKeysSecret, Gateways.PlatformKeys[1], "bruno/platform/platform-signing-key"),
+    ];
+
+    /// <summary>The ExternalSecrets of the keys Secret and of the platform keys Secret, by file name.</summary>
+    public static IEnumerable<(string FileName, JsonObject Body)> Platform(string ns, Dictionary<string, string> labels, KubernetesOptions options, string store)
+    {
+        var remote = PlatformRemoteKeys(options);
+        JsonObject Of(string secret) => For(secret, ns, labels, store, [.. remote.Where(k => k.Secret == secret).Select(k => (k.Key, k.Remote))]);
+        yield return ("externalsecret-keys.yaml", Of(BrunoWorkload.KeysSecret));
+        yield return ("externalsecret-platform-keys.yaml", Of(Gateways.PlatformKeysSecret));
+    }
+
+    private static JsonObject For(string secret, string ns, Dictionary<string, string> labels, string store, List<(string Key, string Remote)> items) => new()
     {
         ["apiVersion"] = "external-secrets.io/v1",
         ["kind"] = "ExternalSecret",
-        ["metadata"] = Kamaji.Meta(BrunoWorkload.KeysSecret, ns, labels),
+        ["metadata"] = Kamaji.Meta(secret, ns, labels),
         ["spec"] = new JsonObject
         {
             ["refreshInterval"] = "1h",
             ["secretStoreRef"] = new JsonObject { ["kind"] = "ClusterSecretStore", ["name"] = store },
-            ["target"] = new JsonObject { ["name"] = BrunoWorkload.KeysSecret, ["creationPolicy"] = "Owner" },
-            ["data"] = new JsonArray(
-                Item("master-key", $"bruno/tenants/{tenant}/master-key"),
-                Item("llm-api-key", $"bruno/tenants/{tenant}/llm-api-key")),
+            ["target"] = new JsonObject { ["name"] = secret, ["creationPolicy"] = "Owner" },
+            ["data"] = new JsonArray([.. items.Select(i => (JsonNode)Item(i.Key, i.Remote))]),
         },
     };
 

@@ -1,0 +1,87 @@
+using k8s.Models;
+
+namespace Bruno.Kubernetes.Resources;
+
+/// <summary>
+/// The store tier of the two-tier management plane: a StatefulSet of Bruno processes (<c>serve --role store</c>), each
+/// the one writer of the tenants it owns, on a PersistentVolumeClaim of its own from the claim template. A headless
+/// Service gives each pod a stable DNS name (<c>&lt;pod&gt;.&lt;service&gt;.&lt;namespace&gt;.svc.&lt;domain&gt;</c>),
+/// which the pod advertises to the gateways and to the other store nodes. Pods start and stop in parallel (no node
+/// waits for another) and are updated one at a time; the PodDisruptionBudget lets one down at a time.
+/// </summary>
+internal static class StoreNodes
+{
+    /// <summary>The name of the store port, on the container and the headless Service.</summary>
+    public const string PortName = "grpc";
+
+    /// <summary>The environment variable the pod's own name is put in, for the others to refer to as <c>$(POD_NAME)</c>.</summary>
+    public const string PodNameVariable = "POD_NAME";
+
+    public static V1StatefulSet StatefulSet(WorkloadShape w, KubernetesOptions options, string headlessService)
+    {
+        var t = options.TwoTier;
+        var template = BrunoWorkload.Pod(
+            w,
+            options,
+            ["serve", "--role", "store", "--urls", $"http://0.0.0.0:{options.Port}"],
+            [BrunoWorkload.Http(options), new V1ContainerPort { Name = PortName, ContainerPort = t.StorePort, Protocol = "TCP" }],
+            [new V1VolumeMount { Name = "data", MountPath = "/data" }], // the claim template's volume
+            []);
+        BrunoWorkload.Spread(template, w.Selector);
+        return new V1StatefulSet
+        {
+            ApiVersion = "apps/v1",
+            Kind = "StatefulSet",
+            Metadata = new V1ObjectMeta { Name = w.Name, NamespaceProperty = w.Namespace, Labels = w.Labels },
+            Spec = new V1StatefulSetSpec
+            {
+                Replicas = t.StoreNodes,
+                ServiceName = headlessService,
+                PodManagementPolicy = "Parallel",
+                UpdateStrategy = new V1StatefulSetUpdateStrategy { Type = "RollingUpdate" },
+                Selector = new V1LabelSelector { MatchLabels = w.Selector },
+                Template = template,
+                VolumeClaimTemplates =
+                [
+                    new V1PersistentVolumeClaim
+                    {
+                        Metadata = new V1ObjectMeta { Name = "data", Labels = w.Labels },
+                        Spec = BrunoWorkload.ClaimSpec(w.VolumeGiB, options.StorageClass),
+                    },
+                ],
+                // A node's volume outlives the StatefulSet and a scale-down: the tenants on it are moved off, never dropped.
+                PersistentVolumeClaimRetentionPolicy = new V1StatefulSetPersistentVolumeClaimRetentionPolicy { WhenDeleted = "Retain", WhenScaled = "Retain" },
+            },
+        };
+    }
+
+    /// <summary>
+    /// The headless Service that names each store node in DNS, on the store port only. Only ready nodes are published:
+    /// a gateway never sends a request to a node that cannot serve it.
+    /// </summary>
+    public static V1Service HeadlessService(WorkloadShape w, KubernetesOptions options) => new()
+    {
+        ApiVersion = "v1",
+        Kind = "Service",
+        Metadata = new V1ObjectMeta { Name = w.Name, NamespaceProperty = w.Namespace, Labels = w.Labels },
+        Spec = new V1ServiceSpec
+        {
+            Type = "ClusterIP",
+            ClusterIP = "None",
+            PublishNotReadyAddresses = false,
+            Selector = w.Selector,
+            Ports = [new V1ServicePort { Name = PortName, Port = options.TwoTier.StorePort, TargetPort = PortName, Protocol = "TCP" }],
+        },
+    };
+
+    /// <summary>The address a store node advertises, with the pod's name left to the kubelet (<c>$(POD_NAME)</c>).</summary>
+    public static string AdvertiseUrl(string headlessService, string ns, TwoTierOptions t) =>
+        $"http://$({PodNameVariable}).{headlessService}.{ns}.svc.{t.ClusterDomain}:{t.StorePort}";
+
+    /// <summary>The pod's own name from the downward API; it must come before every variable that refers to it.</summary>
+    public static V1EnvVar PodName() => new()
+    {
+        Name = PodNameVariable,
+        ValueFrom = new V1EnvVarSource { FieldRef = new V1ObjectFieldSelector { FieldPath = "metadata.name" } },
+    };
+}

@@ -1,0 +1,323 @@
+using System.Text.Json.Nodes;
+using Bruno.Core;
+using Bruno.Testing;
+
+namespace Bruno.Kubernetes.Tests;
+
+/// <summary>
+/// The two-tier management plane (<c>Bruno:Kubernetes:TwoTier</c>): the gateways, their autoscaler and its metric, the
+/// store nodes, their health checks and Secrets, beyond what the schemas say. The standalone-strict schemas have no
+/// StatefulSet: <see cref="Schemas.StatefulSetErrors"/> checks its pod template as a Deployment's and each volume claim
+/// template as a PersistentVolumeClaim (in the schema test of every rendered object), and the tests here check the
+/// fields only a StatefulSet has by hand.
+/// </summary>
+public sealed class TwoTierTests
+{
+    private static readonly Dictionary<string, PlanOptions> Plans = new BrunoOptions().Plans;
+
+    /// <summary>The platform's objects by path.</summary>
+    private static Dictionary<string, JsonObject> Platform(KubernetesOptions options) =>
+        new ManifestRenderer(options, Plans).RenderPlatform()
+            .Where(f => f.Path.EndsWith(".yaml", StringComparison.Ordinal) && !f.Path.EndsWith("/kustomization.yaml", StringComparison.Ordinal))
+            .ToDictionary(f => f.Path, f => Yaml.Documents(f.Content).Single(), StringComparer.Ordinal);
+
+    private static JsonObject Container(JsonObject workload) => workload["spec"]!["template"]!["spec"]!["containers"]![0]!.AsObject();
+
+    private static Dictionary<string, JsonObject> Env(JsonObject workload) =>
+        Container(workload)["env"]!.AsArray().ToDictionary(e => (string)e!["name"]!, e => e!.AsObject(), StringComparer.Ordinal);
+
+    private static (string Secret, string Key) SecretOf(JsonObject variable) =>
+        ((string)variable["valueFrom"]!["secretKeyRef"]!["name"]!, (string)variable["valueFrom"]!["secretKeyRef"]!["key"]!);
+
+    private static bool Selects(JsonNode? selector, JsonNode? labels) =>
+        selector!["matchLabels"]!.AsObject().All(p => (string?)labels![p.Key] == (string?)p.Value);
+
+    [Fact]
+    public void ByDefault_ThePlatformIsOneProcess_AndTwoTiersReplaceIt()
+    {
+        var one = Platform(new KubernetesOptions());
+        Assert.Equal(1, (long)one["platform/deployment.yaml"]["spec"]!["replicas"]!);
+        Assert.Contains("platform/persistentvolumeclaim.yaml", one.Keys);
+        Assert.DoesNotContain(one.Values, d => (string?)d["kind"] is "StatefulSet" or "HorizontalPodAutoscaler");
+
+        var two = Platform(RenderingTests.TwoTier());
+        Assert.DoesNotContain("platform/deployment.yaml", two.Keys);
+        Assert.DoesNotContain("platform/persistentvolumeclaim.yaml", two.Keys); // each store node has a claim of its own
+        Assert.DoesNotContain("platform/networkpolicy-allow-same-namespace.yaml", two.Keys); // the store port is not for every pod of the namespace
+        Assert.Equal(["Deployment", "StatefulSet"], two.Values.Where(d => (string?)d["kind"] is "Deployment" or "StatefulSet").Select(d => (string)d["kind"]!).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void TheGateways_AreStatelessAndAutoscaled_AndShareThePlatformKeys()
+    {
+        var all = Platform(RenderingTests.TwoTier());
+        var gateway = all["platform/deployment-gateway.yaml"];
+        Assert.Equal("agent-bruno-gateway", (string)gateway["metadata"]!["name"]!);
+        Assert.Null(gateway["spec"]!["replicas"]); // the autoscaler's to set
+        Assert.Equal("RollingUpdate", (string)gateway["spec"]!["strategy"]!["type"]!);
+        Assert.Equal(0, (long)gateway["spec"]!["strategy"]!["rollingUpdate"]!["maxUnavailable"]!);
+        var container = Container(gateway);
+        Assert.Equal(["serve", "--role", "gateway", "--urls", "http://0.0.0.0:8080"], container["args"]!.AsArray().Select(a => (string)a!));
+        Assert.Equal("/readyz", (string)container["readinessProbe"]!["httpGet"]!["path"]!);
+        Assert.Equal("http", (string)container["livenessProbe"]!["httpGet"]!["port"]!);
+        Assert.Equal("1", (string)container["resources"]!["requests"]!["cpu"]!); // utilization is measured against it
+        Assert.Equal("2Gi", (string)container["resources"]!["requests"]!["memory"]!);
+        Assert.True((bool)container["securityContext"]!["readOnlyRootFilesystem"]!);
+        Assert.False((bool)gateway["spec"]!["template"]!["spec"]!["automountServiceAccountToken"]!);
+
+        var pod = gateway["spec"]!["template"]!["spec"]!;
+        var keys = pod["volumes"]!.AsArray().Single(v => (string?)v!["name"] == "platform-keys")!["secret"]!;
+        Assert.Equal("agent-bruno-platform-keys", (string)keys["secretName"]!);
+        Assert.Equal(Convert.ToInt64("400", 8), (long)keys["defaultMode"]!);
+        Assert.Equal(["token-signing.key", "platform-signing.pem"], keys["items"]!.AsArray().Select(i => (string)i!["key"]!));
+        var mount = container["volumeMounts"]!.AsArray().Single(m => (string?)m!["name"] == "platform-keys")!;
+        Assert.Equal("/var/run/bruno/platform-keys", (string)mount["mountPath"]!);
+        Assert.True((bool)mount["readOnly"]!);
+
+        var env = Env(gateway);
+        Assert.Equal("/var/run/bruno/platform-keys", (string)env["BRUNO_SECRETSFOLDER"]["value"]!);
+        Assert.Equal("gateway", (string)env["BRUNO_CLUSTER__ROLE"]["value"]!);
+        Assert.Equal(("agent-bruno-keys", "cluster-token"), SecretOf(env["BRUNO_CLUSTER__TOKEN"]));
+        Assert.Equal(("bruno-catalog", "connection-string"), SecretOf(env["BRUNO_CATALOG__CONNECTIONSTRING"]));
+        Assert.Equal("postgres", (string)env["BRUNO_CATALOG__PROVIDER"]["value"]!);
+        Assert.Equal("http://ollama.ollama.svc:11434", (string)env["BRUNO_CHAT__ENDPOINT"]["value"]!);
+        Assert.Equal("http://alloy.monitoring.svc:4317", (string)env["BRUNO_TELEMETRY__OTLPENDPOINT"]["value"]!);
+        Assert.DoesNotContain("BRUNO_MASTERKEY", env.Keys);
+
+        var labels = gateway["spec"]!["template"]!["metadata"]!["labels"];
+        Assert.True(Selects(gateway["spec"]!["selector"], labels));
+        var service = all["platform/service-gateway.yaml"];
+        Assert.Equal("ClusterIP", (string)service["spec"]!["type"]!);
+        Assert.Equal("http", (string)service["spec"]!["ports"]![0]!["targetPort"]!);
+        Assert.All(service["spec"]!["selector"]!.AsObject(), p => Assert.Equal((string?)p.Value, (string?)labels![p.Key]));
+        var budget = all["platform/poddisruptionbudget-gateway.yaml"];
+        Assert.Equal(1, (long)budget["spec"]!["minAvailable"]!);
+        Assert.True(Selects(budget["spec"]!["selector"], labels));
+    }
+
+    [Fact]
+    public void TheAutoscaler_IsTheDesigns_AndItsRequestMetricIsServedByTheAdapterRule()
+    {
+        var all = Platform(RenderingTests.TwoTier());
+        var hpa = all["platform/horizontalpodautoscaler-gateway.yaml"]["spec"]!;
+        Assert.Equal("Deployment", (string)hpa["scaleTargetRef"]!["kind"]!);
+        Assert.Equal((string)all["platform/deployment-gateway.yaml"]["metadata"]!["name"]!, (string)hpa["scaleTargetRef"]!["name"]!);
+        Assert.Equal((2L, 10L), ((long)hpa["minReplicas"]!, (long)hpa["maxReplicas"]!));
+        var metrics = hpa["metrics"]!.AsArray();
+        Assert.Equal(70, (long)metrics.Single(m => (string?)m!["resource"]?["name"] == "cpu")!["resource"]!["target"]!["averageUtilization"]!);
+        Assert.Equal(80, (long)metrics.Single(m => (string?)m!["resource"]?["name"] == "memory")!["resource"]!["target"]!["averageUtilization"]!);
+        var pods = metrics.Single(m => (string?)m!["type"] == "Pods")!["pods"]!;
+        Assert.Equal("100", (string)pods["target"]!["averageValue"]!);
+        Assert.Equal("AverageValue", (string)pods["target"]!["type"]!);
+
+        var down = hpa["behavior"]!["scaleDown"]!;
+        Assert.Equal(300, (long)down["stabilizationWindowSeconds"]!);
+        Assert.Equal(["Percent 50 60"], down["policies"]!.AsArray().Select(p => $"{p!["type"]} {p["value"]} {p["periodSeconds"]}"));
+        var up = hpa["behavior"]!["scaleUp"]!;
+        Assert.Equal(60, (long)up["stabilizationWindowSeconds"]!);
+        Assert.Equal("Max", (string)up["selectPolicy"]!);
+        Assert.Equal(["Percent 100 30", "Pods 2 30"], up["policies"]!.AsArray().Select(p => $"{p!["type"]} {p["value"]} {p["periodSeconds"]}"));
+
+        // The adapter serves under the name the autoscaler asks for, from the request counter the service exports,
+        // for the gateways' namespace, per pod, over 2 minutes.
+        var map = all["platform/configmap-prometheus-adapter-rules.yaml"];
+        var rule = Yaml.Documents((string)map["data"]!["bruno-adapter-rules.yaml"]!).Single()["rules"]!.AsArray().Single()!;
+        Assert.Equal((string)pods["metric"]!["name"]!, (string)rule["name"]!["as"]!);
+        var series = PromQl.Selectors((string)rule["seriesQuery"]!).Single();
+        Assert.Equal("http_server_request_duration_seconds_count", series.Metric);
+        Assert.Contains(new PromMatcher("namespace", "=", "bruno-system"), series.Matchers);
+        Assert.Matches((string)rule["name"]!["matches"]!, series.Metric!);
+        var query = (string)rule["metricsQuery"]!;
+        Assert.StartsWith("sum(rate(<<.Series>>{<<.LabelMatchers>>,", query, StringComparison.Ordinal);
+        Assert.EndsWith("[2m])) by (<<.GroupBy>>)", query, StringComparison.Ordinal);
+        Assert.Equal("pod", (string)rule["resources"]!["overrides"]!["pod"]!["resource"]!);
+        var filter = PromQl.Selectors(query.Replace("<<.Series>>", series.Metric, StringComparison.Ordinal).Replace("<<.LabelMatchers>>,", string.Empty, StringComparison.Ordinal).Replace("<<.GroupBy>>", "pod", StringComparison.Ordinal)).Single();
+        Assert.Contains(new PromMatcher("http_route", "!~", "/healthz|/readyz|/metrics"), filter.Matchers); // probes and scrapes are not load
+    }
+
+    [Fact]
+    public void TheStoreNodes_AreAStatefulSetWithAClaimEach_NamedThroughTheirHeadlessService()
+    {
+        var all = Platform(RenderingTests.TwoTier(o => (o.TwoTier.StoreNodes, o.TwoTier.StorePort, o.TwoTier.StoreVolumeGiB) = (5, 9090, 80)));
+        var set = all["platform/statefulset-store.yaml"];
+        var spec = set["spec"]!;
+        var headless = all["platform/service-store.yaml"];
+
+        // The fields no schema checks here: the Service it is named through, its selector, its size.
+        Assert.Equal((string)headless["metadata"]!["name"]!, (string)spec["serviceName"]!);
+        Assert.Equal("None", (string)headless["spec"]!["clusterIP"]!);
+        Assert.False((bool)headless["spec"]!["publishNotReadyAddresses"]!);
+        Assert.Equal(["grpc 9090 grpc"], headless["spec"]!["ports"]!.AsArray().Select(p => $"{p!["name"]} {p["port"]} {p["targetPort"]}"));
+        var labels = spec["template"]!["metadata"]!["labels"];
+        Assert.True(Selects(spec["selector"], labels));
+        Assert.All(headless["spec"]!["selector"]!.AsObject(), p => Assert.Equal((string?)p.Value, (string?)labels![p.Key]));
+        Assert.False(Selects(spec["selector"], all["platform/deployment-gateway.yaml"]["spec"]!["template"]!["metadata"]!["labels"])); // never a gateway
+        Assert.Equal(5, (long)spec["replicas"]!);
+        Assert.Equal("Parallel", (string)spec["podManagementPolicy"]!);
+        Assert.Equal("RollingUpdate", (string)spec["updateStrategy"]!["type"]!);
+
+        var claim = spec["volumeClaimTemplates"]!.AsArray().Single()!;
+        Assert.Equal(["ReadWriteOnce"], claim["spec"]!["accessModes"]!.AsArray().Select(m => (string)m!));
+        Assert.Equal("fast-ssd", (string)claim["spec"]!["storageClassName"]!);
+        Assert.Equal("80Gi", (string)claim["spec"]!["resources"]!["requests"]!["storage"]!);
+        var container = Container(set);
+        Assert.Equal((string)claim["metadata"]!["name"]!, (string)container["volumeMounts"]!.AsArray().Single(m => (string?)m!["mountPath"] == "/data")!["name"]!);
+        Assert.Equal(["serve", "--role", "store", "--urls", "http://0.0.0.0:8080"], container["args"]!.AsArray().Select(a => (string)a!));
+        Assert.Equal(["http 8080", "grpc 9090"], container["ports"]!.AsArray().Select(p => $"{p!["name"]} {p["containerPort"]}"));
+        Assert.Equal("/healthz", (string)container["startupProbe"]!["httpGet"]!["path"]!);
+        Assert.True((bool)set["spec"]!["template"]!["spec"]!["securityContext"]!["runAsNonRoot"]!);
+
+        // $(POD_NAME) is expanded only from variables listed before it.
+        var env = container["env"]!.AsArray().Select(e => e!.AsObject()).ToList();
+        Assert.Equal("POD_NAME", (string)env[0]["name"]!);
+        Assert.Equal("metadata.name", (string)env[0]["valueFrom"]!["fieldRef"]!["fieldPath"]!);
+        Assert.All(env.Skip(1), e => Assert.NotEqual("POD_NAME", (string)e["name"]!));
+        var byName = Env(set);
+        Assert.Equal("http://$(POD_NAME).agent-bruno-store.bruno-system.svc.cluster.local:9090", (string)byName["BRUNO_CLUSTER__ADVERTISEURL"]["value"]!);
+        Assert.Equal("$(POD_NAME)", (string)byName["BRUNO_CLUSTER__NODENAME"]["value"]!);
+        Assert.Equal("store", (string)byName["BRUNO_CLUSTER__ROLE"]["value"]!);
+        Assert.Equal("9090", (string)byName["BRUNO_CLUSTER__STOREPORT"]["value"]!);
+        Assert.Equal("/data", (string)byName["BRUNO_DATAROOT"]["value"]!);
+        Assert.Equal(("agent-bruno-keys", "cluster-token"), SecretOf(byName["BRUNO_CLUSTER__TOKEN"]));
+        Assert.Equal(("agent-bruno-keys", "master-key"), SecretOf(byName["BRUNO_MASTERKEY"]));
+        Assert.Equal(("bruno-catalog", "connection-string"), SecretOf(byName["BRUNO_CATALOG__CONNECTIONSTRING"]));
+        Assert.DoesNotContain(byName.Keys, k => k.StartsWith("BRUNO_CHAT__", StringComparison.Ordinal)); // the gateways call the model
+
+        var budget = all["platform/poddisruptionbudget-store.yaml"];
+        Assert.Equal(1, (long)budget["spec"]!["maxUnavailable"]!);
+        Assert.True(Selects(budget["spec"]!["selector"], labels));
+    }
+
+    [Fact]
+    public void TheStatefulSetCheck_FindsWhatTheSchemasWouldHave()
+    {
+        var rendered = Platform(RenderingTests.TwoTier())["platform/statefulset-store.yaml"];
+        Assert.Empty(Schemas.StatefulSetErrors(rendered, "v1.35.0"));
+
+        var bad = rendered.DeepClone().AsObject();
+        bad["spec"]!["template"]!["spec"]!["containers"]![0]!["colour"] = "red";
+        bad["spec"]!["volumeClaimTemplates"]![0]!["spec"]!["accessMode"] = "ReadWriteOnce";
+        bad["spec"]!["podManagementPolicy"] = "AllAtOnce";
+        bad["spec"]!["serviceNames"] = "agent-bruno-store";
+        bad["spec"]!.AsObject().Remove("serviceName");
+        var errors = string.Join("\n", Schemas.StatefulSetErrors(bad, "v1.35.0"));
+        foreach (var expected in new[] { "(as a Deployment)", "(volumeClaimTemplates/0 as a PersistentVolumeClaim)", "/spec/podManagementPolicy", "/spec/serviceNames", "/spec/serviceName:" })
+        {
+            Assert.Contains(expected, errors, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void Flux_HealthChecksBothTiers()
+    {
+        var checks = Platform(RenderingTests.TwoTier())["flux-system/bruno-platform.yaml"]["spec"]!["healthChecks"]!.AsArray()
+            .Select(c => $"{c!["apiVersion"]} {c["kind"]} {c["namespace"]}/{c["name"]}");
+        Assert.Equal(["apps/v1 Deployment bruno-system/agent-bruno-gateway", "apps/v1 StatefulSet bruno-system/agent-bruno-store"], checks);
+    }
+
+    [Fact]
+    public void TheSettings_ReachTheObjects()
+    {
+        var all = Platform(RenderingTests.TwoTier(o =>
+        {
+            (o.TwoTier.GatewayMinReplicas, o.TwoTier.GatewayMaxReplicas, o.TwoTier.GatewayRequestsPerSecond) = (3, 40, 250);
+            (o.TwoTier.GatewayCores, o.TwoTier.GatewayMemoryGiB, o.TwoTier.GatewayScratchGiB) = (0.5, 1.5, 8);
+            (o.TwoTier.StoreCores, o.TwoTier.StoreMemoryGiB, o.TwoTier.ClusterDomain) = (4, 16, "corp.internal");
+        }));
+        var hpa = all["platform/horizontalpodautoscaler-gateway.yaml"]["spec"]!;
+        Assert.Equal((3L, 40L), ((long)hpa["minReplicas"]!, (long)hpa["maxReplicas"]!));
+        Assert.Equal("250", (string)hpa["metrics"]!.AsArray().Single(m => (string?)m!["type"] == "Pods")!["pods"]!["target"]!["averageValue"]!);
+        var gateway = all["platform/deployment-gateway.yaml"];
+        Assert.Equal(("500m", "1536Mi"), ((string)Container(gateway)["resources"]!["limits"]!["cpu"]!, (string)Container(gateway)["resources"]!["limits"]!["memory"]!));
+        Assert.Equal("8Gi", (string)gateway["spec"]!["template"]!["spec"]!["volumes"]!.AsArray().Single(v => (string?)v!["name"] == "data")!["emptyDir"]!["sizeLimit"]!);
+        var store = all["platform/statefulset-store.yaml"];
+        Assert.Equal(("4", "16Gi"), ((string)Container(store)["resources"]!["requests"]!["cpu"]!, (string)Container(store)["resources"]!["requests"]!["memory"]!));
+        Assert.EndsWith(".svc.corp.internal:7070", (string)Env(store)["BRUNO_CLUSTER__ADVERTISEURL"]["value"]!, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void BadTwoTierSettings_AreRefusedWithAMessageNamingThem_ButOnlyWhenEnabled()
+    {
+        static string Refusal(Action<TwoTierOptions> change, int port = 8080)
+        {
+            var options = new KubernetesOptions { Port = port };
+            options.TwoTier.Enabled = true;
+            change(options.TwoTier);
+            return Assert.Throws<RenderException>(() => new ManifestRenderer(options, Plans)).Message;
+        }
+
+        Assert.Contains("StoreNodes", Refusal(t => t.StoreNodes = 1), StringComparison.Ordinal);
+        Assert.Contains("StorePort", Refusal(t => t.StorePort = 80), StringComparison.Ordinal);
+        Assert.Contains("StorePort must differ from Port", Refusal(t => t.StorePort = 9000, port: 9000), StringComparison.Ordinal);
+        Assert.Contains("GatewayMinReplicas", Refusal(t => t.GatewayMinReplicas = 1), StringComparison.Ordinal);
+        Assert.Contains("GatewayMaxReplicas", Refusal(t => (t.GatewayMinReplicas, t.GatewayMaxReplicas) = (5, 4)), StringComparison.Ordinal);
+        Assert.Contains("GatewayRequestsPerSecond", Refusal(t => t.GatewayRequestsPerSecond = 0), StringComparison.Ordinal);
+        Assert.Contains("StoreMemoryGiB", Refusal(t => t.StoreMemoryGiB = 0), StringComparison.Ordinal);
+        Assert.Contains("ClusterDomain", Refusal(t => t.ClusterDomain = "Cluster Local"), StringComparison.Ordinal);
+
+        var off = new KubernetesOptions();
+        off.TwoTier.StoreNodes = 1; // not used while the one process is rendered
+        Assert.Empty(off.Validate());
+    }
+
+    [Fact]
+    public void EverySecretKeyThePodsRead_IsCreatedByTheInstructionsOrFilledByAnExternalSecret()
+    {
+        foreach (var options in new[]
+        {
+            new KubernetesOptions(),
+            RenderingTests.TwoTier(o => o.ExternalSecretStore = null),
+            RenderingTests.TwoTier(),
+            RenderingTests.TwoTier(o => o.Llm.Provider = "none"),
+        })
+        {
+            var all = Platform(options);
+            var text = string.Join("\n", SecretInstructions.ForPlatform(options));
+            var filled = all.Values.Where(d => (string?)d["kind"] == "ExternalSecret")
+                .SelectMany(d => d["spec"]!["data"]!.AsArray().Select(i => ((string)d["spec"]!["target"]!["name"]!, (string)i!["secretKey"]!)))
+                .ToHashSet();
+            var read = all.Values.Where(d => (string?)d["kind"] is "Deployment" or "StatefulSet").SelectMany(SecretKeys).Distinct().ToList();
+            Assert.NotEmpty(read);
+            foreach (var (secret, key) in read)
+            {
+                var created = text.Contains($"secret generic {secret} ", StringComparison.Ordinal)
+                    && (text.Contains($"--from-literal={key}=", StringComparison.Ordinal) || text.Contains($"--from-file={key}", StringComparison.Ordinal));
+                Assert.True(created || filled.Contains((secret, key)), $"{secret}/{key} is neither created by:\n{text}\nnor filled by an ExternalSecret");
+            }
+
+            // An ExternalSecret fails whole when a remote key is missing: it names the LLM key only for a chat model.
+            Assert.Equal(options.Llm.Provider != "none" && filled.Count > 0, filled.Contains(("agent-bruno-keys", "llm-api-key")));
+        }
+
+        var instructions = SecretInstructions.ForPlatform(RenderingTests.TwoTier(o => o.ExternalSecretStore = null));
+        Assert.Contains(instructions, l => l.Contains("cluster-token=\"$(openssl rand -base64 32)\"", StringComparison.Ordinal));
+        Assert.Contains(instructions, l => l.Contains("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out platform-signing.pem", StringComparison.Ordinal) && l.StartsWith("(umask 077", StringComparison.Ordinal));
+        var remote = SecretInstructions.ForPlatform(RenderingTests.TwoTier());
+        Assert.Contains(remote, l => l.Contains("bruno/platform/cluster-token", StringComparison.Ordinal));
+        Assert.Contains(remote, l => l.Contains("bruno/platform/platform-signing-key", StringComparison.Ordinal) && l.Contains("PKCS#8", StringComparison.Ordinal));
+    }
+
+    // The (Secret, key) pairs a workload's pod reads and cannot start without: variables and Secret volumes.
+    private static IEnumerable<(string Secret, string Key)> SecretKeys(JsonObject workload)
+    {
+        var pod = workload["spec"]!["template"]!["spec"]!;
+        foreach (var e in pod["containers"]![0]!["env"]!.AsArray())
+        {
+            if (e!["valueFrom"]?["secretKeyRef"] is JsonObject r && r["optional"] is null)
+            {
+                yield return ((string)r["name"]!, (string)r["key"]!);
+            }
+        }
+
+        foreach (var v in pod["volumes"]!.AsArray())
+        {
+            if (v!["secret"] is JsonObject s)
+            {
+                foreach (var item in s["items"]!.AsArray())
+                {
+                    yield return ((string)s["secretName"]!, (string)item!["key"]!);
+                }
+            }
+        }
+    }
+}

@@ -128,6 +128,7 @@ public sealed class ManifestRenderer
             ("BRUNO_CLUSTER__ROLE", "store"),
             ("BRUNO_CLUSTER__STOREPORT", t.StorePort.ToString(System.Globalization.CultureInfo.InvariantCulture)),
             ("BRUNO_DATAROOT", "/data"),
+            ("BRUNO_SECRETSFOLDER", Gateways.PlatformKeysPath), // the keys that check the scraper's token on /metrics
         ];
         var store = new WorkloadShape(StoreWorkload, ns, Manifest.Labels("store"), storeSelector, t.StoreCores, t.StoreMemoryGiB, t.StoreVolumeGiB,
             [StoreNodes.PodName(), .. Sorted([CatalogConnection(), clusterToken, BrunoWorkload.FromSecret("BRUNO_MASTERKEY", BrunoWorkload.KeysSecret, BrunoWorkload.MasterKey)], storeValues)]); // POD_NAME first: $(POD_NAME) refers back only

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Bruno.Core;
 using Bruno.Testing;
+using Microsoft.Extensions.Configuration;
 
 namespace Bruno.Kubernetes.Tests;
 
@@ -31,6 +32,54 @@ public sealed class TwoTierTests
 
     private static bool Selects(JsonNode? selector, JsonNode? labels) =>
         selector!["matchLabels"]!.AsObject().All(p => (string?)labels![p.Key] == (string?)p.Value);
+
+    /// <summary>
+    /// What a rendered container's environment gives the server: BRUNO_* variables as configuration keys, secrets
+    /// replaced by well-formed stand-ins, <c>$(POD_NAME)</c> by the first pod's name.
+    /// </summary>
+    private static Dictionary<string, string?> ServerSettings(JsonObject workload)
+    {
+        var secrets = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["master-key"] = Convert.ToBase64String(new byte[32]),
+            ["cluster-token"] = new string('t', 40),
+            ["connection-string"] = "Host=catalog;Database=bruno;Username=bruno",
+            ["llm-api-key"] = "key",
+        };
+        var settings = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (name, variable) in Env(workload).Where(e => e.Key.StartsWith("BRUNO_", StringComparison.Ordinal)))
+        {
+            var value = variable["value"] is { } v ? (string)v! : secrets[SecretOf(variable).Key];
+            settings["Bruno:" + name[6..].Replace("__", ":", StringComparison.Ordinal)] = value.Replace("$(POD_NAME)", "agent-bruno-store-0", StringComparison.Ordinal);
+        }
+
+        return settings;
+    }
+
+    [Fact]
+    public void RenderedEnvironments_AreSettingsTheServerAccepts_ForEachRole()
+    {
+        var all = Platform(RenderingTests.TwoTier());
+        foreach (var (path, role) in new[] { ("platform/deployment-gateway.yaml", Core.Cluster.NodeRole.Gateway), ("platform/statefulset-store.yaml", Core.Cluster.NodeRole.Store) })
+        {
+            var configuration = new ConfigurationBuilder().AddInMemoryCollection(ServerSettings(all[path])).Build();
+            var options = Server.BrunoServer.ReadOptions(configuration); // throws, naming the setting, for anything it refuses
+            Assert.Equal(role, options.Cluster.Kind);
+            Assert.Equal(Core.Tenants.CatalogProvider.Postgres, options.Catalog.Kind);
+            Assert.Equal("/var/run/bruno/platform-keys", options.SecretsFolder); // every process checks tokens with the shared keys
+            if (role == Core.Cluster.NodeRole.Store)
+            {
+                Assert.Equal("agent-bruno-store-0", options.Cluster.NodeName);
+                Assert.Equal(new Uri("http://agent-bruno-store-0.agent-bruno-store.bruno-system.svc.cluster.local:7070"), new Uri(options.Cluster.AdvertiseUrl!));
+                Assert.Equal(7070, options.Cluster.StorePort);
+                Assert.False(string.IsNullOrEmpty(options.MasterKey));
+            }
+            else
+            {
+                Assert.True(string.IsNullOrEmpty(options.MasterKey)); // a gateway holds no tenant data and no key to it
+            }
+        }
+    }
 
     [Fact]
     public void ByDefault_ThePlatformIsOneProcess_AndTwoTiersReplaceIt()

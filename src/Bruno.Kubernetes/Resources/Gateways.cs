@@ -34,6 +34,24 @@ internal static class Gateways
     // 0400, owner read only; with the pod's fsGroup the kubelet adds group read, so the files are 0440, root:10001.
     private const int KeyFileMode = 256;
 
+    /// <summary>The mount of <see cref="PlatformKeysSecret"/> at <see cref="PlatformKeysPath"/>, read-only.</summary>
+    public static V1VolumeMount PlatformKeysMount() => new() { Name = "platform-keys", MountPath = PlatformKeysPath, ReadOnlyProperty = true };
+
+    /// <summary>
+    /// The volume of <see cref="PlatformKeysSecret"/>: gateways sign and check tokens with these keys, and store nodes
+    /// check the scraper's token on <c>/metrics</c> with them.
+    /// </summary>
+    public static V1Volume PlatformKeysVolume() => new()
+    {
+        Name = "platform-keys",
+        Secret = new V1SecretVolumeSource
+        {
+            SecretName = PlatformKeysSecret,
+            DefaultMode = KeyFileMode,
+            Items = [.. PlatformKeys.Select(k => new V1KeyToPath { Key = k, Path = k })], // a missing key keeps the pod from starting
+        },
+    };
+
     public static V1Deployment Deployment(WorkloadShape w, KubernetesOptions options)
     {
         var template = BrunoWorkload.Pod(
@@ -43,21 +61,12 @@ internal static class Gateways
             [BrunoWorkload.Http(options)],
             [
                 new V1VolumeMount { Name = "data", MountPath = "/data" },
-                new V1VolumeMount { Name = "platform-keys", MountPath = PlatformKeysPath, ReadOnlyProperty = true },
+                PlatformKeysMount(),
             ],
             [
                 // Scratch for uploads being processed, nothing durable: tenants' data lives on the store nodes.
                 new V1Volume { Name = "data", EmptyDir = new V1EmptyDirVolumeSource { SizeLimit = Quantities.GiB(options.TwoTier.GatewayScratchGiB) } },
-                new V1Volume
-                {
-                    Name = "platform-keys",
-                    Secret = new V1SecretVolumeSource
-                    {
-                        SecretName = PlatformKeysSecret,
-                        DefaultMode = KeyFileMode,
-                        Items = [.. PlatformKeys.Select(k => new V1KeyToPath { Key = k, Path = k })], // a missing key keeps the pod from starting
-                    },
-                },
+                PlatformKeysVolume(),
             ]);
         BrunoWorkload.Spread(template, w.Selector);
         return new V1Deployment

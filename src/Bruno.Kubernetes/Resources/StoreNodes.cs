@@ -25,8 +25,8 @@ internal static class StoreNodes
             options,
             ["serve", "--role", "store", "--urls", $"http://0.0.0.0:{options.Port}"],
             [BrunoWorkload.Http(options), new V1ContainerPort { Name = PortName, ContainerPort = t.StorePort, Protocol = "TCP" }],
-            [new V1VolumeMount { Name = "data", MountPath = "/data" }], // the claim template's volume
-            []);
+            [new V1VolumeMount { Name = "data", MountPath = "/data" }, Gateways.PlatformKeysMount()], // data: the claim template's volume
+            [Gateways.PlatformKeysVolume()]);
         BrunoWorkload.Spread(template, w.Selector);
         return new V1StatefulSet
         {

@@ -105,7 +105,7 @@ public interface ITenantCollection
     /// <summary>The users that own at least one row, in ordinal order.</summary>
     Task<IReadOnlyList<UserId>> UsersAsync(CancellationToken ct = default);
 
-    /// <summary>Every live row (export and verification).</summary>
+    /// <summary>Every live row, in no particular order (export and verification).</summary>
     Task<IReadOnlyList<StoredRow>> ReadAllAsync(CancellationToken ct = default);
 
     /// <summary>Searches the collection; see <see cref="SearchRequest"/>.</summary>

@@ -24,6 +24,10 @@ using ModelContextProtocol.Client;
 //   dotnet run -c Release --project bench/Bruno.Api.Benchmarks -- --only overhead [--quick] [--out FILE] > overhead.log
 // measures what instrumentation costs a question: the same data served with telemetry off and on, in alternating runs
 // (the service's log lines go to stdout, hence the redirection; the result is in FILE).
+//   dotnet run -c Release --project bench/Bruno.Api.Benchmarks -- --only tiers [--quick] [--out FILE] > tiers.log
+// measures gateways over store nodes (Tiers.cs): what the gateway-to-store hop adds to storage calls on loopback, and
+// questions per second through one gateway, two gateways and one process doing everything. Needs PostgreSQL
+// (BRUNO_TEST_POSTGRES, else scripts/postgres.sh is started).
 var argList = args.ToList();
 if (argList.Contains("--noisy-load"))
 {
@@ -32,9 +36,9 @@ if (argList.Contains("--noisy-load"))
 
 var quick = argList.Contains("--quick");
 var only = argList.IndexOf("--only") is var m and >= 0 && m + 1 < argList.Count ? argList[m + 1] : null;
-if (only is not null and not ("noisy" or "overhead"))
+if (only is not null and not ("noisy" or "overhead" or "tiers"))
 {
-    Console.Error.WriteLine($"--only {only}: the modes are noisy and overhead (without --only, the API benchmark runs)");
+    Console.Error.WriteLine($"--only {only}: the modes are noisy, overhead and tiers (without --only, the API benchmark runs)");
     return 1;
 }
 
@@ -73,6 +77,11 @@ if (only == "noisy")
     }
 
     return await NoisyNeighbour.RunAsync(outFile, quick, vocabulary, periods);
+}
+
+if (only == "tiers")
+{
+    return await Tiers.RunAsync(outFile, quick, vocabulary);
 }
 
 var corpus = Enumerable.Range(0, docs).Select(d => (Id: $"doc-{d:D4}", Text: Document(random, vocabulary, d, sectionsPerDoc))).ToList();

@@ -25,6 +25,7 @@ public sealed class DataDirectory
             Create(SecretsFolder);
         }
 
+        Create(Path.Combine(Root, "secrets"));
         Create(StoreRoot);
     }
 
@@ -56,8 +57,8 @@ public sealed class DataDirectory
     /// <summary>The SQLite catalog of tenants.</summary>
     public string CatalogPath => Path.Combine(Root, "catalog.db");
 
-    /// <summary>The master key file.</summary>
-    public string MasterKeyPath => Path.Combine(SecretsFolder, "master.key");
+    /// <summary>The master key file: always in the data root's own <c>secrets/</c>, never in a shared <see cref="SecretsFolder"/>.</summary>
+    public string MasterKeyPath => Path.Combine(Root, "secrets", "master.key");
 
     /// <summary>The token-signing key file.</summary>
     public string SigningKeyPath => Path.Combine(SecretsFolder, "token-signing.key");

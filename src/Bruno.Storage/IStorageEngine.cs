@@ -11,8 +11,9 @@ namespace Bruno.Storage;
 /// </summary>
 /// <remarks>
 /// Every operation may throw the <see cref="StorageException"/> subtypes the local engine throws; a remote one adds
-/// <see cref="StoreUnavailableException"/> (the owner of the tenant cannot be reached: nothing is known to have been
-/// written) and <see cref="TenantFencedException"/> (the tenant is being moved: the write was not applied).
+/// <see cref="StoreUnavailableException"/> (the owner of the tenant cannot be reached; a write may or may not have
+/// been applied, and repeating it is safe) and <see cref="TenantFencedException"/> (the tenant is being moved: the
+/// write was not applied).
 /// </remarks>
 public interface IStorageEngine
 {

@@ -138,7 +138,7 @@ public sealed partial class StorageEngine
             }
 
             var bytes = File.ReadAllBytes(ring);
-            File.Delete(ring);
+            Durable.Shred(ring);
             foreach (var file in Directory.EnumerateFiles(source))
             {
                 using var fs = new FileStream(file, FileMode.Open, FileAccess.ReadWrite);
@@ -168,8 +168,26 @@ public sealed partial class StorageEngine
     {
         if (Directory.Exists(_ctx.TransferFolder))
         {
-            Directory.Delete(_ctx.TransferFolder, recursive: true);
+            foreach (var folder in Directory.EnumerateDirectories(_ctx.TransferFolder))
+            {
+                DeleteTransferFolder(folder);
+            }
         }
+    }
+
+    /// <summary>
+    /// Deletes a transfer folder, overwriting the key ring copy in it first (like erasure does): a copy of a tenant's
+    /// key ring is never left readable on disk. Missing folders are ignored.
+    /// </summary>
+    public static void DeleteTransferFolder(string folder)
+    {
+        if (!Directory.Exists(folder))
+        {
+            return;
+        }
+
+        Durable.Shred(Path.Combine(folder, KeyRingFileName));
+        Directory.Delete(folder, recursive: true);
     }
 
     private void DropFence(TenantId tenant)

@@ -30,9 +30,9 @@ public sealed class CollectionNotFoundException(string collection)
     : StorageException($"Collection '{collection}' does not exist.");
 
 /// <summary>
-/// The store node that owns the tenant could not be reached (down, restarting, or cut off). The request was not
-/// answered; a write may or may not have been applied only when the connection broke after it was sent, and the
-/// message says which case it is. Callers answer 503 with a Retry-After.
+/// The store node that owns the tenant could not be reached (down, restarting, cut off, or too slow to answer). The
+/// request was not answered. A write whose connection broke after it was sent may have been applied: writes are by row
+/// id, so sending it again is safe. Callers answer 503 with a Retry-After.
 /// </summary>
 public sealed class StoreUnavailableException(string tenantId, string node, Exception? inner = null)
     : StorageException($"The store node '{node}' holding tenant '{tenantId}' is unavailable; try again shortly.", inner)

@@ -271,6 +271,34 @@ public sealed class ClusterTests(ClusterFixture fixture) : IClassFixture<Cluster
     }
 
     [Fact]
+    public async Task ErasingATenant_ThroughAGateway_DestroysItsStoreOnItsNode_AndForgetsWhereItWas()
+    {
+        var tenant = NewTenant("erase");
+        await Cluster.CreateTenantsAsync(1, Ct, tenant);
+        var owner = await Cluster.OwnerAsync(tenant, Ct);
+        using (var user = Cluster.Client(1, Cluster.UserToken(tenant, "alice")))
+        using (var response = await PutDocumentAsync(user, "doomed", "Nothing of this survives the erasure."))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        var key = Path.Combine(Cluster.StoreData(owner), "store", "keys", tenant + ".key");
+        Assert.True(File.Exists(key));
+        using var admin = Cluster.Client(0, Cluster.PlatformToken());
+        using (var erased = await admin.DeleteAsync($"/admin/v1/tenants/{tenant}", Ct))
+        {
+            Assert.Equal(HttpStatusCode.OK, erased.StatusCode);
+            var receipt = (await erased.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("receipt");
+            Assert.Equal(JsonValueKind.Object, receipt.ValueKind); // signed, naming the key ring destroyed on the node
+        }
+
+        Assert.False(File.Exists(key));
+        Assert.False(Directory.Exists(Path.Combine(Cluster.StoreData(owner), "store", "tenants", tenant)));
+        using var placement = await admin.GetAsync($"/admin/v1/tenants/{tenant}/placement", Ct);
+        Assert.Equal(HttpStatusCode.NotFound, placement.StatusCode);
+    }
+
+    [Fact]
     public async Task GatewayKilledMidRequest_ClientSeesAnError_AndNothingIsHalfWritten()
     {
         var tenant = NewTenant("gwkill");

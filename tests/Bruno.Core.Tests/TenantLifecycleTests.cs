@@ -97,6 +97,26 @@ public sealed class TenantLifecycleTests : IAsyncDisposable
         Assert.Equal(0, await restarted.RecoverAsync());
     }
 
+    [Fact]
+    public async Task RecoveryBesideOtherProcesses_LeavesFreshTransitionsAlone()
+    {
+        var (tenants, engine, catalog) = Start("sqlite");
+        var busy = TenantId.Parse("being-created");
+        catalog.Create(busy, "Being created by another gateway", status: TenantStatus.Provisioning);
+
+        // a gateway starting now must not finish what another one is doing right now
+        Assert.Equal(0, await tenants.RecoverAsync(settledFor: TimeSpan.FromMinutes(15)));
+        Assert.Equal(TenantStatus.Provisioning, tenants.Find(busy)!.Status);
+        Assert.False(engine.TenantExists(busy));
+
+        // once it has settled, the next start finishes it
+        var failures = new List<TenantId>();
+        Assert.Equal(1, await tenants.RecoverAsync(failed: (t, _) => failures.Add(t)));
+        Assert.Equal(TenantStatus.Active, tenants.Find(busy)!.Status);
+        Assert.True(engine.TenantExists(busy));
+        Assert.Empty(failures);
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (var e in _engines)

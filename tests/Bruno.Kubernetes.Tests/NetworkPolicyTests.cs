@@ -96,11 +96,11 @@ public sealed class NetworkPolicyTests
     }
 
     [Fact]
-    public void TheStorePort_IsReachedByGatewaysAndOtherStoreNodesOnly()
+    public void TheStorePort_IsReachedByGatewaysOnly()
     {
         var net = Evaluate(RenderingTests.TwoTier());
         Assert.True(net.Allows(Gateway, Store, 7070));
-        Assert.True(net.Allows(Store, OtherStore, 7070)); // tenant moves between store nodes
+        Assert.False(net.Allows(Store, OtherStore, 7070)); // a move streams through a gateway: store nodes never call each other
         Assert.False(net.Allows(Gateway, Store, 8080)); // another port of a store node
         Assert.False(net.Allows(Gateway, Store, 7071));
         Assert.False(net.Allows(Ingress, Store, 7070)); // the ingress controller: gateways only

@@ -100,6 +100,10 @@ public sealed class BrunoProcess : IAsyncDisposable
             lock (_output)
             {
                 _output.Add(line);
+                if (_output.Count > 2_000)
+                {
+                    _output.RemoveRange(0, 1_000); // the last lines are what a failure message needs
+                }
             }
 
             if (line.StartsWith("Bruno is serving", StringComparison.Ordinal))

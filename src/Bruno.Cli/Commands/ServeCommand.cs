@@ -31,7 +31,8 @@ internal sealed class ServeCommand : AsyncCommand<ServeCommand.Settings>
         var options = settings.Options(); // validates before anything is created
         var data = DataDirectory.For(options);
         var role = options.Cluster.Kind;
-        var firstStart = !File.Exists(data.SigningKeyPath) || (role != Core.Cluster.NodeRole.Gateway && string.IsNullOrEmpty(options.MasterKey) && !File.Exists(data.MasterKeyPath));
+        var newSigningKey = !File.Exists(data.SigningKeyPath);
+        var newMasterKey = role != Core.Cluster.NodeRole.Gateway && string.IsNullOrEmpty(options.MasterKey) && !File.Exists(data.MasterKeyPath);
         var app = BrunoServer.Build([], b =>
         {
             b.Configuration["Bruno:DataRoot"] = data.Root;
@@ -48,9 +49,14 @@ internal sealed class ServeCommand : AsyncCommand<ServeCommand.Settings>
         var console = CliConsole.Current;
         var roleText = role == Core.Cluster.NodeRole.All ? string.Empty : $" as a {role.ToString().ToLowerInvariant()}";
         console.MarkupLineInterpolated($"Bruno is serving{roleText} on [bold]{string.Join(";", app.Urls)}[/], data in {data.Root}");
-        if (firstStart)
+        if (newMasterKey)
         {
-            console.MarkupLine("First start: created the master key and the token-signing key (mode 0600) under the data folder's [bold]secrets/[/].");
+            console.MarkupLineInterpolated($"First start: created the master key (mode 0600) at {data.MasterKeyPath}.");
+        }
+
+        if (newSigningKey)
+        {
+            console.MarkupLineInterpolated($"Created the token-signing key (mode 0600) in {data.SecretsFolder}.");
         }
 
         console.MarkupLine("Get an operator token with: [bold]dotnet run --project src/Bruno.Cli -- token issue --platform-admin[/]");

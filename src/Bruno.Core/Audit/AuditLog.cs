@@ -83,6 +83,9 @@ public sealed class AuditLog
         await head.Gate.WaitAsync();
         try
         {
+            // Gateways share tenants: the next position is taken under a lock every process sharing the catalog honours,
+            // and the head is checked against the store inside it, so two processes never write the same position.
+            await using var shared = await _db.LockAsync("audit:" + tenant.Value);
             var collection = await _tenants.Store(tenant).EnsureCollectionAsync(Spec);
             if (!head.Loaded || !await IsHeadAsync(collection, head.Last))
             {
@@ -154,6 +157,9 @@ public sealed class AuditLog
         await head.Gate.WaitAsync();
         try
         {
+            // Gateways share tenants: the next position is taken under a lock every process sharing the catalog honours,
+            // and the head is checked against the store inside it, so two processes never write the same position.
+            await using var shared = await _db.LockAsync("audit:" + tenant.Value);
             var collection = await _tenants.Store(tenant).EnsureCollectionAsync(Spec);
             var last = (await collection.LatestAsync(Filter.All, 1)).Select(Parse).FirstOrDefault();
             return last is null ? null : Sign(tenant, last);
@@ -174,6 +180,9 @@ public sealed class AuditLog
         await head.Gate.WaitAsync();
         try
         {
+            // Gateways share tenants: the next position is taken under a lock every process sharing the catalog honours,
+            // and the head is checked against the store inside it, so two processes never write the same position.
+            await using var shared = await _db.LockAsync("audit:" + tenant.Value);
             var collection = await _tenants.Store(tenant).EnsureCollectionAsync(Spec);
             var old = Filter.All.CreatedBetween(null, before);
             var lastOld = (await collection.LatestAsync(old, 1)).Select(Parse).FirstOrDefault();

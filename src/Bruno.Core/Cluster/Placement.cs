@@ -130,6 +130,9 @@ public sealed class Placement
         "UPDATE tenant_placement SET node = @to, moving_to = NULL, epoch = epoch + 1, changed_at = @now WHERE tenant = @t AND node = @from AND moving_to = @to;",
         ("@t", tenant.Value), ("@from", from), ("@to", to), ("@now", _time.GetUtcNow().UtcTicks)) == 1;
 
+    /// <summary>Forgets the tenant's placement (it was erased everywhere).</summary>
+    public void Forget(TenantId tenant) => _db.Execute("DELETE FROM tenant_placement WHERE tenant = @t;", ("@t", tenant.Value));
+
     /// <summary>Forgets a move that did not finish (the tenant stays where it was).</summary>
     public void AbortMove(TenantId tenant, string to) => _db.Execute(
         "UPDATE tenant_placement SET moving_to = NULL, changed_at = @now WHERE tenant = @t AND moving_to = @to;",

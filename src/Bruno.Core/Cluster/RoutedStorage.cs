@@ -12,8 +12,8 @@ namespace Bruno.Core.Cluster;
 /// of a placement is trusted for <see cref="ClusterOptions.PlacementCacheMilliseconds"/>; a node that answers "not
 /// here" or "moving" makes it read the placement again at once, so a completed move is followed without a restart.
 /// A write refused because its tenant is being moved waits for the switch-over (up to
-/// <see cref="ClusterOptions.FencedWaitMilliseconds"/>) and is then sent to the new owner: it was not applied before,
-/// so it is applied once. Any other failure is the caller's: a node that cannot be reached throws
+/// <see cref="ClusterOptions.FencedWaitMilliseconds"/>) and is then sent to the new owner: the refused attempt applied
+/// nothing, so it is applied once. Any other failure is the caller's: a node that cannot be reached throws
 /// <see cref="StoreUnavailableException"/> for its own tenants only.
 /// </summary>
 public sealed partial class RoutedStorage : IStorageEngine, IDisposable
@@ -102,7 +102,9 @@ public sealed partial class RoutedStorage : IStorageEngine, IDisposable
             }
             catch (Exception e) when (e is TenantNotFoundException or StoreUnavailableException && !fresh)
             {
-                // maybe moved since we read the placement: look again once; the same owner means the error stands
+                // maybe moved since we read the placement: look again once; the same owner means the error stands. A
+                // write whose connection broke may have been applied by the old owner before its fence: then the copy
+                // carried it, and sending it again applies the same rows by id again, which changes nothing.
                 var again = PlacementOf(tenant, fresh: true);
                 if (again is null || again.Node == placement.Node)
                 {
@@ -146,8 +148,9 @@ public sealed partial class RoutedStorage : IStorageEngine, IDisposable
     }
 
     /// <summary>
-    /// Erases the tenant on its owner and, when a move was copying it, on the move's target too, so no copy outlives the
-    /// erasure. Reports what the owner erased. A tenant never placed has nothing to erase.
+    /// Erases the tenant wherever a copy may be: a move in progress is called off first (so it cannot complete with a
+    /// copy it adopted after this), its target's copy is erased, then the owner's; the placement is forgotten last.
+    /// Reports what the owner erased. A tenant never placed has nothing to erase.
     /// </summary>
     public async Task<TenantErasure> EraseTenantAsync(TenantId tenant, CancellationToken ct = default)
     {
@@ -159,10 +162,14 @@ public sealed partial class RoutedStorage : IStorageEngine, IDisposable
 
         if (placement.MovingTo is { } target)
         {
+            _placement.AbortMove(tenant, target); // the mover's switch-over now fails, and it erases what it copied
             await NodeClient(target).EraseTenantAsync(tenant, ct);
         }
 
-        return await NodeClient(placement.Node).EraseTenantAsync(tenant, ct);
+        var erased = await NodeClient(placement.Node).EraseTenantAsync(tenant, ct);
+        _placement.Forget(tenant);
+        Forget(tenant);
+        return erased;
     }
 
     /// <inheritdoc/>

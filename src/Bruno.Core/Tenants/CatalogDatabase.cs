@@ -84,13 +84,64 @@ public sealed class CatalogDatabase : IDisposable
         return new CommitOnDispose(transaction);
     }
 
-    private sealed class NoLock : IDisposable
+    /// <summary>
+    /// Holds a lock named <paramref name="name"/> across every process sharing this catalog until disposed: on
+    /// PostgreSQL an advisory lock in a transaction of its own; on SQLite (one process) nothing, the caller's own lock
+    /// suffices. Waits while another process holds it.
+    /// </summary>
+    public async Task<IAsyncDisposable> LockAsync(string name, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        if (_postgres is null)
+        {
+            return NoLock.Instance;
+        }
+
+        var connection = await _postgres.OpenConnectionAsync(ct);
+        try
+        {
+            var transaction = await connection.BeginTransactionAsync(ct);
+            var key = BitConverter.ToInt64(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(name)));
+            using (var cmd = Command(connection, "SELECT pg_advisory_xact_lock(@key);", ("@key", key)))
+            {
+                cmd.Transaction = transaction;
+                await cmd.ExecuteNonQueryAsync(ct);
+            }
+
+            return new Held(connection, transaction);
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    private sealed class Held(DbConnection connection, DbTransaction transaction) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            try
+            {
+                await transaction.CommitAsync(); // ends the transaction, and with it the lock
+            }
+            finally
+            {
+                await transaction.DisposeAsync();
+                await connection.DisposeAsync();
+            }
+        }
+    }
+
+    private sealed class NoLock : IDisposable, IAsyncDisposable
     {
         public static readonly NoLock Instance = new();
 
         public void Dispose()
         {
         }
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 
     private sealed class CommitOnDispose(DbTransaction transaction) : IDisposable

@@ -7,8 +7,10 @@ namespace Bruno.Core.Tenants;
 /// Creates tenants (catalog record and encrypted store together) and answers whether a tenant may be served.
 /// Throws <see cref="TenantExistsException"/> for a taken id and <see cref="ArgumentException"/> for a bad display name.
 /// </summary>
-public sealed class TenantService(TenantCatalog catalog, IStorageEngine engine, Microsoft.Extensions.Options.IOptions<BrunoOptions> options, Audit.ErasureReceipts? receipts = null)
+public sealed class TenantService(TenantCatalog catalog, IStorageEngine engine, Microsoft.Extensions.Options.IOptions<BrunoOptions> options, Audit.ErasureReceipts? receipts = null, TimeProvider? time = null)
 {
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+
     /// <summary>The retrieval settings in force for <paramref name="id"/>: the service's, with the tenant's overrides.</summary>
     public RetrievalOptions RetrievalFor(TenantId id) => options.Value.Retrieval.With(catalog.FindRetrieval(id));
 
@@ -166,25 +168,47 @@ public sealed class TenantService(TenantCatalog catalog, IStorageEngine engine, 
     /// are undone (<see cref="AbandonImportAsync"/>: a half-written copy is never served); deleting tenants are erased
     /// and become deleted. Run at start, before requests are served. Returns how many it finished.
     /// </summary>
-    public async Task<int> RecoverAsync()
+    /// <param name="settledFor">
+    /// Leaves alone tenants whose last change is younger than this: where several processes share the catalog
+    /// (gateways), another one may be creating, importing or deleting them right now. Zero in one process.
+    /// </param>
+    /// <param name="failed">
+    /// Told of a tenant that could not be finished now (its store node down, say); the others are still finished, and
+    /// the next start tries again. Without it, the first failure is thrown.
+    /// </param>
+    public async Task<int> RecoverAsync(TimeSpan settledFor = default, Action<TenantId, Exception>? failed = null)
     {
         var done = 0;
+        var now = _time.GetUtcNow();
         foreach (var t in catalog.InStatus(TenantStatus.Provisioning, TenantStatus.Deleting))
         {
-            if (t.Status == TenantStatus.Deleting)
+            var events = catalog.Events(t.Id);
+            if (settledFor > TimeSpan.Zero && events.Count > 0 && now - events[^1].At < settledFor)
             {
-                await FinishDeletingAsync(t.Id, "recovery");
-            }
-            else if (catalog.Events(t.Id) is [{ Action: TenantCatalog.ImportAction }, ..])
-            {
-                await AbandonImportAsync(t.Id);
-            }
-            else
-            {
-                await FinishProvisioningAsync(t.Id, "recovery");
+                continue;
             }
 
-            done++;
+            try
+            {
+                if (t.Status == TenantStatus.Deleting)
+                {
+                    await FinishDeletingAsync(t.Id, "recovery");
+                }
+                else if (events is [{ Action: TenantCatalog.ImportAction }, ..])
+                {
+                    await AbandonImportAsync(t.Id);
+                }
+                else
+                {
+                    await FinishProvisioningAsync(t.Id, "recovery");
+                }
+
+                done++;
+            }
+            catch (Exception e) when (failed is not null && e is StorageException or System.Data.Common.DbException)
+            {
+                failed(t.Id, e);
+            }
         }
 
         return done;
@@ -215,7 +239,14 @@ public sealed class TenantService(TenantCatalog catalog, IStorageEngine engine, 
     {
         if (!await engine.TenantExistsAsync(id))
         {
-            await engine.CreateTenantAsync(id);
+            try
+            {
+                await engine.CreateTenantAsync(id);
+            }
+            catch (TenantAlreadyExistsException)
+            {
+                // another process finished it meanwhile
+            }
         }
 
         return catalog.Transition(id, [TenantStatus.Provisioning], TenantStatus.Active, actor) ?? catalog.Find(id)!;

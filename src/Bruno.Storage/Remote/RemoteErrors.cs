@@ -55,7 +55,12 @@ internal static class RemoteErrors
             "internal" => new StorageException(e.Status.Detail),
             _ when e.StatusCode == StatusCode.Cancelled => new OperationCanceledException("The call to the store node was cancelled.", e),
             _ when e.StatusCode == StatusCode.Unauthenticated => new StorageException($"The store node '{node}' refused this node's credential; check Bruno:Cluster:Token on both."),
-            _ => new StoreUnavailableException(id, node, e), // no answer from Bruno: the node is down, restarting or unreachable
+            // no answer from Bruno's service: the node is down, restarting, unreachable or too slow
+            _ when e.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.Unknown or StatusCode.Internal or StatusCode.Aborted
+                => new StoreUnavailableException(id, node, e),
+            // an answer, but not from Bruno's service (wrong address or port, a message over the size limit): retrying
+            // does not help, so it is not reported as unavailable
+            _ => new StorageException($"The store node '{node}' answered {e.StatusCode} outside its API; check Bruno:Cluster:AdvertiseUrl and the size of the request.", e),
         };
     }
 

@@ -81,7 +81,11 @@ public sealed class RemoteStorageEngine : IStorageEngine, IDisposable
         }
     }
 
-    internal CallOptions Options(CancellationToken ct) => new(_auth, cancellationToken: ct);
+    /// <summary>How long one call may take before the node counts as unavailable for it (copies of whole tenants excepted).</summary>
+    public TimeSpan CallTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    internal CallOptions Options(CancellationToken ct, bool deadline = true) =>
+        new(_auth, deadline: deadline ? DateTime.UtcNow + CallTimeout : null, cancellationToken: ct);
 
     /// <summary>Runs one call, turning the wire's failures back into the engine's exceptions.</summary>
     internal async Task<T> Call<T>(TenantId? tenant, Func<CallOptions, AsyncUnaryCall<T>> call, CancellationToken ct)
@@ -120,8 +124,8 @@ public sealed class RemoteStorageEngine : IStorageEngine, IDisposable
         long bytes = 0;
         try
         {
-            using var export = Client.Export(Ref(tenant), Options(ct));
-            using var import = target.Client.Import(target.Options(ct));
+            using var export = Client.Export(Ref(tenant), Options(ct, deadline: false)); // as long as the tenant's size needs
+            using var import = target.Client.Import(target.Options(ct, deadline: false));
             await foreach (var chunk in export.ResponseStream.ReadAllAsync(ct))
             {
                 bytes += chunk.Data.Length;

@@ -11,7 +11,7 @@ namespace Bruno.Storage.Remote;
 /// <summary>
 /// A store node's internal API: serves the tenants of one local <see cref="StorageEngine"/> to gateways, and the
 /// fencing and file copies that move a tenant to another node. Every call must carry the cluster's shared token
-/// (<c>authorization: Bearer …</c>); a call without it gets <c>Unauthenticated</c> and touches nothing. Failures cross
+/// (<c>bruno-cluster-token: Bearer …</c>); a call without it gets <c>Unauthenticated</c> and touches nothing. Failures cross
 /// the wire as the engine's own exception types (<see cref="RemoteErrors"/>); unexpected ones as a generic error.
 /// </summary>
 public sealed class StoreNodeService : P.StoreNode.StoreNodeBase
@@ -34,8 +34,11 @@ public sealed class StoreNodeService : P.StoreNode.StoreNodeBase
         (_engine, _node, _tokenHash) = (engine, node, SHA256.HashData(Encoding.UTF8.GetBytes(token)));
     }
 
-    /// <summary>The metadata key and scheme the token travels in.</summary>
-    public const string AuthorizationHeader = "authorization";
+    /// <summary>
+    /// The metadata key the token travels in (as <c>Bearer …</c>). Not <c>authorization</c>: the node's HTTP pipeline
+    /// would try every call's token as a user's credential first.
+    /// </summary>
+    public const string AuthorizationHeader = "bruno-cluster-token";
 
     private async Task<T> Run<T>(ServerCallContext context, Func<Task<T>> call)
     {
@@ -212,7 +215,7 @@ public sealed class StoreNodeService : P.StoreNode.StoreNodeBase
         }
         finally
         {
-            Directory.Delete(folder, recursive: true);
+            StorageEngine.DeleteTransferFolder(folder);
         }
 
         return true;
@@ -275,10 +278,7 @@ public sealed class StoreNodeService : P.StoreNode.StoreNodeBase
         }
         finally
         {
-            if (Directory.Exists(folder))
-            {
-                Directory.Delete(folder, recursive: true);
-            }
+            StorageEngine.DeleteTransferFolder(folder); // gone already when adopted
         }
     });
 }

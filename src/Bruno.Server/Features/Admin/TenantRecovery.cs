@@ -7,12 +7,21 @@ namespace Bruno.Server.Features.Admin;
 /// gets its store and becomes active, an interrupted import is undone; a deleting one is erased and becomes deleted),
 /// and deletes the temporary files (bundles being imported) the last process left.
 /// </summary>
-internal sealed partial class TenantRecovery(TenantService tenants, Core.DataDirectory data, ILogger<TenantRecovery> logger) : IHostedService
+/// <remarks>
+/// A gateway shares the catalog with other gateways, which may be creating, importing or deleting a tenant right now:
+/// it finishes only transitions untouched for <see cref="SettledFor"/>, and a tenant it cannot finish (its store node
+/// down) is logged and left for the next start instead of keeping this one from serving.
+/// </remarks>
+internal sealed partial class TenantRecovery(TenantService tenants, Core.DataDirectory data, Microsoft.Extensions.Options.IOptions<Core.BrunoOptions> options, ILogger<TenantRecovery> logger) : IHostedService
 {
+    /// <summary>How long a transition must have been left alone before a gateway finishes it.</summary>
+    public static readonly TimeSpan SettledFor = TimeSpan.FromMinutes(15);
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         data.ClearTempFolder();
-        var finished = await tenants.RecoverAsync();
+        var shared = options.Value.Cluster.Kind == Core.Cluster.NodeRole.Gateway;
+        var finished = await tenants.RecoverAsync(shared ? SettledFor : TimeSpan.Zero, (t, e) => Log.NotRecovered(logger, t.Value, e.GetType().Name));
         if (finished > 0)
         {
             Log.Recovered(logger, finished);
@@ -23,7 +32,10 @@ internal sealed partial class TenantRecovery(TenantService tenants, Core.DataDir
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 3001, Level = LogLevel.Warning, Message = "Finished {Count} tenant transitions interrupted by the last stop")]
+        [LoggerMessage(EventId = 3004, Level = LogLevel.Warning, Message = "Finished {Count} tenant transitions interrupted by the last stop")]
         public static partial void Recovered(ILogger logger, int count);
+
+        [LoggerMessage(EventId = 3005, Level = LogLevel.Warning, Message = "Could not finish the interrupted transition of tenant {Tenant} now ({Error}); the next start tries again")]
+        public static partial void NotRecovered(ILogger logger, string tenant, string error);
     }
 }

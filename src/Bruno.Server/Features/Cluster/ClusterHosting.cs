@@ -61,9 +61,13 @@ internal static class ClusterHosting
                 {
                     k.ListenLocalhost(u.Port);
                 }
+                else if (IPAddress.TryParse(u.Host, out var ip))
+                {
+                    k.Listen(ip, u.Port);
+                }
                 else
                 {
-                    k.Listen(IPAddress.Parse(u.Host), u.Port);
+                    k.ListenAnyIP(u.Port); // a host name: every interface, as --urls does for one
                 }
             }
 
@@ -71,9 +75,26 @@ internal static class ClusterHosting
         });
     }
 
-    /// <summary>The store node's gRPC API, on its port only.</summary>
-    public static void MapStoreNode(this WebApplication app, ClusterOptions cluster) =>
-        app.MapGrpcService<StoreNodeService>().RequireHost($"*:{cluster.StorePort}").AllowAnonymous();
+    /// <summary>
+    /// The store node's gRPC API, answered only on the connections its port accepted (by the listening port, not the
+    /// Host header, which a caller or a proxy chooses); anything else on that port is refused as well.
+    /// </summary>
+    public static void MapStoreNode(this WebApplication app, ClusterOptions cluster)
+    {
+        app.Use(async (http, next) =>
+        {
+            var onStorePort = http.Connection.LocalPort == cluster.StorePort;
+            var storeCall = http.Request.Path.StartsWithSegments("/bruno.store.v1.StoreNode");
+            if (onStorePort != storeCall)
+            {
+                http.Response.StatusCode = StatusCodes.Status404NotFound;
+                return;
+            }
+
+            await next(http);
+        });
+        app.MapGrpcService<StoreNodeService>().AllowAnonymous();
+    }
 
     /// <summary>Operators: the store nodes, a tenant's placement, and moving a tenant. Platform-admin tokens only.</summary>
     public static void MapClusterEndpoints(this IEndpointRouteBuilder app)
@@ -111,7 +132,7 @@ internal static class ClusterHosting
                 ? (IResult)TypedResults.Ok(new { tenant = p.Tenant.Value, node = p.Node, epoch = p.Epoch, moving_to = p.MovingTo })
                 : Problems.Result(404, "Not found", "No such tenant, or it was never placed on a store node.");
         });
-        admin.MapPost("/tenants/{id}/move", async (string id, MoveRequest body, IServiceProvider sp, CancellationToken ct) =>
+        admin.MapPost("/tenants/{id}/move", async (string id, MoveRequest body, IServiceProvider sp) =>
         {
             if (sp.GetService<TenantMover>() is not { } mover)
             {
@@ -128,7 +149,8 @@ internal static class ClusterHosting
                 return Problems.Result(400, "Invalid request", "'to' must name a store node (a DNS label).");
             }
 
-            var moved = await mover.MoveAsync(tid, body.To, ct);
+            // not the request's token: a move runs to its end (or undoes itself) even if the caller stops waiting
+            var moved = await mover.MoveAsync(tid, body.To, CancellationToken.None);
             return (IResult)TypedResults.Ok(new { tenant = moved.Tenant, from = moved.From, to = moved.To, bytes = moved.Bytes, fenced_ms = (long)moved.FencedFor.TotalMilliseconds });
         }).Audited("tenant.move");
     }

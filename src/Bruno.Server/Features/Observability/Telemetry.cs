@@ -172,7 +172,13 @@ internal sealed partial class RequestTelemetry(RequestDelegate next, InsightsLog
             var traceId = http.Features.Get<IHttpActivityFeature>()?.Activity.TraceId.ToString();
             if (_logRequests && !Telemetry.IsPlumbing(http.Request.Path))
             {
-                if (record.Tenant is { } t)
+                if (http.Request.Path.StartsWithSegments(StoreCalls))
+                {
+                    // a gateway's call to a store node: the gateway logs the client's request; one line per store call
+                    // (several per request) only when debugging
+                    LogStoreCall(logger, route, status, latency);
+                }
+                else if (record.Tenant is { } t)
                 {
                     LogTenantRequest(logger, http.Request.Method, route, status, latency, t.Value);
                 }
@@ -188,6 +194,11 @@ internal sealed partial class RequestTelemetry(RequestDelegate next, InsightsLog
             }
         }
     }
+
+    private static readonly PathString StoreCalls = "/bruno.store.v1.StoreNode";
+
+    [LoggerMessage(EventId = 3702, Level = LogLevel.Debug, Message = "Store call {Route} answered {Status} in {LatencyMs} ms")]
+    private static partial void LogStoreCall(ILogger logger, string route, int status, double latencyMs);
 
     [LoggerMessage(EventId = 3700, Level = LogLevel.Information, Message = "HTTP {Method} {Route} answered {Status} in {LatencyMs} ms")]
     private static partial void LogRequest(ILogger logger, string method, string route, int status, double latencyMs);

@@ -44,6 +44,8 @@ public sealed partial class MemoryConsolidator(TenantCatalog catalog, TenantServ
     {
         try
         {
+            // gateways each run this job: one consolidates a tenant while the others wait, then find it done
+            await using var held = await catalog.LockAsync("consolidate:" + tenant.Value, ct);
             var until = _time.GetUtcNow() - Settle;
             var since = catalog.FindMemory(tenant).ConsolidatedUntil ?? DateTimeOffset.MinValue;
             var report = await memory.ConsolidateAsync(tenants.Store(tenant), tenants.MemoryPolicyFor(tenant), since, until, ct);

@@ -128,6 +128,12 @@ public sealed class TenantCatalog
         CatalogDatabase.Execute(c, "CREATE INDEX IF NOT EXISTS tenant_events_tenant ON tenant_events(tenant, seq);");
     }
 
+    /// <summary>
+    /// A lock every process sharing this catalog honours, held until disposed (see <see cref="CatalogDatabase.LockAsync"/>):
+    /// background jobs that several gateways run take it per tenant, so one tenant's job runs in one process at a time.
+    /// </summary>
+    public Task<IAsyncDisposable> LockAsync(string name, CancellationToken ct = default) => _db.LockAsync(name, ct);
+
     /// <summary>A SQLite catalog in the file at <paramref name="path"/> (tests and tools).</summary>
     public TenantCatalog(string path, TimeProvider? time = null)
         : this(CatalogDatabase.Sqlite(path), time)

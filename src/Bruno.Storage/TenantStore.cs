@@ -121,6 +121,22 @@ public sealed class TenantCollection : ITenantCollection
     public const int MaxBatchRows = 10_000;
 
     /// <summary>
+    /// The checks every engine makes of a batch before anything is sent or written: false for an empty one (nothing to
+    /// do); <see cref="ArgumentException"/> for a missing list or more than <see cref="MaxBatchRows"/> of either kind.
+    /// </summary>
+    internal static bool IsBatch(IReadOnlyList<StoredRow> rows, IReadOnlyList<string> deleteIds)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        ArgumentNullException.ThrowIfNull(deleteIds);
+        if (rows.Count > MaxBatchRows || deleteIds.Count > MaxBatchRows)
+        {
+            throw new ArgumentException($"A batch takes at most {MaxBatchRows} rows and {MaxBatchRows} deletions; split it.", nameof(rows));
+        }
+
+        return rows.Count + deleteIds.Count > 0;
+    }
+
+    /// <summary>
     /// Inserts or replaces rows by id, all or nothing. When the task completes the batch is committed and fsynced:
     /// it survives a crash of the process or the machine. Returns the number of rows written. Throws
     /// <see cref="ArgumentException"/> for an invalid row or more than <see cref="MaxBatchRows"/> rows, before anything is written.
@@ -134,16 +150,9 @@ public sealed class TenantCollection : ITenantCollection
     /// </summary>
     public async Task<long> ReplaceAsync(IReadOnlyList<StoredRow> rows, IReadOnlyList<string> deleteIds, CancellationToken ct = default)
     {
-        ArgumentNullException.ThrowIfNull(rows);
-        ArgumentNullException.ThrowIfNull(deleteIds);
-        if (rows.Count + deleteIds.Count == 0)
+        if (!IsBatch(rows, deleteIds))
         {
             return 0;
-        }
-
-        if (rows.Count > MaxBatchRows || deleteIds.Count > MaxBatchRows)
-        {
-            throw new ArgumentException($"A batch takes at most {MaxBatchRows} rows and {MaxBatchRows} deletions; split it.", nameof(rows));
         }
 
         var upserted = rows.Select(r => r?.Id).ToHashSet(StringComparer.Ordinal);

@@ -220,16 +220,9 @@ internal sealed class RemoteTenantCollection(RemoteStorageEngine node, TenantId 
 
     public async Task<long> ReplaceAsync(IReadOnlyList<StoredRow> rows, IReadOnlyList<string> deleteIds, CancellationToken ct = default)
     {
-        ArgumentNullException.ThrowIfNull(rows);
-        ArgumentNullException.ThrowIfNull(deleteIds);
-        if (rows.Count + deleteIds.Count == 0)
+        if (!TenantCollection.IsBatch(rows, deleteIds))
         {
             return 0;
-        }
-
-        if (rows.Count > TenantCollection.MaxBatchRows || deleteIds.Count > TenantCollection.MaxBatchRows)
-        {
-            throw new ArgumentException($"A batch takes at most {TenantCollection.MaxBatchRows} rows and {TenantCollection.MaxBatchRows} deletions; split it.", nameof(rows));
         }
 
         var request = new P.ReplaceRequest { Tenant = Tenant.Value, Collection = Name };

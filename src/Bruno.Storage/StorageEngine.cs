@@ -91,8 +91,18 @@ public sealed partial class StorageEngine : IStorageEngine, IAsyncDisposable
     /// Erases the tenant like <see cref="EraseTenantAsync"/> only when its writes are fenced, checked with the tenant held
     /// exclusively (so a copy adopted meanwhile, which is not fenced, is kept). Returns whether it erased.
     /// </summary>
-    public async Task<bool> EraseIfFencedAsync(TenantId tenant) =>
-        await _cache.RunExclusiveAsync(tenant, () => _cache.IsFenced(tenant) && Erase(tenant).Existed);
+    public Task<bool> EraseIfFencedAsync(TenantId tenant) => EraseIfAsync(tenant, () => _cache.IsFenced(tenant));
+
+    /// <summary>
+    /// Erases the tenant like <see cref="EraseTenantAsync"/> only when <paramref name="stillTrue"/> says so, asked with
+    /// the tenant held exclusively: nothing else (an adoption, a write) can happen to it between the check and the
+    /// erasure. Returns whether it erased.
+    /// </summary>
+    public async Task<bool> EraseIfAsync(TenantId tenant, Func<bool> stillTrue)
+    {
+        ArgumentNullException.ThrowIfNull(stillTrue);
+        return await _cache.RunExclusiveAsync(tenant, () => File.Exists(_ctx.KeyPath(tenant)) && stillTrue() && Erase(tenant).Existed);
+    }
 
     private TenantErasure Erase(TenantId tenant)
     {

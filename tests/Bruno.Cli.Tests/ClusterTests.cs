@@ -271,6 +271,50 @@ public sealed class ClusterTests(ClusterFixture fixture) : IClassFixture<Cluster
     }
 
     [Fact]
+    public async Task AMoveWhoseGatewayDied_IsGivenUp_AndTheTenantTakesWritesAgain()
+    {
+        var tenant = NewTenant("orphan");
+        await Cluster.CreateTenantsAsync(0, Ct, tenant);
+        var owner = await Cluster.OwnerAsync(tenant, Ct);
+        var target = Cluster.Stores.Select(s => s.Name).First(n => n != owner);
+        using var user = Cluster.Client(0, Cluster.UserToken(tenant, "alice"));
+        using (var before = await PutDocumentAsync(user, "kept", "Written before the move that never finished."))
+        {
+            Assert.Equal(HttpStatusCode.OK, before.StatusCode);
+        }
+
+        // what a gateway that died mid-move leaves: the move recorded, the owner fenced, a copy adopted on the target
+        var id = Bruno.Storage.Identity.TenantId.Parse(tenant);
+        using (var db = Bruno.Core.Tenants.CatalogDatabase.Postgres(Cluster.Catalog))
+        {
+            Assert.True(new Bruno.Core.Cluster.Placement(db).BeginMove(id, owner, target));
+        }
+
+        using var source = new Bruno.Storage.Remote.RemoteStorageEngine(owner, Cluster.StoreApi(owner), Cluster.ClusterToken);
+        using var destination = new Bruno.Storage.Remote.RemoteStorageEngine(target, Cluster.StoreApi(target), Cluster.ClusterToken);
+        await source.FenceAsync(id, Ct);
+        await source.CopyTenantToAsync(id, destination, Ct);
+        Assert.True(Directory.Exists(Path.Combine(Cluster.StoreData(target), "store", "tenants", tenant)));
+
+        // giving it up: move the tenant to the node it is on
+        var output = new StringWriter();
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output), Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors, Interactive = InteractionSupport.No });
+        Assert.Equal(0, await BrunoCli.RunAsync(["tenant", "move", tenant, "--to", owner, "--data", Cluster.GatewayData, "--server", Cluster.Gateways[1].Address.ToString()], console, new StringWriter()));
+
+        using var admin = Cluster.Client(0, Cluster.PlatformToken());
+        var placement = await admin.GetFromJsonAsync<JsonElement>($"/admin/v1/tenants/{tenant}/placement", Ct);
+        Assert.Equal(owner, placement.GetProperty("node").GetString());
+        Assert.Equal(JsonValueKind.Null, placement.GetProperty("moving_to").ValueKind);
+        Assert.False(Directory.Exists(Path.Combine(Cluster.StoreData(target), "store", "tenants", tenant))); // the partial copy erased
+        using (var after = await PutDocumentAsync(user, "after", "Written once the move was given up."))
+        {
+            Assert.Equal(HttpStatusCode.OK, after.StatusCode);
+        }
+
+        Assert.Equal(["after", "kept"], (await DocumentIdsAsync(user)).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public async Task ErasingATenant_ThroughAGateway_DestroysItsStoreOnItsNode_AndForgetsWhereItWas()
     {
         var tenant = NewTenant("erase");

@@ -86,7 +86,11 @@ public sealed class PlacementTests : IDisposable
         Assert.False(p.CompleteMove(acme, "store-1", "store-2")); // done once
 
         Assert.True(p.BeginMove(acme, "store-2", "store-3"));
+        Assert.Empty(p.StaleMoves(TimeSpan.FromMinutes(30)));
+        _time.Advance(TimeSpan.FromMinutes(31));
+        Assert.Equal([acme], p.StaleMoves(TimeSpan.FromMinutes(30)).Select(m => m.Tenant)); // its gateway died, say
         p.AbortMove(acme, "store-3");
+        Assert.Empty(p.StaleMoves(TimeSpan.FromMinutes(30)));
         Assert.Equal(new TenantPlacement(acme, "store-2", start.Epoch + 1, null), p.Find(acme));
     }
 

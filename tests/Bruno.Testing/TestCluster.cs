@@ -18,8 +18,19 @@ public sealed class TestCluster : IAsyncDisposable
     private readonly string _root;
     private readonly TokenService _tokens;
 
-    private TestCluster(string root, List<BrunoProcess> stores, List<BrunoProcess> gateways, TokenService tokens) =>
-        (_root, Stores, Gateways, _tokens) = (root, stores, gateways, tokens);
+    private readonly Dictionary<string, Uri> _grpc = new(StringComparer.Ordinal);
+
+    private TestCluster(string root, List<BrunoProcess> stores, List<BrunoProcess> gateways, TokenService tokens, string catalog, string token) =>
+        (_root, Stores, Gateways, _tokens, Catalog, ClusterToken) = (root, stores, gateways, tokens, catalog, token);
+
+    /// <summary>The catalog's connection string (tests that act on the placement tables directly).</summary>
+    public string Catalog { get; }
+
+    /// <summary>The token every process shares.</summary>
+    public string ClusterToken { get; }
+
+    /// <summary>Where a store node's internal API listens.</summary>
+    public Uri StoreApi(string node) => _grpc[node];
 
     /// <summary>The store nodes, named store-1, store-2… in order.</summary>
     public IReadOnlyList<BrunoProcess> Stores { get; }
@@ -60,7 +71,7 @@ public sealed class TestCluster : IAsyncDisposable
         var masterKey = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
         var storeList = new List<BrunoProcess>();
         var gatewayList = new List<BrunoProcess>();
-        var cluster = new TestCluster(root, storeList, gatewayList, tokens);
+        var cluster = new TestCluster(root, storeList, gatewayList, tokens, common["BRUNO_CATALOG__CONNECTIONSTRING"], common["BRUNO_CLUSTER__TOKEN"]);
         try
         {
             var starts = new List<Task<BrunoProcess>>();
@@ -68,6 +79,7 @@ public sealed class TestCluster : IAsyncDisposable
             {
                 var name = $"store-{i}";
                 var grpc = BrunoProcess.FreePort();
+                cluster._grpc[name] = new Uri($"http://127.0.0.1:{grpc}");
                 var env = new Dictionary<string, string>(common)
                 {
                     ["BRUNO_MASTERKEY"] = masterKey,

@@ -53,6 +53,12 @@ public sealed class ClusterOptions
     /// <summary>How long a write waits for a tenant being moved before it is refused with 503, in milliseconds.</summary>
     public int FencedWaitMilliseconds { get; set; } = 10_000;
 
+    /// <summary>
+    /// A move recorded longer ago than this, in minutes, is given up by the gateways' maintenance (its gateway died, or
+    /// it ran far too long): set it above the longest move you expect.
+    /// </summary>
+    public int StaleMoveMinutes { get; set; } = 30;
+
     /// <summary>The role as an enum (after validation).</summary>
     public NodeRole Kind => Role.ToLowerInvariant() switch
     {
@@ -84,9 +90,9 @@ public sealed class ClusterOptions
             yield return $"Bruno:Cluster:Token must be at least {MinTokenLength} characters (the same on every node).";
         }
 
-        if (HeartbeatSeconds is < 1 or > 300 || NodeTimeoutSeconds < 3 * HeartbeatSeconds || PlacementCacheMilliseconds is < 0 or > 60_000 || FencedWaitMilliseconds is < 0 or > 120_000)
+        if (HeartbeatSeconds is < 1 or > 300 || NodeTimeoutSeconds < 3 * HeartbeatSeconds || PlacementCacheMilliseconds is < 0 or > 60_000 || FencedWaitMilliseconds is < 0 or > 120_000 || StaleMoveMinutes is < 1 or > 10_080)
         {
-            yield return "Bruno:Cluster: HeartbeatSeconds must be 1-300, NodeTimeoutSeconds at least three heartbeats, PlacementCacheMilliseconds 0-60000 and FencedWaitMilliseconds 0-120000.";
+            yield return "Bruno:Cluster: HeartbeatSeconds must be 1-300, NodeTimeoutSeconds at least three heartbeats, PlacementCacheMilliseconds 0-60000, FencedWaitMilliseconds 0-120000 and StaleMoveMinutes 1-10080.";
         }
 
         if (Kind == NodeRole.Store)

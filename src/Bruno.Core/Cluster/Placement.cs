@@ -130,6 +130,11 @@ public sealed class Placement
         "UPDATE tenant_placement SET node = @to, moving_to = NULL, epoch = epoch + 1, changed_at = @now WHERE tenant = @t AND node = @from AND moving_to = @to;",
         ("@t", tenant.Value), ("@from", from), ("@to", to), ("@now", _time.GetUtcNow().UtcTicks)) == 1;
 
+    /// <summary>The moves recorded longer ago than <paramref name="olderThan"/> and not finished.</summary>
+    public IReadOnlyList<TenantPlacement> StaleMoves(TimeSpan olderThan) =>
+        _db.Query("SELECT tenant, node, epoch, moving_to FROM tenant_placement WHERE moving_to IS NOT NULL AND changed_at < @before ORDER BY tenant;", r => new TenantPlacement(
+            TenantId.Parse(r.GetString(0)), r.GetString(1), Long(r, 2), r.GetString(3)), ("@before", (_time.GetUtcNow() - olderThan).UtcTicks));
+
     /// <summary>Forgets the tenant's placement (it was erased everywhere).</summary>
     public void Forget(TenantId tenant) => _db.Execute("DELETE FROM tenant_placement WHERE tenant = @t;", ("@t", tenant.Value));
 

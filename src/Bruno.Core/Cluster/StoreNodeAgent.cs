@@ -7,10 +7,10 @@ namespace Bruno.Core.Cluster;
 /// <summary>
 /// A store node's duties towards the catalog, run every <see cref="ClusterOptions.HeartbeatSeconds"/>: report its
 /// address and load (gateways place new tenants by it, and stop placing on a node that stops reporting), and check what
-/// it holds against the placements: the copy of a tenant that moved away (fenced here, owned by another node, and no
-/// move bringing it back) is erased, as the move would have done had this node been up. Only fenced copies are erased,
-/// and the fence is checked again inside the erasure, so a copy a new move is bringing here is never touched. Tenants
-/// the catalog never placed are left alone. Catalog and disk failures are logged and retried at the next round.
+/// it holds against the placements: a copy of a tenant another node owns, with no move bringing it here (the old copy
+/// of a tenant that moved away, or what an undone move left on a target that was down), is erased, as the move would
+/// have done had this node been up. The placement is read again with the tenant held exclusively, just before the
+/// erasure, so a copy a new move is bringing here is never touched. Tenants the catalog never placed are left alone. Catalog and disk failures are logged and retried at the next round.
 /// </summary>
 public sealed partial class StoreNodeAgent(Placement placement, StorageEngine engine, ClusterOptions options, ILogger<StoreNodeAgent>? logger = null)
 {
@@ -31,7 +31,7 @@ public sealed partial class StoreNodeAgent(Placement placement, StorageEngine en
         foreach (var p in placement.All().Where(p => held.Contains(p.Tenant)))
         {
             ct.ThrowIfCancellationRequested();
-            if (p.Node != Node && p.MovingTo != Node && engine.IsFenced(p.Tenant) && await engine.EraseIfFencedAsync(p.Tenant))
+            if (p.Node != Node && p.MovingTo != Node && await engine.EraseIfAsync(p.Tenant, () => NotMine(p.Tenant)))
             {
                 Log.ErasedMovedCopy(_logger, p.Tenant.Value, p.Node);
                 erased.Add(p.Tenant);
@@ -40,6 +40,9 @@ public sealed partial class StoreNodeAgent(Placement placement, StorageEngine en
 
         return erased;
     }
+
+    /// <summary>Whether the catalog, read now, places the tenant on another node with no move bringing it here.</summary>
+    private bool NotMine(TenantId tenant) => placement.Find(tenant) is { } now && now.Node != Node && now.MovingTo != Node;
 
     /// <summary>Runs rounds until <paramref name="ct"/> is cancelled.</summary>
     public async Task RunAsync(CancellationToken ct)

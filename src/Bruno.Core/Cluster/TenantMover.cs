@@ -47,6 +47,10 @@ public sealed partial class TenantMover(Placement placement, RoutedStorage stora
                 // moving it to where it is: give up the unfinished move (its partial copy erased, writes resumed)
                 await UndoAsync(tenant, storage.NodeClient(current.Node), storage.NodeClient(unfinished), unfinished);
             }
+            else
+            {
+                await storage.NodeClient(current.Node).UnfenceAsync(tenant, ct); // a fence a failed undo left: lifted
+            }
 
             return new MoveResult(tenant.Value, current.Node, target, 0, TimeSpan.Zero);
         }
@@ -99,18 +103,54 @@ public sealed partial class TenantMover(Placement placement, RoutedStorage stora
         return new MoveResult(tenant.Value, current.Node, target, bytes, fencedFor);
     }
 
-    private async Task UndoAsync(TenantId tenant, Storage.Remote.RemoteStorageEngine source, Storage.Remote.RemoteStorageEngine destination, string target)
+    /// <summary>
+    /// Gives up the moves recorded longer ago than <paramref name="olderThan"/>: their gateway died, or they outlived any
+    /// reasonable copy. Each is undone as a failed move is; a move still running then fails at its switch-over and
+    /// erases its copy. Returns how many were given up.
+    /// </summary>
+    public async Task<int> GiveUpStaleMovesAsync(TimeSpan olderThan, CancellationToken ct = default)
+    {
+        var given = 0;
+        foreach (var p in placement.StaleMoves(olderThan))
+        {
+            ct.ThrowIfCancellationRequested();
+            Log.GivingUp(_logger, p.Tenant.Value, p.Node, p.MovingTo!);
+            if (await UndoAsync(p.Tenant, storage.NodeClient(p.Node), storage.NodeClient(p.MovingTo!), p.MovingTo!))
+            {
+                given++;
+            }
+        }
+
+        return given;
+    }
+
+    /// <summary>
+    /// Undoes a move, each step on its own: the target's copy erased (when the target cannot be reached, the copy it may
+    /// hold is erased by that node once it checks what it owns), then the owner's fence lifted, and only then the move
+    /// forgotten, so a tenant is never left fenced with no move recorded. Returns whether the move is undone.
+    /// </summary>
+    private async Task<bool> UndoAsync(TenantId tenant, Storage.Remote.RemoteStorageEngine source, Storage.Remote.RemoteStorageEngine destination, string target)
     {
         try
         {
             await destination.EraseTenantAsync(tenant, CancellationToken.None);
+        }
+        catch (StorageException e)
+        {
+            Log.UndoFailed(_logger, tenant.Value, e.GetType().Name);
+        }
+
+        try
+        {
             await source.UnfenceAsync(tenant, CancellationToken.None);
             placement.AbortMove(tenant, target);
+            return true;
         }
         catch (Exception e) when (e is StorageException or System.Data.Common.DbException)
         {
-            // the move stays recorded and the tenant fenced: repeating the move finishes it
+            // the move stays recorded and the tenant fenced: repeating the move, or giving it up, finishes it
             Log.UndoFailed(_logger, tenant.Value, e.GetType().Name);
+            return false;
         }
     }
 
@@ -124,6 +164,9 @@ public sealed partial class TenantMover(Placement placement, RoutedStorage stora
 
         [LoggerMessage(EventId = 3812, Level = LogLevel.Warning, Message = "Undoing the move of tenant {Tenant} failed ({Error}); repeat the move to finish it")]
         public static partial void UndoFailed(ILogger logger, string tenant, string error);
+
+        [LoggerMessage(EventId = 3814, Level = LogLevel.Warning, Message = "Giving up the move of tenant {Tenant} from {From} to {To}: recorded too long ago")]
+        public static partial void GivingUp(ILogger logger, string tenant, string from, string to);
 
         [LoggerMessage(EventId = 3813, Level = LogLevel.Warning, Message = "The old copy of tenant {Tenant} on {Node} could not be erased now ({Error}); the node erases it at its next ownership check")]
         public static partial void OldCopyKept(ILogger logger, string tenant, string node, string error);

@@ -35,6 +35,7 @@ internal static class ClusterHosting
             services.AddSingleton(sp => new RoutedStorage(sp.GetRequiredService<Placement>(), cluster, sp.GetService<ILogger<RoutedStorage>>(), sp.GetService<TimeProvider>()));
             services.Replace(ServiceDescriptor.Singleton<IStorageEngine>(sp => sp.GetRequiredService<RoutedStorage>()));
             services.AddSingleton(sp => new TenantMover(sp.GetRequiredService<Placement>(), sp.GetRequiredService<RoutedStorage>(), cluster, sp.GetService<ILogger<TenantMover>>()));
+            services.AddHostedService<ClusterMaintenanceJob>();
             return;
         }
 
@@ -161,6 +162,38 @@ internal static class ClusterHosting
 
 /// <summary>Body of a move: the store node to move the tenant to.</summary>
 public sealed record MoveRequest(string? To);
+
+/// <summary>
+/// A gateway's upkeep of the tiers, every minute: moves recorded longer ago than
+/// <see cref="ClusterOptions.StaleMoveMinutes"/> are given up (their gateway died, so their tenant would stay fenced),
+/// and tenant transitions left unfinished (a deletion whose store node was down, say) are finished once settled.
+/// Every gateway runs it; each step is safe to run twice.
+/// </summary>
+internal sealed partial class ClusterMaintenanceJob(TenantMover mover, TenantService tenants, IOptions<BrunoOptions> options, TimeProvider time, ILogger<ClusterMaintenanceJob> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromMinutes(1), time);
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            try
+            {
+                await mover.GiveUpStaleMovesAsync(TimeSpan.FromMinutes(options.Value.Cluster.StaleMoveMinutes), stoppingToken);
+                await tenants.RecoverAsync(Admin.TenantRecovery.SettledFor, (t, e) => NotFinished(logger, t.Value, e.GetType().Name));
+            }
+            catch (Exception e) when (e is StorageException or System.Data.Common.DbException)
+            {
+                RoundFailed(logger, e.GetType().Name);
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 3830, Level = LogLevel.Warning, Message = "Could not finish the interrupted transition of tenant {Tenant} now ({Error}); trying again in a minute")]
+    private static partial void NotFinished(ILogger logger, string tenant, string error);
+
+    [LoggerMessage(EventId = 3831, Level = LogLevel.Warning, Message = "The gateway's upkeep of the tiers failed ({Error}); trying again in a minute")]
+    private static partial void RoundFailed(ILogger logger, string error);
+}
 
 /// <summary>Runs the store node's agent: one report before the node is served (so it can be placed on), then every heartbeat.</summary>
 internal sealed class StoreNodeJob(StoreNodeAgent agent, StorageEngine engine) : BackgroundService

@@ -55,6 +55,11 @@ internal sealed class TenantGauges : IDisposable
 
     private IReadOnlyList<Row> Rows()
     {
+        if (_options.Value.Cluster.Kind == Core.Cluster.NodeRole.Store)
+        {
+            return []; // the gateways report every tenant's figures; a store node reports only its open stores
+        }
+
         var now = _time.GetUtcNow();
         var live = _tenants.List().Where(t => t.Status != TenantStatus.Deleted).ToList();
         lock (_gate)

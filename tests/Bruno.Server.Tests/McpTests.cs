@@ -74,7 +74,8 @@ public sealed class McpTests(ServerFixture fixture) : IClassFixture<ServerFixtur
         await using var client = await ConnectAsync(Server.UserToken(tenant, "alice", Scopes.Query));
         // a 1 MB argument is refused by the HTTP layer's body limit (413), before any tool runs
         var huge = await Assert.ThrowsAsync<HttpRequestException>(() => client.CallToolAsync("search_knowledge", new Dictionary<string, object?> { ["query"] = new string('x', 1_000_000) }, cancellationToken: Http.Ct).AsTask());
-        Assert.Contains("413", huge.Message, StringComparison.Ordinal);
+        // Kestrel answers 413 and closes the connection: a client still sending the body may meet the close first
+        Assert.True(huge.Message.Contains("413", StringComparison.Ordinal) || huge.InnerException is IOException, huge.ToString());
 
         var hostile = new Dictionary<string, object?>[]
         {

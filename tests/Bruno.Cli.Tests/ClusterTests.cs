@@ -30,6 +30,15 @@ public sealed class ClusterTests(ClusterFixture fixture) : IClassFixture<Cluster
 
     private static string NewTenant(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..20];
 
+    /// <summary>Runs a <c>bruno</c> command in process against gateway <paramref name="gateway"/>, as an operator.</summary>
+    private async Task<(int Code, string Output)> CliAsync(int gateway, params string[] args)
+    {
+        var output = new StringWriter();
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output), Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors, Interactive = InteractionSupport.No });
+        var code = await BrunoCli.RunAsync([.. args, "--data", Cluster.GatewayData, "--server", Cluster.Gateways[gateway].Address.ToString()], console, new StringWriter());
+        return (code, output.ToString());
+    }
+
     private static async Task<HttpResponseMessage> PutDocumentAsync(HttpClient client, string id, string text) =>
         await client.PostAsJsonAsync("/api/v1/documents", new { id, title = id, content = text }, Ct);
 
@@ -239,9 +248,7 @@ public sealed class ClusterTests(ClusterFixture fixture) : IClassFixture<Cluster
             await Task.WhenAny(Task.WhenAll(load), Task.Delay(50, Ct));
         }
 
-        var output = new StringWriter();
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output), Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors, Interactive = InteractionSupport.No });
-        var code = await BrunoCli.RunAsync(["tenant", "move", tenant, "--to", to, "--json", "--data", Cluster.GatewayData, "--server", Cluster.Gateways[0].Address.ToString()], console, new StringWriter());
+        var (code, output) = await CliAsync(0, "tenant", "move", tenant, "--to", to, "--json");
         var afterMove = acknowledged.Count;
         while (acknowledged.Count < afterMove + 10)
         {
@@ -252,7 +259,7 @@ public sealed class ClusterTests(ClusterFixture fixture) : IClassFixture<Cluster
         await Task.WhenAll(load);
 
         Assert.Equal(0, code);
-        var moved = JsonDocument.Parse(output.ToString()).RootElement;
+        var moved = JsonDocument.Parse(output).RootElement;
         Assert.Equal(from, moved.GetProperty("from").GetString());
         Assert.Equal(to, moved.GetProperty("to").GetString());
         Assert.Equal(to, await Cluster.OwnerAsync(tenant, Ct));
@@ -297,9 +304,7 @@ public sealed class ClusterTests(ClusterFixture fixture) : IClassFixture<Cluster
         Assert.True(Directory.Exists(Path.Combine(Cluster.StoreData(target), "store", "tenants", tenant)));
 
         // giving it up: move the tenant to the node it is on
-        var output = new StringWriter();
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(output), Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors, Interactive = InteractionSupport.No });
-        Assert.Equal(0, await BrunoCli.RunAsync(["tenant", "move", tenant, "--to", owner, "--data", Cluster.GatewayData, "--server", Cluster.Gateways[1].Address.ToString()], console, new StringWriter()));
+        Assert.Equal(0, (await CliAsync(1, "tenant", "move", tenant, "--to", owner)).Code);
 
         using var admin = Cluster.Client(0, Cluster.PlatformToken());
         var placement = await admin.GetFromJsonAsync<JsonElement>($"/admin/v1/tenants/{tenant}/placement", Ct);

@@ -30,6 +30,20 @@ public sealed class ClusterTests(ClusterFixture fixture) : IClassFixture<Cluster
 
     private static string NewTenant(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..20];
 
+    /// <summary>Creates <paramref name="count"/> new tenants through the first gateway; returns them and their owners.</summary>
+    private async Task<(string[] Tenants, Dictionary<string, string> Owners)> PlacedTenantsAsync(string prefix, int count)
+    {
+        var tenants = Enumerable.Range(0, count).Select(_ => NewTenant(prefix)).ToArray();
+        await Cluster.CreateTenantsAsync(0, Ct, tenants);
+        var owners = new Dictionary<string, string>();
+        foreach (var t in tenants)
+        {
+            owners[t] = await Cluster.OwnerAsync(t, Ct);
+        }
+
+        return (tenants, owners);
+    }
+
     /// <summary>Runs a <c>bruno</c> command in process against gateway <paramref name="gateway"/>, as an operator.</summary>
     private async Task<(int Code, string Output)> CliAsync(int gateway, params string[] args)
     {
@@ -66,14 +80,7 @@ public sealed class ClusterTests(ClusterFixture fixture) : IClassFixture<Cluster
     [Fact]
     public async Task NewTenants_SpreadOverStoreNodes_AndEveryGatewayRoutesToTheOwner()
     {
-        var tenants = Enumerable.Range(0, 6).Select(_ => NewTenant("place")).ToArray();
-        await Cluster.CreateTenantsAsync(0, Ct, tenants);
-
-        var owners = new Dictionary<string, string>();
-        foreach (var t in tenants)
-        {
-            owners[t] = await Cluster.OwnerAsync(t, Ct);
-        }
+        var (tenants, owners) = await PlacedTenantsAsync("place", 6);
 
         // least loaded first, counting tenants placed since a node's last report: a burst does not pile onto one node
         // (the exact order is checked against the catalog in Bruno.Core.Tests; other tests here load the nodes unevenly)
@@ -135,13 +142,7 @@ public sealed class ClusterTests(ClusterFixture fixture) : IClassFixture<Cluster
     [Fact]
     public async Task StoreNodeKilled_OnlyItsTenantsAnswer503_AndAfterRestartEveryAcknowledgedRowIsThere()
     {
-        var tenants = Enumerable.Range(0, 3).Select(_ => NewTenant("down")).ToArray();
-        await Cluster.CreateTenantsAsync(0, Ct, tenants);
-        var owners = new Dictionary<string, string>();
-        foreach (var t in tenants)
-        {
-            owners[t] = await Cluster.OwnerAsync(t, Ct);
-        }
+        var (tenants, owners) = await PlacedTenantsAsync("down", 3);
 
         var victim = owners[tenants[0]];
         var survivor = tenants.FirstOrDefault(t => owners[t] != victim);

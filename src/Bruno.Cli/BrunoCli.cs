@@ -73,6 +73,13 @@ public static class BrunoCli
             });
             c.AddCommand<IngestCommand>("ingest").WithDescription("Upload a folder of .md, .txt, .html and .pdf files into a tenant.");
             c.AddCommand<AskCommand>("ask").WithDescription("Ask a tenant's knowledge a question.");
+            c.AddBranch("eval", e =>
+            {
+                e.SetDescription("Measure answer quality on a tenant's knowledge (cases in JSON Lines; as the tenant's admin, through a running server).");
+                e.AddCommand<EvalRunCommand>("run").WithDescription("Run cases; print the figures; exit 1 when one is below its --min-* threshold.");
+                e.AddCommand<EvalListCommand>("list").WithDescription("The tenant's kept runs, newest first.");
+                e.AddCommand<EvalCompareCommand>("compare").WithDescription("Two kept runs side by side.");
+            });
             c.AddBranch("memory", m =>
             {
                 m.SetDescription("Export or erase one user's memory (as the tenant's admin, through a running server).");

@@ -116,8 +116,11 @@ public sealed class BrunoOptions
     /// </summary>
     public string? SecretsFolder { get; set; }
 
-    /// <summary>Largest document accepted, in bytes.</summary>
-    public int MaxDocumentBytes { get; set; } = 10 * 1024 * 1024;
+    /// <summary>Largest upload accepted, in bytes, whatever its type (each type has its own limit under <see cref="Ingestion"/>).</summary>
+    public int MaxDocumentBytes { get; set; } = 32 * 1024 * 1024;
+
+    /// <summary>Limits of reading documents: sizes per type, PDF and HTML bounds, a deadline, and how many at once.</summary>
+    public Documents.IngestionOptions Ingestion { get; set; } = new();
 
     /// <summary>Returns one message per invalid setting, each naming it (empty when all are valid).</summary>
     public IReadOnlyList<string> Validate()
@@ -139,6 +142,7 @@ public sealed class BrunoOptions
         Check(MaxDocumentBytes is >= 1_024 and <= 100 * 1024 * 1024, "Bruno:MaxDocumentBytes must be between 1024 and 104857600.");
         errors.AddRange(Retrieval.Validate());
         errors.AddRange(Chunking.Validate());
+        errors.AddRange(Ingestion.Validate());
         errors.AddRange(Chat.Validate());
         errors.AddRange(Auth.Validate());
         errors.AddRange(Embeddings.Validate());
@@ -186,16 +190,33 @@ public sealed class BrunoOptions
 public sealed class RetrievalOptions
 {
     /// <summary>Candidates taken from each list (dense and BM25) before fusion.</summary>
-    public int CandidatesPerList { get; set; } = 20;
+    public int CandidatesPerList { get; set; } = 40;
 
     /// <summary>Reciprocal-rank-fusion constant.</summary>
     public int RrfK { get; set; } = 60;
 
-    /// <summary>Passages whose cosine similarity to a better one exceeds this are dropped as near-duplicates.</summary>
-    public double DuplicateSimilarity { get; set; } = 0.95;
+    /// <summary>Fused candidates the re-ranker scores (the second stage).</summary>
+    public int RerankCandidates { get; set; } = 40;
 
-    /// <summary>Passages used for the answer.</summary>
+    /// <summary>
+    /// The relevance bar: the probability (from the re-ranker) that a passage comes from a page answering the question,
+    /// below which it never reaches an answer, a prompt or a search result. When no passage clears it, the answer says
+    /// the documents do not hold one. The default was chosen on the evaluation sets (docs/decisions/0020).
+    /// </summary>
+    public double MinRelevance { get; set; } = Retrieval.RelevanceModel.DefaultBar;
+
+    /// <summary>
+    /// The answerability bar: the least probability (from <see cref="Retrieval.AnswerabilityModel"/>) that the documents
+    /// hold an answer for one to be given. Higher refuses more questions the documents do not answer, and more that
+    /// they do. The default was chosen on the evaluation sets (docs/decisions/0020).
+    /// </summary>
+    public double MinAnswerability { get; set; } = Retrieval.AnswerabilityModel.DefaultBar;
+
+    /// <summary>Passages used for the answer (at most).</summary>
     public int FinalCount { get; set; } = 5;
+
+    /// <summary>Sentences an extractive answer quotes (at most).</summary>
+    public int AnswerSentences { get; set; } = 3;
 
     /// <summary>Token budget of the context given to the model (characters / 4).</summary>
     public int ContextTokens { get; set; } = 2_846;
@@ -205,8 +226,11 @@ public sealed class RetrievalOptions
     {
         CandidatesPerList = overrides.CandidatesPerList ?? CandidatesPerList,
         RrfK = overrides.RrfK ?? RrfK,
-        DuplicateSimilarity = overrides.DuplicateSimilarity ?? DuplicateSimilarity,
+        RerankCandidates = overrides.RerankCandidates ?? RerankCandidates,
+        MinRelevance = overrides.MinRelevance ?? MinRelevance,
+        MinAnswerability = overrides.MinAnswerability ?? MinAnswerability,
         FinalCount = overrides.FinalCount ?? FinalCount,
+        AnswerSentences = overrides.AnswerSentences ?? AnswerSentences,
         ContextTokens = overrides.ContextTokens ?? ContextTokens,
     };
 
@@ -223,14 +247,29 @@ public sealed class RetrievalOptions
             yield return "Bruno:Retrieval:RrfK must be between 1 and 1000.";
         }
 
-        if (DuplicateSimilarity is <= 0 or > 1)
+        if (RerankCandidates is < 1 or > 200)
         {
-            yield return "Bruno:Retrieval:DuplicateSimilarity must be in (0, 1].";
+            yield return "Bruno:Retrieval:RerankCandidates must be between 1 and 200.";
         }
 
-        if (FinalCount < 1 || FinalCount > CandidatesPerList)
+        if (MinRelevance is < 0 or > 1 || double.IsNaN(MinRelevance))
         {
-            yield return "Bruno:Retrieval:FinalCount must be between 1 and CandidatesPerList.";
+            yield return "Bruno:Retrieval:MinRelevance must be between 0 and 1.";
+        }
+
+        if (MinAnswerability is < 0 or > 1 || double.IsNaN(MinAnswerability))
+        {
+            yield return "Bruno:Retrieval:MinAnswerability must be between 0 and 1.";
+        }
+
+        if (FinalCount < 1 || FinalCount > RerankCandidates || FinalCount > 50)
+        {
+            yield return "Bruno:Retrieval:FinalCount must be between 1 and RerankCandidates (at most 50).";
+        }
+
+        if (AnswerSentences is < 1 or > 10)
+        {
+            yield return "Bruno:Retrieval:AnswerSentences must be between 1 and 10.";
         }
 
         if (ContextTokens is < 100 or > 100_000)
@@ -392,7 +431,7 @@ public sealed class ChatModelOptions
 }
 
 /// <summary>A tenant's own retrieval numbers; a null field keeps the service's value.</summary>
-public sealed record RetrievalOverrides(int? CandidatesPerList = null, int? RrfK = null, double? DuplicateSimilarity = null, int? FinalCount = null, int? ContextTokens = null);
+public sealed record RetrievalOverrides(int? CandidatesPerList = null, int? RrfK = null, int? FinalCount = null, int? ContextTokens = null, int? RerankCandidates = null, double? MinRelevance = null, int? AnswerSentences = null, double? MinAnswerability = null);
 
 /// <summary>What one plan allows (rates per tenant; enforced by the limits of issue 5).</summary>
 public sealed class PlanOptions

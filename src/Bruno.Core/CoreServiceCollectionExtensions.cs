@@ -53,6 +53,7 @@ public static class CoreServiceCollectionExtensions
         services.AddSingleton<IEmbeddingGenerator<string, Embedding<float>>>(sp =>
             new Metering.MeteredEmbeddingGenerator(EmbeddingGenerators.Create(sp.GetRequiredService<IOptions<BrunoOptions>>().Value.Embeddings)));
         services.AddSingleton(sp => ChatClients.Create(sp.GetRequiredService<IOptions<BrunoOptions>>().Value.Chat)!);
+        services.AddSingleton<IngestionGate>();
         services.AddSingleton<DocumentService>();
         services.AddSingleton(sp => new Memory.MemoryService(
             sp.GetRequiredService<IEmbeddingGenerator<string, Embedding<float>>>(),
@@ -64,12 +65,14 @@ public static class CoreServiceCollectionExtensions
             sp.GetRequiredService<Memory.MemoryService>(),
             sp.GetService<Microsoft.Extensions.Logging.ILogger<Memory.MemoryConsolidator>>(),
             sp.GetService<TimeProvider>()));
+        services.AddSingleton(sp => new Retrieval.Retriever(sp.GetRequiredService<DocumentService>()));
         services.AddSingleton(sp => new AskService(
             sp.GetRequiredService<IEmbeddingGenerator<string, Embedding<float>>>(),
-            sp.GetRequiredService<DocumentService>(),
+            sp.GetRequiredService<Retrieval.Retriever>(),
             sp.GetRequiredService<IOptions<BrunoOptions>>(),
             sp.GetService<IChatClient>() is { } chat ? new Metering.MeteredChatClient(chat) : null,
             sp.GetRequiredService<Memory.MemoryService>()));
+        services.AddSingleton(sp => new Evaluation.EvaluationService(sp.GetRequiredService<AskService>(), sp.GetRequiredService<DocumentService>(), sp.GetService<TimeProvider>()));
         services.AddSingleton(sp => new Metering.UsageMeter(sp.GetRequiredService<CatalogDatabase>(), sp.GetService<TimeProvider>()));
         services.AddSingleton(sp => new TenantUsers(sp.GetRequiredService<CatalogDatabase>(), sp.GetService<TimeProvider>()));
         services.AddSingleton(sp => new Metering.LlmBudget(sp.GetRequiredService<Metering.UsageMeter>(), sp.GetService<TimeProvider>()));

@@ -3,6 +3,7 @@ using Bruno.Server.Features.Admin;
 using Bruno.Server.Features.Audit;
 using Bruno.Server.Features.Cluster;
 using Bruno.Server.Features.Documents;
+using Bruno.Server.Features.Evaluation;
 using Bruno.Server.Features.Manifests;
 using Bruno.Server.Features.Memory;
 using Bruno.Server.Features.Metering;
@@ -59,6 +60,7 @@ public static class BrunoServer
         app.MapDocumentEndpoints();
         app.MapQueryEndpoints();
         app.MapSearchEndpoints();
+        app.MapEvaluationEndpoints();
         app.MapMemoryEndpoints();
         app.MapUserErasure();
         app.MapMcp("/mcp").RequireAuthorization(Hosting.Hosting.TenantPolicy);

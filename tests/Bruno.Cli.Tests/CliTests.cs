@@ -463,4 +463,86 @@ public sealed class CliTests : IAsyncLifetime
         Assert.Equal(1, bad);
         Assert.Equal("error: No such tenant.", err.Trim());
     }
+
+    [Fact]
+    public async Task EvalRun_PrintsTheFigures_AndExitsOneBelowAThreshold_SoThatCiCanGateAKnowledgeBase()
+    {
+        var tenant = $"cli-ev-{Guid.NewGuid():N}"[..20];
+        Assert.Equal(0, (await RunAsync("tenant", "create", tenant)).Code);
+        var folder = Directory.CreateTempSubdirectory("bruno-cli-eval-").FullName;
+        try
+        {
+            await File.WriteAllTextAsync(Path.Combine(folder, "hours.md"), "# Opening hours\nThe library opens at nine in the morning on weekdays.\n# Parking\nParking is free for visitors after six in the evening.", TestContext.Current.CancellationToken);
+            Assert.Equal(0, (await RunAsync("ingest", folder, "--tenant", tenant)).Code);
+            var cases = Path.Combine(folder, "cases.jsonl");
+            await File.WriteAllLinesAsync(cases,
+            [
+                """{"id": "open", "question": "What time does the library open?", "expected_documents": ["hours.md"], "expected_phrase": "nine in the morning"}""",
+                """{"id": "park", "question": "is parking free in the evening", "expected_documents": ["hours.md"], "expected_phrase": "after six", "style": "keyword"}""",
+                """{"id": "mars", "question": "How far away is Mars?", "must_not_answer": true}""",
+            ], TestContext.Current.CancellationToken);
+
+            var (code, output, _) = await RunAsync("eval", "run", cases, "--tenant", tenant, "--label", "ci", "--min-hit5", "0.9");
+            Assert.Equal(0, code);
+            Assert.Contains("hit@5", output, StringComparison.Ordinal);
+            Assert.Contains("answer accuracy", output, StringComparison.Ordinal);
+
+            (code, output, _) = await RunAsync("eval", "run", cases, "--tenant", tenant, "--json", "--no-keep");
+            Assert.Equal(0, code);
+            Assert.Equal(1.0, JsonDocument.Parse(output).RootElement.GetProperty("metrics").GetProperty("hit_at_1").GetDouble());
+
+            // a threshold no run can meet: exit 1, saying which figure
+            var (failed, _, err) = await RunAsync("eval", "run", cases, "--tenant", tenant, "--max-calibration-error", "0");
+            Assert.True(failed == 1 || err.Length == 0, err); // a perfectly calibrated run is possible in principle
+            if (failed == 1)
+            {
+                Assert.Contains("calibration error", err, StringComparison.Ordinal);
+            }
+
+            (code, output, _) = await RunAsync("eval", "list", "--tenant", tenant, "--json");
+            Assert.Equal(0, code);
+            Assert.Equal(2, JsonDocument.Parse(output).RootElement.GetProperty("items").GetArrayLength()); // the --no-keep run is not kept
+
+            await File.WriteAllTextAsync(cases, "{\"question\": \"x\"\nnot json", TestContext.Current.CancellationToken);
+            (failed, _, err) = await RunAsync("eval", "run", cases, "--tenant", tenant);
+            Assert.Equal(1, failed);
+            Assert.Contains("cases.jsonl:1: not valid JSON", err, StringComparison.Ordinal);
+            (failed, _, err) = await RunAsync("eval", "run", Path.Combine(folder, "missing.jsonl"), "--tenant", tenant);
+            Assert.Equal(1, failed);
+            Assert.Contains("does not exist", err, StringComparison.Ordinal);
+            (failed, _, err) = await RunAsync("eval", "run", Path.Combine(folder, "hours.md"), "--tenant", tenant, "--min-hit5", "2");
+            Assert.Equal(1, failed);
+            Assert.Contains("between 0 and 1", err, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Ingest_GoesOnPastARefusedFile_ListsIt_AndExitsOne()
+    {
+        var tenant = $"cli-in-{Guid.NewGuid():N}"[..20];
+        Assert.Equal(0, (await RunAsync("tenant", "create", tenant)).Code);
+        var folder = Directory.CreateTempSubdirectory("bruno-cli-refused-").FullName;
+        try
+        {
+            await File.WriteAllTextAsync(Path.Combine(folder, "a-good.md"), "# Title from the file\nGood text here.", TestContext.Current.CancellationToken);
+            await File.WriteAllBytesAsync(Path.Combine(folder, "b-broken.pdf"), HostileFiles.MalformedPdf(), TestContext.Current.CancellationToken);
+            await File.WriteAllTextAsync(Path.Combine(folder, "c-good.txt"), "More good text.", TestContext.Current.CancellationToken);
+
+            var (code, output, err) = await RunAsync("ingest", folder, "--tenant", tenant, "--json");
+            Assert.Equal(1, code);
+            var result = JsonDocument.Parse(output).RootElement;
+            Assert.Equal(2, result.GetProperty("documents").GetInt32());
+            Assert.Contains("b-broken.pdf: The file is not a PDF that can be read.", result.GetProperty("refused")[0].GetString(), StringComparison.Ordinal);
+            Assert.Equal("error: 1 of 3 files were refused (listed above)", err.Trim());
+            Assert.Equal("Title from the file", result.GetProperty("items")[0].GetProperty("title").GetString()); // the file's own title, not its name
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
 }

@@ -21,7 +21,7 @@ public sealed class KnowledgeTests : IAsyncLifetime
 
     private DocumentService Documents => new(Embedder, _options);
 
-    private AskService Ask => new(Embedder, Documents, _options);
+    private AskService Ask => new(Embedder, new Core.Retrieval.Retriever(Documents), _options);
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -142,7 +142,7 @@ public sealed class EmbeddingModelTests : IAsyncLifetime
         // the same vectors, declared as another model: what a configuration change to another model looks like
         using var other = new RenamedModel(local);
         var documents = new DocumentService(other, options);
-        var ask = new AskService(other, documents, options);
+        var ask = new AskService(other, new Core.Retrieval.Retriever(documents), options);
         var e = await Assert.ThrowsAsync<EmbeddingModelChangedException>(() => documents.PutAsync(store, new DocumentInput("e", null, "text/plain", "More text."), ct));
         Assert.Contains("all-MiniLM-L6-v2", e.Message, StringComparison.Ordinal);
         Assert.Contains("other-model", e.Message, StringComparison.Ordinal);

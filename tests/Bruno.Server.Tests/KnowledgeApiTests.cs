@@ -68,7 +68,7 @@ public sealed class TenantSettingsTests(ServerFixture fixture) : IClassFixture<S
 
         using var aAdmin = fixture.Server.Client(fixture.Server.UserToken(a, "owner", Bruno.Core.Identity.Scopes.Admin, Bruno.Core.Identity.Scopes.Query));
         var set = await Http.JsonAsync(await aAdmin.PutAsync("/api/v1/settings/retrieval", RunningServer.Json(new { final_count = 2, rrf_k = 40 }), Http.Ct));
-        Assert.Equal((2, 40, 20), (set.GetProperty("final_count").GetInt32(), set.GetProperty("rrf_k").GetInt32(), set.GetProperty("candidates_per_list").GetInt32()));
+        Assert.Equal((2, 40, 40), (set.GetProperty("final_count").GetInt32(), set.GetProperty("rrf_k").GetInt32(), set.GetProperty("candidates_per_list").GetInt32()));
 
         var answerA = await Http.JsonAsync(await aUser.PostAsync("/api/v1/query", RunningServer.Json(new { query = "lighthouses guide ships" }), Http.Ct));
         var answerB = await Http.JsonAsync(await bUser.PostAsync("/api/v1/query", RunningServer.Json(new { query = "lighthouses guide ships" }), Http.Ct));

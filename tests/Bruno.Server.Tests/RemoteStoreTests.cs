@@ -129,8 +129,10 @@ public sealed class RemoteStoreTests : IAsyncLifetime
         })
         {
             var timings = new SearchTimings();
-            var hits = await c.SearchAsync(request with { Timings = timings }, ct);
-            log.Add("search " + string.Join(',', hits.Select(h => $"{h.Row.Id}:{h.Score}:{h.VectorRank}:{h.TextRank}")) + " timed " + (timings.Vector + timings.FullText > TimeSpan.Zero));
+            var statistics = new TermStatistics();
+            var hits = await c.SearchAsync(request with { Timings = timings, Statistics = statistics }, ct);
+            log.Add("search " + string.Join(',', hits.Select(h => $"{h.Row.Id}:{h.Score}:{h.VectorRank}:{h.TextRank}")) + " timed " + (timings.Vector + timings.FullText > TimeSpan.Zero)
+                + $" terms {statistics.Rows} {statistics.AverageLength:0.###} " + string.Join(',', statistics.DocumentFrequency.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}={p.Value}")));
         }
 
         log.Add("erase-user " + await store.EraseUserAsync(UserId.Parse("alice"), ct));

@@ -10,7 +10,7 @@ public sealed class ServerFixture : IAsyncLifetime
     public RunningServer Server { get; private set; } = null!;
 
     public async ValueTask InitializeAsync() =>
-        Server = await RunningServer.StartAsync(new Dictionary<string, string?> { ["Bruno:MaxDocumentBytes"] = MaxDocumentBytes.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        Server = await RunningServer.StartAsync(new Dictionary<string, string?> { ["Bruno:MaxDocumentBytes"] = MaxDocumentBytes.ToString(System.Globalization.CultureInfo.InvariantCulture), ["Bruno:Ingestion:MaxPdfPages"] = "50" });
 
     public ValueTask DisposeAsync() => Server.DisposeAsync();
 

@@ -45,7 +45,7 @@ public sealed class UploadTests(ServerFixture fixture) : IClassFixture<ServerFix
     }
 
     [Fact]
-    public async Task Pdf_IsReadPageByPage()
+    public async Task Pdf_IsReadPageByPage_AndItsPagesAreCited()
     {
         var builder = new PdfDocumentBuilder();
         var font = builder.AddStandard14Font(Standard14Font.Helvetica);
@@ -59,7 +59,8 @@ public sealed class UploadTests(ServerFixture fixture) : IClassFixture<ServerFix
 
         var answer = await Http.JsonAsync(await client.PostAsync("/api/v1/query", RunningServer.Json(new { query = "How long is labour covered?" }), Http.Ct));
         Assert.Contains("six months", answer.GetProperty("answer").GetString(), StringComparison.Ordinal);
-        Assert.Equal("Page 2", answer.GetProperty("sources")[0].GetProperty("section").GetString());
+        Assert.Equal(2, answer.GetProperty("sources")[0].GetProperty("page").GetInt32()); // the page is cited
+        Assert.Equal("warranty", answer.GetProperty("sources")[0].GetProperty("document_id").GetString());
     }
 
     [Fact]
@@ -68,7 +69,7 @@ public sealed class UploadTests(ServerFixture fixture) : IClassFixture<ServerFix
         var tenant = ServerFixture.NewTenant("bad-up");
         using var client = await Server.TenantClientAsync(tenant);
         await Http.AssertProblemAsync(await client.PostAsync("/api/v1/documents", Form([0x4D, 0x5A, 0x90], "tool.exe", "application/x-msdownload"), Http.Ct), HttpStatusCode.UnsupportedMediaType);
-        await Http.AssertProblemAsync(await client.PostAsync("/api/v1/documents", Form(Encoding.UTF8.GetBytes("%PDF-1.7 broken"), "broken.pdf", "application/pdf"), Http.Ct), HttpStatusCode.BadRequest);
+        await Http.AssertProblemAsync(await client.PostAsync("/api/v1/documents", Form(Encoding.UTF8.GetBytes("%PDF-1.7 broken"), "broken.pdf", "application/pdf"), Http.Ct), HttpStatusCode.UnprocessableEntity);
         await Http.AssertProblemAsync(await client.PostAsync("/api/v1/documents", Form([0xC3, 0x28, 0x41], "bad.txt", "text/plain"), Http.Ct), HttpStatusCode.BadRequest);
         await Http.AssertProblemAsync(await client.PostAsync("/api/v1/documents", Form(new byte[ServerFixture.MaxDocumentBytes + 1], "big.txt", "text/plain"), Http.Ct), HttpStatusCode.RequestEntityTooLarge);
         await Http.AssertProblemAsync(await client.PostAsync("/api/v1/documents", Form(Encoding.UTF8.GetBytes("x"), "a.txt", "text/plain", ("metadata", "[1,2]")), Http.Ct), HttpStatusCode.BadRequest);

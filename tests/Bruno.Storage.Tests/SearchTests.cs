@@ -31,6 +31,31 @@ public sealed class SearchTests
     }
 
     [Fact]
+    public async Task TermStatistics_AreTheCollectionsCountsForTheQuerysTerms_AndFollowDeletes()
+    {
+        await using var store = new TempStore();
+        var c = await store.CollectionAsync("acme");
+        await c.UpsertAsync(
+        [
+            Rows.Row("a", "The control plane runs here.", 1),
+            Rows.Row("b", "A control loop.", 2),
+            Rows.Row("c", "Nothing else.", 3),
+        ], ct: TestContext.Current.CancellationToken);
+
+        var statistics = new TermStatistics();
+        await c.SearchAsync(new SearchRequest { Mode = SearchMode.FullText, Text = "Control PLANE of the zebra", K = 3, Statistics = statistics }, ct: TestContext.Current.CancellationToken);
+        Assert.Equal(3, statistics.Rows);
+        Assert.Equal(new Dictionary<string, int> { ["control"] = 2, ["plane"] = 1, ["zebra"] = 0 }, statistics.DocumentFrequency); // stop words are no terms
+        Assert.Equal(10.0 / 3, statistics.AverageLength, 6); // 5 + 3 + 2 words
+        Assert.True(statistics.Idf("zebra") > statistics.Idf("plane") && statistics.Idf("plane") > statistics.Idf("control"));
+
+        await c.DeleteAsync(["a"], ct: TestContext.Current.CancellationToken);
+        statistics = new TermStatistics();
+        await c.SearchAsync(new SearchRequest { Mode = SearchMode.Hybrid, Text = "control plane", Vector = new float[] { 1, 0, 0, 0, 0, 0, 0, 0 }, K = 3, Statistics = statistics }, ct: TestContext.Current.CancellationToken);
+        Assert.Equal((2, 1, 0), (statistics.Rows, statistics.DocumentFrequency["control"], statistics.DocumentFrequency["plane"]));
+    }
+
+    [Fact]
     public async Task FullText_RanksByBm25_AndForgetsDeletedRowsAtOnce()
     {
         await using var store = new TempStore();

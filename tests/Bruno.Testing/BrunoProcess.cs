@@ -28,6 +28,23 @@ public sealed class BrunoProcess : IAsyncDisposable
     /// <summary>Whether the process is running.</summary>
     public bool IsRunning => _process is { HasExited: false };
 
+    /// <summary>The process's resident memory now, in bytes (VmRSS of /proc), or 0 when it is not running.</summary>
+    public long ResidentBytes
+    {
+        get
+        {
+            try
+            {
+                var line = _process is { HasExited: false } p ? File.ReadLines($"/proc/{p.Id}/status").FirstOrDefault(l => l.StartsWith("VmRSS:", StringComparison.Ordinal)) : null;
+                return line is null ? 0 : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
+            }
+            catch (IOException)
+            {
+                return 0; // it exited meanwhile
+            }
+        }
+    }
+
     /// <summary>What the process wrote so far (standard output and error), for failure messages.</summary>
     public string Output
     {

@@ -40,6 +40,32 @@ internal sealed class ApiClient : IDisposable
     }
 
     /// <summary>
+    /// Sends a request made by <paramref name="content"/> (called again for each attempt); a 429 or 503 answer with
+    /// Retry-After is retried after that delay (at most 30 s), up to <paramref name="attempts"/> times in all.
+    /// </summary>
+    public async Task<JsonElement> SendRetryingAsync(HttpMethod method, string path, Func<HttpContent> content, int attempts, CancellationToken ct)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            using var request = new HttpRequestMessage(method, path) { Content = content() };
+            using var response = await _http.SendAsync(request, ct);
+            var text = await response.Content.ReadAsStringAsync(ct);
+            if (response.IsSuccessStatusCode)
+            {
+                return text.Length == 0 ? default : JsonDocument.Parse(text).RootElement.Clone();
+            }
+
+            if (attempt < attempts && (int)response.StatusCode is 429 or 503 && response.Headers.RetryAfter?.Delta is { } delay)
+            {
+                await Task.Delay(delay < TimeSpan.FromSeconds(30) ? delay : TimeSpan.FromSeconds(30), ct);
+                continue;
+            }
+
+            throw Failure(response, text);
+        }
+    }
+
+    /// <summary>
     /// Sends <paramref name="body"/> as JSON and copies the answer's body into <paramref name="destination"/> as it
     /// arrives; returns the bytes copied and their SHA-256 (hex).
     /// </summary>

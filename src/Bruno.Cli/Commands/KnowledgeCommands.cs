@@ -46,19 +46,33 @@ internal sealed class IngestCommand : AsyncCommand<IngestCommand.Settings>
 
         using var api = settings.Client(Scopes.Ingest);
         var results = new List<object>();
+        var refused = new List<string>();
         async Task UploadAsync(Action<string>? progress)
         {
             foreach (var file in files)
             {
                 var id = DocumentId(settings.Path, file);
-                using var form = new MultipartFormDataContent();
-                var bytes = new ByteArrayContent(await File.ReadAllBytesAsync(file, cancellationToken));
-                bytes.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue(TypeOf(file));
-                form.Add(bytes, "file", System.IO.Path.GetFileName(file));
-                form.Add(new StringContent(id), "id");
-                form.Add(new StringContent(System.IO.Path.GetFileNameWithoutExtension(file)), "title");
-                var doc = await api.SendAsync(HttpMethod.Post, "/api/v1/documents", form, cancellationToken);
-                results.Add(doc);
+                var bytes = await File.ReadAllBytesAsync(file, cancellationToken);
+                HttpContent Form()
+                {
+                    var form = new MultipartFormDataContent();
+                    var part = new ByteArrayContent(bytes);
+                    part.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue(TypeOf(file));
+                    form.Add(part, "file", System.IO.Path.GetFileName(file));
+                    form.Add(new StringContent(id), "id"); // no title: the server reads it from the file (HTML title, first heading, PDF metadata)
+                    return form;
+                }
+
+                try
+                {
+                    results.Add(await api.SendRetryingAsync(HttpMethod.Post, "/api/v1/documents", Form, attempts: 4, cancellationToken));
+                }
+                catch (CliException e) when (e.Code == BrunoCli.UserError)
+                {
+                    // one refused file (too large, unreadable, over a limit) does not stop the others
+                    refused.Add($"{System.IO.Path.GetRelativePath(Directory.Exists(settings.Path) ? settings.Path : System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(file))!, file)}: {e.Message}");
+                }
+
                 progress?.Invoke(id);
             }
         }
@@ -78,7 +92,19 @@ internal sealed class IngestCommand : AsyncCommand<IngestCommand.Settings>
         }
 
         var chunks = results.Cast<JsonElement>().Sum(d => d.GetProperty("chunks").GetInt32());
-        CliConsole.For(settings).Write(new { documents = results.Count, chunks, items = results }, c => c.WriteLine($"{results.Count} documents, {chunks} chunks stored in tenant {settings.Tenant}"));
+        CliConsole.For(settings).Write(new { documents = results.Count, chunks, items = results, refused }, c =>
+        {
+            c.WriteLine($"{results.Count} documents, {chunks} chunks stored in tenant {settings.Tenant}");
+            foreach (var r in refused)
+            {
+                c.WriteLine($"refused: {r}");
+            }
+        });
+        if (refused.Count > 0)
+        {
+            throw new CliException(BrunoCli.UserError, $"{refused.Count} of {files.Count} files were refused (listed above)");
+        }
+
         return BrunoCli.Ok;
     }
 
@@ -134,11 +160,23 @@ internal sealed class AskCommand : AsyncCommand<AskCommand.Settings>
             c.WriteLine();
             foreach (var s in answer.GetProperty("sources").EnumerateArray())
             {
-                c.WriteLine($"[{s.GetProperty("n").GetInt32()}] {s.GetProperty("title").GetString()} — {s.GetProperty("section").GetString()} ({s.GetProperty("document_id").GetString()})");
+                c.WriteLine($"[{s.GetProperty("n").GetInt32()}] {Where(s)}");
+            }
+
+            if (answer.TryGetProperty("suggestions", out var suggestions) && suggestions.GetArrayLength() > 0)
+            {
+                c.WriteLine("nearest passages (not an answer):");
+                foreach (var s in suggestions.EnumerateArray())
+                {
+                    c.WriteLine($"  - {Where(s)}");
+                }
             }
 
             c.WriteLine($"model {answer.GetProperty("model").GetString()}, confidence {answer.GetProperty("confidence").GetDouble():0.00}");
         });
         return BrunoCli.Ok;
     }
+
+    private static string Where(JsonElement s) =>
+        $"{s.GetProperty("title").GetString()} — {s.GetProperty("section").GetString()}{(s.TryGetProperty("page", out var p) && p.ValueKind == JsonValueKind.Number ? $", page {p.GetInt32()}" : string.Empty)} ({s.GetProperty("document_id").GetString()})";
 }

@@ -1,10 +1,8 @@
 using System.Diagnostics;
-using System.Numerics.Tensors;
 using System.Text;
-using Bruno.Core.Documents;
+using Bruno.Core.Retrieval;
 using Bruno.Core.Telemetry;
 using Bruno.Storage;
-using Bruno.Storage.Model;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
 
@@ -24,26 +22,43 @@ public sealed record Question(string Query, string? SessionId = null, int? TopK 
     public bool TraceContent { get; init; }
 }
 
-/// <summary>A passage an answer cites, numbered as in the answer's <c>[n]</c> markers.</summary>
-public sealed record Source(int N, string DocumentId, string Title, string Section, string ChunkId, double Score, string Snippet);
+/// <summary>
+/// A passage an answer draws on, numbered as in the answer's <c>[n]</c> markers: its document, section and page (PDF;
+/// null elsewhere), its relevance (the probability, 0-1, that it comes from a page answering the question) and the
+/// start of its text.
+/// </summary>
+public sealed record Source(int N, string DocumentId, string Title, string Section, string ChunkId, double Score, string Snippet, int? Page = null);
 
 /// <summary>Token counts of a generated answer (zero for the extractive answerer).</summary>
 public sealed record Usage(int PromptTokens, int CompletionTokens);
 
-/// <summary>An answer with its sources.</summary>
+/// <summary>
+/// An answer with its sources. <see cref="Answered"/> is false when no passage cleared the relevance bar: the text then
+/// says the documents do not hold the answer, <see cref="Sources"/> is empty (nothing is cited as support) and
+/// <see cref="Suggestions"/> lists the nearest passages. <see cref="Confidence"/> is the probability (0-1) that the
+/// response is right: for an answer, that it states what was asked; for a refusal, that the documents indeed hold
+/// nothing on it.
+/// </summary>
 public sealed record Answer(string Text, IReadOnlyList<Source> Sources, double Confidence, string Model, string SessionId, Usage Usage, string? TraceId)
 {
     /// <summary>The turn this answer was stored as in the user's memory (for feedback), if it was.</summary>
     public string? TurnId { get; init; }
+
+    /// <summary>Whether the documents held an answer (some passage cleared the relevance bar).</summary>
+    public bool Answered { get; init; } = true;
+
+    /// <summary>When not answered: the nearest passages, for the user to look at; never cited as support.</summary>
+    public IReadOnlyList<Source> Suggestions { get; init; } = [];
 }
 
 /// <summary>
-/// Answers questions from a tenant's knowledge: dense and BM25 candidates (top 20 each) fused by reciprocal rank
-/// (k = 60), near-duplicates dropped (cosine &gt; 0.95), the best 5 kept, then an answer composed from them with
-/// <c>[n]</c> citations. Without a chat model the answer is extractive (the best sentences of the passages). Throws
-/// <see cref="ArgumentException"/> for an empty or over-long question.
+/// Answers questions from a tenant's knowledge: the <see cref="Retriever"/> finds and re-ranks passages and keeps those
+/// that clear the relevance bar; an answer is composed from those only, with <c>[n]</c> citations, by the chat model
+/// when one is configured, else extractively (<see cref="ExtractiveAnswerer"/>). When none clears the bar the answer says
+/// the documents do not hold one, cites nothing, and offers the nearest passages as suggestions; the chat model is not
+/// called. Throws <see cref="ArgumentException"/> for an empty or over-long question.
 /// </summary>
-public sealed class AskService(IEmbeddingGenerator<string, Embedding<float>> embedder, DocumentService documents, IOptions<BrunoOptions> options, IChatClient? chat = null, Memory.MemoryService? memory = null)
+public sealed class AskService(IEmbeddingGenerator<string, Embedding<float>> embedder, Retriever retriever, IOptions<BrunoOptions> options, IChatClient? chat = null, Memory.MemoryService? memory = null)
 {
     /// <summary>Longest question, in characters.</summary>
     public const int MaxQuestionLength = 4_000;
@@ -96,24 +111,36 @@ public sealed class AskService(IEmbeddingGenerator<string, Embedding<float>> emb
         }
 
         BrunoTelemetry.Stage(tenant, BrunoTelemetry.Stages.Embed, Stopwatch.GetElapsedTime(started));
-        var passages = await RetrieveAsync(store, text, vector, question.TopK, question.Retrieval, record: true);
+        var opts = question.Retrieval ?? options.Value.Retrieval;
+        var retrieval = await RetrieveAsync(store, text, vector, opts, question.TopK, record: true, ct);
+        var passages = retrieval.Answerable(opts) ? retrieval.Passages : [];
         query?.SetTag("bruno.rag.passages", passages.Count);
-        var sources = passages.Select(p => p.Source).ToList();
+        var sources = passages.Select((p, i) => SourceOf(p, i + 1)).ToList();
         Answer final;
         IReadOnlyList<Memory.Preference> preferences = [];
-        if (chat is null || passages.Count == 0)
+        if (passages.Count == 0)
+        {
+            // nothing cleared the bar: say so, cite nothing, and show where the nearest text is
+            final = new Answer(NotInDocuments, [], Math.Round(retrieval.NoAnswer, 2), chat is null ? ExtractiveModel : options.Value.Chat.Model ?? "unknown", session, new Usage(0, 0), traceId)
+            {
+                Answered = false,
+                Suggestions = [.. retrieval.Ranked.DistinctBy(c => c.DocumentId).Take(3).Select((c, i) => SourceOf(c, i + 1))],
+            };
+            yield return new AnswerDelta(final.Text);
+        }
+        else if (chat is null)
         {
             started = Stopwatch.GetTimestamp();
             using (var generate = BrunoTelemetry.Start("generate", tenant))
             {
                 generate?.SetTag("gen_ai.request.model", ExtractiveModel);
-                var (answer, confidence) = Extractive(text, passages);
+                var composed = ExtractiveAnswerer.Compose(retrieval, opts.AnswerSentences);
                 if (question.TraceContent)
                 {
-                    generate?.AddEvent(Content("gen_ai.content.completion", "gen_ai.completion", answer));
+                    generate?.AddEvent(Content("gen_ai.content.completion", "gen_ai.completion", composed.Text));
                 }
 
-                final = new Answer(answer, sources, confidence, ExtractiveModel, session, new Usage(0, 0), traceId);
+                final = new Answer(composed.Text, sources, Math.Round(ConfidenceModel.Answer(composed.Signals), 2), ExtractiveModel, session, new Usage(0, 0), traceId);
             }
 
             BrunoTelemetry.Stage(tenant, BrunoTelemetry.Stages.Generate, Stopwatch.GetElapsedTime(started));
@@ -132,20 +159,20 @@ public sealed class AskService(IEmbeddingGenerator<string, Embedding<float>> emb
                 preferences = await memory.PreferencesAsync(store, asker);
             }
 
-            var opts = options.Value.Chat;
+            var chatSettings = options.Value.Chat;
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            timeout.CancelAfter(TimeSpan.FromSeconds(opts.TimeoutSeconds));
+            timeout.CancelAfter(TimeSpan.FromSeconds(chatSettings.TimeoutSeconds));
             var chatOptions = new ChatOptions
             {
-                Temperature = opts.Temperature,
+                Temperature = chatSettings.Temperature,
                 TopP = 0.9f,
-                MaxOutputTokens = opts.MaxOutputTokens,
+                MaxOutputTokens = chatSettings.MaxOutputTokens,
                 StopSequences = ["USER:", "CONTEXT:"],
             };
             var written = new StringBuilder();
             var usage = new Usage(0, 0);
-            var model = opts.Model ?? "unknown";
-            var prompt = PromptBuilder.Build(text, passages, remembered, preferences);
+            var model = chatSettings.Model ?? "unknown";
+            var prompt = PromptBuilder.Build(text, Budgeted(passages, sources, opts.ContextTokens), remembered, preferences);
             using var generate = BrunoTelemetry.Source.StartActivity("generate", ActivityKind.Client, query?.Context ?? default);
             generate?.SetTag(BrunoTelemetry.TenantTag, tenant.Value);
             generate?.SetTag("gen_ai.operation.name", "chat");
@@ -180,9 +207,10 @@ public sealed class AskService(IEmbeddingGenerator<string, Embedding<float>> emb
             }
 
             var generated = written.ToString().Trim();
+            // the passages cleared the bar; the answer is as good as its support and its citations of it
             var cited = sources.Count(s => generated.Contains($"[{s.N}]", StringComparison.Ordinal));
-            var grounded = sources.Count == 0 ? 0 : Math.Round(Math.Min(1.0, cited / (double)Math.Min(3, sources.Count)), 2);
-            final = new Answer(generated, sources, grounded, model, session, usage, traceId);
+            var support = ConfidenceModel.Answer(ExtractiveAnswerer.Compose(retrieval, opts.AnswerSentences).Signals);
+            final = new Answer(generated, sources, Math.Round(cited == 0 ? support / 2 : support, 2), model, session, usage, traceId);
             BrunoTelemetry.Stage(tenant, BrunoTelemetry.Stages.Generate, Stopwatch.GetElapsedTime(started));
             BrunoTelemetry.Tokens(tenant, model, usage.PromptTokens, usage.CompletionTokens);
             generate?.SetTag("gen_ai.usage.input_tokens", usage.PromptTokens);
@@ -232,12 +260,77 @@ public sealed class AskService(IEmbeddingGenerator<string, Embedding<float>> emb
         }
     }
 
-    /// <summary>The passages an answer would use, best first, numbered from 1. Throws <see cref="ArgumentException"/> like a question.</summary>
+    /// <summary>
+    /// The passages that clear the tenant's relevance bar, best first, numbered from 1 (a search: whether they answer
+    /// the question is not judged). Throws <see cref="ArgumentException"/> like a question.
+    /// </summary>
     public async Task<IReadOnlyList<Passage>> RetrieveAsync(ITenantStore store, string query, int? topK, RetrievalOptions? retrieval = null, CancellationToken ct = default)
     {
         var text = Validated(query);
-        return await RetrieveAsync(store, text, (await embedder.GenerateAsync([text], cancellationToken: ct))[0].Vector, topK, retrieval, record: false);
+        var vector = (await embedder.GenerateAsync([text], cancellationToken: ct))[0].Vector;
+        var result = await RetrieveAsync(store, text, vector, retrieval ?? options.Value.Retrieval, topK, record: false, ct);
+        return [.. result.Passages.Select((p, i) => new Passage(p.Body, SourceOf(p, i + 1)))];
     }
+
+    /// <summary>Embeds <paramref name="question"/> and retrieves for it (evaluation runs and baselines).</summary>
+    public async Task<(RetrievalResult Result, ReadOnlyMemory<float> Vector)> RetrieveForEvaluationAsync(ITenantStore store, string question, RetrievalOptions retrieval, RankingMode mode, CancellationToken ct = default)
+    {
+        var text = Validated(question);
+        var vector = (await embedder.GenerateAsync([text], cancellationToken: ct))[0].Vector;
+        return (await retriever.RetrieveAsync(store, text, vector, retrieval, mode, null, null, ct), vector);
+    }
+
+    /// <summary>The response the service would give for a retrieval (extractive), with its confidence (evaluation runs).</summary>
+    public static (string Text, bool Answered, IReadOnlyList<int> Cited, double Confidence) Respond(RetrievalResult retrieval, RetrievalOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(retrieval);
+        ArgumentNullException.ThrowIfNull(options);
+        if (!retrieval.Answerable(options))
+        {
+            return (NotInDocuments, false, [], retrieval.NoAnswer);
+        }
+
+        var composed = ExtractiveAnswerer.Compose(retrieval, options.AnswerSentences);
+        return (composed.Text, true, composed.Cited, ConfidenceModel.Answer(composed.Signals));
+    }
+
+    /// <summary>What an answer says when no passage clears the relevance bar.</summary>
+    public const string NotInDocuments = "Not in these documents: nothing in this tenant's documents answers that closely enough to quote. The nearest passages are listed as suggestions.";
+
+    private async Task<RetrievalResult> RetrieveAsync(ITenantStore store, string text, ReadOnlyMemory<float> vector, RetrievalOptions opts, int? topK, bool record, CancellationToken ct)
+    {
+        var timings = record ? new Storage.Telemetry.SearchTimings() : null;
+        var started = Stopwatch.GetTimestamp();
+        var result = await retriever.RetrieveAsync(store, text, vector, opts, RankingMode.Reranked, timings, topK is { } k ? Math.Clamp(k, 1, opts.RerankCandidates) : null, ct);
+        if (timings is not null)
+        {
+            BrunoTelemetry.Stage(store.Id, BrunoTelemetry.Stages.VectorSearch, timings.Vector);
+            BrunoTelemetry.Stage(store.Id, BrunoTelemetry.Stages.KeywordSearch, timings.FullText);
+            BrunoTelemetry.Stage(store.Id, BrunoTelemetry.Stages.Fusion, timings.Fusion);
+            BrunoTelemetry.Stage(store.Id, BrunoTelemetry.Stages.Rerank, Stopwatch.GetElapsedTime(started) - timings.Vector - timings.FullText - timings.Fusion);
+            BrunoTelemetry.Retrieved(store.Id, [.. result.Passages.Select(p => Math.Round(p.Relevance, 6))]);
+        }
+
+        return result;
+    }
+
+    /// <summary>The passages within the context budget (characters / 4 tokens), for the prompt.</summary>
+    private static List<Passage> Budgeted(IReadOnlyList<Candidate> passages, List<Source> sources, int contextTokens)
+    {
+        var budget = contextTokens * 4;
+        var result = new List<Passage>();
+        for (var i = 0; i < passages.Count && budget > 0; i++)
+        {
+            var body = passages[i].Body.Length <= budget ? passages[i].Body : passages[i].Body[..budget];
+            budget -= body.Length;
+            result.Add(new Passage(body, sources[i]));
+        }
+
+        return result;
+    }
+
+    private static Source SourceOf(Candidate c, int n) =>
+        new(n, c.DocumentId, c.Title, c.Section, c.ChunkId, Math.Round(c.Relevance, 4), Snippet(c.Body), c.Page > 0 ? c.Page : null);
 
     private static ActivityEvent Content(string name, string key, string text) =>
         new(name, tags: new ActivityTagsCollection { [key] = text });
@@ -248,143 +341,6 @@ public sealed class AskService(IEmbeddingGenerator<string, Embedding<float>> emb
         return text.Length is 0 or > MaxQuestionLength || text.Contains('\0', StringComparison.Ordinal)
             ? throw new ArgumentException($"A question has 1-{MaxQuestionLength} characters.")
             : text;
-    }
-
-    /// <summary>Hybrid search, near-duplicates dropped, context budget applied; <paramref name="record"/>: stage metrics of a question.</summary>
-    private async Task<IReadOnlyList<Passage>> RetrieveAsync(ITenantStore store, string query, ReadOnlyMemory<float> vector, int? topK, RetrievalOptions? retrieval, bool record)
-    {
-        var timings = record ? new Storage.Telemetry.SearchTimings() : null;
-        var opts = retrieval ?? options.Value.Retrieval;
-        var final = Math.Clamp(topK ?? opts.FinalCount, 1, opts.CandidatesPerList);
-        var collection = await documents.CollectionAsync(store);
-        var hits = await collection.SearchAsync(new SearchRequest
-        {
-            Mode = SearchMode.Hybrid,
-            Vector = vector,
-            Text = query,
-            K = opts.CandidatesPerList,
-            CandidatesPerList = opts.CandidatesPerList,
-            RrfK = opts.RrfK,
-            Filter = Filter.All.Where("kind", "chunk"),
-            Timings = timings,
-        });
-        if (timings is not null)
-        {
-            BrunoTelemetry.Stage(store.Id, BrunoTelemetry.Stages.VectorSearch, timings.Vector);
-            BrunoTelemetry.Stage(store.Id, BrunoTelemetry.Stages.KeywordSearch, timings.FullText);
-            BrunoTelemetry.Stage(store.Id, BrunoTelemetry.Stages.Fusion, timings.Fusion);
-        }
-
-        var kept = new List<SearchHit>();
-        foreach (var hit in hits)
-        {
-            if (kept.Count == final)
-            {
-                break;
-            }
-
-            if (kept.All(k => TensorPrimitives.CosineSimilarity(k.Row.Vector.Span, hit.Row.Vector.Span) <= opts.DuplicateSimilarity))
-            {
-                kept.Add(hit);
-            }
-        }
-
-        // The context budget (characters / 4 tokens) bounds what the answer may draw from.
-        var budget = opts.ContextTokens * 4;
-        var passages = new List<Passage>();
-        foreach (var hit in kept)
-        {
-            if (budget <= 0)
-            {
-                break;
-            }
-
-            var body = hit.Row.Text.Length <= budget ? hit.Row.Text : hit.Row.Text[..budget];
-            budget -= body.Length;
-            var m = hit.Row.Metadata;
-            var n = passages.Count + 1;
-            passages.Add(new Passage(body, new Source(n, m["document_id"].AsString, m["title"].AsString, m["section"].AsString, hit.Row.Id, Math.Round(hit.Score, 6), Snippet(body))));
-        }
-
-        if (record)
-        {
-            BrunoTelemetry.Retrieved(store.Id, [.. passages.Select(p => p.Source.Score)]);
-        }
-
-        return passages;
-    }
-
-    /// <summary>
-    /// Picks, from the passages, the sentences that share the most words with the question (at most three, at least half
-    /// as many shared words as the best, in passage order), each followed by its passage's citation. Confidence: the share of the question's words the answer covers.
-    /// </summary>
-    internal static (string Answer, double Confidence) Extractive(string question, IReadOnlyList<Passage> passages)
-    {
-        if (passages.Count == 0)
-        {
-            return ("I found nothing in this tenant's documents about that.", 0);
-        }
-
-        var asked = Words(question);
-        var scored = new List<(double Score, int Overlap, int Passage, int Order, string Sentence)>();
-        var order = 0;
-        for (var p = 0; p < passages.Count; p++)
-        {
-            foreach (var sentence in Sentences(passages[p].Text))
-            {
-                if (sentence.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length < 3)
-                {
-                    continue; // headings and fragments say nothing on their own
-                }
-
-                var words = Words(sentence);
-                var overlap = asked.Count(words.Contains);
-                scored.Add((overlap + (1.0 / (p + 2)), overlap, p, order++, sentence));
-            }
-        }
-
-        if (scored.Count == 0)
-        {
-            return (passages[0].Source.Snippet + " [1]", 0);
-        }
-
-        // Sentences that share at least half as many words with the question as the best one does (at least one).
-        var top = scored.Max(s => s.Overlap);
-        var best = scored.Where(s => top == 0 || s.Overlap * 2 >= top).OrderByDescending(s => s.Score).Take(top == 0 ? 1 : 3).OrderBy(s => s.Order).ToList();
-        var answer = new StringBuilder();
-        var covered = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var s in best)
-        {
-            answer.Append(s.Sentence.Trim()).Append(" [").Append(passages[s.Passage].Source.N).Append("] ");
-            covered.UnionWith(Words(s.Sentence).Where(asked.Contains));
-        }
-
-        var confidence = asked.Count == 0 ? 0 : Math.Round((double)covered.Count / asked.Count, 2);
-        return (answer.ToString().Trim(), confidence);
-    }
-
-    private static IReadOnlySet<string> Words(string text) => TextTerms.Of(text);
-
-    private static IEnumerable<string> Sentences(string text)
-    {
-        var start = 0;
-        for (var i = 0; i < text.Length; i++)
-        {
-            if (text[i] == '\n' || (text[i] is '.' or '!' or '?' && (i + 1 == text.Length || char.IsWhiteSpace(text[i + 1]))))
-            {
-                if (i + 1 - start > 1)
-                {
-                    yield return text[start..(i + 1)];
-                }
-
-                start = i + 1;
-            }
-        }
-
-        if (start < text.Length && text[start..].Trim().Length > 0)
-        {
-            yield return text[start..];
-        }
     }
 
     private static string Snippet(string text) => text.Length <= 240 ? text : text[..240] + "…";

@@ -33,7 +33,7 @@ public static class PromptBuilder
             user.AppendLine("<preferences>");
             foreach (var p in preferences)
             {
-                user.Append("<preference kind=\"").Append(Escape(p.Kind)).Append("\" strength=\"").Append(p.Strength.ToString("0.00", global::System.Globalization.CultureInfo.InvariantCulture)).Append("\">")
+                user.Append("<preference kind=\"").Append(EscapeAttribute(p.Kind)).Append("\" strength=\"").Append(p.Strength.ToString("0.00", global::System.Globalization.CultureInfo.InvariantCulture)).Append("\">")
                     .Append(Escape(p.Value)).AppendLine("</preference>");
             }
 
@@ -46,7 +46,7 @@ public static class PromptBuilder
             user.AppendLine("<memory>");
             foreach (var m in memory)
             {
-                user.Append("<item kind=\"").Append(Escape(m.Kind)).Append("\">").Append(Escape(m.Text)).AppendLine("</item>");
+                user.Append("<item kind=\"").Append(EscapeAttribute(m.Kind)).Append("\">").Append(Escape(m.Text)).AppendLine("</item>");
             }
 
             user.AppendLine("</memory>");
@@ -55,7 +55,18 @@ public static class PromptBuilder
         user.AppendLine("<context>");
         foreach (var p in passages)
         {
-            user.Append("<source n=\"").Append(p.Source.N).Append("\" title=\"").Append(Escape(p.Source.Title)).Append("\">").AppendLine();
+            user.Append("<source n=\"").Append(p.Source.N).Append("\" title=\"").Append(EscapeAttribute(p.Source.Title)).Append('"');
+            if (!string.IsNullOrEmpty(p.Source.Section))
+            {
+                user.Append(" section=\"").Append(EscapeAttribute(p.Source.Section)).Append('"');
+            }
+
+            if (p.Source.Page is { } page)
+            {
+                user.Append(" page=\"").Append(page).Append('"');
+            }
+
+            user.Append('>').AppendLine();
             user.AppendLine(Escape(p.Text));
             user.AppendLine("</source>");
         }
@@ -68,4 +79,7 @@ public static class PromptBuilder
     /// <summary>Escapes text so that it cannot form markup of the prompt.</summary>
     public static string Escape(string text) =>
         (text ?? string.Empty).Replace("&", "&amp;", StringComparison.Ordinal).Replace("<", "&lt;", StringComparison.Ordinal).Replace(">", "&gt;", StringComparison.Ordinal);
+
+    /// <summary>Escapes text for an attribute value in double quotes: as <see cref="Escape"/>, and <c>"</c> as well.</summary>
+    public static string EscapeAttribute(string text) => Escape(text).Replace("\"", "&quot;", StringComparison.Ordinal);
 }

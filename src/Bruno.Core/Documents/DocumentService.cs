@@ -49,6 +49,9 @@ public sealed class DocumentRejectedException(string message, DocumentRejection 
 {
     /// <summary>Why it was refused.</summary>
     public DocumentRejection Reason { get; } = reason;
+
+    /// <summary>For <see cref="DocumentRejection.LimitExceeded"/>: the setting that was exceeded (<c>Bruno:Ingestion:...</c>).</summary>
+    public string? Limit { get; init; }
 }
 
 /// <summary>What a re-embedding moved.</summary>
@@ -69,6 +72,12 @@ public enum DocumentRejection
 
     /// <summary>A content type Bruno does not read.</summary>
     UnsupportedType,
+
+    /// <summary>Reading the document would pass one of the ingestion limits (HTTP 422); <see cref="DocumentRejectedException.Limit"/> names it.</summary>
+    LimitExceeded,
+
+    /// <summary>The bytes are not a readable file of the type they claim (HTTP 422).</summary>
+    Unreadable,
 }
 
 /// <summary>
@@ -77,12 +86,18 @@ public enum DocumentRejection
 /// failure leaves the old one whole. Tenant-wide knowledge (no owning user). Throws
 /// <see cref="DocumentRejectedException"/> for bad input before anything is written.
 /// </summary>
-public sealed partial class DocumentService(IEmbeddingGenerator<string, Embedding<float>> embedder, IOptions<BrunoOptions> options)
+public sealed partial class DocumentService(IEmbeddingGenerator<string, Embedding<float>> embedder, IOptions<BrunoOptions> options, IngestionGate? gate = null)
 {
+    /// <summary>The process's ingestion gate (one of its own when none is given).</summary>
+    private readonly IngestionGate _gate = gate ?? new IngestionGate(options);
+
     /// <summary>Prefix of the collections holding documents and chunks: one per embedding model.</summary>
     public const string CollectionPrefix = "knowledge_";
 
     private const int MaxChunks = 5_000;
+
+    /// <summary>Metadata keys Bruno sets itself.</summary>
+    private static readonly HashSet<string> Reserved = new(StringComparer.Ordinal) { "kind", "document_id", "title", "section", "position", "content_type", "chunk_count", "bytes", "page", "body_at" };
 
     /// <summary>The collection spec for the configured embedding model: <c>knowledge_&lt;model&gt;_&lt;dimension&gt;</c>.</summary>
     public CollectionSpec Spec
@@ -192,16 +207,16 @@ public sealed partial class DocumentService(IEmbeddingGenerator<string, Embeddin
             throw new DocumentRejectedException("Send PDF files as a multipart/form-data upload, not as JSON text.", DocumentRejection.UnsupportedType);
         }
 
-        var content = input.Content ?? string.Empty;
-        CheckSize(Encoding.UTF8.GetByteCount(content));
-        var (text, markdown) = type switch
+        if (!TextExtractor.Types.Contains(type))
         {
-            "text/plain" => (content, false),
-            "text/markdown" => (content, true),
-            "text/html" => (TextExtractor.Html(content), true),
-            _ => throw TextExtractor.Unsupported(type),
-        };
-        return StoreAsync(store, input.Id, input.Title, type, text, Encoding.UTF8.GetByteCount(content), input.Metadata, markdown, input.Quota, ct);
+            throw TextExtractor.Unsupported(type);
+        }
+
+        var content = input.Content ?? string.Empty;
+        var size = Encoding.UTF8.GetByteCount(content);
+        CheckSize(type, size);
+        var limits = options.Value.Ingestion;
+        return IngestAsync(store, input.Id, input.Title, type, size, input.Metadata, input.Quota, token => TextExtractor.ExtractText(content, type, limits, token), ct);
     }
 
     /// <summary>Stores (or replaces) an uploaded file (text, Markdown, HTML or PDF); returns what was stored.</summary>
@@ -214,50 +229,45 @@ public sealed partial class DocumentService(IEmbeddingGenerator<string, Embeddin
             throw TextExtractor.Unsupported(type);
         }
 
-        CheckSize(file.Bytes.Length);
-        ValidateId(file.Id);
-        var (text, markdown) = TextExtractor.Extract(file.Bytes.Span, type);
-        return StoreAsync(store, file.Id, file.Title, type, text, file.Bytes.Length, file.Metadata, markdown, file.Quota, ct);
+        CheckSize(type, file.Bytes.Length);
+        var limits = options.Value.Ingestion;
+        var bytes = file.Bytes;
+        return IngestAsync(store, file.Id, file.Title, type, file.Bytes.Length, file.Metadata, file.Quota, token => TextExtractor.Extract(bytes, type, limits, token), ct);
     }
 
-    private void CheckSize(int bytes)
+    /// <summary>The largest document of <paramref name="type"/> this service accepts, in bytes.</summary>
+    public long MaxBytes(string type) => TextExtractor.MaxBytes(TextExtractor.Normalize(type), options.Value.Ingestion, options.Value.MaxDocumentBytes).Bytes;
+
+    private void CheckSize(string type, long bytes)
     {
-        var max = options.Value.MaxDocumentBytes;
+        var (max, setting) = TextExtractor.MaxBytes(type, options.Value.Ingestion, options.Value.MaxDocumentBytes);
         if (bytes > max)
         {
-            throw new DocumentRejectedException($"The document is larger than {max} bytes.", DocumentRejection.TooLarge);
+            throw new DocumentRejectedException($"The document is larger than {max} bytes ({setting}).", DocumentRejection.TooLarge) { Limit = setting };
         }
     }
 
-    private async Task<DocumentInfo> StoreAsync(ITenantStore store, string idText, string? titleText, string type, string text, int size, IReadOnlyDictionary<string, string>? metadata, bool markdown, DocumentQuota? quota, CancellationToken ct)
+    /// <summary>
+    /// Checks what is cheap first (id, title, metadata, quotas), then reads, chunks and embeds the document through the
+    /// ingestion gate (off the request thread, bounded), then writes it in one atomic replacement.
+    /// </summary>
+    private async Task<DocumentInfo> IngestAsync(ITenantStore store, string idText, string? titleText, string type, int size, IReadOnlyDictionary<string, string>? metadata, DocumentQuota? quota, Func<CancellationToken, ExtractedDocument> extract, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(store);
         var opts = options.Value;
         var id = ValidateId(idText);
-        if (string.IsNullOrWhiteSpace(text) || text.Contains('\0', StringComparison.Ordinal))
-        {
-            throw new DocumentRejectedException("The document has no text, or holds NUL characters.", DocumentRejection.Invalid);
-        }
-
-        var title = string.IsNullOrWhiteSpace(titleText) ? id : titleText.Trim();
-        if (title.Length > 300 || title.Any(char.IsControl))
+        var givenTitle = string.IsNullOrWhiteSpace(titleText) ? null : titleText.Trim();
+        if (givenTitle is not null && (givenTitle.Length > 300 || givenTitle.Any(char.IsControl)))
         {
             throw new DocumentRejectedException("A title has at most 300 characters and no control characters.", DocumentRejection.Invalid);
         }
 
         var extra = ValidateMetadata(metadata);
-        var maxTokens = Math.Min(opts.Chunking.ChunkTokens, MiniLmEmbeddingGenerator.MaxInputTokens - 2);
-        var chunks = Chunker.Split(text, markdown, maxTokens, Math.Min(opts.Chunking.OverlapTokens, maxTokens / 2));
-        if (chunks.Count > MaxChunks)
-        {
-            throw new DocumentRejectedException($"The document makes more than {MaxChunks} chunks.", DocumentRejection.TooLarge);
-        }
-
         var collection = await CollectionAsync(store);
         var previous = await collection.GetAsync(DocRowId(id), ct);
         if (quota is not null)
         {
-            // checked before anything is written; two uploads racing past the last slot can both pass (a soft limit)
+            // checked before anything is read or written; two uploads racing past the last slot can both pass (a soft limit)
             var documents = await collection.CountAsync(Filter.All.Where("kind", "document"), ct);
             if (previous is null && documents >= quota.MaxDocuments)
             {
@@ -271,48 +281,112 @@ public sealed partial class DocumentService(IEmbeddingGenerator<string, Embeddin
             }
         }
 
-        var vectors = await embedder.GenerateAsync(chunks.Select(c => c.Text), cancellationToken: ct);
-        var oldCount = previous?.Metadata.TryGetValue("chunk_count", out var n) == true ? (int)n.AsNumber : 0;
-
-        var rows = new List<StoredRow>(chunks.Count + 1);
-        var mean = new float[vectors[0].Vector.Length];
-        for (var i = 0; i < chunks.Count; i++)
+        var maxTokens = Math.Min(opts.Chunking.ChunkTokens, MiniLmEmbeddingGenerator.MaxInputTokens - 2);
+        var overlap = Math.Min(opts.Chunking.OverlapTokens, maxTokens / 2);
+        var prepared = await _gate.RunAsync(store.Id, token =>
         {
-            var vector = vectors[i].Vector;
+            var document = extract(token);
+            var title = givenTitle ?? CleanTitle(document.Title) ?? id;
+            var chunks = Chunker.Split(document, title, maxTokens, overlap);
+            if (chunks.Count == 0)
+            {
+                throw new DocumentRejectedException("The document has no text.", DocumentRejection.Invalid);
+            }
+
+            if (chunks.Count > MaxChunks)
+            {
+                throw new DocumentRejectedException($"The document makes more than {MaxChunks} chunks.", DocumentRejection.TooLarge);
+            }
+
+            var vectors = embedder.GenerateAsync(chunks.Select(c => c.Text), cancellationToken: token).GetAwaiter().GetResult();
+            return (Title: title, Chunks: chunks, Vectors: vectors, Declared: DeclaredMetadata(document.Metadata, extra));
+        }, ct);
+
+        var oldCount = previous?.Metadata.TryGetValue("chunk_count", out var n) == true ? (int)n.AsNumber : 0;
+        var (finalTitle, parts, embedded, meta) = prepared;
+        var rows = new List<StoredRow>(parts.Count + 1);
+        var mean = new float[embedded[0].Vector.Length];
+        for (var i = 0; i < parts.Count; i++)
+        {
+            var vector = embedded[i].Vector;
             System.Numerics.Tensors.TensorPrimitives.Add(mean, vector.Span, mean);
-            var meta = new Dictionary<string, MetadataValue>(extra, StringComparer.Ordinal)
+            var chunkMeta = new Dictionary<string, MetadataValue>(meta, StringComparer.Ordinal)
             {
                 ["kind"] = "chunk",
                 ["document_id"] = id,
-                ["title"] = title,
-                ["section"] = chunks[i].Section,
+                ["title"] = finalTitle,
+                ["section"] = parts[i].Section,
                 ["position"] = i,
+                ["body_at"] = parts[i].BodyStart,
             };
-            rows.Add(new StoredRow { Id = ChunkRowId(id, i), Text = chunks[i].Text, Vector = vector, Metadata = meta });
+            if (parts[i].Page > 0)
+            {
+                chunkMeta["page"] = parts[i].Page;
+            }
+
+            rows.Add(new StoredRow { Id = ChunkRowId(id, i), Text = parts[i].Text, Vector = vector, Metadata = chunkMeta });
         }
 
         var norm = System.Numerics.Tensors.TensorPrimitives.Norm(mean);
         System.Numerics.Tensors.TensorPrimitives.Divide(mean, norm > 0 ? norm : 1, mean);
-        var info = new DocumentInfo(id, title, type, chunks.Count, size, DateTimeOffset.UtcNow);
+        var info = new DocumentInfo(id, finalTitle, type, parts.Count, size, DateTimeOffset.UtcNow);
         rows.Add(new StoredRow
         {
             Id = DocRowId(id),
-            Text = title,
+            Text = finalTitle,
             Vector = mean,
-            Metadata = new Dictionary<string, MetadataValue>(extra, StringComparer.Ordinal)
+            Metadata = new Dictionary<string, MetadataValue>(meta, StringComparer.Ordinal)
             {
                 ["kind"] = "document",
                 ["document_id"] = id,
-                ["title"] = title,
+                ["title"] = finalTitle,
                 ["content_type"] = type,
-                ["chunk_count"] = chunks.Count,
+                ["chunk_count"] = parts.Count,
                 ["bytes"] = size,
             },
             CreatedAt = info.CreatedAt,
         });
-        var stale = Enumerable.Range(chunks.Count, Math.Max(0, oldCount - chunks.Count)).Select(i => ChunkRowId(id, i)).ToList();
+        var stale = Enumerable.Range(parts.Count, Math.Max(0, oldCount - parts.Count)).Select(i => ChunkRowId(id, i)).ToList();
         await collection.ReplaceAsync(rows, stale, ct);
         return info;
+    }
+
+    /// <summary>A title read from the file, made fit to store: whitespace collapsed, control characters dropped, at most 300 characters.</summary>
+    private static string? CleanTitle(string? title)
+    {
+        if (string.IsNullOrWhiteSpace(title))
+        {
+            return null;
+        }
+
+        var clean = string.Join(' ', new string([.. title.Where(c => !char.IsControl(c))]).Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+        return clean.Length == 0 ? null : clean.Length <= 300 ? clean : clean[..299] + "…";
+    }
+
+    /// <summary>
+    /// Metadata the file declares (Markdown front matter) under the caller's: keys made lower-case with '_' for other
+    /// characters; reserved keys, unusable values and entries past 20 are left out (the caller's always count first).
+    /// </summary>
+    private static Dictionary<string, MetadataValue> DeclaredMetadata(IReadOnlyDictionary<string, string> declared, Dictionary<string, MetadataValue> caller)
+    {
+        var result = new Dictionary<string, MetadataValue>(caller, StringComparer.Ordinal);
+        foreach (var (rawKey, value) in declared)
+        {
+            if (result.Count >= 20)
+            {
+                break;
+            }
+
+            var key = new string([.. rawKey.Trim().ToLowerInvariant().Select(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') ? c : '_')]);
+            if (key.Length is 0 or > 40 || key[0] is < 'a' or > 'z' || Reserved.Contains(key) || result.ContainsKey(key) || value.Length > 1_000 || value.Any(char.IsControl))
+            {
+                continue;
+            }
+
+            result[key] = value;
+        }
+
+        return result;
     }
 
     /// <summary>One page of documents in id order, after <paramref name="after"/>.</summary>
@@ -358,7 +432,7 @@ public sealed partial class DocumentService(IEmbeddingGenerator<string, Embeddin
         var result = new Dictionary<string, MetadataValue>(StringComparer.Ordinal);
         foreach (var (key, value) in metadata ?? new Dictionary<string, string>())
         {
-            if (!KeyPattern().IsMatch(key) || key is "kind" or "document_id" or "title" or "section" or "position" or "content_type" or "chunk_count" or "bytes"
+            if (!KeyPattern().IsMatch(key) || Reserved.Contains(key)
                 || value is null || value.Length > 1_000 || value.Any(char.IsControl))
             {
                 throw new DocumentRejectedException($"Metadata key '{Clip(key)}' or its value is not allowed (keys: lower-case letters, digits and '_', not reserved; values: up to 1,000 characters).", DocumentRejection.Invalid);

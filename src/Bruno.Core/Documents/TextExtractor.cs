@@ -1,14 +1,13 @@
 using System.Text;
-using AngleSharp.Dom;
-using AngleSharp.Html.Parser;
-using UglyToad.PdfPig;
 
 namespace Bruno.Core.Documents;
 
 /// <summary>
-/// Turns uploaded bytes into text to chunk: plain text and Markdown as UTF-8; HTML through a real parser (scripts,
-/// styles and templates dropped, headings kept as Markdown headings so sections survive); PDF page by page (PdfPig).
-/// Throws <see cref="DocumentRejectedException"/> for a type it does not read or bytes that are not what they claim.
+/// Turns uploaded content into an <see cref="ExtractedDocument"/>: plain text and Markdown as UTF-8 (see
+/// <see cref="MarkdownExtractor"/>), HTML with a streaming reader (see <see cref="HtmlExtractor"/>), PDF with layout
+/// analysis (see <see cref="PdfExtractor"/>), each within the limits of <see cref="IngestionOptions"/>. Throws
+/// <see cref="DocumentRejectedException"/> for a type it does not read, bytes that are not what they claim, or content
+/// over a limit (the exception names the setting); <see cref="OperationCanceledException"/> when the caller gives up.
 /// </summary>
 public static class TextExtractor
 {
@@ -27,80 +26,68 @@ public static class TextExtractor
         };
     }
 
-    /// <summary>Text (and whether it is Markdown) from <paramref name="bytes"/> of <paramref name="type"/> (normalised).</summary>
-    public static (string Text, bool Markdown) Extract(ReadOnlySpan<byte> bytes, string type) => type switch
+    /// <summary>The largest input of <paramref name="type"/> accepted, and the setting that says so.</summary>
+    public static (long Bytes, string Setting) MaxBytes(string type, IngestionOptions limits, int maxDocumentBytes)
     {
-        "text/plain" => (Utf8(bytes), false),
-        "text/markdown" => (Utf8(bytes), true),
-        "text/html" => (Html(Utf8(bytes)), true),
-        "application/pdf" => (Pdf(bytes.ToArray()), true),
-        _ => throw Unsupported(type),
-    };
-
-    /// <summary>Text from an HTML document.</summary>
-    public static string Html(string html)
-    {
-        var document = new HtmlParser().ParseDocument(html ?? string.Empty);
-        foreach (var element in document.QuerySelectorAll("script, style, noscript, template, svg, iframe, object").ToList())
+        ArgumentNullException.ThrowIfNull(limits);
+        var (bytes, setting) = type switch
         {
-            element.Remove();
-        }
-
-        var text = new StringBuilder();
-        Walk(document.Body ?? (INode)document.DocumentElement, text);
-        return text.ToString();
+            "text/html" => (limits.MaxHtmlBytes, "Bruno:Ingestion:MaxHtmlBytes"),
+            "application/pdf" => (limits.MaxPdfBytes, "Bruno:Ingestion:MaxPdfBytes"),
+            _ => (limits.MaxTextBytes, "Bruno:Ingestion:MaxTextBytes"),
+        };
+        return bytes <= maxDocumentBytes ? (bytes, setting) : (maxDocumentBytes, "Bruno:MaxDocumentBytes");
     }
 
-    private static void Walk(INode node, StringBuilder text)
+    /// <summary>Reads uploaded <paramref name="bytes"/> of <paramref name="type"/> (normalised).</summary>
+    public static ExtractedDocument Extract(ReadOnlyMemory<byte> bytes, string type, IngestionOptions limits, CancellationToken ct = default) =>
+        Extract(bytes, type, limits, null, ct);
+
+    /// <summary>The same with a deadline other than the settings' (tests).</summary>
+    internal static ExtractedDocument Extract(ReadOnlyMemory<byte> bytes, string type, IngestionOptions limits, TimeSpan? deadline, CancellationToken ct)
     {
-        foreach (var child in node.ChildNodes)
+        ArgumentNullException.ThrowIfNull(limits);
+        using var budget = new ExtractionBudget(limits, ct, deadline);
+        return type switch
         {
-            if (child is IText t)
-            {
-                text.Append(t.Data);
-            }
-            else if (child is IElement e)
-            {
-                var name = e.LocalName;
-                if (name.Length == 2 && name[0] == 'h' && name[1] is >= '1' and <= '6')
-                {
-                    // a line of its own; the Markdown chunker reads it as a section heading
-                    text.AppendLine().Append('#', name[1] - '0').Append(' ').Append(e.TextContent.ReplaceLineEndings(" ").Trim()).AppendLine();
-                    continue;
-                }
-
-                var block = name is "p" or "div" or "li" or "tr" or "br" or "section" or "article" or "pre" or "blockquote" or "table" or "ul" or "ol";
-                if (block)
-                {
-                    text.AppendLine();
-                }
-
-                Walk(e, text);
-                if (block)
-                {
-                    text.AppendLine();
-                }
-            }
-        }
+            "application/pdf" => Guarded(budget, () => PdfExtractor.Extract(bytes.ToArray(), budget)),
+            "text/plain" or "text/markdown" or "text/html" => Read(Utf8(bytes.Span), type, budget),
+            _ => throw Unsupported(type),
+        };
     }
 
-    private static string Pdf(byte[] bytes)
+    /// <summary>Reads <paramref name="text"/> sent as <paramref name="type"/> (plain, Markdown or HTML; normalised).</summary>
+    public static ExtractedDocument ExtractText(string text, string type, IngestionOptions limits, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(limits);
+        using var budget = new ExtractionBudget(limits, ct);
+        return type switch
+        {
+            "text/plain" or "text/markdown" or "text/html" => Read(text ?? string.Empty, type, budget),
+            _ => throw Unsupported(type),
+        };
+    }
+
+    private static ExtractedDocument Read(string text, string type, ExtractionBudget budget) => text.Contains('\0', StringComparison.Ordinal)
+        ? throw new DocumentRejectedException("The document holds NUL characters.", DocumentRejection.Invalid)
+        : Guarded(budget, () => type switch
+    {
+        "text/html" => HtmlExtractor.Extract(text, budget),
+        "text/markdown" => MarkdownExtractor.Markdown(text, budget),
+        _ => MarkdownExtractor.Plain(text, budget),
+    });
+
+    /// <summary>Runs an extractor; a cancellation caused by the deadline (not the caller) becomes the timeout refusal.</summary>
+    private static ExtractedDocument Guarded(ExtractionBudget budget, Func<ExtractedDocument> extract)
     {
         try
         {
-            using var pdf = PdfDocument.Open(bytes);
-            var text = new StringBuilder();
-            foreach (var page in pdf.GetPages())
-            {
-                text.Append("# Page ").Append(page.Number).AppendLine();
-                text.AppendLine(string.Join(' ', page.GetWords().Select(w => w.Text)));
-            }
-
-            return text.ToString();
+            return extract();
         }
-        catch (Exception e) when (e is not OutOfMemoryException)
+        catch (OperationCanceledException)
         {
-            throw new DocumentRejectedException("The file is not a PDF that can be read.", DocumentRejection.Invalid);
+            budget.Check();
+            throw;
         }
     }
 

@@ -29,18 +29,35 @@ public sealed class MiniLmEmbeddingGenerator : IEmbeddingGenerator<string, Embed
     public Task<GeneratedEmbeddings<Embedding<float>>> GenerateAsync(IEnumerable<string> values, EmbeddingGenerationOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(values);
-        var inputs = values.ToArray();
-        var result = new GeneratedEmbeddings<Embedding<float>>(inputs.Length);
-        // Batches of 32 bound the tensor size (and so memory) for long lists.
-        foreach (var batch in inputs.Chunk(32))
+        return Task.FromResult(Encode([.. values], _single, _batch, ModelName, cancellationToken));
+    }
+
+    /// <summary>
+    /// Encodes with <paramref name="single"/> (a few short texts: one thread each, so that concurrent questions use the
+    /// cores side by side) or <paramref name="batch"/> (lists: every core for one call), in batches of 32 that bound
+    /// the tensor size; texts of similar length are batched together (a batch is padded to its longest text), and the
+    /// vectors come back in the order of <paramref name="inputs"/>.
+    /// </summary>
+    internal static GeneratedEmbeddings<Embedding<float>> Encode(string[] inputs, MiniLmEncoder single, MiniLmEncoder batch, string model, CancellationToken ct)
+    {
+        var vectors = new float[inputs.Length][];
+        var order = inputs.Length <= 4 ? [.. Enumerable.Range(0, inputs.Length)] : Enumerable.Range(0, inputs.Length).OrderBy(i => inputs[i].Length).ToArray();
+        foreach (var group in order.Chunk(32))
         {
-            foreach (var vector in (batch.Length <= 4 ? _single : _batch).Encode(batch, cancellationToken))
+            var encoded = (group.Length <= 4 ? single : batch).Encode([.. group.Select(i => inputs[i])], ct);
+            for (var j = 0; j < group.Length; j++)
             {
-                result.Add(new Embedding<float>(vector) { ModelId = ModelName });
+                vectors[group[j]] = encoded[j];
             }
         }
 
-        return Task.FromResult(result);
+        var result = new GeneratedEmbeddings<Embedding<float>>(inputs.Length);
+        foreach (var vector in vectors)
+        {
+            result.Add(new Embedding<float>(vector) { ModelId = model });
+        }
+
+        return result;
     }
 
     /// <inheritdoc />

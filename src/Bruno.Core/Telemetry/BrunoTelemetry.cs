@@ -35,6 +35,9 @@ public static class BrunoTelemetry
         /// <summary>Reciprocal-rank fusion.</summary>
         public const string Fusion = "fusion";
 
+        /// <summary>Re-ranking the candidates and applying the relevance bar.</summary>
+        public const string Rerank = "rerank";
+
         /// <summary>Writing the answer (by the model, or extractively).</summary>
         public const string Generate = "generate";
     }

@@ -17,11 +17,11 @@ internal static class Problems
 
     /// <summary>Writes the problem whatever the request's Accept header says (a client asking for an event stream still
     /// gets a readable error, not an empty body).</summary>
-    public static Task WriteAsync(HttpContext context, int status, string title, string detail) =>
-        Result(status, title, detail).ExecuteAsync(context);
+    public static Task WriteAsync(HttpContext context, int status, string title, string detail, IDictionary<string, object?>? extensions = null) =>
+        Result(status, title, detail, extensions).ExecuteAsync(context);
 
-    public static IResult Result(int status, string title, string detail) =>
-        TypedResults.Problem(statusCode: status, title: title, detail: detail);
+    public static IResult Result(int status, string title, string detail, IDictionary<string, object?>? extensions = null) =>
+        TypedResults.Problem(statusCode: status, title: title, detail: detail, extensions: extensions);
 
     /// <summary>The route template of the request's endpoint (never the raw path, which can carry personal data).</summary>
     public static string RouteOf(HttpContext context) => (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "(unmatched)";
@@ -49,8 +49,11 @@ internal sealed partial class ProblemExceptionHandler(ILogger<ProblemExceptionHa
             {
                 DocumentRejection.TooLarge => StatusCodes.Status413PayloadTooLarge,
                 DocumentRejection.UnsupportedType => StatusCodes.Status415UnsupportedMediaType,
+                DocumentRejection.LimitExceeded or DocumentRejection.Unreadable => StatusCodes.Status422UnprocessableEntity,
                 _ => StatusCodes.Status400BadRequest,
             }, "The document was not accepted", d.Message),
+            IngestionBusyException b => (b.TenantLimit ? 429 : 503, b.TenantLimit ? "Too many documents at once" : "Busy reading documents", b.Message),
+            Core.Evaluation.EvaluationRejectedException e => (400, "Invalid evaluation", e.Message),
             BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } => (413, "Request too large", "The request body is larger than this service accepts."),
             BadHttpRequestException b => (b.StatusCode, "Bad request", "The request could not be read: check the JSON body and parameters."),
             InvalidIdentifierException i => (400, "Invalid identifier", i.Message),
@@ -86,7 +89,17 @@ internal sealed partial class ProblemExceptionHandler(ILogger<ProblemExceptionHa
             Features.Observability.Telemetry.QuotaRefused(context, quota.Quota);
         }
 
-        if (exception is StoreUnavailableException or TenantFencedException or Core.Cluster.NoStoreNodeException)
+        Dictionary<string, object?>? extensions = null;
+        if (exception is DocumentRejectedException { Limit: { } limit })
+        {
+            extensions = new() { ["limit"] = limit };
+        }
+
+        if (exception is IngestionBusyException busy)
+        {
+            context.Response.Headers.RetryAfter = ((int)Math.Ceiling(busy.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        else if (exception is StoreUnavailableException or TenantFencedException or Core.Cluster.NoStoreNodeException)
         {
             context.Response.Headers.RetryAfter = exception is TenantFencedException ? "1" : "5";
             LogStoreUnavailable(logger, Problems.RouteOf(context), (exception as StoreUnavailableException)?.Node ?? "-", Cause(exception));
@@ -101,7 +114,7 @@ internal sealed partial class ProblemExceptionHandler(ILogger<ProblemExceptionHa
             LogUnhandled(logger, Problems.RouteOf(context), exception);
         }
 
-        await Problems.WriteAsync(context, status, title, detail);
+        await Problems.WriteAsync(context, status, title, detail, extensions);
         return true;
     }
 

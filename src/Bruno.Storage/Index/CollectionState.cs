@@ -656,6 +656,11 @@ internal sealed class CollectionState : IDisposable
     private static List<(int Slot, float Score)> TextSearch(Generation g, SearchRequest request, int k)
     {
         var terms = Tokenizer.QueryTerms(request.Text ?? string.Empty);
+        if (request.Statistics is { } statistics)
+        {
+            g.Text.Describe(terms, statistics);
+        }
+
         var slots = g.Arena.Count;
         if (terms.Count == 0 || slots == 0)
         {

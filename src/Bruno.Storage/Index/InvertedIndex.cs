@@ -143,6 +143,17 @@ internal sealed class InvertedIndex
         }
     }
 
+    /// <summary>Records the index's statistics for <paramref name="queryTerms"/> into <paramref name="statistics"/>.</summary>
+    public void Describe(List<string> queryTerms, Model.TermStatistics statistics)
+    {
+        statistics.Rows = _docs;
+        statistics.AverageLength = _docs == 0 ? 0 : (double)_totalLength / _docs;
+        foreach (var term in queryTerms)
+        {
+            statistics.DocumentFrequency[term] = _ids.TryGetValue(term, out var id) ? Math.Max(0, _postings[id].Df) : 0;
+        }
+    }
+
     private void CountText(string text, int length, int sign)
     {
         Collect(text, create: false);

@@ -48,6 +48,37 @@ public sealed record SearchRequest
 
     /// <summary>When set, the engine records there how long each stage of this search took.</summary>
     public Telemetry.SearchTimings? Timings { get; init; }
+
+    /// <summary>
+    /// When set (FullText and Hybrid), the engine records there the collection's statistics for the query's terms, as
+    /// of this search: how many rows are indexed and in how many of them each term occurs (for callers that weigh terms
+    /// by rarity when they re-rank).
+    /// </summary>
+    public TermStatistics? Statistics { get; init; }
+}
+
+/// <summary>
+/// Full-text statistics of a collection for the terms of one query, filled in by the engine when passed as
+/// <see cref="SearchRequest.Statistics"/>. Terms are those <see cref="TextTerms.Of"/> gives for the query text. One
+/// instance per search; not thread-safe.
+/// </summary>
+public sealed class TermStatistics
+{
+    /// <summary>Rows in the full-text index (every live row of the collection).</summary>
+    public int Rows { get; set; }
+
+    /// <summary>Average length of an indexed row, in terms.</summary>
+    public double AverageLength { get; set; }
+
+    /// <summary>For each query term, the number of rows it occurs in (0 for a term no row holds).</summary>
+    public Dictionary<string, int> DocumentFrequency { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The term's inverse document frequency as BM25 weighs it, <c>ln(1 + (N - df + 0.5) / (df + 0.5))</c>; a term not
+    /// recorded counts as occurring nowhere.
+    /// </summary>
+    public double Idf(string term) =>
+        Math.Log(1 + ((Rows - DocumentFrequency.GetValueOrDefault(term) + 0.5) / (DocumentFrequency.GetValueOrDefault(term) + 0.5)));
 }
 
 /// <summary>One hit: the row, its score (similarity, BM25 or fused), and its rank in each list it came from (1-based).</summary>

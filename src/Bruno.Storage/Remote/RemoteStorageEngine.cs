@@ -305,6 +305,15 @@ internal sealed class RemoteTenantCollection(RemoteStorageEngine node, TenantId 
             (t.Vector, t.FullText, t.Fusion) = (TimeSpan.FromTicks(reply.VectorTicks), TimeSpan.FromTicks(reply.FullTextTicks), TimeSpan.FromTicks(reply.FusionTicks));
         }
 
+        if (request.Statistics is { } s)
+        {
+            (s.Rows, s.AverageLength) = (reply.Rows, reply.AverageLength);
+            foreach (var (term, df) in reply.DocumentFrequency)
+            {
+                s.DocumentFrequency[term] = df;
+            }
+        }
+
         return [.. reply.Hits.Select(Wire.Hit)];
     }
 }

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Bruno.Storage.Identity;
+using Bruno.Storage.Model;
 using Bruno.Storage.Telemetry;
 using Google.Protobuf;
 using Grpc.Core;
@@ -168,8 +169,15 @@ public sealed class StoreNodeService : P.StoreNode.StoreNodeBase
     public override Task<P.SearchReply> Search(P.SearchRequest request, ServerCallContext context) => Run(context, async () =>
     {
         var timings = new SearchTimings();
-        var hits = await Collection(request.Tenant, request.Collection).SearchAsync(Wire.Search(request, timings), context.CancellationToken);
+        var statistics = request.Statistics ? new TermStatistics() : null;
+        var hits = await Collection(request.Tenant, request.Collection).SearchAsync(Wire.Search(request, timings, statistics), context.CancellationToken);
         var reply = new P.SearchReply { VectorTicks = timings.Vector.Ticks, FullTextTicks = timings.FullText.Ticks, FusionTicks = timings.Fusion.Ticks };
+        if (statistics is not null)
+        {
+            (reply.Rows, reply.AverageLength) = (statistics.Rows, statistics.AverageLength);
+            reply.DocumentFrequency.Add(statistics.DocumentFrequency);
+        }
+
         reply.Hits.AddRange(hits.Select(Wire.Hit));
         return reply;
     });

@@ -176,6 +176,7 @@ internal static class Wire
             Exact = r.Exact,
             CandidatesPerList = r.CandidatesPerList,
             RrfK = r.RrfK,
+            Statistics = r.Statistics is not null,
         };
         if (r.Text is not null)
         {
@@ -190,7 +191,7 @@ internal static class Wire
         return p;
     }
 
-    public static SearchRequest Search(P.SearchRequest p, Telemetry.SearchTimings timings) => new()
+    public static SearchRequest Search(P.SearchRequest p, Telemetry.SearchTimings timings, TermStatistics? statistics) => new()
     {
         Mode = Enum.IsDefined((SearchMode)p.Mode) ? (SearchMode)p.Mode : throw new ArgumentException("Unknown search mode."),
         Vector = Vector(p.Vector),
@@ -202,6 +203,7 @@ internal static class Wire
         CandidatesPerList = p.CandidatesPerList,
         RrfK = p.RrfK,
         Timings = timings,
+        Statistics = statistics,
     };
 
     public static P.Hit Hit(SearchHit h)

@@ -50,9 +50,15 @@ internal static class DocumentEndpoints
             }
         }
 
-        using var buffer = new MemoryStream();
-        await file.CopyToAsync(buffer, ct);
         var type = string.IsNullOrEmpty(file.ContentType) || file.ContentType == "application/octet-stream" ? TypeOf(file.FileName) : file.ContentType;
+        if (file.Length > documents.MaxBytes(type))
+        {
+            // refused before the file is read into memory
+            throw new DocumentRejectedException($"The document is larger than {documents.MaxBytes(type)} bytes.", DocumentRejection.TooLarge);
+        }
+
+        using var buffer = new MemoryStream((int)file.Length);
+        await file.CopyToAsync(buffer, ct);
         var info = await documents.PutFileAsync(tenants.Store(caller.Tenant), new DocumentFile(id ?? Path.GetFileNameWithoutExtension(file.FileName), title, type, buffer.GetBuffer().AsMemory(0, (int)buffer.Length), meta) { Quota = TenantFilter.PlanOf(http).DocumentQuota }, ct);
         return TypedResults.Ok(info);
     }

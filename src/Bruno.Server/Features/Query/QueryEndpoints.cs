@@ -9,11 +9,15 @@ namespace Bruno.Server.Features.Query;
 /// <summary>Body of a question.</summary>
 public sealed record QueryRequest(string? Query, string? SessionId, int? TopK, string? TenantId) : INamesTenant;
 
-/// <summary>An answer as the API returns it (and as the last server-sent event carries it).</summary>
-public sealed record QueryResponse(string Answer, IReadOnlyList<Source> Sources, double Confidence, string Model, string? TraceId, string SessionId, Usage Usage, string? TurnId)
+/// <summary>
+/// An answer as the API returns it (and as the last server-sent event carries it). <c>answered</c> is false when the
+/// tenant's documents hold nothing that clears the relevance bar: then <c>sources</c> is empty and <c>suggestions</c>
+/// lists the nearest passages.
+/// </summary>
+public sealed record QueryResponse(string Answer, bool Answered, IReadOnlyList<Source> Sources, IReadOnlyList<Source> Suggestions, double Confidence, string Model, string? TraceId, string SessionId, Usage Usage, string? TurnId)
 {
     internal static QueryResponse Of(Answer a) =>
-        new(a.Text, a.Sources, a.Confidence, a.Model, a.TraceId ?? System.Diagnostics.Activity.Current?.TraceId.ToString(), a.SessionId, a.Usage, a.TurnId);
+        new(a.Text, a.Answered, a.Sources, a.Suggestions, a.Confidence, a.Model, a.TraceId ?? System.Diagnostics.Activity.Current?.TraceId.ToString(), a.SessionId, a.Usage, a.TurnId);
 }
 
 /// <summary>Asking questions of the tenant's knowledge, as one JSON answer or as server-sent events.</summary>

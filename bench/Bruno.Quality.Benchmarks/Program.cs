@@ -19,6 +19,7 @@ using Microsoft.Extensions.Options;
 // runs its cases (bench/eval/NAME/cases.jsonl) through Bruno's retrieval and extractive answer, and through a
 // BM25-only and a dense-only baseline on the same chunks. Prints a table, writes JSON (default
 // bench/results/quality.json). --data DIR keeps the ingested stores between runs (ingest is skipped when present).
+// --final N and --rerank N override FinalCount and RerankCandidates; --min-relevance X the relevance bar.
 //   ... -- dump FILE [--chunks]        what extraction (and chunking) makes of one file
 //   ... -- features --corpus NAME --data DIR --out FILE   candidate features and labels, for fitting the models
 //   ... -- fit FILE...                 fits the re-ranker and confidence models on feature files, prints the weights
@@ -56,6 +57,14 @@ Directory.CreateDirectory(dataRoot);
 using var masterKey = MasterKey.LoadOrCreate(Path.Combine(dataRoot, "master.key"));
 
 var options = Options.Create(new BrunoOptions());
+foreach (var (key, set) in new (string, Action<string>)[] { ("--final", v => options.Value.Retrieval.FinalCount = int.Parse(v, System.Globalization.CultureInfo.InvariantCulture)), ("--rerank", v => options.Value.Retrieval.RerankCandidates = int.Parse(v, System.Globalization.CultureInfo.InvariantCulture)) })
+{
+    if (Option(key) is { } value)
+    {
+        set(value);
+    }
+}
+
 if (Option("--min-relevance") is { } bar)
 {
     options.Value.Retrieval.MinRelevance = double.Parse(bar, System.Globalization.CultureInfo.InvariantCulture);
@@ -117,6 +126,12 @@ foreach (var name in corpora)
     }
 
     Console.WriteLine($"== {name}: {files.Count} pages, {cases.Count} cases ({cases.Count(c => !c.MustNotAnswer)} answerable)");
+    if (argList.Contains("--misses"))
+    {
+        await Misses.RunAsync(ask, store, cases, options.Value.Retrieval);
+        continue;
+    }
+
     if (featuresMode)
     {
         featureRows.AddRange(await Features.CollectAsync(ask, store, name!, cases, options.Value.Retrieval, argList.Contains("--sentence-vectors") ? embedder : null));

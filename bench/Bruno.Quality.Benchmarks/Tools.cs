@@ -67,6 +67,7 @@ internal static class AskTool
                 Console.WriteLine($"  {c.Relevance:0.000} {c.DocumentId} [{c.Section}] {string.Join(' ', c.Features.Vector().Select(v => v.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture)))} :: {c.Body[..Math.Min(100, c.Body.Length)].ReplaceLineEndings(" ")}");
             }
 
+            Console.WriteLine($"  passages {retrieval.Passages.Count} code? {retrieval.Query.AsksForCode}: {string.Join(" | ", retrieval.Passages.Select(p => p.Section))}");
             var response = Bruno.Core.Agents.AskService.Respond(retrieval, options.Value.Retrieval);
             Console.WriteLine($"  => answered {response.Answered} conf {response.Confidence:0.00}: {response.Text}");
         }
@@ -102,6 +103,62 @@ internal static class Explain
             }
 
             Console.WriteLine($"  => {r.Answer.ReplaceLineEndings(" ")[..Math.Min(400, r.Answer.Length)]}");
+        }
+    }
+}
+
+/// <summary>Where the expected phrase sits in the passages when an answer misses it: prose, code, a table, the context line.</summary>
+internal static class Misses
+{
+    public static async Task RunAsync(Bruno.Core.Agents.AskService ask, Bruno.Storage.ITenantStore store, IReadOnlyList<Bruno.Core.Evaluation.EvaluationCase> cases, Bruno.Core.RetrievalOptions settings)
+    {
+        var open = new Bruno.Core.RetrievalOptions { MinRelevance = 0, MinAnswerability = 0 };
+        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var c in cases.Where(c => c.ExpectedPhrase is not null))
+        {
+            var (retrieval, _) = await ask.RetrieveForEvaluationAsync(store, c.Question, open, Bruno.Core.Retrieval.RankingMode.Reranked);
+            var response = Bruno.Core.Agents.AskService.Respond(retrieval, open);
+            var phrase = c.ExpectedPhrase!;
+            string where;
+            if (response.Text.Contains(phrase, StringComparison.OrdinalIgnoreCase))
+            {
+                where = "in the answer";
+            }
+            else if (!retrieval.Passages.Any(p => (p.Title + " " + p.Section + "\n" + p.Body).Contains(phrase, StringComparison.OrdinalIgnoreCase)))
+            {
+                where = "not in the five passages";
+            }
+            else
+            {
+                var sentences = Bruno.Core.Agents.ExtractiveAnswerer.Candidates(retrieval.Query, retrieval.Passages);
+                if (sentences.Any(s => s.Text.Contains(phrase, StringComparison.OrdinalIgnoreCase)))
+                {
+                    where = "in a quotable sentence not chosen";
+                    if (Environment.GetEnvironmentVariable("BRUNO_SHOW_MISSES") == "1")
+                    {
+                        var ranked = sentences.OrderByDescending(x => x.Score).ToList();
+                        var hit = ranked.FindIndex(x => x.Text.Contains(phrase, StringComparison.OrdinalIgnoreCase));
+                        Console.WriteLine($"## {c.Question} ['{phrase}'] rank {hit + 1} of {ranked.Count}");
+                        foreach (var x in ranked.Take(3).Append(ranked[hit]))
+                        {
+                            Console.WriteLine($"   {x.Score:0.00} p{x.Passage + 1} [{string.Join(' ', x.Features.Vector().Select(v => v.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture)))}] {x.Text[..Math.Min(150, x.Text.Length)]}");
+                        }
+                    }
+                }
+                else
+                {
+                    var body = string.Join("\n", retrieval.Passages.Select(p => p.Body));
+                    var line = body.Split('\n').FirstOrDefault(l => l.Contains(phrase, StringComparison.OrdinalIgnoreCase)) ?? string.Empty;
+                    where = line.StartsWith('|') ? "in a table row" : retrieval.Passages.Any(p => (p.Title + " " + p.Section).Contains(phrase, StringComparison.OrdinalIgnoreCase)) && !body.Contains(phrase, StringComparison.OrdinalIgnoreCase) ? "in a title or heading only" : "in code or a fragment";
+                }
+            }
+
+            counts[where] = counts.GetValueOrDefault(where) + 1;
+        }
+
+        foreach (var (k, v) in counts.OrderByDescending(p => p.Value))
+        {
+            Console.WriteLine($"   {k}: {v}");
         }
     }
 }

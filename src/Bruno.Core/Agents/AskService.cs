@@ -33,7 +33,8 @@ public sealed record Source(int N, string DocumentId, string Title, string Secti
 public sealed record Usage(int PromptTokens, int CompletionTokens);
 
 /// <summary>
-/// An answer with its sources. <see cref="Answered"/> is false when no passage cleared the relevance bar: the text then
+/// An answer with its sources. <see cref="Answered"/> is false when no passage cleared the relevance bar or the
+/// documents are judged unlikely to hold an answer (below the answerability bar): the text then
 /// says the documents do not hold the answer, <see cref="Sources"/> is empty (nothing is cited as support) and
 /// <see cref="Suggestions"/> lists the nearest passages. <see cref="Confidence"/> is the probability (0-1) that the
 /// response is right: for an answer, that it states what was asked; for a refusal, that the documents indeed hold
@@ -44,7 +45,7 @@ public sealed record Answer(string Text, IReadOnlyList<Source> Sources, double C
     /// <summary>The turn this answer was stored as in the user's memory (for feedback), if it was.</summary>
     public string? TurnId { get; init; }
 
-    /// <summary>Whether the documents held an answer (some passage cleared the relevance bar).</summary>
+    /// <summary>Whether an answer was given: some passage cleared the relevance bar and the documents likely hold one.</summary>
     public bool Answered { get; init; } = true;
 
     /// <summary>When not answered: the nearest passages, for the user to look at; never cited as support.</summary>
@@ -54,7 +55,8 @@ public sealed record Answer(string Text, IReadOnlyList<Source> Sources, double C
 /// <summary>
 /// Answers questions from a tenant's knowledge: the <see cref="Retriever"/> finds and re-ranks passages and keeps those
 /// that clear the relevance bar; an answer is composed from those only, with <c>[n]</c> citations, by the chat model
-/// when one is configured, else extractively (<see cref="ExtractiveAnswerer"/>). When none clears the bar the answer says
+/// when one is configured, else extractively (<see cref="ExtractiveAnswerer"/>). When none clears the bar, or the
+/// answerability model judges that the documents hold no answer (<see cref="RetrievalResult.Answerable"/>), the answer says
 /// the documents do not hold one, cites nothing, and offers the nearest passages as suggestions; the chat model is not
 /// called. Throws <see cref="ArgumentException"/> for an empty or over-long question.
 /// </summary>
@@ -120,7 +122,7 @@ public sealed class AskService(IEmbeddingGenerator<string, Embedding<float>> emb
         IReadOnlyList<Memory.Preference> preferences = [];
         if (passages.Count == 0)
         {
-            // nothing cleared the bar: say so, cite nothing, and show where the nearest text is
+            // nothing cleared the bars: say so, cite nothing, and show where the nearest text is
             final = new Answer(NotInDocuments, [], Math.Round(retrieval.NoAnswer, 2), chat is null ? ExtractiveModel : options.Value.Chat.Model ?? "unknown", session, new Usage(0, 0), traceId)
             {
                 Answered = false,
@@ -294,7 +296,7 @@ public sealed class AskService(IEmbeddingGenerator<string, Embedding<float>> emb
         return (composed.Text, true, composed.Cited, ConfidenceModel.Answer(composed.Signals));
     }
 
-    /// <summary>What an answer says when no passage clears the relevance bar.</summary>
+    /// <summary>What an answer says when no passage clears the relevance bar or the documents likely hold no answer.</summary>
     public const string NotInDocuments = "Not in these documents: nothing in this tenant's documents answers that closely enough to quote. The nearest passages are listed as suggestions.";
 
     private async Task<RetrievalResult> RetrieveAsync(ITenantStore store, string text, ReadOnlyMemory<float> vector, RetrievalOptions opts, int? topK, bool record, CancellationToken ct)

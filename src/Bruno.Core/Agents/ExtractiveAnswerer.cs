@@ -132,7 +132,8 @@ public static class ExtractiveAnswerer
             }
 
             var sameDocument = passages[s.Passage].DocumentId == passages[best.Passage].DocumentId;
-            var enough = s.Score >= best.Score * (sameDocument ? 0.5 : 0.8) && s.Coverage > 0;
+            // the best sentence's document fills the answer; another document must be nearly as good
+            var enough = s.Coverage > 0 && (sameDocument || s.Score >= best.Score * 0.8);
             // the sentence right after the best one often finishes its thought
             var follows = s.Passage == best.Passage && s.Order == best.Order + 1 && s.Score >= best.Score * 0.45;
             if ((enough || follows) && !chosen.Any(c => Repeats(c, s)))
@@ -350,7 +351,7 @@ public static class ExtractiveAnswerer
 public static class SentenceModel
 {
     /// <summary>Intercept, then one weight per feature in <see cref="SentenceFeatures.Labels"/> order.</summary>
-    public static readonly double[] Weights = [-4.862, 0.696, 1.515, 1.57, 1.203, 0.019, 0.162, 1.012, -0.613, 1.915, 0.576];
+    public static readonly double[] Weights = [-4.831, 0.792, 1.414, 1.811, 1.097, 0.033, 0.177, 0.154, -0.327, 1.951, 0.585];
 
     /// <summary>The probability that the sentence answers.</summary>
     public static double Probability(SentenceFeatures features) => RelevanceModel.Probability(Weights, features.Vector());
@@ -364,7 +365,7 @@ public static class SentenceModel
 public static class ConfidenceModel
 {
     /// <summary>Intercept, then one weight per signal in <see cref="AnswerSignals.Names"/> order.</summary>
-    public static readonly double[] AnswerWeights = [-2.729, 0.215, 0.493, 0.89, 0.857, 0.318, 1.459];
+    public static readonly double[] AnswerWeights = [-2.711, 0.408, 0.7, 1.788, 0.731, 0, 1.755];
 
     /// <summary>The probability that an answer with <paramref name="signals"/> states what the question asks.</summary>
     public static double Answer(AnswerSignals signals) => RelevanceModel.Probability(AnswerWeights, signals.Vector());

@@ -324,7 +324,7 @@ public static class RelevanceModel
     public const double DefaultBar = 0.05;
 
     /// <summary>Intercept, then one weight per feature in <see cref="PassageFeatures.Names"/> order.</summary>
-    public static readonly double[] Weights = [-7.227, 3.65, 1.81, -1.282, -2.048, 0.526, 0.778, 0.042, 1.752, 0.577, 2.609, 1.403];
+    public static readonly double[] Weights = [-7.215, 3.724, 1.822, -1.305, -1.994, 0.501, 0.724, -0.041, 1.67, 0.55, 2.637, 1.307];
 
     /// <summary>The probability that the passage is relevant.</summary>
     public static double Probability(PassageFeatures features) => Probability(Weights, features.Vector());
@@ -359,7 +359,7 @@ public static class AnswerabilityModel
     public const double DefaultBar = 0.75;
 
     /// <summary>Intercept, then one weight per signal in <see cref="Names"/> order.</summary>
-    public static readonly double[] Weights = [1.266, -2.105, 3.691, -2.462, -1.952, -1.457];
+    public static readonly double[] Weights = [1.298, -1.842, 3.745, -2.461, -2.041, -1.532];
 
     /// <summary>The signals of a retrieval, in <see cref="Names"/> order.</summary>
     public static double[] Signals(QueryProfile query, IReadOnlyList<Candidate> ranked)

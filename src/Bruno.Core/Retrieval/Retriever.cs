@@ -27,7 +27,7 @@ public sealed record Candidate(string ChunkId, string DocumentId, string Title, 
 }
 
 /// <summary>What a retrieval found: the question's profile, every candidate best first, the passages that cleared the
-/// bar (at most the configured number, at most three per document), and the probability that the documents hold no
+/// bar (at most the configured number), and the probability that the documents hold no
 /// answer (<see cref="AnswerabilityModel"/>).</summary>
 public sealed record RetrievalResult(QueryProfile Query, IReadOnlyList<Candidate> Ranked, IReadOnlyList<Candidate> Passages, double NoAnswer)
 {
@@ -65,7 +65,9 @@ public sealed class Retriever(DocumentService documents)
         {
             Mode = mode switch { RankingMode.KeywordOnly => SearchMode.FullText, RankingMode.DenseOnly => SearchMode.Vector, _ => SearchMode.Hybrid },
             Vector = vector,
-            Text = question,
+            // BM25 over the question's content words ("how do I", "can you" and the like match every page); the
+            // baselines search the question as it is, as plain BM25 and dense search would
+            Text = mode == RankingMode.Reranked ? KeywordText(question) : question,
             K = k,
             CandidatesPerList = Math.Max(k, options.CandidatesPerList),
             RrfK = options.RrfK,
@@ -125,24 +127,17 @@ public sealed class Retriever(DocumentService documents)
 
         var ranked = candidates.OrderByDescending(c => c.Relevance).ThenBy(c => c.ChunkId, StringComparer.Ordinal).ToList();
         var noAnswer = AnswerabilityModel.NoAnswer(query, ranked);
-        var passages = new List<Candidate>();
-        var perDocument = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (var c in ranked)
-        {
-            if (passages.Count == final || c.Relevance < options.MinRelevance)
-            {
-                break;
-            }
-
-            var n = perDocument.GetValueOrDefault(c.DocumentId);
-            if (n < 3)
-            {
-                perDocument[c.DocumentId] = n + 1;
-                passages.Add(c);
-            }
-        }
-
+        // the best that clear the bar, however many come from one document: capping a document's share (three were
+        // kept once) dropped the section that held the command asked for when one document held every good passage
+        var passages = ranked.TakeWhile(c => c.Relevance >= options.MinRelevance).Take(final).ToList();
         return new RetrievalResult(query, ranked, passages, noAnswer);
+    }
+
+    /// <summary>The question without its function words (the whole question when nothing else is left).</summary>
+    internal static string KeywordText(string question)
+    {
+        var words = Lexicon.Words(question).Where(w => !Lexicon.IsFunctionWord(w)).ToList();
+        return words.Count == 0 ? question : string.Join(' ', words);
     }
 
     private static string Normalized(string text) => string.Join(' ', text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)).ToLowerInvariant();

@@ -12,7 +12,7 @@ namespace Bruno.Server.Features.Mcp;
 [McpServerToolType]
 internal sealed class KnowledgeTools(McpCaller caller, AskService ask, DocumentService documents, TenantService tenants, Core.Metering.LlmBudget budget, Microsoft.Extensions.Options.IOptions<Core.BrunoOptions> options)
 {
-    [McpServerTool(Name = "search_knowledge", ReadOnly = true, Idempotent = true), Description("Searches the tenant's documents (vector and full text, fused) and returns the best passages with their sources.")]
+    [McpServerTool(Name = "search_knowledge", ReadOnly = true, Idempotent = true), Description("Searches the tenant's documents (vector and full text, fused, then re-ranked) and returns the passages that clear the tenant's relevance bar, best first, with their sources and relevance (0-1).")]
     public Task<IReadOnlyList<Source>> SearchKnowledgeAsync(
         [Description("What to look for (1-4,000 characters).")] string query,
         [Description("How many passages (1-20, default 5).")] int? topK = null,

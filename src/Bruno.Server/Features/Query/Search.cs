@@ -8,7 +8,7 @@ namespace Bruno.Server.Features.Query;
 /// <summary>Body of a search.</summary>
 public sealed record SearchRequestBody(string? Query, int? TopK, string? TenantId) : INamesTenant;
 
-/// <summary><c>POST /api/v1/search</c> and the MCP tool <c>search_knowledge</c>: retrieval without an answer.</summary>
+/// <summary><c>POST /api/v1/search</c> and the MCP tool <c>search_knowledge</c>: retrieval without an answer (the passages that clear the relevance bar).</summary>
 internal static class Search
 {
     public static void MapSearchEndpoints(this IEndpointRouteBuilder app) =>

@@ -122,6 +122,7 @@ public static class BrunoCli
         InvalidIdentifierException or ArgumentException or FormatException or Kubernetes.RenderException => (UserError, e.Message),
         HttpRequestException => (SystemError, "cannot reach the server; start it with `bruno serve` or pass --server"),
         TenantLockedException => (SystemError, "the data folder is in use by another Bruno process"),
+        Core.Tenants.CatalogUnavailableException => (SystemError, e.Message),
         IOException or UnauthorizedAccessException or StorageException => (SystemError, e.Message),
         _ => (SystemError, "unexpected failure: " + e.GetType().Name),
     };

@@ -306,6 +306,40 @@ public sealed class CliTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ReceiptVerify_AcceptsWhatTheApiReturns()
+    {
+        // issue 19: the JSON of DELETE /admin/v1/tenants/{t}/users/{u} (the receipt nested under "receipt") was refused
+        var ct = TestContext.Current.CancellationToken;
+        var tenant = "receipt-" + Guid.NewGuid().ToString("N")[..8];
+        await _server.CreateTenantsAsync(tenant);
+        using (var dora = _server.Client(_server.UserToken(tenant, "dora", Bruno.Core.Identity.Scopes.Memory)))
+        {
+            (await dora.PostAsync("/api/v1/me/memory", RunningServer.Json(new { text = "My desk is 4B." }), ct)).EnsureSuccessStatusCode();
+        }
+
+        using var platform = _server.Client(_server.PlatformToken());
+        var response = await (await platform.DeleteAsync($"/admin/v1/tenants/{tenant}/users/dora", ct)).Content.ReadAsStringAsync(ct);
+        var file = Path.Combine(_server.Root, $"erasure-{tenant}.json");
+        await File.WriteAllTextAsync(file, response, ct);
+        var (code, output, _) = await RunAsync("receipt", "verify", file);
+        Assert.Equal(0, code);
+        Assert.Contains($"valid: user dora of tenant {tenant} erased at", output, StringComparison.Ordinal);
+
+        // the list of a tenant's receipts, too
+        var list = await (await platform.GetAsync($"/admin/v1/tenants/{tenant}/receipts", ct)).Content.ReadAsStringAsync(ct);
+        await File.WriteAllTextAsync(file, list, ct);
+        (code, output, _) = await RunAsync("receipt", "verify", file);
+        Assert.Equal(0, code);
+        Assert.Contains("valid: user dora", output, StringComparison.Ordinal);
+
+        // and a response that holds no receipt is named as such
+        await File.WriteAllTextAsync(file, """{"user":"dora","rows_deleted":1}""", ct);
+        (code, _, var err) = await RunAsync("receipt", "verify", file);
+        Assert.Equal(1, code);
+        Assert.Contains("is not an erasure receipt", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task AuditVerify_PassesAnIntactLog_AndLocatesTampering()
     {
         var tenant = $"cli-a-{Guid.NewGuid():N}"[..20];

@@ -20,6 +20,50 @@ public sealed class CatalogBackendTests : IDisposable
         return db;
     }
 
+    [Fact]
+    public void APostgresCatalogThatCannotBeReached_IsNamedInOneLine_WithHostPortDatabaseAndCause()
+    {
+        // issue 19: this was "error: unexpected failure: NpgsqlException"
+        var port = BrunoProcess.FreePort(); // nothing listens there
+        using var unreachable = CatalogDatabase.Postgres($"Host=127.0.0.1;Port={port};Database=bruno_catalog;Username=bruno;Password=s3cret-pw;Timeout=5");
+        var e = Assert.Throws<CatalogUnavailableException>(() => new TenantCatalog(unreachable));
+        Assert.StartsWith($"cannot reach the PostgreSQL catalog at 127.0.0.1:{port}, database bruno_catalog: ", e.Message, StringComparison.Ordinal);
+        Assert.Contains("refused", e.Message, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("s3cret", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', e.Message);
+
+        // a server that answers but refuses the login: its own reason
+        var real = new Npgsql.NpgsqlConnectionStringBuilder(TestPostgres.NewDatabase()) { Password = "wrong-password", Username = "nobody_here" };
+        using var refused = CatalogDatabase.Postgres(real.ConnectionString);
+        e = Assert.Throws<CatalogUnavailableException>(() => new TenantCatalog(refused));
+        Assert.StartsWith($"cannot reach the PostgreSQL catalog at {real.Host}:{real.Port}, database {real.Database}: ", e.Message, StringComparison.Ordinal);
+        Assert.Contains("nobody_here", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TheSqliteCatalog_AndItsJournals_AreReadableByTheOwnerOnly_WhoeverMadeTheFolder()
+    {
+        // issue 19: with a folder the operator made (umask 022), catalog.db and its -wal/-shm were 0644
+        var folder = Path.Combine(_root, "operator-made");
+        Directory.CreateDirectory(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+        var fresh = Path.Combine(folder, "catalog.db");
+        var older = Path.Combine(folder, "older.db");
+        File.WriteAllBytes(older, []);
+        File.SetUnixFileMode(older, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+
+        foreach (var path in new[] { fresh, older })
+        {
+            var db = CatalogDatabase.Sqlite(path);
+            _open.Add(db);
+            new TenantCatalog(db).Create(TenantId.Parse("acme"), "Acme"); // writes through the WAL
+            Assert.True(File.Exists(path + "-wal") && File.Exists(path + "-shm"));
+            foreach (var file in new[] { path, path + "-wal", path + "-shm" })
+            {
+                Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(file));
+            }
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Backends))]
     public void Tenants_AreCreatedOnce_ListedByIdAndKeepTheirSettings(string backend)

@@ -45,7 +45,8 @@ public sealed class TenantLifecycleTests : IAsyncDisposable
 
         Assert.Null(tenants.Resume(acme, "op")); // active: nothing to resume
         Assert.Equal(TenantStatus.Suspended, tenants.Suspend(acme, "op")!.Status);
-        Assert.Equal("The tenant of this credential is suspended.", tenants.Refusal(acme));
+        Assert.Equal("The tenant of this credential is suspended.", tenants.Refusal(acme)?.Detail);
+        Assert.Equal(RefusalKind.TenantSuspended, tenants.Refusal(acme)?.Kind);
         Assert.Equal(TenantStatus.Active, tenants.Resume(acme, "op")!.Status);
 
         // offloaded: the store is closed, its files stay; the next request reactivates it
@@ -58,7 +59,8 @@ public sealed class TenantLifecycleTests : IAsyncDisposable
         Assert.True(Directory.Exists(Path.Combine(_root, "store", "tenants", "acme")));
         Assert.Equal(TenantStatus.Deleted, (await tenants.DeleteAsync(acme, "op"))!.Status);
         Assert.False(engine.TenantExists(acme));
-        Assert.Equal("The tenant of this credential does not exist.", tenants.Refusal(acme));
+        Assert.Equal("The tenant of this credential does not exist.", tenants.Refusal(acme)?.Detail);
+        Assert.Equal(RefusalKind.TenantUnknown, tenants.Refusal(acme)?.Kind);
         Assert.Null(await tenants.DeleteAsync(acme, "op"));
         await Assert.ThrowsAsync<TenantExistsException>(() => tenants.CreateAsync(acme, "Again")); // the tombstone keeps the id
         Assert.Equal(
@@ -82,8 +84,9 @@ public sealed class TenantLifecycleTests : IAsyncDisposable
         await tenants.CreateAsync(dying, "Half dead");
         Assert.NotNull(catalog.Transition(dying, [TenantStatus.Active], TenantStatus.Deleting, "op"));
         Assert.True(engine.TenantExists(dying));
-        Assert.Equal("The tenant of this credential is still being created.", tenants.Refusal(born));
-        Assert.Equal("The tenant of this credential is being deleted.", tenants.Refusal(dying));
+        Assert.Equal("The tenant of this credential is still being created.", tenants.Refusal(born)?.Detail);
+        Assert.Equal("The tenant of this credential is being deleted.", tenants.Refusal(dying)?.Detail);
+        Assert.Equal((RefusalKind.TenantUnavailable, RefusalKind.TenantUnavailable), (tenants.Refusal(born)?.Kind, tenants.Refusal(dying)?.Kind));
 
         // the next start
         await engine.DisposeAsync();

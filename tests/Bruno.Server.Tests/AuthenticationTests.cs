@@ -18,14 +18,14 @@ public sealed class AuthenticationTests(ServerFixture fixture) : IClassFixture<S
 
     private TokenService Tokens => Server.Services.GetRequiredService<TokenService>();
 
-    public static TheoryData<string> Attacks => ["none", "wrong-key", "rs256-confusion", "wrong-issuer", "wrong-audience", "expired", "tampered", "unknown-kid", "garbage", "empty"];
+    public static TheoryData<string> Attacks => ["none", "wrong-key", "rs256-confusion", "wrong-issuer", "wrong-audience", "expired", "tampered", "unknown-kid", "garbage", "empty", "tenant-array", "tenant-twice", "sub-array", "tenant-number"];
 
     [Theory]
     [MemberData(nameof(Attacks))]
     public async Task ForgedOrInvalidTokens_Get401_NeverAServerError(string attack)
     {
         var tenant = ServerFixture.NewTenant("jwt");
-        await Server.CreateTenantsAsync(tenant);
+        await Server.CreateTenantsAsync(tenant, tenant + "-other");
 
         var token = Forge(attack, tenant);
         using var client = Server.Client();
@@ -35,6 +35,16 @@ public sealed class AuthenticationTests(ServerFixture fixture) : IClassFixture<S
             using var request = new HttpRequestMessage(method, path) { Content = method == HttpMethod.Post ? RunningServer.Json(new { query = "x" }) : null };
             await Http.AssertProblemAsync(await client.SendAsync(request, Http.Ct), HttpStatusCode.Unauthorized);
         }
+    }
+
+    [Fact]
+    public async Task AHandBuiltToken_WithOneTenantClaim_IsAccepted()
+    {
+        // the duplicated-key attack builds its token by hand: without the duplicate, the same token works
+        var tenant = ServerFixture.NewTenant("jwt-hand");
+        await Server.CreateTenantsAsync(tenant);
+        using var client = Server.Client(Forge("hand-built", tenant));
+        (await client.GetAsync("/api/v1/documents", Http.Ct)).EnsureSuccessStatusCode();
     }
 
     [Fact]
@@ -120,6 +130,22 @@ public sealed class AuthenticationTests(ServerFixture fixture) : IClassFixture<S
                 return parts[0] + "." + B64(payload) + "." + parts[2];
             case "unknown-kid":
                 return Sign(new SigningCredentials(new SymmetricSecurityKey(RandomNumberGenerator.GetBytes(32)) { KeyId = "someone-elses-key" }, SecurityAlgorithms.HmacSha256));
+            case "tenant-array":
+                // both tenants exist: a token naming two of them must not be served as either
+                claims["tenant_id"] = new[] { tenant + "-other", tenant };
+                return Sign(ours);
+            case "sub-array":
+                claims["sub"] = new[] { "alice", "mallory" };
+                return Sign(ours);
+            case "tenant-number":
+                claims["tenant_id"] = 42;
+                return Sign(ours);
+            case "tenant-twice" or "hand-built":
+                // a duplicated key, signed with the server's own key: parsers disagree on which value wins
+                var header = B64($$"""{"alg":"HS256","kid":"{{Tokens.SigningKey.KeyId}}","typ":"JWT"}""");
+                var body = B64($$"""{"iss":"bruno","aud":"bruno-api",{{(attack == "tenant-twice" ? $"\"tenant_id\":\"{tenant}-other\"," : string.Empty)}}"sub":"alice","scope":"query ingest admin","tenant_id":"{{tenant}}","exp":{{new DateTimeOffset(now.AddMinutes(10)).ToUnixTimeSeconds()}}}""");
+                var mac = HMACSHA256.HashData(Tokens.SigningKey.Key, Encoding.ASCII.GetBytes(header + "." + body));
+                return header + "." + body + "." + Base64UrlEncoder.Encode(mac);
             case "garbage":
                 return "not.a.token";
             default:

@@ -89,6 +89,55 @@ public sealed class ErasureTests
         await Http.AssertProblemAsync(await platform.DeleteAsync($"/admin/v1/tenants/{tenant}/users/..%2F", Http.Ct), HttpStatusCode.BadRequest);
     }
 
+    [Theory]
+    [InlineData("self")]
+    [InlineData("tenant-admin")]
+    [InlineData("platform")]
+    public async Task ErasingAUser_LeavesNoTraceOfItsIdInTheCatalog(string path)
+    {
+        // issue 19: after an erasure the catalog still named the user; every door of erasure is checked, every table read
+        await using var server = await RunningServer.StartAsync();
+        var tenant = ServerFixture.NewTenant("user-trace");
+        await server.CreateTenantsAsync(tenant);
+        const string user = "zelda-erased-7";
+        using var zelda = server.Client(server.UserToken(tenant, user, Scopes.Query, Scopes.Memory));
+        (await zelda.PostAsync("/api/v1/me/memory", RunningServer.Json(new { text = "My locker is number 31." }), Http.Ct)).EnsureSuccessStatusCode();
+        var catalog = server.Services.GetRequiredService<CatalogDatabase>();
+        Assert.NotEmpty(CatalogRowsNaming(catalog, user));
+
+        using var admin = server.Client(server.UserToken(tenant, "ada", Scopes.Admin));
+        using var platform = server.Client(server.PlatformToken());
+        var response = path switch
+        {
+            "self" => await zelda.DeleteAsync("/api/v1/me/memory", Http.Ct),
+            "tenant-admin" => await admin.DeleteAsync($"/api/v1/users/{user}/memory", Http.Ct),
+            _ => await platform.DeleteAsync($"/admin/v1/tenants/{tenant}/users/{user}", Http.Ct),
+        };
+        response.EnsureSuccessStatusCode();
+
+        // the signed receipt is the one record that names whom it covers (the proof of the erasure); nothing else may
+        var left = CatalogRowsNaming(catalog, user);
+        Assert.Single(left, row => row.StartsWith("erasure_receipts: ", StringComparison.Ordinal));
+        Assert.All(left, row => Assert.StartsWith("erasure_receipts: ", row, StringComparison.Ordinal));
+    }
+
+    /// <summary>Every row of every catalog table whose text holds <paramref name="value"/> (table name and row).</summary>
+    private static List<string> CatalogRowsNaming(CatalogDatabase catalog, string value)
+    {
+        var tables = catalog.Query("SELECT name FROM sqlite_master WHERE type = 'table';", r => r.GetString(0));
+        var found = new List<string>();
+        foreach (var table in tables)
+        {
+            found.AddRange(catalog.Query($"SELECT * FROM \"{table}\";", r =>
+            {
+                var cells = Enumerable.Range(0, r.FieldCount).Select(i => r.IsDBNull(i) ? string.Empty : Convert.ToString(r.GetValue(i), System.Globalization.CultureInfo.InvariantCulture)).ToList();
+                return table + ": " + string.Join(" | ", cells);
+            }).Where(row => row.Contains(value, StringComparison.Ordinal)));
+        }
+
+        return found;
+    }
+
     private static void CopyFolder(string from, string to)
     {
         foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))

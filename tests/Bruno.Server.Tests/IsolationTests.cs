@@ -82,8 +82,43 @@ public sealed class IsolationTests(ServerFixture fixture) : IClassFixture<Server
         await Http.AssertProblemAsync(await mallory.PostAsync("/api/v1/documents", RunningServer.Json(new { id = "x", content = "planted", tenant_id = a }), Http.Ct), HttpStatusCode.NotFound);
         await Http.AssertProblemAsync(await mallory.GetAsync($"/api/v1/tenants/{a}/documents", Http.Ct), HttpStatusCode.NotFound);
 
+        // every spelling of a tenant key, and values that are not a plain string (issue 19: these were ignored, not refused)
+        foreach (var key in new[] { "tenantId", "TenantId", "tenant", "tenant-id", "TENANT_ID", "Tenant" })
+        {
+            await Http.AssertProblemAsync(await mallory.PostAsync("/api/v1/query", Body(key, a, ("query", "secret plans")), Http.Ct), HttpStatusCode.NotFound);
+            await Http.AssertProblemAsync(await mallory.PostAsync("/api/v1/documents", Body(key, a, ("id", "x"), ("content", "planted")), Http.Ct), HttpStatusCode.NotFound);
+        }
+
+        await Http.AssertProblemAsync(await mallory.PostAsync("/api/v1/search", Body("tenant_id", new[] { a }, ("query", "plans")), Http.Ct), HttpStatusCode.NotFound);
+        await Http.AssertProblemAsync(await mallory.PostAsync("/api/v1/feedback", Body("tenantId", new { id = a }, ("turn_id", "t1"), ("rating", "up")), Http.Ct), HttpStatusCode.NotFound);
+        await Http.AssertProblemAsync(await mallory.GetAsync($"/api/v1/documents?TenantId={a}", Http.Ct), HttpStatusCode.NotFound);
+        using (var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/documents"))
+        {
+            request.Headers.Add("Tenant-ID", a);
+            await Http.AssertProblemAsync(await mallory.SendAsync(request, Http.Ct), HttpStatusCode.NotFound);
+        }
+
+        using (var form = new MultipartFormDataContent())
+        {
+            form.Add(new StringContent(a), "tenantId");
+            form.Add(new ByteArrayContent("planted through a form"u8.ToArray()) { Headers = { ContentType = new("text/plain") } }, "file", "planted.txt");
+            await Http.AssertProblemAsync(await mallory.PostAsync("/api/v1/documents", form, Http.Ct), HttpStatusCode.NotFound);
+        }
+
+        // one's own tenant under any spelling is harmless
+        (await mallory.PostAsync("/api/v1/query", Body("tenantId", b, ("query", "anything")), Http.Ct)).EnsureSuccessStatusCode();
+
         // nothing was planted in the victim's tenant, and naming one's own tenant is harmless
         var list = await Http.JsonAsync(await alice.GetAsync($"/api/v1/documents?tenant_id={a}", Http.Ct));
         Assert.Equal(["plans"], list.GetProperty("items").EnumerateArray().Select(d => d.GetProperty("id").GetString()));
+        Assert.Empty((await Http.JsonAsync(await mallory.GetAsync("/api/v1/documents", Http.Ct))).GetProperty("items").EnumerateArray());
+    }
+
+    /// <summary>A JSON body with <paramref name="fields"/> and a tenant under the key <paramref name="key"/>.</summary>
+    private static StringContent Body(string key, object value, params (string Name, object Value)[] fields)
+    {
+        var body = fields.ToDictionary(f => f.Name, f => f.Value);
+        body[key] = value;
+        return new StringContent(System.Text.Json.JsonSerializer.Serialize(body), System.Text.Encoding.UTF8, "application/json");
     }
 }

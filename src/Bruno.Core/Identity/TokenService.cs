@@ -122,6 +122,58 @@ public sealed class TokenService
 
     private static string KeyIdOf(byte[] key) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(key))[..16];
 
+    /// <summary>
+    /// Why a token whose signature holds still cannot name one identity, or null when it can: a claim name given twice
+    /// (RFC 7519 lets a parser reject that, and a parser that keeps the first would disagree with one that keeps the
+    /// last), or <c>tenant_id</c>, <c>sub</c> or <c>scope</c> that is not a single string (an array would be read as
+    /// several claims, one of them picked). <paramref name="encodedPayload"/> is the token's base64url payload. Never throws.
+    /// </summary>
+    public static string? ClaimShapeProblem(string encodedPayload)
+    {
+        byte[] json;
+        try
+        {
+            json = Base64UrlEncoder.DecodeBytes(encodedPayload);
+        }
+        catch (FormatException)
+        {
+            return "the payload is not base64url";
+        }
+
+        try
+        {
+            var reader = new System.Text.Json.Utf8JsonReader(json);
+            if (!reader.Read() || reader.TokenType != System.Text.Json.JsonTokenType.StartObject)
+            {
+                return "the payload is not a JSON object";
+            }
+
+            var names = new HashSet<string>(StringComparer.Ordinal);
+            while (reader.Read() && reader.TokenType == System.Text.Json.JsonTokenType.PropertyName)
+            {
+                var name = reader.GetString()!;
+                if (!names.Add(name))
+                {
+                    return $"the claim '{name}' appears twice";
+                }
+
+                reader.Read();
+                if (name is TenantClaim or JwtRegisteredClaimNames.Sub or ScopeClaim && reader.TokenType != System.Text.Json.JsonTokenType.String)
+                {
+                    return $"the claim '{name}' is not a single string";
+                }
+
+                reader.Skip();
+            }
+
+            return null;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return "the payload is not valid JSON";
+        }
+    }
+
     /// <summary>The scopes a validated principal carries.</summary>
     public static IReadOnlySet<string> ScopesOf(ClaimsPrincipal principal) =>
         principal.FindAll(c => c.Type is ScopeClaim or "scp").SelectMany(c => c.Value.Split(' ', StringSplitOptions.RemoveEmptyEntries)).ToHashSet(StringComparer.Ordinal);

@@ -40,9 +40,41 @@ public sealed class CatalogDatabase : IDisposable
     /// <summary>The backend.</summary>
     public CatalogProvider Provider { get; }
 
-    /// <summary>A SQLite catalog in the file at <paramref name="path"/> (created when missing).</summary>
-    public static CatalogDatabase Sqlite(string path) =>
-        new(CatalogProvider.Sqlite, new SqliteConnectionStringBuilder { DataSource = path, Pooling = true }.ToString(), null);
+    /// <summary>
+    /// A SQLite catalog in the file at <paramref name="path"/> (created when missing). The file and its <c>-wal</c> and
+    /// <c>-shm</c> companions are readable by their owner only (0600), whoever made the folder and whatever the umask:
+    /// they hold user ids and key hashes. Throws <see cref="IOException"/> or <see cref="UnauthorizedAccessException"/>
+    /// when the file cannot be created or its mode set.
+    /// </summary>
+    public static CatalogDatabase Sqlite(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        OwnerOnly(path);
+        return new(CatalogProvider.Sqlite, new SqliteConnectionStringBuilder { DataSource = path, Pooling = true }.ToString(), null);
+    }
+
+    /// <summary>Creates the catalog file 0600 before SQLite does (SQLite gives its journals the database file's mode), and
+    /// takes the group's and others' access away from one made earlier.</summary>
+    private static void OwnerOnly(string path)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        const UnixFileMode mode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        using (new FileStream(path, new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.ReadWrite, UnixCreateMode = mode }))
+        {
+        }
+
+        foreach (var file in new[] { path, path + "-wal", path + "-shm", path + "-journal" })
+        {
+            if (File.Exists(file) && File.GetUnixFileMode(file) != mode)
+            {
+                File.SetUnixFileMode(file, mode);
+            }
+        }
+    }
 
     /// <summary>A PostgreSQL catalog; <paramref name="connectionString"/> names an existing database.</summary>
     public static CatalogDatabase Postgres(string connectionString) =>
@@ -53,7 +85,14 @@ public sealed class CatalogDatabase : IDisposable
     {
         if (_postgres is not null)
         {
-            return _postgres.OpenConnection();
+            try
+            {
+                return _postgres.OpenConnection();
+            }
+            catch (Exception e) when (e is NpgsqlException or TimeoutException)
+            {
+                throw Unavailable(e);
+            }
         }
 
         var c = new SqliteConnection(_sqlite);
@@ -97,7 +136,16 @@ public sealed class CatalogDatabase : IDisposable
             return NoLock.Instance;
         }
 
-        var connection = await _postgres.OpenConnectionAsync(ct);
+        DbConnection connection;
+        try
+        {
+            connection = await _postgres.OpenConnectionAsync(ct);
+        }
+        catch (Exception e) when (e is NpgsqlException or TimeoutException)
+        {
+            throw Unavailable(e);
+        }
+
         try
         {
             var transaction = await connection.BeginTransactionAsync(ct);
@@ -224,4 +272,24 @@ public sealed class CatalogDatabase : IDisposable
 
     /// <inheritdoc />
     public void Dispose() => _postgres?.Dispose();
+
+    /// <summary>The failure to open a connection, in one line naming host, port, database and cause (never the password).</summary>
+    private CatalogUnavailableException Unavailable(Exception e)
+    {
+        var target = new NpgsqlConnectionStringBuilder(_postgres!.ConnectionString);
+        var cause = e switch
+        {
+            PostgresException p => p.MessageText,
+            _ when e.InnerException is System.Net.Sockets.SocketException s => s.Message,
+            _ when e.InnerException is TimeoutException or OperationCanceledException => "no answer within the connection timeout",
+            _ => e.Message,
+        };
+        return new CatalogUnavailableException($"cannot reach the PostgreSQL catalog at {target.Host}:{target.Port}, database {target.Database}: {cause.TrimEnd('.')}", e);
+    }
 }
+
+/// <summary>
+/// The catalog's database cannot be reached or refused the connection. The message names host, port, database and the
+/// cause in one line, for operators; it is not shown to API callers (they get 503).
+/// </summary>
+public sealed class CatalogUnavailableException(string message, Exception inner) : Exception(message, inner);

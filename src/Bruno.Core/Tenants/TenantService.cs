@@ -87,14 +87,14 @@ public sealed class TenantService(TenantCatalog catalog, IStorageEngine engine, 
     }
 
     /// <summary>Why the tenant's requests are refused, or null when it is served (an offloaded tenant is reactivated).</summary>
-    public string? Refusal(TenantId id) => Admit(id).Refusal;
+    public Refusal? Refusal(TenantId id) => Admit(id).Refusal;
 
     /// <summary>
     /// The admission check of a request: why the tenant is refused (null when it is served; an offloaded tenant is
     /// reactivated) and its record (for its plan). Reads the catalog at most every <see cref="TenantCatalog.RecentFor"/>
     /// per tenant; a change made in this process is seen at once, one made by another process within that time.
     /// </summary>
-    public (string? Refusal, TenantRecord? Record) Admit(TenantId id)
+    public (Refusal? Refusal, TenantRecord? Record) Admit(TenantId id)
     {
         var record = catalog.FindRecent(id);
         if (record?.Status == TenantStatus.Offloaded)
@@ -102,14 +102,7 @@ public sealed class TenantService(TenantCatalog catalog, IStorageEngine engine, 
             record = catalog.Transition(id, [TenantStatus.Offloaded], TenantStatus.Active, "request") ?? catalog.Find(id);
         }
 
-        return (record?.Status switch
-        {
-            null or TenantStatus.Deleted => "The tenant of this credential does not exist.",
-            TenantStatus.Suspended => "The tenant of this credential is suspended.",
-            TenantStatus.Provisioning => "The tenant of this credential is still being created.",
-            TenantStatus.Deleting => "The tenant of this credential is being deleted.",
-            _ => null,
-        }, record);
+        return (Tenants.Refusal.ForStatus(record?.Status), record);
     }
 
     /// <summary>The tenant, or null when unknown.</summary>

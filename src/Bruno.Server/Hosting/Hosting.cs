@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.JsonWebTokens;
 using Scalar.AspNetCore;
 
 namespace Bruno.Server.Hosting;
@@ -83,6 +84,16 @@ internal static class Hosting
 
             o.Events = new JwtBearerEvents
             {
+                OnTokenValidated = c =>
+                {
+                    // a valid signature over an ambiguous identity (a tenant claim given twice, or as an array) is refused
+                    if (c.SecurityToken is JsonWebToken jwt && TokenService.ClaimShapeProblem(jwt.EncodedPayload) is { } problem)
+                    {
+                        c.Fail(problem);
+                    }
+
+                    return Task.CompletedTask;
+                },
                 OnChallenge = async c =>
                 {
                     c.HandleResponse(); // no details of why the token failed reach the client
@@ -96,6 +107,9 @@ internal static class Hosting
             };
         });
         services.AddAuthorizationBuilder()
+            // deny by default: an endpoint that declares neither a policy nor AllowAnonymous is refused (401 without a
+            // credential, 403 with one); a path that matches no endpoint goes on to its 404
+            .SetFallbackPolicy(DenyByDefault)
             .AddPolicy(QueryPolicy, p => p.RequireClaim(TokenService.TenantClaim).RequireAssertion(c => TokenService.ScopesOf(c.User).Contains(Scopes.Query)))
             .AddPolicy(IngestPolicy, p => p.RequireClaim(TokenService.TenantClaim).RequireAssertion(c => TokenService.ScopesOf(c.User).Contains(Scopes.Ingest)))
             .AddPolicy(TenantPolicy, p => p.RequireClaim(TokenService.TenantClaim))
@@ -103,6 +117,7 @@ internal static class Hosting
             .AddPolicy(AdminPolicy, p => p.RequireClaim(TokenService.TenantClaim).RequireAssertion(c => TokenService.ScopesOf(c.User).Contains(Scopes.Admin)))
             .AddPolicy(PlatformPolicy, p => p.RequireAssertion(c => !c.User.HasClaim(x => x.Type == TokenService.TenantClaim) && TokenService.ScopesOf(c.User).Contains(Scopes.PlatformAdmin)))
             .AddPolicy(MetricsPolicy, p => p.RequireAssertion(c => !c.User.HasClaim(x => x.Type == TokenService.TenantClaim) && TokenService.ScopesOf(c.User).Overlaps([Scopes.PlatformAdmin, Scopes.Metrics])));
+        services.AddSingleton<Admission>();
         services.AddSingleton<TenantFilter>();
         services.AddSingleton<TenantWatch>();
         services.AddSingleton<Features.Limits.RequestLimits>();
@@ -159,6 +174,15 @@ internal static class Hosting
         _ = app.Services.GetRequiredService<Features.Observability.TenantGauges>(); // its instruments exist from the start
         _ = app.Services.GetRequiredService<IOptions<BrunoOptions>>().Value; // fail at start, not on the first request
     }
+
+    /// <summary>
+    /// The policy of an endpoint that declared none: refused. A request that matched none of the application's route
+    /// endpoints passes on to the answer routing gives it (404, or the 405 and 415 that routing's own rejection
+    /// endpoints write, which are not route endpoints).
+    /// </summary>
+    public static readonly Microsoft.AspNetCore.Authorization.AuthorizationPolicy DenyByDefault = new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder()
+        .RequireAssertion(c => c.Resource is HttpContext http && http.GetEndpoint() is not RouteEndpoint)
+        .Build();
 
     public static void MapHealthEndpoints(this WebApplication app)
     {

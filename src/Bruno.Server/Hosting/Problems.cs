@@ -23,6 +23,29 @@ internal static class Problems
     public static IResult Result(int status, string title, string detail, IDictionary<string, object?>? extensions = null) =>
         TypedResults.Problem(statusCode: status, title: title, detail: detail, extensions: extensions);
 
+    /// <summary>
+    /// The HTTP answer to a refused admission, one for each <see cref="RefusalKind"/>: 401 without a credential, 404 for
+    /// another tenant named (as if it did not exist), 403 for the tenant's state, a missing scope or a quota (with
+    /// <c>quota</c>), 429 with <c>Retry-After</c> and <c>level</c> for a rate limit (<paramref name="decision"/>).
+    /// </summary>
+    public static IResult Refused(Refusal refusal, Features.Limits.LimitDecision? decision = null)
+    {
+        ArgumentNullException.ThrowIfNull(refusal);
+        return refusal.Kind switch
+        {
+            RefusalKind.Unauthenticated => Result(StatusCodes.Status401Unauthorized, "Unauthorized", "A valid bearer token is required."),
+            RefusalKind.OtherTenantNamed => Result(StatusCodes.Status404NotFound, "Not found", "No such resource."),
+            RefusalKind.TenantUnknown => Result(StatusCodes.Status403Forbidden, "Tenant unknown", refusal.Detail),
+            RefusalKind.TenantSuspended => Result(StatusCodes.Status403Forbidden, "Tenant suspended", refusal.Detail),
+            RefusalKind.TenantUnavailable => Result(StatusCodes.Status403Forbidden, "Tenant unavailable", refusal.Detail),
+            RefusalKind.ScopeMissing => Result(StatusCodes.Status403Forbidden, "Forbidden", refusal.Detail),
+            RefusalKind.QuotaExceeded => Result(StatusCodes.Status403Forbidden, "Quota exceeded", refusal.Detail, refusal.Limit is { } quota ? new Dictionary<string, object?>(StringComparer.Ordinal) { ["quota"] = quota } : null),
+            RefusalKind.RateLimited when decision is not null => Features.Limits.LimitHeaders.Problem(decision),
+            RefusalKind.RateLimited => Result(StatusCodes.Status429TooManyRequests, "Rate limit exceeded", refusal.Detail),
+            _ => throw new ArgumentOutOfRangeException(nameof(refusal), refusal.Kind, "Unknown refusal."),
+        };
+    }
+
     /// <summary>The route template of the request's endpoint (never the raw path, which can carry personal data).</summary>
     public static string RouteOf(HttpContext context) => (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "(unmatched)";
 
@@ -64,6 +87,7 @@ internal sealed partial class ProblemExceptionHandler(ILogger<ProblemExceptionHa
             QuotaExceededException q => (403, "Quota exceeded", q.Message),
             Core.Metering.RateLimitedException r => (429, "Rate limit exceeded", r.Message),
             Core.Agents.ModelUnavailableException m => (503, "Model unavailable", m.Message),
+            CatalogUnavailableException => (503, "Catalog unavailable", "The tenant catalog cannot be reached; try again shortly."),
             StoreUnavailableException => (503, "Store unavailable", "The store node holding this tenant's data is unavailable; try again shortly."),
             TenantFencedException => (503, "Tenant being moved", "This tenant's data is being moved between store nodes; try again in a moment."),
             Core.Cluster.NoStoreNodeException n => (503, "No store node", n.Message),

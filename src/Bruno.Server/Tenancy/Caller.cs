@@ -17,8 +17,8 @@ public sealed record Caller(TenantId Tenant, UserId User, IReadOnlySet<string> S
     {
         ArgumentNullException.ThrowIfNull(principal);
         if (principal.Identity?.IsAuthenticated != true
-            || !TenantId.TryParse(principal.FindFirst(TokenService.TenantClaim)?.Value, out var tenant)
-            || !UserId.TryParse(principal.FindFirst(JwtRegisteredClaimNames.Sub)?.Value, out var user))
+            || !TenantId.TryParse(Single(principal, TokenService.TenantClaim), out var tenant)
+            || !UserId.TryParse(Single(principal, JwtRegisteredClaimNames.Sub), out var user))
         {
             return null;
         }
@@ -26,17 +26,71 @@ public sealed record Caller(TenantId Tenant, UserId User, IReadOnlySet<string> S
         return new Caller(tenant, user, TokenService.ScopesOf(principal));
     }
 
-    /// <summary>Minimal-API binding.</summary>
-    public static ValueTask<Caller?> BindAsync(HttpContext context, ParameterInfo parameter)
+    /// <summary>The value of the one claim of <paramref name="type"/>; null when there is none or more than one.</summary>
+    private static string? Single(ClaimsPrincipal principal, string type)
+    {
+        string? value = null;
+        foreach (var claim in principal.FindAll(type))
+        {
+            if (value is not null)
+            {
+                return null;
+            }
+
+            value = claim.Value;
+        }
+
+        return value;
+    }
+
+    /// <summary>The caller of <paramref name="context"/>'s request, read from its principal once per request.</summary>
+    public static Caller? Of(HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        return ValueTask.FromResult(From(context.User));
+        if (context.Features.Get<Parsed>() is { } parsed)
+        {
+            return parsed.Caller;
+        }
+
+        var caller = From(context.User);
+        context.Features.Set(new Parsed(caller));
+        return caller;
     }
+
+    /// <summary>Minimal-API binding.</summary>
+    public static ValueTask<Caller?> BindAsync(HttpContext context, ParameterInfo parameter) => ValueTask.FromResult(Of(context));
+
+    /// <summary>The request's caller as first read (null: none).</summary>
+    private sealed record Parsed(Caller? Caller);
 }
 
-/// <summary>A request body that may name a tenant (to detect override attempts; the value is never used).</summary>
-public interface INamesTenant
+/// <summary>
+/// A JSON request body of a tenant endpoint. It never chooses the tenant; the keys it does not define are kept in
+/// <see cref="Other"/> so that <see cref="TenantFilter"/> can answer 404 to any spelling of a tenant key
+/// (<c>tenant_id</c>, <c>tenantId</c>, <c>TenantId</c>, <c>tenant</c>, <c>tenant-id</c>...) naming another tenant.
+/// </summary>
+public abstract record TenantBody
 {
-    /// <summary>The tenant the body names, if any.</summary>
-    string? TenantId { get; }
+    /// <summary>Top-level keys of the body that no property of the request reads.</summary>
+    [System.Text.Json.Serialization.JsonExtensionData]
+    public Dictionary<string, System.Text.Json.JsonElement>? Other { get; init; }
+
+    /// <summary>The values of the body's keys that spell a tenant (see <see cref="TenantKeys.Names"/>).</summary>
+    public IEnumerable<System.Text.Json.JsonElement> TenantValues() =>
+        Other is null ? [] : Other.Where(p => TenantKeys.Names(p.Key)).Select(p => p.Value);
+}
+
+/// <summary>What counts as a key naming a tenant, in a header, a query string, a form or a body.</summary>
+public static class TenantKeys
+{
+    /// <summary>
+    /// Whether <paramref name="key"/> spells a tenant: its letters and digits, lowercased, are <c>tenant</c>,
+    /// <c>tenantid</c> or either behind an <c>x</c> (<c>X-Tenant-Id</c>), whatever the case and separators.
+    /// </summary>
+    public static bool Names(string key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        var letters = new string([.. key.Where(char.IsLetterOrDigit).Select(char.ToLowerInvariant)]);
+        return letters is "tenant" or "tenantid" or "xtenant" or "xtenantid";
+    }
 }

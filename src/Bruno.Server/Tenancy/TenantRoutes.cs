@@ -14,3 +14,31 @@ internal static class TenantRoutes
     public static Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult NotFound() =>
         TypedResults.Problem(statusCode: 404, title: "Not found", detail: "No such tenant.");
 }
+
+/// <summary>Marks an endpoint that reaches a tenant: behind <see cref="Hosting.Hosting.TenantPolicy"/> and admitted by
+/// <see cref="TenantFilter"/> (an endpoint test checks every endpoint is this, platform-only or explicitly anonymous).</summary>
+internal sealed class TenantEndpointMetadata
+{
+    public static readonly TenantEndpointMetadata Instance = new();
+
+    private TenantEndpointMetadata()
+    {
+    }
+}
+
+/// <summary>The one way an endpoint or group of the tenant API is declared.</summary>
+internal static class TenantEndpoints
+{
+    /// <summary>
+    /// Puts <paramref name="builder"/> behind a credential of a tenant (<see cref="Hosting.Hosting.TenantPolicy"/>, and
+    /// <paramref name="policy"/> for its scope when given) and the tenant filter (admission, the other-tenant check).
+    /// </summary>
+    public static TBuilder ForTenant<TBuilder>(this TBuilder builder, string? policy = null)
+        where TBuilder : IEndpointConventionBuilder
+    {
+        builder.RequireAuthorization(policy is null ? [Hosting.Hosting.TenantPolicy] : [Hosting.Hosting.TenantPolicy, policy]);
+        builder.AddEndpointFilter<TBuilder, TenantFilter>();
+        builder.WithMetadata(TenantEndpointMetadata.Instance);
+        return builder;
+    }
+}

@@ -27,7 +27,7 @@ internal static class ApiKeyEndpoints
         platform.MapGet("/", (string tenant, TenantService tenants, ApiKeys keys) => Known(tenant, tenants, t => TypedResults.Ok(keys.List(t).Select(ApiKeyResponse.Of))));
         platform.MapDelete("/{id}", (string tenant, string id, TenantService tenants, ApiKeys keys) => Known(tenant, tenants, t => Revoke(t, id, keys))).Audited("key.revoke");
 
-        var own = app.MapGroup("/api/v1/api-keys").RequireAuthorization(Hosting.Hosting.AdminPolicy).AddEndpointFilter<TenantFilter>();
+        var own = app.MapGroup("/api/v1/api-keys").ForTenant(Hosting.Hosting.AdminPolicy);
         own.MapPost("/", (CreateApiKeyRequest body, Caller caller, ApiKeys keys) => Create(caller.Tenant, body, keys)).Audited("key.issue");
         own.MapGet("/", (Caller caller, ApiKeys keys) => TypedResults.Ok(keys.List(caller.Tenant).Select(ApiKeyResponse.Of)));
         own.MapDelete("/{id}", (string id, Caller caller, ApiKeys keys) => Revoke(caller.Tenant, id, keys)).Audited("key.revoke");

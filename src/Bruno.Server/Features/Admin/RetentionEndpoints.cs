@@ -21,7 +21,7 @@ internal static class RetentionEndpoints
         platform.MapGet("/", (string tenant, TenantService tenants) => TenantRoutes.Live(tenant, tenants) is { } id ? (IResult)TypedResults.Ok(tenants.RetentionFor(id)) : TenantRoutes.NotFound());
         platform.MapPut("/", (string tenant, RetentionSettings body, TenantService tenants) => TenantRoutes.Live(tenant, tenants) is { } id ? Set(id, body, tenants) : TenantRoutes.NotFound()).Audited("settings.retention");
 
-        var own = app.MapGroup("/api/v1/settings/retention").RequireAuthorization(Hosting.Hosting.AdminPolicy).AddEndpointFilter<TenantFilter>();
+        var own = app.MapGroup("/api/v1/settings/retention").ForTenant(Hosting.Hosting.AdminPolicy);
         own.MapGet("/", (Caller caller, TenantService tenants) => TypedResults.Ok(tenants.RetentionFor(caller.Tenant)));
         own.MapPut("/", (RetentionSettings body, Caller caller, TenantService tenants) => Set(caller.Tenant, body, tenants)).Audited("settings.retention");
 

@@ -15,7 +15,7 @@ internal static class SettingsEndpoints
         platform.MapGet("/", (string tenant, TenantService tenants) => Known(tenant, tenants, id => TypedResults.Ok(tenants.RetrievalFor(id))));
         platform.MapPut("/", (string tenant, RetrievalOverrides body, TenantService tenants) => Known(tenant, tenants, id => Set(id, body, tenants))).Audited("settings.retrieval");
 
-        var own = app.MapGroup("/api/v1/settings/retrieval").AddEndpointFilter<TenantFilter>();
+        var own = app.MapGroup("/api/v1/settings/retrieval").ForTenant();
         own.MapGet("/", (Caller caller, TenantService tenants) => TypedResults.Ok(tenants.RetrievalFor(caller.Tenant))).RequireAuthorization(Hosting.Hosting.QueryPolicy);
         own.MapPut("/", (RetrievalOverrides body, Caller caller, TenantService tenants) => Set(caller.Tenant, body, tenants)).RequireAuthorization(Hosting.Hosting.AdminPolicy).Audited("settings.retrieval");
     }

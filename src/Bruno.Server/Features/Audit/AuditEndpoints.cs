@@ -24,7 +24,7 @@ internal static class AuditEndpoints
             .RequireAuthorization(Hosting.Hosting.PlatformPolicy);
 
         app.MapGet("/api/v1/audit", async ([AsParameters] AuditQueryParameters filter, Caller caller, AuditLog log) => TypedResults.Ok(await log.ReadAsync(caller.Tenant, filter.ToQuery())))
-            .RequireAuthorization(Hosting.Hosting.AdminPolicy).AddEndpointFilter<TenantFilter>();
+            .ForTenant(Hosting.Hosting.AdminPolicy);
     }
 
 

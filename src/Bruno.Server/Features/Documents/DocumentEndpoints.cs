@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.Mvc;
 namespace Bruno.Server.Features.Documents;
 
 /// <summary>Body of a document upload.</summary>
-public sealed record DocumentRequest(string? Id, string? Title, string? ContentType, string? Content, Dictionary<string, string>? Metadata, string? TenantId) : INamesTenant;
+public sealed record DocumentRequest(string? Id, string? Title, string? ContentType, string? Content, Dictionary<string, string>? Metadata) : TenantBody;
 
 /// <summary>A page of documents; <c>next</c> is the cursor for the following page, null at the end.</summary>
 public sealed record DocumentPage(IReadOnlyList<DocumentInfo> Items, string? Next);
@@ -16,8 +16,8 @@ internal static class DocumentEndpoints
 {
     public static void MapDocumentEndpoints(this IEndpointRouteBuilder app)
     {
-        var read = app.MapGroup("/api/v1/documents").RequireAuthorization(Hosting.Hosting.QueryPolicy).AddEndpointFilter<TenantFilter>();
-        var write = app.MapGroup("/api/v1/documents").RequireAuthorization(Hosting.Hosting.IngestPolicy).AddEndpointFilter<TenantFilter>();
+        var read = app.MapGroup("/api/v1/documents").ForTenant(Hosting.Hosting.QueryPolicy);
+        var write = app.MapGroup("/api/v1/documents").ForTenant(Hosting.Hosting.IngestPolicy);
         write.MapPost("/", PutAsync).Accepts<DocumentRequest>("application/json");
         // Bearer tokens, no cookies: a cross-site form cannot carry the credential, so no antiforgery token is needed.
         write.MapPost("/", UploadAsync).Accepts<IFormFile>("multipart/form-data").DisableAntiforgery();

@@ -6,7 +6,7 @@ using Bruno.Server.Tenancy;
 namespace Bruno.Server.Features.Evaluation;
 
 /// <summary>Body of an evaluation: its cases, an optional label, and whether to keep the run (default true).</summary>
-public sealed record EvaluationRequest(List<EvaluationCase>? Cases, string? Label, bool? Keep, string? TenantId) : INamesTenant;
+public sealed record EvaluationRequest(List<EvaluationCase>? Cases, string? Label, bool? Keep) : TenantBody;
 
 /// <summary>
 /// A tenant's own evaluations (scope admin): run cases against the tenant's current knowledge and retrieval settings,
@@ -16,7 +16,7 @@ internal static class EvaluationEndpoints
 {
     public static void MapEvaluationEndpoints(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/v1/evaluations").RequireAuthorization(Hosting.Hosting.AdminPolicy).AddEndpointFilter<TenantFilter>();
+        var group = app.MapGroup("/api/v1/evaluations").ForTenant(Hosting.Hosting.AdminPolicy);
         group.MapPost("/", RunAsync).Audited("evaluation.run");
         group.MapGet("/", async (Caller caller, TenantService tenants, int? limit, CancellationToken ct) =>
             TypedResults.Ok(new { items = await EvaluationService.ListAsync(tenants.Store(caller.Tenant), Math.Clamp(limit ?? 50, 1, 1_000), ct) }));

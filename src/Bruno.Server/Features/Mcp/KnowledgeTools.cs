@@ -19,7 +19,7 @@ internal sealed class KnowledgeTools(McpCaller caller, AskService ask, DocumentS
         CancellationToken cancellationToken = default) =>
         caller.RunAsync(async () =>
         {
-            var (who, store) = caller.Require(Scopes.Query);
+            var (who, store) = await caller.RequireAsync(Scopes.Query);
             return await Search.RunAsync(ask, store, query, topK, tenants.RetrievalFor(who.Tenant), cancellationToken);
         });
 
@@ -30,7 +30,7 @@ internal sealed class KnowledgeTools(McpCaller caller, AskService ask, DocumentS
         CancellationToken cancellationToken = default) =>
         caller.RunAsync(async () =>
         {
-            var (who, store) = caller.Require(Scopes.Query);
+            var (who, store) = await caller.RequireAsync(Scopes.Query);
             if (ask.Generates)
             {
                 budget.EnsureAvailable(who.Tenant, caller.CurrentPlan); // the LLM-token level of the limits
@@ -45,7 +45,7 @@ internal sealed class KnowledgeTools(McpCaller caller, AskService ask, DocumentS
         [Description("Page size (1-200, default 50).")] int? limit = null) =>
         caller.RunAsync(async () =>
         {
-            var (_, store) = caller.Require(Scopes.Query);
+            var (_, store) = await caller.RequireAsync(Scopes.Query);
             return await documents.ListAsync(store, after, Math.Clamp(limit ?? 50, 1, 200));
         });
 }

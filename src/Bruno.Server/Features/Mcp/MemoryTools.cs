@@ -13,7 +13,7 @@ internal sealed class MemoryTools(McpCaller caller, MemoryService memory)
     public Task<MemoryItem> RememberAsync([Description("What to remember (1-4,000 characters).")] string text, CancellationToken cancellationToken = default) =>
         caller.RunAsync(async () =>
         {
-            var (who, store) = caller.Require(Scopes.Memory);
+            var (who, store) = await caller.RequireAsync(Scopes.Memory);
             return await memory.RememberAsync(store, who.User, text, cancellationToken);
         });
 
@@ -21,7 +21,7 @@ internal sealed class MemoryTools(McpCaller caller, MemoryService memory)
     public Task<IReadOnlyList<MemoryItem>> RecallAsync([Description("What to look for.")] string query, [Description("How many (1-50, default 5).")] int? k = null, CancellationToken cancellationToken = default) =>
         caller.RunAsync(async () =>
         {
-            var (who, store) = caller.Require(Scopes.Memory);
+            var (who, store) = await caller.RequireAsync(Scopes.Memory);
             return await memory.RecallAsync(store, who.User, query, k ?? 5, cancellationToken);
         });
 
@@ -29,7 +29,7 @@ internal sealed class MemoryTools(McpCaller caller, MemoryService memory)
     public Task<string> ForgetAsync([Description("The memory's id (from recall).")] string id) =>
         caller.RunAsync(async () =>
         {
-            var (who, store) = caller.Require(Scopes.Memory);
+            var (who, store) = await caller.RequireAsync(Scopes.Memory);
             return await memory.ForgetAsync(store, who.User, id) ? "forgotten" : throw new ModelContextProtocol.McpException("No such memory.");
         });
 }

@@ -7,10 +7,10 @@ using Bruno.Storage.Identity;
 namespace Bruno.Server.Features.Memory;
 
 /// <summary>Body of an explicit note.</summary>
-public sealed record NoteRequest(string? Text, string? TenantId) : INamesTenant;
+public sealed record NoteRequest(string? Text) : TenantBody;
 
 /// <summary>Body of a rating: <c>up</c> or <c>down</c> for one of the caller's answers, with an optional comment.</summary>
-public sealed record FeedbackRequest(string? TurnId, string? Rating, string? Comment, string? TenantId) : INamesTenant;
+public sealed record FeedbackRequest(string? TurnId, string? Rating, string? Comment) : TenantBody;
 
 /// <summary>A user's erasure: what the memory layer reports, and the signed receipt.</summary>
 public sealed record UserErasureResponse(string User, long RowsDeleted, DateTimeOffset ErasedAt, string Method, Core.Audit.SignedReceipt Receipt);
@@ -52,7 +52,7 @@ internal static class MemoryEndpoints
 
     public static void MapMemoryEndpoints(this IEndpointRouteBuilder app)
     {
-        var me = app.MapGroup("/api/v1/me/memory").RequireAuthorization(Hosting.Hosting.MemoryPolicy).AddEndpointFilter<TenantFilter>();
+        var me = app.MapGroup("/api/v1/me/memory").ForTenant(Hosting.Hosting.MemoryPolicy);
         me.MapGet("/", async (Caller caller, MemoryService memory, TenantService tenants, CancellationToken ct) =>
             TypedResults.Ok(await memory.ExportAsync(tenants.Store(caller.Tenant), caller.User, ct))).Audited("memory.export");
         me.MapDelete("/", async (Caller caller, MemoryService memory, TenantService tenants, UserErasure erasure) =>
@@ -73,9 +73,9 @@ internal static class MemoryEndpoints
             return await memory.FeedbackAsync(tenants.Store(caller.Tenant), caller.User, body.TurnId ?? string.Empty, helpful, body.Comment)
                 ? (IResult)TypedResults.NoContent()
                 : NotFound("No such answer of yours (turn_id comes from the answer).");
-        }).RequireAuthorization(Hosting.Hosting.QueryPolicy).AddEndpointFilter<TenantFilter>();
+        }).ForTenant(Hosting.Hosting.QueryPolicy);
 
-        var admin = app.MapGroup("/api/v1/users/{user}/memory").RequireAuthorization(Hosting.Hosting.AdminPolicy).AddEndpointFilter<TenantFilter>();
+        var admin = app.MapGroup("/api/v1/users/{user}/memory").ForTenant(Hosting.Hosting.AdminPolicy);
         admin.MapGet("/", async (string user, Caller caller, MemoryService memory, TenantService tenants, CancellationToken ct) =>
             TypedResults.Ok(await memory.ExportAsync(tenants.Store(caller.Tenant), UserId.Parse(user), ct))).Audited("memory.read");
         admin.MapDelete("/", async (string user, Caller caller, UserErasure erasure) =>
@@ -89,7 +89,7 @@ internal static class MemoryEndpoints
         var platform = app.MapGroup("/admin/v1/tenants/{tenant}/settings/memory").RequireAuthorization(Hosting.Hosting.PlatformPolicy);
         platform.MapGet("/", (string tenant, TenantService tenants) => Known(tenant, tenants, id => TypedResults.Ok(Settings(tenants.MemoryPolicyFor(id)))));
         platform.MapPut("/", (string tenant, MemorySettings body, TenantService tenants) => Known(tenant, tenants, id => SetRetention(id, body, tenants))).Audited("settings.memory");
-        var own = app.MapGroup("/api/v1/settings/memory").AddEndpointFilter<TenantFilter>();
+        var own = app.MapGroup("/api/v1/settings/memory").ForTenant();
         own.MapGet("/", (Caller caller, TenantService tenants) => TypedResults.Ok(Settings(tenants.MemoryPolicyFor(caller.Tenant)))).RequireAuthorization(Hosting.Hosting.MemoryPolicy);
         own.MapPut("/", (MemorySettings body, Caller caller, TenantService tenants) => SetRetention(caller.Tenant, body, tenants)).RequireAuthorization(Hosting.Hosting.AdminPolicy).Audited("settings.memory");
 

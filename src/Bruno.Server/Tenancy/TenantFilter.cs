@@ -1,4 +1,3 @@
-using Bruno.Core;
 using Bruno.Server.Hosting;
 
 namespace Bruno.Server.Tenancy;
@@ -103,10 +102,6 @@ internal sealed partial class TenantFilter(Admission admission, ILogger<TenantFi
 
         return false;
     }
-
-    /// <summary>The plan of the request's tenant, as admission read it.</summary>
-    internal static PlanOptions PlanOf(HttpContext http) =>
-        Admission.Of(http)?.Plan ?? throw new InvalidOperationException("The tenant filter did not run for this endpoint.");
 
     [LoggerMessage(EventId = 3101, Level = LogLevel.Warning, Message = "Tenant override attempt: caller of tenant {TenantId} (user {User}) named another tenant on {Route}")]
     private static partial void LogOverride(ILogger logger, string tenantId, string user, string route);

@@ -1,5 +1,4 @@
 using Bruno.Core.Documents;
-using Bruno.Core.Tenants;
 using Bruno.Server.Tenancy;
 using Microsoft.AspNetCore.Mvc;
 
@@ -26,16 +25,16 @@ internal static class DocumentEndpoints
         read.MapGet("/{id}", GetAsync);
     }
 
-    private static async Task<IResult> PutAsync(DocumentRequest body, Caller caller, DocumentService documents, TenantService tenants, HttpContext http, CancellationToken ct)
+    private static async Task<IResult> PutAsync(DocumentRequest body, [AsParameters] TenantRequest tenant, DocumentService documents, CancellationToken ct)
     {
-        var input = new DocumentInput(body.Id ?? string.Empty, body.Title, body.ContentType ?? "text/plain", body.Content ?? string.Empty, body.Metadata) { Quota = TenantFilter.PlanOf(http).DocumentQuota };
-        var info = await documents.PutAsync(tenants.Store(caller.Tenant), input, ct);
+        var input = new DocumentInput(body.Id ?? string.Empty, body.Title, body.ContentType ?? "text/plain", body.Content ?? string.Empty, body.Metadata) { Quota = tenant.Plan.DocumentQuota };
+        var info = await documents.PutAsync(tenant.Store, input, ct);
         return TypedResults.Ok(info);
     }
 
     /// <summary>Multipart upload: a <c>file</c> part (its Content-Type, else its extension, gives the type), fields
     /// <c>id</c> (default: the file name), <c>title</c> and <c>metadata</c> (a JSON object of strings).</summary>
-    private static async Task<IResult> UploadAsync(IFormFile file, [FromForm] string? id, [FromForm] string? title, [FromForm] string? metadata, Caller caller, DocumentService documents, TenantService tenants, HttpContext http, CancellationToken ct)
+    private static async Task<IResult> UploadAsync(IFormFile file, [FromForm] string? id, [FromForm] string? title, [FromForm] string? metadata, [AsParameters] TenantRequest tenant, DocumentService documents, CancellationToken ct)
     {
         Dictionary<string, string>? meta = null;
         if (!string.IsNullOrEmpty(metadata))
@@ -59,7 +58,7 @@ internal static class DocumentEndpoints
 
         using var buffer = new MemoryStream((int)file.Length);
         await file.CopyToAsync(buffer, ct);
-        var info = await documents.PutFileAsync(tenants.Store(caller.Tenant), new DocumentFile(id ?? Path.GetFileNameWithoutExtension(file.FileName), title, type, buffer.GetBuffer().AsMemory(0, (int)buffer.Length), meta) { Quota = TenantFilter.PlanOf(http).DocumentQuota }, ct);
+        var info = await documents.PutFileAsync(tenant.Store, new DocumentFile(id ?? Path.GetFileNameWithoutExtension(file.FileName), title, type, buffer.GetBuffer().AsMemory(0, (int)buffer.Length), meta) { Quota = tenant.Plan.DocumentQuota }, ct);
         return TypedResults.Ok(info);
     }
 
@@ -72,20 +71,20 @@ internal static class DocumentEndpoints
         _ => "application/octet-stream",
     };
 
-    private static async Task<IResult> ListAsync(Caller caller, DocumentService documents, TenantService tenants, string? after, int? limit)
+    private static async Task<IResult> ListAsync([AsParameters] TenantRequest tenant, DocumentService documents, string? after, int? limit)
     {
         var size = Math.Clamp(limit ?? 50, 1, 200);
-        var items = await documents.ListAsync(tenants.Store(caller.Tenant), after, size);
+        var items = await documents.ListAsync(tenant.Store, after, size);
         return TypedResults.Ok(new DocumentPage(items, items.Count == size ? items[^1].Id : null));
     }
 
-    private static async Task<IResult> GetAsync(string id, Caller caller, DocumentService documents, TenantService tenants) =>
-        await documents.GetAsync(tenants.Store(caller.Tenant), id) is { } info
+    private static async Task<IResult> GetAsync(string id, [AsParameters] TenantRequest tenant, DocumentService documents) =>
+        await documents.GetAsync(tenant.Store, id) is { } info
             ? TypedResults.Ok(info)
             : TypedResults.Problem(statusCode: 404, title: "Not found", detail: "No such document.");
 
-    private static async Task<IResult> DeleteAsync(string id, Caller caller, DocumentService documents, TenantService tenants) =>
-        await documents.DeleteAsync(tenants.Store(caller.Tenant), id)
+    private static async Task<IResult> DeleteAsync(string id, [AsParameters] TenantRequest tenant, DocumentService documents) =>
+        await documents.DeleteAsync(tenant.Store, id)
             ? TypedResults.NoContent()
             : TypedResults.Problem(statusCode: 404, title: "Not found", detail: "No such document.");
 }

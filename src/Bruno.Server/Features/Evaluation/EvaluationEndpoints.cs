@@ -1,5 +1,4 @@
 using Bruno.Core.Evaluation;
-using Bruno.Core.Tenants;
 using Bruno.Server.Features.Audit;
 using Bruno.Server.Tenancy;
 
@@ -18,23 +17,23 @@ internal static class EvaluationEndpoints
     {
         var group = app.MapGroup("/api/v1/evaluations").ForTenant(Hosting.Hosting.AdminPolicy);
         group.MapPost("/", RunAsync).Audited("evaluation.run");
-        group.MapGet("/", async (Caller caller, TenantService tenants, int? limit, CancellationToken ct) =>
-            TypedResults.Ok(new { items = await EvaluationService.ListAsync(tenants.Store(caller.Tenant), Math.Clamp(limit ?? 50, 1, 1_000), ct) }));
-        group.MapGet("/compare", async (string? first, string? second, Caller caller, TenantService tenants, CancellationToken ct) =>
+        group.MapGet("/", async ([AsParameters] TenantRequest tenant, int? limit, CancellationToken ct) =>
+            TypedResults.Ok(new { items = await EvaluationService.ListAsync(tenant.Store, Math.Clamp(limit ?? 50, 1, 1_000), ct) }));
+        group.MapGet("/compare", async (string? first, string? second, [AsParameters] TenantRequest tenant, CancellationToken ct) =>
             first is null || second is null
                 ? Hosting.Problems.Result(400, "Invalid request", "Name two runs: ?first=<id>&second=<id>.")
-                : await EvaluationService.CompareAsync(tenants.Store(caller.Tenant), first, second, ct) is { } comparison
+                : await EvaluationService.CompareAsync(tenant.Store, first, second, ct) is { } comparison
                     ? TypedResults.Ok(comparison)
                     : NotFound());
-        group.MapGet("/{id}", async (string id, Caller caller, TenantService tenants, CancellationToken ct) =>
-            await EvaluationService.GetAsync(tenants.Store(caller.Tenant), id, ct) is { } run ? TypedResults.Ok(run) : NotFound());
-        group.MapDelete("/{id}", async (string id, Caller caller, TenantService tenants, CancellationToken ct) =>
-            await EvaluationService.DeleteAsync(tenants.Store(caller.Tenant), id, ct) ? TypedResults.NoContent() : NotFound()).Audited("evaluation.delete");
+        group.MapGet("/{id}", async (string id, [AsParameters] TenantRequest tenant, CancellationToken ct) =>
+            await EvaluationService.GetAsync(tenant.Store, id, ct) is { } run ? TypedResults.Ok(run) : NotFound());
+        group.MapDelete("/{id}", async (string id, [AsParameters] TenantRequest tenant, CancellationToken ct) =>
+            await EvaluationService.DeleteAsync(tenant.Store, id, ct) ? TypedResults.NoContent() : NotFound()).Audited("evaluation.delete");
     }
 
-    private static async Task<IResult> RunAsync(EvaluationRequest body, Caller caller, EvaluationService evaluations, TenantService tenants, CancellationToken ct)
+    private static async Task<IResult> RunAsync(EvaluationRequest body, [AsParameters] TenantRequest tenant, EvaluationService evaluations, CancellationToken ct)
     {
-        var run = await evaluations.RunAsync(tenants.Store(caller.Tenant), body.Cases ?? [], tenants.RetrievalFor(caller.Tenant), body.Label, body.Keep ?? true, ct: ct);
+        var run = await evaluations.RunAsync(tenant.Store, body.Cases ?? [], tenant.Retrieval, body.Label, body.Keep ?? true, ct: ct);
         return TypedResults.Created($"/api/v1/evaluations/{run.Id}", run);
     }
 

@@ -53,16 +53,16 @@ internal static class MemoryEndpoints
     public static void MapMemoryEndpoints(this IEndpointRouteBuilder app)
     {
         var me = app.MapGroup("/api/v1/me/memory").ForTenant(Hosting.Hosting.MemoryPolicy);
-        me.MapGet("/", async (Caller caller, MemoryService memory, TenantService tenants, CancellationToken ct) =>
-            TypedResults.Ok(await memory.ExportAsync(tenants.Store(caller.Tenant), caller.User, ct))).Audited("memory.export");
-        me.MapDelete("/", async (Caller caller, MemoryService memory, TenantService tenants, UserErasure erasure) =>
+        me.MapGet("/", async ([AsParameters] TenantRequest tenant, MemoryService memory, CancellationToken ct) =>
+            TypedResults.Ok(await memory.ExportAsync(tenant.Store, tenant.Caller.User, ct))).Audited("memory.export");
+        me.MapDelete("/", async (Caller caller, UserErasure erasure) =>
             TypedResults.Ok(await erasure.EraseAsync(caller.Tenant, caller.User, caller.User.Value))).Audited("user.erase");
-        me.MapPost("/", async (NoteRequest body, Caller caller, MemoryService memory, TenantService tenants, CancellationToken ct) =>
-            TypedResults.Ok(await memory.RememberAsync(tenants.Store(caller.Tenant), caller.User, body.Text ?? string.Empty, ct)));
-        me.MapDelete("/{id}", async (string id, Caller caller, MemoryService memory, TenantService tenants) =>
-            await memory.ForgetAsync(tenants.Store(caller.Tenant), caller.User, id) ? (IResult)TypedResults.NoContent() : NotFound("No such memory."));
+        me.MapPost("/", async (NoteRequest body, [AsParameters] TenantRequest tenant, MemoryService memory, CancellationToken ct) =>
+            TypedResults.Ok(await memory.RememberAsync(tenant.Store, tenant.Caller.User, body.Text ?? string.Empty, ct)));
+        me.MapDelete("/{id}", async (string id, [AsParameters] TenantRequest tenant, MemoryService memory) =>
+            await memory.ForgetAsync(tenant.Store, tenant.Caller.User, id) ? (IResult)TypedResults.NoContent() : NotFound("No such memory."));
 
-        app.MapPost("/api/v1/feedback", async (FeedbackRequest body, Caller caller, MemoryService memory, TenantService tenants) =>
+        app.MapPost("/api/v1/feedback", async (FeedbackRequest body, [AsParameters] TenantRequest tenant, MemoryService memory) =>
         {
             var helpful = body.Rating?.Trim().ToLowerInvariant() switch
             {
@@ -70,18 +70,18 @@ internal static class MemoryEndpoints
                 "down" => false,
                 _ => throw new ArgumentException("rating must be \"up\" or \"down\"."),
             };
-            return await memory.FeedbackAsync(tenants.Store(caller.Tenant), caller.User, body.TurnId ?? string.Empty, helpful, body.Comment)
+            return await memory.FeedbackAsync(tenant.Store, tenant.Caller.User, body.TurnId ?? string.Empty, helpful, body.Comment)
                 ? (IResult)TypedResults.NoContent()
                 : NotFound("No such answer of yours (turn_id comes from the answer).");
         }).ForTenant(Hosting.Hosting.QueryPolicy);
 
         var admin = app.MapGroup("/api/v1/users/{user}/memory").ForTenant(Hosting.Hosting.AdminPolicy);
-        admin.MapGet("/", async (string user, Caller caller, MemoryService memory, TenantService tenants, CancellationToken ct) =>
-            TypedResults.Ok(await memory.ExportAsync(tenants.Store(caller.Tenant), UserId.Parse(user), ct))).Audited("memory.read");
+        admin.MapGet("/", async (string user, [AsParameters] TenantRequest tenant, MemoryService memory, CancellationToken ct) =>
+            TypedResults.Ok(await memory.ExportAsync(tenant.Store, UserId.Parse(user), ct))).Audited("memory.read");
         admin.MapDelete("/", async (string user, Caller caller, UserErasure erasure) =>
             TypedResults.Ok(await erasure.EraseAsync(caller.Tenant, UserId.Parse(user), caller.User.Value))).Audited("user.erase");
-        admin.MapPost("/{id}/promote", async (string user, string id, Caller caller, MemoryService memory, TenantService tenants, CancellationToken ct) =>
-            await memory.PromoteFactAsync(tenants.Store(caller.Tenant), UserId.Parse(user), id, caller.User, ct) is { } document
+        admin.MapPost("/{id}/promote", async (string user, string id, [AsParameters] TenantRequest tenant, MemoryService memory, CancellationToken ct) =>
+            await memory.PromoteFactAsync(tenant.Store, UserId.Parse(user), id, tenant.Caller.User, ct) is { } document
                 ? (IResult)TypedResults.Created($"/api/v1/documents/{Uri.EscapeDataString(document.Id)}", document)
                 : NotFound("That user has no such fact.")).Audited("memory.promote");
 

@@ -1,7 +1,6 @@
 using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
 using Bruno.Core.Agents;
-using Bruno.Core.Tenants;
 using Bruno.Server.Tenancy;
 
 namespace Bruno.Server.Features.Query;
@@ -28,15 +27,16 @@ internal static class QueryEndpoints
         app.MapPost("/api/v1/query", AskAsync).ForTenant(Hosting.Hosting.QueryPolicy);
     }
 
-    private static async Task<IResult> AskAsync(QueryRequest body, Caller caller, AskService ask, TenantService tenants, Core.Metering.LlmBudget budget, Microsoft.Extensions.Options.IOptions<Core.BrunoOptions> options, HttpContext http, CancellationToken ct)
+    private static async Task<IResult> AskAsync(QueryRequest body, [AsParameters] TenantRequest tenant, AskService ask, Core.Metering.LlmBudget budget, Microsoft.Extensions.Options.IOptions<Core.BrunoOptions> options, HttpContext http, CancellationToken ct)
     {
+        var caller = tenant.Caller;
         if (ask.Generates)
         {
-            budget.EnsureAvailable(caller.Tenant, TenantFilter.PlanOf(http)); // the LLM-token level of the limits, and the monthly quota
+            budget.EnsureAvailable(caller.Tenant, tenant.Plan); // the LLM-token level of the limits, and the monthly quota
         }
 
-        var question = new Question(body.Query ?? string.Empty, body.SessionId, body.TopK) { Retrieval = tenants.RetrievalFor(caller.Tenant), User = caller.User, TraceContent = options.Value.Telemetry.TraceContentTenants.Contains(caller.Tenant.Value, StringComparer.Ordinal) };
-        var events = ask.AskStreamingAsync(tenants.Store(caller.Tenant), question, ct).GetAsyncEnumerator(ct);
+        var question = new Question(body.Query ?? string.Empty, body.SessionId, body.TopK) { Retrieval = tenant.Retrieval, User = caller.User, TraceContent = options.Value.Telemetry.TraceContentTenants.Contains(caller.Tenant.Value, StringComparer.Ordinal) };
+        var events = ask.AskStreamingAsync(tenant.Store, question, ct).GetAsyncEnumerator(ct);
         // The first event comes after validation and retrieval (and, with a model, its first token): a failure there is
         // still a plain problem response with its status code, before any stream has started.
         if (!await events.MoveNextAsync())
@@ -56,7 +56,7 @@ internal static class QueryEndpoints
             return TypedResults.Ok(QueryResponse.Of(answer!.Answer));
         }
 
-        return TypedResults.ServerSentEvents(Stream(events, Admission.Of(http)?.Tracked, ct));
+        return TypedResults.ServerSentEvents(Stream(events, tenant.Admitted.Tracked, ct));
     }
 
     /// <summary>Events <c>delta</c> ({text}) as the answer is written, then <c>done</c> (the whole answer, sources and usage),

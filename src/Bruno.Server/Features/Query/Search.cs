@@ -12,8 +12,8 @@ public sealed record SearchRequestBody(string? Query, int? TopK) : TenantBody;
 internal static class Search
 {
     public static void MapSearchEndpoints(this IEndpointRouteBuilder app) =>
-        app.MapPost("/api/v1/search", async (SearchRequestBody body, Caller caller, AskService ask, Core.Tenants.TenantService tenants, CancellationToken ct) =>
-            TypedResults.Ok(new { sources = await RunAsync(ask, tenants.Store(caller.Tenant), body.Query ?? string.Empty, body.TopK, tenants.RetrievalFor(caller.Tenant), ct) }))
+        app.MapPost("/api/v1/search", async (SearchRequestBody body, [AsParameters] TenantRequest tenant, AskService ask, CancellationToken ct) =>
+            TypedResults.Ok(new { sources = await RunAsync(ask, tenant.Store, body.Query ?? string.Empty, body.TopK, tenant.Retrieval, ct) }))
             .ForTenant(Hosting.Hosting.QueryPolicy);
 
     /// <summary>The passages for <paramref name="query"/>, as sources; the same checks as a question.</summary>

@@ -47,7 +47,7 @@ public sealed class IngestionGateTests
     }
 
     [Fact]
-    public async Task AFullProcess_QueuesUpToItsLimit_ThenRefusesWith503()
+    public async Task AFullProcess_WithNoTimeToWait_RefusesWith503()
     {
         using var gate = Gate(concurrent: 1, perTenant: 5, queued: 1, queueSeconds: 0);
         using var release = new ManualResetEventSlim();

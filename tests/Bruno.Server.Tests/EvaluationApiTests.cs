@@ -52,7 +52,7 @@ public sealed class EvaluationApiTests(ServerFixture fixture) : IClassFixture<Se
         await Http.AssertProblemAsync(await admin.GetAsync($"/api/v1/evaluations/{id}", Http.Ct), HttpStatusCode.NotFound);
         await Http.AssertProblemAsync(await admin.GetAsync("/api/v1/evaluations/compare?first=x", Http.Ct), HttpStatusCode.BadRequest);
 
-        // the audit log names who ran and deleted evaluations
+        // the audit log records the runs
         var audit = await Http.JsonAsync(await admin.GetAsync("/api/v1/audit", Http.Ct));
         Assert.Contains(audit.GetProperty("entries").EnumerateArray(), e => e.GetProperty("action").GetString() == "evaluation.run");
     }

@@ -40,10 +40,10 @@ public sealed record ComposedAnswer(string Text, IReadOnlyList<int> Cited, Answe
 
 /// <summary>
 /// Writes an answer from passages without a language model: the sentences most like the question (its weighted content
-/// words, the relevance of their passage, the headings above them), at most <c>maxSentences</c>, best first, each
-/// followed by its passage's citation. Only running text is quoted: never a table row, a line of a diagram or a piece
+/// words, the relevance of their passage, the headings above them), at most <c>maxSentences</c>, grouped by passage in
+/// document order, each followed by its passage's citation. Only running text is quoted: never a table row, a line of a diagram or a piece
 /// of a code block, never a sentence twice (overlapping chunks repeat sentences), never more than 400 characters of one
-/// sentence. Sentences from other documents than the best one must be nearly as good. When the question asks for a
+/// sentence. Sentences of the best one's document fill the answer; those of other documents must be nearly as good. When the question asks for a
 /// command or code, the best matching code block is added whole, fenced. Never throws.
 /// </summary>
 public static class ExtractiveAnswerer

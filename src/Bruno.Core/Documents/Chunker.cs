@@ -95,7 +95,6 @@ public static class Chunker
         var budget = maxTokens - contextTokens;
         var current = new List<Block>();
         var tokens = 0;
-        var fresh = false; // whether the current chunk holds more than the overlap carried into it
         foreach (var block in blocks)
         {
             // pieces of a block over the limit leave room for the overlap carried into their chunk
@@ -105,19 +104,13 @@ public static class Chunker
                 if (current.Count > 0 && piece.Page != current[^1].Page)
                 {
                     // a chunk keeps to one page of a PDF, so that it cites the right one
-                    if (fresh)
-                    {
-                        Emit(current, section, context, chunks);
-                    }
+                    Emit(current, section, context, chunks);
 
                     (current, tokens) = ([], 0);
                 }
                 else if (current.Count > 0 && tokens + t > budget)
                 {
-                    if (fresh)
-                    {
-                        Emit(current, section, context, chunks);
-                    }
+                    Emit(current, section, context, chunks);
 
                     current = Overlap(current[^1], overlapTokens);
                     tokens = current.Sum(b => Tokens(Render(b.Kind, b.Text)));
@@ -129,11 +122,10 @@ public static class Chunker
 
                 current.Add(piece);
                 tokens += t;
-                fresh = true;
             }
         }
 
-        if (fresh)
+        if (current.Count > 0)
         {
             Emit(current, section, context, chunks);
         }

@@ -235,12 +235,13 @@ public sealed partial class DocumentService(IEmbeddingGenerator<string, Embeddin
         return IngestAsync(store, file.Id, file.Title, type, file.Bytes.Length, file.Metadata, file.Quota, token => TextExtractor.Extract(bytes, type, limits, token), ct);
     }
 
-    /// <summary>The largest document of <paramref name="type"/> this service accepts, in bytes.</summary>
-    public long MaxBytes(string type) => TextExtractor.MaxBytes(TextExtractor.Normalize(type), options.Value.Ingestion, options.Value.MaxDocumentBytes).Bytes;
-
-    private void CheckSize(string type, long bytes)
+    /// <summary>
+    /// Refuses a document of <paramref name="type"/> larger than this service accepts (413, naming the setting in
+    /// <c>limit</c>), before anything is read: uploads call it with the declared length.
+    /// </summary>
+    public void CheckSize(string type, long bytes)
     {
-        var (max, setting) = TextExtractor.MaxBytes(type, options.Value.Ingestion, options.Value.MaxDocumentBytes);
+        var (max, setting) = TextExtractor.MaxBytes(TextExtractor.Normalize(type), options.Value.Ingestion, options.Value.MaxDocumentBytes);
         if (bytes > max)
         {
             throw new DocumentRejectedException($"The document is larger than {max} bytes ({setting}).", DocumentRejection.TooLarge) { Limit = setting };

@@ -25,7 +25,7 @@ public sealed record Block(BlockKind Kind, string Text, int Level = 0, int Page 
 
 /// <summary>
 /// A document as the extractors read it: a title when the file names one (HTML <c>title</c>, Markdown front matter or
-/// first heading, PDF metadata or the largest text of page 1), its blocks in reading order, and metadata it declares
+/// first level-1 heading, PDF metadata or the largest text of page 1), its blocks in reading order, and metadata it declares
 /// (Markdown front matter).
 /// </summary>
 public sealed record ExtractedDocument(string? Title, IReadOnlyList<Block> Blocks, IReadOnlyDictionary<string, string> Metadata)

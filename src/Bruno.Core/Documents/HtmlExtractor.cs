@@ -86,7 +86,6 @@ internal sealed class HtmlExtractor
         Heading = 4,
         Admonition = 8,
         Title = 16,
-        Main = 32,
         Term = 64,
         Definition = 128,
         Item = 256,
@@ -196,7 +195,7 @@ internal sealed class HtmlExtractor
 
         if (_mainOnly && (name is "main" || tag.GetAttribute("role") is "main"))
         {
-            mode = (mode & ~Mode.Skip) | Mode.Main;
+            mode &= ~Mode.Skip;
             if (IsDropped(tag, parent & ~Mode.Skip) && name is not "main")
             {
                 mode |= Mode.Skip;

@@ -15,8 +15,8 @@ namespace Bruno.Core.Documents;
 /// <summary>
 /// Reads a PDF page by page with PdfPig's layout analysis: words from letter positions, text blocks (Docstrum),
 /// blocks in reading order, lines within a block joined into one paragraph (a word hyphenated across lines is joined
-/// again). A short block set clearly larger than the document's body text is a heading, ranked by size. Lines repeated
-/// on most pages (running headers, footers, page numbers) are dropped. Every block keeps its page number. The title is
+/// again). A short block set clearly larger than the document's body text is a heading, ranked by size. Short blocks
+/// repeated on most pages, digits aside (running headers, footers, page numbers), are dropped. Every block keeps its page number. The title is
 /// the document's metadata title, else the largest text of page 1. Every stream PdfPig decodes is counted against the
 /// decompressed-bytes limit before its bytes are allocated, the page count is checked before any page is read, and the
 /// deadline is checked between pages.

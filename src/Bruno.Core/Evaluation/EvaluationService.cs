@@ -165,12 +165,20 @@ public sealed partial class EvaluationService(AskService ask, DocumentService do
         return true;
     }
 
+    /// <summary>A kept run's summary, read by its id (null when the id is malformed or unknown).</summary>
+    private static async Task<EvaluationSummary?> SummaryAsync(ITenantStore store, string? id, CancellationToken ct)
+    {
+        var collection = await store.EnsureCollectionAsync(Spec, ct);
+        return IdPattern().IsMatch(id ?? string.Empty) && await collection.GetAsync("run:" + id, ct) is { } row
+            ? JsonSerializer.Deserialize<EvaluationSummary>(row.Text, Json)
+            : null;
+    }
+
     /// <summary>Two kept runs side by side, or null when either is missing.</summary>
     public static async Task<EvaluationComparison?> CompareAsync(ITenantStore store, string first, string second, CancellationToken ct = default)
     {
-        var runs = await ListAsync(store, 1_000, ct);
-        var a = runs.FirstOrDefault(r => r.Id == first);
-        var b = runs.FirstOrDefault(r => r.Id == second);
+        var a = await SummaryAsync(store, first, ct);
+        var b = await SummaryAsync(store, second, ct);
         if (a is null || b is null)
         {
             return null;

@@ -27,7 +27,7 @@ public sealed record Candidate(string ChunkId, string DocumentId, string Title, 
 }
 
 /// <summary>What a retrieval found: the question's profile, every candidate best first, the passages that cleared the
-/// bar (at most the configured number), and the probability that the documents hold no
+/// bar (at most the configured number; for the baselines, their top candidates ungated), and the probability that the documents hold no
 /// answer (<see cref="AnswerabilityModel"/>).</summary>
 public sealed record RetrievalResult(QueryProfile Query, IReadOnlyList<Candidate> Ranked, IReadOnlyList<Candidate> Passages, double NoAnswer)
 {

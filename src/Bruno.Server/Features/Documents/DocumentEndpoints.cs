@@ -50,11 +50,7 @@ internal static class DocumentEndpoints
         }
 
         var type = string.IsNullOrEmpty(file.ContentType) || file.ContentType == "application/octet-stream" ? TypeOf(file.FileName) : file.ContentType;
-        if (file.Length > documents.MaxBytes(type))
-        {
-            // refused before the file is read into memory
-            throw new DocumentRejectedException($"The document is larger than {documents.MaxBytes(type)} bytes.", DocumentRejection.TooLarge);
-        }
+        documents.CheckSize(type, file.Length); // refused before the file is read into memory
 
         using var buffer = new MemoryStream((int)file.Length);
         await file.CopyToAsync(buffer, ct);

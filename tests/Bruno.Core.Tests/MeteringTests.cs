@@ -145,7 +145,7 @@ public sealed class MeteringTests : IDisposable
     [MemberData(nameof(Backends))]
     public void Users_AreCountedUpToThePlan_MachinesAreNot(string backend)
     {
-        var users = new TenantUsers(Database(backend), _time);
+        var users = new TenantUsers(Database(backend).WithTenants("acme", "other"), _time); // users belong to known tenants (catalog schema 2)
         users.Admit(Acme, UserId.Parse("ann"), 2);
         users.Admit(Acme, UserId.Parse("bob"), 2);
         users.Admit(Acme, UserId.Parse("ann"), 2); // known: no change

@@ -21,6 +21,8 @@ public sealed class PlacementTests : IDisposable
     {
         var db = backend == "postgres" ? CatalogDatabase.Postgres(TestPostgres.NewDatabase()) : CatalogDatabase.Sqlite(Path.Combine(_root, $"{Guid.NewGuid():N}.db"));
         _open.Add(db);
+        // a placement belongs to a tenant the catalog knows (foreign key since catalog schema 2)
+        db.WithTenants(["first", "acme", "bravo", .. Enumerable.Range(0, 9).Select(i => $"t{i}")]);
         return new Placement(db, _time);
     }
 

@@ -66,10 +66,6 @@ public sealed class AuditLog
     {
         ArgumentNullException.ThrowIfNull(db);
         (_tenants, _db, _signer, _time) = (tenants, db, signer, time ?? TimeProvider.System);
-        using var c = db.Open();
-        using var schema = db.SchemaLock(c); // processes starting together create the tables one at a time
-        CatalogDatabase.Execute(c, db.Ddl(
-            "CREATE TABLE IF NOT EXISTS audit_checkpoints(tenant TEXT NOT NULL, seq {long} NOT NULL, hash TEXT NOT NULL, at {long} NOT NULL, key_id TEXT NOT NULL, signature TEXT NOT NULL, PRIMARY KEY (tenant, seq));"));
     }
 
     /// <summary>The public key that signs this installation's checkpoints.</summary>

@@ -56,9 +56,6 @@ public sealed class ErasureReceipts
     {
         ArgumentNullException.ThrowIfNull(db);
         (_db, _signer, _time) = (db, signer, time ?? TimeProvider.System);
-        using var c = db.Open();
-        using var schema = db.SchemaLock(c); // processes starting together create the tables one at a time
-        CatalogDatabase.Execute(c, db.Ddl("CREATE TABLE IF NOT EXISTS erasure_receipts(id TEXT PRIMARY KEY, tenant TEXT NOT NULL, issued_at {long} NOT NULL, body TEXT NOT NULL);"));
     }
 
     /// <summary>Signs and keeps a receipt for a tenant's erasure.</summary>

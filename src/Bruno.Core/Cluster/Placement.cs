@@ -31,15 +31,11 @@ public sealed class Placement
     private readonly CatalogDatabase _db;
     private readonly TimeProvider _time;
 
-    /// <summary>The placement tables in <paramref name="db"/>, created when missing.</summary>
+    /// <summary>The placement tables in <paramref name="db"/> (made by <see cref="CatalogSchema"/>).</summary>
     public Placement(CatalogDatabase db, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(db);
         (_db, _time) = (db, time ?? TimeProvider.System);
-        using var c = db.Open();
-        using var schema = db.SchemaLock(c); // processes starting together create the tables one at a time
-        CatalogDatabase.Execute(c, db.Ddl("CREATE TABLE IF NOT EXISTS store_nodes(name TEXT PRIMARY KEY, url TEXT NOT NULL, tenants {long} NOT NULL, row_count {long} NOT NULL, bytes {long} NOT NULL, seen_at {long} NOT NULL);"));
-        CatalogDatabase.Execute(c, db.Ddl("CREATE TABLE IF NOT EXISTS tenant_placement(tenant TEXT PRIMARY KEY, node TEXT NOT NULL, epoch {long} NOT NULL, moving_to TEXT, changed_at {long} NOT NULL);"));
     }
 
     /// <summary>Records a store node's report (its address and load) as of now.</summary>

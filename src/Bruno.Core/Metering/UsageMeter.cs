@@ -60,16 +60,11 @@ public sealed class UsageMeter : IDisposable
     private readonly SemaphoreSlim _flush = new(1, 1);
     private readonly ConcurrentDictionary<(TenantId, long Hour), long> _pendingLlm = new();
 
-    /// <summary>The meter over <paramref name="db"/>, its tables created when missing.</summary>
+    /// <summary>The meter over <paramref name="db"/>, its tables made by <see cref="CatalogSchema"/>.</summary>
     public UsageMeter(CatalogDatabase db, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(db);
         (_db, _time) = (db, time ?? TimeProvider.System);
-        using var c = db.Open();
-        using var schema = db.SchemaLock(c); // processes starting together create the tables one at a time
-        CatalogDatabase.Execute(c, db.Ddl("CREATE TABLE IF NOT EXISTS usage_events(id TEXT PRIMARY KEY, tenant TEXT NOT NULL, kind TEXT NOT NULL, quantity {long} NOT NULL, at {long} NOT NULL);"));
-        CatalogDatabase.Execute(c, db.Ddl("CREATE TABLE IF NOT EXISTS usage_hourly(tenant TEXT NOT NULL, hour {long} NOT NULL, kind TEXT NOT NULL, quantity {long} NOT NULL, PRIMARY KEY (tenant, hour, kind));"));
-        CatalogDatabase.Execute(c, "CREATE INDEX IF NOT EXISTS usage_events_at ON usage_events(at);");
     }
 
     /// <summary>Events queued and not yet written.</summary>

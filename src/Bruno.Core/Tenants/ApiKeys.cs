@@ -26,19 +26,11 @@ public sealed class ApiKeys
     private readonly CatalogDatabase _db;
     private readonly TimeProvider _time;
 
-    /// <summary>Keys in the catalog database <paramref name="db"/>, the table created when missing.</summary>
+    /// <summary>Keys in the catalog database <paramref name="db"/>, the table made by <see cref="CatalogSchema"/>.</summary>
     public ApiKeys(CatalogDatabase db, TimeProvider? time = null)
     {
         _db = db;
         _time = time ?? TimeProvider.System;
-        using var c = db.Open();
-        using var schema = db.SchemaLock(c); // processes starting together create the tables one at a time
-        CatalogDatabase.Execute(c, db.Ddl("""
-            CREATE TABLE IF NOT EXISTS api_keys(
-              id TEXT PRIMARY KEY, tenant TEXT NOT NULL, name TEXT NOT NULL, scopes TEXT NOT NULL,
-              secret_hash {blob} NOT NULL, created_at {long} NOT NULL, revoked_at {long} NULL);
-            """));
-        CatalogDatabase.Execute(c, "CREATE INDEX IF NOT EXISTS api_keys_tenant ON api_keys(tenant);");
     }
 
     /// <summary>Keys in the SQLite catalog at <paramref name="catalogPath"/> (tests and tools).</summary>

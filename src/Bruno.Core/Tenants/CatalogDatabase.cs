@@ -15,7 +15,8 @@ public enum CatalogProvider
 }
 
 /// <summary>
-/// The catalog's database: SQLite or PostgreSQL behind one ADO.NET surface. Statements are written once in the SQL both
+/// The catalog's database: SQLite or PostgreSQL behind one ADO.NET surface, its schema (<see cref="CatalogSchema"/>)
+/// brought up to date once, when it is opened. Statements are written once in the SQL both
 /// understand (named <c>@parameters</c>, <c>ON CONFLICT</c>, explicit casts where PostgreSQL must know a parameter's
 /// type); only table definitions differ, through <see cref="Ddl"/>. Connections are pooled; each call opens one.
 /// Database failures surface as <see cref="DbException"/>.
@@ -30,18 +31,32 @@ public sealed class CatalogDatabase : IDisposable
         Provider = provider;
         _sqlite = sqlite;
         _postgres = postgres;
-        if (provider == CatalogProvider.Sqlite)
+        try
         {
             using var c = Open();
-            Execute(c, "PRAGMA journal_mode=WAL;");
+            if (provider == CatalogProvider.Sqlite)
+            {
+                Execute(c, "PRAGMA journal_mode=WAL;");
+            }
+
+            SchemaVersionFound = CatalogSchema.Apply(this, c);
+        }
+        catch
+        {
+            postgres?.Dispose();
+            throw;
         }
     }
+
+    /// <summary>The schema version the catalog had when opened, before <see cref="CatalogSchema"/> brought it up to date (0: new, or older than versions).</summary>
+    public int SchemaVersionFound { get; }
 
     /// <summary>The backend.</summary>
     public CatalogProvider Provider { get; }
 
     /// <summary>
-    /// A SQLite catalog in the file at <paramref name="path"/> (created when missing). The file and its <c>-wal</c> and
+    /// A SQLite catalog in the file at <paramref name="path"/> (created when missing, its schema brought up to date by
+    /// <see cref="CatalogSchema"/>; foreign keys enforced on every connection). The file and its <c>-wal</c> and
     /// <c>-shm</c> companions are readable by their owner only (0600), whoever made the folder and whatever the umask:
     /// they hold user ids and key hashes. Throws <see cref="IOException"/> or <see cref="UnauthorizedAccessException"/>
     /// when the file cannot be created or its mode set.
@@ -50,7 +65,7 @@ public sealed class CatalogDatabase : IDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         OwnerOnly(path);
-        return new(CatalogProvider.Sqlite, new SqliteConnectionStringBuilder { DataSource = path, Pooling = true }.ToString(), null);
+        return new(CatalogProvider.Sqlite, new SqliteConnectionStringBuilder { DataSource = path, Pooling = true, ForeignKeys = true }.ToString(), null);
     }
 
     /// <summary>Creates the catalog file 0600 before SQLite does (SQLite gives its journals the database file's mode), and
@@ -76,7 +91,11 @@ public sealed class CatalogDatabase : IDisposable
         }
     }
 
-    /// <summary>A PostgreSQL catalog; <paramref name="connectionString"/> names an existing database.</summary>
+    /// <summary>
+    /// A PostgreSQL catalog; <paramref name="connectionString"/> names an existing database, whose schema
+    /// <see cref="CatalogSchema"/> brings up to date. Throws <see cref="CatalogUnavailableException"/> when it cannot be
+    /// reached or is newer than this build.
+    /// </summary>
     public static CatalogDatabase Postgres(string connectionString) =>
         new(CatalogProvider.Postgres, null, NpgsqlDataSource.Create(connectionString));
 
@@ -101,26 +120,22 @@ public sealed class CatalogDatabase : IDisposable
     }
 
     /// <summary>
-    /// Serialises schema changes between processes: on PostgreSQL, a transaction holding an advisory lock (concurrent
-    /// <c>CREATE TABLE IF NOT EXISTS</c> of the same table can otherwise fail), committed when disposed; on SQLite, where
-    /// the file lock already serialises writers, nothing. Run the statements on <paramref name="connection"/> meanwhile.
+    /// The transaction schema changes run in, serialised between processes: on PostgreSQL it first takes an advisory
+    /// lock (concurrent <c>CREATE TABLE IF NOT EXISTS</c> of the same table can otherwise fail); on SQLite it is an
+    /// immediate transaction, which holds the file's write lock from the start.
     /// </summary>
-    public IDisposable SchemaLock(DbConnection connection)
+    internal DbTransaction SchemaTransaction(DbConnection connection)
     {
         ArgumentNullException.ThrowIfNull(connection);
-        if (Provider != CatalogProvider.Postgres)
-        {
-            return NoLock.Instance;
-        }
-
         var transaction = connection.BeginTransaction();
-        using (var cmd = Command(connection, "SELECT pg_advisory_xact_lock(7406115113);"))
+        if (Provider == CatalogProvider.Postgres)
         {
+            using var cmd = Command(connection, "SELECT pg_advisory_xact_lock(7406115113);");
             cmd.Transaction = transaction;
             cmd.ExecuteNonQuery();
         }
 
-        return new CommitOnDispose(transaction);
+        return transaction;
     }
 
     /// <summary>
@@ -192,37 +207,12 @@ public sealed class CatalogDatabase : IDisposable
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 
-    private sealed class CommitOnDispose(DbTransaction transaction) : IDisposable
-    {
-        public void Dispose()
-        {
-            transaction.Commit();
-            transaction.Dispose();
-        }
-    }
-
-    /// <summary>A table definition for this backend: <c>{long}</c> is a 64-bit integer type, <c>{blob}</c> a byte string.</summary>
-    public string Ddl(string sql) => Provider == CatalogProvider.Postgres
+    /// <summary>A table definition for this backend: <c>{long}</c> is a 64-bit integer type, <c>{blob}</c> a byte string, <c>{serial}</c> an increasing key.</summary>
+    internal string Ddl(string sql) => Provider == CatalogProvider.Postgres
         ? sql.Replace("{long}", "BIGINT", StringComparison.Ordinal).Replace("{blob}", "BYTEA", StringComparison.Ordinal)
             .Replace("{serial}", "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", StringComparison.Ordinal)
         : sql.Replace("{long}", "INTEGER", StringComparison.Ordinal).Replace("{blob}", "BLOB", StringComparison.Ordinal)
             .Replace("{serial}", "INTEGER PRIMARY KEY AUTOINCREMENT", StringComparison.Ordinal);
-
-    /// <summary>Adds a column to an existing table unless it is there (both names are constants of the caller).</summary>
-    public void EnsureColumn(DbConnection connection, string table, string column, string definition)
-    {
-        if (Provider == CatalogProvider.Postgres)
-        {
-            Execute(connection, $"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {definition};");
-            return;
-        }
-
-        using var cmd = Command(connection, $"SELECT COUNT(*) FROM pragma_table_info('{table}') WHERE name = @column;", ("@column", column));
-        if (Convert.ToInt64(cmd.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) == 0)
-        {
-            Execute(connection, $"ALTER TABLE {table} ADD COLUMN {column} {definition};");
-        }
-    }
 
     /// <summary>A command on <paramref name="connection"/> with named parameters (null is SQL NULL).</summary>
     public static DbCommand Command(DbConnection connection, string sql, params (string Name, object? Value)[] parameters)
@@ -292,4 +282,11 @@ public sealed class CatalogDatabase : IDisposable
 /// The catalog's database cannot be reached or refused the connection. The message names host, port, database and the
 /// cause in one line, for operators; it is not shown to API callers (they get 503).
 /// </summary>
-public sealed class CatalogUnavailableException(string message, Exception inner) : Exception(message, inner);
+public sealed class CatalogUnavailableException : Exception
+{
+    /// <summary>The failure, in one line.</summary>
+    public CatalogUnavailableException(string message, Exception? inner = null)
+        : base(message, inner)
+    {
+    }
+}

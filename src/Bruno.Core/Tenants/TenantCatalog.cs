@@ -101,31 +101,11 @@ public sealed class TenantCatalog
     private readonly System.Collections.Concurrent.ConcurrentDictionary<TenantId, Recent> _recent = new();
     private long _version; // bumped after every committed change of a tenant record through this object
 
-    /// <summary>The catalog in <paramref name="db"/>, its tables created when missing.</summary>
+    /// <summary>The catalog in <paramref name="db"/>, its tables made by <see cref="CatalogSchema"/>.</summary>
     public TenantCatalog(CatalogDatabase db, TimeProvider? time = null)
     {
         _db = db;
         _time = time ?? TimeProvider.System;
-        using var c = db.Open();
-        using var schema = db.SchemaLock(c); // processes starting together create the tables one at a time
-        foreach (var table in new[]
-        {
-            "CREATE TABLE IF NOT EXISTS tenants(id TEXT PRIMARY KEY, display_name TEXT NOT NULL, status TEXT NOT NULL, created_at {long} NOT NULL);",
-            "CREATE TABLE IF NOT EXISTS tenant_settings(tenant TEXT PRIMARY KEY, retrieval TEXT NOT NULL);",
-            "CREATE TABLE IF NOT EXISTS tenant_memory(tenant TEXT PRIMARY KEY, retention_days INTEGER NULL, consolidated_until {long} NULL);",
-            "CREATE TABLE IF NOT EXISTS tenant_events(seq {serial}, tenant TEXT NOT NULL, action TEXT NOT NULL, from_status TEXT NULL, to_status TEXT NOT NULL, actor TEXT NOT NULL, at {long} NOT NULL);",
-        })
-        {
-            CatalogDatabase.Execute(c, db.Ddl(table));
-        }
-
-        // columns added after the first catalogs were made
-        db.EnsureColumn(c, "tenants", "plan", "TEXT NOT NULL DEFAULT 'default'");
-        db.EnsureColumn(c, "tenants", "isolation", "TEXT NOT NULL DEFAULT 'namespace'");
-        db.EnsureColumn(c, "tenants", "compliance", "TEXT NOT NULL DEFAULT ''");
-        db.EnsureColumn(c, "tenant_memory", "audit_days", "INTEGER NULL");
-        db.EnsureColumn(c, "tenant_memory", "usage_days", "INTEGER NULL");
-        CatalogDatabase.Execute(c, "CREATE INDEX IF NOT EXISTS tenant_events_tenant ON tenant_events(tenant, seq);");
     }
 
     /// <summary>
@@ -181,23 +161,13 @@ public sealed class TenantCatalog
 
     /// <summary>
     /// Removes every trace of a tenant that is still <c>provisioning</c> (an import that failed or was interrupted): its
-    /// record, events and settings, in one transaction, so that its id is free again. False (and nothing changed) when
+    /// record and every row it owns, in one transaction, so that its id is free again. False (and nothing changed) when
     /// the tenant is unknown or in another state.
     /// </summary>
     public bool Forget(TenantId id)
     {
-        using var c = _db.Open();
-        using var tx = c.BeginTransaction();
-        var removed = CatalogDatabase.Execute(c, "DELETE FROM tenants WHERE id = @id AND status = @status;", ("@id", id.Value), ("@status", TenantStatus.Provisioning.ToString()));
-        if (removed == 1)
-        {
-            foreach (var sql in new[] { "DELETE FROM tenant_events WHERE tenant = @id;", "DELETE FROM tenant_settings WHERE tenant = @id;", "DELETE FROM tenant_memory WHERE tenant = @id;" })
-            {
-                CatalogDatabase.Execute(c, sql, ("@id", id.Value));
-            }
-        }
-
-        tx.Commit();
+        // the rows the tenant owns (events, settings, keys, users, placement) go with it: ON DELETE CASCADE
+        var removed = _db.Execute("DELETE FROM tenants WHERE id = @id AND status = @status;", ("@id", id.Value), ("@status", TenantStatus.Provisioning.ToString()));
         Changed();
         return removed == 1;
     }
@@ -325,7 +295,7 @@ public sealed class TenantCatalog
     /// <summary>The tenant's own audit and usage retention in days (null: the service's default).</summary>
     public (int? AuditDays, int? UsageDays) FindRetention(TenantId id) =>
         _db.Query(
-            "SELECT audit_days, usage_days FROM tenant_memory WHERE tenant = @id;",
+            "SELECT audit_days, usage_days FROM tenant_retention WHERE tenant = @id;",
             r => (r.IsDBNull(0) ? (int?)null : Convert.ToInt32(r.GetValue(0), System.Globalization.CultureInfo.InvariantCulture), r.IsDBNull(1) ? (int?)null : Convert.ToInt32(r.GetValue(1), System.Globalization.CultureInfo.InvariantCulture)),
             ("@id", id.Value)).SingleOrDefault();
 
@@ -333,7 +303,7 @@ public sealed class TenantCatalog
     public bool SetRetention(TenantId id, int? auditDays, int? usageDays) =>
         _db.Execute(
             """
-            INSERT INTO tenant_memory(tenant, audit_days, usage_days) SELECT id, CAST(@audit AS INTEGER), CAST(@usage AS INTEGER) FROM tenants WHERE id = @id
+            INSERT INTO tenant_retention(tenant, audit_days, usage_days) SELECT id, CAST(@audit AS INTEGER), CAST(@usage AS INTEGER) FROM tenants WHERE id = @id
             ON CONFLICT(tenant) DO UPDATE SET audit_days = excluded.audit_days, usage_days = excluded.usage_days;
             """,
             ("@id", id.Value),

@@ -19,14 +19,11 @@ public sealed class TenantUsers
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<(TenantId, UserId), bool> _known = new();
 
-    /// <summary>The users in <paramref name="db"/>, the table created when missing.</summary>
+    /// <summary>The users in <paramref name="db"/>, the table made by <see cref="CatalogSchema"/>.</summary>
     public TenantUsers(CatalogDatabase db, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(db);
         (_db, _time) = (db, time ?? TimeProvider.System);
-        using var c = db.Open();
-        using var schema = db.SchemaLock(c); // processes starting together create the tables one at a time
-        CatalogDatabase.Execute(c, db.Ddl("CREATE TABLE IF NOT EXISTS tenant_users(tenant TEXT NOT NULL, user_id TEXT NOT NULL, first_seen {long} NOT NULL, PRIMARY KEY (tenant, user_id));"));
     }
 
     /// <summary>Admits <paramref name="user"/> of <paramref name="tenant"/>, adding it when new and the tenant has room.</summary>

@@ -679,9 +679,9 @@ public sealed class MemoryOptions
 
     internal IEnumerable<string> Validate()
     {
-        if (RetentionDays is < 1 or > Memory.MemoryPolicy.MaxRetentionDays)
+        if (RetentionDays is < 1 or > Tenants.MemoryPolicy.MaxRetentionDays)
         {
-            yield return $"Bruno:Memory:RetentionDays must be between 1 and {Memory.MemoryPolicy.MaxRetentionDays}.";
+            yield return $"Bruno:Memory:RetentionDays must be between 1 and {Tenants.MemoryPolicy.MaxRetentionDays}.";
         }
 
         if (ConsolidationInterval != TimeSpan.Zero && (ConsolidationInterval < TimeSpan.FromMinutes(1) || ConsolidationInterval > TimeSpan.FromDays(30)))

@@ -2,6 +2,7 @@ using Bruno.Core.Agents;
 using Bruno.Core.Documents;
 using Bruno.Core.Embeddings;
 using Bruno.Core.Identity;
+using Bruno.Core.Retention;
 using Bruno.Core.Tenants;
 using Bruno.Storage;
 using Microsoft.Extensions.AI;

@@ -5,12 +5,14 @@ using Bruno.Server.Features.Cluster;
 using Bruno.Server.Features.Documents;
 using Bruno.Server.Features.Evaluation;
 using Bruno.Server.Features.Manifests;
+using Bruno.Server.Features.Mcp;
 using Bruno.Server.Features.Memory;
 using Bruno.Server.Features.Metering;
 using Bruno.Server.Features.Observability;
 using Bruno.Server.Features.Query;
 using Bruno.Server.Hosting;
 using Bruno.Server.Hosting.Logging;
+using Bruno.Server.Tenancy;
 
 namespace Bruno.Server;
 
@@ -36,10 +38,20 @@ public static class BrunoServer
         builder.AddBrunoCluster(options);
         services?.Invoke(builder.Services);
         builder.AddBrunoHosting(options);
+        builder.Services.AddObservability(options);
+        builder.Services.AddMetering(options);
+        builder.Services.AddAdmin(options);
+        builder.Services.AddTenancy(options);
+        builder.Services.AddMemory(options);
+        builder.Services.AddMcp();
 
         var app = builder.Build();
+        app.UseObservability(); // outermost: times and logs what the client saw
         app.UseBrunoHosting();
+        app.UseTenancy();
+        app.UseMetering();
         app.MapHealthEndpoints();
+        app.MapMetrics();
         if (options.Cluster.Kind == Core.Cluster.NodeRole.Store)
         {
             // a store node serves its tenants to gateways only: no public API, no MCP
@@ -47,23 +59,25 @@ public static class BrunoServer
             return app;
         }
 
-        app.MapAdminEndpoints();
-        app.MapClusterEndpoints();
-        app.MapBundleEndpoints();
-        app.MapApiKeyEndpoints();
-        app.MapSettingsEndpoints();
-        app.MapAuditEndpoints();
-        app.MapUsageEndpoints();
-        app.MapInsightsEndpoints();
-        app.MapRetentionEndpoints();
-        app.MapManifestEndpoints();
-        app.MapDocumentEndpoints();
-        app.MapQueryEndpoints();
-        app.MapSearchEndpoints();
-        app.MapEvaluationEndpoints();
-        app.MapMemoryEndpoints();
-        app.MapUserErasure();
-        app.MapMcp("/mcp").RequireAuthorization(Hosting.Hosting.TenantPolicy);
+        // every feature maps into the two groups: /api/v1 carries the tenant policy and admission, /admin/v1 the platform policy
+        var api = ApiGroups.On(app);
+        api.MapAdminEndpoints();
+        api.MapClusterEndpoints();
+        api.MapBundleEndpoints();
+        api.MapApiKeyEndpoints();
+        api.MapSettingsEndpoints();
+        api.MapAuditEndpoints();
+        api.MapUsageEndpoints();
+        api.MapInsightsEndpoints();
+        api.MapRetentionEndpoints();
+        api.MapManifestEndpoints();
+        api.MapDocumentEndpoints();
+        api.MapQueryEndpoints();
+        api.MapSearchEndpoints();
+        api.MapEvaluationEndpoints();
+        api.MapMemoryEndpoints();
+        api.MapUserErasure();
+        app.MapMcpEndpoint();
         return app;
     }
 

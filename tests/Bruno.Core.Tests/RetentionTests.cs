@@ -1,5 +1,6 @@
 using Bruno.Core.Audit;
 using Bruno.Core.Metering;
+using Bruno.Core.Retention;
 using Bruno.Core.Tenants;
 using Bruno.Storage;
 using Bruno.Storage.Crypto;

@@ -16,7 +16,7 @@ public sealed class EndpointPolicyTests(ServerFixture fixture) : IClassFixture<S
 {
     private static readonly string[] AnonymousRoutes = ["/healthz", "/readyz", "/openapi/{documentName}.json", "/scalar/{documentName?}", "/scalar/", "/scalar/{**path}"];
 
-    private static readonly string[] PlatformPolicies = [Hosting.Hosting.PlatformPolicy, Hosting.Hosting.MetricsPolicy];
+    private static readonly string[] PlatformPolicies = [Policies.Platform, Policies.Metrics];
 
     [Fact]
     public void EveryEndpoint_IsAnonymousOnPurpose_OrBehindTheTenantOrPlatformPolicy()
@@ -31,6 +31,17 @@ public sealed class EndpointPolicyTests(ServerFixture fixture) : IClassFixture<S
             var anonymous = endpoint.Metadata.GetMetadata<IAllowAnonymous>() is not null;
             var policies = endpoint.Metadata.GetOrderedMetadata<IAuthorizeData>().Select(a => a.Policy).ToList();
             var tenant = endpoint.Metadata.GetMetadata<TenantEndpointMetadata>() is not null;
+            // the two API groups carry their policy for every endpoint a feature maps into them
+            if (route.StartsWith("/api/v1/", StringComparison.Ordinal) && !tenant)
+            {
+                wrong.Add($"{route}: under /api/v1 without the tenant group's admission");
+            }
+
+            if (route.StartsWith("/admin/v1/", StringComparison.Ordinal) && !policies.Contains(Policies.Platform))
+            {
+                wrong.Add($"{route}: under /admin/v1 without the platform policy");
+            }
+
             if (anonymous)
             {
                 if (!AnonymousRoutes.Contains(route, StringComparer.Ordinal) && !route.StartsWith("/scalar", StringComparison.Ordinal))
@@ -41,7 +52,7 @@ public sealed class EndpointPolicyTests(ServerFixture fixture) : IClassFixture<S
             else if (tenant)
             {
                 tenantEndpoints++;
-                if (!policies.Contains(Hosting.Hosting.TenantPolicy) || policies.Any(PlatformPolicies.Contains))
+                if (!policies.Contains(Policies.Tenant) || policies.Any(PlatformPolicies.Contains))
                 {
                     wrong.Add($"{route}: tenant filter without the tenant policy ({string.Join(", ", policies)})");
                 }
@@ -49,7 +60,7 @@ public sealed class EndpointPolicyTests(ServerFixture fixture) : IClassFixture<S
             else if (route.StartsWith("/mcp", StringComparison.Ordinal))
             {
                 // MCP admits each tool call through the same admission service (McpCaller); the endpoint needs a tenant
-                if (!policies.Contains(Hosting.Hosting.TenantPolicy))
+                if (!policies.Contains(Policies.Tenant))
                 {
                     wrong.Add($"{route}: MCP without the tenant policy");
                 }

@@ -12,14 +12,6 @@ public sealed record ErasureReceipt(string User, long RowsDeleted, DateTimeOffse
 /// <summary>A preference in force: its kind, value and strength now (after decay).</summary>
 public sealed record Preference(string Id, string Kind, string Value, double Strength);
 
-/// <summary>A tenant's memory rules.</summary>
-/// <param name="RetentionDays">Days a turn (and an extracted fact nobody confirmed) is kept.</param>
-public sealed record MemoryPolicy(int RetentionDays)
-{
-    /// <summary>Longest retention a tenant can set (ten years).</summary>
-    public const int MaxRetentionDays = 3_650;
-}
-
 /// <summary>What one consolidation of one tenant did.</summary>
 public sealed record ConsolidationReport(
     int Users,

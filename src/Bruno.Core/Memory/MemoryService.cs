@@ -255,7 +255,7 @@ public sealed partial class MemoryService(IEmbeddingGenerator<string, Embedding<
     /// below the floor and keeping the ten strongest per kind), and deletes turns and unconfirmed extracted facts older
     /// than the policy's retention. Each user's changes are one atomic write.
     /// </summary>
-    public async Task<ConsolidationReport> ConsolidateAsync(ITenantStore store, MemoryPolicy policy, DateTimeOffset since, DateTimeOffset until, CancellationToken ct = default)
+    public async Task<ConsolidationReport> ConsolidateAsync(ITenantStore store, Tenants.MemoryPolicy policy, DateTimeOffset since, DateTimeOffset until, CancellationToken ct = default)
     {
         Telemetry.BrunoTelemetry.Memory(store.Id, "consolidate", "all");
         ArgumentNullException.ThrowIfNull(policy);

@@ -278,7 +278,7 @@ public sealed partial class TenantBundles(TenantCatalog catalog, TenantService t
         }
 
         var errors = options.Value.Retrieval.With(settings.Retrieval).Validate().ToList();
-        if (errors.Count > 0 || settings.MemoryRetentionDays is < 1 or > Memory.MemoryPolicy.MaxRetentionDays)
+        if (errors.Count > 0 || settings.MemoryRetentionDays is < 1 or > Tenants.MemoryPolicy.MaxRetentionDays)
         {
             throw new ArgumentException("The bundle's tenant settings do not fit this installation: " + (errors.Count > 0 ? string.Join(" ", errors) : "memory retention out of range."));
         }

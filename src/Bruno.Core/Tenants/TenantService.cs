@@ -31,17 +31,17 @@ public sealed class TenantService(TenantCatalog catalog, IStorageEngine engine, 
     }
 
     /// <summary>The memory rules in force for <paramref name="id"/>: the tenant's retention, or the service's.</summary>
-    public Memory.MemoryPolicy MemoryPolicyFor(TenantId id) => new(catalog.FindMemory(id).RetentionDays ?? options.Value.Memory.RetentionDays);
+    public MemoryPolicy MemoryPolicyFor(TenantId id) => new(catalog.FindMemory(id).RetentionDays ?? options.Value.Memory.RetentionDays);
 
     /// <summary>
     /// Sets the tenant's memory retention in days (null: the service's default); throws <see cref="ArgumentException"/>
     /// outside 1-3,650. Returns the rules now in force, or null for an unknown tenant. The next consolidation applies it.
     /// </summary>
-    public Memory.MemoryPolicy? SetMemoryRetention(TenantId id, int? days)
+    public MemoryPolicy? SetMemoryRetention(TenantId id, int? days)
     {
-        if (days is < 1 or > Memory.MemoryPolicy.MaxRetentionDays)
+        if (days is < 1 or > MemoryPolicy.MaxRetentionDays)
         {
-            throw new ArgumentException($"retention_days must be between 1 and {Memory.MemoryPolicy.MaxRetentionDays} (or null for the default).");
+            throw new ArgumentException($"retention_days must be between 1 and {MemoryPolicy.MaxRetentionDays} (or null for the default).");
         }
 
         return catalog.SetMemoryRetention(id, days) ? MemoryPolicyFor(id) : null;

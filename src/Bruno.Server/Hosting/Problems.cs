@@ -23,29 +23,6 @@ internal static class Problems
     public static IResult Result(int status, string title, string detail, IDictionary<string, object?>? extensions = null) =>
         TypedResults.Problem(statusCode: status, title: title, detail: detail, extensions: extensions);
 
-    /// <summary>
-    /// The HTTP answer to a refused admission, one for each <see cref="RefusalKind"/>: 401 without a credential, 404 for
-    /// another tenant named (as if it did not exist), 403 for the tenant's state, a missing scope or a quota (with
-    /// <c>quota</c>), 429 with <c>Retry-After</c> and <c>level</c> for a rate limit (<paramref name="decision"/>).
-    /// </summary>
-    public static IResult Refused(Refusal refusal, Features.Limits.LimitDecision? decision = null)
-    {
-        ArgumentNullException.ThrowIfNull(refusal);
-        return refusal.Kind switch
-        {
-            RefusalKind.Unauthenticated => Result(StatusCodes.Status401Unauthorized, "Unauthorized", "A valid bearer token is required."),
-            RefusalKind.OtherTenantNamed => Result(StatusCodes.Status404NotFound, "Not found", "No such resource."),
-            RefusalKind.TenantUnknown => Result(StatusCodes.Status403Forbidden, "Tenant unknown", refusal.Detail),
-            RefusalKind.TenantSuspended => Result(StatusCodes.Status403Forbidden, "Tenant suspended", refusal.Detail),
-            RefusalKind.TenantUnavailable => Result(StatusCodes.Status403Forbidden, "Tenant unavailable", refusal.Detail),
-            RefusalKind.ScopeMissing => Result(StatusCodes.Status403Forbidden, "Forbidden", refusal.Detail),
-            RefusalKind.QuotaExceeded => Result(StatusCodes.Status403Forbidden, "Quota exceeded", refusal.Detail, refusal.Limit is { } quota ? new Dictionary<string, object?>(StringComparer.Ordinal) { ["quota"] = quota } : null),
-            RefusalKind.RateLimited when decision is not null => Features.Limits.LimitHeaders.Problem(decision),
-            RefusalKind.RateLimited => Result(StatusCodes.Status429TooManyRequests, "Rate limit exceeded", refusal.Detail),
-            _ => throw new ArgumentOutOfRangeException(nameof(refusal), refusal.Kind, "Unknown refusal."),
-        };
-    }
-
     /// <summary>The route template of the request's endpoint (never the raw path, which can carry personal data).</summary>
     public static string RouteOf(HttpContext context) => (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "(unmatched)";
 
@@ -105,12 +82,12 @@ internal sealed partial class ProblemExceptionHandler(ILogger<ProblemExceptionHa
             context.Response.Headers["X-RateLimit-Remaining"] = "0";
             context.Response.Headers["X-RateLimit-Reset"] = context.Response.Headers.RetryAfter;
             context.Items[Problems.LevelKey] = limited.Level;
-            Features.Observability.Telemetry.Refused(context, limited.Level);
+            RequestRecord.Refused(context, limited.Level);
         }
         else if (exception is QuotaExceededException quota)
         {
             context.Items[Problems.QuotaKey] = quota.Quota;
-            Features.Observability.Telemetry.QuotaRefused(context, quota.Quota);
+            RequestRecord.QuotaRefused(context, quota.Quota);
         }
 
         Dictionary<string, object?>? extensions = null;

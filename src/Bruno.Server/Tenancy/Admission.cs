@@ -1,7 +1,6 @@
 using Bruno.Core;
 using Bruno.Core.Tenants;
-using Bruno.Server.Features.Limits;
-using Bruno.Server.Features.Observability;
+using Bruno.Server.Hosting;
 using Bruno.Storage;
 
 namespace Bruno.Server.Tenancy;
@@ -21,9 +20,9 @@ internal readonly record struct AdmissionResult(AdmittedRequest? Admitted, Refus
 /// verified credential, the tenant's state in the catalog, the plan's request limits (a penalty that starts is audited
 /// before the refusal is answered), the plan's user count, metering, and tracking so that suspending or deleting the
 /// tenant cuts the request. Admitting the same request twice returns the first admission. Refusals are
-/// <see cref="Refusal"/> values; each door maps them once (<see cref="Hosting.Problems.Refused"/>, MCP errors).
+/// <see cref="Refusal"/> values; each door maps them once (<see cref="Refusals.Problem"/>, MCP errors).
 /// </summary>
-internal sealed class Admission(TenantService tenants, TenantWatch watch, RequestLimits limits, Features.Audit.AuditTrail trail, TenantUsers users, Microsoft.Extensions.Options.IOptions<BrunoOptions> options)
+internal sealed class Admission(TenantService tenants, TenantWatch watch, RequestLimits limits, AuditTrail trail, TenantUsers users, Core.Metering.UsageMeter meter, Microsoft.Extensions.Options.IOptions<BrunoOptions> options)
 {
     /// <summary>The admitted request of <paramref name="http"/>, or null when it was not admitted.</summary>
     public static AdmittedRequest? Of(HttpContext http) => http.Features.Get<AdmittedRequest>();
@@ -51,13 +50,13 @@ internal sealed class Admission(TenantService tenants, TenantWatch watch, Reques
         {
             if (refusal.Kind != RefusalKind.TenantUnknown)
             {
-                Telemetry.Identify(http, caller.Tenant, caller.User); // a tenant that exists: its refusals are its own to see
+                RequestRecord.Identify(http, caller.Tenant, caller.User); // a tenant that exists: its refusals are its own to see
             }
 
             return new AdmissionResult(null, refusal, null);
         }
 
-        Telemetry.Identify(http, caller.Tenant, caller.User);
+        RequestRecord.Identify(http, caller.Tenant, caller.User);
         var plan = options.Value.Plans.GetValueOrDefault(record!.Profile.Plan) ?? options.Value.Plans["default"];
         var decision = limits.TryAcquire(caller, record.Profile.Plan);
         if (!http.Response.HasStarted)
@@ -67,7 +66,7 @@ internal sealed class Admission(TenantService tenants, TenantWatch watch, Reques
 
         if (!decision.Allowed)
         {
-            Telemetry.Refused(http, decision.Level);
+            RequestRecord.Refused(http, decision.Level);
             if (decision.PenaltyStarted)
             {
                 await trail.RecordAsync(http, caller.Tenant, "limits.penalty", $"client {caller.User.Value}", Core.Audit.AuditResults.Denied);
@@ -87,11 +86,16 @@ internal sealed class Admission(TenantService tenants, TenantWatch watch, Reques
         }
         catch (Core.Documents.QuotaExceededException e)
         {
-            Telemetry.QuotaRefused(http, e.Quota);
+            RequestRecord.QuotaRefused(http, e.Quota);
             return new AdmissionResult(null, new Refusal(RefusalKind.QuotaExceeded, e.Message) { Limit = e.Quota }, decision);
         }
 
-        Features.Metering.MeteringMiddleware.Admitted(http, caller.Tenant);
+        if (Core.Metering.UsageScope.Current is { } usage)
+        {
+            // the request's usage scope (opened by the metering middleware) counts for the tenant from now on, under a
+            // fresh request id, so that a replay counts once
+            meter.Attach(usage, caller.Tenant, "r" + Guid.NewGuid().ToString("N"));
+        }
 
         // while it runs, the request is cut if its tenant stops being active
         var tracked = watch.Track(caller.Tenant, onCut, http.RequestAborted);

@@ -6,7 +6,7 @@ namespace Bruno.Server.Tenancy;
 /// Guards every tenant endpoint of the HTTP API: a request that names another tenant anywhere — header, query string,
 /// form or body — is answered 404, as if that tenant did not exist, and logged; every other decision is the
 /// <see cref="Admission"/> every door shares (the tenant's state, the plan's limits and users, tracking), its refusals
-/// answered by <see cref="Problems.Refused"/>. While the request runs, its cancellation token also fires when the tenant
+/// answered by <see cref="Refusals.Problem"/>. While the request runs, its cancellation token also fires when the tenant
 /// stops being active (<see cref="TenantWatch"/>), and every log line names the tenant.
 /// </summary>
 internal sealed partial class TenantFilter(Admission admission, ILogger<TenantFilter> logger) : IEndpointFilter
@@ -17,13 +17,13 @@ internal sealed partial class TenantFilter(Admission admission, ILogger<TenantFi
         if (Caller.Of(http) is { } caller && NamesAnotherTenant(context, caller.Tenant.Value))
         {
             LogOverride(logger, caller.Tenant.Value, caller.User.Value, Problems.RouteOf(http));
-            return Problems.Refused(new Core.Tenants.Refusal(Core.Tenants.RefusalKind.OtherTenantNamed, "No such resource."));
+            return Refusals.Problem(new Core.Tenants.Refusal(Core.Tenants.RefusalKind.OtherTenantNamed, "No such resource."));
         }
 
         var (admitted, refusal, decision) = await admission.AdmitAsync(http);
         if (admitted is null)
         {
-            return Problems.Refused(refusal!, decision);
+            return Refusals.Problem(refusal!, decision);
         }
 
         for (var i = 0; i < context.Arguments.Count; i++)
@@ -41,7 +41,7 @@ internal sealed partial class TenantFilter(Admission admission, ILogger<TenantFi
         }
         catch (OperationCanceledException) when (admitted.Tracked.WasCut && !http.Response.HasStarted)
         {
-            return Problems.Refused(admission.Cut(admitted));
+            return Refusals.Problem(admission.Cut(admitted));
         }
     }
 

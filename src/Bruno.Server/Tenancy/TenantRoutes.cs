@@ -15,7 +15,7 @@ internal static class TenantRoutes
         TypedResults.Problem(statusCode: 404, title: "Not found", detail: "No such tenant.");
 }
 
-/// <summary>Marks an endpoint that reaches a tenant: behind <see cref="Hosting.Hosting.TenantPolicy"/> and admitted by
+/// <summary>Marks an endpoint that reaches a tenant: behind <see cref="Policies.Tenant"/> and admitted by
 /// <see cref="TenantFilter"/> (an endpoint test checks every endpoint is this, platform-only or explicitly anonymous).</summary>
 internal sealed class TenantEndpointMetadata
 {
@@ -26,17 +26,17 @@ internal sealed class TenantEndpointMetadata
     }
 }
 
-/// <summary>The one way an endpoint or group of the tenant API is declared.</summary>
+/// <summary>How the tenant API group (<see cref="ApiGroups.Tenant"/>) is declared.</summary>
 internal static class TenantEndpoints
 {
     /// <summary>
-    /// Puts <paramref name="builder"/> behind a credential of a tenant (<see cref="Hosting.Hosting.TenantPolicy"/>, and
-    /// <paramref name="policy"/> for its scope when given) and the tenant filter (admission, the other-tenant check).
+    /// Puts <paramref name="builder"/> behind a credential of a tenant (<see cref="Policies.Tenant"/>) and the tenant
+    /// filter (admission, the other-tenant check), and marks it so the endpoint test can tell.
     /// </summary>
-    public static TBuilder ForTenant<TBuilder>(this TBuilder builder, string? policy = null)
+    public static TBuilder ForTenant<TBuilder>(this TBuilder builder)
         where TBuilder : IEndpointConventionBuilder
     {
-        builder.RequireAuthorization(policy is null ? [Hosting.Hosting.TenantPolicy] : [Hosting.Hosting.TenantPolicy, policy]);
+        builder.RequireAuthorization(Policies.Tenant);
         builder.AddEndpointFilter<TBuilder, TenantFilter>();
         builder.WithMetadata(TenantEndpointMetadata.Instance);
         return builder;

@@ -1,7 +1,7 @@
 using Bruno.Core;
 using Bruno.Core.Identity;
 using Bruno.Core.Tenants;
-using Bruno.Server.Features.Audit;
+using Bruno.Server.Tenancy;
 using Bruno.Storage.Identity;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
@@ -37,9 +37,9 @@ public sealed record TokenResponse(string Token, string TokenType, DateTimeOffse
 /// <summary>The platform operator's API: tenants and their tokens. Platform-admin tokens only.</summary>
 internal static class AdminEndpoints
 {
-    public static void MapAdminEndpoints(this IEndpointRouteBuilder app)
+    public static void MapAdminEndpoints(this ApiGroups api)
     {
-        var group = app.MapGroup("/admin/v1/tenants").RequireAuthorization(Hosting.Hosting.PlatformPolicy);
+        var group = api.Platform.MapGroup("/tenants");
         group.MapPost("/", CreateAsync);
         group.MapGet("/", (TenantService tenants) => TypedResults.Ok(tenants.List().Select(TenantResponse.Of)));
         group.MapGet("/{id}", Show);

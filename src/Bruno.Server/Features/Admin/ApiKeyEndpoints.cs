@@ -1,5 +1,4 @@
 using Bruno.Core.Tenants;
-using Bruno.Server.Features.Audit;
 using Bruno.Server.Tenancy;
 using Bruno.Storage.Identity;
 
@@ -20,14 +19,14 @@ public sealed record CreatedApiKeyResponse(string Id, string Name, IReadOnlyList
 /// <summary>API keys: by the operator for any tenant, and by a tenant's admins for their own tenant.</summary>
 internal static class ApiKeyEndpoints
 {
-    public static void MapApiKeyEndpoints(this IEndpointRouteBuilder app)
+    public static void MapApiKeyEndpoints(this ApiGroups api)
     {
-        var platform = app.MapGroup("/admin/v1/tenants/{tenant}/api-keys").RequireAuthorization(Hosting.Hosting.PlatformPolicy);
+        var platform = api.Platform.MapGroup("/tenants/{tenant}/api-keys");
         platform.MapPost("/", (string tenant, CreateApiKeyRequest body, TenantService tenants, ApiKeys keys) => Known(tenant, tenants, t => Create(t, body, keys))).Audited("key.issue");
         platform.MapGet("/", (string tenant, TenantService tenants, ApiKeys keys) => Known(tenant, tenants, t => TypedResults.Ok(keys.List(t).Select(ApiKeyResponse.Of))));
         platform.MapDelete("/{id}", (string tenant, string id, TenantService tenants, ApiKeys keys) => Known(tenant, tenants, t => Revoke(t, id, keys))).Audited("key.revoke");
 
-        var own = app.MapGroup("/api/v1/api-keys").ForTenant(Hosting.Hosting.AdminPolicy);
+        var own = api.Tenant.MapGroup("/api-keys").RequireAuthorization(Policies.Admin);
         own.MapPost("/", (CreateApiKeyRequest body, Caller caller, ApiKeys keys) => Create(caller.Tenant, body, keys)).Audited("key.issue");
         own.MapGet("/", (Caller caller, ApiKeys keys) => TypedResults.Ok(keys.List(caller.Tenant).Select(ApiKeyResponse.Of)));
         own.MapDelete("/{id}", (string id, Caller caller, ApiKeys keys) => Revoke(caller.Tenant, id, keys)).Audited("key.revoke");

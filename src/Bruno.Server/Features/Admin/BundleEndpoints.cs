@@ -1,8 +1,8 @@
 using System.Text;
 using Bruno.Core;
 using Bruno.Core.Portability;
-using Bruno.Server.Features.Audit;
 using Bruno.Server.Hosting;
+using Bruno.Server.Tenancy;
 using Bruno.Storage.Identity;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
@@ -27,9 +27,9 @@ internal static class BundleEndpoints
     /// <summary>The passphrase's UTF-8 bytes in base64 (any passphrase; what the CLI sends).</summary>
     public const string PassphraseBase64Header = "X-Bundle-Passphrase-Base64";
 
-    public static void MapBundleEndpoints(this IEndpointRouteBuilder app)
+    public static void MapBundleEndpoints(this ApiGroups api)
     {
-        var group = app.MapGroup("/admin/v1/tenants").RequireAuthorization(Hosting.Hosting.PlatformPolicy);
+        var group = api.Platform.MapGroup("/tenants");
         group.MapPost("/{id}/export", Export).Produces(StatusCodes.Status200OK, contentType: "application/octet-stream").Audited("tenant.export");
         group.MapPost("/import", ImportAsync).Produces<TenantResponse>(StatusCodes.Status201Created);
         group.MapGet("/{id}/inventory", async (string id, TenantBundles bundles, CancellationToken ct) =>
@@ -68,7 +68,7 @@ internal static class BundleEndpoints
             export.FileName);
     }
 
-    private static async Task<IResult> ImportAsync(HttpContext http, TenantBundles bundles, DataDirectory data, IOptions<BrunoOptions> options, Audit.AuditTrail audit, CancellationToken ct)
+    private static async Task<IResult> ImportAsync(HttpContext http, TenantBundles bundles, DataDirectory data, IOptions<BrunoOptions> options, AuditTrail audit, CancellationToken ct)
     {
         if (InAddress(http) is { } refused)
         {

@@ -1,6 +1,6 @@
 using Bruno.Core;
+using Bruno.Core.Retention;
 using Bruno.Core.Tenants;
-using Bruno.Server.Features.Audit;
 using Bruno.Server.Tenancy;
 using Bruno.Storage.Identity;
 
@@ -15,18 +15,17 @@ public sealed record RetentionSettings(int? MemoryDays, int? AuditDays, int? Usa
 /// </summary>
 internal static class RetentionEndpoints
 {
-    public static void MapRetentionEndpoints(this IEndpointRouteBuilder app)
+    public static void MapRetentionEndpoints(this ApiGroups api)
     {
-        var platform = app.MapGroup("/admin/v1/tenants/{tenant}/settings/retention").RequireAuthorization(Hosting.Hosting.PlatformPolicy);
+        var platform = api.Platform.MapGroup("/tenants/{tenant}/settings/retention");
         platform.MapGet("/", (string tenant, TenantService tenants) => TenantRoutes.Live(tenant, tenants) is { } id ? (IResult)TypedResults.Ok(tenants.RetentionFor(id)) : TenantRoutes.NotFound());
         platform.MapPut("/", (string tenant, RetentionSettings body, TenantService tenants) => TenantRoutes.Live(tenant, tenants) is { } id ? Set(id, body, tenants) : TenantRoutes.NotFound()).Audited("settings.retention");
 
-        var own = app.MapGroup("/api/v1/settings/retention").ForTenant(Hosting.Hosting.AdminPolicy);
+        var own = api.Tenant.MapGroup("/settings/retention").RequireAuthorization(Policies.Admin);
         own.MapGet("/", (Caller caller, TenantService tenants) => TypedResults.Ok(tenants.RetentionFor(caller.Tenant)));
         own.MapPut("/", (RetentionSettings body, Caller caller, TenantService tenants) => Set(caller.Tenant, body, tenants)).Audited("settings.retention");
 
-        app.MapPost("/admin/v1/retention/run", async (RetentionService retention, CancellationToken ct) => TypedResults.Ok(await retention.RunOnceAsync(ct)))
-            .RequireAuthorization(Hosting.Hosting.PlatformPolicy);
+        api.Platform.MapPost("/retention/run", async (RetentionService retention, CancellationToken ct) => TypedResults.Ok(await retention.RunOnceAsync(ct)));
     }
 
 

@@ -1,6 +1,5 @@
 using Bruno.Core;
 using Bruno.Core.Tenants;
-using Bruno.Server.Features.Audit;
 using Bruno.Server.Tenancy;
 using Bruno.Storage.Identity;
 
@@ -9,15 +8,15 @@ namespace Bruno.Server.Features.Admin;
 /// <summary>A tenant's retrieval numbers: read the ones in force, replace the tenant's overrides (null keeps the default).</summary>
 internal static class SettingsEndpoints
 {
-    public static void MapSettingsEndpoints(this IEndpointRouteBuilder app)
+    public static void MapSettingsEndpoints(this ApiGroups api)
     {
-        var platform = app.MapGroup("/admin/v1/tenants/{tenant}/settings/retrieval").RequireAuthorization(Hosting.Hosting.PlatformPolicy);
+        var platform = api.Platform.MapGroup("/tenants/{tenant}/settings/retrieval");
         platform.MapGet("/", (string tenant, TenantService tenants) => Known(tenant, tenants, id => TypedResults.Ok(tenants.RetrievalFor(id))));
         platform.MapPut("/", (string tenant, RetrievalOverrides body, TenantService tenants) => Known(tenant, tenants, id => Set(id, body, tenants))).Audited("settings.retrieval");
 
-        var own = app.MapGroup("/api/v1/settings/retrieval").ForTenant();
-        own.MapGet("/", (Caller caller, TenantService tenants) => TypedResults.Ok(tenants.RetrievalFor(caller.Tenant))).RequireAuthorization(Hosting.Hosting.QueryPolicy);
-        own.MapPut("/", (RetrievalOverrides body, Caller caller, TenantService tenants) => Set(caller.Tenant, body, tenants)).RequireAuthorization(Hosting.Hosting.AdminPolicy).Audited("settings.retrieval");
+        var own = api.Tenant.MapGroup("/settings/retrieval");
+        own.MapGet("/", (Caller caller, TenantService tenants) => TypedResults.Ok(tenants.RetrievalFor(caller.Tenant))).RequireAuthorization(Policies.Query);
+        own.MapPut("/", (RetrievalOverrides body, Caller caller, TenantService tenants) => Set(caller.Tenant, body, tenants)).RequireAuthorization(Policies.Admin).Audited("settings.retrieval");
     }
 
     private static IResult Known(string tenant, TenantService tenants, Func<TenantId, IResult> then) =>

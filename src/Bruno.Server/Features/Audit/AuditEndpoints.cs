@@ -11,20 +11,19 @@ namespace Bruno.Server.Features.Audit;
 /// </summary>
 internal static class AuditEndpoints
 {
-    public static void MapAuditEndpoints(this IEndpointRouteBuilder app)
+    public static void MapAuditEndpoints(this ApiGroups api)
     {
-        var platform = app.MapGroup("/admin/v1/tenants/{tenant}/audit").RequireAuthorization(Hosting.Hosting.PlatformPolicy);
+        var platform = api.Platform.MapGroup("/tenants/{tenant}/audit");
         platform.MapGet("/", async (string tenant, [AsParameters] AuditQueryParameters filter, TenantService tenants, AuditLog log) =>
             TenantRoutes.Live(tenant, tenants) is { } id ? (IResult)TypedResults.Ok(await log.ReadAsync(id, filter.ToQuery())) : TenantRoutes.NotFound());
         platform.MapGet("/checkpoints", (string tenant, TenantService tenants, AuditLog log) =>
             TenantRoutes.Live(tenant, tenants) is { } id ? (IResult)TypedResults.Ok(log.Checkpoints(id)) : TenantRoutes.NotFound());
         platform.MapPost("/checkpoints", async (string tenant, TenantService tenants, AuditLog log) =>
             TenantRoutes.Live(tenant, tenants) is { } id ? (await log.CheckpointAsync(id) is { } c ? TypedResults.Ok(c) : (IResult)TypedResults.NoContent()) : TenantRoutes.NotFound());
-        app.MapGet("/admin/v1/audit/public-key", (AuditLog log) => TypedResults.Text(log.PublicKeyPem + "\n", "application/x-pem-file"))
-            .RequireAuthorization(Hosting.Hosting.PlatformPolicy);
+        api.Platform.MapGet("/audit/public-key", (AuditLog log) => TypedResults.Text(log.PublicKeyPem + "\n", "application/x-pem-file"));
 
-        app.MapGet("/api/v1/audit", async ([AsParameters] AuditQueryParameters filter, Caller caller, AuditLog log) => TypedResults.Ok(await log.ReadAsync(caller.Tenant, filter.ToQuery())))
-            .ForTenant(Hosting.Hosting.AdminPolicy);
+        api.Tenant.MapGet("/audit", async ([AsParameters] AuditQueryParameters filter, Caller caller, AuditLog log) => TypedResults.Ok(await log.ReadAsync(caller.Tenant, filter.ToQuery())))
+            .RequireAuthorization(Policies.Admin);
     }
 
 

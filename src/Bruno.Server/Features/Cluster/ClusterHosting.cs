@@ -2,8 +2,8 @@ using System.Net;
 using Bruno.Core;
 using Bruno.Core.Cluster;
 using Bruno.Core.Tenants;
-using Bruno.Server.Features.Audit;
 using Bruno.Server.Hosting;
+using Bruno.Server.Tenancy;
 using Bruno.Storage;
 using Bruno.Storage.Identity;
 using Bruno.Storage.Remote;
@@ -98,9 +98,9 @@ internal static class ClusterHosting
     }
 
     /// <summary>Operators: the store nodes, a tenant's placement, and moving a tenant. Platform-admin tokens only.</summary>
-    public static void MapClusterEndpoints(this IEndpointRouteBuilder app)
+    public static void MapClusterEndpoints(this ApiGroups api)
     {
-        var admin = app.MapGroup("/admin/v1").RequireAuthorization(Hosting.Hosting.PlatformPolicy);
+        var admin = api.Platform;
         admin.MapGet("/nodes", (IServiceProvider sp, IOptions<BrunoOptions> options) =>
         {
             if (sp.GetService<Placement>() is not { } placement)

@@ -13,10 +13,10 @@ public sealed record DocumentPage(IReadOnlyList<DocumentInfo> Items, string? Nex
 /// <summary>The tenant's documents: upload (replace by id), list, show, delete.</summary>
 internal static class DocumentEndpoints
 {
-    public static void MapDocumentEndpoints(this IEndpointRouteBuilder app)
+    public static void MapDocumentEndpoints(this ApiGroups api)
     {
-        var read = app.MapGroup("/api/v1/documents").ForTenant(Hosting.Hosting.QueryPolicy);
-        var write = app.MapGroup("/api/v1/documents").ForTenant(Hosting.Hosting.IngestPolicy);
+        var read = api.Tenant.MapGroup("/documents").RequireAuthorization(Policies.Query);
+        var write = api.Tenant.MapGroup("/documents").RequireAuthorization(Policies.Ingest);
         write.MapPost("/", PutAsync).Accepts<DocumentRequest>("application/json");
         // Bearer tokens, no cookies: a cross-site form cannot carry the credential, so no antiforgery token is needed.
         write.MapPost("/", UploadAsync).Accepts<IFormFile>("multipart/form-data").DisableAntiforgery();

@@ -1,5 +1,4 @@
 using Bruno.Core.Evaluation;
-using Bruno.Server.Features.Audit;
 using Bruno.Server.Tenancy;
 
 namespace Bruno.Server.Features.Evaluation;
@@ -13,9 +12,9 @@ public sealed record EvaluationRequest(List<EvaluationCase>? Cases, string? Labe
 /// </summary>
 internal static class EvaluationEndpoints
 {
-    public static void MapEvaluationEndpoints(this IEndpointRouteBuilder app)
+    public static void MapEvaluationEndpoints(this ApiGroups api)
     {
-        var group = app.MapGroup("/api/v1/evaluations").ForTenant(Hosting.Hosting.AdminPolicy);
+        var group = api.Tenant.MapGroup("/evaluations").RequireAuthorization(Policies.Admin);
         group.MapPost("/", RunAsync).Audited("evaluation.run");
         group.MapGet("/", async ([AsParameters] TenantRequest tenant, int? limit, CancellationToken ct) =>
             TypedResults.Ok(new { items = await EvaluationService.ListAsync(tenant.Store, Math.Clamp(limit ?? 50, 1, 1_000), ct) }));

@@ -17,8 +17,8 @@ public sealed record TenantManifests(string Tenant, string Isolation, IReadOnlyL
 /// </summary>
 internal static class ManifestEndpoints
 {
-    public static void MapManifestEndpoints(this IEndpointRouteBuilder app) =>
-        app.MapGet("/admin/v1/tenants/{tenant}/manifests", (string tenant, TenantService tenants, IOptions<BrunoOptions> bruno, IOptions<KubernetesOptions> kubernetes) =>
+    public static void MapManifestEndpoints(this ApiGroups api) =>
+        api.Platform.MapGet("/tenants/{tenant}/manifests", (string tenant, TenantService tenants, IOptions<BrunoOptions> bruno, IOptions<KubernetesOptions> kubernetes) =>
         {
             if (TenantRoutes.Live(tenant, tenants) is not { } id || tenants.Find(id) is not { } record)
             {
@@ -34,5 +34,5 @@ internal static class ManifestEndpoints
             {
                 return Problems.Result(StatusCodes.Status422UnprocessableEntity, "Cannot render", e.Message);
             }
-        }).RequireAuthorization(Hosting.Hosting.PlatformPolicy);
+        });
 }

@@ -49,7 +49,7 @@ internal sealed class McpCaller(IHttpContextAccessor http, Admission admission, 
         {
             if (http.HttpContext is { } h)
             {
-                Observability.Telemetry.QuotaRefused(h, e.Quota);
+                Hosting.RequestRecord.QuotaRefused(h, e.Quota);
             }
 
             throw new McpException(e.Message);
@@ -62,7 +62,7 @@ internal sealed class McpCaller(IHttpContextAccessor http, Admission admission, 
         {
             if (http.HttpContext is { } h)
             {
-                Observability.Telemetry.Refused(h, e.Level);
+                Hosting.RequestRecord.Refused(h, e.Level);
             }
 
             throw new McpProtocolException(e.Message, (McpErrorCode)McpRateLimits.RateLimitedCode);

@@ -1,6 +1,5 @@
 using Bruno.Core.Memory;
 using Bruno.Core.Tenants;
-using Bruno.Server.Features.Audit;
 using Bruno.Server.Tenancy;
 using Bruno.Storage.Identity;
 
@@ -43,16 +42,15 @@ public sealed record MemorySettings(int? RetentionDays);
 internal static class MemoryEndpoints
 {
     /// <summary>Platform: erase one user of any tenant.</summary>
-    public static void MapUserErasure(this IEndpointRouteBuilder app) =>
-        app.MapDelete("/admin/v1/tenants/{tenant}/users/{user}", async (string tenant, string user, TenantService tenants, UserErasure erasure, HttpContext http) =>
+    public static void MapUserErasure(this ApiGroups api) =>
+        api.Platform.MapDelete("/tenants/{tenant}/users/{user}", async (string tenant, string user, TenantService tenants, UserErasure erasure, HttpContext http) =>
             TenantId.TryParse(tenant, out var id) && tenants.Find(id) is { Status: not TenantStatus.Deleted }
-                ? (IResult)TypedResults.Ok(await erasure.EraseAsync(id, UserId.Parse(user), Audit.AuditTrail.ActorOf(http)))
-                : NotFound("No such tenant."))
-            .RequireAuthorization(Hosting.Hosting.PlatformPolicy).Audited("user.erase");
+                ? (IResult)TypedResults.Ok(await erasure.EraseAsync(id, UserId.Parse(user), AuditTrail.ActorOf(http)))
+                : NotFound("No such tenant.")).Audited("user.erase");
 
-    public static void MapMemoryEndpoints(this IEndpointRouteBuilder app)
+    public static void MapMemoryEndpoints(this ApiGroups api)
     {
-        var me = app.MapGroup("/api/v1/me/memory").ForTenant(Hosting.Hosting.MemoryPolicy);
+        var me = api.Tenant.MapGroup("/me/memory").RequireAuthorization(Policies.Memory);
         me.MapGet("/", async ([AsParameters] TenantRequest tenant, MemoryService memory, CancellationToken ct) =>
             TypedResults.Ok(await memory.ExportAsync(tenant.Store, tenant.Caller.User, ct))).Audited("memory.export");
         me.MapDelete("/", async (Caller caller, UserErasure erasure) =>
@@ -62,7 +60,7 @@ internal static class MemoryEndpoints
         me.MapDelete("/{id}", async (string id, [AsParameters] TenantRequest tenant, MemoryService memory) =>
             await memory.ForgetAsync(tenant.Store, tenant.Caller.User, id) ? (IResult)TypedResults.NoContent() : NotFound("No such memory."));
 
-        app.MapPost("/api/v1/feedback", async (FeedbackRequest body, [AsParameters] TenantRequest tenant, MemoryService memory) =>
+        api.Tenant.MapPost("/feedback", async (FeedbackRequest body, [AsParameters] TenantRequest tenant, MemoryService memory) =>
         {
             var helpful = body.Rating?.Trim().ToLowerInvariant() switch
             {
@@ -73,9 +71,9 @@ internal static class MemoryEndpoints
             return await memory.FeedbackAsync(tenant.Store, tenant.Caller.User, body.TurnId ?? string.Empty, helpful, body.Comment)
                 ? (IResult)TypedResults.NoContent()
                 : NotFound("No such answer of yours (turn_id comes from the answer).");
-        }).ForTenant(Hosting.Hosting.QueryPolicy);
+        }).RequireAuthorization(Policies.Query);
 
-        var admin = app.MapGroup("/api/v1/users/{user}/memory").ForTenant(Hosting.Hosting.AdminPolicy);
+        var admin = api.Tenant.MapGroup("/users/{user}/memory").RequireAuthorization(Policies.Admin);
         admin.MapGet("/", async (string user, [AsParameters] TenantRequest tenant, MemoryService memory, CancellationToken ct) =>
             TypedResults.Ok(await memory.ExportAsync(tenant.Store, UserId.Parse(user), ct))).Audited("memory.read");
         admin.MapDelete("/", async (string user, Caller caller, UserErasure erasure) =>
@@ -86,16 +84,15 @@ internal static class MemoryEndpoints
                 : NotFound("That user has no such fact.")).Audited("memory.promote");
 
         // Retention: the platform operator for any tenant, a tenant admin for its own.
-        var platform = app.MapGroup("/admin/v1/tenants/{tenant}/settings/memory").RequireAuthorization(Hosting.Hosting.PlatformPolicy);
+        var platform = api.Platform.MapGroup("/tenants/{tenant}/settings/memory");
         platform.MapGet("/", (string tenant, TenantService tenants) => Known(tenant, tenants, id => TypedResults.Ok(Settings(tenants.MemoryPolicyFor(id)))));
         platform.MapPut("/", (string tenant, MemorySettings body, TenantService tenants) => Known(tenant, tenants, id => SetRetention(id, body, tenants))).Audited("settings.memory");
-        var own = app.MapGroup("/api/v1/settings/memory").ForTenant();
-        own.MapGet("/", (Caller caller, TenantService tenants) => TypedResults.Ok(Settings(tenants.MemoryPolicyFor(caller.Tenant)))).RequireAuthorization(Hosting.Hosting.MemoryPolicy);
-        own.MapPut("/", (MemorySettings body, Caller caller, TenantService tenants) => SetRetention(caller.Tenant, body, tenants)).RequireAuthorization(Hosting.Hosting.AdminPolicy).Audited("settings.memory");
+        var own = api.Tenant.MapGroup("/settings/memory");
+        own.MapGet("/", (Caller caller, TenantService tenants) => TypedResults.Ok(Settings(tenants.MemoryPolicyFor(caller.Tenant)))).RequireAuthorization(Policies.Memory);
+        own.MapPut("/", (MemorySettings body, Caller caller, TenantService tenants) => SetRetention(caller.Tenant, body, tenants)).RequireAuthorization(Policies.Admin).Audited("settings.memory");
 
         // The consolidation job on demand (it also runs on its own schedule).
-        app.MapPost("/admin/v1/memory/consolidate", async (MemoryConsolidator consolidator, CancellationToken ct) => TypedResults.Ok(await consolidator.RunOnceAsync(ct)))
-            .RequireAuthorization(Hosting.Hosting.PlatformPolicy);
+        api.Platform.MapPost("/memory/consolidate", async (MemoryConsolidator consolidator, CancellationToken ct) => TypedResults.Ok(await consolidator.RunOnceAsync(ct)));
     }
 
     private static MemorySettings Settings(MemoryPolicy policy) => new(policy.RetentionDays);

@@ -1,36 +1,21 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using Bruno.Core.Metering;
+using Bruno.Server.Tenancy;
 using Bruno.Storage.Identity;
 
 namespace Bruno.Server.Features.Metering;
 
 /// <summary>
 /// Meters every request: a <see cref="UsageScope"/> is open while it runs (the model wrappers count tokens into it).
-/// When the request is admitted for a tenant (<see cref="Admitted"/>), it is counted and the scope attached to the
-/// tenant, under a fresh request id, so that a replay counts once; its wall time goes to <see cref="CpuShares"/>.
+/// When the request is admitted for a tenant (<see cref="Admission"/> attaches the scope to the tenant), its wall time
+/// goes to <see cref="CpuShares"/>.
 /// </summary>
 internal sealed class MeteringMiddleware(RequestDelegate next, CpuShares cpu)
 {
-    private static readonly object TenantKey = new();
-    private static readonly object ScopeKey = new();
-
-    /// <summary>Marks the request as admitted for <paramref name="tenant"/> (the tenant filter and MCP caller do); once.</summary>
-    public static void Admitted(HttpContext http, TenantId tenant)
-    {
-        if (http.Items.ContainsKey(TenantKey) || http.Items[ScopeKey] is not UsageScope scope)
-        {
-            return;
-        }
-
-        http.Items[TenantKey] = tenant;
-        http.RequestServices.GetRequiredService<UsageMeter>().Attach(scope, tenant, "r" + Guid.NewGuid().ToString("N"));
-    }
-
     public async Task InvokeAsync(HttpContext http)
     {
         using var scope = UsageScope.Begin();
-        http.Items[ScopeKey] = scope;
         var started = Stopwatch.GetTimestamp();
         try
         {
@@ -38,9 +23,9 @@ internal sealed class MeteringMiddleware(RequestDelegate next, CpuShares cpu)
         }
         finally
         {
-            if (http.Items[TenantKey] is TenantId tenant)
+            if (Admission.Of(http) is { } admitted)
             {
-                cpu.Add(tenant, Stopwatch.GetElapsedTime(started));
+                cpu.Add(admitted.Caller.Tenant, Stopwatch.GetElapsedTime(started));
             }
         }
     }

@@ -11,17 +11,16 @@ namespace Bruno.Server.Features.Metering;
 /// </summary>
 internal static class UsageEndpoints
 {
-    public static void MapUsageEndpoints(this IEndpointRouteBuilder app)
+    public static void MapUsageEndpoints(this ApiGroups api)
     {
-        app.MapGet("/admin/v1/tenants/{id}/usage", async (string id, string? month, string? format, HttpContext http, UsageService usage, UsageMeter meter, CpuShares cpu, CancellationToken ct) =>
+        api.Platform.MapGet("/tenants/{id}/usage", async (string id, string? month, string? format, HttpContext http, UsageService usage, UsageMeter meter, CpuShares cpu, CancellationToken ct) =>
             TenantId.TryParse(id, out var tenant) && await CurrentAsync(tenant, month, usage, meter, cpu, ct) is { } report
                 ? Render(report, format, http)
-                : TypedResults.Problem(statusCode: 404, title: "Not found", detail: "No such tenant."))
-            .RequireAuthorization(Hosting.Hosting.PlatformPolicy);
+                : TypedResults.Problem(statusCode: 404, title: "Not found", detail: "No such tenant."));
 
-        app.MapGet("/api/v1/usage", async (string? month, string? format, HttpContext http, Caller caller, UsageService usage, UsageMeter meter, CpuShares cpu, CancellationToken ct) =>
+        api.Tenant.MapGet("/usage", async (string? month, string? format, HttpContext http, Caller caller, UsageService usage, UsageMeter meter, CpuShares cpu, CancellationToken ct) =>
             Render((await CurrentAsync(caller.Tenant, month, usage, meter, cpu, ct))!, format, http))
-            .ForTenant(Hosting.Hosting.AdminPolicy);
+            .RequireAuthorization(Policies.Admin);
     }
 
     /// <summary>The report after this hour's storage sample, the CPU shares so far and everything queued are written.</summary>

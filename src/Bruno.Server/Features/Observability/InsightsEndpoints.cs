@@ -11,16 +11,15 @@ namespace Bruno.Server.Features.Observability;
 /// </summary>
 internal static class InsightsEndpoints
 {
-    public static void MapInsightsEndpoints(this IEndpointRouteBuilder app)
+    public static void MapInsightsEndpoints(this ApiGroups api)
     {
-        app.MapGet("/api/v1/insights", (int? limit, [Microsoft.AspNetCore.Mvc.FromQuery(Name = "errors_only")] bool? errorsOnly, Caller caller, InsightsLog log) =>
+        api.Tenant.MapGet("/insights", (int? limit, [Microsoft.AspNetCore.Mvc.FromQuery(Name = "errors_only")] bool? errorsOnly, Caller caller, InsightsLog log) =>
                 TypedResults.Ok(log.Report(caller.Tenant, Limit(limit), errorsOnly ?? false)))
-            .ForTenant(Hosting.Hosting.AdminPolicy);
-        app.MapGet("/admin/v1/tenants/{id}/insights", (string id, int? limit, [Microsoft.AspNetCore.Mvc.FromQuery(Name = "errors_only")] bool? errorsOnly, TenantService tenants, InsightsLog log) =>
+            .RequireAuthorization(Policies.Admin);
+        api.Platform.MapGet("/tenants/{id}/insights", (string id, int? limit, [Microsoft.AspNetCore.Mvc.FromQuery(Name = "errors_only")] bool? errorsOnly, TenantService tenants, InsightsLog log) =>
                 TenantId.TryParse(id, out var tenant) && tenants.Find(tenant) is not null
                     ? (IResult)TypedResults.Ok(log.Report(tenant, Limit(limit), errorsOnly ?? false))
-                    : TypedResults.Problem(statusCode: 404, title: "Not found", detail: "No such tenant."))
-            .RequireAuthorization(Hosting.Hosting.PlatformPolicy);
+                    : TypedResults.Problem(statusCode: 404, title: "Not found", detail: "No such tenant."));
     }
 
     private static int Limit(int? limit) =>

@@ -22,9 +22,9 @@ public sealed record QueryResponse(string Answer, bool Answered, IReadOnlyList<S
 /// <summary>Asking questions of the tenant's knowledge, as one JSON answer or as server-sent events.</summary>
 internal static class QueryEndpoints
 {
-    public static void MapQueryEndpoints(this IEndpointRouteBuilder app)
+    public static void MapQueryEndpoints(this ApiGroups api)
     {
-        app.MapPost("/api/v1/query", AskAsync).ForTenant(Hosting.Hosting.QueryPolicy);
+        api.Tenant.MapPost("/query", AskAsync).RequireAuthorization(Policies.Query);
     }
 
     private static async Task<IResult> AskAsync(QueryRequest body, [AsParameters] TenantRequest tenant, AskService ask, Core.Metering.LlmBudget budget, Microsoft.Extensions.Options.IOptions<Core.BrunoOptions> options, HttpContext http, CancellationToken ct)

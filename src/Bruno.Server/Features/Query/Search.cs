@@ -11,10 +11,10 @@ public sealed record SearchRequestBody(string? Query, int? TopK) : TenantBody;
 /// <summary><c>POST /api/v1/search</c> and the MCP tool <c>search_knowledge</c>: retrieval without an answer (the passages that clear the relevance bar).</summary>
 internal static class Search
 {
-    public static void MapSearchEndpoints(this IEndpointRouteBuilder app) =>
-        app.MapPost("/api/v1/search", async (SearchRequestBody body, [AsParameters] TenantRequest tenant, AskService ask, CancellationToken ct) =>
+    public static void MapSearchEndpoints(this ApiGroups api) =>
+        api.Tenant.MapPost("/search", async (SearchRequestBody body, [AsParameters] TenantRequest tenant, AskService ask, CancellationToken ct) =>
             TypedResults.Ok(new { sources = await RunAsync(ask, tenant.Store, body.Query ?? string.Empty, body.TopK, tenant.Retrieval, ct) }))
-            .ForTenant(Hosting.Hosting.QueryPolicy);
+            .RequireAuthorization(Policies.Query);
 
     /// <summary>The passages for <paramref name="query"/>, as sources; the same checks as a question.</summary>
     public static async Task<IReadOnlyList<Source>> RunAsync(AskService ask, ITenantStore store, string query, int? topK, RetrievalOptions retrieval, CancellationToken ct) =>

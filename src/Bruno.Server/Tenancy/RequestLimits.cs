@@ -1,9 +1,8 @@
 using System.Collections.Concurrent;
 using Bruno.Core;
-using Bruno.Server.Tenancy;
 using Microsoft.Extensions.Options;
 
-namespace Bruno.Server.Features.Limits;
+namespace Bruno.Server.Tenancy;
 
 /// <summary>What a limit decided: allowed (with the client's minute budget for the headers), or refused and why.</summary>
 internal sealed record LimitDecision(bool Allowed, string Level, int Limit, int Remaining, int ResetSeconds, TimeSpan RetryAfter, string Detail)

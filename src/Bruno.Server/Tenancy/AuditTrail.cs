@@ -1,8 +1,7 @@
 using Bruno.Core.Audit;
-using Bruno.Server.Tenancy;
 using Bruno.Storage.Identity;
 
-namespace Bruno.Server.Features.Audit;
+namespace Bruno.Server.Tenancy;
 
 /// <summary>
 /// Records security-relevant events of a request in its tenant's audit log: the actor and request id come from the

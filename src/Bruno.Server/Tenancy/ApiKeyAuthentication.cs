@@ -2,17 +2,18 @@ using System.Security.Claims;
 using System.Text.Encodings.Web;
 using Bruno.Core.Identity;
 using Bruno.Core.Tenants;
+using Bruno.Server.Hosting;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
 
-namespace Bruno.Server.Hosting;
+namespace Bruno.Server.Tenancy;
 
 /// <summary>
 /// Authenticates machines by tenant API key (<c>Authorization: Bearer brk_...</c>, <c>Authorization: ApiKey brk_...</c>
 /// or <c>X-Api-Key: brk_...</c>). The principal carries the key's tenant and scopes, and <c>key:&lt;id&gt;</c> as its
 /// subject; nothing else about the request can change them.
 /// </summary>
-internal sealed partial class ApiKeyHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, ApiKeys keys, Features.Audit.AuditTrail trail)
+internal sealed partial class ApiKeyHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, ApiKeys keys, AuditTrail trail)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "ApiKey";

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Bruno.Server.Features.Limits;
+namespace Bruno.Server.Tenancy;
 
 /// <summary>
 /// How a limit decision is told to the client: <c>X-RateLimit-Limit</c>, <c>-Remaining</c> and <c>-Reset</c> (seconds

@@ -1,0 +1,30 @@
+using Bruno.Core.Identity;
+
+namespace Bruno.Server.Tenancy;
+
+/// <summary>
+/// The authorisation policies of the doors, by name. Tenant policies need a credential of a tenant (and a scope);
+/// platform policies a credential of no tenant (an operator's, or a metrics scraper's).
+/// </summary>
+internal static class Policies
+{
+    public const string Tenant = "tenant";
+    public const string Query = "scope:" + Scopes.Query;
+    public const string Ingest = "scope:" + Scopes.Ingest;
+    public const string Memory = "scope:" + Scopes.Memory;
+    public const string Admin = "scope:" + Scopes.Admin;
+    public const string Platform = "scope:" + Scopes.PlatformAdmin;
+    public const string Metrics = "scope:" + Scopes.Metrics;
+}
+
+/// <summary>
+/// The two API groups every feature maps into: <see cref="Tenant"/> (<c>/api/v1</c>) carries the tenant policy and
+/// admission once for all its endpoints; <see cref="Platform"/> (<c>/admin/v1</c>) the platform policy. A feature adds
+/// only its scope. <see cref="App"/> is for what belongs to neither (MCP has its own admission, health is anonymous).
+/// </summary>
+internal sealed record ApiGroups(IEndpointRouteBuilder App, RouteGroupBuilder Tenant, RouteGroupBuilder Platform)
+{
+    /// <summary>Creates both groups on <paramref name="app"/>.</summary>
+    public static ApiGroups On(IEndpointRouteBuilder app) =>
+        new(app, app.MapGroup("/api/v1").ForTenant(), app.MapGroup("/admin/v1").RequireAuthorization(Policies.Platform));
+}

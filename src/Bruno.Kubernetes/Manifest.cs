@@ -17,7 +17,7 @@ internal sealed record Manifest(string FileName, JsonObject Body)
         new(fileName, JsonNode.Parse(KubernetesJson.Serialize(value))!.AsObject());
 
     /// <summary>Labels Bruno puts on everything it renders for a tenant (and on the shared parts without the tenant).</summary>
-    public static Dictionary<string, string> Labels(string component, Core.Tenants.TenantRecord? tenant = null)
+    public static Dictionary<string, string> Labels(string component, Contracts.TenantDeployment? tenant = null)
     {
         var labels = new SortedDictionary<string, string>(StringComparer.Ordinal)
         {
@@ -28,11 +28,11 @@ internal sealed record Manifest(string FileName, JsonObject Body)
         };
         if (tenant is not null)
         {
-            labels["bruno.dev/tenant"] = tenant.Id.Value;
-            labels["bruno.dev/isolation"] = tenant.Profile.Isolation;
-            labels["bruno.dev/plan"] = tenant.Profile.Plan;
-            labels["tenant"] = tenant.Id.Value;
-            foreach (var flag in tenant.Profile.Flags)
+            labels["bruno.dev/tenant"] = tenant.Id;
+            labels["bruno.dev/isolation"] = tenant.Isolation;
+            labels["bruno.dev/plan"] = tenant.Plan;
+            labels["tenant"] = tenant.Id;
+            foreach (var flag in tenant.Compliance)
             {
                 labels[$"compliance.bruno.dev/{flag}"] = "true";
             }

@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
-using Bruno.Core;
-using Bruno.Core.Tenants;
+using Bruno.Contracts;
 using Bruno.Kubernetes.Resources;
 using Bruno.Kubernetes.Yaml;
 using k8s.Models;
@@ -15,7 +14,9 @@ public sealed class RenderException(string message) : Exception(message);
 /// (<see cref="RenderTenant"/>). Pure: the same options and tenant give the same files, byte for byte, sorted by path,
 /// one Kubernetes object per file, each folder a kustomization that <c>kubectl kustomize</c> builds. No secret value
 /// is ever rendered: objects name Secrets that are created out of band (<see cref="SecretInstructions"/>) or by an
-/// ExternalSecret. Throws <see cref="RenderException"/> for invalid options, an unknown plan or a deleted tenant.
+/// ExternalSecret. Throws <see cref="RenderException"/> for invalid options, an unknown plan, a deleted tenant or a
+/// tenant id that is not a DNS-1123 label. Its inputs are <c>Bruno.Contracts</c> records: <see cref="TenantDeployment"/>
+/// and each plan's <see cref="PlanResources"/>.
 /// </summary>
 public sealed class ManifestRenderer
 {
@@ -33,10 +34,10 @@ public sealed class ManifestRenderer
     private const string StoreWorkload = Workload + "-store";
 
     private readonly KubernetesOptions _options;
-    private readonly IReadOnlyDictionary<string, PlanOptions> _plans;
+    private readonly IReadOnlyDictionary<string, PlanResources> _plans;
 
     /// <summary>A renderer with <paramref name="options"/> (checked here) and the service's plans.</summary>
-    public ManifestRenderer(KubernetesOptions options, IReadOnlyDictionary<string, PlanOptions> plans)
+    public ManifestRenderer(KubernetesOptions options, IReadOnlyDictionary<string, PlanResources> plans)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(plans);
@@ -166,22 +167,32 @@ public sealed class ManifestRenderer
     /// The tenant's folder <c>tenants/&lt;id&gt;/</c> for its isolation level and its Flux Kustomization
     /// <c>flux-tenants/tenant-&lt;id&gt;.yaml</c>.
     /// </summary>
-    public IReadOnlyList<RenderedFile> RenderTenant(TenantRecord tenant)
+    public IReadOnlyList<RenderedFile> RenderTenant(TenantDeployment tenant)
     {
         ArgumentNullException.ThrowIfNull(tenant);
-        if (tenant.Status is TenantStatus.Deleting or TenantStatus.Deleted)
+        if (!Names.IsDns1123Label(tenant.Id))
         {
-            throw new RenderException($"Tenant '{tenant.Id}' is {tenant.Status.ToString().ToLowerInvariant()}: it has no manifests (remove its folder and Flux entry).");
+            throw new RenderException("A tenant id must be a DNS-1123 label: 1-63 of a-z, 0-9 and '-', starting and ending with a letter or digit.");
         }
 
-        var plan = _plans.GetValueOrDefault(tenant.Profile.Plan) ?? throw new RenderException($"Tenant '{tenant.Id}' has plan '{tenant.Profile.Plan}', which is not configured.");
+        if (tenant.Compliance.FirstOrDefault(f => !Names.IsDns1123Label(f)) is not null)
+        {
+            throw new RenderException($"Tenant '{tenant.Id}' has a compliance flag that is not a DNS-1123 label (each becomes a label compliance.bruno.dev/<flag>).");
+        }
+
+        if (tenant.Status is "deleting" or "deleted")
+        {
+            throw new RenderException($"Tenant '{tenant.Id}' is {tenant.Status}: it has no manifests (remove its folder and Flux entry).");
+        }
+
+        var plan = _plans.GetValueOrDefault(tenant.Plan) ?? throw new RenderException($"Tenant '{tenant.Id}' has plan '{tenant.Plan}', which is not configured.");
         var q = plan.Namespace;
         if (plan.CpuCores > q.ContainerMaxCpu || plan.MemoryGiB > q.ContainerMaxMemoryGiB || plan.CpuCores > q.RequestsCpu || plan.MemoryGiB > q.RequestsMemoryGiB || plan.VolumeGiB > q.StorageGiB)
         {
-            throw new RenderException($"Plan '{tenant.Profile.Plan}': its CpuCores, MemoryGiB and VolumeGiB (the tenant's Bruno container and volume) must fit in Bruno:Plans:{tenant.Profile.Plan}:Namespace (one container's maximum and the namespace quota).");
+            throw new RenderException($"Plan '{tenant.Plan}': its CpuCores, MemoryGiB and VolumeGiB (the tenant's Bruno container and volume) must fit in Bruno:Plans:{tenant.Plan}:Namespace (one container's maximum and the namespace quota).");
         }
 
-        var id = tenant.Id.Value;
+        var id = tenant.Id;
         var root = $"tenants/{id}";
         var labels = Manifest.Labels("tenant", tenant);
         var tenantNs = Names.Namespace(tenant.Id);
@@ -191,7 +202,7 @@ public sealed class ManifestRenderer
             ["TENANT_ID"] = id,
             ["TENANT_NAME"] = tenant.DisplayName,
             ["TENANT_NAMESPACE"] = tenantNs,
-            ["TENANT_PLAN"] = tenant.Profile.Plan,
+            ["TENANT_PLAN"] = tenant.Plan,
             ["RESOURCE_QUOTA_CPU"] = Quantities.Cores(plan.Namespace.RequestsCpu).ToString(),
             ["RESOURCE_QUOTA_MEMORY"] = Quantities.GiB(plan.Namespace.RequestsMemoryGiB).ToString(),
             ["RESOURCE_QUOTA_STORAGE"] = Quantities.GiB(plan.Namespace.StorageGiB).ToString(),
@@ -199,7 +210,7 @@ public sealed class ManifestRenderer
 
         var files = new List<RenderedFile>();
         Flux.Spec entry;
-        switch (tenant.Profile.Isolation)
+        switch (tenant.Isolation)
         {
             case "namespace":
                 files.AddRange(Folder(root, [.. Workloads(tenant, plan, labels, fromNamespace: _options.ManagementNamespace), Manifest.Of("configmap-dashboard.yaml", Dashboards.TenantConfigMap(tenantNs, labels, id, tenantNs))]));
@@ -233,7 +244,7 @@ public sealed class ManifestRenderer
                 entry = new Flux.Spec(Names.FluxKustomization(tenant.Id), flux.Namespace, root, labels, [], [(PlatformKustomization, flux.Namespace)], substitute);
                 break;
             default:
-                throw new RenderException($"Tenant '{id}' has isolation level '{tenant.Profile.Isolation}', which Bruno cannot render.");
+                throw new RenderException($"Tenant '{id}' has isolation level '{tenant.Isolation}', which Bruno cannot render.");
         }
 
         files.Add(Single($"flux-tenants/{Names.FluxKustomization(tenant.Id)}.yaml", Flux.Kustomization(entry, flux)));
@@ -241,20 +252,20 @@ public sealed class ManifestRenderer
     }
 
     /// <summary>The Secret (in Flux's namespace) holding the kubeconfig of a dedicated-cluster tenant's cluster.</summary>
-    public static string ClusterKubeconfigSecret(TenantRecord tenant)
+    public static string ClusterKubeconfigSecret(TenantDeployment tenant)
     {
         ArgumentNullException.ThrowIfNull(tenant);
         return Names.Label("cluster-", tenant.Id) + "-kubeconfig"; // a Secret's name is a DNS subdomain: up to 253
     }
 
     // The tenant's own Bruno in its namespace: quota, limits, policies, volume and workload.
-    private List<Manifest> Workloads(TenantRecord tenant, PlanOptions plan, Dictionary<string, string> labels, string? fromNamespace)
+    private List<Manifest> Workloads(TenantDeployment tenant, PlanResources plan, Dictionary<string, string> labels, string? fromNamespace)
     {
         var ns = Names.Namespace(tenant.Id);
         var selector = Selector("tenant");
-        selector["bruno.dev/tenant"] = tenant.Id.Value;
+        selector["bruno.dev/tenant"] = tenant.Id;
         var shape = new WorkloadShape(Workload, ns, labels, selector, plan.CpuCores, plan.MemoryGiB, plan.VolumeGiB, BrunoWorkload.Environment(
-            [.. Chat(), .. Telemetry($"tenant_id={tenant.Id.Value},k8s.namespace.name={ns}")]));
+            [.. Chat(), .. Telemetry($"tenant_id={tenant.Id},k8s.namespace.name={ns}")]));
         var manifests = new List<Manifest>
         {
             Manifest.Of("namespace.yaml", TenantNamespace.Namespace(ns, labels)),
@@ -269,7 +280,7 @@ public sealed class ManifestRenderer
         manifests.AddRange(NetworkPolicies.ForNamespace(ns, labels, _options, selector, fromNamespace).Select(p => Manifest.Of($"networkpolicy-{p.Metadata.Name}.yaml", p)));
         if (!string.IsNullOrEmpty(_options.ExternalSecretStore))
         {
-            manifests.Add(new Manifest("externalsecret.yaml", ExternalSecrets.Keys(ns, labels, _options.ExternalSecretStore, tenant.Id.Value)));
+            manifests.Add(new Manifest("externalsecret.yaml", ExternalSecrets.Keys(ns, labels, _options.ExternalSecretStore, tenant.Id)));
         }
 
         return manifests;
@@ -289,11 +300,11 @@ public sealed class ManifestRenderer
         .. string.IsNullOrEmpty(_options.Monitoring.OtlpEndpoint) ? Array.Empty<(string, string)>() : [("BRUNO_TELEMETRY__OTLPENDPOINT", _options.Monitoring.OtlpEndpoint)],
     ];
 
-    private void RequireExternalLlm(TenantRecord tenant)
+    private void RequireExternalLlm(TenantDeployment tenant)
     {
         if (!_options.Llm.External)
         {
-            throw new RenderException($"Tenant '{tenant.Id}' runs in a cluster of its own ({tenant.Profile.Isolation}), where the LLM endpoint's pods cannot be selected: set Bruno:Kubernetes:Llm:Cidrs.");
+            throw new RenderException($"Tenant '{tenant.Id}' runs in a cluster of its own ({tenant.Isolation}), where the LLM endpoint's pods cannot be selected: set Bruno:Kubernetes:Llm:Cidrs.");
         }
     }
 

@@ -1,13 +1,13 @@
 using System.Security.Cryptography;
 using System.Text;
-using Bruno.Storage.Identity;
 
 namespace Bruno.Kubernetes;
 
 /// <summary>
 /// The Kubernetes names Bruno gives a tenant's objects. A tenant id is a DNS-1123 label of up to 63 characters, so a
 /// prefixed name could be too long: it is then cut and given eight hex digits of the id's SHA-256, which keeps it unique
-/// and the same on every render.
+/// and the same on every render. Each method throws <see cref="ArgumentException"/> for a tenant id that is not a
+/// DNS-1123 label.
 /// </summary>
 public static class Names
 {
@@ -15,29 +15,34 @@ public static class Names
     public const int MaxLabel = 63;
 
     /// <summary>The tenant's namespace: <c>agent-bruno-&lt;id&gt;</c>.</summary>
-    public static string Namespace(TenantId tenant) => Label("agent-bruno-", tenant);
+    public static string Namespace(string tenant) => Label("agent-bruno-", tenant);
 
     /// <summary>The namespace of a Kamaji tenant's control plane in the management cluster: <c>kamaji-&lt;id&gt;</c>.</summary>
-    public static string ControlPlaneNamespace(TenantId tenant) => Label("kamaji-", tenant);
+    public static string ControlPlaneNamespace(string tenant) => Label("kamaji-", tenant);
 
     /// <summary>The TenantControlPlane's name, a DNS-1035 label (it starts with a letter): <c>bruno-&lt;id&gt;</c>.</summary>
-    public static string ControlPlane(TenantId tenant) => Label("bruno-", tenant);
+    public static string ControlPlane(string tenant) => Label("bruno-", tenant);
 
     /// <summary>The Flux Kustomization that applies the tenant's folder: <c>tenant-&lt;id&gt;</c>.</summary>
-    public static string FluxKustomization(TenantId tenant) => Label("tenant-", tenant);
+    public static string FluxKustomization(string tenant) => Label("tenant-", tenant);
 
     /// <summary><paramref name="prefix"/> and the tenant id, cut to a label with a digest of the id when too long.</summary>
-    public static string Label(string prefix, TenantId tenant)
+    public static string Label(string prefix, string tenant)
     {
         ArgumentNullException.ThrowIfNull(prefix);
-        var name = prefix + tenant.Value;
+        if (!IsDns1123Label(tenant))
+        {
+            throw new ArgumentException("A tenant id is a DNS-1123 label.", nameof(tenant));
+        }
+
+        var name = prefix + tenant;
         if (name.Length <= MaxLabel)
         {
             return name;
         }
 
-        var digest = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(tenant.Value)))[..8];
-        return (prefix + tenant.Value)[..(MaxLabel - 9)].TrimEnd('-') + "-" + digest;
+        var digest = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(tenant)))[..8];
+        return (prefix + tenant)[..(MaxLabel - 9)].TrimEnd('-') + "-" + digest;
     }
 
     /// <summary>True for a DNS-1123 label: 1-63 of a-z, 0-9 and '-', starting and ending with a letter or digit.</summary>

@@ -22,7 +22,7 @@ public static class ObservabilityArtifacts
     /// </summary>
     public static string TenantDashboardJson(string tenant, string tenantNamespace)
     {
-        if (!Storage.Identity.TenantId.TryParse(tenant, out _))
+        if (!Names.IsDns1123Label(tenant))
         {
             throw new ArgumentException("A tenant id is a DNS-1123 label.", nameof(tenant));
         }

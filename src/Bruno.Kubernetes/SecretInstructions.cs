@@ -1,4 +1,4 @@
-using Bruno.Core.Tenants;
+using Bruno.Contracts;
 using Bruno.Kubernetes.Resources;
 
 namespace Bruno.Kubernetes;
@@ -10,14 +10,14 @@ namespace Bruno.Kubernetes;
 public static class SecretInstructions
 {
     /// <summary>The commands for <paramref name="tenant"/> at its isolation level, as shell lines with comments.</summary>
-    public static IReadOnlyList<string> For(TenantRecord tenant, KubernetesOptions options)
+    public static IReadOnlyList<string> For(TenantDeployment tenant, KubernetesOptions options)
     {
         ArgumentNullException.ThrowIfNull(tenant);
         ArgumentNullException.ThrowIfNull(options);
         var ns = Names.Namespace(tenant.Id);
         var lines = new List<string>();
         string? kubeconfig = null;
-        switch (tenant.Profile.Isolation)
+        switch (tenant.Isolation)
         {
             case "kamaji":
                 var cp = Names.ControlPlane(tenant.Id);

@@ -1,3 +1,4 @@
+using Bruno.Contracts;
 using Bruno.Core;
 
 namespace Bruno.Kubernetes.Tests;
@@ -5,7 +6,7 @@ namespace Bruno.Kubernetes.Tests;
 /// <summary>The rendered network policies, asked "may X reach Y on port P?" by a small evaluator of their semantics.</summary>
 public sealed class NetworkPolicyTests
 {
-    private static readonly Dictionary<string, PlanOptions> Plans = new BrunoOptions().Plans;
+    private static readonly IReadOnlyDictionary<string, PlanResources> Plans = new BrunoOptions().PlanResources();
     private static readonly (string, string)[] BrunoTenant = [("app.kubernetes.io/name", "agent-bruno"), ("app.kubernetes.io/component", "tenant")];
     private static readonly Endpoint Acme = Endpoint.Pod("agent-bruno-acme", [.. BrunoTenant, ("bruno.dev/tenant", "acme")]);
     private static readonly Endpoint AcmeOther = Endpoint.Pod("agent-bruno-acme", ("app", "sidecar"));

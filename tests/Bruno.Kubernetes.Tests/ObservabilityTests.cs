@@ -228,7 +228,7 @@ public sealed partial class ObservabilityTests
         {
             ObservabilityArtifacts.PlatformDashboardJson(),
             TenantJson,
-            ObservabilityArtifacts.TenantDashboardJson(longId, Names.Namespace(Storage.Identity.TenantId.Parse(longId))),
+            ObservabilityArtifacts.TenantDashboardJson(longId, Names.Namespace(longId)),
             ObservabilityArtifacts.TenantDashboardJson(longId[..^1] + "c", "agent-bruno-x"),
         };
         var uids = new HashSet<string>(StringComparer.Ordinal);

@@ -1,18 +1,18 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
+using Bruno.Contracts;
 using Bruno.Core;
-using Bruno.Core.Tenants;
-using Bruno.Storage.Identity;
 
 namespace Bruno.Kubernetes.Tests;
 
 /// <summary>What Bruno renders for the shared parts and for a tenant at each isolation level, checked against the real schemas.</summary>
 public sealed class RenderingTests
 {
-    private static readonly Dictionary<string, PlanOptions> Plans = new BrunoOptions().Plans;
+    // The service's default plans, as Core maps them: the snapshots are what `bruno render` gives with no plan configured.
+    private static readonly IReadOnlyDictionary<string, PlanResources> Plans = new BrunoOptions().PlanResources();
 
-    internal static TenantRecord Tenant(string id, string isolation, string plan = "default", params string[] flags) =>
-        new(TenantId.Parse(id), $"{id} Corp", TenantStatus.Active, DateTimeOffset.UnixEpoch) { Profile = new TenantProfile(plan, isolation, flags) };
+    internal static TenantDeployment Tenant(string id, string isolation, string plan = "default", params string[] flags) =>
+        new(id, $"{id} Corp", plan, isolation, flags);
 
     internal static KubernetesOptions ExternalLlm(Action<KubernetesOptions>? change = null)
     {
@@ -139,7 +139,8 @@ public sealed class RenderingTests
         var files = new ManifestRenderer(ExternalLlm(), Plans).RenderTenant(tenant);
         var other = new ManifestRenderer(ExternalLlm(), Plans).RenderTenant(Tenant(new string('a', 30) + "-" + new string('b', 31) + "c", "kamaji"));
         Assert.True(Names.IsDns1123Label(Names.Namespace(tenant.Id)));
-        Assert.NotEqual(Names.Namespace(tenant.Id), Names.Namespace(TenantId.Parse(new string('a', 30) + "-" + new string('b', 31) + "c")));
+        Assert.NotEqual(Names.Namespace(tenant.Id), Names.Namespace(new string('a', 30) + "-" + new string('b', 31) + "c"));
+        Assert.All(new[] { "", "-acme", "Acme", "../acme", new string('a', 64) }, bad => Assert.Throws<ArgumentException>(() => Names.Namespace(bad)));
         Assert.NotEqual(files.Select(f => f.Content), other.Select(f => f.Content));
 
         foreach (var (_, path, document) in Objects().Concat(files.Where(f => !f.Path.EndsWith("/kustomization.yaml", StringComparison.Ordinal)).SelectMany(f => Yaml.Documents(f.Content).Select(d => ("long", f.Path, d)))))
@@ -236,12 +237,13 @@ public sealed class RenderingTests
     public void BadInput_IsRefusedWithAMessageNamingIt()
     {
         var renderer = new ManifestRenderer(new KubernetesOptions(), Plans);
-        Assert.Contains("deleted", Assert.Throws<RenderException>(() => renderer.RenderTenant(Tenant("gone", "namespace") with { Status = TenantStatus.Deleted })).Message, StringComparison.Ordinal);
+        Assert.Contains("deleted", Assert.Throws<RenderException>(() => renderer.RenderTenant(Tenant("gone", "namespace") with { Status = "deleted" })).Message, StringComparison.Ordinal);
+        Assert.Contains("DNS-1123", Assert.Throws<RenderException>(() => renderer.RenderTenant(Tenant("../acme", "namespace"))).Message, StringComparison.Ordinal);
+        Assert.Contains("compliance", Assert.Throws<RenderException>(() => renderer.RenderTenant(Tenant("acme", "namespace", "default", "Bad Flag"))).Message, StringComparison.Ordinal);
         Assert.Contains("'gold'", Assert.Throws<RenderException>(() => renderer.RenderTenant(Tenant("acme", "namespace", "gold"))).Message, StringComparison.Ordinal);
         Assert.Contains("Llm:Cidrs", Assert.Throws<RenderException>(() => renderer.RenderTenant(Tenant("acme", "kamaji"))).Message, StringComparison.Ordinal);
         Assert.Contains("Image", Assert.Throws<RenderException>(() => new ManifestRenderer(new KubernetesOptions { Image = "bruno:latest" }, Plans)).Message, StringComparison.Ordinal);
-        var big = new BrunoOptions().Plans;
-        big["default"].CpuCores = 6; // more than one container may have (4)
+        var big = new Dictionary<string, PlanResources>(Plans, StringComparer.Ordinal) { ["default"] = Plans["default"] with { CpuCores = 6 } }; // more than one container may have (4)
         Assert.Contains("Namespace", Assert.Throws<RenderException>(() => new ManifestRenderer(new KubernetesOptions(), big).RenderTenant(Tenant("acme", "namespace"))).Message, StringComparison.Ordinal);
         var bad = new KubernetesOptions();
         bad.Kamaji.KubernetesVersion = "v1.37.0";

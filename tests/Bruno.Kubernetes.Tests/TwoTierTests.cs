@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Bruno.Contracts;
 using Bruno.Core;
 using Bruno.Testing;
 using Microsoft.Extensions.Configuration;
@@ -14,7 +15,7 @@ namespace Bruno.Kubernetes.Tests;
 /// </summary>
 public sealed class TwoTierTests
 {
-    private static readonly Dictionary<string, PlanOptions> Plans = new BrunoOptions().Plans;
+    private static readonly IReadOnlyDictionary<string, PlanResources> Plans = new BrunoOptions().PlanResources();
 
     /// <summary>The platform's objects by path.</summary>
     private static Dictionary<string, JsonObject> Platform(KubernetesOptions options) =>

@@ -98,7 +98,7 @@ internal sealed class TenantMigrateCommand : AsyncCommand<TenantMigrateCommand.S
 
         // 1. The new level's manifests, before anything changes.
         var moved = record with { Status = TenantStatus.Active, Profile = record.Profile with { Isolation = to } };
-        var files = new ManifestRenderer(settings.KubernetesOptions(), settings.Options().Plans).RenderTenant(moved);
+        var files = new ManifestRenderer(settings.KubernetesOptions(), settings.Options().PlanResources()).RenderTenant(moved.ToDeployment());
         ManifestWriter.Write(folder, files);
         console.WriteLine($"1/6 rendered {id.Value} at the {to} level: {files.Count} files under {Path.GetFullPath(folder)}");
 

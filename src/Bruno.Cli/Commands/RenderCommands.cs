@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Text.Json;
+using Bruno.Core;
 using Bruno.Kubernetes;
 using Bruno.Storage.Identity;
 using Spectre.Console;
@@ -37,7 +38,7 @@ internal sealed class RenderPlatformCommand : Command<RenderPlatformCommand.Sett
         if (settings.Secrets)
         {
             var options = settings.KubernetesOptions();
-            _ = new ManifestRenderer(options, settings.Options().Plans); // the same settings checks as a render
+            _ = new ManifestRenderer(options, settings.Options().PlanResources()); // the same settings checks as a render
             var lines = SecretInstructions.ForPlatform(options);
             CliConsole.For(settings).Write(lines, c =>
             {
@@ -50,7 +51,7 @@ internal sealed class RenderPlatformCommand : Command<RenderPlatformCommand.Sett
         }
 
         var folder = settings.OutputFolder();
-        var files = new ManifestRenderer(settings.KubernetesOptions(), settings.Options().Plans).RenderPlatform();
+        var files = new ManifestRenderer(settings.KubernetesOptions(), settings.Options().PlanResources()).RenderPlatform();
         ManifestWriter.Write(folder, files);
         CliConsole.For(settings).Write(files.Select(f => f.Path).ToList(), c =>
         {

@@ -109,7 +109,7 @@ internal static class Dashboards
     // Grafana's uid is at most 40 characters.
     private static string TenantUid(string tenant)
     {
-        var name = Names.Label("bruno-", Storage.Identity.TenantId.Parse(tenant));
+        var name = Names.Label("bruno-", tenant);
         return name.Length <= 40 ? name : name[..31].TrimEnd('-') + "-" + name[^8..];
     }
 

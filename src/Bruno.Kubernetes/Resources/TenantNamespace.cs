@@ -1,4 +1,4 @@
-using Bruno.Core;
+using Bruno.Contracts;
 using k8s.Models;
 
 namespace Bruno.Kubernetes.Resources;
@@ -22,7 +22,7 @@ internal static class TenantNamespace
         };
     }
 
-    public static V1ResourceQuota Quota(string ns, Dictionary<string, string> labels, NamespaceQuotaOptions q) => new()
+    public static V1ResourceQuota Quota(string ns, Dictionary<string, string> labels, NamespaceQuota q) => new()
     {
         ApiVersion = "v1",
         Kind = "ResourceQuota",
@@ -45,7 +45,7 @@ internal static class TenantNamespace
         },
     };
 
-    public static V1LimitRange Limits(string ns, Dictionary<string, string> labels, NamespaceQuotaOptions q) => new()
+    public static V1LimitRange Limits(string ns, Dictionary<string, string> labels, NamespaceQuota q) => new()
     {
         ApiVersion = "v1",
         Kind = "LimitRange",

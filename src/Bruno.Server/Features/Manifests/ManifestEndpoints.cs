@@ -27,8 +27,9 @@ internal static class ManifestEndpoints
 
             try
             {
-                var files = new ManifestRenderer(kubernetes.Value, bruno.Value.Plans).RenderTenant(record);
-                return (IResult)TypedResults.Ok(new TenantManifests(id.Value, record.Profile.Isolation, files, SecretInstructions.For(record, kubernetes.Value)));
+                var deployment = record.ToDeployment();
+                var files = new ManifestRenderer(kubernetes.Value, bruno.Value.PlanResources()).RenderTenant(deployment);
+                return (IResult)TypedResults.Ok(new TenantManifests(id.Value, record.Profile.Isolation, files, SecretInstructions.For(deployment, kubernetes.Value)));
             }
             catch (RenderException e)
             {

@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using Bruno.Core;
 using Bruno.Core.Tenants;
 using Bruno.Kubernetes.Resources;
 using Bruno.Kubernetes.Yaml;

@@ -1,4 +1,5 @@
 using Bruno.Core;
+using Bruno.Core.Tenants;
 
 namespace Bruno.Kubernetes.Tests;
 

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Bruno.Core;
+using Bruno.Core.Tenants;
 using Bruno.Testing;
 using Microsoft.Extensions.Configuration;
 

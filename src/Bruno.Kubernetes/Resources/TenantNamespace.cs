@@ -1,4 +1,4 @@
-using Bruno.Core;
+using Bruno.Core.Tenants;
 using k8s.Models;
 
 namespace Bruno.Kubernetes.Resources;

@@ -172,7 +172,6 @@ internal static class Hosting
         app.UseAuthorization();
         app.UseMiddleware<Features.Metering.MeteringMiddleware>();
         _ = app.Services.GetRequiredService<Features.Observability.TenantGauges>(); // its instruments exist from the start
-        _ = app.Services.GetRequiredService<IOptions<BrunoOptions>>().Value; // fail at start, not on the first request
     }
 
     /// <summary>

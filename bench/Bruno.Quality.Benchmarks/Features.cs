@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Bruno.Core;
 using Bruno.Core.Agents;
 using Bruno.Core.Evaluation;
 using Bruno.Core.Retrieval;

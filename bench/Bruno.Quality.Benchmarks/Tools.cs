@@ -80,7 +80,7 @@ internal static class AskTool
 /// <summary>Why answers missed: for failing answerable cases, the passages, where the expected phrase was, and the answer.</summary>
 internal static class Explain
 {
-    public static async Task RunAsync(Bruno.Core.Agents.AskService ask, Bruno.Storage.ITenantStore store, IReadOnlyList<Bruno.Core.Evaluation.CaseResult> results, IReadOnlyList<Bruno.Core.Evaluation.EvaluationCase> cases, Bruno.Core.RetrievalOptions settings, int count)
+    public static async Task RunAsync(Bruno.Core.Agents.AskService ask, Bruno.Storage.ITenantStore store, IReadOnlyList<Bruno.Core.Evaluation.CaseResult> results, IReadOnlyList<Bruno.Core.Evaluation.EvaluationCase> cases, Bruno.Core.Retrieval.RetrievalOptions settings, int count)
     {
         var shown = 0;
         for (var i = 0; i < results.Count && shown < count; i++)
@@ -110,9 +110,9 @@ internal static class Explain
 /// <summary>Where the expected phrase sits in the passages when an answer misses it: prose, code, a table, the context line.</summary>
 internal static class Misses
 {
-    public static async Task RunAsync(Bruno.Core.Agents.AskService ask, Bruno.Storage.ITenantStore store, IReadOnlyList<Bruno.Core.Evaluation.EvaluationCase> cases, Bruno.Core.RetrievalOptions settings)
+    public static async Task RunAsync(Bruno.Core.Agents.AskService ask, Bruno.Storage.ITenantStore store, IReadOnlyList<Bruno.Core.Evaluation.EvaluationCase> cases, Bruno.Core.Retrieval.RetrievalOptions settings)
     {
-        var open = new Bruno.Core.RetrievalOptions { MinRelevance = 0, MinAnswerability = 0 };
+        var open = new Bruno.Core.Retrieval.RetrievalOptions { MinRelevance = 0, MinAnswerability = 0 };
         var counts = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var c in cases.Where(c => c.ExpectedPhrase is not null))
         {

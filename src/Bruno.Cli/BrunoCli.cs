@@ -114,11 +114,13 @@ public static class BrunoCli
         }
     }
 
-    private static (int Code, string Message) Classify(Exception e) => e switch
+    internal static (int Code, string Message) Classify(Exception e) => e switch
     {
         CommandParseException or CommandRuntimeException => (UserError, e.Message),
         CliException c => (c.Code, c.Message),
         ConfigurationException => (UserError, e.Message.ReplaceLineEndings("; ")),
+        // the same checks when the host starts (ValidateOnStart); the failures are already joined with "; "
+        Microsoft.Extensions.Options.OptionsValidationException => (UserError, e.Message.ReplaceLineEndings("; ")),
         InvalidIdentifierException or ArgumentException or FormatException or Kubernetes.RenderException => (UserError, e.Message),
         HttpRequestException => (SystemError, "cannot reach the server; start it with `bruno serve` or pass --server"),
         TenantLockedException => (SystemError, "the data folder is in use by another Bruno process"),

@@ -7,6 +7,7 @@ using Bruno.Core.Tenants;
 using Bruno.Storage;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace Bruno.Core;
@@ -16,7 +17,7 @@ public static class CoreServiceCollectionExtensions
 {
     /// <summary>
     /// Adds the data directory, the storage engine, the catalog, tokens, the local embedding model and the document
-    /// and question services. Options must be configured (and validated) by the host.
+    /// and question services. Options must be configured by the host (<see cref="AddBrunoOptions"/>).
     /// </summary>
     public static IServiceCollection AddBrunoCore(this IServiceCollection services)
     {
@@ -82,5 +83,16 @@ public static class CoreServiceCollectionExtensions
         services.AddSingleton(sp => new RetentionService(
             sp.GetRequiredService<TenantService>(), sp.GetRequiredService<Audit.AuditLog>(), sp.GetRequiredService<Metering.UsageMeter>(), sp.GetService<TimeProvider>()));
         return services;
+    }
+
+    /// <summary>
+    /// Registers <see cref="BrunoOptions"/> with <see cref="BrunoOptionsValidator"/> (every section's checks) and
+    /// validation when the host starts; the host binds it, e.g. <c>.Bind(configuration.GetSection(BrunoOptions.Section))</c>.
+    /// A bad setting then stops the start with an <see cref="OptionsValidationException"/> whose message names it.
+    /// </summary>
+    public static OptionsBuilder<BrunoOptions> AddBrunoOptions(this IServiceCollection services)
+    {
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<BrunoOptions>, BrunoOptionsValidator>());
+        return services.AddOptions<BrunoOptions>().ValidateOnStart();
     }
 }

@@ -21,7 +21,9 @@ public static class BrunoServer
 {
     /// <summary>
     /// Builds the application. Throws <see cref="ConfigurationException"/> (message names the setting) when the
-    /// configuration is invalid; nothing is created on disk then.
+    /// configuration is invalid; nothing is created on disk then. Options a service registration changes afterwards are
+    /// checked again by the same validators before the application serves (<c>ValidateOnStart</c>), failing with an
+    /// <see cref="Microsoft.Extensions.Options.OptionsValidationException"/>.
     /// </summary>
     /// <param name="args">Command-line arguments (configuration).</param>
     /// <param name="configure">Runs first: settings, listening addresses.</param>

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Bruno.Core.Portability;
+using Bruno.Core.Retrieval;
 using Bruno.Core.Tenants;
 using Bruno.Storage;
 using Bruno.Storage.Crypto;

@@ -1,4 +1,5 @@
 using Bruno.Core.Identity;
+using Bruno.Core.Retrieval;
 using Bruno.Core.Tenants;
 using Bruno.Storage.Identity;
 using Bruno.Testing;

@@ -67,7 +67,7 @@ public sealed class ClusterOptions
         _ => NodeRole.All,
     };
 
-    internal IEnumerable<string> Validate(CatalogOptions catalog)
+    internal IEnumerable<string> Validate(Tenants.CatalogOptions catalog)
     {
         if (Role.ToLowerInvariant() is not ("all" or "gateway" or "store"))
         {

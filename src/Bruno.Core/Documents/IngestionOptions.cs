@@ -7,6 +7,7 @@ namespace Bruno.Core.Documents;
 /// setting, and nothing is written. Extraction and embedding run on a few dedicated threads: at most
 /// <see cref="MaxConcurrent"/> documents at once in the process and <see cref="MaxConcurrentPerTenant"/> per tenant;
 /// the rest wait up to <see cref="QueueSeconds"/>, and are refused (retry later) beyond that or beyond the queue's length.
+/// Checked by <see cref="IngestionOptionsValidator"/>.
 /// </summary>
 public sealed class IngestionOptions
 {
@@ -51,53 +52,4 @@ public sealed class IngestionOptions
 
     /// <summary>The number of documents processed at once (<see cref="MaxConcurrent"/>, or half the cores).</summary>
     public int EffectiveConcurrency => MaxConcurrent > 0 ? MaxConcurrent : Math.Max(1, Environment.ProcessorCount / 2);
-
-    /// <summary>Messages for invalid values (empty when valid).</summary>
-    public IEnumerable<string> Validate()
-    {
-        if (MaxTextBytes < 1_024 || MaxHtmlBytes < 1_024 || MaxPdfBytes < 1_024)
-        {
-            yield return "Bruno:Ingestion:MaxTextBytes, MaxHtmlBytes and MaxPdfBytes must be at least 1024.";
-        }
-
-        if (MaxPdfDecompressedBytes is < 1_024 or > 4L * 1024 * 1024 * 1024)
-        {
-            yield return "Bruno:Ingestion:MaxPdfDecompressedBytes must be between 1024 and 4294967296.";
-        }
-
-        if (MaxPdfPages is < 1 or > 100_000)
-        {
-            yield return "Bruno:Ingestion:MaxPdfPages must be between 1 and 100000.";
-        }
-
-        if (MaxHtmlDepth is < 16 or > 4_096)
-        {
-            yield return "Bruno:Ingestion:MaxHtmlDepth must be between 16 and 4096.";
-        }
-
-        if (MaxHtmlElements is < 100 or > 10_000_000)
-        {
-            yield return "Bruno:Ingestion:MaxHtmlElements must be between 100 and 10000000.";
-        }
-
-        if (MaxCharacters is < 1_000 or > 100_000_000)
-        {
-            yield return "Bruno:Ingestion:MaxCharacters must be between 1000 and 100000000.";
-        }
-
-        if (TimeoutSeconds is < 1 or > 3_600)
-        {
-            yield return "Bruno:Ingestion:TimeoutSeconds must be between 1 and 3600.";
-        }
-
-        if (MaxConcurrent is < 0 or > 256 || MaxConcurrentPerTenant is < 1 or > 256 || MaxQueued is < 0 or > 10_000)
-        {
-            yield return "Bruno:Ingestion:MaxConcurrent (0-256, 0 = half the cores), MaxConcurrentPerTenant (1-256) and MaxQueued (0-10000) are out of range.";
-        }
-
-        if (QueueSeconds is < 0 or > 3_600)
-        {
-            yield return "Bruno:Ingestion:QueueSeconds must be between 0 and 3600.";
-        }
-    }
 }

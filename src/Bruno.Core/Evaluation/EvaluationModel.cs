@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Bruno.Core.Retrieval;
 
 namespace Bruno.Core.Evaluation;
 

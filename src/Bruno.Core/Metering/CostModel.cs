@@ -1,4 +1,5 @@
 using System.Globalization;
+using Bruno.Core.Tenants;
 
 namespace Bruno.Core.Metering;
 
@@ -6,7 +7,7 @@ namespace Bruno.Core.Metering;
 /// Prices of the cost model. The defaults reproduce the design's table for a tenant on the default plan at the Kamaji
 /// level: control plane $5, observability $2 and networking $1 as the level's base ($8), its worker share of 2 cores and
 /// 4 GiB ($20 a month at $0.01 per core-hour and $0.00185 per GiB-hour over 730 hours), and its 50 GiB volume ($5 at
-/// $0.10 per GiB-month): $33 a month before LLM costs.
+/// $0.10 per GiB-month): $33 a month before LLM costs. Section <c>Bruno:Cost</c>, checked by <see cref="CostOptionsValidator"/>.
 /// </summary>
 public sealed class CostOptions
 {
@@ -50,27 +51,6 @@ public sealed class CostOptions
         ["51"] = 2,
         ["101"] = 0,
     };
-
-    internal IEnumerable<string> Validate()
-    {
-        if (new[] { CpuHour, MemoryGibHour, StorageGibMonth, LlmPromptPer1k, LlmCompletionPer1k, EmbeddingPer1k }.Any(p => p < 0 || !double.IsFinite(p)))
-        {
-            yield return "Bruno:Cost: prices must be finite and not negative.";
-        }
-
-        foreach (var level in Tenants.TenantProfile.IsolationLevels)
-        {
-            if (!IsolationMonthly.TryGetValue(level, out var price) || price < 0)
-            {
-                yield return $"Bruno:Cost:IsolationMonthly must price '{level}' (0 or more).";
-            }
-        }
-
-        if (SharedOverheadByTenants.Keys.Any(k => !int.TryParse(k, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n < 1) || !SharedOverheadByTenants.ContainsKey("1"))
-        {
-            yield return "Bruno:Cost:SharedOverheadByTenants keys are tenant counts (1 or more), starting with 1.";
-        }
-    }
 
     /// <summary>The shared overhead per tenant when <paramref name="tenants"/> tenants share the platform.</summary>
     public double SharedOverhead(int tenants) => SharedOverheadByTenants

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Bruno.Core.Documents;
+using Bruno.Core.Tenants;
 using Bruno.Storage.Identity;
 
 namespace Bruno.Core.Metering;

@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Bruno.Core.Retrieval;
 using Bruno.Storage.Identity;
 using Bruno.Storage.Model;
 

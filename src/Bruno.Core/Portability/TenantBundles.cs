@@ -277,7 +277,7 @@ public sealed partial class TenantBundles(TenantCatalog catalog, TenantService t
             throw new ArgumentException($"The bundle's tenant does not fit this installation: {e.Message}");
         }
 
-        var errors = options.Value.Retrieval.With(settings.Retrieval).Validate().ToList();
+        var errors = Retrieval.RetrievalOptionsValidator.Errors(options.Value.Retrieval.With(settings.Retrieval)).ToList();
         if (errors.Count > 0 || settings.MemoryRetentionDays is < 1 or > Tenants.MemoryPolicy.MaxRetentionDays)
         {
             throw new ArgumentException("The bundle's tenant settings do not fit this installation: " + (errors.Count > 0 ? string.Join(" ", errors) : "memory retention out of range."));

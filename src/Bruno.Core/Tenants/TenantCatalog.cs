@@ -1,4 +1,5 @@
 using System.Data.Common;
+using Bruno.Core.Retrieval;
 using Bruno.Storage.Identity;
 
 namespace Bruno.Core.Tenants;

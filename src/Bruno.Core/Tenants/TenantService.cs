@@ -1,3 +1,4 @@
+using Bruno.Core.Retrieval;
 using Bruno.Storage;
 using Bruno.Storage.Identity;
 
@@ -21,7 +22,7 @@ public sealed class TenantService(TenantCatalog catalog, IStorageEngine engine, 
     public RetrievalOptions? SetRetrieval(TenantId id, RetrievalOverrides overrides)
     {
         var effective = options.Value.Retrieval.With(overrides);
-        var errors = effective.Validate().Select(e => e.Replace("Bruno:Retrieval:", string.Empty, StringComparison.Ordinal)).ToList();
+        var errors = RetrievalOptionsValidator.Errors(effective).Select(e => e.Replace("Bruno:Retrieval:", string.Empty, StringComparison.Ordinal)).ToList();
         if (errors.Count > 0)
         {
             throw new ArgumentException(string.Join(" ", errors));

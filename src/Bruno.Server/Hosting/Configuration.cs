@@ -1,4 +1,5 @@
 using Bruno.Core;
+using Microsoft.Extensions.Options;
 
 namespace Bruno.Server.Hosting;
 
@@ -11,13 +12,16 @@ internal static class Configuration
     public static void AddBrunoConfiguration(this WebApplicationBuilder builder) =>
         builder.Configuration.AddInMemoryCollection(BrunoEnvironment.Settings());
 
-    /// <summary>Binds and validates the options; throws <see cref="ConfigurationException"/> naming every bad setting.</summary>
+    /// <summary>
+    /// Binds the options and checks them with <see cref="BrunoOptionsValidator"/>; throws <see cref="ConfigurationException"/>
+    /// naming every bad setting.
+    /// </summary>
     public static BrunoOptions Read(IConfiguration configuration)
     {
         var options = new BrunoOptions();
         try
         {
-            configuration.GetSection("Bruno").Bind(options);
+            configuration.GetSection(BrunoOptions.Section).Bind(options);
         }
         catch (InvalidOperationException e)
         {
@@ -25,14 +29,18 @@ internal static class Configuration
             throw new ConfigurationException(e.Message.Split(Environment.NewLine)[0]);
         }
 
-        var errors = options.Validate();
-        return errors.Count == 0 ? options : throw new ConfigurationException(string.Join(Environment.NewLine, errors));
+        var result = new BrunoOptionsValidator().Validate(Options.DefaultName, options);
+        return result.Failed ? throw new ConfigurationException(string.Join(Environment.NewLine, result.Failures ?? [])) : options;
     }
 
+    /// <summary>
+    /// Registers the options (validated again when the host starts, <c>ValidateOnStart</c>) and returns them checked now:
+    /// the services wired next depend on their values, and nothing is created when one is bad.
+    /// </summary>
     public static BrunoOptions ValidatedBrunoOptions(this WebApplicationBuilder builder)
     {
         var options = Read(builder.Configuration);
-        builder.Services.Configure<BrunoOptions>(builder.Configuration.GetSection("Bruno"));
+        builder.Services.AddBrunoOptions().Bind(builder.Configuration.GetSection(BrunoOptions.Section));
         builder.Services.Configure<Kubernetes.KubernetesOptions>(builder.Configuration.GetSection("Bruno:Kubernetes")); // checked when rendering
         return options;
     }

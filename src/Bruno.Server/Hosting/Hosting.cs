@@ -68,7 +68,6 @@ internal static class Hosting
             app.UseCors();
         }
 
-        _ = app.Services.GetRequiredService<IOptions<BrunoOptions>>().Value; // fail at start, not on the first request
     }
 
     public static void MapHealthEndpoints(this WebApplication app)

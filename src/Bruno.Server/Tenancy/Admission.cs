@@ -1,4 +1,5 @@
 using Bruno.Core;
+using Bruno.Core.Retrieval;
 using Bruno.Core.Tenants;
 using Bruno.Server.Hosting;
 using Bruno.Storage;

@@ -1,4 +1,4 @@
-using Bruno.Core;
+using Bruno.Core.Retrieval;
 using Bruno.Core.Tenants;
 using Bruno.Server.Tenancy;
 using Bruno.Storage.Identity;

@@ -18,7 +18,7 @@ namespace Bruno.Server.Features.Mcp;
 internal sealed class McpCaller(IHttpContextAccessor http, Admission admission, Microsoft.Extensions.Options.IOptions<Core.BrunoOptions> options)
 {
     /// <summary>The plan of the current call's tenant (after <see cref="RequireAsync"/>).</summary>
-    public Core.PlanOptions CurrentPlan => http.HttpContext is { } h && Admission.Of(h) is { } admitted ? admitted.Plan : options.Value.Plans["default"];
+    public Core.Tenants.PlanOptions CurrentPlan => http.HttpContext is { } h && Admission.Of(h) is { } admitted ? admitted.Plan : options.Value.Plans["default"];
 
     /// <summary>The caller's store when the caller may use a tool needing <paramref name="scope"/>; else an MCP error.</summary>
     public async Task<(Caller Caller, ITenantStore Store)> RequireAsync(string scope)

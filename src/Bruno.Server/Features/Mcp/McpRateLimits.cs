@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using System.Threading.RateLimiting;
 using Bruno.Core;
+using Bruno.Core.Mcp;
 using Bruno.Server.Tenancy;
 using Microsoft.Extensions.Options;
 using ModelContextProtocol;

@@ -1,5 +1,5 @@
-using Bruno.Core;
 using Bruno.Core.Agents;
+using Bruno.Core.Retrieval;
 using Bruno.Server.Tenancy;
 using Bruno.Storage;
 

@@ -1,0 +1,33 @@
+using Microsoft.Extensions.Options;
+
+namespace Bruno.Core.Identity;
+
+/// <summary>Checks <see cref="AuthOptions"/> (section <c>Bruno:Auth</c>).</summary>
+public sealed class AuthOptionsValidator : IValidateOptions<AuthOptions>
+{
+    // the signature algorithms an authority may use (asymmetric only)
+    private static readonly string[] AllowedAlgorithms = ["RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256"];
+
+    /// <inheritdoc />
+    public ValidateOptionsResult Validate(string? name, AuthOptions options) => OptionsValidation.Result(Errors(options));
+
+    /// <summary>One message per invalid value, naming its key and range (empty when all are valid).</summary>
+    public static IEnumerable<string> Errors(AuthOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.Enabled && (!Uri.TryCreate(options.Authority, UriKind.Absolute, out var uri) || (uri.Scheme != "https" && (options.RequireHttpsMetadata || uri.Scheme != "http"))))
+        {
+            yield return "Bruno:Auth:Authority must be an https address (http only with RequireHttpsMetadata false).";
+        }
+
+        if (options.Algorithms.Length == 0 || options.Algorithms.Any(a => !AllowedAlgorithms.Contains(a, StringComparer.Ordinal)))
+        {
+            yield return "Bruno:Auth:Algorithms must be some of " + string.Join(", ", AllowedAlgorithms) + " (asymmetric only).";
+        }
+
+        if (options.KeyRefreshMinutes is < 1 or > 1_440)
+        {
+            yield return "Bruno:Auth:KeyRefreshMinutes must be between 1 and 1440.";
+        }
+    }
+}

@@ -1,7 +1,7 @@
+using Bruno.Cluster;
 using Bruno.Core;
 using Bruno.Server.Features.Admin;
 using Bruno.Server.Features.Audit;
-using Bruno.Server.Features.Cluster;
 using Bruno.Server.Features.Documents;
 using Bruno.Server.Features.Evaluation;
 using Bruno.Server.Features.Manifests;

@@ -4,10 +4,10 @@ using Bruno.Storage.Model;
 namespace Bruno.Storage;
 
 /// <summary>
-/// The stores of many tenants. Two implementations: <see cref="StorageEngine"/> (in this process, on this machine's
-/// disk) and <see cref="Remote.RemoteStorageEngine"/> (a store node reached over the internal gRPC API); the services
-/// above cannot tell them apart. A gateway routes each tenant to its owner through an implementation that picks one
-/// of the remote engines per call.
+/// The stores of many tenants. Implemented here by <see cref="StorageEngine"/> (in this process, on this machine's
+/// disk); Bruno.Cluster adds <c>RemoteStorageEngine</c> (a store node reached over the internal gRPC API) and, on a
+/// gateway, <c>RoutedStorage</c>, which sends each tenant's calls to the remote engine of its owner. The services above
+/// cannot tell them apart.
 /// </summary>
 /// <remarks>
 /// Every operation may throw the <see cref="StorageException"/> subtypes the local engine throws; a remote one adds

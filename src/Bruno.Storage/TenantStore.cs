@@ -123,8 +123,9 @@ public sealed class TenantCollection : ITenantCollection
     /// <summary>
     /// The checks every engine makes of a batch before anything is sent or written: false for an empty one (nothing to
     /// do); <see cref="ArgumentException"/> for a missing list or more than <see cref="MaxBatchRows"/> of either kind.
+    /// Public for the other implementations of <see cref="IStorageEngine"/> (a store node's client makes them too).
     /// </summary>
-    internal static bool IsBatch(IReadOnlyList<StoredRow> rows, IReadOnlyList<string> deleteIds)
+    public static bool IsBatch(IReadOnlyList<StoredRow> rows, IReadOnlyList<string> deleteIds)
     {
         ArgumentNullException.ThrowIfNull(rows);
         ArgumentNullException.ThrowIfNull(deleteIds);

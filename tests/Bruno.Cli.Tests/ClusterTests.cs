@@ -295,11 +295,11 @@ public sealed class ClusterTests(ClusterFixture fixture) : IClassFixture<Cluster
         var id = Bruno.Storage.Identity.TenantId.Parse(tenant);
         using (var db = Bruno.Core.Tenants.CatalogDatabase.Postgres(Cluster.Catalog))
         {
-            Assert.True(new Bruno.Core.Cluster.Placement(db).BeginMove(id, owner, target));
+            Assert.True(new Bruno.Cluster.Placement(db).BeginMove(id, owner, target));
         }
 
-        using var source = new Bruno.Storage.Remote.RemoteStorageEngine(owner, Cluster.StoreApi(owner), Cluster.ClusterToken);
-        using var destination = new Bruno.Storage.Remote.RemoteStorageEngine(target, Cluster.StoreApi(target), Cluster.ClusterToken);
+        using var source = new Bruno.Cluster.Remote.RemoteStorageEngine(owner, Cluster.StoreApi(owner), Cluster.ClusterToken);
+        using var destination = new Bruno.Cluster.Remote.RemoteStorageEngine(target, Cluster.StoreApi(target), Cluster.ClusterToken);
         await source.FenceAsync(id, Ct);
         await source.CopyTenantToAsync(id, destination, Ct);
         Assert.True(Directory.Exists(Path.Combine(Cluster.StoreData(target), "store", "tenants", tenant)));

@@ -98,7 +98,7 @@ internal static class Hosting
         }
 
         var storeState = "ok";
-        if (engine is Core.Cluster.RoutedStorage && sp.GetService<Core.Cluster.Placement>() is { } placement)
+        if (engine is Cluster.RoutedStorage && sp.GetService<Cluster.Placement>() is { } placement)
         {
             // a gateway is ready when the catalog answers and a store node has reported recently
             var timeout = TimeSpan.FromSeconds(options.Value.Cluster.NodeTimeoutSeconds);

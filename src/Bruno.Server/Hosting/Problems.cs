@@ -67,8 +67,8 @@ internal sealed partial class ProblemExceptionHandler(ILogger<ProblemExceptionHa
             CatalogUnavailableException => (503, "Catalog unavailable", "The tenant catalog cannot be reached; try again shortly."),
             StoreUnavailableException => (503, "Store unavailable", "The store node holding this tenant's data is unavailable; try again shortly."),
             TenantFencedException => (503, "Tenant being moved", "This tenant's data is being moved between store nodes; try again in a moment."),
-            Core.Cluster.NoStoreNodeException n => (503, "No store node", n.Message),
-            Core.Cluster.TenantMoveException m => (409, "Move refused", m.Message),
+            Cluster.NoStoreNodeException n => (503, "No store node", n.Message),
+            Cluster.TenantMoveException m => (409, "Move refused", m.Message),
             CollectionMismatchException c => (409, "Embedding model mismatch", c.Message),
             EmbeddingModelChangedException m => (409, "Embedding model changed", m.Message),
             ArgumentException a => (400, "Invalid request", Problems.Own(a)),
@@ -100,7 +100,7 @@ internal sealed partial class ProblemExceptionHandler(ILogger<ProblemExceptionHa
         {
             context.Response.Headers.RetryAfter = ((int)Math.Ceiling(busy.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
-        else if (exception is StoreUnavailableException or TenantFencedException or Core.Cluster.NoStoreNodeException)
+        else if (exception is StoreUnavailableException or TenantFencedException or Cluster.NoStoreNodeException)
         {
             context.Response.Headers.RetryAfter = exception is TenantFencedException ? "1" : "5";
             LogStoreUnavailable(logger, Problems.RouteOf(context), (exception as StoreUnavailableException)?.Node ?? "-", Cause(exception));

@@ -9,7 +9,11 @@ namespace Bruno.Storage.Model;
 /// <remarks>A row owned by a user is encrypted under that user's key, so erasing the user makes it unreadable everywhere.</remarks>
 public sealed record StoredRow
 {
-    internal static readonly IReadOnlyDictionary<string, MetadataValue> NoMetadata = new Dictionary<string, MetadataValue>();
+    /// <summary>
+    /// The empty metadata every row without metadata shares (the default of <see cref="Metadata"/>); a row rebuilt from
+    /// the store nodes' protocol shares it too, as the engine's own rows do. Never modify it.
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, MetadataValue> NoMetadata = new Dictionary<string, MetadataValue>();
 
     /// <summary>Caller-chosen id, 1-256 characters without control characters.</summary>
     public required string Id { get; init; }

@@ -18,16 +18,17 @@ public static class SearchTelemetry
 
 /// <summary>
 /// Where a search spent its time, filled in by the engine when passed as <see cref="Model.SearchRequest.Timings"/>
-/// (stages the mode does not run stay zero). One instance per search; not thread-safe.
+/// (stages the mode does not run stay zero); a remote engine sets what the store node measured. One instance per
+/// search; not thread-safe.
 /// </summary>
 public sealed class SearchTimings
 {
     /// <summary>Dense (vector) candidate search.</summary>
-    public TimeSpan Vector { get; internal set; }
+    public TimeSpan Vector { get; set; }
 
     /// <summary>BM25 candidate search.</summary>
-    public TimeSpan FullText { get; internal set; }
+    public TimeSpan FullText { get; set; }
 
     /// <summary>Reciprocal-rank fusion and materialising the hits.</summary>
-    public TimeSpan Fusion { get; internal set; }
+    public TimeSpan Fusion { get; set; }
 }

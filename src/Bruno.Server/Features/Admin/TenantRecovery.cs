@@ -1,3 +1,4 @@
+using Bruno.Cluster;
 using Bruno.Core.Tenants;
 
 namespace Bruno.Server.Features.Admin;
@@ -9,19 +10,16 @@ namespace Bruno.Server.Features.Admin;
 /// </summary>
 /// <remarks>
 /// A gateway shares the catalog with other gateways, which may be creating, importing or deleting a tenant right now:
-/// it finishes only transitions untouched for <see cref="SettledFor"/>, and a tenant it cannot finish (its store node
-/// down) is logged and left for the next start instead of keeping this one from serving.
+/// it finishes only transitions untouched for <see cref="ClusterHosting.SettledFor"/>, and a tenant it cannot finish
+/// (its store node down) is logged and left for the next start instead of keeping this one from serving.
 /// </remarks>
 internal sealed partial class TenantRecovery(TenantService tenants, Core.DataDirectory data, Microsoft.Extensions.Options.IOptions<Core.BrunoOptions> options, ILogger<TenantRecovery> logger) : IHostedService
 {
-    /// <summary>How long a transition must have been left alone before a gateway finishes it.</summary>
-    public static readonly TimeSpan SettledFor = TimeSpan.FromMinutes(15);
-
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         data.ClearTempFolder();
         var shared = options.Value.Cluster.Kind == Core.Cluster.NodeRole.Gateway;
-        var finished = await tenants.RecoverAsync(shared ? SettledFor : TimeSpan.Zero, (t, e) => Log.NotRecovered(logger, t.Value, e.GetType().Name));
+        var finished = await tenants.RecoverAsync(shared ? ClusterHosting.SettledFor : TimeSpan.Zero, (t, e) => Log.NotRecovered(logger, t.Value, e.GetType().Name));
         if (finished > 0)
         {
             Log.Recovered(logger, finished);

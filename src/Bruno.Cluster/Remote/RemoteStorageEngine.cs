@@ -1,10 +1,11 @@
+using Bruno.Storage;
 using Bruno.Storage.Identity;
 using Bruno.Storage.Model;
 using Grpc.Core;
 using Grpc.Net.Client;
-using P = Bruno.Storage.Remote.Protocol;
+using P = Bruno.Cluster.Remote.Protocol;
 
-namespace Bruno.Storage.Remote;
+namespace Bruno.Cluster.Remote;
 
 /// <summary>
 /// The tenants of one store node, reached over its internal gRPC API (<see cref="StoreNodeService"/>). Behaves like the

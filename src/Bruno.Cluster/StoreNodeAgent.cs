@@ -1,8 +1,9 @@
+using Bruno.Core.Cluster;
 using Bruno.Storage;
 using Bruno.Storage.Identity;
 using Microsoft.Extensions.Logging;
 
-namespace Bruno.Core.Cluster;
+namespace Bruno.Cluster;
 
 /// <summary>
 /// A store node's duties towards the catalog, run every <see cref="ClusterOptions.HeartbeatSeconds"/>: report its

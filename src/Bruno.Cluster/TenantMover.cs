@@ -1,9 +1,10 @@
 using System.Diagnostics;
+using Bruno.Core.Cluster;
 using Bruno.Storage;
 using Bruno.Storage.Identity;
 using Microsoft.Extensions.Logging;
 
-namespace Bruno.Core.Cluster;
+namespace Bruno.Cluster;
 
 /// <summary>What a move did.</summary>
 /// <param name="Tenant">The tenant.</param>
@@ -129,7 +130,7 @@ public sealed partial class TenantMover(Placement placement, RoutedStorage stora
     /// hold is erased by that node once it checks what it owns), then the owner's fence lifted, and only then the move
     /// forgotten, so a tenant is never left fenced with no move recorded. Returns whether the move is undone.
     /// </summary>
-    private async Task<bool> UndoAsync(TenantId tenant, Storage.Remote.RemoteStorageEngine source, Storage.Remote.RemoteStorageEngine destination, string target)
+    private async Task<bool> UndoAsync(TenantId tenant, Remote.RemoteStorageEngine source, Remote.RemoteStorageEngine destination, string target)
     {
         try
         {

@@ -3,7 +3,7 @@ using System.Globalization;
 using Bruno.Core.Tenants;
 using Bruno.Storage.Identity;
 
-namespace Bruno.Core.Cluster;
+namespace Bruno.Cluster;
 
 /// <summary>A store node as the catalog knows it: where it is, what it held at its last report, and when that was.</summary>
 /// <param name="Name">The node's name.</param>

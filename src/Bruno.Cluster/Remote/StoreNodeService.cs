@@ -1,13 +1,14 @@
 using System.Security.Cryptography;
 using System.Text;
+using Bruno.Storage;
 using Bruno.Storage.Identity;
 using Bruno.Storage.Model;
 using Bruno.Storage.Telemetry;
 using Google.Protobuf;
 using Grpc.Core;
-using P = Bruno.Storage.Remote.Protocol;
+using P = Bruno.Cluster.Remote.Protocol;
 
-namespace Bruno.Storage.Remote;
+namespace Bruno.Cluster.Remote;
 
 /// <summary>
 /// A store node's internal API: serves the tenants of one local <see cref="StorageEngine"/> to gateways, and the

@@ -1,11 +1,12 @@
 using System.Collections.Concurrent;
+using Bruno.Cluster.Remote;
+using Bruno.Core.Cluster;
 using Bruno.Storage;
 using Bruno.Storage.Identity;
 using Bruno.Storage.Model;
-using Bruno.Storage.Remote;
 using Microsoft.Extensions.Logging;
 
-namespace Bruno.Core.Cluster;
+namespace Bruno.Cluster;
 
 /// <summary>
 /// A gateway's storage: every call for a tenant goes to the store node that owns it, as the catalog says. What it read

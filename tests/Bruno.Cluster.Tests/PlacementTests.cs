@@ -1,11 +1,10 @@
-using Bruno.Core.Cluster;
 using Bruno.Core.Tenants;
 using Bruno.Storage;
 using Bruno.Storage.Identity;
 using Bruno.Testing;
 using Microsoft.Extensions.Time.Testing;
 
-namespace Bruno.Core.Tests;
+namespace Bruno.Cluster.Tests;
 
 /// <summary>Where tenants go and how a move changes it, in the real catalog (SQLite and PostgreSQL).</summary>
 public sealed class PlacementTests : IDisposable

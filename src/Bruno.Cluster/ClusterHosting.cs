@@ -1,25 +1,39 @@
 using System.Net;
+using Bruno.Cluster.Remote;
 using Bruno.Core;
 using Bruno.Core.Cluster;
 using Bruno.Core.Tenants;
-using Bruno.Server.Hosting;
-using Bruno.Server.Tenancy;
 using Bruno.Storage;
-using Bruno.Storage.Identity;
-using Bruno.Storage.Remote;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Bruno.Server.Features.Cluster;
+namespace Bruno.Cluster;
 
 /// <summary>
 /// The two tiers (docs/scaling.md): a gateway's storage routes each tenant to its store node; a store node serves its
-/// tenants over gRPC on its own port and reports to the catalog. In one process (<c>--role all</c>) nothing here runs
-/// but the operator endpoints, which say there is nothing to place.
+/// tenants over gRPC on its own port and reports to the catalog. In one process (<c>--role all</c>) nothing here runs.
+/// The operators' endpoints over the tiers are the server's (Bruno.Server, Features/Admin/ClusterEndpoints.cs).
 /// </summary>
-internal static class ClusterHosting
+public static class ClusterHosting
 {
+    /// <summary>
+    /// How long a tenant transition must have been left alone before a gateway finishes it: other gateways share the
+    /// catalog and may be in the middle of it.
+    /// </summary>
+    public static readonly TimeSpan SettledFor = TimeSpan.FromMinutes(15);
+
+    /// <summary>
+    /// Adds what the role of <paramref name="options"/> runs: on a gateway, the storage that routes each tenant to its
+    /// store node, the mover and the upkeep of the tiers; on a store node, its gRPC API on its own port and its agent.
+    /// Nothing in one process.
+    /// </summary>
     public static void AddBrunoCluster(this WebApplicationBuilder builder, BrunoOptions options)
     {
         var cluster = options.Cluster;
@@ -96,72 +110,7 @@ internal static class ClusterHosting
         });
         app.MapGrpcService<StoreNodeService>().AllowAnonymous();
     }
-
-    /// <summary>Operators: the store nodes, a tenant's placement, and moving a tenant. Platform-admin tokens only.</summary>
-    public static void MapClusterEndpoints(this ApiGroups api)
-    {
-        var admin = api.Platform;
-        admin.MapGet("/nodes", (IServiceProvider sp, IOptions<BrunoOptions> options) =>
-        {
-            if (sp.GetService<Placement>() is not { } placement)
-            {
-                return NotAGateway();
-            }
-
-            var timeout = TimeSpan.FromSeconds(options.Value.Cluster.NodeTimeoutSeconds);
-            var placed = placement.All().GroupBy(p => p.Node).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
-            return (IResult)TypedResults.Ok(placement.Nodes().Select(n => new
-            {
-                name = n.Name,
-                url = n.Url.ToString(),
-                live = placement.IsLive(n, timeout),
-                tenants_placed = placed.GetValueOrDefault(n.Name),
-                tenants = n.Tenants,
-                rows = n.Rows,
-                bytes = n.Bytes,
-                seen_at = n.SeenAt,
-            }));
-        });
-        admin.MapGet("/tenants/{id}/placement", (string id, IServiceProvider sp) =>
-        {
-            if (sp.GetService<Placement>() is not { } placement)
-            {
-                return NotAGateway();
-            }
-
-            return TenantId.TryParse(id, out var tid) && placement.Find(tid) is { } p
-                ? (IResult)TypedResults.Ok(new { tenant = p.Tenant.Value, node = p.Node, epoch = p.Epoch, moving_to = p.MovingTo })
-                : Problems.Result(404, "Not found", "No such tenant, or it was never placed on a store node.");
-        });
-        admin.MapPost("/tenants/{id}/move", async (string id, MoveRequest body, IServiceProvider sp) =>
-        {
-            if (sp.GetService<TenantMover>() is not { } mover)
-            {
-                return NotAGateway();
-            }
-
-            if (!TenantId.TryParse(id, out var tid) || sp.GetRequiredService<TenantService>().Find(tid) is not { Status: not TenantStatus.Deleted and not TenantStatus.Deleting })
-            {
-                return Problems.Result(404, "Not found", "No such tenant.");
-            }
-
-            if (body.To is null || !TenantId.TryParse(body.To, out _))
-            {
-                return Problems.Result(400, "Invalid request", "'to' must name a store node (a DNS label).");
-            }
-
-            // not the request's token: a move runs to its end (or undoes itself) even if the caller stops waiting
-            var moved = await mover.MoveAsync(tid, body.To, CancellationToken.None);
-            return (IResult)TypedResults.Ok(new { tenant = moved.Tenant, from = moved.From, to = moved.To, bytes = moved.Bytes, fenced_ms = (long)moved.FencedFor.TotalMilliseconds });
-        }).Audited("tenant.move");
-    }
-
-    private static IResult NotAGateway() =>
-        Problems.Result(409, "Not a gateway", "This process is not a gateway over store nodes (Bruno:Cluster:Role); in one process there is nothing to place or move.");
 }
-
-/// <summary>Body of a move: the store node to move the tenant to.</summary>
-public sealed record MoveRequest(string? To);
 
 /// <summary>
 /// A gateway's upkeep of the tiers, every minute: moves recorded longer ago than
@@ -179,7 +128,7 @@ internal sealed partial class ClusterMaintenanceJob(TenantMover mover, TenantSer
             try
             {
                 await mover.GiveUpStaleMovesAsync(TimeSpan.FromMinutes(options.Value.Cluster.StaleMoveMinutes), stoppingToken);
-                await tenants.RecoverAsync(Admin.TenantRecovery.SettledFor, (t, e) => NotFinished(logger, t.Value, e.GetType().Name));
+                await tenants.RecoverAsync(ClusterHosting.SettledFor, (t, e) => NotFinished(logger, t.Value, e.GetType().Name));
             }
             catch (Exception e) when (e is StorageException or System.Data.Common.DbException)
             {

@@ -1,7 +1,8 @@
+using Bruno.Storage;
 using Bruno.Storage.Identity;
 using Grpc.Core;
 
-namespace Bruno.Storage.Remote;
+namespace Bruno.Cluster.Remote;
 
 /// <summary>
 /// How the engine's failures cross the wire: a status code and a <c>bruno-error</c> trailer naming the failure, so the

@@ -1,13 +1,13 @@
 using System.Net;
+using Bruno.Cluster.Remote;
 using Bruno.Storage;
 using Bruno.Storage.Crypto;
 using Bruno.Storage.Identity;
 using Bruno.Storage.Model;
-using Bruno.Storage.Remote;
 using Bruno.Storage.Telemetry;
 using Bruno.Testing;
 
-namespace Bruno.Server.Tests;
+namespace Bruno.Cluster.Tests;
 
 /// <summary>
 /// A store node (<c>--role store</c>, in process, on real Kestrel and HTTP/2) reached through

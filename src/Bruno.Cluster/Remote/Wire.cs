@@ -2,9 +2,9 @@ using System.Runtime.InteropServices;
 using Bruno.Storage.Identity;
 using Bruno.Storage.Model;
 using Google.Protobuf;
-using P = Bruno.Storage.Remote.Protocol;
+using P = Bruno.Cluster.Remote.Protocol;
 
-namespace Bruno.Storage.Remote;
+namespace Bruno.Cluster.Remote;
 
 /// <summary>
 /// Conversions between the engine's types and the store node protocol. Every value read from the wire is rebuilt
@@ -138,7 +138,7 @@ internal static class Wire
     {
         if (p is null)
         {
-            return Model.Filter.All;
+            return Storage.Model.Filter.All;
         }
 
         var owner = new OwnerFilter(p.IncludeTenantWide, p.EveryUser ? null : [.. p.Users.Select(UserId.Parse)]);
@@ -191,7 +191,7 @@ internal static class Wire
         return p;
     }
 
-    public static SearchRequest Search(P.SearchRequest p, Telemetry.SearchTimings timings, TermStatistics? statistics) => new()
+    public static SearchRequest Search(P.SearchRequest p, Storage.Telemetry.SearchTimings timings, TermStatistics? statistics) => new()
     {
         Mode = Enum.IsDefined((SearchMode)p.Mode) ? (SearchMode)p.Mode : throw new ArgumentException("Unknown search mode."),
         Vector = Vector(p.Vector),

@@ -1,0 +1,83 @@
+using Bruno.Cluster;
+using Bruno.Core;
+using Bruno.Core.Tenants;
+using Bruno.Server.Hosting;
+using Bruno.Server.Tenancy;
+using Bruno.Storage.Identity;
+using Microsoft.Extensions.Options;
+
+namespace Bruno.Server.Features.Admin;
+
+/// <summary>
+/// The operators' view of the tiers (docs/scaling.md): the store nodes, a tenant's placement, and moving a tenant. The
+/// tiers themselves (placement, routing, moves, the store node's API) are Bruno.Cluster's; in one process there is
+/// nothing to place, and these endpoints say so.
+/// </summary>
+internal static class ClusterEndpoints
+{
+    /// <summary>Operators: the store nodes, a tenant's placement, and moving a tenant. Platform-admin tokens only.</summary>
+    public static void MapClusterEndpoints(this ApiGroups api)
+    {
+        var admin = api.Platform;
+        admin.MapGet("/nodes", (IServiceProvider sp, IOptions<BrunoOptions> options) =>
+        {
+            if (sp.GetService<Placement>() is not { } placement)
+            {
+                return NotAGateway();
+            }
+
+            var timeout = TimeSpan.FromSeconds(options.Value.Cluster.NodeTimeoutSeconds);
+            var placed = placement.All().GroupBy(p => p.Node).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+            return (IResult)TypedResults.Ok(placement.Nodes().Select(n => new
+            {
+                name = n.Name,
+                url = n.Url.ToString(),
+                live = placement.IsLive(n, timeout),
+                tenants_placed = placed.GetValueOrDefault(n.Name),
+                tenants = n.Tenants,
+                rows = n.Rows,
+                bytes = n.Bytes,
+                seen_at = n.SeenAt,
+            }));
+        });
+        admin.MapGet("/tenants/{id}/placement", (string id, IServiceProvider sp) =>
+        {
+            if (sp.GetService<Placement>() is not { } placement)
+            {
+                return NotAGateway();
+            }
+
+            return TenantId.TryParse(id, out var tid) && placement.Find(tid) is { } p
+                ? (IResult)TypedResults.Ok(new { tenant = p.Tenant.Value, node = p.Node, epoch = p.Epoch, moving_to = p.MovingTo })
+                : Problems.Result(404, "Not found", "No such tenant, or it was never placed on a store node.");
+        });
+        admin.MapPost("/tenants/{id}/move", async (string id, MoveRequest body, IServiceProvider sp) =>
+        {
+            if (sp.GetService<TenantMover>() is not { } mover)
+            {
+                return NotAGateway();
+            }
+
+            if (!TenantId.TryParse(id, out var tid) || sp.GetRequiredService<TenantService>().Find(tid) is not { Status: not TenantStatus.Deleted and not TenantStatus.Deleting })
+            {
+                return Problems.Result(404, "Not found", "No such tenant.");
+            }
+
+            if (body.To is null || !TenantId.TryParse(body.To, out _))
+            {
+                return Problems.Result(400, "Invalid request", "'to' must name a store node (a DNS label).");
+            }
+
+            // not the request's token: a move runs to its end (or undoes itself) even if the caller stops waiting
+            var moved = await mover.MoveAsync(tid, body.To, CancellationToken.None);
+            return (IResult)TypedResults.Ok(new { tenant = moved.Tenant, from = moved.From, to = moved.To, bytes = moved.Bytes, fenced_ms = (long)moved.FencedFor.TotalMilliseconds });
+        }).Audited("tenant.move");
+    }
+
+    private static IResult NotAGateway() =>
+        Problems.Result(409, "Not a gateway", "This process is not a gateway over store nodes (Bruno:Cluster:Role); in one process there is nothing to place or move.");
+}
+
+/// <summary>Body of a move: the store node to move the tenant to.</summary>
+public sealed record MoveRequest(string? To);
+

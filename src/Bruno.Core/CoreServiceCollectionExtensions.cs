@@ -43,6 +43,10 @@ public static class CoreServiceCollectionExtensions
         });
         services.AddSingleton(sp => new TenantCatalog(sp.GetRequiredService<CatalogDatabase>(), sp.GetService<TimeProvider>()));
         services.AddSingleton<TenantService>();
+        // the tenant lifecycle knows nothing of the audit trail: its erasures are witnessed through this
+        services.AddSingleton(sp => new ErasureWitness(
+            tenant => Audit.AuditLog.HeadAsync(sp.GetRequiredService<IStorageEngine>(), tenant),
+            (tenant, actor, erased, head) => sp.GetRequiredService<Audit.ErasureReceipts>().ForTenant(tenant, actor, erased, head)));
         services.AddSingleton(sp => Audit.PlatformSigner.ForDataDirectory(sp.GetRequiredService<DataDirectory>()));
         services.AddSingleton(sp => new Audit.ErasureReceipts(sp.GetRequiredService<CatalogDatabase>(), sp.GetRequiredService<Audit.PlatformSigner>(), sp.GetService<TimeProvider>()));
         services.AddSingleton(sp => new Audit.AuditLog(
@@ -65,6 +69,7 @@ public static class CoreServiceCollectionExtensions
             sp.GetRequiredService<TenantCatalog>(),
             sp.GetRequiredService<TenantService>(),
             sp.GetRequiredService<Memory.MemoryService>(),
+            sp.GetRequiredService<Memory.MemoryRetention>(),
             sp.GetService<Microsoft.Extensions.Logging.ILogger<Memory.MemoryConsolidator>>(),
             sp.GetService<TimeProvider>()));
         services.AddSingleton(sp => new Retrieval.Retriever(sp.GetRequiredService<DocumentService>()));
@@ -80,8 +85,10 @@ public static class CoreServiceCollectionExtensions
         services.AddSingleton(sp => new Metering.LlmBudget(sp.GetRequiredService<Metering.UsageMeter>(), sp.GetService<TimeProvider>()));
         services.AddSingleton(sp => new Metering.UsageService(
             sp.GetRequiredService<Metering.UsageMeter>(), sp.GetRequiredService<TenantService>(), sp.GetRequiredService<IOptions<BrunoOptions>>(), sp.GetService<TimeProvider>()));
+        services.AddSingleton(sp => new Memory.MemoryRetention(sp.GetRequiredService<TenantCatalog>(), sp.GetRequiredService<IOptions<BrunoOptions>>()));
+        services.AddSingleton(sp => new TenantRetention(sp.GetRequiredService<TenantCatalog>(), sp.GetRequiredService<Memory.MemoryRetention>(), sp.GetRequiredService<IOptions<BrunoOptions>>()));
         services.AddSingleton(sp => new RetentionService(
-            sp.GetRequiredService<TenantService>(), sp.GetRequiredService<Audit.AuditLog>(), sp.GetRequiredService<Metering.UsageMeter>(), sp.GetService<TimeProvider>()));
+            sp.GetRequiredService<TenantService>(), sp.GetRequiredService<TenantRetention>(), sp.GetRequiredService<Audit.AuditLog>(), sp.GetRequiredService<Metering.UsageMeter>(), sp.GetService<TimeProvider>()));
         return services;
     }
 

@@ -34,7 +34,7 @@ public sealed class MemoryConsolidationTests : IAsyncDisposable
         _catalog = new TenantCatalog(Path.Combine(_root, "catalog.db"), _clock);
         _tenants = new TenantService(_catalog, _engine, options);
         _memory = new MemoryService(Embedder, new DocumentService(Embedder, options), _clock);
-        _consolidator = new MemoryConsolidator(_catalog, _tenants, _memory, time: _clock);
+        _consolidator = new MemoryConsolidator(_catalog, _tenants, _memory, new MemoryRetention(_catalog, options), time: _clock);
     }
 
     [Fact]
@@ -138,7 +138,7 @@ public sealed class MemoryConsolidationTests : IAsyncDisposable
         var ct = TestContext.Current.CancellationToken;
         var shortLived = await NewTenantAsync("brief");
         var normal = await NewTenantAsync("normal");
-        _tenants.SetMemoryRetention(TenantId.Parse("brief"), 30);
+        new MemoryRetention(_catalog, Options.Create(new BrunoOptions())).Set(TenantId.Parse("brief"), 30);
         foreach (var store in new[] { shortLived, normal })
         {
             await TurnAsync(store, Alice, "The staging database is Postgres 15. Can I reset it?");

@@ -28,21 +28,23 @@ public sealed class RetentionTests : IAsyncDisposable
         var db = backend == "postgres" ? CatalogDatabase.Postgres(TestPostgres.NewDatabase()) : CatalogDatabase.Sqlite(Path.Combine(_root, "catalog.db"));
         _disposables.Add(db);
         _engine = new StorageEngine(new StorageEngineOptions { DataRoot = Path.Combine(_root, "store"), MasterKey = MasterKey.Generate(), TimeProvider = _time });
-        var tenants = new TenantService(new TenantCatalog(db, _time), _engine, Options.Create(new BrunoOptions()));
+        var catalog = new TenantCatalog(db, _time);
+        var tenants = new TenantService(catalog, _engine, Options.Create(new BrunoOptions()));
+        var settings = new TenantRetention(catalog, new Memory.MemoryRetention(catalog, Options.Create(new BrunoOptions())), Options.Create(new BrunoOptions()));
         var signer = PlatformSigner.ForDataDirectory(new DataDirectory(Path.Combine(_root, "data")));
         _disposables.Add(signer);
         var audit = new AuditLog(tenants, db, signer, _time);
         var meter = new UsageMeter(db, _time);
         _disposables.Add(meter);
-        var retention = new RetentionService(tenants, audit, meter, _time);
+        var retention = new RetentionService(tenants, settings, audit, meter, _time);
 
         var (acme, other) = (TenantId.Parse("acme"), TenantId.Parse("other"));
         await tenants.CreateAsync(acme, "Acme");
         await tenants.CreateAsync(other, "Other");
-        Assert.Equal(new RetentionPolicy(90, 365, 400), tenants.RetentionFor(other)); // the service's defaults
-        Assert.Throws<ArgumentException>(() => tenants.SetRetention(acme, null, 0, null));
-        Assert.Equal(new RetentionPolicy(90, 30, 60), tenants.SetRetention(acme, null, 30, 60));
-        Assert.Null(tenants.SetRetention(TenantId.Parse("nobody"), null, 30, 60));
+        Assert.Equal(new RetentionPolicy(90, 365, 400), settings.For(other)); // the service's defaults
+        Assert.Throws<ArgumentException>(() => settings.Set(acme, null, 0, null));
+        Assert.Equal(new RetentionPolicy(90, 30, 60), settings.Set(acme, null, 30, 60));
+        Assert.Null(settings.Set(TenantId.Parse("nobody"), null, 30, 60));
 
         // one audit entry and one usage event a day for 100 days, for both tenants
         for (var day = 0; day < 100; day++)

@@ -218,6 +218,29 @@ public sealed class AuditLog
         };
     }
 
+    /// <summary>
+    /// The tenant's last audit entry as <c>seq:hash</c> (what an erasure receipt says the log ended with), or null when
+    /// the tenant has no store, no log, or a log that cannot be read any more (the receipt then says so).
+    /// </summary>
+    public static async Task<string?> HeadAsync(IStorageEngine engine, TenantId tenant)
+    {
+        ArgumentNullException.ThrowIfNull(engine);
+        try
+        {
+            if (!await engine.TenantExistsAsync(tenant) || await engine.Tenant(tenant).Collection(CollectionName).LatestAsync(Filter.All, 1) is not [var last, ..])
+            {
+                return null;
+            }
+
+            var entry = Parse(last);
+            return $"{entry.Seq}:{entry.Hash}";
+        }
+        catch (StorageException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Reads an entry back from its row; throws <see cref="JsonException"/> for a row that is not one.</summary>
     public static AuditEntry Parse(StoredRow row)
     {

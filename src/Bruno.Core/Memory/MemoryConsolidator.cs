@@ -10,7 +10,7 @@ namespace Bruno.Core.Memory;
 /// its last consolidation ended (recorded in the catalog), so a missed day is caught up and no turn is read twice.
 /// A tenant that fails is logged and retried next time; the others go on. Never throws except for cancellation.
 /// </summary>
-public sealed partial class MemoryConsolidator(TenantCatalog catalog, TenantService tenants, MemoryService memory, ILogger<MemoryConsolidator>? logger = null, TimeProvider? time = null)
+public sealed partial class MemoryConsolidator(TenantCatalog catalog, TenantService tenants, MemoryService memory, MemoryRetention retention, ILogger<MemoryConsolidator>? logger = null, TimeProvider? time = null)
 {
     // Turns written in the last moments before a run may still be committing: they wait for the next run.
     private static readonly TimeSpan Settle = TimeSpan.FromMinutes(1);
@@ -48,7 +48,7 @@ public sealed partial class MemoryConsolidator(TenantCatalog catalog, TenantServ
             await using var held = await catalog.LockAsync("consolidate:" + tenant.Value, ct);
             var until = _time.GetUtcNow() - Settle;
             var since = catalog.FindMemory(tenant).ConsolidatedUntil ?? DateTimeOffset.MinValue;
-            var report = await memory.ConsolidateAsync(tenants.Store(tenant), tenants.MemoryPolicyFor(tenant), since, until, ct);
+            var report = await memory.ConsolidateAsync(tenants.Store(tenant), retention.PolicyFor(tenant), since, until, ct);
             catalog.SetConsolidatedUntil(tenant, until);
             Log.Consolidated(_logger, tenant.Value, report.Users, report.FactsExtracted, report.FactsMerged, report.PreferencesDropped, report.TurnsExpired);
             return report;

@@ -17,7 +17,7 @@ public sealed record RetentionRun(int Tenants, long AuditEntries, long UsageRows
 /// suspended tenants are visited; offloaded ones are left cold until they are active again. A tenant that fails (its
 /// store locked elsewhere, say) is skipped and visited again next run; the run goes on with the others.
 /// </summary>
-public sealed class RetentionService(TenantService tenants, AuditLog audit, UsageMeter meter, TimeProvider? time = null)
+public sealed class RetentionService(TenantService tenants, TenantRetention retention, AuditLog audit, UsageMeter meter, TimeProvider? time = null)
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
 
@@ -30,7 +30,7 @@ public sealed class RetentionService(TenantService tenants, AuditLog audit, Usag
         foreach (var t in tenants.List().Where(t => t.Status is TenantStatus.Active or TenantStatus.Suspended))
         {
             ct.ThrowIfCancellationRequested();
-            var policy = tenants.RetentionFor(t.Id);
+            var policy = retention.For(t.Id);
             try
             {
                 entries += await audit.PruneAsync(t.Id, now.AddDays(-policy.AuditDays));

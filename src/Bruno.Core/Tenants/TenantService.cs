@@ -8,7 +8,7 @@ namespace Bruno.Core.Tenants;
 /// Creates tenants (catalog record and encrypted store together) and answers whether a tenant may be served.
 /// Throws <see cref="TenantExistsException"/> for a taken id and <see cref="ArgumentException"/> for a bad display name.
 /// </summary>
-public sealed class TenantService(TenantCatalog catalog, IStorageEngine engine, Microsoft.Extensions.Options.IOptions<BrunoOptions> options, Audit.ErasureReceipts? receipts = null, TimeProvider? time = null)
+public sealed class TenantService(TenantCatalog catalog, IStorageEngine engine, Microsoft.Extensions.Options.IOptions<BrunoOptions> options, ErasureWitness? witness = null, TimeProvider? time = null)
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
 
@@ -29,49 +29,6 @@ public sealed class TenantService(TenantCatalog catalog, IStorageEngine engine, 
         }
 
         return catalog.SetRetrieval(id, overrides) ? effective : null;
-    }
-
-    /// <summary>The memory rules in force for <paramref name="id"/>: the tenant's retention, or the service's.</summary>
-    public MemoryPolicy MemoryPolicyFor(TenantId id) => new(catalog.FindMemory(id).RetentionDays ?? options.Value.Memory.RetentionDays);
-
-    /// <summary>
-    /// Sets the tenant's memory retention in days (null: the service's default); throws <see cref="ArgumentException"/>
-    /// outside 1-3,650. Returns the rules now in force, or null for an unknown tenant. The next consolidation applies it.
-    /// </summary>
-    public MemoryPolicy? SetMemoryRetention(TenantId id, int? days)
-    {
-        if (days is < 1 or > MemoryPolicy.MaxRetentionDays)
-        {
-            throw new ArgumentException($"retention_days must be between 1 and {MemoryPolicy.MaxRetentionDays} (or null for the default).");
-        }
-
-        return catalog.SetMemoryRetention(id, days) ? MemoryPolicyFor(id) : null;
-    }
-
-    /// <summary>The retention in force for <paramref name="id"/>: the tenant's days where it set them, else the service's.</summary>
-    public RetentionPolicy RetentionFor(TenantId id)
-    {
-        var (audit, usage) = catalog.FindRetention(id);
-        var defaults = options.Value.Retention;
-        return new RetentionPolicy(MemoryPolicyFor(id).RetentionDays, audit ?? defaults.AuditDays, usage ?? defaults.UsageDays);
-    }
-
-    /// <summary>
-    /// Sets the tenant's retention (null fields: the service's default). Throws <see cref="ArgumentException"/> for days
-    /// outside 1-3,650 (nothing is stored then). Returns the policy now in force, or null for an unknown tenant. The
-    /// retention job applies it at its next run (memory: the consolidation job).
-    /// </summary>
-    public RetentionPolicy? SetRetention(TenantId id, int? memoryDays, int? auditDays, int? usageDays)
-    {
-        foreach (var (name, days) in new[] { ("memory_days", memoryDays), ("audit_days", auditDays), ("usage_days", usageDays) })
-        {
-            if (days is < 1 or > RetentionOptions.MaxDays)
-            {
-                throw new ArgumentException($"{name} must be between 1 and {RetentionOptions.MaxDays} (or null for the default).");
-            }
-        }
-
-        return catalog.SetMemoryRetention(id, memoryDays) && catalog.SetRetention(id, auditDays, usageDays) ? RetentionFor(id) : null;
     }
 
     /// <summary>
@@ -142,16 +99,12 @@ public sealed class TenantService(TenantCatalog catalog, IStorageEngine engine, 
 
     /// <summary>
     /// Deletes a tenant: <c>deleting</c> is recorded first, then its keys are destroyed (every copy of its files,
-    /// backups included, becomes unreadable) and its files removed, then <c>deleted</c> (a tombstone). A crash in
-    /// between is finished by <see cref="RecoverAsync"/>. Null when the tenant is unknown or already deleted.
+    /// backups included, becomes unreadable) and its files removed, then <c>deleted</c> (a tombstone). The
+    /// <see cref="ErasureWitness"/>, when one is configured, is told before and after the keys go (it keeps the signed
+    /// receipt). A crash in between is finished by <see cref="RecoverAsync"/>. Null when the tenant is unknown or already
+    /// deleted.
     /// </summary>
-    public async Task<TenantRecord?> DeleteAsync(TenantId id, string actor) => (await EraseAsync(id, actor))?.Record;
-
-    /// <summary>
-    /// Deletes a tenant like <see cref="DeleteAsync"/> and returns, with its tombstone, the signed receipt of the erasure
-    /// (null when no receipt service is configured). Null when the tenant is unknown or already deleted.
-    /// </summary>
-    public async Task<(TenantRecord Record, Audit.SignedReceipt? Receipt)?> EraseAsync(TenantId id, string actor)
+    public async Task<TenantRecord?> DeleteAsync(TenantId id, string actor)
     {
         var record = catalog.Transition(id, [TenantStatus.Provisioning, TenantStatus.Active, TenantStatus.Suspended, TenantStatus.Offloaded], TenantStatus.Deleting, actor);
         return record is null ? null : await FinishDeletingAsync(id, actor);
@@ -246,30 +199,21 @@ public sealed class TenantService(TenantCatalog catalog, IStorageEngine engine, 
         return catalog.Transition(id, [TenantStatus.Provisioning], TenantStatus.Active, actor) ?? catalog.Find(id)!;
     }
 
-    private async Task<(TenantRecord Record, Audit.SignedReceipt? Receipt)> FinishDeletingAsync(TenantId id, string actor)
+    private async Task<TenantRecord> FinishDeletingAsync(TenantId id, string actor)
     {
-        var head = await AuditHeadAsync(id);
+        var before = witness is null ? null : await witness.BeforeAsync(id);
         var erased = await engine.EraseTenantAsync(id);
-        var receipt = receipts?.ForTenant(id, actor, erased, head);
-        return (catalog.Transition(id, [TenantStatus.Deleting], TenantStatus.Deleted, actor) ?? catalog.Find(id)!, receipt);
-    }
-
-    /// <summary>The last audit entry as <c>seq:hash</c> (what the receipt says the log ended with), or null.</summary>
-    private async Task<string?> AuditHeadAsync(TenantId id)
-    {
-        try
-        {
-            if (!await engine.TenantExistsAsync(id) || await engine.Tenant(id).Collection(Audit.AuditLog.CollectionName).LatestAsync(Storage.Model.Filter.All, 1) is not [var last, ..])
-            {
-                return null;
-            }
-
-            var entry = Audit.AuditLog.Parse(last);
-            return $"{entry.Seq}:{entry.Hash}";
-        }
-        catch (StorageException)
-        {
-            return null; // no log (or it cannot be read any more): the receipt says so
-        }
+        witness?.After(id, actor, erased, before);
+        return catalog.Transition(id, [TenantStatus.Deleting], TenantStatus.Deleted, actor) ?? catalog.Find(id)!;
     }
 }
+
+/// <summary>
+/// What proves a tenant's erasure, told of each one as it happens: <see cref="BeforeAsync"/> reads, before the keys are
+/// destroyed, what the proof must name (the audit log's last entry), and <see cref="After"/> keeps the proof (a signed
+/// receipt). Core's service registration composes it from the audit trail, so the tenant lifecycle does not depend on
+/// it. A failure in <see cref="After"/> propagates: the tenant stays <c>deleting</c> and recovery finishes it.
+/// </summary>
+/// <param name="BeforeAsync">Reads what the proof names, before the erasure; its result is passed to <paramref name="After"/>.</param>
+/// <param name="After">Keeps the proof: the tenant, the actor, what the engine erased, and what <paramref name="BeforeAsync"/> read.</param>
+public sealed record ErasureWitness(Func<TenantId, Task<string?>> BeforeAsync, Action<TenantId, string, Storage.Model.TenantErasure, string?> After);

@@ -50,7 +50,7 @@ internal static class AdminEndpoints
         group.MapPost("/{id}/resume", (string id, TenantService tenants, HttpContext http) => Transition(id, tenants, t => tenants.Resume(t, Actor(http)), "resume", "suspended or offloaded")).Audited("tenant.resume");
         group.MapPost("/{id}/offload", async (string id, TenantService tenants, HttpContext http) =>
             TenantId.TryParse(id, out var tid) ? Result(tid, tenants, await tenants.OffloadAsync(tid, Actor(http)), "offload", "active") : NotFound()).Audited("tenant.offload");
-        group.MapDelete("/{id}", async (string id, TenantService tenants, Tenancy.TenantWatch watch, Observability.InsightsLog insights, HttpContext http) =>
+        group.MapDelete("/{id}", async (string id, TenantService tenants, Core.Audit.ErasureReceipts receipts, Tenancy.TenantWatch watch, Observability.InsightsLog insights, HttpContext http) =>
         {
             if (!TenantId.TryParse(id, out var tid))
             {
@@ -59,8 +59,8 @@ internal static class AdminEndpoints
 
             watch.Cut(tid); // requests in flight stop before the store is erased under them
             insights.Forget(tid);
-            return await tenants.EraseAsync(tid, Actor(http)) is { } erased
-                ? TypedResults.Ok(DeletedTenantResponse.Of(erased.Record, erased.Receipt))
+            return await tenants.DeleteAsync(tid, Actor(http)) is { } deleted
+                ? TypedResults.Ok(DeletedTenantResponse.Of(deleted, receipts.For(tid).LastOrDefault(r => r.Receipt.Kind == "tenant")))
                 : Result(tid, tenants, null, "delete", "not yet deleted");
         });
         group.MapGet("/{id}/receipts", (string id, TenantService tenants, Core.Audit.ErasureReceipts receipts) =>

@@ -85,11 +85,11 @@ internal static class MemoryEndpoints
 
         // Retention: the platform operator for any tenant, a tenant admin for its own.
         var platform = api.Platform.MapGroup("/tenants/{tenant}/settings/memory");
-        platform.MapGet("/", (string tenant, TenantService tenants) => Known(tenant, tenants, id => TypedResults.Ok(Settings(tenants.MemoryPolicyFor(id)))));
-        platform.MapPut("/", (string tenant, MemorySettings body, TenantService tenants) => Known(tenant, tenants, id => SetRetention(id, body, tenants))).Audited("settings.memory");
+        platform.MapGet("/", (string tenant, TenantService tenants, MemoryRetention retention) => Known(tenant, tenants, id => TypedResults.Ok(Settings(retention.PolicyFor(id)))));
+        platform.MapPut("/", (string tenant, MemorySettings body, TenantService tenants, MemoryRetention retention) => Known(tenant, tenants, id => SetRetention(id, body, retention))).Audited("settings.memory");
         var own = api.Tenant.MapGroup("/settings/memory");
-        own.MapGet("/", (Caller caller, TenantService tenants) => TypedResults.Ok(Settings(tenants.MemoryPolicyFor(caller.Tenant)))).RequireAuthorization(Policies.Memory);
-        own.MapPut("/", (MemorySettings body, Caller caller, TenantService tenants) => SetRetention(caller.Tenant, body, tenants)).RequireAuthorization(Policies.Admin).Audited("settings.memory");
+        own.MapGet("/", (Caller caller, MemoryRetention retention) => TypedResults.Ok(Settings(retention.PolicyFor(caller.Tenant)))).RequireAuthorization(Policies.Memory);
+        own.MapPut("/", (MemorySettings body, Caller caller, MemoryRetention retention) => SetRetention(caller.Tenant, body, retention)).RequireAuthorization(Policies.Admin).Audited("settings.memory");
 
         // The consolidation job on demand (it also runs on its own schedule).
         api.Platform.MapPost("/memory/consolidate", async (MemoryConsolidator consolidator, CancellationToken ct) => TypedResults.Ok(await consolidator.RunOnceAsync(ct)));
@@ -97,8 +97,8 @@ internal static class MemoryEndpoints
 
     private static MemorySettings Settings(MemoryPolicy policy) => new(policy.RetentionDays);
 
-    private static IResult SetRetention(TenantId id, MemorySettings body, TenantService tenants) =>
-        tenants.SetMemoryRetention(id, body.RetentionDays) is { } policy ? TypedResults.Ok(Settings(policy)) : NotFound("No such tenant.");
+    private static IResult SetRetention(TenantId id, MemorySettings body, MemoryRetention retention) =>
+        retention.Set(id, body.RetentionDays) is { } policy ? TypedResults.Ok(Settings(policy)) : NotFound("No such tenant.");
 
     private static IResult Known(string tenant, TenantService tenants, Func<TenantId, IResult> then) =>
         TenantId.TryParse(tenant, out var id) && tenants.Find(id) is not null ? then(id) : NotFound("No such tenant.");

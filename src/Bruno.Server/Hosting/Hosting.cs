@@ -32,15 +32,6 @@ internal static class Hosting
         {
             c.ProblemDetails.Instance = null;
             c.ProblemDetails.Extensions["trace_id"] = System.Diagnostics.Activity.Current?.TraceId.ToString() ?? c.HttpContext.TraceIdentifier;
-            if (c.HttpContext.Items[Problems.LevelKey] is string level)
-            {
-                c.ProblemDetails.Extensions["level"] = level;
-            }
-
-            if (c.HttpContext.Items[Problems.QuotaKey] is string quota)
-            {
-                c.ProblemDetails.Extensions["quota"] = quota;
-            }
         });
         services.AddExceptionHandler<ProblemExceptionHandler>();
 

@@ -9,12 +9,6 @@ namespace Bruno.Server.Hosting;
 /// <summary>Writes RFC 7807 problem documents.</summary>
 internal static class Problems
 {
-    /// <summary>Request item naming the rate-limit level of a refusal (added to the problem as <c>level</c>).</summary>
-    public static readonly object LevelKey = new();
-
-    /// <summary>Request item naming the quota of a refusal (added to the problem as <c>quota</c>).</summary>
-    public static readonly object QuotaKey = new();
-
     /// <summary>Writes the problem whatever the request's Accept header says (a client asking for an event stream still
     /// gets a readable error, not an empty body).</summary>
     public static Task WriteAsync(HttpContext context, int status, string title, string detail, IDictionary<string, object?>? extensions = null) =>
@@ -75,22 +69,22 @@ internal sealed partial class ProblemExceptionHandler(ILogger<ProblemExceptionHa
             _ => (500, "Internal error", "The request failed on the server; the trace id identifies it in the logs."),
         };
 
+        Dictionary<string, object?>? extensions = null;
         if (exception is Core.Metering.RateLimitedException limited)
         {
             context.Response.Headers.RetryAfter = ((int)Math.Ceiling(limited.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
             context.Response.Headers["X-RateLimit-Limit"] = limited.Limit.ToString(System.Globalization.CultureInfo.InvariantCulture);
             context.Response.Headers["X-RateLimit-Remaining"] = "0";
             context.Response.Headers["X-RateLimit-Reset"] = context.Response.Headers.RetryAfter;
-            context.Items[Problems.LevelKey] = limited.Level;
+            extensions = new() { ["level"] = limited.Level };
             RequestRecord.Refused(context, limited.Level);
         }
         else if (exception is QuotaExceededException quota)
         {
-            context.Items[Problems.QuotaKey] = quota.Quota;
+            extensions = new() { ["quota"] = quota.Quota };
             RequestRecord.QuotaRefused(context, quota.Quota);
         }
 
-        Dictionary<string, object?>? extensions = null;
         if (exception is DocumentRejectedException { Limit: { } limit })
         {
             extensions = new() { ["limit"] = limit };

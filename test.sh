@@ -19,6 +19,17 @@ if ! dotnet format Bruno.slnx --verify-no-changes --no-restore -v q; then
   exit 1
 fi
 
+# Third-party clients the contract tests drive (tests/contract: the official OpenAI SDK): Node.js from Debian when it is
+# missing and this runs as root, then the locked packages.
+if ! command -v npm >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm) >/dev/null 2>&1 || true
+fi
+if ! npm ci --prefix tests/contract --no-audit --no-fund --loglevel=error >/dev/null; then
+  echo "could not install the contract test clients (Node.js and npm are needed: sudo apt-get install nodejs npm)"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
 # A private PostgreSQL server for the catalog tests (the same tests run on SQLite and PostgreSQL).
 if ! BRUNO_TEST_POSTGRES=$(scripts/postgres.sh start); then
   echo "could not start PostgreSQL for the tests"

@@ -9,6 +9,7 @@ using Bruno.Server.Features.Mcp;
 using Bruno.Server.Features.Memory;
 using Bruno.Server.Features.Metering;
 using Bruno.Server.Features.Observability;
+using Bruno.Server.Features.OpenAi;
 using Bruno.Server.Features.Query;
 using Bruno.Server.Hosting;
 using Bruno.Server.Hosting.Logging;
@@ -79,6 +80,7 @@ public static class BrunoServer
         api.MapEvaluationEndpoints();
         api.MapMemoryEndpoints();
         api.MapUserErasure();
+        api.MapOpenAiEndpoints();
         app.MapMcpEndpoint();
         return app;
     }

@@ -32,9 +32,9 @@ public sealed class EndpointPolicyTests(ServerFixture fixture) : IClassFixture<S
             var policies = endpoint.Metadata.GetOrderedMetadata<IAuthorizeData>().Select(a => a.Policy).ToList();
             var tenant = endpoint.Metadata.GetMetadata<TenantEndpointMetadata>() is not null;
             // the two API groups carry their policy for every endpoint a feature maps into them
-            if (route.StartsWith("/api/v1/", StringComparison.Ordinal) && !tenant)
+            if ((route.StartsWith("/api/v1/", StringComparison.Ordinal) || route.StartsWith("/v1/", StringComparison.Ordinal)) && !tenant)
             {
-                wrong.Add($"{route}: under /api/v1 without the tenant group's admission");
+                wrong.Add($"{route}: under /api/v1 or /v1 without the tenant group's admission");
             }
 
             if (route.StartsWith("/admin/v1/", StringComparison.Ordinal) && !policies.Contains(Policies.Platform))

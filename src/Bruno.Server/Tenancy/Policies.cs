@@ -18,13 +18,14 @@ internal static class Policies
 }
 
 /// <summary>
-/// The two API groups every feature maps into: <see cref="Tenant"/> (<c>/api/v1</c>) carries the tenant policy and
-/// admission once for all its endpoints; <see cref="Platform"/> (<c>/admin/v1</c>) the platform policy. A feature adds
-/// only its scope. <see cref="App"/> is for what belongs to neither (MCP has its own admission, health is anonymous).
+/// The API groups every feature maps into: <see cref="Tenant"/> (<c>/api/v1</c>) and <see cref="OpenAi"/> (<c>/v1</c>,
+/// the OpenAI-compatible door) carry the tenant policy and admission once for all their endpoints;
+/// <see cref="Platform"/> (<c>/admin/v1</c>) the platform policy. A feature adds only its scope. <see cref="App"/> is
+/// for what belongs to none (MCP has its own admission, health is anonymous).
 /// </summary>
-internal sealed record ApiGroups(IEndpointRouteBuilder App, RouteGroupBuilder Tenant, RouteGroupBuilder Platform)
+internal sealed record ApiGroups(IEndpointRouteBuilder App, RouteGroupBuilder Tenant, RouteGroupBuilder Platform, RouteGroupBuilder OpenAi)
 {
-    /// <summary>Creates both groups on <paramref name="app"/>.</summary>
+    /// <summary>Creates the groups on <paramref name="app"/>.</summary>
     public static ApiGroups On(IEndpointRouteBuilder app) =>
-        new(app, app.MapGroup("/api/v1").ForTenant(), app.MapGroup("/admin/v1").RequireAuthorization(Policies.Platform));
+        new(app, app.MapGroup("/api/v1").ForTenant(), app.MapGroup("/admin/v1").RequireAuthorization(Policies.Platform), app.MapGroup("/v1").ForTenant());
 }

@@ -73,12 +73,14 @@ public static class CoreServiceCollectionExtensions
             sp.GetService<Microsoft.Extensions.Logging.ILogger<Memory.MemoryConsolidator>>(),
             sp.GetService<TimeProvider>()));
         services.AddSingleton(sp => new Retrieval.Retriever(sp.GetRequiredService<DocumentService>()));
+        services.AddSingleton(sp => new ChatHealth(sp.GetService<TimeProvider>()));
         services.AddSingleton(sp => new AskService(
             sp.GetRequiredService<IEmbeddingGenerator<string, Embedding<float>>>(),
             sp.GetRequiredService<Retrieval.Retriever>(),
             sp.GetRequiredService<IOptions<BrunoOptions>>(),
             sp.GetService<IChatClient>() is { } chat ? new Metering.MeteredChatClient(chat) : null,
-            sp.GetRequiredService<Memory.MemoryService>()));
+            sp.GetRequiredService<Memory.MemoryService>(),
+            sp.GetRequiredService<ChatHealth>()));
         services.AddSingleton(sp => new Evaluation.EvaluationService(sp.GetRequiredService<AskService>(), sp.GetRequiredService<DocumentService>(), sp.GetService<TimeProvider>()));
         services.AddSingleton(sp => new Metering.UsageMeter(sp.GetRequiredService<CatalogDatabase>(), sp.GetService<TimeProvider>()));
         services.AddSingleton(sp => new TenantUsers(sp.GetRequiredService<CatalogDatabase>(), sp.GetService<TimeProvider>()));

@@ -142,6 +142,35 @@ public sealed class ReadinessAndOpenApiTests(FakeModelFixture fixture) : IClassF
     }
 
     [Fact]
+    public async Task Readiness_ReportsTheModelsRecentRealCalls()
+    {
+        // issue 20: readiness said "ok" while every question got 503; it now counts what the real calls came to
+        using var client = await fixture.Server.TenantClientAsync(ServerFixture.NewTenant("ready"));
+        (await client.PostAsync("/api/v1/documents", RunningServer.Json(new { id = "d", content = "The lighthouse is lit at dusk every evening." }), Http.Ct)).EnsureSuccessStatusCode();
+        fixture.Model.Failing = true;
+        try
+        {
+            await Http.AssertProblemAsync(await client.PostAsync("/api/v1/query", RunningServer.Json(new { query = "When is the lighthouse lit?" }), Http.Ct), HttpStatusCode.ServiceUnavailable);
+        }
+        finally
+        {
+            fixture.Model.Failing = false;
+        }
+
+        using var anonymous = fixture.Server.Client();
+        var calls = (await Http.JsonAsync(await anonymous.GetAsync("/readyz", Http.Ct))).GetProperty("chat_calls");
+        Assert.True(calls.GetProperty("failed").GetInt32() >= 1);
+        Assert.Equal("HttpRequestException", calls.GetProperty("last_failure").GetString());
+
+        // an endpoint that answers, and whose last real call failed, is "failing"; one whose last call answered is "ok"
+        var failed = new Bruno.Core.Agents.ChatCallsReport(3, 1, LastFailed: true, "HTTP 503", DateTimeOffset.UtcNow);
+        Assert.Equal(("failing", "ok", "unreachable"), (
+            Hosting.Hosting.ChatState(reachable: true, failed),
+            Hosting.Hosting.ChatState(reachable: true, failed with { LastFailed = false }),
+            Hosting.Hosting.ChatState(reachable: false, failed)));
+    }
+
+    [Fact]
     public async Task TheOpenApiDocument_DescribesTheApi_AndTheReferenceIsServed()
     {
         using var client = fixture.Server.Client();

@@ -41,6 +41,7 @@ public sealed class LimitTests
         // the client's limit: 429, Retry-After to the end of the minute, and the level in the body
         var refused = await ann.GetAsync("/api/v1/documents", Http.Ct);
         var problem = await Http.AssertProblemAsync(refused, HttpStatusCode.TooManyRequests);
+        Assert.Equal("https://www.rfc-editor.org/rfc/rfc6585#section-4", problem.GetProperty("type").GetString()); // issue 20
         Assert.Equal(("client", "45"), (problem.GetProperty("level").GetString(), refused.Headers.RetryAfter?.Delta?.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         Assert.Equal("0", Header(refused, "X-RateLimit-Remaining"));
 

@@ -33,6 +33,7 @@ public sealed class SuspensionTests(FakeModelFixture fixture) : IClassFixture<Fa
             Assert.Contains("event: delta", body, StringComparison.Ordinal);
             Assert.Contains("event: error", body, StringComparison.Ordinal);
             Assert.Contains("\"status\":403", body, StringComparison.Ordinal);
+            Assert.Matches("\"trace_id\":\"[0-9a-f]{32}\"", body); // issue 20: the error event names its trace, as problems do
             Assert.DoesNotContain("event: done", body, StringComparison.Ordinal);
 
             // an MCP call in progress when the tenant is suspended loses its connection

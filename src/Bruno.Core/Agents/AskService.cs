@@ -60,7 +60,7 @@ public sealed record Answer(string Text, IReadOnlyList<Source> Sources, double C
 /// the documents do not hold one, cites nothing, and offers the nearest passages as suggestions; the chat model is not
 /// called. Throws <see cref="ArgumentException"/> for an empty or over-long question.
 /// </summary>
-public sealed class AskService(IEmbeddingGenerator<string, Embedding<float>> embedder, Retriever retriever, IOptions<BrunoOptions> options, IChatClient? chat = null, Memory.MemoryService? memory = null)
+public sealed class AskService(IEmbeddingGenerator<string, Embedding<float>> embedder, Retriever retriever, IOptions<BrunoOptions> options, IChatClient? chat = null, Memory.MemoryService? memory = null, ChatHealth? health = null)
 {
     /// <summary>Longest question, in characters.</summary>
     public const int MaxQuestionLength = 4_000;
@@ -186,7 +186,7 @@ public sealed class AskService(IEmbeddingGenerator<string, Embedding<float>> emb
 
             started = Stopwatch.GetTimestamp();
             var first = true;
-            await using var updates = Guard(chat.GetStreamingResponseAsync(prompt, chatOptions, timeout.Token), () => ct.IsCancellationRequested, timeout.Token).GetAsyncEnumerator(timeout.Token);
+            await using var updates = Guard(chat.GetStreamingResponseAsync(prompt, chatOptions, timeout.Token), () => ct.IsCancellationRequested, health, timeout.Token).GetAsyncEnumerator(timeout.Token);
             while (await updates.MoveNextAsync())
             {
                 var update = updates.Current;
@@ -233,8 +233,11 @@ public sealed class AskService(IEmbeddingGenerator<string, Embedding<float>> emb
         yield return new AnswerDone(final);
     }
 
-    /// <summary>Turns any failure of the model (not the caller's cancellation) into <see cref="ModelUnavailableException"/>.</summary>
-    private static async IAsyncEnumerable<ChatResponseUpdate> Guard(IAsyncEnumerable<ChatResponseUpdate> source, Func<bool> callerCancelled, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken token = default)
+    /// <summary>
+    /// Turns any failure of the model (not the caller's cancellation) into <see cref="ModelUnavailableException"/>, and
+    /// tells <paramref name="health"/> how the call ended.
+    /// </summary>
+    private static async IAsyncEnumerable<ChatResponseUpdate> Guard(IAsyncEnumerable<ChatResponseUpdate> source, Func<bool> callerCancelled, ChatHealth? health, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken token = default)
     {
         var e = source.GetAsyncEnumerator(token);
         try
@@ -245,11 +248,13 @@ public sealed class AskService(IEmbeddingGenerator<string, Embedding<float>> emb
                 {
                     if (!await e.MoveNextAsync())
                     {
+                        health?.Succeeded();
                         break;
                     }
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException || !callerCancelled())
                 {
+                    health?.Failed(ex);
                     throw new ModelUnavailableException(ex);
                 }
 

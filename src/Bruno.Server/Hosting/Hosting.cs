@@ -32,6 +32,10 @@ internal static class Hosting
         {
             c.ProblemDetails.Instance = null;
             c.ProblemDetails.Extensions["trace_id"] = System.Diagnostics.Activity.Current?.TraceId.ToString() ?? c.HttpContext.TraceIdentifier;
+            if (c.ProblemDetails.Status == StatusCodes.Status429TooManyRequests)
+            {
+                c.ProblemDetails.Type ??= "https://www.rfc-editor.org/rfc/rfc6585#section-4"; // no default type for 429
+            }
         });
         services.AddExceptionHandler<ProblemExceptionHandler>();
 
@@ -72,12 +76,20 @@ internal static class Hosting
         app.MapGet("/readyz", ReadyAsync).AllowAnonymous();
     }
 
-    /// <summary>Ready when the store answers; "degraded" (still 200) when the chat model's endpoint does not, since
-    /// retrieval and extractive answers still work and generation answers 503 meanwhile.</summary>
-    private static async Task<IResult> ReadyAsync(Bruno.Storage.IStorageEngine engine, IOptions<BrunoOptions> options, IHttpClientFactory http, IServiceProvider sp, CancellationToken ct)
+    /// <summary>How far back readiness looks at the chat model's real calls.</summary>
+    private static readonly TimeSpan ChatWindow = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// Ready when the store answers; "degraded" (still 200) when the chat model's endpoint does not answer, or answers
+    /// but its last real call failed (an endpoint can accept connections and answer every call with 503), since
+    /// retrieval and extractive answers still work and generation answers 503 meanwhile. <c>chat_calls</c> says what
+    /// the model's calls of the last five minutes came to.
+    /// </summary>
+    private static async Task<IResult> ReadyAsync(Bruno.Storage.IStorageEngine engine, IOptions<BrunoOptions> options, IHttpClientFactory http, Core.Agents.ChatHealth health, IServiceProvider sp, CancellationToken ct)
     {
         var chat = options.Value.Chat;
         var chatState = "not configured";
+        object? calls = null;
         if (chat.Enabled)
         {
             try
@@ -89,6 +101,10 @@ internal static class Hosting
             {
                 chatState = "unreachable";
             }
+
+            var recent = health.Recent(ChatWindow);
+            chatState = ChatState(chatState == "ok", recent);
+            calls = new { recent = recent.Calls, failed = recent.Failures, last_failure = recent.LastFailure, last_failure_at = recent.LastFailureAt };
         }
 
         var storeState = "ok";
@@ -100,13 +116,20 @@ internal static class Hosting
             var live = nodes.Count(n => placement.IsLive(n, timeout));
             if (live == 0)
             {
-                return TypedResults.Json(new { status = "unavailable", checks = new { store = "no store node", chat = chatState }, open_tenants = 0 }, statusCode: 503);
+                return TypedResults.Json(new { status = "unavailable", checks = new { store = "no store node", chat = chatState }, chat_calls = calls, open_tenants = 0 }, statusCode: 503);
             }
 
             storeState = live == nodes.Count ? "ok" : $"{live} of {nodes.Count} store nodes";
         }
 
-        var status = chatState == "unreachable" || storeState != "ok" ? "degraded" : "ready";
-        return TypedResults.Ok(new { status, checks = new { store = storeState, chat = chatState }, open_tenants = engine.OpenTenantCount });
+        var status = chatState is "unreachable" or "failing" || storeState != "ok" ? "degraded" : "ready";
+        return TypedResults.Ok(new { status, checks = new { store = storeState, chat = chatState }, chat_calls = calls, open_tenants = engine.OpenTenantCount });
     }
+
+    /// <summary>
+    /// The chat check: <c>unreachable</c> when the endpoint does not answer; <c>failing</c> when it answers but the
+    /// model's most recent real call failed; else <c>ok</c>.
+    /// </summary>
+    internal static string ChatState(bool reachable, Core.Agents.ChatCallsReport recent) =>
+        !reachable ? "unreachable" : recent.LastFailed ? "failing" : "ok";
 }

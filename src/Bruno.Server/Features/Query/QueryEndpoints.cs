@@ -59,6 +59,8 @@ internal static class QueryEndpoints
         return TypedResults.ServerSentEvents(Stream(events, tenant.Admitted.Tracked, ct));
     }
 
+    private static string? TraceId() => System.Diagnostics.Activity.Current?.TraceId.ToString();
+
     /// <summary>Events <c>delta</c> ({text}) as the answer is written, then <c>done</c> (the whole answer, sources and usage),
     /// or <c>error</c> (a problem document) when the model fails midway.</summary>
     private static async IAsyncEnumerable<SseItem<object>> Stream(IAsyncEnumerator<AnswerEvent> events, TenantWatch.TrackedRequest? tracked, [EnumeratorCancellation] CancellationToken ct)
@@ -82,12 +84,12 @@ internal static class QueryEndpoints
                 }
                 catch (ModelUnavailableException)
                 {
-                    failure = new SseItem<object>(new { status = 503, title = "Model unavailable", detail = "The language model stopped answering; try again shortly." }, "error");
+                    failure = new SseItem<object>(new { status = 503, title = "Model unavailable", detail = "The language model stopped answering; try again shortly.", trace_id = TraceId() }, "error");
                     more = false;
                 }
                 catch (OperationCanceledException) when (tracked?.WasCut == true)
                 {
-                    failure = new SseItem<object>(new { status = 403, title = "Tenant unavailable", detail = "The tenant of this credential is no longer active." }, "error");
+                    failure = new SseItem<object>(new { status = 403, title = "Tenant unavailable", detail = "The tenant of this credential is no longer active.", trace_id = TraceId() }, "error");
                     more = false;
                 }
 

@@ -22,6 +22,31 @@ public static class BrunoCli
     /// <summary>A system error.</summary>
     public const int SystemError = 2;
 
+    /// <summary>
+    /// The commands and their subcommands, for shell completion (<c>bruno completion</c>); a test checks it against the
+    /// commands the application answers to.
+    /// </summary>
+    internal static readonly IReadOnlyDictionary<string, IReadOnlyList<string>> Commands = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal)
+    {
+        ["login"] = [],
+        ["completion"] = [],
+        ["serve"] = [],
+        ["render"] = ["platform"],
+        ["tenant"] = ["create", "list", "show", "suspend", "resume", "offload", "delete", "plan", "export", "import", "render", "secrets", "move", "migrate"],
+        ["node"] = ["list"],
+        ["token"] = ["issue"],
+        ["ingest"] = [],
+        ["ask"] = [],
+        ["eval"] = ["run", "list", "compare"],
+        ["memory"] = ["export", "erase"],
+        ["audit"] = ["verify", "list", "checkpoints"],
+        ["receipt"] = ["verify"],
+        ["usage"] = [],
+        ["reembed"] = [],
+    };
+
+    private static readonly System.Text.Json.JsonSerializerOptions ErrorJson = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     /// <summary>Runs the command line; <paramref name="console"/> replaces the terminal (tests).</summary>
     public static async Task<int> RunAsync(string[] args, IAnsiConsole? console = null, TextWriter? errors = null)
     {
@@ -31,12 +56,16 @@ public static class BrunoCli
         app.Configure(c =>
         {
             c.SetApplicationName("bruno");
+            c.UseAssemblyInformationalVersion(); // bruno --version
+            c.UseStrictParsing(); // an option no command defines is an error, not ignored
             c.PropagateExceptions();
             if (console is not null)
             {
                 c.ConfigureConsole(console);
             }
 
+            c.AddCommand<LoginCommand>("login").WithDescription("Check a credential (--token or --api-key) against a server (--server) and save both as a profile.");
+            c.AddCommand<CompletionCommand>("completion").WithDescription("Print a shell completion script: bruno completion bash|zsh|fish.");
             c.AddCommand<ServeCommand>("serve").WithDescription("Run the service (API, admin API) on the embedded default.");
             c.AddBranch("render", r =>
             {
@@ -109,7 +138,10 @@ public static class BrunoCli
         catch (Exception e)
         {
             var (code, message) = Classify(e);
-            await errors.WriteLineAsync($"error: {message}");
+            // under --json the error is JSON too (on standard error, one line), for scripts that parse what they get
+            await errors.WriteLineAsync(args.Contains("--json", StringComparer.Ordinal)
+                ? System.Text.Json.JsonSerializer.Serialize(new { error = new { message, exit_code = code } }, ErrorJson)
+                : $"error: {message}");
             return code;
         }
     }

@@ -198,6 +198,8 @@ public sealed class CliTests : IAsyncLifetime
     [InlineData("tenant", "export", "acme")] // no --out
     [InlineData("tenant", "export", "acme", "--out", "x.bundle", "--passphrase", "on the command line")]
     [InlineData("tenant", "import", "/no/such/bundle", "--passphrase-file", "/no/such/file")]
+    [InlineData("tenant", "list", "--bogus")] // issue 20: an option no command defines is refused, not ignored
+    [InlineData("login", "--token", "a", "--api-key", "b")]
     public async Task UserErrors_ExitWith1_AndOneLineOnStandardError(params string[] args)
     {
         var (code, _, err) = await RunAsync(args);
@@ -571,7 +573,8 @@ public sealed class CliTests : IAsyncLifetime
             var result = JsonDocument.Parse(output).RootElement;
             Assert.Equal(2, result.GetProperty("documents").GetInt32());
             Assert.Contains("b-broken.pdf: The file is not a PDF that can be read.", result.GetProperty("refused")[0].GetString(), StringComparison.Ordinal);
-            Assert.Equal("error: 1 of 3 files were refused (listed above)", err.Trim());
+            // under --json the error is JSON too (issue 20)
+            Assert.Equal("1 of 3 files were refused (listed above)", JsonDocument.Parse(err).RootElement.GetProperty("error").GetProperty("message").GetString());
             Assert.Equal("Title from the file", result.GetProperty("items")[0].GetProperty("title").GetString()); // the file's own title, not its name
         }
         finally

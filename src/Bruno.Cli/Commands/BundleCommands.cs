@@ -85,7 +85,7 @@ internal sealed class TenantExportCommand : AsyncCommand<TenantExportCommand.Set
         // Written beside the target under a temporary name, flushed to disk, then renamed: the file named by --out is
         // either absent or a complete bundle.
         var partial = Path.Combine(folder, $".{Path.GetFileName(target)}.{Guid.NewGuid():N}.part");
-        var token = settings.Tokens().IssuePlatformToken("cli", TimeSpan.FromMinutes(5));
+        var token = settings.PlatformCredential("cli", TimeSpan.FromMinutes(5));
         using var api = new ApiClient(settings.ServerUri(), token, Timeout.InfiniteTimeSpan);
         long bytes;
         string sha256;
@@ -145,7 +145,7 @@ internal sealed class TenantImportCommand : AsyncCommand<TenantImportCommand.Set
         }
 
         var passphrase = BundlePassphraseSource.Read(settings.PassphraseFile);
-        var token = settings.Tokens().IssuePlatformToken("cli", TimeSpan.FromMinutes(5));
+        var token = settings.PlatformCredential("cli", TimeSpan.FromMinutes(5));
         using var api = new ApiClient(settings.ServerUri(), token, Timeout.InfiniteTimeSpan);
         await using var file = System.IO.File.OpenRead(settings.File);
         using var content = new StreamContent(file);

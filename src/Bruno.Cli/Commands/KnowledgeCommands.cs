@@ -23,7 +23,7 @@ internal class TenantUserSettings : CliSettings
 
     /// <summary>A client holding a short-lived token of the tenant's user with <paramref name="scope"/>.</summary>
     internal ApiClient Client(string scope) =>
-        new(ServerUri(), Tokens().IssueUserToken(TenantId.Parse(Tenant), UserId.Parse(User), [scope], TimeSpan.FromMinutes(30)));
+        new(ServerUri(), UserCredential(TenantId.Parse(Tenant), UserId.Parse(User), [scope], TimeSpan.FromMinutes(30)));
 }
 
 /// <summary><c>bruno ingest PATH --tenant T</c>: uploads every .md, .markdown, .txt, .html, .htm and .pdf file under PATH.</summary>

@@ -28,7 +28,7 @@ internal class MemorySettings : CliSettings
     {
         var tenant = TenantId.Parse(Tenant);
         var user = UserId.Parse(User);
-        return (new ApiClient(ServerUri(), Tokens().IssueUserToken(tenant, UserId.Parse("cli"), [Scopes.Admin], TimeSpan.FromMinutes(10))), $"/api/v1/users/{user.Value}/memory");
+        return (new ApiClient(ServerUri(), UserCredential(tenant, UserId.Parse("cli"), [Scopes.Admin], TimeSpan.FromMinutes(10))), $"/api/v1/users/{user.Value}/memory");
     }
 }
 

@@ -57,7 +57,7 @@ internal sealed class TenantMigrateCommand : AsyncCommand<TenantMigrateCommand.S
     {
         var id = TenantId.Parse(settings.Tenant);
         var console = CliConsole.Current;
-        var token = settings.Tokens().IssuePlatformToken("cli-migrate", TimeSpan.FromMinutes(30));
+        var token = settings.PlatformCredential("cli-migrate", TimeSpan.FromMinutes(30));
         using var source = new ApiClient(settings.ServerUri(), token, Timeout.InfiniteTimeSpan);
         if (settings.Confirm)
         {

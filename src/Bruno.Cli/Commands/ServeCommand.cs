@@ -48,7 +48,6 @@ internal sealed class ServeCommand : AsyncCommand<ServeCommand.Settings>
         await app.StartAsync(cancellationToken);
         var console = CliConsole.Current;
         var roleText = role == Core.Cluster.NodeRole.All ? string.Empty : $" as a {role.ToString().ToLowerInvariant()}";
-        console.MarkupLineInterpolated($"Bruno is serving{roleText} on [bold]{string.Join(";", app.Urls)}[/], data in {data.Root}");
         if (newMasterKey)
         {
             console.MarkupLineInterpolated($"First start: created the master key (mode 0600) at {data.MasterKeyPath}.");
@@ -59,7 +58,10 @@ internal sealed class ServeCommand : AsyncCommand<ServeCommand.Settings>
             console.MarkupLineInterpolated($"Created the token-signing key (mode 0600) in {data.SecretsFolder}.");
         }
 
-        console.MarkupLine("Get an operator token with: [bold]dotnet run --project src/Bruno.Cli -- token issue --platform-admin[/]");
+        // one line that works as printed, from any folder: written as is, never wrapped at the terminal's width
+        console.Profile.Out.Writer.WriteLine($"Operator token: {Self()} token issue --platform-admin --data {Quoted(data.Root)}");
+        // last: the line that says it serves (what scripts and tests wait for)
+        console.MarkupLineInterpolated($"Bruno is serving{roleText} on [bold]{string.Join(";", app.Urls)}[/], data in {data.Root}");
         try
         {
             await app.WaitForShutdownAsync(cancellationToken);
@@ -71,4 +73,17 @@ internal sealed class ServeCommand : AsyncCommand<ServeCommand.Settings>
 
         return BrunoCli.Ok;
     }
+
+    /// <summary>How to run this same program again from a shell: its executable, or <c>dotnet</c> and its assembly.</summary>
+    private static string Self()
+    {
+        var process = Environment.ProcessPath ?? "bruno";
+        return Path.GetFileNameWithoutExtension(process) == "dotnet"
+            ? "dotnet " + Quoted(typeof(ServeCommand).Assembly.Location)
+            : Quoted(process);
+    }
+
+    /// <summary>A path as a shell reads it: as is when it has nothing the shell would split or expand, else in single quotes.</summary>
+    private static string Quoted(string path) =>
+        path.All(c => char.IsLetterOrDigit(c) || c is '/' or '.' or '-' or '_' or '+' or ':' or '=' or '@' or ',') ? path : "'" + path.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
 }

@@ -19,7 +19,7 @@ internal static class Admin
 {
     public static async Task<JsonElement> CallAsync(CliSettings settings, HttpMethod method, string path, object? body, CancellationToken ct)
     {
-        var token = settings.Tokens().IssuePlatformToken("cli", TimeSpan.FromMinutes(5));
+        var token = settings.PlatformCredential("cli", TimeSpan.FromMinutes(5));
         using var api = new ApiClient(settings.ServerUri(), token);
         return await api.SendAsync(method, path, body, ct);
     }

@@ -39,7 +39,7 @@ internal sealed class UsageCommand : AsyncCommand<UsageCommand.Settings>
 
         if (settings.Csv)
         {
-            var token = settings.Tokens().IssuePlatformToken("cli", TimeSpan.FromMinutes(5));
+            var token = settings.PlatformCredential("cli", TimeSpan.FromMinutes(5));
             using var api = new ApiClient(settings.ServerUri(), token);
             CliConsole.Current.Profile.Out.Writer.Write(await api.GetTextAsync($"/admin/v1/tenants/{tenant.Value}/usage?month={month}&format=csv", cancellationToken));
             return BrunoCli.Ok;

@@ -98,6 +98,7 @@ internal static class TenancyServices
     /// <summary>Authentication, then authorisation, in the pipeline.</summary>
     public static void UseTenancy(this WebApplication app)
     {
+        _ = app.Services.GetRequiredService<TokenService>(); // the signing key exists from the start: the CLI signs with it
         app.UseAuthentication();
         app.UseAuthorization();
     }

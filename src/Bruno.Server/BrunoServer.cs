@@ -2,6 +2,7 @@ using Bruno.Cluster;
 using Bruno.Core;
 using Bruno.Server.Features.Admin;
 using Bruno.Server.Features.Audit;
+using Bruno.Server.Features.Contract;
 using Bruno.Server.Features.Documents;
 using Bruno.Server.Features.Evaluation;
 using Bruno.Server.Features.Manifests;
@@ -47,6 +48,7 @@ public static class BrunoServer
         builder.Services.AddTenancy(options);
         builder.Services.AddMemory(options);
         builder.Services.AddMcp();
+        builder.Services.AddOpenApiContract();
 
         var app = builder.Build();
         app.UseObservability(); // outermost: times and logs what the client saw
@@ -54,6 +56,7 @@ public static class BrunoServer
         app.UseTenancy();
         app.UseMetering();
         app.MapHealthEndpoints();
+        app.MapOpenApiContract();
         app.MapMetrics();
         if (options.Cluster.Kind == Core.Cluster.NodeRole.Store)
         {

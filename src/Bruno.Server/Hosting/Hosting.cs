@@ -4,7 +4,6 @@ using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
-using Scalar.AspNetCore;
 
 namespace Bruno.Server.Hosting;
 
@@ -42,7 +41,6 @@ internal static class Hosting
         // JSON bodies carry documents: room for the largest document, escaped, and nothing more.
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = (2L * options.MaxDocumentBytes) + 65_536);
 
-        services.AddOpenApi();
         services.AddHttpContextAccessor();
         services.TryAddSingleton(TimeProvider.System);
 
@@ -70,8 +68,6 @@ internal static class Hosting
 
     public static void MapHealthEndpoints(this WebApplication app)
     {
-        app.MapOpenApi().AllowAnonymous();                          // /openapi/v1.json
-        app.MapScalarApiReference().AllowAnonymous();               // /scalar/v1, a browsable reference
         app.MapGet("/healthz", () => TypedResults.Ok(new { status = "alive" })).AllowAnonymous();
         app.MapGet("/readyz", ReadyAsync).AllowAnonymous();
     }

@@ -57,6 +57,7 @@ public static class BrunoServer
         app.UseMetering();
         app.MapHealthEndpoints();
         app.MapOpenApiContract();
+        app.MapProtectedResource();
         app.MapMetrics();
         if (options.Cluster.Kind == Core.Cluster.NodeRole.Store)
         {

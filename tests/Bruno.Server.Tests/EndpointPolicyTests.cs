@@ -14,7 +14,7 @@ namespace Bruno.Server.Tests;
 /// </summary>
 public sealed class EndpointPolicyTests(ServerFixture fixture) : IClassFixture<ServerFixture>
 {
-    private static readonly string[] AnonymousRoutes = ["/healthz", "/readyz", "/openapi/{documentName}.json", "/scalar/{documentName?}", "/scalar/", "/scalar/{**path}"];
+    private static readonly string[] AnonymousRoutes = ["/healthz", "/readyz", "/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource/mcp", "/openapi/{documentName}.json", "/scalar/{documentName?}", "/scalar/", "/scalar/{**path}"];
 
     private static readonly string[] PlatformPolicies = [Policies.Platform, Policies.Metrics];
 

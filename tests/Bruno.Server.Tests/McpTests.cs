@@ -29,6 +29,9 @@ public sealed class McpTests(ServerFixture fixture) : IClassFixture<ServerFixtur
         await using var client = await ConnectAsync(Server.UserToken(a, "alice", Scopes.Query));
         var tools = await client.ListToolsAsync(cancellationToken: Http.Ct);
         Assert.Superset(new HashSet<string> { "search_knowledge", "ask_agent", "list_documents" }, tools.Select(t => t.Name).ToHashSet());
+        // issue 20: a title a client can show, and the shape of what each tool returns
+        Assert.All(tools, t => Assert.False(string.IsNullOrWhiteSpace(t.Title), $"{t.Name}: no title"));
+        Assert.All(tools, t => Assert.NotNull(t.ProtocolTool.OutputSchema));
 
         var search = await client.CallToolAsync("search_knowledge", new Dictionary<string, object?> { ["query"] = "when do the canal locks open", ["tenant_id"] = b }, cancellationToken: Http.Ct);
         Assert.NotEqual(true, search.IsError);
@@ -37,6 +40,7 @@ public sealed class McpTests(ServerFixture fixture) : IClassFixture<ServerFixtur
 
         var answer = await client.CallToolAsync("ask_agent", new Dictionary<string, object?> { ["question"] = "When do the canal locks open?" }, cancellationToken: Http.Ct);
         Assert.Contains("seven", Text(answer), StringComparison.Ordinal);
+        Assert.Contains("seven", answer.StructuredContent?.ToString(), StringComparison.Ordinal); // the answer as structured content too
         var list = await client.CallToolAsync("list_documents", new Dictionary<string, object?>(), cancellationToken: Http.Ct);
         Assert.Contains("canal", Text(list), StringComparison.Ordinal);
 
@@ -145,5 +149,22 @@ public sealed class McpTests(ServerFixture fixture) : IClassFixture<ServerFixtur
         Assert.NotEqual(true, (await greedy.CallToolAsync("recall", new Dictionary<string, object?> { ["query"] = "hours" }, cancellationToken: Http.Ct)).IsError);
         await using var polite = await As("polite");
         Assert.NotEqual(true, (await polite.CallToolAsync("search_knowledge", search, cancellationToken: Http.Ct)).IsError);
+    }
+
+    [Fact]
+    public async Task AnUnauthenticatedClient_IsToldWhereTheProtectedResourceMetadataIs()
+    {
+        // issue 20: the MCP authorization spec (RFC 9728) — a 401 names the metadata, which names the resource
+        using var anonymous = Server.Client();
+        using var refused = await anonymous.PostAsync("/mcp", RunningServer.Json(new { jsonrpc = "2.0", id = 1, method = "tools/list" }), Http.Ct);
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, refused.StatusCode);
+        var challenge = Assert.Single(refused.Headers.WwwAuthenticate);
+        var expected = $"{Server.Address.ToString().TrimEnd('/')}/.well-known/oauth-protected-resource";
+        Assert.Equal(("Bearer", $"resource_metadata=\"{expected}\""), (challenge.Scheme, challenge.Parameter));
+
+        var metadata = await Http.JsonAsync(await anonymous.GetAsync(expected, Http.Ct));
+        Assert.Equal(Server.Address.ToString().TrimEnd('/') + "/mcp", metadata.GetProperty("resource").GetString());
+        Assert.Equal(["header"], metadata.GetProperty("bearer_methods_supported").EnumerateArray().Select(e => e.GetString()));
+        Assert.Contains("query", metadata.GetProperty("scopes_supported").EnumerateArray().Select(e => e.GetString()));
     }
 }

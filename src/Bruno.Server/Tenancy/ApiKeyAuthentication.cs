@@ -67,8 +67,11 @@ internal sealed partial class ApiKeyHandler(IOptionsMonitor<AuthenticationScheme
         return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
     }
 
-    protected override Task HandleChallengeAsync(AuthenticationProperties properties) =>
-        Problems.WriteAsync(Context, StatusCodes.Status401Unauthorized, "Unauthorized", "A valid bearer token or API key is required.");
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        ProtectedResource.Challenge(Context);
+        return Problems.WriteAsync(Context, StatusCodes.Status401Unauthorized, "Unauthorized", "A valid bearer token or API key is required.");
+    }
 
     protected override async Task HandleForbiddenAsync(AuthenticationProperties properties)
     {

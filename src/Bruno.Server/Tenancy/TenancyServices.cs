@@ -64,6 +64,7 @@ internal static class TenancyServices
                 OnChallenge = async c =>
                 {
                     c.HandleResponse(); // no details of why the token failed reach the client
+                    ProtectedResource.Challenge(c.HttpContext);
                     await Problems.WriteAsync(c.HttpContext, StatusCodes.Status401Unauthorized, "Unauthorized", "A valid bearer token is required.");
                 },
                 OnForbidden = async c =>

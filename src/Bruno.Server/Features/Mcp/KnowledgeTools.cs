@@ -12,7 +12,7 @@ namespace Bruno.Server.Features.Mcp;
 [McpServerToolType]
 internal sealed class KnowledgeTools(McpCaller caller, AskService ask, DocumentService documents, TenantService tenants, Core.Metering.LlmBudget budget, Microsoft.Extensions.Options.IOptions<Core.BrunoOptions> options)
 {
-    [McpServerTool(Name = "search_knowledge", ReadOnly = true, Idempotent = true), Description("Searches the tenant's documents (vector and full text, fused, then re-ranked) and returns the passages that clear the tenant's relevance bar, best first, with their sources and relevance (0-1).")]
+    [McpServerTool(Name = "search_knowledge", Title = "Search the knowledge base", UseStructuredContent = true, ReadOnly = true, Idempotent = true), Description("Searches the tenant's documents (vector and full text, fused, then re-ranked) and returns the passages that clear the tenant's relevance bar, best first, with their sources and relevance (0-1).")]
     public Task<IReadOnlyList<Source>> SearchKnowledgeAsync(
         [Description("What to look for (1-4,000 characters).")] string query,
         [Description("How many passages (1-20, default 5).")] int? topK = null,
@@ -23,7 +23,7 @@ internal sealed class KnowledgeTools(McpCaller caller, AskService ask, DocumentS
             return await Search.RunAsync(ask, store, query, topK, tenants.RetrievalFor(who.Tenant), cancellationToken);
         });
 
-    [McpServerTool(Name = "ask_agent", ReadOnly = true), Description("Answers a question from the tenant's documents, with numbered citations of its sources.")]
+    [McpServerTool(Name = "ask_agent", Title = "Ask the knowledge base", UseStructuredContent = true, ReadOnly = true), Description("Answers a question from the tenant's documents, with numbered citations of its sources.")]
     public Task<Answer> AskAgentAsync(
         [Description("The question (1-4,000 characters).")] string question,
         [Description("A conversation id to keep turns together (optional).")] string? sessionId = null,
@@ -39,7 +39,7 @@ internal sealed class KnowledgeTools(McpCaller caller, AskService ask, DocumentS
             return await ask.AskAsync(store, new Question(question, sessionId) { Retrieval = tenants.RetrievalFor(who.Tenant), User = who.User, TraceContent = options.Value.Telemetry.TraceContentTenants.Contains(who.Tenant.Value, StringComparer.Ordinal) }, cancellationToken);
         });
 
-    [McpServerTool(Name = "list_documents", ReadOnly = true, Idempotent = true), Description("Lists the tenant's documents in id order, a page at a time.")]
+    [McpServerTool(Name = "list_documents", Title = "List documents", UseStructuredContent = true, ReadOnly = true, Idempotent = true), Description("Lists the tenant's documents in id order, a page at a time.")]
     public Task<IReadOnlyList<DocumentInfo>> ListDocumentsAsync(
         [Description("Start after this document id (from the previous page).")] string? after = null,
         [Description("Page size (1-200, default 50).")] int? limit = null) =>

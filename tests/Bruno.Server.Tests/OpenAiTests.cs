@@ -21,6 +21,12 @@ public sealed class OpenAiTests(ServerFixture fixture) : IClassFixture<ServerFix
 
     private async Task<(string Tenant, HttpClient Client)> TenantWithKeyAsync(string prefix)
     {
+        var (tenant, key) = await TenantAndKeyAsync(prefix);
+        return (tenant, Server.Client(key)); // the key as a bearer token, as OpenAI clients send it
+    }
+
+    private async Task<(string Tenant, string Key)> TenantAndKeyAsync(string prefix)
+    {
         var tenant = ServerFixture.NewTenant(prefix);
         using (var owner = await Server.TenantClientAsync(tenant))
         {
@@ -29,7 +35,7 @@ public sealed class OpenAiTests(ServerFixture fixture) : IClassFixture<ServerFix
 
         using var admin = Server.Client(Server.PlatformToken());
         var created = await Http.JsonAsync(await admin.PostAsync($"/admin/v1/tenants/{tenant}/api-keys", RunningServer.Json(new { name = "chat front end", scopes = QueryOnly }), Http.Ct));
-        return (tenant, Server.Client(created.GetProperty("key").GetString()!)); // the key as a bearer token, as OpenAI clients send it
+        return (tenant, created.GetProperty("key").GetString()!);
     }
 
     [Fact]
@@ -154,12 +160,8 @@ public sealed class OpenAiTests(ServerFixture fixture) : IClassFixture<ServerFix
     [Fact]
     public async Task TheOfficialOpenAiSdk_ListsStreamsAndCites_AndIsRefusedAnotherTenantsModel()
     {
-        var (tenant, client) = await TenantWithKeyAsync("oai-sdk");
-        var (other, otherClient) = await TenantWithKeyAsync("oai-sdk-b");
-        client.Dispose();
-        otherClient.Dispose();
-        using var admin = Server.Client(Server.PlatformToken());
-        var key = (await Http.JsonAsync(await admin.PostAsync($"/admin/v1/tenants/{tenant}/api-keys", RunningServer.Json(new { name = "sdk", scopes = QueryOnly }), Http.Ct))).GetProperty("key").GetString()!;
+        var (tenant, key) = await TenantAndKeyAsync("oai-sdk");
+        var (other, _) = await TenantAndKeyAsync("oai-sdk-b");
 
         var seen = await NodeClients.RunAsync("openai-client.mjs", new Dictionary<string, string>
         {

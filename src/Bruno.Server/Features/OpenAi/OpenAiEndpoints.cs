@@ -1,5 +1,4 @@
 using System.Net.ServerSentEvents;
-using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Bruno.Core.Agents;
@@ -110,82 +109,49 @@ internal static class OpenAiEndpoints
         var question = new Question(text) { Retrieval = tenant.Retrieval, User = caller.User, TraceContent = options.Value.Telemetry.TraceContentTenants.Contains(caller.Tenant.Value, StringComparer.Ordinal) };
         var id = "chatcmpl-" + Guid.NewGuid().ToString("N");
         var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        var events = ask.AskStreamingAsync(tenant.Store, question, ct).GetAsyncEnumerator(ct);
-        if (!await events.MoveNextAsync()) // validation and retrieval fail here, as a plain problem response
-        {
-            throw new InvalidOperationException("An answer stream ended without an answer.");
-        }
-
+        var events = await Query.AnswerStream.StartAsync(ask.AskStreamingAsync(tenant.Store, question, ct), ct);
         if (body.Stream != true)
         {
-            var done = events.Current as AnswerDone;
-            while (done is null && await events.MoveNextAsync())
-            {
-                done = events.Current as AnswerDone;
-            }
-
-            await events.DisposeAsync();
-            var answer = done!.Answer;
+            var answer = await Query.AnswerStream.FinishAsync(events);
             return TypedResults.Ok(new ChatCompletion(
                 id, "chat.completion", created, model, [new CompletionChoice(0, new AssistantMessage("assistant", answer.Text + SourcesBlock(answer)), "stop")], UsageOf(answer), Citations(answer), answer.Answered));
         }
 
-        return TypedResults.ServerSentEvents(Chunks(events, id, created, model, body.StreamOptions?.IncludeUsage == true, tenant.Admitted.Tracked, ct));
+        return TypedResults.ServerSentEvents(Chunks(events, id, created, model, body.StreamOptions?.IncludeUsage == true, tenant.Admitted.Tracked));
     }
 
     /// <summary>The chunks: the role, the answer's text as it is written, the sources block, the finish (with the
     /// citations), the usage when asked, then <c>[DONE]</c>. A failure midway ends the stream with an error chunk.</summary>
-    private static async IAsyncEnumerable<SseItem<string>> Chunks(IAsyncEnumerator<AnswerEvent> events, string id, long created, string model, bool includeUsage, TenantWatch.TrackedRequest? tracked, [EnumeratorCancellation] CancellationToken ct)
+    private static async IAsyncEnumerable<SseItem<string>> Chunks(IAsyncEnumerator<AnswerEvent> events, string id, long created, string model, bool includeUsage, TenantWatch.TrackedRequest? tracked)
     {
-        await using (events)
+        yield return Data(Chunk(new ChunkDelta("assistant", string.Empty), null));
+        await foreach (var (e, failure) in Query.AnswerStream.ReadAsync(events, tracked))
         {
-            yield return Data(Chunk(new ChunkDelta("assistant", string.Empty), null));
-            var more = true;
-            while (more)
+            if (e is AnswerDelta { Text.Length: > 0 } d)
             {
-                switch (events.Current)
+                yield return Data(Chunk(new ChunkDelta(null, d.Text), null));
+            }
+            else if (e is AnswerDone done)
+            {
+                var sources = SourcesBlock(done.Answer);
+                if (sources.Length > 0)
                 {
-                    case AnswerDelta d when d.Text.Length > 0:
-                        yield return Data(Chunk(new ChunkDelta(null, d.Text), null));
-                        break;
-                    case AnswerDone done:
-                        var sources = SourcesBlock(done.Answer);
-                        if (sources.Length > 0)
-                        {
-                            yield return Data(Chunk(new ChunkDelta(null, sources), null));
-                        }
-
-                        yield return Data(Chunk(new ChunkDelta(null, null), "stop") with { Citations = Citations(done.Answer) });
-                        if (includeUsage)
-                        {
-                            yield return Data(new ChatCompletionChunk(id, "chat.completion.chunk", created, model, [], UsageOf(done.Answer), null));
-                        }
-
-                        break;
+                    yield return Data(Chunk(new ChunkDelta(null, sources), null));
                 }
 
-                string? failure = null;
-                try
+                yield return Data(Chunk(new ChunkDelta(null, null), "stop") with { Citations = Citations(done.Answer) });
+                if (includeUsage)
                 {
-                    more = await events.MoveNextAsync();
-                }
-                catch (ModelUnavailableException)
-                {
-                    (failure, more) = (ErrorJson("The language model stopped answering; try again shortly.", "server_error", "model_unavailable"), false);
-                }
-                catch (OperationCanceledException) when (tracked?.WasCut == true)
-                {
-                    (failure, more) = (ErrorJson("The tenant of this credential is no longer active.", "permission_error", "tenant_unavailable"), false);
-                }
-
-                if (failure is not null)
-                {
-                    yield return new SseItem<string>(failure);
+                    yield return Data(new ChatCompletionChunk(id, "chat.completion.chunk", created, model, [], UsageOf(done.Answer), null));
                 }
             }
-
-            yield return new SseItem<string>("[DONE]");
+            else if (failure is not null)
+            {
+                yield return new SseItem<string>(ErrorJson(failure.Detail, failure.Status == 503 ? "server_error" : "permission_error", failure.Status == 503 ? "model_unavailable" : "tenant_unavailable"));
+            }
         }
+
+        yield return new SseItem<string>("[DONE]");
 
         ChatCompletionChunk Chunk(ChunkDelta delta, string? finish) =>
             new(id, "chat.completion.chunk", created, model, [new ChunkChoice(0, delta, finish)], null, null);

@@ -1,5 +1,4 @@
 using System.Net.ServerSentEvents;
-using System.Runtime.CompilerServices;
 using Bruno.Core.Agents;
 using Bruno.Server.Tenancy;
 
@@ -36,68 +35,28 @@ internal static class QueryEndpoints
         }
 
         var question = new Question(body.Query ?? string.Empty, body.SessionId, body.TopK) { Retrieval = tenant.Retrieval, User = caller.User, TraceContent = options.Value.Telemetry.TraceContentTenants.Contains(caller.Tenant.Value, StringComparer.Ordinal) };
-        var events = ask.AskStreamingAsync(tenant.Store, question, ct).GetAsyncEnumerator(ct);
-        // The first event comes after validation and retrieval (and, with a model, its first token): a failure there is
-        // still a plain problem response with its status code, before any stream has started.
-        if (!await events.MoveNextAsync())
-        {
-            throw new InvalidOperationException("An answer stream ended without an answer.");
-        }
-
+        var events = await AnswerStream.StartAsync(ask.AskStreamingAsync(tenant.Store, question, ct), ct);
         if (!http.Request.Headers.Accept.Any(a => a?.Contains("text/event-stream", StringComparison.OrdinalIgnoreCase) == true))
         {
-            var answer = events.Current as AnswerDone;
-            while (answer is null && await events.MoveNextAsync())
-            {
-                answer = events.Current as AnswerDone;
-            }
-
-            await events.DisposeAsync();
-            return TypedResults.Ok(QueryResponse.Of(answer!.Answer));
+            return TypedResults.Ok(QueryResponse.Of(await AnswerStream.FinishAsync(events)));
         }
 
-        return TypedResults.ServerSentEvents(Stream(events, tenant.Admitted.Tracked, ct));
+        return TypedResults.ServerSentEvents(Stream(events, tenant.Admitted.Tracked));
     }
 
-    private static string? TraceId() => System.Diagnostics.Activity.Current?.TraceId.ToString();
-
     /// <summary>Events <c>delta</c> ({text}) as the answer is written, then <c>done</c> (the whole answer, sources and usage),
-    /// or <c>error</c> (a problem document) when the model fails midway.</summary>
-    private static async IAsyncEnumerable<SseItem<object>> Stream(IAsyncEnumerator<AnswerEvent> events, TenantWatch.TrackedRequest? tracked, [EnumeratorCancellation] CancellationToken ct)
+    /// or <c>error</c> (a problem document with its trace id) when the model fails midway or the tenant is cut.</summary>
+    private static async IAsyncEnumerable<SseItem<object>> Stream(IAsyncEnumerator<AnswerEvent> events, TenantWatch.TrackedRequest? tracked)
     {
-        await using (events)
+        await foreach (var (e, failure) in AnswerStream.ReadAsync(events, tracked))
         {
-            var more = true;
-            while (more)
+            yield return (e, failure) switch
             {
-                var item = events.Current switch
-                {
-                    AnswerDelta d => new SseItem<object>(new { text = d.Text }, "delta"),
-                    AnswerDone done => new SseItem<object>(QueryResponse.Of(done.Answer), "done"),
-                    _ => throw new InvalidOperationException("Unknown answer event."),
-                };
-                yield return item;
-                SseItem<object>? failure = null;
-                try
-                {
-                    more = await events.MoveNextAsync();
-                }
-                catch (ModelUnavailableException)
-                {
-                    failure = new SseItem<object>(new { status = 503, title = "Model unavailable", detail = "The language model stopped answering; try again shortly.", trace_id = TraceId() }, "error");
-                    more = false;
-                }
-                catch (OperationCanceledException) when (tracked?.WasCut == true)
-                {
-                    failure = new SseItem<object>(new { status = 403, title = "Tenant unavailable", detail = "The tenant of this credential is no longer active.", trace_id = TraceId() }, "error");
-                    more = false;
-                }
-
-                if (failure is { } f)
-                {
-                    yield return f;
-                }
-            }
+                (AnswerDelta d, _) => new SseItem<object>(new { text = d.Text }, "delta"),
+                (AnswerDone done, _) => new SseItem<object>(QueryResponse.Of(done.Answer), "done"),
+                (_, { } f) => new SseItem<object>(new { status = f.Status, title = f.Title, detail = f.Detail, trace_id = System.Diagnostics.Activity.Current?.TraceId.ToString() }, "error"),
+                _ => throw new InvalidOperationException("Unknown answer event."),
+            };
         }
     }
 }

@@ -13,10 +13,7 @@ public sealed class OpenApiContractTests(ServerFixture fixture) : IClassFixture<
     [Fact]
     public async Task RedoclysRecommendedRules_FindNoError()
     {
-        using var client = fixture.Server.Client();
-        var text = await (await client.GetAsync("/openapi/v1.json", Http.Ct)).Content.ReadAsStringAsync(Http.Ct);
-        var file = Path.Combine(Path.GetTempPath(), $"bruno-openapi-{Guid.NewGuid():N}.json");
-        await File.WriteAllTextAsync(file, text, Http.Ct);
+        var file = await SaveDocumentAsync();
         try
         {
             var report = await NodeClients.RunAsync("redocly-lint.mjs", new Dictionary<string, string> { ["BRUNO_OPENAPI"] = file }, Http.Ct);
@@ -46,6 +43,7 @@ public sealed class OpenApiContractTests(ServerFixture fixture) : IClassFixture<
                 var o = operation.Value;
                 ids.Add(o.GetProperty("operationId").GetString()!);
                 Assert.False(string.IsNullOrWhiteSpace(o.GetProperty("summary").GetString()), $"{operation.Name} {path.Name}: no summary");
+                Assert.True(Features.Contract.OpenApiContract.Summaries.ContainsKey($"{operation.Name.ToUpperInvariant()} {path.Name}"), $"{operation.Name} {path.Name}: no written summary");
                 Assert.Equal(1, o.GetProperty("tags").GetArrayLength());
                 var anonymous = path.Name is "/healthz" or "/readyz";
                 Assert.Equal(anonymous ? 1 : 2, o.GetProperty("security").GetArrayLength()); // anonymous: [{}]; else bearer or API key
@@ -59,5 +57,87 @@ public sealed class OpenApiContractTests(ServerFixture fixture) : IClassFixture<
         var query = doc.GetProperty("paths").GetProperty("/api/v1/query").GetProperty("post");
         Assert.Equal(("postQuery", "Query"), (query.GetProperty("operationId").GetString(), query.GetProperty("tags")[0].GetString()));
         Assert.Equal("OpenAi", doc.GetProperty("paths").GetProperty("/v1/chat/completions").GetProperty("post").GetProperty("tags")[0].GetString());
+    }
+
+    [Fact]
+    public async Task TheGeneratedTypeScriptClient_CompilesTheReadmesExamples_AndRefusesMisuse()
+    {
+        var file = await SaveDocumentAsync();
+        try
+        {
+            const string misuse = """
+                import createClient from "openapi-fetch";
+                import type { paths } from "./bruno-api";
+                const bruno = createClient<paths, "application/json">({ baseUrl: "http://127.0.0.1:8080" });
+                await bruno.POST("/api/v1/query", { body: { question: "the field is called query", tenant_id: "other" } });
+                """;
+            var report = await NodeClients.RunAsync("typescript-client.mjs", new Dictionary<string, string>
+            {
+                ["BRUNO_OPENAPI"] = file,
+                ["BRUNO_README"] = Path.Combine(NodeClients.Folder, "..", "..", "README.md"),
+                ["BRUNO_MISUSE"] = misuse,
+            }, Http.Ct);
+
+            Assert.True(report.GetProperty("examples").GetInt32() >= 1, "the README has no ```ts example");
+            var errors = report.GetProperty("errors").EnumerateObject().ToDictionary(e => e.Name, e => string.Join("\n", e.Value.EnumerateArray().Select(m => m.GetString())), StringComparer.Ordinal);
+            var wrong = errors.Where(e => e.Key != "misuse.ts").Select(e => $"{e.Key}: {e.Value}").ToList();
+            Assert.True(wrong.Count == 0, string.Join("\n", wrong)); // the README's examples and the answer's type (string, not never)
+            Assert.Contains("'question' does not exist", errors.GetValueOrDefault("misuse.ts"), StringComparison.Ordinal); // the types bind
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public async Task EverySuccessHasASchema_RequestsNameNoTenant_OptionalFieldsAreOptional_AndTheTenantParameterHasOneName()
+    {
+        using var client = fixture.Server.Client();
+        var doc = await Http.JsonAsync(await client.GetAsync("/openapi/v1.json", Http.Ct));
+        var schemas = doc.GetProperty("components").GetProperty("schemas");
+        foreach (var path in doc.GetProperty("paths").EnumerateObject())
+        {
+            Assert.DoesNotContain("/tenants/{id}", path.Name, StringComparison.Ordinal); // the tenant is {tenant} everywhere
+            foreach (var operation in path.Value.EnumerateObject().Where(o => o.Value.ValueKind == JsonValueKind.Object && o.Value.TryGetProperty("responses", out _)))
+            {
+                foreach (var response in operation.Value.GetProperty("responses").EnumerateObject().Where(r => r.Name.StartsWith('2') && r.Name != "204"))
+                {
+                    Assert.True(response.Value.TryGetProperty("content", out var content) && content.EnumerateObject().All(c => c.Value.TryGetProperty("schema", out _)), $"{operation.Name} {path.Name} {response.Name}: no schema");
+                }
+
+                if (operation.Value.TryGetProperty("requestBody", out var body))
+                {
+                    foreach (var media in body.GetProperty("content").EnumerateObject())
+                    {
+                        var schema = Resolve(media.Value.GetProperty("schema"), schemas);
+                        var names = schema.TryGetProperty("properties", out var properties) ? properties.EnumerateObject().Select(p => p.Name).ToList() : [];
+                        Assert.DoesNotContain(names, n => n.StartsWith("tenant", StringComparison.Ordinal)); // the credential names the tenant
+                    }
+                }
+            }
+        }
+
+        Assert.Equal(["query"], schemas.GetProperty("QueryRequest").GetProperty("required").EnumerateArray().Select(r => r.GetString()));
+        Assert.Equal(["query"], schemas.GetProperty("SearchRequestBody").GetProperty("required").EnumerateArray().Select(r => r.GetString()));
+        Assert.Equal(["id"], schemas.GetProperty("CreateTenantRequest").GetProperty("required").EnumerateArray().Select(r => r.GetString()));
+        Assert.Equal(JsonValueKind.String, schemas.GetProperty("QueryResponse").GetProperty("properties").GetProperty("answer").GetProperty("type").ValueKind);
+        var upload = doc.GetProperty("paths").GetProperty("/api/v1/documents").GetProperty("post").GetProperty("requestBody").GetProperty("content");
+        Assert.True(upload.TryGetProperty("multipart/form-data", out _));
+        Assert.Contains("content", upload.GetProperty("application/json").GetProperty("schema").GetProperty("required").EnumerateArray().Select(r => r.GetString()));
+        var query = doc.GetProperty("paths").GetProperty("/api/v1/query").GetProperty("post").GetProperty("responses").GetProperty("200").GetProperty("content");
+        Assert.True(query.TryGetProperty("application/json", out _) && query.TryGetProperty("text/event-stream", out _));
+    }
+
+    private static JsonElement Resolve(JsonElement schema, JsonElement schemas) =>
+        schema.TryGetProperty("$ref", out var reference) ? schemas.GetProperty(reference.GetString()!.Split('/')[^1]) : schema;
+
+    private async Task<string> SaveDocumentAsync()
+    {
+        using var client = fixture.Server.Client();
+        var text = await (await client.GetAsync("/openapi/v1.json", Http.Ct)).Content.ReadAsStringAsync(Http.Ct);
+        var file = Path.Combine(Path.GetTempPath(), $"bruno-openapi-{Guid.NewGuid():N}.json");
+        await File.WriteAllTextAsync(file, text, Http.Ct);
+        return file;
     }
 }

@@ -68,8 +68,8 @@ internal static class Hosting
 
     public static void MapHealthEndpoints(this WebApplication app)
     {
-        app.MapGet("/healthz", () => TypedResults.Ok(new { status = "alive" })).AllowAnonymous();
-        app.MapGet("/readyz", ReadyAsync).AllowAnonymous();
+        app.MapGet("/healthz", () => TypedResults.Ok(new Liveness("alive"))).AllowAnonymous();
+        app.MapGet("/readyz", ReadyAsync).AllowAnonymous().Produces<Readiness>().Produces<Readiness>(StatusCodes.Status503ServiceUnavailable);
     }
 
     /// <summary>How far back readiness looks at the chat model's real calls.</summary>
@@ -85,7 +85,7 @@ internal static class Hosting
     {
         var chat = options.Value.Chat;
         var chatState = "not configured";
-        object? calls = null;
+        ChatCalls? calls = null;
         if (chat.Enabled)
         {
             try
@@ -100,7 +100,7 @@ internal static class Hosting
 
             var recent = health.Recent(ChatWindow);
             chatState = ChatState(chatState == "ok", recent);
-            calls = new { recent = recent.Calls, failed = recent.Failures, last_failure = recent.LastFailure, last_failure_at = recent.LastFailureAt };
+            calls = new ChatCalls(recent.Calls, recent.Failures, recent.LastFailure, recent.LastFailureAt);
         }
 
         var storeState = "ok";
@@ -112,14 +112,14 @@ internal static class Hosting
             var live = nodes.Count(n => placement.IsLive(n, timeout));
             if (live == 0)
             {
-                return TypedResults.Json(new { status = "unavailable", checks = new { store = "no store node", chat = chatState }, chat_calls = calls, open_tenants = 0 }, statusCode: 503);
+                return TypedResults.Json(new Readiness("unavailable", new ReadinessChecks("no store node", chatState), calls, 0), statusCode: 503);
             }
 
             storeState = live == nodes.Count ? "ok" : $"{live} of {nodes.Count} store nodes";
         }
 
         var status = chatState is "unreachable" or "failing" || storeState != "ok" ? "degraded" : "ready";
-        return TypedResults.Ok(new { status, checks = new { store = storeState, chat = chatState }, chat_calls = calls, open_tenants = engine.OpenTenantCount });
+        return TypedResults.Ok(new Readiness(status, new ReadinessChecks(storeState, chatState), calls, engine.OpenTenantCount));
     }
 
     /// <summary>
@@ -129,3 +129,19 @@ internal static class Hosting
     internal static string ChatState(bool reachable, Core.Agents.ChatCallsReport recent) =>
         !reachable ? "unreachable" : recent.LastFailed ? "failing" : "ok";
 }
+
+/// <summary>The answer of <c>/healthz</c>: the process is up.</summary>
+public sealed record Liveness(string Status);
+
+/// <summary>
+/// The answer of <c>/readyz</c>: <c>ready</c>, <c>degraded</c> (still 200: retrieval works, generation may not) or
+/// <c>unavailable</c> (503), each part's state, the chat model's recent calls (null when no model is configured) and
+/// how many tenant stores are open.
+/// </summary>
+public sealed record Readiness(string Status, ReadinessChecks Checks, ChatCalls? ChatCalls, int OpenTenants);
+
+/// <summary>The state of the store and of the chat model.</summary>
+public sealed record ReadinessChecks(string Store, string Chat);
+
+/// <summary>The chat model's real calls of the last five minutes: how many, how many failed, the last failure and when.</summary>
+public sealed record ChatCalls(int Recent, int Failed, string? LastFailure, DateTimeOffset? LastFailureAt);

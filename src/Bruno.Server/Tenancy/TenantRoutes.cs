@@ -10,6 +10,10 @@ internal static class TenantRoutes
     public static TenantId? Live(string? id, TenantService tenants) =>
         TenantId.TryParse(id, out var tenant) && tenants.Find(tenant) is { Status: not TenantStatus.Deleted } ? tenant : null;
 
+    /// <summary><paramref name="then"/> for a valid id of a tenant the catalog knows (deleted ones included), else 404.</summary>
+    public static IResult Known(string? id, TenantService tenants, Func<TenantId, IResult> then) =>
+        TenantId.TryParse(id, out var tenant) && tenants.Find(tenant) is not null ? then(tenant) : NotFound();
+
     /// <summary>The 404 answer for a tenant that is not there.</summary>
     public static Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult NotFound() =>
         TypedResults.Problem(statusCode: 404, title: "Not found", detail: "No such tenant.");

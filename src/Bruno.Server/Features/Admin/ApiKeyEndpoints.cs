@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using Bruno.Core.Tenants;
 using Bruno.Server.Tenancy;
 using Bruno.Storage.Identity;
@@ -5,7 +6,7 @@ using Bruno.Storage.Identity;
 namespace Bruno.Server.Features.Admin;
 
 /// <summary>Body of a key creation.</summary>
-public sealed record CreateApiKeyRequest(string? Name, IReadOnlyList<string>? Scopes);
+public sealed record CreateApiKeyRequest([property: Required] string? Name, IReadOnlyList<string>? Scopes);
 
 /// <summary>A key as listed.</summary>
 public sealed record ApiKeyResponse(string Id, string Name, IReadOnlyList<string> Scopes, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt)
@@ -22,18 +23,15 @@ internal static class ApiKeyEndpoints
     public static void MapApiKeyEndpoints(this ApiGroups api)
     {
         var platform = api.Platform.MapGroup("/tenants/{tenant}/api-keys");
-        platform.MapPost("/", (string tenant, CreateApiKeyRequest body, TenantService tenants, ApiKeys keys) => Known(tenant, tenants, t => Create(t, body, keys))).Audited("key.issue");
-        platform.MapGet("/", (string tenant, TenantService tenants, ApiKeys keys) => Known(tenant, tenants, t => TypedResults.Ok(keys.List(t).Select(ApiKeyResponse.Of))));
-        platform.MapDelete("/{id}", (string tenant, string id, TenantService tenants, ApiKeys keys) => Known(tenant, tenants, t => Revoke(t, id, keys))).Audited("key.revoke");
+        platform.MapPost("/", (string tenant, CreateApiKeyRequest body, TenantService tenants, ApiKeys keys) => TenantRoutes.Known(tenant, tenants, t => Create(t, body, keys))).Produces<CreatedApiKeyResponse>(StatusCodes.Status201Created).Audited("key.issue");
+        platform.MapGet("/", (string tenant, TenantService tenants, ApiKeys keys) => TenantRoutes.Known(tenant, tenants, t => TypedResults.Ok(keys.List(t).Select(ApiKeyResponse.Of)))).Produces<IEnumerable<ApiKeyResponse>>();
+        platform.MapDelete("/{id}", (string tenant, string id, TenantService tenants, ApiKeys keys) => TenantRoutes.Known(tenant, tenants, t => Revoke(t, id, keys))).Produces(StatusCodes.Status204NoContent).Audited("key.revoke");
 
         var own = api.Tenant.MapGroup("/api-keys").RequireAuthorization(Policies.Admin);
         own.MapPost("/", (CreateApiKeyRequest body, Caller caller, ApiKeys keys) => Create(caller.Tenant, body, keys)).Audited("key.issue");
         own.MapGet("/", (Caller caller, ApiKeys keys) => TypedResults.Ok(keys.List(caller.Tenant).Select(ApiKeyResponse.Of)));
-        own.MapDelete("/{id}", (string id, Caller caller, ApiKeys keys) => Revoke(caller.Tenant, id, keys)).Audited("key.revoke");
+        own.MapDelete("/{id}", (string id, Caller caller, ApiKeys keys) => Revoke(caller.Tenant, id, keys)).Produces(StatusCodes.Status204NoContent).Audited("key.revoke");
     }
-
-    private static IResult Known(string tenant, TenantService tenants, Func<TenantId, IResult> then) =>
-        TenantId.TryParse(tenant, out var id) && tenants.Find(id) is not null ? then(id) : TypedResults.Problem(statusCode: 404, title: "Not found", detail: "No such tenant.");
 
     private static Microsoft.AspNetCore.Http.HttpResults.Created<CreatedApiKeyResponse> Create(TenantId tenant, CreateApiKeyRequest body, ApiKeys keys)
     {

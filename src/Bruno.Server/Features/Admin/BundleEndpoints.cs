@@ -13,9 +13,9 @@ namespace Bruno.Server.Features.Admin;
 public sealed record ExportRequest(string? Passphrase);
 
 /// <summary>
-/// Tenant bundles through the admin API (platform-admin tokens only): <c>POST /admin/v1/tenants/{id}/export</c> answers
+/// Tenant bundles through the admin API (platform-admin tokens only): <c>POST /admin/v1/tenants/{tenant}/export</c> answers
 /// the bundle as <c>application/octet-stream</c>; <c>POST /admin/v1/tenants/import[?as=ID][&amp;isolation=LEVEL]</c> takes
-/// one as the request body and answers the created tenant (201); <c>GET /admin/v1/tenants/{id}/inventory</c> gives every
+/// one as the request body and answers the created tenant (201); <c>GET /admin/v1/tenants/{tenant}/inventory</c> gives every
 /// collection's row count and digest, to compare two copies. The passphrase travels in the body or a header, never in
 /// the address.
 /// </summary>
@@ -30,20 +30,22 @@ internal static class BundleEndpoints
     public static void MapBundleEndpoints(this ApiGroups api)
     {
         var group = api.Platform.MapGroup("/tenants");
-        group.MapPost("/{id}/export", Export).Produces(StatusCodes.Status200OK, contentType: "application/octet-stream").Audited("tenant.export");
-        group.MapPost("/import", ImportAsync).Produces<TenantResponse>(StatusCodes.Status201Created);
-        group.MapGet("/{id}/inventory", async (string id, TenantBundles bundles, CancellationToken ct) =>
-            TenantId.TryParse(id, out var tid) && await bundles.InventoryAsync(tid, ct) is { } inventory ? (IResult)TypedResults.Ok(inventory) : NotFound());
+        group.MapPost("/{tenant}/export", Export).Produces<Stream>(StatusCodes.Status200OK, "application/octet-stream").Audited("tenant.export");
+        group.MapPost("/import", ImportAsync).Accepts<Stream>("application/octet-stream").Produces<TenantResponse>(StatusCodes.Status201Created)
+            .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status413PayloadTooLarge);
+        group.MapGet("/{tenant}/inventory", async (string tenant, TenantBundles bundles, CancellationToken ct) =>
+            TenantId.TryParse(tenant, out var tid) && await bundles.InventoryAsync(tid, ct) is { } inventory ? (IResult)TypedResults.Ok(inventory) : NotFound())
+            .Produces<TenantInventory>();
     }
 
-    private static IResult Export(string id, ExportRequest? body, HttpContext http, TenantBundles bundles, CancellationToken ct)
+    private static IResult Export(string tenant, ExportRequest? body, HttpContext http, TenantBundles bundles, CancellationToken ct)
     {
         if (InAddress(http) is { } refused)
         {
             return refused;
         }
 
-        if (!TenantId.TryParse(id, out var tid))
+        if (!TenantId.TryParse(tenant, out var tid))
         {
             return NotFound();
         }

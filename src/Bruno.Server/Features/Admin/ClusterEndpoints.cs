@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using Bruno.Cluster;
 using Bruno.Core;
 using Bruno.Core.Tenants;
@@ -28,37 +29,28 @@ internal static class ClusterEndpoints
 
             var timeout = TimeSpan.FromSeconds(options.Value.Cluster.NodeTimeoutSeconds);
             var placed = placement.All().GroupBy(p => p.Node).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
-            return (IResult)TypedResults.Ok(placement.Nodes().Select(n => new
-            {
-                name = n.Name,
-                url = n.Url.ToString(),
-                live = placement.IsLive(n, timeout),
-                tenants_placed = placed.GetValueOrDefault(n.Name),
-                tenants = n.Tenants,
-                rows = n.Rows,
-                bytes = n.Bytes,
-                seen_at = n.SeenAt,
-            }));
-        });
-        admin.MapGet("/tenants/{id}/placement", (string id, IServiceProvider sp) =>
+            return (IResult)TypedResults.Ok(placement.Nodes().Select(n =>
+                new StoreNodeResponse(n.Name, n.Url.ToString(), placement.IsLive(n, timeout), placed.GetValueOrDefault(n.Name), n.Tenants, n.Rows, n.Bytes, n.SeenAt)));
+        }).Produces<IEnumerable<StoreNodeResponse>>().ProducesProblem(StatusCodes.Status409Conflict);
+        admin.MapGet("/tenants/{tenant}/placement", (string tenant, IServiceProvider sp) =>
         {
             if (sp.GetService<Placement>() is not { } placement)
             {
                 return NotAGateway();
             }
 
-            return TenantId.TryParse(id, out var tid) && placement.Find(tid) is { } p
-                ? (IResult)TypedResults.Ok(new { tenant = p.Tenant.Value, node = p.Node, epoch = p.Epoch, moving_to = p.MovingTo })
+            return TenantId.TryParse(tenant, out var tid) && placement.Find(tid) is { } p
+                ? (IResult)TypedResults.Ok(new PlacementResponse(p.Tenant.Value, p.Node, p.Epoch, p.MovingTo))
                 : Problems.Result(404, "Not found", "No such tenant, or it was never placed on a store node.");
-        });
-        admin.MapPost("/tenants/{id}/move", async (string id, MoveRequest body, IServiceProvider sp) =>
+        }).Produces<PlacementResponse>().ProducesProblem(StatusCodes.Status409Conflict);
+        admin.MapPost("/tenants/{tenant}/move", async (string tenant, MoveRequest body, IServiceProvider sp) =>
         {
             if (sp.GetService<TenantMover>() is not { } mover)
             {
                 return NotAGateway();
             }
 
-            if (!TenantId.TryParse(id, out var tid) || sp.GetRequiredService<TenantService>().Find(tid) is not { Status: not TenantStatus.Deleted and not TenantStatus.Deleting })
+            if (!TenantId.TryParse(tenant, out var tid) || sp.GetRequiredService<TenantService>().Find(tid) is not { Status: not TenantStatus.Deleted and not TenantStatus.Deleting })
             {
                 return Problems.Result(404, "Not found", "No such tenant.");
             }
@@ -70,8 +62,8 @@ internal static class ClusterEndpoints
 
             // not the request's token: a move runs to its end (or undoes itself) even if the caller stops waiting
             var moved = await mover.MoveAsync(tid, body.To, CancellationToken.None);
-            return (IResult)TypedResults.Ok(new { tenant = moved.Tenant, from = moved.From, to = moved.To, bytes = moved.Bytes, fenced_ms = (long)moved.FencedFor.TotalMilliseconds });
-        }).Audited("tenant.move");
+            return (IResult)TypedResults.Ok(new MoveResponse(moved.Tenant, moved.From, moved.To, moved.Bytes, (long)moved.FencedFor.TotalMilliseconds));
+        }).Produces<MoveResponse>().ProducesProblem(StatusCodes.Status409Conflict).Audited("tenant.move");
     }
 
     private static IResult NotAGateway() =>
@@ -79,5 +71,14 @@ internal static class ClusterEndpoints
 }
 
 /// <summary>Body of a move: the store node to move the tenant to.</summary>
-public sealed record MoveRequest(string? To);
+public sealed record MoveRequest([property: Required] string? To);
+
+/// <summary>A store node as the gateway sees it: whether it reported recently, and what it holds.</summary>
+public sealed record StoreNodeResponse(string Name, string Url, bool Live, int TenantsPlaced, int Tenants, long Rows, long Bytes, DateTimeOffset SeenAt);
+
+/// <summary>Where a tenant lives: its store node, the placement's epoch, and the node it is moving to, if any.</summary>
+public sealed record PlacementResponse(string Tenant, string Node, long Epoch, string? MovingTo);
+
+/// <summary>A finished move: from which node to which, the bytes carried, and how long writes were fenced.</summary>
+public sealed record MoveResponse(string Tenant, string From, string To, long Bytes, long FencedMs);
 

@@ -18,20 +18,18 @@ internal static class RetentionEndpoints
     public static void MapRetentionEndpoints(this ApiGroups api)
     {
         var platform = api.Platform.MapGroup("/tenants/{tenant}/settings/retention");
-        platform.MapGet("/", (string tenant, TenantService tenants, TenantRetention retention) => TenantRoutes.Live(tenant, tenants) is { } id ? (IResult)TypedResults.Ok(retention.For(id)) : TenantRoutes.NotFound());
-        platform.MapPut("/", (string tenant, RetentionSettings body, TenantService tenants, TenantRetention retention) => TenantRoutes.Live(tenant, tenants) is { } id ? Set(id, body, retention) : TenantRoutes.NotFound()).Audited("settings.retention");
+        platform.MapGet("/", (string tenant, TenantService tenants, TenantRetention retention) => TenantRoutes.Live(tenant, tenants) is { } id ? (IResult)TypedResults.Ok(retention.For(id)) : TenantRoutes.NotFound()).Produces<RetentionPolicy>();
+        platform.MapPut("/", (string tenant, RetentionSettings body, TenantService tenants, TenantRetention retention) => TenantRoutes.Live(tenant, tenants) is { } id ? Set(id, body, retention) : TenantRoutes.NotFound()).Produces<RetentionPolicy>().Audited("settings.retention");
 
         var own = api.Tenant.MapGroup("/settings/retention").RequireAuthorization(Policies.Admin);
         own.MapGet("/", (Caller caller, TenantRetention retention) => TypedResults.Ok(retention.For(caller.Tenant)));
-        own.MapPut("/", (RetentionSettings body, Caller caller, TenantRetention retention) => Set(caller.Tenant, body, retention)).Audited("settings.retention");
+        own.MapPut("/", (RetentionSettings body, Caller caller, TenantRetention retention) => Set(caller.Tenant, body, retention)).Produces<RetentionPolicy>().Audited("settings.retention");
 
         api.Platform.MapPost("/retention/run", async (RetentionService retention, CancellationToken ct) => TypedResults.Ok(await retention.RunOnceAsync(ct)));
     }
 
-
     private static IResult Set(TenantId id, RetentionSettings body, TenantRetention retention) =>
         retention.Set(id, body.MemoryDays, body.AuditDays, body.UsageDays) is { } policy ? TypedResults.Ok(policy) : TenantRoutes.NotFound();
-
 }
 
 /// <summary>Runs <see cref="RetentionService"/> every <see cref="RetentionOptions.Interval"/> (the first run an interval after start).</summary>

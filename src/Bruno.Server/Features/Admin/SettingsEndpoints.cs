@@ -11,16 +11,13 @@ internal static class SettingsEndpoints
     public static void MapSettingsEndpoints(this ApiGroups api)
     {
         var platform = api.Platform.MapGroup("/tenants/{tenant}/settings/retrieval");
-        platform.MapGet("/", (string tenant, TenantService tenants) => Known(tenant, tenants, id => TypedResults.Ok(tenants.RetrievalFor(id))));
-        platform.MapPut("/", (string tenant, RetrievalOverrides body, TenantService tenants) => Known(tenant, tenants, id => Set(id, body, tenants))).Audited("settings.retrieval");
+        platform.MapGet("/", (string tenant, TenantService tenants) => TenantRoutes.Known(tenant, tenants, id => TypedResults.Ok(tenants.RetrievalFor(id)))).Produces<RetrievalOptions>();
+        platform.MapPut("/", (string tenant, RetrievalOverrides body, TenantService tenants) => TenantRoutes.Known(tenant, tenants, id => Set(id, body, tenants))).Produces<RetrievalOptions>().Audited("settings.retrieval");
 
         var own = api.Tenant.MapGroup("/settings/retrieval");
         own.MapGet("/", (Caller caller, TenantService tenants) => TypedResults.Ok(tenants.RetrievalFor(caller.Tenant))).RequireAuthorization(Policies.Query);
-        own.MapPut("/", (RetrievalOverrides body, Caller caller, TenantService tenants) => Set(caller.Tenant, body, tenants)).RequireAuthorization(Policies.Admin).Audited("settings.retrieval");
+        own.MapPut("/", (RetrievalOverrides body, Caller caller, TenantService tenants) => Set(caller.Tenant, body, tenants)).Produces<RetrievalOptions>().RequireAuthorization(Policies.Admin).Audited("settings.retrieval");
     }
-
-    private static IResult Known(string tenant, TenantService tenants, Func<TenantId, IResult> then) =>
-        TenantId.TryParse(tenant, out var id) && tenants.Find(id) is not null ? then(id) : TypedResults.Problem(statusCode: 404, title: "Not found", detail: "No such tenant.");
 
     private static IResult Set(TenantId id, RetrievalOverrides body, TenantService tenants) =>
         tenants.SetRetrieval(id, body) is RetrievalOptions effective ? TypedResults.Ok(effective) : TypedResults.Problem(statusCode: 404, title: "Not found", detail: "No such tenant.");

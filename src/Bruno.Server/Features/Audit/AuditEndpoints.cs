@@ -15,18 +15,18 @@ internal static class AuditEndpoints
     {
         var platform = api.Platform.MapGroup("/tenants/{tenant}/audit");
         platform.MapGet("/", async (string tenant, [AsParameters] AuditQueryParameters filter, TenantService tenants, AuditLog log) =>
-            TenantRoutes.Live(tenant, tenants) is { } id ? (IResult)TypedResults.Ok(await log.ReadAsync(id, filter.ToQuery())) : TenantRoutes.NotFound());
+            TenantRoutes.Live(tenant, tenants) is { } id ? (IResult)TypedResults.Ok(await log.ReadAsync(id, filter.ToQuery())) : TenantRoutes.NotFound()).Produces<AuditPage>();
         platform.MapGet("/checkpoints", (string tenant, TenantService tenants, AuditLog log) =>
-            TenantRoutes.Live(tenant, tenants) is { } id ? (IResult)TypedResults.Ok(log.Checkpoints(id)) : TenantRoutes.NotFound());
+            TenantRoutes.Live(tenant, tenants) is { } id ? (IResult)TypedResults.Ok(log.Checkpoints(id)) : TenantRoutes.NotFound()).Produces<IReadOnlyList<AuditCheckpoint>>();
         platform.MapPost("/checkpoints", async (string tenant, TenantService tenants, AuditLog log) =>
-            TenantRoutes.Live(tenant, tenants) is { } id ? (await log.CheckpointAsync(id) is { } c ? TypedResults.Ok(c) : (IResult)TypedResults.NoContent()) : TenantRoutes.NotFound());
-        api.Platform.MapGet("/audit/public-key", (AuditLog log) => TypedResults.Text(log.PublicKeyPem + "\n", "application/x-pem-file"));
+            TenantRoutes.Live(tenant, tenants) is { } id ? (await log.CheckpointAsync(id) is { } c ? TypedResults.Ok(c) : (IResult)TypedResults.NoContent()) : TenantRoutes.NotFound())
+            .Produces<AuditCheckpoint>().Produces(StatusCodes.Status204NoContent);
+        api.Platform.MapGet("/audit/public-key", (AuditLog log) => TypedResults.Text(log.PublicKeyPem + "\n", "application/x-pem-file"))
+            .Produces<string>(StatusCodes.Status200OK, "application/x-pem-file");
 
         api.Tenant.MapGet("/audit", async ([AsParameters] AuditQueryParameters filter, Caller caller, AuditLog log) => TypedResults.Ok(await log.ReadAsync(caller.Tenant, filter.ToQuery())))
             .RequireAuthorization(Policies.Admin);
     }
-
-
 }
 
 /// <summary>Query-string filters of an audit read.</summary>

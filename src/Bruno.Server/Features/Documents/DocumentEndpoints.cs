@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using Bruno.Core.Documents;
 using Bruno.Server.Tenancy;
 using Microsoft.AspNetCore.Mvc;
@@ -5,7 +6,7 @@ using Microsoft.AspNetCore.Mvc;
 namespace Bruno.Server.Features.Documents;
 
 /// <summary>Body of a document upload.</summary>
-public sealed record DocumentRequest(string? Id, string? Title, string? ContentType, string? Content, Dictionary<string, string>? Metadata) : TenantBody;
+public sealed record DocumentRequest([property: Required] string? Id, string? Title, string? ContentType, [property: Required] string? Content, Dictionary<string, string>? Metadata) : TenantBody;
 
 /// <summary>A page of documents; <c>next</c> is the cursor for the following page, null at the end.</summary>
 public sealed record DocumentPage(IReadOnlyList<DocumentInfo> Items, string? Next);
@@ -17,12 +18,16 @@ internal static class DocumentEndpoints
     {
         var read = api.Tenant.MapGroup("/documents").RequireAuthorization(Policies.Query);
         var write = api.Tenant.MapGroup("/documents").RequireAuthorization(Policies.Ingest);
-        write.MapPost("/", PutAsync).Accepts<DocumentRequest>("application/json");
+        // One operation in the API description, two ways in: a JSON body, or a multipart form with a file (both described
+        // on the form's operation by the contract; the JSON one is left out of it to keep operation ids unique).
+        write.MapPost("/", PutAsync).Accepts<DocumentRequest>("application/json").Produces<DocumentInfo>().ExcludeFromDescription();
         // Bearer tokens, no cookies: a cross-site form cannot carry the credential, so no antiforgery token is needed.
-        write.MapPost("/", UploadAsync).Accepts<IFormFile>("multipart/form-data").DisableAntiforgery();
-        write.MapDelete("/{id}", DeleteAsync);
-        read.MapGet("/", ListAsync);
-        read.MapGet("/{id}", GetAsync);
+        write.MapPost("/", UploadAsync).Accepts<IFormFile>("multipart/form-data").DisableAntiforgery().Produces<DocumentInfo>()
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status422UnprocessableEntity)
+            .WithMetadata(new Contract.AlsoAccepts(typeof(DocumentRequest), "application/json"));
+        write.MapDelete("/{id}", DeleteAsync).Produces(StatusCodes.Status204NoContent);
+        read.MapGet("/", ListAsync).Produces<DocumentPage>();
+        read.MapGet("/{id}", GetAsync).Produces<DocumentInfo>();
     }
 
     private static async Task<IResult> PutAsync(DocumentRequest body, [AsParameters] TenantRequest tenant, DocumentService documents, CancellationToken ct)

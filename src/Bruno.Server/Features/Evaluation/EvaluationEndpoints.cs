@@ -1,10 +1,14 @@
+using System.ComponentModel.DataAnnotations;
 using Bruno.Core.Evaluation;
 using Bruno.Server.Tenancy;
 
 namespace Bruno.Server.Features.Evaluation;
 
 /// <summary>Body of an evaluation: its cases, an optional label, and whether to keep the run (default true).</summary>
-public sealed record EvaluationRequest(List<EvaluationCase>? Cases, string? Label, bool? Keep) : TenantBody;
+public sealed record EvaluationRequest([property: Required] List<EvaluationCase>? Cases, string? Label, bool? Keep) : TenantBody;
+
+/// <summary>The kept evaluation runs, newest first.</summary>
+public sealed record EvaluationList(IReadOnlyList<EvaluationSummary> Items);
 
 /// <summary>
 /// A tenant's own evaluations (scope admin): run cases against the tenant's current knowledge and retrieval settings,
@@ -15,19 +19,19 @@ internal static class EvaluationEndpoints
     public static void MapEvaluationEndpoints(this ApiGroups api)
     {
         var group = api.Tenant.MapGroup("/evaluations").RequireAuthorization(Policies.Admin);
-        group.MapPost("/", RunAsync).Audited("evaluation.run");
+        group.MapPost("/", RunAsync).Produces<EvaluationRun>(StatusCodes.Status201Created).Audited("evaluation.run");
         group.MapGet("/", async ([AsParameters] TenantRequest tenant, int? limit, CancellationToken ct) =>
-            TypedResults.Ok(new { items = await EvaluationService.ListAsync(tenant.Store, Math.Clamp(limit ?? 50, 1, 1_000), ct) }));
+            TypedResults.Ok(new EvaluationList(await EvaluationService.ListAsync(tenant.Store, Math.Clamp(limit ?? 50, 1, 1_000), ct))));
         group.MapGet("/compare", async (string? first, string? second, [AsParameters] TenantRequest tenant, CancellationToken ct) =>
             first is null || second is null
                 ? Hosting.Problems.Result(400, "Invalid request", "Name two runs: ?first=<id>&second=<id>.")
                 : await EvaluationService.CompareAsync(tenant.Store, first, second, ct) is { } comparison
                     ? TypedResults.Ok(comparison)
-                    : NotFound());
+                    : NotFound()).Produces<EvaluationComparison>();
         group.MapGet("/{id}", async (string id, [AsParameters] TenantRequest tenant, CancellationToken ct) =>
-            await EvaluationService.GetAsync(tenant.Store, id, ct) is { } run ? TypedResults.Ok(run) : NotFound());
+            await EvaluationService.GetAsync(tenant.Store, id, ct) is { } run ? TypedResults.Ok(run) : NotFound()).Produces<EvaluationRun>();
         group.MapDelete("/{id}", async (string id, [AsParameters] TenantRequest tenant, CancellationToken ct) =>
-            await EvaluationService.DeleteAsync(tenant.Store, id, ct) ? TypedResults.NoContent() : NotFound()).Audited("evaluation.delete");
+            await EvaluationService.DeleteAsync(tenant.Store, id, ct) ? TypedResults.NoContent() : NotFound()).Produces(StatusCodes.Status204NoContent).Audited("evaluation.delete");
     }
 
     private static async Task<IResult> RunAsync(EvaluationRequest body, [AsParameters] TenantRequest tenant, EvaluationService evaluations, CancellationToken ct)

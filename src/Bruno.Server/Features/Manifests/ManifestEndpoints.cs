@@ -11,7 +11,7 @@ namespace Bruno.Server.Features.Manifests;
 public sealed record TenantManifests(string Tenant, string Isolation, IReadOnlyList<RenderedFile> Files, IReadOnlyList<string> Secrets);
 
 /// <summary>
-/// <c>GET /admin/v1/tenants/{id}/manifests</c> (platform scope): the tenant's folder and Flux entry at its isolation level,
+/// <c>GET /admin/v1/tenants/{tenant}/manifests</c> (platform scope): the tenant's folder and Flux entry at its isolation level,
 /// rendered with <c>Bruno:Kubernetes</c> (the same renderer as <c>bruno tenant render</c>). A setting or tenant that
 /// cannot be rendered is a 422 problem saying why.
 /// </summary>
@@ -35,5 +35,5 @@ internal static class ManifestEndpoints
             {
                 return Problems.Result(StatusCodes.Status422UnprocessableEntity, "Cannot render", e.Message);
             }
-        });
+        }).Produces<TenantManifests>().ProducesProblem(StatusCodes.Status422UnprocessableEntity);
 }

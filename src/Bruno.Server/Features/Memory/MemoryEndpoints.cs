@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using Bruno.Core.Memory;
 using Bruno.Core.Tenants;
 using Bruno.Server.Tenancy;
@@ -6,10 +7,10 @@ using Bruno.Storage.Identity;
 namespace Bruno.Server.Features.Memory;
 
 /// <summary>Body of an explicit note.</summary>
-public sealed record NoteRequest(string? Text) : TenantBody;
+public sealed record NoteRequest([property: Required] string? Text) : TenantBody;
 
 /// <summary>Body of a rating: <c>up</c> or <c>down</c> for one of the caller's answers, with an optional comment.</summary>
-public sealed record FeedbackRequest(string? TurnId, string? Rating, string? Comment) : TenantBody;
+public sealed record FeedbackRequest([property: Required] string? TurnId, [property: Required] string? Rating, string? Comment) : TenantBody;
 
 /// <summary>A user's erasure: what the memory layer reports, and the signed receipt.</summary>
 public sealed record UserErasureResponse(string User, long RowsDeleted, DateTimeOffset ErasedAt, string Method, Core.Audit.SignedReceipt Receipt);
@@ -46,7 +47,7 @@ internal static class MemoryEndpoints
         api.Platform.MapDelete("/tenants/{tenant}/users/{user}", async (string tenant, string user, TenantService tenants, UserErasure erasure, HttpContext http) =>
             TenantId.TryParse(tenant, out var id) && tenants.Find(id) is { Status: not TenantStatus.Deleted }
                 ? (IResult)TypedResults.Ok(await erasure.EraseAsync(id, UserId.Parse(user), AuditTrail.ActorOf(http)))
-                : NotFound("No such tenant.")).Audited("user.erase");
+                : NotFound("No such tenant.")).Produces<UserErasureResponse>().Audited("user.erase");
 
     public static void MapMemoryEndpoints(this ApiGroups api)
     {
@@ -58,7 +59,7 @@ internal static class MemoryEndpoints
         me.MapPost("/", async (NoteRequest body, [AsParameters] TenantRequest tenant, MemoryService memory, CancellationToken ct) =>
             TypedResults.Ok(await memory.RememberAsync(tenant.Store, tenant.Caller.User, body.Text ?? string.Empty, ct)));
         me.MapDelete("/{id}", async (string id, [AsParameters] TenantRequest tenant, MemoryService memory) =>
-            await memory.ForgetAsync(tenant.Store, tenant.Caller.User, id) ? (IResult)TypedResults.NoContent() : NotFound("No such memory."));
+            await memory.ForgetAsync(tenant.Store, tenant.Caller.User, id) ? (IResult)TypedResults.NoContent() : NotFound("No such memory.")).Produces(StatusCodes.Status204NoContent);
 
         api.Tenant.MapPost("/feedback", async (FeedbackRequest body, [AsParameters] TenantRequest tenant, MemoryService memory) =>
         {
@@ -71,7 +72,7 @@ internal static class MemoryEndpoints
             return await memory.FeedbackAsync(tenant.Store, tenant.Caller.User, body.TurnId ?? string.Empty, helpful, body.Comment)
                 ? (IResult)TypedResults.NoContent()
                 : NotFound("No such answer of yours (turn_id comes from the answer).");
-        }).RequireAuthorization(Policies.Query);
+        }).Produces(StatusCodes.Status204NoContent).RequireAuthorization(Policies.Query);
 
         var admin = api.Tenant.MapGroup("/users/{user}/memory").RequireAuthorization(Policies.Admin);
         admin.MapGet("/", async (string user, [AsParameters] TenantRequest tenant, MemoryService memory, CancellationToken ct) =>
@@ -81,15 +82,15 @@ internal static class MemoryEndpoints
         admin.MapPost("/{id}/promote", async (string user, string id, [AsParameters] TenantRequest tenant, MemoryService memory, CancellationToken ct) =>
             await memory.PromoteFactAsync(tenant.Store, UserId.Parse(user), id, tenant.Caller.User, ct) is { } document
                 ? (IResult)TypedResults.Created($"/api/v1/documents/{Uri.EscapeDataString(document.Id)}", document)
-                : NotFound("That user has no such fact.")).Audited("memory.promote");
+                : NotFound("That user has no such fact.")).Produces<Core.Documents.DocumentInfo>(StatusCodes.Status201Created).Audited("memory.promote");
 
         // Retention: the platform operator for any tenant, a tenant admin for its own.
         var platform = api.Platform.MapGroup("/tenants/{tenant}/settings/memory");
-        platform.MapGet("/", (string tenant, TenantService tenants, MemoryRetention retention) => Known(tenant, tenants, id => TypedResults.Ok(Settings(retention.PolicyFor(id)))));
-        platform.MapPut("/", (string tenant, MemorySettings body, TenantService tenants, MemoryRetention retention) => Known(tenant, tenants, id => SetRetention(id, body, retention))).Audited("settings.memory");
+        platform.MapGet("/", (string tenant, TenantService tenants, MemoryRetention retention) => TenantRoutes.Known(tenant, tenants, id => TypedResults.Ok(Settings(retention.PolicyFor(id))))).Produces<MemorySettings>();
+        platform.MapPut("/", (string tenant, MemorySettings body, TenantService tenants, MemoryRetention retention) => TenantRoutes.Known(tenant, tenants, id => SetRetention(id, body, retention))).Produces<MemorySettings>().Audited("settings.memory");
         var own = api.Tenant.MapGroup("/settings/memory");
         own.MapGet("/", (Caller caller, MemoryRetention retention) => TypedResults.Ok(Settings(retention.PolicyFor(caller.Tenant)))).RequireAuthorization(Policies.Memory);
-        own.MapPut("/", (MemorySettings body, Caller caller, MemoryRetention retention) => SetRetention(caller.Tenant, body, retention)).RequireAuthorization(Policies.Admin).Audited("settings.memory");
+        own.MapPut("/", (MemorySettings body, Caller caller, MemoryRetention retention) => SetRetention(caller.Tenant, body, retention)).Produces<MemorySettings>().RequireAuthorization(Policies.Admin).Audited("settings.memory");
 
         // The consolidation job on demand (it also runs on its own schedule).
         api.Platform.MapPost("/memory/consolidate", async (MemoryConsolidator consolidator, CancellationToken ct) => TypedResults.Ok(await consolidator.RunOnceAsync(ct)));
@@ -99,9 +100,6 @@ internal static class MemoryEndpoints
 
     private static IResult SetRetention(TenantId id, MemorySettings body, MemoryRetention retention) =>
         retention.Set(id, body.RetentionDays) is { } policy ? TypedResults.Ok(Settings(policy)) : NotFound("No such tenant.");
-
-    private static IResult Known(string tenant, TenantService tenants, Func<TenantId, IResult> then) =>
-        TenantId.TryParse(tenant, out var id) && tenants.Find(id) is not null ? then(id) : NotFound("No such tenant.");
 
     private static Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult NotFound(string detail) => TypedResults.Problem(statusCode: 404, title: "Not found", detail: detail);
 }

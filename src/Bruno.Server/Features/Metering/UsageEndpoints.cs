@@ -1,11 +1,12 @@
 using Bruno.Core.Metering;
+using Bruno.Server.Features.Contract;
 using Bruno.Server.Tenancy;
 using Bruno.Storage.Identity;
 
 namespace Bruno.Server.Features.Metering;
 
 /// <summary>
-/// Usage and cost: any tenant's for the platform's admins (<c>/admin/v1/tenants/{id}/usage?month=yyyy-MM</c>, JSON, or
+/// Usage and cost: any tenant's for the platform's admins (<c>/admin/v1/tenants/{tenant}/usage?month=yyyy-MM</c>, JSON, or
 /// CSV with <c>format=csv</c> or <c>Accept: text/csv</c>), a tenant's own for its admins (<c>/api/v1/usage</c>). What
 /// is still queued is written first, so a report includes every request answered before it.
 /// </summary>
@@ -13,15 +14,19 @@ internal static class UsageEndpoints
 {
     public static void MapUsageEndpoints(this ApiGroups api)
     {
-        api.Platform.MapGet("/tenants/{id}/usage", async (string id, string? month, string? format, HttpContext http, UsageService usage, UsageMeter meter, CpuShares cpu, CancellationToken ct) =>
-            TenantId.TryParse(id, out var tenant) && await CurrentAsync(tenant, month, usage, meter, cpu, ct) is { } report
+        api.Platform.MapGet("/tenants/{tenant}/usage", async (string tenant, string? month, string? format, HttpContext http, UsageService usage, UsageMeter meter, CpuShares cpu, CancellationToken ct) =>
+            TenantId.TryParse(tenant, out var id) && await CurrentAsync(id, month, usage, meter, cpu, ct) is { } report
                 ? Render(report, format, http)
-                : TypedResults.Problem(statusCode: 404, title: "Not found", detail: "No such tenant."));
+                : TenantRoutes.NotFound()).Report();
 
         api.Tenant.MapGet("/usage", async (string? month, string? format, HttpContext http, Caller caller, UsageService usage, UsageMeter meter, CpuShares cpu, CancellationToken ct) =>
             Render((await CurrentAsync(caller.Tenant, month, usage, meter, cpu, ct))!, format, http))
-            .RequireAuthorization(Policies.Admin);
+            .Report().RequireAuthorization(Policies.Admin);
     }
+
+    /// <summary>The report as JSON, or as CSV on request.</summary>
+    private static RouteHandlerBuilder Report(this RouteHandlerBuilder builder) =>
+        builder.Produces<UsageReport>().AlsoProduces<string>("text/csv");
 
     /// <summary>The report after this hour's storage sample, the CPU shares so far and everything queued are written.</summary>
     private static async Task<UsageReport?> CurrentAsync(TenantId tenant, string? month, UsageService usage, UsageMeter meter, CpuShares cpu, CancellationToken ct)

@@ -1,12 +1,11 @@
 using Bruno.Core.Tenants;
 using Bruno.Server.Tenancy;
-using Bruno.Storage.Identity;
 
 namespace Bruno.Server.Features.Observability;
 
 /// <summary>
 /// A tenant's own request log and error summary: <c>GET /api/v1/insights</c> for its admins (scope admin; the tenant
-/// comes from the credential), and <c>GET /admin/v1/tenants/{id}/insights</c> for the platform. Query: <c>limit</c>
+/// comes from the credential), and <c>GET /admin/v1/tenants/{tenant}/insights</c> for the platform. Query: <c>limit</c>
 /// (1-1000, default 100) and <c>errors_only</c>.
 /// </summary>
 internal static class InsightsEndpoints
@@ -16,10 +15,9 @@ internal static class InsightsEndpoints
         api.Tenant.MapGet("/insights", (int? limit, [Microsoft.AspNetCore.Mvc.FromQuery(Name = "errors_only")] bool? errorsOnly, Caller caller, InsightsLog log) =>
                 TypedResults.Ok(log.Report(caller.Tenant, Limit(limit), errorsOnly ?? false)))
             .RequireAuthorization(Policies.Admin);
-        api.Platform.MapGet("/tenants/{id}/insights", (string id, int? limit, [Microsoft.AspNetCore.Mvc.FromQuery(Name = "errors_only")] bool? errorsOnly, TenantService tenants, InsightsLog log) =>
-                TenantId.TryParse(id, out var tenant) && tenants.Find(tenant) is not null
-                    ? (IResult)TypedResults.Ok(log.Report(tenant, Limit(limit), errorsOnly ?? false))
-                    : TypedResults.Problem(statusCode: 404, title: "Not found", detail: "No such tenant."));
+        api.Platform.MapGet("/tenants/{tenant}/insights", (string tenant, int? limit, [Microsoft.AspNetCore.Mvc.FromQuery(Name = "errors_only")] bool? errorsOnly, TenantService tenants, InsightsLog log) =>
+                TenantRoutes.Known(tenant, tenants, id => TypedResults.Ok(log.Report(id, Limit(limit), errorsOnly ?? false))))
+            .Produces<InsightsReport>();
     }
 
     private static int Limit(int? limit) =>

@@ -1,13 +1,15 @@
+using System.ComponentModel.DataAnnotations;
 using System.Net.ServerSentEvents;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Bruno.Core.Agents;
+using Bruno.Server.Features.Contract;
 using Bruno.Server.Tenancy;
 
 namespace Bruno.Server.Features.OpenAi;
 
 /// <summary>One message of a conversation as OpenAI's chat API sends it: text, or a list of parts of which the text ones count.</summary>
-public sealed record ChatMessage(string? Role, JsonElement Content);
+public sealed record ChatMessage([property: Required] string? Role, JsonElement Content);
 
 /// <summary>What OpenAI's <c>stream_options</c> may ask: a last chunk with the usage.</summary>
 public sealed record ChatStreamOptions(bool? IncludeUsage);
@@ -16,7 +18,7 @@ public sealed record ChatStreamOptions(bool? IncludeUsage);
 /// Body of <c>POST /v1/chat/completions</c>: the fields Bruno reads. Sampling settings (temperature, max tokens…) are
 /// accepted and left to the tenant's configured model; nothing here names a tenant (the credential does).
 /// </summary>
-public sealed record ChatCompletionRequest(string? Model, IReadOnlyList<ChatMessage>? Messages, bool? Stream, ChatStreamOptions? StreamOptions) : TenantBody;
+public sealed record ChatCompletionRequest([property: Required] string? Model, [property: Required] IReadOnlyList<ChatMessage>? Messages, bool? Stream, ChatStreamOptions? StreamOptions) : TenantBody;
 
 /// <summary>A model as <c>GET /v1/models</c> lists it.</summary>
 public sealed record OpenAiModel(string Id, string Object, long Created, string OwnedBy);
@@ -80,7 +82,8 @@ internal static class OpenAiEndpoints
     {
         api.OpenAi.MapGet("/models", (Caller caller) => TypedResults.Ok(new OpenAiModelList("list", [Model(caller)])))
             .RequireAuthorization(Policies.Query);
-        api.OpenAi.MapPost("/chat/completions", CompleteAsync).RequireAuthorization(Policies.Query);
+        api.OpenAi.MapPost("/chat/completions", CompleteAsync).RequireAuthorization(Policies.Query)
+            .Produces<ChatCompletion>().AlsoProduces<ChatCompletionChunk>("text/event-stream"); // chunks with "stream": true
     }
 
     /// <summary>The tenant's one model.</summary>

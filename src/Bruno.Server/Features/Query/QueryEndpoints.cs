@@ -1,11 +1,13 @@
+using System.ComponentModel.DataAnnotations;
 using System.Net.ServerSentEvents;
 using Bruno.Core.Agents;
+using Bruno.Server.Features.Contract;
 using Bruno.Server.Tenancy;
 
 namespace Bruno.Server.Features.Query;
 
 /// <summary>Body of a question.</summary>
-public sealed record QueryRequest(string? Query, string? SessionId, int? TopK) : TenantBody;
+public sealed record QueryRequest([property: Required] string? Query, string? SessionId, int? TopK) : TenantBody;
 
 /// <summary>
 /// An answer as the API returns it (and as the last server-sent event carries it). <c>answered</c> is false when the
@@ -23,7 +25,8 @@ internal static class QueryEndpoints
 {
     public static void MapQueryEndpoints(this ApiGroups api)
     {
-        api.Tenant.MapPost("/query", AskAsync).RequireAuthorization(Policies.Query);
+        api.Tenant.MapPost("/query", AskAsync).RequireAuthorization(Policies.Query)
+            .Produces<QueryResponse>().AlsoProduces<string>("text/event-stream"); // events with Accept: text/event-stream
     }
 
     private static async Task<IResult> AskAsync(QueryRequest body, [AsParameters] TenantRequest tenant, AskService ask, Core.Metering.LlmBudget budget, Microsoft.Extensions.Options.IOptions<Core.BrunoOptions> options, HttpContext http, CancellationToken ct)

@@ -51,6 +51,13 @@ public sealed class BrunoOptions
     /// <summary>The embedding model; the local MiniLM by default.</summary>
     public EmbeddingOptions Embeddings { get; set; } = new();
 
+    /// <summary>
+    /// The address clients reach the service at (<c>https://bruno.example.com</c>), as published in the OAuth protected
+    /// resource metadata; unset: the address of each request (right for one machine, but behind a proxy or ingress set
+    /// it, so a forged <c>Host</c> header cannot change what the metadata names).
+    /// </summary>
+    public string? PublicUrl { get; set; }
+
     /// <summary>Origins allowed to call the API from a browser (CORS); empty: none, and no CORS headers at all.</summary>
     public string[] CorsOrigins { get; set; } = [];
 

@@ -86,6 +86,11 @@ public sealed class BrunoOptionsValidator : IValidateOptions<BrunoOptions>
             yield return "Bruno:SecretsFolder must be a folder path (or unset).";
         }
 
+        if (options.PublicUrl is { } url && (!Uri.TryCreate(url, UriKind.Absolute, out var u) || u.Scheme is not ("http" or "https") || u.Query.Length > 0 || u.Fragment.Length > 0))
+        {
+            yield return $"Bruno:PublicUrl is '{url}': give the address clients use, like https://bruno.example.com (http or https, no query).";
+        }
+
         foreach (var origin in options.CorsOrigins)
         {
             if (origin == "*" || !Uri.TryCreate(origin, UriKind.Absolute, out var o) || o.Scheme is not ("http" or "https") || o.AbsolutePath != "/")

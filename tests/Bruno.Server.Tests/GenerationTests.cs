@@ -176,7 +176,7 @@ public sealed class ReadinessAndOpenApiTests(FakeModelFixture fixture) : IClassF
         using var client = fixture.Server.Client();
         var doc = await Http.JsonAsync(await client.GetAsync("/openapi/v1.json", Http.Ct));
         var paths = doc.GetProperty("paths");
-        foreach (var path in new[] { "/api/v1/query", "/api/v1/documents", "/api/v1/documents/{id}", "/admin/v1/tenants", "/admin/v1/tenants/{id}/export", "/admin/v1/tenants/import" })
+        foreach (var path in new[] { "/api/v1/query", "/api/v1/documents", "/api/v1/documents/{id}", "/admin/v1/tenants", "/admin/v1/tenants/{tenant}/export", "/admin/v1/tenants/import" })
         {
             Assert.True(paths.TryGetProperty(path, out _), $"missing {path}");
         }

@@ -4,7 +4,7 @@ using Bruno.Testing;
 
 namespace Bruno.Server.Tests;
 
-/// <summary><c>GET /admin/v1/tenants/{id}/manifests</c> through the real pipeline: the platform's only, and a clear refusal.</summary>
+/// <summary><c>GET /admin/v1/tenants/{tenant}/manifests</c> through the real pipeline: the platform's only, and a clear refusal.</summary>
 public sealed class ManifestApiTests
 {
     [Fact]

@@ -63,7 +63,7 @@ internal sealed class ReceiptVerifyCommand : AsyncCommand<ReceiptVerifyCommand.S
     /// <summary>
     /// The signed receipts in <paramref name="json"/>, as any door hands them out: a receipt alone (<c>tenant delete
     /// --receipt</c>), an API response that carries one under <c>receipt</c> (tenant deletion, user erasure), or a list
-    /// of either (<c>GET /admin/v1/tenants/{id}/receipts</c>). Empty when it holds none.
+    /// of either (<c>GET /admin/v1/tenants/{tenant}/receipts</c>). Empty when it holds none.
     /// </summary>
     internal static List<SignedReceipt> Read(string json)
     {

@@ -17,7 +17,7 @@ internal static class ProtectedResource
 
     /// <summary>Adds the challenge header naming the metadata to a 401 about to be written.</summary>
     public static void Challenge(HttpContext http) =>
-        http.Response.Headers.WWWAuthenticate = $"Bearer resource_metadata=\"{Base(http)}{Path}\"";
+        http.Response.Headers.WWWAuthenticate = $"Bearer resource_metadata=\"{Base(http, http.RequestServices.GetRequiredService<IOptions<BrunoOptions>>().Value)}{Path}\"";
 
     /// <summary>The metadata, anonymous on purpose (the endpoint test allows these two routes).</summary>
     public static void MapProtectedResource(this IEndpointRouteBuilder app)
@@ -33,7 +33,7 @@ internal static class ProtectedResource
         var auth = options.Value.Auth;
         return TypedResults.Json(new Dictionary<string, object?>(StringComparer.Ordinal)
         {
-            ["resource"] = Base(http) + "/mcp",
+            ["resource"] = Base(http, options.Value) + "/mcp",
             ["resource_name"] = "Bruno",
             ["authorization_servers"] = auth.Enabled ? new[] { auth.Authority!.TrimEnd('/') } : null,
             ["bearer_methods_supported"] = BearerMethods,
@@ -41,5 +41,7 @@ internal static class ProtectedResource
         }.Where(p => p.Value is not null).ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal));
     }
 
-    private static string Base(HttpContext http) => $"{http.Request.Scheme}://{http.Request.Host}";
+    /// <summary>The configured public address (<see cref="BrunoOptions.PublicUrl"/>), else the request's.</summary>
+    private static string Base(HttpContext http, BrunoOptions options) =>
+        options.PublicUrl is { } configured ? configured.TrimEnd('/') : $"{http.Request.Scheme}://{http.Request.Host}";
 }

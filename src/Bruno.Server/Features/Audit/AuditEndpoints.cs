@@ -5,7 +5,7 @@ using Bruno.Server.Tenancy;
 namespace Bruno.Server.Features.Audit;
 
 /// <summary>
-/// Reading audit logs: the platform's admins any tenant's (<c>/admin/v1/tenants/{id}/audit</c>), a tenant's admins
+/// Reading audit logs: the platform's admins any tenant's (<c>/admin/v1/tenants/{tenant}/audit</c>), a tenant's admins
 /// their own (<c>/api/v1/audit</c>); filters by action, actor, result and time, paged by position. Checkpoints are
 /// listed (to keep off the machine) and can be signed on demand; the public key that verifies them is published.
 /// </summary>

@@ -308,7 +308,7 @@ internal static class OpenApiContract
     }
 
     /// <summary>
-    /// An id from the method and the route: <c>GET /admin/v1/tenants/{id}/usage</c> → <c>getAdminTenantsByIdUsage</c>.
+    /// An id from the method and the route: <c>GET /admin/v1/tenants/{tenant}/usage</c> → <c>getAdminTenantsByTenantUsage</c>.
     /// Unique, since the method and route of an endpoint are.
     /// </summary>
     internal static string OperationId(string method, string route)

@@ -10,8 +10,15 @@ namespace Bruno.Server.Features.Mcp;
 /// </summary>
 internal static class McpFeature
 {
-    /// <summary>What tools return, in the HTTP API's spelling (snake_case, as <c>session_id</c> and <c>document_id</c> there).</summary>
-    private static readonly JsonSerializerOptions Json = new(ModelContextProtocol.McpJsonUtilities.DefaultOptions) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+    /// <summary>
+    /// What tools return, in the HTTP API's spelling (snake_case, as <c>session_id</c> and <c>document_id</c> there), nulls
+    /// written: the output schemas require every property (a null <c>next</c> is the end of the list, not a missing key).
+    /// </summary>
+    private static readonly JsonSerializerOptions Json = new(ModelContextProtocol.McpJsonUtilities.DefaultOptions)
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.Never,
+    };
 
     public static void AddMcp(this IServiceCollection services)
     {

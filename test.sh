@@ -19,7 +19,8 @@ if ! dotnet format Bruno.slnx --verify-no-changes --no-restore -v q; then
   exit 1
 fi
 
-# Third-party tools the contract tests drive (tests/contract: the official OpenAI SDK, the Redocly CLI, openapi-typescript with tsc, the MCP TypeScript SDK and Inspector CLI): Node.js from Debian when it is
+# Third-party tools the contract tests drive (tests/contract: the official OpenAI SDK, the Redocly CLI, openapi-typescript
+# and openapi-fetch with tsc, the official MCP TypeScript SDK, the MCP Inspector CLI): Node.js from Debian when it is
 # missing and this runs as root, then the locked packages.
 if ! command -v npm >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm) >/dev/null 2>&1 || true

@@ -14,6 +14,8 @@ public sealed class McpTests(ServerFixture fixture) : IClassFixture<ServerFixtur
     private async Task<McpClient> ConnectAsync(string credential) =>
         await Server.McpAsync(credential, Http.Ct);
 
+    private const string McpRetryAfter = "retry_after_seconds";
+
     private static string Text(CallToolResult result) => string.Join("\n", result.Content.OfType<TextContentBlock>().Select(t => t.Text));
 
     [Fact]
@@ -33,10 +35,15 @@ public sealed class McpTests(ServerFixture fixture) : IClassFixture<ServerFixtur
         Assert.All(tools, t => Assert.False(string.IsNullOrWhiteSpace(t.Title), $"{t.Name}: no title"));
         Assert.All(tools, t => Assert.NotNull(t.ProtocolTool.OutputSchema));
 
-        var search = await client.CallToolAsync("search_knowledge", new Dictionary<string, object?> { ["query"] = "when do the canal locks open", ["tenant_id"] = b }, cancellationToken: Http.Ct);
+        // an argument naming tenant B is refused as an unknown argument (issue 20: never ignored), and B is never reached
+        var named = await Assert.ThrowsAsync<McpProtocolException>(() => client.CallToolAsync("search_knowledge", new Dictionary<string, object?> { ["query"] = "when does the river ferry run", ["tenant_id"] = b }, cancellationToken: Http.Ct).AsTask());
+        Assert.Equal(McpErrorCode.InvalidParams, named.ErrorCode);
+        Assert.Contains("'tenant_id'", named.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("river", named.Message.Replace("'tenant_id'", string.Empty, StringComparison.Ordinal), StringComparison.Ordinal);
+        var search = await client.CallToolAsync("search_knowledge", new Dictionary<string, object?> { ["query"] = "when do the canal locks open" }, cancellationToken: Http.Ct);
         Assert.NotEqual(true, search.IsError);
         Assert.Contains("canal", Text(search), StringComparison.Ordinal);
-        Assert.DoesNotContain("river", Text(search), StringComparison.Ordinal); // the argument naming tenant B is not honoured
+        Assert.DoesNotContain("river", Text(search), StringComparison.Ordinal);
 
         var answer = await client.CallToolAsync("ask_agent", new Dictionary<string, object?> { ["question"] = "When do the canal locks open?" }, cancellationToken: Http.Ct);
         Assert.Contains("seven", Text(answer), StringComparison.Ordinal);
@@ -85,19 +92,22 @@ public sealed class McpTests(ServerFixture fixture) : IClassFixture<ServerFixtur
         {
             new() { ["query"] = new string('x', 10_000) },
             new() { ["query"] = "" },
-            new() { ["query"] = "x' OR tenant_id != '' --" },
+            new() { ["query"] = "   " },
             new() { ["query"] = "../../etc/passwd", ["topK"] = 5 },
         };
         foreach (var args in hostile)
         {
-            var r = await client.CallToolAsync("search_knowledge", args, cancellationToken: Http.Ct);
-            Http.AssertNoInternals(Text(r));
+            // each one a JSON-RPC -32602 with a reason of Bruno's, never a stack, a type or a path
+            var r = await Assert.ThrowsAsync<McpProtocolException>(() => client.CallToolAsync("search_knowledge", args, cancellationToken: Http.Ct).AsTask());
+            Assert.Equal(McpErrorCode.InvalidParams, r.ErrorCode);
+            Http.AssertNoInternals(r.Message);
         }
 
-        Assert.True((await client.CallToolAsync("search_knowledge", hostile[0], cancellationToken: Http.Ct)).IsError);
-        var badPage = await client.CallToolAsync("list_documents", new Dictionary<string, object?> { ["after"] = "../../x" }, cancellationToken: Http.Ct);
-        Assert.True(badPage.IsError);
-        Http.AssertNoInternals(Text(badPage));
+        var injection = await client.CallToolAsync("search_knowledge", new Dictionary<string, object?> { ["query"] = "x' OR tenant_id != '' --" }, cancellationToken: Http.Ct);
+        Assert.NotEqual(true, injection.IsError); // just words to look for
+        var badPage = await Assert.ThrowsAsync<McpProtocolException>(() => client.CallToolAsync("list_documents", new Dictionary<string, object?> { ["after"] = "../../x" }, cancellationToken: Http.Ct).AsTask());
+        Assert.Equal(McpErrorCode.InvalidParams, badPage.ErrorCode);
+        Http.AssertNoInternals(badPage.Message);
 
         var unknown = await Assert.ThrowsAsync<McpProtocolException>(() => client.CallToolAsync("drop_tables", new Dictionary<string, object?>(), cancellationToken: Http.Ct).AsTask());
         Http.AssertNoInternals(unknown.Message);
@@ -116,7 +126,10 @@ public sealed class McpTests(ServerFixture fixture) : IClassFixture<ServerFixtur
         Assert.NotEqual(true, stored.IsError);
         var id = System.Text.Json.JsonDocument.Parse(Text(stored)).RootElement.GetProperty("id").GetString();
 
-        var recalled = await inB.CallToolAsync("recall", new Dictionary<string, object?> { ["query"] = "bike lock code MCPMEMCANARY", ["tenant_id"] = a }, cancellationToken: Http.Ct);
+        var named = await Assert.ThrowsAsync<McpProtocolException>(() => inB.CallToolAsync("recall", new Dictionary<string, object?> { ["query"] = "bike lock code MCPMEMCANARY", ["tenant_id"] = a }, cancellationToken: Http.Ct).AsTask());
+        Assert.Equal(McpErrorCode.InvalidParams, named.ErrorCode);
+        Assert.DoesNotContain("9182", named.Message, StringComparison.Ordinal);
+        var recalled = await inB.CallToolAsync("recall", new Dictionary<string, object?> { ["query"] = "bike lock code MCPMEMCANARY" }, cancellationToken: Http.Ct);
         Assert.DoesNotContain("9182", Text(recalled), StringComparison.Ordinal);
         Assert.True((await inB.CallToolAsync("forget", new Dictionary<string, object?> { ["id"] = id }, cancellationToken: Http.Ct)).IsError);
         Assert.Contains("9182", Text(await inA.CallToolAsync("recall", new Dictionary<string, object?> { ["query"] = "bike lock code" }, cancellationToken: Http.Ct)), StringComparison.Ordinal);
@@ -141,11 +154,16 @@ public sealed class McpTests(ServerFixture fixture) : IClassFixture<ServerFixtur
         var refused = await Assert.ThrowsAsync<McpProtocolException>(() => greedy.CallToolAsync("search_knowledge", search, cancellationToken: Http.Ct).AsTask());
         Assert.Equal(-32029, (int)refused.ErrorCode);
         Assert.Matches(@"3 calls a minute per client\. Retry after \d+ s\.", refused.Message);
+        // issue 20: the seconds in the error's data too, for a client to act on without reading the message
+        var seconds = Convert.ToInt32(refused.Data[McpRetryAfter], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(seconds, 1, 60);
+        Assert.Contains($"Retry after {seconds} s.", refused.Message, StringComparison.Ordinal);
 
         // generation has its own, smaller budget; another tool and another client are unaffected
         Assert.NotEqual(true, (await greedy.CallToolAsync("ask_agent", new Dictionary<string, object?> { ["question"] = "When are you open?" }, cancellationToken: Http.Ct)).IsError);
         var generation = await Assert.ThrowsAsync<McpProtocolException>(() => greedy.CallToolAsync("ask_agent", new Dictionary<string, object?> { ["question"] = "And on Sunday?" }, cancellationToken: Http.Ct).AsTask());
         Assert.Contains("ask_agent allows 1 calls a minute", generation.Message, StringComparison.Ordinal);
+        Assert.True(generation.Data.Contains(McpRetryAfter));
         Assert.NotEqual(true, (await greedy.CallToolAsync("recall", new Dictionary<string, object?> { ["query"] = "hours" }, cancellationToken: Http.Ct)).IsError);
         await using var polite = await As("polite");
         Assert.NotEqual(true, (await polite.CallToolAsync("search_knowledge", search, cancellationToken: Http.Ct)).IsError);

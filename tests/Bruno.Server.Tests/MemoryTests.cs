@@ -4,6 +4,7 @@ using Bruno.Core.Memory;
 using Bruno.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
+using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
 
 namespace Bruno.Server.Tests;
@@ -42,7 +43,11 @@ public sealed class MemoryTests(FakeModelFixture fixture) : IClassFixture<FakeMo
         Assert.All(fixture.Model.PromptTexts.Skip(before), p => Assert.DoesNotContain("4471", p, StringComparison.Ordinal));
 
         await using var mcp = await Server.McpAsync(Server.UserToken(tenant, "bob", Scopes.Memory), Http.Ct);
-        var recall = await mcp.CallToolAsync("recall", new Dictionary<string, object?> { ["query"] = "locker code MEMCANARY", ["user"] = "alice" }, cancellationToken: Http.Ct);
+        // an argument naming another user is refused (issue 20: -32602, never ignored), and alice is never reached
+        var named = await Assert.ThrowsAsync<McpProtocolException>(() => mcp.CallToolAsync("recall", new Dictionary<string, object?> { ["query"] = "locker code MEMCANARY", ["user"] = "alice" }, cancellationToken: Http.Ct).AsTask());
+        Assert.Equal(McpErrorCode.InvalidParams, named.ErrorCode);
+        Assert.DoesNotContain("4471", named.Message, StringComparison.Ordinal);
+        var recall = await mcp.CallToolAsync("recall", new Dictionary<string, object?> { ["query"] = "locker code MEMCANARY" }, cancellationToken: Http.Ct);
         Assert.DoesNotContain("4471", string.Join(" ", recall.Content.OfType<TextContentBlock>().Select(t => t.Text)), StringComparison.Ordinal);
         var aliceNote = export.GetProperty("facts")[0].GetProperty("id").GetString()!;
         Assert.True((await mcp.CallToolAsync("forget", new Dictionary<string, object?> { ["id"] = aliceNote }, cancellationToken: Http.Ct)).IsError);

@@ -44,6 +44,9 @@ public sealed record DocumentFile(string Id, string? Title, string ContentType, 
 /// <summary>A stored document as listed.</summary>
 public sealed record DocumentInfo(string Id, string Title, string ContentType, int Chunks, long Bytes, DateTimeOffset CreatedAt);
 
+/// <summary>A document's text as Bruno holds it (<see cref="DocumentService.ReadAsync"/>), Markdown.</summary>
+public sealed record DocumentText(DocumentInfo Info, string Text);
+
 /// <summary>Refused input, with a message safe to show the caller.</summary>
 public sealed class DocumentRejectedException(string message, DocumentRejection reason) : Exception(message)
 {
@@ -403,6 +406,65 @@ public sealed partial class DocumentService(IEmbeddingGenerator<string, Embeddin
     {
         var collection = await CollectionAsync(store);
         return await collection.GetAsync(DocRowId(ValidateId(id))) is { } row ? Info(row) : null;
+    }
+
+    /// <summary>
+    /// The document's text as Bruno holds it (its chunks, in order, without their context lines and without the
+    /// sentences consecutive chunks share), as Markdown: the title, then each section under its heading path. Null when
+    /// there is no such document. Throws <see cref="DocumentRejectedException"/> for a malformed id.
+    /// </summary>
+    public async Task<DocumentText?> ReadAsync(ITenantStore store, string id, CancellationToken ct = default)
+    {
+        var collection = await CollectionAsync(store);
+        if (await collection.GetAsync(DocRowId(ValidateId(id)), ct) is not { } row)
+        {
+            return null;
+        }
+
+        var info = Info(row);
+        var text = new StringBuilder("# ").Append(info.Title).Append('\n');
+        string? section = null;
+        var previous = string.Empty;
+        for (var i = 0; i < info.Chunks; i++)
+        {
+            if (await collection.GetAsync(ChunkRowId(info.Id, i), ct) is not { } chunk)
+            {
+                continue;
+            }
+
+            var at = chunk.Metadata.TryGetValue("body_at", out var b) && b.Kind == MetadataKind.Number ? Math.Clamp((int)b.AsNumber, 0, chunk.Text.Length) : 0;
+            var body = chunk.Text[at..];
+            var chunkSection = chunk.Metadata.TryGetValue("section", out var s) ? s.AsString : string.Empty;
+            if (chunkSection != section)
+            {
+                section = chunkSection;
+                previous = string.Empty;
+                if (section.Length > 0)
+                {
+                    text.Append("\n## ").Append(section).Append('\n');
+                }
+            }
+
+            var shared = SharedLength(previous, body);
+            text.Append('\n').Append(body.AsSpan(shared).TrimStart()).Append('\n');
+            previous = body;
+        }
+
+        return new DocumentText(info, text.ToString());
+    }
+
+    /// <summary>How many characters at the start of <paramref name="next"/> repeat the end of <paramref name="previous"/> (the chunker's overlap).</summary>
+    private static int SharedLength(string previous, string next)
+    {
+        for (var n = Math.Min(previous.Length, next.Length); n > 0; n--)
+        {
+            if (previous.AsSpan(previous.Length - n).SequenceEqual(next.AsSpan(0, n)) && (n == next.Length || char.IsWhiteSpace(next[n])))
+            {
+                return n;
+            }
+        }
+
+        return 0;
     }
 
     /// <summary>Deletes the document and all its chunks at once; false when it did not exist.</summary>

@@ -9,7 +9,11 @@ namespace Bruno.Server.Features.Documents;
 public sealed record DocumentRequest([property: Required] string? Id, string? Title, string? ContentType, [property: Required] string? Content, Dictionary<string, string>? Metadata) : TenantBody;
 
 /// <summary>A page of documents; <c>next</c> is the cursor for the following page, null at the end.</summary>
-public sealed record DocumentPage(IReadOnlyList<DocumentInfo> Items, string? Next);
+public sealed record DocumentPage(IReadOnlyList<DocumentInfo> Items, string? Next)
+{
+    /// <summary>The page of <paramref name="items"/> asked for with <paramref name="limit"/>: a full page may have a next one.</summary>
+    public static DocumentPage Of(IReadOnlyList<DocumentInfo> items, int limit) => new(items, items.Count == limit && items.Count > 0 ? items[^1].Id : null);
+}
 
 /// <summary>The tenant's documents: upload (replace by id), list, show, delete.</summary>
 internal static class DocumentEndpoints
@@ -76,7 +80,7 @@ internal static class DocumentEndpoints
     {
         var size = Math.Clamp(limit ?? 50, 1, 200);
         var items = await documents.ListAsync(tenant.Store, after, size);
-        return TypedResults.Ok(new DocumentPage(items, items.Count == size ? items[^1].Id : null));
+        return TypedResults.Ok(DocumentPage.Of(items, size));
     }
 
     private static async Task<IResult> GetAsync(string id, [AsParameters] TenantRequest tenant, DocumentService documents) =>

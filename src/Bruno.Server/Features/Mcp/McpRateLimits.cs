@@ -1,12 +1,8 @@
-using System.Security.Claims;
 using System.Threading.RateLimiting;
 using Bruno.Core;
 using Bruno.Core.Mcp;
 using Bruno.Server.Tenancy;
 using Microsoft.Extensions.Options;
-using ModelContextProtocol;
-using ModelContextProtocol.Protocol;
-using ModelContextProtocol.Server;
 
 namespace Bruno.Server.Features.Mcp;
 
@@ -14,14 +10,11 @@ namespace Bruno.Server.Features.Mcp;
 /// Per-tool rate limits of the MCP endpoint, per client (a tenant's user, or an API key, which has its own subject):
 /// <c>ask_agent</c> at <see cref="McpOptions.GenerationPerMinute"/>, every other tool at
 /// <see cref="McpOptions.SearchPerMinute"/>, each a token bucket (a full minute's worth may be spent at once, then it
-/// refills evenly). A refused call is a JSON-RPC error (code <see cref="RateLimitedCode"/>) whose message says when to
+/// refills evenly). A refused call is a JSON-RPC error (code <see cref="McpErrors.RateLimitedCode"/>) whose message says when to
 /// retry. Limits live in this process: with several replicas each counts its own (issue 5 brings shared plans).
 /// </summary>
 internal sealed class McpRateLimits : IDisposable
 {
-    /// <summary>The JSON-RPC error code of a refusal (in the range JSON-RPC leaves to servers).</summary>
-    public const int RateLimitedCode = -32029;
-
     private static readonly HashSet<string> Tools = new(StringComparer.Ordinal) { "search_knowledge", "ask_agent", "list_documents", "remember", "recall", "forget" };
 
     private readonly McpOptions _options;
@@ -34,18 +27,10 @@ internal sealed class McpRateLimits : IDisposable
             key => RateLimitPartition.GetTokenBucketLimiter(key, k => Bucket(PerMinute(k.Tool))));
     }
 
-    /// <summary>The request filter: counts the call against the caller's bucket for the tool before it runs.</summary>
-    public static McpRequestHandler<CallToolRequestParams, CallToolResult> Filter(McpRequestHandler<CallToolRequestParams, CallToolResult> next) =>
-        async (request, ct) =>
-        {
-            request.Services?.GetService<McpRateLimits>()?.Acquire(request.User, request.Params?.Name ?? string.Empty);
-            return await next(request, ct);
-        };
-
     /// <summary>Takes one call of <paramref name="tool"/> from the caller's bucket; throws the JSON-RPC refusal when it is empty.</summary>
-    public void Acquire(ClaimsPrincipal? user, string tool)
+    public void Acquire(Caller? caller, string tool)
     {
-        if (user is null || Caller.From(user) is not { } caller)
+        if (caller is null)
         {
             return; // unauthenticated calls never reach a tool: the endpoint requires a credential
         }
@@ -58,9 +43,7 @@ internal sealed class McpRateLimits : IDisposable
             var perMinute = PerMinute(tool);
             var retry = lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : TimeSpan.FromMinutes(1.0 / perMinute);
             var seconds = Math.Max(1, (int)Math.Ceiling(retry.TotalSeconds));
-            throw new McpProtocolException(
-                $"Rate limit reached: {tool} allows {perMinute} calls a minute per client. Retry after {seconds} s.",
-                (McpErrorCode)RateLimitedCode);
+            throw McpErrors.RateLimited($"Rate limit reached: {tool} allows {perMinute} calls a minute per client. Retry after {seconds} s.", TimeSpan.FromSeconds(seconds));
         }
     }
 

@@ -193,7 +193,7 @@ public sealed class ManifestRenderer
         }
 
         var id = tenant.Id;
-        var root = $"tenants/{tenant}";
+        var root = $"tenants/{id}";
         var labels = Manifest.Labels("tenant", tenant);
         var tenantNs = Names.Namespace(tenant.Id);
         var flux = _options.Flux;

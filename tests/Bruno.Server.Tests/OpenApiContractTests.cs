@@ -71,9 +71,13 @@ public sealed class OpenApiContractTests(ServerFixture fixture) : IClassFixture<
                 const bruno = createClient<paths, "application/json">({ baseUrl: "http://127.0.0.1:8080" });
                 await bruno.POST("/api/v1/query", { body: { question: "the field is called query", tenant_id: "other" } });
                 """;
+            var tenant = ServerFixture.NewTenant("ts-client");
+            await fixture.Server.CreateTenantsAsync(tenant);
             var report = await NodeClients.RunAsync("typescript-client.mjs", new Dictionary<string, string>
             {
                 ["BRUNO_OPENAPI"] = file,
+                ["BRUNO_URL"] = fixture.Server.Address.ToString().TrimEnd('/'),
+                ["BRUNO_TOKEN"] = fixture.Server.UserToken(tenant, "ts-user", Core.Identity.Scopes.Query, Core.Identity.Scopes.Ingest),
                 ["BRUNO_README"] = Path.Combine(NodeClients.Folder, "..", "..", "README.md"),
                 ["BRUNO_MISUSE"] = misuse,
             }, Http.Ct);
@@ -83,6 +87,14 @@ public sealed class OpenApiContractTests(ServerFixture fixture) : IClassFixture<
             var wrong = errors.Where(e => e.Key != "misuse.ts").Select(e => $"{e.Key}: {e.Value}").ToList();
             Assert.True(wrong.Count == 0, string.Join("\n", wrong)); // the README's examples and the answer's type (string, not never)
             Assert.Contains("'question' does not exist", errors.GetValueOrDefault("misuse.ts"), StringComparison.Ordinal); // the types bind
+
+            // and the example does what it says against the real server: uploads, asks, cites, lists
+            var run = Assert.Single(report.GetProperty("runs").EnumerateArray());
+            Assert.True(run.GetProperty("exit").GetInt32() == 0, run.GetProperty("stderr").GetString());
+            var printed = run.GetProperty("stdout").GetString()!;
+            Assert.Contains("30 days", printed, StringComparison.Ordinal);
+            Assert.Contains("[1] Returns policy", printed, StringComparison.Ordinal);
+            Assert.Contains("returns Returns policy", printed, StringComparison.Ordinal);
         }
         finally
         {

@@ -2,7 +2,8 @@
 // TypeScript examples (```ts blocks) against it with `tsc --strict`, as a user of the API would. Environment:
 // BRUNO_OPENAPI (the document, a file), BRUNO_README (the README), BRUNO_MISUSE (optional: TypeScript that misuses the
 // API and must NOT compile, proving the types bind). Prints one JSON line: the examples compiled, the errors of each
-// file, and the type the client gives a query's answer.
+// file, and the type the client gives a query's answer. With BRUNO_URL and BRUNO_TOKEN, the examples then run against
+// that server, and what they printed is reported too.
 import { mkdtempSync, writeFileSync, readFileSync, rmSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -49,7 +50,22 @@ try {
     if (m) (errors[m[1]] ??= []).push(m[2]);
     else if (line.includes("error TS")) (errors["(tsc)"] ??= []).push(line.trim());
   }
-  console.log(JSON.stringify({ examples: examples.length, files, errors, exit: result.status }));
+  // With a server to call (BRUNO_URL, BRUNO_TOKEN), the examples also run: compiled to JavaScript by the same compiler,
+  // the README's address and token placeholder replaced, each run with Node; what they print is reported.
+  const runs = [];
+  if (process.env.BRUNO_URL && process.env.BRUNO_TOKEN && !Object.keys(errors).some((f) => f.startsWith("readme-example"))) {
+    const ts = (await import("typescript")).default;
+    for (const [i, code] of examples.entries()) {
+      const js = ts.transpileModule(code, { compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext } }).outputText
+        .replaceAll("http://127.0.0.1:8080", process.env.BRUNO_URL)
+        .replaceAll("<a token or API key of the tenant>", process.env.BRUNO_TOKEN);
+      const file = join(work, `readme-example-${i + 1}.mjs`);
+      writeFileSync(file, js);
+      const run = spawnSync(process.execPath, [file], { cwd: work, encoding: "utf8", timeout: 60_000 });
+      runs.push({ exit: run.status, stdout: run.stdout, stderr: run.stderr.slice(0, 2000) });
+    }
+  }
+  console.log(JSON.stringify({ examples: examples.length, files, errors, exit: result.status, runs }));
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

@@ -1,5 +1,6 @@
 using Bruno.Cluster;
 using Bruno.Core;
+using Bruno.Server.Features.Access;
 using Bruno.Server.Features.Admin;
 using Bruno.Server.Features.Audit;
 using Bruno.Server.Features.Contract;
@@ -72,6 +73,7 @@ public static class BrunoServer
         api.MapClusterEndpoints();
         api.MapBundleEndpoints();
         api.MapApiKeyEndpoints();
+        api.MapAccessEndpoints();
         api.MapSettingsEndpoints();
         api.MapAuditEndpoints();
         api.MapUsageEndpoints();

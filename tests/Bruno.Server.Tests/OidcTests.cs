@@ -56,13 +56,14 @@ public sealed class OidcFixture : IAsyncLifetime
     /// <summary>The private half of a published key.</summary>
     public SecurityKey Key(string kid) => _published.First(k => k.Private.KeyId == kid).Private;
 
-    public string Token(SecurityKey key, string algorithm, string tenant, string scope = "query", string? audience = null, string? issuer = null) =>
+    public string Token(SecurityKey key, string algorithm, string tenant, string scope = "query", string? audience = null, string? issuer = null, IReadOnlyDictionary<string, object>? extra = null) =>
         new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
         {
             Issuer = issuer ?? Issuer,
             Audience = audience ?? "bruno-api",
             Expires = DateTime.UtcNow.AddMinutes(5),
-            Claims = new Dictionary<string, object> { ["tenant_id"] = tenant, ["sub"] = "sso-user", ["scope"] = scope },
+            Claims = new Dictionary<string, object> { ["tenant_id"] = tenant, ["sub"] = "sso-user", ["scope"] = scope }
+                .Concat(extra ?? new Dictionary<string, object>()).ToDictionary(p => p.Key, p => p.Value),
             SigningCredentials = new SigningCredentials(key, algorithm),
         });
 

@@ -20,6 +20,18 @@ public sealed class AuthOptions
     /// <summary>How often the keys are refreshed on schedule, in minutes.</summary>
     public int KeyRefreshMinutes { get; set; } = 60;
 
+    /// <summary>
+    /// The claim of the authority's tokens that lists the user's groups (values that are valid group names count; the
+    /// union with the groups managed in Bruno is the user's groups). Default <c>groups</c>.
+    /// </summary>
+    public string GroupsClaim { get; set; } = "groups";
+
+    /// <summary>
+    /// The claim of the authority's tokens that lists the user's roles (values naming a Bruno role — owner, admin,
+    /// editor, member, auditor — count, the most privileged first; a role assigned in Bruno takes precedence). Default <c>roles</c>.
+    /// </summary>
+    public string RolesClaim { get; set; } = "roles";
+
     /// <summary>True when an authority is configured.</summary>
     public bool Enabled => !string.IsNullOrWhiteSpace(Authority);
 }

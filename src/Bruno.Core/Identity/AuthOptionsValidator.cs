@@ -29,5 +29,13 @@ public sealed class AuthOptionsValidator : IValidateOptions<AuthOptions>
         {
             yield return "Bruno:Auth:KeyRefreshMinutes must be between 1 and 1440.";
         }
+
+        foreach (var (name, value) in new[] { ("GroupsClaim", options.GroupsClaim), ("RolesClaim", options.RolesClaim) })
+        {
+            if (string.IsNullOrWhiteSpace(value) || value.Length > 100 || value.Any(char.IsControl) || value is TokenService.TenantClaim or "sub" or TokenService.ScopeClaim or "scp")
+            {
+                yield return $"Bruno:Auth:{name} must name a claim of 1-100 characters other than tenant_id, sub, scope and scp.";
+            }
+        }
     }
 }

@@ -15,6 +15,9 @@ public static class Scopes
     /// <summary>Administer one's own tenant.</summary>
     public const string Admin = "admin";
 
+    /// <summary>Read one's own tenant's audit log, usage and insights (what an auditor holds; admin includes it).</summary>
+    public const string Audit = "audit";
+
     /// <summary>Operate the platform: create and manage tenants, issue tokens. Carried by tokens without a tenant.</summary>
     public const string PlatformAdmin = "platform-admin";
 
@@ -22,5 +25,5 @@ public static class Scopes
     public const string Metrics = "metrics";
 
     /// <summary>Scopes a tenant user token may carry.</summary>
-    public static IReadOnlySet<string> TenantScopes { get; } = new HashSet<string>(StringComparer.Ordinal) { Query, Ingest, Memory, Admin };
+    public static IReadOnlySet<string> TenantScopes { get; } = new HashSet<string>(StringComparer.Ordinal) { Query, Ingest, Memory, Admin, Audit };
 }

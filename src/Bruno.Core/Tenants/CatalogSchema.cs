@@ -22,6 +22,7 @@ public static class CatalogSchema
     [
         new(1, "the unversioned catalog: every table as the releases before schema versions made it", Unversioned),
         new(2, "foreign keys to tenants, CHECK constraints, retention of audit and usage out of tenant_memory", KeysAndChecks),
+        new(3, "roles of users in a tenant, groups and their members", RolesAndGroups),
     ];
 
     /// <summary>The version this build writes and understands.</summary>
@@ -123,6 +124,34 @@ public static class CatalogSchema
                 Retention(db, c); // after tenants (a SQLite rebuild of a parent would cascade), before tenant_memory loses the columns
             }
         }
+    }
+
+    /// <summary>Migration 3: each user's role in a tenant, and the tenant's groups with their members (and group admins).</summary>
+    private static void RolesAndGroups(CatalogDatabase db, DbConnection c)
+    {
+        Run(c, db.Ddl($$"""
+            CREATE TABLE tenant_roles(
+              tenant TEXT NOT NULL, user_id TEXT NOT NULL, role TEXT NOT NULL, assigned_at {long} NOT NULL, assigned_by TEXT NOT NULL,
+              PRIMARY KEY (tenant, user_id),
+              {{Owner("tenant_roles")}},
+              CONSTRAINT tenant_roles_role CHECK (role IN ({{Quoted(Access.TenantRoles.Names)}})),
+              CONSTRAINT tenant_roles_user CHECK (length(user_id) > 0));
+            """));
+        Run(c, db.Ddl($$"""
+            CREATE TABLE tenant_groups(
+              tenant TEXT NOT NULL, name TEXT NOT NULL, created_at {long} NOT NULL, created_by TEXT NOT NULL,
+              PRIMARY KEY (tenant, name),
+              {{Owner("tenant_groups")}},
+              CONSTRAINT tenant_groups_name CHECK (length(name) BETWEEN 1 AND {{Access.GroupName.MaxLength}}));
+            """));
+        Run(c, db.Ddl("""
+            CREATE TABLE tenant_group_members(
+              tenant TEXT NOT NULL, group_name TEXT NOT NULL, user_id TEXT NOT NULL, is_admin INTEGER NOT NULL, added_at {long} NOT NULL,
+              PRIMARY KEY (tenant, group_name, user_id),
+              CONSTRAINT tenant_group_members_group FOREIGN KEY (tenant, group_name) REFERENCES tenant_groups(tenant, name) ON DELETE CASCADE,
+              CONSTRAINT tenant_group_members_admin CHECK (is_admin IN (0, 1)));
+            """));
+        Run(c, "CREATE INDEX IF NOT EXISTS tenant_group_members_user ON tenant_group_members(tenant, user_id);");
     }
 
     private static void Retention(CatalogDatabase db, DbConnection c)

@@ -56,29 +56,43 @@ internal sealed record AuditedAttribute(string Action);
 
 /// <summary>
 /// Records calls of <see cref="AuditedAttribute"/> endpoints that succeeded (status below 400) or were refused for
-/// authorisation (403) in the audit log of the tenant they act on: the route's <c>{id}</c> or <c>{tenant}</c> for the
-/// platform's API, the caller's tenant otherwise. The resource is the request's method and path.
+/// authorisation (403) in the audit log of the tenant they act on: the caller's tenant for a tenant's credential, the
+/// route's <c>{tenant}</c> for the platform's API. The resource is the request's method and path.
 /// </summary>
 internal sealed class AuditedFilter(AuditTrail trail) : IEndpointFilter
 {
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
-        var result = await next(context);
-        var http = context.HttpContext;
-        if (http.GetEndpoint()?.Metadata.GetMetadata<AuditedAttribute>() is not { } audited)
+        object? result;
+        try
         {
-            return result;
+            result = await next(context);
+        }
+        catch (Core.Access.AccessDeniedException)
+        {
+            await RecordAsync(context.HttpContext, StatusCodes.Status403Forbidden); // a denial the rules made, answered 403
+            throw;
         }
 
-        var status = (result as IStatusCodeHttpResult)?.StatusCode ?? http.Response.StatusCode;
-        var routeTenant = (http.Request.RouteValues["tenant"] ?? http.Request.RouteValues["id"]) as string;
-        TenantId? tenant = TenantId.TryParse(routeTenant, out var t) ? t : Caller.From(http.User)?.Tenant;
+        await RecordAsync(context.HttpContext, (result as IStatusCodeHttpResult)?.StatusCode ?? context.HttpContext.Response.StatusCode);
+        return result;
+    }
+
+    private async Task RecordAsync(HttpContext http, int status)
+    {
+        if (http.GetEndpoint()?.Metadata.GetMetadata<AuditedAttribute>() is not { } audited)
+        {
+            return;
+        }
+
+        // a tenant's caller acts on its own tenant (its routes' {id} names a key, a document, a run — never a tenant); the
+        // platform's routes name the tenant {tenant}
+        TenantId? tenant = Caller.From(http.User)?.Tenant
+            ?? (http.Request.RouteValues["tenant"] is string routeTenant && TenantId.TryParse(routeTenant, out var t) ? t : null);
         if (tenant is { } id && (status < 400 || status == StatusCodes.Status403Forbidden))
         {
             await trail.RecordAsync(http, id, audited.Action, $"{http.Request.Method} {http.Request.Path}", status < 400 ? AuditResults.Success : AuditResults.Denied);
         }
-
-        return result;
     }
 }
 

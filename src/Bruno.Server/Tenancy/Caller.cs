@@ -12,6 +12,12 @@ namespace Bruno.Server.Tenancy;
 /// </summary>
 public sealed record Caller(TenantId Tenant, UserId User, IReadOnlySet<string> Scopes)
 {
+    /// <summary>The user's role in the tenant (<see cref="AccessClaims"/>); null when none is assigned or for a machine key.</summary>
+    public Core.Access.TenantRole? Role { get; init; }
+
+    /// <summary>The user's groups in the tenant (<see cref="AccessClaims"/>): Bruno's and the identity provider's.</summary>
+    public IReadOnlyList<string> Groups { get; init; } = [];
+
     /// <summary>Reads the caller from a validated principal; null when its claims are missing or malformed.</summary>
     public static Caller? From(ClaimsPrincipal principal)
     {
@@ -23,7 +29,8 @@ public sealed record Caller(TenantId Tenant, UserId User, IReadOnlySet<string> S
             return null;
         }
 
-        return new Caller(tenant, user, TokenService.ScopesOf(principal));
+        var (role, groups) = AccessClaims.Of(principal);
+        return new Caller(tenant, user, TokenService.ScopesOf(principal)) { Role = role, Groups = groups };
     }
 
     /// <summary>The value of the one claim of <paramref name="type"/>; null when there is none or more than one.</summary>

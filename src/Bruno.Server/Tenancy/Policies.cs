@@ -13,6 +13,9 @@ internal static class Policies
     public const string Ingest = "scope:" + Scopes.Ingest;
     public const string Memory = "scope:" + Scopes.Memory;
     public const string Admin = "scope:" + Scopes.Admin;
+
+    /// <summary>Reading the tenant's audit log, usage and insights: the audit scope (an auditor's) or the admin scope.</summary>
+    public const string Audit = "scope:" + Scopes.Audit;
     public const string Platform = "scope:" + Scopes.PlatformAdmin;
     public const string Metrics = "scope:" + Scopes.Metrics;
 }

@@ -32,6 +32,7 @@ internal static class TenancyServices
                 ApiKeyHandler.KeyOf(c.Request) is null ? JwtBearerDefaults.AuthenticationScheme : ApiKeyHandler.SchemeName)
             .AddJwtBearer()
             .AddScheme<AuthenticationSchemeOptions, ApiKeyHandler>(ApiKeyHandler.SchemeName, null);
+        services.AddSingleton<Microsoft.AspNetCore.Authentication.IClaimsTransformation, AccessClaims>(); // roles cap scopes; groups (every door)
         services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme).Configure<TokenService>((o, tokens) =>
         {
             o.MapInboundClaims = false;
@@ -83,6 +84,7 @@ internal static class TenancyServices
             .AddPolicy(Policies.Tenant, p => p.RequireClaim(TokenService.TenantClaim))
             .AddPolicy(Policies.Memory, p => p.RequireClaim(TokenService.TenantClaim).RequireAssertion(c => TokenService.ScopesOf(c.User).Contains(Scopes.Memory)))
             .AddPolicy(Policies.Admin, p => p.RequireClaim(TokenService.TenantClaim).RequireAssertion(c => TokenService.ScopesOf(c.User).Contains(Scopes.Admin)))
+            .AddPolicy(Policies.Audit, p => p.RequireClaim(TokenService.TenantClaim).RequireAssertion(c => TokenService.ScopesOf(c.User).Overlaps([Scopes.Audit, Scopes.Admin])))
             .AddPolicy(Policies.Platform, p => p.RequireAssertion(c => !c.User.HasClaim(x => x.Type == TokenService.TenantClaim) && TokenService.ScopesOf(c.User).Contains(Scopes.PlatformAdmin)))
             .AddPolicy(Policies.Metrics, p => p.RequireAssertion(c => !c.User.HasClaim(x => x.Type == TokenService.TenantClaim) && TokenService.ScopesOf(c.User).Overlaps([Scopes.PlatformAdmin, Scopes.Metrics])));
         services.AddSingleton<Admission>();

@@ -25,7 +25,7 @@ internal static class AuditEndpoints
             .Produces<string>(StatusCodes.Status200OK, "application/x-pem-file");
 
         api.Tenant.MapGet("/audit", async ([AsParameters] AuditQueryParameters filter, Caller caller, AuditLog log) => TypedResults.Ok(await log.ReadAsync(caller.Tenant, filter.ToQuery())))
-            .RequireAuthorization(Policies.Admin);
+            .RequireAuthorization(Policies.Audit);
     }
 }
 

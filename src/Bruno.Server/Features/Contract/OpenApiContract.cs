@@ -96,6 +96,19 @@ internal static class OpenApiContract
         ["PUT /admin/v1/tenants/{tenant}/settings/retention"] = "Change a tenant's retention",
         ["GET /admin/v1/tenants/{tenant}/settings/memory"] = "Read a tenant's memory retention",
         ["PUT /admin/v1/tenants/{tenant}/settings/memory"] = "Change a tenant's memory retention",
+        ["GET /api/v1/me"] = "Who am I (role, groups, scopes in force)",
+        ["GET /api/v1/users"] = "List your tenant's role assignments",
+        ["PUT /api/v1/users/{user}/role"] = "Give a user a role",
+        ["DELETE /api/v1/users/{user}/role"] = "Take a user's role away",
+        ["GET /api/v1/groups"] = "List your tenant's groups",
+        ["POST /api/v1/groups"] = "Create a group",
+        ["DELETE /api/v1/groups/{group}"] = "Delete a group",
+        ["GET /api/v1/groups/{group}/members"] = "List a group's members",
+        ["PUT /api/v1/groups/{group}/members/{user}"] = "Add a member to a group (or make them its admin)",
+        ["DELETE /api/v1/groups/{group}/members/{user}"] = "Remove a member from a group",
+        ["GET /admin/v1/tenants/{tenant}/roles"] = "List a tenant's role assignments",
+        ["PUT /admin/v1/tenants/{tenant}/users/{user}/role"] = "Give a user of a tenant a role",
+        ["DELETE /admin/v1/tenants/{tenant}/users/{user}/role"] = "Take a tenant user's role away",
         ["GET /v1/models"] = "List models (OpenAI-compatible: the tenant's knowledge)",
         ["POST /v1/chat/completions"] = "Chat completion (OpenAI-compatible, with citations)",
     };
@@ -103,6 +116,7 @@ internal static class OpenApiContract
     /// <summary>What each feature's tag says.</summary>
     private static readonly Dictionary<string, string> TagDescriptions = new(StringComparer.Ordinal)
     {
+        ["Access"] = "Roles of users and groups inside a tenant.",
         ["Admin"] = "Operators: tenants, their lifecycle, plans, keys, settings, bundles, placement (platform-admin tokens).",
         ["Audit"] = "A tenant's tamper-evident audit log and its signed checkpoints.",
         ["Documents"] = "A tenant's knowledge: upload, list, read and delete documents.",

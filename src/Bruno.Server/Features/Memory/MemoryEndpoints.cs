@@ -19,12 +19,13 @@ public sealed record UserErasureResponse(string User, long RowsDeleted, DateTime
 /// Erases one user of a tenant: the user's key and rows (<see cref="MemoryService.EraseAsync"/>), the user's place in
 /// the plan's user count, and a signed receipt kept in the catalog.
 /// </summary>
-internal sealed class UserErasure(TenantService tenants, MemoryService memory, TenantUsers users, Core.Audit.ErasureReceipts receipts, Observability.InsightsLog insights)
+internal sealed class UserErasure(TenantService tenants, MemoryService memory, TenantUsers users, Core.Access.TenantAccess access, Core.Audit.ErasureReceipts receipts, Observability.InsightsLog insights)
 {
     public async Task<UserErasureResponse> EraseAsync(TenantId tenant, UserId user, string actor)
     {
         var erased = await memory.EraseAsync(tenants.Store(tenant), user);
         users.Remove(tenant, user);
+        access.Forget(tenant, user); // the user's role and memberships name them too
         insights.Forget(tenant, user); // the request log names users: theirs goes too
         var receipt = receipts.ForUser(tenant, user, actor, erased.RowsDeleted, null);
         return new UserErasureResponse(erased.User, erased.RowsDeleted, erased.ErasedAt, erased.Method, receipt);

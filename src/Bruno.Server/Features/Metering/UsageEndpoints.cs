@@ -21,7 +21,7 @@ internal static class UsageEndpoints
 
         api.Tenant.MapGet("/usage", async (string? month, string? format, HttpContext http, Caller caller, UsageService usage, UsageMeter meter, CpuShares cpu, CancellationToken ct) =>
             Render((await CurrentAsync(caller.Tenant, month, usage, meter, cpu, ct))!, format, http))
-            .Report().RequireAuthorization(Policies.Admin);
+            .Report().RequireAuthorization(Policies.Audit);
     }
 
     /// <summary>The report as JSON, or as CSV on request.</summary>

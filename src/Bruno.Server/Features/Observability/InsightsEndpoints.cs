@@ -14,7 +14,7 @@ internal static class InsightsEndpoints
     {
         api.Tenant.MapGet("/insights", (int? limit, [Microsoft.AspNetCore.Mvc.FromQuery(Name = "errors_only")] bool? errorsOnly, Caller caller, InsightsLog log) =>
                 TypedResults.Ok(log.Report(caller.Tenant, Limit(limit), errorsOnly ?? false)))
-            .RequireAuthorization(Policies.Admin);
+            .RequireAuthorization(Policies.Audit);
         api.Platform.MapGet("/tenants/{tenant}/insights", (string tenant, int? limit, [Microsoft.AspNetCore.Mvc.FromQuery(Name = "errors_only")] bool? errorsOnly, TenantService tenants, InsightsLog log) =>
                 TenantRoutes.Known(tenant, tenants, id => TypedResults.Ok(log.Report(id, Limit(limit), errorsOnly ?? false))))
             .Produces<InsightsReport>();

@@ -1,0 +1,86 @@
+using System.Security.Claims;
+using Bruno.Core;
+using Bruno.Core.Access;
+using Bruno.Core.Identity;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Options;
+
+namespace Bruno.Server.Tenancy;
+
+/// <summary>
+/// Turns a verified user credential into what the user may do, once per request and before any policy runs, so every
+/// door (HTTP, MCP, the OpenAI door) sees the same: the scopes become the credential's scopes capped by the user's role
+/// (assigned in Bruno, else named by the identity provider's roles claim; a user with neither keeps the credential's
+/// scopes), and the user's groups are those managed in Bruno joined with the identity provider's groups claim. Both are
+/// read from the catalog on every request, so a change takes effect on the next one. Machine keys keep their scopes.
+/// What this adds lives in an identity of its own type, which a token cannot carry: a token claiming a role or groups
+/// in Bruno's claim names gains nothing.
+/// </summary>
+internal sealed class AccessClaims(TenantAccess access, IOptions<BrunoOptions> options) : IClaimsTransformation
+{
+    /// <summary>The authentication type of the identity this adds.</summary>
+    public const string IdentityType = "bruno-access";
+
+    /// <summary>The claim naming the user's role (in the added identity only).</summary>
+    public const string RoleClaim = "bruno_role";
+
+    /// <summary>The claims naming the user's groups (in the added identity only).</summary>
+    public const string GroupClaim = "bruno_group";
+
+    public Task<ClaimsPrincipal> TransformAsync(ClaimsPrincipal principal)
+    {
+        if (principal.Identities.Any(i => i.AuthenticationType == IdentityType)
+            || principal.Identity is not ClaimsIdentity { IsAuthenticated: true } identity
+            || identity.AuthenticationType == ApiKeyHandler.SchemeName
+            || Caller.From(principal) is not { } caller)
+        {
+            return Task.FromResult(principal);
+        }
+
+        var auth = options.Value.Auth;
+        var role = access.RoleOf(caller.Tenant, caller.User) ?? RoleFromClaims(identity, auth.RolesClaim);
+        var groups = access.GroupsOf(caller.Tenant, caller.User)
+            .Concat(identity.FindAll(auth.GroupsClaim).Select(c => c.Value).Where(GroupName.IsValid))
+            .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+
+        // the credential's own identity, its scopes capped by the role
+        var scopes = role is { } r ? caller.Scopes.Where(TenantRoles.ScopesOf(r).Contains).ToList() : [.. caller.Scopes];
+        var capped = new ClaimsIdentity(
+            identity.Claims.Where(c => c.Type is not (TokenService.ScopeClaim or "scp")).Append(new Claim(TokenService.ScopeClaim, string.Join(' ', scopes))),
+            identity.AuthenticationType,
+            identity.NameClaimType,
+            identity.RoleClaimType);
+        var added = new ClaimsIdentity(
+            groups.Select(g => new Claim(GroupClaim, g)).Concat(role is { } given ? [new Claim(RoleClaim, TenantRoles.Name(given))] : []),
+            IdentityType);
+        return Task.FromResult(new ClaimsPrincipal([capped, added]));
+    }
+
+    /// <summary>The most privileged Bruno role among the values of the identity provider's roles claim, if any.</summary>
+    private static TenantRole? RoleFromClaims(ClaimsIdentity identity, string claim)
+    {
+        TenantRole? best = null;
+        foreach (var value in identity.FindAll(claim).Select(c => c.Value))
+        {
+            if (TenantRoles.TryParse(value, out var role) && (best is null || role < best))
+            {
+                best = role;
+            }
+        }
+
+        return best;
+    }
+
+    /// <summary>The role and groups this added to <paramref name="principal"/> (none when it added nothing).</summary>
+    public static (TenantRole? Role, IReadOnlyList<string> Groups) Of(ClaimsPrincipal principal)
+    {
+        var added = principal.Identities.FirstOrDefault(i => i.AuthenticationType == IdentityType);
+        if (added is null)
+        {
+            return (null, []);
+        }
+
+        TenantRole? role = added.FindFirst(RoleClaim) is { } r && TenantRoles.TryParse(r.Value, out var parsed) ? parsed : null;
+        return (role, [.. added.FindAll(GroupClaim).Select(c => c.Value)]);
+    }
+}

@@ -39,6 +39,8 @@ public static class BrunoCli
         ["ask"] = [],
         ["eval"] = ["run", "list", "compare"],
         ["memory"] = ["export", "erase"],
+        ["user"] = ["list", "role"],
+        ["group"] = ["list", "create", "delete", "members", "add", "remove"],
         ["audit"] = ["verify", "list", "checkpoints"],
         ["receipt"] = ["verify"],
         ["usage"] = [],
@@ -114,6 +116,22 @@ public static class BrunoCli
                 m.SetDescription("Export or erase one user's memory (as the tenant's admin, through a running server).");
                 m.AddCommand<MemoryExportCommand>("export");
                 m.AddCommand<MemoryEraseCommand>("erase");
+            });
+            c.AddBranch("user", u =>
+            {
+                u.SetDescription("Users' roles in a tenant (as the operator, through a running server).");
+                u.AddCommand<UserListCommand>("list").WithDescription("The tenant's role assignments.");
+                u.AddCommand<UserRoleCommand>("role").WithDescription("Give a user a role (owner, admin, editor, member, auditor), or take it away (--remove).");
+            });
+            c.AddBranch("group", g =>
+            {
+                g.SetDescription("A tenant's groups and their members (as the tenant's admin, through a running server).");
+                g.AddCommand<GroupListCommand>("list").WithDescription("The tenant's groups.");
+                g.AddCommand<GroupCommand>("create").WithDescription("Create a group.");
+                g.AddCommand<GroupCommand>("delete").WithDescription("Delete a group and its memberships.");
+                g.AddCommand<GroupCommand>("members").WithDescription("A group's members and its admins.");
+                g.AddCommand<GroupMemberCommand>("add").WithDescription("Add a member (--admin: an admin of the group).");
+                g.AddCommand<GroupMemberCommand>("remove").WithDescription("Remove a member.");
             });
             c.AddBranch("audit", a =>
             {

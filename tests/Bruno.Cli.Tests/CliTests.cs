@@ -200,6 +200,10 @@ public sealed class CliTests : IAsyncLifetime
     [InlineData("tenant", "import", "/no/such/bundle", "--passphrase-file", "/no/such/file")]
     [InlineData("tenant", "list", "--bogus")] // issue 20: an option no command defines is refused, not ignored
     [InlineData("login", "--token", "a", "--api-key", "b")]
+    [InlineData("user", "role", "alice", "superuser", "--tenant", "acme")] // issue 21: a role that does not exist
+    [InlineData("user", "role", "alice", "--tenant", "acme")] // neither a role nor --remove
+    [InlineData("group", "create", "../eng", "--tenant", "acme")]
+    [InlineData("group", "add", "eng", "alice")] // no --tenant
     public async Task UserErrors_ExitWith1_AndOneLineOnStandardError(params string[] args)
     {
         var (code, _, err) = await RunAsync(args);
@@ -217,6 +221,43 @@ public sealed class CliTests : IAsyncLifetime
         var code = await BrunoCli.RunAsync(["tenant", "list", "--data", _server.Root, "--server", "http://127.0.0.1:9"], console, errors);
         Assert.Equal(2, code);
         Assert.Contains("cannot reach the server", errors.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task UserRolesAndGroups_AreManagedThroughTheRunningServer()
+    {
+        var tenant = $"cli-r-{Guid.NewGuid():N}"[..20];
+        await _server.CreateTenantsAsync(tenant);
+
+        var (code, output, err) = await RunAsync("user", "role", "alice", "owner", "--tenant", tenant);
+        Assert.True(code == 0, err);
+        Assert.Contains("alice is owner", output, StringComparison.Ordinal);
+        (code, output, _) = await RunAsync("user", "role", "bob", "editor", "--tenant", tenant);
+        Assert.Equal(0, code);
+        (code, output, _) = await RunAsync("user", "list", "--tenant", tenant, "--json");
+        Assert.Equal(0, code);
+        Assert.Equal(["alice:owner", "bob:editor"], JsonDocument.Parse(output).RootElement.GetProperty("items").EnumerateArray()
+            .Select(r => $"{r.GetProperty("user").GetString()}:{r.GetProperty("role").GetString()}"));
+        (code, _, err) = await RunAsync("user", "role", "alice", "--remove", "--tenant", tenant);
+        Assert.Equal(1, code); // the last owner stays: a 409, said in one line
+        Assert.Contains("last owner", err, StringComparison.Ordinal);
+
+        (code, _, err) = await RunAsync("group", "create", "eng", "--tenant", tenant);
+        Assert.True(code == 0, err);
+        (code, _, _) = await RunAsync("group", "add", "eng", "bob", "--admin", "--tenant", tenant);
+        Assert.Equal(0, code);
+        (code, output, _) = await RunAsync("group", "members", "eng", "--tenant", tenant);
+        Assert.Equal(0, code);
+        Assert.Contains("bob\tgroup admin", output, StringComparison.Ordinal);
+        (code, output, _) = await RunAsync("group", "list", "--tenant", tenant);
+        Assert.Contains("eng\t1 members", output, StringComparison.Ordinal);
+        (code, _, _) = await RunAsync("group", "remove", "eng", "bob", "--tenant", tenant);
+        Assert.Equal(0, code);
+        (code, _, _) = await RunAsync("group", "delete", "eng", "--tenant", tenant);
+        Assert.Equal(0, code);
+        (code, _, err) = await RunAsync("group", "members", "eng", "--tenant", tenant);
+        Assert.Equal(1, code);
+        Assert.Contains("No such group", err, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -64,8 +64,19 @@ public sealed class AccessTests(ServerFixture fixture) : IClassFixture<ServerFix
             Assert.Empty(await mcp.ListToolsAsync(cancellationToken: Http.Ct)); // no query or memory scope: nothing to call
         }
 
-        // taking the role away gives back the credential's scopes, on the next request
+        // in a tenant that uses roles, a user whose role is taken (or who never had one) is a member: a wide credential
+        // does not come back into force
+        Assert.Equal(HttpStatusCode.OK, await SetRoleAsync(op, $"/admin/v1/tenants/{tenant}/users/bob/role", "editor"));
         Assert.Equal(HttpStatusCode.NoContent, (await op.DeleteAsync($"/admin/v1/tenants/{tenant}/users/alice/role", Http.Ct)).StatusCode);
+        Assert.Equal("member", (await MeAsync(alice)).GetProperty("role").GetString());
+        await Http.AssertProblemAsync(await alice.PostAsync("/api/v1/documents", doc, Http.Ct), HttpStatusCode.Forbidden);
+        using (var carol = As(tenant, "carol"))
+        {
+            Assert.Equal("member", (await MeAsync(carol)).GetProperty("role").GetString());
+        }
+
+        // a tenant that gives no role at all keeps the credentials' scopes, as before roles existed
+        Assert.Equal(HttpStatusCode.NoContent, (await op.DeleteAsync($"/admin/v1/tenants/{tenant}/users/bob/role", Http.Ct)).StatusCode);
         (await alice.PostAsync("/api/v1/documents", doc, Http.Ct)).EnsureSuccessStatusCode();
         Assert.Equal(JsonValueKind.Null, (await MeAsync(alice)).GetProperty("role").ValueKind);
 

@@ -1,7 +1,7 @@
 using System.ComponentModel;
 using System.Text.Json;
-using Bruno.Core.Access;
 using Bruno.Core.Identity;
+using Bruno.Core.Tenants;
 using Bruno.Storage.Identity;
 using Spectre.Console;
 using Spectre.Console.Cli;

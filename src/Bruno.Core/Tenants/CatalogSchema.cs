@@ -134,7 +134,7 @@ public static class CatalogSchema
               tenant TEXT NOT NULL, user_id TEXT NOT NULL, role TEXT NOT NULL, assigned_at {long} NOT NULL, assigned_by TEXT NOT NULL,
               PRIMARY KEY (tenant, user_id),
               {{Owner("tenant_roles")}},
-              CONSTRAINT tenant_roles_role CHECK (role IN ({{Quoted(Access.TenantRoles.Names)}})),
+              CONSTRAINT tenant_roles_role CHECK (role IN ({{Quoted(TenantRoles.Names)}})),
               CONSTRAINT tenant_roles_user CHECK (length(user_id) > 0));
             """));
         Run(c, db.Ddl($$"""
@@ -142,7 +142,7 @@ public static class CatalogSchema
               tenant TEXT NOT NULL, name TEXT NOT NULL, created_at {long} NOT NULL, created_by TEXT NOT NULL,
               PRIMARY KEY (tenant, name),
               {{Owner("tenant_groups")}},
-              CONSTRAINT tenant_groups_name CHECK (length(name) BETWEEN 1 AND {{Access.GroupName.MaxLength}}));
+              CONSTRAINT tenant_groups_name CHECK (length(name) BETWEEN 1 AND {{GroupName.MaxLength}}));
             """));
         Run(c, db.Ddl("""
             CREATE TABLE tenant_group_members(

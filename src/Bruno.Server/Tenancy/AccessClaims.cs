@@ -1,7 +1,7 @@
 using System.Security.Claims;
 using Bruno.Core;
-using Bruno.Core.Access;
 using Bruno.Core.Identity;
+using Bruno.Core.Tenants;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
 
@@ -10,8 +10,8 @@ namespace Bruno.Server.Tenancy;
 /// <summary>
 /// Turns a verified user credential into what the user may do, once per request and before any policy runs, so every
 /// door (HTTP, MCP, the OpenAI door) sees the same: the scopes become the credential's scopes capped by the user's role
-/// (assigned in Bruno, else named by the identity provider's roles claim; a user with neither keeps the credential's
-/// scopes), and the user's groups are those managed in Bruno joined with the identity provider's groups claim. Both are
+/// (assigned in Bruno, else named by the identity provider's roles claim, else member once the tenant uses roles; in a
+/// tenant that has never given a role, the credential's scopes stand), and the user's groups are those managed in Bruno joined with the identity provider's groups claim. Both are
 /// read from the catalog on every request, so a change takes effect on the next one. Machine keys keep their scopes.
 /// What this adds lives in an identity of its own type, which a token cannot carry: a token claiming a role or groups
 /// in Bruno's claim names gains nothing.
@@ -38,7 +38,10 @@ internal sealed class AccessClaims(TenantAccess access, IOptions<BrunoOptions> o
         }
 
         var auth = options.Value.Auth;
-        var role = access.RoleOf(caller.Tenant, caller.User) ?? RoleFromClaims(identity, auth.RolesClaim);
+        // a tenant that gives anyone a role uses roles: a user without one (never given one, erased, or whose role was
+        // taken) is a member, so no credential's wider scopes come back into force
+        var (assigned, inUse) = access.RoleState(caller.Tenant, caller.User);
+        var role = assigned ?? RoleFromClaims(identity, auth.RolesClaim) ?? (inUse ? TenantRole.Member : null);
         var groups = access.GroupsOf(caller.Tenant, caller.User)
             .Concat(identity.FindAll(auth.GroupsClaim).Select(c => c.Value).Where(GroupName.IsValid))
             .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();

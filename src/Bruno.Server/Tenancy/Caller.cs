@@ -13,7 +13,7 @@ namespace Bruno.Server.Tenancy;
 public sealed record Caller(TenantId Tenant, UserId User, IReadOnlySet<string> Scopes)
 {
     /// <summary>The user's role in the tenant (<see cref="AccessClaims"/>); null when none is assigned or for a machine key.</summary>
-    public Core.Access.TenantRole? Role { get; init; }
+    public Core.Tenants.TenantRole? Role { get; init; }
 
     /// <summary>The user's groups in the tenant (<see cref="AccessClaims"/>): Bruno's and the identity provider's.</summary>
     public IReadOnlyList<string> Groups { get; init; } = [];

@@ -1,5 +1,4 @@
 using System.ComponentModel.DataAnnotations;
-using Bruno.Core.Access;
 using Bruno.Core.Identity;
 using Bruno.Core.Tenants;
 using Bruno.Server.Tenancy;
@@ -59,9 +58,10 @@ internal static class AccessEndpoints
 
         // a group's members: the tenant's admins, and the group's own admins (who need no admin scope)
         groups.MapGet("/{group}/members", (string group, Caller caller, TenantAccess access) =>
-            !caller.Scopes.Contains(Scopes.Admin) && !access.IsGroupAdmin(caller.Tenant, GroupName.Validate(group), caller.User)
+            access.Members(caller.Tenant, group) is not { } members ? NoGroup()
+            : !caller.Scopes.Contains(Scopes.Admin) && !access.IsGroupAdmin(caller.Tenant, group, caller.User)
                 ? (IResult)TypedResults.Problem(statusCode: 403, title: "Forbidden", detail: $"Reading the members of '{group}' needs the tenant's admin scope or to be an admin of the group.")
-                : access.Members(caller.Tenant, group) is { } members ? TypedResults.Ok(new MemberList(group, members)) : NoGroup())
+                : TypedResults.Ok(new MemberList(group, members)))
             .Produces<MemberList>();
         groups.MapPut("/{group}/members/{user}", (string group, string user, MemberRequest? body, Caller caller, TenantAccess access) =>
             TypedResults.Ok(access.AddMember(caller.Tenant, group, UserId.Parse(user), body?.Admin ?? false, Actor(caller), caller.User))).Audited("group.member.add");

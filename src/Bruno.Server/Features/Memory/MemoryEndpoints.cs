@@ -19,7 +19,7 @@ public sealed record UserErasureResponse(string User, long RowsDeleted, DateTime
 /// Erases one user of a tenant: the user's key and rows (<see cref="MemoryService.EraseAsync"/>), the user's place in
 /// the plan's user count, and a signed receipt kept in the catalog.
 /// </summary>
-internal sealed class UserErasure(TenantService tenants, MemoryService memory, TenantUsers users, Core.Access.TenantAccess access, Core.Audit.ErasureReceipts receipts, Observability.InsightsLog insights)
+internal sealed class UserErasure(TenantService tenants, MemoryService memory, TenantUsers users, Core.Tenants.TenantAccess access, Core.Audit.ErasureReceipts receipts, Observability.InsightsLog insights)
 {
     public async Task<UserErasureResponse> EraseAsync(TenantId tenant, UserId user, string actor)
     {

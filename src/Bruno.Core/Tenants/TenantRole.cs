@@ -1,6 +1,6 @@
 using Bruno.Core.Identity;
 
-namespace Bruno.Core.Access;
+namespace Bruno.Core.Tenants;
 
 /// <summary>
 /// What a user may do in a tenant. A role caps the scopes of the user's credentials (a token never grants more than

@@ -1,8 +1,7 @@
 using System.Globalization;
-using Bruno.Core.Tenants;
 using Bruno.Storage.Identity;
 
-namespace Bruno.Core.Access;
+namespace Bruno.Core.Tenants;
 
 /// <summary>A user's role in a tenant, who gave it and when.</summary>
 public sealed record RoleAssignment(string User, string Role, DateTimeOffset AssignedAt, string AssignedBy);
@@ -75,6 +74,15 @@ public sealed class TenantAccess : IDisposable
         _db.Query("SELECT role FROM tenant_roles WHERE tenant = @t AND user_id = @u;", r => r.GetString(0), ("@t", tenant.Value), ("@u", user.Value))
             is [var name] && TenantRoles.TryParse(name, out var role) ? role : null;
 
+    /// <summary>
+    /// The role assigned to <paramref name="user"/>, and whether the tenant uses roles at all (any user has one). One
+    /// query: what <c>AccessClaims</c> reads on every request.
+    /// </summary>
+    public (TenantRole? Assigned, bool InUse) RoleState(TenantId tenant, UserId user) => _db.Query(
+        "SELECT (SELECT role FROM tenant_roles WHERE tenant = @t AND user_id = @u), (SELECT COUNT(*) FROM tenant_roles WHERE tenant = @t);",
+        r => (r.IsDBNull(0) ? null : TenantRoles.TryParse(r.GetString(0), out var role) ? role : (TenantRole?)null, Convert.ToInt64(r.GetValue(1), CultureInfo.InvariantCulture) > 0),
+        ("@t", tenant.Value), ("@u", user.Value))[0];
+
     /// <summary>The tenant's role assignments, by user.</summary>
     public IReadOnlyList<RoleAssignment> Roles(TenantId tenant) => _db.Query(
         "SELECT user_id, role, assigned_at, assigned_by FROM tenant_roles WHERE tenant = @t ORDER BY user_id;",
@@ -93,12 +101,20 @@ public sealed class TenantAccess : IDisposable
         await using var held = await HoldOwnersAsync(tenant, ct);
         var current = RoleOf(tenant, user);
         MayChange(actor, current, role);
+        var now = Now();
         if (current == TenantRole.Owner && role != TenantRole.Owner)
         {
-            EnsureAnotherOwner(tenant);
+            // the check and the change in one statement (atomic on SQLite; PostgreSQL is serialized by the held lock)
+            if (_db.Execute(
+                $"UPDATE tenant_roles SET role = @r, assigned_at = @at, assigned_by = @by WHERE tenant = @t AND user_id = @u AND {AnotherOwner};",
+                ("@t", tenant.Value), ("@u", user.Value), ("@r", TenantRoles.Name(role)), ("@at", now.ToUnixTimeMilliseconds()), ("@by", actor.Name)) == 0)
+            {
+                throw LastOwner();
+            }
+
+            return new RoleAssignment(user.Value, TenantRoles.Name(role), now, actor.Name);
         }
 
-        var now = Now();
         _db.Execute(
             "INSERT INTO tenant_roles(tenant, user_id, role, assigned_at, assigned_by) VALUES (@t, @u, @r, @at, @by) " +
             "ON CONFLICT (tenant, user_id) DO UPDATE SET role = excluded.role, assigned_at = excluded.assigned_at, assigned_by = excluded.assigned_by;",
@@ -117,12 +133,9 @@ public sealed class TenantAccess : IDisposable
         }
 
         MayChange(actor, current, null);
-        if (current == TenantRole.Owner)
-        {
-            EnsureAnotherOwner(tenant);
-        }
-
-        return _db.Execute("DELETE FROM tenant_roles WHERE tenant = @t AND user_id = @u;", ("@t", tenant.Value), ("@u", user.Value)) > 0;
+        var condition = current == TenantRole.Owner ? $" AND {AnotherOwner}" : string.Empty;
+        return _db.Execute($"DELETE FROM tenant_roles WHERE tenant = @t AND user_id = @u{condition};", ("@t", tenant.Value), ("@u", user.Value)) > 0
+            || (current == TenantRole.Owner ? throw LastOwner() : false);
     }
 
     /// <summary>The groups <paramref name="user"/> belongs to in <paramref name="tenant"/> (as managed in Bruno).</summary>
@@ -271,14 +284,10 @@ public sealed class TenantAccess : IDisposable
         }
     }
 
-    private void EnsureAnotherOwner(TenantId tenant)
-    {
-        var owners = _db.Query("SELECT COUNT(*) FROM tenant_roles WHERE tenant = @t AND role = 'owner';", r => Convert.ToInt64(r.GetValue(0), CultureInfo.InvariantCulture), ("@t", tenant.Value))[0];
-        if (owners <= 1)
-        {
-            throw new AccessConflictException("This is the tenant's last owner: make another user owner first.");
-        }
-    }
+    /// <summary>The SQL condition that the tenant (<c>@t</c>) keeps an owner besides the row changed.</summary>
+    private const string AnotherOwner = "(SELECT COUNT(*) FROM tenant_roles o WHERE o.tenant = @t AND o.role = 'owner') > 1";
+
+    private static AccessConflictException LastOwner() => new("This is the tenant's last owner: make another user owner first.");
 
     /// <summary>Serializes changes of a tenant's owners: in this process, and across processes sharing the catalog.</summary>
     private async Task<IAsyncDisposable> HoldOwnersAsync(TenantId tenant, CancellationToken ct)

@@ -102,9 +102,13 @@ public class CliSettings : CommandSettings
     internal string PlatformCredential(string actor, TimeSpan lifetime) =>
         Credential() ?? Tokens().IssuePlatformToken(actor, lifetime);
 
-    /// <summary>What to call the server with as <paramref name="user"/> of <paramref name="tenant"/>: the explicit credential, else a signed token.</summary>
+    /// <summary>
+    /// What to call the server with as <paramref name="user"/> of <paramref name="tenant"/>: the explicit credential,
+    /// else a token signed with the data folder's key — the operator's — that names the tenant's owner role (so the
+    /// command works in a tenant that uses roles, where a user without one is a member).
+    /// </summary>
     internal string UserCredential(Storage.Identity.TenantId tenant, Storage.Identity.UserId user, IReadOnlyList<string> scopes, TimeSpan lifetime) =>
-        Credential() ?? Tokens().IssueUserToken(tenant, user, scopes, lifetime);
+        Credential() ?? Tokens().IssueUserToken(tenant, user, scopes, lifetime, (Options().Auth.RolesClaim, Core.Tenants.TenantRoles.Name(Core.Tenants.TenantRole.Owner)));
 
     /// <summary>
     /// The credential to call with, most explicit first: --token, --api-key, BRUNO_TOKEN, BRUNO_API_KEY, the profile

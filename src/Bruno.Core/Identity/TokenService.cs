@@ -54,7 +54,15 @@ public sealed class TokenService
     public string Audience { get; }
 
     /// <summary>Issues a token for user <paramref name="user"/> of <paramref name="tenant"/> with tenant scopes.</summary>
-    public string IssueUserToken(TenantId tenant, UserId user, IEnumerable<string> scopes, TimeSpan lifetime)
+    public string IssueUserToken(TenantId tenant, UserId user, IEnumerable<string> scopes, TimeSpan lifetime) =>
+        IssueUserToken(tenant, user, scopes, lifetime, null);
+
+    /// <summary>
+    /// A user token that also names the user's role in claim <c>RoleClaim.Claim</c> (the roles claim the server reads,
+    /// <c>Bruno:Auth:RolesClaim</c>): what the holder of the signing key — the operator — states; a role assigned in the
+    /// tenant still wins. Throws as the overload without a role.
+    /// </summary>
+    public string IssueUserToken(TenantId tenant, UserId user, IEnumerable<string> scopes, TimeSpan lifetime, (string Claim, string Role)? roleClaim)
     {
         var list = scopes.Distinct(StringComparer.Ordinal).ToList();
         if (list.Count == 0 || list.Any(s => !Scopes.TenantScopes.Contains(s)))
@@ -62,7 +70,13 @@ public sealed class TokenService
             throw new ArgumentException($"Scopes must be some of: {string.Join(", ", Scopes.TenantScopes)}.", nameof(scopes));
         }
 
-        return Issue(new Dictionary<string, object> { [TenantClaim] = tenant.Value, [JwtRegisteredClaimNames.Sub] = user.Value, [ScopeClaim] = string.Join(' ', list) }, lifetime);
+        var claims = new Dictionary<string, object> { [TenantClaim] = tenant.Value, [JwtRegisteredClaimNames.Sub] = user.Value, [ScopeClaim] = string.Join(' ', list) };
+        if (roleClaim is { } r)
+        {
+            claims[r.Claim] = new[] { r.Role };
+        }
+
+        return Issue(claims, lifetime);
     }
 
     /// <summary>Issues a platform-admin token (no tenant) for <paramref name="operatorName"/>.</summary>

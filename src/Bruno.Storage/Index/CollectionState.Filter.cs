@@ -157,7 +157,7 @@ internal sealed partial class CollectionState
             _seen = plan.Overlap ? SlotMarks.Rent(SlotMarks.Use.Candidates, g.Arena.Count) : null;
             _list = -1;
             _span = [];
-            _i = 0;
+            _i = backwards ? -1 : 0;
         }
 
         public bool Next(out int slot)

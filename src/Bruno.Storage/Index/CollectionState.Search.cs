@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
 using Bruno.Storage.Model;
 
 namespace Bruno.Storage.Index;
@@ -78,6 +79,17 @@ internal sealed partial class CollectionState
                 Consider(g, query, qNorm, filter, top, k, s);
             }
         }
+        else if (!plan.Overlap)
+        {
+            // disjoint lists (owners', or one principal's and the open rows'): the tight loop of each
+            foreach (var list in plan.Lists)
+            {
+                foreach (var s in CollectionsMarshal.AsSpan(list.Slots))
+                {
+                    Consider(g, query, qNorm, filter, top, k, s);
+                }
+            }
+        }
         else
         {
             var cursor = new SlotCursor(g, plan);
@@ -132,6 +144,16 @@ internal sealed partial class CollectionState
                 for (var s = 0; s < slots; s++)
                 {
                     Select(g, filter, top, k, s, scores[s]);
+                }
+            }
+            else if (!plan.Overlap)
+            {
+                foreach (var list in plan.Lists)
+                {
+                    foreach (var s in CollectionsMarshal.AsSpan(list.Slots))
+                    {
+                        Select(g, filter, top, k, s, scores[s]);
+                    }
                 }
             }
             else

@@ -138,4 +138,4 @@ internal readonly record struct AnalyzedRow(StoredRow Row, ReadOnlyMemory<float>
 }
 
 /// <summary>Index tuning shared by the collections of an engine.</summary>
-internal sealed record IndexSettings(int AnnThreshold, int HnswM, int HnswEfConstruction, int HnswEfSearch, int FilteredExactRows = 20_000);
+internal sealed record IndexSettings(int AnnThreshold, int HnswM, int HnswEfConstruction, int HnswEfSearch, int FilteredExactRows = 9_000);

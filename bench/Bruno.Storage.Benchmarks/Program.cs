@@ -9,12 +9,13 @@ using Bruno.Storage.Model;
 
 // Storage benchmark. Usage (see docs/benchmarks.md):
 //   dotnet run -c Release --project bench/Bruno.Storage.Benchmarks -- [--quick] [--idle-tenants N] [--out FILE] [--datasets DIR]
+//   --only access: access lists (issue 21) on the large dataset, written to bench/results/storage-access.json by default
 var argList = args.ToList();
 string Arg(string name, string fallback) => argList.IndexOf(name) is var i and >= 0 && i + 1 < argList.Count ? argList[i + 1] : fallback;
 var quick = argList.Contains("--quick");
 var datasets = Path.GetFullPath(Arg("--datasets", "bench/datasets"));
-var outFile = Path.GetFullPath(Arg("--out", "bench/results/storage.json"));
-var only = Arg("--only", "all"); // all | tenants | multi | cold | large
+var only = Arg("--only", "all"); // all | tenants | multi | cold | large | access (not part of all)
+var outFile = Path.GetFullPath(Arg("--out", only == "access" ? "bench/results/storage-access.json" : "bench/results/storage.json"));
 var idleTenants = int.Parse(Arg("--idle-tenants", quick ? "1000" : "5000"), System.Globalization.CultureInfo.InvariantCulture);
 var (multiT, multiN, largeN) = quick ? (4, 2000, 20_000) : (20, 5000, 100_000);
 const int Dim = 384;
@@ -28,7 +29,7 @@ if (only is "all" or "multi" && !File.Exists(Path.Combine(multiDir, "manifest.js
     Dataset.Generate(multiDir, multiT, multiN, Dim, Queries, 42, "t");
 }
 
-if (only is "all" or "large" or "cold" && !File.Exists(Path.Combine(largeDir, "manifest.json")))
+if (only is "all" or "large" or "cold" or "access" && !File.Exists(Path.Combine(largeDir, "manifest.json")))
 {
     Console.WriteLine($"generating {largeDir}");
     Dataset.Generate(largeDir, 1, largeN, Dim, Queries, 4242, "big");
@@ -68,6 +69,13 @@ try
     {
         await using var engine = new StorageEngine(new StorageEngineOptions { DataRoot = root, MasterKey = key, });
         result["large"] = await Large(engine, Dataset.Load(largeDir));
+    }
+
+    if (only is "access")
+    {
+        // FilteredExactRows 0: access-filtered searches go through the graph unless the request asks for exact
+        await using var engine = new StorageEngine(new StorageEngineOptions { DataRoot = root, MasterKey = key, FilteredExactRows = 0 });
+        result["access"] = await Access(engine, Dataset.Load(largeDir));
     }
 }
 finally
@@ -223,6 +231,150 @@ static async Task<JsonObject> Large(StorageEngine engine, Dataset data)
     };
 }
 
+// Access lists (issue 21, decision 0028) on the large dataset: 50 groups; a row is readable by the whole tenant (2 %),
+// one group (49 %) or two (49 %), drawn with a fixed seed, so a caller in 3 groups reads about 10 % of the rows. The
+// truth is computed here by brute force over the rows the caller may read. The same rows without readers, in a second
+// tenant, are "today": an unrestricted caller's search there and on the tenant with readers shows what the feature
+// costs a caller it does not restrict.
+static async Task<JsonObject> Access(StorageEngine engine, Dataset data)
+{
+    var t = data.Tenants[0];
+    var dim = data.Dimension;
+    await WarmUp(engine, t, dim);
+    var groups = Enumerable.Range(0, 50).Select(i => Principal.Group($"group-{i:D2}")).ToArray();
+    var rng = new Random(21);
+    var readers = new Principal[]?[t.Rows.Count];
+    for (var i = 0; i < readers.Length; i++)
+    {
+        var draw = rng.NextDouble();
+        var first = rng.Next(50);
+        readers[i] = draw < 0.02 ? null : draw < 0.51 ? [groups[first]] : [groups[first], groups[(first + 1 + rng.Next(49)) % 50]];
+    }
+
+    var acl = await NewCollection(engine, "acl", dim);
+    var sw = Stopwatch.StartNew();
+    await Ingest(acl, t, dim, t.Rows.Count, readers: i => readers[i]);
+    var ingest = t.Rows.Count / sw.Elapsed.TotalSeconds;
+    var plain = await NewCollection(engine, "plain", dim);
+    sw.Restart();
+    await Ingest(plain, t, dim, t.Rows.Count);
+    var ingestPlain = t.Rows.Count / sw.Elapsed.TotalSeconds;
+    await acl.WaitForIndexAsync();
+    await plain.WaitForIndexAsync();
+    var queries = t.Queries.Length / dim;
+
+    // A caller holding `held`: its filter, how many rows it reads, and the true top 10 among them per query.
+    (Filter Filter, int Visible, int[][] Truth) Caller(Principal[] held)
+    {
+        var set = held.ToHashSet();
+        var visible = Enumerable.Range(0, readers.Length).Where(i => readers[i] is not { } r || r.Any(set.Contains)).ToArray();
+        var truth = new int[queries][];
+        for (var q = 0; q < queries; q++)
+        {
+            var query = t.Queries.AsSpan(q * dim, dim);
+            var top = new PriorityQueue<int, float>();
+            foreach (var i in visible)
+            {
+                top.Enqueue(i, System.Numerics.Tensors.TensorPrimitives.Dot(query, t.Vectors.AsSpan(i * dim, dim)));
+                if (top.Count > data.K)
+                {
+                    top.Dequeue();
+                }
+            }
+
+            var best = new int[top.Count];
+            for (var j = best.Length - 1; j >= 0; j--)
+            {
+                best[j] = top.Dequeue();
+            }
+
+            truth[q] = best;
+        }
+
+        return (Filter.ReadableBy(held), visible.Length, truth);
+    }
+
+    async Task<JsonObject> Measure(TenantCollection c, Filter filter, int[][]? truth, bool exact, int? ef = null)
+    {
+        var lat = new Lat();
+        double hit = 0, total = 0, full = 0;
+        for (var q = 0; q < queries; q++)
+        {
+            var v = t.Queries.AsMemory(q * dim, dim);
+            var r = await lat.Time(() => c.SearchAsync(new SearchRequest { Vector = v, K = data.K, Filter = filter, Exact = exact, Ef = ef }));
+            full += r.Count == data.K ? 1 : 0;
+            if (truth is not null)
+            {
+                hit += Recall(r, truth[q]);
+                total += data.K;
+            }
+        }
+
+        var j = lat.Json(truth is null ? null : hit / total);
+        j["full_top_k_share"] = Math.Round(full / queries, 4);
+        return j;
+    }
+
+    var three = Caller([groups[3], groups[17], groups[41]]);
+    var exactFiltered = await Measure(acl, three.Filter, three.Truth, exact: true);
+    var hnswFiltered = await Measure(acl, three.Filter, three.Truth, exact: false);
+    var efSweep = new JsonArray();
+    foreach (var ef in new[] { 64, 128, 200 })
+    {
+        var j = await Measure(acl, three.Filter, three.Truth, exact: false, ef);
+        j["ef"] = ef;
+        efSweep.Add(j);
+    }
+
+    // where exact over the candidates and the filtered graph cross: callers reading from about 2 % to 40 % of the rows
+    var sweep = new JsonArray();
+    foreach (var n in new[] { 1, 2, 3, 6, 12, 25 })
+    {
+        var caller = Caller([.. groups.Take(n)]);
+        var e = await Measure(acl, caller.Filter, caller.Truth, exact: true);
+        var h = await Measure(acl, caller.Filter, caller.Truth, exact: false);
+        sweep.Add(new JsonObject
+        {
+            ["groups"] = n,
+            ["visible_rows"] = caller.Visible,
+            ["exact_p50_ms"] = e["p50_ms"]!.DeepClone(),
+            ["hnsw_p50_ms"] = h["p50_ms"]!.DeepClone(),
+            ["hnsw_recall_at_10"] = h["recall_at_10"]!.DeepClone(),
+        });
+    }
+
+    // an unrestricted caller (no access filter): the tenant with readers against the same rows without them, four
+    // rounds, the order swapped every round, so that the machine's drift and any order effect fall on both
+    var unrestricted = new JsonArray();
+    for (var round = 0; round < 4; round++)
+    {
+        var j = new JsonObject { ["round"] = round + 1 };
+        foreach (var (name, c) in round % 2 == 0 ? new[] { ("with_readers", acl), ("without_readers", plain) } : [("without_readers", plain), ("with_readers", acl)])
+        {
+            j["hnsw_" + name] = await Measure(c, Filter.All, null, exact: false);
+            j["exact_" + name] = await Measure(c, Filter.All, null, exact: true);
+        }
+
+        unrestricted.Add(j);
+    }
+
+    return new JsonObject
+    {
+        ["rows"] = t.Rows.Count,
+        ["dim"] = dim,
+        ["groups"] = groups.Length,
+        ["caller_groups"] = 3,
+        ["visible_rows"] = three.Visible,
+        ["ingest_rows_per_s_with_readers"] = Math.Round(ingest),
+        ["ingest_rows_per_s_without_readers"] = Math.Round(ingestPlain),
+        ["exact_filtered"] = exactFiltered,
+        ["hnsw_filtered_default_ef"] = hnswFiltered,
+        ["hnsw_filtered_ef_sweep"] = efSweep,
+        ["selectivity_sweep"] = sweep,
+        ["unrestricted"] = unrestricted,
+    };
+}
+
 // Opening a closed 10,000-row tenant (first 10,000 rows of the large dataset, 10 users) until its first query
 // is answered: vector search, then hybrid search, each after closing it again.
 static async Task<JsonObject> ColdOpen(StorageEngine engine, Dataset data)
@@ -307,7 +459,7 @@ static async Task<JsonObject> ManyTenants(StorageEngine engine, int count)
 
 // Upserts the first `count` rows of a tenant in batches of 1,000, keeping up to `inFlight` batches outstanding
 // (1: the client awaits each batch before sending the next).
-static async Task<long> Ingest(TenantCollection c, TenantData t, int dim, int count, int inFlight = 1)
+static async Task<long> Ingest(TenantCollection c, TenantData t, int dim, int count, int inFlight = 1, Func<int, IReadOnlyList<Principal>?>? readers = null)
 {
     long written = 0;
     var pending = new Queue<Task<long>>();
@@ -324,6 +476,7 @@ static async Task<long> Ingest(TenantCollection c, TenantData t, int dim, int co
                 Vector = t.Vectors.AsMemory(i * dim, dim),
                 UserId = UserId.Parse(row.UserId),
                 CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(row.CreatedAt),
+                Readers = readers?.Invoke(i),
             });
         }
 

@@ -243,6 +243,8 @@ internal sealed class RoutedTenantCollection(RoutedStorage routes, TenantId tena
 
     public Task<long> DeleteWhereAsync(Filter filter, CancellationToken ct = default) => Write(c => c.DeleteWhereAsync(filter, ct), ct);
 
+    public Task<long> UpdateReadersAsync(Filter filter, IReadOnlyList<Principal>? readers, CancellationToken ct = default) => Write(c => c.UpdateReadersAsync(filter, readers, ct), ct);
+
     public Task<StoredRow?> GetAsync(string id, CancellationToken ct = default) => Read(c => c.GetAsync(id, ct), ct);
 
     public Task<long> CountAsync(Filter? filter = null, CancellationToken ct = default) => Read(c => c.CountAsync(filter, ct), ct);

@@ -91,6 +91,9 @@ public interface ITenantCollection
     /// <summary>Deletes every row matching the filter; returns how many were deleted.</summary>
     Task<long> DeleteWhereAsync(Filter filter, CancellationToken ct = default);
 
+    /// <summary>Gives the rows matching the filter new readers (null: the whole tenant) without new vectors; returns how many changed.</summary>
+    Task<long> UpdateReadersAsync(Filter filter, IReadOnlyList<Principal>? readers, CancellationToken ct = default);
+
     /// <summary>The row with this id, or null.</summary>
     Task<StoredRow?> GetAsync(string id, CancellationToken ct = default);
 

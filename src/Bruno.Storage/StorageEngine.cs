@@ -26,13 +26,14 @@ public sealed partial class StorageEngine : IStorageEngine, IAsyncDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxOpenTenants, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.AnnThreshold, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.HnswM, 2);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.FilteredExactRows, 0);
         var root = Path.GetFullPath(options.DataRoot);
         var keys = Path.GetFullPath(options.KeyDirectory ?? Path.Combine(root, "keys"));
         Directory.CreateDirectory(root, Dirs.OwnerOnly);
         Directory.CreateDirectory(Path.Combine(root, "tenants"), Dirs.OwnerOnly);
         Directory.CreateDirectory(keys, Dirs.OwnerOnly);
         _ctx = new EngineContext(root, keys, options.MasterKey, options.TimeProvider, options.Logger,
-            new IndexSettings(options.AnnThreshold, options.HnswM, options.HnswEfConstruction, options.HnswEfSearch));
+            new IndexSettings(options.AnnThreshold, options.HnswM, options.HnswEfConstruction, options.HnswEfSearch, options.FilteredExactRows));
         _cache = new TenantCache(_ctx, options.MaxOpenTenants, options.IdleTimeout);
     }
 

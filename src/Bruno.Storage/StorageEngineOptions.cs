@@ -37,6 +37,14 @@ public sealed class StorageEngineOptions
     /// <summary>HNSW breadth while searching, unless a request sets its own. Default 96.</summary>
     public int HnswEfSearch { get; init; } = 96;
 
+    /// <summary>
+    /// Under an access filter (<see cref="Model.Filter.ReadableBy"/>), a vector search whose candidates (rows the caller's
+    /// principals can read, counted from the reader lists) number at most this is exact over them; above it, HNSW with
+    /// the filter applied during the graph traversal. 0 always uses the graph once it exists. Default 9,000 (measured:
+    /// docs/decisions/0028). Negative values throw <see cref="ArgumentOutOfRangeException"/> when the engine is made.
+    /// </summary>
+    public int FilteredExactRows { get; init; } = 9_000;
+
     /// <summary>Clock for created-at defaults and idle timeouts.</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 

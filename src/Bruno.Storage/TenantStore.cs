@@ -194,6 +194,53 @@ public sealed class TenantCollection : ITenantCollection
         return await instance.EnqueueAsync(new DeleteWhereOp(instance.GetCollection(Name), filter));
     }
 
+    /// <summary>
+    /// Gives every row matching <paramref name="filter"/> the access list <paramref name="readers"/> (null: the whole
+    /// tenant), evaluated after all earlier writes, without new vectors: the rows are rewritten from what the engine
+    /// holds, with their text, vector, metadata, owner and creation time unchanged. Rows that already have these
+    /// readers are left alone. Returns how many rows changed. Committed <see cref="MaxBatchRows"/> rows at a time: if it
+    /// fails part way (<see cref="StorageException"/>), the rows of the batches committed before keep their new readers,
+    /// and calling it again finishes the change. Throws <see cref="ArgumentException"/> for more than
+    /// <see cref="StoredRow.MaxReaders"/> readers or a default <see cref="Principal"/>, having written nothing.
+    /// </summary>
+    public async Task<long> UpdateReadersAsync(Filter filter, IReadOnlyList<Principal>? readers, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        var canonical = CheckReaders(readers);
+        using var lease = await _cache.AcquireAsync(Tenant, ct);
+        _cache.ThrowIfFenced(Tenant);
+        var instance = lease.Instance;
+        return await instance.EnqueueAsync(new UpdateReadersOp(instance.GetCollection(Name), filter, (Principal[]?)canonical));
+    }
+
+    /// <summary>
+    /// The checks every engine makes of the readers given to <see cref="UpdateReadersAsync"/>, returning them without
+    /// duplicates in the order rows keep them; <see cref="ArgumentException"/> as there. Public for the other
+    /// implementations of <see cref="IStorageEngine"/>.
+    /// </summary>
+    public static IReadOnlyList<Principal>? CheckReaders(IReadOnlyList<Principal>? readers)
+    {
+        if (readers is null)
+        {
+            return null;
+        }
+
+        if (readers.Count > StoredRow.MaxReaders)
+        {
+            throw new ArgumentException($"A row takes at most {StoredRow.MaxReaders} readers, not {readers.Count}; give the rest a group.", nameof(readers));
+        }
+
+        foreach (var p in readers)
+        {
+            if (!p.IsValid)
+            {
+                throw new ArgumentException("The readers hold a default Principal; make each with Principal.User or Principal.Group.", nameof(readers));
+            }
+        }
+
+        return AccessFilter.Canonical(readers);
+    }
+
     /// <summary>The row with this id, or null.</summary>
     public async Task<StoredRow?> GetAsync(string id, CancellationToken ct = default)
     {

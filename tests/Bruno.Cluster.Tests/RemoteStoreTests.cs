@@ -79,11 +79,15 @@ public sealed class RemoteStoreTests : IAsyncLifetime
             ["flag"] = i % 5 == 0,
         },
         CreatedAt = new DateTimeOffset(2026, 2, 1, 0, 0, 0, TimeSpan.Zero).AddMinutes(i),
+        Readers = (i % 3) switch { 0 => [GroupX], 1 => [GroupY, Principal.User(UserId.Parse("alice"))], _ => null },
     };
+
+    private static readonly Principal GroupX = Principal.Group("group-x");
+    private static readonly Principal GroupY = Principal.Group("Group.Y");
 
     /// <summary>Everything a caller sees of a set of rows, to compare engines by.</summary>
     private static string Describe(IEnumerable<StoredRow> rows) => string.Join('\n', rows.Select(r =>
-        $"{r.Id}|{r.Text}|{string.Join(',', r.Vector.ToArray())}|{r.UserId?.Value}|{r.CreatedAt.UtcTicks}|{string.Join(';', r.Metadata.OrderBy(m => m.Key, StringComparer.Ordinal).Select(m => $"{m.Key}={m.Value}"))}"));
+        $"{r.Id}|{r.Text}|{string.Join(',', r.Vector.ToArray())}|{r.UserId?.Value}|{r.CreatedAt.UtcTicks}|{string.Join(';', r.Metadata.OrderBy(m => m.Key, StringComparer.Ordinal).Select(m => $"{m.Key}={m.Value}"))}|{(r.Readers is null ? "tenant" : string.Join(',', r.Readers))}"));
 
     private static async Task<string> ExerciseAsync(IStorageEngine engine, TenantId tenant)
     {
@@ -100,6 +104,7 @@ public sealed class RemoteStoreTests : IAsyncLifetime
         log.Add("replace " + await c.ReplaceAsync([Row(5) with { Text = "Replaced row five about the mill." }], ["row-0006", "row-9999"], ct));
         log.Add("delete " + await c.DeleteAsync(["row-0007", "row-0008"], ct));
         log.Add("delete-where " + await c.DeleteWhereAsync(Filter.All.WhereBetween("n", 1400.0, null), ct));
+        log.Add("update-readers " + await c.UpdateReadersAsync(Filter.All.WhereBetween("n", 10.0, 20.0), [GroupY], ct));
         log.Add("get " + Describe([(await c.GetAsync("row-0005", ct))!]) + " missing " + (await c.GetAsync("row-0006", ct) is null));
         var filters = new[]
         {
@@ -111,6 +116,9 @@ public sealed class RemoteStoreTests : IAsyncLifetime
             Filter.All.WhereIn("n", 1.0, 2.0, 3.0, 500.0),
             Filter.All.WhereBetween("at", new DateTimeOffset(2026, 1, 2, 0, 0, 0, TimeSpan.Zero), new DateTimeOffset(2026, 1, 3, 0, 0, 0, TimeSpan.Zero), maxInclusive: false),
             Filter.All.CreatedBetween(new DateTimeOffset(2026, 2, 1, 2, 0, 0, TimeSpan.Zero), null),
+            Filter.ReadableBy([GroupX]),
+            Filter.ForUser(UserId.Parse("bob")).AndReadableBy([GroupY, Principal.User(UserId.Parse("alice"))]),
+            Filter.ReadableBy([]),
         };
         foreach (var f in filters)
         {
@@ -124,6 +132,7 @@ public sealed class RemoteStoreTests : IAsyncLifetime
         foreach (var request in new[]
         {
             new SearchRequest { Mode = SearchMode.Vector, Vector = Vector(42), K = 10, Exact = true },
+            new SearchRequest { Mode = SearchMode.Vector, Vector = Vector(42), K = 10, Filter = Filter.ReadableBy([GroupX]) },
             new SearchRequest { Mode = SearchMode.FullText, Text = "ferry crossing 4", K = 10, Filter = Filter.All.Where("kind", "even") },
             new SearchRequest { Mode = SearchMode.Hybrid, Text = "mill", Vector = Vector(5), K = 5, Filter = Filter.ForUser(UserId.Parse("bob")), CandidatesPerList = 40, RrfK = 30 },
         })
@@ -160,6 +169,8 @@ public sealed class RemoteStoreTests : IAsyncLifetime
         Assert.True(at < 0, $"in '{op[..Math.Min(op.Length, 40)]}'\nlocal:  {(at < 0 ? null : lines[at].First)}\nremote: {(at < 0 ? null : lines[at].Second)}");
         Assert.Equal(local, remote);
         Assert.Contains("timed True", remote, StringComparison.Ordinal); // stage timings come back with the hits
+        Assert.Contains("|user:alice,group:Group.Y\n", remote, StringComparison.Ordinal); // readers travel with the rows
+        Assert.Contains("update-readers 11\n", remote, StringComparison.Ordinal);
     }
 
     [Fact]

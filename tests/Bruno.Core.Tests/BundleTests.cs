@@ -40,6 +40,7 @@ public sealed class BundleTests : IAsyncDisposable
                 Text = "logged in — 日本語, emoji 🚀",
                 Vector = new[] { -0f, float.Epsilon, float.MaxValue },
                 UserId = UserId.Parse("alice@example.com"),
+                Readers = [Principal.Group("Auditors.eu"), Principal.User(UserId.Parse("alice@example.com"))],
                 CreatedAt = new DateTimeOffset(2024, 2, 29, 23, 59, 59, TimeSpan.FromHours(-5)).AddTicks(1234567),
                 Metadata = new Dictionary<string, MetadataValue>
                 {
@@ -64,6 +65,7 @@ public sealed class BundleTests : IAsyncDisposable
                 Text = $"note number {i}",
                 Vector = Enumerable.Range(0, 8).Select(_ => (float)random.NextDouble() - 0.5f).ToArray(),
                 UserId = i % 3 == 0 ? null : UserId.Parse($"user{i % 3}"),
+                Readers = (i % 5) switch { 1 => [Principal.Group($"team-{i % 4}")], 2 => [], _ => null }, // [] : no principal reads it
                 Metadata = new Dictionary<string, MetadataValue> { ["i"] = i },
             })], ct: TestContext.Current.CancellationToken);
         }
@@ -99,6 +101,11 @@ public sealed class BundleTests : IAsyncDisposable
         var before = await notes.SearchAsync(query, ct: TestContext.Current.CancellationToken);
         var after = await target.Tenants.Store(Acme).Collection("notes").SearchAsync(query, ct: TestContext.Current.CancellationToken);
         Assert.Equal(before.Select(h => (h.Row.Id, h.Score)), after.Select(h => (h.Row.Id, h.Score)));
+        var asTeam = query with { Filter = Filter.ReadableBy([Principal.Group("team-1")]) };
+        var teamBefore = await notes.SearchAsync(asTeam, ct: TestContext.Current.CancellationToken);
+        Assert.Equal(teamBefore.Select(h => h.Row.Id), (await target.Tenants.Store(Acme).Collection("notes").SearchAsync(asTeam, ct: TestContext.Current.CancellationToken)).Select(h => h.Row.Id));
+        Assert.All(teamBefore, h => Assert.True(h.Row.Readers is null || h.Row.Readers.Contains(Principal.Group("team-1"))));
+        Assert.Equal(1620L + 135, await target.Tenants.Store(Acme).Collection("notes").CountAsync(Filter.ReadableBy([Principal.Group("team-1")]), TestContext.Current.CancellationToken));
 
         // the inventories agree, and change with one row
         var ct = TestContext.Current.CancellationToken;
@@ -107,6 +114,9 @@ public sealed class BundleTests : IAsyncDisposable
         Assert.Equal([("audit", 2L), ("empty_one", 0L), ("notes", 2700L)], inventory.Collections.Select(c => (c.Name, c.Rows)));
         await notes.UpsertAsync([new StoredRow { Id = "n00001", Text = "changed", Vector = Ones8 }], ct: TestContext.Current.CancellationToken);
         Assert.NotEqual(inventory.Collections[2].Digest, (await source.Bundles.InventoryAsync(Acme, ct))!.Collections[2].Digest);
+        var audited = (await source.Bundles.InventoryAsync(Acme, ct))!.Collections[0].Digest;
+        Assert.Equal(1, await audit.UpdateReadersAsync(Filter.All.WhereIn("ok", true), [Principal.Group("Auditors.eu")], ct)); // access alone changes the digest
+        Assert.NotEqual(audited, (await source.Bundles.InventoryAsync(Acme, ct))!.Collections[0].Digest);
         Assert.Null(await source.Bundles.InventoryAsync(TenantId.Parse("nobody"), ct));
 
         // imported at another level (a move), or refused whole for a level that does not exist
@@ -186,6 +196,7 @@ public sealed class BundleTests : IAsyncDisposable
             r.CreatedAt.UtcTicks,
             r.CreatedAt.Offset,
             Convert.ToHexString(MemoryMarshal.AsBytes(r.Vector.Span)),
+            r.Readers is null ? "tenant" : "[" + string.Join(",", r.Readers) + "]",
             string.Join(",", r.Metadata.OrderBy(m => m.Key, StringComparer.Ordinal).Select(m => $"{m.Key}:{m.Value.Kind}:" + m.Value.Kind switch
             {
                 MetadataKind.Number => BitConverter.DoubleToInt64Bits(m.Value.AsNumber).ToString(System.Globalization.CultureInfo.InvariantCulture),

@@ -246,6 +246,13 @@ internal sealed class RemoteTenantCollection(RemoteStorageEngine node, TenantId 
         return (await node.Call(Tenant, o => node.Client.DeleteWhereAsync(new P.FilterRequest { Tenant = Tenant.Value, Collection = Name, Filter = Wire.Filter(filter) }, o), ct)).Value;
     }
 
+    public async Task<long> UpdateReadersAsync(Filter filter, IReadOnlyList<Principal>? readers, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        var request = new P.UpdateReadersRequest { Tenant = Tenant.Value, Collection = Name, Filter = Wire.Filter(filter), Readers = Wire.Readers(TenantCollection.CheckReaders(readers)) };
+        return (await node.Call(Tenant, o => node.Client.UpdateReadersAsync(request, o), ct)).Value;
+    }
+
     public async Task<StoredRow?> GetAsync(string id, CancellationToken ct = default)
     {
         IdentifierRules.ValidateRowId(id);

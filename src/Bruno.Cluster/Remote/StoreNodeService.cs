@@ -143,6 +143,10 @@ public sealed class StoreNodeService : P.StoreNode.StoreNodeBase
         new P.Count { Value = await Collection(request.Tenant, request.Collection).DeleteWhereAsync(Wire.Filter(request.Filter), CancellationToken.None) });
 
     /// <inheritdoc/>
+    public override Task<P.Count> UpdateReaders(P.UpdateReadersRequest request, ServerCallContext context) => Run(context, async () =>
+        new P.Count { Value = await Collection(request.Tenant, request.Collection).UpdateReadersAsync(Wire.Filter(request.Filter), Wire.Readers(request.Readers), CancellationToken.None) });
+
+    /// <inheritdoc/>
     public override Task<P.RowList> Get(P.GetRequest request, ServerCallContext context) => Run(context, async () =>
         await Collection(request.Tenant, request.Collection).GetAsync(request.Id, context.CancellationToken) is { } row ? Wire.Rows([row]) : new P.RowList());
 

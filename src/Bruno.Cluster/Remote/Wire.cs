@@ -59,8 +59,30 @@ internal static class Wire
             row.Metadata[k] = Value(v);
         }
 
+        row.Readers = Readers(r.Readers);
         return row;
     }
+
+    /// <summary>A list of principals on the wire; null stays null (absent field).</summary>
+    public static P.Readers? Readers(IReadOnlyCollection<Principal>? principals)
+    {
+        if (principals is null)
+        {
+            return null;
+        }
+
+        var p = new P.Readers();
+        foreach (var principal in principals)
+        {
+            p.Principals.Add(new P.Principal { Kind = (int)principal.Kind, Name = principal.Name });
+        }
+
+        return p;
+    }
+
+    /// <summary>Principals from the wire, each rebuilt through <see cref="Principal.Of"/> (a bad one throws <see cref="ArgumentException"/>).</summary>
+    public static Principal[]? Readers(P.Readers? p) =>
+        p is null ? null : [.. p.Principals.Select(x => Principal.Of(x.Kind is >= 0 and <= byte.MaxValue ? (PrincipalKind)x.Kind : throw new ArgumentException("Unknown principal kind."), x.Name))];
 
     public static StoredRow Row(P.Row r) => new()
     {
@@ -69,6 +91,7 @@ internal static class Wire
         Vector = Vector(r.Vector),
         Metadata = r.Metadata.Count == 0 ? StoredRow.NoMetadata : r.Metadata.ToDictionary(p => p.Key, p => Value(p.Value), StringComparer.Ordinal),
         UserId = r.HasUser ? UserId.Parse(r.User) : null,
+        Readers = Readers(r.Readers),
         CreatedAt = r.CreatedTicks == 0 ? default : Time(r.CreatedTicks),
     };
 
@@ -131,6 +154,7 @@ internal static class Wire
             p.CreatedBeforeTicks = before.UtcTicks;
         }
 
+        p.ReadableBy = Readers(f.Access?.Principals);
         return p;
     }
 
@@ -155,6 +179,7 @@ internal static class Wire
             Conditions = conditions,
             CreatedFrom = p.HasCreatedFromTicks ? Time(p.CreatedFromTicks) : null,
             CreatedBefore = p.HasCreatedBeforeTicks ? Time(p.CreatedBeforeTicks) : null,
+            Access = Readers(p.ReadableBy) is { } principals ? AccessFilter.For(principals) : null,
         };
     }
 

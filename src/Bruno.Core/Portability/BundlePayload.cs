@@ -27,7 +27,9 @@ internal enum RecordType : byte
 
     /// <summary>
     /// str id | str text | i64 created-at (UTC ticks) | str user ("" = none) | u16 metadata count, then per entry (by key):
-    /// str key | u8 kind | str, f64 bits, i64 UTC ticks or u8 | u32 dimension | the vector's float32 bits.
+    /// str key | u8 kind | str, f64 bits, i64 UTC ticks or u8 | u32 dimension | the vector's float32 bits; then, only
+    /// for a row with readers (<see cref="StoredRow.Readers"/>), u16 count and per principal u8 kind | str name. A row
+    /// without readers is encoded as before access lists existed, so its record and every digest over it are unchanged.
     /// </summary>
     Row = 3,
 
@@ -160,6 +162,16 @@ internal static class BundleRecords
                 Int32(b, BitConverter.SingleToInt32Bits(f));
             }
         }
+
+        if (row.Readers is { } readers)
+        {
+            Int16(b, (ushort)readers.Count);
+            foreach (var p in readers)
+            {
+                Byte(b, (byte)p.Kind);
+                String(b, p.Name);
+            }
+        }
     });
 
     public static void CollectionEnd(ArrayBufferWriter<byte> w, long rows, byte[] digest) => Record(w, RecordType.CollectionEnd, b =>
@@ -248,6 +260,22 @@ internal static class BundleRecords
 
             var vector = new float[dimension];
             r.Floats(vector);
+            Principal[]? readers = null;
+            if (!r.AtEnd)
+            {
+                readers = new Principal[r.UInt16()];
+                if (readers.Length > StoredRow.MaxReaders)
+                {
+                    throw new FormatException();
+                }
+
+                for (var i = 0; i < readers.Length; i++)
+                {
+                    var kind = (PrincipalKind)r.Byte();
+                    readers[i] = Principal.Of(kind, r.String());
+                }
+            }
+
             r.End();
             foreach (var f in vector)
             {
@@ -265,6 +293,7 @@ internal static class BundleRecords
                 CreatedAt = created,
                 UserId = user.Length == 0 ? null : UserId.Parse(user),
                 Metadata = metadata ?? NoMetadata,
+                Readers = readers,
             };
         }
         catch (Exception e) when (e is ArgumentException or FormatException)
@@ -391,6 +420,8 @@ internal static class BundleRecords
                 target[i] = BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadInt32LittleEndian(bytes[(i * 4)..]));
             }
         }
+
+        public readonly bool AtEnd => _pos == _data.Length;
 
         public readonly void End()
         {

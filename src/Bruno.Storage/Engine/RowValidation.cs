@@ -41,6 +41,22 @@ internal static class RowValidation
             IdentifierRules.ValidateName(key, "metadata key");
         }
 
+        if (row.Readers is { } readers)
+        {
+            if (readers.Count > StoredRow.MaxReaders)
+            {
+                throw new ArgumentException($"A row takes at most {StoredRow.MaxReaders} readers, not {readers.Count}; give the rest a group.");
+            }
+
+            for (var i = 0; i < readers.Count; i++)
+            {
+                if (!readers[i].IsValid)
+                {
+                    throw new ArgumentException("A row's readers hold a default Principal; make each with Principal.User or Principal.Group.");
+                }
+            }
+        }
+
         if (row.UserId is { } user)
         {
             _ = user.Value; // a default UserId throws here

@@ -189,6 +189,7 @@ internal sealed partial class TenantInstance : IAsyncDisposable
                     Text = row.Text,
                     Vector = ReadOnlyMemory<float>.Empty,
                     UserId = row.UserId,
+                    Readers = row.Readers is null ? null : AccessFilter.Canonical(row.Readers),
                     CreatedAt = row.CreatedAt == default ? now : row.CreatedAt.ToUniversalTime(),
                     Metadata = row.Metadata.Count == 0 ? StoredRow.NoMetadata : new Dictionary<string, MetadataValue>(row.Metadata, StringComparer.Ordinal),
                 };
@@ -563,6 +564,9 @@ internal sealed partial class TenantInstance : IAsyncDisposable
                 RunGroup([delete]);
                 op.Complete(delete.Done.GetAwaiter().GetResult());
                 break;
+            case UpdateReadersOp r:
+                op.Complete(UpdateReaders(r));
+                break;
             case EraseUserOp e:
                 op.Complete(EraseUser(e.User));
                 break;
@@ -573,6 +577,68 @@ internal sealed partial class TenantInstance : IAsyncDisposable
             default:
                 throw new InvalidOperationException("Unexpected barrier operation.");
         }
+    }
+
+    /// <summary>
+    /// Rewrites the rows matching the operation's filter with its readers, <see cref="TenantCollection.MaxBatchRows"/>
+    /// rows per commit, skipping rows that already have them. Vectors, text, metadata and times come from memory.
+    /// </summary>
+    private long UpdateReaders(UpdateReadersOp r)
+    {
+        long changed = 0;
+        foreach (var ids in r.Collection.MatchingIds(r.Filter).Chunk(TenantCollection.MaxBatchRows))
+        {
+            var rows = new List<StoredRow>(ids.Length);
+            foreach (var id in ids)
+            {
+                if (r.Collection.Get(id) is { } row && !SameReaders(row.Readers, r.Readers))
+                {
+                    rows.Add(row with { Readers = r.Readers });
+                }
+            }
+
+            if (rows.Count == 0)
+            {
+                continue;
+            }
+
+            var upsert = PrepareUpsert(r.Collection, rows);
+            try
+            {
+                RunGroup([upsert]);
+            }
+            finally
+            {
+                upsert.Release();
+            }
+
+            changed += upsert.Done.GetAwaiter().GetResult();
+        }
+
+        return changed;
+    }
+
+    private static bool SameReaders(IReadOnlyList<Principal>? a, Principal[]? b)
+    {
+        if (a is null || b is null)
+        {
+            return a is null && b is null;
+        }
+
+        if (a.Count != b.Length)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < b.Length; i++)
+        {
+            if (a[i] != b[i])
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private long CreateCollection(CollectionSpec spec)

@@ -81,6 +81,18 @@ internal sealed class DeleteWhereOp(CollectionState collection, Filter filter) :
     public override bool Barrier => true;
 }
 
+/// <summary>Gives the rows matching a filter new readers, rewriting them from memory (no new vectors).</summary>
+internal sealed class UpdateReadersOp(CollectionState collection, Filter filter, Principal[]? readers) : WriteOp
+{
+    public CollectionState Collection => collection;
+
+    public Filter Filter => filter;
+
+    public Principal[]? Readers => readers;
+
+    public override bool Barrier => true;
+}
+
 internal sealed class CreateCollectionOp(CollectionSpec spec) : WriteOp
 {
     public CollectionSpec Spec => spec;

@@ -12,17 +12,25 @@ namespace Bruno.Storage.Format;
 /// u8 version | str id | str text | i64 created-at (UTC ticks) | str user id ("" = none) |
 /// varint metadata count, then per entry: str key, u8 kind, value (str | f64 | i64 ticks | u8) |
 /// varint dimension, then the floats (IEEE 754, little-endian). str = varint byte length + UTF-8.
+/// Version 2 is version 1 with the row's readers between the metadata and the dimension: varint count, then per
+/// principal u8 kind (<see cref="PrincipalKind"/>) and str name, users first, then by name (ordinal). A row
+/// without readers (the whole tenant) is still written as version 1, byte for byte as before; version 1 rows read as
+/// rows without readers.
 /// </summary>
 internal static class RowCodec
 {
+    /// <summary>The version of a row without readers.</summary>
     public const byte Version = 1;
+
+    /// <summary>The version of a row with readers.</summary>
+    public const byte VersionWithReaders = 2;
 
     public static void Write(IBufferWriter<byte> w, StoredRow row, long createdTicks) => Write(w, row, row.Vector.Span, createdTicks);
 
     /// <summary>Encodes <paramref name="row"/> with <paramref name="vector"/> in place of its own.</summary>
     public static void Write(IBufferWriter<byte> w, StoredRow row, ReadOnlySpan<float> vector, long createdTicks)
     {
-        WriteByte(w, Version);
+        WriteByte(w, row.Readers is null ? Version : VersionWithReaders);
         WriteString(w, row.Id);
         WriteString(w, row.Text);
         WriteInt64(w, createdTicks);
@@ -48,6 +56,16 @@ internal static class RowCodec
                     break;
                 default:
                     throw new InvalidOperationException("Unknown metadata kind.");
+            }
+        }
+
+        if (row.Readers is { } readers)
+        {
+            WriteVarint(w, (uint)readers.Count);
+            for (var i = 0; i < readers.Count; i++)
+            {
+                WriteByte(w, (byte)readers[i].Kind);
+                WriteString(w, readers[i].Name);
             }
         }
 
@@ -99,10 +117,7 @@ internal static class RowCodec
     {
         try
         {
-            if (data[0] != Version)
-            {
-                throw new StorageFormatException($"Row format version {data[0]} is not supported (this engine reads {Version}).");
-            }
+            CheckVersion(data[0]);
 
             var pos = 1;
             return ReadString(data, ref pos);
@@ -119,10 +134,7 @@ internal static class RowCodec
         {
             pos = 0;
             var version = data[pos++];
-            if (version != Version)
-            {
-                throw new StorageFormatException($"Row format version {version} is not supported (this engine reads {Version}).");
-            }
+            CheckVersion(version);
 
             var id = ReadString(data, ref pos);
             var text = ReadString(data, ref pos);
@@ -177,6 +189,23 @@ internal static class RowCodec
                 metadata![key] = value;
             }
 
+            Principal[]? readers = null;
+            if (version == VersionWithReaders)
+            {
+                var n = (int)ReadVarint(data, ref pos);
+                if (n > StoredRow.MaxReaders)
+                {
+                    throw new StorageFormatException($"A row names {n} readers; at most {StoredRow.MaxReaders} are written.");
+                }
+
+                readers = new Principal[n];
+                for (var i = 0; i < n; i++)
+                {
+                    var kind = (PrincipalKind)data[pos++];
+                    readers[i] = Principal.Of(kind, ReadString(data, ref pos));
+                }
+            }
+
             dim = (int)ReadVarint(data, ref pos);
             if (data.Length - pos != dim * 4)
             {
@@ -190,12 +219,21 @@ internal static class RowCodec
                 CreatedAt = new DateTimeOffset(created, TimeSpan.Zero),
                 UserId = user,
                 Metadata = metadata ?? NoMetadata,
+                Readers = readers,
                 Vector = ReadOnlyMemory<float>.Empty,
             };
         }
         catch (Exception e) when (e is ArgumentException or IndexOutOfRangeException)
         {
             throw new StorageFormatException("A row is truncated or malformed: " + e.GetType().Name);
+        }
+    }
+
+    private static void CheckVersion(byte version)
+    {
+        if (version is not (Version or VersionWithReaders))
+        {
+            throw new StorageFormatException($"Row format version {version} is not supported (this engine reads {Version} and {VersionWithReaders}).");
         }
     }
 

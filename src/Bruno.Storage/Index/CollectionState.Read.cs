@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Bruno.Storage.Model;
 
 namespace Bruno.Storage.Index;
@@ -31,11 +30,20 @@ internal sealed partial class CollectionState
             }
 
             long n = 0;
-            foreach (var slot in CandidateSlots(g, filter))
+            var plan = Plan(g, filter);
+            if (plan.Lists is null)
             {
-                if (Accept(g, slot, filter))
+                for (var s = 0; s < g.Arena.Count; s++)
                 {
-                    n++;
+                    n += Accept(g, s, filter) ? 1 : 0;
+                }
+            }
+            else
+            {
+                var cursor = new SlotCursor(g, plan);
+                while (cursor.Next(out var s))
+                {
+                    n += Accept(g, s, filter) ? 1 : 0;
                 }
             }
 
@@ -54,7 +62,31 @@ internal sealed partial class CollectionState
         try
         {
             var g = _g;
-            return [.. CandidateSlots(g, filter).Where(s => Accept(g, s, filter)).Select(s => g.Rows[s]!.Id)];
+            var ids = new List<string>();
+            var plan = Plan(g, filter);
+            if (plan.Lists is null)
+            {
+                for (var s = 0; s < g.Arena.Count; s++)
+                {
+                    if (Accept(g, s, filter))
+                    {
+                        ids.Add(g.Rows[s]!.Id);
+                    }
+                }
+            }
+            else
+            {
+                var cursor = new SlotCursor(g, plan);
+                while (cursor.Next(out var s))
+                {
+                    if (Accept(g, s, filter))
+                    {
+                        ids.Add(g.Rows[s]!.Id);
+                    }
+                }
+            }
+
+            return ids;
         }
         finally
         {
@@ -70,12 +102,12 @@ internal sealed partial class CollectionState
         {
             var g = _g;
             var ids = new SortedSet<(string Id, int Slot)>(Comparer<(string Id, int Slot)>.Create((a, b) => string.CompareOrdinal(a.Id, b.Id)));
-            foreach (var slot in CandidateSlots(g, filter))
+            void Consider(int slot)
             {
                 var id = g.Rows[slot]?.Id;
                 if (id is null || (after is not null && string.CompareOrdinal(id, after) <= 0) || !Accept(g, slot, filter))
                 {
-                    continue;
+                    return;
                 }
 
                 if (ids.Count < limit || string.CompareOrdinal(id, ids.Max.Id) < 0)
@@ -85,6 +117,23 @@ internal sealed partial class CollectionState
                     {
                         ids.Remove(ids.Max);
                     }
+                }
+            }
+
+            var plan = Plan(g, filter);
+            if (plan.Lists is null)
+            {
+                for (var s = 0; s < g.Arena.Count; s++)
+                {
+                    Consider(s);
+                }
+            }
+            else
+            {
+                var cursor = new SlotCursor(g, plan);
+                while (cursor.Next(out var s))
+                {
+                    Consider(s);
                 }
             }
 
@@ -122,7 +171,8 @@ internal sealed partial class CollectionState
                 }
             }
 
-            if (filter.Owner.Users is null)
+            var plan = Plan(g, filter);
+            if (plan.Lists is null)
             {
                 for (var s = g.Arena.Count - 1; s >= 0; s--)
                 {
@@ -131,13 +181,10 @@ internal sealed partial class CollectionState
             }
             else
             {
-                foreach (var owner in OwnerLists(g, filter))
+                var cursor = new SlotCursor(g, plan, backwards: true);
+                while (cursor.Next(out var s))
                 {
-                    var owned = CollectionsMarshal.AsSpan(owner.Slots);
-                    for (var i = owned.Length - 1; i >= 0; i--)
-                    {
-                        Consider(owned[i]);
-                    }
+                    Consider(s);
                 }
             }
 
@@ -196,5 +243,10 @@ internal sealed partial class CollectionState
         }
     }
 
-    private static StoredRow Materialize(Generation g, int slot) => g.Rows[slot]! with { Vector = g.Arena.Get(slot).ToArray() };
+    /// <summary>A copy of the row for a caller, with its vector; its readers are wrapped so the engine's array cannot be changed through it.</summary>
+    private static StoredRow Materialize(Generation g, int slot)
+    {
+        var row = g.Rows[slot]!;
+        return row with { Vector = g.Arena.Get(slot).ToArray(), Readers = ReadersOf(row) is { } readers ? Array.AsReadOnly(readers) : null };
+    }
 }

@@ -107,6 +107,7 @@ internal sealed partial class CollectionState
                     g.IdToSlot[row.Id] = slot;
                     g.Text.RestoreText(row.Text, g.Lengths[slot]);
                     g.OwnerSlots[row.UserId?.Value ?? string.Empty].Live++;
+                    CountReaders(g, row, +1);
                     g.Live++;
                     g.Dead--;
                 }
@@ -146,8 +147,42 @@ internal sealed partial class CollectionState
 
         list.Slots.Add(slot);
         list.Live++;
+        if (ReadersOf(row) is not { } readers)
+        {
+            g.OpenSlots.Slots.Add(slot);
+            g.OpenSlots.Live++;
+        }
+        else
+        {
+            foreach (var p in readers)
+            {
+                if (!g.ReaderSlots.TryGetValue(p, out var readable))
+                {
+                    g.ReaderSlots[p] = readable = new OwnerList();
+                }
+
+                readable.Slots.Add(slot);
+                readable.Live++;
+            }
+        }
+
         g.Live++;
         return slot;
+    }
+
+    /// <summary>Counts a row in (+1) or out (-1) of the live rows of its reader lists; its slot stays listed until compaction.</summary>
+    private static void CountReaders(Generation g, StoredRow row, int delta)
+    {
+        if (ReadersOf(row) is not { } readers)
+        {
+            g.OpenSlots.Live += delta;
+            return;
+        }
+
+        foreach (var p in readers)
+        {
+            g.ReaderSlots[p].Live += delta;
+        }
     }
 
     private static void Kill(Generation g, int slot)
@@ -156,6 +191,7 @@ internal sealed partial class CollectionState
         // Terms are not kept per row (they would double the memory of the text); a removal analyses the text again.
         g.Text.RemoveText(row.Text, g.Lengths[slot]);
         g.OwnerSlots[row.UserId?.Value ?? string.Empty].Live--;
+        CountReaders(g, row, -1);
         g.Rows[slot] = null;
         g.Live--;
         g.Dead++;

@@ -99,6 +99,12 @@ internal sealed partial class CollectionState : IDisposable
 
         public Dictionary<string, OwnerList> OwnerSlots { get; } = new(StringComparer.Ordinal);
 
+        /// <summary>Per principal, the slots of the rows whose readers name it (rows may sit in several lists).</summary>
+        public Dictionary<Identity.Principal, OwnerList> ReaderSlots { get; } = [];
+
+        /// <summary>The slots of the rows without readers (readable by the whole tenant).</summary>
+        public OwnerList OpenSlots { get; } = new();
+
         public InvertedIndex Text { get; } = new();
 
         public Hnsw? Ann { get; set; }
@@ -132,4 +138,4 @@ internal readonly record struct AnalyzedRow(StoredRow Row, ReadOnlyMemory<float>
 }
 
 /// <summary>Index tuning shared by the collections of an engine.</summary>
-internal sealed record IndexSettings(int AnnThreshold, int HnswM, int HnswEfConstruction, int HnswEfSearch);
+internal sealed record IndexSettings(int AnnThreshold, int HnswM, int HnswEfConstruction, int HnswEfSearch, int FilteredExactRows = 9_000);

@@ -70,7 +70,7 @@ internal sealed class Hnsw
             (current, currentSim) = Greedy(query, qNorm, current, currentSim, l);
         }
 
-        var visited = VisitedSet.Rent(node + 1);
+        var visited = SlotMarks.Rent(SlotMarks.Use.Graph, node + 1);
         for (var l = Math.Min(level, top); l >= 0; l--)
         {
             var candidates = SearchLayer(query, qNorm, [(current, currentSim)], _efConstruction, l, visited, accept: null);
@@ -113,7 +113,7 @@ internal sealed class Hnsw
             (current, currentSim) = Greedy(query, qNorm, current, currentSim, l);
         }
 
-        var found = SearchLayer(query, qNorm, [(current, currentSim)], Math.Max(ef, k), 0, VisitedSet.Rent(count), accept);
+        var found = SearchLayer(query, qNorm, [(current, currentSim)], Math.Max(ef, k), 0, SlotMarks.Rent(SlotMarks.Use.Graph, count), accept);
         if (found.Count > k)
         {
             found.RemoveRange(k, found.Count - k);
@@ -149,7 +149,7 @@ internal sealed class Hnsw
     }
 
     /// <summary>Best-first search on one layer; returns up to ef results best first (only accepted ones when a filter is given).</summary>
-    private List<(int Slot, float Score)> SearchLayer(ReadOnlySpan<float> query, float qNorm, List<(int Slot, float Score)> entries, int ef, int level, VisitedSet visited, Func<int, bool>? accept)
+    private List<(int Slot, float Score)> SearchLayer(ReadOnlySpan<float> query, float qNorm, List<(int Slot, float Score)> entries, int ef, int level, SlotMarks visited, Func<int, bool>? accept)
     {
         visited.Clear();
         var all = _links;
@@ -278,47 +278,5 @@ internal sealed class Hnsw
 
         candidates.Sort((a, b) => b.Score.CompareTo(a.Score));
         fromLinks[level] = [.. SelectNeighbours(candidates, max).Select(c => c.Slot)];
-    }
-
-    /// <summary>A visited set with O(1) clear, one per thread, grown to the graph's size when needed.</summary>
-    private sealed class VisitedSet
-    {
-        [ThreadStatic]
-        private static VisitedSet? _current;
-
-        private int[] _marks = [];
-        private int _generation;
-
-        public static VisitedSet Rent(int size)
-        {
-            var set = _current ??= new VisitedSet();
-            if (set._marks.Length < size)
-            {
-                set._marks = new int[Math.Max(size, set._marks.Length * 2)];
-                set._generation = 0;
-            }
-
-            return set;
-        }
-
-        public void Clear()
-        {
-            if (++_generation == int.MaxValue)
-            {
-                Array.Clear(_marks);
-                _generation = 1;
-            }
-        }
-
-        public bool Add(int slot)
-        {
-            if (slot >= _marks.Length || _marks[slot] == _generation)
-            {
-                return false;
-            }
-
-            _marks[slot] = _generation;
-            return true;
-        }
     }
 }

@@ -3,8 +3,8 @@ using Bruno.Storage.Identity;
 namespace Bruno.Storage.Model;
 
 /// <summary>
-/// A typed filter, the same for every search, count and delete: which owners, which metadata conditions (all must hold),
-/// and a creation-time range. It is data, never text: no value in it is ever parsed as a query, so nothing a caller puts
+/// A typed filter, the same for every search, count, list and delete: which owners, which metadata conditions (all must
+/// hold), a creation-time range, and for whom the rows must be readable (<see cref="Access"/>). It is data, never text: no value in it is ever parsed as a query, so nothing a caller puts
 /// into it can change its meaning. Conditions on a key a row does not have, or of another kind, do not match.
 /// </summary>
 public sealed record Filter
@@ -24,9 +24,24 @@ public sealed record Filter
     /// <summary>Only rows created before this instant.</summary>
     public DateTimeOffset? CreatedBefore { get; init; }
 
+    /// <summary>
+    /// For whom the rows must be readable (<see cref="StoredRow.Readers"/>); null (the default) means no restriction,
+    /// for operators and exports. All conditions of a filter hold together: owner, metadata, time and access.
+    /// </summary>
+    public AccessFilter? Access { get; init; }
+
     /// <summary>True when the filter admits every row.</summary>
     internal bool MatchesEverything =>
-        Owner.IncludeTenantWide && Owner.Users is null && Conditions.Count == 0 && CreatedFrom is null && CreatedBefore is null;
+        Owner.IncludeTenantWide && Owner.Users is null && Conditions.Count == 0 && CreatedFrom is null && CreatedBefore is null && Access is null;
+
+    /// <summary>
+    /// Rows readable by a caller holding <paramref name="principals"/> (a user and the user's groups): rows without
+    /// readers, and rows whose readers name at least one of them. Throws like <see cref="AccessFilter.For"/>.
+    /// </summary>
+    public static Filter ReadableBy(IReadOnlyCollection<Principal> principals) => new() { Access = AccessFilter.For(principals) };
+
+    /// <summary>This filter, restricted to rows readable by <paramref name="principals"/>. Throws like <see cref="AccessFilter.For"/>.</summary>
+    public Filter AndReadableBy(IReadOnlyCollection<Principal> principals) => this with { Access = AccessFilter.For(principals) };
 
     /// <summary>Rows of one user only.</summary>
     public static Filter ForUser(UserId user) => new() { Owner = OwnerFilter.User(user) };

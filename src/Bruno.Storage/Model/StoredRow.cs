@@ -30,6 +30,19 @@ public sealed record StoredRow
     /// <summary>The owning user, or null for a row shared by the whole tenant.</summary>
     public UserId? UserId { get; init; }
 
+    /// <summary>
+    /// Who may read the row: null (the default) means the whole tenant, as every row written before access lists
+    /// existed; otherwise the users and groups named here, at most <see cref="MaxReaders"/>, and no one else when the
+    /// list is empty. Searches, counts, lists and deletes honour it only when their filter says for whom they run
+    /// (<see cref="Filter.ReadableBy"/>); a filter without it sees every row (operators, exports). A write with more
+    /// than <see cref="MaxReaders"/> principals or a default <see cref="Principal"/> throws <see cref="ArgumentException"/>
+    /// before anything is stored; duplicates are dropped and the engine keeps the list sorted, users first, then by name (ordinal).
+    /// </summary>
+    public IReadOnlyList<Principal>? Readers { get; init; }
+
+    /// <summary>Most principals one row's <see cref="Readers"/> takes.</summary>
+    public const int MaxReaders = 64;
+
     /// <summary>When the row was created. <c>default</c> means "now" at the moment of the write.</summary>
     public DateTimeOffset CreatedAt { get; init; }
 }

@@ -53,9 +53,10 @@ public sealed class TenantAccessTests : IDisposable
         await Assert.ThrowsAsync<AccessConflictException>(() => access.AssignAsync(Acme, UserId.Parse("alice"), TenantRole.Member, AccessActor.Operator("op"), ct));
         await Assert.ThrowsAsync<ArgumentException>(() => access.AssignAsync(Acme, UserId.Parse("key:abc"), TenantRole.Member, AccessActor.Operator("op"), ct));
 
-        Assert.Equal((TenantRole?)null, access.RoleState(Other, UserId.Parse("zed")).Assigned);
-        Assert.False(access.RoleState(Other, UserId.Parse("zed")).InUse);
-        Assert.True(access.RoleState(Acme, UserId.Parse("zed")).InUse);
+        Assert.Equal((TenantRole?)null, access.Of(Other, UserId.Parse("zed")).Assigned);
+        Assert.False(access.Of(Other, UserId.Parse("zed")).RolesInUse);
+        Assert.True(access.Of(Acme, UserId.Parse("zed")).RolesInUse);
+        Assert.Equal(TenantRole.Owner, access.Of(Acme, UserId.Parse("alice")).Assigned);
     }
 
     [Theory]

@@ -29,8 +29,7 @@ public sealed class OpenApiContractTests(ServerFixture fixture) : IClassFixture<
     [Fact]
     public async Task EveryOperation_HasAnId_ASummary_ItsFeaturesTag_ItsSecurity_AndProblemAnswers()
     {
-        using var client = fixture.Server.Client();
-        var doc = await Http.JsonAsync(await client.GetAsync("/openapi/v1.json", Http.Ct));
+        var doc = await DocumentAsync();
         var schemes = doc.GetProperty("components").GetProperty("securitySchemes");
         Assert.Equal("bearer", schemes.GetProperty("bearer").GetProperty("scheme").GetString());
         Assert.Equal("X-Api-Key", schemes.GetProperty("apiKey").GetProperty("name").GetString());
@@ -42,8 +41,8 @@ public sealed class OpenApiContractTests(ServerFixture fixture) : IClassFixture<
             {
                 var o = operation.Value;
                 ids.Add(o.GetProperty("operationId").GetString()!);
-                Assert.False(string.IsNullOrWhiteSpace(o.GetProperty("summary").GetString()), $"{operation.Name} {path.Name}: no summary");
-                Assert.True(Features.Contract.OpenApiContract.Summaries.ContainsKey($"{operation.Name.ToUpperInvariant()} {path.Name}"), $"{operation.Name} {path.Name}: no written summary");
+                Assert.True(Features.Contract.OpenApiContract.Summaries.TryGetValue($"{operation.Name.ToUpperInvariant()} {path.Name}", out var written), $"{operation.Name} {path.Name}: no written summary");
+                Assert.Equal(written, o.TryGetProperty("summary", out var summary) ? summary.GetString() : null); // the written one, as the document shows it
                 Assert.Equal(1, o.GetProperty("tags").GetArrayLength());
                 var anonymous = path.Name is "/healthz" or "/readyz";
                 Assert.Equal(anonymous ? 1 : 2, o.GetProperty("security").GetArrayLength()); // anonymous: [{}]; else bearer or API key
@@ -105,8 +104,7 @@ public sealed class OpenApiContractTests(ServerFixture fixture) : IClassFixture<
     [Fact]
     public async Task EverySuccessHasASchema_RequestsNameNoTenant_OptionalFieldsAreOptional_AndTheTenantParameterHasOneName()
     {
-        using var client = fixture.Server.Client();
-        var doc = await Http.JsonAsync(await client.GetAsync("/openapi/v1.json", Http.Ct));
+        var doc = await DocumentAsync();
         var schemas = doc.GetProperty("components").GetProperty("schemas");
         foreach (var path in doc.GetProperty("paths").EnumerateObject())
         {
@@ -144,12 +142,18 @@ public sealed class OpenApiContractTests(ServerFixture fixture) : IClassFixture<
     private static JsonElement Resolve(JsonElement schema, JsonElement schemas) =>
         schema.TryGetProperty("$ref", out var reference) ? schemas.GetProperty(reference.GetString()!.Split('/')[^1]) : schema;
 
-    private async Task<string> SaveDocumentAsync()
+    private async Task<string> DocumentTextAsync()
     {
         using var client = fixture.Server.Client();
-        var text = await (await client.GetAsync("/openapi/v1.json", Http.Ct)).Content.ReadAsStringAsync(Http.Ct);
+        return await (await client.GetAsync("/openapi/v1.json", Http.Ct)).Content.ReadAsStringAsync(Http.Ct);
+    }
+
+    private async Task<JsonElement> DocumentAsync() => JsonDocument.Parse(await DocumentTextAsync()).RootElement.Clone();
+
+    private async Task<string> SaveDocumentAsync()
+    {
         var file = Path.Combine(Path.GetTempPath(), $"bruno-openapi-{Guid.NewGuid():N}.json");
-        await File.WriteAllTextAsync(file, text, Http.Ct);
+        await File.WriteAllTextAsync(file, await DocumentTextAsync(), Http.Ct);
         return file;
     }
 }

@@ -6,6 +6,9 @@ namespace Bruno.Core.Tenants;
 /// <summary>A user's role in a tenant, who gave it and when.</summary>
 public sealed record RoleAssignment(string User, string Role, DateTimeOffset AssignedAt, string AssignedBy);
 
+/// <summary>What the catalog says of a user in a tenant: the role assigned (if any), whether the tenant uses roles, the user's groups.</summary>
+public sealed record UserAccess(TenantRole? Assigned, bool RolesInUse, IReadOnlyList<string> Groups);
+
 /// <summary>A group of a tenant and how many members it has.</summary>
 public sealed record GroupInfo(string Name, int Members, DateTimeOffset CreatedAt, string CreatedBy);
 
@@ -75,13 +78,21 @@ public sealed class TenantAccess : IDisposable
             is [var name] && TenantRoles.TryParse(name, out var role) ? role : null;
 
     /// <summary>
-    /// The role assigned to <paramref name="user"/>, and whether the tenant uses roles at all (any user has one). One
-    /// query: what <c>AccessClaims</c> reads on every request.
+    /// What the catalog says of <paramref name="user"/> in <paramref name="tenant"/>, in one query (what <c>AccessClaims</c>
+    /// reads on every request): the role assigned, whether the tenant uses roles at all (anyone has one), and the
+    /// user's groups.
     /// </summary>
-    public (TenantRole? Assigned, bool InUse) RoleState(TenantId tenant, UserId user) => _db.Query(
-        "SELECT (SELECT role FROM tenant_roles WHERE tenant = @t AND user_id = @u), (SELECT COUNT(*) FROM tenant_roles WHERE tenant = @t);",
-        r => (r.IsDBNull(0) ? null : TenantRoles.TryParse(r.GetString(0), out var role) ? role : (TenantRole?)null, Convert.ToInt64(r.GetValue(1), CultureInfo.InvariantCulture) > 0),
-        ("@t", tenant.Value), ("@u", user.Value))[0];
+    public UserAccess Of(TenantId tenant, UserId user)
+    {
+        var rows = _db.Query(
+            "SELECT (SELECT role FROM tenant_roles WHERE tenant = @t AND user_id = @u), " +
+            "CASE WHEN EXISTS (SELECT 1 FROM tenant_roles WHERE tenant = @t) THEN 1 ELSE 0 END, m.group_name " +
+            "FROM (SELECT 1 AS one) x LEFT JOIN tenant_group_members m ON m.tenant = @t AND m.user_id = @u ORDER BY m.group_name;",
+            r => (Role: r.IsDBNull(0) ? null : r.GetString(0), InUse: Convert.ToInt64(r.GetValue(1), CultureInfo.InvariantCulture) == 1, Group: r.IsDBNull(2) ? null : r.GetString(2)),
+            ("@t", tenant.Value), ("@u", user.Value));
+        TenantRole? assigned = TenantRoles.TryParse(rows[0].Role, out var role) ? role : null;
+        return new UserAccess(assigned, rows[0].InUse, [.. rows.Select(r => r.Group).OfType<string>()]);
+    }
 
     /// <summary>The tenant's role assignments, by user.</summary>
     public IReadOnlyList<RoleAssignment> Roles(TenantId tenant) => _db.Query(
@@ -139,9 +150,7 @@ public sealed class TenantAccess : IDisposable
     }
 
     /// <summary>The groups <paramref name="user"/> belongs to in <paramref name="tenant"/> (as managed in Bruno).</summary>
-    public IReadOnlyList<string> GroupsOf(TenantId tenant, UserId user) => _db.Query(
-        "SELECT group_name FROM tenant_group_members WHERE tenant = @t AND user_id = @u ORDER BY group_name;",
-        r => r.GetString(0), ("@t", tenant.Value), ("@u", user.Value));
+    public IReadOnlyList<string> GroupsOf(TenantId tenant, UserId user) => Of(tenant, user).Groups;
 
     /// <summary>The tenant's groups.</summary>
     public IReadOnlyList<GroupInfo> Groups(TenantId tenant) => _db.Query(

@@ -11,8 +11,9 @@ namespace Bruno.Server.Tenancy;
 /// Turns a verified user credential into what the user may do, once per request and before any policy runs, so every
 /// door (HTTP, MCP, the OpenAI door) sees the same: the scopes become the credential's scopes capped by the user's role
 /// (assigned in Bruno, else named by the identity provider's roles claim, else member once the tenant uses roles; in a
-/// tenant that has never given a role, the credential's scopes stand), and the user's groups are those managed in Bruno joined with the identity provider's groups claim. Both are
-/// read from the catalog on every request, so a change takes effect on the next one. Machine keys keep their scopes.
+/// tenant that has never given a role, the credential's scopes stand), and the user's groups are those managed in Bruno
+/// joined with the identity provider's groups claim. Both are read from the catalog on every request, in one query, so a
+/// change takes effect on the next one. Machine keys keep their scopes.
 /// What this adds lives in an identity of its own type, which a token cannot carry: a token claiming a role or groups
 /// in Bruno's claim names gains nothing.
 /// </summary>
@@ -40,9 +41,9 @@ internal sealed class AccessClaims(TenantAccess access, IOptions<BrunoOptions> o
         var auth = options.Value.Auth;
         // a tenant that gives anyone a role uses roles: a user without one (never given one, erased, or whose role was
         // taken) is a member, so no credential's wider scopes come back into force
-        var (assigned, inUse) = access.RoleState(caller.Tenant, caller.User);
-        var role = assigned ?? RoleFromClaims(identity, auth.RolesClaim) ?? (inUse ? TenantRole.Member : null);
-        var groups = access.GroupsOf(caller.Tenant, caller.User)
+        var held = access.Of(caller.Tenant, caller.User);
+        var role = held.Assigned ?? RoleFromClaims(identity, auth.RolesClaim) ?? (held.RolesInUse ? TenantRole.Member : null);
+        var groups = held.Groups
             .Concat(identity.FindAll(auth.GroupsClaim).Select(c => c.Value).Where(GroupName.IsValid))
             .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
 

@@ -158,12 +158,12 @@ internal static class OpenApiContract
     {
         var description = context.Description;
         var method = description.HttpMethod ?? "GET";
-        var route = "/" + (description.RelativePath ?? string.Empty).TrimStart('/');
+        var route = "/" + (description.RelativePath ?? string.Empty).Trim('/'); // as the document spells the path: no trailing slash
         var metadata = description.ActionDescriptor.EndpointMetadata;
         var document = context.Document!;
 
         operation.OperationId ??= OperationId(method, route);
-        operation.Summary ??= Summaries.GetValueOrDefault($"{method.ToUpperInvariant()} {route}") ?? Summary(method, route);
+        operation.Summary ??= Summaries.GetValueOrDefault($"{method.ToUpperInvariant()} {route}"); // none: the contract test names it
         var tag = Tag(metadata, route);
         operation.Tags = new HashSet<OpenApiTagReference> { new(tag, document) };
 
@@ -329,23 +329,6 @@ internal static class OpenApiContract
     {
         var words = Segments(route).Select(s => s.StartsWith('{') ? "By" + Pascal(s.Trim('{', '}').Split(':')[0]) : Pascal(s));
         return method.ToLowerInvariant() + string.Concat(words);
-    }
-
-    /// <summary>A plain summary from the route, for operations that do not state one.</summary>
-    internal static string Summary(string method, string route)
-    {
-        var segments = Segments(route).ToList();
-        var words = segments.Where(s => !s.StartsWith('{')).Select(s => s.Replace('-', ' ')).ToList();
-        var item = segments.Count > 0 && segments[^1].StartsWith('{');
-        var verb = method.ToUpperInvariant() switch
-        {
-            "GET" => item ? "Read" : "List or read",
-            "POST" => "Submit",
-            "PUT" => "Replace",
-            "DELETE" => "Delete",
-            _ => Pascal(method.ToLowerInvariant()),
-        };
-        return words.Count == 0 ? verb : $"{verb} {string.Join(' ', words)}";
     }
 
     /// <summary>The route's segments after its version (<c>api/v1</c>, <c>admin/v1</c>, <c>v1</c>), with <c>admin</c> kept for operator routes.</summary>

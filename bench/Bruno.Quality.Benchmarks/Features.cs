@@ -19,7 +19,7 @@ internal static class Features
         var open = new RetrievalOptions { CandidatesPerList = settings.CandidatesPerList, RrfK = settings.RrfK, RerankCandidates = settings.RerankCandidates, MinRelevance = 0, MinAnswerability = 0, FinalCount = settings.FinalCount, AnswerSentences = settings.AnswerSentences };
         foreach (var c in cases)
         {
-            var (retrieval, queryVector) = await ask.RetrieveForEvaluationAsync(store, c.Question, open, RankingMode.Reranked);
+            var (retrieval, queryVector) = await ask.RetrieveForEvaluationAsync(store, Reader.Admin, c.Question, open, RankingMode.Reranked);
             var expected = (c.ExpectedDocuments ?? []).ToHashSet(StringComparer.Ordinal);
             foreach (var candidate in retrieval.Ranked)
             {

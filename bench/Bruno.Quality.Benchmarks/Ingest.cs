@@ -19,7 +19,7 @@ internal static class Ingest
         {
             try
             {
-                var info = await documents.PutFileAsync(store, new DocumentFile(corpus.IdOf(file), null, corpus.ContentType, await File.ReadAllBytesAsync(file)));
+                var info = await documents.PutFileAsync(store, Reader.Admin, new DocumentFile(corpus.IdOf(file), null, corpus.ContentType, await File.ReadAllBytesAsync(file)));
                 chunks += info.Chunks;
             }
             catch (DocumentRejectedException e)

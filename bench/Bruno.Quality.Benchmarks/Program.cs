@@ -109,7 +109,7 @@ foreach (var name in corpora)
     var present = new HashSet<string>(StringComparer.Ordinal);
     for (string? after = null; ;)
     {
-        var page = await documents.ListAsync(store, after, 200);
+        var page = await documents.ListAsync(store, Reader.Admin, after, 200);
         present.UnionWith(page.Select(p => p.Id));
         if (page.Count < 200)
         {
@@ -141,7 +141,7 @@ foreach (var name in corpora)
     var modes = new JsonObject();
     foreach (var (label, mode) in new[] { ("bruno", RankingMode.Reranked), ("bm25_only", RankingMode.KeywordOnly), ("dense_only", RankingMode.DenseOnly) })
     {
-        var run = await evaluations.RunAsync(store, cases, options.Value.Retrieval, label, keep: false, mode);
+        var run = await evaluations.RunAsync(store, Reader.Admin, cases, options.Value.Retrieval, label, keep: false, mode);
         Report.Print(name!, label, run);
         if (mode == RankingMode.Reranked && Option("--explain") is { } explain)
         {

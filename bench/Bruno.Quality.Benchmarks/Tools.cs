@@ -55,12 +55,12 @@ internal static class AskTool
         {
             var type = file.EndsWith(".md", StringComparison.Ordinal) ? "text/markdown" : "text/html";
             var id = System.Text.RegularExpressions.Regex.Replace(Path.ChangeExtension(Path.GetRelativePath(folder, file), null)!.Replace('/', '.'), "[^A-Za-z0-9._-]", "-");
-            await documents.PutFileAsync(store, new DocumentFile(id, null, type, await File.ReadAllBytesAsync(file)));
+            await documents.PutFileAsync(store, Reader.Admin, new DocumentFile(id, null, type, await File.ReadAllBytesAsync(file)));
         }
 
         foreach (var q in questions)
         {
-            var (retrieval, _) = await ask.RetrieveForEvaluationAsync(store, q, options.Value.Retrieval, Bruno.Core.Retrieval.RankingMode.Reranked);
+            var (retrieval, _) = await ask.RetrieveForEvaluationAsync(store, Reader.Admin, q, options.Value.Retrieval, Bruno.Core.Retrieval.RankingMode.Reranked);
             Console.WriteLine($"### {q}");
             foreach (var c in retrieval.Ranked.Take(8))
             {
@@ -93,7 +93,7 @@ internal static class Explain
             }
 
             shown++;
-            var (retrieval, _) = await ask.RetrieveForEvaluationAsync(store, c.Question, settings, Bruno.Core.Retrieval.RankingMode.Reranked);
+            var (retrieval, _) = await ask.RetrieveForEvaluationAsync(store, Reader.Admin, c.Question, settings, Bruno.Core.Retrieval.RankingMode.Reranked);
             Console.WriteLine($"### {c.Id}: {c.Question}  [expect {string.Join(",", c.ExpectedDocuments ?? [])} '{c.ExpectedPhrase}']");
             foreach (var (p, n) in retrieval.Ranked.Take(6).Select((p, n) => (p, n)))
             {
@@ -116,7 +116,7 @@ internal static class Misses
         var counts = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var c in cases.Where(c => c.ExpectedPhrase is not null))
         {
-            var (retrieval, _) = await ask.RetrieveForEvaluationAsync(store, c.Question, open, Bruno.Core.Retrieval.RankingMode.Reranked);
+            var (retrieval, _) = await ask.RetrieveForEvaluationAsync(store, Reader.Admin, c.Question, open, Bruno.Core.Retrieval.RankingMode.Reranked);
             var response = Bruno.Core.Agents.AskService.Respond(retrieval, open);
             var phrase = c.ExpectedPhrase!;
             string where;

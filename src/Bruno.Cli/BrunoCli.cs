@@ -104,6 +104,12 @@ public static class BrunoCli
             });
             c.AddCommand<IngestCommand>("ingest").WithDescription("Upload a folder of .md, .txt, .html and .pdf files into a tenant.");
             c.AddCommand<AskCommand>("ask").WithDescription("Ask a tenant's knowledge a question.");
+            c.AddBranch("document", d =>
+            {
+                d.SetDescription("A tenant's documents and who may read them.");
+                d.AddCommand<DocumentListCommand>("list").WithDescription("The tenant's documents, with who may read each.");
+                d.AddCommand<DocumentAccessCommand>("access").WithDescription("Change who may read a document (tenant, or group:NAME and user:ID entries), without re-embedding it.");
+            });
             c.AddBranch("eval", e =>
             {
                 e.SetDescription("Measure answer quality on a tenant's knowledge (cases in JSON Lines; as the tenant's admin, through a running server).");

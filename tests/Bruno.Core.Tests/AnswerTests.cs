@@ -20,9 +20,9 @@ public sealed class AnswerTests : IAsyncLifetime
     public async ValueTask InitializeAsync() => _k = await TenantKnowledge.CreateAsync();
 
     private Task<DocumentInfo> Put(string id, string type, string content, string? title = null) =>
-        Documents.PutAsync(Store, new DocumentInput(id, title, type, content), Ct);
+        Documents.PutAsync(Store, Readers.Admin, new DocumentInput(id, title, type, content), Ct);
 
-    private Task<Answer> Ask(string question) => Asker.AskAsync(Store, new Question(question), Ct);
+    private Task<Answer> Ask(string question) => Asker.AskAsync(Store, new Question(question) { Viewer = Readers.Admin }, Ct);
 
     private const string Handbook = """
         # Backups
@@ -119,7 +119,7 @@ public sealed class AnswerTests : IAsyncLifetime
         foreach (var file in Directory.GetFiles(docs, "*.md", SearchOption.AllDirectories))
         {
             var id = Path.GetRelativePath(docs, file).Replace('/', '-')[..^3];
-            await Documents.PutFileAsync(Store, new DocumentFile(id, null, "text/markdown", await File.ReadAllBytesAsync(file, Ct)), Ct);
+            await Documents.PutFileAsync(Store, Readers.Admin, new DocumentFile(id, null, "text/markdown", await File.ReadAllBytesAsync(file, Ct)), Ct);
         }
 
         var answer = await Ask("How do I move a tenant between store nodes?");

@@ -21,8 +21,8 @@ public sealed class EvaluationTests : IAsyncLifetime
     {
         _k = await TenantKnowledge.CreateAsync();
         _evaluations = new EvaluationService(_k.Ask, _k.Documents);
-        await _k.Documents.PutAsync(Store, new DocumentInput("returns", "Returns policy", "text/markdown", "# Returns\nCustomers may return any product within 30 days of delivery for a full refund.\n# Shipping\nStandard shipping takes 3 to 5 business days."), Ct);
-        await _k.Documents.PutAsync(Store, new DocumentInput("cafeteria", "Cafeteria", "text/plain", "The cafeteria serves soup on Mondays and fish on Fridays. It opens at half past eleven."), Ct);
+        await _k.Documents.PutAsync(Store, Readers.Admin, new DocumentInput("returns", "Returns policy", "text/markdown", "# Returns\nCustomers may return any product within 30 days of delivery for a full refund.\n# Shipping\nStandard shipping takes 3 to 5 business days."), Ct);
+        await _k.Documents.PutAsync(Store, Readers.Admin, new DocumentInput("cafeteria", "Cafeteria", "text/plain", "The cafeteria serves soup on Mondays and fish on Fridays. It opens at half past eleven."), Ct);
     }
 
     private static readonly EvaluationCase[] Cases =
@@ -36,7 +36,7 @@ public sealed class EvaluationTests : IAsyncLifetime
     [Fact]
     public async Task ARun_MeasuresRetrievalAnswersAndRefusals_AndIsKeptListedComparedAndDeleted()
     {
-        var run = await _evaluations.RunAsync(Store, Cases, Settings.Value.Retrieval, "baseline", ct: Ct);
+        var run = await _evaluations.RunAsync(Store, Readers.Admin, Cases, Settings.Value.Retrieval, "baseline", ct: Ct);
 
         Assert.Equal((4, 3, 1), (run.Metrics.Cases, run.Metrics.Answerable, run.Metrics.Unanswerable));
         Assert.Equal(1.0, run.Metrics.HitAt1);
@@ -50,28 +50,28 @@ public sealed class EvaluationTests : IAsyncLifetime
         Assert.All(run.Cases, c => Assert.True(c.Correct, c.Question + " -> " + c.Answer));
         Assert.InRange(run.Metrics.ConfidenceRight!.Value, 0, 1);
 
-        var second = await _evaluations.RunAsync(Store, Cases[..2], Settings.Value.Retrieval, "two cases", ct: Ct);
-        var listed = await EvaluationService.ListAsync(Store, ct: Ct);
+        var second = await _evaluations.RunAsync(Store, Readers.Admin, Cases[..2], Settings.Value.Retrieval, "two cases", ct: Ct);
+        var listed = await EvaluationService.ListAsync(Store, Readers.Admin, ct: Ct);
         Assert.Equal([second.Id, run.Id], listed.Select(r => r.Id));
-        var read = await EvaluationService.GetAsync(Store, run.Id, Ct);
+        var read = await EvaluationService.GetAsync(Store, Readers.Admin, run.Id, Ct);
         Assert.Equal(run.Cases.Select(c => (c.Id, c.Correct, c.Answer)), read!.Cases.Select(c => (c.Id, c.Correct, c.Answer)));
         Assert.Equal(run.Metrics, read.Metrics);
 
-        var comparison = await EvaluationService.CompareAsync(Store, run.Id, second.Id, Ct);
+        var comparison = await EvaluationService.CompareAsync(Store, Readers.Admin, run.Id, second.Id, Ct);
         Assert.Equal(0, comparison!.Change["hit_at_1"]);
         Assert.Null(comparison.Change["no_answer_recall"]); // the second run had no unanswerable case
 
-        Assert.True(await EvaluationService.DeleteAsync(Store, run.Id, Ct));
-        Assert.False(await EvaluationService.DeleteAsync(Store, run.Id, Ct));
-        Assert.Null(await EvaluationService.GetAsync(Store, run.Id, Ct));
-        Assert.Equal([second.Id], (await EvaluationService.ListAsync(Store, ct: Ct)).Select(r => r.Id));
+        Assert.True(await EvaluationService.DeleteAsync(Store, Readers.Admin, run.Id, Ct));
+        Assert.False(await EvaluationService.DeleteAsync(Store, Readers.Admin, run.Id, Ct));
+        Assert.Null(await EvaluationService.GetAsync(Store, Readers.Admin, run.Id, Ct));
+        Assert.Equal([second.Id], (await EvaluationService.ListAsync(Store, Readers.Admin, ct: Ct)).Select(r => r.Id));
     }
 
     [Fact]
     public async Task ARunNotKept_LeavesNothingBehind()
     {
-        await _evaluations.RunAsync(Store, Cases, Settings.Value.Retrieval, keep: false, ct: Ct);
-        Assert.Empty(await EvaluationService.ListAsync(Store, ct: Ct));
+        await _evaluations.RunAsync(Store, Readers.Admin, Cases, Settings.Value.Retrieval, keep: false, ct: Ct);
+        Assert.Empty(await EvaluationService.ListAsync(Store, Readers.Admin, ct: Ct));
     }
 
     [Theory]
@@ -90,8 +90,8 @@ public sealed class EvaluationTests : IAsyncLifetime
             "bad document id" => [new("How long?", ["../etc/passwd"])],
             _ => [new("How long?", null, "30 days", MustNotAnswer: true)],
         };
-        await Assert.ThrowsAsync<EvaluationRejectedException>(() => _evaluations.RunAsync(Store, cases, Settings.Value.Retrieval, ct: Ct));
-        Assert.Empty(await EvaluationService.ListAsync(Store, ct: Ct));
+        await Assert.ThrowsAsync<EvaluationRejectedException>(() => _evaluations.RunAsync(Store, Readers.Admin, cases, Settings.Value.Retrieval, ct: Ct));
+        Assert.Empty(await EvaluationService.ListAsync(Store, Readers.Admin, ct: Ct));
     }
 
     [Fact]

@@ -25,9 +25,9 @@ public sealed class KnowledgeTests : IAsyncLifetime
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private Task<DocumentInfo> Put(DocumentInput input, DocumentService? service = null) => (service ?? Documents).PutAsync(_store, input, Ct);
+    private Task<DocumentInfo> Put(DocumentInput input, DocumentService? service = null) => (service ?? Documents).PutAsync(_store, Readers.Admin, input, Ct);
 
-    private Task<Answer> AskAsync(string question) => Ask.AskAsync(_store, new Question(question), Ct);
+    private Task<Answer> AskAsync(string question) => Ask.AskAsync(_store, new Question(question) { Viewer = Readers.Admin }, Ct);
 
     public async ValueTask InitializeAsync()
     {
@@ -64,10 +64,10 @@ public sealed class KnowledgeTests : IAsyncLifetime
         var knowledge = _store.Collection(Documents.Spec.Name);
         Assert.Equal(2, await knowledge.CountAsync(ct: TestContext.Current.CancellationToken)); // one document row, one chunk row: no stale chunk left
         Assert.Empty(await knowledge.SearchAsync(new SearchRequest { Text = "zeppelins", Mode = SearchMode.FullText }, ct: TestContext.Current.CancellationToken));
-        Assert.Equal("Air", (await Documents.GetAsync(_store, "air"))!.Title);
+        Assert.Equal("Air", (await Documents.GetAsync(_store, Readers.Admin, "air"))!.Title);
 
-        Assert.True(await Documents.DeleteAsync(_store, "air"));
-        Assert.False(await Documents.DeleteAsync(_store, "air"));
+        Assert.True(await Documents.DeleteAsync(_store, Readers.Admin, "air"));
+        Assert.False(await Documents.DeleteAsync(_store, Readers.Admin, "air"));
         Assert.Equal(0, await knowledge.CountAsync(ct: TestContext.Current.CancellationToken));
         Assert.Empty((await AskAsync("balloons")).Sources);
     }
@@ -80,8 +80,8 @@ public sealed class KnowledgeTests : IAsyncLifetime
             await Put(new DocumentInput(id, null, "text/plain", $"Document {id} says something."));
         }
 
-        var page1 = await Documents.ListAsync(_store, null, 3);
-        var page2 = await Documents.ListAsync(_store, page1[^1].Id, 3);
+        var page1 = await Documents.ListAsync(_store, Readers.Admin, null, 3);
+        var page2 = await Documents.ListAsync(_store, Readers.Admin, page1[^1].Id, 3);
         Assert.Equal(["a", "b", "c"], page1.Select(d => d.Id));
         Assert.Equal(["d"], page2.Select(d => d.Id));
     }
@@ -95,7 +95,7 @@ public sealed class KnowledgeTests : IAsyncLifetime
     {
         var e = await Assert.ThrowsAsync<DocumentRejectedException>(() => Put(new DocumentInput(id, null, type, content)));
         Assert.Equal(reason, e.Reason);
-        Assert.Empty(await Documents.ListAsync(_store, null, 10));
+        Assert.Empty(await Documents.ListAsync(_store, Readers.Admin, null, 10));
     }
 
     [Fact]
@@ -108,7 +108,7 @@ public sealed class KnowledgeTests : IAsyncLifetime
         var meta = new Dictionary<string, string> { ["kind"] = "document" };
         e = await Assert.ThrowsAsync<DocumentRejectedException>(() => Put(new DocumentInput("m", null, "text/plain", "text", meta)));
         Assert.Equal(DocumentRejection.Invalid, e.Reason);
-        Assert.Empty(await Documents.ListAsync(_store, null, 10));
+        Assert.Empty(await Documents.ListAsync(_store, Readers.Admin, null, 10));
     }
 
     public async ValueTask DisposeAsync()
@@ -137,21 +137,21 @@ public sealed class EmbeddingModelTests : IAsyncLifetime
         using var local = new MiniLmEmbeddingGenerator();
         var store = _engine.Tenant(TenantId.Parse("acme"));
         var ct = TestContext.Current.CancellationToken;
-        await new DocumentService(local, options).PutAsync(store, new DocumentInput("ferry", null, "text/markdown", "# Ferries\nThe ferry to the island leaves at noon.\n# Buses\nBuses run every ten minutes."), ct);
+        await new DocumentService(local, options).PutAsync(store, Readers.Admin, new DocumentInput("ferry", null, "text/markdown", "# Ferries\nThe ferry to the island leaves at noon.\n# Buses\nBuses run every ten minutes."), ct);
 
         // the same vectors, declared as another model: what a configuration change to another model looks like
         using var other = new RenamedModel(local);
         var documents = new DocumentService(other, options);
         var ask = new AskService(other, new Core.Retrieval.Retriever(documents), options);
-        var e = await Assert.ThrowsAsync<EmbeddingModelChangedException>(() => documents.PutAsync(store, new DocumentInput("e", null, "text/plain", "More text."), ct));
+        var e = await Assert.ThrowsAsync<EmbeddingModelChangedException>(() => documents.PutAsync(store, Readers.Admin, new DocumentInput("e", null, "text/plain", "More text."), ct));
         Assert.Contains("all-MiniLM-L6-v2", e.Message, StringComparison.Ordinal);
         Assert.Contains("other-model", e.Message, StringComparison.Ordinal);
-        await Assert.ThrowsAsync<EmbeddingModelChangedException>(() => ask.AskAsync(store, new Question("When does the ferry leave?"), ct));
+        await Assert.ThrowsAsync<EmbeddingModelChangedException>(() => ask.AskAsync(store, new Question("When does the ferry leave?") { Viewer = Readers.Admin }, ct));
 
         var moved = await documents.ReembedAsync(store, ct);
         Assert.Equal((1, 2, "other-model"), (moved.Documents, moved.Chunks, moved.ToModel));
         Assert.Equal(["all-MiniLM-L6-v2"], moved.FromModels);
-        var answer = await ask.AskAsync(store, new Question("When does the ferry leave?"), ct);
+        var answer = await ask.AskAsync(store, new Question("When does the ferry leave?") { Viewer = Readers.Admin }, ct);
         Assert.Contains("noon", answer.Text, StringComparison.Ordinal);
         Assert.Equal("Ferries", answer.Sources[0].Section);
         Assert.Equal(0, await store.Collection(new DocumentService(local, options).Spec.Name).CountAsync(ct: TestContext.Current.CancellationToken));

@@ -94,7 +94,7 @@ public sealed class MemoryConsolidationTests : IAsyncDisposable
         Assert.Equal("2", build.Details["mentions"]);
 
         // Nothing of either user reached the tenant's knowledge.
-        Assert.Empty(await new DocumentService(Embedder, Options.Create(new BrunoOptions())).ListAsync(store, null, 100));
+        Assert.Empty(await new DocumentService(Embedder, Options.Create(new BrunoOptions())).ListAsync(store, Readers.Admin, null, 100));
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using Bruno.Core.Identity;
 using Bruno.Core.Tenants;
 using Bruno.Storage.Identity;
 using Bruno.Testing;

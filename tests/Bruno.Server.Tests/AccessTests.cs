@@ -178,10 +178,14 @@ public sealed class OidcAccessTests(OidcFixture fixture) : IClassFixture<OidcFix
     {
         var tenant = ServerFixture.NewTenant("oidc-groups");
         await fixture.Server.CreateTenantsAsync(tenant);
-        using (var admin = fixture.Server.Client(fixture.Server.UserToken(tenant, "ada", Scopes.Admin)))
+        using (var admin = fixture.Server.Client(fixture.Server.UserToken(tenant, "ada", Scopes.Admin, Scopes.Ingest)))
         {
             (await admin.PostAsync("/api/v1/groups", RunningServer.Json(new { name = "ops" }), Http.Ct)).EnsureSuccessStatusCode();
             (await admin.PutAsync("/api/v1/groups/ops/members/sso-user", RunningServer.Json(new { }), Http.Ct)).EnsureSuccessStatusCode();
+            foreach (var group in new[] { "eng", "ops", "board" })
+            {
+                (await admin.PostAsync("/api/v1/documents", RunningServer.Json(new { id = group + "-notes", content = $"The {group} notes say the {group} password rotates monthly, code {group.ToUpperInvariant()}CANARY.", access = new[] { "group:" + group } }), Http.Ct)).EnsureSuccessStatusCode();
+            }
         }
 
         var token = fixture.Token(fixture.Key("rsa-1"), SecurityAlgorithms.RsaSha256, tenant, "query ingest admin", extra: new Dictionary<string, object>
@@ -190,12 +194,21 @@ public sealed class OidcAccessTests(OidcFixture fixture) : IClassFixture<OidcFix
             ["roles"] = TokenRoles,
             ["bruno_role"] = "owner",
             ["bruno_group"] = "board",
+            ["bruno_group_admin"] = "board",
         });
         using var client = fixture.Server.Client(token);
         var me = await Http.JsonAsync(await client.GetAsync("/api/v1/me", Http.Ct));
         Assert.Equal("editor", me.GetProperty("role").GetString()); // the most privileged Bruno role the token names
         Assert.Equal(["eng", "ops"], me.GetProperty("groups").EnumerateArray().Select(g => g.GetString()));
         Assert.Equal(["ingest", "query"], me.GetProperty("scopes").EnumerateArray().Select(s => s.GetString())); // admin capped away
+        Assert.Empty(me.GetProperty("administers").EnumerateArray());
         await Http.AssertProblemAsync(await client.GetAsync("/api/v1/users", Http.Ct), HttpStatusCode.Forbidden);
+
+        // the documents the token's group and Bruno's group open are found; the forged group's is not
+        var found = (await Http.JsonAsync(await client.PostAsync("/api/v1/search", RunningServer.Json(new { query = "notes password rotates monthly", top_k = 20 }), Http.Ct))).ToString();
+        Assert.Contains("ENGCANARY", found, StringComparison.Ordinal);
+        Assert.Contains("OPSCANARY", found, StringComparison.Ordinal);
+        Assert.DoesNotContain("BOARDCANARY", found, StringComparison.Ordinal);
+        await Http.AssertProblemAsync(await client.GetAsync("/api/v1/documents/board-notes", Http.Ct), HttpStatusCode.NotFound);
     }
 }

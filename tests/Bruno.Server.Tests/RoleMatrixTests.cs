@@ -34,9 +34,10 @@ public sealed class RoleMatrixTests(ServerFixture fixture) : IClassFixture<Serve
         ["POST /api/v1/search"] = Scopes.Query,
         ["POST /api/v1/feedback"] = Scopes.Query,
         ["GET /api/v1/documents"] = Scopes.Query,
-        ["POST /api/v1/documents"] = Scopes.Ingest,
+        ["POST /api/v1/documents"] = Scopes.Ingest, // or a group admin, for the group's documents
         ["GET /api/v1/documents/{id}"] = Scopes.Query,
-        ["DELETE /api/v1/documents/{id}"] = Scopes.Ingest,
+        ["DELETE /api/v1/documents/{id}"] = Scopes.Ingest, // or a group admin, for the group's documents (AccessTests)
+        ["PUT /api/v1/documents/{id}/access"] = Scopes.Ingest,
         ["POST /api/v1/evaluations"] = Scopes.Admin,
         ["GET /api/v1/evaluations"] = Scopes.Admin,
         ["GET /api/v1/evaluations/compare"] = Scopes.Admin,

@@ -21,9 +21,9 @@ internal class TenantUserSettings : CliSettings
 
     public override ValidationResult Validate() => Tenant is null ? ValidationResult.Error("--tenant is required.") : ValidationResult.Success();
 
-    /// <summary>A client holding a short-lived token of the tenant's user with <paramref name="scope"/>.</summary>
-    internal ApiClient Client(string scope) =>
-        new(ServerUri(), UserCredential(TenantId.Parse(Tenant), UserId.Parse(User), [scope], TimeSpan.FromMinutes(30)));
+    /// <summary>A client holding a short-lived token of the tenant's user with <paramref name="scopes"/>.</summary>
+    internal ApiClient Client(params string[] scopes) =>
+        new(ServerUri(), UserCredential(TenantId.Parse(Tenant), UserId.Parse(User), scopes, TimeSpan.FromMinutes(30)));
 }
 
 /// <summary><c>bruno ingest PATH --tenant T</c>: uploads every .md, .markdown, .txt, .html, .htm and .pdf file under PATH.</summary>
@@ -34,6 +34,41 @@ internal sealed class IngestCommand : AsyncCommand<IngestCommand.Settings>
         [CommandArgument(0, "<PATH>")]
         [Description("A file or a folder (searched recursively).")]
         public string Path { get; init; } = string.Empty;
+
+        [CommandOption("--access <ENTRIES>")]
+        [Description("Who may read the documents: 'tenant' (the default for new ones), or group:NAME and user:ID entries separated by commas.")]
+        public string? Access { get; init; }
+
+        public override ValidationResult Validate()
+        {
+            if (base.Validate() is { Successful: false } failed)
+            {
+                return failed;
+            }
+
+            try
+            {
+                _ = Entries(Access);
+                return ValidationResult.Success();
+            }
+            catch (DocumentRejectedException e)
+            {
+                return ValidationResult.Error($"--access: {e.Message}");
+            }
+        }
+
+        /// <summary>The access entries of <paramref name="text"/> (null when none were given), checked as the server checks them.</summary>
+        internal static IReadOnlyList<string>? Entries(string? text)
+        {
+            if (text is null)
+            {
+                return null;
+            }
+
+            var entries = text.Split([',', ' '], StringSplitOptions.RemoveEmptyEntries);
+            _ = DocumentAccess.Parse(entries);
+            return entries;
+        }
     }
 
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
@@ -44,7 +79,9 @@ internal sealed class IngestCommand : AsyncCommand<IngestCommand.Settings>
             throw new CliException(BrunoCli.UserError, $"no .md, .markdown, .txt, .html, .htm or .pdf files at '{settings.Path}'");
         }
 
-        using var api = settings.Client(Scopes.Ingest);
+        // the operator's CLI gives any access list as the tenant's admin; without one it needs only the ingest scope
+        using var api = settings.Access is null ? settings.Client(Scopes.Ingest) : settings.Client(Scopes.Ingest, Scopes.Admin);
+        var access = Settings.Entries(settings.Access);
         var results = new List<object>();
         var refused = new List<string>();
         async Task UploadAsync(Action<string>? progress)
@@ -60,6 +97,11 @@ internal sealed class IngestCommand : AsyncCommand<IngestCommand.Settings>
                     part.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue(TypeOf(file));
                     form.Add(part, "file", System.IO.Path.GetFileName(file));
                     form.Add(new StringContent(id), "id"); // no title: the server reads it from the file (HTML title, first heading, PDF metadata)
+                    if (access is not null)
+                    {
+                        form.Add(new StringContent(string.Join(',', access)), "access");
+                    }
+
                     return form;
                 }
 
@@ -179,4 +221,88 @@ internal sealed class AskCommand : AsyncCommand<AskCommand.Settings>
 
     private static string Where(JsonElement s) =>
         $"{s.GetProperty("title").GetString()} — {s.GetProperty("section").GetString()}{(s.TryGetProperty("page", out var p) && p.ValueKind == JsonValueKind.Number ? $", page {p.GetInt32()}" : string.Empty)} ({s.GetProperty("document_id").GetString()})";
+}
+
+/// <summary><c>bruno document list --tenant T</c>: the tenant's documents with who may read each (as the tenant's admin).</summary>
+internal sealed class DocumentListCommand : AsyncCommand<DocumentListCommand.Settings>
+{
+    public sealed class Settings : TenantUserSettings
+    {
+        [CommandOption("--after <ID>")]
+        [Description("Start after this document id.")]
+        public string? After { get; init; }
+
+        [CommandOption("--limit <N>")]
+        [Description("Documents per page (1-200, default 50).")]
+        public int Limit { get; init; } = 50;
+
+        public override ValidationResult Validate() =>
+            base.Validate() is { Successful: false } failed ? failed
+            : Limit is < 1 or > 200 ? ValidationResult.Error("--limit is 1-200.")
+            : ValidationResult.Success();
+    }
+
+    public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        using var api = settings.Client(Scopes.Query, Scopes.Admin);
+        var query = $"?limit={settings.Limit}" + (settings.After is null ? string.Empty : "&after=" + Uri.EscapeDataString(DocumentService.ValidateId(settings.After)));
+        var page = await api.SendAsync(HttpMethod.Get, "/api/v1/documents" + query, (object?)null, cancellationToken);
+        CliConsole.For(settings).Write(page, c =>
+        {
+            foreach (var d in page.GetProperty("items").EnumerateArray())
+            {
+                c.WriteLine($"{d.GetProperty("id").GetString()}\t{d.GetProperty("title").GetString()}\t{d.GetProperty("chunks").GetInt32()} chunks\t{string.Join(',', d.GetProperty("access").EnumerateArray().Select(a => a.GetString()))}");
+            }
+
+            if (page.GetProperty("next").GetString() is { } next)
+            {
+                c.WriteLine($"more: --after {next}");
+            }
+        });
+        return BrunoCli.Ok;
+    }
+}
+
+/// <summary><c>bruno document access ID ENTRIES --tenant T</c>: changes who may read a document, without re-embedding it.</summary>
+internal sealed class DocumentAccessCommand : AsyncCommand<DocumentAccessCommand.Settings>
+{
+    public sealed class Settings : TenantUserSettings
+    {
+        [CommandArgument(0, "<ID>")]
+        [Description("The document.")]
+        public string Id { get; init; } = string.Empty;
+
+        [CommandArgument(1, "<ENTRIES>")]
+        [Description("'tenant', or group:NAME and user:ID entries separated by commas.")]
+        public string Entries { get; init; } = string.Empty;
+
+        public override ValidationResult Validate()
+        {
+            if (base.Validate() is { Successful: false } failed)
+            {
+                return failed;
+            }
+
+            try
+            {
+                DocumentService.ValidateId(Id);
+                _ = IngestCommand.Settings.Entries(Entries);
+                return ValidationResult.Success();
+            }
+            catch (DocumentRejectedException e)
+            {
+                return ValidationResult.Error(e.Message);
+            }
+        }
+    }
+
+    public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        using var api = settings.Client(Scopes.Ingest, Scopes.Admin);
+        var entries = IngestCommand.Settings.Entries(settings.Entries)!;
+        var document = await api.SendAsync(HttpMethod.Put, $"/api/v1/documents/{Uri.EscapeDataString(settings.Id)}/access", new { access = entries }, cancellationToken);
+        CliConsole.For(settings).Write(document, c =>
+            c.WriteLine($"{document.GetProperty("id").GetString()}: readable by {string.Join(',', document.GetProperty("access").EnumerateArray().Select(a => a.GetString()))}"));
+        return BrunoCli.Ok;
+    }
 }

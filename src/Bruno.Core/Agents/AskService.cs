@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using Bruno.Core.Documents;
 using Bruno.Core.Retrieval;
 using Bruno.Core.Telemetry;
 using Bruno.Storage;
@@ -11,6 +12,9 @@ namespace Bruno.Core.Agents;
 /// <summary>A question.</summary>
 public sealed record Question(string Query, string? SessionId = null, int? TopK = null)
 {
+    /// <summary>Who asks: the answer draws only on the documents they may read.</summary>
+    public required Viewer Viewer { get; init; }
+
     /// <summary>The asking user: the answered turn goes into their memory, and their memory into the prompt.</summary>
     public Storage.Identity.UserId? User { get; init; }
 
@@ -114,7 +118,7 @@ public sealed class AskService(IEmbeddingGenerator<string, Embedding<float>> emb
 
         BrunoTelemetry.Stage(tenant, BrunoTelemetry.Stages.Embed, Stopwatch.GetElapsedTime(started));
         var opts = question.Retrieval ?? options.Value.Retrieval;
-        var retrieval = await RetrieveAsync(store, text, vector, opts, question.TopK, record: true, ct);
+        var retrieval = await RetrieveAsync(store, question.Viewer, text, vector, opts, question.TopK, record: true, ct);
         var passages = retrieval.Answerable(opts) ? retrieval.Passages : [];
         query?.SetTag("bruno.rag.passages", passages.Count);
         var sources = passages.Select((p, i) => SourceOf(p, i + 1)).ToList();
@@ -269,22 +273,23 @@ public sealed class AskService(IEmbeddingGenerator<string, Embedding<float>> emb
 
     /// <summary>
     /// The passages that clear the tenant's relevance bar, best first, numbered from 1 (a search: whether they answer
-    /// the question is not judged). Throws <see cref="ArgumentException"/> like a question.
+    /// the question is not judged), from the documents <paramref name="viewer"/> may read. Throws
+    /// <see cref="ArgumentException"/> like a question.
     /// </summary>
-    public async Task<IReadOnlyList<Passage>> RetrieveAsync(ITenantStore store, string query, int? topK, RetrievalOptions? retrieval = null, CancellationToken ct = default)
+    public async Task<IReadOnlyList<Passage>> RetrieveAsync(ITenantStore store, Viewer viewer, string query, int? topK, RetrievalOptions? retrieval = null, CancellationToken ct = default)
     {
         var text = Validated(query);
         var vector = (await embedder.GenerateAsync([text], cancellationToken: ct))[0].Vector;
-        var result = await RetrieveAsync(store, text, vector, retrieval ?? options.Value.Retrieval, topK, record: false, ct);
+        var result = await RetrieveAsync(store, viewer, text, vector, retrieval ?? options.Value.Retrieval, topK, record: false, ct);
         return [.. result.Passages.Select((p, i) => new Passage(p.Body, SourceOf(p, i + 1)))];
     }
 
-    /// <summary>Embeds <paramref name="question"/> and retrieves for it (evaluation runs and baselines).</summary>
-    public async Task<(RetrievalResult Result, ReadOnlyMemory<float> Vector)> RetrieveForEvaluationAsync(ITenantStore store, string question, RetrievalOptions retrieval, RankingMode mode, CancellationToken ct = default)
+    /// <summary>Embeds <paramref name="question"/> and retrieves for it from what <paramref name="viewer"/> may read (evaluation runs and baselines).</summary>
+    public async Task<(RetrievalResult Result, ReadOnlyMemory<float> Vector)> RetrieveForEvaluationAsync(ITenantStore store, Viewer viewer, string question, RetrievalOptions retrieval, RankingMode mode, CancellationToken ct = default)
     {
         var text = Validated(question);
         var vector = (await embedder.GenerateAsync([text], cancellationToken: ct))[0].Vector;
-        return (await retriever.RetrieveAsync(store, text, vector, retrieval, mode, null, null, ct), vector);
+        return (await retriever.RetrieveAsync(store, viewer, text, vector, retrieval, mode, null, null, ct), vector);
     }
 
     /// <summary>The response the service would give for a retrieval (extractive), with its confidence (evaluation runs).</summary>
@@ -304,11 +309,11 @@ public sealed class AskService(IEmbeddingGenerator<string, Embedding<float>> emb
     /// <summary>What an answer says when no passage clears the relevance bar or the documents likely hold no answer.</summary>
     public const string NotInDocuments = "Not in these documents: nothing in this tenant's documents answers that closely enough to quote. The nearest passages are listed as suggestions.";
 
-    private async Task<RetrievalResult> RetrieveAsync(ITenantStore store, string text, ReadOnlyMemory<float> vector, RetrievalOptions opts, int? topK, bool record, CancellationToken ct)
+    private async Task<RetrievalResult> RetrieveAsync(ITenantStore store, Viewer viewer, string text, ReadOnlyMemory<float> vector, RetrievalOptions opts, int? topK, bool record, CancellationToken ct)
     {
         var timings = record ? new Storage.Telemetry.SearchTimings() : null;
         var started = Stopwatch.GetTimestamp();
-        var result = await retriever.RetrieveAsync(store, text, vector, opts, RankingMode.Reranked, timings, topK is { } k ? Math.Clamp(k, 1, opts.RerankCandidates) : null, ct);
+        var result = await retriever.RetrieveAsync(store, viewer, text, vector, opts, RankingMode.Reranked, timings, topK is { } k ? Math.Clamp(k, 1, opts.RerankCandidates) : null, ct);
         if (timings is not null)
         {
             BrunoTelemetry.Stage(store.Id, BrunoTelemetry.Stages.VectorSearch, timings.Vector);

@@ -13,6 +13,9 @@ public sealed record DocumentInput(string Id, string? Title, string ContentType,
 {
     /// <summary>The tenant's plan limits to check before anything is written (null: none).</summary>
     public DocumentQuota? Quota { get; init; }
+
+    /// <summary>Who may read it (null: the list of the document it replaces, else the whole tenant).</summary>
+    public DocumentAccess? Access { get; init; }
 }
 
 /// <summary>A plan's limits on documents: how many, and how many bytes the tenant's store may hold.</summary>
@@ -39,10 +42,17 @@ public sealed record DocumentFile(string Id, string? Title, string ContentType, 
 {
     /// <summary>The tenant's plan limits to check before anything is written (null: none).</summary>
     public DocumentQuota? Quota { get; init; }
+
+    /// <summary>Who may read it (null: the list of the document it replaces, else the whole tenant).</summary>
+    public DocumentAccess? Access { get; init; }
 }
 
-/// <summary>A stored document as listed.</summary>
-public sealed record DocumentInfo(string Id, string Title, string ContentType, int Chunks, long Bytes, DateTimeOffset CreatedAt);
+/// <summary>A stored document as listed, with its access list (<c>["tenant"]</c>, or <c>group:NAME</c> and <c>user:ID</c> entries).</summary>
+public sealed record DocumentInfo(string Id, string Title, string ContentType, int Chunks, long Bytes, DateTimeOffset CreatedAt)
+{
+    /// <summary>Who may read the document, as <see cref="DocumentAccess.Entries"/> spells it.</summary>
+    public IReadOnlyList<string> Access { get; init; } = [DocumentAccess.TenantEntry];
+}
 
 /// <summary>A document's text as Bruno holds it (<see cref="DocumentService.ReadAsync"/>), Markdown.</summary>
 public sealed record DocumentText(DocumentInfo Info, string Text);
@@ -86,7 +96,9 @@ public enum DocumentRejection
 /// <summary>
 /// Stores, lists and deletes a tenant's documents. A document and its chunks are rows of the tenant's <c>knowledge</c>
 /// collection, written in one atomic replacement: re-posting an id swaps the old version for the new one at once, and a
-/// failure leaves the old one whole. Tenant-wide knowledge (no owning user). Throws
+/// failure leaves the old one whole. Shared knowledge (no owning user), each document readable by its access list
+/// (<see cref="DocumentAccess"/>, kept on all its rows and enforced by the engine); every call names its
+/// <see cref="Viewer"/>. Throws
 /// <see cref="DocumentRejectedException"/> for bad input before anything is written.
 /// </summary>
 public sealed partial class DocumentService(IEmbeddingGenerator<string, Embedding<float>> embedder, IOptions<BrunoOptions> options, IngestionGate? gate = null)
@@ -200,8 +212,12 @@ public sealed partial class DocumentService(IEmbeddingGenerator<string, Embeddin
         return mean;
     }
 
-    /// <summary>Stores (or replaces) a document sent as text (plain, Markdown or HTML); returns what was stored.</summary>
-    public Task<DocumentInfo> PutAsync(ITenantStore store, DocumentInput input, CancellationToken ct = default)
+    /// <summary>
+    /// Stores (or replaces) a document sent as text (plain, Markdown or HTML), as <paramref name="viewer"/> may
+    /// (<see cref="Viewer.CanManage"/>, for the document it replaces and for the access list it gives); returns what was
+    /// stored. Throws <see cref="Identity.AccessDeniedException"/> before anything is read when the viewer may not.
+    /// </summary>
+    public Task<DocumentInfo> PutAsync(ITenantStore store, Viewer viewer, DocumentInput input, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(input);
         var type = TextExtractor.Normalize(input.ContentType);
@@ -219,11 +235,11 @@ public sealed partial class DocumentService(IEmbeddingGenerator<string, Embeddin
         var size = Encoding.UTF8.GetByteCount(content);
         CheckSize(type, size);
         var limits = options.Value.Ingestion;
-        return IngestAsync(store, input.Id, input.Title, type, size, input.Metadata, input.Quota, token => TextExtractor.ExtractText(content, type, limits, token), ct);
+        return IngestAsync(store, viewer, input.Id, input.Title, type, size, input.Metadata, input.Quota, input.Access, token => TextExtractor.ExtractText(content, type, limits, token), ct);
     }
 
-    /// <summary>Stores (or replaces) an uploaded file (text, Markdown, HTML or PDF); returns what was stored.</summary>
-    public Task<DocumentInfo> PutFileAsync(ITenantStore store, DocumentFile file, CancellationToken ct = default)
+    /// <summary>Stores (or replaces) an uploaded file (text, Markdown, HTML or PDF) as <see cref="PutAsync"/> does; returns what was stored.</summary>
+    public Task<DocumentInfo> PutFileAsync(ITenantStore store, Viewer viewer, DocumentFile file, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(file);
         var type = TextExtractor.Normalize(file.ContentType);
@@ -235,7 +251,7 @@ public sealed partial class DocumentService(IEmbeddingGenerator<string, Embeddin
         CheckSize(type, file.Bytes.Length);
         var limits = options.Value.Ingestion;
         var bytes = file.Bytes;
-        return IngestAsync(store, file.Id, file.Title, type, file.Bytes.Length, file.Metadata, file.Quota, token => TextExtractor.Extract(bytes, type, limits, token), ct);
+        return IngestAsync(store, viewer, file.Id, file.Title, type, file.Bytes.Length, file.Metadata, file.Quota, file.Access, token => TextExtractor.Extract(bytes, type, limits, token), ct);
     }
 
     /// <summary>
@@ -255,9 +271,10 @@ public sealed partial class DocumentService(IEmbeddingGenerator<string, Embeddin
     /// Checks what is cheap first (id, title, metadata, quotas), then reads, chunks and embeds the document through the
     /// ingestion gate (off the request thread, bounded), then writes it in one atomic replacement.
     /// </summary>
-    private async Task<DocumentInfo> IngestAsync(ITenantStore store, string idText, string? titleText, string type, int size, IReadOnlyDictionary<string, string>? metadata, DocumentQuota? quota, Func<CancellationToken, ExtractedDocument> extract, CancellationToken ct)
+    private async Task<DocumentInfo> IngestAsync(ITenantStore store, Viewer viewer, string idText, string? titleText, string type, int size, IReadOnlyDictionary<string, string>? metadata, DocumentQuota? quota, DocumentAccess? requested, Func<CancellationToken, ExtractedDocument> extract, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(viewer);
         var opts = options.Value;
         var id = ValidateId(idText);
         var givenTitle = string.IsNullOrWhiteSpace(titleText) ? null : titleText.Trim();
@@ -269,6 +286,7 @@ public sealed partial class DocumentService(IEmbeddingGenerator<string, Embeddin
         var extra = ValidateMetadata(metadata);
         var collection = await CollectionAsync(store);
         var previous = await collection.GetAsync(DocRowId(id), ct);
+        var access = Authorize(viewer, previous, requested);
         if (quota is not null)
         {
             // checked before anything is read or written; two uploads racing past the last slot can both pass (a soft limit)
@@ -328,12 +346,12 @@ public sealed partial class DocumentService(IEmbeddingGenerator<string, Embeddin
                 chunkMeta["page"] = parts[i].Page;
             }
 
-            rows.Add(new StoredRow { Id = ChunkRowId(id, i), Text = parts[i].Text, Vector = vector, Metadata = chunkMeta });
+            rows.Add(new StoredRow { Id = ChunkRowId(id, i), Text = parts[i].Text, Vector = vector, Metadata = chunkMeta, Readers = access.Readers });
         }
 
         var norm = System.Numerics.Tensors.TensorPrimitives.Norm(mean);
         System.Numerics.Tensors.TensorPrimitives.Divide(mean, norm > 0 ? norm : 1, mean);
-        var info = new DocumentInfo(id, finalTitle, type, parts.Count, size, DateTimeOffset.UtcNow);
+        var info = new DocumentInfo(id, finalTitle, type, parts.Count, size, DateTimeOffset.UtcNow) { Access = access.Entries };
         rows.Add(new StoredRow
         {
             Id = DocRowId(id),
@@ -349,6 +367,7 @@ public sealed partial class DocumentService(IEmbeddingGenerator<string, Embeddin
                 ["bytes"] = size,
             },
             CreatedAt = info.CreatedAt,
+            Readers = access.Readers,
         });
         var stale = Enumerable.Range(parts.Count, Math.Max(0, oldCount - parts.Count)).Select(i => ChunkRowId(id, i)).ToList();
         await collection.ReplaceAsync(rows, stale, ct);
@@ -393,30 +412,107 @@ public sealed partial class DocumentService(IEmbeddingGenerator<string, Embeddin
         return result;
     }
 
-    /// <summary>One page of documents in id order, after <paramref name="after"/>.</summary>
-    public async Task<IReadOnlyList<DocumentInfo>> ListAsync(ITenantStore store, string? after, int limit)
+    /// <summary>
+    /// One page of documents in id order, after <paramref name="after"/>: those <paramref name="viewer"/> may read, and
+    /// for a tenant admin every document (their entries, never their text) unless <paramref name="readableOnly"/>.
+    /// </summary>
+    public async Task<IReadOnlyList<DocumentInfo>> ListAsync(ITenantStore store, Viewer viewer, string? after, int limit, bool readableOnly = false)
     {
+        ArgumentNullException.ThrowIfNull(viewer);
         var collection = await CollectionAsync(store);
-        var rows = await collection.ListAsync(Filter.All.Where("kind", "document"), after is null ? null : DocRowId(ValidateId(after)), Math.Clamp(limit, 1, 200));
+        var filter = Filter.All.Where("kind", "document");
+        var rows = await collection.ListAsync(viewer.ManagesAll && !readableOnly ? filter : viewer.Restrict(filter), after is null ? null : DocRowId(ValidateId(after)), Math.Clamp(limit, 1, 200));
         return [.. rows.Select(Info)];
     }
 
-    /// <summary>The document, or null.</summary>
-    public async Task<DocumentInfo?> GetAsync(ITenantStore store, string id)
+    /// <summary>The document, or null when there is none that <paramref name="viewer"/> may read or manage.</summary>
+    public async Task<DocumentInfo?> GetAsync(ITenantStore store, Viewer viewer, string id)
     {
+        ArgumentNullException.ThrowIfNull(viewer);
         var collection = await CollectionAsync(store);
-        return await collection.GetAsync(DocRowId(ValidateId(id))) is { } row ? Info(row) : null;
+        return await collection.GetAsync(DocRowId(ValidateId(id))) is { } row && Sees(viewer, row) ? Info(row) : null;
     }
+
+    /// <summary>
+    /// Changes who may read the document, on every row of it at once, without re-embedding (the engine rewrites the
+    /// rows' readers only); takes effect on the next search. Null when there is no such document the viewer may read or
+    /// manage; throws <see cref="Identity.AccessDeniedException"/> when the viewer may not manage the document as it
+    /// is or as it would be (nothing is changed).
+    /// </summary>
+    public async Task<DocumentInfo?> SetAccessAsync(ITenantStore store, Viewer viewer, string id, DocumentAccess access, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(viewer);
+        ArgumentNullException.ThrowIfNull(access);
+        var collection = await CollectionAsync(store);
+        var row = await collection.GetAsync(DocRowId(ValidateId(id)), ct);
+        if (row is null || !Sees(viewer, row))
+        {
+            return null;
+        }
+
+        Authorize(viewer, row, access);
+        await collection.UpdateReadersAsync(Filter.All.Where("document_id", id), access.Readers, ct);
+        return Info(row) with { Access = access.Entries };
+    }
+
+    /// <summary>
+    /// Throws <see cref="Identity.AccessDeniedException"/> when <paramref name="viewer"/> may write no document at all
+    /// (neither the ingest nor the admin scope, nor a group they administer): uploads call it before reading the file.
+    /// </summary>
+    public static void EnsureMayWrite(Viewer viewer)
+    {
+        ArgumentNullException.ThrowIfNull(viewer);
+        if (viewer.Rights == DocumentRights.Read && viewer.Administers.Count == 0)
+        {
+            throw new Identity.AccessDeniedException("Adding or changing documents needs the tenant's ingest scope, or to administer a group the document's access list names.");
+        }
+    }
+
+    /// <summary>
+    /// The access list a write leaves on the document: the one asked for, else the replaced document's, else the whole
+    /// tenant. Throws <see cref="Identity.AccessDeniedException"/> when <paramref name="viewer"/> may not manage the
+    /// document it replaces or the list it gives.
+    /// </summary>
+    private static DocumentAccess Authorize(Viewer viewer, StoredRow? previous, DocumentAccess? requested)
+    {
+        EnsureMayWrite(viewer);
+        if (previous is not null && !viewer.CanManage(AccessOf(previous)))
+        {
+            throw new Identity.AccessDeniedException(viewer.CanRead(AccessOf(previous)) || viewer.ManagesAll
+                ? "Changing this document needs the tenant's ingest scope and to be able to read it, or to administer a group its access list names."
+                : "A document with this id exists and you may not change it.");
+        }
+
+        var access = requested ?? (previous is null ? DocumentAccess.Tenant : AccessOf(previous));
+        if (!viewer.CanManage(access))
+        {
+            throw new Identity.AccessDeniedException(viewer.Rights switch
+            {
+                DocumentRights.Edit => "An editor gives a document an access list that lets them read it: 'tenant', their user, or one of their groups.",
+                _ when viewer.Administers.Count > 0 => "A group admin gives a document an access list naming a group they administer.",
+                _ => "Adding or changing documents needs the tenant's ingest scope, or to administer a group the document's access list names.",
+            });
+        }
+
+        return access;
+    }
+
+    /// <summary>Whether <paramref name="viewer"/> may see the row's entry: they read it, or they manage every document.</summary>
+    private static bool Sees(Viewer viewer, StoredRow row) => viewer.ManagesAll || viewer.CanRead(AccessOf(row));
+
+    private static DocumentAccess AccessOf(StoredRow row) => DocumentAccess.Stored(row.Readers);
 
     /// <summary>
     /// The document's text as Bruno holds it (its chunks, in order, without their context lines and without the
     /// sentences consecutive chunks share), as Markdown: the title, then each section under its heading path. Null when
-    /// there is no such document. Throws <see cref="DocumentRejectedException"/> for a malformed id.
+    /// there is no such document that <paramref name="viewer"/> may read (a tenant admin reads only what the access
+    /// lists let them). Throws <see cref="DocumentRejectedException"/> for a malformed id.
     /// </summary>
-    public async Task<DocumentText?> ReadAsync(ITenantStore store, string id, CancellationToken ct = default)
+    public async Task<DocumentText?> ReadAsync(ITenantStore store, Viewer viewer, string id, CancellationToken ct = default)
     {
+        ArgumentNullException.ThrowIfNull(viewer);
         var collection = await CollectionAsync(store);
-        if (await collection.GetAsync(DocRowId(ValidateId(id)), ct) is not { } row)
+        if (await collection.GetAsync(DocRowId(ValidateId(id)), ct) is not { } row || !viewer.CanRead(AccessOf(row)))
         {
             return null;
         }
@@ -467,15 +563,21 @@ public sealed partial class DocumentService(IEmbeddingGenerator<string, Embeddin
         return 0;
     }
 
-    /// <summary>Deletes the document and all its chunks at once; false when it did not exist.</summary>
-    public async Task<bool> DeleteAsync(ITenantStore store, string id)
+    /// <summary>
+    /// Deletes the document and all its chunks at once; false when there was none that <paramref name="viewer"/> may
+    /// read or manage. Throws <see cref="Identity.AccessDeniedException"/> when the viewer sees it but may not manage it.
+    /// </summary>
+    public async Task<bool> DeleteAsync(ITenantStore store, Viewer viewer, string id)
     {
+        ArgumentNullException.ThrowIfNull(viewer);
         var collection = await CollectionAsync(store);
         var row = await collection.GetAsync(DocRowId(ValidateId(id)));
-        if (row is null)
+        if (row is null || !Sees(viewer, row))
         {
             return false;
         }
+
+        Authorize(viewer, row, AccessOf(row));
 
         var count = row.Metadata.TryGetValue("chunk_count", out var n) ? (int)n.AsNumber : 0;
         await collection.ReplaceAsync([], [DocRowId(id), .. Enumerable.Range(0, count).Select(i => ChunkRowId(id, i))]);
@@ -513,7 +615,8 @@ public sealed partial class DocumentService(IEmbeddingGenerator<string, Embeddin
         row.Metadata["content_type"].AsString,
         (int)row.Metadata["chunk_count"].AsNumber,
         (long)row.Metadata["bytes"].AsNumber,
-        row.CreatedAt);
+        row.CreatedAt)
+    { Access = AccessOf(row).Entries };
 
     private static string Clip(string s) => s.Length > 40 ? s[..40] + "…" : s;
 

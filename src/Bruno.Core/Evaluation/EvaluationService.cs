@@ -5,6 +5,7 @@ using Bruno.Core.Agents;
 using Bruno.Core.Documents;
 using Bruno.Core.Retrieval;
 using Bruno.Storage;
+using Bruno.Storage.Identity;
 using Bruno.Storage.Model;
 
 namespace Bruno.Core.Evaluation;
@@ -77,10 +78,13 @@ public sealed partial class EvaluationService(AskService ask, DocumentService do
     /// <summary>
     /// Runs <paramref name="cases"/> over the tenant's knowledge with <paramref name="settings"/>; keeps the run in the
     /// tenant's store when <paramref name="keep"/>. <paramref name="mode"/> other than re-ranked measures a baseline.
+    /// The run sees what <paramref name="viewer"/> may read, and nothing else; a kept run that ranked a document not
+    /// open to the whole tenant is kept readable by that viewer alone (its cases name what they found).
     /// </summary>
-    public async Task<EvaluationRun> RunAsync(ITenantStore store, IReadOnlyList<EvaluationCase> cases, RetrievalOptions settings, string? label = null, bool keep = true, RankingMode mode = RankingMode.Reranked, CancellationToken ct = default)
+    public async Task<EvaluationRun> RunAsync(ITenantStore store, Viewer viewer, IReadOnlyList<EvaluationCase> cases, RetrievalOptions settings, string? label = null, bool keep = true, RankingMode mode = RankingMode.Reranked, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(viewer);
         ArgumentNullException.ThrowIfNull(settings);
         Validate(cases);
         if (label is { Length: > 200 } || label?.Any(char.IsControl) == true)
@@ -89,13 +93,13 @@ public sealed partial class EvaluationService(AskService ask, DocumentService do
         }
 
         var collection = await documents.CollectionAsync(store);
-        var documentCount = (int)await collection.CountAsync(Filter.All.Where("kind", "document"), ct);
+        var documentCount = (int)await collection.CountAsync(viewer.Restrict(Filter.All.Where("kind", "document")), ct);
         var results = new List<CaseResult>(cases.Count);
         foreach (var c in cases)
         {
             ct.ThrowIfCancellationRequested();
             var started = Stopwatch.GetTimestamp();
-            var (retrieval, _) = await ask.RetrieveForEvaluationAsync(store, c.Question.Trim(), settings, mode, ct);
+            var (retrieval, _) = await ask.RetrieveForEvaluationAsync(store, viewer, c.Question.Trim(), settings, mode, ct);
             var response = AskService.Respond(retrieval, settings);
             var latency = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             results.Add(Judge(c, retrieval, response, latency));
@@ -112,27 +116,33 @@ public sealed partial class EvaluationService(AskService ask, DocumentService do
             results);
         if (keep)
         {
-            await SaveAsync(store, run, ct);
+            // what a run found is as private as the most private document it found
+            var found = results.SelectMany(r => r.RankedDocuments.Concat(r.CitedDocuments)).Distinct(StringComparer.Ordinal).Select(d => (MetadataValue)d).ToArray();
+            var these = Filter.All.Where("kind", "document").WhereIn("document_id", found);
+            var restricted = found.Length > 0 && await collection.CountAsync(these, ct) > await collection.CountAsync(these.AndReadableBy([]), ct);
+            await SaveAsync(store, run, restricted ? [Principal.User(viewer.User)] : null, ct);
         }
 
         return run;
     }
 
-    /// <summary>Runs kept for the tenant, newest first.</summary>
-    public static async Task<IReadOnlyList<EvaluationSummary>> ListAsync(ITenantStore store, int limit = 50, CancellationToken ct = default)
+    /// <summary>Runs kept for the tenant that <paramref name="viewer"/> may read, newest first.</summary>
+    public static async Task<IReadOnlyList<EvaluationSummary>> ListAsync(ITenantStore store, Viewer viewer, int limit = 50, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(viewer);
         var collection = await store.EnsureCollectionAsync(Spec, ct);
-        var rows = await collection.LatestAsync(Filter.All.Where("kind", "run"), Math.Clamp(limit, 1, 1_000), ct);
+        var rows = await collection.LatestAsync(viewer.Restrict(Filter.All.Where("kind", "run")), Math.Clamp(limit, 1, 1_000), ct);
         return [.. rows.Select(r => JsonSerializer.Deserialize<EvaluationSummary>(r.Text, Json)!)];
     }
 
-    /// <summary>A kept run with its cases, or null.</summary>
-    public static async Task<EvaluationRun?> GetAsync(ITenantStore store, string id, CancellationToken ct = default)
+    /// <summary>A kept run with its cases, or null (also when <paramref name="viewer"/> may not read it).</summary>
+    public static async Task<EvaluationRun?> GetAsync(ITenantStore store, Viewer viewer, string id, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(viewer);
         var collection = await store.EnsureCollectionAsync(Spec, ct);
-        if (!IdPattern().IsMatch(id ?? string.Empty) || await collection.GetAsync("run:" + id, ct) is not { } row)
+        if (!IdPattern().IsMatch(id ?? string.Empty) || await collection.GetAsync("run:" + id, ct) is not { } row || !Readable(viewer, row))
         {
             return null;
         }
@@ -151,12 +161,13 @@ public sealed partial class EvaluationService(AskService ask, DocumentService do
         return new EvaluationRun(summary.Id, summary.CreatedAt, summary.Label, summary.Documents, detail.Settings, summary.Metrics, detail.ByStyle, cases);
     }
 
-    /// <summary>Deletes a kept run and its cases; false when there was none.</summary>
-    public static async Task<bool> DeleteAsync(ITenantStore store, string id, CancellationToken ct = default)
+    /// <summary>Deletes a kept run and its cases; false when there was none <paramref name="viewer"/> may read.</summary>
+    public static async Task<bool> DeleteAsync(ITenantStore store, Viewer viewer, string id, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(viewer);
         var collection = await store.EnsureCollectionAsync(Spec, ct);
-        if (!IdPattern().IsMatch(id ?? string.Empty) || await collection.GetAsync("run:" + id, ct) is null)
+        if (!IdPattern().IsMatch(id ?? string.Empty) || await collection.GetAsync("run:" + id, ct) is not { } row || !Readable(viewer, row))
         {
             return false;
         }
@@ -165,20 +176,24 @@ public sealed partial class EvaluationService(AskService ask, DocumentService do
         return true;
     }
 
-    /// <summary>A kept run's summary, read by its id (null when the id is malformed or unknown).</summary>
-    private static async Task<EvaluationSummary?> SummaryAsync(ITenantStore store, string? id, CancellationToken ct)
+    /// <summary>A kept run's summary, read by its id (null when the id is malformed or unknown, or the run not readable by <paramref name="viewer"/>).</summary>
+    private static async Task<EvaluationSummary?> SummaryAsync(ITenantStore store, Viewer viewer, string? id, CancellationToken ct)
     {
         var collection = await store.EnsureCollectionAsync(Spec, ct);
-        return IdPattern().IsMatch(id ?? string.Empty) && await collection.GetAsync("run:" + id, ct) is { } row
+        return IdPattern().IsMatch(id ?? string.Empty) && await collection.GetAsync("run:" + id, ct) is { } row && Readable(viewer, row)
             ? JsonSerializer.Deserialize<EvaluationSummary>(row.Text, Json)
             : null;
     }
 
-    /// <summary>Two kept runs side by side, or null when either is missing.</summary>
-    public static async Task<EvaluationComparison?> CompareAsync(ITenantStore store, string first, string second, CancellationToken ct = default)
+    /// <summary>Whether <paramref name="viewer"/> may read a kept run's row.</summary>
+    private static bool Readable(Viewer viewer, StoredRow row) => row.Readers is not { } readers || readers.Any(viewer.Principals.Contains);
+
+    /// <summary>Two kept runs side by side, or null when either is missing (or not readable by <paramref name="viewer"/>).</summary>
+    public static async Task<EvaluationComparison?> CompareAsync(ITenantStore store, Viewer viewer, string first, string second, CancellationToken ct = default)
     {
-        var a = await SummaryAsync(store, first, ct);
-        var b = await SummaryAsync(store, second, ct);
+        ArgumentNullException.ThrowIfNull(viewer);
+        var a = await SummaryAsync(store, viewer, first, ct);
+        var b = await SummaryAsync(store, viewer, second, ct);
         if (a is null || b is null)
         {
             return null;
@@ -328,7 +343,7 @@ public sealed partial class EvaluationService(AskService ask, DocumentService do
 
     private string NewId() => $"{_clock.GetUtcNow():yyyyMMddHHmmss}-{Guid.NewGuid().ToString("N")[..8]}";
 
-    private static async Task SaveAsync(ITenantStore store, EvaluationRun run, CancellationToken ct)
+    private static async Task SaveAsync(ITenantStore store, EvaluationRun run, IReadOnlyList<Principal>? readers, CancellationToken ct)
     {
         var collection = await store.EnsureCollectionAsync(Spec, ct);
         var summary = new EvaluationSummary(run.Id, run.CreatedAt, run.Label, run.Documents, run.Metrics);
@@ -340,6 +355,7 @@ public sealed partial class EvaluationService(AskService ask, DocumentService do
                 Text = JsonSerializer.Serialize(summary, Json),
                 Vector = NoVector,
                 CreatedAt = run.CreatedAt,
+                Readers = readers,
                 Metadata = new Dictionary<string, MetadataValue>(StringComparer.Ordinal)
                 {
                     ["kind"] = "run",
@@ -356,6 +372,7 @@ public sealed partial class EvaluationService(AskService ask, DocumentService do
                 Text = JsonSerializer.Serialize(run.Cases[i], Json),
                 Vector = NoVector,
                 CreatedAt = run.CreatedAt,
+                Readers = readers,
                 Metadata = new Dictionary<string, MetadataValue>(StringComparer.Ordinal) { ["kind"] = "case", ["run_id"] = run.Id },
             });
         }

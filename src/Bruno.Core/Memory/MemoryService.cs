@@ -227,12 +227,14 @@ public sealed partial class MemoryService(IEmbeddingGenerator<string, Embedding<
     }
 
     /// <summary>
-    /// Copies one fact of <paramref name="user"/> into the tenant's knowledge as a document that every user of the tenant
-    /// can retrieve: the only way anything of a user's memory becomes shared. The fact stays in the user's memory.
-    /// Returns the document, or null when the user has no such fact.
+    /// Copies one fact of <paramref name="user"/> into the tenant's knowledge as a document readable by
+    /// <paramref name="access"/> (when null: the list of an earlier promotion of it, else the whole tenant), as <paramref name="promoter"/> may write it
+    /// (<see cref="DocumentService.PutAsync"/>): the only way anything of a user's memory becomes shared. The fact stays
+    /// in the user's memory. Returns the document, or null when the user has no such fact.
     /// </summary>
-    public async Task<DocumentInfo?> PromoteFactAsync(ITenantStore store, UserId user, string factId, UserId promotedBy, CancellationToken ct = default)
+    public async Task<DocumentInfo?> PromoteFactAsync(ITenantStore store, UserId user, string factId, Viewer promoter, DocumentAccess? access = null, CancellationToken ct = default)
     {
+        ArgumentNullException.ThrowIfNull(promoter);
         Telemetry.BrunoTelemetry.Memory(store.Id, "promote", "semantic");
         var collection = await CollectionAsync(store);
         var fact = await collection.GetAsync(IdentifierRules.ValidateRowId(factId), ct);
@@ -245,7 +247,11 @@ public sealed partial class MemoryService(IEmbeddingGenerator<string, Embedding<
         var documentId = "fact-" + fact.Id["fact:".Length..];
         return await documents.PutAsync(
             store,
-            new DocumentInput(documentId, "Promoted fact", "text/plain", fact.Text, new Dictionary<string, string>(StringComparer.Ordinal) { ["promoted_by"] = promotedBy.Value, ["source"] = "memory" }),
+            promoter,
+            new DocumentInput(documentId, "Promoted fact", "text/plain", fact.Text, new Dictionary<string, string>(StringComparer.Ordinal) { ["promoted_by"] = promoter.User.Value, ["source"] = "memory" })
+            {
+                Access = access,
+            },
             ct);
     }
 

@@ -53,12 +53,17 @@ public sealed class Retriever(DocumentService documents)
     /// <summary>Documents whose similarity to the question (as a whole) is looked up for the re-ranker.</summary>
     private const int DocumentCandidates = 50;
 
-    /// <summary>Retrieves for <paramref name="question"/> (validated by the caller) embedded as <paramref name="vector"/>.</summary>
-    public async Task<RetrievalResult> RetrieveAsync(ITenantStore store, string question, ReadOnlyMemory<float> vector, RetrievalOptions options, RankingMode mode = RankingMode.Reranked, Storage.Telemetry.SearchTimings? timings = null, int? finalCount = null, CancellationToken ct = default)
+    /// <summary>
+    /// Retrieves for <paramref name="question"/> (validated by the caller) embedded as <paramref name="vector"/>, from
+    /// the documents <paramref name="viewer"/> may read: every search is pre-filtered by the engine on their access lists.
+    /// </summary>
+    public async Task<RetrievalResult> RetrieveAsync(ITenantStore store, Viewer viewer, string question, ReadOnlyMemory<float> vector, RetrievalOptions options, RankingMode mode = RankingMode.Reranked, Storage.Telemetry.SearchTimings? timings = null, int? finalCount = null, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(viewer);
         var collection = await documents.CollectionAsync(store);
+        var chunks = viewer.Restrict(Filter.All.Where("kind", "chunk"));
         var statistics = new TermStatistics();
         var k = Math.Clamp(options.RerankCandidates, 1, SearchRequest.MaxK);
         var hits = await collection.SearchAsync(new SearchRequest
@@ -71,21 +76,21 @@ public sealed class Retriever(DocumentService documents)
             K = k,
             CandidatesPerList = Math.Max(k, options.CandidatesPerList),
             RrfK = options.RrfK,
-            Filter = Filter.All.Where("kind", "chunk"),
+            Filter = chunks,
             Timings = timings,
             Statistics = statistics,
         }, ct);
         if (mode == RankingMode.DenseOnly)
         {
             // a dense search computes no term statistics; the features still need them
-            await collection.SearchAsync(new SearchRequest { Mode = SearchMode.FullText, Text = question, K = 1, Filter = Filter.All.Where("kind", "chunk"), Statistics = statistics }, ct);
+            await collection.SearchAsync(new SearchRequest { Mode = SearchMode.FullText, Text = question, K = 1, Filter = chunks, Statistics = statistics }, ct);
         }
 
         // the documents nearest the question as a whole (each document row holds the mean of its chunks)
         IReadOnlyList<SearchHit> nearestDocuments;
         using (Telemetry.BrunoTelemetry.Start("document_search", store.Id))
         {
-            nearestDocuments = await collection.SearchAsync(new SearchRequest { Mode = SearchMode.Vector, Vector = vector, K = DocumentCandidates, Filter = Filter.All.Where("kind", "document") }, ct);
+            nearestDocuments = await collection.SearchAsync(new SearchRequest { Mode = SearchMode.Vector, Vector = vector, K = DocumentCandidates, Filter = viewer.Restrict(Filter.All.Where("kind", "document")) }, ct);
         }
 
         var documentScores = nearestDocuments.ToDictionary(h => h.Row.Metadata["document_id"].AsString, h => (double)h.Score, StringComparer.Ordinal);

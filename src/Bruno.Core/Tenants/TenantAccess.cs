@@ -1,4 +1,5 @@
 using System.Globalization;
+using Bruno.Core.Identity;
 using Bruno.Storage.Identity;
 
 namespace Bruno.Core.Tenants;
@@ -7,7 +8,11 @@ namespace Bruno.Core.Tenants;
 public sealed record RoleAssignment(string User, string Role, DateTimeOffset AssignedAt, string AssignedBy);
 
 /// <summary>What the catalog says of a user in a tenant: the role assigned (if any), whether the tenant uses roles, the user's groups.</summary>
-public sealed record UserAccess(TenantRole? Assigned, bool RolesInUse, IReadOnlyList<string> Groups);
+public sealed record UserAccess(TenantRole? Assigned, bool RolesInUse, IReadOnlyList<string> Groups)
+{
+    /// <summary>The groups among <see cref="Groups"/> that the user administers.</summary>
+    public IReadOnlyList<string> Administers { get; init; } = [];
+}
 
 /// <summary>A group of a tenant and how many members it has.</summary>
 public sealed record GroupInfo(string Name, int Members, DateTimeOffset CreatedAt, string CreatedBy);
@@ -25,9 +30,6 @@ public sealed record AccessActor(string Name, bool Platform, TenantRole? Role, b
     /// <summary>An operator of the platform.</summary>
     public static AccessActor Operator(string name) => new(name, true, null, true);
 }
-
-/// <summary>A change of roles or groups the actor may not make, with a message safe to show.</summary>
-public sealed class AccessDeniedException(string message) : Exception(message);
 
 /// <summary>A change that would leave the tenant without an owner, or names a group that is not there, with a message safe to show.</summary>
 public sealed class AccessConflictException(string message) : Exception(message);
@@ -79,19 +81,23 @@ public sealed class TenantAccess : IDisposable
 
     /// <summary>
     /// What the catalog says of <paramref name="user"/> in <paramref name="tenant"/>, in one query (what <c>AccessClaims</c>
-    /// reads on every request): the role assigned, whether the tenant uses roles at all (anyone has one), and the
-    /// user's groups.
+    /// reads on every request): the role assigned, whether the tenant uses roles at all (anyone has one), the user's
+    /// groups and which of them they administer.
     /// </summary>
     public UserAccess Of(TenantId tenant, UserId user)
     {
         var rows = _db.Query(
             "SELECT (SELECT role FROM tenant_roles WHERE tenant = @t AND user_id = @u), " +
-            "CASE WHEN EXISTS (SELECT 1 FROM tenant_roles WHERE tenant = @t) THEN 1 ELSE 0 END, m.group_name " +
+            "CASE WHEN EXISTS (SELECT 1 FROM tenant_roles WHERE tenant = @t) THEN 1 ELSE 0 END, m.group_name, m.is_admin " +
             "FROM (SELECT 1 AS one) x LEFT JOIN tenant_group_members m ON m.tenant = @t AND m.user_id = @u ORDER BY m.group_name;",
-            r => (Role: r.IsDBNull(0) ? null : r.GetString(0), InUse: Convert.ToInt64(r.GetValue(1), CultureInfo.InvariantCulture) == 1, Group: r.IsDBNull(2) ? null : r.GetString(2)),
+            r => (Role: r.IsDBNull(0) ? null : r.GetString(0), InUse: Convert.ToInt64(r.GetValue(1), CultureInfo.InvariantCulture) == 1, Group: r.IsDBNull(2) ? null : r.GetString(2),
+                Admin: !r.IsDBNull(3) && Convert.ToInt64(r.GetValue(3), CultureInfo.InvariantCulture) == 1),
             ("@t", tenant.Value), ("@u", user.Value));
         TenantRole? assigned = TenantRoles.TryParse(rows[0].Role, out var role) ? role : null;
-        return new UserAccess(assigned, rows[0].InUse, [.. rows.Select(r => r.Group).OfType<string>()]);
+        return new UserAccess(assigned, rows[0].InUse, [.. rows.Select(r => r.Group).OfType<string>()])
+        {
+            Administers = [.. rows.Where(r => r.Admin).Select(r => r.Group).OfType<string>()],
+        };
     }
 
     /// <summary>The tenant's role assignments, by user.</summary>

@@ -56,7 +56,7 @@ internal sealed partial class ProblemExceptionHandler(ILogger<ProblemExceptionHa
             TenantStateException t => (409, "Conflict", t.Message),
             Core.Portability.BundleException b => (422, "Bundle refused", b.Message),
             QuotaExceededException q => (403, "Quota exceeded", q.Message),
-            Core.Tenants.AccessDeniedException d => (403, "Forbidden", d.Message),
+            Core.Identity.AccessDeniedException d => (403, "Forbidden", d.Message),
             Core.Tenants.AccessConflictException c => (409, "Conflict", c.Message),
             Core.Metering.RateLimitedException r => (429, "Rate limit exceeded", r.Message),
             Core.Agents.ModelUnavailableException m => (503, "Model unavailable", m.Message),

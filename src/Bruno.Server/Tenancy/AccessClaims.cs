@@ -13,7 +13,7 @@ namespace Bruno.Server.Tenancy;
 /// (assigned in Bruno, else named by the identity provider's roles claim, else member once the tenant uses roles; in a
 /// tenant that has never given a role, the credential's scopes stand), and the user's groups are those managed in Bruno
 /// joined with the identity provider's groups claim. Both are read from the catalog on every request, in one query, so a
-/// change takes effect on the next one. Machine keys keep their scopes.
+/// change takes effect on the next one; so are the groups the user administers. Machine keys keep their scopes.
 /// What this adds lives in an identity of its own type, which a token cannot carry: a token claiming a role or groups
 /// in Bruno's claim names gains nothing.
 /// </summary>
@@ -27,6 +27,9 @@ internal sealed class AccessClaims(TenantAccess access, IOptions<BrunoOptions> o
 
     /// <summary>The claims naming the user's groups (in the added identity only).</summary>
     public const string GroupClaim = "bruno_group";
+
+    /// <summary>The claims naming the groups the user administers (in the added identity only).</summary>
+    public const string GroupAdminClaim = "bruno_group_admin";
 
     public Task<ClaimsPrincipal> TransformAsync(ClaimsPrincipal principal)
     {
@@ -55,7 +58,9 @@ internal sealed class AccessClaims(TenantAccess access, IOptions<BrunoOptions> o
             identity.NameClaimType,
             identity.RoleClaimType);
         var added = new ClaimsIdentity(
-            groups.Select(g => new Claim(GroupClaim, g)).Concat(role is { } given ? [new Claim(RoleClaim, TenantRoles.Name(given))] : []),
+            groups.Select(g => new Claim(GroupClaim, g))
+                .Concat(held.Administers.Select(g => new Claim(GroupAdminClaim, g)))
+                .Concat(role is { } given ? [new Claim(RoleClaim, TenantRoles.Name(given))] : []),
             IdentityType);
         return Task.FromResult(new ClaimsPrincipal([capped, added]));
     }
@@ -75,16 +80,16 @@ internal sealed class AccessClaims(TenantAccess access, IOptions<BrunoOptions> o
         return best;
     }
 
-    /// <summary>The role and groups this added to <paramref name="principal"/> (none when it added nothing).</summary>
-    public static (TenantRole? Role, IReadOnlyList<string> Groups) Of(ClaimsPrincipal principal)
+    /// <summary>The role, groups and administered groups this added to <paramref name="principal"/> (none when it added nothing).</summary>
+    public static (TenantRole? Role, IReadOnlyList<string> Groups, IReadOnlyList<string> Administers) Of(ClaimsPrincipal principal)
     {
         var added = principal.Identities.FirstOrDefault(i => i.AuthenticationType == IdentityType);
         if (added is null)
         {
-            return (null, []);
+            return (null, [], []);
         }
 
         TenantRole? role = added.FindFirst(RoleClaim) is { } r && TenantRoles.TryParse(r.Value, out var parsed) ? parsed : null;
-        return (role, [.. added.FindAll(GroupClaim).Select(c => c.Value)]);
+        return (role, [.. added.FindAll(GroupClaim).Select(c => c.Value)], [.. added.FindAll(GroupAdminClaim).Select(c => c.Value)]);
     }
 }

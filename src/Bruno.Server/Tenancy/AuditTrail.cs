@@ -68,7 +68,7 @@ internal sealed class AuditedFilter(AuditTrail trail) : IEndpointFilter
         {
             result = await next(context);
         }
-        catch (Core.Tenants.AccessDeniedException)
+        catch (Core.Identity.AccessDeniedException)
         {
             await RecordAsync(context.HttpContext, StatusCodes.Status403Forbidden); // a denial the rules made, answered 403
             throw;

@@ -18,6 +18,20 @@ public sealed record Caller(TenantId Tenant, UserId User, IReadOnlySet<string> S
     /// <summary>The user's groups in the tenant (<see cref="AccessClaims"/>): Bruno's and the identity provider's.</summary>
     public IReadOnlyList<string> Groups { get; init; } = [];
 
+    /// <summary>The groups the user administers in Bruno (<see cref="AccessClaims"/>).</summary>
+    public IReadOnlyList<string> Administers { get; init; } = [];
+
+    /// <summary>
+    /// The caller as a reader of the tenant's documents: their user and groups; what they may change from their scopes
+    /// (<c>admin</c>: every document, <c>ingest</c>: those they read) and the groups they administer.
+    /// </summary>
+    public Core.Documents.Viewer Viewer => Core.Documents.Viewer.Of(User, Groups) with
+    {
+        Rights = Scopes.Contains(Core.Identity.Scopes.Admin) ? Core.Documents.DocumentRights.Manage
+            : Scopes.Contains(Core.Identity.Scopes.Ingest) ? Core.Documents.DocumentRights.Edit : Core.Documents.DocumentRights.Read,
+        Administers = new HashSet<string>(Administers, StringComparer.Ordinal),
+    };
+
     /// <summary>Reads the caller from a validated principal; null when its claims are missing or malformed.</summary>
     public static Caller? From(ClaimsPrincipal principal)
     {
@@ -29,8 +43,8 @@ public sealed record Caller(TenantId Tenant, UserId User, IReadOnlySet<string> S
             return null;
         }
 
-        var (role, groups) = AccessClaims.Of(principal);
-        return new Caller(tenant, user, TokenService.ScopesOf(principal)) { Role = role, Groups = groups };
+        var (role, groups, administers) = AccessClaims.Of(principal);
+        return new Caller(tenant, user, TokenService.ScopesOf(principal)) { Role = role, Groups = groups, Administers = administers };
     }
 
     /// <summary>The value of the one claim of <paramref name="type"/>; null when there is none or more than one.</summary>

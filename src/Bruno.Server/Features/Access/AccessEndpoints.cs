@@ -15,8 +15,18 @@ public sealed record GroupRequest([property: Required] string? Name);
 /// <summary>Body of a membership: whether the member administers the group (default false).</summary>
 public sealed record MemberRequest(bool? Admin);
 
-/// <summary>Who the caller is in the tenant: the user, the role, the groups, and the scopes in force (after the role's cap).</summary>
-public sealed record WhoAmI(string Tenant, string User, string? Role, IReadOnlyList<string> Groups, IReadOnlyList<string> Scopes);
+/// <summary>
+/// Who the caller is in the tenant: the user, the role, the groups, and the scopes in force (after the role's cap);
+/// the groups they administer, and what they may do with documents (<c>read</c>, <c>edit</c> those they read, <c>manage</c> all).
+/// </summary>
+public sealed record WhoAmI(string Tenant, string User, string? Role, IReadOnlyList<string> Groups, IReadOnlyList<string> Scopes)
+{
+    /// <summary>The groups the caller administers.</summary>
+    public IReadOnlyList<string> Administers { get; init; } = [];
+
+    /// <summary>What the caller may do with documents: <c>read</c>, <c>edit</c> or <c>manage</c>.</summary>
+    public string Documents { get; init; } = "read";
+}
 
 /// <summary>The tenant's role assignments.</summary>
 public sealed record RoleList(IReadOnlyList<RoleAssignment> Items);
@@ -37,7 +47,11 @@ internal static class AccessEndpoints
     public static void MapAccessEndpoints(this ApiGroups api)
     {
         api.Tenant.MapGet("/me", (Caller caller) => TypedResults.Ok(new WhoAmI(
-            caller.Tenant.Value, caller.User.Value, caller.Role is { } r ? TenantRoles.Name(r) : null, caller.Groups, [.. caller.Scopes.Order(StringComparer.Ordinal)])));
+            caller.Tenant.Value, caller.User.Value, caller.Role is { } r ? TenantRoles.Name(r) : null, caller.Groups, [.. caller.Scopes.Order(StringComparer.Ordinal)])
+        {
+            Administers = caller.Administers,
+            Documents = caller.Viewer.Rights.ToString().ToLowerInvariant(),
+        }));
 
         var users = api.Tenant.MapGroup("/users").RequireAuthorization(Policies.Admin);
         users.MapGet("/", (Caller caller, TenantAccess access) => TypedResults.Ok(new RoleList(access.Roles(caller.Tenant))));

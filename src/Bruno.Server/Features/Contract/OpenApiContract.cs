@@ -45,6 +45,7 @@ internal static class OpenApiContract
         ["POST /api/v1/documents"] = "Upload a document (JSON or a file)",
         ["GET /api/v1/documents/{id}"] = "Read a document's details",
         ["DELETE /api/v1/documents/{id}"] = "Delete a document",
+        ["PUT /api/v1/documents/{id}/access"] = "Change who may read a document",
         ["POST /api/v1/evaluations"] = "Run an evaluation",
         ["GET /api/v1/evaluations"] = "List evaluation runs",
         ["GET /api/v1/evaluations/compare"] = "Compare two evaluation runs",

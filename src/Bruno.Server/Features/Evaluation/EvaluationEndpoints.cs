@@ -21,22 +21,22 @@ internal static class EvaluationEndpoints
         var group = api.Tenant.MapGroup("/evaluations").RequireAuthorization(Policies.Admin);
         group.MapPost("/", RunAsync).Produces<EvaluationRun>(StatusCodes.Status201Created).Audited("evaluation.run");
         group.MapGet("/", async ([AsParameters] TenantRequest tenant, int? limit, CancellationToken ct) =>
-            TypedResults.Ok(new EvaluationList(await EvaluationService.ListAsync(tenant.Store, Math.Clamp(limit ?? 50, 1, 1_000), ct))));
+            TypedResults.Ok(new EvaluationList(await EvaluationService.ListAsync(tenant.Store, tenant.Caller.Viewer, Math.Clamp(limit ?? 50, 1, 1_000), ct))));
         group.MapGet("/compare", async (string? first, string? second, [AsParameters] TenantRequest tenant, CancellationToken ct) =>
             first is null || second is null
                 ? Hosting.Problems.Result(400, "Invalid request", "Name two runs: ?first=<id>&second=<id>.")
-                : await EvaluationService.CompareAsync(tenant.Store, first, second, ct) is { } comparison
+                : await EvaluationService.CompareAsync(tenant.Store, tenant.Caller.Viewer, first, second, ct) is { } comparison
                     ? TypedResults.Ok(comparison)
                     : NotFound()).Produces<EvaluationComparison>();
         group.MapGet("/{id}", async (string id, [AsParameters] TenantRequest tenant, CancellationToken ct) =>
-            await EvaluationService.GetAsync(tenant.Store, id, ct) is { } run ? TypedResults.Ok(run) : NotFound()).Produces<EvaluationRun>();
+            await EvaluationService.GetAsync(tenant.Store, tenant.Caller.Viewer, id, ct) is { } run ? TypedResults.Ok(run) : NotFound()).Produces<EvaluationRun>();
         group.MapDelete("/{id}", async (string id, [AsParameters] TenantRequest tenant, CancellationToken ct) =>
-            await EvaluationService.DeleteAsync(tenant.Store, id, ct) ? TypedResults.NoContent() : NotFound()).Produces(StatusCodes.Status204NoContent).Audited("evaluation.delete");
+            await EvaluationService.DeleteAsync(tenant.Store, tenant.Caller.Viewer, id, ct) ? TypedResults.NoContent() : NotFound()).Produces(StatusCodes.Status204NoContent).Audited("evaluation.delete");
     }
 
     private static async Task<IResult> RunAsync(EvaluationRequest body, [AsParameters] TenantRequest tenant, EvaluationService evaluations, CancellationToken ct)
     {
-        var run = await evaluations.RunAsync(tenant.Store, body.Cases ?? [], tenant.Retrieval, body.Label, body.Keep ?? true, ct: ct);
+        var run = await evaluations.RunAsync(tenant.Store, tenant.Caller.Viewer, body.Cases ?? [], tenant.Retrieval, body.Label, body.Keep ?? true, ct: ct);
         return TypedResults.Created($"/api/v1/evaluations/{run.Id}", run);
     }
 

@@ -26,12 +26,12 @@ internal sealed class DocumentResources(McpCaller caller, DocumentService docume
     [Description("The text of one of the tenant's documents as Bruno holds it (Markdown: the title, then each section), by document id.")]
     public async Task<TextResourceContents> ReadAsync(string id, CancellationToken cancellationToken)
     {
-        var (_, store) = await caller.RequireAsync();
-        var document = await documents.ReadAsync(store, id, cancellationToken) ?? throw McpErrors.InvalidParams($"No such document: '{id}'.");
+        var (who, store) = await caller.RequireAsync();
+        var document = await documents.ReadAsync(store, who.Viewer, id, cancellationToken) ?? throw McpErrors.InvalidParams($"No such document: '{id}'.");
         return new TextResourceContents { Uri = UriPrefix + document.Info.Id, MimeType = Markdown, Text = document.Text };
     }
 
-    /// <summary>The <c>resources/list</c> handler: the caller's tenant's documents in id order (none without the query scope).</summary>
+    /// <summary>The <c>resources/list</c> handler: the caller's tenant's documents they may read, in id order (none without the query scope).</summary>
     public static async ValueTask<ListResourcesResult> ListAsync(RequestContext<ListResourcesRequestParams> request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -41,8 +41,8 @@ internal sealed class DocumentResources(McpCaller caller, DocumentService docume
         }
 
         var services = request.Services ?? throw new InvalidOperationException("The MCP request has no services.");
-        var (_, store) = await services.GetRequiredService<McpCaller>().RequireAsync();
-        var page = await services.GetRequiredService<DocumentService>().ListAsync(store, request.Params?.Cursor, PageSize);
+        var (who, store) = await services.GetRequiredService<McpCaller>().RequireAsync();
+        var page = await services.GetRequiredService<DocumentService>().ListAsync(store, who.Viewer, request.Params?.Cursor, PageSize, readableOnly: true);
         return new ListResourcesResult
         {
             Resources = [.. page.Select(d => new Resource { Uri = UriPrefix + d.Id, Name = d.Id, Title = d.Title, MimeType = Markdown, Size = d.Bytes })],

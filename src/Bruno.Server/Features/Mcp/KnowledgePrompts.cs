@@ -22,7 +22,7 @@ internal sealed class KnowledgePrompts(McpCaller caller, AskService ask, Documen
     public async Task<GetPromptResult> AskWithCitationsAsync([Description("The question (1-4,000 characters).")] string question, CancellationToken cancellationToken)
     {
         var (who, store) = await caller.RequireAsync();
-        var sources = await Search.RunAsync(ask, store, question, null, tenants.RetrievalFor(who.Tenant), cancellationToken);
+        var sources = await Search.RunAsync(ask, store, who.Viewer, question, null, tenants.RetrievalFor(who.Tenant), cancellationToken);
         var text = new StringBuilder("Answer the question below using only the numbered passages from the knowledge base that follow. ")
             .Append("Cite every statement with its passage's number in brackets, like [1]. If the passages do not answer the question, say that the documents do not answer it.\n\n")
             .Append("Question: ").Append(question.Trim()).Append("\n\n");
@@ -48,8 +48,8 @@ internal sealed class KnowledgePrompts(McpCaller caller, AskService ask, Documen
     [Description("Summarise one of the knowledge base's documents; the document comes with the prompt.")]
     public async Task<GetPromptResult> SummarizeDocumentAsync([Description("The document's id (from list_documents or resources/list).")] string id, CancellationToken cancellationToken)
     {
-        var (_, store) = await caller.RequireAsync();
-        var document = await documents.ReadAsync(store, id, cancellationToken) ?? throw McpErrors.InvalidParams($"No such document: '{id}'.");
+        var (who, store) = await caller.RequireAsync();
+        var document = await documents.ReadAsync(store, who.Viewer, id, cancellationToken) ?? throw McpErrors.InvalidParams($"No such document: '{id}'.");
         return new GetPromptResult
         {
             Description = $"Summarise \"{document.Info.Title}\"",

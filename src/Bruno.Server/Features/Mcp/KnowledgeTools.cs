@@ -28,7 +28,7 @@ internal sealed class KnowledgeTools(McpCaller caller, AskService ask, DocumentS
         CancellationToken cancellationToken = default)
     {
         var (who, store) = await caller.RequireAsync();
-        return new SearchResult(await Search.RunAsync(ask, store, query, top_k, tenants.RetrievalFor(who.Tenant), cancellationToken));
+        return new SearchResult(await Search.RunAsync(ask, store, who.Viewer, query, top_k, tenants.RetrievalFor(who.Tenant), cancellationToken));
     }
 
     [McpServerTool(Name = "ask_agent", Title = "Ask the knowledge base", UseStructuredContent = true, ReadOnly = true), Description("Answers a question from the tenant's documents, with numbered citations of its sources.")]
@@ -45,16 +45,16 @@ internal sealed class KnowledgeTools(McpCaller caller, AskService ask, DocumentS
         }
 
         var traceContent = options.Value.Telemetry.TraceContentTenants.Contains(who.Tenant.Value, StringComparer.Ordinal);
-        return await ask.AskAsync(store, new Question(question, session_id, top_k) { Retrieval = tenants.RetrievalFor(who.Tenant), User = who.User, TraceContent = traceContent }, cancellationToken);
+        return await ask.AskAsync(store, new Question(question, session_id, top_k) { Viewer = who.Viewer, Retrieval = tenants.RetrievalFor(who.Tenant), User = who.User, TraceContent = traceContent }, cancellationToken);
     }
 
-    [McpServerTool(Name = "list_documents", Title = "List documents", UseStructuredContent = true, ReadOnly = true, Idempotent = true), Description("Lists the tenant's documents in id order, a page at a time; 'next' is the 'after' of the following page (null at the end).")]
+    [McpServerTool(Name = "list_documents", Title = "List documents", UseStructuredContent = true, ReadOnly = true, Idempotent = true), Description("Lists the tenant's documents the caller may read, in id order, a page at a time; 'next' is the 'after' of the following page (null at the end).")]
     public async Task<DocumentPage> ListDocumentsAsync(
         [Description("Start after this document id (the last id of the previous page)."), StringLength(128, MinimumLength = 1)] string? after = null,
         [Description("Page size (1-200, default 50)."), Range(1, 200)] int? limit = null)
     {
-        var (_, store) = await caller.RequireAsync();
+        var (who, store) = await caller.RequireAsync();
         var size = limit ?? 50;
-        return DocumentPage.Of(await documents.ListAsync(store, after, size), size);
+        return DocumentPage.Of(await documents.ListAsync(store, who.Viewer, after, size, readableOnly: true), size);
     }
 }

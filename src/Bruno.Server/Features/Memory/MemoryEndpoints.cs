@@ -12,6 +12,9 @@ public sealed record NoteRequest([property: Required] string? Text) : TenantBody
 /// <summary>Body of a rating: <c>up</c> or <c>down</c> for one of the caller's answers, with an optional comment.</summary>
 public sealed record FeedbackRequest([property: Required] string? TurnId, [property: Required] string? Rating, string? Comment) : TenantBody;
 
+/// <summary>Body of a fact's promotion (optional): who may read the document it becomes (absent: the whole tenant, or the list of an earlier promotion).</summary>
+public sealed record PromoteRequest(IReadOnlyList<string>? Access) : TenantBody;
+
 /// <summary>A user's erasure: what the memory layer reports, and the signed receipt.</summary>
 public sealed record UserErasureResponse(string User, long RowsDeleted, DateTimeOffset ErasedAt, string Method, Core.Audit.SignedReceipt Receipt);
 
@@ -80,8 +83,8 @@ internal static class MemoryEndpoints
             TypedResults.Ok(await memory.ExportAsync(tenant.Store, UserId.Parse(user), ct))).Audited("memory.read");
         admin.MapDelete("/", async (string user, Caller caller, UserErasure erasure) =>
             TypedResults.Ok(await erasure.EraseAsync(caller.Tenant, UserId.Parse(user), caller.User.Value))).Audited("user.erase");
-        admin.MapPost("/{id}/promote", async (string user, string id, [AsParameters] TenantRequest tenant, MemoryService memory, CancellationToken ct) =>
-            await memory.PromoteFactAsync(tenant.Store, UserId.Parse(user), id, tenant.Caller.User, ct) is { } document
+        admin.MapPost("/{id}/promote", async (string user, string id, PromoteRequest? body, [AsParameters] TenantRequest tenant, MemoryService memory, CancellationToken ct) =>
+            await memory.PromoteFactAsync(tenant.Store, UserId.Parse(user), id, tenant.Caller.Viewer, body?.Access is { } access ? Core.Documents.DocumentAccess.Parse(access) : null, ct) is { } document
                 ? (IResult)TypedResults.Created($"/api/v1/documents/{Uri.EscapeDataString(document.Id)}", document)
                 : NotFound("That user has no such fact.")).Produces<Core.Documents.DocumentInfo>(StatusCodes.Status201Created).Audited("memory.promote");
 

@@ -109,7 +109,7 @@ internal static class OpenAiEndpoints
             budget.EnsureAvailable(caller.Tenant, tenant.Plan);
         }
 
-        var question = new Question(text) { Retrieval = tenant.Retrieval, User = caller.User, TraceContent = options.Value.Telemetry.TraceContentTenants.Contains(caller.Tenant.Value, StringComparer.Ordinal) };
+        var question = new Question(text) { Viewer = caller.Viewer, Retrieval = tenant.Retrieval, User = caller.User, TraceContent = options.Value.Telemetry.TraceContentTenants.Contains(caller.Tenant.Value, StringComparer.Ordinal) };
         var id = "chatcmpl-" + Guid.NewGuid().ToString("N");
         var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         var events = await Query.AnswerStream.StartAsync(ask.AskStreamingAsync(tenant.Store, question, ct), ct);

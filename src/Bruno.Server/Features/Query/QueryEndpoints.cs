@@ -37,7 +37,7 @@ internal static class QueryEndpoints
             budget.EnsureAvailable(caller.Tenant, tenant.Plan); // the LLM-token level of the limits, and the monthly quota
         }
 
-        var question = new Question(body.Query ?? string.Empty, body.SessionId, body.TopK) { Retrieval = tenant.Retrieval, User = caller.User, TraceContent = options.Value.Telemetry.TraceContentTenants.Contains(caller.Tenant.Value, StringComparer.Ordinal) };
+        var question = new Question(body.Query ?? string.Empty, body.SessionId, body.TopK) { Viewer = caller.Viewer, Retrieval = tenant.Retrieval, User = caller.User, TraceContent = options.Value.Telemetry.TraceContentTenants.Contains(caller.Tenant.Value, StringComparer.Ordinal) };
         var events = await AnswerStream.StartAsync(ask.AskStreamingAsync(tenant.Store, question, ct), ct);
         if (!http.Request.Headers.Accept.Any(a => a?.Contains("text/event-stream", StringComparison.OrdinalIgnoreCase) == true))
         {

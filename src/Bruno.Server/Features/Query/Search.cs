@@ -17,10 +17,10 @@ internal static class Search
 {
     public static void MapSearchEndpoints(this ApiGroups api) =>
         api.Tenant.MapPost("/search", async (SearchRequestBody body, [AsParameters] TenantRequest tenant, AskService ask, CancellationToken ct) =>
-            TypedResults.Ok(new SearchResponse(await RunAsync(ask, tenant.Store, body.Query ?? string.Empty, body.TopK, tenant.Retrieval, ct))))
+            TypedResults.Ok(new SearchResponse(await RunAsync(ask, tenant.Store, tenant.Caller.Viewer, body.Query ?? string.Empty, body.TopK, tenant.Retrieval, ct))))
             .RequireAuthorization(Policies.Query);
 
-    /// <summary>The passages for <paramref name="query"/>, as sources; the same checks as a question.</summary>
-    public static async Task<IReadOnlyList<Source>> RunAsync(AskService ask, ITenantStore store, string query, int? topK, RetrievalOptions retrieval, CancellationToken ct) =>
-        [.. (await ask.RetrieveAsync(store, query, topK, retrieval, ct)).Select(p => p.Source)];
+    /// <summary>The passages for <paramref name="query"/> among the documents <paramref name="viewer"/> may read, as sources; the same checks as a question.</summary>
+    public static async Task<IReadOnlyList<Source>> RunAsync(AskService ask, ITenantStore store, Core.Documents.Viewer viewer, string query, int? topK, RetrievalOptions retrieval, CancellationToken ct) =>
+        [.. (await ask.RetrieveAsync(store, viewer, query, topK, retrieval, ct)).Select(p => p.Source)];
 }

@@ -37,6 +37,7 @@ public static class BrunoCli
         ["token"] = ["issue"],
         ["ingest"] = [],
         ["ask"] = [],
+        ["document"] = ["list", "access"],
         ["eval"] = ["run", "list", "compare"],
         ["memory"] = ["export", "erase"],
         ["user"] = ["list", "role"],

@@ -204,6 +204,8 @@ public sealed class CliTests : IAsyncLifetime
     [InlineData("user", "role", "alice", "--tenant", "acme")] // neither a role nor --remove
     [InlineData("group", "create", "../eng", "--tenant", "acme")]
     [InlineData("group", "add", "eng", "alice")] // no --tenant
+    [InlineData("ingest", ".", "--tenant", "acme", "--access", "group:a|b")] // issue 21: a malformed access entry
+    [InlineData("document", "access", "plan", "tenant,group:eng", "--tenant", "acme")] // 'tenant' is alone or absent
     public async Task UserErrors_ExitWith1_AndOneLineOnStandardError(params string[] args)
     {
         var (code, _, err) = await RunAsync(args);
@@ -258,6 +260,42 @@ public sealed class CliTests : IAsyncLifetime
         (code, _, err) = await RunAsync("group", "members", "eng", "--tenant", tenant);
         Assert.Equal(1, code);
         Assert.Contains("No such group", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task IngestWithAnAccessList_AndDocumentAccess_SetWhoMayRead()
+    {
+        var tenant = $"cli-d-{Guid.NewGuid():N}"[..20];
+        await _server.CreateTenantsAsync(tenant);
+        var folder = Directory.CreateTempSubdirectory("bruno-cli-access").FullName;
+        try
+        {
+            await File.WriteAllTextAsync(Path.Combine(folder, "plan.md"), "# Plan\nThe eng roadmap puts search first, CLICANARY.", TestContext.Current.CancellationToken);
+            var (code, _, err) = await RunAsync("ingest", folder, "--tenant", tenant, "--access", "group:eng");
+            Assert.True(code == 0, err);
+            (code, var output, _) = await RunAsync("document", "list", "--tenant", tenant);
+            Assert.Equal(0, code);
+            Assert.Contains("plan.md\tPlan\t1 chunks\tgroup:eng", output, StringComparison.Ordinal);
+
+            // asked as a user outside the group, then as one in it (groups come from the catalog at each request)
+            (code, output, _) = await RunAsync("ask", "What does the eng roadmap put first?", "--tenant", tenant, "--user", "ann", "--json");
+            Assert.Equal(0, code);
+            Assert.DoesNotContain("CLICANARY", output, StringComparison.Ordinal);
+            (code, output, err) = await RunAsync("document", "access", "plan.md", "user:ann", "--tenant", tenant);
+            Assert.True(code == 0, err);
+            Assert.Contains("plan.md: readable by user:ann", output, StringComparison.Ordinal);
+            (code, output, _) = await RunAsync("ask", "What does the eng roadmap put first?", "--tenant", tenant, "--user", "ann", "--json");
+            Assert.Equal(0, code);
+            Assert.Contains("CLICANARY", output, StringComparison.Ordinal);
+
+            (code, _, err) = await RunAsync("document", "access", "no-such-doc", "tenant", "--tenant", tenant);
+            Assert.Equal(1, code);
+            Assert.Contains("No such document", err, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
     }
 
     [Fact]

@@ -51,7 +51,7 @@ public sealed class PostgresCatalogTests
         Assert.Equal(2, usage.GetProperty("requests").GetInt64());
         Assert.True(usage.GetProperty("embedding_tokens").GetInt64() > 0);
         var audit = (await Http.JsonAsync(await platform.GetAsync("/admin/v1/tenants/pg-ops/audit", Http.Ct))).GetProperty("entries");
-        Assert.Equal(["tenant.create", "settings.retention"], audit.EnumerateArray().Select(e => e.GetProperty("action").GetString()));
+        Assert.Equal(["tenant.create", "document.put", "settings.retention"], audit.EnumerateArray().Select(e => e.GetProperty("action").GetString()));
         Assert.Equal(Hipaa, audit[0].GetProperty("compliance").EnumerateArray().Select(f => f.GetString()));
         var retention = await Http.JsonAsync(await platform.GetAsync("/admin/v1/tenants/pg-ops/settings/retention", Http.Ct));
         Assert.Equal((30, 400), (retention.GetProperty("audit_days").GetInt32(), retention.GetProperty("usage_days").GetInt32()));

@@ -191,6 +191,32 @@ public sealed class AccessListTests
     }
 
     [Fact]
+    public async Task ExactSearch_OverManyCandidates_SplitAcrossCores_EqualsBruteForce()
+    {
+        // more candidates than ParallelExactRows, on overlapping lists (rows readable by A and B, by A, by B, by all):
+        // the scan is split into parts whose tops are merged, and must give exactly what one brute-force scan gives
+        await using var store = new TempStore(o => new StorageEngineOptions { DataRoot = o.DataRoot, MasterKey = o.MasterKey, AnnThreshold = 100_000 });
+        var c = await store.CollectionAsync("acme", TempStore.Spec(32, metric: VectorMetric.Dot));
+        Principal[][] lists = [[A, B], [A], [B], null!];
+        var rows = Enumerable.Range(0, 12_000).Select(i => Rows.Row($"r{i}", $"row {i}", i, dim: 32) with { Readers = lists[i % 4] }).ToList();
+        foreach (var batch in rows.Chunk(6_000))
+        {
+            await c.UpsertAsync(batch, Ct);
+        }
+
+        Assert.True(rows.Count(r => r.Readers is null || r.Readers.Contains(A)) >= Index.CollectionState.ParallelExactRows);
+        for (var q = 0; q < 10; q++)
+        {
+            var query = Rows.Vector(700_000 + q, 32);
+            var found = await c.SearchAsync(new SearchRequest { Vector = query, K = 25, Filter = Filter.ReadableBy([A]) }, Ct);
+            var truth = rows.Where(r => r.Readers is null || r.Readers.Contains(A))
+                .OrderByDescending(r => System.Numerics.Tensors.TensorPrimitives.Dot(query, r.Vector.Span)).ThenBy(r => r.Id, StringComparer.Ordinal)
+                .Take(25).Select(r => r.Id);
+            Assert.Equal(truth, found.Select(h => h.Row.Id));
+        }
+    }
+
+    [Fact]
     public async Task Readers_SurviveReopen_AndCompaction()
     {
         await using var store = new TempStore();

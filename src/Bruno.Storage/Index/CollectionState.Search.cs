@@ -71,6 +71,11 @@ internal sealed partial class CollectionState
     /// </summary>
     private static List<(int Slot, float Score)> Exact(Generation g, ReadOnlySpan<float> query, float qNorm, Filter filter, CandidatePlan plan, int k)
     {
+        if (plan.Lists is not null && plan.Count >= ParallelExactRows && Environment.ProcessorCount > 1)
+        {
+            return ExactInParts(g, query, qNorm, filter, plan, k);
+        }
+
         var top = new TopK(k, s => g.Rows[s]!.Id);
         if (plan.Lists is null)
         {
@@ -100,6 +105,70 @@ internal sealed partial class CollectionState
         }
 
         return top.Drain();
+    }
+
+    /// <summary>
+    /// Candidates from which an exact scan over slot lists is split across the cores: a scan of scattered rows is bound by
+    /// memory latency, which a second core hides (docs/benchmarks.md, "Access lists"); below, the split costs more than it saves.
+    /// </summary>
+    internal const int ParallelExactRows = 4_096;
+
+    /// <summary>
+    /// <see cref="Exact"/> over the plan's slots gathered once (each once), in as many contiguous parts as there are cores
+    /// (at most four), each part keeping its own top k; the parts' tops are merged by the same order, so the result is
+    /// the one a single scan gives.
+    /// </summary>
+    private static List<(int Slot, float Score)> ExactInParts(Generation g, ReadOnlySpan<float> query, float qNorm, Filter filter, CandidatePlan plan, int k)
+    {
+        var size = 0;
+        foreach (var list in plan.Lists!)
+        {
+            size += list.Slots.Count;
+        }
+
+        var slots = System.Buffers.ArrayPool<int>.Shared.Rent(size);
+        var vector = System.Buffers.ArrayPool<float>.Shared.Rent(query.Length);
+        try
+        {
+            var n = 0;
+            var cursor = new SlotCursor(g, plan);
+            while (cursor.Next(out var s))
+            {
+                slots[n++] = s;
+            }
+
+            query.CopyTo(vector);
+            var dimension = query.Length;
+            var parts = Math.Min(Environment.ProcessorCount, 4);
+            var tops = new TopK[parts];
+            Parallel.For(0, parts, p =>
+            {
+                var part = new TopK(k, s => g.Rows[s]!.Id);
+                var q = vector.AsSpan(0, dimension);
+                for (var i = (int)((long)p * n / parts); i < (int)((long)(p + 1) * n / parts); i++)
+                {
+                    Consider(g, q, qNorm, filter, part, k, slots[i]);
+                }
+
+                tops[p] = part;
+            });
+
+            var top = new TopK(k, s => g.Rows[s]!.Id);
+            foreach (var part in tops)
+            {
+                foreach (var (slot, score) in part.Drain())
+                {
+                    top.Offer(slot, score);
+                }
+            }
+
+            return top.Drain();
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<int>.Shared.Return(slots);
+            System.Buffers.ArrayPool<float>.Shared.Return(vector);
+        }
     }
 
     private static void Consider(Generation g, ReadOnlySpan<float> query, float qNorm, Filter filter, TopK top, int k, int slot)

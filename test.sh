@@ -31,6 +31,17 @@ if ! npm ci --prefix tests/contract --no-audit --no-fund --loglevel=error >/dev/
   exit 1
 fi
 
+# Debian's Chromium for the web console's browser tests (Playwright drives it through ExecutablePath: its own browser
+# download is not reachable), installed when missing and this runs as root.
+if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 || true
+fi
+if [ ! -x /usr/bin/chromium ]; then
+  echo "Chromium is needed for the console tests: sudo apt-get install chromium"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
 # A private PostgreSQL server for the catalog tests (the same tests run on SQLite and PostgreSQL).
 if ! BRUNO_TEST_POSTGRES=$(scripts/postgres.sh start); then
   echo "could not start PostgreSQL for the tests"

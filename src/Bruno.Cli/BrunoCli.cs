@@ -31,6 +31,7 @@ public static class BrunoCli
         ["login"] = [],
         ["completion"] = [],
         ["serve"] = [],
+        ["console"] = ["link"],
         ["render"] = ["platform"],
         ["tenant"] = ["create", "list", "show", "suspend", "resume", "offload", "delete", "plan", "export", "import", "render", "secrets", "move", "migrate"],
         ["node"] = ["list"],
@@ -69,7 +70,12 @@ public static class BrunoCli
 
             c.AddCommand<LoginCommand>("login").WithDescription("Check a credential (--token or --api-key) against a server (--server) and save both as a profile.");
             c.AddCommand<CompletionCommand>("completion").WithDescription("Print a shell completion script: bruno completion bash|zsh|fish.");
-            c.AddCommand<ServeCommand>("serve").WithDescription("Run the service (API, admin API) on the embedded default.");
+            c.AddCommand<ServeCommand>("serve").WithDescription("Run the service (API, admin API, web console at /console) on the embedded default.");
+            c.AddBranch("console", w =>
+            {
+                w.SetDescription("The web console at /console.");
+                w.AddCommand<ConsoleLinkCommand>("link").WithDescription("Print a one-time sign-in link for a user of a tenant (15 minutes; --role, default member).");
+            });
             c.AddBranch("render", r =>
             {
                 r.SetDescription("Render Kubernetes manifests for GitOps.");

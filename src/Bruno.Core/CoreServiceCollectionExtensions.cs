@@ -85,6 +85,7 @@ public static class CoreServiceCollectionExtensions
         services.AddSingleton(sp => new Metering.UsageMeter(sp.GetRequiredService<CatalogDatabase>(), sp.GetService<TimeProvider>()));
         services.AddSingleton(sp => new TenantUsers(sp.GetRequiredService<CatalogDatabase>(), sp.GetService<TimeProvider>()));
         services.AddSingleton(sp => new TenantAccess(sp.GetRequiredService<CatalogDatabase>(), sp.GetService<TimeProvider>()));
+        services.AddSingleton(sp => new ConsoleLinks(sp.GetRequiredService<CatalogDatabase>(), sp.GetRequiredService<TenantCatalog>(), sp.GetRequiredService<Identity.TokenService>(), sp.GetService<TimeProvider>()));
         services.AddSingleton(sp => new Metering.LlmBudget(sp.GetRequiredService<Metering.UsageMeter>(), sp.GetService<TimeProvider>()));
         services.AddSingleton(sp => new Metering.UsageService(
             sp.GetRequiredService<Metering.UsageMeter>(), sp.GetRequiredService<TenantService>(), sp.GetRequiredService<IOptions<BrunoOptions>>(), sp.GetService<TimeProvider>()));

@@ -13,6 +13,7 @@ using Bruno.Server.Features.Metering;
 using Bruno.Server.Features.Observability;
 using Bruno.Server.Features.OpenAi;
 using Bruno.Server.Features.Query;
+using Bruno.Server.Features.WebConsole;
 using Bruno.Server.Hosting;
 using Bruno.Server.Hosting.Logging;
 using Bruno.Server.Tenancy;
@@ -50,11 +51,13 @@ public static class BrunoServer
         builder.Services.AddMemory(options);
         builder.Services.AddMcp();
         builder.Services.AddOpenApiContract();
+        builder.Services.AddConsole();
 
         var app = builder.Build();
         app.UseObservability(); // outermost: times and logs what the client saw
         app.UseBrunoHosting();
         app.UseTenancy();
+        app.UseConsole();
         app.UseMetering();
         app.MapHealthEndpoints();
         app.MapOpenApiContract();
@@ -88,6 +91,7 @@ public static class BrunoServer
         api.MapUserErasure();
         api.MapOpenAiEndpoints();
         app.MapMcpEndpoint();
+        app.MapConsole();
         return app;
     }
 

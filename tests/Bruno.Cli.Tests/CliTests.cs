@@ -184,7 +184,35 @@ public sealed class CliTests : IAsyncLifetime
         (await client.GetAsync("/admin/v1/tenants", TestContext.Current.CancellationToken)).EnsureSuccessStatusCode();
     }
 
+    [Fact]
+    public async Task ConsoleLink_SignsInOnce_AndIsNoBearerTokenOfTheApi()
+    {
+        var tenant = $"cli-c-{Guid.NewGuid():N}"[..20];
+        await _server.CreateTenantsAsync(tenant);
+        var (code, output, err) = await RunAsync("console", "link", "--tenant", tenant, "--user", "alice", "--role", "editor", "--json");
+        Assert.True(code == 0, err);
+        var url = new Uri(JsonDocument.Parse(output).RootElement.GetProperty("url").GetString()!);
+        Assert.Equal("/console/signin", url.AbsolutePath);
+        var link = System.Web.HttpUtility.ParseQueryString(url.Query)["link"]!;
+
+        // the link is not a credential of the API
+        using (var asBearer = _server.Client(link))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.Unauthorized, (await asBearer.GetAsync("/api/v1/documents", TestContext.Current.CancellationToken)).StatusCode);
+        }
+
+        var links = _server.Services.GetRequiredService<Bruno.Core.Tenants.ConsoleLinks>();
+        var signIn = await links.RedeemAsync(link);
+        Assert.NotNull(signIn);
+        Assert.Equal((tenant, "alice"), (signIn.Tenant.Value, signIn.User.Value));
+        Assert.Equal(["ingest", "memory", "query"], signIn.Scopes.Order(StringComparer.Ordinal));
+        Assert.Null(await links.RedeemAsync(link)); // once
+        Assert.Null(await links.RedeemAsync(link[..^2] + "xx")); // forged
+    }
+
     [Theory]
+    [InlineData("console", "link", "--tenant", "acme")] // no --user
+    [InlineData("console", "link", "--tenant", "acme", "--user", "alice", "--role", "root")]
     [InlineData("token", "issue")] // neither --platform-admin nor --tenant
     [InlineData("token", "issue", "--tenant", "acme", "--user", "alice", "--scope", "root")]
     [InlineData("tenant", "create", "../escape")]

@@ -14,7 +14,12 @@ namespace Bruno.Server.Tests;
 /// </summary>
 public sealed class EndpointPolicyTests(ServerFixture fixture) : IClassFixture<ServerFixture>
 {
-    private static readonly string[] AnonymousRoutes = ["/healthz", "/readyz", "/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource/mcp", "/openapi/{documentName}.json", "/scalar/{documentName?}", "/scalar/", "/scalar/{**path}"];
+    private static readonly string[] AnonymousRoutes =
+    [
+        "/healthz", "/readyz", "/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource/mcp", "/openapi/{documentName}.json", "/scalar/{documentName?}", "/scalar/", "/scalar/{**path}",
+        // the web console's way in (the sign-in page, spending a link, leaving) and its own scripts and styles
+        "/console/signin", "/console/session", "/console/session/end", "/console/assets/{name}",
+    ];
 
     private static readonly string[] PlatformPolicies = [Policies.Platform, Policies.Metrics];
 
@@ -56,6 +61,19 @@ public sealed class EndpointPolicyTests(ServerFixture fixture) : IClassFixture<S
                 {
                     wrong.Add($"{route}: tenant filter without the tenant policy ({string.Join(", ", policies)})");
                 }
+            }
+            else if (route.StartsWith("/console", StringComparison.Ordinal))
+            {
+                // the console's pages need a session of a tenant; the console's middleware admits each through Admission
+                if (!policies.SequenceEqual([Features.WebConsole.ConsoleFeature.Policy]))
+                {
+                    wrong.Add($"{route}: a console page without the console policy ({string.Join(", ", policies)})");
+                }
+            }
+            else if (route.StartsWith("/_framework/", StringComparison.Ordinal) && policies.Count == 0)
+            {
+                // the components framework's own endpoint (enhanced navigation, which the console does not use): the
+                // deny-by-default fallback refuses it
             }
             else if (route.StartsWith("/mcp", StringComparison.Ordinal))
             {

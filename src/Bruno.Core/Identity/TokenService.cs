@@ -113,7 +113,43 @@ public sealed class TokenService
         NameClaimType = JwtRegisteredClaimNames.Sub,
     };
 
-    private string Issue(Dictionary<string, object> claims, TimeSpan lifetime)
+    /// <summary>What a console sign-in link's audience adds to Bruno's: a link is never a bearer token of the API.</summary>
+    public const string ConsoleLinkAudienceSuffix = "#console-link";
+
+    /// <summary>
+    /// A one-time console sign-in link's token for <paramref name="user"/> of <paramref name="tenant"/> with
+    /// <paramref name="scopes"/>, good for <paramref name="lifetime"/>: signed like a user token but for another audience,
+    /// so the API refuses it; the console redeems it once (<c>ConsoleLinks</c>). Throws as <see cref="IssueUserToken(TenantId, UserId, IEnumerable{string}, TimeSpan)"/>.
+    /// </summary>
+    public string IssueConsoleLink(TenantId tenant, UserId user, IEnumerable<string> scopes, TimeSpan lifetime)
+    {
+        var list = scopes.Distinct(StringComparer.Ordinal).ToList();
+        if (list.Count == 0 || list.Any(s => !Scopes.TenantScopes.Contains(s)))
+        {
+            throw new ArgumentException($"Scopes must be some of: {string.Join(", ", Scopes.TenantScopes)}.", nameof(scopes));
+        }
+
+        return Issue(new Dictionary<string, object> { [TenantClaim] = tenant.Value, [JwtRegisteredClaimNames.Sub] = user.Value, [ScopeClaim] = string.Join(' ', list) }, lifetime, Audience + ConsoleLinkAudienceSuffix);
+    }
+
+    /// <summary>
+    /// The claims of a console link token signed by this service and still valid, or null (bad signature, expired, another
+    /// audience, a claim of the wrong shape). Never throws for a malformed link.
+    /// </summary>
+    public async Task<ClaimsIdentity?> ReadConsoleLinkAsync(string? link)
+    {
+        if (string.IsNullOrEmpty(link) || link.Length > 4_096)
+        {
+            return null;
+        }
+
+        var parameters = ValidationParameters();
+        parameters.ValidAudience = Audience + ConsoleLinkAudienceSuffix;
+        var result = await new JsonWebTokenHandler { MapInboundClaims = false }.ValidateTokenAsync(link, parameters);
+        return result.IsValid && result.SecurityToken is JsonWebToken jwt && ClaimShapeProblem(jwt.EncodedPayload) is null ? result.ClaimsIdentity : null;
+    }
+
+    private string Issue(Dictionary<string, object> claims, TimeSpan lifetime, string? audience = null)
     {
         if (lifetime <= TimeSpan.Zero || lifetime > TimeSpan.FromDays(366))
         {
@@ -125,7 +161,7 @@ public sealed class TokenService
         return new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
         {
             Issuer = Issuer,
-            Audience = Audience,
+            Audience = audience ?? Audience,
             IssuedAt = now,
             NotBefore = now,
             Expires = now + lifetime,

@@ -23,6 +23,7 @@ public static class CatalogSchema
         new(1, "the unversioned catalog: every table as the releases before schema versions made it", Unversioned),
         new(2, "foreign keys to tenants, CHECK constraints, retention of audit and usage out of tenant_memory", KeysAndChecks),
         new(3, "roles of users in a tenant, groups and their members", RolesAndGroups),
+        new(4, "console sign-in links redeemed (each link is good once)", ConsoleLinks),
     ];
 
     /// <summary>The version this build writes and understands.</summary>
@@ -152,6 +153,17 @@ public static class CatalogSchema
               CONSTRAINT tenant_group_members_admin CHECK (is_admin IN (0, 1)));
             """));
         Run(c, "CREATE INDEX IF NOT EXISTS tenant_group_members_user ON tenant_group_members(tenant, user_id);");
+    }
+
+    /// <summary>Migration 4: the ids of the console sign-in links already used, kept until the links expire.</summary>
+    private static void ConsoleLinks(CatalogDatabase db, DbConnection c)
+    {
+        Run(c, db.Ddl($$"""
+            CREATE TABLE console_links(
+              link_id TEXT PRIMARY KEY, tenant TEXT NOT NULL, user_id TEXT NOT NULL, used_at {long} NOT NULL, expires_at {long} NOT NULL,
+              {{Owner("console_links")}});
+            """));
+        Run(c, "CREATE INDEX IF NOT EXISTS console_links_expiry ON console_links(expires_at);");
     }
 
     private static void Retention(CatalogDatabase db, DbConnection c)

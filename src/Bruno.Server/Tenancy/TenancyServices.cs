@@ -26,10 +26,13 @@ internal static class TenancyServices
 
     public static void AddTenancy(this IServiceCollection services, BrunoOptions options)
     {
-        // One scheme in front: API keys (brk_...) go to their handler, everything else to JWT bearer validation.
+        // One scheme in front: API keys (brk_...) go to their handler, a request with no Authorization header but the web
+        // console's session cookie to the cookie (Features/WebConsole), everything else to JWT bearer validation.
         services.AddAuthentication(CredentialScheme)
-            .AddPolicyScheme(CredentialScheme, "Bearer token or API key", o => o.ForwardDefaultSelector = c =>
-                ApiKeyHandler.KeyOf(c.Request) is null ? JwtBearerDefaults.AuthenticationScheme : ApiKeyHandler.SchemeName)
+            .AddPolicyScheme(CredentialScheme, "Bearer token, API key or console session", o => o.ForwardDefaultSelector = c =>
+                ApiKeyHandler.KeyOf(c.Request) is not null ? ApiKeyHandler.SchemeName
+                : c.Request.Headers.Authorization.Count == 0 && c.Request.Cookies.ContainsKey(Features.WebConsole.ConsoleFeature.CookieName) ? Features.WebConsole.ConsoleFeature.Scheme
+                : JwtBearerDefaults.AuthenticationScheme)
             .AddJwtBearer()
             .AddScheme<AuthenticationSchemeOptions, ApiKeyHandler>(ApiKeyHandler.SchemeName, null);
         services.AddSingleton<Microsoft.AspNetCore.Authentication.IClaimsTransformation, AccessClaims>(); // roles cap scopes; groups (every door)

@@ -1,0 +1,45 @@
+using System.ComponentModel;
+using Bruno.Core.Tenants;
+using Bruno.Storage.Identity;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace Bruno.Cli.Commands;
+
+/// <summary>
+/// <c>bruno console link --tenant T --user U [--role R]</c>: prints a one-time sign-in link to the web console, signed with
+/// the data root's key (no server call): good for 15 minutes and one sign-in, with the scopes of the role named (default
+/// member; a role assigned in Bruno caps them again at each request).
+/// </summary>
+internal sealed class ConsoleLinkCommand : Command<ConsoleLinkCommand.Settings>
+{
+    public sealed class Settings : CliSettings
+    {
+        [CommandOption("--tenant <TENANT>")]
+        [Description("The tenant to sign in to.")]
+        public string? Tenant { get; init; }
+
+        [CommandOption("--user <USER>")]
+        [Description("The user the link signs in.")]
+        public string? User { get; init; }
+
+        [CommandOption("--role <ROLE>")]
+        [Description("What the session may do: owner, admin, editor, member (default) or auditor.")]
+        public string Role { get; init; } = "member";
+
+        public override ValidationResult Validate() =>
+            Tenant is null || User is null ? ValidationResult.Error("--tenant and --user are required.")
+            : !TenantRoles.TryParse(Role, out _) ? ValidationResult.Error($"--role must be one of: {string.Join(", ", TenantRoles.Names)}.")
+            : ValidationResult.Success();
+    }
+
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        var tenant = TenantId.Parse(settings.Tenant);
+        var user = UserId.Parse(settings.User);
+        var link = settings.Tokens().IssueConsoleLink(tenant, user, ConsoleLinks.ScopesFor(TenantRoles.Parse(settings.Role)), ConsoleLinks.Lifetime);
+        var url = new Uri(settings.ServerUri(), "/console/signin?link=" + Uri.EscapeDataString(link)).ToString();
+        CliConsole.For(settings).Write(new { url, expires_at = DateTimeOffset.UtcNow + ConsoleLinks.Lifetime }, c => c.Profile.Out.Writer.WriteLine(url)); // raw: never wrapped
+        return BrunoCli.Ok;
+    }
+}

@@ -1,0 +1,185 @@
+using System.Net;
+using Bruno.Core.Tenants;
+using Bruno.Storage.Identity;
+using Bruno.Testing;
+using Deque.AxeCore.Playwright;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Playwright;
+
+namespace Bruno.Server.Tests;
+
+/// <summary>A Bruno server and Debian's Chromium driven by Playwright (its own browser download is not reachable here).</summary>
+public sealed class BrowserFixture : IAsyncLifetime
+{
+    /// <summary>Where Debian puts Chromium (test.sh installs it when missing).</summary>
+    public const string Chromium = "/usr/bin/chromium";
+
+    public RunningServer Server { get; private set; } = null!;
+
+    public IBrowser Browser { get; private set; } = null!;
+
+    private IPlaywright _playwright = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        Server = await RunningServer.StartAsync();
+        _playwright = await Playwright.CreateAsync();
+        Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = Chromium,
+            Headless = true,
+            // as root, and on a machine whose network is closed: no sandbox, no background connections
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        });
+    }
+
+    /// <summary>A sign-in link for <paramref name="user"/> of <paramref name="tenant"/> with <paramref name="role"/>'s scopes.</summary>
+    public string Link(string tenant, string user, TenantRole role = TenantRole.Member) =>
+        new Uri(Server.Address, "/console/signin?link=" + Uri.EscapeDataString(Server.Services.GetRequiredService<ConsoleLinks>().Issue(TenantId.Parse(tenant), UserId.Parse(user), role))).ToString();
+
+    public async ValueTask DisposeAsync()
+    {
+        await Browser.DisposeAsync();
+        _playwright.Dispose();
+        await Server.DisposeAsync();
+    }
+}
+
+/// <summary>
+/// Issue 22, the web console in a real browser: sign-in by a one-time link, a question answered as it streams with its
+/// citation opening the passage, tenants kept apart, a suspended tenant's session refused, the content security policy
+/// obeyed (no console error), and no serious accessibility violation (axe-core).
+/// </summary>
+public sealed class ConsoleTests(BrowserFixture fixture) : IClassFixture<BrowserFixture>
+{
+    private RunningServer Server => fixture.Server;
+
+    private async Task<string> TenantWithDocumentAsync(string name, string id, string content)
+    {
+        var tenant = ServerFixture.NewTenant(name);
+        using var client = await Server.TenantClientAsync(tenant, "loader");
+        (await client.PostAsync("/api/v1/documents", RunningServer.Json(new { id, content, content_type = "text/markdown" }), Http.Ct)).EnsureSuccessStatusCode();
+        return tenant;
+    }
+
+    /// <summary>A new browser context (its own cookies), signed in through <paramref name="link"/>; console errors are collected.</summary>
+    private async Task<(IBrowserContext Context, IPage Page, List<string> Errors)> SignInAsync(string link, bool bypassCsp = false)
+    {
+        var context = await fixture.Browser.NewContextAsync(new BrowserNewContextOptions { BypassCSP = bypassCsp });
+        var page = await context.NewPageAsync();
+        var errors = new List<string>();
+        page.Console += (_, message) =>
+        {
+            if (message.Type == "error")
+            {
+                errors.Add(message.Text);
+            }
+        };
+        await page.GotoAsync(link);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Ask" })).ToBeVisibleAsync();
+        return (context, page, errors);
+    }
+
+    [Fact]
+    public async Task ALink_SignsInOnce_TheAnswerStreams_AndItsCitationOpensThePassage()
+    {
+        var tenant = await TenantWithDocumentAsync("console", "hours", "# Library\n\n## Opening hours\n\nThe library opens at nine in the morning on weekdays.\n\n## Loans\n\nBooks are lent for three weeks.");
+        var link = fixture.Link(tenant, "alice");
+        var (context, page, errors) = await SignInAsync(link);
+        await using var _ = context;
+        Assert.EndsWith("/console", page.Url, StringComparison.Ordinal);
+        await Assertions.Expect(page.Locator(".who")).ToContainTextAsync("alice · " + tenant);
+
+        // asked with the keyboard alone; the page script streams the answer from the API (no page load)
+        var loads = 0;
+        page.Load += (_, _) => loads++;
+        await page.GetByLabel("Your question").FillAsync("When does the library open?");
+        await page.GetByLabel("Your question").PressAsync("Enter");
+        var answer = page.Locator("#answer .answer[data-answered=true]");
+        await Assertions.Expect(answer.Locator(".answer-text")).ToContainTextAsync("nine in the morning");
+        Assert.Equal(0, loads);
+        var citation = answer.Locator("ol.sources a").First;
+        await Assertions.Expect(citation).ToContainTextAsync("Opening hours");
+
+        // the citation opens the document at the cited section
+        await citation.ClickAsync();
+        await Assertions.Expect(page.Locator("h2:target")).ToHaveTextAsync("Library › Opening hours");
+        Assert.Contains("/console/documents/hours#s-library-opening-hours", page.Url, StringComparison.Ordinal);
+
+        // "not in these documents" is shown as such
+        await page.GotoAsync(new Uri(Server.Address, "/console").ToString());
+        await page.GetByLabel("Your question").FillAsync("What is the airspeed of an unladen swallow?");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Ask" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#answer .answer.not-found .answer-text")).ToContainTextAsync("Not in these documents");
+        Assert.Empty(errors); // nothing the content security policy refused, no script error
+
+        // the link was spent: a second sign-in with it is refused
+        var second = await fixture.Browser.NewPageAsync();
+        await second.GotoAsync(link);
+        await second.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await Assertions.Expect(second.GetByRole(AriaRole.Alert)).ToContainTextAsync("cannot sign you in");
+        await second.CloseAsync();
+    }
+
+    [Fact]
+    public async Task ASession_SeesOnlyItsTenant_AndASuspendedTenantsSessionIsRefused()
+    {
+        var a = await TenantWithDocumentAsync("console-a", "a-secret", "The vault code of tenant A is CONSOLECANARY.");
+        var b = await TenantWithDocumentAsync("console-b", "b-notes", "Tenant B keeps its notes here.");
+        var (context, page, _) = await SignInAsync(fixture.Link(b, "bob", TenantRole.Admin));
+        await using var __ = context;
+
+        await page.GotoAsync(new Uri(Server.Address, "/console/documents").ToString());
+        await Assertions.Expect(page.GetByRole(AriaRole.Table)).ToContainTextAsync("b-notes");
+        Assert.DoesNotContain("a-secret", await page.ContentAsync(), StringComparison.Ordinal);
+        var response = await page.GotoAsync(new Uri(Server.Address, "/console/documents/a-secret").ToString());
+        Assert.Equal((int)HttpStatusCode.NotFound, response!.Status);
+        Assert.DoesNotContain("CONSOLECANARY", await page.ContentAsync(), StringComparison.Ordinal);
+
+        // the session's cookie reaches the API as tenant B only, whatever the request names
+        var status = await page.EvaluateAsync<int>("async () => (await fetch('/api/v1/documents/a-secret')).status");
+        Assert.Equal(404, status);
+        var tenantHeader = await page.EvaluateAsync<int>($"async () => (await fetch('/api/v1/documents', {{ headers: {{ 'X-Tenant-Id': '{a}' }} }})).status");
+        Assert.Equal(404, tenantHeader);
+        // and a change through the API without the page's antiforgery token is refused
+        var forged = await page.EvaluateAsync<int>("async () => (await fetch('/api/v1/documents/b-notes', { method: 'DELETE' })).status");
+        Assert.Equal(403, forged);
+
+        // suspended: the next page says so
+        using var op = Server.Client(Server.PlatformToken());
+        (await op.PostAsync($"/admin/v1/tenants/{b}/suspend", null, Http.Ct)).EnsureSuccessStatusCode();
+        var refused = await page.GotoAsync(new Uri(Server.Address, "/console").ToString());
+        Assert.Equal(403, refused!.Status);
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "This tenant is suspended" })).ToBeVisibleAsync();
+    }
+
+    [Fact]
+    public async Task EveryPage_HasNoSeriousAccessibilityViolation()
+    {
+        var tenant = await TenantWithDocumentAsync("console-axe", "guide", "# Guide\n\n## Start\n\nPress the green button to start the machine.");
+        var context = await fixture.Browser.NewContextAsync(new BrowserNewContextOptions { BypassCSP = true }); // axe is injected as a script
+        await using var _ = context;
+        var page = await context.NewPageAsync();
+        var problems = new List<string>();
+        async Task CheckAsync(string what)
+        {
+            var result = await page.RunAxe();
+            problems.AddRange(result.Violations.Where(v => v.Impact is "serious" or "critical").Select(v => $"{what}: {v.Id} ({v.Impact}) {v.Help}"));
+        }
+
+        await page.GotoAsync(fixture.Link(tenant, "ann"));
+        await CheckAsync("sign-in");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Ask" })).ToBeVisibleAsync();
+        await page.GetByLabel("Your question").FillAsync("How do I start the machine?");
+        await page.GetByLabel("Your question").PressAsync("Enter");
+        await Assertions.Expect(page.Locator("#answer .answer")).ToBeVisibleAsync();
+        await CheckAsync("ask, with an answer");
+        await page.GotoAsync(new Uri(Server.Address, "/console/documents").ToString());
+        await CheckAsync("documents");
+        await page.GotoAsync(new Uri(Server.Address, "/console/documents/guide").ToString());
+        await CheckAsync("a document");
+        Assert.True(problems.Count == 0, string.Join("\n", problems));
+    }
+}

@@ -146,12 +146,57 @@ public sealed class ConsoleTests(BrowserFixture fixture) : IClassFixture<Browser
         var forged = await page.EvaluateAsync<int>("async () => (await fetch('/api/v1/documents/b-notes', { method: 'DELETE' })).status");
         Assert.Equal(403, forged);
 
+        // a role without the query scope is shown where it may not go, not the page
+        var auditor = await fixture.Browser.NewContextAsync();
+        await using (auditor)
+        {
+            var audit = await auditor.NewPageAsync();
+            await audit.GotoAsync(fixture.Link(b, "ava", TenantRole.Auditor));
+            await audit.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+            await Assertions.Expect(audit.GetByRole(AriaRole.Heading, new() { Name = "Not allowed" })).ToBeVisibleAsync();
+            Assert.Contains("/console/denied", audit.Url, StringComparison.Ordinal);
+        }
+
         // suspended: the next page says so
         using var op = Server.Client(Server.PlatformToken());
         (await op.PostAsync($"/admin/v1/tenants/{b}/suspend", null, Http.Ct)).EnsureSuccessStatusCode();
         var refused = await page.GotoAsync(new Uri(Server.Address, "/console").ToString());
         Assert.Equal(403, refused!.Status);
         await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "This tenant is suspended" })).ToBeVisibleAsync();
+    }
+
+    [Fact]
+    public async Task MyMemory_ShowsWhatIsKept_ForgetsOneItem_RatesAnAnswer_AndErasesEverythingWithAReceipt()
+    {
+        var tenant = await TenantWithDocumentAsync("console-mem", "parking", "# Parking\n\n## Visitors\n\nVisitors park for free after six in the evening.");
+        await Server.Services.GetRequiredService<Core.Memory.MemoryService>().RememberAsync(Server.Services.GetRequiredService<TenantService>().Store(TenantId.Parse(tenant)), UserId.Parse("mia"), "My desk is on the third floor.", Http.Ct);
+        var (context, page, errors) = await SignInAsync(fixture.Link(tenant, "mia"));
+        await using var _ = context;
+
+        // an answer is rated
+        await page.GetByLabel("Your question").FillAsync("Where can visitors park for free?");
+        await page.GetByLabel("Your question").PressAsync("Enter");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Helpful", Exact = true }).ClickAsync();
+        await Assertions.Expect(page.Locator(".feedback [role=status]")).ToHaveTextAsync("Thanks: noted.");
+
+        // the memory page lists the note and the question; one is forgotten
+        await page.GetByRole(AriaRole.Link, new() { Name = "My memory" }).ClickAsync();
+        await Assertions.Expect(page.Locator("main")).ToContainTextAsync("My desk is on the third floor.");
+        await Assertions.Expect(page.Locator("main")).ToContainTextAsync("Where can visitors park for free?");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Forget: My desk is on the third floor." }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Status)).ToHaveTextAsync("Forgotten.");
+        Assert.DoesNotContain("third floor", await page.Locator("main").InnerTextAsync(), StringComparison.Ordinal);
+
+        // everything erased: a signed receipt, and the session is over
+        await page.GetByLabel("I understand", new() { Exact = false }).CheckAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Erase my memory" }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Your memory is erased" })).ToBeVisibleAsync();
+        Assert.Contains("signature", await page.Locator("#receipt").InnerTextAsync(), StringComparison.Ordinal);
+        var export = await Server.Services.GetRequiredService<Core.Memory.MemoryService>().ExportAsync(Server.Services.GetRequiredService<TenantService>().Store(TenantId.Parse(tenant)), UserId.Parse("mia"), Http.Ct);
+        Assert.Empty(export.Turns.Concat(export.Facts).Concat(export.Preferences));
+        await page.GotoAsync(new Uri(Server.Address, "/console").ToString());
+        Assert.Contains("/console/signin", page.Url, StringComparison.Ordinal);
+        Assert.Empty(errors);
     }
 
     [Fact]
@@ -180,6 +225,8 @@ public sealed class ConsoleTests(BrowserFixture fixture) : IClassFixture<Browser
         await CheckAsync("documents");
         await page.GotoAsync(new Uri(Server.Address, "/console/documents/guide").ToString());
         await CheckAsync("a document");
+        await page.GotoAsync(new Uri(Server.Address, "/console/memory").ToString());
+        await CheckAsync("my memory");
         Assert.True(problems.Count == 0, string.Join("\n", problems));
     }
 }

@@ -25,6 +25,12 @@ internal static class ConsoleFeature
     /// <summary>The policy of the console's pages: a session of a tenant.</summary>
     public const string Policy = "console";
 
+    /// <summary>Pages that ask and read documents: a session holding the query scope.</summary>
+    public const string QueryPolicy = "console:" + Scopes.Query;
+
+    /// <summary>The user's own memory: a session holding the memory scope.</summary>
+    public const string MemoryPolicy = "console:" + Scopes.Memory;
+
     /// <summary>The header a page script sends the antiforgery token in.</summary>
     public const string CsrfHeader = "X-CSRF-Token";
 
@@ -60,7 +66,10 @@ internal static class ConsoleFeature
             o.Events.OnRedirectToLogin = c => Redirect(c, StatusCodes.Status401Unauthorized);
             o.Events.OnRedirectToAccessDenied = c => Redirect(c, StatusCodes.Status403Forbidden);
         });
-        services.AddAuthorizationBuilder().AddPolicy(Policy, p => p.AddAuthenticationSchemes(Scheme).RequireClaim(TokenService.TenantClaim));
+        services.AddAuthorizationBuilder()
+            .AddPolicy(Policy, p => p.AddAuthenticationSchemes(Scheme).RequireClaim(TokenService.TenantClaim))
+            .AddPolicy(QueryPolicy, p => p.AddAuthenticationSchemes(Scheme).RequireClaim(TokenService.TenantClaim).RequireAssertion(c => TokenService.ScopesOf(c.User).Contains(Scopes.Query)))
+            .AddPolicy(MemoryPolicy, p => p.AddAuthenticationSchemes(Scheme).RequireClaim(TokenService.TenantClaim).RequireAssertion(c => TokenService.ScopesOf(c.User).Contains(Scopes.Memory)));
         services.AddSingleton<ConsoleAssets>();
     }
 
@@ -123,6 +132,8 @@ internal static class ConsoleFeature
         app.MapRazorComponents<ConsoleApp>();
         app.MapGet("/console/assets/{name}", (string name, HttpContext http, ConsoleAssets assets) => assets.Serve(name, http)).AllowAnonymous().ExcludeFromDescription();
         app.MapPost("/console/session", SignInAsync).AllowAnonymous().ExcludeFromDescription();
+        app.MapPost("/console/memory/forget", ForgetAsync).RequireAuthorization(MemoryPolicy).ExcludeFromDescription();
+        app.MapPost("/console/memory/erase", EraseAsync).RequireAuthorization(MemoryPolicy).ExcludeFromDescription();
         app.MapPost("/console/session/end", async (HttpContext http, IAntiforgery antiforgery) =>
         {
             if (await antiforgery.IsRequestValidAsync(http))
@@ -132,6 +143,49 @@ internal static class ConsoleFeature
 
             return Results.Redirect("/console/signin?signed_out=1");
         }).AllowAnonymous().ExcludeFromDescription();
+    }
+
+    /// <summary>Forgets one item of the user's own memory (a form of the memory page), then shows the page again.</summary>
+    private static async Task<IResult> ForgetAsync(HttpContext http, IAntiforgery antiforgery, Core.Memory.MemoryService memory, Core.Tenants.TenantService tenants)
+    {
+        if (!await antiforgery.IsRequestValidAsync(http) || Admission.Of(http) is not { } admitted)
+        {
+            return Results.Redirect("/console/memory");
+        }
+
+        var form = await http.Request.ReadFormAsync(http.RequestAborted);
+        var caller = admitted.Caller;
+        try
+        {
+            await memory.ForgetAsync(tenants.Store(caller.Tenant), caller.User, form["id"].ToString());
+        }
+        catch (ArgumentException)
+        {
+            // a malformed id forgets nothing
+        }
+
+        return Results.Redirect("/console/memory?forgot=1");
+    }
+
+    /// <summary>Erases the user (key destroyed, rows deleted, signed receipt), ends the session, and shows the receipt.</summary>
+    private static async Task<IResult> EraseAsync(HttpContext http, IAntiforgery antiforgery, Memory.UserErasure erasure)
+    {
+        if (!await antiforgery.IsRequestValidAsync(http) || Admission.Of(http) is not { } admitted)
+        {
+            return Results.Redirect("/console/memory");
+        }
+
+        var form = await http.Request.ReadFormAsync(http.RequestAborted);
+        if (form["confirm"] != "yes")
+        {
+            return Results.Redirect("/console/memory");
+        }
+
+        var caller = admitted.Caller;
+        var receipt = await erasure.EraseAsync(caller.Tenant, caller.User, caller.User.Value);
+        await http.RequestServices.GetRequiredService<AuditTrail>().RecordAsync(http, caller.Tenant, "user.erase", "POST /console/memory/erase");
+        await http.SignOutAsync(Scheme);
+        return new Microsoft.AspNetCore.Http.HttpResults.RazorComponentResult<Pages.Erased>(new { Receipt = receipt });
     }
 
     /// <summary>Redeems a sign-in link (posted from the sign-in page, never spent by a GET a link preview could make).</summary>

@@ -56,6 +56,30 @@ function showSources(box, done) {
   }
 }
 
+// thumbs up or down on an answer kept in the user's memory (POST /api/v1/feedback)
+function feedback(box, turnId, token) {
+  const bar = element("div", "feedback");
+  const status = element("span", null, "");
+  status.setAttribute("role", "status");
+  for (const [rating, label] of [["up", "Helpful"], ["down", "Not helpful"]]) {
+    const button = element("button", null, label);
+    button.type = "button";
+    button.addEventListener("click", async () => {
+      const response = await fetch("/api/v1/feedback", {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": token },
+        body: JSON.stringify({ turn_id: turnId, rating }),
+      });
+      status.textContent = response.ok ? "Thanks: noted." : "Your rating could not be saved.";
+      for (const b of bar.querySelectorAll("button")) b.disabled = response.ok;
+    });
+    bar.append(button);
+  }
+  bar.append(status);
+  box.append(bar);
+}
+
 async function ask(event) {
   event.preventDefault();
   const query = form.querySelector("textarea").value.trim();
@@ -108,6 +132,7 @@ async function ask(event) {
           if (!payload.answered) box.classList.add("not-found");
           form.dataset.session = payload.session_id;
           showSources(box, payload);
+          if (payload.turn_id) feedback(box, payload.turn_id, token);
         } else if (name === "error") {
           throw new Error(payload.detail || payload.title || "The answer failed.");
         }

@@ -104,7 +104,7 @@ internal static class DocumentEndpoints
         return TypedResults.Ok(info);
     }
 
-    private static string TypeOf(string fileName) => Path.GetExtension(fileName).ToLowerInvariant() switch
+    internal static string TypeOf(string fileName) => Path.GetExtension(fileName).ToLowerInvariant() switch
     {
         ".md" or ".markdown" => "text/markdown",
         ".html" or ".htm" => "text/html",

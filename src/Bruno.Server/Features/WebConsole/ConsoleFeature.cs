@@ -132,6 +132,7 @@ internal static class ConsoleFeature
         app.MapRazorComponents<ConsoleApp>();
         app.MapGet("/console/assets/{name}", (string name, HttpContext http, ConsoleAssets assets) => assets.Serve(name, http)).AllowAnonymous().ExcludeFromDescription();
         app.MapPost("/console/session", SignInAsync).AllowAnonymous().ExcludeFromDescription();
+        app.MapConsoleDocuments();
         app.MapPost("/console/memory/forget", ForgetAsync).RequireAuthorization(MemoryPolicy).ExcludeFromDescription();
         app.MapPost("/console/memory/erase", EraseAsync).RequireAuthorization(MemoryPolicy).ExcludeFromDescription();
         app.MapPost("/console/session/end", async (HttpContext http, IAntiforgery antiforgery) =>

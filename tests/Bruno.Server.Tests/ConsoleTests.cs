@@ -262,6 +262,46 @@ public sealed class ConsoleTests(BrowserFixture fixture) : IClassFixture<Browser
     }
 
     [Fact]
+    public async Task AnAdmin_CreatesAKeyWhoseSecretIsShownOnce_AndRevokesIt_ThenTheApiRefusesIt()
+    {
+        var tenant = await TenantWithDocumentAsync("console-keys", "faq", "# FAQ\n\n## Wifi\n\nThe guest wifi password is on the reception desk.");
+        var (context, page, errors) = await SignInAsync(fixture.Link(tenant, "ada", TenantRole.Admin));
+        await using var _ = context;
+        await page.GetByRole(AriaRole.Link, new() { Name = "API keys" }).ClickAsync();
+        await page.GetByLabel("Name").FillAsync("helpdesk bot");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Create key" }).ClickAsync();
+        var secret = (await page.Locator("#secret").InnerTextAsync()).Trim();
+        Assert.StartsWith("brk_", secret, StringComparison.Ordinal);
+        await Assertions.Expect(page.GetByRole(AriaRole.Row, new() { Name = "helpdesk bot" })).ToContainTextAsync("query");
+
+        using var bot = Server.Client();
+        bot.DefaultRequestHeaders.Add("X-Api-Key", secret);
+        Assert.Equal(HttpStatusCode.OK, (await bot.GetAsync("/api/v1/documents", Http.Ct)).StatusCode);
+
+        // shown once: the page shown again has no secret
+        await page.GotoAsync(new Uri(Server.Address, "/console/keys").ToString());
+        await Assertions.Expect(page.Locator("#secret")).ToHaveCountAsync(0);
+        Assert.DoesNotContain(secret, await page.ContentAsync(), StringComparison.Ordinal);
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "Revoke helpdesk bot" }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync("revoked");
+        Assert.Equal(HttpStatusCode.Unauthorized, (await bot.GetAsync("/api/v1/documents", Http.Ct)).StatusCode);
+        Assert.Empty(errors);
+
+        using var op = Server.Client(Server.PlatformToken());
+        var actions = (await Http.JsonAsync(await op.GetAsync($"/admin/v1/tenants/{tenant}/audit?actor=ada&limit=100", Http.Ct))).GetProperty("entries").EnumerateArray().Select(e => e.GetProperty("action").GetString()).ToList();
+        Assert.Contains("key.issue", actions);
+        Assert.Contains("key.revoke", actions);
+
+        // a member has no keys page
+        var (memberContext, member, _) = await SignInAsync(fixture.Link(tenant, "max"));
+        await using var __ = memberContext;
+        await Assertions.Expect(member.GetByRole(AriaRole.Link, new() { Name = "API keys" })).ToHaveCountAsync(0);
+        await member.GotoAsync(new Uri(Server.Address, "/console/keys").ToString());
+        await Assertions.Expect(member.GetByRole(AriaRole.Heading, new() { Name = "Not allowed" })).ToBeVisibleAsync();
+    }
+
+    [Fact]
     public async Task EveryPage_HasNoSeriousAccessibilityViolation()
     {
         var tenant = await TenantWithDocumentAsync("console-axe", "guide", "# Guide\n\n## Start\n\nPress the green button to start the machine.");
@@ -275,7 +315,7 @@ public sealed class ConsoleTests(BrowserFixture fixture) : IClassFixture<Browser
             problems.AddRange(result.Violations.Where(v => v.Impact is "serious" or "critical").Select(v => $"{what}: {v.Id} ({v.Impact}) {v.Help}"));
         }
 
-        await page.GotoAsync(fixture.Link(tenant, "ann", TenantRole.Editor)); // an editor: the documents page has its forms
+        await page.GotoAsync(fixture.Link(tenant, "ann", TenantRole.Admin)); // an admin: every page, the documents page with its forms
         await CheckAsync("sign-in");
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
         await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Ask" })).ToBeVisibleAsync();
@@ -289,6 +329,8 @@ public sealed class ConsoleTests(BrowserFixture fixture) : IClassFixture<Browser
         await CheckAsync("a document");
         await page.GotoAsync(new Uri(Server.Address, "/console/memory").ToString());
         await CheckAsync("my memory");
+        await page.GotoAsync(new Uri(Server.Address, "/console/keys").ToString());
+        await CheckAsync("API keys");
         Assert.True(problems.Count == 0, string.Join("\n", problems));
     }
 }

@@ -31,6 +31,9 @@ internal static class ConsoleFeature
     /// <summary>The user's own memory: a session holding the memory scope.</summary>
     public const string MemoryPolicy = "console:" + Scopes.Memory;
 
+    /// <summary>The tenant's administration: a session holding the admin scope.</summary>
+    public const string AdminPolicy = "console:" + Scopes.Admin;
+
     /// <summary>The header a page script sends the antiforgery token in.</summary>
     public const string CsrfHeader = "X-CSRF-Token";
 
@@ -69,7 +72,8 @@ internal static class ConsoleFeature
         services.AddAuthorizationBuilder()
             .AddPolicy(Policy, p => p.AddAuthenticationSchemes(Scheme).RequireClaim(TokenService.TenantClaim))
             .AddPolicy(QueryPolicy, p => p.AddAuthenticationSchemes(Scheme).RequireClaim(TokenService.TenantClaim).RequireAssertion(c => TokenService.ScopesOf(c.User).Contains(Scopes.Query)))
-            .AddPolicy(MemoryPolicy, p => p.AddAuthenticationSchemes(Scheme).RequireClaim(TokenService.TenantClaim).RequireAssertion(c => TokenService.ScopesOf(c.User).Contains(Scopes.Memory)));
+            .AddPolicy(MemoryPolicy, p => p.AddAuthenticationSchemes(Scheme).RequireClaim(TokenService.TenantClaim).RequireAssertion(c => TokenService.ScopesOf(c.User).Contains(Scopes.Memory)))
+            .AddPolicy(AdminPolicy, p => p.AddAuthenticationSchemes(Scheme).RequireClaim(TokenService.TenantClaim).RequireAssertion(c => TokenService.ScopesOf(c.User).Contains(Scopes.Admin)));
         services.AddSingleton<ConsoleAssets>();
     }
 
@@ -133,6 +137,7 @@ internal static class ConsoleFeature
         app.MapGet("/console/assets/{name}", (string name, HttpContext http, ConsoleAssets assets) => assets.Serve(name, http)).AllowAnonymous().ExcludeFromDescription();
         app.MapPost("/console/session", SignInAsync).AllowAnonymous().ExcludeFromDescription();
         app.MapConsoleDocuments();
+        app.MapPost("/console/keys/revoke", RevokeKeyAsync).RequireAuthorization(AdminPolicy).ExcludeFromDescription();
         app.MapPost("/console/memory/forget", ForgetAsync).RequireAuthorization(MemoryPolicy).ExcludeFromDescription();
         app.MapPost("/console/memory/erase", EraseAsync).RequireAuthorization(MemoryPolicy).ExcludeFromDescription();
         app.MapPost("/console/session/end", async (HttpContext http, IAntiforgery antiforgery) =>
@@ -144,6 +149,24 @@ internal static class ConsoleFeature
 
             return Results.Redirect("/console/signin?signed_out=1");
         }).AllowAnonymous().ExcludeFromDescription();
+    }
+
+    /// <summary>Revokes one of the tenant's keys (a form of the keys page); the API refuses it from the next request.</summary>
+    private static async Task<IResult> RevokeKeyAsync(HttpContext http, IAntiforgery antiforgery, Core.Tenants.ApiKeys keys, AuditTrail audit)
+    {
+        if (!await antiforgery.IsRequestValidAsync(http) || Admission.Of(http) is not { } admitted)
+        {
+            return Results.Redirect("/console/keys");
+        }
+
+        var id = (await http.Request.ReadFormAsync(http.RequestAborted))["id"].ToString();
+        if (!keys.Revoke(admitted.Caller.Tenant, id))
+        {
+            return Results.Redirect("/console/keys?error=notfound");
+        }
+
+        await audit.RecordAsync(http, admitted.Caller.Tenant, "key.revoke", "POST /console/keys/revoke " + id);
+        return Results.Redirect("/console/keys?revoked=1");
     }
 
     /// <summary>Forgets one item of the user's own memory (a form of the memory page), then shows the page again.</summary>

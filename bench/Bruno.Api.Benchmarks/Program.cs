@@ -25,6 +25,8 @@ using ModelContextProtocol.Client;
 // measures what instrumentation costs a question: the same data served with telemetry off and on, in alternating runs
 // (the service's log lines go to stdout, hence the redirection; the result is in FILE).
 //   dotnet run -c Release --project bench/Bruno.Api.Benchmarks -- --only tiers [--quick] [--out FILE] > tiers.log
+//   dotnet run -c Release --project bench/Bruno.Api.Benchmarks -- --only console [--quick] [--out FILE]
+//     the web console's first page (bytes, time to interactive) and answer stream in Debian's Chromium (ConsolePage.cs)
 // measures gateways over store nodes (Tiers.cs): what the gateway-to-store hop adds to storage calls on loopback, and
 // questions per second through one gateway, two gateways and one process doing everything. Needs PostgreSQL
 // (BRUNO_TEST_POSTGRES, else scripts/postgres.sh is started).
@@ -36,9 +38,9 @@ if (argList.Contains("--noisy-load"))
 
 var quick = argList.Contains("--quick");
 var only = argList.IndexOf("--only") is var m and >= 0 && m + 1 < argList.Count ? argList[m + 1] : null;
-if (only is not null and not ("noisy" or "overhead" or "tiers"))
+if (only is not null and not ("noisy" or "overhead" or "tiers" or "console"))
 {
-    Console.Error.WriteLine($"--only {only}: the modes are noisy, overhead and tiers (without --only, the API benchmark runs)");
+    Console.Error.WriteLine($"--only {only}: the modes are noisy, overhead, tiers and console (without --only, the API benchmark runs)");
     return 1;
 }
 
@@ -77,6 +79,11 @@ if (only == "noisy")
     }
 
     return await NoisyNeighbour.RunAsync(outFile, quick, vocabulary, periods);
+}
+
+if (only == "console")
+{
+    return await ConsolePage.RunAsync(outFile, quick);
 }
 
 if (only == "tiers")

@@ -62,6 +62,18 @@ public sealed class ConsoleTests(BrowserFixture fixture) : IClassFixture<Browser
         return tenant;
     }
 
+    /// <summary>
+    /// With BRUNO_CONSOLE_SCREENSHOTS=1, writes a screenshot of the page into docs/console (the README shows them), once
+    /// the assertions before it held; otherwise nothing (so that a test run leaves the working tree as it was).
+    /// </summary>
+    private static async Task ShotAsync(IPage page, string name)
+    {
+        if (Environment.GetEnvironmentVariable("BRUNO_CONSOLE_SCREENSHOTS") == "1")
+        {
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(NodeClients.RepositoryRoot(), "docs", "console", name + ".png"), FullPage = true });
+        }
+    }
+
     /// <summary>A new browser context (its own cookies), signed in through <paramref name="link"/>; console errors are collected.</summary>
     private async Task<(IBrowserContext Context, IPage Page, List<string> Errors)> SignInAsync(string link, bool bypassCsp = false)
     {
@@ -100,11 +112,13 @@ public sealed class ConsoleTests(BrowserFixture fixture) : IClassFixture<Browser
         Assert.Equal("same page", await page.EvaluateAsync<string>("() => window.brunoTestMarker"));
         var citation = answer.Locator("ol.sources a").First;
         await Assertions.Expect(citation).ToContainTextAsync("Opening hours");
+        await ShotAsync(page, "ask");
 
         // the citation opens the document at the cited section
         await citation.ClickAsync();
         await Assertions.Expect(page.Locator("h2:target")).ToHaveTextAsync("Library › Opening hours");
         Assert.Contains("/console/documents/hours#s-library-opening-hours", page.Url, StringComparison.Ordinal);
+        await ShotAsync(page, "document");
 
         // "not in these documents" is shown as such
         await page.GotoAsync(new Uri(Server.Address, "/console").ToString());
@@ -182,6 +196,7 @@ public sealed class ConsoleTests(BrowserFixture fixture) : IClassFixture<Browser
         await page.GetByRole(AriaRole.Link, new() { Name = "My memory" }).ClickAsync();
         await Assertions.Expect(page.Locator("main")).ToContainTextAsync("My desk is on the third floor.");
         await Assertions.Expect(page.Locator("main")).ToContainTextAsync("Where can visitors park for free?");
+        await ShotAsync(page, "memory");
         await page.GetByRole(AriaRole.Button, new() { Name = "Forget: My desk is on the third floor." }).ClickAsync();
         await Assertions.Expect(page.GetByRole(AriaRole.Status)).ToHaveTextAsync("Forgotten.");
         Assert.DoesNotContain("third floor", await page.Locator("main").InnerTextAsync(), StringComparison.Ordinal);
@@ -220,6 +235,7 @@ public sealed class ConsoleTests(BrowserFixture fixture) : IClassFixture<Browser
             var table = page.GetByRole(AriaRole.Table);
             await Assertions.Expect(table).ToContainTextAsync("ferry.md");
             await Assertions.Expect(table).ToContainTextAsync("cafe_notes.txt");
+            await ShotAsync(page, "documents");
 
             // who may read ferry.md: group eng only
             await page.GetByLabel("Who may read ferry.md").FillAsync("group:eng");
@@ -273,6 +289,7 @@ public sealed class ConsoleTests(BrowserFixture fixture) : IClassFixture<Browser
         var secret = (await page.Locator("#secret").InnerTextAsync()).Trim();
         Assert.StartsWith("brk_", secret, StringComparison.Ordinal);
         await Assertions.Expect(page.GetByRole(AriaRole.Row, new() { Name = "helpdesk bot" })).ToContainTextAsync("query");
+        await ShotAsync(page, "keys");
 
         using var bot = Server.Client();
         bot.DefaultRequestHeaders.Add("X-Api-Key", secret);

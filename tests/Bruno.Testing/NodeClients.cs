@@ -47,7 +47,8 @@ public static class NodeClients
         return JsonDocument.Parse(last).RootElement.Clone();
     }
 
-    private static string RepositoryRoot()
+    /// <summary>The repository's root folder (where Bruno.slnx is), found above the test's folder.</summary>
+    public static string RepositoryRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {

@@ -120,6 +120,19 @@ public sealed class ConsoleTests(BrowserFixture fixture) : IClassFixture<Browser
         Assert.Contains("/console/documents/hours#s-library-opening-hours", page.Url, StringComparison.Ordinal);
         await ShotAsync(page, "document");
 
+        // the conversation is there to return to, and a question asked there continues it
+        await page.GotoAsync(new Uri(Server.Address, "/console").ToString());
+        var session = await page.Locator("#ask").GetAttributeAsync("data-session");
+        Assert.True(string.IsNullOrEmpty(session)); // a new page starts a new conversation
+        await page.GetByRole(AriaRole.Navigation, new() { Name = "Conversations" }).GetByRole(AriaRole.Link, new() { Name = "When does the library open?" }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Region, new() { Name = "Earlier in this conversation" })).ToContainTextAsync("nine in the morning");
+        session = await page.Locator("#ask").GetAttributeAsync("data-session");
+        Assert.False(string.IsNullOrEmpty(session));
+        await page.GetByLabel("Your question").FillAsync("And how long are books lent?");
+        await page.GetByLabel("Your question").PressAsync("Enter");
+        await Assertions.Expect(page.Locator("#answer .answer[data-answered=true] .answer-text")).ToContainTextAsync("three weeks");
+        Assert.Equal(session, await page.Locator("#ask").GetAttributeAsync("data-session"));
+
         // "not in these documents" is shown as such
         await page.GotoAsync(new Uri(Server.Address, "/console").ToString());
         await page.GetByLabel("Your question").FillAsync("What is the airspeed of an unladen swallow?");
@@ -340,6 +353,9 @@ public sealed class ConsoleTests(BrowserFixture fixture) : IClassFixture<Browser
         await page.GetByLabel("Your question").PressAsync("Enter");
         await Assertions.Expect(page.Locator("#answer .answer")).ToBeVisibleAsync();
         await CheckAsync("ask, with an answer");
+        await page.GotoAsync(new Uri(Server.Address, "/console").ToString());
+        await Assertions.Expect(page.GetByRole(AriaRole.Navigation, new() { Name = "Conversations" })).ToBeVisibleAsync();
+        await CheckAsync("ask, with conversations");
         await page.GotoAsync(new Uri(Server.Address, "/console/documents").ToString());
         await CheckAsync("documents");
         await page.GotoAsync(new Uri(Server.Address, "/console/documents/guide").ToString());

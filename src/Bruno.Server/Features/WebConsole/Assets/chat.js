@@ -131,6 +131,8 @@ async function ask(event) {
           box.dataset.answered = payload.answered ? "true" : "false";
           if (!payload.answered) box.classList.add("not-found");
           form.dataset.session = payload.session_id;
+          const sessionField = form.querySelector("input[name=SessionId]");
+          if (sessionField) sessionField.value = payload.session_id;
           showSources(box, payload);
           if (payload.turn_id) feedback(box, payload.turn_id, token);
         } else if (name === "error") {

@@ -185,8 +185,8 @@ public sealed partial class EvaluationService(AskService ask, DocumentService do
             : null;
     }
 
-    /// <summary>Whether <paramref name="viewer"/> may read a kept run's row.</summary>
-    private static bool Readable(Viewer viewer, StoredRow row) => row.Readers is not { } readers || readers.Any(viewer.Principals.Contains);
+    /// <summary>Whether <paramref name="viewer"/> may read a kept run's row (by its readers, as a document's).</summary>
+    private static bool Readable(Viewer viewer, StoredRow row) => viewer.CanRead(DocumentAccess.Stored(row.Readers));
 
     /// <summary>Two kept runs side by side, or null when either is missing (or not readable by <paramref name="viewer"/>).</summary>
     public static async Task<EvaluationComparison?> CompareAsync(ITenantStore store, Viewer viewer, string first, string second, CancellationToken ct = default)

@@ -1,7 +1,6 @@
 using Bruno.Core.Documents;
 using Bruno.Core.Identity;
 using Bruno.Server.Tenancy;
-using Microsoft.AspNetCore.Antiforgery;
 
 namespace Bruno.Server.Features.WebConsole;
 
@@ -14,19 +13,15 @@ internal static class ConsoleDocuments
 {
     public static void MapConsoleDocuments(this WebApplication app)
     {
-        app.MapPost("/console/documents/upload", UploadAsync).RequireAuthorization(ConsoleFeature.QueryPolicy).DisableAntiforgery().ExcludeFromDescription();
+        app.MapPost("/console/documents/upload", UploadAsync).RequireAuthorization(ConsoleFeature.QueryPolicy).ExcludeFromDescription();
         app.MapPost("/console/documents/access", AccessAsync).RequireAuthorization(ConsoleFeature.QueryPolicy).ExcludeFromDescription();
         app.MapPost("/console/documents/delete", DeleteAsync).RequireAuthorization(ConsoleFeature.QueryPolicy).ExcludeFromDescription();
     }
 
     /// <summary>Stores every file of the form (each on its own: one refused file does not stop the others).</summary>
-    private static async Task<IResult> UploadAsync(HttpContext http, IAntiforgery antiforgery, DocumentService documents, Core.Tenants.TenantService tenants, AuditTrail audit)
+    private static async Task<IResult> UploadAsync(HttpContext http, DocumentService documents, Core.Tenants.TenantService tenants, AuditTrail audit)
     {
-        if (!await antiforgery.IsRequestValidAsync(http) || Admission.Of(http) is not { } admitted)
-        {
-            return Back("error=expired");
-        }
-
+        var admitted = ConsoleFeature.Admitted(http);
         var caller = admitted.Caller;
         var form = await http.Request.ReadFormAsync(http.RequestAborted);
         DocumentAccess? access;
@@ -72,25 +67,21 @@ internal static class ConsoleDocuments
         return Back($"uploaded={stored}&refused={refused}" + (denied ? "&error=denied" : string.Empty));
     }
 
-    private static async Task<IResult> AccessAsync(HttpContext http, IAntiforgery antiforgery, DocumentService documents, Core.Tenants.TenantService tenants, AuditTrail audit) =>
-        await ChangeAsync(http, antiforgery, audit, "document.access", async (caller, form) =>
+    private static async Task<IResult> AccessAsync(HttpContext http, DocumentService documents, Core.Tenants.TenantService tenants, AuditTrail audit) =>
+        await ChangeAsync(http, audit, "document.access", async (caller, form) =>
         {
             var access = DocumentAccess.Parse(form["access"].ToString().Split([',', ' '], StringSplitOptions.RemoveEmptyEntries));
             return await documents.SetAccessAsync(tenants.Store(caller.Tenant), caller.Viewer, form["id"].ToString(), access, http.RequestAborted) is null ? "error=notfound" : "changed=access";
         });
 
-    private static async Task<IResult> DeleteAsync(HttpContext http, IAntiforgery antiforgery, DocumentService documents, Core.Tenants.TenantService tenants, AuditTrail audit) =>
-        await ChangeAsync(http, antiforgery, audit, "document.delete", async (caller, form) =>
+    private static async Task<IResult> DeleteAsync(HttpContext http, DocumentService documents, Core.Tenants.TenantService tenants, AuditTrail audit) =>
+        await ChangeAsync(http, audit, "document.delete", async (caller, form) =>
             await documents.DeleteAsync(tenants.Store(caller.Tenant), caller.Viewer, form["id"].ToString()) ? "changed=deleted" : "error=notfound");
 
     /// <summary>One change of one document: checked, done, audited (success or denial), answered with a result code.</summary>
-    private static async Task<IResult> ChangeAsync(HttpContext http, IAntiforgery antiforgery, AuditTrail audit, string action, Func<Caller, IFormCollection, Task<string>> change)
+    private static async Task<IResult> ChangeAsync(HttpContext http, AuditTrail audit, string action, Func<Caller, IFormCollection, Task<string>> change)
     {
-        if (!await antiforgery.IsRequestValidAsync(http) || Admission.Of(http) is not { } admitted)
-        {
-            return Back("error=expired");
-        }
-
+        var admitted = ConsoleFeature.Admitted(http);
         var form = await http.Request.ReadFormAsync(http.RequestAborted);
         var resource = $"POST {http.Request.Path} {form["id"]}";
         try

@@ -101,6 +101,14 @@ internal static class ConsoleFeature
         {
             var path = http.Request.Path;
             var bySession = http.User.Identity is ClaimsIdentity { IsAuthenticated: true, AuthenticationType: Scheme };
+            // whatever it asks (the API or a console form), a change made with the session cookie carries the page's token
+            if (bySession && !HttpMethods.IsGet(http.Request.Method) && !HttpMethods.IsHead(http.Request.Method)
+                && !await http.RequestServices.GetRequiredService<IAntiforgery>().IsRequestValidAsync(http))
+            {
+                await Hosting.Problems.WriteAsync(http, StatusCodes.Status403Forbidden, "Forbidden", "A console request must carry the page's antiforgery token.");
+                return;
+            }
+
             if (path.StartsWithSegments("/console"))
             {
                 http.Response.Headers.ContentSecurityPolicy = ContentSecurityPolicy;
@@ -119,12 +127,6 @@ internal static class ConsoleFeature
                     }
                 }
             }
-            else if (bySession && !HttpMethods.IsGet(http.Request.Method) && !HttpMethods.IsHead(http.Request.Method)
-                && !await http.RequestServices.GetRequiredService<IAntiforgery>().IsRequestValidAsync(http))
-            {
-                await Hosting.Problems.WriteAsync(http, StatusCodes.Status403Forbidden, "Forbidden", "A console request must carry the page's antiforgery token.");
-                return;
-            }
 
             await next(http);
         });
@@ -140,25 +142,17 @@ internal static class ConsoleFeature
         app.MapPost("/console/keys/revoke", RevokeKeyAsync).RequireAuthorization(AdminPolicy).ExcludeFromDescription();
         app.MapPost("/console/memory/forget", ForgetAsync).RequireAuthorization(MemoryPolicy).ExcludeFromDescription();
         app.MapPost("/console/memory/erase", EraseAsync).RequireAuthorization(MemoryPolicy).ExcludeFromDescription();
-        app.MapPost("/console/session/end", async (HttpContext http, IAntiforgery antiforgery) =>
+        app.MapPost("/console/session/end", async (HttpContext http) =>
         {
-            if (await antiforgery.IsRequestValidAsync(http))
-            {
-                await http.SignOutAsync(Scheme);
-            }
-
+            await http.SignOutAsync(Scheme); // a session's request got here only with the page's token (UseConsole)
             return Results.Redirect("/console/signin?signed_out=1");
         }).AllowAnonymous().ExcludeFromDescription();
     }
 
     /// <summary>Revokes one of the tenant's keys (a form of the keys page); the API refuses it from the next request.</summary>
-    private static async Task<IResult> RevokeKeyAsync(HttpContext http, IAntiforgery antiforgery, Core.Tenants.ApiKeys keys, AuditTrail audit)
+    private static async Task<IResult> RevokeKeyAsync(HttpContext http, Core.Tenants.ApiKeys keys, AuditTrail audit)
     {
-        if (!await antiforgery.IsRequestValidAsync(http) || Admission.Of(http) is not { } admitted)
-        {
-            return Results.Redirect("/console/keys");
-        }
-
+        var admitted = Admitted(http);
         var id = (await http.Request.ReadFormAsync(http.RequestAborted))["id"].ToString();
         if (!keys.Revoke(admitted.Caller.Tenant, id))
         {
@@ -170,13 +164,9 @@ internal static class ConsoleFeature
     }
 
     /// <summary>Forgets one item of the user's own memory (a form of the memory page), then shows the page again.</summary>
-    private static async Task<IResult> ForgetAsync(HttpContext http, IAntiforgery antiforgery, Core.Memory.MemoryService memory, Core.Tenants.TenantService tenants)
+    private static async Task<IResult> ForgetAsync(HttpContext http, Core.Memory.MemoryService memory, Core.Tenants.TenantService tenants)
     {
-        if (!await antiforgery.IsRequestValidAsync(http) || Admission.Of(http) is not { } admitted)
-        {
-            return Results.Redirect("/console/memory");
-        }
-
+        var admitted = Admitted(http);
         var form = await http.Request.ReadFormAsync(http.RequestAborted);
         var caller = admitted.Caller;
         try
@@ -192,13 +182,9 @@ internal static class ConsoleFeature
     }
 
     /// <summary>Erases the user (key destroyed, rows deleted, signed receipt), ends the session, and shows the receipt.</summary>
-    private static async Task<IResult> EraseAsync(HttpContext http, IAntiforgery antiforgery, Memory.UserErasure erasure)
+    private static async Task<IResult> EraseAsync(HttpContext http, Memory.UserErasure erasure)
     {
-        if (!await antiforgery.IsRequestValidAsync(http) || Admission.Of(http) is not { } admitted)
-        {
-            return Results.Redirect("/console/memory");
-        }
-
+        var admitted = Admitted(http);
         var form = await http.Request.ReadFormAsync(http.RequestAborted);
         if (form["confirm"] != "yes")
         {
@@ -211,6 +197,13 @@ internal static class ConsoleFeature
         await http.SignOutAsync(Scheme);
         return new Microsoft.AspNetCore.Http.HttpResults.RazorComponentResult<Pages.Erased>(new { Receipt = receipt });
     }
+
+    /// <summary>
+    /// The admission of a console form's request: <see cref="UseConsole"/> admitted it (and checked its antiforgery token)
+    /// before any endpoint behind the console's policies runs.
+    /// </summary>
+    internal static AdmittedRequest Admitted(HttpContext http) =>
+        Admission.Of(http) ?? throw new InvalidOperationException("The console's middleware did not admit this request.");
 
     /// <summary>Redeems a sign-in link (posted from the sign-in page, never spent by a GET a link preview could make).</summary>
     private static async Task<IResult> SignInAsync(HttpContext http, Core.Tenants.ConsoleLinks links, IAntiforgery antiforgery)

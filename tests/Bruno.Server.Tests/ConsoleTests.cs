@@ -2,48 +2,10 @@ using System.Net;
 using Bruno.Core.Tenants;
 using Bruno.Storage.Identity;
 using Bruno.Testing;
-using Deque.AxeCore.Playwright;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 
 namespace Bruno.Server.Tests;
-
-/// <summary>A Bruno server and Debian's Chromium driven by Playwright (its own browser download is not reachable here).</summary>
-public sealed class BrowserFixture : IAsyncLifetime
-{
-    /// <summary>Where Debian puts Chromium (test.sh installs it when missing).</summary>
-    public const string Chromium = "/usr/bin/chromium";
-
-    public RunningServer Server { get; private set; } = null!;
-
-    public IBrowser Browser { get; private set; } = null!;
-
-    private IPlaywright _playwright = null!;
-
-    public async ValueTask InitializeAsync()
-    {
-        Server = await RunningServer.StartAsync();
-        _playwright = await Playwright.CreateAsync();
-        Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = Chromium,
-            Headless = true,
-            // as root, and on a machine whose network is closed: no sandbox, no background connections
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        });
-    }
-
-    /// <summary>A sign-in link for <paramref name="user"/> of <paramref name="tenant"/> with <paramref name="role"/>'s scopes.</summary>
-    public string Link(string tenant, string user, TenantRole role = TenantRole.Member) =>
-        new Uri(Server.Address, "/console/signin?link=" + Uri.EscapeDataString(Server.Services.GetRequiredService<ConsoleLinks>().Issue(TenantId.Parse(tenant), UserId.Parse(user), role))).ToString();
-
-    public async ValueTask DisposeAsync()
-    {
-        await Browser.DisposeAsync();
-        _playwright.Dispose();
-        await Server.DisposeAsync();
-    }
-}
 
 /// <summary>
 /// Issue 22, the web console in a real browser: sign-in by a one-time link, a question answered as it streams with its
@@ -54,51 +16,12 @@ public sealed class ConsoleTests(BrowserFixture fixture) : IClassFixture<Browser
 {
     private RunningServer Server => fixture.Server;
 
-    private async Task<string> TenantWithDocumentAsync(string name, string id, string content)
-    {
-        var tenant = ServerFixture.NewTenant(name);
-        using var client = await Server.TenantClientAsync(tenant, "loader");
-        (await client.PostAsync("/api/v1/documents", RunningServer.Json(new { id, content, content_type = "text/markdown" }), Http.Ct)).EnsureSuccessStatusCode();
-        return tenant;
-    }
-
-    /// <summary>
-    /// With BRUNO_CONSOLE_SCREENSHOTS=1, writes a screenshot of the page into docs/console (the README shows them), once
-    /// the assertions before it held; otherwise nothing (so that a test run leaves the working tree as it was).
-    /// </summary>
-    private static async Task ShotAsync(IPage page, string name)
-    {
-        if (Environment.GetEnvironmentVariable("BRUNO_CONSOLE_SCREENSHOTS") == "1")
-        {
-            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(NodeClients.RepositoryRoot(), "docs", "console", name + ".png"), FullPage = true });
-        }
-    }
-
-    /// <summary>A new browser context (its own cookies), signed in through <paramref name="link"/>; console errors are collected.</summary>
-    private async Task<(IBrowserContext Context, IPage Page, List<string> Errors)> SignInAsync(string link, bool bypassCsp = false)
-    {
-        var context = await fixture.Browser.NewContextAsync(new BrowserNewContextOptions { BypassCSP = bypassCsp });
-        var page = await context.NewPageAsync();
-        var errors = new List<string>();
-        page.Console += (_, message) =>
-        {
-            if (message.Type == "error")
-            {
-                errors.Add(message.Text);
-            }
-        };
-        await page.GotoAsync(link);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Ask" })).ToBeVisibleAsync();
-        return (context, page, errors);
-    }
-
     [Fact]
     public async Task ALink_SignsInOnce_TheAnswerStreams_AndItsCitationOpensThePassage()
     {
-        var tenant = await TenantWithDocumentAsync("console", "hours", "# Library\n\n## Opening hours\n\nThe library opens at nine in the morning on weekdays.\n\n## Loans\n\nBooks are lent for three weeks.");
+        var tenant = await fixture.TenantWithDocumentAsync("console", "hours", "# Library\n\n## Opening hours\n\nThe library opens at nine in the morning on weekdays.\n\n## Loans\n\nBooks are lent for three weeks.");
         var link = fixture.Link(tenant, "alice");
-        var (context, page, errors) = await SignInAsync(link);
+        var (context, page, errors) = await fixture.SignInAsync(link);
         await using var _ = context;
         Assert.EndsWith("/console", page.Url, StringComparison.Ordinal);
         await Assertions.Expect(page.Locator(".who")).ToContainTextAsync("alice · " + tenant);
@@ -112,13 +35,13 @@ public sealed class ConsoleTests(BrowserFixture fixture) : IClassFixture<Browser
         Assert.Equal("same page", await page.EvaluateAsync<string>("() => window.brunoTestMarker"));
         var citation = answer.Locator("ol.sources a").First;
         await Assertions.Expect(citation).ToContainTextAsync("Opening hours");
-        await ShotAsync(page, "ask");
+        await BrowserFixture.ShotAsync(page, "ask");
 
         // the citation opens the document at the cited section
         await citation.ClickAsync();
         await Assertions.Expect(page.Locator("h2:target")).ToHaveTextAsync("Library › Opening hours");
         Assert.Contains("/console/documents/hours#s-library-opening-hours", page.Url, StringComparison.Ordinal);
-        await ShotAsync(page, "document");
+        await BrowserFixture.ShotAsync(page, "document");
 
         // the conversation is there to return to, and a question asked there continues it
         await page.GotoAsync(new Uri(Server.Address, "/console").ToString());
@@ -151,9 +74,9 @@ public sealed class ConsoleTests(BrowserFixture fixture) : IClassFixture<Browser
     [Fact]
     public async Task ASession_SeesOnlyItsTenant_AndASuspendedTenantsSessionIsRefused()
     {
-        var a = await TenantWithDocumentAsync("console-a", "a-secret", "The vault code of tenant A is CONSOLECANARY.");
-        var b = await TenantWithDocumentAsync("console-b", "b-notes", "Tenant B keeps its notes here.");
-        var (context, page, _) = await SignInAsync(fixture.Link(b, "bob", TenantRole.Admin));
+        var a = await fixture.TenantWithDocumentAsync("console-a", "a-secret", "The vault code of tenant A is CONSOLECANARY.");
+        var b = await fixture.TenantWithDocumentAsync("console-b", "b-notes", "Tenant B keeps its notes here.");
+        var (context, page, _) = await fixture.SignInAsync(fixture.Link(b, "bob", TenantRole.Admin));
         await using var __ = context;
 
         await page.GotoAsync(new Uri(Server.Address, "/console/documents").ToString());
@@ -194,9 +117,9 @@ public sealed class ConsoleTests(BrowserFixture fixture) : IClassFixture<Browser
     [Fact]
     public async Task MyMemory_ShowsWhatIsKept_ForgetsOneItem_RatesAnAnswer_AndErasesEverythingWithAReceipt()
     {
-        var tenant = await TenantWithDocumentAsync("console-mem", "parking", "# Parking\n\n## Visitors\n\nVisitors park for free after six in the evening.");
+        var tenant = await fixture.TenantWithDocumentAsync("console-mem", "parking", "# Parking\n\n## Visitors\n\nVisitors park for free after six in the evening.");
         await Server.Services.GetRequiredService<Core.Memory.MemoryService>().RememberAsync(Server.Services.GetRequiredService<TenantService>().Store(TenantId.Parse(tenant)), UserId.Parse("mia"), "My desk is on the third floor.", Http.Ct);
-        var (context, page, errors) = await SignInAsync(fixture.Link(tenant, "mia"));
+        var (context, page, errors) = await fixture.SignInAsync(fixture.Link(tenant, "mia"));
         await using var _ = context;
 
         // an answer is rated
@@ -209,7 +132,7 @@ public sealed class ConsoleTests(BrowserFixture fixture) : IClassFixture<Browser
         await page.GetByRole(AriaRole.Link, new() { Name = "My memory" }).ClickAsync();
         await Assertions.Expect(page.Locator("main")).ToContainTextAsync("My desk is on the third floor.");
         await Assertions.Expect(page.Locator("main")).ToContainTextAsync("Where can visitors park for free?");
-        await ShotAsync(page, "memory");
+        await BrowserFixture.ShotAsync(page, "memory");
         await page.GetByRole(AriaRole.Button, new() { Name = "Forget: My desk is on the third floor." }).ClickAsync();
         await Assertions.Expect(page.GetByRole(AriaRole.Status)).ToHaveTextAsync("Forgotten.");
         Assert.DoesNotContain("third floor", await page.Locator("main").InnerTextAsync(), StringComparison.Ordinal);
@@ -238,7 +161,7 @@ public sealed class ConsoleTests(BrowserFixture fixture) : IClassFixture<Browser
             var cafe = Path.Combine(folder, "cafe notes.txt");
             await File.WriteAllTextAsync(ferry, "# Ferry\n\n## Times\n\nThe island ferry leaves the harbour at noon.", Http.Ct);
             await File.WriteAllTextAsync(cafe, "The harbour cafe opens at seven.", Http.Ct);
-            var (context, page, errors) = await SignInAsync(fixture.Link(tenant, "ada", TenantRole.Admin));
+            var (context, page, errors) = await fixture.SignInAsync(fixture.Link(tenant, "ada", TenantRole.Admin));
             await using var _ = context;
 
             await page.GetByRole(AriaRole.Link, new() { Name = "Documents" }).ClickAsync();
@@ -248,7 +171,7 @@ public sealed class ConsoleTests(BrowserFixture fixture) : IClassFixture<Browser
             var table = page.GetByRole(AriaRole.Table);
             await Assertions.Expect(table).ToContainTextAsync("ferry.md");
             await Assertions.Expect(table).ToContainTextAsync("cafe_notes.txt");
-            await ShotAsync(page, "documents");
+            await BrowserFixture.ShotAsync(page, "documents");
 
             // who may read ferry.md: group eng only
             await page.GetByLabel("Who may read ferry.md").FillAsync("group:eng");
@@ -268,7 +191,7 @@ public sealed class ConsoleTests(BrowserFixture fixture) : IClassFixture<Browser
             Assert.Empty(errors);
 
             // a member reads the document but sees no way to change it, and a forged form is refused (and audited)
-            var (memberContext, member, _) = await SignInAsync(fixture.Link(tenant, "max"));
+            var (memberContext, member, _) = await fixture.SignInAsync(fixture.Link(tenant, "max"));
             await using var __ = memberContext;
             await member.GotoAsync(new Uri(Server.Address, "/console/documents").ToString());
             await Assertions.Expect(member.GetByRole(AriaRole.Button, new() { Name = "Upload" })).ToHaveCountAsync(0);
@@ -293,8 +216,8 @@ public sealed class ConsoleTests(BrowserFixture fixture) : IClassFixture<Browser
     [Fact]
     public async Task AnAdmin_CreatesAKeyWhoseSecretIsShownOnce_AndRevokesIt_ThenTheApiRefusesIt()
     {
-        var tenant = await TenantWithDocumentAsync("console-keys", "faq", "# FAQ\n\n## Wifi\n\nThe guest wifi password is on the reception desk.");
-        var (context, page, errors) = await SignInAsync(fixture.Link(tenant, "ada", TenantRole.Admin));
+        var tenant = await fixture.TenantWithDocumentAsync("console-keys", "faq", "# FAQ\n\n## Wifi\n\nThe guest wifi password is on the reception desk.");
+        var (context, page, errors) = await fixture.SignInAsync(fixture.Link(tenant, "ada", TenantRole.Admin));
         await using var _ = context;
         await page.GetByRole(AriaRole.Link, new() { Name = "API keys" }).ClickAsync();
         await page.GetByLabel("Name").FillAsync("helpdesk bot");
@@ -302,7 +225,7 @@ public sealed class ConsoleTests(BrowserFixture fixture) : IClassFixture<Browser
         var secret = (await page.Locator("#secret").InnerTextAsync()).Trim();
         Assert.StartsWith("brk_", secret, StringComparison.Ordinal);
         await Assertions.Expect(page.GetByRole(AriaRole.Row, new() { Name = "helpdesk bot" })).ToContainTextAsync("query");
-        await ShotAsync(page, "keys");
+        await BrowserFixture.ShotAsync(page, "keys");
 
         using var bot = Server.Client();
         bot.DefaultRequestHeaders.Add("X-Api-Key", secret);
@@ -324,7 +247,7 @@ public sealed class ConsoleTests(BrowserFixture fixture) : IClassFixture<Browser
         Assert.Contains("key.revoke", actions);
 
         // a member has no keys page
-        var (memberContext, member, _) = await SignInAsync(fixture.Link(tenant, "max"));
+        var (memberContext, member, _) = await fixture.SignInAsync(fixture.Link(tenant, "max"));
         await using var __ = memberContext;
         await Assertions.Expect(member.GetByRole(AriaRole.Link, new() { Name = "API keys" })).ToHaveCountAsync(0);
         await member.GotoAsync(new Uri(Server.Address, "/console/keys").ToString());
@@ -334,15 +257,14 @@ public sealed class ConsoleTests(BrowserFixture fixture) : IClassFixture<Browser
     [Fact]
     public async Task EveryPage_HasNoSeriousAccessibilityViolation()
     {
-        var tenant = await TenantWithDocumentAsync("console-axe", "guide", "# Guide\n\n## Start\n\nPress the green button to start the machine.");
+        var tenant = await fixture.TenantWithDocumentAsync("console-axe", "guide", "# Guide\n\n## Start\n\nPress the green button to start the machine.");
         var context = await fixture.Browser.NewContextAsync(new BrowserNewContextOptions { BypassCSP = true }); // axe is injected as a script
         await using var _ = context;
         var page = await context.NewPageAsync();
         var problems = new List<string>();
         async Task CheckAsync(string what)
         {
-            var result = await page.RunAxe();
-            problems.AddRange(result.Violations.Where(v => v.Impact is "serious" or "critical").Select(v => $"{what}: {v.Id} ({v.Impact}) {v.Help}"));
+            problems.AddRange(await BrowserFixture.AxeAsync(page, what));
         }
 
         await page.GotoAsync(fixture.Link(tenant, "ann", TenantRole.Admin)); // an admin: every page, the documents page with its forms

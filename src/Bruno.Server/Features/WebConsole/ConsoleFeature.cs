@@ -243,7 +243,7 @@ internal static class ConsoleFeature
     };
 
     private static string RefusalPage(string title, string detail) =>
-        $"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{Enc(title)} · Bruno</title><link rel=\"stylesheet\" href=\"/console/assets/console.css\"></head>" +
+        $"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{Enc(title)} · Bruno</title><link rel=\"icon\" type=\"image/svg+xml\" href=\"/console/assets/icon.svg\"><link rel=\"stylesheet\" href=\"/console/assets/console.css\"></head>" +
         $"<body><main class=\"narrow\"><h1>{Enc(title)}</h1><p role=\"alert\">{Enc(detail)}</p></main></body></html>";
 
     private static string Enc(string s) => System.Net.WebUtility.HtmlEncode(s);

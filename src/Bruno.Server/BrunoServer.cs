@@ -52,6 +52,7 @@ public static class BrunoServer
         builder.Services.AddMcp();
         builder.Services.AddOpenApiContract();
         builder.Services.AddConsole();
+        builder.Services.AddConsoleOidc(options);
 
         var app = builder.Build();
         app.UseObservability(); // outermost: times and logs what the client saw
@@ -92,6 +93,7 @@ public static class BrunoServer
         api.MapOpenAiEndpoints();
         app.MapMcpEndpoint();
         app.MapConsole();
+        app.MapConsoleOidc(options);
         return app;
     }
 

@@ -68,6 +68,18 @@ public sealed class OptionsValidationTests
             ["Bruno:Auth:Authority must be an https address (http only with RequireHttpsMetadata false)."],
             Failures(new AuthOptionsValidator(), new AuthOptions { Authority = "http://idp.example" }));
         Assert.Empty(Failures(new AuthOptionsValidator(), new AuthOptions { Authority = "http://idp.example", RequireHttpsMetadata = false }));
+
+        // the console's single sign-on: through a configured authority, asking for openid, with a sane client id
+        Assert.Equal(
+            ["Bruno:Auth:Console:ClientId needs Bruno:Auth:Authority (the console signs in through it)."],
+            Failures(new AuthOptionsValidator(), new AuthOptions { Console = new ConsoleSignInOptions { ClientId = "bruno-console" } }));
+        Assert.Equal(
+            [
+                "Bruno:Auth:Console:ClientId must be 1-200 characters without spaces.",
+                "Bruno:Auth:Console:Scopes must include openid, each scope 1-100 printable characters without spaces, quotes or backslashes.",
+            ],
+            Failures(new AuthOptionsValidator(), new AuthOptions { Authority = "https://idp.example", Console = new ConsoleSignInOptions { ClientId = "bruno console", Scopes = ["profile", "query memory"] } }));
+        Assert.Empty(Failures(new AuthOptionsValidator(), new AuthOptions { Authority = "https://idp.example", Console = new ConsoleSignInOptions { ClientId = "bruno-console" } }));
     }
 
     [Fact]

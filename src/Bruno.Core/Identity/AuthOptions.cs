@@ -32,6 +32,33 @@ public sealed class AuthOptions
     /// </summary>
     public string RolesClaim { get; set; } = "roles";
 
+    /// <summary>The web console's sign-in through the authority (section <c>Bruno:Auth:Console</c>); off without a client id.</summary>
+    public ConsoleSignInOptions Console { get; set; } = new();
+
     /// <summary>True when an authority is configured.</summary>
     public bool Enabled => !string.IsNullOrWhiteSpace(Authority);
+
+    /// <summary>True when the web console signs people in through the authority.</summary>
+    public bool ConsoleSignIn => Enabled && !string.IsNullOrWhiteSpace(Console.ClientId);
+}
+
+/// <summary>
+/// The web console as a client of the authority: authorization code flow with PKCE, redirect URI
+/// <c>{Bruno's address}/console/signin-oidc</c>. The access token the authority returns is validated exactly as the API
+/// validates a bearer token (issuer, audience, keys, algorithms, claim shape), and the session takes its tenant, user,
+/// scopes, groups and roles from it; a token without a tenant signs no one in.
+/// </summary>
+public sealed class ConsoleSignInOptions
+{
+    /// <summary>The console's client id registered at the authority; empty: the console signs in by link only.</summary>
+    public string? ClientId { get; set; }
+
+    /// <summary>The client secret, for an authority that registers the console as a confidential client (keep it out of files: an environment variable or a mounted secret).</summary>
+    public string? ClientSecret { get; set; }
+
+    /// <summary>The scopes asked for: <c>openid</c> and the API scopes the console's pages need (the authority grants what the user has).</summary>
+    public string[] Scopes { get; set; } = ["openid", "profile", "query", "memory"];
+
+    /// <summary>The sign-in button's words: "Sign in with …".</summary>
+    public string DisplayName { get; set; } = "single sign-on";
 }

@@ -30,6 +30,30 @@ public sealed class AuthOptionsValidator : IValidateOptions<AuthOptions>
             yield return "Bruno:Auth:KeyRefreshMinutes must be between 1 and 1440.";
         }
 
+        var console = options.Console;
+        if (!string.IsNullOrWhiteSpace(console.ClientId))
+        {
+            if (!options.Enabled)
+            {
+                yield return "Bruno:Auth:Console:ClientId needs Bruno:Auth:Authority (the console signs in through it).";
+            }
+
+            if (console.ClientId.Length > 200 || console.ClientId.Any(c => char.IsControl(c) || char.IsWhiteSpace(c)))
+            {
+                yield return "Bruno:Auth:Console:ClientId must be 1-200 characters without spaces.";
+            }
+
+            if (!console.Scopes.Contains("openid", StringComparer.Ordinal) || console.Scopes.Any(s => string.IsNullOrEmpty(s) || s.Length > 100 || s.Any(c => c <= ' ' || c is '"' or '\\' || c > '~')))
+            {
+                yield return "Bruno:Auth:Console:Scopes must include openid, each scope 1-100 printable characters without spaces, quotes or backslashes.";
+            }
+
+            if (string.IsNullOrWhiteSpace(console.DisplayName) || console.DisplayName.Length > 60 || console.DisplayName.Any(char.IsControl))
+            {
+                yield return "Bruno:Auth:Console:DisplayName must be 1-60 characters.";
+            }
+        }
+
         foreach (var (name, value) in new[] { ("GroupsClaim", options.GroupsClaim), ("RolesClaim", options.RolesClaim) })
         {
             if (string.IsNullOrWhiteSpace(value) || value.Length > 100 || value.Any(char.IsControl) || value is TokenService.TenantClaim or "sub" or TokenService.ScopeClaim or "scp")

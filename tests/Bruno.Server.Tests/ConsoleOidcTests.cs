@@ -208,7 +208,7 @@ public sealed class ConsoleOidcTests(OidcConsoleFixture fixture) : IClassFixture
     public async Task AProviderTokenNamingNoTenant_SignsNoOneIn()
     {
         fixture.Users["nadia"] = (null, []);
-        var context = await fixture.Browser.NewContextAsync();
+        var context = await fixture.Browser.NewContextAsync(new BrowserNewContextOptions { BypassCSP = true }); // axe is injected as a script
         await using var _ = context;
         var page = await context.NewPageAsync();
         await page.GotoAsync(new Uri(Server.Address, "/console/signin").ToString());
@@ -217,6 +217,8 @@ public sealed class ConsoleOidcTests(OidcConsoleFixture fixture) : IClassFixture
         await page.GetByRole(AriaRole.Button, new() { Name = "Continue" }).ClickAsync();
         await Assertions.Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("Single sign-on did not sign you in");
         Assert.DoesNotContain(await context.CookiesAsync(), c => c.Name == "bruno-console");
+        var problems = await BrowserFixture.AxeAsync(page, "sign-in with single sign-on");
+        Assert.True(problems.Count == 0, string.Join("\n", problems));
 
         // and the console stays closed
         await page.GotoAsync(new Uri(Server.Address, "/console").ToString());

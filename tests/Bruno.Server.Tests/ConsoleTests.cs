@@ -72,6 +72,51 @@ public sealed class ConsoleTests(BrowserFixture fixture) : IClassFixture<Browser
     }
 
     [Fact]
+    public async Task Chat_WorksWithTheKeyboardAlone()
+    {
+        var tenant = await fixture.TenantWithDocumentAsync("console-keys-only", "pool", "# Pool\n\n## Hours\n\nThe pool opens at seven and closes at nine in the evening.");
+        var (context, page, errors) = await fixture.NewPageAsync();
+        await using var _ = context;
+
+        // sign in: the button is reached by Tab and pressed with Enter
+        await page.GotoAsync(fixture.Link(tenant, "kai"));
+        await TabToAsync(page, "el => el.id === 'signin'");
+        await page.Keyboard.PressAsync("Enter");
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Ask" })).ToBeVisibleAsync();
+
+        // the first Tab reaches "Skip to content", which leads straight to the question
+        await page.Keyboard.PressAsync("Tab");
+        await Assertions.Expect(page.GetByRole(AriaRole.Link, new() { Name = "Skip to content" })).ToBeFocusedAsync();
+        await page.Keyboard.PressAsync("Enter");
+        await page.Keyboard.PressAsync("Tab");
+        await Assertions.Expect(page.GetByLabel("Your question")).ToBeFocusedAsync();
+        await page.Keyboard.TypeAsync("When does the pool open?");
+        await page.Keyboard.PressAsync("Enter");
+        await Assertions.Expect(page.Locator("#answer .answer[data-answered=true] .answer-text")).ToContainTextAsync("seven");
+
+        // the citation is reached by Tab and opened with Enter
+        await TabToAsync(page, "el => el.closest('ol.sources') !== null && el.tagName === 'A'");
+        await page.Keyboard.PressAsync("Enter");
+        await Assertions.Expect(page.Locator("h2:target")).ToHaveTextAsync("Pool › Hours");
+        Assert.True(errors.Count == 0, string.Join("\n", errors));
+    }
+
+    /// <summary>Presses Tab until the focused element satisfies <paramref name="predicate"/> (at most 40 times).</summary>
+    private static async Task TabToAsync(IPage page, string predicate)
+    {
+        for (var i = 0; i < 40; i++)
+        {
+            await page.Keyboard.PressAsync("Tab");
+            if (await page.EvaluateAsync<bool>($"() => document.activeElement !== null && ({predicate})(document.activeElement)"))
+            {
+                return;
+            }
+        }
+
+        Assert.Fail("Tab never reached the element " + predicate);
+    }
+
+    [Fact]
     public async Task ASession_SeesOnlyItsTenant_AndASuspendedTenantsSessionIsRefused()
     {
         var a = await fixture.TenantWithDocumentAsync("console-a", "a-secret", "The vault code of tenant A is CONSOLECANARY.");

@@ -191,6 +191,27 @@ public sealed class AccessListTests
     }
 
     [Fact]
+    public async Task Planner_AnAccessFilterThatNarrowsNothing_KeepsTheUnfilteredBar()
+    {
+        // every row open to the tenant: the caller's access filter narrows nothing, so the rows up to AnnThreshold are
+        // searched exactly, as without a filter (FilteredExactRows 0 would otherwise send them through a graph searched
+        // with a small ef, which misses some of the true nearest)
+        await using var store = new TempStore(o => new StorageEngineOptions { DataRoot = o.DataRoot, MasterKey = o.MasterKey, AnnThreshold = 1000, FilteredExactRows = 0 });
+        var c = await store.CollectionAsync("acme", TempStore.Spec(32, metric: VectorMetric.Dot));
+        var rows = Enumerable.Range(0, 1000).Select(i => Rows.Row($"r{i}", $"row {i}", i, dim: 32)).ToList();
+        await c.UpsertAsync(rows, Ct);
+        await c.WaitForIndexAsync(Ct);
+        for (var q = 0; q < 20; q++)
+        {
+            var query = Rows.Vector(800_000 + q, 32);
+            var planned = await c.SearchAsync(new SearchRequest { Vector = query, K = 10, Ef = 10, Filter = Filter.ReadableBy([A]) }, Ct);
+            var truth = rows.OrderByDescending(r => System.Numerics.Tensors.TensorPrimitives.Dot(query, r.Vector.Span)).ThenBy(r => r.Id, StringComparer.Ordinal)
+                .Take(10).Select(r => r.Id);
+            Assert.Equal(truth, planned.Select(h => h.Row.Id));
+        }
+    }
+
+    [Fact]
     public async Task ExactSearch_OverManyCandidates_SplitAcrossCores_EqualsBruteForce()
     {
         // more candidates than ParallelExactRows, on overlapping lists (rows readable by A and B, by A, by B, by all):

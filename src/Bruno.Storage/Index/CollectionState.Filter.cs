@@ -38,7 +38,7 @@ internal sealed partial class CollectionState
         }
 
         var readerCount = LiveOf(readers);
-        return readerCount < ownerCount ? new CandidatePlan(readers, readers.Count > 2, readerCount) : new CandidatePlan(owners, false, ownerCount);
+        return readerCount < ownerCount ? new CandidatePlan(readers, readers.Count > 2, readerCount, ByReaders: true) : new CandidatePlan(owners, false, ownerCount);
     }
 
     private static int LiveOf(List<OwnerList> lists)
@@ -133,9 +133,10 @@ internal sealed partial class CollectionState
     /// <summary>
     /// The candidate slots of a plan: <paramref name="Lists"/> null means every slot (callers scan the arena in a tight
     /// loop instead); <paramref name="Overlap"/> says a slot can be on several lists; <paramref name="Count"/> is the live
-    /// rows of the lists (an upper bound of the matches: overlaps and other conditions are not subtracted).
+    /// rows of the lists (an upper bound of the matches: overlaps and other conditions are not subtracted);
+    /// <paramref name="ByReaders"/> says the caller's reader lists were chosen, i.e. the access filter narrows the rows.
     /// </summary>
-    private readonly record struct CandidatePlan(List<OwnerList>? Lists, bool Overlap, int Count);
+    private readonly record struct CandidatePlan(List<OwnerList>? Lists, bool Overlap, int Count, bool ByReaders = false);
 
     /// <summary>
     /// Walks the slots of a plan's lists, forwards or backwards, each slot once: when lists overlap, a per-thread mark

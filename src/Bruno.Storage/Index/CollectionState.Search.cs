@@ -36,9 +36,10 @@ internal sealed partial class CollectionState
         var plan = Plan(g, filter);
         var candidates = plan.Count;
         var ann = g.Ann;
-        // The planner: exact over the candidates when they are few. Under an access filter the bar is its own (measured,
-        // docs/decisions/0028); an HNSW search then takes the filter inside the traversal and returns accepted rows only.
-        if (request.Exact || ann is null || candidates <= (filter.Access is null ? _settings.AnnThreshold : _settings.FilteredExactRows))
+        // The planner: exact over the candidates when they are few. When the caller's reader lists narrow the rows, the bar
+        // is its own (measured, docs/decisions/0028); an access filter that narrows nothing (a tenant without restricted
+        // rows) keeps the unfiltered bar. An HNSW search takes the filter inside the traversal and returns accepted rows only.
+        if (request.Exact || ann is null || candidates <= (plan.ByReaders ? _settings.FilteredExactRows : _settings.AnnThreshold))
         {
             return Exact(g, query, qNorm, filter, plan, k);
         }

@@ -29,7 +29,7 @@ internal static class UsageEndpoints
         builder.Produces<UsageReport>().AlsoProduces<string>("text/csv");
 
     /// <summary>The report after this hour's storage sample, the CPU shares so far and everything queued are written.</summary>
-    private static async Task<UsageReport?> CurrentAsync(TenantId tenant, string? month, UsageService usage, UsageMeter meter, CpuShares cpu, CancellationToken ct)
+    internal static async Task<UsageReport?> CurrentAsync(TenantId tenant, string? month, UsageService usage, UsageMeter meter, CpuShares cpu, CancellationToken ct)
     {
         if (month is not null)
         {

@@ -229,6 +229,8 @@ public sealed class CliTests : IAsyncLifetime
         // a tenant user's link is not an operator's; --operator alone names the operator "operator"
         var (_, userOutput, _) = await RunAsync("console", "link", "--tenant", "acme", "--user", "alice");
         Assert.Null(await links.RedeemOperatorAsync(System.Web.HttpUtility.ParseQueryString(new Uri(userOutput.Trim()).Query)["link"]));
+        var (mixedCode, _, mixedErr) = await RunAsync("console", "link", "--operator", "--tenant", "acme", "--user", "alice");
+        Assert.Equal((1, "error: --operator signs in an operator: give it without --tenant, --user or --role."), (mixedCode, mixedErr.Trim()));
         var (plainCode, plainOutput, _) = await RunAsync("console", "link", "--operator");
         Assert.Equal(0, plainCode);
         Assert.Equal("operator", (await links.RedeemOperatorAsync(System.Web.HttpUtility.ParseQueryString(new Uri(plainOutput.Trim()).Query)["link"]))?.Operator.Value);

@@ -64,10 +64,10 @@ public sealed class ConsoleOperatorTests(BrowserFixture fixture) : IClassFixture
         var row = page.GetByRole(AriaRole.Row, new() { Name = tenant });
         await Assertions.Expect(row).ToContainTextAsync("active");
         await Assertions.Expect(row).ToContainTextAsync("premium");
+        await BrowserFixture.ShotAsync(page, "operator-tenants");
         await page.GetByLabel("Id").FillAsync(tenant);
         await page.GetByRole(AriaRole.Button, new() { Name = "Create tenant" }).ClickAsync();
         await Assertions.Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("exists already");
-        await BrowserFixture.ShotAsync(page, "operator-tenants");
 
         // its page: the plan changed, and a plan that does not exist refused as the API refuses it
         await row.GetByRole(AriaRole.Link, new() { Name = tenant }).ClickAsync();
@@ -107,6 +107,12 @@ public sealed class ConsoleOperatorTests(BrowserFixture fixture) : IClassFixture
         var again = await user.GotoAsync(Url("/console/documents"));
         Assert.Equal(200, again!.Status);
         await Assertions.Expect(user.GetByRole(AriaRole.Table)).ToContainTextAsync("notes");
+
+        // offloaded: its store is closed, and the user's next page opens it again
+        await page.GetByRole(AriaRole.Button, new() { Name = "Offload" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#state")).ToHaveTextAsync("offloaded");
+        Assert.Equal(200, (await user.GotoAsync(Url("/console/documents")))!.Status);
+        await Assertions.Expect(user.GetByRole(AriaRole.Table)).ToContainTextAsync("notes");
         Assert.Empty(errors);
         Assert.Equal(["403"], userErrors.Select(e => e.Contains("status of 403", StringComparison.Ordinal) ? "403" : e)); // the refused page's own status, nothing else
 
@@ -118,6 +124,7 @@ public sealed class ConsoleOperatorTests(BrowserFixture fixture) : IClassFixture
         var suspended = await AuditAsync(served);
         Assert.Contains("operator:ops-ann tenant.suspend success", suspended);
         Assert.Contains("operator:ops-ann tenant.resume success", suspended);
+        Assert.Contains("operator:ops-ann tenant.offload success", suspended);
 
         // the link was spent: a second sign-in with it is refused; and it is no bearer token of the admin API
         var second = await fixture.Browser.NewPageAsync();

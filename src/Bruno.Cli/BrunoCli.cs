@@ -74,7 +74,7 @@ public static class BrunoCli
             c.AddBranch("console", w =>
             {
                 w.SetDescription("The web console at /console.");
-                w.AddCommand<ConsoleLinkCommand>("link").WithDescription("Print a one-time sign-in link for a user of a tenant (15 minutes; --role, default member).");
+                w.AddCommand<ConsoleLinkCommand>("link").WithDescription("Print a one-time sign-in link for a user of a tenant (15 minutes; --role, default member), or for an operator (--operator).");
             });
             c.AddBranch("render", r =>
             {

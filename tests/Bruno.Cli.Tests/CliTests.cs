@@ -210,7 +210,38 @@ public sealed class CliTests : IAsyncLifetime
         Assert.Null(await links.RedeemAsync(link[..^2] + "xx")); // forged
     }
 
+    [Fact]
+    public async Task ConsoleLink_ForAnOperator_SignsInAnOperatorWithNoTenant_Once()
+    {
+        var (code, output, err) = await RunAsync("console", "link", "--operator", "ops-ann", "--json");
+        Assert.True(code == 0, err);
+        var url = new Uri(JsonDocument.Parse(output).RootElement.GetProperty("url").GetString()!);
+        Assert.Equal("/console/signin", url.AbsolutePath);
+        var link = System.Web.HttpUtility.ParseQueryString(url.Query)["link"]!;
+
+        var links = _server.Services.GetRequiredService<Bruno.Core.Tenants.ConsoleLinks>();
+        Assert.Null(await links.RedeemAsync(link)); // not a tenant user's link (and not spent by trying)
+        var signIn = await links.RedeemOperatorAsync(link);
+        Assert.NotNull(signIn);
+        Assert.Equal("ops-ann", signIn.Operator.Value);
+        Assert.Null(await links.RedeemOperatorAsync(link)); // once
+
+        // a tenant user's link is not an operator's; --operator alone names the operator "operator"
+        var (_, userOutput, _) = await RunAsync("console", "link", "--tenant", "acme", "--user", "alice");
+        Assert.Null(await links.RedeemOperatorAsync(System.Web.HttpUtility.ParseQueryString(new Uri(userOutput.Trim()).Query)["link"]));
+        var (mixedCode, _, mixedErr) = await RunAsync("console", "link", "--operator", "--tenant", "acme", "--user", "alice");
+        Assert.Equal((1, "error: --operator signs in an operator: give it without --tenant, --user or --role."), (mixedCode, mixedErr.Trim()));
+        var (plainCode, plainOutput, _) = await RunAsync("console", "link", "--operator");
+        Assert.Equal(0, plainCode);
+        Assert.Equal("operator", (await links.RedeemOperatorAsync(System.Web.HttpUtility.ParseQueryString(new Uri(plainOutput.Trim()).Query)["link"]))?.Operator.Value);
+    }
+
     [Theory]
+    [InlineData("console", "link")] // neither --operator nor --tenant and --user
+    [InlineData("console", "link", "--operator", "--tenant", "acme")]
+    [InlineData("console", "link", "--operator", "ops", "--user", "alice")]
+    [InlineData("console", "link", "--operator", "--role", "admin")]
+    [InlineData("console", "link", "--operator", "../ops")]
     [InlineData("console", "link", "--tenant", "acme")] // no --user
     [InlineData("console", "link", "--tenant", "acme", "--user", "alice", "--role", "root")]
     [InlineData("token", "issue")] // neither --platform-admin nor --tenant

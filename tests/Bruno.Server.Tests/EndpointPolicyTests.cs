@@ -23,7 +23,7 @@ public sealed class EndpointPolicyTests(ServerFixture fixture) : IClassFixture<S
 
     private static readonly string[] PlatformPolicies = [Policies.Platform, Policies.Metrics];
 
-    private static readonly string[] ConsolePolicies = [Features.WebConsole.ConsoleFeature.Policy, Features.WebConsole.ConsoleFeature.QueryPolicy, Features.WebConsole.ConsoleFeature.MemoryPolicy, Features.WebConsole.ConsoleFeature.AdminPolicy];
+    private static readonly string[] ConsolePolicies = [Features.WebConsole.ConsoleFeature.Policy, Features.WebConsole.ConsoleFeature.QueryPolicy, Features.WebConsole.ConsoleFeature.MemoryPolicy, Features.WebConsole.ConsoleFeature.AdminPolicy, Features.WebConsole.ConsoleOperators.SessionPolicy];
 
     [Fact]
     public void EveryEndpoint_IsAnonymousOnPurpose_OrBehindTheTenantOrPlatformPolicy()
@@ -62,6 +62,14 @@ public sealed class EndpointPolicyTests(ServerFixture fixture) : IClassFixture<S
                 if (!policies.Contains(Policies.Tenant) || policies.Any(PlatformPolicies.Contains))
                 {
                     wrong.Add($"{route}: tenant filter without the tenant policy ({string.Join(", ", policies)})");
+                }
+            }
+            else if (route.StartsWith("/console/operator", StringComparison.Ordinal))
+            {
+                // the operators' pages need an operator's session (no tenant, the platform-admin scope), and nothing else does
+                if (policies.Count != 1 || policies[0] != Features.WebConsole.ConsoleOperators.Policy)
+                {
+                    wrong.Add($"{route}: an operator's console page without the operator policy ({string.Join(", ", policies)})");
                 }
             }
             else if (route.StartsWith("/console", StringComparison.Ordinal))

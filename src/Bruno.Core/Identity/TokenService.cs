@@ -136,7 +136,30 @@ public sealed class TokenService
     /// The claims of a console link token signed by this service and still valid, or null (bad signature, expired, another
     /// audience, a claim of the wrong shape). Never throws for a malformed link.
     /// </summary>
-    public async Task<ClaimsIdentity?> ReadConsoleLinkAsync(string? link)
+    public Task<ClaimsIdentity?> ReadConsoleLinkAsync(string? link) => ReadLinkAsync(link, ConsoleLinkAudienceSuffix);
+
+    /// <summary>What an operator's console link's audience adds to Bruno's: neither a bearer token nor a tenant user's link.</summary>
+    public const string ConsoleOperatorLinkAudienceSuffix = "#console-operator-link";
+
+    /// <summary>
+    /// A one-time console sign-in link's token for the platform operator <paramref name="operatorName"/> (no tenant, scope
+    /// <see cref="Scopes.PlatformAdmin"/>), good for <paramref name="lifetime"/>: its own audience, so neither the API nor
+    /// <see cref="ReadConsoleLinkAsync"/> accepts it. Throws <see cref="InvalidIdentifierException"/> for a name that is not
+    /// a valid user id, and as <see cref="IssueUserToken(TenantId, UserId, IEnumerable{string}, TimeSpan)"/> for a bad lifetime.
+    /// </summary>
+    public string IssueConsoleOperatorLink(string operatorName, TimeSpan lifetime)
+    {
+        var user = UserId.Parse(operatorName); // same charset rules as users
+        return Issue(new Dictionary<string, object> { [JwtRegisteredClaimNames.Sub] = user.Value, [ScopeClaim] = Scopes.PlatformAdmin }, lifetime, Audience + ConsoleOperatorLinkAudienceSuffix);
+    }
+
+    /// <summary>
+    /// The claims of an operator's console link token (<see cref="IssueConsoleOperatorLink"/>) signed by this service and
+    /// still valid, or null, as <see cref="ReadConsoleLinkAsync"/>. Never throws for a malformed link.
+    /// </summary>
+    public Task<ClaimsIdentity?> ReadConsoleOperatorLinkAsync(string? link) => ReadLinkAsync(link, ConsoleOperatorLinkAudienceSuffix);
+
+    private async Task<ClaimsIdentity?> ReadLinkAsync(string? link, string audienceSuffix)
     {
         if (string.IsNullOrEmpty(link) || link.Length > 4_096)
         {
@@ -144,7 +167,7 @@ public sealed class TokenService
         }
 
         var parameters = ValidationParameters();
-        parameters.ValidAudience = Audience + ConsoleLinkAudienceSuffix;
+        parameters.ValidAudience = Audience + audienceSuffix;
         var result = await new JsonWebTokenHandler { MapInboundClaims = false }.ValidateTokenAsync(link, parameters);
         return result.IsValid && result.SecurityToken is JsonWebToken jwt && ClaimShapeProblem(jwt.EncodedPayload) is null ? result.ClaimsIdentity : null;
     }

@@ -24,6 +24,7 @@ public static class CatalogSchema
         new(2, "foreign keys to tenants, CHECK constraints, retention of audit and usage out of tenant_memory", KeysAndChecks),
         new(3, "roles of users in a tenant, groups and their members", RolesAndGroups),
         new(4, "console sign-in links redeemed (each link is good once)", ConsoleLinks),
+        new(5, "operators' console sign-ins (each operator's link is good once; the record of their sign-ins)", ConsoleOperatorSignIns),
     ];
 
     /// <summary>The version this build writes and understands.</summary>
@@ -165,6 +166,13 @@ public static class CatalogSchema
             """));
         Run(c, "CREATE INDEX IF NOT EXISTS console_links_expiry ON console_links(expires_at);");
     }
+
+    /// <summary>
+    /// Migration 5: the operators' console sign-ins, one row per operator's link redeemed. Not a tenant's: no foreign key,
+    /// and kept (operators have no tenant audit log; this is the record of who signed in, and when).
+    /// </summary>
+    private static void ConsoleOperatorSignIns(CatalogDatabase db, DbConnection c) =>
+        Run(c, db.Ddl("CREATE TABLE console_operator_signins(link_id TEXT PRIMARY KEY, operator TEXT NOT NULL, used_at {long} NOT NULL, expires_at {long} NOT NULL);"));
 
     private static void Retention(CatalogDatabase db, DbConnection c)
     {

@@ -27,13 +27,19 @@ internal static class ManifestEndpoints
 
             try
             {
-                var deployment = record.ToDeployment();
-                var files = new ManifestRenderer(kubernetes.Value, bruno.Value.PlanResources()).RenderTenant(deployment);
-                return (IResult)TypedResults.Ok(new TenantManifests(id.Value, record.Profile.Isolation, files, SecretInstructions.For(deployment, kubernetes.Value)));
+                return (IResult)TypedResults.Ok(Render(record, bruno.Value, kubernetes.Value));
             }
             catch (RenderException e)
             {
                 return Problems.Result(StatusCodes.Status422UnprocessableEntity, "Cannot render", e.Message);
             }
         }).Produces<TenantManifests>().ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+
+    /// <summary>The tenant's files at its isolation level and its Secrets' commands (the console's download too); throws <see cref="RenderException"/> saying why it cannot.</summary>
+    internal static TenantManifests Render(TenantRecord record, BrunoOptions bruno, KubernetesOptions kubernetes)
+    {
+        var deployment = record.ToDeployment();
+        var files = new ManifestRenderer(kubernetes, bruno.PlanResources()).RenderTenant(deployment);
+        return new TenantManifests(record.Id.Value, record.Profile.Isolation, files, SecretInstructions.For(deployment, kubernetes));
+    }
 }

@@ -74,6 +74,7 @@ internal static class ConsoleFeature
             .AddPolicy(QueryPolicy, p => p.AddAuthenticationSchemes(Scheme).RequireClaim(TokenService.TenantClaim).RequireAssertion(c => TokenService.ScopesOf(c.User).Contains(Scopes.Query)))
             .AddPolicy(MemoryPolicy, p => p.AddAuthenticationSchemes(Scheme).RequireClaim(TokenService.TenantClaim).RequireAssertion(c => TokenService.ScopesOf(c.User).Contains(Scopes.Memory)))
             .AddPolicy(AdminPolicy, p => p.AddAuthenticationSchemes(Scheme).RequireClaim(TokenService.TenantClaim).RequireAssertion(c => TokenService.ScopesOf(c.User).Contains(Scopes.Admin)));
+        services.AddConsoleOperators();
         services.AddSingleton<ConsoleAssets>();
     }
 
@@ -114,7 +115,8 @@ internal static class ConsoleFeature
                 http.Response.Headers.ContentSecurityPolicy = ContentSecurityPolicy;
                 http.Response.Headers.XContentTypeOptions = "nosniff";
                 http.Response.Headers["Referrer-Policy"] = "no-referrer";
-                if (bySession && !path.StartsWithSegments("/console/assets") && !path.StartsWithSegments("/console/signin") && !path.StartsWithSegments("/console/session"))
+                // an operator's session has no tenant to admit (its pages are behind ConsoleOperators.Policy, the tenants' refuse it)
+                if (bySession && !ConsoleOperators.IsOperator(http.User) && !path.StartsWithSegments("/console/assets") && !path.StartsWithSegments("/console/signin") && !path.StartsWithSegments("/console/session"))
                 {
                     var admission = http.RequestServices.GetRequiredService<Admission>();
                     var result = await admission.AdmitAsync(http);
@@ -139,6 +141,7 @@ internal static class ConsoleFeature
         app.MapGet("/console/assets/{name}", (string name, HttpContext http, ConsoleAssets assets) => assets.Serve(name, http)).AllowAnonymous().ExcludeFromDescription();
         app.MapPost("/console/session", SignInAsync).AllowAnonymous().ExcludeFromDescription();
         app.MapConsoleDocuments();
+        app.MapConsoleOperators();
         app.MapPost("/console/keys/revoke", RevokeKeyAsync).RequireAuthorization(AdminPolicy).ExcludeFromDescription();
         app.MapPost("/console/memory/forget", ForgetAsync).RequireAuthorization(MemoryPolicy).ExcludeFromDescription();
         app.MapPost("/console/memory/erase", EraseAsync).RequireAuthorization(MemoryPolicy).ExcludeFromDescription();
@@ -213,10 +216,10 @@ internal static class ConsoleFeature
             return Results.Redirect("/console/signin?failed=1");
         }
 
-        var form = await http.Request.ReadFormAsync(http.RequestAborted);
-        if (await links.RedeemAsync(form["link"].ToString()) is not { } signIn)
+        var link = (await http.Request.ReadFormAsync(http.RequestAborted))["link"].ToString();
+        if (await links.RedeemAsync(link) is not { } signIn)
         {
-            return Results.Redirect("/console/signin?failed=1");
+            return await links.RedeemOperatorAsync(link) is { } operatorSignIn ? await ConsoleOperators.SignInAsync(http, operatorSignIn) : Results.Redirect("/console/signin?failed=1");
         }
 
         var identity = new ClaimsIdentity(

@@ -129,6 +129,7 @@ public sealed class ConsoleTests(BrowserFixture fixture) : IClassFixture<Browser
         Assert.DoesNotContain("a-secret", await page.ContentAsync(), StringComparison.Ordinal);
         var response = await page.GotoAsync(new Uri(Server.Address, "/console/documents/a-secret").ToString());
         Assert.Equal((int)HttpStatusCode.NotFound, response!.Status);
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "No such document" })).ToBeVisibleAsync(); // a page, not a problem's JSON
         Assert.DoesNotContain("CONSOLECANARY", await page.ContentAsync(), StringComparison.Ordinal);
 
         // the session's cookie reaches the API as tenant B only, whatever the request names

@@ -45,4 +45,14 @@ internal static class ConsoleText
     /// <summary>Where a citation opens: the document's page, at the cited section.</summary>
     public static string Link(string documentId, string section) =>
         $"/console/documents/{Uri.EscapeDataString(documentId)}" + (string.IsNullOrEmpty(section) ? string.Empty : "#" + Anchor(section));
+
+    /// <summary>
+    /// Answers the page with 404 and the page itself as the body. A status set while a component renders makes the
+    /// renderer leave the body to the status-code pages (the API's problem JSON), so it is set as the response starts.
+    /// </summary>
+    public static void NotFound(HttpContext http) => http.Response.OnStarting(() =>
+    {
+        http.Response.StatusCode = StatusCodes.Status404NotFound;
+        return Task.CompletedTask;
+    });
 }

@@ -67,6 +67,11 @@ public sealed class AuditLogTests : IAsyncDisposable
         Assert.Equal(230, head!.Seq);
         Assert.Empty(AuditVerifier.Verify("acme", entries, log.Checkpoints(acme), [key]));
 
+        // the installation's own verification: the same verdict, with its own public key trusted
+        var verified = await log.VerifyAsync(acme);
+        Assert.True(verified.Intact);
+        Assert.Equal((230, 3), (verified.Entries, verified.Checkpoints));
+
         // filters and paging
         var denied = await log.ReadAsync(acme, new AuditQuery { Result = AuditResults.Denied, Limit = 10 });
         Assert.Equal(10, denied.Entries.Count);

@@ -23,7 +23,7 @@ public sealed class EndpointPolicyTests(ServerFixture fixture) : IClassFixture<S
 
     private static readonly string[] PlatformPolicies = [Policies.Platform, Policies.Metrics];
 
-    private static readonly string[] ConsolePolicies = [Features.WebConsole.ConsoleFeature.Policy, Features.WebConsole.ConsoleFeature.QueryPolicy, Features.WebConsole.ConsoleFeature.MemoryPolicy, Features.WebConsole.ConsoleFeature.AdminPolicy, Features.WebConsole.ConsoleOperators.SessionPolicy];
+    private static readonly string[] ConsolePolicies = [Features.WebConsole.ConsoleFeature.Policy, Features.WebConsole.ConsoleFeature.QueryPolicy, Features.WebConsole.ConsoleFeature.MemoryPolicy, Features.WebConsole.ConsoleFeature.AdminPolicy, Features.WebConsole.ConsoleOperators.SessionPolicy, Features.WebConsole.ConsoleFeature.AuditPolicy];
 
     [Fact]
     public void EveryEndpoint_IsAnonymousOnPurpose_OrBehindTheTenantOrPlatformPolicy()

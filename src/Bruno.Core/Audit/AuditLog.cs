@@ -36,6 +36,13 @@ public sealed record AuditQuery
 /// <summary>One page of entries and where the next starts (null at the end).</summary>
 public sealed record AuditPage(IReadOnlyList<AuditEntry> Entries, long? Next);
 
+/// <summary>What a verification of a tenant's log found: how many entries and checkpoints it checked, and every problem.</summary>
+public sealed record AuditVerification(int Entries, int Checkpoints, IReadOnlyList<AuditFinding> Findings)
+{
+    /// <summary>Whether the log is intact (no finding).</summary>
+    public bool Intact => Findings.Count == 0;
+}
+
 /// <summary>
 /// Each tenant's tamper-evident audit log. Entries live in the tenant's own encrypted store (collection
 /// <c>audit</c>, one row per entry, erased with the tenant); each hashes the one before, and signed checkpoints of the
@@ -138,6 +145,41 @@ public sealed class AuditLog
     {
         var collection = await _tenants.Store(tenant).EnsureCollectionAsync(Spec);
         return [.. (await collection.ReadAllAsync()).OrderBy(r => r.Id, StringComparer.Ordinal).Select(Parse)];
+    }
+
+    /// <summary>
+    /// Checks the tenant's whole log against its chain and its signed checkpoints (<see cref="AuditVerifier"/>), with
+    /// this installation's public key as the one trusted to have signed them (every process of an installation signs
+    /// with the same key). A stored row that is not an entry at all is a finding too, at its position.
+    /// </summary>
+    public async Task<AuditVerification> VerifyAsync(TenantId tenant)
+    {
+        var collection = await _tenants.Store(tenant).EnsureCollectionAsync(Spec);
+        var entries = new List<AuditEntry>();
+        var unreadable = new List<AuditFinding>();
+        foreach (var row in (await collection.ReadAllAsync()).OrderBy(r => r.Id, StringComparer.Ordinal))
+        {
+            try
+            {
+                entries.Add(Parse(row));
+            }
+            catch (JsonException)
+            {
+                unreadable.Add(new AuditFinding(long.TryParse(row.Id, NumberStyles.None, CultureInfo.InvariantCulture, out var seq) ? seq : 0, "entry cannot be read (the row is not an audit entry)"));
+            }
+        }
+
+        var checkpoints = Checkpoints(tenant);
+        var trusted = TrustedKey.FromPem(_signer.PublicKeyPem);
+        try
+        {
+            var findings = AuditVerifier.Verify(tenant.Value, entries, checkpoints, [trusted]);
+            return new AuditVerification(entries.Count + unreadable.Count, checkpoints.Count, [.. findings.Concat(unreadable).OrderBy(f => f.Seq)]);
+        }
+        finally
+        {
+            trusted.Key.Dispose();
+        }
     }
 
     /// <summary>The tenant's signed checkpoints, oldest first.</summary>

@@ -5,6 +5,9 @@ using Bruno.Storage.Identity;
 
 namespace Bruno.Core.Tenants;
 
+/// <summary>A user of a tenant, and when they first used it.</summary>
+public sealed record TenantUser(string User, DateTimeOffset FirstSeen);
+
 /// <summary>
 /// The users a tenant has had (the plan's <see cref="PlanOptions.MaxUsers"/> counts them): a user is added on its first
 /// admitted request and removed when erased. Machines (API keys, subjects <c>key:...</c>) are not users. Known users are
@@ -49,6 +52,12 @@ public sealed class TenantUsers
     /// <summary>How many users the tenant has.</summary>
     public long Count(TenantId tenant) =>
         _db.Query("SELECT COUNT(*) FROM tenant_users WHERE tenant = @t;", r => Convert.ToInt64(r.GetValue(0), CultureInfo.InvariantCulture), ("@t", tenant.Value))[0];
+
+    /// <summary>The tenant's users and when each was first seen, by id.</summary>
+    public IReadOnlyList<TenantUser> List(TenantId tenant) => _db.Query(
+        "SELECT user_id, first_seen FROM tenant_users WHERE tenant = @t ORDER BY user_id;",
+        r => new TenantUser(r.GetString(0), new DateTimeOffset(Convert.ToInt64(r.GetValue(1), CultureInfo.InvariantCulture), TimeSpan.Zero)),
+        ("@t", tenant.Value));
 
     /// <summary>Forgets an erased user (it no longer counts).</summary>
     public void Remove(TenantId tenant, UserId user)

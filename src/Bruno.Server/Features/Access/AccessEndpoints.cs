@@ -97,8 +97,8 @@ internal static class AccessEndpoints
             .Produces(StatusCodes.Status204NoContent).Audited("role.remove");
     }
 
-    /// <summary>The caller as the access rules see it.</summary>
-    private static AccessActor Actor(Caller caller) => new(caller.User.Value, false, caller.Role, caller.Scopes.Contains(Scopes.Admin));
+    /// <summary>The caller as the access rules see it (the console's users page acts as the same actor).</summary>
+    internal static AccessActor Actor(Caller caller) => new(caller.User.Value, false, caller.Role, caller.Scopes.Contains(Scopes.Admin));
 
     private static Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult NoRole() => TypedResults.Problem(statusCode: 404, title: "Not found", detail: "That user has no role assigned.");
 

@@ -34,6 +34,9 @@ internal static class ConsoleFeature
     /// <summary>The tenant's administration: a session holding the admin scope.</summary>
     public const string AdminPolicy = "console:" + Scopes.Admin;
 
+    /// <summary>The tenant's audit log: a session holding the audit scope (an auditor's) or the admin scope, as the API's <see cref="Policies.Audit"/>.</summary>
+    public const string AuditPolicy = "console:" + Scopes.Audit;
+
     /// <summary>The header a page script sends the antiforgery token in.</summary>
     public const string CsrfHeader = "X-CSRF-Token";
 
@@ -73,7 +76,8 @@ internal static class ConsoleFeature
             .AddPolicy(Policy, p => p.AddAuthenticationSchemes(Scheme).RequireClaim(TokenService.TenantClaim))
             .AddPolicy(QueryPolicy, p => p.AddAuthenticationSchemes(Scheme).RequireClaim(TokenService.TenantClaim).RequireAssertion(c => TokenService.ScopesOf(c.User).Contains(Scopes.Query)))
             .AddPolicy(MemoryPolicy, p => p.AddAuthenticationSchemes(Scheme).RequireClaim(TokenService.TenantClaim).RequireAssertion(c => TokenService.ScopesOf(c.User).Contains(Scopes.Memory)))
-            .AddPolicy(AdminPolicy, p => p.AddAuthenticationSchemes(Scheme).RequireClaim(TokenService.TenantClaim).RequireAssertion(c => TokenService.ScopesOf(c.User).Contains(Scopes.Admin)));
+            .AddPolicy(AdminPolicy, p => p.AddAuthenticationSchemes(Scheme).RequireClaim(TokenService.TenantClaim).RequireAssertion(c => TokenService.ScopesOf(c.User).Contains(Scopes.Admin)))
+            .AddPolicy(AuditPolicy, p => p.AddAuthenticationSchemes(Scheme).RequireClaim(TokenService.TenantClaim).RequireAssertion(c => TokenService.ScopesOf(c.User).Overlaps([Scopes.Audit, Scopes.Admin])));
         services.AddConsoleOperators();
         services.AddSingleton<ConsoleAssets>();
     }

@@ -148,6 +148,8 @@ public sealed class ConsoleTests(BrowserFixture fixture) : IClassFixture<Browser
             var audit = await auditor.NewPageAsync();
             await audit.GotoAsync(fixture.Link(b, "ava", TenantRole.Auditor));
             await audit.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+            await Assertions.Expect(audit.GetByRole(AriaRole.Heading, new() { Name = "Audit log" })).ToBeVisibleAsync();
+            await audit.GotoAsync(new Uri(Server.Address, "/console").ToString());
             await Assertions.Expect(audit.GetByRole(AriaRole.Heading, new() { Name = "Not allowed" })).ToBeVisibleAsync();
             Assert.Contains("/console/denied", audit.Url, StringComparison.Ordinal);
         }

@@ -237,7 +237,8 @@ internal static class ConsoleFeature
             "role");
         await http.SignInAsync(Scheme, new ClaimsPrincipal(identity), new AuthenticationProperties { IsPersistent = false });
         await http.RequestServices.GetRequiredService<AuditTrail>().RecordAsync(signIn.Tenant, new Core.Audit.AuditEvent(signIn.User.Value, "console.signin", "POST /console/session", Core.Audit.AuditResults.Success, http.TraceIdentifier));
-        return Results.Redirect("/console");
+        // an auditor (no query scope) starts on the page they may read
+        return Results.Redirect(signIn.Scopes.Contains(Scopes.Query) ? "/console" : "/console/audit");
     }
 
     private static string Title(Core.Tenants.RefusalKind kind) => kind switch

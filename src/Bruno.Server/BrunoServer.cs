@@ -58,8 +58,8 @@ public static class BrunoServer
         app.UseObservability(); // outermost: times and logs what the client saw
         app.UseBrunoHosting();
         app.UseTenancy();
+        app.UseMetering(); // before the console's admission: a console page's work (a question asked without scripts) counts like the API's
         app.UseConsole();
-        app.UseMetering();
         app.MapHealthEndpoints();
         app.MapOpenApiContract();
         app.MapProtectedResource();

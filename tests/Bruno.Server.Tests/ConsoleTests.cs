@@ -221,6 +221,15 @@ public sealed class ConsoleTests(BrowserFixture fixture) : IClassFixture<Browser
             await Assertions.Expect(table).ToContainTextAsync("cafe_notes.txt");
             await BrowserFixture.ShotAsync(page, "documents");
 
+            // and they answer at once: a question about one cites it
+            await page.GetByRole(AriaRole.Link, new() { Name = "Ask" }).ClickAsync();
+            await page.GetByLabel("Your question").FillAsync("When does the harbour cafe open?");
+            await page.GetByLabel("Your question").PressAsync("Enter");
+            var uploaded = page.Locator("#answer .answer[data-answered=true]");
+            await Assertions.Expect(uploaded.Locator(".answer-text")).ToContainTextAsync("seven");
+            await Assertions.Expect(uploaded.Locator("ol.sources")).ToContainTextAsync("cafe", new() { IgnoreCase = true });
+            await page.GetByRole(AriaRole.Link, new() { Name = "Documents" }).ClickAsync();
+
             // who may read ferry.md: group eng only
             await page.GetByLabel("Who may read ferry.md").FillAsync("group:eng");
             await page.GetByLabel("Who may read ferry.md").PressAsync("Enter");
@@ -293,6 +302,14 @@ public sealed class ConsoleTests(BrowserFixture fixture) : IClassFixture<Browser
         var actions = (await Http.JsonAsync(await op.GetAsync($"/admin/v1/tenants/{tenant}/audit?actor=ada&limit=100", Http.Ct))).GetProperty("entries").EnumerateArray().Select(e => e.GetProperty("action").GetString()).ToList();
         Assert.Contains("key.issue", actions);
         Assert.Contains("key.revoke", actions);
+
+        // another tenant's admin sees none of this tenant's keys
+        var elsewhere = await fixture.TenantWithDocumentAsync("console-keys-other", "faq", "# FAQ\n\n## Parking\n\nPark behind the building.");
+        var (otherContext, other, _) = await fixture.SignInAsync(fixture.Link(elsewhere, "ada", TenantRole.Admin));
+        await using var ___ = otherContext;
+        await other.GotoAsync(new Uri(Server.Address, "/console/keys").ToString());
+        await Assertions.Expect(other.GetByRole(AriaRole.Heading, new() { Name = "API keys" })).ToBeVisibleAsync();
+        Assert.DoesNotContain("helpdesk bot", await other.ContentAsync(), StringComparison.Ordinal);
 
         // a member has no keys page
         var (memberContext, member, _) = await fixture.SignInAsync(fixture.Link(tenant, "max"));

@@ -75,10 +75,23 @@ internal static class ConsolePage
             await measured.AddInitScriptAsync(Probe);
             var fresh = await measured.NewPageAsync();
             var requests = new List<IRequest>();
-            fresh.RequestFinished += (_, r) => requests.Add(r);
+            fresh.RequestFinished += (_, r) =>
+            {
+                lock (requests)
+                {
+                    requests.Add(r);
+                }
+            };
             await fresh.GotoAsync(new Uri(server.Address, "/console").ToString(), new() { WaitUntil = WaitUntilState.Load });
+            await fresh.WaitForLoadStateAsync(LoadState.NetworkIdle); // the icon, fetched after the load event, counts too
+            IRequest[] finished;
+            lock (requests)
+            {
+                finished = [.. requests];
+            }
+
             long transferred = 0;
-            foreach (var r in requests)
+            foreach (var r in finished)
             {
                 var sizes = await r.SizesAsync();
                 transferred += sizes.ResponseBodySize + sizes.ResponseHeadersSize;

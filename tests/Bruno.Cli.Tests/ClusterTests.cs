@@ -405,4 +405,37 @@ public sealed class ClusterTests(ClusterFixture fixture) : IClassFixture<Cluster
             return true;
         }
     }
+
+    [Fact]
+    public async Task TheOperatorsConsole_ShowsTheStoreNodes_AndWhereEachTenantIs()
+    {
+        var (tenants, owners) = await PlacedTenantsAsync("console-nodes", 2);
+
+        // an operator signs in to a gateway's console by link, as a browser would (the sign-in page's antiforgery token, its cookie)
+        var cookies = new CookieContainer();
+        using var handler = new HttpClientHandler { CookieContainer = cookies };
+        using var session = new HttpClient(handler) { BaseAddress = Cluster.Gateways[0].Address };
+        var link = Cluster.OperatorConsoleLink("ops-nodes");
+        var signIn = await session.GetStringAsync("/console/signin?link=" + Uri.EscapeDataString(link), Ct);
+        var token = System.Text.RegularExpressions.Regex.Match(signIn, "name=\"__RequestVerificationToken\" value=\"([^\"]+)\"").Groups[1].Value;
+        Assert.NotEmpty(token);
+        using (var posted = await session.PostAsync("/console/session", new FormUrlEncodedContent(new Dictionary<string, string> { ["__RequestVerificationToken"] = token, ["link"] = link }), Ct))
+        {
+            Assert.Equal(HttpStatusCode.OK, posted.StatusCode);
+            Assert.EndsWith("/console/operator/tenants", posted.RequestMessage!.RequestUri!.AbsolutePath, StringComparison.Ordinal);
+        }
+
+        // every store node is listed, and each tenant on the node that holds it
+        var page = await session.GetStringAsync("/console/operator/nodes", Ct);
+        Assert.DoesNotContain("single-node", page, StringComparison.Ordinal);
+        foreach (var store in Cluster.Stores)
+        {
+            Assert.Contains($"<th scope=\"row\">{store.Name}</th>", page, StringComparison.Ordinal);
+        }
+
+        foreach (var tenant in tenants)
+        {
+            Assert.Matches($">{tenant}</a></th>\\s*<td>{owners[tenant]}</td>", page);
+        }
+    }
 }

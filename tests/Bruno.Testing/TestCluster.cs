@@ -114,6 +114,9 @@ public sealed class TestCluster : IAsyncDisposable
     /// <summary>An operator token (valid at every gateway).</summary>
     public string PlatformToken() => _tokens.IssuePlatformToken("operator", TimeSpan.FromMinutes(30));
 
+    /// <summary>A one-time console sign-in link of an operator (what <c>bruno console link --operator</c> signs), for any gateway.</summary>
+    public string OperatorConsoleLink(string name) => _tokens.IssueConsoleOperatorLink(name, Bruno.Core.Tenants.ConsoleLinks.Lifetime);
+
     /// <summary>A token of <paramref name="user"/> of <paramref name="tenant"/> (query and ingest unless scopes are given).</summary>
     public string UserToken(string tenant, string user, params string[] scopes) =>
         _tokens.IssueUserToken(TenantId.Parse(tenant), UserId.Parse(user), scopes.Length == 0 ? [Scopes.Query, Scopes.Ingest] : scopes, TimeSpan.FromMinutes(30));

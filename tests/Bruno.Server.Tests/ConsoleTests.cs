@@ -351,6 +351,19 @@ public sealed class ConsoleTests(BrowserFixture fixture) : IClassFixture<Browser
         await CheckAsync("my memory");
         await page.GotoAsync(new Uri(Server.Address, "/console/keys").ToString());
         await CheckAsync("API keys");
+        await page.GotoAsync(new Uri(Server.Address, "/console/documents/not-there").ToString());
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "No such document" })).ToBeVisibleAsync();
+        await CheckAsync("no such document");
+        await page.GotoAsync(new Uri(Server.Address, "/console/operator/tenants").ToString());
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Not allowed" })).ToBeVisibleAsync();
+        await CheckAsync("not allowed");
+
+        // the erasure's receipt (the page that ends the session)
+        await page.GotoAsync(new Uri(Server.Address, "/console/memory").ToString());
+        await page.GetByLabel("I understand that everything Bruno holds about me").CheckAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Erase my memory" }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Your memory is erased" })).ToBeVisibleAsync();
+        await CheckAsync("erasure receipt");
         Assert.True(problems.Count == 0, string.Join("\n", problems));
     }
 }

@@ -120,28 +120,15 @@ public static class ClusterHosting
 /// </summary>
 internal sealed partial class ClusterMaintenanceJob(TenantMover mover, TenantService tenants, IOptions<BrunoOptions> options, TimeProvider time, ILogger<ClusterMaintenanceJob> logger) : BackgroundService
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(TimeSpan.FromMinutes(1), time);
-        while (await timer.WaitForNextTickAsync(stoppingToken))
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        BackgroundLoop.RunAsync("tier-upkeep", TimeSpan.FromMinutes(1), async ct =>
         {
-            try
-            {
-                await mover.GiveUpStaleMovesAsync(TimeSpan.FromMinutes(options.Value.Cluster.StaleMoveMinutes), stoppingToken);
-                await tenants.RecoverAsync(ClusterHosting.SettledFor, (t, e) => NotFinished(logger, t.Value, e.GetType().Name));
-            }
-            catch (Exception e) when (e is StorageException or System.Data.Common.DbException)
-            {
-                RoundFailed(logger, e.GetType().Name);
-            }
-        }
-    }
+            await mover.GiveUpStaleMovesAsync(TimeSpan.FromMinutes(options.Value.Cluster.StaleMoveMinutes), ct);
+            await tenants.RecoverAsync(ClusterHosting.SettledFor, (t, e) => NotFinished(logger, t.Value, e.GetType().Name));
+        }, logger, time, stoppingToken);
 
     [LoggerMessage(EventId = 3830, Level = LogLevel.Warning, Message = "Could not finish the interrupted transition of tenant {Tenant} now ({Error}); trying again in a minute")]
     private static partial void NotFinished(ILogger logger, string tenant, string error);
-
-    [LoggerMessage(EventId = 3831, Level = LogLevel.Warning, Message = "The gateway's upkeep of the tiers failed ({Error}); trying again in a minute")]
-    private static partial void RoundFailed(ILogger logger, string error);
 }
 
 /// <summary>Runs the store node's agent: one report before the node is served (so it can be placed on), then every heartbeat.</summary>

@@ -231,12 +231,16 @@ public sealed class CatalogDatabase : IDisposable
         return cmd;
     }
 
-    /// <summary>Runs one statement; returns the rows it changed.</summary>
-    public int Execute(string sql, params (string Name, object? Value)[] parameters)
+    /// <summary>
+    /// Runs one statement; returns the rows it changed. A connection the pool kept from before a PostgreSQL restart fails
+    /// its first use: the pool is emptied and the statement runs once more on a new connection (it never reached the
+    /// server). Throws <see cref="CatalogUnavailableException"/> when the catalog stays unreachable.
+    /// </summary>
+    public int Execute(string sql, params (string Name, object? Value)[] parameters) => Retried(() =>
     {
         using var c = Open();
         return Execute(c, sql, parameters);
-    }
+    });
 
     /// <summary>Runs one statement on an open connection; returns the rows it changed.</summary>
     public static int Execute(DbConnection connection, string sql, params (string Name, object? Value)[] parameters)
@@ -245,8 +249,11 @@ public sealed class CatalogDatabase : IDisposable
         return cmd.ExecuteNonQuery();
     }
 
-    /// <summary>Reads every row of a query with <paramref name="read"/>.</summary>
-    public List<T> Query<T>(string sql, Func<DbDataReader, T> read, params (string Name, object? Value)[] parameters)
+    /// <summary>
+    /// Reads every row of a query with <paramref name="read"/>; a stale pooled connection is replaced and the query
+    /// run once more, as a statement of <c>Execute</c> is.
+    /// </summary>
+    public List<T> Query<T>(string sql, Func<DbDataReader, T> read, params (string Name, object? Value)[] parameters) => Retried(() =>
     {
         using var c = Open();
         using var cmd = Command(c, sql, parameters);
@@ -258,6 +265,41 @@ public sealed class CatalogDatabase : IDisposable
         }
 
         return rows;
+    });
+
+    /// <summary>
+    /// Whether <paramref name="e"/> says the catalog's server is unreachable or went away (a restart, a failover, a
+    /// dropped connection, too many connections) rather than refusing a statement: callers answer 503, never 500.
+    /// </summary>
+    public static bool IsOutage(Exception e) => e switch
+    {
+        CatalogUnavailableException => true,
+        PostgresException p => p.SqlState.StartsWith("08", StringComparison.Ordinal) || p.SqlState.StartsWith("57P", StringComparison.Ordinal) || p.SqlState == "53300",
+        NpgsqlException n => n.IsTransient || n.InnerException is IOException or System.Net.Sockets.SocketException or TimeoutException,
+        _ => false,
+    };
+
+    /// <summary>Empties the connection pool (its connections died with the server); the next use opens new ones.</summary>
+    public void ForgetConnections() => _postgres?.Clear();
+
+    private T Retried<T>(Func<T> work)
+    {
+        try
+        {
+            return work();
+        }
+        catch (Exception e) when (_postgres is not null && e is not CatalogUnavailableException && IsOutage(e))
+        {
+            _postgres.Clear();
+            try
+            {
+                return work();
+            }
+            catch (Exception again) when (again is not CatalogUnavailableException && IsOutage(again))
+            {
+                throw Unavailable(again);
+            }
+        }
     }
 
     /// <inheritdoc />

@@ -60,7 +60,7 @@ internal sealed partial class ProblemExceptionHandler(ILogger<ProblemExceptionHa
             Core.Tenants.AccessConflictException c => (409, "Conflict", c.Message),
             Core.Metering.RateLimitedException r => (429, "Rate limit exceeded", r.Message),
             Core.Agents.ModelUnavailableException m => (503, "Model unavailable", m.Message),
-            CatalogUnavailableException => (503, "Catalog unavailable", "The tenant catalog cannot be reached; try again shortly."),
+            _ when CatalogDatabase.IsOutage(exception) => (503, "Catalog unavailable", "The tenant catalog cannot be reached; try again shortly."),
             StoreUnavailableException => (503, "Store unavailable", "The store node holding this tenant's data is unavailable; try again shortly."),
             TenantFencedException => (503, "Tenant being moved", "This tenant's data is being moved between store nodes; try again in a moment."),
             Cluster.NoStoreNodeException n => (503, "No store node", n.Message),
@@ -101,6 +101,13 @@ internal sealed partial class ProblemExceptionHandler(ILogger<ProblemExceptionHa
             context.Response.Headers.RetryAfter = exception is TenantFencedException ? "1" : "5";
             LogStoreUnavailable(logger, Problems.RouteOf(context), (exception as StoreUnavailableException)?.Node ?? "-", Cause(exception));
         }
+        else if (CatalogDatabase.IsOutage(exception))
+        {
+            // the pool's other connections died with the server too: the next requests open new ones
+            context.RequestServices.GetService<CatalogDatabase>()?.ForgetConnections();
+            context.Response.Headers.RetryAfter = "5";
+            LogCatalogOutage(logger, Problems.RouteOf(context), exception.GetType().Name);
+        }
         else if (status == StatusCodes.Status503ServiceUnavailable)
         {
             context.Response.Headers.RetryAfter = "30";
@@ -114,6 +121,9 @@ internal sealed partial class ProblemExceptionHandler(ILogger<ProblemExceptionHa
         await Problems.WriteAsync(context, status, title, detail, extensions);
         return true;
     }
+
+    [LoggerMessage(EventId = 3006, Level = LogLevel.Warning, Message = "Request to {Route} answered 503: the catalog is unreachable ({Failure}); its connection pool was emptied")]
+    private static partial void LogCatalogOutage(ILogger logger, string route, string failure);
 
     [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "Request to {Route} answered 503: the language model failed ({Failure})")]
     private static partial void LogDependency(ILogger logger, string route, string failure);

@@ -11,7 +11,7 @@ namespace Bruno.Server.Tenancy;
 /// cancellation token fires: a stream ends with an <c>error</c> event saying why, a request that has not answered yet
 /// gets 403, and an MCP call's connection is closed.
 /// </summary>
-internal sealed class TenantWatch(TenantService tenants) : BackgroundService
+internal sealed class TenantWatch(TenantService tenants, ILogger<TenantWatch> logger) : BackgroundService
 {
     private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(500);
     private readonly ConcurrentDictionary<TenantId, ConcurrentDictionary<TrackedRequest, byte>> _open = new();
@@ -36,31 +36,24 @@ internal sealed class TenantWatch(TenantService tenants) : BackgroundService
         }
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(Poll);
-        try
+    // a catalog that cannot be read cuts nothing: the poll is retried with backoff (Core.BackgroundLoop)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Core.BackgroundLoop.RunAsync("tenant-watch", Poll, _ =>
         {
-            while (await timer.WaitForNextTickAsync(stoppingToken))
+            foreach (var (tenant, requests) in _open)
             {
-                foreach (var (tenant, requests) in _open)
+                if (requests.IsEmpty)
                 {
-                    if (requests.IsEmpty)
-                    {
-                        _open.TryRemove(new KeyValuePair<TenantId, ConcurrentDictionary<TrackedRequest, byte>>(tenant, requests));
-                    }
-                    else if (tenants.Find(tenant)?.Status is null or TenantStatus.Suspended or TenantStatus.Deleting or TenantStatus.Deleted)
-                    {
-                        Cut(tenant); // offloaded is not cut: its next request reactivates it
-                    }
+                    _open.TryRemove(new KeyValuePair<TenantId, ConcurrentDictionary<TrackedRequest, byte>>(tenant, requests));
+                }
+                else if (tenants.Find(tenant)?.Status is null or TenantStatus.Suspended or TenantStatus.Deleting or TenantStatus.Deleted)
+                {
+                    Cut(tenant); // offloaded is not cut: its next request reactivates it
                 }
             }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            // stopping
-        }
-    }
+
+            return Task.CompletedTask;
+        }, logger, TimeProvider.System, stoppingToken);
 
     private void Forget(TrackedRequest request)
     {

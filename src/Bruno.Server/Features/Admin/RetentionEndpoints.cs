@@ -43,28 +43,13 @@ internal sealed partial class RetentionJob(RetentionService retention, Microsoft
             return;
         }
 
-        while (!stoppingToken.IsCancellationRequested)
+        await Core.BackgroundLoop.RunAsync("retention", interval, async ct =>
         {
-            try
-            {
-                await Task.Delay(interval, time, stoppingToken);
-                var run = await retention.RunOnceAsync(stoppingToken);
-                LogRun(logger, run.Tenants, run.AuditEntries, run.UsageRows);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                break;
-            }
-            catch (Exception e) when (e is System.Data.Common.DbException or IOException)
-            {
-                LogFailed(logger, e.GetType().Name);
-            }
-        }
+            var run = await retention.RunOnceAsync(ct);
+            LogRun(logger, run.Tenants, run.AuditEntries, run.UsageRows);
+        }, logger, time, stoppingToken);
     }
 
     [LoggerMessage(EventId = 3601, Level = LogLevel.Information, Message = "Retention: {Tenants} tenants, {Entries} audit entries and {Rows} usage rows removed")]
     private static partial void LogRun(ILogger logger, int tenants, long entries, long rows);
-
-    [LoggerMessage(EventId = 3602, Level = LogLevel.Error, Message = "Retention run failed ({Error}); it runs again at the next interval")]
-    private static partial void LogFailed(ILogger logger, string error);
 }

@@ -9,7 +9,7 @@ namespace Bruno.Server.Features.Memory;
 /// zero switches it off): the first run a few minutes after start, so that a service restarted every day still
 /// consolidates, then once per interval. Timed by the host's <see cref="TimeProvider"/>.
 /// </summary>
-internal sealed class ConsolidationJob(MemoryConsolidator consolidator, IOptions<BrunoOptions> options, TimeProvider time) : BackgroundService
+internal sealed class ConsolidationJob(MemoryConsolidator consolidator, IOptions<BrunoOptions> options, TimeProvider time, ILogger<ConsolidationJob> logger) : BackgroundService
 {
     private static readonly TimeSpan FirstRun = TimeSpan.FromMinutes(5);
 
@@ -21,19 +21,6 @@ internal sealed class ConsolidationJob(MemoryConsolidator consolidator, IOptions
             return;
         }
 
-        try
-        {
-            await Task.Delay(interval < FirstRun ? interval : FirstRun, time, stoppingToken);
-            using var timer = new PeriodicTimer(interval, time);
-            do
-            {
-                await consolidator.RunOnceAsync(stoppingToken);
-            }
-            while (await timer.WaitForNextTickAsync(stoppingToken));
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            // stopping
-        }
+        await Core.BackgroundLoop.RunAsync("memory-consolidation", interval, consolidator.RunOnceAsync, logger, time, stoppingToken, firstDelay: interval < FirstRun ? interval : FirstRun);
     }
 }

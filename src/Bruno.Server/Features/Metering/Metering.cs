@@ -76,7 +76,7 @@ internal sealed class CpuShares(UsageMeter meter, TimeProvider time)
 /// Writes metered usage every few seconds (and at shutdown), shares out CPU time, and samples each tenant's storage once
 /// an hour. A failed write stays queued for the next round.
 /// </summary>
-internal sealed partial class MeteringJob(UsageMeter meter, UsageService usage, CpuShares cpu, TimeProvider time, ILogger<MeteringJob> logger) : BackgroundService
+internal sealed class MeteringJob(UsageMeter meter, UsageService usage, CpuShares cpu, TimeProvider time, ILogger<MeteringJob> logger) : BackgroundService
 {
     private static readonly TimeSpan Interval = TimeSpan.FromSeconds(5);
     private long _sampledHour = -1;
@@ -95,26 +95,9 @@ internal sealed partial class MeteringJob(UsageMeter meter, UsageService usage, 
         await meter.FlushAsync(ct);
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await RunOnceAsync(stoppingToken);
-                await Task.Delay(Interval, stoppingToken);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                break;
-            }
-            catch (Exception e) when (e is System.Data.Common.DbException or IOException)
-            {
-                LogFailed(logger, e.GetType().Name);
-                await Task.Delay(Interval, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
-            }
-        }
-    }
+    // a failed write stays queued: the next round (after a backoff while the catalog is away) writes it
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Core.BackgroundLoop.RunAsync("metering", Interval, RunOnceAsync, logger, time, stoppingToken, firstDelay: TimeSpan.Zero);
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
@@ -122,7 +105,4 @@ internal sealed partial class MeteringJob(UsageMeter meter, UsageService usage, 
         cpu.Apportion();
         await meter.FlushAsync(CancellationToken.None); // what was metered before shutdown is kept
     }
-
-    [LoggerMessage(EventId = 3501, Level = LogLevel.Error, Message = "Writing usage failed ({Error}); it stays queued")]
-    private static partial void LogFailed(ILogger logger, string error);
 }

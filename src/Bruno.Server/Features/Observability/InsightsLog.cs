@@ -18,7 +18,7 @@ public sealed record InsightsReport(string Tenant, DateTimeOffset? From, DateTim
 /// what this process served, lost on restart, per replica when there are several. A tenant being deleted loses its
 /// entries at once in this process and within <see cref="Sweep"/>'s period in others; a user's erasure removes theirs.
 /// </summary>
-internal sealed class InsightsLog(TenantService tenants) : BackgroundService
+internal sealed class InsightsLog(TenantService tenants, ILogger<InsightsLog> logger) : BackgroundService
 {
     public const int Capacity = 1_000;
     private static readonly TimeSpan SweepEvery = TimeSpan.FromSeconds(5);
@@ -70,21 +70,12 @@ internal sealed class InsightsLog(TenantService tenants) : BackgroundService
         }
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(SweepEvery);
-        try
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Core.BackgroundLoop.RunAsync("insights-sweep", SweepEvery, _ =>
         {
-            while (await timer.WaitForNextTickAsync(stoppingToken))
-            {
-                Sweep();
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            // stopping
-        }
-    }
+            Sweep();
+            return Task.CompletedTask;
+        }, logger, TimeProvider.System, stoppingToken);
 
     /// <summary>A fixed-size ring, oldest overwritten first.</summary>
     private sealed class Ring

@@ -279,6 +279,13 @@ public sealed class CatalogDatabase : IDisposable
         _ => false,
     };
 
+    /// <summary>
+    /// How long what was last read of an active tenant (its record, a user's roles and groups, its retrieval settings)
+    /// stands in for the catalog while it is away, so known tenants keep being served through a short outage
+    /// (decision 0033). A change made elsewhere in that time is not seen until the catalog is back.
+    /// </summary>
+    public static readonly TimeSpan OutageGrace = TimeSpan.FromSeconds(60);
+
     /// <summary>Empties the connection pool (its connections died with the server); the next use opens new ones.</summary>
     public void ForgetConnections() => _postgres?.Clear();
 

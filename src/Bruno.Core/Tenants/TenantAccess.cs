@@ -63,12 +63,14 @@ public sealed class TenantAccess : IDisposable
     private readonly CatalogDatabase _db;
     private readonly TimeProvider _time;
     private readonly SemaphoreSlim _owners = new(1, 1);
+    private readonly LastRead<(TenantId, UserId), UserAccess> _lastRead;
 
     /// <summary>Roles and groups in the catalog database <paramref name="db"/> (tables made by <see cref="CatalogSchema"/>).</summary>
     public TenantAccess(CatalogDatabase db, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(db);
         (_db, _time) = (db, time ?? TimeProvider.System);
+        _lastRead = new(_time);
     }
 
     /// <summary>Releases the lock that serializes owners' changes in this process.</summary>
@@ -82,9 +84,12 @@ public sealed class TenantAccess : IDisposable
     /// <summary>
     /// What the catalog says of <paramref name="user"/> in <paramref name="tenant"/>, in one query (what <c>AccessClaims</c>
     /// reads on every request): the role assigned, whether the tenant uses roles at all (anyone has one), the user's
-    /// groups and which of them they administer.
+    /// groups and which of them they administer. While the catalog is away, what was read at most
+    /// <see cref="CatalogDatabase.OutageGrace"/> ago stands in (decision 0033); otherwise the outage is thrown.
     /// </summary>
-    public UserAccess Of(TenantId tenant, UserId user)
+    public UserAccess Of(TenantId tenant, UserId user) => _lastRead.Get((tenant, user), () => Read(tenant, user));
+
+    private UserAccess Read(TenantId tenant, UserId user)
     {
         var rows = _db.Query(
             "SELECT (SELECT role FROM tenant_roles WHERE tenant = @t AND user_id = @u), " +
@@ -109,6 +114,7 @@ public sealed class TenantAccess : IDisposable
     /// <summary>Gives <paramref name="user"/> <paramref name="role"/> (replacing any other), as <paramref name="actor"/> may.</summary>
     public async Task<RoleAssignment> AssignAsync(TenantId tenant, UserId user, TenantRole role, AccessActor actor, CancellationToken ct = default)
     {
+        _lastRead.Clear(); // what stands in for the catalog during an outage never outlives a change made here
         ArgumentNullException.ThrowIfNull(actor);
         if (user.Value.StartsWith("key:", StringComparison.Ordinal))
         {
@@ -142,6 +148,7 @@ public sealed class TenantAccess : IDisposable
     /// <summary>Takes <paramref name="user"/>'s role away (they keep only what their credential's scopes allow); false when they had none.</summary>
     public async Task<bool> RemoveRoleAsync(TenantId tenant, UserId user, AccessActor actor, CancellationToken ct = default)
     {
+        _lastRead.Clear(); // what stands in for the catalog during an outage never outlives a change made here
         ArgumentNullException.ThrowIfNull(actor);
         await using var held = await HoldOwnersAsync(tenant, ct);
         if (RoleOf(tenant, user) is not { } current)
@@ -168,6 +175,7 @@ public sealed class TenantAccess : IDisposable
     /// <summary>Creates group <paramref name="name"/>; a tenant admin's (or an operator's) to make.</summary>
     public GroupInfo CreateGroup(TenantId tenant, string name, AccessActor actor)
     {
+        _lastRead.Clear(); // what stands in for the catalog during an outage never outlives a change made here
         ArgumentNullException.ThrowIfNull(actor);
         GroupName.Validate(name);
         RequireAdmin(actor, "create a group");
@@ -185,6 +193,7 @@ public sealed class TenantAccess : IDisposable
     /// <summary>Deletes group <paramref name="name"/> and its memberships; false when there is no such group.</summary>
     public bool DeleteGroup(TenantId tenant, string name, AccessActor actor)
     {
+        _lastRead.Clear(); // what stands in for the catalog during an outage never outlives a change made here
         ArgumentNullException.ThrowIfNull(actor);
         GroupName.Validate(name);
         RequireAdmin(actor, "delete a group");
@@ -213,6 +222,7 @@ public sealed class TenantAccess : IDisposable
     /// </summary>
     public GroupMember AddMember(TenantId tenant, string name, UserId user, bool admin, AccessActor actor, UserId? actorUser = null)
     {
+        _lastRead.Clear(); // what stands in for the catalog during an outage never outlives a change made here
         ArgumentNullException.ThrowIfNull(actor);
         GroupName.Validate(name);
         if (user.Value.StartsWith("key:", StringComparison.Ordinal))
@@ -232,6 +242,7 @@ public sealed class TenantAccess : IDisposable
     /// <summary>Removes <paramref name="user"/> from group <paramref name="name"/>; false when they were not a member.</summary>
     public bool RemoveMember(TenantId tenant, string name, UserId user, AccessActor actor, UserId? actorUser = null)
     {
+        _lastRead.Clear(); // what stands in for the catalog during an outage never outlives a change made here
         ArgumentNullException.ThrowIfNull(actor);
         GroupName.Validate(name);
         MayManage(tenant, name, actor, actorUser, IsGroupAdmin(tenant, name, user) ? "remove a group admin" : null);
@@ -242,6 +253,7 @@ public sealed class TenantAccess : IDisposable
     /// <summary>Forgets an erased user: their role and memberships go (even a last owner's: erasure comes first).</summary>
     public void Forget(TenantId tenant, UserId user)
     {
+        _lastRead.Clear(); // what stands in for the catalog during an outage never outlives a change made here
         _db.Execute("DELETE FROM tenant_group_members WHERE tenant = @t AND user_id = @u;", ("@t", tenant.Value), ("@u", user.Value));
         _db.Execute("DELETE FROM tenant_roles WHERE tenant = @t AND user_id = @u;", ("@t", tenant.Value), ("@u", user.Value));
     }

@@ -100,6 +100,7 @@ public sealed class TenantCatalog
     private readonly CatalogDatabase _db;
     private readonly TimeProvider _time;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<TenantId, Recent> _recent = new();
+    private readonly LastRead<TenantId, RetrievalOverrides?> _retrieval;
     private long _version; // bumped after every committed change of a tenant record through this object
 
     /// <summary>The catalog in <paramref name="db"/>, its tables made by <see cref="CatalogSchema"/>.</summary>
@@ -107,6 +108,7 @@ public sealed class TenantCatalog
     {
         _db = db;
         _time = time ?? TimeProvider.System;
+        _retrieval = new(_time);
     }
 
     /// <summary>
@@ -237,7 +239,8 @@ public sealed class TenantCatalog
     /// The tenant as this catalog object read it at most <see cref="RecentFor"/> ago, else read now: the per-request
     /// admission check, which would otherwise query the database on every request (and on every refused one). A change
     /// made through this object is seen at once (every committed change invalidates what was kept); one made by another
-    /// process sharing the database within <see cref="RecentFor"/>. Throws as <see cref="Find"/> does.
+    /// process sharing the database within <see cref="RecentFor"/>. While the catalog is away, an active tenant read at most
+    /// <see cref="CatalogDatabase.OutageGrace"/> ago is answered as it was (decision 0033); otherwise throws as <see cref="Find"/> does.
     /// </summary>
     public TenantRecord? FindRecent(TenantId id)
     {
@@ -247,7 +250,17 @@ public sealed class TenantCatalog
             return kept.Record;
         }
 
-        var record = Find(id); // a change committed while this runs bumps the version: what is kept here is not used
+        TenantRecord? record;
+        try
+        {
+            record = Find(id); // a change committed while this runs bumps the version: what is kept here is not used
+        }
+        catch (Exception e) when (CatalogDatabase.IsOutage(e) && kept is { Record.Status: TenantStatus.Active } && kept.Version == version
+            && _time.GetElapsedTime(kept.ReadAt, now) <= CatalogDatabase.OutageGrace)
+        {
+            return kept.Record; // the catalog is away: an active tenant read moments ago is served as it was (decision 0033)
+        }
+
         if (_recent.Count >= MaxRecent)
         {
             _recent.Clear();
@@ -260,21 +273,24 @@ public sealed class TenantCatalog
     /// <summary>Every tenant, by id.</summary>
     public IReadOnlyList<TenantRecord> List() => _db.Query($"SELECT {Columns} FROM tenants ORDER BY id;", Read);
 
-    /// <summary>The tenant's retrieval overrides, or null when it has none.</summary>
-    public RetrievalOverrides? FindRetrieval(TenantId id) =>
+    /// <summary>The tenant's retrieval overrides, or null when it has none (during an outage, as read at most <see cref="CatalogDatabase.OutageGrace"/> ago).</summary>
+    public RetrievalOverrides? FindRetrieval(TenantId id) => _retrieval.Get(id, () =>
         _db.Query("SELECT retrieval FROM tenant_settings WHERE tenant = @id;", r => r.GetString(0), ("@id", id.Value)).SingleOrDefault() is { } json
             ? System.Text.Json.JsonSerializer.Deserialize<RetrievalOverrides>(json)
-            : null;
+            : null);
 
     /// <summary>Replaces the tenant's retrieval overrides; false when the tenant does not exist.</summary>
-    public bool SetRetrieval(TenantId id, RetrievalOverrides overrides) =>
-        _db.Execute(
+    public bool SetRetrieval(TenantId id, RetrievalOverrides overrides)
+    {
+        _retrieval.Clear();
+        return _db.Execute(
             """
             INSERT INTO tenant_settings(tenant, retrieval) SELECT id, CAST(@json AS TEXT) FROM tenants WHERE id = @id
             ON CONFLICT(tenant) DO UPDATE SET retrieval = excluded.retrieval;
             """,
             ("@id", id.Value),
             ("@json", System.Text.Json.JsonSerializer.Serialize(overrides))) == 1;
+    }
 
     /// <summary>The tenant's own memory retention in days (null: the service's default) and how far its memory was consolidated.</summary>
     public (int? RetentionDays, DateTimeOffset? ConsolidatedUntil) FindMemory(TenantId id) =>

@@ -44,8 +44,11 @@ public sealed class TestCluster : IAsyncDisposable
     /// <summary>A store node's data folder.</summary>
     public string StoreData(string node) => Path.Combine(_root, node);
 
-    /// <summary>Starts <paramref name="stores"/> store nodes and <paramref name="gateways"/> gateways; throws with a process's output if one does not start.</summary>
-    public static async Task<TestCluster> StartAsync(int stores, int gateways, CancellationToken ct)
+    /// <summary>
+    /// Starts <paramref name="stores"/> store nodes and <paramref name="gateways"/> gateways on a new database of the shared
+    /// test server, or on <paramref name="catalog"/>; throws with a process's output if one does not start.
+    /// </summary>
+    public static async Task<TestCluster> StartAsync(int stores, int gateways, CancellationToken ct, string? catalog = null)
     {
         var root = Path.Combine(Path.GetTempPath(), "bruno-cluster-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(root);
@@ -53,7 +56,7 @@ public sealed class TestCluster : IAsyncDisposable
         var common = new Dictionary<string, string>
         {
             ["BRUNO_CATALOG__PROVIDER"] = "postgres",
-            ["BRUNO_CATALOG__CONNECTIONSTRING"] = TestPostgres.NewDatabase(),
+            ["BRUNO_CATALOG__CONNECTIONSTRING"] = catalog ?? TestPostgres.NewDatabase(),
             ["BRUNO_CLUSTER__TOKEN"] = "cluster-" + Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24)),
             ["BRUNO_CLUSTER__HEARTBEATSECONDS"] = "1",
             ["BRUNO_CLUSTER__NODETIMEOUTSECONDS"] = "5",

@@ -1,0 +1,69 @@
+using System.Net;
+using System.Net.Http.Json;
+using Bruno.Testing;
+
+namespace Bruno.Cli.Tests;
+
+/// <summary>
+/// Issue 23's first failure, with real processes: a PostgreSQL catalog restarted, then stopped and started, under two
+/// gateways and a store node. No process exits, no request gets 500, and both gateways answer again once it is back.
+/// On a PostgreSQL server of the test's own (the shared one is not restarted under the other tests).
+/// </summary>
+public sealed class CatalogRestartTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task APostgresRestartAndOutage_UnderTwoGateways_StopNoProcess_AnswerNo500_AndRecover()
+    {
+        await using var pg = await OwnPostgres.StartAsync();
+        await using var cluster = await TestCluster.StartAsync(stores: 1, gateways: 2, Ct, pg.ConnectionString);
+        const string tenant = "restart-acme";
+        await cluster.CreateTenantsAsync(0, Ct, tenant);
+        var token = cluster.UserToken(tenant, "alice");
+        using var first = cluster.Client(0, token);
+        using var second = cluster.Client(1, token);
+        (await first.PostAsJsonAsync("/api/v1/documents", new { id = "hours", content = "The office opens at eight." }, Ct)).EnsureSuccessStatusCode();
+
+        var seen = new List<HttpStatusCode>();
+        async Task<HttpStatusCode> AskAsync(HttpClient client)
+        {
+            using var response = await client.PostAsJsonAsync("/api/v1/query", new { query = "When does the office open?" }, Ct);
+            seen.Add(response.StatusCode);
+            if (response.StatusCode == HttpStatusCode.ServiceUnavailable)
+            {
+                Assert.NotNull(response.Headers.RetryAfter);
+            }
+
+            return response.StatusCode;
+        }
+
+        // both gateways answer the question (bounded: each try is a request)
+        async Task AnsweredByBothAsync()
+        {
+            foreach (var client in new[] { first, second })
+            {
+                var answered = false;
+                for (var attempt = 0; attempt < 20 && !answered; attempt++)
+                {
+                    answered = await AskAsync(client) == HttpStatusCode.OK;
+                }
+
+                Assert.True(answered, "a gateway did not answer again after the catalog came back");
+            }
+        }
+
+        await AnsweredByBothAsync();
+        await pg.RestartAsync(); // every pooled connection of every process is terminated
+        await AnsweredByBothAsync();
+
+        await pg.StopAsync();
+        await AskAsync(first); // served from what was last read, or 503: never 500
+        await AskAsync(second);
+        await pg.StartAgainAsync();
+        await AnsweredByBothAsync();
+
+        Assert.DoesNotContain(HttpStatusCode.InternalServerError, seen);
+        Assert.All(cluster.Gateways.Concat(cluster.Stores), p => Assert.True(p.IsRunning, $"{p.Name} exited"));
+    }
+}

@@ -46,28 +46,17 @@ public sealed partial class StoreNodeAgent(Placement placement, StorageEngine en
     private bool NotMine(TenantId tenant) => placement.Find(tenant) is { } now && now.Node != Node && now.MovingTo != Node;
 
     /// <summary>Runs rounds until <paramref name="ct"/> is cancelled.</summary>
-    public async Task RunAsync(CancellationToken ct)
+    public Task RunAsync(CancellationToken ct)
     {
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.HeartbeatSeconds));
-        while (await timer.WaitForNextTickAsync(ct))
-        {
-            try
-            {
-                await RunOnceAsync(ct);
-            }
-            catch (Exception e) when (e is System.Data.Common.DbException or StorageException or IOException)
-            {
-                Log.RoundFailed(_logger, e.GetType().Name);
-            }
-        }
+        // a catalog outage (or anything else) fails one heartbeat, never the node: the next one comes at the usual time, so
+        // the node is seen live again within a heartbeat of the catalog's return (decision 0033)
+        var heartbeat = TimeSpan.FromSeconds(options.HeartbeatSeconds);
+        return Core.BackgroundLoop.RunAsync("store-heartbeat", heartbeat, RunOnceAsync, _logger, TimeProvider.System, ct, maxBackoff: heartbeat);
     }
 
     private static partial class Log
     {
         [LoggerMessage(EventId = 3820, Level = LogLevel.Information, Message = "Erased this node's copy of tenant {Tenant}: it moved to store node {Owner}")]
         public static partial void ErasedMovedCopy(ILogger logger, string tenant, string owner);
-
-        [LoggerMessage(EventId = 3822, Level = LogLevel.Warning, Message = "The store node's report to the catalog failed ({Error}); retrying at the next heartbeat")]
-        public static partial void RoundFailed(ILogger logger, string error);
     }
 }

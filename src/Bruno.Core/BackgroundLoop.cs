@@ -15,9 +15,10 @@ public static partial class BackgroundLoop
 
     /// <summary>
     /// Runs <paramref name="round"/> every <paramref name="interval"/> (the first after <paramref name="firstDelay"/>,
-    /// default one interval) until <paramref name="stoppingToken"/> is cancelled; never throws.
+    /// default one interval) until <paramref name="stoppingToken"/> is cancelled; never throws. After failures the wait
+    /// grows up to <paramref name="maxBackoff"/> (default <see cref="MaxBackoff"/>; a heartbeat keeps its interval).
     /// </summary>
-    public static async Task RunAsync(string job, TimeSpan interval, Func<CancellationToken, Task> round, ILogger logger, TimeProvider time, CancellationToken stoppingToken, TimeSpan? firstDelay = null)
+    public static async Task RunAsync(string job, TimeSpan interval, Func<CancellationToken, Task> round, ILogger logger, TimeProvider time, CancellationToken stoppingToken, TimeSpan? firstDelay = null, TimeSpan? maxBackoff = null)
     {
         ArgumentNullException.ThrowIfNull(round);
         ArgumentNullException.ThrowIfNull(time);
@@ -27,7 +28,7 @@ public static partial class BackgroundLoop
         {
             try
             {
-                await Task.Delay(first && firstDelay is { } d ? d : Wait(interval, failures), time, stoppingToken);
+                await Task.Delay(first && firstDelay is { } d ? d : Wait(interval, failures, maxBackoff ?? MaxBackoff), time, stoppingToken);
                 first = false;
                 await round(stoppingToken);
                 if (failures > 0)
@@ -44,13 +45,13 @@ public static partial class BackgroundLoop
             catch (Exception e)
             {
                 failures++;
-                Failed(logger, job, failures, Wait(interval, failures).TotalSeconds, e.GetType().Name, e.Message);
+                Failed(logger, job, failures, Wait(interval, failures, maxBackoff ?? MaxBackoff).TotalSeconds, e.GetType().Name, e.Message);
             }
         }
     }
 
-    /// <summary>The wait before the next round: the interval, doubled per failure in a row, at most <see cref="MaxBackoff"/> (never less than the interval).</summary>
-    public static TimeSpan Wait(TimeSpan interval, int failures)
+    /// <summary>The wait before the next round: the interval, doubled per failure in a row, at most <paramref name="max"/> (default <see cref="MaxBackoff"/>; never less than the interval).</summary>
+    public static TimeSpan Wait(TimeSpan interval, int failures, TimeSpan? max = null)
     {
         if (failures == 0)
         {
@@ -58,7 +59,7 @@ public static partial class BackgroundLoop
         }
 
         var backoff = interval.Ticks * Math.Pow(2, Math.Min(failures, 20));
-        return TimeSpan.FromTicks((long)Math.Max(interval.Ticks, Math.Min(backoff, MaxBackoff.Ticks)));
+        return TimeSpan.FromTicks((long)Math.Max(interval.Ticks, Math.Min(backoff, (max ?? MaxBackoff).Ticks)));
     }
 
     [LoggerMessage(EventId = 4010, Level = LogLevel.Error, Message = "Background job {Job} failed ({Failures} in a row: {Error}: {Detail}); next round in {Seconds} s")]

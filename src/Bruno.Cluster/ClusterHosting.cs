@@ -141,15 +141,5 @@ internal sealed class StoreNodeJob(StoreNodeAgent agent, StorageEngine engine) :
         return base.StartAsync(cancellationToken);
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        try
-        {
-            await agent.RunAsync(stoppingToken);
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            // stopping
-        }
-    }
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => agent.RunAsync(stoppingToken); // never throws (Core.BackgroundLoop)
 }

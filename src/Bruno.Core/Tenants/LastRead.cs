@@ -4,15 +4,12 @@ namespace Bruno.Core.Tenants;
 
 /// <summary>
 /// What the catalog last answered for a key, to answer with while the catalog is away (decision 0033): a read that
-/// fails as an outage (<see cref="CatalogDatabase.IsOutage"/>) returns the value read at most <see cref="Grace"/> ago;
+/// fails as an outage (<see cref="CatalogDatabase.IsOutage"/>) returns the value read at most <see cref="CatalogDatabase.OutageGrace"/> ago;
 /// otherwise the failure is thrown. A read that works replaces what is kept. At most 10,000 keys are kept.
 /// </summary>
 internal sealed class LastRead<TKey, TValue>(TimeProvider time)
     where TKey : notnull
 {
-    /// <summary>How old a value may be to stand in for the catalog during an outage.</summary>
-    public static TimeSpan Grace => CatalogDatabase.OutageGrace;
-
     private const int MaxKept = 10_000;
     private readonly ConcurrentDictionary<TKey, (TValue Value, long At)> _kept = new();
 
@@ -31,7 +28,7 @@ internal sealed class LastRead<TKey, TValue>(TimeProvider time)
             _kept[key] = (value, time.GetTimestamp());
             return value;
         }
-        catch (Exception e) when (CatalogDatabase.IsOutage(e) && _kept.TryGetValue(key, out var kept) && time.GetElapsedTime(kept.At) <= Grace)
+        catch (Exception e) when (CatalogDatabase.IsOutage(e) && _kept.TryGetValue(key, out var kept) && time.GetElapsedTime(kept.At) <= CatalogDatabase.OutageGrace)
         {
             return kept.Value;
         }

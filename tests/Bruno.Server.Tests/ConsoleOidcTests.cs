@@ -30,8 +30,8 @@ public sealed class OidcConsoleFixture : IAsyncLifetime
     /// <summary>The provider's users: their tenant (none for one the provider knows but no tenant claims) and groups.</summary>
     public Dictionary<string, (string? Tenant, string[] Groups)> Users { get; } = new(StringComparer.Ordinal);
 
-    /// <summary>The authorization requests the provider received (their query strings).</summary>
-    public List<string> AuthorizationRequests { get; } = [];
+    /// <summary>The authorization requests the provider received by GET (their query strings), in order, across the class's tests.</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<string> AuthorizationRequests { get; } = new();
 
     public string Issuer { get; private set; } = string.Empty;
 
@@ -97,7 +97,11 @@ public sealed class OidcConsoleFixture : IAsyncLifetime
     private async Task<IResult> AuthorizeAsync(HttpContext http)
     {
         var request = http.GetOpenIddictServerRequest()!;
-        AuthorizationRequests.Add(http.Request.QueryString.Value ?? string.Empty);
+        if (HttpMethods.IsGet(http.Request.Method))
+        {
+            AuthorizationRequests.Enqueue(http.Request.QueryString.Value ?? string.Empty);
+        }
+
         var user = http.Request.HasFormContentType ? (await http.Request.ReadFormAsync())["username"].ToString() : string.Empty;
         if (user.Length == 0)
         {
@@ -172,6 +176,7 @@ public sealed class ConsoleOidcTests(OidcConsoleFixture fixture) : IClassFixture
         };
 
         await page.GotoAsync(new Uri(Server.Address, "/console").ToString());
+        var earlier = fixture.AuthorizationRequests.Count; // the class's other tests sign in through the same provider
         await page.GetByRole(AriaRole.Link, new() { Name = "Sign in with Example SSO" }).ClickAsync();
         await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Example SSO" })).ToBeVisibleAsync();
         await page.GetByLabel("Username").FillAsync("olga");
@@ -180,7 +185,7 @@ public sealed class ConsoleOidcTests(OidcConsoleFixture fixture) : IClassFixture
         await Assertions.Expect(page.Locator(".who")).ToContainTextAsync("olga · " + tenant);
 
         // the code was asked for with a PKCE challenge (S256), for the console's redirect URI
-        var asked = Assert.Single(fixture.AuthorizationRequests, q => q.Contains("client_id=" + OidcConsoleFixture.ClientId, StringComparison.Ordinal));
+        var asked = Assert.Single(fixture.AuthorizationRequests.Skip(earlier), q => q.Contains("client_id=" + OidcConsoleFixture.ClientId, StringComparison.Ordinal));
         Assert.Contains("code_challenge_method=S256", asked, StringComparison.Ordinal);
         Assert.Contains("code_challenge=", asked, StringComparison.Ordinal);
         Assert.Contains("response_type=code", asked, StringComparison.Ordinal);

@@ -49,12 +49,17 @@ public static class ClusterHosting
             services.AddSingleton(sp => new RoutedStorage(sp.GetRequiredService<Placement>(), cluster, sp.GetService<ILogger<RoutedStorage>>(), sp.GetService<TimeProvider>()));
             services.Replace(ServiceDescriptor.Singleton<IStorageEngine>(sp => sp.GetRequiredService<RoutedStorage>()));
             services.AddSingleton(sp => new TenantMover(sp.GetRequiredService<Placement>(), sp.GetRequiredService<RoutedStorage>(), cluster, sp.GetService<ILogger<TenantMover>>()));
+            services.AddSingleton(sp => new ReplicaKeeper(sp.GetRequiredService<Placement>(), sp.GetRequiredService<RoutedStorage>(), sp.GetRequiredService<TenantMover>(), cluster, sp.GetService<TimeProvider>(), sp.GetService<ILogger<ReplicaKeeper>>()));
             services.AddHostedService<ClusterMaintenanceJob>();
+            services.AddHostedService<FailoverJob>();
+            services.AddHostedService<ReplicaRepairJob>();
             return;
         }
 
-        services.AddSingleton(sp => new StoreNodeService(sp.GetRequiredService<StorageEngine>(), cluster.NodeName!, cluster.Token!));
-        services.AddSingleton(sp => new StoreNodeAgent(sp.GetRequiredService<Placement>(), sp.GetRequiredService<StorageEngine>(), cluster, sp.GetService<ILogger<StoreNodeAgent>>()));
+        services.AddSingleton(sp => new NodeClients(sp.GetRequiredService<Placement>(), cluster));
+        services.AddSingleton(sp => new NodeReplication(sp.GetRequiredService<StorageEngine>(), sp.GetRequiredService<Placement>(), cluster.NodeName!, sp.GetRequiredService<NodeClients>().Get, sp.GetService<ILogger<NodeReplication>>()));
+        services.AddSingleton(sp => new StoreNodeService(sp.GetRequiredService<StorageEngine>(), cluster.NodeName!, cluster.Token!, sp.GetRequiredService<NodeReplication>()));
+        services.AddSingleton(sp => new StoreNodeAgent(sp.GetRequiredService<Placement>(), sp.GetRequiredService<StorageEngine>(), cluster, sp.GetService<ILogger<StoreNodeAgent>>(), sp.GetRequiredService<NodeReplication>()));
         services.AddHostedService<StoreNodeJob>();
         services.AddGrpc(o =>
         {
@@ -113,22 +118,31 @@ public static class ClusterHosting
 }
 
 /// <summary>
-/// A gateway's upkeep of the tiers, every minute: moves recorded longer ago than
-/// <see cref="ClusterOptions.StaleMoveMinutes"/> are given up (their gateway died, so their tenant would stay fenced),
-/// and tenant transitions left unfinished (a deletion whose store node was down, say) are finished once settled.
-/// Every gateway runs it; each step is safe to run twice.
+/// A gateway's upkeep of the tiers, every minute: tenant transitions left unfinished (a deletion whose store node was
+/// down, say) are finished once settled. Every gateway runs it; each step is safe to run twice.
 /// </summary>
-internal sealed partial class ClusterMaintenanceJob(TenantMover mover, TenantService tenants, IOptions<BrunoOptions> options, TimeProvider time, ILogger<ClusterMaintenanceJob> logger) : BackgroundService
+internal sealed partial class ClusterMaintenanceJob(TenantService tenants, TimeProvider time, ILogger<ClusterMaintenanceJob> logger) : BackgroundService
 {
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        BackgroundLoop.RunAsync("tier-upkeep", TimeSpan.FromMinutes(1), async ct =>
-        {
-            await mover.GiveUpStaleMovesAsync(TimeSpan.FromMinutes(options.Value.Cluster.StaleMoveMinutes), ct);
-            await tenants.RecoverAsync(ClusterHosting.SettledFor, (t, e) => NotFinished(logger, t.Value, e.GetType().Name));
-        }, logger, time, stoppingToken);
+        BackgroundLoop.RunAsync("tier-upkeep", TimeSpan.FromMinutes(1), async _ =>
+            await tenants.RecoverAsync(ClusterHosting.SettledFor, (t, e) => NotFinished(logger, t.Value, e.GetType().Name)), logger, time, stoppingToken);
 
     [LoggerMessage(EventId = 3830, Level = LogLevel.Warning, Message = "Could not finish the interrupted transition of tenant {Tenant} now ({Error}); trying again in a minute")]
     private static partial void NotFinished(ILogger logger, string tenant, string error);
+}
+
+/// <summary>A gateway's failover round every second (<see cref="ReplicaKeeper.FailOverAsync"/>).</summary>
+internal sealed class FailoverJob(ReplicaKeeper keeper, TimeProvider time, ILogger<FailoverJob> logger) : BackgroundService
+{
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        BackgroundLoop.RunAsync("tier-failover", TimeSpan.FromSeconds(1), async ct => await keeper.FailOverAsync(ct), logger, time, stoppingToken, maxBackoff: TimeSpan.FromSeconds(5));
+}
+
+/// <summary>A gateway's replica repairs every heartbeat (<see cref="ReplicaKeeper.RepairAsync"/>).</summary>
+internal sealed class ReplicaRepairJob(ReplicaKeeper keeper, IOptions<BrunoOptions> options, TimeProvider time, ILogger<ReplicaRepairJob> logger) : BackgroundService
+{
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        BackgroundLoop.RunAsync("tier-replicas", TimeSpan.FromSeconds(options.Value.Cluster.HeartbeatSeconds), async ct => await keeper.RepairAsync(ct), logger, time, stoppingToken, maxBackoff: TimeSpan.FromSeconds(30));
 }
 
 /// <summary>Runs the store node's agent: one report before the node is served (so it can be placed on), then every heartbeat.</summary>

@@ -16,10 +16,19 @@ public sealed record StoreNodeRecord(string Name, Uri Url, int Tenants, long Row
 
 /// <summary>Which node owns a tenant; <paramref name="MovingTo"/> names the target of a move in progress.</summary>
 /// <param name="Tenant">The tenant.</param>
-/// <param name="Node">The node that owns it: every call for the tenant goes there.</param>
-/// <param name="Epoch">Raised by every completed move.</param>
+/// <param name="Node">The node that owns it (its primary): every write for the tenant goes there.</param>
+/// <param name="Epoch">Raised by every change of who holds the tenant: a completed move, a promotion, a replica added or dropped.</param>
 /// <param name="MovingTo">The node a move is copying it to, or null.</param>
-public sealed record TenantPlacement(TenantId Tenant, string Node, long Epoch, string? MovingTo);
+/// <param name="Replica">The second node holding it, or null.</param>
+/// <param name="ReplicaInSync">Whether the owner sends the replica every write before acknowledging it (false while its copy is being built).</param>
+public sealed record TenantPlacement(TenantId Tenant, string Node, long Epoch, string? MovingTo, string? Replica = null, bool ReplicaInSync = false)
+{
+    /// <summary>The replica, when it has every acknowledged write (it may serve reads and be promoted).</summary>
+    public string? SyncReplica => ReplicaInSync ? Replica : null;
+
+    /// <summary>Whether <paramref name="node"/> holds a copy the catalog accounts for: owner, replica, or a move's target.</summary>
+    public bool Holds(string node) => node == Node || node == Replica || node == MovingTo;
+}
 
 /// <summary>
 /// The placement of tenants on store nodes, in the shared catalog: the nodes' reports (<c>store_nodes</c>) and each
@@ -64,15 +73,19 @@ public sealed class Placement
         return _time.GetUtcNow() - node.SeenAt <= timeout;
     }
 
+    private const string Columns = "tenant, node, epoch, moving_to, replica, replica_state";
+
+    private static TenantPlacement Read(DbDataReader r) => new(
+        TenantId.Parse(r.GetString(0)), r.GetString(1), Long(r, 2), r.IsDBNull(3) ? null : r.GetString(3),
+        r.IsDBNull(4) ? null : r.GetString(4), !r.IsDBNull(5) && r.GetString(5) == "sync");
+
     /// <summary>Where the tenant lives, or null when it was never placed.</summary>
     public TenantPlacement? Find(TenantId tenant) =>
-        _db.Query("SELECT node, epoch, moving_to FROM tenant_placement WHERE tenant = @t;", r => new TenantPlacement(
-            tenant, r.GetString(0), Long(r, 1), r.IsDBNull(2) ? null : r.GetString(2)), ("@t", tenant.Value)).FirstOrDefault();
+        _db.Query($"SELECT {Columns} FROM tenant_placement WHERE tenant = @t;", Read, ("@t", tenant.Value)).FirstOrDefault();
 
     /// <summary>Every placement (for operators and a node's check of what it still owns).</summary>
     public IReadOnlyList<TenantPlacement> All() =>
-        _db.Query("SELECT tenant, node, epoch, moving_to FROM tenant_placement ORDER BY tenant;", r => new TenantPlacement(
-            TenantId.Parse(r.GetString(0)), r.GetString(1), Long(r, 2), r.IsDBNull(3) ? null : r.GetString(3)));
+        _db.Query($"SELECT {Columns} FROM tenant_placement ORDER BY tenant;", Read);
 
     /// <summary>
     /// Places a new tenant on the least loaded live node and returns its placement; a tenant placed already keeps its
@@ -80,7 +93,12 @@ public sealed class Placement
     /// average tenant's bytes and rows (at least 64 KiB, an empty store's size), so that a burst of new tenants spreads
     /// instead of piling onto the node that looked emptiest. Throws <see cref="NoStoreNodeException"/> when no node is live.
     /// </summary>
-    public TenantPlacement Assign(TenantId tenant, TimeSpan nodeTimeout)
+    /// <remarks>
+    /// With <paramref name="replicated"/> and a second live node, the tenant gets a replica there, in sync from the
+    /// start (both copies are created empty before anything is written). Throws <see cref="NoStoreNodeException"/> when
+    /// no node is live.
+    /// </remarks>
+    public TenantPlacement Assign(TenantId tenant, TimeSpan nodeTimeout, bool replicated = false)
     {
         if (Find(tenant) is { } existing)
         {
@@ -88,18 +106,24 @@ public sealed class Placement
         }
 
         var node = LeastLoaded(nodeTimeout) ?? throw new NoStoreNodeException();
+        var replica = replicated ? LeastLoaded(nodeTimeout, except: node) : null;
         _db.Execute(
-            "INSERT INTO tenant_placement(tenant, node, epoch, moving_to, changed_at) VALUES (@t, @n, 1, NULL, @now) ON CONFLICT (tenant) DO NOTHING;",
-            ("@t", tenant.Value), ("@n", node), ("@now", _time.GetUtcNow().UtcTicks));
+            "INSERT INTO tenant_placement(tenant, node, epoch, moving_to, changed_at, replica, replica_state) VALUES (@t, @n, 1, NULL, @now, @r, @rs) ON CONFLICT (tenant) DO NOTHING;",
+            ("@t", tenant.Value), ("@n", node), ("@now", _time.GetUtcNow().UtcTicks), ("@r", (object?)replica ?? DBNull.Value), ("@rs", replica is null ? DBNull.Value : "sync"));
         return Find(tenant)!;
     }
 
-    /// <summary>The live node a new tenant would go to (see <see cref="Assign"/>), or null when none is live.</summary>
-    public string? LeastLoaded(TimeSpan nodeTimeout)
+    /// <summary>
+    /// The live node a new tenant (or a new replica) would go to (see <see cref="Assign"/>), or null when none is live;
+    /// <paramref name="except"/> is never chosen. A replica counts as load like an owned tenant.
+    /// </summary>
+    public string? LeastLoaded(TimeSpan nodeTimeout, string? except = null)
     {
-        var placed = _db.Query("SELECT node, COUNT(*) FROM tenant_placement GROUP BY node;", r => (r.GetString(0), Long(r, 1)))
+        var placed = _db.Query(
+            "SELECT node, COUNT(*) FROM (SELECT node FROM tenant_placement UNION ALL SELECT replica FROM tenant_placement WHERE replica IS NOT NULL) AS held GROUP BY node;",
+            r => (r.GetString(0), Long(r, 1)))
             .ToDictionary(p => p.Item1, p => p.Item2, StringComparer.Ordinal);
-        var live = Nodes().Where(n => IsLive(n, nodeTimeout)).ToList();
+        var live = Nodes().Where(n => IsLive(n, nodeTimeout) && n.Name != except).ToList();
         var tenants = Math.Max(1, live.Sum(n => (long)n.Tenants));
         var tenantBytes = Math.Max(64 * 1024, live.Sum(n => n.Bytes) / tenants);
         var tenantRows = live.Sum(n => n.Rows) / tenants;
@@ -117,19 +141,79 @@ public sealed class Placement
     /// Records that <paramref name="tenant"/> is being copied from <paramref name="from"/> to <paramref name="to"/>; false
     /// when it is not on <paramref name="from"/> any more or another move (to another node) is in progress.
     /// </summary>
+    /// <remarks>Refused too while a replica is being built, and to the tenant's own replica (that is a promotion, not a move).</remarks>
     public bool BeginMove(TenantId tenant, string from, string to) => _db.Execute(
-        "UPDATE tenant_placement SET moving_to = @to, changed_at = @now WHERE tenant = @t AND node = @from AND (moving_to IS NULL OR moving_to = @to);",
+        "UPDATE tenant_placement SET moving_to = @to, changed_at = @now WHERE tenant = @t AND node = @from AND (moving_to IS NULL OR moving_to = @to) " +
+        "AND (replica IS NULL OR (replica <> @to AND replica_state = 'sync'));",
         ("@t", tenant.Value), ("@from", from), ("@to", to), ("@now", _time.GetUtcNow().UtcTicks)) == 1;
+
+    /// <summary>
+    /// Renews the lease of the tenant's transition in progress (a move or a replica being built): its process is alive.
+    /// A transition not renewed for the lease is given up by any gateway (<see cref="StaleTransitions"/>). False when
+    /// no transition of the tenant is recorded any more.
+    /// </summary>
+    public bool Renew(TenantId tenant) => _db.Execute(
+        "UPDATE tenant_placement SET changed_at = @now WHERE tenant = @t AND (moving_to IS NOT NULL OR replica_state = 'building');",
+        ("@t", tenant.Value), ("@now", _time.GetUtcNow().UtcTicks)) == 1;
+
+    /// <summary>
+    /// Promotes the tenant's replica to owner, when the placement is still the one read (<paramref name="seen"/>: same
+    /// owner, same epoch, its replica in sync). The epoch is raised, so the old owner can no longer have a write
+    /// replicated; a move from the old owner is called off. False when anything changed.
+    /// </summary>
+    public bool Promote(TenantPlacement seen)
+    {
+        ArgumentNullException.ThrowIfNull(seen);
+        return seen.SyncReplica is { } replica && _db.Execute(
+            "UPDATE tenant_placement SET node = replica, replica = NULL, replica_state = NULL, moving_to = NULL, epoch = epoch + 1, changed_at = @now " +
+            "WHERE tenant = @t AND node = @node AND epoch = @epoch AND replica = @r AND replica_state = 'sync';",
+            ("@t", seen.Tenant.Value), ("@node", seen.Node), ("@epoch", seen.Epoch), ("@r", replica), ("@now", _time.GetUtcNow().UtcTicks)) == 1;
+    }
+
+    /// <summary>
+    /// Drops the tenant's replica (it missed a write, or its copy was given up), when the placement is still the one
+    /// read: same owner, replica and epoch. Raises the epoch. False when anything changed, and then the caller must not
+    /// acknowledge a write on the strength of this.
+    /// </summary>
+    public bool DropReplica(TenantPlacement seen)
+    {
+        ArgumentNullException.ThrowIfNull(seen);
+        return seen.Replica is { } replica && _db.Execute(
+            "UPDATE tenant_placement SET replica = NULL, replica_state = NULL, epoch = epoch + 1, changed_at = @now WHERE tenant = @t AND node = @node AND epoch = @epoch AND replica = @r;",
+            ("@t", seen.Tenant.Value), ("@node", seen.Node), ("@epoch", seen.Epoch), ("@r", replica), ("@now", _time.GetUtcNow().UtcTicks)) == 1;
+    }
+
+    /// <summary>
+    /// Records that a replica of the tenant is being built on <paramref name="to"/>, when the placement is still the one
+    /// read, it has no replica and no move is in progress. False otherwise.
+    /// </summary>
+    public bool BeginReplica(TenantPlacement seen, string to)
+    {
+        ArgumentNullException.ThrowIfNull(seen);
+        return seen.Replica is null && seen.MovingTo is null && to != seen.Node && _db.Execute(
+            "UPDATE tenant_placement SET replica = @to, replica_state = 'building', changed_at = @now WHERE tenant = @t AND node = @node AND epoch = @epoch AND replica IS NULL AND moving_to IS NULL;",
+            ("@t", seen.Tenant.Value), ("@node", seen.Node), ("@epoch", seen.Epoch), ("@to", to), ("@now", _time.GetUtcNow().UtcTicks)) == 1;
+    }
+
+    /// <summary>The replica being built on <paramref name="to"/> has the owner's copy: it is in sync from now (epoch raised). False when that build is not the one recorded.</summary>
+    public bool CompleteReplica(TenantId tenant, string owner, string to) => _db.Execute(
+        "UPDATE tenant_placement SET replica_state = 'sync', epoch = epoch + 1, changed_at = @now WHERE tenant = @t AND node = @node AND replica = @to AND replica_state = 'building';",
+        ("@t", tenant.Value), ("@node", owner), ("@to", to), ("@now", _time.GetUtcNow().UtcTicks)) == 1;
+
+    /// <summary>Forgets a replica build that did not finish.</summary>
+    public void AbortReplica(TenantId tenant, string to) => _db.Execute(
+        "UPDATE tenant_placement SET replica = NULL, replica_state = NULL, changed_at = @now WHERE tenant = @t AND replica = @to AND replica_state = 'building';",
+        ("@t", tenant.Value), ("@to", to), ("@now", _time.GetUtcNow().UtcTicks));
 
     /// <summary>Switches the owner to the move's target and raises the epoch; false when that move is not the one recorded.</summary>
     public bool CompleteMove(TenantId tenant, string from, string to) => _db.Execute(
         "UPDATE tenant_placement SET node = @to, moving_to = NULL, epoch = epoch + 1, changed_at = @now WHERE tenant = @t AND node = @from AND moving_to = @to;",
         ("@t", tenant.Value), ("@from", from), ("@to", to), ("@now", _time.GetUtcNow().UtcTicks)) == 1;
 
-    /// <summary>The moves recorded longer ago than <paramref name="olderThan"/> and not finished.</summary>
-    public IReadOnlyList<TenantPlacement> StaleMoves(TimeSpan olderThan) =>
-        _db.Query("SELECT tenant, node, epoch, moving_to FROM tenant_placement WHERE moving_to IS NOT NULL AND changed_at < @before ORDER BY tenant;", r => new TenantPlacement(
-            TenantId.Parse(r.GetString(0)), r.GetString(1), Long(r, 2), r.GetString(3)), ("@before", (_time.GetUtcNow() - olderThan).UtcTicks));
+    /// <summary>The transitions (moves, replica builds) whose lease was not renewed for <paramref name="lease"/>.</summary>
+    public IReadOnlyList<TenantPlacement> StaleTransitions(TimeSpan lease) =>
+        _db.Query($"SELECT {Columns} FROM tenant_placement WHERE (moving_to IS NOT NULL OR replica_state = 'building') AND changed_at < @before ORDER BY tenant;",
+            Read, ("@before", (_time.GetUtcNow() - lease).UtcTicks));
 
     /// <summary>Forgets the tenant's placement (it was erased everywhere).</summary>
     public void Forget(TenantId tenant) => _db.Execute("DELETE FROM tenant_placement WHERE tenant = @t;", ("@t", tenant.Value));

@@ -23,7 +23,7 @@ public sealed partial class RoutedStorage : IStorageEngine, IDisposable
     private readonly ClusterOptions _options;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
-    private readonly ConcurrentDictionary<string, RemoteStorageEngine> _nodes = new(StringComparer.Ordinal);
+    private readonly NodeClients _nodes;
     private readonly ConcurrentDictionary<TenantId, (TenantPlacement Placement, long ReadAt)> _cache = new();
 
     /// <summary>Routes through <paramref name="placement"/> with the settings of <paramref name="options"/>.</summary>
@@ -32,6 +32,7 @@ public sealed partial class RoutedStorage : IStorageEngine, IDisposable
         ArgumentNullException.ThrowIfNull(placement);
         ArgumentNullException.ThrowIfNull(options);
         (_placement, _options, _time) = (placement, options, time ?? TimeProvider.System);
+        _nodes = new NodeClients(placement, options);
         _logger = (ILogger?)logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
     }
 
@@ -39,23 +40,7 @@ public sealed partial class RoutedStorage : IStorageEngine, IDisposable
     public int OpenTenantCount => 0; // a gateway keeps no store open
 
     /// <summary>The client of a store node by name; throws <see cref="StorageException"/> for a node that never reported.</summary>
-    public RemoteStorageEngine NodeClient(string name)
-    {
-        if (_nodes.TryGetValue(name, out var client))
-        {
-            return client;
-        }
-
-        var node = _placement.Node(name) ?? throw new StorageException($"Store node '{name}' is not known to the catalog.");
-        var fresh = new RemoteStorageEngine(node.Name, node.Url, _options.Token!);
-        if (_nodes.TryAdd(name, fresh))
-        {
-            return fresh;
-        }
-
-        fresh.Dispose();
-        return _nodes[name];
-    }
+    public RemoteStorageEngine NodeClient(string name) => _nodes.Get(name);
 
     /// <summary>Where the tenant lives: from the cache when fresh enough, else from the catalog. Null when never placed.</summary>
     public TenantPlacement? PlacementOf(TenantId tenant, bool fresh = false)
@@ -107,8 +92,18 @@ public sealed partial class RoutedStorage : IStorageEngine, IDisposable
                 // write whose connection broke may have been applied by the old owner before its fence: then the copy
                 // carried it, and sending it again applies the same rows by id again, which changes nothing.
                 var again = PlacementOf(tenant, fresh: true);
-                if (again is null || again.Node == placement.Node)
+                if (again is null)
                 {
+                    throw;
+                }
+
+                if (again.Node == placement.Node)
+                {
+                    if (!write && e is StoreUnavailableException && again.SyncReplica is { } replica)
+                    {
+                        return await call(NodeClient(replica)); // the owner is down: its replica in sync has every acknowledged write
+                    }
+
                     throw;
                 }
 
@@ -130,11 +125,28 @@ public sealed partial class RoutedStorage : IStorageEngine, IDisposable
     /// Places the tenant on the least loaded live node (<see cref="Placement.Assign"/>) and creates its store there.
     /// Throws <see cref="NoStoreNodeException"/> when no node is live.
     /// </summary>
+    /// <remarks>
+    /// With replication on and a second live node, the tenant is created there too, as its replica in sync; when that
+    /// fails the replica is dropped, and the gateways' upkeep builds one later.
+    /// </remarks>
     public async Task CreateTenantAsync(TenantId tenant, CancellationToken ct = default)
     {
-        var placement = _placement.Assign(tenant, TimeSpan.FromSeconds(_options.NodeTimeoutSeconds));
+        var placement = _placement.Assign(tenant, TimeSpan.FromSeconds(_options.NodeTimeoutSeconds), _options.Replicated);
         _cache[tenant] = (placement, _time.GetTimestamp());
         await NodeClient(placement.Node).CreateTenantAsync(tenant, ct);
+        if (placement.Replica is { } replica)
+        {
+            try
+            {
+                await NodeClient(replica).CreateTenantAsync(tenant, ct);
+            }
+            catch (StorageException e)
+            {
+                Log.ReplicaNotCreated(_logger, tenant.Value, replica, e.GetType().Name);
+                _placement.DropReplica(placement);
+                Forget(tenant);
+            }
+        }
     }
 
     /// <inheritdoc/>
@@ -150,7 +162,8 @@ public sealed partial class RoutedStorage : IStorageEngine, IDisposable
 
     /// <summary>
     /// Erases the tenant wherever a copy may be: a move in progress is called off first (so it cannot complete with a
-    /// copy it adopted after this), its target's copy is erased, then the owner's; the placement is forgotten last.
+    /// copy it adopted after this), its target's copy is erased, then the replica's, then the owner's; the placement is
+    /// forgotten last, so a copy that could not be erased now is erased when the deletion is finished again.
     /// Reports what the owner erased. A tenant never placed has nothing to erase.
     /// </summary>
     public async Task<TenantErasure> EraseTenantAsync(TenantId tenant, CancellationToken ct = default)
@@ -165,6 +178,11 @@ public sealed partial class RoutedStorage : IStorageEngine, IDisposable
         {
             _placement.AbortMove(tenant, target); // the mover's switch-over now fails, and it erases what it copied
             await NodeClient(target).EraseTenantAsync(tenant, ct);
+        }
+
+        if (placement.Replica is { } replica)
+        {
+            await NodeClient(replica).EraseTenantAsync(tenant, ct); // first: when it fails, the deletion is finished later, reporting the owner's erasure
         }
 
         var erased = await NodeClient(placement.Node).EraseTenantAsync(tenant, ct);
@@ -182,18 +200,15 @@ public sealed partial class RoutedStorage : IStorageEngine, IDisposable
         PlacementOf(tenant) is null ? 0 : await RouteAsync(tenant, e => e.BytesOnDiskAsync(tenant, ct), write: false, ct);
 
     /// <summary>Closes the connections to the store nodes.</summary>
-    public void Dispose()
-    {
-        foreach (var client in _nodes.Values)
-        {
-            client.Dispose();
-        }
-    }
+    public void Dispose() => _nodes.Dispose();
 
     private static partial class Log
     {
         [LoggerMessage(EventId = 3800, Level = LogLevel.Information, Message = "Tenant {Tenant} moved from store node {From} to {To}; following it")]
         public static partial void Rerouted(ILogger logger, string tenant, string from, string to);
+
+        [LoggerMessage(EventId = 3801, Level = LogLevel.Warning, Message = "Creating tenant {Tenant} on store node {Replica}, its replica, failed ({Error}); it starts with one copy")]
+        public static partial void ReplicaNotCreated(ILogger logger, string tenant, string replica, string error);
     }
 }
 

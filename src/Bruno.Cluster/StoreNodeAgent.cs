@@ -13,7 +13,9 @@ namespace Bruno.Cluster;
 /// have done had this node been up. The placement is read again with the tenant held exclusively, just before the
 /// erasure, so a copy a new move is bringing here is never touched. Tenants the catalog never placed are left alone. Catalog and disk failures are logged and retried at the next round.
 /// </summary>
-public sealed partial class StoreNodeAgent(Placement placement, StorageEngine engine, ClusterOptions options, ILogger<StoreNodeAgent>? logger = null)
+/// <remarks>A copy is this node's when the catalog names it owner, replica (in sync or being built) or a move's target.
+/// Each round also tells <see cref="NodeReplication"/> which placements changed, so it reads them again.</remarks>
+public sealed partial class StoreNodeAgent(Placement placement, StorageEngine engine, ClusterOptions options, ILogger<StoreNodeAgent>? logger = null, NodeReplication? replication = null)
 {
     private readonly ILogger _logger = (ILogger?)logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
 
@@ -29,10 +31,12 @@ public sealed partial class StoreNodeAgent(Placement placement, StorageEngine en
         Report();
         var held = engine.ListTenants().ToHashSet();
         var erased = new List<TenantId>();
-        foreach (var p in placement.All().Where(p => held.Contains(p.Tenant)))
+        var all = placement.All();
+        replication?.Reconcile(all);
+        foreach (var p in all.Where(p => held.Contains(p.Tenant)))
         {
             ct.ThrowIfCancellationRequested();
-            if (p.Node != Node && p.MovingTo != Node && await engine.EraseIfAsync(p.Tenant, () => NotMine(p.Tenant)))
+            if (!p.Holds(Node) && await engine.EraseIfAsync(p.Tenant, () => NotMine(p.Tenant)))
             {
                 Log.ErasedMovedCopy(_logger, p.Tenant.Value, p.Node);
                 erased.Add(p.Tenant);
@@ -43,7 +47,7 @@ public sealed partial class StoreNodeAgent(Placement placement, StorageEngine en
     }
 
     /// <summary>Whether the catalog, read now, places the tenant on another node with no move bringing it here.</summary>
-    private bool NotMine(TenantId tenant) => placement.Find(tenant) is { } now && now.Node != Node && now.MovingTo != Node;
+    private bool NotMine(TenantId tenant) => placement.Find(tenant) is { } now && !now.Holds(Node);
 
     /// <summary>Runs rounds until <paramref name="ct"/> is cancelled.</summary>
     public Task RunAsync(CancellationToken ct)
@@ -56,7 +60,7 @@ public sealed partial class StoreNodeAgent(Placement placement, StorageEngine en
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 3820, Level = LogLevel.Information, Message = "Erased this node's copy of tenant {Tenant}: it moved to store node {Owner}")]
+        [LoggerMessage(EventId = 3820, Level = LogLevel.Information, Message = "Erased this node's copy of tenant {Tenant}: the catalog places it elsewhere (owner {Owner})")]
         public static partial void ErasedMovedCopy(ILogger logger, string tenant, string owner);
     }
 }

@@ -70,23 +70,26 @@ public sealed partial class TenantMover(Placement placement, RoutedStorage stora
         var destination = storage.NodeClient(target);
         var fenced = Stopwatch.StartNew();
         long bytes;
-        try
+        await using (new TransitionLease(placement, tenant, _logger))
         {
-            await source.FenceAsync(tenant, ct);
-            await destination.EraseTenantAsync(tenant, ct); // what an earlier attempt left there: never the owner's copy
-            bytes = await source.CopyTenantToAsync(tenant, destination, ct);
-        }
-        catch (Exception e)
-        {
-            Log.MoveFailed(_logger, tenant.Value, current.Node, target, e.GetType().Name);
-            await UndoAsync(tenant, source, destination, target);
-            throw;
-        }
+            try
+            {
+                await source.FenceAsync(tenant, ct);
+                await destination.EraseTenantAsync(tenant, ct); // what an earlier attempt left there: never the owner's copy
+                bytes = await source.CopyTenantToAsync(tenant, destination, ct);
+            }
+            catch (Exception e)
+            {
+                Log.MoveFailed(_logger, tenant.Value, current.Node, target, e.GetType().Name);
+                await UndoAsync(tenant, source, destination, target);
+                throw;
+            }
 
-        if (!placement.CompleteMove(tenant, current.Node, target))
-        {
-            await UndoAsync(tenant, source, destination, target);
-            throw new TenantMoveException($"The placement of tenant '{tenant}' changed during the move; nothing was moved.");
+            if (!placement.CompleteMove(tenant, current.Node, target))
+            {
+                await UndoAsync(tenant, source, destination, target);
+                throw new TenantMoveException($"The placement of tenant '{tenant}' changed during the move (given up after its lease lapsed, or its owner failed over); nothing was moved.");
+            }
         }
 
         var fencedFor = fenced.Elapsed;
@@ -105,24 +108,101 @@ public sealed partial class TenantMover(Placement placement, RoutedStorage stora
     }
 
     /// <summary>
-    /// Gives up the moves recorded longer ago than <paramref name="olderThan"/>: their gateway died, or they outlived any
-    /// reasonable copy. Each is undone as a failed move is; a move still running then fails at its switch-over and
-    /// erases its copy. Returns how many were given up.
+    /// Gives up the moves and replica builds whose lease was not renewed for <paramref name="lease"/>: the gateway
+    /// running them died. Each is undone as a failed one is; one still running then fails at its switch-over and erases
+    /// its copy. Returns how many were given up.
     /// </summary>
-    public async Task<int> GiveUpStaleMovesAsync(TimeSpan olderThan, CancellationToken ct = default)
+    public async Task<int> GiveUpStaleTransitionsAsync(TimeSpan lease, CancellationToken ct = default)
     {
         var given = 0;
-        foreach (var p in placement.StaleMoves(olderThan))
+        foreach (var p in placement.StaleTransitions(lease))
         {
             ct.ThrowIfCancellationRequested();
-            Log.GivingUp(_logger, p.Tenant.Value, p.Node, p.MovingTo!);
-            if (await UndoAsync(p.Tenant, storage.NodeClient(p.Node), storage.NodeClient(p.MovingTo!), p.MovingTo!))
+            var target = p.MovingTo ?? p.Replica!;
+            Log.GivingUp(_logger, p.Tenant.Value, p.Node, target);
+            var undone = p.MovingTo is not null
+                ? await UndoAsync(p.Tenant, storage.NodeClient(p.Node), storage.NodeClient(target), target)
+                : await UndoReplicaAsync(p.Tenant, storage.NodeClient(p.Node), storage.NodeClient(target), target);
+            if (undone)
             {
                 given++;
             }
         }
 
         return given;
+    }
+
+    /// <summary>
+    /// Builds a replica of the tenant on <paramref name="target"/> as a move copies a tenant: recorded in the catalog
+    /// (only when the placement is still <paramref name="seen"/> and has no replica), the owner fenced, its files copied,
+    /// the replica recorded in sync (raising the epoch), the fence lifted; the owner reads the placement again before its
+    /// next write, so every write from then on reaches the replica. A failure before the replica is in sync undoes the
+    /// build. Returns the bytes copied, or null when the placement changed first.
+    /// Throws <see cref="StoreUnavailableException"/> when a node cannot be reached (the build undone).
+    /// </summary>
+    public async Task<long?> BuildReplicaAsync(TenantPlacement seen, string target, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(seen);
+        if (!placement.BeginReplica(seen, target))
+        {
+            return null;
+        }
+
+        var tenant = seen.Tenant;
+        var source = storage.NodeClient(seen.Node);
+        var destination = storage.NodeClient(target);
+        var fenced = Stopwatch.StartNew();
+        long bytes;
+        await using (new TransitionLease(placement, tenant, _logger))
+        {
+            try
+            {
+                await source.FenceAsync(tenant, ct);
+                await destination.EraseTenantAsync(tenant, ct); // an older copy there (a node back from the dead): rebuilt, not caught up
+                bytes = await source.CopyTenantToAsync(tenant, destination, ct);
+                if (!placement.CompleteReplica(tenant, seen.Node, target))
+                {
+                    await UndoReplicaAsync(tenant, source, destination, target);
+                    return null;
+                }
+            }
+            catch (Exception e) when (e is StorageException or System.Data.Common.DbException or OperationCanceledException)
+            {
+                Log.ReplicaBuildFailed(_logger, tenant.Value, target, e.GetType().Name);
+                await UndoReplicaAsync(tenant, source, destination, target);
+                throw;
+            }
+        }
+
+        storage.Forget(tenant);
+        await source.UnfenceAsync(tenant, CancellationToken.None); // the owner forgets what it knew of the placement here
+        Log.ReplicaBuilt(_logger, tenant.Value, seen.Node, target, bytes, (long)fenced.Elapsed.TotalMilliseconds);
+        return bytes;
+    }
+
+    /// <summary>Undoes a replica build: the target's copy erased (best effort), the build forgotten, the owner's fence lifted.</summary>
+    private async Task<bool> UndoReplicaAsync(TenantId tenant, Remote.RemoteStorageEngine source, Remote.RemoteStorageEngine destination, string target)
+    {
+        try
+        {
+            await destination.EraseTenantAsync(tenant, CancellationToken.None);
+        }
+        catch (StorageException e)
+        {
+            Log.UndoFailed(_logger, tenant.Value, e.GetType().Name); // the node erases a copy the catalog does not place there
+        }
+
+        try
+        {
+            placement.AbortReplica(tenant, target);
+            await source.UnfenceAsync(tenant, CancellationToken.None);
+            return true;
+        }
+        catch (Exception e) when (e is StorageException or System.Data.Common.DbException)
+        {
+            Log.UndoFailed(_logger, tenant.Value, e.GetType().Name);
+            return false;
+        }
     }
 
     /// <summary>
@@ -157,6 +237,12 @@ public sealed partial class TenantMover(Placement placement, RoutedStorage stora
 
     private static partial class Log
     {
+        [LoggerMessage(EventId = 3816, Level = LogLevel.Information, Message = "Built a replica of tenant {Tenant} (owner {Owner}) on store node {Replica}: {Bytes} bytes, writes fenced for {FencedMs} ms")]
+        public static partial void ReplicaBuilt(ILogger logger, string tenant, string owner, string replica, long bytes, long fencedMs);
+
+        [LoggerMessage(EventId = 3817, Level = LogLevel.Warning, Message = "Building a replica of tenant {Tenant} on store node {Replica} failed ({Error}); undoing it")]
+        public static partial void ReplicaBuildFailed(ILogger logger, string tenant, string replica, string error);
+
         [LoggerMessage(EventId = 3810, Level = LogLevel.Information, Message = "Moved tenant {Tenant} from store node {From} to {To}: {Bytes} bytes, writes fenced for {FencedMs} ms")]
         public static partial void Moved(ILogger logger, string tenant, string from, string to, long bytes, long fencedMs);
 
@@ -166,7 +252,7 @@ public sealed partial class TenantMover(Placement placement, RoutedStorage stora
         [LoggerMessage(EventId = 3812, Level = LogLevel.Warning, Message = "Undoing the move of tenant {Tenant} failed ({Error}); repeat the move to finish it")]
         public static partial void UndoFailed(ILogger logger, string tenant, string error);
 
-        [LoggerMessage(EventId = 3814, Level = LogLevel.Warning, Message = "Giving up the move of tenant {Tenant} from {From} to {To}: recorded too long ago")]
+        [LoggerMessage(EventId = 3814, Level = LogLevel.Warning, Message = "Giving up the transition of tenant {Tenant} from {From} to {To}: its lease lapsed (the gateway running it stopped)")]
         public static partial void GivingUp(ILogger logger, string tenant, string from, string to);
 
         [LoggerMessage(EventId = 3813, Level = LogLevel.Warning, Message = "The old copy of tenant {Tenant} on {Node} could not be erased now ({Error}); the node erases it at its next ownership check")]

@@ -19,8 +19,9 @@ public sealed class ClusterFixture : IAsyncLifetime
 
 /// <summary>
 /// Bruno as gateways over store nodes, every part a real process (<c>bruno serve --role gateway|store</c>) with a real
-/// PostgreSQL catalog: placement and routing, isolation through the gateways, a store node killed and restarted, a
-/// tenant moved under concurrent writes, and a gateway killed in the middle of a request.
+/// PostgreSQL catalog: placement and routing, isolation through the gateways, a tenant's owner killed under continuous
+/// writes (its replica takes over), both copies down, a tenant moved under concurrent writes, a move whose gateway died,
+/// and a gateway killed in the middle of a request.
 /// </summary>
 public sealed class ClusterTests(ClusterFixture fixture) : IClassFixture<ClusterFixture>
 {
@@ -87,10 +88,13 @@ public sealed class ClusterTests(ClusterFixture fixture) : IClassFixture<Cluster
         Assert.True(owners.Values.Distinct().Count() >= 2, string.Join(", ", owners.Values));
         foreach (var (tenant, owner) in owners)
         {
-            // the store is on its owner's disk and nowhere else; gateways keep none
+            // the store is on its owner's disk and its replica's, a different node, and nowhere else; gateways keep none
+            var replica = Replica(await PlacementAsync(tenant));
+            Assert.NotNull(replica);
+            Assert.NotEqual(owner, replica);
             foreach (var store in Cluster.Stores)
             {
-                Assert.Equal(store.Name == owner, Directory.Exists(Path.Combine(Cluster.StoreData(store.Name), "store", "tenants", tenant)));
+                Assert.Equal(store.Name == owner || store.Name == replica, Directory.Exists(Path.Combine(Cluster.StoreData(store.Name), "store", "tenants", tenant)));
             }
 
             Assert.False(Directory.Exists(Path.Combine(Cluster.GatewayData, "store", "tenants", tenant)));
@@ -139,14 +143,145 @@ public sealed class ClusterTests(ClusterFixture fixture) : IClassFixture<Cluster
         }
     }
 
+    /// <summary>The tenant's placement, as the admin API shows it.</summary>
+    private async Task<JsonElement> PlacementAsync(string tenant)
+    {
+        using var admin = Cluster.Client(0, Cluster.PlatformToken());
+        return await admin.GetFromJsonAsync<JsonElement>($"/admin/v1/tenants/{tenant}/placement", Ct);
+    }
+
+    /// <summary>Polls the tenant's placement until <paramref name="done"/> holds; fails after <paramref name="within"/>.</summary>
+    private async Task<JsonElement> PlacementWhenAsync(string tenant, Func<JsonElement, bool> done, TimeSpan within, string what)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            var p = await PlacementAsync(tenant);
+            if (done(p))
+            {
+                return p;
+            }
+
+            Assert.True(clock.Elapsed < within, $"{what} did not happen within {within.TotalSeconds} s: {p}");
+            using var tick = new PeriodicTimer(TimeSpan.FromMilliseconds(200));
+            await tick.WaitForNextTickAsync(Ct);
+        }
+    }
+
+    private static string? Replica(JsonElement p) => p.GetProperty("replica").GetString();
+
     [Fact]
-    public async Task StoreNodeKilled_OnlyItsTenantsAnswer503_AndAfterRestartEveryAcknowledgedRowIsThere()
+    public async Task TheOwnerKilled_UnderContinuousWrites_ItsReplicaTakesOver_AndNoAcknowledgedWriteIsLost()
+    {
+        var tenant = NewTenant("failover");
+        await Cluster.CreateTenantsAsync(0, Ct, tenant);
+        var before = await PlacementAsync(tenant);
+        var owner = before.GetProperty("node").GetString()!;
+        var replica = Replica(before);
+        Assert.NotNull(replica); // three live nodes: a replica from the start, in sync
+        Assert.True(before.GetProperty("replica_in_sync").GetBoolean());
+        var third = Cluster.Stores.Select(s => s.Name).Single(n => n != owner && n != replica);
+
+        // the client's log: every write acknowledged (with when), every refusal's status
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var acknowledged = new ConcurrentDictionary<string, TimeSpan>();
+        var refused = new ConcurrentBag<int>();
+        var readRefused = new ConcurrentBag<int>();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        async Task WriteAsync(int gateway, string prefix)
+        {
+            using var client = Cluster.Client(gateway, Cluster.UserToken(tenant, "writer-" + prefix));
+            for (var i = 0; !stop.IsCancellationRequested; i++)
+            {
+                var id = $"{prefix}-{i}";
+                using var response = await PutDocumentAsync(client, id, $"Written by {prefix} as number {i} while the owner may die.");
+                if (response.StatusCode == HttpStatusCode.OK)
+                {
+                    acknowledged[id] = clock.Elapsed;
+                }
+                else
+                {
+                    refused.Add((int)response.StatusCode);
+                    await Task.Delay(100, Ct); // a client backing off, as Retry-After asks
+                }
+            }
+        }
+
+        async Task ReadAsync()
+        {
+            using var client = Cluster.Client(1, Cluster.UserToken(tenant, "reader"));
+            while (!stop.IsCancellationRequested)
+            {
+                using var response = await client.GetAsync("/api/v1/documents?limit=5", Ct);
+                if (response.StatusCode != HttpStatusCode.OK)
+                {
+                    readRefused.Add((int)response.StatusCode);
+                    await Task.Delay(100, Ct);
+                }
+            }
+        }
+
+        async Task UntilAsync(Func<bool> condition, Task load, TimeSpan within, string what)
+        {
+            var deadline = clock.Elapsed + within;
+            while (!condition())
+            {
+                Assert.True(clock.Elapsed < deadline, $"{what} did not happen within {within.TotalSeconds} s");
+                await Task.WhenAny(load, Task.Delay(50, Ct));
+            }
+        }
+
+        var load = Task.WhenAll(WriteAsync(0, "g1"), WriteAsync(1, "g2"), ReadAsync());
+        await UntilAsync(() => acknowledged.Count >= 10, load, TimeSpan.FromSeconds(30), "ten writes");
+
+        var node = Cluster.Store(owner);
+        node.Kill(); // SIGKILL: no goodbye to anyone
+        var killedAt = clock.Elapsed;
+        await UntilAsync(() => acknowledged.Values.Count(t => t > killedAt) >= 10, load, TimeSpan.FromSeconds(30), "ten writes after the owner died");
+        await stop.CancelAsync();
+        await load;
+
+        var failover = acknowledged.Values.Where(t => t > killedAt).Min() - killedAt;
+        TestContext.Current.TestOutputHelper?.WriteLine($"failover: {failover.TotalMilliseconds:F0} ms; acknowledged {acknowledged.Count}, refused {refused.Count} ({string.Join(",", refused.Distinct())}), reads refused {readRefused.Count}");
+        Assert.True(failover <= TimeSpan.FromSeconds(15), $"the first write after the owner died was acknowledged {failover.TotalSeconds:F1} s later");
+        Assert.All(refused, code => Assert.Equal(503, code)); // refusals while it failed over: 503 with Retry-After, never 500
+        Assert.Empty(readRefused); // reads went on, from the replica
+
+        // the replica is the owner now, at a higher epoch; every acknowledged write is there, once
+        var after = await PlacementAsync(tenant);
+        Assert.Equal(replica, after.GetProperty("node").GetString());
+        Assert.True(after.GetProperty("epoch").GetInt64() > before.GetProperty("epoch").GetInt64());
+        using (var check = Cluster.Client(0, Cluster.UserToken(tenant, "auditor")))
+        {
+            var ids = await DocumentIdsAsync(check);
+            Assert.Equal(ids.Count, ids.Distinct().Count());
+            Assert.Empty(acknowledged.Keys.Except(ids)); // 0 acknowledged writes lost
+        }
+
+        // a new replica is built on the node left, by itself
+        var rebuilt = await PlacementWhenAsync(tenant, p => Replica(p) == third && p.GetProperty("replica_in_sync").GetBoolean(), TimeSpan.FromSeconds(20), "a new replica in sync");
+        Assert.Equal(replica, rebuilt.GetProperty("node").GetString());
+        await AssertCopiesAlikeAsync(tenant);
+
+        // the dead owner comes back: its copy is no one's any more, and it erases it
+        await node.RestartAsync(Ct);
+        var stale = Path.Combine(Cluster.StoreData(owner), "store", "tenants", tenant);
+        await UntilAsync(() => !Directory.Exists(stale), Task.Delay(Timeout.Infinite, Ct), TimeSpan.FromSeconds(15), "the old owner erasing its copy");
+        using (var more = Cluster.Client(1, Cluster.UserToken(tenant, "writer-late")))
+        using (var response = await PutDocumentAsync(more, "after-return", "Written once the old owner was back."))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+    }
+
+    [Fact]
+    public async Task BothCopiesDown_OnlyThatTenantAnswers503_AndAfterRestartEveryAcknowledgedRowIsThere()
     {
         var (tenants, owners) = await PlacedTenantsAsync("down", 3);
-
         var victim = owners[tenants[0]];
-        var survivor = tenants.FirstOrDefault(t => owners[t] != victim);
-        Assert.NotNull(survivor); // three tenants over three nodes: at least one elsewhere
+        var copy = Replica(await PlacementAsync(tenants[0]))!;
+        var survivor = tenants.FirstOrDefault(t => owners[t] != victim && owners[t] != copy);
+        Assert.NotNull(survivor); // three tenants over three nodes: one owned by the third
 
         using var client = Cluster.Client(1, Cluster.UserToken(tenants[0], "alice"));
         var acknowledged = new List<string>();
@@ -158,7 +293,9 @@ public sealed class ClusterTests(ClusterFixture fixture) : IClassFixture<Cluster
         }
 
         var node = Cluster.Store(victim);
+        var second = Cluster.Store(copy);
         node.Kill();
+        second.Kill(); // the owner and its replica: no copy of the tenant is reachable
         try
         {
             using (var down = await client.GetAsync("/api/v1/documents", Ct))
@@ -186,6 +323,7 @@ public sealed class ClusterTests(ClusterFixture fixture) : IClassFixture<Cluster
         finally
         {
             await node.RestartAsync(Ct);
+            await second.RestartAsync(Ct);
         }
 
         // served again at once: the first request after the restart reaches it
@@ -206,7 +344,8 @@ public sealed class ClusterTests(ClusterFixture fixture) : IClassFixture<Cluster
         var tenant = NewTenant("move");
         await Cluster.CreateTenantsAsync(0, Ct, tenant);
         var from = await Cluster.OwnerAsync(tenant, Ct);
-        var to = Cluster.Stores.Select(s => s.Name).First(n => n != from);
+        var replica = Replica(await PlacementAsync(tenant));
+        var to = Cluster.Stores.Select(s => s.Name).First(n => n != from && n != replica); // a move to its replica is a promotion
         using var seed = Cluster.Client(0, Cluster.UserToken(tenant, "alice"));
         for (var i = 0; i < 20; i++)
         {
@@ -273,51 +412,73 @@ public sealed class ClusterTests(ClusterFixture fixture) : IClassFixture<Cluster
         var expected = acknowledged.Concat(Enumerable.Range(0, 20).Select(i => $"seed-{i}")).Order(StringComparer.Ordinal);
         Assert.Equal(expected, ids.Order(StringComparer.Ordinal));
 
-        // the old owner's copy is gone (its key destroyed), the new owner has the only one
+        // the old owner's copy is gone (its key destroyed); the new owner and the replica hold the two copies
         Assert.False(Directory.Exists(Path.Combine(Cluster.StoreData(from), "store", "tenants", tenant)));
         Assert.True(Directory.Exists(Path.Combine(Cluster.StoreData(to), "store", "tenants", tenant)));
+        Assert.Equal(replica, Replica(await PlacementAsync(tenant)));
+        await AssertCopiesAlikeAsync(tenant);
+    }
+
+    /// <summary>Asserts that the tenant's owner and replica hold the same rows in every collection (read from each node directly).</summary>
+    private async Task AssertCopiesAlikeAsync(string tenant)
+    {
+        var p = await PlacementAsync(tenant);
+        var id = Bruno.Storage.Identity.TenantId.Parse(tenant);
+        using var owner = new Bruno.Cluster.Remote.RemoteStorageEngine("owner", Cluster.StoreApi(p.GetProperty("node").GetString()!), Cluster.ClusterToken);
+        using var replica = new Bruno.Cluster.Remote.RemoteStorageEngine("replica", Cluster.StoreApi(Replica(p)!), Cluster.ClusterToken);
+        var mine = await owner.Tenant(id).GetStatsAsync(Ct);
+        var theirs = await replica.Tenant(id).GetStatsAsync(Ct);
+        Assert.True(mine.Rows > 0);
+        Assert.Equal(mine.Collections.OrderBy(c => c.Key, StringComparer.Ordinal), theirs.Collections.OrderBy(c => c.Key, StringComparer.Ordinal));
     }
 
     [Fact]
-    public async Task AMoveWhoseGatewayDied_IsGivenUp_AndTheTenantTakesWritesAgain()
+    public async Task AMoveWhoseGatewayDied_IsUndoneWithinSeconds_AndTheTenantTakesWritesAgain()
     {
         var tenant = NewTenant("orphan");
         await Cluster.CreateTenantsAsync(0, Ct, tenant);
-        var owner = await Cluster.OwnerAsync(tenant, Ct);
-        var target = Cluster.Stores.Select(s => s.Name).First(n => n != owner);
+        var before = await PlacementAsync(tenant);
+        var owner = before.GetProperty("node").GetString()!;
+        var target = Cluster.Stores.Select(s => s.Name).First(n => n != owner && n != Replica(before));
         using var user = Cluster.Client(0, Cluster.UserToken(tenant, "alice"));
-        using (var before = await PutDocumentAsync(user, "kept", "Written before the move that never finished."))
+        using (var before1 = await PutDocumentAsync(user, "kept", "Written before the move that never finished."))
         {
-            Assert.Equal(HttpStatusCode.OK, before.StatusCode);
+            Assert.Equal(HttpStatusCode.OK, before1.StatusCode);
         }
 
-        // what a gateway that died mid-move leaves: the move recorded, the owner fenced, a copy adopted on the target
+        // what a gateway that died mid-move leaves: the move recorded (its lease never renewed again), the owner
+        // fenced, a copy adopted on the target
         var id = Bruno.Storage.Identity.TenantId.Parse(tenant);
         using (var db = Bruno.Core.Tenants.CatalogDatabase.Postgres(Cluster.Catalog))
         {
             Assert.True(new Bruno.Cluster.Placement(db).BeginMove(id, owner, target));
         }
 
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         using var source = new Bruno.Cluster.Remote.RemoteStorageEngine(owner, Cluster.StoreApi(owner), Cluster.ClusterToken);
         using var destination = new Bruno.Cluster.Remote.RemoteStorageEngine(target, Cluster.StoreApi(target), Cluster.ClusterToken);
         await source.FenceAsync(id, Ct);
         await source.CopyTenantToAsync(id, destination, Ct);
         Assert.True(Directory.Exists(Path.Combine(Cluster.StoreData(target), "store", "tenants", tenant)));
 
-        // giving it up: move the tenant to the node it is on
-        Assert.Equal(0, (await CliAsync(1, "tenant", "move", tenant, "--to", owner)).Code);
+        // a write meeting the fence waits for it; the gateways give the move up once its lease lapsed, by themselves
+        using (var during = await PutDocumentAsync(user, "during", "Written while the dead gateway's move held the fence."))
+        {
+            Assert.Equal(HttpStatusCode.OK, during.StatusCode);
+        }
 
-        using var admin = Cluster.Client(0, Cluster.PlatformToken());
-        var placement = await admin.GetFromJsonAsync<JsonElement>($"/admin/v1/tenants/{tenant}/placement", Ct);
-        Assert.Equal(owner, placement.GetProperty("node").GetString());
-        Assert.Equal(JsonValueKind.Null, placement.GetProperty("moving_to").ValueKind);
+        var undone = await PlacementWhenAsync(tenant, p => p.GetProperty("moving_to").ValueKind == JsonValueKind.Null, TimeSpan.FromSeconds(15), "giving up the move");
+        TestContext.Current.TestOutputHelper?.WriteLine($"the dead gateway's move was undone {clock.Elapsed.TotalMilliseconds:F0} ms after it began");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(15));
+        Assert.Equal(owner, undone.GetProperty("node").GetString());
         Assert.False(Directory.Exists(Path.Combine(Cluster.StoreData(target), "store", "tenants", tenant))); // the partial copy erased
         using (var after = await PutDocumentAsync(user, "after", "Written once the move was given up."))
         {
             Assert.Equal(HttpStatusCode.OK, after.StatusCode);
         }
 
-        Assert.Equal(["after", "kept"], (await DocumentIdsAsync(user)).Order(StringComparer.Ordinal));
+        Assert.Equal(["after", "during", "kept"], (await DocumentIdsAsync(user)).Order(StringComparer.Ordinal));
+        await AssertCopiesAlikeAsync(tenant);
     }
 
     [Fact]
@@ -333,7 +494,10 @@ public sealed class ClusterTests(ClusterFixture fixture) : IClassFixture<Cluster
         }
 
         var key = Path.Combine(Cluster.StoreData(owner), "store", "keys", tenant + ".key");
+        var replica = Replica(await PlacementAsync(tenant))!;
+        var replicaKey = Path.Combine(Cluster.StoreData(replica), "store", "keys", tenant + ".key");
         Assert.True(File.Exists(key));
+        Assert.True(File.Exists(replicaKey));
         using var admin = Cluster.Client(0, Cluster.PlatformToken());
         using (var erased = await admin.DeleteAsync($"/admin/v1/tenants/{tenant}", Ct))
         {
@@ -343,7 +507,9 @@ public sealed class ClusterTests(ClusterFixture fixture) : IClassFixture<Cluster
         }
 
         Assert.False(File.Exists(key));
+        Assert.False(File.Exists(replicaKey)); // both copies' keys destroyed
         Assert.False(Directory.Exists(Path.Combine(Cluster.StoreData(owner), "store", "tenants", tenant)));
+        Assert.False(Directory.Exists(Path.Combine(Cluster.StoreData(replica), "store", "tenants", tenant)));
         using var placement = await admin.GetAsync($"/admin/v1/tenants/{tenant}/placement", Ct);
         Assert.Equal(HttpStatusCode.NotFound, placement.StatusCode);
     }

@@ -86,13 +86,84 @@ public sealed class PlacementTests : IDisposable
         Assert.Equal(new TenantPlacement(acme, "store-2", start.Epoch + 1, null), p.Find(acme));
         Assert.False(p.CompleteMove(acme, "store-1", "store-2")); // done once
 
+        // a move's lease: renewed while its gateway runs it, lapsed once it stops
+        var lease = TimeSpan.FromSeconds(6);
         Assert.True(p.BeginMove(acme, "store-2", "store-3"));
-        Assert.Empty(p.StaleMoves(TimeSpan.FromMinutes(30)));
-        _time.Advance(TimeSpan.FromMinutes(31));
-        Assert.Equal([acme], p.StaleMoves(TimeSpan.FromMinutes(30)).Select(m => m.Tenant)); // its gateway died, say
+        _time.Advance(TimeSpan.FromSeconds(5));
+        Assert.True(p.Renew(acme));
+        _time.Advance(TimeSpan.FromSeconds(5));
+        Assert.Empty(p.StaleTransitions(lease)); // renewed 5 s ago
+        _time.Advance(TimeSpan.FromSeconds(2));
+        Assert.Equal([acme], p.StaleTransitions(lease).Select(m => m.Tenant)); // its gateway died, say
         p.AbortMove(acme, "store-3");
-        Assert.Empty(p.StaleMoves(TimeSpan.FromMinutes(30)));
+        Assert.Empty(p.StaleTransitions(lease));
+        Assert.False(p.Renew(acme)); // nothing in progress to renew
         Assert.Equal(new TenantPlacement(acme, "store-2", start.Epoch + 1, null), p.Find(acme));
+    }
+
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public void AReplica_IsPromotedDroppedAndBuilt_OnlyFromThePlacementRead(string backend)
+    {
+        var p = New(backend);
+        Report(p, "store-1", 0, 0, 0);
+        Report(p, "store-2", 0, 0, 0);
+        Report(p, "store-3", 0, 1, 0);
+        var acme = T("acme");
+
+        // a new tenant: owner and replica on the two least loaded nodes, in sync from the start
+        var start = p.Assign(acme, Timeout, replicated: true);
+        Assert.Equal(new TenantPlacement(acme, "store-1", 1, null, "store-2", ReplicaInSync: true), start);
+        Assert.Equal("store-3", p.LeastLoaded(Timeout)); // a replica counts as load
+
+        // a move to its own replica is no move; to a third node it is
+        Assert.False(p.BeginMove(acme, "store-1", "store-2"));
+
+        // promotion: only of the placement read (same owner and epoch, replica in sync); it raises the epoch
+        var stale = start with { Epoch = 0 };
+        Assert.False(p.Promote(stale));
+        Assert.True(p.Promote(start));
+        Assert.False(p.Promote(start)); // once
+        var promoted = p.Find(acme)!;
+        Assert.Equal(new TenantPlacement(acme, "store-2", 2, null), promoted);
+
+        // a replica built on store-3: not in sync (nor promotable) until completed
+        Assert.False(p.BeginReplica(start, "store-3")); // the placement read is not the catalog's any more
+        Assert.False(p.BeginReplica(promoted, "store-2")); // never on the owner
+        Assert.True(p.BeginReplica(promoted, "store-3"));
+        var building = p.Find(acme)!;
+        Assert.Equal(("store-3", false), (building.Replica, building.ReplicaInSync));
+        Assert.False(p.Promote(building));
+        Assert.False(p.BeginMove(acme, "store-2", "store-1")); // no move while a replica is being built
+        Assert.True(p.CompleteReplica(acme, "store-2", "store-3"));
+        Assert.False(p.CompleteReplica(acme, "store-2", "store-3"));
+        var synced = p.Find(acme)!;
+        Assert.Equal(new TenantPlacement(acme, "store-2", 3, null, "store-3", ReplicaInSync: true), synced);
+
+        // dropping it: only by the placement read; raises the epoch so a replicated write of the old one is refused
+        Assert.False(p.DropReplica(building));
+        Assert.True(p.DropReplica(synced));
+        Assert.Equal(new TenantPlacement(acme, "store-2", 4, null), p.Find(acme));
+
+        // a build given up: forgotten, the placement as before it
+        Assert.True(p.BeginReplica(p.Find(acme)!, "store-1"));
+        p.AbortReplica(acme, "store-1");
+        Assert.Equal(new TenantPlacement(acme, "store-2", 4, null), p.Find(acme));
+    }
+
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public void TheCatalog_RefusesAReplicaOnItsOwner_OrAStateWithoutAReplica(string backend)
+    {
+        var p = New(backend);
+        Report(p, "store-1", 0, 0, 0);
+        _ = p.Assign(T("acme"), Timeout);
+        var db = _open[^1];
+        Assert.Equal(1, db.Execute("UPDATE tenant_placement SET changed_at = changed_at + 1 WHERE tenant = 'acme';"));
+        Assert.ThrowsAny<System.Data.Common.DbException>(() => db.Execute("UPDATE tenant_placement SET replica = node, replica_state = 'sync' WHERE tenant = 'acme';"));
+        Assert.ThrowsAny<System.Data.Common.DbException>(() => db.Execute("UPDATE tenant_placement SET replica_state = 'sync' WHERE tenant = 'acme';"));
+        Assert.ThrowsAny<System.Data.Common.DbException>(() => db.Execute("UPDATE tenant_placement SET replica = 'store-2', replica_state = 'maybe' WHERE tenant = 'acme';"));
+        Assert.Null(p.Find(T("acme"))!.Replica);
     }
 
     public void Dispose()

@@ -11,7 +11,7 @@ namespace Bruno.Testing;
 /// Bruno as two tiers, all real processes on 127.0.0.1: store nodes and gateways (<c>bruno serve --role …</c>) over a
 /// fresh PostgreSQL catalog database. Store nodes share the master key; everyone shares the cluster token and the
 /// token-signing keys (kept in the first gateway's data folder, which the CLI can be pointed at with <c>--data</c>).
-/// Heartbeats run every second so that placement sees load and silence quickly.
+/// Heartbeats run every second so that placement sees load and silence quickly; a node's lease is 5 s, a move's 3 s.
 /// </summary>
 public sealed class TestCluster : IAsyncDisposable
 {
@@ -60,6 +60,7 @@ public sealed class TestCluster : IAsyncDisposable
             ["BRUNO_CLUSTER__TOKEN"] = "cluster-" + Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24)),
             ["BRUNO_CLUSTER__HEARTBEATSECONDS"] = "1",
             ["BRUNO_CLUSTER__NODETIMEOUTSECONDS"] = "5",
+            ["BRUNO_CLUSTER__MOVELEASESECONDS"] = "3",
             ["BRUNO_SECRETSFOLDER"] = secrets,
             // the tests drive load from a few users: the plan's request limits are not what they test
             ["BRUNO_PLANS__default__REQUESTSPERMINUTE"] = "100000",

@@ -40,7 +40,7 @@ internal sealed class NodeListCommand : AsyncCommand<CliSettings>
         {
             foreach (var n in nodes.EnumerateArray())
             {
-                c.WriteLine($"{n.GetProperty("name").GetString()}\t{(n.GetProperty("live").GetBoolean() ? "live" : "silent")}\t{n.GetProperty("tenants_placed").GetInt32()} tenants\t{n.GetProperty("rows").GetInt64():N0} rows\t{n.GetProperty("bytes").GetInt64():N0} bytes\t{n.GetProperty("url").GetString()}");
+                c.WriteLine($"{n.GetProperty("name").GetString()}\t{(n.GetProperty("live").GetBoolean() ? "live" : "silent")}\t{n.GetProperty("tenants_placed").GetInt32()} tenants\t{n.GetProperty("replicas_placed").GetInt32()} replicas\t{n.GetProperty("rows").GetInt64():N0} rows\t{n.GetProperty("bytes").GetInt64():N0} bytes\t{n.GetProperty("url").GetString()}");
             }
         });
         return BrunoCli.Ok;

@@ -22,10 +22,17 @@ public sealed class StoreNodeService : P.StoreNode.StoreNodeBase
     private readonly StorageEngine _engine;
     private readonly byte[] _tokenHash;
     private readonly string _node;
+    private readonly NodeReplication? _replication;
 
-    /// <summary>Serves <paramref name="engine"/> as node <paramref name="node"/>; <paramref name="token"/> must be at least 32 characters.</summary>
-    public StoreNodeService(StorageEngine engine, string node, string token)
+    /// <summary>
+    /// Serves <paramref name="engine"/> as node <paramref name="node"/>; <paramref name="token"/> must be at least 32
+    /// characters. With <paramref name="replication"/>, gateways' calls are served only for tenants the catalog places
+    /// here, and writes go to the tenant's replica too (<see cref="NodeReplication"/>); without, every tenant on the
+    /// engine is served as it is.
+    /// </summary>
+    public StoreNodeService(StorageEngine engine, string node, string token, NodeReplication? replication = null)
     {
+        _replication = replication;
         ArgumentNullException.ThrowIfNull(engine);
         ArgumentException.ThrowIfNullOrWhiteSpace(node);
         if (string.IsNullOrEmpty(token) || token.Length < 32)
@@ -71,9 +78,70 @@ public sealed class StoreNodeService : P.StoreNode.StoreNodeBase
 
     private TenantCollection Collection(string tenant, string collection) => Store(tenant).Collection(collection);
 
+    /// <summary>A gateway's read: only of a tenant this node owns or holds in sync.</summary>
+    private TenantStore Reading(string tenant)
+    {
+        var id = TenantId.Parse(tenant);
+        _replication?.CheckRead(id);
+        return _engine.Tenant(id);
+    }
+
+    private TenantCollection Reading(string tenant, string collection) => Reading(tenant).Collection(collection);
+
+    /// <summary>Applies one write to the local engine (a gateway's, or one the owner replicated here).</summary>
+    private async Task<long> Apply(P.ReplicatedWrite w)
+    {
+        switch (w.OpCase)
+        {
+            case P.ReplicatedWrite.OpOneofCase.Replace:
+                var r = w.Replace;
+                return await Collection(r.Tenant, r.Collection).ReplaceAsync([.. r.Rows.Select(Wire.Row)], [.. r.DeleteIds], CancellationToken.None);
+            case P.ReplicatedWrite.OpOneofCase.Delete:
+                return await Collection(w.Delete.Tenant, w.Delete.Collection).DeleteAsync([.. w.Delete.Ids], CancellationToken.None);
+            case P.ReplicatedWrite.OpOneofCase.DeleteWhere:
+                return await Collection(w.DeleteWhere.Tenant, w.DeleteWhere.Collection).DeleteWhereAsync(Wire.Filter(w.DeleteWhere.Filter), CancellationToken.None);
+            case P.ReplicatedWrite.OpOneofCase.UpdateReaders:
+                var u = w.UpdateReaders;
+                return await Collection(u.Tenant, u.Collection).UpdateReadersAsync(Wire.Filter(u.Filter), Wire.Readers(u.Readers), CancellationToken.None);
+            case P.ReplicatedWrite.OpOneofCase.EnsureCollection:
+                await Store(w.EnsureCollection.Tenant).EnsureCollectionAsync(Wire.Spec(w.EnsureCollection.Spec ?? throw new ArgumentException("No collection spec.")), CancellationToken.None);
+                return 0;
+            case P.ReplicatedWrite.OpOneofCase.EraseUser:
+                return await Store(w.EraseUser.Tenant).EraseUserAsync(UserId.Parse(w.EraseUser.User), CancellationToken.None);
+            default:
+                throw new ArgumentException("A replicated write names no operation.");
+        }
+    }
+
+    /// <summary>A gateway's write: applied here, and on the tenant's replica when it has one in sync.</summary>
+    private Task<long> Write(string tenant, P.ReplicatedWrite w)
+    {
+        var id = TenantId.Parse(tenant);
+        if (w.Replace is { } replace)
+        {
+            // the time a row is written is decided once, here, so that the replica keeps the same
+            var now = DateTimeOffset.UtcNow.UtcTicks;
+            foreach (var row in replace.Rows.Where(r => r.CreatedTicks == 0))
+            {
+                row.CreatedTicks = now;
+            }
+        }
+
+        return _replication is null ? Apply(w) : _replication.WriteAsync(id, w, () => Apply(w));
+    }
+
     /// <inheritdoc/>
-    public override Task<P.Empty> CreateTenant(P.TenantRef request, ServerCallContext context) =>
-        Run(context, async () => { await _engine.CreateTenantAsync(TenantId.Parse(request.Tenant), context.CancellationToken); return Nothing; });
+    public override Task<P.Count> Replicate(P.ReplicatedWrite request, ServerCallContext context) => Run(context, async () =>
+        new P.Count { Value = await (_replication ?? throw new InvalidOperationException("This node takes no replicas.")).ApplyAsync(request, () => Apply(request)) });
+
+    /// <inheritdoc/>
+    public override Task<P.Empty> CreateTenant(P.TenantRef request, ServerCallContext context) => Run(context, async () =>
+    {
+        var tenant = TenantId.Parse(request.Tenant);
+        await _engine.CreateTenantAsync(tenant, context.CancellationToken);
+        _replication?.Forget(tenant);
+        return Nothing;
+    });
 
     /// <inheritdoc/>
     public override Task<P.Flag> TenantExists(P.TenantRef request, ServerCallContext context) =>
@@ -82,7 +150,9 @@ public sealed class StoreNodeService : P.StoreNode.StoreNodeBase
     /// <inheritdoc/>
     public override Task<P.Erasure> EraseTenant(P.TenantRef request, ServerCallContext context) => Run(context, async () =>
     {
-        var e = await _engine.EraseTenantAsync(TenantId.Parse(request.Tenant), CancellationToken.None); // never half-cancelled
+        var tenant = TenantId.Parse(request.Tenant);
+        var e = await _engine.EraseTenantAsync(tenant, CancellationToken.None); // never half-cancelled
+        _replication?.Forget(tenant);
         return new P.Erasure { Existed = e.Existed, Files = e.Files, Bytes = e.Bytes, KeyRingSha256 = e.KeyRingSha256 ?? string.Empty };
     });
 
@@ -92,24 +162,24 @@ public sealed class StoreNodeService : P.StoreNode.StoreNodeBase
 
     /// <inheritdoc/>
     public override Task<P.Count> BytesOnDisk(P.TenantRef request, ServerCallContext context) =>
-        Run(context, () => Task.FromResult(new P.Count { Value = _engine.BytesOnDisk(TenantId.Parse(request.Tenant)) }));
+        Run(context, () => Task.FromResult(new P.Count { Value = _engine.BytesOnDisk(TenantId.Parse(request.Tenant)) })); // of whatever copy is here
 
     /// <inheritdoc/>
     public override Task<P.Empty> EnsureCollection(P.EnsureCollectionRequest request, ServerCallContext context) =>
-        Run(context, async () => { await Store(request.Tenant).EnsureCollectionAsync(Wire.Spec(request.Spec ?? throw new ArgumentException("No collection spec.")), context.CancellationToken); return Nothing; });
+        Run(context, async () => { await Write(request.Tenant, new P.ReplicatedWrite { EnsureCollection = request }); return Nothing; });
 
     /// <inheritdoc/>
     public override Task<P.CollectionList> ListCollections(P.TenantRef request, ServerCallContext context) => Run(context, async () =>
     {
         var list = new P.CollectionList();
-        list.Specs.AddRange((await Store(request.Tenant).ListCollectionsAsync(context.CancellationToken)).Select(Wire.Spec));
+        list.Specs.AddRange((await Reading(request.Tenant).ListCollectionsAsync(context.CancellationToken)).Select(Wire.Spec));
         return list;
     });
 
     /// <inheritdoc/>
     public override Task<P.Stats> GetStats(P.TenantRef request, ServerCallContext context) => Run(context, async () =>
     {
-        var s = await Store(request.Tenant).GetStatsAsync(context.CancellationToken);
+        var s = await Reading(request.Tenant).GetStatsAsync(context.CancellationToken);
         var reply = new P.Stats { Rows = s.Rows, BytesOnDisk = s.BytesOnDisk };
         foreach (var (name, rows) in s.Collections)
         {
@@ -121,52 +191,52 @@ public sealed class StoreNodeService : P.StoreNode.StoreNodeBase
 
     /// <inheritdoc/>
     public override Task<P.Count> EraseUser(P.UserRef request, ServerCallContext context) =>
-        Run(context, async () => new P.Count { Value = await Store(request.Tenant).EraseUserAsync(UserId.Parse(request.User), CancellationToken.None) });
+        Run(context, async () => new P.Count { Value = await Write(request.Tenant, new P.ReplicatedWrite { EraseUser = request }) });
 
     /// <inheritdoc/>
     public override Task<P.Text> CheckIntegrity(P.TenantRef request, ServerCallContext context) =>
-        Run(context, async () => new P.Text { Value = await Store(request.Tenant).CheckIntegrityAsync(context.CancellationToken) });
+        Run(context, async () => new P.Text { Value = await Reading(request.Tenant).CheckIntegrityAsync(context.CancellationToken) });
 
     // Writes are not cancelled once they reach the engine: a write is applied whole or not at all, and the caller that
     // went away learns nothing either way (it answered its client with an error already).
 
     /// <inheritdoc/>
     public override Task<P.Count> Replace(P.ReplaceRequest request, ServerCallContext context) => Run(context, async () =>
-        new P.Count { Value = await Collection(request.Tenant, request.Collection).ReplaceAsync([.. request.Rows.Select(Wire.Row)], [.. request.DeleteIds], CancellationToken.None) });
+        new P.Count { Value = await Write(request.Tenant, new P.ReplicatedWrite { Replace = request }) });
 
     /// <inheritdoc/>
     public override Task<P.Count> Delete(P.DeleteRequest request, ServerCallContext context) => Run(context, async () =>
-        new P.Count { Value = await Collection(request.Tenant, request.Collection).DeleteAsync([.. request.Ids], CancellationToken.None) });
+        new P.Count { Value = await Write(request.Tenant, new P.ReplicatedWrite { Delete = request }) });
 
     /// <inheritdoc/>
     public override Task<P.Count> DeleteWhere(P.FilterRequest request, ServerCallContext context) => Run(context, async () =>
-        new P.Count { Value = await Collection(request.Tenant, request.Collection).DeleteWhereAsync(Wire.Filter(request.Filter), CancellationToken.None) });
+        new P.Count { Value = await Write(request.Tenant, new P.ReplicatedWrite { DeleteWhere = request }) });
 
     /// <inheritdoc/>
     public override Task<P.Count> UpdateReaders(P.UpdateReadersRequest request, ServerCallContext context) => Run(context, async () =>
-        new P.Count { Value = await Collection(request.Tenant, request.Collection).UpdateReadersAsync(Wire.Filter(request.Filter), Wire.Readers(request.Readers), CancellationToken.None) });
+        new P.Count { Value = await Write(request.Tenant, new P.ReplicatedWrite { UpdateReaders = request }) });
 
     /// <inheritdoc/>
     public override Task<P.RowList> Get(P.GetRequest request, ServerCallContext context) => Run(context, async () =>
-        await Collection(request.Tenant, request.Collection).GetAsync(request.Id, context.CancellationToken) is { } row ? Wire.Rows([row]) : new P.RowList());
+        await Reading(request.Tenant, request.Collection).GetAsync(request.Id, context.CancellationToken) is { } row ? Wire.Rows([row]) : new P.RowList());
 
     /// <inheritdoc/>
     public override Task<P.Count> CountRows(P.FilterRequest request, ServerCallContext context) => Run(context, async () =>
-        new P.Count { Value = await Collection(request.Tenant, request.Collection).CountAsync(Wire.Filter(request.Filter), context.CancellationToken) });
+        new P.Count { Value = await Reading(request.Tenant, request.Collection).CountAsync(Wire.Filter(request.Filter), context.CancellationToken) });
 
     /// <inheritdoc/>
     public override Task<P.RowList> List(P.ListRequest request, ServerCallContext context) => Run(context, async () =>
-        Wire.Rows(await Collection(request.Tenant, request.Collection).ListAsync(Wire.Filter(request.Filter), request.HasAfter ? request.After : null, request.Limit, context.CancellationToken)));
+        Wire.Rows(await Reading(request.Tenant, request.Collection).ListAsync(Wire.Filter(request.Filter), request.HasAfter ? request.After : null, request.Limit, context.CancellationToken)));
 
     /// <inheritdoc/>
     public override Task<P.RowList> Latest(P.ListRequest request, ServerCallContext context) => Run(context, async () =>
-        Wire.Rows(await Collection(request.Tenant, request.Collection).LatestAsync(Wire.Filter(request.Filter), request.Limit, context.CancellationToken)));
+        Wire.Rows(await Reading(request.Tenant, request.Collection).LatestAsync(Wire.Filter(request.Filter), request.Limit, context.CancellationToken)));
 
     /// <inheritdoc/>
     public override Task<P.UserList> Users(P.CollectionRef request, ServerCallContext context) => Run(context, async () =>
     {
         var list = new P.UserList();
-        list.Users.AddRange((await Collection(request.Tenant, request.Collection).UsersAsync(context.CancellationToken)).Select(u => u.Value));
+        list.Users.AddRange((await Reading(request.Tenant, request.Collection).UsersAsync(context.CancellationToken)).Select(u => u.Value));
         return list;
     });
 
@@ -175,7 +245,7 @@ public sealed class StoreNodeService : P.StoreNode.StoreNodeBase
     {
         var timings = new SearchTimings();
         var statistics = request.Statistics ? new TermStatistics() : null;
-        var hits = await Collection(request.Tenant, request.Collection).SearchAsync(Wire.Search(request, timings, statistics), context.CancellationToken);
+        var hits = await Reading(request.Tenant, request.Collection).SearchAsync(Wire.Search(request, timings, statistics), context.CancellationToken);
         var reply = new P.SearchReply { VectorTicks = timings.Vector.Ticks, FullTextTicks = timings.FullText.Ticks, FusionTicks = timings.Fusion.Ticks };
         if (statistics is not null)
         {
@@ -195,12 +265,30 @@ public sealed class StoreNodeService : P.StoreNode.StoreNodeBase
     });
 
     /// <inheritdoc/>
-    public override Task<P.Empty> Fence(P.TenantRef request, ServerCallContext context) =>
-        Run(context, async () => { await _engine.FenceAsync(TenantId.Parse(request.Tenant), context.CancellationToken); return Nothing; });
+    public override Task<P.Empty> Fence(P.TenantRef request, ServerCallContext context) => Run(context, async () =>
+    {
+        var tenant = TenantId.Parse(request.Tenant);
+        if (_replication is null)
+        {
+            await _engine.FenceAsync(tenant, context.CancellationToken);
+        }
+        else
+        {
+            // after the write being replicated, if any: a fenced tenant's copies are alike
+            await _replication.ExclusiveAsync(tenant, async () => { await _engine.FenceAsync(tenant, context.CancellationToken); return true; });
+        }
+
+        return Nothing;
+    });
 
     /// <inheritdoc/>
-    public override Task<P.Empty> Unfence(P.TenantRef request, ServerCallContext context) =>
-        Run(context, async () => { await _engine.UnfenceAsync(TenantId.Parse(request.Tenant)); return Nothing; });
+    public override Task<P.Empty> Unfence(P.TenantRef request, ServerCallContext context) => Run(context, async () =>
+    {
+        var tenant = TenantId.Parse(request.Tenant);
+        _replication?.Forget(tenant); // a move or a replica build changed the placement: the next write reads it again
+        await _engine.UnfenceAsync(tenant);
+        return Nothing;
+    });
 
     /// <inheritdoc/>
     public override Task Export(P.TenantRef request, IServerStreamWriter<P.FileChunk> responseStream, ServerCallContext context) => Run(context, async () =>
@@ -287,6 +375,7 @@ public sealed class StoreNodeService : P.StoreNode.StoreNodeBase
             }
 
             await _engine.AdoptAsync(adopted, folder, CancellationToken.None);
+            _replication?.Forget(adopted);
             return Nothing;
         }
         finally

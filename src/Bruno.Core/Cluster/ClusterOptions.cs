@@ -42,10 +42,22 @@ public sealed class ClusterOptions
     public string? Token { get; set; }
 
     /// <summary>How often a store node reports its load and checks which tenants it still owns, in seconds.</summary>
-    public int HeartbeatSeconds { get; set; } = 5;
+    public int HeartbeatSeconds { get; set; } = 2;
 
-    /// <summary>A store node not heard from for this long gets no new tenants, in seconds.</summary>
-    public int NodeTimeoutSeconds { get; set; } = 30;
+    /// <summary>
+    /// A store node's lease, in seconds: a node not heard from for this long gets no new tenants, and the tenants it owns
+    /// are promoted to their replicas (decision 0034). At least three heartbeats.
+    /// </summary>
+    public int NodeTimeoutSeconds { get; set; } = 10;
+
+    /// <summary>
+    /// <c>sync</c> (default): each tenant gets a replica on a second store node (when there is one), and a write is
+    /// acknowledged only once the replica applied it too; <c>none</c>: one copy per tenant, as before replicas existed.
+    /// </summary>
+    public string Replication { get; set; } = "sync";
+
+    /// <summary>Whether tenants get replicas (<see cref="Replication"/> is <c>sync</c>).</summary>
+    public bool Replicated => !string.Equals(Replication, "none", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>How long a gateway trusts what it read of a tenant's placement, in milliseconds (a move is seen at once on a refusal).</summary>
     public int PlacementCacheMilliseconds { get; set; } = 2_000;
@@ -54,10 +66,10 @@ public sealed class ClusterOptions
     public int FencedWaitMilliseconds { get; set; } = 10_000;
 
     /// <summary>
-    /// A move recorded longer ago than this, in minutes, is given up by the gateways' maintenance (its gateway died, or
-    /// it ran far too long): set it above the longest move you expect.
+    /// The lease of a move or a replica build, in seconds: the gateway running it renews it every second; one not renewed
+    /// for this long (its gateway died) is undone by any other gateway.
     /// </summary>
-    public int StaleMoveMinutes { get; set; } = 30;
+    public int MoveLeaseSeconds { get; set; } = 6;
 
     /// <summary>The role as an enum (after validation).</summary>
     public NodeRole Kind => Role.ToLowerInvariant() switch
@@ -90,9 +102,14 @@ public sealed class ClusterOptions
             yield return $"Bruno:Cluster:Token must be at least {MinTokenLength} characters (the same on every node).";
         }
 
-        if (HeartbeatSeconds is < 1 or > 300 || NodeTimeoutSeconds < 3 * HeartbeatSeconds || PlacementCacheMilliseconds is < 0 or > 60_000 || FencedWaitMilliseconds is < 0 or > 120_000 || StaleMoveMinutes is < 1 or > 10_080)
+        if (HeartbeatSeconds is < 1 or > 300 || NodeTimeoutSeconds < 3 * HeartbeatSeconds || PlacementCacheMilliseconds is < 0 or > 60_000 || FencedWaitMilliseconds is < 0 or > 120_000 || MoveLeaseSeconds is < 3 or > 600)
         {
-            yield return "Bruno:Cluster: HeartbeatSeconds must be 1-300, NodeTimeoutSeconds at least three heartbeats, PlacementCacheMilliseconds 0-60000, FencedWaitMilliseconds 0-120000 and StaleMoveMinutes 1-10080.";
+            yield return "Bruno:Cluster: HeartbeatSeconds must be 1-300, NodeTimeoutSeconds at least three heartbeats, PlacementCacheMilliseconds 0-60000, FencedWaitMilliseconds 0-120000 and MoveLeaseSeconds 3-600.";
+        }
+
+        if (Replication.ToLowerInvariant() is not ("sync" or "none"))
+        {
+            yield return "Bruno:Cluster:Replication must be sync or none.";
         }
 
         if (Kind == NodeRole.Store)

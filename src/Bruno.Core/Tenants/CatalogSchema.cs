@@ -25,6 +25,7 @@ public static class CatalogSchema
         new(3, "roles of users in a tenant, groups and their members", RolesAndGroups),
         new(4, "console sign-in links redeemed (each link is good once)", ConsoleLinks),
         new(5, "operators' console sign-ins (each operator's link is good once; the record of their sign-ins)", ConsoleOperatorSignIns),
+        new(6, "each tenant's replica: the second store node holding it, being built or in sync with the owner", Replicas),
     ];
 
     /// <summary>The version this build writes and understands.</summary>
@@ -173,6 +174,30 @@ public static class CatalogSchema
     /// </summary>
     private static void ConsoleOperatorSignIns(CatalogDatabase db, DbConnection c) =>
         Run(c, db.Ddl("CREATE TABLE console_operator_signins(link_id TEXT PRIMARY KEY, operator TEXT NOT NULL, used_at {long} NOT NULL, expires_at {long} NOT NULL);"));
+
+    /// <summary>
+    /// Migration 6: a tenant's replica (decision 0034). <c>replica_state</c> is <c>building</c> while a copy is on its way
+    /// (the node keeps it, nothing is promoted to it) and <c>sync</c> once the owner sends it every write; both are null
+    /// together. The replica is never the owner.
+    /// </summary>
+    private static void Replicas(CatalogDatabase db, DbConnection c)
+    {
+        Run(c, "ALTER TABLE tenant_placement ADD COLUMN replica TEXT NULL;");
+        Run(c, "ALTER TABLE tenant_placement ADD COLUMN replica_state TEXT NULL;");
+        const string Check = "CHECK ((replica IS NULL AND replica_state IS NULL) OR (replica IS NOT NULL AND replica <> node AND length(replica) > 0 AND replica_state IN ('building', 'sync')))";
+        if (db.Provider == CatalogProvider.Postgres)
+        {
+            Run(c, $"ALTER TABLE tenant_placement ADD CONSTRAINT tenant_placement_replica {Check};");
+        }
+        else
+        {
+            // SQLite adds no table constraint to a table: triggers refuse what the check would
+            foreach (var (name, when) in new[] { ("insert", "INSERT"), ("update", "UPDATE") })
+            {
+                Run(c, $"CREATE TRIGGER tenant_placement_replica_{name} BEFORE {when} ON tenant_placement FOR EACH ROW WHEN NOT ((NEW.replica IS NULL AND NEW.replica_state IS NULL) OR (NEW.replica IS NOT NULL AND NEW.replica <> NEW.node AND length(NEW.replica) > 0 AND NEW.replica_state IN ('building', 'sync'))) BEGIN SELECT RAISE(ABORT, 'tenant_placement_replica'); END;");
+            }
+        }
+    }
 
     private static void Retention(CatalogDatabase db, DbConnection c)
     {

@@ -28,9 +28,11 @@ internal static class ClusterEndpoints
             }
 
             var timeout = TimeSpan.FromSeconds(options.Value.Cluster.NodeTimeoutSeconds);
-            var placed = placement.All().GroupBy(p => p.Node).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+            var all = placement.All();
+            var placed = all.GroupBy(p => p.Node).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+            var replicas = all.Where(p => p.Replica is not null).GroupBy(p => p.Replica!).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
             return (IResult)TypedResults.Ok(placement.Nodes().Select(n =>
-                new StoreNodeResponse(n.Name, n.Url.ToString(), placement.IsLive(n, timeout), placed.GetValueOrDefault(n.Name), n.Tenants, n.Rows, n.Bytes, n.SeenAt)));
+                new StoreNodeResponse(n.Name, n.Url.ToString(), placement.IsLive(n, timeout), placed.GetValueOrDefault(n.Name), n.Tenants, n.Rows, n.Bytes, n.SeenAt, replicas.GetValueOrDefault(n.Name))));
         }).Produces<IEnumerable<StoreNodeResponse>>().ProducesProblem(StatusCodes.Status409Conflict);
         admin.MapGet("/tenants/{tenant}/placement", (string tenant, IServiceProvider sp) =>
         {
@@ -40,7 +42,7 @@ internal static class ClusterEndpoints
             }
 
             return TenantId.TryParse(tenant, out var tid) && placement.Find(tid) is { } p
-                ? (IResult)TypedResults.Ok(new PlacementResponse(p.Tenant.Value, p.Node, p.Epoch, p.MovingTo))
+                ? (IResult)TypedResults.Ok(new PlacementResponse(p.Tenant.Value, p.Node, p.Epoch, p.MovingTo, p.Replica, p.ReplicaInSync))
                 : Problems.Result(404, "Not found", "No such tenant, or it was never placed on a store node.");
         }).Produces<PlacementResponse>().ProducesProblem(StatusCodes.Status409Conflict);
         admin.MapPost("/tenants/{tenant}/move", async (string tenant, MoveRequest body, IServiceProvider sp) =>
@@ -73,11 +75,17 @@ internal static class ClusterEndpoints
 /// <summary>Body of a move: the store node to move the tenant to.</summary>
 public sealed record MoveRequest([property: Required] string? To);
 
-/// <summary>A store node as the gateway sees it: whether it reported recently, and what it holds.</summary>
-public sealed record StoreNodeResponse(string Name, string Url, bool Live, int TenantsPlaced, int Tenants, long Rows, long Bytes, DateTimeOffset SeenAt);
+/// <summary>
+/// A store node as the gateway sees it: whether it holds its lease (reported recently), the tenants it owns
+/// (<c>TenantsPlaced</c>) and holds replicas of (<c>ReplicasPlaced</c>), and what it reported holding.
+/// </summary>
+public sealed record StoreNodeResponse(string Name, string Url, bool Live, int TenantsPlaced, int Tenants, long Rows, long Bytes, DateTimeOffset SeenAt, int ReplicasPlaced);
 
-/// <summary>Where a tenant lives: its store node, the placement's epoch, and the node it is moving to, if any.</summary>
-public sealed record PlacementResponse(string Tenant, string Node, long Epoch, string? MovingTo);
+/// <summary>
+/// Where a tenant lives: its owner (primary), the placement's epoch, the node it is moving to, if any, and its replica,
+/// if any, with whether that replica is in sync (false while its copy is being built).
+/// </summary>
+public sealed record PlacementResponse(string Tenant, string Node, long Epoch, string? MovingTo, string? Replica, bool ReplicaInSync);
 
 /// <summary>A finished move: from which node to which, the bytes carried, and how long writes were fenced.</summary>
 public sealed record MoveResponse(string Tenant, string From, string To, long Bytes, long FencedMs);

@@ -1,0 +1,43 @@
+using System.Collections.Concurrent;
+using Bruno.Cluster.Remote;
+using Bruno.Core.Cluster;
+using Bruno.Storage;
+
+namespace Bruno.Cluster;
+
+/// <summary>
+/// The clients of the store nodes, one per node for the life of the process, made from each node's address in the
+/// catalog when first needed: a gateway's calls to owners, an owner's calls to its replicas.
+/// </summary>
+public sealed class NodeClients(Placement placement, ClusterOptions options) : IDisposable
+{
+    private readonly ConcurrentDictionary<string, RemoteStorageEngine> _nodes = new(StringComparer.Ordinal);
+
+    /// <summary>The client of a store node by name; throws <see cref="StorageException"/> for a node that never reported.</summary>
+    public RemoteStorageEngine Get(string name)
+    {
+        if (_nodes.TryGetValue(name, out var client))
+        {
+            return client;
+        }
+
+        var node = placement.Node(name) ?? throw new StorageException($"Store node '{name}' is not known to the catalog.");
+        var fresh = new RemoteStorageEngine(node.Name, node.Url, options.Token!);
+        if (_nodes.TryAdd(name, fresh))
+        {
+            return fresh;
+        }
+
+        fresh.Dispose();
+        return _nodes[name];
+    }
+
+    /// <summary>Closes every connection.</summary>
+    public void Dispose()
+    {
+        foreach (var client in _nodes.Values)
+        {
+            client.Dispose();
+        }
+    }
+}

@@ -1,0 +1,248 @@
+using System.Collections.Concurrent;
+using Bruno.Cluster.Remote;
+using Bruno.Storage;
+using Bruno.Storage.Identity;
+using Microsoft.Extensions.Logging;
+using P = Bruno.Cluster.Remote.Protocol;
+
+namespace Bruno.Cluster;
+
+/// <summary>
+/// A store node's part in keeping each tenant on two nodes (decision 0034). For a tenant it owns with a replica in sync,
+/// every write is applied here and on the replica, one at a time per tenant, and acknowledged only when both applied it
+/// alike. When the replica fails or answers differently, the replica is dropped in the catalog (one conditional update
+/// on the placement read, raising its epoch) before the write is acknowledged by this node alone; when that update
+/// fails (the placement changed: this node was deposed, or the catalog cannot be reached) the write is not
+/// acknowledged. A replica applies a replicated write only while the catalog names the sender as owner and itself as
+/// replica at the write's epoch, so a deposed owner cannot have anything acknowledged once the replica knows of its
+/// promotion. What it knows of placements is read from the catalog when first needed, again whenever a call disagrees
+/// with it, and dropped when the tenant is fenced, adopted, created or erased here.
+/// </summary>
+public sealed partial class NodeReplication(StorageEngine engine, Placement placement, string node, Func<string, RemoteStorageEngine> peer, ILogger<NodeReplication>? logger = null)
+{
+    private readonly ILogger _logger = (ILogger?)logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+    private readonly ConcurrentDictionary<TenantId, TenantPlacement> _known = new();
+    private readonly ConcurrentDictionary<TenantId, SemaphoreSlim> _gates = new();
+
+    /// <summary>This node's name.</summary>
+    public string Node => node;
+
+    /// <summary>The tenant's placement as this node knows it; read from the catalog when <paramref name="fresh"/> or unknown. Throws <see cref="System.Data.Common.DbException"/> when the catalog fails.</summary>
+    private TenantPlacement? Known(TenantId tenant, bool fresh)
+    {
+        if (!fresh && _known.TryGetValue(tenant, out var p))
+        {
+            return p;
+        }
+
+        var read = placement.Find(tenant);
+        if (read is null)
+        {
+            _known.TryRemove(tenant, out _);
+        }
+        else
+        {
+            _known[tenant] = read;
+        }
+
+        return read;
+    }
+
+    /// <summary>Forgets what this node knew of the tenant's placement: the next call reads it again.</summary>
+    public void Forget(TenantId tenant) => _known.TryRemove(tenant, out _);
+
+    /// <summary>Forgets every placement whose epoch differs from the catalog's (the agent's check, every heartbeat).</summary>
+    public void Reconcile(IReadOnlyList<TenantPlacement> all)
+    {
+        ArgumentNullException.ThrowIfNull(all);
+        var now = all.ToDictionary(p => p.Tenant);
+        foreach (var (tenant, p) in _known)
+        {
+            if (!now.TryGetValue(tenant, out var current) || current != p)
+            {
+                _known.TryRemove(tenant, out _);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Throws <see cref="TenantNotFoundException"/> unless this node owns the tenant or holds its replica in sync (a
+    /// gateway reads from the replica when the owner cannot be reached). A tenant the catalog never placed is served as
+    /// the engine has it (a node used on its own).
+    /// </summary>
+    public void CheckRead(TenantId tenant)
+    {
+        if ((!_known.ContainsKey(tenant) || !Serves(Known(tenant, fresh: false))) && !Serves(Known(tenant, fresh: true)))
+        {
+            throw new TenantNotFoundException(tenant.Value);
+        }
+    }
+
+    private bool Serves(TenantPlacement? p) => p is null || p.Node == node || p.SyncReplica == node; // null: never placed, served as it is
+
+    /// <summary>Runs <paramref name="action"/> with the tenant's writes held (a fence waits for the write in progress).</summary>
+    public async Task<T> ExclusiveAsync<T>(TenantId tenant, Func<Task<T>> action)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        var gate = _gates.GetOrAdd(tenant, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync();
+        try
+        {
+            return await action();
+        }
+        finally
+        {
+            Forget(tenant);
+            gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// A gateway's write: applied here with <paramref name="local"/>, and on the replica in sync with
+    /// <paramref name="write"/> (see the type's remarks). Throws <see cref="TenantNotFoundException"/> when this node does
+    /// not own the tenant, <see cref="TenantFencedException"/> when it is fenced, the engine's exception when the write
+    /// failed here, and <see cref="StoreUnavailableException"/> when the replica failed and could not be dropped.
+    /// </summary>
+    public async Task<long> WriteAsync(TenantId tenant, P.ReplicatedWrite write, Func<Task<long>> local)
+    {
+        ArgumentNullException.ThrowIfNull(write);
+        ArgumentNullException.ThrowIfNull(local);
+        var gate = _gates.GetOrAdd(tenant, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync();
+        try
+        {
+            var p = Known(tenant, fresh: false);
+            if (p?.Node != node)
+            {
+                p = Known(tenant, fresh: true);
+                if (p is null)
+                {
+                    return await local(); // never placed (a node used on its own): served as the engine has it
+                }
+
+                if (p.Node != node)
+                {
+                    throw new TenantNotFoundException(tenant.Value); // not the owner (any more): the gateway reads the placement again
+                }
+            }
+
+            if (engine.IsFenced(tenant))
+            {
+                throw new TenantFencedException(tenant.Value);
+            }
+
+            if (p.SyncReplica is not { } replica)
+            {
+                return await local(); // no replica in sync: this copy alone (a replica being built gets the copy under a fence)
+            }
+
+            write.Tenant = tenant.Value;
+            write.Epoch = p.Epoch;
+            write.Owner = node;
+            var there = Outcome(ReplicateAsync(replica, tenant, write));
+            var here = await Outcome(local());
+            var theirs = await there;
+            if (here.Error is null && theirs.Error is null && here.Value == theirs.Value)
+            {
+                return here.Value;
+            }
+
+            if (here.Error is not null && theirs.Error is not null && SameFailure(here.Error, theirs.Error))
+            {
+                throw here.Error; // refused alike on both (an invalid row, say): nothing diverged
+            }
+
+            // the replica failed, or the copies answered differently: it cannot be trusted with this tenant any more
+            Log.ReplicaFailed(_logger, tenant.Value, replica, theirs.Error?.GetType().Name ?? "a different result");
+            var now = Known(tenant, fresh: true);
+            if (now?.Node != node)
+            {
+                throw new TenantNotFoundException(tenant.Value); // deposed meanwhile: nothing acknowledged here
+            }
+
+            if (now.Replica is not null && !placement.DropReplica(now))
+            {
+                Forget(tenant);
+                throw new StoreUnavailableException(tenant.Value, node); // the placement changed under us: not acknowledged
+            }
+
+            Forget(tenant);
+            Log.ReplicaDropped(_logger, tenant.Value, now.Replica ?? replica);
+            return here.Error is null ? here.Value : throw here.Error;
+        }
+        catch (System.Data.Common.DbException e)
+        {
+            Forget(tenant);
+            throw new StoreUnavailableException(tenant.Value, node, e); // no catalog to say who owns it: not acknowledged
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private async Task<long> ReplicateAsync(string replica, TenantId tenant, P.ReplicatedWrite write)
+    {
+        var client = peer(replica);
+        return (await client.Call(tenant, o => client.Client.ReplicateAsync(write, o), CancellationToken.None)).Value;
+    }
+
+    /// <summary>
+    /// A write the tenant's owner replicated here: applied with <paramref name="local"/> only while the catalog names
+    /// the sender as owner and this node as the replica in sync at the write's epoch; otherwise
+    /// <see cref="TenantNotFoundException"/> and nothing applied.
+    /// </summary>
+    public async Task<long> ApplyAsync(P.ReplicatedWrite write, Func<Task<long>> local)
+    {
+        ArgumentNullException.ThrowIfNull(write);
+        ArgumentNullException.ThrowIfNull(local);
+        var tenant = TenantId.Parse(write.Tenant);
+        var gate = _gates.GetOrAdd(tenant, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync();
+        try
+        {
+            var p = Known(tenant, fresh: false);
+            if (p is null || p.Epoch < write.Epoch || !Accepts(p, write))
+            {
+                p = Known(tenant, fresh: p is null || p.Epoch <= write.Epoch);
+            }
+
+            if (p is null || !Accepts(p, write))
+            {
+                throw new TenantNotFoundException(tenant.Value);
+            }
+
+            return await local();
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private bool Accepts(TenantPlacement p, P.ReplicatedWrite write) => p.Epoch == write.Epoch && p.Node == write.Owner && p.SyncReplica == node;
+
+    private static async Task<(long Value, Exception? Error)> Outcome(Task<long> task)
+    {
+        try
+        {
+            return (await task, null);
+        }
+        catch (Exception e)
+        {
+            return (0, e);
+        }
+    }
+
+    private static bool SameFailure(Exception a, Exception b) =>
+        a.GetType() == b.GetType() && a is ArgumentException or CollectionNotFoundException or CollectionMismatchException or InvalidIdentifierException;
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 3850, Level = LogLevel.Warning, Message = "Replicating a write of tenant {Tenant} to store node {Replica} failed ({Error})")]
+        public static partial void ReplicaFailed(ILogger logger, string tenant, string replica, string error);
+
+        [LoggerMessage(EventId = 3851, Level = LogLevel.Warning, Message = "Dropped store node {Replica} as replica of tenant {Tenant}: this node acknowledges its writes alone until a new replica is built")]
+        public static partial void ReplicaDropped(ILogger logger, string tenant, string replica);
+    }
+}

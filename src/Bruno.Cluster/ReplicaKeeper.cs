@@ -1,0 +1,112 @@
+using Bruno.Core.Cluster;
+using Bruno.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace Bruno.Cluster;
+
+/// <summary>
+/// A gateway's care of the tenants' two copies (decision 0034), run by every gateway; each step is one conditional
+/// update in the catalog, so gateways acting at once cannot both win.
+/// <list type="bullet">
+/// <item><see cref="FailOverAsync"/>, every second: a tenant whose owner's lease lapsed (no report for
+/// <see cref="ClusterOptions.NodeTimeoutSeconds"/>) and whose replica is in sync and live gets its replica promoted; and
+/// moves or replica builds whose lease lapsed are undone.</item>
+/// <item><see cref="RepairAsync"/>, every heartbeat: a replica whose node went silent is dropped (its owner goes on
+/// alone), and a tenant without a replica gets one built on the least loaded other live node.</item>
+/// </list>
+/// Catalog and node failures end the round; the next round tries again.
+/// </summary>
+public sealed partial class ReplicaKeeper(Placement placement, RoutedStorage storage, TenantMover mover, ClusterOptions options, TimeProvider? time = null, ILogger<ReplicaKeeper>? logger = null)
+{
+    private readonly ILogger _logger = (ILogger?)logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+
+    private TimeSpan Lease => TimeSpan.FromSeconds(options.NodeTimeoutSeconds);
+
+    /// <summary>One round of failover (see the type's remarks); returns the tenants promoted.</summary>
+    public async Task<IReadOnlyList<TenantPlacement>> FailOverAsync(CancellationToken ct = default)
+    {
+        await mover.GiveUpStaleTransitionsAsync(TimeSpan.FromSeconds(options.MoveLeaseSeconds), ct);
+        var nodes = placement.Nodes();
+        var live = nodes.Where(n => placement.IsLive(n, Lease)).Select(n => n.Name).ToHashSet(StringComparer.Ordinal);
+        if (live.Count == nodes.Count)
+        {
+            return []; // every owner holds its lease: nothing to read further
+        }
+
+        var promoted = new List<TenantPlacement>();
+        foreach (var p in placement.All().Where(p => !live.Contains(p.Node) && p.SyncReplica is { } r && live.Contains(r)))
+        {
+            ct.ThrowIfCancellationRequested();
+            if (placement.Promote(p))
+            {
+                storage.Forget(p.Tenant);
+                Log.Promoted(_logger, p.Tenant.Value, p.Node, p.SyncReplica!, p.Epoch + 1);
+                promoted.Add(p);
+            }
+        }
+
+        return promoted;
+    }
+
+    /// <summary>One round of repairs (see the type's remarks); returns how many replicas were built.</summary>
+    public async Task<int> RepairAsync(CancellationToken ct = default)
+    {
+        if (!options.Replicated)
+        {
+            return 0;
+        }
+
+        var live = placement.Nodes().Where(n => placement.IsLive(n, Lease)).Select(n => n.Name).ToHashSet(StringComparer.Ordinal);
+        var built = 0;
+        foreach (var p in placement.All())
+        {
+            ct.ThrowIfCancellationRequested();
+            if (!live.Contains(p.Node) || p.MovingTo is not null)
+            {
+                continue; // failover's business, or a move's
+            }
+
+            if (p.SyncReplica is { } silent && !live.Contains(silent))
+            {
+                if (placement.DropReplica(p))
+                {
+                    Log.SilentReplicaDropped(_logger, p.Tenant.Value, silent);
+                }
+
+                continue; // rebuilt at the next round, from the placement as it is then
+            }
+
+            if (p.Replica is not null || placement.LeastLoaded(Lease, except: p.Node) is not { } target)
+            {
+                continue;
+            }
+
+            try
+            {
+                if (await mover.BuildReplicaAsync(p, target, ct) is not null)
+                {
+                    built++;
+                }
+            }
+            catch (StorageException e)
+            {
+                Log.RepairFailed(_logger, p.Tenant.Value, target, e.GetType().Name); // undone; tried again next round
+            }
+        }
+
+        return built;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 3860, Level = LogLevel.Warning, Message = "Store node {Owner}, owner of tenant {Tenant}, let its lease lapse: promoted its replica on {Replica} (epoch {Epoch})")]
+        public static partial void Promoted(ILogger logger, string tenant, string owner, string replica, long epoch);
+
+        [LoggerMessage(EventId = 3861, Level = LogLevel.Warning, Message = "Store node {Replica}, replica of tenant {Tenant}, went silent: dropped; a new replica is built")]
+        public static partial void SilentReplicaDropped(ILogger logger, string tenant, string replica);
+
+        [LoggerMessage(EventId = 3862, Level = LogLevel.Warning, Message = "Building a replica of tenant {Tenant} on {Replica} failed ({Error}); trying again at the next round")]
+        public static partial void RepairFailed(ILogger logger, string tenant, string replica, string error);
+    }
+}

@@ -51,6 +51,12 @@ public sealed partial class NodeReplication(StorageEngine engine, Placement plac
     /// <summary>Forgets what this node knew of the tenant's placement: the next call reads it again.</summary>
     public void Forget(TenantId tenant) => _known.TryRemove(tenant, out _);
 
+    /// <summary>
+    /// Reads the tenant's placement again now (a gateway promoted this node): from here on, writes replicated by a
+    /// deposed owner are refused. Throws <see cref="System.Data.Common.DbException"/> when the catalog fails.
+    /// </summary>
+    public void Refresh(TenantId tenant) => Known(tenant, fresh: true);
+
     /// <summary>Forgets every placement whose epoch differs from the catalog's (the agent's check, every heartbeat).</summary>
     public void Reconcile(IReadOnlyList<TenantPlacement> all)
     {

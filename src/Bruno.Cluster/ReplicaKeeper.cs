@@ -9,8 +9,9 @@ namespace Bruno.Cluster;
 /// update in the catalog, so gateways acting at once cannot both win.
 /// <list type="bullet">
 /// <item><see cref="FailOverAsync"/>, every second: a tenant whose owner's lease lapsed (no report for
-/// <see cref="ClusterOptions.NodeTimeoutSeconds"/>) and whose replica is in sync and live gets its replica promoted; and
-/// moves or replica builds whose lease lapsed are undone.</item>
+/// <see cref="ClusterOptions.NodeTimeoutSeconds"/>) and whose replica is in sync and live gets its replica promoted (the
+/// new owner is told at once, so it refuses the old owner's replicated writes from then on); and moves or replica builds
+/// whose lease lapsed are undone.</item>
 /// <item><see cref="RepairAsync"/>, every heartbeat: a replica whose node went silent is dropped (its owner goes on
 /// alone), and a tenant without a replica gets one built on the least loaded other live node.</item>
 /// </list>
@@ -43,6 +44,15 @@ public sealed partial class ReplicaKeeper(Placement placement, RoutedStorage sto
                 storage.Forget(p.Tenant);
                 Log.Promoted(_logger, p.Tenant.Value, p.Node, p.SyncReplica!, p.Epoch + 1);
                 promoted.Add(p);
+                try
+                {
+                    // the new owner learns now rather than at its first call: the old one's replicated writes are refused from here
+                    await storage.NodeClient(p.SyncReplica!).RefreshAsync(p.Tenant, ct);
+                }
+                catch (StorageException e)
+                {
+                    Log.NotTold(_logger, p.Tenant.Value, p.SyncReplica!, e.GetType().Name); // it reads the placement at its first call
+                }
             }
         }
 
@@ -102,6 +112,9 @@ public sealed partial class ReplicaKeeper(Placement placement, RoutedStorage sto
     {
         [LoggerMessage(EventId = 3860, Level = LogLevel.Warning, Message = "Store node {Owner}, owner of tenant {Tenant}, let its lease lapse: promoted its replica on {Replica} (epoch {Epoch})")]
         public static partial void Promoted(ILogger logger, string tenant, string owner, string replica, long epoch);
+
+        [LoggerMessage(EventId = 3863, Level = LogLevel.Warning, Message = "Could not tell store node {Owner} it now owns tenant {Tenant} ({Error}); it learns at its first call")]
+        public static partial void NotTold(ILogger logger, string tenant, string owner, string error);
 
         [LoggerMessage(EventId = 3861, Level = LogLevel.Warning, Message = "Store node {Replica}, replica of tenant {Tenant}, went silent: dropped; a new replica is built")]
         public static partial void SilentReplicaDropped(ILogger logger, string tenant, string replica);

@@ -147,6 +147,23 @@ public sealed class BrunoProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>SIGSTOP: the process stops running but keeps its sockets open (a frozen machine, a long pause).</summary>
+    public void Pause() => Signal("STOP");
+
+    /// <summary>SIGCONT: a paused process runs on, unaware of the time it lost.</summary>
+    public void Resume() => Signal("CONT");
+
+    private void Signal(string name)
+    {
+        var pid = _process is { HasExited: false } p ? p.Id : throw new InvalidOperationException($"{Name} is not running.");
+        using var kill = Process.Start("kill", ["-" + name, pid.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
+        kill.WaitForExit();
+        if (kill.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"kill -{name} {pid} failed");
+        }
+    }
+
     /// <summary>SIGKILL, and waits until it is gone.</summary>
     public void Kill()
     {

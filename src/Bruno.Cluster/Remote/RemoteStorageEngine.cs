@@ -112,6 +112,9 @@ public sealed class RemoteStorageEngine : IStorageEngine, IDisposable
     /// <summary>Fences the tenant's writes on the node (see <see cref="StorageEngine.FenceAsync"/>).</summary>
     public Task FenceAsync(TenantId tenant, CancellationToken ct = default) => Call(tenant, o => Client.FenceAsync(Ref(tenant), o), ct);
 
+    /// <summary>Tells the node to read the tenant's placement again now (after a promotion).</summary>
+    public Task RefreshAsync(TenantId tenant, CancellationToken ct = default) => Call(tenant, o => Client.RefreshAsync(Ref(tenant), o), ct);
+
     /// <summary>Lifts the fence (see <see cref="StorageEngine.UnfenceAsync"/>).</summary>
     public Task UnfenceAsync(TenantId tenant, CancellationToken ct = default) => Call(tenant, o => Client.UnfenceAsync(Ref(tenant), o), ct);
 

@@ -131,6 +131,13 @@ public sealed class StoreNodeService : P.StoreNode.StoreNodeBase
     }
 
     /// <inheritdoc/>
+    public override Task<P.Empty> Refresh(P.TenantRef request, ServerCallContext context) => Run(context, () =>
+    {
+        _replication?.Refresh(TenantId.Parse(request.Tenant));
+        return Task.FromResult(Nothing);
+    });
+
+    /// <inheritdoc/>
     public override Task<P.Count> Replicate(P.ReplicatedWrite request, ServerCallContext context) => Run(context, async () =>
         new P.Count { Value = await (_replication ?? throw new InvalidOperationException("This node takes no replicas.")).ApplyAsync(request, () => Apply(request)) });
 

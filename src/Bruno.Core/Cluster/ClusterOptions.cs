@@ -48,7 +48,7 @@ public sealed class ClusterOptions
     /// A store node's lease, in seconds: a node not heard from for this long gets no new tenants, and the tenants it owns
     /// are promoted to their replicas (decision 0034). At least three heartbeats.
     /// </summary>
-    public int NodeTimeoutSeconds { get; set; } = 10;
+    public int NodeTimeoutSeconds { get; set; } = 8;
 
     /// <summary>
     /// <c>sync</c> (default): each tenant gets a replica on a second store node (when there is one), and a write is

@@ -9,6 +9,7 @@ using Bruno.Storage.Crypto;
 using Bruno.Storage.Identity;
 using Bruno.Storage.Model;
 using Bruno.Testing;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -59,31 +60,44 @@ internal static class Tiers
         }
     }
 
-    /// <summary>Each operation, on the local engine and through a store node, alternating; percentiles of both.</summary>
-    private static async Task<JsonObject> HopAsync(int rounds)
-    {
-        const string Token = "bench-token-0123456789abcdefghijklmnop";
-        var port = BrunoProcess.FreePort();
-        var nodeRoot = Path.Combine(Path.GetTempPath(), "bruno-hop-node-" + Guid.NewGuid().ToString("N"));
-        var localRoot = Path.Combine(Path.GetTempPath(), "bruno-hop-local-" + Guid.NewGuid().ToString("N"));
-        var node = BrunoServer.Build([], b =>
+    private static WebApplication StoreNode(string name, int port, string root, string catalog, string token) =>
+        BrunoServer.Build([], b =>
         {
-            b.Configuration["Bruno:DataRoot"] = nodeRoot;
+            b.Configuration["Bruno:DataRoot"] = root;
             b.Configuration["Bruno:Cluster:Role"] = "store";
-            b.Configuration["Bruno:Cluster:NodeName"] = "store-1";
+            b.Configuration["Bruno:Cluster:NodeName"] = name;
             b.Configuration["Bruno:Cluster:AdvertiseUrl"] = $"http://127.0.0.1:{port}";
             b.Configuration["Bruno:Cluster:StorePort"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture);
             b.Configuration["Bruno:Cluster:StoreBind"] = "127.0.0.1";
-            b.Configuration["Bruno:Cluster:Token"] = Token;
+            b.Configuration["Bruno:Cluster:Token"] = token;
             b.Configuration["Bruno:Catalog:Provider"] = "postgres";
-            b.Configuration["Bruno:Catalog:ConnectionString"] = TestPostgres.NewDatabase();
+            b.Configuration["Bruno:Catalog:ConnectionString"] = catalog;
             b.Configuration["Bruno:Telemetry:LogFormat"] = "text";
             b.Logging.SetMinimumLevel(LogLevel.Warning); // the node's request log would measure the terminal
             b.WebHost.UseUrls("http://127.0.0.1:0");
         });
-        await node.StartAsync();
-        using var remote = new RemoteStorageEngine("store-1", new Uri($"http://127.0.0.1:{port}"), Token);
-        await using var local = new StorageEngine(new StorageEngineOptions { DataRoot = localRoot, MasterKey = MasterKey.Generate() });
+
+    /// <summary>
+    /// Each operation on the local engine, through one store node, and through a gateway's storage to an owner that
+    /// replicates every write to a second node before acknowledging it (synchronous replication), in rotation;
+    /// percentiles of each.
+    /// </summary>
+    private static async Task<JsonObject> HopAsync(int rounds)
+    {
+        const string Token = "bench-token-0123456789abcdefghijklmnop";
+        var ports = new[] { BrunoProcess.FreePort(), BrunoProcess.FreePort() };
+        var roots = Enumerable.Range(0, 3).Select(i => Path.Combine(Path.GetTempPath(), $"bruno-hop-{i}-" + Guid.NewGuid().ToString("N"))).ToArray();
+        var catalog = TestPostgres.NewDatabase();
+        var nodes = new[] { StoreNode("store-1", ports[0], roots[0], catalog, Token), StoreNode("store-2", ports[1], roots[1], catalog, Token) };
+        foreach (var n in nodes)
+        {
+            await n.StartAsync();
+        }
+
+        using var remote = new RemoteStorageEngine("store-1", new Uri($"http://127.0.0.1:{ports[0]}"), Token);
+        using var db = Bruno.Core.Tenants.CatalogDatabase.Postgres(catalog);
+        using var routed = new Bruno.Cluster.RoutedStorage(new Bruno.Cluster.Placement(db), new Bruno.Core.Cluster.ClusterOptions { Role = "gateway", Token = Token });
+        await using var local = new StorageEngine(new StorageEngineOptions { DataRoot = roots[2], MasterKey = MasterKey.Generate() });
         try
         {
             var tenant = TenantId.Parse("hop");
@@ -106,13 +120,20 @@ internal static class Tiers
                 Vector = Vector(),
                 Metadata = new Dictionary<string, MetadataValue> { ["document"] = $"doc-{i / 25}", ["section"] = (double)(i % 25) },
             }).ToList();
+            new Bruno.Core.Tenants.TenantCatalog(db).Create(TenantId.Parse("hop-replicated"), "hop-replicated"); // a placement belongs to a tenant the catalog knows
             var collections = new List<ITenantCollection>();
-            foreach (IStorageEngine engine in new IStorageEngine[] { local, remote })
+            foreach (var (engine, id) in new (IStorageEngine, TenantId)[] { (local, tenant), (remote, tenant), (routed, TenantId.Parse("hop-replicated")) })
             {
-                await engine.CreateTenantAsync(tenant);
-                var c = await engine.Tenant(tenant).EnsureCollectionAsync(new CollectionSpec("chunks", 384, "bench-model"));
+                await engine.CreateTenantAsync(id);
+                var c = await engine.Tenant(id).EnsureCollectionAsync(new CollectionSpec("chunks", 384, "bench-model"));
                 await c.UpsertAsync(rows);
                 collections.Add(c);
+            }
+
+            var placed = routed.PlacementOf(TenantId.Parse("hop-replicated"), fresh: true)!;
+            if (placed.SyncReplica is null)
+            {
+                throw new InvalidOperationException("the replicated tenant has no replica in sync");
             }
 
             var queries = Enumerable.Range(0, 64).Select(_ => Vector()).ToArray();
@@ -126,12 +147,12 @@ internal static class Tiers
             var report = new JsonObject();
             foreach (var (name, run) in operations)
             {
-                var times = new[] { new List<double>(), new List<double>() };
+                var times = new[] { new List<double>(), new List<double>(), new List<double>() };
                 for (var i = 0; i < rounds + 50; i++)
                 {
-                    for (var e = 0; e < 2; e++)
+                    for (var e = 0; e < 3; e++)
                     {
-                        var which = (i + e) % 2; // ABBA: neither side always goes first
+                        var which = (i + e) % 3; // in rotation: no side always goes first
                         var start = Stopwatch.GetTimestamp();
                         await run(collections[which], i);
                         if (i >= 50)
@@ -141,11 +162,12 @@ internal static class Tiers
                     }
                 }
 
-                var (l, r) = (Percentiles(times[0]), Percentiles(times[1]));
+                var (l, r, g) = (Percentiles(times[0]), Percentiles(times[1]), Percentiles(times[2]));
                 report[name] = new JsonObject
                 {
                     ["local"] = l,
                     ["remote"] = r,
+                    ["gateway_replicated"] = g,
                     ["hop_p50_ms"] = Math.Round((double)r["p50_ms"]! - (double)l["p50_ms"]!, 3),
                 };
             }
@@ -154,10 +176,16 @@ internal static class Tiers
         }
         finally
         {
-            await node.StopAsync();
-            await node.DisposeAsync();
-            Directory.Delete(nodeRoot, recursive: true);
-            Directory.Delete(localRoot, recursive: true);
+            foreach (var n in nodes)
+            {
+                await n.StopAsync();
+                await n.DisposeAsync();
+            }
+
+            foreach (var r in roots)
+            {
+                Directory.Delete(r, recursive: true);
+            }
         }
     }
 
@@ -172,27 +200,22 @@ internal static class Tiers
         var questions = Enumerable.Range(0, 300).Select(_ => string.Join(' ', Enumerable.Range(0, 6).Select(_ => vocabulary[random.Next(vocabulary.Length)])) + "?").ToArray();
         var report = new JsonObject { ["documents"] = documents, ["clients"] = clients, ["seconds"] = seconds };
 
-        await using (var cluster = await TestCluster.StartAsync(stores: 2, gateways: 2, CancellationToken.None))
+        // the two tiers twice: each tenant on one node, then (the default) with a replica in sync on the other
+        foreach (var replication in new[] { "none", "sync" })
         {
+            var shape = new JsonObject();
+            report[replication == "none" ? "tiers_one_copy" : "tiers_replicated"] = shape;
+            await using var cluster = await TestCluster.StartAsync(stores: 2, gateways: 2, CancellationToken.None, settings: new Dictionary<string, string> { ["BRUNO_CLUSTER__REPLICATION"] = replication });
             var tenants = new[] { "bench-a", "bench-b" };
             await cluster.CreateTenantsAsync(0, CancellationToken.None, tenants);
-            foreach (var t in tenants)
-            {
-                using var ingest = cluster.Client(0, cluster.UserToken(t, "loader"));
-                foreach (var (id, text) in corpus)
-                {
-                    using var response = await ingest.PostAsJsonAsync("/api/v1/documents", new { id, title = id, content = text });
-                    response.EnsureSuccessStatusCode();
-                }
-            }
-
-            report["placement"] = new JsonObject { ["bench-a"] = await cluster.OwnerAsync("bench-a", CancellationToken.None), ["bench-b"] = await cluster.OwnerAsync("bench-b", CancellationToken.None) };
+            shape["ingest"] = await IngestAsync(tenants.Select(t => cluster.Client(0, cluster.UserToken(t, "loader"))).ToArray(), corpus);
+            shape["placement"] = new JsonObject { ["bench-a"] = await cluster.OwnerAsync("bench-a", CancellationToken.None), ["bench-b"] = await cluster.OwnerAsync("bench-b", CancellationToken.None) };
             var oneGateway = tenants.Select(t => cluster.Client(0, cluster.UserToken(t, "asker"))).ToArray();
             var twoGateways = tenants.SelectMany(t => new[] { cluster.Client(0, cluster.UserToken(t, "asker")), cluster.Client(1, cluster.UserToken(t, "asker")) }).ToArray();
             await Closed(oneGateway, questions, 4, 3); // warm-up of both gateways
             await Closed(twoGateways, questions, 4, 3);
-            report["one_gateway"] = await Closed(oneGateway, questions, clients, seconds);
-            report["two_gateways"] = await Closed(twoGateways, questions, clients, seconds);
+            shape["one_gateway"] = await Closed(oneGateway, questions, clients, seconds);
+            shape["two_gateways"] = await Closed(twoGateways, questions, clients, seconds);
             foreach (var c in oneGateway.Concat(twoGateways))
             {
                 c.Dispose();
@@ -228,14 +251,7 @@ internal static class Tiers
                 return c;
             }
 
-            foreach (var t in new[] { "bench-a", "bench-b" })
-            {
-                using var ingest = ClientOf(t, "loader");
-                foreach (var (id, text) in corpus)
-                {
-                    (await ingest.PostAsJsonAsync("/api/v1/documents", new { id, title = id, content = text })).Dispose();
-                }
-            }
+            report["one_process_ingest"] = await IngestAsync([ClientOf("bench-a", "loader"), ClientOf("bench-b", "loader")], corpus);
 
             var askers = new[] { ClientOf("bench-a", "asker"), ClientOf("bench-b", "asker") };
             await Closed(askers, questions, 4, 3);
@@ -248,6 +264,26 @@ internal static class Tiers
 
         Directory.Delete(root, recursive: true);
         return report;
+    }
+
+    /// <summary>Ingests the corpus into each tenant (one client per tenant, the tenants in parallel); documents a second.</summary>
+    private static async Task<JsonObject> IngestAsync(HttpClient[] loaders, List<(string Id, string Text)> corpus)
+    {
+        var sw = Stopwatch.StartNew();
+        await Task.WhenAll(loaders.Select(async http =>
+        {
+            foreach (var (id, text) in corpus)
+            {
+                using var response = await http.PostAsJsonAsync("/api/v1/documents", new { id, title = id, content = text });
+                response.EnsureSuccessStatusCode();
+            }
+        }));
+        foreach (var l in loaders)
+        {
+            l.Dispose();
+        }
+
+        return new JsonObject { ["documents"] = loaders.Length * corpus.Count, ["seconds"] = Math.Round(sw.Elapsed.TotalSeconds, 2), ["documents_per_s"] = Math.Round(loaders.Length * corpus.Count / sw.Elapsed.TotalSeconds, 2) };
     }
 
     private static async Task<JsonObject> Closed(HttpClient[] targets, string[] questions, int clients, int seconds)

@@ -21,7 +21,7 @@ namespace Bruno.Cluster;
 public sealed partial class NodeReplication(StorageEngine engine, Placement placement, string node, Func<string, RemoteStorageEngine> peer, ILogger<NodeReplication>? logger = null)
 {
     private readonly ILogger _logger = (ILogger?)logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
-    private readonly ConcurrentDictionary<TenantId, TenantPlacement> _known = new();
+    private readonly ConcurrentDictionary<TenantId, TenantPlacement?> _known = new(); // null: never placed
     private readonly ConcurrentDictionary<TenantId, SemaphoreSlim> _gates = new();
 
     /// <summary>This node's name.</summary>
@@ -36,15 +36,7 @@ public sealed partial class NodeReplication(StorageEngine engine, Placement plac
         }
 
         var read = placement.Find(tenant);
-        if (read is null)
-        {
-            _known.TryRemove(tenant, out _);
-        }
-        else
-        {
-            _known[tenant] = read;
-        }
-
+        _known[tenant] = read;
         return read;
     }
 
@@ -64,7 +56,7 @@ public sealed partial class NodeReplication(StorageEngine engine, Placement plac
         var now = all.ToDictionary(p => p.Tenant);
         foreach (var (tenant, p) in _known)
         {
-            if (!now.TryGetValue(tenant, out var current) || current != p)
+            if (now.GetValueOrDefault(tenant) != p)
             {
                 _known.TryRemove(tenant, out _);
             }
@@ -78,7 +70,7 @@ public sealed partial class NodeReplication(StorageEngine engine, Placement plac
     /// </summary>
     public void CheckRead(TenantId tenant)
     {
-        if ((!_known.ContainsKey(tenant) || !Serves(Known(tenant, fresh: false))) && !Serves(Known(tenant, fresh: true)))
+        if (!Serves(Known(tenant, fresh: false)) && !Serves(Known(tenant, fresh: true)))
         {
             throw new TenantNotFoundException(tenant.Value);
         }
@@ -117,19 +109,19 @@ public sealed partial class NodeReplication(StorageEngine engine, Placement plac
         await gate.WaitAsync();
         try
         {
-            var p = Known(tenant, fresh: false);
-            if (p?.Node != node)
+            if (!_known.TryGetValue(tenant, out var p) || (p is not null && p.Node != node))
             {
                 p = Known(tenant, fresh: true);
-                if (p is null)
-                {
-                    return await local(); // never placed (a node used on its own): served as the engine has it
-                }
+            }
 
-                if (p.Node != node)
-                {
-                    throw new TenantNotFoundException(tenant.Value); // not the owner (any more): the gateway reads the placement again
-                }
+            if (p is null)
+            {
+                return await local(); // never placed (a node used on its own): served as the engine has it
+            }
+
+            if (p.Node != node)
+            {
+                throw new TenantNotFoundException(tenant.Value); // not the owner (any more): the gateway reads the placement again
             }
 
             if (engine.IsFenced(tenant))

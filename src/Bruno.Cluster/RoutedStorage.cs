@@ -23,22 +23,29 @@ public sealed partial class RoutedStorage : IStorageEngine, IDisposable
     private readonly ClusterOptions _options;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
+    private readonly ClusterTls? _tls;
     private readonly ConcurrentDictionary<string, RemoteStorageEngine> _nodes = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<TenantId, (TenantPlacement Placement, long ReadAt)> _cache = new();
 
-    /// <summary>Routes through <paramref name="placement"/> with the settings of <paramref name="options"/>.</summary>
-    public RoutedStorage(Placement placement, ClusterOptions options, ILogger<RoutedStorage>? logger = null, TimeProvider? time = null)
+    /// <summary>
+    /// Routes through <paramref name="placement"/> with the settings of <paramref name="options"/>, reaching the store
+    /// nodes over mutual TLS with <paramref name="tls"/> when given (then a node advertising http:// is refused).
+    /// </summary>
+    public RoutedStorage(Placement placement, ClusterOptions options, ILogger<RoutedStorage>? logger = null, TimeProvider? time = null, ClusterTls? tls = null)
     {
         ArgumentNullException.ThrowIfNull(placement);
         ArgumentNullException.ThrowIfNull(options);
-        (_placement, _options, _time) = (placement, options, time ?? TimeProvider.System);
+        (_placement, _options, _time, _tls) = (placement, options, time ?? TimeProvider.System, tls);
         _logger = (ILogger?)logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
     }
 
     /// <inheritdoc/>
     public int OpenTenantCount => 0; // a gateway keeps no store open
 
-    /// <summary>The client of a store node by name; throws <see cref="StorageException"/> for a node that never reported.</summary>
+    /// <summary>
+    /// The client of a store node by name; throws <see cref="StorageException"/> for a node that never reported, or one
+    /// that advertises http:// while this gateway uses TLS.
+    /// </summary>
     public RemoteStorageEngine NodeClient(string name)
     {
         if (_nodes.TryGetValue(name, out var client))
@@ -47,7 +54,12 @@ public sealed partial class RoutedStorage : IStorageEngine, IDisposable
         }
 
         var node = _placement.Node(name) ?? throw new StorageException($"Store node '{name}' is not known to the catalog.");
-        var fresh = new RemoteStorageEngine(node.Name, node.Url, _options.Token!);
+        if (_tls is not null && node.Url.Scheme != Uri.UriSchemeHttps)
+        {
+            throw new StorageException($"Store node '{name}' advertises {node.Url}, but this gateway reaches store nodes over TLS only (Bruno:Cluster:Tls): set the node's Bruno:Cluster:Tls and an https:// AdvertiseUrl.");
+        }
+
+        var fresh = new RemoteStorageEngine(node.Name, node.Url, _options.Token!, _tls?.CreateHandler());
         if (_nodes.TryAdd(name, fresh))
         {
             return fresh;

@@ -23,8 +23,9 @@ namespace Bruno.Cluster;
 /// <para>
 /// Rotation: the files are read again whenever their contents change (cert-manager and the kubelet replace them in
 /// place), checked at every new TLS connection, server or client. Connections already open keep the certificate they
-/// were made with until they close; files that do not load (a key that does not match yet, a missing file) are logged
-/// once and the previous credentials stay in use. Thread-safe; one instance per process.
+/// were made with until they close: a client's take no new calls after <see cref="ConnectionLifetime"/>. Files that do
+/// not load (a key that does not match yet, a missing file) are logged once and the previous credentials stay in use.
+/// Thread-safe; one instance per process.
 /// </para>
 /// </summary>
 public sealed partial class ClusterTls
@@ -48,6 +49,9 @@ public sealed partial class ClusterTls
         _current = Load(contents);
     }
 
+    /// <summary>How long a client's connection to a store node takes new calls (see <see cref="CreateHandler"/>).</summary>
+    public static readonly TimeSpan ConnectionLifetime = TimeSpan.FromHours(1);
+
     /// <summary>The certificate this process presents now (with its key).</summary>
     public X509Certificate2 Certificate => Current().Material.Certificate;
 
@@ -59,6 +63,9 @@ public sealed partial class ClusterTls
     public SocketsHttpHandler CreateHandler()
     {
         var handler = RemoteStorageEngine.SocketHandler();
+        // a connection is not reused for new calls after this (calls on it finish), so a renewed certificate or
+        // authority is in use everywhere within the hour even on connections never idle long enough to close
+        handler.PooledConnectionLifetime = ConnectionLifetime;
         handler.SslOptions = new SslClientAuthenticationOptions
         {
             // asked for at each handshake, so a new connection presents a renewed certificate

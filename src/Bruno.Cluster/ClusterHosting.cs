@@ -32,7 +32,7 @@ public static class ClusterHosting
     /// <summary>
     /// Adds what the role of <paramref name="options"/> runs: on a gateway, the storage that routes each tenant to its
     /// store node, the mover and the upkeep of the tiers; on a store node, its gRPC API on its own port and its agent.
-    /// Nothing in one process.
+    /// With <see cref="ClusterOptions.Tls"/> set, both use mutual TLS (<see cref="ClusterTls"/>). Nothing in one process.
     /// </summary>
     public static void AddBrunoCluster(this WebApplicationBuilder builder, BrunoOptions options)
     {
@@ -44,9 +44,14 @@ public static class ClusterHosting
         }
 
         services.AddSingleton(sp => new Placement(sp.GetRequiredService<CatalogDatabase>(), sp.GetService<TimeProvider>()));
+        if (cluster.Tls.Enabled)
+        {
+            services.AddSingleton(sp => new ClusterTls(cluster.Tls, sp.GetService<ILogger<ClusterTls>>()));
+        }
+
         if (cluster.Kind == NodeRole.Gateway)
         {
-            services.AddSingleton(sp => new RoutedStorage(sp.GetRequiredService<Placement>(), cluster, sp.GetService<ILogger<RoutedStorage>>(), sp.GetService<TimeProvider>()));
+            services.AddSingleton(sp => new RoutedStorage(sp.GetRequiredService<Placement>(), cluster, sp.GetService<ILogger<RoutedStorage>>(), sp.GetService<TimeProvider>(), sp.GetService<ClusterTls>()));
             services.Replace(ServiceDescriptor.Singleton<IStorageEngine>(sp => sp.GetRequiredService<RoutedStorage>()));
             services.AddSingleton(sp => new TenantMover(sp.GetRequiredService<Placement>(), sp.GetRequiredService<RoutedStorage>(), cluster, sp.GetService<ILogger<TenantMover>>()));
             services.AddSingleton(sp => new ReplicaKeeper(sp.GetRequiredService<Placement>(), sp.GetRequiredService<RoutedStorage>(), sp.GetRequiredService<TenantMover>(), cluster, sp.GetService<TimeProvider>(), sp.GetService<ILogger<ReplicaKeeper>>()));
@@ -56,7 +61,7 @@ public static class ClusterHosting
             return;
         }
 
-        services.AddSingleton(sp => new NodeClients(sp.GetRequiredService<Placement>(), cluster));
+        services.AddSingleton(sp => new NodeClients(sp.GetRequiredService<Placement>(), cluster, sp.GetService<ClusterTls>())); // an owner's calls to its replicas
         services.AddSingleton(sp => new NodeReplication(sp.GetRequiredService<StorageEngine>(), sp.GetRequiredService<Placement>(), cluster.NodeName!, sp.GetRequiredService<NodeClients>().Get, sp.GetService<ILogger<NodeReplication>>()));
         services.AddSingleton(sp => new StoreNodeService(sp.GetRequiredService<StorageEngine>(), cluster.NodeName!, cluster.Token!, sp.GetRequiredService<NodeReplication>()));
         services.AddSingleton(sp => new StoreNodeAgent(sp.GetRequiredService<Placement>(), sp.GetRequiredService<StorageEngine>(), cluster, sp.GetService<ILogger<StoreNodeAgent>>(), sp.GetRequiredService<NodeReplication>()));
@@ -68,8 +73,10 @@ public static class ClusterHosting
             o.EnableDetailedErrors = false;
         });
 
-        // The gRPC port speaks HTTP/2 only (cleartext gRPC needs it) and binds to the cluster network's address; the
-        // addresses of --urls keep serving health and metrics. Naming endpoints here replaces --urls, so both are listed.
+        // The gRPC port speaks HTTP/2 only (cleartext gRPC needs it; over TLS, ALPN agrees on it) and binds to the cluster
+        // network's address; with Bruno:Cluster:Tls it serves HTTPS and requires a client certificate from the
+        // deployment's authority. The addresses of --urls keep serving health and metrics, in cleartext. Naming endpoints
+        // here replaces --urls, so both are listed.
         var urls = (builder.WebHost.GetSetting(WebHostDefaults.ServerUrlsKey) is { Length: > 0 } set ? set : "http://127.0.0.1:8080").Split(';', StringSplitOptions.RemoveEmptyEntries);
         builder.WebHost.UseSetting(WebHostDefaults.ServerUrlsKey, string.Empty); // listed below instead
         builder.WebHost.ConfigureKestrel(k =>
@@ -91,7 +98,15 @@ public static class ClusterHosting
                 }
             }
 
-            k.Listen(IPAddress.Parse(cluster.StoreBind), cluster.StorePort, l => l.Protocols = HttpProtocols.Http2);
+            var tls = cluster.Tls.Enabled ? k.ApplicationServices.GetRequiredService<ClusterTls>() : null;
+            k.Listen(IPAddress.Parse(cluster.StoreBind), cluster.StorePort, l =>
+            {
+                l.Protocols = HttpProtocols.Http2;
+                if (tls is not null)
+                {
+                    l.UseHttps(tls.ServerOptions());
+                }
+            });
         });
     }
 

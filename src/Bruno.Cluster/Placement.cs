@@ -123,6 +123,8 @@ public sealed class Placement
             "SELECT node, COUNT(*) FROM (SELECT node FROM tenant_placement UNION ALL SELECT replica FROM tenant_placement WHERE replica IS NOT NULL) AS held GROUP BY node;",
             r => (r.GetString(0), Long(r, 1)))
             .ToDictionary(p => p.Item1, p => p.Item2, StringComparer.Ordinal);
+        var owned = _db.Query("SELECT node, COUNT(*) FROM tenant_placement GROUP BY node;", r => (r.GetString(0), Long(r, 1)))
+            .ToDictionary(p => p.Item1, p => p.Item2, StringComparer.Ordinal);
         var live = Nodes().Where(n => IsLive(n, nodeTimeout) && n.Name != except).ToList();
         var tenants = Math.Max(1, live.Sum(n => (long)n.Tenants));
         var tenantBytes = Math.Max(64 * 1024, live.Sum(n => n.Bytes) / tenants);
@@ -131,6 +133,7 @@ public sealed class Placement
             .Select(n => (n.Name, Pending: Math.Max(0, placed.GetValueOrDefault(n.Name) - n.Tenants), Node: n))
             .OrderBy(n => n.Node.Bytes + (n.Pending * tenantBytes))
             .ThenBy(n => n.Node.Rows + (n.Pending * tenantRows))
+            .ThenBy(n => owned.GetValueOrDefault(n.Name)) // an owner serves its tenant's reads and writes: owners spread first
             .ThenBy(n => placed.GetValueOrDefault(n.Name))
             .ThenBy(n => n.Name, StringComparer.Ordinal)
             .Select(n => n.Name)

@@ -26,20 +26,26 @@ public sealed partial class RoutedStorage : IStorageEngine, IDisposable
     private readonly NodeClients _nodes;
     private readonly ConcurrentDictionary<TenantId, (TenantPlacement Placement, long ReadAt)> _cache = new();
 
-    /// <summary>Routes through <paramref name="placement"/> with the settings of <paramref name="options"/>.</summary>
-    public RoutedStorage(Placement placement, ClusterOptions options, ILogger<RoutedStorage>? logger = null, TimeProvider? time = null)
+    /// <summary>
+    /// Routes through <paramref name="placement"/> with the settings of <paramref name="options"/>, reaching the store
+    /// nodes over mutual TLS with <paramref name="tls"/> when given (then a node advertising http:// is refused).
+    /// </summary>
+    public RoutedStorage(Placement placement, ClusterOptions options, ILogger<RoutedStorage>? logger = null, TimeProvider? time = null, ClusterTls? tls = null)
     {
         ArgumentNullException.ThrowIfNull(placement);
         ArgumentNullException.ThrowIfNull(options);
         (_placement, _options, _time) = (placement, options, time ?? TimeProvider.System);
-        _nodes = new NodeClients(placement, options);
+        _nodes = new NodeClients(placement, options, tls);
         _logger = (ILogger?)logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
     }
 
     /// <inheritdoc/>
     public int OpenTenantCount => 0; // a gateway keeps no store open
 
-    /// <summary>The client of a store node by name; throws <see cref="StorageException"/> for a node that never reported.</summary>
+    /// <summary>
+    /// The client of a store node by name; throws <see cref="StorageException"/> for a node that never reported, or one
+    /// that advertises http:// while this gateway uses TLS.
+    /// </summary>
     public RemoteStorageEngine NodeClient(string name) => _nodes.Get(name);
 
     /// <summary>Where the tenant lives: from the cache when fresh enough, else from the catalog. Null when never placed.</summary>

@@ -186,6 +186,19 @@ public sealed class TwoTierOptions
     /// <summary>The cluster's DNS domain, in the address each store node advertises.</summary>
     public string ClusterDomain { get; set; } = "cluster.local";
 
+    /// <summary>
+    /// The Secret with the certificate gateways and store nodes use for mutual TLS between the tiers (keys
+    /// <c>tls.crt</c>, <c>tls.key</c>, <c>ca.crt</c>, as cert-manager writes them), mounted by both tiers. Created by the
+    /// operator (cert-manager, or <c>bruno render platform --secrets</c>) or by an ExternalSecret; never rendered with a value.
+    /// </summary>
+    public string TlsSecret { get; set; } = "agent-bruno-cluster-tls";
+
+    /// <summary>
+    /// With <see cref="KubernetesOptions.ExternalSecretStore"/> set, whether an ExternalSecret fills <see cref="TlsSecret"/>
+    /// (default); false when cert-manager or anything else makes that Secret, so that two owners never fight over it.
+    /// </summary>
+    public bool TlsFromExternalSecret { get; set; } = true;
+
     internal IEnumerable<string> Validate()
     {
         if (!Enabled)
@@ -211,6 +224,11 @@ public sealed class TwoTierOptions
         if (!KubernetesOptions.IsDns1123Subdomain(ClusterDomain))
         {
             yield return "Bruno:Kubernetes:TwoTier:ClusterDomain must be a DNS-1123 subdomain such as cluster.local.";
+        }
+
+        if (!KubernetesOptions.IsDns1123Subdomain(TlsSecret))
+        {
+            yield return "Bruno:Kubernetes:TwoTier:TlsSecret must be a Secret's name (a DNS-1123 subdomain).";
         }
     }
 }

@@ -31,7 +31,7 @@ public sealed class ManifestRenderer
     // The two tiers' names: the gateways' Deployment, Service, autoscaler and budget; the store nodes' StatefulSet,
     // headless Service and budget.
     private const string GatewayWorkload = Workload + "-gateway";
-    private const string StoreWorkload = Workload + "-store";
+    internal const string StoreWorkload = Workload + "-store";
 
     private readonly KubernetesOptions _options;
     private readonly IReadOnlyDictionary<string, PlanResources> _plans;
@@ -110,7 +110,7 @@ public sealed class ManifestRenderer
     {
         var t = _options.TwoTier;
         var clusterToken = BrunoWorkload.FromSecret("BRUNO_CLUSTER__TOKEN", BrunoWorkload.KeysSecret, BrunoWorkload.ClusterToken);
-        (string, string)[] shared = [("BRUNO_CATALOG__PROVIDER", "postgres"), .. Telemetry($"k8s.namespace.name={ns}")];
+        (string, string)[] shared = [("BRUNO_CATALOG__PROVIDER", "postgres"), .. Gateways.ClusterTlsSettings(), .. Telemetry($"k8s.namespace.name={ns}")];
 
         // Gateways: no master key, as they hold no tenant data; the shared platform keys from their Secret.
         var gatewaySelector = Selector("gateway");

@@ -58,7 +58,7 @@ public static class SecretInstructions
 
     /// <summary>
     /// The commands for the management namespace's Secrets: the catalog's connection string and the keys Secret, plus,
-    /// in the two-tier shape, the cluster token and the gateways' platform keys. With two tiers and an
+    /// in the two-tier shape, the cluster token, the gateways' platform keys and the cluster TLS Secret. With two tiers and an
     /// ExternalSecretStore, ExternalSecrets fill the keys Secrets, and the lines say which remote keys to store.
     /// </summary>
     public static IReadOnlyList<string> ForPlatform(KubernetesOptions options)
@@ -74,10 +74,16 @@ public static class SecretInstructions
         };
         if (twoTier && !string.IsNullOrEmpty(options.ExternalSecretStore))
         {
-            lines.Add($"# {BrunoWorkload.KeysSecret} and {Gateways.PlatformKeysSecret} are filled by ExternalSecrets from the ClusterSecretStore {options.ExternalSecretStore}: store these there");
-            foreach (var (_, key, remote) in ExternalSecrets.PlatformRemoteKeys(options))
+            var filled = ExternalSecrets.PlatformRemoteKeys(options);
+            lines.Add($"# {string.Join(", ", filled.Select(k => k.Secret).Distinct(StringComparer.Ordinal))} are filled by ExternalSecrets from the ClusterSecretStore {options.ExternalSecretStore}: store these there");
+            foreach (var (_, key, remote) in filled)
             {
                 lines.Add($"#   {remote}  ({What(key)})");
+            }
+
+            if (!options.TwoTier.TlsFromExternalSecret)
+            {
+                lines.AddRange(ClusterTls(options));
             }
 
             return lines;
@@ -97,7 +103,27 @@ public static class SecretInstructions
         lines.Add($"(umask 077 && {Make(Gateways.PlatformKeys[0])} > {Gateways.PlatformKeys[0]} && {Make(Gateways.PlatformKeys[1])} -out {Gateways.PlatformKeys[1]})");
         lines.Add($"kubectl -n {ns} create secret generic {Gateways.PlatformKeysSecret} {string.Join(" ", Gateways.PlatformKeys.Select(k => $"--from-file={k}"))}");
         lines.Add($"rm {string.Join(" ", Gateways.PlatformKeys)}");
+        lines.AddRange(ClusterTls(options));
         return lines;
+    }
+
+    // The cluster TLS Secret made on the operator's machine: a private authority and one certificate, for client and
+    // server authentication, naming every store node.
+    private static IEnumerable<string> ClusterTls(KubernetesOptions options)
+    {
+        var t = options.TwoTier;
+        var ns = options.ManagementNamespace;
+        yield return $"# mutual TLS between the tiers: a private authority and one certificate every gateway and store node presents, naming";
+        yield return $"# {StoreNodes.CertificateName(ManifestRenderer.StoreWorkload, ns, t)}. cert-manager can make and renew {t.TlsSecret} instead (a Certificate";
+        yield return "# with that secretName from a CA Issuer, usages server auth and client auth: it writes tls.crt, tls.key and ca.crt); Bruno";
+        yield return "# reads renewed files without a restart. Keep ca.key in your secret manager to renew the certificate before it expires.";
+        yield return "(umask 077 && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 -subj /CN=bruno-cluster-ca"
+            + " -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign -keyout ca.key -out ca.crt"
+            + " && openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=agent-bruno-cluster -keyout tls.key -out tls.csr"
+            + " && openssl x509 -req -in tls.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 365 -out tls.crt -extfile <(printf '"
+            + $"subjectAltName=DNS:{StoreNodes.CertificateName(ManifestRenderer.StoreWorkload, ns, t)}\nextendedKeyUsage=serverAuth,clientAuth\nkeyUsage=critical,digitalSignature\nbasicConstraints=critical,CA:FALSE\n'))";
+        yield return $"kubectl -n {ns} create secret generic {t.TlsSecret} {string.Join(" ", Gateways.ClusterTlsKeys.Select(k => $"--from-file={k}"))}";
+        yield return "rm tls.csr tls.crt tls.key ca.srl";
     }
 
     // What a key holds, and the command that makes it on the operator's machine.
@@ -106,6 +132,9 @@ public static class SecretInstructions
         BrunoWorkload.MasterKey or BrunoWorkload.ClusterToken => "32 random bytes, base64: " + Make(key),
         BrunoWorkload.LlmApiKey => "the LLM endpoint's key, if it needs one",
         "token-signing.key" => "32 random bytes, base64, as the file's text: " + Make(key),
+        "tls.crt" => "the cluster TLS certificate, PEM, for server and client authentication, naming every store node (see docs/kubernetes.md)",
+        "tls.key" => "its private key, unencrypted PEM",
+        "ca.crt" => "the certificate of the authority that issued it, PEM",
         _ => "an EC P-256 private key, PKCS#8 PEM: " + Make(key),
     };
 

@@ -38,3 +38,73 @@ public sealed class ConfigurationErrorTests : IDisposable
         Assert.Equal((BrunoCli.UserError, "Bruno:Mcp:SearchPerMinute must be between 1 and 100000.; Bruno:Chat:Temperature must be between 0 and 2."), BrunoCli.Classify(e));
     }
 }
+
+/// <summary>
+/// Mutual TLS files (<c>Bruno:Cluster:Tls</c>) are checked before a node starts: a missing file or a key that is not the
+/// certificate's stops <c>bruno serve</c> with exit code 1 and one line naming the setting and the file.
+/// </summary>
+[Collection(nameof(ProcessEnvironment))] // the settings come from BRUNO_* variables: nothing else may run meanwhile
+public sealed class ClusterTlsConfigurationErrorTests : IDisposable
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("bruno-cli-tls-").FullName;
+    private readonly Testing.TestAuthority _authority = Testing.TestAuthority.Create("bruno-cli-test-ca");
+
+    public void Dispose()
+    {
+        _authority.Dispose();
+        Directory.Delete(_root, recursive: true);
+    }
+
+    /// <summary><c>bruno serve --role store</c> with <paramref name="files"/> as its TLS settings; the exit code and standard error.</summary>
+    private async Task<(int Code, string Error, string Data)> ServeAsync(Testing.TlsFiles files)
+    {
+        var data = Path.Combine(_root, "data-" + Guid.NewGuid().ToString("N")[..8]);
+        var environment = new Dictionary<string, string>(files.Environment())
+        {
+            ["BRUNO_CATALOG__PROVIDER"] = "postgres",
+            ["BRUNO_CATALOG__CONNECTIONSTRING"] = "Host=127.0.0.1;Database=never-reached",
+            ["BRUNO_CLUSTER__TOKEN"] = new string('t', 40),
+            ["BRUNO_CLUSTER__NODENAME"] = "store-1",
+            ["BRUNO_CLUSTER__ADVERTISEURL"] = "https://127.0.0.1:7070",
+        };
+        var errors = new StringWriter();
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(new StringWriter()), Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors, Interactive = InteractionSupport.No });
+        foreach (var (name, value) in environment)
+        {
+            Environment.SetEnvironmentVariable(name, value);
+        }
+
+        try
+        {
+            var code = await BrunoCli.RunAsync(["serve", "--role", "store", "--data", data, "--urls", "http://127.0.0.1:0"], console, errors);
+            return (code, errors.ToString().TrimEnd(), data);
+        }
+        finally
+        {
+            foreach (var name in environment.Keys)
+            {
+                Environment.SetEnvironmentVariable(name, null);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task AMissingOrMismatchedCertificateFile_ExitsWith1_AndOneLineNamingIt()
+    {
+        var good = _authority.Issue(Path.Combine(_root, "node"), "store-1");
+        var missing = new Testing.TlsFiles(Path.Combine(_root, "nowhere"));
+        var (code, error, data) = await ServeAsync(missing);
+        Assert.Equal(1, code);
+        Assert.Equal($"error: Bruno:Cluster:Tls:CertificateFile is '{missing.CertificateFile}', which does not exist.", error);
+        Assert.False(Directory.Exists(data)); // nothing created
+
+        // the key of another certificate: renewed half-way, or copied from the wrong Secret
+        var other = _authority.Issue(Path.Combine(_root, "other"), "store-2");
+        File.Copy(other.KeyFile, good.KeyFile, overwrite: true);
+        (code, error, data) = await ServeAsync(good);
+        Assert.Equal(1, code);
+        Assert.Equal($"error: Bruno:Cluster:Tls:KeyFile '{good.KeyFile}' is not the private key of CertificateFile '{good.CertificateFile}' (an unencrypted PEM key matching it is needed).", error);
+        Assert.DoesNotContain('\n', error);
+        Assert.False(Directory.Exists(data));
+    }
+}

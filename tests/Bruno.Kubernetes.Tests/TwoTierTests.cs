@@ -36,9 +36,10 @@ public sealed class TwoTierTests
 
     /// <summary>
     /// What a rendered container's environment gives the server: BRUNO_* variables as configuration keys, secrets
-    /// replaced by well-formed stand-ins, <c>$(POD_NAME)</c> by the first pod's name.
+    /// replaced by well-formed stand-ins, <c>$(POD_NAME)</c> by the first pod's name, and the cluster TLS Secret's mount
+    /// by <paramref name="tlsFolder"/> (where a test put the files a Secret would hold).
     /// </summary>
-    private static Dictionary<string, string?> ServerSettings(JsonObject workload)
+    private static Dictionary<string, string?> ServerSettings(JsonObject workload, string tlsFolder = "/var/run/bruno/cluster-tls")
     {
         var secrets = new Dictionary<string, string>(StringComparer.Ordinal)
         {
@@ -51,7 +52,8 @@ public sealed class TwoTierTests
         foreach (var (name, variable) in Env(workload).Where(e => e.Key.StartsWith("BRUNO_", StringComparison.Ordinal)))
         {
             var value = variable["value"] is { } v ? (string)v! : secrets[SecretOf(variable).Key];
-            settings["Bruno:" + name[6..].Replace("__", ":", StringComparison.Ordinal)] = value.Replace("$(POD_NAME)", "agent-bruno-store-0", StringComparison.Ordinal);
+            settings["Bruno:" + name[6..].Replace("__", ":", StringComparison.Ordinal)] = value.Replace("$(POD_NAME)", "agent-bruno-store-0", StringComparison.Ordinal)
+                .Replace("/var/run/bruno/cluster-tls", tlsFolder, StringComparison.Ordinal);
         }
 
         return settings;
@@ -61,17 +63,37 @@ public sealed class TwoTierTests
     public void RenderedEnvironments_AreSettingsTheServerAccepts_ForEachRole()
     {
         var all = Platform(RenderingTests.TwoTier());
-        foreach (var (path, role) in new[] { ("platform/deployment-gateway.yaml", Core.Cluster.NodeRole.Gateway), ("platform/statefulset-store.yaml", Core.Cluster.NodeRole.Store) })
+        using var authority = TestAuthority.Create("bruno-cluster-ca");
+        var secret = authority.Issue(Directory.CreateTempSubdirectory("bruno-k8s-tls-").FullName, "agent-bruno-cluster", hosts: ["*.agent-bruno-store.bruno-system.svc.cluster.local"]);
+        try
         {
-            var configuration = new ConfigurationBuilder().AddInMemoryCollection(ServerSettings(all[path])).Build();
-            var options = Server.BrunoServer.ReadOptions(configuration); // throws, naming the setting, for anything it refuses
+            foreach (var (path, role) in new[] { ("platform/deployment-gateway.yaml", Core.Cluster.NodeRole.Gateway), ("platform/statefulset-store.yaml", Core.Cluster.NodeRole.Store) })
+            {
+                var configuration = new ConfigurationBuilder().AddInMemoryCollection(ServerSettings(all[path], secret.Folder)).Build();
+                var options = Server.BrunoServer.ReadOptions(configuration); // throws, naming the setting, for anything it refuses (the TLS files are read)
+                Assert.Equal(secret.KeyFile, options.Cluster.Tls.KeyFile);
+                AcceptedFor(role, options);
+            }
+
+            // without the Secret's files the same settings are refused, naming the file
+            var refused = Assert.Throws<Server.Hosting.ConfigurationException>(() => Server.BrunoServer.ReadOptions(new ConfigurationBuilder().AddInMemoryCollection(ServerSettings(all["platform/statefulset-store.yaml"])).Build()));
+            Assert.Contains("Bruno:Cluster:Tls:CertificateFile is '/var/run/bruno/cluster-tls/tls.crt', which does not exist.", refused.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(secret.Folder, recursive: true);
+        }
+
+        static void AcceptedFor(Core.Cluster.NodeRole role, BrunoOptions options)
+        {
             Assert.Equal(role, options.Cluster.Kind);
+            Assert.True(options.Cluster.Tls.Enabled);
             Assert.Equal(Core.Tenants.CatalogProvider.Postgres, options.Catalog.Kind);
             Assert.Equal("/var/run/bruno/platform-keys", options.SecretsFolder); // every process checks tokens with the shared keys
             if (role == Core.Cluster.NodeRole.Store)
             {
                 Assert.Equal("agent-bruno-store-0", options.Cluster.NodeName);
-                Assert.Equal(new Uri("http://agent-bruno-store-0.agent-bruno-store.bruno-system.svc.cluster.local:7070"), new Uri(options.Cluster.AdvertiseUrl!));
+                Assert.Equal(new Uri("https://agent-bruno-store-0.agent-bruno-store.bruno-system.svc.cluster.local:7070"), new Uri(options.Cluster.AdvertiseUrl!));
                 Assert.Equal(7070, options.Cluster.StorePort);
                 Assert.False(string.IsNullOrEmpty(options.MasterKey));
             }
@@ -223,7 +245,7 @@ public sealed class TwoTierTests
         Assert.Equal("metadata.name", (string)env[0]["valueFrom"]!["fieldRef"]!["fieldPath"]!);
         Assert.All(env.Skip(1), e => Assert.NotEqual("POD_NAME", (string)e["name"]!));
         var byName = Env(set);
-        Assert.Equal("http://$(POD_NAME).agent-bruno-store.bruno-system.svc.cluster.local:9090", (string)byName["BRUNO_CLUSTER__ADVERTISEURL"]["value"]!);
+        Assert.Equal("https://$(POD_NAME).agent-bruno-store.bruno-system.svc.cluster.local:9090", (string)byName["BRUNO_CLUSTER__ADVERTISEURL"]["value"]!);
         Assert.Equal("$(POD_NAME)", (string)byName["BRUNO_CLUSTER__NODENAME"]["value"]!);
         Assert.Equal("store", (string)byName["BRUNO_CLUSTER__ROLE"]["value"]!);
         Assert.Equal("9090", (string)byName["BRUNO_CLUSTER__STOREPORT"]["value"]!);
@@ -236,6 +258,66 @@ public sealed class TwoTierTests
         var budget = all["platform/poddisruptionbudget-store.yaml"];
         Assert.Equal(1, (long)budget["spec"]!["maxUnavailable"]!);
         Assert.True(Selects(budget["spec"]!["selector"], labels));
+    }
+
+    [Fact]
+    public void BothTiers_UseMutualTls_FromTheMountedSecret_AndStoreNodesAdvertiseHttps()
+    {
+        var all = Platform(RenderingTests.TwoTier(o => o.TwoTier.TlsSecret = "bruno-mtls"));
+        foreach (var path in new[] { "platform/deployment-gateway.yaml", "platform/statefulset-store.yaml" })
+        {
+            var workload = all[path];
+            var pod = workload["spec"]!["template"]!["spec"]!;
+            var volume = pod["volumes"]!.AsArray().Single(v => (string?)v!["name"] == "cluster-tls")!["secret"]!;
+            Assert.Equal("bruno-mtls", (string)volume["secretName"]!);
+            Assert.Equal(Convert.ToInt64("400", 8), (long)volume["defaultMode"]!);
+            Assert.Equal(["tls.crt", "tls.key", "ca.crt"], volume["items"]!.AsArray().Select(i => (string)i!["key"]!));
+            var mount = Container(workload)["volumeMounts"]!.AsArray().Single(m => (string?)m!["name"] == "cluster-tls")!;
+            Assert.Equal("/var/run/bruno/cluster-tls", (string)mount["mountPath"]!);
+            Assert.True((bool)mount["readOnly"]!);
+            Assert.Null(mount["subPath"]); // the kubelet never renews a file mounted by subPath
+
+            var env = Env(workload);
+            Assert.Equal("/var/run/bruno/cluster-tls/tls.crt", (string)env["BRUNO_CLUSTER__TLS__CERTIFICATEFILE"]["value"]!);
+            Assert.Equal("/var/run/bruno/cluster-tls/tls.key", (string)env["BRUNO_CLUSTER__TLS__KEYFILE"]["value"]!);
+            Assert.Equal("/var/run/bruno/cluster-tls/ca.crt", (string)env["BRUNO_CLUSTER__TLS__AUTHORITYFILE"]["value"]!);
+        }
+
+        Assert.StartsWith("https://", (string)Env(all["platform/statefulset-store.yaml"])["BRUNO_CLUSTER__ADVERTISEURL"]["value"]!, StringComparison.Ordinal);
+        Assert.Equal(["grpc 7070 grpc"], all["platform/service-store.yaml"]["spec"]!["ports"]!.AsArray().Select(p => $"{p!["name"]} {p["port"]} {p["targetPort"]}")); // the same port, now TLS
+
+        // the ExternalSecret fills it unless something else (cert-manager) makes it; either way the secrets instructions say what to store or run
+        var filled = all["platform/externalsecret-cluster-tls.yaml"]["spec"]!;
+        Assert.Equal("bruno-mtls", (string)filled["target"]!["name"]!);
+        Assert.Equal(["tls.crt bruno/platform/cluster-tls-crt", "tls.key bruno/platform/cluster-tls-key", "ca.crt bruno/platform/cluster-ca-crt"], filled["data"]!.AsArray().Select(d => $"{d!["secretKey"]} {d["remoteRef"]!["key"]}"));
+        var byOperator = RenderingTests.TwoTier(o => o.TwoTier.TlsFromExternalSecret = false);
+        Assert.DoesNotContain("platform/externalsecret-cluster-tls.yaml", Platform(byOperator).Keys);
+        Assert.Contains(SecretInstructions.ForPlatform(byOperator), l => l.Contains("create secret generic agent-bruno-cluster-tls --from-file=tls.crt --from-file=tls.key --from-file=ca.crt", StringComparison.Ordinal));
+        Assert.Contains(SecretInstructions.ForPlatform(byOperator), l => l.Contains("subjectAltName=DNS:*.agent-bruno-store.bruno-system.svc.cluster.local", StringComparison.Ordinal) && l.Contains("extendedKeyUsage=serverAuth,clientAuth", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void StoreNodes_NeverShareAHost_AndSpreadOverZones_WhileGatewaysOnlyPreferHosts()
+    {
+        var all = Platform(RenderingTests.TwoTier());
+        var store = all["platform/statefulset-store.yaml"]["spec"]!["template"]!;
+        var labels = store["metadata"]!["labels"];
+
+        var required = store["spec"]!["affinity"]!["podAntiAffinity"]!["requiredDuringSchedulingIgnoredDuringExecution"]!.AsArray().Single()!;
+        Assert.Equal("kubernetes.io/hostname", (string)required["topologyKey"]!);
+        Assert.True(Selects(required["labelSelector"], labels)); // apart from the other store nodes…
+        Assert.False(Selects(required["labelSelector"], all["platform/deployment-gateway.yaml"]["spec"]!["template"]!["metadata"]!["labels"])); // …not from gateways
+        Assert.Null(store["spec"]!["affinity"]!["podAntiAffinity"]!["preferredDuringSchedulingIgnoredDuringExecution"]);
+
+        var zones = store["spec"]!["topologySpreadConstraints"]!.AsArray().Single()!;
+        Assert.Equal("topology.kubernetes.io/zone", (string)zones["topologyKey"]!);
+        Assert.Equal(1, (long)zones["maxSkew"]!);
+        Assert.Equal("ScheduleAnyway", (string)zones["whenUnsatisfiable"]!); // one zone, or a zone down, still schedules
+        Assert.True(Selects(zones["labelSelector"], labels));
+
+        var gateway = all["platform/deployment-gateway.yaml"]["spec"]!["template"]!["spec"]!;
+        Assert.Null(gateway["affinity"]);
+        Assert.Equal("kubernetes.io/hostname ScheduleAnyway", $"{gateway["topologySpreadConstraints"]![0]!["topologyKey"]} {gateway["topologySpreadConstraints"]![0]!["whenUnsatisfiable"]}");
     }
 
     [Fact]
@@ -304,6 +386,7 @@ public sealed class TwoTierTests
         Assert.Contains("GatewayRequestsPerSecond", Refusal(t => t.GatewayRequestsPerSecond = 0), StringComparison.Ordinal);
         Assert.Contains("StoreMemoryGiB", Refusal(t => t.StoreMemoryGiB = 0), StringComparison.Ordinal);
         Assert.Contains("ClusterDomain", Refusal(t => t.ClusterDomain = "Cluster Local"), StringComparison.Ordinal);
+        Assert.Contains("TlsSecret", Refusal(t => t.TlsSecret = "Not A Name"), StringComparison.Ordinal);
 
         var off = new KubernetesOptions();
         off.TwoTier.StoreNodes = 1; // not used while the one process is rendered
@@ -319,6 +402,7 @@ public sealed class TwoTierTests
             RenderingTests.TwoTier(o => o.ExternalSecretStore = null),
             RenderingTests.TwoTier(),
             RenderingTests.TwoTier(o => o.Llm.Provider = "none"),
+            RenderingTests.TwoTier(o => o.TwoTier.TlsFromExternalSecret = false),
         })
         {
             var all = Platform(options);

@@ -20,8 +20,11 @@ public sealed class TestCluster : IAsyncDisposable
 
     private readonly Dictionary<string, Uri> _grpc = new(StringComparer.Ordinal);
 
-    private TestCluster(string root, List<BrunoProcess> stores, List<BrunoProcess> gateways, TokenService tokens, string catalog, string token) =>
-        (_root, Stores, Gateways, _tokens, Catalog, ClusterToken) = (root, stores, gateways, tokens, catalog, token);
+    private TestCluster(string root, List<BrunoProcess> stores, List<BrunoProcess> gateways, TokenService tokens, string catalog, string token, TlsFiles? tls) =>
+        (_root, Stores, Gateways, _tokens, Catalog, ClusterToken, Tls) = (root, stores, gateways, tokens, catalog, token, tls);
+
+    /// <summary>With mutual TLS between the tiers: the files every process uses (one certificate, as one Kubernetes Secret); else null.</summary>
+    public TlsFiles? Tls { get; }
 
     /// <summary>The catalog's connection string (tests that act on the placement tables directly).</summary>
     public string Catalog { get; }
@@ -46,15 +49,24 @@ public sealed class TestCluster : IAsyncDisposable
 
     /// <summary>
     /// Starts <paramref name="stores"/> store nodes and <paramref name="gateways"/> gateways on a new database of the shared
-    /// test server, or on <paramref name="catalog"/>; throws with a process's output if one does not start.
+    /// test server, or on <paramref name="catalog"/>; throws with a process's output if one does not start. With
+    /// <paramref name="tls"/>, a certificate authority is made for the cluster and every process uses mutual TLS
+    /// (<c>Bruno:Cluster:Tls</c>) with one certificate it issued; store nodes advertise https://.
     /// </summary>
     /// <remarks><paramref name="settings"/> adds to (or replaces) the environment every process gets.</remarks>
-    public static async Task<TestCluster> StartAsync(int stores, int gateways, CancellationToken ct, string? catalog = null, IReadOnlyDictionary<string, string>? settings = null)
+    public static async Task<TestCluster> StartAsync(int stores, int gateways, CancellationToken ct, string? catalog = null, bool tls = false, IReadOnlyDictionary<string, string>? settings = null)
     {
         var root = Path.Combine(Path.GetTempPath(), "bruno-cluster-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(root);
         var secrets = Path.Combine(root, "gateway-1", "secrets");
-        var common = new Dictionary<string, string>
+        TlsFiles? tlsFiles = null;
+        if (tls)
+        {
+            using var authority = TestAuthority.Create("bruno-cluster-ca");
+            tlsFiles = authority.Issue(Path.Combine(root, "cluster-tls"), "bruno-cluster");
+        }
+
+        var common = new Dictionary<string, string>(tlsFiles?.Environment() ?? new Dictionary<string, string>())
         {
             ["BRUNO_CATALOG__PROVIDER"] = "postgres",
             ["BRUNO_CATALOG__CONNECTIONSTRING"] = catalog ?? TestPostgres.NewDatabase(),
@@ -81,7 +93,8 @@ public sealed class TestCluster : IAsyncDisposable
         var masterKey = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
         var storeList = new List<BrunoProcess>();
         var gatewayList = new List<BrunoProcess>();
-        var cluster = new TestCluster(root, storeList, gatewayList, tokens, common["BRUNO_CATALOG__CONNECTIONSTRING"], common["BRUNO_CLUSTER__TOKEN"]);
+        var cluster = new TestCluster(root, storeList, gatewayList, tokens, common["BRUNO_CATALOG__CONNECTIONSTRING"], common["BRUNO_CLUSTER__TOKEN"], tlsFiles);
+        var scheme = tls ? "https" : "http";
         try
         {
             var starts = new List<Task<BrunoProcess>>();
@@ -89,14 +102,14 @@ public sealed class TestCluster : IAsyncDisposable
             {
                 var name = $"store-{i}";
                 var grpc = BrunoProcess.FreePort();
-                cluster._grpc[name] = new Uri($"http://127.0.0.1:{grpc}");
+                cluster._grpc[name] = new Uri($"{scheme}://127.0.0.1:{grpc}");
                 var env = new Dictionary<string, string>(common)
                 {
                     ["BRUNO_MASTERKEY"] = masterKey,
                     ["BRUNO_CLUSTER__NODENAME"] = name,
                     ["BRUNO_CLUSTER__STOREPORT"] = grpc.ToString(System.Globalization.CultureInfo.InvariantCulture),
                     ["BRUNO_CLUSTER__STOREBIND"] = "127.0.0.1",
-                    ["BRUNO_CLUSTER__ADVERTISEURL"] = $"http://127.0.0.1:{grpc}",
+                    ["BRUNO_CLUSTER__ADVERTISEURL"] = $"{scheme}://127.0.0.1:{grpc}",
                 };
                 starts.Add(BrunoProcess.StartAsync(name, "store", Path.Combine(root, name), BrunoProcess.FreePort(), env, ct));
             }

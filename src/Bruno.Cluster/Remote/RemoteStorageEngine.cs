@@ -24,7 +24,7 @@ public sealed class RemoteStorageEngine : IStorageEngine, IDisposable
     /// <summary>
     /// A client of the node called <paramref name="node"/> at <paramref name="address"/> (http:// for h2c on the cluster
     /// network, https:// for TLS), presenting <paramref name="token"/>. <paramref name="handler"/> replaces the default
-    /// socket handler (client certificates for mutual TLS, tests).
+    /// socket handler: <see cref="ClusterTls.CreateHandler"/> for mutual TLS, or a test's.
     /// </summary>
     public RemoteStorageEngine(string node, Uri address, string token, HttpMessageHandler? handler = null)
     {
@@ -35,19 +35,7 @@ public sealed class RemoteStorageEngine : IStorageEngine, IDisposable
         Address = address;
         _channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions
         {
-            // With a connect callback of its own, the socket handler is used per call as by any HttpClient: a node that
-            // is down fails each call at once (503 for its tenants), and the first call after it restarts connects.
-            // Without one, the channel tracks the connection itself and backs off reconnecting (a second at first, two
-            // minutes at most), failing calls for that long after the node is back.
-            HttpHandler = handler ?? new SocketsHttpHandler
-            {
-                EnableMultipleHttp2Connections = true,
-                PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5),
-                KeepAlivePingDelay = TimeSpan.FromSeconds(20),
-                KeepAlivePingTimeout = TimeSpan.FromSeconds(10),
-                ConnectTimeout = TimeSpan.FromSeconds(2),
-                ConnectCallback = ConnectAsync,
-            },
+            HttpHandler = handler ?? SocketHandler(),
             DisposeHttpClient = true,
             MaxReceiveMessageSize = MaxMessageBytes,
             MaxSendMessageSize = MaxMessageBytes,
@@ -66,6 +54,23 @@ public sealed class RemoteStorageEngine : IStorageEngine, IDisposable
 
     /// <inheritdoc/>
     public int OpenTenantCount => 0;
+
+    /// <summary>
+    /// The socket handler a node's client uses (cleartext h2c unless <see cref="ClusterTls"/> adds its TLS options). With
+    /// a connect callback of its own, the socket handler is used per call as by any HttpClient: a node that is down fails
+    /// each call at once (503 for its tenants), and the first call after it restarts connects. Without one, the channel
+    /// tracks the connection itself and backs off reconnecting (a second at first, two minutes at most), failing calls
+    /// for that long after the node is back.
+    /// </summary>
+    internal static SocketsHttpHandler SocketHandler() => new()
+    {
+        EnableMultipleHttp2Connections = true,
+        PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5),
+        KeepAlivePingDelay = TimeSpan.FromSeconds(20),
+        KeepAlivePingTimeout = TimeSpan.FromSeconds(10),
+        ConnectTimeout = TimeSpan.FromSeconds(2),
+        ConnectCallback = ConnectAsync,
+    };
 
     private static async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken ct)
     {

@@ -29,7 +29,10 @@ public sealed class ClusterOptions
     /// <summary>A store node's name, unique in the deployment (a DNS label, e.g. the StatefulSet pod's name).</summary>
     public string? NodeName { get; set; }
 
-    /// <summary>Where gateways reach this store node's gRPC API, e.g. <c>http://bruno-store-0.bruno-store:7070</c>.</summary>
+    /// <summary>
+    /// Where gateways reach this store node's gRPC API, e.g. <c>http://bruno-store-0.bruno-store:7070</c>; <c>https://</c>
+    /// (and a host name the node's certificate names) when <see cref="Tls"/> is on.
+    /// </summary>
     public string? AdvertiseUrl { get; set; }
 
     /// <summary>The port of a store node's gRPC API (HTTP/2; its health and metrics stay on the main port).</summary>
@@ -40,6 +43,12 @@ public sealed class ClusterOptions
 
     /// <summary>The secret every gateway and store node presents to store nodes; at least 32 characters.</summary>
     public string? Token { get; set; }
+
+    /// <summary>
+    /// Mutual TLS between the tiers (off unless its files are set): the store port serves HTTPS and requires a client
+    /// certificate from the deployment's authority; gateways present theirs and check the node's. The token is still checked.
+    /// </summary>
+    public ClusterTlsOptions Tls { get; set; } = new();
 
     /// <summary>How often a store node reports its load and checks which tenants it still owns, in seconds.</summary>
     public int HeartbeatSeconds { get; set; } = 2;
@@ -112,6 +121,11 @@ public sealed class ClusterOptions
             yield return "Bruno:Cluster:Replication must be sync or none.";
         }
 
+        foreach (var error in Tls.Validate())
+        {
+            yield return error;
+        }
+
         if (Kind == NodeRole.Store)
         {
             if (NodeName is null || !Storage.Identity.TenantId.TryParse(NodeName, out _))
@@ -122,6 +136,10 @@ public sealed class ClusterOptions
             if (!Uri.TryCreate(AdvertiseUrl, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https") || url.AbsolutePath != "/")
             {
                 yield return "Bruno:Cluster:AdvertiseUrl must be the http(s)://host:port where gateways reach this store node.";
+            }
+            else if (Tls.Enabled && url.Scheme != "https")
+            {
+                yield return "Bruno:Cluster:AdvertiseUrl must be https://host:port when Bruno:Cluster:Tls is set (gateways check the node's certificate against that host).";
             }
 
             if (StorePort is < 1 or > 65535 || !System.Net.IPAddress.TryParse(StoreBind, out _))

@@ -15,7 +15,8 @@ internal static class ExternalSecrets
     /// <summary>
     /// The remote keys of the two-tier management plane, by Secret and key: the keys Secret's master key and cluster
     /// token (and the LLM API key when a chat provider is configured: a remote key that does not exist fails the whole
-    /// ExternalSecret), and the gateways' platform keys.
+    /// ExternalSecret), the gateways' platform keys, and the cluster TLS certificate, key and authority (unless another
+    /// owner, such as cert-manager, makes that Secret).
     /// </summary>
     public static List<(string Secret, string Key, string Remote)> PlatformRemoteKeys(KubernetesOptions options) =>
     [
@@ -24,15 +25,22 @@ internal static class ExternalSecrets
         .. options.Llm.Provider == "none" ? Array.Empty<(string, string, string)>() : [(BrunoWorkload.KeysSecret, BrunoWorkload.LlmApiKey, "bruno/platform/llm-api-key")],
         (Gateways.PlatformKeysSecret, Gateways.PlatformKeys[0], "bruno/platform/token-signing-key"),
         (Gateways.PlatformKeysSecret, Gateways.PlatformKeys[1], "bruno/platform/platform-signing-key"),
+        .. options.TwoTier.TlsFromExternalSecret
+            ? Gateways.ClusterTlsKeys.Select(k => (options.TwoTier.TlsSecret, k, "bruno/platform/cluster-" + k.Replace('.', '-')))
+            : [],
     ];
 
-    /// <summary>The ExternalSecrets of the keys Secret and of the platform keys Secret, by file name.</summary>
+    /// <summary>The ExternalSecrets of the keys Secret, the platform keys Secret and the cluster TLS Secret, by file name.</summary>
     public static IEnumerable<(string FileName, JsonObject Body)> Platform(string ns, Dictionary<string, string> labels, KubernetesOptions options, string store)
     {
         var remote = PlatformRemoteKeys(options);
         JsonObject Of(string secret) => For(secret, ns, labels, store, [.. remote.Where(k => k.Secret == secret).Select(k => (k.Key, k.Remote))]);
         yield return ("externalsecret-keys.yaml", Of(BrunoWorkload.KeysSecret));
         yield return ("externalsecret-platform-keys.yaml", Of(Gateways.PlatformKeysSecret));
+        if (options.TwoTier.TlsFromExternalSecret)
+        {
+            yield return ("externalsecret-cluster-tls.yaml", Of(options.TwoTier.TlsSecret));
+        }
     }
 
     private static JsonObject For(string secret, string ns, Dictionary<string, string> labels, string store, List<(string Key, string Remote)> items) => new()

@@ -52,6 +52,38 @@ internal static class Gateways
         },
     };
 
+    /// <summary>Where the cluster TLS Secret (<see cref="TwoTierOptions.TlsSecret"/>) is mounted in both tiers.</summary>
+    public const string ClusterTlsPath = "/var/run/bruno/cluster-tls";
+
+    /// <summary>The keys of the cluster TLS Secret, which are also the file names under <see cref="ClusterTlsPath"/>.</summary>
+    public static readonly string[] ClusterTlsKeys = ["tls.crt", "tls.key", "ca.crt"];
+
+    /// <summary>The mount of the cluster TLS Secret at <see cref="ClusterTlsPath"/>, read-only and never by subPath (whose files the kubelet does not renew).</summary>
+    public static V1VolumeMount ClusterTlsMount() => new() { Name = "cluster-tls", MountPath = ClusterTlsPath, ReadOnlyProperty = true };
+
+    /// <summary>
+    /// The volume of the cluster TLS Secret: the certificate both tiers present to each other, its key and the authority
+    /// each checks the other's against. The kubelet replaces the files when the Secret changes; Bruno reads them again.
+    /// </summary>
+    public static V1Volume ClusterTlsVolume(TwoTierOptions t) => new()
+    {
+        Name = "cluster-tls",
+        Secret = new V1SecretVolumeSource
+        {
+            SecretName = t.TlsSecret,
+            DefaultMode = KeyFileMode,
+            Items = [.. ClusterTlsKeys.Select(k => new V1KeyToPath { Key = k, Path = k })], // a missing key keeps the pod from starting
+        },
+    };
+
+    /// <summary>The settings naming the mounted files (<c>Bruno:Cluster:Tls:*</c>), for both tiers.</summary>
+    public static (string Name, string Value)[] ClusterTlsSettings() =>
+    [
+        ("BRUNO_CLUSTER__TLS__AUTHORITYFILE", $"{ClusterTlsPath}/ca.crt"),
+        ("BRUNO_CLUSTER__TLS__CERTIFICATEFILE", $"{ClusterTlsPath}/tls.crt"),
+        ("BRUNO_CLUSTER__TLS__KEYFILE", $"{ClusterTlsPath}/tls.key"),
+    ];
+
     public static V1Deployment Deployment(WorkloadShape w, KubernetesOptions options)
     {
         var template = BrunoWorkload.Pod(
@@ -62,11 +94,13 @@ internal static class Gateways
             [
                 new V1VolumeMount { Name = "data", MountPath = "/data" },
                 PlatformKeysMount(),
+                ClusterTlsMount(),
             ],
             [
                 // Scratch for uploads being processed, nothing durable: tenants' data lives on the store nodes.
                 new V1Volume { Name = "data", EmptyDir = new V1EmptyDirVolumeSource { SizeLimit = Quantities.GiB(options.TwoTier.GatewayScratchGiB) } },
                 PlatformKeysVolume(),
+                ClusterTlsVolume(options.TwoTier),
             ]);
         BrunoWorkload.Spread(template, w.Selector);
         return new V1Deployment

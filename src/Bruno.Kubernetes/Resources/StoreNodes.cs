@@ -25,9 +25,9 @@ internal static class StoreNodes
             options,
             ["serve", "--role", "store", "--urls", $"http://0.0.0.0:{options.Port}"],
             [BrunoWorkload.Http(options), new V1ContainerPort { Name = PortName, ContainerPort = t.StorePort, Protocol = "TCP" }],
-            [new V1VolumeMount { Name = "data", MountPath = "/data" }, Gateways.PlatformKeysMount()], // data: the claim template's volume
-            [Gateways.PlatformKeysVolume()]);
-        BrunoWorkload.Spread(template, w.Selector);
+            [new V1VolumeMount { Name = "data", MountPath = "/data" }, Gateways.PlatformKeysMount(), Gateways.ClusterTlsMount()], // data: the claim template's volume
+            [Gateways.PlatformKeysVolume(), Gateways.ClusterTlsVolume(t)]);
+        ApartByZoneAndHost(template, w.Selector);
         return new V1StatefulSet
         {
             ApiVersion = "apps/v1",
@@ -74,9 +74,53 @@ internal static class StoreNodes
         },
     };
 
-    /// <summary>The address a store node advertises, with the pod's name left to the kubelet (<c>$(POD_NAME)</c>).</summary>
+    /// <summary>
+    /// Keeps store nodes apart, so that copies of a tenant on two of them (a primary and its replica) do not fail
+    /// together: never two on one Kubernetes node (required: a host's loss takes one store node at most, and a cluster
+    /// with fewer nodes than store nodes leaves the extra ones pending, which the health check reports), and spread
+    /// over the zones (<c>topology.kubernetes.io/zone</c>) one more in a zone than in another at most, as a preference:
+    /// a cluster of one zone, or a zone that is down, still schedules them. Nodes without the zone label count as
+    /// one zone of their own.
+    /// </summary>
+    public static void ApartByZoneAndHost(V1PodTemplateSpec template, Dictionary<string, string> selector)
+    {
+        template.Spec.TopologySpreadConstraints =
+        [
+            new V1TopologySpreadConstraint
+            {
+                MaxSkew = 1,
+                TopologyKey = ZoneLabel,
+                WhenUnsatisfiable = "ScheduleAnyway",
+                LabelSelector = new V1LabelSelector { MatchLabels = selector },
+            },
+        ];
+        template.Spec.Affinity = new V1Affinity
+        {
+            PodAntiAffinity = new V1PodAntiAffinity
+            {
+                RequiredDuringSchedulingIgnoredDuringExecution =
+                [
+                    new V1PodAffinityTerm { TopologyKey = HostLabel, LabelSelector = new V1LabelSelector { MatchLabels = selector } },
+                ],
+            },
+        };
+    }
+
+    /// <summary>The well-known label of a node's zone.</summary>
+    public const string ZoneLabel = "topology.kubernetes.io/zone";
+
+    /// <summary>The well-known label of a node's host name.</summary>
+    public const string HostLabel = "kubernetes.io/hostname";
+
+    /// <summary>
+    /// The address a store node advertises, with the pod's name left to the kubelet (<c>$(POD_NAME)</c>): https, as the
+    /// tiers use mutual TLS, and the name the cluster TLS certificate must cover (<c>*.&lt;service&gt;.&lt;namespace&gt;.svc.&lt;domain&gt;</c>).
+    /// </summary>
     public static string AdvertiseUrl(string headlessService, string ns, TwoTierOptions t) =>
-        $"http://$({PodNameVariable}).{headlessService}.{ns}.svc.{t.ClusterDomain}:{t.StorePort}";
+        $"https://$({PodNameVariable}).{headlessService}.{ns}.svc.{t.ClusterDomain}:{t.StorePort}";
+
+    /// <summary>The DNS names the cluster TLS certificate must cover: every store node's, by a wildcard.</summary>
+    public static string CertificateName(string headlessService, string ns, TwoTierOptions t) => $"*.{headlessService}.{ns}.svc.{t.ClusterDomain}";
 
     /// <summary>The pod's own name from the downward API; it must come before every variable that refers to it.</summary>
     public static V1EnvVar PodName() => new()

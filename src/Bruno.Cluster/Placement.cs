@@ -95,7 +95,8 @@ public sealed class Placement
     /// </summary>
     /// <remarks>
     /// With <paramref name="replicated"/> and a second live node, the tenant gets a replica there, in sync from the
-    /// start (both copies are created empty before anything is written). Throws <see cref="NoStoreNodeException"/> when
+    /// start (both copies are created empty before anything is written): the two least loaded nodes hold it, and of
+    /// the two the one owning fewer tenants owns it. Throws <see cref="NoStoreNodeException"/> when
     /// no node is live.
     /// </remarks>
     public TenantPlacement Assign(TenantId tenant, TimeSpan nodeTimeout, bool replicated = false)
@@ -107,6 +108,11 @@ public sealed class Placement
 
         var node = LeastLoaded(nodeTimeout) ?? throw new NoStoreNodeException();
         var replica = replicated ? LeastLoaded(nodeTimeout, except: node) : null;
+        if (replica is not null && Owned(replica) < Owned(node))
+        {
+            (node, replica) = (replica, node); // both hold a copy; the owner, who serves reads and writes, is the one owning fewer
+        }
+
         _db.Execute(
             "INSERT INTO tenant_placement(tenant, node, epoch, moving_to, changed_at, replica, replica_state) VALUES (@t, @n, 1, NULL, @now, @r, @rs) ON CONFLICT (tenant) DO NOTHING;",
             ("@t", tenant.Value), ("@n", node), ("@now", _time.GetUtcNow().UtcTicks), ("@r", (object?)replica ?? DBNull.Value), ("@rs", replica is null ? DBNull.Value : "sync"));
@@ -123,8 +129,6 @@ public sealed class Placement
             "SELECT node, COUNT(*) FROM (SELECT node FROM tenant_placement UNION ALL SELECT replica FROM tenant_placement WHERE replica IS NOT NULL) AS held GROUP BY node;",
             r => (r.GetString(0), Long(r, 1)))
             .ToDictionary(p => p.Item1, p => p.Item2, StringComparer.Ordinal);
-        var owned = _db.Query("SELECT node, COUNT(*) FROM tenant_placement GROUP BY node;", r => (r.GetString(0), Long(r, 1)))
-            .ToDictionary(p => p.Item1, p => p.Item2, StringComparer.Ordinal);
         var live = Nodes().Where(n => IsLive(n, nodeTimeout) && n.Name != except).ToList();
         var tenants = Math.Max(1, live.Sum(n => (long)n.Tenants));
         var tenantBytes = Math.Max(64 * 1024, live.Sum(n => n.Bytes) / tenants);
@@ -133,12 +137,13 @@ public sealed class Placement
             .Select(n => (n.Name, Pending: Math.Max(0, placed.GetValueOrDefault(n.Name) - n.Tenants), Node: n))
             .OrderBy(n => n.Node.Bytes + (n.Pending * tenantBytes))
             .ThenBy(n => n.Node.Rows + (n.Pending * tenantRows))
-            .ThenBy(n => owned.GetValueOrDefault(n.Name)) // an owner serves its tenant's reads and writes: owners spread first
             .ThenBy(n => placed.GetValueOrDefault(n.Name))
             .ThenBy(n => n.Name, StringComparer.Ordinal)
             .Select(n => n.Name)
             .FirstOrDefault();
     }
+
+    private long Owned(string node) => _db.Query("SELECT COUNT(*) FROM tenant_placement WHERE node = @n;", r => Long(r, 0), ("@n", node)).Single();
 
     /// <summary>
     /// Records that <paramref name="tenant"/> is being copied from <paramref name="from"/> to <paramref name="to"/>; false

@@ -50,6 +50,8 @@ public static class ClusterHosting
             services.Replace(ServiceDescriptor.Singleton<IStorageEngine>(sp => sp.GetRequiredService<RoutedStorage>()));
             services.AddSingleton(sp => new TenantMover(sp.GetRequiredService<Placement>(), sp.GetRequiredService<RoutedStorage>(), cluster, sp.GetService<ILogger<TenantMover>>()));
             services.AddHostedService<ClusterMaintenanceJob>();
+            services.AddSingleton(sp => new LimitLedger(sp.GetRequiredService<CatalogDatabase>(), cluster.InstanceName, sp.GetService<TimeProvider>()));
+            services.AddHostedService<LimitLedgerJob>();
             return;
         }
 
@@ -129,6 +131,24 @@ internal sealed partial class ClusterMaintenanceJob(TenantMover mover, TenantSer
 
     [LoggerMessage(EventId = 3830, Level = LogLevel.Warning, Message = "Could not finish the interrupted transition of tenant {Tenant} now ({Error}); trying again in a minute")]
     private static partial void NotFinished(ILogger logger, string tenant, string error);
+}
+
+/// <summary>
+/// A gateway's part in the shared request limits (decision 0035), every 30 s from its start: it registers as live (so
+/// that each gateway knows its fair share should the catalog go away) and deletes the limit windows that ended. Every
+/// gateway runs it; both steps are safe to run twice. A failed round is retried by <see cref="BackgroundLoop"/>.
+/// </summary>
+internal sealed class LimitLedgerJob(LimitLedger ledger, TimeProvider time, ILogger<LimitLedgerJob> logger) : BackgroundService
+{
+    public static readonly TimeSpan Every = TimeSpan.FromSeconds(30);
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        BackgroundLoop.RunAsync("limit-upkeep", Every, _ =>
+        {
+            ledger.Register();
+            ledger.Sweep();
+            return Task.CompletedTask;
+        }, logger, time, stoppingToken, firstDelay: TimeSpan.Zero);
 }
 
 /// <summary>Runs the store node's agent: one report before the node is served (so it can be placed on), then every heartbeat.</summary>

@@ -47,8 +47,10 @@ public sealed class TestCluster : IAsyncDisposable
     /// <summary>
     /// Starts <paramref name="stores"/> store nodes and <paramref name="gateways"/> gateways on a new database of the shared
     /// test server, or on <paramref name="catalog"/>; throws with a process's output if one does not start.
+    /// <paramref name="settings"/>: more environment for every process (e.g. a plan with small limits,
+    /// <c>BRUNO_PLANS__small__REQUESTSPERMINUTE</c>), over the defaults.
     /// </summary>
-    public static async Task<TestCluster> StartAsync(int stores, int gateways, CancellationToken ct, string? catalog = null)
+    public static async Task<TestCluster> StartAsync(int stores, int gateways, CancellationToken ct, string? catalog = null, IReadOnlyDictionary<string, string>? settings = null)
     {
         var root = Path.Combine(Path.GetTempPath(), "bruno-cluster-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(root);
@@ -68,6 +70,11 @@ public sealed class TestCluster : IAsyncDisposable
             ["BRUNO_PLANS__default__CLIENTREQUESTSPERMINUTE"] = "100000",
             ["BRUNO_PLANS__default__CONCURRENT"] = "100",
         };
+        foreach (var (name, value) in settings ?? new Dictionary<string, string>())
+        {
+            common[name] = value;
+        }
+
         var options = new BrunoOptions { DataRoot = Path.Combine(root, "gateway-1"), SecretsFolder = secrets };
         var tokens = TokenService.ForDataDirectory(DataDirectory.For(options), options); // creates the shared signing keys
         _ = Bruno.Core.Audit.PlatformSigner.ForDataDirectory(DataDirectory.For(options));

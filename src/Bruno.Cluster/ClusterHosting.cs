@@ -58,6 +58,8 @@ public static class ClusterHosting
             services.AddHostedService<ClusterMaintenanceJob>();
             services.AddHostedService<FailoverJob>();
             services.AddHostedService<ReplicaRepairJob>();
+            services.AddSingleton(sp => new LimitLedger(sp.GetRequiredService<CatalogDatabase>(), cluster.InstanceName, sp.GetService<TimeProvider>()));
+            services.AddHostedService<LimitLedgerJob>();
             return;
         }
 
@@ -158,6 +160,24 @@ internal sealed class ReplicaRepairJob(ReplicaKeeper keeper, IOptions<BrunoOptio
 {
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         BackgroundLoop.RunAsync("tier-replicas", TimeSpan.FromSeconds(options.Value.Cluster.HeartbeatSeconds), async ct => await keeper.RepairAsync(ct), logger, time, stoppingToken, maxBackoff: TimeSpan.FromSeconds(30));
+}
+
+/// <summary>
+/// A gateway's part in the shared request limits (decision 0035), every 30 s from its start: it registers as live (so
+/// that each gateway knows its fair share should the catalog go away) and deletes the limit windows that ended. Every
+/// gateway runs it; both steps are safe to run twice. A failed round is retried by <see cref="BackgroundLoop"/>.
+/// </summary>
+internal sealed class LimitLedgerJob(LimitLedger ledger, TimeProvider time, ILogger<LimitLedgerJob> logger) : BackgroundService
+{
+    public static readonly TimeSpan Every = TimeSpan.FromSeconds(30);
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        BackgroundLoop.RunAsync("limit-upkeep", Every, _ =>
+        {
+            ledger.Register();
+            ledger.Sweep();
+            return Task.CompletedTask;
+        }, logger, time, stoppingToken, firstDelay: TimeSpan.Zero);
 }
 
 /// <summary>Runs the store node's agent: one report before the node is served (so it can be placed on), then every heartbeat.</summary>

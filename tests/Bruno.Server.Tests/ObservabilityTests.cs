@@ -325,6 +325,8 @@ public sealed class ObservabilityTests(ObservabilityFixture fixture) : IClassFix
         Assert.DoesNotContain("bob", report.GetRawText(), StringComparison.Ordinal);
         Assert.Equal(1, report.GetProperty("client_errors").GetInt32());
         Assert.All(entries, e => Assert.Equal(32, e.GetProperty("trace_id").GetString()!.Length));
+        // one process sees all of the tenant's requests: not partial, no gateway named (decision 0035)
+        Assert.Equal((false, System.Text.Json.JsonValueKind.Null), (report.GetProperty("partial").GetBoolean(), report.GetProperty("gateway").ValueKind));
 
         var errors = await Http.JsonAsync(await adminA.GetAsync("/api/v1/insights?errors_only=true", Http.Ct));
         Assert.Equal(404, errors.GetProperty("entries").EnumerateArray().Single().GetProperty("status").GetInt32());

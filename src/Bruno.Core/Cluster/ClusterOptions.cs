@@ -80,6 +80,13 @@ public sealed class ClusterOptions
     /// </summary>
     public int MoveLeaseSeconds { get; set; } = 6;
 
+    /// <summary>
+    /// This process's name among the others: <see cref="NodeName"/> when set (a gateway may set it too), else the host
+    /// name and process id (<c>host-1234</c>). Gateways label what they alone saw with it (insights) and register under it
+    /// for the shared request limits (decision 0035).
+    /// </summary>
+    public string InstanceName => NodeName is { Length: > 0 } name ? name : $"{Environment.MachineName.ToLowerInvariant()}-{Environment.ProcessId}";
+
     /// <summary>The role as an enum (after validation).</summary>
     public NodeRole Kind => Role.ToLowerInvariant() switch
     {

@@ -490,10 +490,10 @@ public sealed partial class TenantBundles(TenantCatalog catalog, TenantService t
         return (digest.Rows, digest.Finish());
     }
 
-    [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "Exported tenant {Tenant}: {Collections} collections, {Rows} rows, {Bytes} bytes")]
+    [LoggerMessage(EventId = 4020, Level = LogLevel.Information, Message = "Exported tenant {Tenant}: {Collections} collections, {Rows} rows, {Bytes} bytes")]
     private static partial void LogExported(ILogger logger, string tenant, int collections, long rows, long bytes);
 
-    [LoggerMessage(EventId = 4002, Level = LogLevel.Information, Message = "Imported tenant {Tenant} from a bundle of tenant {Source}: {Collections} collections, {Rows} rows")]
+    [LoggerMessage(EventId = 4021, Level = LogLevel.Information, Message = "Imported tenant {Tenant} from a bundle of tenant {Source}: {Collections} collections, {Rows} rows")]
     private static partial void LogImported(ILogger logger, string tenant, string source, int collections, long rows);
 
     [LoggerMessage(EventId = 4003, Level = LogLevel.Warning, Message = "Import of tenant {Tenant} failed ({Failure}); what it had created was removed")]

@@ -26,6 +26,7 @@ public static class CatalogSchema
         new(4, "console sign-in links redeemed (each link is good once)", ConsoleLinks),
         new(5, "operators' console sign-ins (each operator's link is good once; the record of their sign-ins)", ConsoleOperatorSignIns),
         new(6, "each tenant's replica: the second store node holding it, being built or in sync with the owner", Replicas),
+        new(7, "request-limit windows shared by gateways (tokens granted per tenant, budget and window) and the gateways that draw on them", LimitWindows),
     ];
 
     /// <summary>The version this build writes and understands.</summary>
@@ -197,6 +198,33 @@ public static class CatalogSchema
                 Run(c, $"CREATE TRIGGER tenant_placement_replica_{name} BEFORE {when} ON tenant_placement FOR EACH ROW WHEN NOT ((NEW.replica IS NULL AND NEW.replica_state IS NULL) OR (NEW.replica IS NOT NULL AND NEW.replica <> NEW.node AND length(NEW.replica) > 0 AND NEW.replica_state IN ('building', 'sync'))) BEGIN SELECT RAISE(ABORT, 'tenant_placement_replica'); END;");
             }
         }
+    }
+
+    /// <summary>
+    /// Migration 7: the request-limit budgets gateways share (decision 0035). One row per tenant, budget (<c>minute</c>,
+    /// <c>hour</c>, <c>day</c>, a client's or a tool's) and window, keyed by the window's end (Unix ms): the tokens granted
+    /// to gateways so far, and the last slice granted (what the statement that granted it returns). Rows of windows that
+    /// ended are deleted by the gateways' upkeep. <c>limit_gateways</c>: the gateways seen lately, for the fair share
+    /// each counts alone while the catalog is away.
+    /// </summary>
+    private static void LimitWindows(CatalogDatabase db, DbConnection c)
+    {
+        Run(c, db.Ddl($$"""
+            CREATE TABLE limit_windows(
+              tenant TEXT NOT NULL, scope TEXT NOT NULL, window_end {long} NOT NULL, granted {long} NOT NULL, last_grant {long} NOT NULL,
+              PRIMARY KEY (tenant, scope, window_end),
+              {{Owner("limit_windows")}},
+              CONSTRAINT limit_windows_scope CHECK (length(scope) BETWEEN 1 AND 600),
+              CONSTRAINT limit_windows_end CHECK (window_end > 0),
+              CONSTRAINT limit_windows_granted CHECK (granted >= 0 AND last_grant >= 0 AND last_grant <= granted));
+            """));
+        Run(c, "CREATE INDEX IF NOT EXISTS limit_windows_end ON limit_windows(window_end);");
+        Run(c, db.Ddl("""
+            CREATE TABLE limit_gateways(
+              name TEXT PRIMARY KEY, seen_at {long} NOT NULL,
+              CONSTRAINT limit_gateways_name CHECK (length(name) BETWEEN 1 AND 200),
+              CONSTRAINT limit_gateways_seen CHECK (seen_at > 0));
+            """));
     }
 
     private static void Retention(CatalogDatabase db, DbConnection c)

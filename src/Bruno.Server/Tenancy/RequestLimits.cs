@@ -15,16 +15,19 @@ internal sealed record LimitDecision(bool Allowed, string Level, int Limit, int 
 /// A tenant's request rates from its plan, checked in order: a penalty in force, the tenant's requests a minute, an hour
 /// and a day, then the client's (user's or API key's) requests a minute, then requests in flight. Windows are fixed and
 /// aligned to the clock (a minute starts at :00), so the reset instant in <c>X-RateLimit-Reset</c> is exact. A refused
-/// request is not counted. A client that keeps calling past three times its minute limit is refused everything for
-/// five minutes (the penalty). Counters live in this process: with several replicas each counts its own, so a tenant
-/// can reach its limits once per replica (docs/design/service.md).
+/// request is not counted. The windows are counted by <see cref="LimitWindows"/> over a source of tokens: in one process
+/// the process itself; on gateways the catalog, in slices, so that every gateway together admits at most the plan
+/// (decision 0035; while the catalog is away each counts a fair share alone). Per process whatever the role: requests in
+/// flight, and the penalty (a client that keeps calling past three times its minute limit, counted by this process, is
+/// refused everything by it for five minutes). Never throws.
 /// </summary>
-internal sealed class RequestLimits(IOptions<BrunoOptions> options, TimeProvider time)
+internal sealed class RequestLimits(IOptions<BrunoOptions> options, TimeProvider time, ILimitTokens tokens)
 {
     private static readonly TimeSpan Penalty = TimeSpan.FromMinutes(5);
     private static readonly (string Name, TimeSpan Length)[] TenantWindows = [("minute", TimeSpan.FromMinutes(1)), ("hour", TimeSpan.FromHours(1)), ("day", TimeSpan.FromDays(1))];
 
-    private readonly ConcurrentDictionary<(string Key, long End), int> _counts = new(); // per window, keyed by its end
+    private readonly LimitWindows _windows = new(tokens);
+    private readonly ConcurrentDictionary<(string Key, long End), int> _attempts = new(); // a client's attempts per minute, keyed by its end
     private readonly ConcurrentDictionary<string, int> _inFlight = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, DateTimeOffset> _penalties = new(StringComparer.Ordinal);
     private long _lastSweep;
@@ -37,8 +40,8 @@ internal sealed class RequestLimits(IOptions<BrunoOptions> options, TimeProvider
         Sweep(now);
         var tenant = caller.Tenant.Value;
         var client = $"{tenant}/{caller.User.Value}";
+        var clientScope = "client/" + caller.User.Value;
         var clientReset = End(now, TimeSpan.FromMinutes(1));
-        var clientWindow = clientReset.UtcTicks;
 
         if (_penalties.TryGetValue(client, out var until) && until > now)
         {
@@ -46,48 +49,57 @@ internal sealed class RequestLimits(IOptions<BrunoOptions> options, TimeProvider
         }
 
         // the client's attempts this minute, refused ones included, decide the penalty
-        var attempts = _counts.AddOrUpdate(($"{client}#attempts", clientWindow), 1, (_, n) => n + 1);
+        var attempts = _attempts.AddOrUpdate((client, clientReset.UtcTicks), 1, (_, n) => n + 1);
         if (attempts > 3 * limits.ClientRequestsPerMinute)
         {
             _penalties[client] = now + Penalty;
             return Refuse("penalty", limits.ClientRequestsPerMinute, now + Penalty, now, "This client went more than three times over its limit; it is refused everything for five minutes.") with { PenaltyStarted = true };
         }
 
+        var taken = new List<(string Scope, DateTimeOffset End)>(4);
+        void GiveBack()
+        {
+            foreach (var (scope, end) in taken)
+            {
+                _windows.GiveBack(caller.Tenant, scope, end);
+            }
+        }
+
         foreach (var (name, length) in TenantWindows)
         {
             var limit = name switch { "minute" => limits.RequestsPerMinute, "hour" => limits.RequestsPerHour, _ => limits.RequestsPerDay };
             var reset = End(now, length);
-            if (_counts.GetValueOrDefault(($"{tenant}#{name}", reset.UtcTicks)) >= limit)
+            if (!_windows.TryTake(caller.Tenant, name, reset, limit, out _))
             {
+                GiveBack();
                 return Refuse("tenant", limit, reset, now, $"The tenant's limit of {limit} requests a {name} is reached.");
             }
+
+            taken.Add((name, reset));
         }
 
-        if (_counts.GetValueOrDefault((client, clientWindow)) >= limits.ClientRequestsPerMinute)
+        if (!_windows.TryTake(caller.Tenant, clientScope, clientReset, limits.ClientRequestsPerMinute, out var remaining))
         {
+            GiveBack();
             return Refuse("client", limits.ClientRequestsPerMinute, clientReset, now, $"This client's limit of {limits.ClientRequestsPerMinute} requests a minute is reached.");
         }
 
+        taken.Add((clientScope, clientReset));
         if (_inFlight.AddOrUpdate(tenant, 1, (_, n) => n + 1) > limits.Concurrent)
         {
             _inFlight.AddOrUpdate(tenant, 0, (_, n) => n - 1);
+            GiveBack();
             return Refuse("concurrency", limits.Concurrent, now + TimeSpan.FromSeconds(1), now, $"The tenant's limit of {limits.Concurrent} requests at once is reached.");
         }
 
-        foreach (var (name, length) in TenantWindows)
-        {
-            _counts.AddOrUpdate(($"{tenant}#{name}", End(now, length).UtcTicks), 1, (_, n) => n + 1);
-        }
-
-        var used = _counts.AddOrUpdate((client, clientWindow), 1, (_, n) => n + 1);
-        return new LimitDecision(true, "client", limits.ClientRequestsPerMinute, Math.Max(0, limits.ClientRequestsPerMinute - used), Seconds(clientReset - now), TimeSpan.Zero, string.Empty);
+        return new LimitDecision(true, "client", limits.ClientRequestsPerMinute, remaining, Seconds(clientReset - now), TimeSpan.Zero, string.Empty);
     }
 
     /// <summary>Ends a request that <see cref="TryAcquire"/> allowed.</summary>
     public void Release(Caller caller) => _inFlight.AddOrUpdate(caller.Tenant.Value, 0, (_, n) => Math.Max(0, n - 1));
 
     /// <summary>The end of the fixed window of <paramref name="length"/> that holds <paramref name="now"/>.</summary>
-    private static DateTimeOffset End(DateTimeOffset now, TimeSpan length) =>
+    internal static DateTimeOffset End(DateTimeOffset now, TimeSpan length) =>
         new(((now.UtcTicks / length.Ticks) + 1) * length.Ticks, TimeSpan.Zero);
 
     private static LimitDecision Refuse(string level, int limit, DateTimeOffset reset, DateTimeOffset now, string detail)
@@ -107,11 +119,12 @@ internal sealed class RequestLimits(IOptions<BrunoOptions> options, TimeProvider
             return;
         }
 
-        foreach (var key in _counts.Keys)
+        _windows.Sweep(now);
+        foreach (var key in _attempts.Keys)
         {
             if (key.End <= now.UtcTicks)
             {
-                _counts.TryRemove(key, out _);
+                _attempts.TryRemove(key, out _);
             }
         }
 

@@ -94,6 +94,17 @@ internal static class TenancyServices
         services.AddSingleton<TenantFilter>();
         services.AddSingleton<TenantWatch>();
         services.AddSingleton<RequestLimits>();
+        if (options.Cluster.Kind == Core.Cluster.NodeRole.Gateway)
+        {
+            // gateways share the limits through the catalog (decision 0035); the ledger is the cluster's (AddBrunoCluster)
+            services.AddSingleton<CatalogLimitTokens>();
+            services.AddSingleton<ILimitTokens>(sp => sp.GetRequiredService<CatalogLimitTokens>());
+        }
+        else
+        {
+            services.AddSingleton<ILimitTokens, LocalLimitTokens>();
+        }
+
         services.AddSingleton<AuditTrail>();
         if (options.Cluster.Kind != Core.Cluster.NodeRole.Store) // a store node runs none of the tenant jobs
         {

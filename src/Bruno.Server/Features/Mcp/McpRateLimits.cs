@@ -11,7 +11,9 @@ namespace Bruno.Server.Features.Mcp;
 /// <c>ask_agent</c> at <see cref="McpOptions.GenerationPerMinute"/>, every other tool at
 /// <see cref="McpOptions.SearchPerMinute"/>, each a token bucket (a full minute's worth may be spent at once, then it
 /// refills evenly). A refused call is a JSON-RPC error (code <see cref="McpErrors.RateLimitedCode"/>) whose message says when to
-/// retry. Limits live in this process: with several replicas each counts its own (issue 5 brings shared plans).
+/// retry. In one process the limits live in it. On gateways (the source of tokens is shared, decision 0035) each tool's
+/// limit is a fixed, clock-aligned minute instead, counted by <see cref="LimitWindows"/> in slices of a budget every
+/// gateway shares in the catalog, so that all of them together allow at most the limit. Never throws but the refusal.
 /// </summary>
 internal sealed class McpRateLimits : IDisposable
 {
@@ -19,10 +21,15 @@ internal sealed class McpRateLimits : IDisposable
 
     private readonly McpOptions _options;
     private readonly PartitionedRateLimiter<(string Client, string Tool)> _limiter;
+    private readonly LimitWindows? _shared;
+    private readonly TimeProvider _time;
+    private long _lastSweep;
 
-    public McpRateLimits(IOptions<BrunoOptions> options)
+    public McpRateLimits(IOptions<BrunoOptions> options, ILimitTokens tokens, TimeProvider time)
     {
         _options = options.Value.Mcp;
+        _time = time;
+        _shared = tokens.Shared ? new LimitWindows(tokens) : null;
         _limiter = PartitionedRateLimiter.Create<(string Client, string Tool), (string Client, string Tool)>(
             key => RateLimitPartition.GetTokenBucketLimiter(key, k => Bucket(PerMinute(k.Tool))));
     }
@@ -36,6 +43,12 @@ internal sealed class McpRateLimits : IDisposable
         }
 
         tool = Tools.Contains(tool) ? tool : "other"; // a name a client invents never creates a bucket of its own
+        if (_shared is not null)
+        {
+            AcquireShared(_shared, caller, tool);
+            return;
+        }
+
         using var lease = _limiter.AttemptAcquire(($"{caller.Tenant.Value}/{caller.User.Value}", tool));
         if (!lease.IsAcquired)
         {
@@ -48,6 +61,26 @@ internal sealed class McpRateLimits : IDisposable
     }
 
     public void Dispose() => _limiter.Dispose();
+
+    /// <summary>A gateway's check: one token of the client's budget for the tool in this minute, shared by every gateway.</summary>
+    private void AcquireShared(LimitWindows windows, Caller caller, string tool)
+    {
+        var now = _time.GetUtcNow();
+        var minute = now.UtcTicks / TimeSpan.TicksPerMinute;
+        if (Interlocked.Exchange(ref _lastSweep, minute) != minute)
+        {
+            windows.Sweep(now);
+        }
+
+        var end = RequestLimits.End(now, TimeSpan.FromMinutes(1));
+        var perMinute = PerMinute(tool);
+        if (!windows.TryTake(caller.Tenant, $"tool/{caller.User.Value}/{tool}", end, perMinute, out _))
+        {
+            Core.Telemetry.BrunoTelemetry.RateLimited(caller.Tenant, "tool");
+            var seconds = Math.Max(1, (int)Math.Ceiling((end - now).TotalSeconds));
+            throw McpErrors.RateLimited($"Rate limit reached: {tool} allows {perMinute} calls a minute per client. Retry after {seconds} s.", TimeSpan.FromSeconds(seconds));
+        }
+    }
 
     private int PerMinute(string tool) => tool == "ask_agent" ? _options.GenerationPerMinute : _options.SearchPerMinute;
 

@@ -5,26 +5,43 @@ using Bruno.Storage.Identity;
 namespace Bruno.Server.Features.Observability;
 
 /// <summary>One request as its tenant's admin sees it: no raw path, no query string, no body.</summary>
-public sealed record InsightEntry(DateTimeOffset Time, string Method, string Route, int Status, double LatencyMs, string? TraceId, string? User, string? Refusal);
+public sealed record InsightEntry(DateTimeOffset Time, string Method, string Route, int Status, double LatencyMs, string? TraceId, string? User, string? Refusal)
+{
+    /// <summary>The gateway that served it (<c>Bruno:Cluster:NodeName</c>, or host and process id); null in one process.</summary>
+    public string? Gateway { get; init; }
+}
 
 /// <summary>Requests and errors of one route in a summary.</summary>
 public sealed record RouteSummary(string Route, int Requests, int Errors, int ClientErrors, double P50Ms, double P95Ms);
 
 /// <summary>What a tenant's admin reads at <c>/api/v1/insights</c>: the summary of the requests kept, then the latest ones.</summary>
-public sealed record InsightsReport(string Tenant, DateTimeOffset? From, DateTimeOffset? To, int Requests, int Errors, int ClientErrors, int Refused, double ErrorRatio, double P50Ms, double P95Ms, IReadOnlyDictionary<string, int> ByStatus, IReadOnlyList<RouteSummary> Routes, IReadOnlyList<InsightEntry> Entries);
+public sealed record InsightsReport(string Tenant, DateTimeOffset? From, DateTimeOffset? To, int Requests, int Errors, int ClientErrors, int Refused, double ErrorRatio, double P50Ms, double P95Ms, IReadOnlyDictionary<string, int> ByStatus, IReadOnlyList<RouteSummary> Routes, IReadOnlyList<InsightEntry> Entries)
+{
+    /// <summary>The gateway whose requests these are; null in one process, which sees all of them.</summary>
+    public string? Gateway { get; init; }
+
+    /// <summary>
+    /// True on a gateway: the report holds only the requests this gateway served, and the tenant's others went through
+    /// other gateways (decision 0035). False in one process.
+    /// </summary>
+    public bool Partial { get; init; }
+}
 
 /// <summary>
 /// The last <see cref="Capacity"/> requests of each tenant, in memory, for <c>/api/v1/insights</c> (docs/observability.md):
-/// what this process served, lost on restart, per replica when there are several. A tenant being deleted loses its
+/// what this process served, lost on restart, per replica when there are several. On a gateway each entry and the report
+/// name the gateway, and the report says it is <see cref="InsightsReport.Partial"/> (decision 0035): a tenant's admin
+/// sees one gateway's share, labelled as such. A tenant being deleted loses its
 /// entries at once in this process and within <see cref="Sweep"/>'s period in others; a user's erasure removes theirs.
 /// </summary>
-internal sealed class InsightsLog(TenantService tenants, ILogger<InsightsLog> logger) : BackgroundService
+internal sealed class InsightsLog(TenantService tenants, ILogger<InsightsLog> logger, Microsoft.Extensions.Options.IOptions<Core.BrunoOptions> options) : BackgroundService
 {
     public const int Capacity = 1_000;
     private static readonly TimeSpan SweepEvery = TimeSpan.FromSeconds(5);
     private readonly ConcurrentDictionary<TenantId, Ring> _rings = new();
+    private readonly string? _gateway = options.Value.Cluster.Kind == Core.Cluster.NodeRole.Gateway ? options.Value.Cluster.InstanceName : null;
 
-    public void Add(TenantId tenant, InsightEntry entry) => _rings.GetOrAdd(tenant, static _ => new Ring()).Add(entry);
+    public void Add(TenantId tenant, InsightEntry entry) => _rings.GetOrAdd(tenant, static _ => new Ring()).Add(_gateway is null ? entry : entry with { Gateway = _gateway });
 
     /// <summary>Drops everything kept of <paramref name="tenant"/>.</summary>
     public void Forget(TenantId tenant) => _rings.TryRemove(tenant, out _);
@@ -55,7 +72,11 @@ internal sealed class InsightsLog(TenantService tenants, ILogger<InsightsLog> lo
         return new InsightsReport(
             tenant.Value, all.Count == 0 ? null : all[0].Time, all.Count == 0 ? null : all[^1].Time, all.Count, errors,
             all.Count(e => e.Status is >= 400 and < 500), all.Count(e => e.Status == 429), all.Count == 0 ? 0 : Math.Round((double)errors / all.Count, 4),
-            Percentile(latencies, 0.5), Percentile(latencies, 0.95), byStatus, routes, entries);
+            Percentile(latencies, 0.5), Percentile(latencies, 0.95), byStatus, routes, entries)
+        {
+            Gateway = _gateway,
+            Partial = _gateway is not null,
+        };
     }
 
     /// <summary>Drops the entries of tenants that are gone or going (deleted in another process sharing the catalog).</summary>

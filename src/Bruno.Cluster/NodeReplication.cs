@@ -237,10 +237,10 @@ public sealed partial class NodeReplication(StorageEngine engine, Placement plac
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 3850, Level = LogLevel.Warning, Message = "Replicating a write of tenant {Tenant} to store node {Replica} failed ({Error})")]
+        [LoggerMessage(EventId = 3853, Level = LogLevel.Warning, Message = "Replicating a write of tenant {Tenant} to store node {Replica} failed ({Error})")]
         public static partial void ReplicaFailed(ILogger logger, string tenant, string replica, string error);
 
-        [LoggerMessage(EventId = 3851, Level = LogLevel.Warning, Message = "Dropped store node {Replica} as replica of tenant {Tenant}: this node acknowledges its writes alone until a new replica is built")]
+        [LoggerMessage(EventId = 3854, Level = LogLevel.Warning, Message = "Dropped store node {Replica} as replica of tenant {Tenant}: this node acknowledges its writes alone until a new replica is built")]
         public static partial void ReplicaDropped(ILogger logger, string tenant, string replica);
     }
 }

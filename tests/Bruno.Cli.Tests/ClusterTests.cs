@@ -693,7 +693,8 @@ public sealed class ClusterTests(ClusterFixture fixture) : IClassFixture<Cluster
 
         foreach (var tenant in tenants)
         {
-            Assert.Matches($">{tenant}</a></th>\\s*<td>{owners[tenant]}</td>", page);
+            var replica = Replica(await PlacementAsync(tenant));
+            Assert.Matches($">{tenant}</a></th>\\s*<td>{owners[tenant]}</td>\\s*<td>{replica}</td>", page); // owner, then replica
         }
     }
 }

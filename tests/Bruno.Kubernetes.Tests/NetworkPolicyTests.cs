@@ -97,11 +97,12 @@ public sealed class NetworkPolicyTests
     }
 
     [Fact]
-    public void TheStorePort_IsReachedByGatewaysOnly()
+    public void TheStorePort_IsReachedByGatewaysAndOtherStoreNodesOnly()
     {
         var net = Evaluate(RenderingTests.TwoTier());
         Assert.True(net.Allows(Gateway, Store, 7070));
-        Assert.False(net.Allows(Store, OtherStore, 7070)); // a move streams through a gateway: store nodes never call each other
+        Assert.True(net.Allows(Store, OtherStore, 7070)); // an owner replicates each write to the tenant's replica
+        Assert.False(net.Allows(Store, OtherStore, 8080)); // and nothing else of another store node
         Assert.False(net.Allows(Gateway, Store, 8080)); // another port of a store node
         Assert.False(net.Allows(Gateway, Store, 7071));
         Assert.False(net.Allows(Ingress, Store, 7070)); // the ingress controller: gateways only

@@ -63,11 +63,11 @@ internal static class NetworkPolicies
 
     /// <summary>
     /// The two-tier management plane's policies, without the one-process <c>allow-same-namespace</c>: the store port
-    /// of the store nodes is reached by gateways only (a tenant move streams through the gateway running it, so store
-    /// nodes never call each other), and nothing else of any namespace reaches it; the ingress controller reaches the
-    /// gateways' port, never a store node; Prometheus scrapes both tiers. Out: the gateways to the store nodes, the
-    /// catalog, the LLM endpoint, the namespace-level tenants' Bruno pods (as the one process did), DNS and OTLP; the
-    /// store nodes to the catalog, DNS and OTLP.
+    /// of the store nodes is reached by gateways and by the other store nodes (a tenant's owner sends each write to its
+    /// replica; a move still streams through the gateway running it), and nothing else of any namespace reaches it; the
+    /// ingress controller reaches the gateways' port, never a store node; Prometheus scrapes both tiers. Out: the
+    /// gateways to the store nodes, the catalog, the LLM endpoint, the namespace-level tenants' Bruno pods (as the one
+    /// process did), DNS and OTLP; the store nodes to the other store nodes' store port, the catalog, DNS and OTLP.
     /// </summary>
     public static IEnumerable<V1NetworkPolicy> ForTwoTier(string ns, Dictionary<string, string> labels, KubernetesOptions options, Dictionary<string, string> gateways, Dictionary<string, string> stores)
     {
@@ -86,7 +86,7 @@ internal static class NetworkPolicies
         yield return FromIngress(ns, labels, options, gateway);
         yield return Catalog(ns, labels, options, both);
         yield return ToTenants(ns, labels, options, gateway);
-        yield return Policy(ns, "allow-store-from-gateways", labels, new V1NetworkPolicySpec
+        yield return Policy(ns, "allow-store-from-tiers", labels, new V1NetworkPolicySpec
         {
             PodSelector = store,
             PolicyTypes = ["Ingress"],
@@ -94,14 +94,14 @@ internal static class NetworkPolicies
             [
                 new V1NetworkPolicyIngressRule
                 {
-                    FromProperty = [new V1NetworkPolicyPeer { PodSelector = gateway }],
+                    FromProperty = [new V1NetworkPolicyPeer { PodSelector = gateway }, new V1NetworkPolicyPeer { PodSelector = store }],
                     Ports = [Port("TCP", storePort)],
                 },
             ],
         });
         yield return Policy(ns, "allow-to-store", labels, new V1NetworkPolicySpec
         {
-            PodSelector = gateway,
+            PodSelector = both,
             PolicyTypes = ["Egress"],
             Egress = [new V1NetworkPolicyEgressRule { To = [new V1NetworkPolicyPeer { PodSelector = store }], Ports = [Port("TCP", storePort)] }],
         });

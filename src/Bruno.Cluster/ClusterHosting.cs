@@ -51,10 +51,16 @@ public static class ClusterHosting
 
         if (cluster.Kind == NodeRole.Gateway)
         {
-            services.AddSingleton(sp => new RoutedStorage(sp.GetRequiredService<Placement>(), cluster, sp.GetService<ILogger<RoutedStorage>>(), sp.GetService<TimeProvider>(), sp.GetService<ClusterTls>()));
+            services.AddSingleton(sp => new RoutedStorage(sp.GetRequiredService<Placement>(), cluster, sp.GetService<ILogger<RoutedStorage>>(), sp.GetService<TimeProvider>(), sp.GetService<ClusterTls>())
+            {
+                // the tenant's plan says whether writes wait for the replica (read from the catalog's tenant record)
+                AsyncLagOf = t => sp.GetRequiredService<TenantService>().Find(t) is { } record ? AsyncLag(sp, record) : null,
+            });
             services.Replace(ServiceDescriptor.Singleton<IStorageEngine>(sp => sp.GetRequiredService<RoutedStorage>()));
             services.AddSingleton(sp => new TenantMover(sp.GetRequiredService<Placement>(), sp.GetRequiredService<RoutedStorage>(), cluster, sp.GetService<ILogger<TenantMover>>()));
-            services.AddSingleton(sp => new ReplicaKeeper(sp.GetRequiredService<Placement>(), sp.GetRequiredService<RoutedStorage>(), sp.GetRequiredService<TenantMover>(), cluster, sp.GetService<TimeProvider>(), sp.GetService<ILogger<ReplicaKeeper>>()));
+            services.AddSingleton(sp => new ReplicaKeeper(
+                sp.GetRequiredService<Placement>(), sp.GetRequiredService<RoutedStorage>(), sp.GetRequiredService<TenantMover>(), cluster, sp.GetService<TimeProvider>(), sp.GetService<ILogger<ReplicaKeeper>>(),
+                () => sp.GetRequiredService<TenantService>().List().ToDictionary(r => r.Id, r => AsyncLag(sp, r))));
             services.AddHostedService<ClusterMaintenanceJob>();
             services.AddHostedService<FailoverJob>();
             services.AddHostedService<ReplicaRepairJob>();
@@ -111,6 +117,9 @@ public static class ClusterHosting
             });
         });
     }
+
+    private static int? AsyncLag(IServiceProvider sp, TenantRecord record) =>
+        sp.GetRequiredService<IOptions<BrunoOptions>>().Value.Plans.GetValueOrDefault(record.Profile.Plan)?.AsyncReplicationLag;
 
     /// <summary>
     /// The store node's gRPC API, answered only on the connections its port accepted (by the listening port, not the

@@ -23,6 +23,21 @@ public sealed partial class NodeReplication(StorageEngine engine, Placement plac
     private readonly ILogger _logger = (ILogger?)logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
     private readonly ConcurrentDictionary<TenantId, TenantPlacement?> _known = new(); // null: never placed
     private readonly ConcurrentDictionary<TenantId, SemaphoreSlim> _gates = new();
+    private readonly ConcurrentDictionary<TenantId, Backlog> _backlogs = new();
+
+    /// <summary>The writes of an asynchronously replicated tenant on their way to its replica, in order.</summary>
+    private sealed class Backlog
+    {
+        public Task Tail = Task.CompletedTask;
+        public int Pending;
+        public long FailedEpoch = -1;
+    }
+
+    /// <summary>How many writes of the tenant are on their way to its replica (asynchronous replication).</summary>
+    public int Behind(TenantId tenant) => _backlogs.TryGetValue(tenant, out var b) ? Volatile.Read(ref b.Pending) : 0;
+
+    /// <summary>Waits until every write on its way to the tenant's replica has been sent (or given up).</summary>
+    private Task DrainedAsync(TenantId tenant) => _backlogs.TryGetValue(tenant, out var b) ? b.Tail : Task.CompletedTask;
 
     /// <summary>This node's name.</summary>
     public string Node => node;
@@ -86,6 +101,7 @@ public sealed partial class NodeReplication(StorageEngine engine, Placement plac
         await gate.WaitAsync();
         try
         {
+            await DrainedAsync(tenant); // a fenced tenant's replica has every write its owner applied
             return await action();
         }
         finally
@@ -137,6 +153,12 @@ public sealed partial class NodeReplication(StorageEngine engine, Placement plac
             write.Tenant = tenant.Value;
             write.Epoch = p.Epoch;
             write.Owner = node;
+            if (p.AsyncLag is { } lag)
+            {
+                return await WriteBehindAsync(tenant, p, replica, lag, write, local);
+            }
+
+            await DrainedAsync(tenant); // asynchronous until a moment ago: what is on its way goes first
             var there = Outcome(ReplicateAsync(replica, tenant, write));
             var here = await Outcome(local());
             var theirs = await there;
@@ -158,14 +180,13 @@ public sealed partial class NodeReplication(StorageEngine engine, Placement plac
                 throw new TenantNotFoundException(tenant.Value); // deposed meanwhile: nothing acknowledged here
             }
 
-            if (now.Replica is not null && !placement.DropReplica(now))
+            if (!Drop(tenant, replica))
             {
                 Forget(tenant);
-                throw new StoreUnavailableException(tenant.Value, node); // the placement changed under us: not acknowledged
+                throw new StoreUnavailableException(tenant.Value, node); // deposed meanwhile: not acknowledged
             }
 
             Forget(tenant);
-            Log.ReplicaDropped(_logger, tenant.Value, now.Replica ?? replica);
             return here.Error is null ? here.Value : throw here.Error;
         }
         catch (System.Data.Common.DbException e)
@@ -177,6 +198,96 @@ public sealed partial class NodeReplication(StorageEngine engine, Placement plac
         {
             gate.Release();
         }
+    }
+
+    /// <summary>
+    /// Asynchronous replication: the write is applied here and acknowledged, and sent to the replica after the writes
+    /// before it; when <paramref name="lag"/> writes are already on their way, it first waits for them. When sending one
+    /// fails, the replica is dropped (as a synchronous write would drop it) and the rest of that epoch's writes are not
+    /// sent: the replica is rebuilt.
+    /// </summary>
+    private async Task<long> WriteBehindAsync(TenantId tenant, TenantPlacement p, string replica, int lag, P.ReplicatedWrite write, Func<Task<long>> local)
+    {
+        var value = await local();
+        var backlog = _backlogs.GetOrAdd(tenant, _ => new Backlog());
+        if (Volatile.Read(ref backlog.Pending) >= lag)
+        {
+            await backlog.Tail; // the replica is as far behind as the plan allows: wait for it
+        }
+
+        Interlocked.Increment(ref backlog.Pending);
+        backlog.Tail = SendBehindAsync(backlog.Tail, backlog, tenant, p, replica, write, value);
+        return value;
+    }
+
+    private async Task SendBehindAsync(Task before, Backlog backlog, TenantId tenant, TenantPlacement seen, string replica, P.ReplicatedWrite write, long expected)
+    {
+        await before; // never faults
+        try
+        {
+            if (Interlocked.Read(ref backlog.FailedEpoch) == seen.Epoch)
+            {
+                return; // an earlier write of this epoch did not reach the replica: it is dropped and rebuilt
+            }
+
+            var theirs = await ReplicateAsync(replica, tenant, write);
+            if (theirs == expected)
+            {
+                return;
+            }
+
+            Log.ReplicaFailed(_logger, tenant.Value, replica, "a different result");
+        }
+        catch (Exception e)
+        {
+            Log.ReplicaFailed(_logger, tenant.Value, replica, e.GetType().Name);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref backlog.Pending);
+        }
+
+        Interlocked.Exchange(ref backlog.FailedEpoch, seen.Epoch);
+        try
+        {
+            Drop(tenant, replica);
+        }
+        catch (System.Data.Common.DbException e)
+        {
+            Log.ReplicaFailed(_logger, tenant.Value, replica, e.GetType().Name); // the upkeep drops or rebuilds it later
+        }
+
+        Forget(tenant);
+    }
+
+    /// <summary>
+    /// Drops <paramref name="replica"/> as the tenant's replica in the catalog, whatever else changed in its placement
+    /// meanwhile, as long as this node owns it; true when it is not the replica any more (dropped now or before), false
+    /// when this node is not the owner. Throws <see cref="System.Data.Common.DbException"/> when the catalog fails.
+    /// </summary>
+    private bool Drop(TenantId tenant, string replica)
+    {
+        for (var attempt = 0; attempt < 5; attempt++)
+        {
+            var now = placement.Find(tenant);
+            if (now?.Node != node)
+            {
+                return false;
+            }
+
+            if (now.Replica != replica)
+            {
+                return true;
+            }
+
+            if (placement.DropReplica(now))
+            {
+                Log.ReplicaDropped(_logger, tenant.Value, replica);
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private async Task<long> ReplicateAsync(string replica, TenantId tenant, P.ReplicatedWrite write)

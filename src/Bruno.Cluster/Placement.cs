@@ -20,8 +20,9 @@ public sealed record StoreNodeRecord(string Name, Uri Url, int Tenants, long Row
 /// <param name="Epoch">Raised by every change of who holds the tenant: a completed move, a promotion, a replica added or dropped.</param>
 /// <param name="MovingTo">The node a move is copying it to, or null.</param>
 /// <param name="Replica">The second node holding it, or null.</param>
-/// <param name="ReplicaInSync">Whether the owner sends the replica every write before acknowledging it (false while its copy is being built).</param>
-public sealed record TenantPlacement(TenantId Tenant, string Node, long Epoch, string? MovingTo, string? Replica = null, bool ReplicaInSync = false)
+/// <param name="ReplicaInSync">Whether the owner sends the replica every write (false while its copy is being built).</param>
+/// <param name="AsyncLag">Null when a write is acknowledged only once the replica has it too (synchronous); else how many writes the replica may be behind.</param>
+public sealed record TenantPlacement(TenantId Tenant, string Node, long Epoch, string? MovingTo, string? Replica = null, bool ReplicaInSync = false, int? AsyncLag = null)
 {
     /// <summary>The replica, when it has every acknowledged write (it may serve reads and be promoted).</summary>
     public string? SyncReplica => ReplicaInSync ? Replica : null;
@@ -73,11 +74,11 @@ public sealed class Placement
         return _time.GetUtcNow() - node.SeenAt <= timeout;
     }
 
-    private const string Columns = "tenant, node, epoch, moving_to, replica, replica_state";
+    private const string Columns = "tenant, node, epoch, moving_to, replica, replica_state, async_lag";
 
     private static TenantPlacement Read(DbDataReader r) => new(
         TenantId.Parse(r.GetString(0)), r.GetString(1), Long(r, 2), r.IsDBNull(3) ? null : r.GetString(3),
-        r.IsDBNull(4) ? null : r.GetString(4), !r.IsDBNull(5) && r.GetString(5) == "sync");
+        r.IsDBNull(4) ? null : r.GetString(4), !r.IsDBNull(5) && r.GetString(5) == "sync", r.IsDBNull(6) ? null : (int)Long(r, 6));
 
     /// <summary>Where the tenant lives, or null when it was never placed.</summary>
     public TenantPlacement? Find(TenantId tenant) =>
@@ -99,7 +100,7 @@ public sealed class Placement
     /// the two the one owning fewer tenants owns it. Throws <see cref="NoStoreNodeException"/> when
     /// no node is live.
     /// </remarks>
-    public TenantPlacement Assign(TenantId tenant, TimeSpan nodeTimeout, bool replicated = false)
+    public TenantPlacement Assign(TenantId tenant, TimeSpan nodeTimeout, bool replicated = false, int? asyncLag = null)
     {
         if (Find(tenant) is { } existing)
         {
@@ -114,8 +115,9 @@ public sealed class Placement
         }
 
         _db.Execute(
-            "INSERT INTO tenant_placement(tenant, node, epoch, moving_to, changed_at, replica, replica_state) VALUES (@t, @n, 1, NULL, @now, @r, @rs) ON CONFLICT (tenant) DO NOTHING;",
-            ("@t", tenant.Value), ("@n", node), ("@now", _time.GetUtcNow().UtcTicks), ("@r", (object?)replica ?? DBNull.Value), ("@rs", replica is null ? DBNull.Value : "sync"));
+            "INSERT INTO tenant_placement(tenant, node, epoch, moving_to, changed_at, replica, replica_state, async_lag) VALUES (@t, @n, 1, NULL, @now, @r, @rs, @lag) ON CONFLICT (tenant) DO NOTHING;",
+            ("@t", tenant.Value), ("@n", node), ("@now", _time.GetUtcNow().UtcTicks), ("@r", (object?)replica ?? DBNull.Value), ("@rs", replica is null ? DBNull.Value : "sync"),
+            ("@lag", asyncLag is { } lag ? lag : DBNull.Value));
         return Find(tenant)!;
     }
 
@@ -201,6 +203,19 @@ public sealed class Placement
         return seen.Replica is null && seen.MovingTo is null && to != seen.Node && _db.Execute(
             "UPDATE tenant_placement SET replica = @to, replica_state = 'building', changed_at = @now WHERE tenant = @t AND node = @node AND epoch = @epoch AND replica IS NULL AND moving_to IS NULL;",
             ("@t", seen.Tenant.Value), ("@node", seen.Node), ("@epoch", seen.Epoch), ("@to", to), ("@now", _time.GetUtcNow().UtcTicks)) == 1;
+    }
+
+    /// <summary>
+    /// Changes how the tenant's writes reach its replica (null: synchronously; else asynchronously, at most that many
+    /// writes behind), when the placement is still the one read; raises the epoch, so the owner reads it again. False
+    /// when the placement changed.
+    /// </summary>
+    public bool SetReplication(TenantPlacement seen, int? asyncLag)
+    {
+        ArgumentNullException.ThrowIfNull(seen);
+        return _db.Execute(
+            "UPDATE tenant_placement SET async_lag = @lag, epoch = epoch + 1 WHERE tenant = @t AND node = @node AND epoch = @epoch;",
+            ("@t", seen.Tenant.Value), ("@node", seen.Node), ("@epoch", seen.Epoch), ("@lag", asyncLag is { } lag ? lag : DBNull.Value)) == 1;
     }
 
     /// <summary>The replica being built on <paramref name="to"/> has the owner's copy: it is in sync from now (epoch raised). False when that build is not the one recorded.</summary>

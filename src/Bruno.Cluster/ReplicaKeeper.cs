@@ -1,5 +1,6 @@
 using Bruno.Core.Cluster;
 using Bruno.Storage;
+using Bruno.Storage.Identity;
 using Microsoft.Extensions.Logging;
 
 namespace Bruno.Cluster;
@@ -12,12 +13,14 @@ namespace Bruno.Cluster;
 /// <see cref="ClusterOptions.NodeTimeoutSeconds"/>) and whose replica is in sync and live gets its replica promoted (the
 /// new owner is told at once, so it refuses the old owner's replicated writes from then on); and moves or replica builds
 /// whose lease lapsed are undone.</item>
-/// <item><see cref="RepairAsync"/>, every heartbeat: a replica whose node went silent is dropped (its owner goes on
-/// alone), and a tenant without a replica gets one built on the least loaded other live node.</item>
+/// <item><see cref="RepairAsync"/>, every heartbeat: a tenant whose plan changed its replication (synchronous or
+/// asynchronous) gets its placement changed; a replica whose node went silent is dropped (its owner goes on alone);
+/// and a tenant without a replica gets one built on the least loaded other live node.</item>
 /// </list>
 /// Catalog and node failures end the round; the next round tries again.
 /// </summary>
-public sealed partial class ReplicaKeeper(Placement placement, RoutedStorage storage, TenantMover mover, ClusterOptions options, TimeProvider? time = null, ILogger<ReplicaKeeper>? logger = null)
+/// <remarks><paramref name="plannedLags"/> reads, once a round, how each tenant's plan replicates (null: synchronously).</remarks>
+public sealed partial class ReplicaKeeper(Placement placement, RoutedStorage storage, TenantMover mover, ClusterOptions options, TimeProvider? time = null, ILogger<ReplicaKeeper>? logger = null, Func<IReadOnlyDictionary<TenantId, int?>>? plannedLags = null)
 {
     private readonly ILogger _logger = (ILogger?)logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
     private readonly TimeProvider _time = time ?? TimeProvider.System;
@@ -68,6 +71,7 @@ public sealed partial class ReplicaKeeper(Placement placement, RoutedStorage sto
         }
 
         var live = placement.Nodes().Where(n => placement.IsLive(n, Lease)).Select(n => n.Name).ToHashSet(StringComparer.Ordinal);
+        var lags = plannedLags?.Invoke();
         var built = 0;
         foreach (var p in placement.All())
         {
@@ -75,6 +79,16 @@ public sealed partial class ReplicaKeeper(Placement placement, RoutedStorage sto
             if (!live.Contains(p.Node) || p.MovingTo is not null)
             {
                 continue; // failover's business, or a move's
+            }
+
+            if (lags is not null && lags.TryGetValue(p.Tenant, out var lag) && lag != p.AsyncLag)
+            {
+                if (placement.SetReplication(p, lag))
+                {
+                    Log.ReplicationChanged(_logger, p.Tenant.Value, lag is null ? "synchronous" : $"asynchronous, at most {lag} writes behind");
+                }
+
+                continue; // the rest at the next round, from the placement as it is then
             }
 
             if (p.SyncReplica is { } silent && !live.Contains(silent))
@@ -112,6 +126,9 @@ public sealed partial class ReplicaKeeper(Placement placement, RoutedStorage sto
     {
         [LoggerMessage(EventId = 3860, Level = LogLevel.Warning, Message = "Store node {Owner}, owner of tenant {Tenant}, let its lease lapse: promoted its replica on {Replica} (epoch {Epoch})")]
         public static partial void Promoted(ILogger logger, string tenant, string owner, string replica, long epoch);
+
+        [LoggerMessage(EventId = 3864, Level = LogLevel.Information, Message = "Tenant {Tenant}'s plan changed its replication: now {Mode}")]
+        public static partial void ReplicationChanged(ILogger logger, string tenant, string mode);
 
         [LoggerMessage(EventId = 3863, Level = LogLevel.Warning, Message = "Could not tell store node {Owner} it now owns tenant {Tenant} ({Error}); it learns at its first call")]
         public static partial void NotTold(ILogger logger, string tenant, string owner, string error);

@@ -43,6 +43,12 @@ public sealed partial class RoutedStorage : IStorageEngine, IDisposable
     public int OpenTenantCount => 0; // a gateway keeps no store open
 
     /// <summary>
+    /// How the tenant's plan replicates: null for synchronously (the default when not set), else the writes its replica
+    /// may be behind. Read when a tenant is placed; the gateways' upkeep follows plan changes (<see cref="ReplicaKeeper"/>).
+    /// </summary>
+    public Func<TenantId, int?>? AsyncLagOf { get; init; }
+
+    /// <summary>
     /// The client of a store node by name; throws <see cref="StorageException"/> for a node that never reported, or one
     /// that advertises http:// while this gateway uses TLS.
     /// </summary>
@@ -137,7 +143,7 @@ public sealed partial class RoutedStorage : IStorageEngine, IDisposable
     /// </remarks>
     public async Task CreateTenantAsync(TenantId tenant, CancellationToken ct = default)
     {
-        var placement = _placement.Assign(tenant, TimeSpan.FromSeconds(_options.NodeTimeoutSeconds), _options.Replicated);
+        var placement = _placement.Assign(tenant, TimeSpan.FromSeconds(_options.NodeTimeoutSeconds), _options.Replicated, AsyncLagOf?.Invoke(tenant));
         _cache[tenant] = (placement, _time.GetTimestamp());
         await NodeClient(placement.Node).CreateTenantAsync(tenant, ct);
         if (placement.Replica is { } replica)

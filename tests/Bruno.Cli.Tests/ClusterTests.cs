@@ -323,6 +323,60 @@ public sealed class ClusterTests(ClusterFixture fixture) : IClassFixture<Cluster
     }
 
     [Fact]
+    public async Task AnAsynchronousPlan_AcknowledgesBeforeTheReplica_WhichCatchesUp_AndAPlanChangeMakesItSynchronous()
+    {
+        var tenant = NewTenant("async");
+        using (var admin = Cluster.Client(0, Cluster.PlatformToken()))
+        using (var created = await admin.PostAsJsonAsync("/admin/v1/tenants", new { id = tenant, display_name = tenant, plan = "async" }, Ct))
+        {
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        }
+
+        var placement = await PlacementAsync(tenant);
+        Assert.Equal("async", placement.GetProperty("replication").GetString());
+        Assert.Equal(8, placement.GetProperty("replication_lag").GetInt32());
+        using var user = Cluster.Client(0, Cluster.UserToken(tenant, "alice"));
+        for (var i = 0; i < 12; i++)
+        {
+            using var response = await PutDocumentAsync(user, $"fast-{i}", $"Written fast as number {i}, the replica following.");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        // the replica catches up by itself: both copies end with the same rows
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                await AssertCopiesAlikeAsync(tenant);
+                break;
+            }
+            catch (Xunit.Sdk.XunitException) when (clock.Elapsed < TimeSpan.FromSeconds(15))
+            {
+                using var tick = new PeriodicTimer(TimeSpan.FromMilliseconds(200));
+                await tick.WaitForNextTickAsync(Ct);
+            }
+        }
+
+        Assert.True(Replica(await PlacementAsync(tenant)) is not null); // still in sync: nothing was dropped on the way
+
+        // on the default plan, writes wait for the replica again (the gateways' upkeep follows the plan)
+        using (var admin = Cluster.Client(1, Cluster.PlatformToken()))
+        using (var changed = await admin.PutAsJsonAsync($"/admin/v1/tenants/{tenant}/plan", new { plan = "default" }, Ct))
+        {
+            Assert.Equal(HttpStatusCode.OK, changed.StatusCode);
+        }
+
+        await PlacementWhenAsync(tenant, p => p.GetProperty("replication").GetString() == "sync", TimeSpan.FromSeconds(15), "the placement following the plan");
+        using (var response = await PutDocumentAsync(user, "slow", "Written once the replica had it too."))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        await AssertCopiesAlikeAsync(tenant); // at once: the write was acknowledged only once both had it
+    }
+
+    [Fact]
     public async Task APausedOwner_IsDeposed_AndOnceItRunsAgainItAcknowledgesNothing()
     {
         var tenant = NewTenant("paused");
@@ -362,8 +416,16 @@ public sealed class ClusterTests(ClusterFixture fixture) : IClassFixture<Cluster
         Assert.Null(await successor.Tenant(id).Collection(chunks.Name).GetAsync("ghost", Ct));
 
         Assert.Equal(["before", "during"], (await DocumentIdsAsync(user)).Order(StringComparer.Ordinal));
+
+        // its stale copy goes: erased at its next heartbeat, or replaced whole if a gateway picks it for the new replica
         var stray = Path.Combine(Cluster.StoreData(owner), "store", "tenants", tenant);
-        await PlacementWhenAsync(tenant, _ => !Directory.Exists(stray), TimeSpan.FromSeconds(15), "the deposed owner erasing its copy");
+        var settled = await PlacementWhenAsync(
+            tenant, p => Replica(p) == owner ? p.GetProperty("replica_in_sync").GetBoolean() : !Directory.Exists(stray), TimeSpan.FromSeconds(15), "the deposed owner's copy erased or rebuilt");
+        if (Replica(settled) == owner)
+        {
+            Assert.Null(await stale.Tenant(id).Collection(chunks.Name).GetAsync("ghost", Ct)); // a fresh copy, without the write it alone saw
+            await AssertCopiesAlikeAsync(tenant);
+        }
     }
 
     [Fact]

@@ -149,6 +149,13 @@ public sealed class PlacementTests : IDisposable
         Assert.True(p.BeginReplica(p.Find(acme)!, "store-1"));
         p.AbortReplica(acme, "store-1");
         Assert.Equal(new TenantPlacement(acme, "store-2", 4, null), p.Find(acme));
+
+        // the plan's replication: asynchronous (at most 8 writes behind), only on the placement read; the epoch raised
+        var current = p.Find(acme)!;
+        Assert.False(p.SetReplication(current with { Epoch = 3 }, 8));
+        Assert.True(p.SetReplication(current, 8));
+        Assert.Equal(new TenantPlacement(acme, "store-2", 5, null, AsyncLag: 8), p.Find(acme));
+        Assert.Equal(8, p.Assign(T("bravo"), Timeout, replicated: true, asyncLag: 8).AsyncLag);
     }
 
     [Theory]

@@ -81,6 +81,14 @@ public sealed class TestCluster : IAsyncDisposable
             ["BRUNO_PLANS__default__REQUESTSPERDAY"] = "10000000",
             ["BRUNO_PLANS__default__CLIENTREQUESTSPERMINUTE"] = "100000",
             ["BRUNO_PLANS__default__CONCURRENT"] = "100",
+            // the same, replicated asynchronously (a replica at most 8 writes behind)
+            ["BRUNO_PLANS__async__REQUESTSPERMINUTE"] = "100000",
+            ["BRUNO_PLANS__async__REQUESTSPERHOUR"] = "1000000",
+            ["BRUNO_PLANS__async__REQUESTSPERDAY"] = "10000000",
+            ["BRUNO_PLANS__async__CLIENTREQUESTSPERMINUTE"] = "100000",
+            ["BRUNO_PLANS__async__CONCURRENT"] = "100",
+            ["BRUNO_PLANS__async__REPLICATION"] = "async",
+            ["BRUNO_PLANS__async__REPLICATIONLAGWRITES"] = "8",
         };
         foreach (var (name, value) in settings ?? new Dictionary<string, string>())
         {

@@ -179,12 +179,14 @@ public static class CatalogSchema
     /// <summary>
     /// Migration 6: a tenant's replica (decision 0034). <c>replica_state</c> is <c>building</c> while a copy is on its way
     /// (the node keeps it, nothing is promoted to it) and <c>sync</c> once the owner sends it every write; both are null
-    /// together. The replica is never the owner.
+    /// together. The replica is never the owner. <c>async_lag</c>: null when writes wait for the replica, else how many
+    /// writes it may be behind (the tenant's plan replicates asynchronously).
     /// </summary>
     private static void Replicas(CatalogDatabase db, DbConnection c)
     {
         Run(c, "ALTER TABLE tenant_placement ADD COLUMN replica TEXT NULL;");
         Run(c, "ALTER TABLE tenant_placement ADD COLUMN replica_state TEXT NULL;");
+        Run(c, "ALTER TABLE tenant_placement ADD COLUMN async_lag INTEGER NULL CHECK (async_lag IS NULL OR async_lag > 0);");
         const string Check = "CHECK ((replica IS NULL AND replica_state IS NULL) OR (replica IS NOT NULL AND replica <> node AND length(replica) > 0 AND replica_state IN ('building', 'sync')))";
         if (db.Provider == CatalogProvider.Postgres)
         {

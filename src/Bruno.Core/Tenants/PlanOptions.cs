@@ -45,6 +45,19 @@ public sealed class PlanOptions
     /// <summary>The tenant's volume, GiB (the cost model charges it whole).</summary>
     public int VolumeGiB { get; set; } = 50;
 
+    /// <summary>
+    /// With gateways over store nodes: <c>sync</c> (default), a write is acknowledged once the tenant's replica applied
+    /// it too; <c>async</c>, once its owner did, the replica following at most <see cref="ReplicationLagWrites"/> writes
+    /// behind (a failover can lose those). Decision 0034.
+    /// </summary>
+    public string Replication { get; set; } = "sync";
+
+    /// <summary>With <c>async</c> replication, how many writes the replica may be behind before new writes wait for it.</summary>
+    public int ReplicationLagWrites { get; set; } = 256;
+
+    /// <summary>The replica's allowed lag in writes: null for synchronous replication.</summary>
+    public int? AsyncReplicationLag => string.Equals(Replication, "async", StringComparison.OrdinalIgnoreCase) ? ReplicationLagWrites : null;
+
     /// <summary>The tenant's namespace quota and container limits on Kubernetes (the design's numbers by default).</summary>
     public NamespaceQuotaOptions Namespace { get; set; } = new();
 

@@ -49,6 +49,11 @@ public sealed partial class PlanOptionsValidator : IValidateOptions<PlanOptions>
             yield return $"{prefix}:Concurrent must be at least 1.";
         }
 
+        if (plan.Replication.ToLowerInvariant() is not ("sync" or "async") || plan.ReplicationLagWrites is < 1 or > 100_000)
+        {
+            yield return $"{prefix}: Replication must be sync or async, and ReplicationLagWrites 1-100000.";
+        }
+
         if (plan.MaxDocuments < 1 || plan.MaxStorageBytes < 1)
         {
             yield return $"{prefix}: MaxDocuments and MaxStorageBytes must be at least 1.";

@@ -42,7 +42,7 @@ internal static class ClusterEndpoints
             }
 
             return TenantId.TryParse(tenant, out var tid) && placement.Find(tid) is { } p
-                ? (IResult)TypedResults.Ok(new PlacementResponse(p.Tenant.Value, p.Node, p.Epoch, p.MovingTo, p.Replica, p.ReplicaInSync))
+                ? (IResult)TypedResults.Ok(new PlacementResponse(p.Tenant.Value, p.Node, p.Epoch, p.MovingTo, p.Replica, p.ReplicaInSync, p.AsyncLag is null ? "sync" : "async", p.AsyncLag))
                 : Problems.Result(404, "Not found", "No such tenant, or it was never placed on a store node.");
         }).Produces<PlacementResponse>().ProducesProblem(StatusCodes.Status409Conflict);
         admin.MapPost("/tenants/{tenant}/move", async (string tenant, MoveRequest body, IServiceProvider sp) =>
@@ -83,9 +83,10 @@ public sealed record StoreNodeResponse(string Name, string Url, bool Live, int T
 
 /// <summary>
 /// Where a tenant lives: its owner (primary), the placement's epoch, the node it is moving to, if any, and its replica,
-/// if any, with whether that replica is in sync (false while its copy is being built).
+/// if any, with whether that replica is in sync (false while its copy is being built), and how writes reach it
+/// (<c>sync</c>: acknowledged once the replica has them; <c>async</c>: the replica at most <c>ReplicationLag</c> writes behind).
 /// </summary>
-public sealed record PlacementResponse(string Tenant, string Node, long Epoch, string? MovingTo, string? Replica, bool ReplicaInSync);
+public sealed record PlacementResponse(string Tenant, string Node, long Epoch, string? MovingTo, string? Replica, bool ReplicaInSync, string Replication, int? ReplicationLag);
 
 /// <summary>A finished move: from which node to which, the bytes carried, and how long writes were fenced.</summary>
 public sealed record MoveResponse(string Tenant, string From, string To, long Bytes, long FencedMs);

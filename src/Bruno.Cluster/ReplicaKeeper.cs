@@ -25,13 +25,37 @@ public sealed partial class ReplicaKeeper(Placement placement, RoutedStorage sto
     private readonly ILogger _logger = (ILogger?)logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
     private readonly TimeProvider _time = time ?? TimeProvider.System;
 
+    private long _watchingSince = (time ?? TimeProvider.System).GetTimestamp();
+
     private TimeSpan Lease => TimeSpan.FromSeconds(options.NodeTimeoutSeconds);
 
-    /// <summary>One round of failover (see the type's remarks); returns the tenants promoted.</summary>
+    /// <summary>
+    /// One round of failover (see the type's remarks); returns the tenants promoted. A gateway promotes only once it has
+    /// itself read the catalog for a whole lease without a failure (since it started, or since the catalog came back):
+    /// a node that could not renew its lease because the catalog was away is given the time to renew it.
+    /// </summary>
     public async Task<IReadOnlyList<TenantPlacement>> FailOverAsync(CancellationToken ct = default)
+    {
+        try
+        {
+            return await FailOverRoundAsync(ct);
+        }
+        catch (Exception e) when (e is System.Data.Common.DbException || Core.Tenants.CatalogDatabase.IsOutage(e))
+        {
+            Interlocked.Exchange(ref _watchingSince, _time.GetTimestamp());
+            throw;
+        }
+    }
+
+    private async Task<IReadOnlyList<TenantPlacement>> FailOverRoundAsync(CancellationToken ct)
     {
         await mover.GiveUpStaleTransitionsAsync(TimeSpan.FromSeconds(options.MoveLeaseSeconds), ct);
         var nodes = placement.Nodes();
+        if (_time.GetElapsedTime(Interlocked.Read(ref _watchingSince)) < Lease)
+        {
+            return []; // not watched the leases for a whole one yet
+        }
+
         var live = nodes.Where(n => placement.IsLive(n, Lease)).Select(n => n.Name).ToHashSet(StringComparer.Ordinal);
         if (live.Count == nodes.Count)
         {

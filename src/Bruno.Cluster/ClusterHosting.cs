@@ -69,7 +69,8 @@ public static class ClusterHosting
             return;
         }
 
-        services.AddSingleton(sp => new NodeClients(sp.GetRequiredService<Placement>(), cluster, sp.GetService<ClusterTls>())); // an owner's calls to its replicas
+        // an owner's calls to its replicas: a replica that does not answer within 10 s is dropped (the tenant's writes wait meanwhile)
+        services.AddSingleton(sp => new NodeClients(sp.GetRequiredService<Placement>(), cluster, sp.GetService<ClusterTls>(), NodeReplication.ReplicaTimeout));
         services.AddSingleton(sp => new NodeReplication(sp.GetRequiredService<StorageEngine>(), sp.GetRequiredService<Placement>(), cluster.NodeName!, sp.GetRequiredService<NodeClients>().Get, sp.GetService<ILogger<NodeReplication>>()));
         services.AddSingleton(sp => new StoreNodeService(sp.GetRequiredService<StorageEngine>(), cluster.NodeName!, cluster.Token!, sp.GetRequiredService<NodeReplication>()));
         services.AddSingleton(sp => new StoreNodeAgent(sp.GetRequiredService<Placement>(), sp.GetRequiredService<StorageEngine>(), cluster, sp.GetService<ILogger<StoreNodeAgent>>(), sp.GetRequiredService<NodeReplication>()));

@@ -10,7 +10,8 @@ namespace Bruno.Cluster;
 /// catalog when first needed: a gateway's calls to owners, an owner's calls to its replicas. With <paramref name="tls"/>
 /// every client presents this process's certificate and accepts only nodes that advertise https://.
 /// </summary>
-public sealed class NodeClients(Placement placement, ClusterOptions options, ClusterTls? tls = null) : IDisposable
+/// <remarks><paramref name="callTimeout"/> bounds each call (the client's default, 30 s, when null).</remarks>
+public sealed class NodeClients(Placement placement, ClusterOptions options, ClusterTls? tls = null, TimeSpan? callTimeout = null) : IDisposable
 {
     private readonly ConcurrentDictionary<string, RemoteStorageEngine> _nodes = new(StringComparer.Ordinal);
 
@@ -31,7 +32,8 @@ public sealed class NodeClients(Placement placement, ClusterOptions options, Clu
             throw new StorageException($"Store node '{name}' advertises {node.Url}, but this process reaches store nodes over TLS only (Bruno:Cluster:Tls): set the node's Bruno:Cluster:Tls and an https:// AdvertiseUrl.");
         }
 
-        var fresh = new RemoteStorageEngine(node.Name, node.Url, options.Token!, tls?.CreateHandler());
+        var fresh = new RemoteStorageEngine(node.Name, node.Url, options.Token!, tls?.CreateHandler()) { CallTimeout = callTimeout ?? RemoteStorageEngine.DefaultCallTimeout };
+
         if (_nodes.TryAdd(name, fresh))
         {
             return fresh;

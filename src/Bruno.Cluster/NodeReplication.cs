@@ -39,6 +39,9 @@ public sealed partial class NodeReplication(StorageEngine engine, Placement plac
     /// <summary>Waits until every write on its way to the tenant's replica has been sent (or given up).</summary>
     private Task DrainedAsync(TenantId tenant) => _backlogs.TryGetValue(tenant, out var b) ? b.Tail : Task.CompletedTask;
 
+    /// <summary>How long an owner waits for its replica to apply a write before dropping it: 10 s.</summary>
+    public static readonly TimeSpan ReplicaTimeout = TimeSpan.FromSeconds(10);
+
     /// <summary>This node's name.</summary>
     public string Node => node;
 
@@ -162,6 +165,12 @@ public sealed partial class NodeReplication(StorageEngine engine, Placement plac
             var there = Outcome(ReplicateAsync(replica, tenant, write));
             var here = await Outcome(local());
             var theirs = await there;
+            if (here.Error is null && theirs.Error is TenantNotFoundException && Renewed(tenant, p, replica) is { } renewed)
+            {
+                write.Epoch = renewed.Epoch; // the replica knew a newer epoch of the same placement (a plan changed it): again, at that one
+                theirs = await Outcome(ReplicateAsync(replica, tenant, write));
+            }
+
             if (here.Error is null && theirs.Error is null && here.Value == theirs.Value)
             {
                 return here.Value;
@@ -189,7 +198,7 @@ public sealed partial class NodeReplication(StorageEngine engine, Placement plac
             Forget(tenant);
             return here.Error is null ? here.Value : throw here.Error;
         }
-        catch (System.Data.Common.DbException e)
+        catch (Exception e) when (e is System.Data.Common.DbException || Core.Tenants.CatalogDatabase.IsOutage(e))
         {
             Forget(tenant);
             throw new StoreUnavailableException(tenant.Value, node, e); // no catalog to say who owns it: not acknowledged
@@ -230,7 +239,17 @@ public sealed partial class NodeReplication(StorageEngine engine, Placement plac
                 return; // an earlier write of this epoch did not reach the replica: it is dropped and rebuilt
             }
 
-            var theirs = await ReplicateAsync(replica, tenant, write);
+            long theirs;
+            try
+            {
+                theirs = await ReplicateAsync(replica, tenant, write);
+            }
+            catch (TenantNotFoundException) when (Renewed(tenant, seen, replica) is { } renewed)
+            {
+                write.Epoch = renewed.Epoch; // as for a synchronous write: the same placement at a newer epoch
+                theirs = await ReplicateAsync(replica, tenant, write);
+            }
+
             if (theirs == expected)
             {
                 return;
@@ -252,12 +271,30 @@ public sealed partial class NodeReplication(StorageEngine engine, Placement plac
         {
             Drop(tenant, replica);
         }
-        catch (System.Data.Common.DbException e)
+        catch (Exception e) when (e is System.Data.Common.DbException || Core.Tenants.CatalogDatabase.IsOutage(e))
         {
             Log.ReplicaFailed(_logger, tenant.Value, replica, e.GetType().Name); // the upkeep drops or rebuilds it later
         }
 
         Forget(tenant);
+    }
+
+    /// <summary>
+    /// The tenant's placement read again, when it still names this node owner and <paramref name="replica"/> as its
+    /// replica in sync at another epoch than <paramref name="seen"/>'s (someone changed it without telling this node);
+    /// else null. Never throws: a catalog that fails gives null, and the caller drops the replica as it would have.
+    /// </summary>
+    private TenantPlacement? Renewed(TenantId tenant, TenantPlacement seen, string replica)
+    {
+        try
+        {
+            var now = Known(tenant, fresh: true);
+            return now?.Node == node && now.SyncReplica == replica && now.Epoch != seen.Epoch ? now : null;
+        }
+        catch (Exception e) when (e is System.Data.Common.DbException || Core.Tenants.CatalogDatabase.IsOutage(e))
+        {
+            return null;
+        }
     }
 
     /// <summary>

@@ -71,19 +71,24 @@ public sealed partial class ReplicaKeeper(Placement placement, RoutedStorage sto
                 storage.Forget(p.Tenant);
                 Log.Promoted(_logger, p.Tenant.Value, p.Node, p.SyncReplica!, p.Epoch + 1);
                 promoted.Add(p);
-                try
-                {
-                    // the new owner learns now rather than at its first call: the old one's replicated writes are refused from here
-                    await storage.NodeClient(p.SyncReplica!).RefreshAsync(p.Tenant, ct);
-                }
-                catch (StorageException e)
-                {
-                    Log.NotTold(_logger, p.Tenant.Value, p.SyncReplica!, e.GetType().Name); // it reads the placement at its first call
-                }
+                await TellAsync(p.SyncReplica!, p.Tenant, ct); // now rather than at its first call: the old owner's replicated writes are refused from here
             }
         }
 
         return promoted;
+    }
+
+    /// <summary>Tells a node that the tenant's placement changed; a node that cannot be told reads it at its next call or heartbeat.</summary>
+    private async Task TellAsync(string node, TenantId tenant, CancellationToken ct)
+    {
+        try
+        {
+            await storage.NodeClient(node).RefreshAsync(tenant, ct);
+        }
+        catch (StorageException e)
+        {
+            Log.NotTold(_logger, tenant.Value, node, e.GetType().Name);
+        }
     }
 
     /// <summary>One round of repairs (see the type's remarks); returns how many replicas were built.</summary>
@@ -110,6 +115,7 @@ public sealed partial class ReplicaKeeper(Placement placement, RoutedStorage sto
                 if (placement.SetReplication(p, lag))
                 {
                     Log.ReplicationChanged(_logger, p.Tenant.Value, lag is null ? "synchronous" : $"asynchronous, at most {lag} writes behind");
+                    await TellAsync(p.Node, p.Tenant, ct); // the owner reads it now rather than at its next heartbeat
                 }
 
                 continue; // the rest at the next round, from the placement as it is then
@@ -154,7 +160,7 @@ public sealed partial class ReplicaKeeper(Placement placement, RoutedStorage sto
         [LoggerMessage(EventId = 3864, Level = LogLevel.Information, Message = "Tenant {Tenant}'s plan changed its replication: now {Mode}")]
         public static partial void ReplicationChanged(ILogger logger, string tenant, string mode);
 
-        [LoggerMessage(EventId = 3863, Level = LogLevel.Warning, Message = "Could not tell store node {Owner} it now owns tenant {Tenant} ({Error}); it learns at its first call")]
+        [LoggerMessage(EventId = 3863, Level = LogLevel.Warning, Message = "Could not tell store node {Owner} that tenant {Tenant}'s placement changed ({Error}); it reads it at its next call or heartbeat")]
         public static partial void NotTold(ILogger logger, string tenant, string owner, string error);
 
         [LoggerMessage(EventId = 3861, Level = LogLevel.Warning, Message = "Store node {Replica}, replica of tenant {Tenant}, went silent: dropped; a new replica is built")]

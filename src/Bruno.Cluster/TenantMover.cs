@@ -74,9 +74,7 @@ public sealed partial class TenantMover(Placement placement, RoutedStorage stora
         {
             try
             {
-                await source.FenceAsync(tenant, ct);
-                await destination.EraseTenantAsync(tenant, ct); // what an earlier attempt left there: never the owner's copy
-                bytes = await source.CopyTenantToAsync(tenant, destination, ct);
+                bytes = await FenceAndCopyAsync(tenant, source, destination, ct);
             }
             catch (Exception e)
             {
@@ -157,9 +155,7 @@ public sealed partial class TenantMover(Placement placement, RoutedStorage stora
         {
             try
             {
-                await source.FenceAsync(tenant, ct);
-                await destination.EraseTenantAsync(tenant, ct); // an older copy there (a node back from the dead): rebuilt, not caught up
-                bytes = await source.CopyTenantToAsync(tenant, destination, ct);
+                bytes = await FenceAndCopyAsync(tenant, source, destination, ct);
                 if (!placement.CompleteReplica(tenant, seen.Node, target))
                 {
                     await UndoReplicaAsync(tenant, source, destination, target);
@@ -178,6 +174,18 @@ public sealed partial class TenantMover(Placement placement, RoutedStorage stora
         await source.UnfenceAsync(tenant, CancellationToken.None); // the owner forgets what it knew of the placement here
         Log.ReplicaBuilt(_logger, tenant.Value, seen.Node, target, bytes, (long)fenced.Elapsed.TotalMilliseconds);
         return bytes;
+    }
+
+    /// <summary>
+    /// Fences the tenant on <paramref name="source"/>, erases what <paramref name="destination"/> holds of it (what an
+    /// earlier attempt left, or the old copy of a node back from the dead: never caught up, always copied again), and
+    /// copies the source's files there. Returns the bytes copied.
+    /// </summary>
+    private static async Task<long> FenceAndCopyAsync(TenantId tenant, Remote.RemoteStorageEngine source, Remote.RemoteStorageEngine destination, CancellationToken ct)
+    {
+        await source.FenceAsync(tenant, ct);
+        await destination.EraseTenantAsync(tenant, ct);
+        return await source.CopyTenantToAsync(tenant, destination, ct);
     }
 
     /// <summary>Undoes a replica build: the target's copy erased (best effort), the build forgotten, the owner's fence lifted.</summary>

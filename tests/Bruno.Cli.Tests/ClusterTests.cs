@@ -343,22 +343,10 @@ public sealed class ClusterTests(ClusterFixture fixture) : IClassFixture<Cluster
         }
 
         // the replica catches up by itself: both copies end with the same rows
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (true)
-        {
-            try
-            {
-                await AssertCopiesAlikeAsync(tenant);
-                break;
-            }
-            catch (Xunit.Sdk.XunitException) when (clock.Elapsed < TimeSpan.FromSeconds(15))
-            {
-                using var tick = new PeriodicTimer(TimeSpan.FromMilliseconds(200));
-                await tick.WaitForNextTickAsync(Ct);
-            }
-        }
-
-        Assert.True(Replica(await PlacementAsync(tenant)) is not null); // still in sync: nothing was dropped on the way
+        await CopiesAlikeWithinAsync(tenant, TimeSpan.FromSeconds(15));
+        var caughtUp = await PlacementAsync(tenant);
+        Assert.Equal(placement.GetProperty("replica").GetString(), Replica(caughtUp)); // nothing was dropped on the way
+        Assert.Equal(placement.GetProperty("epoch").GetInt64(), caughtUp.GetProperty("epoch").GetInt64());
 
         // on the default plan, writes wait for the replica again (the gateways' upkeep follows the plan)
         using (var admin = Cluster.Client(1, Cluster.PlatformToken()))
@@ -367,13 +355,33 @@ public sealed class ClusterTests(ClusterFixture fixture) : IClassFixture<Cluster
             Assert.Equal(HttpStatusCode.OK, changed.StatusCode);
         }
 
-        await PlacementWhenAsync(tenant, p => p.GetProperty("replication").GetString() == "sync", TimeSpan.FromSeconds(15), "the placement following the plan");
+        var synchronous = await PlacementWhenAsync(tenant, p => p.GetProperty("replication").GetString() == "sync", TimeSpan.FromSeconds(15), "the placement following the plan");
         using (var response = await PutDocumentAsync(user, "slow", "Written once the replica had it too."))
         {
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         }
 
-        await AssertCopiesAlikeAsync(tenant); // at once: the write was acknowledged only once both had it
+        await CopiesAlikeWithinAsync(tenant, TimeSpan.FromSeconds(5));
+        Assert.Equal(Replica(synchronous), Replica(await PlacementAsync(tenant))); // the change of mode dropped no replica
+    }
+
+    /// <summary>Polls <see cref="AssertCopiesAlikeAsync"/> until it holds; fails with its last failure after <paramref name="within"/>.</summary>
+    private async Task CopiesAlikeWithinAsync(string tenant, TimeSpan within)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                await AssertCopiesAlikeAsync(tenant);
+                return;
+            }
+            catch (Xunit.Sdk.XunitException) when (clock.Elapsed < within)
+            {
+                using var tick = new PeriodicTimer(TimeSpan.FromMilliseconds(200));
+                await tick.WaitForNextTickAsync(Ct);
+            }
+        }
     }
 
     [Fact]

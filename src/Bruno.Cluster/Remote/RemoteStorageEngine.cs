@@ -88,7 +88,10 @@ public sealed class RemoteStorageEngine : IStorageEngine, IDisposable
     }
 
     /// <summary>How long one call may take before the node counts as unavailable for it (copies of whole tenants excepted).</summary>
-    public TimeSpan CallTimeout { get; init; } = TimeSpan.FromSeconds(30);
+    public TimeSpan CallTimeout { get; init; } = DefaultCallTimeout;
+
+    /// <summary>The default of <see cref="CallTimeout"/>: 30 s.</summary>
+    public static readonly TimeSpan DefaultCallTimeout = TimeSpan.FromSeconds(30);
 
     internal CallOptions Options(CancellationToken ct, bool deadline = true) =>
         new(_auth, deadline: deadline ? DateTime.UtcNow + CallTimeout : null, cancellationToken: ct);

@@ -33,7 +33,6 @@ public sealed class NodeClients(Placement placement, ClusterOptions options, Clu
         }
 
         var fresh = new RemoteStorageEngine(node.Name, node.Url, options.Token!, tls?.CreateHandler()) { CallTimeout = callTimeout ?? RemoteStorageEngine.DefaultCallTimeout };
-
         if (_nodes.TryAdd(name, fresh))
         {
             return fresh;

@@ -33,19 +33,13 @@ public sealed partial class NodeReplication(StorageEngine engine, Placement plac
         public long FailedEpoch = -1;
     }
 
-    /// <summary>How many writes of the tenant are on their way to its replica (asynchronous replication).</summary>
-    public int Behind(TenantId tenant) => _backlogs.TryGetValue(tenant, out var b) ? Volatile.Read(ref b.Pending) : 0;
-
     /// <summary>Waits until every write on its way to the tenant's replica has been sent (or given up).</summary>
     private Task DrainedAsync(TenantId tenant) => _backlogs.TryGetValue(tenant, out var b) ? b.Tail : Task.CompletedTask;
 
     /// <summary>How long an owner waits for its replica to apply a write before dropping it: 10 s.</summary>
     public static readonly TimeSpan ReplicaTimeout = TimeSpan.FromSeconds(10);
 
-    /// <summary>This node's name.</summary>
-    public string Node => node;
-
-    /// <summary>The tenant's placement as this node knows it; read from the catalog when <paramref name="fresh"/> or unknown. Throws <see cref="System.Data.Common.DbException"/> when the catalog fails.</summary>
+    /// <summary>The tenant's placement as this node knows it; read from the catalog when <paramref name="fresh"/> or unknown. Throws what <see cref="Placement.Find"/> throws when the catalog fails.</summary>
     private TenantPlacement? Known(TenantId tenant, bool fresh)
     {
         if (!fresh && _known.TryGetValue(tenant, out var p))
@@ -63,7 +57,7 @@ public sealed partial class NodeReplication(StorageEngine engine, Placement plac
 
     /// <summary>
     /// Reads the tenant's placement again now (a gateway promoted this node): from here on, writes replicated by a
-    /// deposed owner are refused. Throws <see cref="System.Data.Common.DbException"/> when the catalog fails.
+    /// deposed owner are refused. Throws what <see cref="Placement.Find"/> throws when the catalog fails.
     /// </summary>
     public void Refresh(TenantId tenant) => Known(tenant, fresh: true);
 
@@ -198,7 +192,7 @@ public sealed partial class NodeReplication(StorageEngine engine, Placement plac
             Forget(tenant);
             return here.Error is null ? here.Value : throw here.Error;
         }
-        catch (Exception e) when (e is System.Data.Common.DbException || Core.Tenants.CatalogDatabase.IsOutage(e))
+        catch (Exception e) when (Core.Tenants.CatalogDatabase.IsFailure(e))
         {
             Forget(tenant);
             throw new StoreUnavailableException(tenant.Value, node, e); // no catalog to say who owns it: not acknowledged
@@ -271,7 +265,7 @@ public sealed partial class NodeReplication(StorageEngine engine, Placement plac
         {
             Drop(tenant, replica);
         }
-        catch (Exception e) when (e is System.Data.Common.DbException || Core.Tenants.CatalogDatabase.IsOutage(e))
+        catch (Exception e) when (Core.Tenants.CatalogDatabase.IsFailure(e))
         {
             Log.ReplicaFailed(_logger, tenant.Value, replica, e.GetType().Name); // the upkeep drops or rebuilds it later
         }
@@ -291,7 +285,7 @@ public sealed partial class NodeReplication(StorageEngine engine, Placement plac
             var now = Known(tenant, fresh: true);
             return now?.Node == node && now.SyncReplica == replica && now.Epoch != seen.Epoch ? now : null;
         }
-        catch (Exception e) when (e is System.Data.Common.DbException || Core.Tenants.CatalogDatabase.IsOutage(e))
+        catch (Exception e) when (Core.Tenants.CatalogDatabase.IsFailure(e))
         {
             return null;
         }
@@ -300,7 +294,7 @@ public sealed partial class NodeReplication(StorageEngine engine, Placement plac
     /// <summary>
     /// Drops <paramref name="replica"/> as the tenant's replica in the catalog, whatever else changed in its placement
     /// meanwhile, as long as this node owns it; true when it is not the replica any more (dropped now or before), false
-    /// when this node is not the owner. Throws <see cref="System.Data.Common.DbException"/> when the catalog fails.
+    /// when this node is not the owner. Throws what <see cref="Placement.Find"/> throws when the catalog fails.
     /// </summary>
     private bool Drop(TenantId tenant, string replica)
     {

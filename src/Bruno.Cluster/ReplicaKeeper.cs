@@ -40,7 +40,7 @@ public sealed partial class ReplicaKeeper(Placement placement, RoutedStorage sto
         {
             return await FailOverRoundAsync(ct);
         }
-        catch (Exception e) when (e is System.Data.Common.DbException || Core.Tenants.CatalogDatabase.IsOutage(e))
+        catch (Exception e) when (Core.Tenants.CatalogDatabase.IsFailure(e))
         {
             Interlocked.Exchange(ref _watchingSince, _time.GetTimestamp());
             throw;

@@ -118,10 +118,7 @@ public sealed partial class TenantMover(Placement placement, RoutedStorage stora
             ct.ThrowIfCancellationRequested();
             var target = p.MovingTo ?? p.Replica!;
             Log.GivingUp(_logger, p.Tenant.Value, p.Node, target);
-            var undone = p.MovingTo is not null
-                ? await UndoAsync(p.Tenant, storage.NodeClient(p.Node), storage.NodeClient(target), target)
-                : await UndoReplicaAsync(p.Tenant, storage.NodeClient(p.Node), storage.NodeClient(target), target);
-            if (undone)
+            if (await UndoAsync(p.Tenant, storage.NodeClient(p.Node), storage.NodeClient(target), target, replica: p.MovingTo is null))
             {
                 given++;
             }
@@ -158,14 +155,14 @@ public sealed partial class TenantMover(Placement placement, RoutedStorage stora
                 bytes = await FenceAndCopyAsync(tenant, source, destination, ct);
                 if (!placement.CompleteReplica(tenant, seen.Node, target))
                 {
-                    await UndoReplicaAsync(tenant, source, destination, target);
+                    await UndoAsync(tenant, source, destination, target, replica: true);
                     return null;
                 }
             }
             catch (Exception e) when (e is StorageException or System.Data.Common.DbException or OperationCanceledException)
             {
                 Log.ReplicaBuildFailed(_logger, tenant.Value, target, e.GetType().Name);
-                await UndoReplicaAsync(tenant, source, destination, target);
+                await UndoAsync(tenant, source, destination, target, replica: true);
                 throw;
             }
         }
@@ -188,37 +185,13 @@ public sealed partial class TenantMover(Placement placement, RoutedStorage stora
         return await source.CopyTenantToAsync(tenant, destination, ct);
     }
 
-    /// <summary>Undoes a replica build: the target's copy erased (best effort), the build forgotten, the owner's fence lifted.</summary>
-    private async Task<bool> UndoReplicaAsync(TenantId tenant, Remote.RemoteStorageEngine source, Remote.RemoteStorageEngine destination, string target)
-    {
-        try
-        {
-            await destination.EraseTenantAsync(tenant, CancellationToken.None);
-        }
-        catch (StorageException e)
-        {
-            Log.UndoFailed(_logger, tenant.Value, e.GetType().Name); // the node erases a copy the catalog does not place there
-        }
-
-        try
-        {
-            placement.AbortReplica(tenant, target);
-            await source.UnfenceAsync(tenant, CancellationToken.None);
-            return true;
-        }
-        catch (Exception e) when (e is StorageException or System.Data.Common.DbException)
-        {
-            Log.UndoFailed(_logger, tenant.Value, e.GetType().Name);
-            return false;
-        }
-    }
-
     /// <summary>
-    /// Undoes a move, each step on its own: the target's copy erased (when the target cannot be reached, the copy it may
-    /// hold is erased by that node once it checks what it owns), then the owner's fence lifted, and only then the move
-    /// forgotten, so a tenant is never left fenced with no move recorded. Returns whether the move is undone.
+    /// Undoes a move or a replica build, each step on its own: the target's copy erased (when the target cannot be
+    /// reached, the copy it may hold is erased by that node once it checks what it owns), then the owner's fence lifted,
+    /// and only then the transition forgotten (the move's target, or the replica being built), so a tenant is never left
+    /// fenced with no transition recorded. Returns whether it is undone.
     /// </summary>
-    private async Task<bool> UndoAsync(TenantId tenant, Remote.RemoteStorageEngine source, Remote.RemoteStorageEngine destination, string target)
+    private async Task<bool> UndoAsync(TenantId tenant, Remote.RemoteStorageEngine source, Remote.RemoteStorageEngine destination, string target, bool replica = false)
     {
         try
         {
@@ -232,12 +205,20 @@ public sealed partial class TenantMover(Placement placement, RoutedStorage stora
         try
         {
             await source.UnfenceAsync(tenant, CancellationToken.None);
-            placement.AbortMove(tenant, target);
+            if (replica)
+            {
+                placement.AbortReplica(tenant, target);
+            }
+            else
+            {
+                placement.AbortMove(tenant, target);
+            }
+
             return true;
         }
         catch (Exception e) when (e is StorageException or System.Data.Common.DbException)
         {
-            // the move stays recorded and the tenant fenced: repeating the move, or giving it up, finishes it
+            // the transition stays recorded and the tenant fenced: its lease lapses and a gateway gives it up again
             Log.UndoFailed(_logger, tenant.Value, e.GetType().Name);
             return false;
         }
@@ -257,7 +238,7 @@ public sealed partial class TenantMover(Placement placement, RoutedStorage stora
         [LoggerMessage(EventId = 3811, Level = LogLevel.Warning, Message = "Moving tenant {Tenant} from {From} to {To} failed ({Error}); undoing it")]
         public static partial void MoveFailed(ILogger logger, string tenant, string from, string to, string error);
 
-        [LoggerMessage(EventId = 3812, Level = LogLevel.Warning, Message = "Undoing the move of tenant {Tenant} failed ({Error}); repeat the move to finish it")]
+        [LoggerMessage(EventId = 3812, Level = LogLevel.Warning, Message = "Undoing the move or replica build of tenant {Tenant} failed ({Error}); the gateways try again while it stays recorded")]
         public static partial void UndoFailed(ILogger logger, string tenant, string error);
 
         [LoggerMessage(EventId = 3814, Level = LogLevel.Warning, Message = "Giving up the transition of tenant {Tenant} from {From} to {To}: its lease lapsed (the gateway running it stopped)")]

@@ -323,7 +323,7 @@ public sealed class ClusterTests(ClusterFixture fixture) : IClassFixture<Cluster
     }
 
     [Fact]
-    public async Task AnAsynchronousPlan_AcknowledgesBeforeTheReplica_WhichCatchesUp_AndAPlanChangeMakesItSynchronous()
+    public async Task AnAsynchronousPlan_ReplicaCatchesUpByItself_AndAPlanChangeMakesItSynchronousDroppingNoReplica()
     {
         var tenant = NewTenant("async");
         using (var admin = Cluster.Client(0, Cluster.PlatformToken()))

@@ -279,6 +279,9 @@ public sealed class CatalogDatabase : IDisposable
         _ => false,
     };
 
+    /// <summary>Whether <paramref name="e"/> is the catalog failing: a statement refused, or its server away (<see cref="IsOutage"/>).</summary>
+    public static bool IsFailure(Exception e) => e is DbException || IsOutage(e);
+
     /// <summary>
     /// How long what was last read of an active tenant (its record, a user's roles and groups, its retrieval settings)
     /// stands in for the catalog while it is away, so known tenants keep being served through a short outage

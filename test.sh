@@ -42,6 +42,16 @@ if [ ! -x /usr/bin/chromium ]; then
   exit 1
 fi
 
+# iproute2 (ip, tc) for the partition test, which makes a network namespace of its own and cuts it off (needs root).
+if { ! command -v ip >/dev/null 2>&1 || ! command -v tc >/dev/null 2>&1; } && [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2) >/dev/null 2>&1 || true
+fi
+if ! command -v tc >/dev/null 2>&1 || [ "$(id -u)" -ne 0 ]; then
+  echo "the partition test needs root and iproute2 (ip, tc): sudo apt-get install iproute2, and run as root"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
 # A private PostgreSQL server for the catalog tests (the same tests run on SQLite and PostgreSQL).
 if ! BRUNO_TEST_POSTGRES=$(scripts/postgres.sh start); then
   echo "could not start PostgreSQL for the tests"

@@ -62,8 +62,10 @@ public sealed partial class ReplicaKeeper(Placement placement, RoutedStorage sto
             return []; // every owner holds its lease: nothing to read further
         }
 
+        var all = placement.All();
+        storage.Observe(all); // promotions by other gateways: calls in flight to the old owners are re-sent now
         var promoted = new List<TenantPlacement>();
-        foreach (var p in placement.All().Where(p => !live.Contains(p.Node) && p.SyncReplica is { } r && live.Contains(r)))
+        foreach (var p in all.Where(p => !live.Contains(p.Node) && p.SyncReplica is { } r && live.Contains(r)))
         {
             ct.ThrowIfCancellationRequested();
             if (placement.Promote(p))

@@ -14,8 +14,10 @@ namespace Bruno.Cluster;
 /// here" or "moving" makes it read the placement again at once, so a completed move is followed without a restart.
 /// A write refused because its tenant is being moved waits for the switch-over (up to
 /// <see cref="ClusterOptions.FencedWaitMilliseconds"/>) and is then sent to the new owner: the refused attempt applied
-/// nothing, so it is applied once. Any other failure is the caller's: a node that cannot be reached throws
-/// <see cref="StoreUnavailableException"/> for its own tenants only.
+/// nothing, so it is applied once. A call in flight to an owner this gateway learns was replaced (its replica promoted
+/// by any gateway, or the tenant moved) is given up and sent to the new owner: a deposed owner acknowledges nothing, and
+/// one cut off by a partition would otherwise hold the call until its deadline. Any other failure is the caller's: a
+/// node that cannot be reached throws <see cref="StoreUnavailableException"/> for its own tenants only.
 /// </summary>
 public sealed partial class RoutedStorage : IStorageEngine, IDisposable
 {
@@ -24,7 +26,7 @@ public sealed partial class RoutedStorage : IStorageEngine, IDisposable
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly NodeClients _nodes;
-    private readonly ConcurrentDictionary<TenantId, (TenantPlacement Placement, long ReadAt)> _cache = new();
+    private readonly ConcurrentDictionary<TenantId, Route> _cache = new();
 
     /// <summary>
     /// Routes through <paramref name="placement"/> with the settings of <paramref name="options"/>, reaching the store
@@ -55,31 +57,84 @@ public sealed partial class RoutedStorage : IStorageEngine, IDisposable
     public RemoteStorageEngine NodeClient(string name) => _nodes.Get(name);
 
     /// <summary>Where the tenant lives: from the cache when fresh enough, else from the catalog. Null when never placed.</summary>
-    public TenantPlacement? PlacementOf(TenantId tenant, bool fresh = false)
+    public TenantPlacement? PlacementOf(TenantId tenant, bool fresh = false) => RouteOf(tenant, fresh)?.Placement;
+
+    private Route? RouteOf(TenantId tenant, bool fresh)
     {
         if (!fresh && _cache.TryGetValue(tenant, out var c) && _time.GetElapsedTime(c.ReadAt).TotalMilliseconds < _options.PlacementCacheMilliseconds)
         {
-            return c.Placement;
+            return c;
         }
 
         var p = _placement.Find(tenant);
         if (p is null)
         {
-            _cache.TryRemove(tenant, out _);
-        }
-        else
-        {
-            _cache[tenant] = (p, _time.GetTimestamp());
+            Forget(tenant);
+            return null;
         }
 
-        return p;
+        return Remember(p);
     }
 
-    /// <summary>Forgets the cached placement of the tenant (after this process moved it).</summary>
-    public void Forget(TenantId tenant) => _cache.TryRemove(tenant, out _);
+    /// <summary>Caches a placement read from the catalog; a new owner gives up the calls in flight to the old one.</summary>
+    private Route Remember(TenantPlacement p)
+    {
+        while (true)
+        {
+            var now = _time.GetTimestamp();
+            if (!_cache.TryGetValue(p.Tenant, out var old))
+            {
+                var added = new Route(p, now, new CancellationTokenSource());
+                if (_cache.TryAdd(p.Tenant, added))
+                {
+                    return added;
+                }
+
+                continue;
+            }
+
+            var same = old.Placement.Node == p.Node;
+            var next = same ? old with { Placement = p, ReadAt = now } : new Route(p, now, new CancellationTokenSource());
+            if (_cache.TryUpdate(p.Tenant, next, old))
+            {
+                if (!same)
+                {
+                    old.Replaced.Cancel();
+                }
+
+                return next;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Takes in placements read from the catalog by someone else (the failover round reads them all): a tenant cached
+    /// with another owner is followed at once, and its calls in flight to the old owner are given up and re-sent.
+    /// </summary>
+    public void Observe(IEnumerable<TenantPlacement> placements)
+    {
+        ArgumentNullException.ThrowIfNull(placements);
+        foreach (var p in placements)
+        {
+            if (_cache.TryGetValue(p.Tenant, out var cached) && cached.Placement.Node != p.Node)
+            {
+                Log.Rerouted(_logger, p.Tenant.Value, cached.Placement.Node, p.Node);
+                Remember(p);
+            }
+        }
+    }
+
+    /// <summary>Forgets the cached placement of the tenant (after this process moved it or promoted its replica): calls in flight to its owner are re-sent.</summary>
+    public void Forget(TenantId tenant)
+    {
+        if (_cache.TryRemove(tenant, out var old))
+        {
+            old.Replaced.Cancel();
+        }
+    }
 
     /// <summary>Runs <paramref name="call"/> on the tenant's owner, following moves (see the type's remarks).</summary>
-    internal async Task<T> RouteAsync<T>(TenantId tenant, Func<IStorageEngine, Task<T>> call, bool write, CancellationToken ct)
+    internal async Task<T> RouteAsync<T>(TenantId tenant, Func<IStorageEngine, CancellationToken, Task<T>> call, bool write, CancellationToken ct)
     {
         var fenceWait = TimeSpan.FromMilliseconds(_options.FencedWaitMilliseconds);
         var started = _time.GetTimestamp();
@@ -87,10 +142,20 @@ public sealed partial class RoutedStorage : IStorageEngine, IDisposable
         var fresh = false;
         while (true)
         {
-            var placement = PlacementOf(tenant, fresh) ?? throw new TenantNotFoundException(tenant.Value);
+            var route = RouteOf(tenant, fresh) ?? throw new TenantNotFoundException(tenant.Value);
+            var placement = route.Placement;
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, route.Replaced.Token);
             try
             {
-                return await call(NodeClient(placement.Node));
+                return await call(NodeClient(placement.Node), linked.Token);
+            }
+            catch (OperationCanceledException) when (route.Replaced.IsCancellationRequested && !ct.IsCancellationRequested)
+            {
+                // its owner was replaced while the call was in flight: the old one can no longer acknowledge a write
+                // (the new owner refuses its replicated writes), and a write it applied alone is erased with its copy;
+                // sent again to the new owner, rows by id are applied once
+                fresh = true;
+                continue;
             }
             catch (TenantFencedException) when (write && _time.GetElapsedTime(started) < fenceWait)
             {
@@ -113,7 +178,7 @@ public sealed partial class RoutedStorage : IStorageEngine, IDisposable
                 {
                     if (!write && e is StoreUnavailableException && again.SyncReplica is { } replica)
                     {
-                        return await call(NodeClient(replica)); // the owner is down: its replica in sync has every acknowledged write
+                        return await call(NodeClient(replica), ct); // the owner is down: its replica in sync has every acknowledged write
                     }
 
                     throw;
@@ -126,10 +191,10 @@ public sealed partial class RoutedStorage : IStorageEngine, IDisposable
         }
     }
 
-    internal Task RouteAsync(TenantId tenant, Func<IStorageEngine, Task> call, bool write, CancellationToken ct) =>
-        RouteAsync(tenant, async e =>
+    internal Task RouteAsync(TenantId tenant, Func<IStorageEngine, CancellationToken, Task> call, bool write, CancellationToken ct) =>
+        RouteAsync(tenant, async (e, token) =>
         {
-            await call(e);
+            await call(e, token);
             return true;
         }, write, ct);
 
@@ -144,7 +209,7 @@ public sealed partial class RoutedStorage : IStorageEngine, IDisposable
     public async Task CreateTenantAsync(TenantId tenant, CancellationToken ct = default)
     {
         var placement = _placement.Assign(tenant, TimeSpan.FromSeconds(_options.NodeTimeoutSeconds), _options.Replicated, AsyncLagOf?.Invoke(tenant));
-        _cache[tenant] = (placement, _time.GetTimestamp());
+        Remember(placement);
         await NodeClient(placement.Node).CreateTenantAsync(tenant, ct);
         if (placement.Replica is { } replica)
         {
@@ -163,7 +228,7 @@ public sealed partial class RoutedStorage : IStorageEngine, IDisposable
 
     /// <inheritdoc/>
     public async Task<bool> TenantExistsAsync(TenantId tenant, CancellationToken ct = default) =>
-        PlacementOf(tenant) is not null && await RouteAsync(tenant, e => e.TenantExistsAsync(tenant, ct), write: false, ct);
+        PlacementOf(tenant) is not null && await RouteAsync(tenant, (e, t) => e.TenantExistsAsync(tenant, t), write: false, ct);
 
     /// <inheritdoc/>
     public ITenantStore Tenant(TenantId tenant)
@@ -205,14 +270,17 @@ public sealed partial class RoutedStorage : IStorageEngine, IDisposable
 
     /// <inheritdoc/>
     public Task CloseTenantAsync(TenantId tenant, CancellationToken ct = default) =>
-        PlacementOf(tenant) is null ? Task.CompletedTask : RouteAsync(tenant, e => e.CloseTenantAsync(tenant, ct), write: false, ct);
+        PlacementOf(tenant) is null ? Task.CompletedTask : RouteAsync(tenant, (e, t) => e.CloseTenantAsync(tenant, t), write: false, ct);
 
     /// <inheritdoc/>
     public async Task<long> BytesOnDiskAsync(TenantId tenant, CancellationToken ct = default) =>
-        PlacementOf(tenant) is null ? 0 : await RouteAsync(tenant, e => e.BytesOnDiskAsync(tenant, ct), write: false, ct);
+        PlacementOf(tenant) is null ? 0 : await RouteAsync(tenant, (e, t) => e.BytesOnDiskAsync(tenant, t), write: false, ct);
 
     /// <summary>Closes the connections to the store nodes.</summary>
     public void Dispose() => _nodes.Dispose();
+
+    /// <summary>A cached placement; <see cref="Replaced"/> is cancelled when the tenant gets another owner.</summary>
+    private sealed record Route(TenantPlacement Placement, long ReadAt, CancellationTokenSource Replaced);
 
     private static partial class Log
     {
@@ -229,26 +297,26 @@ internal sealed class RoutedTenantStore(RoutedStorage routes, TenantId id) : ITe
 {
     public TenantId Id { get; } = id;
 
-    private Task<T> Read<T>(Func<ITenantStore, Task<T>> call, CancellationToken ct) => routes.RouteAsync(Id, e => call(e.Tenant(Id)), write: false, ct);
+    private Task<T> Read<T>(Func<ITenantStore, CancellationToken, Task<T>> call, CancellationToken ct) => routes.RouteAsync(Id, (e, t) => call(e.Tenant(Id), t), write: false, ct);
 
-    private Task<T> Write<T>(Func<ITenantStore, Task<T>> call, CancellationToken ct) => routes.RouteAsync(Id, e => call(e.Tenant(Id)), write: true, ct);
+    private Task<T> Write<T>(Func<ITenantStore, CancellationToken, Task<T>> call, CancellationToken ct) => routes.RouteAsync(Id, (e, t) => call(e.Tenant(Id), t), write: true, ct);
 
     public async Task<ITenantCollection> EnsureCollectionAsync(CollectionSpec spec, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(spec);
-        await Write(s => s.EnsureCollectionAsync(spec, ct), ct);
+        await Write((s, t) => s.EnsureCollectionAsync(spec, t), ct);
         return Collection(spec.Name);
     }
 
     public ITenantCollection Collection(string name) => new RoutedTenantCollection(routes, Id, IdentifierRules.ValidateName(name, "collection name"));
 
-    public Task<IReadOnlyList<CollectionSpec>> ListCollectionsAsync(CancellationToken ct = default) => Read(s => s.ListCollectionsAsync(ct), ct);
+    public Task<IReadOnlyList<CollectionSpec>> ListCollectionsAsync(CancellationToken ct = default) => Read((s, t) => s.ListCollectionsAsync(t), ct);
 
-    public Task<TenantStats> GetStatsAsync(CancellationToken ct = default) => Read(s => s.GetStatsAsync(ct), ct);
+    public Task<TenantStats> GetStatsAsync(CancellationToken ct = default) => Read((s, t) => s.GetStatsAsync(t), ct);
 
-    public Task<long> EraseUserAsync(UserId user, CancellationToken ct = default) => Write(s => s.EraseUserAsync(user, ct), ct);
+    public Task<long> EraseUserAsync(UserId user, CancellationToken ct = default) => Write((s, t) => s.EraseUserAsync(user, t), ct);
 
-    public Task<string> CheckIntegrityAsync(CancellationToken ct = default) => Read(s => s.CheckIntegrityAsync(ct), ct);
+    public Task<string> CheckIntegrityAsync(CancellationToken ct = default) => Read((s, t) => s.CheckIntegrityAsync(t), ct);
 }
 
 /// <summary>One collection of one tenant, wherever it lives now.</summary>
@@ -258,31 +326,31 @@ internal sealed class RoutedTenantCollection(RoutedStorage routes, TenantId tena
 
     public string Name { get; } = name;
 
-    private Task<T> Read<T>(Func<ITenantCollection, Task<T>> call, CancellationToken ct) => routes.RouteAsync(Tenant, e => call(e.Tenant(Tenant).Collection(Name)), write: false, ct);
+    private Task<T> Read<T>(Func<ITenantCollection, CancellationToken, Task<T>> call, CancellationToken ct) => routes.RouteAsync(Tenant, (e, t) => call(e.Tenant(Tenant).Collection(Name), t), write: false, ct);
 
-    private Task<T> Write<T>(Func<ITenantCollection, Task<T>> call, CancellationToken ct) => routes.RouteAsync(Tenant, e => call(e.Tenant(Tenant).Collection(Name)), write: true, ct);
+    private Task<T> Write<T>(Func<ITenantCollection, CancellationToken, Task<T>> call, CancellationToken ct) => routes.RouteAsync(Tenant, (e, t) => call(e.Tenant(Tenant).Collection(Name), t), write: true, ct);
 
-    public Task<long> UpsertAsync(IReadOnlyList<StoredRow> rows, CancellationToken ct = default) => Write(c => c.UpsertAsync(rows, ct), ct);
+    public Task<long> UpsertAsync(IReadOnlyList<StoredRow> rows, CancellationToken ct = default) => Write((c, t) => c.UpsertAsync(rows, t), ct);
 
-    public Task<long> ReplaceAsync(IReadOnlyList<StoredRow> rows, IReadOnlyList<string> deleteIds, CancellationToken ct = default) => Write(c => c.ReplaceAsync(rows, deleteIds, ct), ct);
+    public Task<long> ReplaceAsync(IReadOnlyList<StoredRow> rows, IReadOnlyList<string> deleteIds, CancellationToken ct = default) => Write((c, t) => c.ReplaceAsync(rows, deleteIds, t), ct);
 
-    public Task<long> DeleteAsync(IReadOnlyList<string> ids, CancellationToken ct = default) => Write(c => c.DeleteAsync(ids, ct), ct);
+    public Task<long> DeleteAsync(IReadOnlyList<string> ids, CancellationToken ct = default) => Write((c, t) => c.DeleteAsync(ids, t), ct);
 
-    public Task<long> DeleteWhereAsync(Filter filter, CancellationToken ct = default) => Write(c => c.DeleteWhereAsync(filter, ct), ct);
+    public Task<long> DeleteWhereAsync(Filter filter, CancellationToken ct = default) => Write((c, t) => c.DeleteWhereAsync(filter, t), ct);
 
-    public Task<long> UpdateReadersAsync(Filter filter, IReadOnlyList<Principal>? readers, CancellationToken ct = default) => Write(c => c.UpdateReadersAsync(filter, readers, ct), ct);
+    public Task<long> UpdateReadersAsync(Filter filter, IReadOnlyList<Principal>? readers, CancellationToken ct = default) => Write((c, t) => c.UpdateReadersAsync(filter, readers, t), ct);
 
-    public Task<StoredRow?> GetAsync(string id, CancellationToken ct = default) => Read(c => c.GetAsync(id, ct), ct);
+    public Task<StoredRow?> GetAsync(string id, CancellationToken ct = default) => Read((c, t) => c.GetAsync(id, t), ct);
 
-    public Task<long> CountAsync(Filter? filter = null, CancellationToken ct = default) => Read(c => c.CountAsync(filter, ct), ct);
+    public Task<long> CountAsync(Filter? filter = null, CancellationToken ct = default) => Read((c, t) => c.CountAsync(filter, t), ct);
 
-    public Task<IReadOnlyList<StoredRow>> ListAsync(Filter filter, string? after, int limit, CancellationToken ct = default) => Read(c => c.ListAsync(filter, after, limit, ct), ct);
+    public Task<IReadOnlyList<StoredRow>> ListAsync(Filter filter, string? after, int limit, CancellationToken ct = default) => Read((c, t) => c.ListAsync(filter, after, limit, t), ct);
 
-    public Task<IReadOnlyList<StoredRow>> LatestAsync(Filter filter, int limit, CancellationToken ct = default) => Read(c => c.LatestAsync(filter, limit, ct), ct);
+    public Task<IReadOnlyList<StoredRow>> LatestAsync(Filter filter, int limit, CancellationToken ct = default) => Read((c, t) => c.LatestAsync(filter, limit, t), ct);
 
-    public Task<IReadOnlyList<UserId>> UsersAsync(CancellationToken ct = default) => Read(c => c.UsersAsync(ct), ct);
+    public Task<IReadOnlyList<UserId>> UsersAsync(CancellationToken ct = default) => Read((c, t) => c.UsersAsync(t), ct);
 
-    public Task<IReadOnlyList<StoredRow>> ReadAllAsync(CancellationToken ct = default) => Read(c => c.ReadAllAsync(ct), ct);
+    public Task<IReadOnlyList<StoredRow>> ReadAllAsync(CancellationToken ct = default) => Read((c, t) => c.ReadAllAsync(t), ct);
 
-    public Task<IReadOnlyList<SearchHit>> SearchAsync(SearchRequest request, CancellationToken ct = default) => Read(c => c.SearchAsync(request, ct), ct);
+    public Task<IReadOnlyList<SearchHit>> SearchAsync(SearchRequest request, CancellationToken ct = default) => Read((c, t) => c.SearchAsync(request, t), ct);
 }

@@ -57,7 +57,7 @@ public sealed class ClusterTests(ClusterFixture fixture) : IClassFixture<Cluster
     private static async Task<HttpResponseMessage> PutDocumentAsync(HttpClient client, string id, string text) =>
         await client.PostAsJsonAsync("/api/v1/documents", new { id, title = id, content = text }, Ct);
 
-    private static async Task<List<string>> DocumentIdsAsync(HttpClient client)
+    internal static async Task<List<string>> DocumentIdsAsync(HttpClient client)
     {
         var ids = new List<string>();
         string? after = null;

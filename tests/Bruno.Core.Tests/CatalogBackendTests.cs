@@ -41,6 +41,25 @@ public sealed class CatalogBackendTests : IDisposable
     }
 
     [Fact]
+    public void APostgresCatalogSession_TimesOutQuickly_AndHasItsPeerProbed_UnlessTheConnectionStringSaysOtherwise()
+    {
+        // issue 23: behind a partition a request waited Npgsql's 30 s for a statement, and a gateway cut off while it
+        // held a tenant's audit lock held every other gateway's writes of the tenant for the system's two hours
+        var db = Database("postgres");
+        string Show(string setting) => db.Query($"SHOW {setting};", r => r.GetString(0)).Single();
+        Assert.Equal("4", Show("tcp_keepalives_idle"));
+        Assert.Equal("2", Show("tcp_keepalives_interval"));
+        Assert.Equal("3", Show("tcp_keepalives_count"));
+        Assert.Equal("10000", Show("tcp_user_timeout"));
+        var defaults = new Npgsql.NpgsqlConnectionStringBuilder(CatalogDatabase.WithDefaults("Host=db;Database=bruno"));
+        Assert.Equal((CatalogDatabase.ConnectSeconds, CatalogDatabase.StatementSeconds), (defaults.Timeout, defaults.CommandTimeout));
+
+        // what the operator wrote stands
+        var own = new Npgsql.NpgsqlConnectionStringBuilder(CatalogDatabase.WithDefaults("Host=db;Database=bruno;Timeout=20;Command Timeout=60;Options=-c search_path=bruno"));
+        Assert.Equal((20, 60, "-c search_path=bruno"), (own.Timeout, own.CommandTimeout, own.Options));
+    }
+
+    [Fact]
     public void TheSqliteCatalog_AndItsJournals_AreReadableByTheOwnerOnly_WhoeverMadeTheFolder()
     {
         // issue 19: with a folder the operator made (umask 022), catalog.db and its -wal/-shm were 0644

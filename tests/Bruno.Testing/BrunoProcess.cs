@@ -5,19 +5,20 @@ using System.Net.Sockets;
 namespace Bruno.Testing;
 
 /// <summary>
-/// A real <c>bruno serve</c> process (the CLI's <c>bruno.dll</c> next to the test assembly) on 127.0.0.1. Started with
-/// its own environment, ready when it prints that it is serving; <see cref="Kill"/> is SIGKILL (no cleanup, no flush),
+/// A real <c>bruno serve</c> process (the CLI's <c>bruno.dll</c> next to the test assembly) on 127.0.0.1, or on a
+/// test host of a <see cref="NetworkNamespace"/>. Started with its own environment, ready when it prints that it is serving; <see cref="Kill"/> is SIGKILL (no cleanup, no flush),
 /// <see cref="RestartAsync"/> starts it again with the same arguments and data.
 /// </summary>
 public sealed class BrunoProcess : IAsyncDisposable
 {
     private readonly string[] _args;
+    private readonly IReadOnlyList<string> _prefix;
     private readonly IReadOnlyDictionary<string, string> _environment;
     private readonly List<string> _output = [];
     private Process? _process;
 
-    private BrunoProcess(string name, string[] args, IReadOnlyDictionary<string, string> environment, Uri address) =>
-        (Name, _args, _environment, Address) = (name, args, environment, address);
+    private BrunoProcess(string name, string[] args, IReadOnlyDictionary<string, string> environment, Uri address, IReadOnlyList<string> prefix) =>
+        (Name, _args, _environment, Address, _prefix) = (name, args, environment, address, prefix);
 
     /// <summary>A name for messages ("gateway-1", "store-2").</summary>
     public string Name { get; }
@@ -65,11 +66,15 @@ public sealed class BrunoProcess : IAsyncDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    /// <summary>Starts <c>bruno serve --role <paramref name="role"/></c> on <paramref name="port"/> and waits until it serves.</summary>
-    public static async Task<BrunoProcess> StartAsync(string name, string role, string dataRoot, int port, IReadOnlyDictionary<string, string> environment, CancellationToken ct)
+    /// <summary>
+    /// Starts <c>bruno serve --role <paramref name="role"/></c> on <paramref name="port"/> of 127.0.0.1, or of
+    /// <paramref name="host"/> (a test host in a network namespace), and waits until it serves.
+    /// </summary>
+    public static async Task<BrunoProcess> StartAsync(string name, string role, string dataRoot, int port, IReadOnlyDictionary<string, string> environment, CancellationToken ct, TestHost? host = null)
     {
-        var address = new Uri($"http://127.0.0.1:{port}");
-        var p = new BrunoProcess(name, ["serve", "--role", role, "--data", dataRoot, "--urls", address.ToString().TrimEnd('/')], environment, address);
+        host ??= TestHost.Loopback;
+        var address = new Uri($"http://{host.Address}:{port}");
+        var p = new BrunoProcess(name, ["serve", "--role", role, "--data", dataRoot, "--urls", address.ToString().TrimEnd('/')], environment, address, host.Prefix);
         await p.RestartAsync(ct);
         return p;
     }
@@ -82,13 +87,20 @@ public sealed class BrunoProcess : IAsyncDisposable
             throw new InvalidOperationException($"{Name} is running.");
         }
 
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        // in a namespace: `ip netns exec NS dotnet …` (ip execs dotnet in place, so the process is the same)
+        string[] command = [.. _prefix, Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet"];
+        var start = new ProcessStartInfo(command[0])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
             WorkingDirectory = AppContext.BaseDirectory,
         };
+        foreach (var a in command.Skip(1))
+        {
+            start.ArgumentList.Add(a);
+        }
+
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "bruno.dll"));
         foreach (var a in _args)
         {
@@ -181,4 +193,13 @@ public sealed class BrunoProcess : IAsyncDisposable
         _process?.Dispose();
         return ValueTask.CompletedTask;
     }
+}
+
+/// <summary>Where a test process runs: the address it listens on and the command that enters its network namespace.</summary>
+/// <param name="Address">The IPv4 address the process binds and advertises.</param>
+/// <param name="Prefix">The command put before <c>dotnet</c> (<c>ip netns exec NS</c>), empty on the machine itself.</param>
+public sealed record TestHost(string Address, IReadOnlyList<string> Prefix)
+{
+    /// <summary>The machine itself, on 127.0.0.1.</summary>
+    public static TestHost Loopback { get; } = new("127.0.0.1", []);
 }

@@ -17,11 +17,13 @@ public sealed class TestCluster : IAsyncDisposable
 {
     private readonly string _root;
     private readonly TokenService _tokens;
+    private readonly string? _clientAddress;
 
     private readonly Dictionary<string, Uri> _grpc = new(StringComparer.Ordinal);
 
-    private TestCluster(string root, List<BrunoProcess> stores, List<BrunoProcess> gateways, TokenService tokens, string catalog, string token, TlsFiles? tls) =>
-        (_root, Stores, Gateways, _tokens, Catalog, ClusterToken, Tls) = (root, stores, gateways, tokens, catalog, token, tls);
+    private TestCluster(string root, List<BrunoProcess> stores, List<BrunoProcess> gateways, TokenService tokens, string catalog, string token, TlsFiles? tls, string? clientAddress) =>
+        (_root, Stores, Gateways, _tokens, Catalog, ClusterToken, Tls, _clientAddress) = (root, stores, gateways, tokens, catalog, token, tls, clientAddress);
+
 
     /// <summary>With mutual TLS between the tiers: the files every process uses (one certificate, as one Kubernetes Secret); else null.</summary>
     public TlsFiles? Tls { get; }
@@ -53,8 +55,14 @@ public sealed class TestCluster : IAsyncDisposable
     /// <paramref name="tls"/>, a certificate authority is made for the cluster and every process uses mutual TLS
     /// (<c>Bruno:Cluster:Tls</c>) with one certificate it issued; store nodes advertise https://.
     /// </summary>
-    /// <remarks><paramref name="settings"/> adds to (or replaces) the environment every process gets.</remarks>
-    public static async Task<TestCluster> StartAsync(int stores, int gateways, CancellationToken ct, string? catalog = null, bool tls = false, IReadOnlyDictionary<string, string>? settings = null)
+    /// <remarks>
+    /// <paramref name="settings"/> adds to (or replaces) the environment every process gets. <paramref name="hosts"/>
+    /// says where each process ("store-1", "gateway-2"…) runs (a <see cref="NetworkNamespace"/>'s host); by default on
+    /// 127.0.0.1. The test's clients (<see cref="Client"/>) call from <paramref name="clientAddress"/> when given.
+    /// </remarks>
+    public static async Task<TestCluster> StartAsync(
+        int stores, int gateways, CancellationToken ct, string? catalog = null, bool tls = false, IReadOnlyDictionary<string, string>? settings = null,
+        Func<string, TestHost>? hosts = null, string? clientAddress = null)
     {
         var root = Path.Combine(Path.GetTempPath(), "bruno-cluster-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(root);
@@ -101,7 +109,7 @@ public sealed class TestCluster : IAsyncDisposable
         var masterKey = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
         var storeList = new List<BrunoProcess>();
         var gatewayList = new List<BrunoProcess>();
-        var cluster = new TestCluster(root, storeList, gatewayList, tokens, common["BRUNO_CATALOG__CONNECTIONSTRING"], common["BRUNO_CLUSTER__TOKEN"], tlsFiles);
+        var cluster = new TestCluster(root, storeList, gatewayList, tokens, common["BRUNO_CATALOG__CONNECTIONSTRING"], common["BRUNO_CLUSTER__TOKEN"], tlsFiles, clientAddress);
         var scheme = tls ? "https" : "http";
         try
         {
@@ -109,24 +117,26 @@ public sealed class TestCluster : IAsyncDisposable
             for (var i = 1; i <= stores; i++)
             {
                 var name = $"store-{i}";
+                var host = hosts?.Invoke(name) ?? TestHost.Loopback;
                 var grpc = BrunoProcess.FreePort();
-                cluster._grpc[name] = new Uri($"{scheme}://127.0.0.1:{grpc}");
+                cluster._grpc[name] = new Uri($"{scheme}://{host.Address}:{grpc}");
                 var env = new Dictionary<string, string>(common)
                 {
                     ["BRUNO_MASTERKEY"] = masterKey,
                     ["BRUNO_CLUSTER__NODENAME"] = name,
                     ["BRUNO_CLUSTER__STOREPORT"] = grpc.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                    ["BRUNO_CLUSTER__STOREBIND"] = "127.0.0.1",
-                    ["BRUNO_CLUSTER__ADVERTISEURL"] = $"{scheme}://127.0.0.1:{grpc}",
+                    ["BRUNO_CLUSTER__STOREBIND"] = host.Address,
+                    ["BRUNO_CLUSTER__ADVERTISEURL"] = cluster._grpc[name].ToString().TrimEnd('/'),
                 };
-                starts.Add(BrunoProcess.StartAsync(name, "store", Path.Combine(root, name), BrunoProcess.FreePort(), env, ct));
+                starts.Add(BrunoProcess.StartAsync(name, "store", Path.Combine(root, name), BrunoProcess.FreePort(), env, ct, host));
             }
 
             storeList.AddRange(await Task.WhenAll(starts));
             starts.Clear();
             for (var i = 1; i <= gateways; i++)
             {
-                starts.Add(BrunoProcess.StartAsync($"gateway-{i}", "gateway", Path.Combine(root, $"gateway-{i}"), BrunoProcess.FreePort(), common, ct));
+                var name = $"gateway-{i}";
+                starts.Add(BrunoProcess.StartAsync(name, "gateway", Path.Combine(root, name), BrunoProcess.FreePort(), common, ct, hosts?.Invoke(name)));
             }
 
             gatewayList.AddRange(await Task.WhenAll(starts));
@@ -155,7 +165,27 @@ public sealed class TestCluster : IAsyncDisposable
     /// <summary>A client of gateway <paramref name="index"/> (0-based) carrying <paramref name="token"/>.</summary>
     public HttpClient Client(int index, string token)
     {
-        var c = new HttpClient { BaseAddress = Gateways[index].Address, Timeout = TimeSpan.FromSeconds(60) };
+        var handler = new SocketsHttpHandler();
+        if (_clientAddress is { } from)
+        {
+            handler.ConnectCallback = async (context, token) =>
+            {
+                var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+                try
+                {
+                    socket.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Parse(from), 0));
+                    await socket.ConnectAsync(context.DnsEndPoint, token);
+                    return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            };
+        }
+
+        var c = new HttpClient(handler) { BaseAddress = Gateways[index].Address, Timeout = TimeSpan.FromSeconds(60) };
         c.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
         return c;
     }

@@ -28,6 +28,7 @@ internal static class RemoteErrors
             InvalidIdentifierException => (StatusCode.InvalidArgument, "invalid-identifier"),
             ArgumentException => (StatusCode.InvalidArgument, "argument"),
             OperationCanceledException => (StatusCode.Cancelled, "cancelled"),
+            StoreUnavailableException => (StatusCode.Unavailable, "unavailable"), // not acknowledged (a replica or the catalog unreachable): try again
             StorageException => (StatusCode.Internal, "storage"),
             _ => (StatusCode.Internal, "internal"),
         };
@@ -52,6 +53,7 @@ internal static class RemoteErrors
             "collection-mismatch" => new CollectionMismatchException(e.Status.Detail),
             "invalid-identifier" or "argument" => new ArgumentException(e.Status.Detail),
             "cancelled" => new OperationCanceledException(e.Status.Detail),
+            "unavailable" => new StoreUnavailableException(id, node, e),
             "storage" => new StorageException(e.Status.Detail),
             "internal" => new StorageException(e.Status.Detail),
             _ when e.StatusCode == StatusCode.Cancelled => new OperationCanceledException("The call to the store node was cancelled.", e),

@@ -96,8 +96,51 @@ public sealed class CatalogDatabase : IDisposable
     /// <see cref="CatalogSchema"/> brings up to date. Throws <see cref="CatalogUnavailableException"/> when it cannot be
     /// reached or is newer than this build.
     /// </summary>
+    /// <remarks>
+    /// Unless the connection string sets them, connecting times out after <see cref="ConnectSeconds"/> and a statement
+    /// after <see cref="StatementSeconds"/> (Npgsql's own defaults are 15 and 30 s): the catalog's statements are small,
+    /// and behind a network partition every request and every write's replica decision would otherwise wait that long
+    /// for a catalog that does not answer. Schema changes have no statement timeout; a wait for a lock has
+    /// <see cref="LockWaitSeconds"/>. And unless <c>Options</c> is set, each session asks the server to probe its peer
+    /// after 4 s of silence (every 2 s, 3 times) and to give up on data unacknowledged for 10 s: a process cut off while
+    /// it holds a lock (a tenant's audit log) loses its session and the lock within about 10 s, instead of holding every
+    /// other gateway's writes of that tenant for the system's two hours (or 15 minutes of retransmissions). (A connection pooler must pass the <c>options</c> startup parameter on, or be given
+    /// <c>Options=</c> of its own.)
+    /// </remarks>
     public static CatalogDatabase Postgres(string connectionString) =>
-        new(CatalogProvider.Postgres, null, NpgsqlDataSource.Create(connectionString));
+        new(CatalogProvider.Postgres, null, NpgsqlDataSource.Create(WithDefaults(connectionString)));
+
+    /// <summary>Seconds to connect to a PostgreSQL catalog, unless its connection string says (<c>Timeout</c>).</summary>
+    public const int ConnectSeconds = 5;
+
+    /// <summary>Seconds a catalog statement may run, unless the connection string says (<c>Command Timeout</c>).</summary>
+    public const int StatementSeconds = 10;
+
+    /// <summary>Seconds a process waits for a lock another holds (a tenant's audit log) before giving up (503).</summary>
+    public const int LockWaitSeconds = 60;
+
+    /// <summary>The connection string with Bruno's timeouts and keepalives where it sets none.</summary>
+    internal static string WithDefaults(string connectionString)
+    {
+        var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        if (!given.ContainsKey("Timeout"))
+        {
+            builder.Timeout = ConnectSeconds;
+        }
+
+        if (!given.ContainsKey("Command Timeout") && !given.ContainsKey("CommandTimeout"))
+        {
+            builder.CommandTimeout = StatementSeconds;
+        }
+
+        if (!given.ContainsKey("Options"))
+        {
+            builder.Options = "-c tcp_keepalives_idle=4 -c tcp_keepalives_interval=2 -c tcp_keepalives_count=3 -c tcp_user_timeout=10000";
+        }
+
+        return builder.ConnectionString;
+    }
 
     /// <summary>An open connection.</summary>
     public DbConnection Open()
@@ -132,6 +175,7 @@ public sealed class CatalogDatabase : IDisposable
         {
             using var cmd = Command(connection, "SELECT pg_advisory_xact_lock(7406115113);");
             cmd.Transaction = transaction;
+            cmd.CommandTimeout = 0; // waits for another process's schema change
             cmd.ExecuteNonQuery();
         }
 
@@ -168,6 +212,7 @@ public sealed class CatalogDatabase : IDisposable
             using (var cmd = Command(connection, "SELECT pg_advisory_xact_lock(@key);", ("@key", key)))
             {
                 cmd.Transaction = transaction;
+                cmd.CommandTimeout = LockWaitSeconds; // a wait for the holder (one cut off loses it within seconds)
                 await cmd.ExecuteNonQueryAsync(ct);
             }
 

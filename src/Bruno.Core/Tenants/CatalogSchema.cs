@@ -328,7 +328,12 @@ public static class CatalogSchema
 
     private static string Quoted(IEnumerable<string> values) => string.Join(", ", values.Select(v => $"'{v}'"));
 
-    private static void Run(DbConnection c, string sql) => CatalogDatabase.Execute(c, sql);
+    private static void Run(DbConnection c, string sql)
+    {
+        using var cmd = CatalogDatabase.Command(c, sql);
+        cmd.CommandTimeout = 0; // a schema change on a large catalog may take longer than a statement is allowed
+        cmd.ExecuteNonQuery();
+    }
 
     /// <summary>Adds a column to a table of an old catalog unless it is there (names are constants of this class).</summary>
     private static void EnsureColumn(CatalogDatabase db, DbConnection c, string table, string column, string definition)

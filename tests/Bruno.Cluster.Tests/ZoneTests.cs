@@ -11,7 +11,8 @@ namespace Bruno.Cluster.Tests;
 /// <summary>
 /// Zones (decision 0037), in the real catalog (SQLite and PostgreSQL): a store node's reported zone is kept with its
 /// heartbeat, and a tenant's replica goes to the least loaded live node in another zone than its owner's, whether the
-/// tenant is new or its replica is rebuilt after a failover; with no such node, to the least loaded other node.
+/// tenant is new or its replica is rebuilt after a failover; with no such node, to the least loaded other node. A move
+/// into the replica's zone is made as asked, with a warning.
 /// </summary>
 public sealed class ZoneTests : IDisposable
 {
@@ -116,6 +117,31 @@ public sealed class ZoneTests : IDisposable
         Assert.Equal(0, await keeper.RepairAsync(TestContext.Current.CancellationToken));
         var failed = Assert.Single(log.Entries, e => e.EventId == 3862);
         Assert.Equal(("acme", "a-3"), (failed.Values["Tenant"], failed.Values["Replica"]));
+    }
+
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public async Task AMoveIntoTheReplicasZone_IsMadeAsAsked_WithAWarning(string backend)
+    {
+        var p = New(backend);
+        var options = new ClusterOptions { Role = "gateway", Token = new string('t', 40), NodeTimeoutSeconds = (int)Timeout.TotalSeconds };
+        using var storage = new RoutedStorage(p, options, time: _time);
+        var log = new Captured<TenantMover>();
+        var mover = new TenantMover(p, storage, options, log);
+        Report(p, "a-1", "zone-a", bytes: 0);
+        Report(p, "b-1", "zone-b", bytes: 0);
+        var acme = p.Assign(T("acme"), Timeout, replicated: true);
+        Assert.Equal(("a-1", "b-1"), (acme.Node, acme.Replica));
+        Report(p, "a-2", "zone-a", bytes: 0);
+        Report(p, "b-2", "zone-b", bytes: 0);
+
+        // the moves start (and fail at once here: the nodes are nowhere); only the one into the replica's zone warns
+        await Assert.ThrowsAnyAsync<StorageException>(() => mover.MoveAsync(T("acme"), "a-2", TestContext.Current.CancellationToken));
+        Assert.DoesNotContain(log.Entries, e => e.EventId == 3870);
+        p.AbortMove(T("acme"), "a-2"); // what the gateways do once its lease lapses (the undo could not reach the nodes)
+        await Assert.ThrowsAnyAsync<StorageException>(() => mover.MoveAsync(T("acme"), "b-2", TestContext.Current.CancellationToken));
+        var warned = Assert.Single(log.Entries, e => e.EventId == 3870);
+        Assert.Equal(("acme", "b-2", "b-1", "zone-b"), (warned.Values["Tenant"], warned.Values["To"], warned.Values["Replica"], warned.Values["Zone"]));
     }
 
     public void Dispose()

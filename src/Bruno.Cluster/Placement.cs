@@ -144,7 +144,7 @@ public sealed class Placement
     /// null when none is live; <paramref name="except"/> is never chosen. A replica counts as load like an owned tenant.
     /// Zones play no part here. Throws <see cref="DbException"/> when the catalog fails.
     /// </summary>
-    public string? LeastLoaded(TimeSpan nodeTimeout, string? except = null) => Ranked(nodeTimeout, except).FirstOrDefault()?.Name;
+    public string? LeastLoaded(TimeSpan nodeTimeout, string? except = null) => Ranked(Nodes(), nodeTimeout, except).FirstOrDefault()?.Name;
 
     /// <summary>
     /// The live node a new replica of a tenant owned by <paramref name="owner"/> goes to, or null when no other node is
@@ -155,19 +155,20 @@ public sealed class Placement
     /// </summary>
     public string? ReplicaTarget(string owner, TimeSpan nodeTimeout)
     {
-        var ranked = Ranked(nodeTimeout, except: owner);
-        var ownerNode = Node(owner);
+        var nodes = Nodes();
+        var ranked = Ranked(nodes, nodeTimeout, except: owner);
+        var ownerNode = nodes.FirstOrDefault(n => n.Name == owner);
         return (ownerNode is null ? null : ranked.FirstOrDefault(n => n.InAnotherZoneThan(ownerNode)))?.Name ?? ranked.FirstOrDefault()?.Name;
     }
 
-    /// <summary>The live nodes but <paramref name="except"/>, least loaded first (see <see cref="Assign"/>).</summary>
-    private List<StoreNodeRecord> Ranked(TimeSpan nodeTimeout, string? except)
+    /// <summary>The live nodes of <paramref name="nodes"/> but <paramref name="except"/>, least loaded first (see <see cref="Assign"/>).</summary>
+    private List<StoreNodeRecord> Ranked(IReadOnlyList<StoreNodeRecord> nodes, TimeSpan nodeTimeout, string? except)
     {
         var placed = _db.Query(
             "SELECT node, COUNT(*) FROM (SELECT node FROM tenant_placement UNION ALL SELECT replica FROM tenant_placement WHERE replica IS NOT NULL) AS held GROUP BY node;",
             r => (r.GetString(0), Long(r, 1)))
             .ToDictionary(p => p.Item1, p => p.Item2, StringComparer.Ordinal);
-        var live = Nodes().Where(n => IsLive(n, nodeTimeout) && n.Name != except).ToList();
+        var live = nodes.Where(n => IsLive(n, nodeTimeout) && n.Name != except).ToList();
         var tenants = Math.Max(1, live.Sum(n => (long)n.Tenants));
         var tenantBytes = Math.Max(64 * 1024, live.Sum(n => n.Bytes) / tenants);
         var tenantRows = live.Sum(n => n.Rows) / tenants;

@@ -12,7 +12,19 @@ namespace Bruno.Cluster;
 /// <param name="Rows">Their live rows.</param>
 /// <param name="Bytes">Bytes their files take.</param>
 /// <param name="SeenAt">Its last report.</param>
-public sealed record StoreNodeRecord(string Name, Uri Url, int Tenants, long Rows, long Bytes, DateTimeOffset SeenAt);
+/// <param name="Zone">The zone it reported (<see cref="Core.Cluster.ClusterOptions.Zone"/>), or null when it set none.</param>
+public sealed record StoreNodeRecord(string Name, Uri Url, int Tenants, long Rows, long Bytes, DateTimeOffset SeenAt, string? Zone = null)
+{
+    /// <summary>
+    /// Whether the two nodes are known to be in different zones: both reported a zone, and not the same one. A node
+    /// without a zone is apart from none (not even from another without a zone): nothing is known of where it runs.
+    /// </summary>
+    public bool InAnotherZoneThan(StoreNodeRecord other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        return Zone is not null && other.Zone is not null && !string.Equals(Zone, other.Zone, StringComparison.Ordinal);
+    }
+}
 
 /// <summary>Which node owns a tenant; <paramref name="MovingTo"/> names the target of a move in progress.</summary>
 /// <param name="Tenant">The tenant.</param>
@@ -48,21 +60,26 @@ public sealed class Placement
         (_db, _time) = (db, time ?? TimeProvider.System);
     }
 
-    /// <summary>Records a store node's report (its address and load) as of now.</summary>
-    public void Report(string node, Uri url, Storage.StoreLoad load)
+    /// <summary>
+    /// Records a store node's report (its address, load and zone) as of now. The zone is replaced by every report: a
+    /// node that stops setting one is unknown again. Throws <see cref="DbException"/> when the catalog fails or the
+    /// zone is longer than 63 characters.
+    /// </summary>
+    public void Report(string node, Uri url, Storage.StoreLoad load, string? zone = null)
     {
         ArgumentNullException.ThrowIfNull(url);
         ArgumentNullException.ThrowIfNull(load);
         _db.Execute(
-            "INSERT INTO store_nodes(name, url, tenants, row_count, bytes, seen_at) VALUES (@n, @u, @t, @r, @b, @s) " +
-            "ON CONFLICT (name) DO UPDATE SET url = excluded.url, tenants = excluded.tenants, row_count = excluded.row_count, bytes = excluded.bytes, seen_at = excluded.seen_at;",
-            ("@n", node), ("@u", url.ToString()), ("@t", (long)load.Tenants), ("@r", load.Rows), ("@b", load.Bytes), ("@s", _time.GetUtcNow().UtcTicks));
+            "INSERT INTO store_nodes(name, url, tenants, row_count, bytes, seen_at, zone) VALUES (@n, @u, @t, @r, @b, @s, @z) " +
+            "ON CONFLICT (name) DO UPDATE SET url = excluded.url, tenants = excluded.tenants, row_count = excluded.row_count, bytes = excluded.bytes, seen_at = excluded.seen_at, zone = excluded.zone;",
+            ("@n", node), ("@u", url.ToString()), ("@t", (long)load.Tenants), ("@r", load.Rows), ("@b", load.Bytes), ("@s", _time.GetUtcNow().UtcTicks),
+            ("@z", string.IsNullOrEmpty(zone) ? DBNull.Value : zone));
     }
 
     /// <summary>Every store node that ever reported, by name.</summary>
     public IReadOnlyList<StoreNodeRecord> Nodes() =>
-        _db.Query("SELECT name, url, tenants, row_count, bytes, seen_at FROM store_nodes ORDER BY name;", r => new StoreNodeRecord(
-            r.GetString(0), new Uri(r.GetString(1)), (int)Long(r, 2), Long(r, 3), Long(r, 4), new DateTimeOffset(Long(r, 5), TimeSpan.Zero)));
+        _db.Query("SELECT name, url, tenants, row_count, bytes, seen_at, zone FROM store_nodes ORDER BY name;", r => new StoreNodeRecord(
+            r.GetString(0), new Uri(r.GetString(1)), (int)Long(r, 2), Long(r, 3), Long(r, 4), new DateTimeOffset(Long(r, 5), TimeSpan.Zero), r.IsDBNull(6) ? null : r.GetString(6)));
 
     /// <summary>The node, or null when it never reported.</summary>
     public StoreNodeRecord? Node(string name) => Nodes().FirstOrDefault(n => n.Name == name);
@@ -96,7 +113,8 @@ public sealed class Placement
     /// </summary>
     /// <remarks>
     /// With <paramref name="replicated"/> and a second live node, the tenant gets a replica there, in sync from the
-    /// start (both copies are created empty before anything is written): the two least loaded nodes hold it, and of
+    /// start (both copies are created empty before anything is written): the least loaded node and the node
+    /// <see cref="ReplicaTarget"/> chooses for it (the least loaded in another zone, when one is live) hold it, and of
     /// the two the one owning fewer tenants owns it. Throws <see cref="NoStoreNodeException"/> when
     /// no node is live.
     /// </remarks>
@@ -108,7 +126,7 @@ public sealed class Placement
         }
 
         var node = LeastLoaded(nodeTimeout) ?? throw new NoStoreNodeException();
-        var replica = replicated ? LeastLoaded(nodeTimeout, except: node) : null;
+        var replica = replicated ? ReplicaTarget(node, nodeTimeout) : null;
         if (replica is not null && Owned(replica) < Owned(node))
         {
             (node, replica) = (replica, node); // both hold a copy; the owner, who serves reads and writes, is the one owning fewer
@@ -122,16 +140,35 @@ public sealed class Placement
     }
 
     /// <summary>
-    /// The live node a new tenant (or a new replica) would go to (see <see cref="Assign"/>), or null when none is live;
-    /// <paramref name="except"/> is never chosen. A replica counts as load like an owned tenant.
+    /// The live node a new tenant would go to (see <see cref="Assign"/>; a new replica: <see cref="ReplicaTarget"/>), or
+    /// null when none is live; <paramref name="except"/> is never chosen. A replica counts as load like an owned tenant.
+    /// Zones play no part here. Throws <see cref="DbException"/> when the catalog fails.
     /// </summary>
-    public string? LeastLoaded(TimeSpan nodeTimeout, string? except = null)
+    public string? LeastLoaded(TimeSpan nodeTimeout, string? except = null) => Ranked(Nodes(), nodeTimeout, except).FirstOrDefault()?.Name;
+
+    /// <summary>
+    /// The live node a new replica of a tenant owned by <paramref name="owner"/> goes to, or null when no other node is
+    /// live: the least loaded (as <see cref="LeastLoaded"/> ranks them) of the nodes in another zone than the owner's
+    /// (<see cref="StoreNodeRecord.InAnotherZoneThan"/>), and when none of those is live, the least loaded other node.
+    /// Without zones this is <see cref="LeastLoaded"/> except the owner. Throws <see cref="DbException"/> when the
+    /// catalog fails.
+    /// </summary>
+    public string? ReplicaTarget(string owner, TimeSpan nodeTimeout)
+    {
+        var nodes = Nodes();
+        var ranked = Ranked(nodes, nodeTimeout, except: owner);
+        var ownerNode = nodes.FirstOrDefault(n => n.Name == owner);
+        return (ownerNode is null ? null : ranked.FirstOrDefault(n => n.InAnotherZoneThan(ownerNode)))?.Name ?? ranked.FirstOrDefault()?.Name;
+    }
+
+    /// <summary>The live nodes of <paramref name="nodes"/> but <paramref name="except"/>, least loaded first (see <see cref="Assign"/>).</summary>
+    private List<StoreNodeRecord> Ranked(IReadOnlyList<StoreNodeRecord> nodes, TimeSpan nodeTimeout, string? except)
     {
         var placed = _db.Query(
             "SELECT node, COUNT(*) FROM (SELECT node FROM tenant_placement UNION ALL SELECT replica FROM tenant_placement WHERE replica IS NOT NULL) AS held GROUP BY node;",
             r => (r.GetString(0), Long(r, 1)))
             .ToDictionary(p => p.Item1, p => p.Item2, StringComparer.Ordinal);
-        var live = Nodes().Where(n => IsLive(n, nodeTimeout) && n.Name != except).ToList();
+        var live = nodes.Where(n => IsLive(n, nodeTimeout) && n.Name != except).ToList();
         var tenants = Math.Max(1, live.Sum(n => (long)n.Tenants));
         var tenantBytes = Math.Max(64 * 1024, live.Sum(n => n.Bytes) / tenants);
         var tenantRows = live.Sum(n => n.Rows) / tenants;
@@ -141,8 +178,8 @@ public sealed class Placement
             .ThenBy(n => n.Node.Rows + (n.Pending * tenantRows))
             .ThenBy(n => placed.GetValueOrDefault(n.Name))
             .ThenBy(n => n.Name, StringComparer.Ordinal)
-            .Select(n => n.Name)
-            .FirstOrDefault();
+            .Select(n => n.Node)
+            .ToList();
     }
 
     private long Owned(string node) => _db.Query("SELECT COUNT(*) FROM tenant_placement WHERE node = @n;", r => Long(r, 0), ("@n", node)).Single();

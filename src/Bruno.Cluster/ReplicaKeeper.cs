@@ -15,7 +15,8 @@ namespace Bruno.Cluster;
 /// whose lease lapsed are undone.</item>
 /// <item><see cref="RepairAsync"/>, every heartbeat: a tenant whose plan changed its replication (synchronous or
 /// asynchronous) gets its placement changed; a replica whose node went silent is dropped (its owner goes on alone);
-/// and a tenant without a replica gets one built on the least loaded other live node.</item>
+/// and a tenant without a replica gets one built on the node <see cref="Placement.ReplicaTarget"/> chooses: the least
+/// loaded live node in another zone than the owner's when there is one, else the least loaded other live node.</item>
 /// </list>
 /// Catalog and node failures end the round; the next round tries again.
 /// </summary>
@@ -133,7 +134,7 @@ public sealed partial class ReplicaKeeper(Placement placement, RoutedStorage sto
                 continue; // rebuilt at the next round, from the placement as it is then
             }
 
-            if (p.Replica is not null || placement.LeastLoaded(Lease, except: p.Node) is not { } target)
+            if (p.Replica is not null || placement.ReplicaTarget(p.Node, Lease) is not { } target)
             {
                 continue;
             }

@@ -7,7 +7,7 @@ namespace Bruno.Cluster;
 
 /// <summary>
 /// A store node's duties towards the catalog, run every <see cref="ClusterOptions.HeartbeatSeconds"/>: report its
-/// address and load (gateways place new tenants by it, and stop placing on a node that stops reporting), and check what
+/// address, load and zone (gateways place new tenants by it, and stop placing on a node that stops reporting), and check what
 /// it holds against the placements: a copy of a tenant another node owns, with no move bringing it here (the old copy
 /// of a tenant that moved away, or what an undone move left on a target that was down), is erased, as the move would
 /// have done had this node been up. The placement is read again with the tenant held exclusively, just before the
@@ -22,8 +22,8 @@ public sealed partial class StoreNodeAgent(Placement placement, StorageEngine en
     /// <summary>This node's name.</summary>
     public string Node => options.NodeName!;
 
-    /// <summary>Reports this node's load now.</summary>
-    public void Report() => placement.Report(Node, new Uri(options.AdvertiseUrl!), engine.Load());
+    /// <summary>Reports this node's load and zone (<see cref="ClusterOptions.Zone"/>) now; throws <see cref="System.Data.Common.DbException"/> when the catalog fails.</summary>
+    public void Report() => placement.Report(Node, new Uri(options.AdvertiseUrl!), engine.Load(), options.ZoneOrNull);
 
     /// <summary>One round: the report, then the ownership check. Returns the tenants whose copies were erased.</summary>
     public async Task<IReadOnlyList<TenantId>> RunOnceAsync(CancellationToken ct = default)

@@ -30,7 +30,8 @@ public sealed record MoveResult(string Tenant, string From, string To, long Byte
 /// itself fails, the move stays recorded and the tenant fenced: repeating the move finishes it, and moving the tenant
 /// to the node it is on gives the move up.
 /// Throws <see cref="TenantMoveException"/> for a move that cannot start, and <see cref="StoreUnavailableException"/>
-/// when a node cannot be reached.
+/// when a node cannot be reached. A move to a node in the same zone as the tenant's replica is made as asked, with a
+/// warning in the log (decision 0037): the operator may have reasons, but one zone then holds both copies.
 /// </summary>
 public sealed partial class TenantMover(Placement placement, RoutedStorage storage, ClusterOptions options, ILogger<TenantMover>? logger = null)
 {
@@ -64,6 +65,11 @@ public sealed partial class TenantMover(Placement placement, RoutedStorage stora
         if (!placement.BeginMove(tenant, current.Node, target))
         {
             throw new TenantMoveException($"Tenant '{tenant}' is being moved to another node already; wait for that move or repeat it.");
+        }
+
+        if (node.Zone is { } zone && current.Replica is { } replica && placement.Node(replica)?.Zone == zone)
+        {
+            Log.MovedIntoReplicasZone(_logger, tenant.Value, target, replica, zone); // the operator's choice: allowed, but one zone's loss now takes both copies
         }
 
         var source = storage.NodeClient(current.Node);
@@ -226,6 +232,9 @@ public sealed partial class TenantMover(Placement placement, RoutedStorage stora
 
     private static partial class Log
     {
+        [LoggerMessage(EventId = 3870, Level = LogLevel.Warning, Message = "Moving tenant {Tenant} to store node {To}, in zone {Zone} like its replica on {Replica}: the loss of that zone takes both copies")]
+        public static partial void MovedIntoReplicasZone(ILogger logger, string tenant, string to, string replica, string zone);
+
         [LoggerMessage(EventId = 3816, Level = LogLevel.Information, Message = "Built a replica of tenant {Tenant} (owner {Owner}) on store node {Replica}: {Bytes} bytes, writes fenced for {FencedMs} ms")]
         public static partial void ReplicaBuilt(ILogger logger, string tenant, string owner, string replica, long bytes, long fencedMs);
 

@@ -150,8 +150,25 @@ public sealed class TwoTierOptions
     /// <summary>Render the two tiers instead of the one management process.</summary>
     public bool Enabled { get; set; }
 
-    /// <summary>Store nodes (StatefulSet replicas), at least 2.</summary>
+    /// <summary>Store nodes (StatefulSet replicas), at least 2, and at least one per zone of <see cref="StoreZones"/>.</summary>
     public int StoreNodes { get; set; } = 3;
+
+    /// <summary>
+    /// The zones the store nodes run in (values of the node label <c>topology.kubernetes.io/zone</c>, e.g.
+    /// <c>eu-west-1a</c>); empty (the default) renders one StatefulSet the scheduler spreads over zones as it can. With
+    /// zones, each gets a StatefulSet of its own, <c>agent-bruno-store-&lt;zone&gt;</c>, whose pods must run in that
+    /// zone and tell Bruno so (<c>Bruno:Cluster:Zone</c>), so that Bruno keeps a tenant's replica in another zone than
+    /// its owner (decision 0037). <see cref="StoreNodes"/> is split over them as evenly as it goes, the zones listed
+    /// first getting one more. Each is a DNS-1123 label of at most 34 characters (a StatefulSet's name is at most 52).
+    /// </summary>
+    public List<string> StoreZones { get; set; } = [];
+
+    /// <summary>The longest zone name <see cref="StoreZones"/> takes: <c>agent-bruno-store-</c> and it make at most 52 characters.</summary>
+    public const int MaxStoreZoneLength = 34;
+
+    /// <summary>How many store nodes each of <see cref="StoreZones"/> runs, in their order: <see cref="StoreNodes"/> split as evenly as it goes.</summary>
+    public IReadOnlyList<(string Zone, int Nodes)> StoreNodesByZone() =>
+        [.. StoreZones.Select((zone, i) => (zone, (StoreNodes / StoreZones.Count) + (i < StoreNodes % StoreZones.Count ? 1 : 0)))];
 
     /// <summary>Each store node's volume, GiB.</summary>
     public int StoreVolumeGiB { get; set; } = 50;
@@ -209,6 +226,11 @@ public sealed class TwoTierOptions
         if (StoreNodes < 2 || StoreVolumeGiB < 1 || StorePort is < 1024 or > 65535)
         {
             yield return "Bruno:Kubernetes:TwoTier needs StoreNodes of at least 2, StoreVolumeGiB of at least 1 and a StorePort between 1024 and 65535.";
+        }
+
+        if (StoreZones.Any(z => !Names.IsDns1123Label(z) || z.Length > MaxStoreZoneLength) || StoreZones.Distinct(StringComparer.Ordinal).Count() != StoreZones.Count || StoreNodes < StoreZones.Count)
+        {
+            yield return $"Bruno:Kubernetes:TwoTier:StoreZones must list distinct zones, each a DNS-1123 label of at most {MaxStoreZoneLength} characters (such as eu-west-1a), and StoreNodes must be at least their number.";
         }
 
         if (GatewayMinReplicas < 2 || GatewayMaxReplicas < GatewayMinReplicas || GatewayRequestsPerSecond < 1)

@@ -55,7 +55,8 @@ public sealed class ManifestRenderer
     /// Grafana dashboard and the Prometheus rules as ConfigMaps, a shared Kamaji DataStore when configured, and a
     /// Dockerfile for the image) and the two Flux Kustomizations under
     /// <c>flux-system/</c> that apply them and the tenants. The management plane is one process with its volume, or,
-    /// with <see cref="KubernetesOptions.TwoTier"/> enabled, autoscaled gateways and a StatefulSet of store nodes.
+    /// with <see cref="KubernetesOptions.TwoTier"/> enabled, autoscaled gateways and a StatefulSet of store nodes (one
+    /// per zone with <see cref="TwoTierOptions.StoreZones"/>).
     /// </summary>
     public IReadOnlyList<RenderedFile> RenderPlatform()
     {
@@ -143,17 +144,22 @@ public sealed class ManifestRenderer
             Manifest.Of("horizontalpodautoscaler-gateway.yaml", Gateways.Autoscaler(gateway, t)),
             Manifest.Of("configmap-prometheus-adapter-rules.yaml", Gateways.AdapterConfigMap(ns, labels)),
             Manifest.Of("serviceaccount-store.yaml", BrunoWorkload.ServiceAccount(store)),
-            Manifest.Of("statefulset-store.yaml", StoreNodes.StatefulSet(store, _options, StoreWorkload)),
             Manifest.Of("service-store.yaml", StoreNodes.HeadlessService(store, _options)),
-            Manifest.Of("poddisruptionbudget-store.yaml", BrunoWorkload.DisruptionBudget(store)),
+            Manifest.Of("poddisruptionbudget-store.yaml", BrunoWorkload.DisruptionBudget(store)), // one store node down at a time, whatever its zone: a tenant's two copies are in two zones
         };
+        var zones = t.StoreNodesByZone();
+        manifests.AddRange(zones.Count == 0
+            ? [Manifest.Of("statefulset-store.yaml", StoreNodes.StatefulSet(store, _options, StoreWorkload))]
+            : zones.Select(z => Manifest.Of($"statefulset-store-{z.Zone}.yaml", StoreNodes.StatefulSet(store, _options, StoreWorkload, z))));
         manifests.AddRange(NetworkPolicies.ForTwoTier(ns, labels, _options, gatewaySelector, storeSelector).Select(p => Manifest.Of($"networkpolicy-{p.Metadata.Name}.yaml", p)));
         if (!string.IsNullOrEmpty(_options.ExternalSecretStore))
         {
             manifests.AddRange(ExternalSecrets.Platform(ns, labels, _options, _options.ExternalSecretStore).Select(e => new Manifest(e.FileName, e.Body)));
         }
 
-        return (manifests, [new("apps/v1", "Deployment", GatewayWorkload, ns), new("apps/v1", "StatefulSet", StoreWorkload, ns)]);
+        List<Flux.HealthCheck> checks = [new("apps/v1", "Deployment", GatewayWorkload, ns)];
+        checks.AddRange(zones.Count == 0 ? [new("apps/v1", "StatefulSet", StoreWorkload, ns)] : zones.Select(z => new Flux.HealthCheck("apps/v1", "StatefulSet", $"{StoreWorkload}-{z.Zone}", ns)));
+        return (manifests, checks);
     }
 
     // Variables from Secrets and variables with values, sorted by name.

@@ -108,3 +108,52 @@ public sealed class ClusterTlsConfigurationErrorTests : IDisposable
         Assert.False(Directory.Exists(data));
     }
 }
+
+/// <summary>A zone that is not a DNS label stops <c>bruno serve</c> before anything starts, with exit code 1 and one line naming the setting.</summary>
+[Collection(nameof(ProcessEnvironment))] // the settings come from BRUNO_* variables: nothing else may run meanwhile
+public sealed class ZoneConfigurationErrorTests : IDisposable
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("bruno-cli-zone-").FullName;
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    [Theory]
+    [InlineData("EU_West_1a")]
+    [InlineData("a-zone-name-that-goes-on-for-longer-than-any-dns-label-may-go-on")]
+    public async Task ABadZone_ExitsWith1_AndOneLineNamingIt(string zone)
+    {
+        var data = Path.Combine(_root, "data");
+        var environment = new Dictionary<string, string>
+        {
+            ["BRUNO_CATALOG__PROVIDER"] = "postgres",
+            ["BRUNO_CATALOG__CONNECTIONSTRING"] = "Host=127.0.0.1;Database=never-reached",
+            ["BRUNO_CLUSTER__TOKEN"] = new string('t', 40),
+            ["BRUNO_CLUSTER__NODENAME"] = "store-1",
+            ["BRUNO_CLUSTER__ADVERTISEURL"] = "http://127.0.0.1:7070",
+            ["BRUNO_CLUSTER__ZONE"] = zone,
+        };
+        var errors = new StringWriter();
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(new StringWriter()), Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors, Interactive = InteractionSupport.No });
+        foreach (var (name, value) in environment)
+        {
+            Environment.SetEnvironmentVariable(name, value);
+        }
+
+        try
+        {
+            var code = await BrunoCli.RunAsync(["serve", "--role", "store", "--data", data, "--urls", "http://127.0.0.1:0"], console, errors);
+            Assert.Equal(1, code);
+            Assert.Equal(
+                "error: Bruno:Cluster:Zone must be the zone's name as a DNS label such as eu-west-1a (a-z, 0-9 and '-', at most 63 characters, starting and ending with a letter or digit), or unset.",
+                errors.ToString().TrimEnd());
+            Assert.False(Directory.Exists(data)); // nothing created
+        }
+        finally
+        {
+            foreach (var name in environment.Keys)
+            {
+                Environment.SetEnvironmentVariable(name, null);
+            }
+        }
+    }
+}

@@ -103,6 +103,35 @@ public sealed class CatalogSchemaTests : IDisposable
         Assert.True(seqs[2] > seqs[1]);
     }
 
+    /// <summary>The store nodes' table as catalog schema 7 (and every version before 8) has it.</summary>
+    private const string StoreNodesAtVersion7 = """
+        DROP TABLE store_nodes;
+        CREATE TABLE store_nodes(name TEXT PRIMARY KEY, url TEXT NOT NULL, tenants {long} NOT NULL, row_count {long} NOT NULL, bytes {long} NOT NULL, seen_at {long} NOT NULL,
+          CONSTRAINT store_nodes_load CHECK (tenants >= 0 AND row_count >= 0 AND bytes >= 0));
+        DELETE FROM schema_version WHERE version > 7;
+        INSERT INTO store_nodes VALUES ('store-1', 'http://store-1:7070', 3, 120, 4096, 638990000000000000);
+        """;
+
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public void Migration8_GivesACatalogAtVersion7_TheStoreNodesZone_KeepingItsNodes(string backend)
+    {
+        // a catalog at version 7: made by this build, then its store_nodes table put back as version 7 made it
+        var target = Target(backend);
+        Track(Connect(backend, target));
+        RunScript(backend, target, StoreNodesAtVersion7);
+
+        var db = Track(Connect(backend, target));
+        Assert.Equal(7, db.SchemaVersionFound);
+        Assert.Equal(CatalogSchema.Current, CatalogSchema.VersionOf(db));
+        Assert.Equal([("store-1", 4096L, (string?)null)], db.Query("SELECT name, bytes, zone FROM store_nodes;", r => (r.GetString(0), Convert.ToInt64(r.GetValue(1), System.Globalization.CultureInfo.InvariantCulture), r.IsDBNull(2) ? null : r.GetString(2))));
+        db.Execute("UPDATE store_nodes SET zone = 'eu-west-1a' WHERE name = 'store-1';");
+        Assert.Equal("eu-west-1a", db.Query("SELECT zone FROM store_nodes;", r => r.GetString(0)).Single());
+        Assert.ThrowsAny<DbException>(() => db.Execute("UPDATE store_nodes SET zone = @z;", ("@z", new string('z', 64))));
+        Assert.ThrowsAny<DbException>(() => db.Execute("UPDATE store_nodes SET zone = '';"));
+        Assert.Equal(1L, Scalar(db, "SELECT COUNT(*) FROM schema_version WHERE version = 8;")); // applied once
+    }
+
     [Theory]
     [MemberData(nameof(Backends))]
     public void ACatalogOfTheFirstFormat_GainsTheLaterColumnsWithTheirDefaults(string backend)
@@ -199,20 +228,26 @@ public sealed class CatalogSchemaTests : IDisposable
         var target = Target(backend);
         if (sql is not null)
         {
-            var postgres = backend == "postgres";
-            using DbConnection c = postgres ? new NpgsqlConnection(target) : new SqliteConnection($"Data Source={target}");
-            c.Open();
-            var script = sql
-                .Replace("{long}", postgres ? "BIGINT" : "INTEGER", StringComparison.Ordinal)
-                .Replace("{blob}", postgres ? "BYTEA" : "BLOB", StringComparison.Ordinal)
-                .Replace("{serial}", postgres ? "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY" : "INTEGER PRIMARY KEY AUTOINCREMENT", StringComparison.Ordinal)
-                .Replace("{hash}", postgres ? "'\\x00ff'::bytea" : "X'00FF'", StringComparison.Ordinal);
-            using var cmd = c.CreateCommand();
-            cmd.CommandText = script;
-            cmd.ExecuteNonQuery();
+            RunScript(backend, target, sql);
         }
 
         return Track(Connect(backend, target));
+    }
+
+    /// <summary>Runs <paramref name="sql"/> on the catalog at <paramref name="target"/> with a plain connection (no Bruno code).</summary>
+    private static void RunScript(string backend, string target, string sql)
+    {
+        var postgres = backend == "postgres";
+        using DbConnection c = postgres ? new NpgsqlConnection(target) : new SqliteConnection($"Data Source={target}");
+        c.Open();
+        var script = sql
+            .Replace("{long}", postgres ? "BIGINT" : "INTEGER", StringComparison.Ordinal)
+            .Replace("{blob}", postgres ? "BYTEA" : "BLOB", StringComparison.Ordinal)
+            .Replace("{serial}", postgres ? "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY" : "INTEGER PRIMARY KEY AUTOINCREMENT", StringComparison.Ordinal)
+            .Replace("{hash}", postgres ? "'\\x00ff'::bytea" : "X'00FF'", StringComparison.Ordinal);
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = script;
+        cmd.ExecuteNonQuery();
     }
 
     private static long Scalar(CatalogDatabase db, string sql) =>

@@ -178,6 +178,27 @@ public sealed class OptionsValidationTests
     }
 
     [Fact]
+    public void ClusterZone_IsADnsLabel_OrUnset()
+    {
+        static List<string> Errors(string? zone) => [.. BrunoOptionsValidator.Errors(new BrunoOptions
+        {
+            Catalog = { Provider = "postgres", ConnectionString = "Host=catalog;Database=bruno" },
+            Cluster = { Role = "store", Token = new string('t', 40), NodeName = "store-1", AdvertiseUrl = "http://store-1:7070", Zone = zone },
+        })];
+
+        foreach (var good in new[] { null, "", "eu-west-1a", "z", "us-central1-b", new string('a', 63) })
+        {
+            Assert.Empty(Errors(good));
+        }
+
+        const string Message = "Bruno:Cluster:Zone must be the zone's name as a DNS label such as eu-west-1a (a-z, 0-9 and '-', at most 63 characters, starting and ending with a letter or digit), or unset.";
+        foreach (var bad in new[] { "EU-West-1a", "eu_west_1a", "-eu", "eu-", "eu west", "eu.west", new string('a', 64), "eu\nwest" })
+        {
+            Assert.Equal([Message], Errors(bad));
+        }
+    }
+
+    [Fact]
     public void TheWholeSection_GathersEveryMessage_InOrder()
     {
         var options = new BrunoOptions

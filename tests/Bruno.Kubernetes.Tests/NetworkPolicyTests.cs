@@ -116,6 +116,28 @@ public sealed class NetworkPolicyTests
     }
 
     [Fact]
+    public void WithZones_TheStoreNodesOfEveryZone_AreReachedAndReachEachOtherAsOneTier()
+    {
+        var options = RenderingTests.Zoned();
+        var net = Evaluate(options);
+        var stores = new ManifestRenderer(options, Plans).RenderPlatform().Where(f => f.Path.StartsWith("platform/statefulset-store-", StringComparison.Ordinal))
+            .Select(f => Yaml.Documents(f.Content).Single()["spec"]!["template"]!["metadata"]!["labels"]!.AsObject())
+            .Select(l => new Endpoint("bruno-system", l.ToDictionary(p => p.Key, p => (string)p.Value!, StringComparer.Ordinal)))
+            .ToList();
+        Assert.Equal(3, stores.Count);
+        foreach (var store in stores)
+        {
+            Assert.True(net.Allows(Gateway, store, 7070));
+            Assert.True(net.Allows(Prometheus, store, 8080));
+            Assert.True(net.Allows(store, Postgres, 5432));
+            Assert.False(net.Allows(Stranger, store, 7070));
+            Assert.False(net.Allows(Acme, store, 7070));
+            Assert.All(stores.Where(s => s != store), other => Assert.True(net.Allows(store, other, 7070))); // an owner replicates to a replica in another zone
+            Assert.All(stores.Where(s => s != store), other => Assert.False(net.Allows(store, other, 8080)));
+        }
+    }
+
+    [Fact]
     public void TwoTiers_LetTheIngressReachGatewaysOnly_AndEachTierOutToWhatItNeeds()
     {
         var net = Evaluate(RenderingTests.TwoTier());

@@ -34,11 +34,20 @@ public sealed class RenderingTests
         return options;
     }
 
+    /// <summary>Two tiers whose five store nodes run in three zones (decision 0037).</summary>
+    internal static KubernetesOptions Zoned(Action<KubernetesOptions>? change = null) => TwoTier(o =>
+    {
+        o.TwoTier.StoreNodes = 5;
+        o.TwoTier.StoreZones = ["eu-west-1a", "eu-west-1b", "eu-west-1c"];
+        change?.Invoke(o);
+    });
+
     /// <summary>Every case the snapshots and schema checks cover: name → files.</summary>
     internal static Dictionary<string, IReadOnlyList<RenderedFile>> Cases() => new(StringComparer.Ordinal)
     {
         ["platform"] = new ManifestRenderer(new KubernetesOptions(), Plans).RenderPlatform(),
         ["platform-two-tier"] = new ManifestRenderer(TwoTier(), Plans).RenderPlatform(),
+        ["platform-two-tier-zones"] = new ManifestRenderer(Zoned(), Plans).RenderPlatform(),
         ["namespace"] = new ManifestRenderer(new KubernetesOptions(), Plans).RenderTenant(Tenant("acme", "namespace", "default", "gdpr")),
         ["namespace-external-llm"] = new ManifestRenderer(ExternalLlm(o => o.ExternalSecretStore = "vault"), Plans).RenderTenant(Tenant("beta", "namespace", "premium")),
         ["kamaji"] = new ManifestRenderer(ExternalLlm(), Plans).RenderTenant(Tenant("initech", "kamaji", "premium", "soc2", "hipaa")),

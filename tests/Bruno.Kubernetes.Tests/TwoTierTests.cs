@@ -321,6 +321,98 @@ public sealed class TwoTierTests
     }
 
     [Fact]
+    public void WithZones_EachZoneHasAStatefulSetPinnedToIt_ThatTellsItsPodsTheirZone()
+    {
+        var zoned = Platform(RenderingTests.Zoned());
+        string[] zones = ["eu-west-1a", "eu-west-1b", "eu-west-1c"];
+        Assert.DoesNotContain("platform/statefulset-store.yaml", zoned.Keys);
+        var sets = zones.Select(z => zoned[$"platform/statefulset-store-{z}.yaml"]).ToList();
+        Assert.Equal(3, zoned.Values.Count(d => (string?)d["kind"] == "StatefulSet"));
+        Assert.Equal([2L, 2L, 1L], sets.Select(s => (long)s["spec"]!["replicas"]!)); // five nodes over three zones, the first listed taking the extra ones
+
+        var headless = zoned["platform/service-store.yaml"];
+        var budget = zoned["platform/poddisruptionbudget-store.yaml"];
+        var gatewayLabels = zoned["platform/deployment-gateway.yaml"]["spec"]!["template"]!["metadata"]!["labels"];
+        var podNames = new List<string>();
+        foreach (var (zone, set) in zones.Zip(sets))
+        {
+            var spec = set["spec"]!;
+            var name = (string)set["metadata"]!["name"]!;
+            Assert.Equal($"agent-bruno-store-{zone}", name);
+            Assert.Empty(Schemas.StatefulSetErrors(set, "v1.35.0"));
+            Assert.Equal((string)headless["metadata"]!["name"]!, (string)spec["serviceName"]!); // one headless Service names every zone's pods
+            podNames.AddRange(Enumerable.Range(0, (int)(long)spec["replicas"]!).Select(i => $"{name}-{i}"));
+
+            // its own pods only: the zones' StatefulSets never claim each other's pods
+            var labels = spec["template"]!["metadata"]!["labels"];
+            Assert.Equal(zone, (string)labels!["bruno.dev/zone"]!);
+            Assert.True(Selects(spec["selector"], labels));
+            foreach (var other in sets.Where(o => o != set))
+            {
+                Assert.False(Selects(spec["selector"], other["spec"]!["template"]!["metadata"]!["labels"]));
+            }
+
+            // what selects store nodes selects those of every zone, and nothing else
+            Assert.All(headless["spec"]!["selector"]!.AsObject(), p => Assert.Equal((string?)p.Value, (string?)labels![p.Key]));
+            Assert.True(Selects(budget["spec"]!["selector"], labels));
+
+            // on a node of its zone only, never on a host another store node (of any zone) runs on
+            var pod = spec["template"]!["spec"]!;
+            var term = pod["affinity"]!["nodeAffinity"]!["requiredDuringSchedulingIgnoredDuringExecution"]!["nodeSelectorTerms"]!.AsArray().Single()!["matchExpressions"]!.AsArray().Single()!;
+            Assert.Equal($"topology.kubernetes.io/zone In {zone}", $"{term["key"]} {term["operator"]} {string.Join(",", term["values"]!.AsArray().Select(v => (string)v!))}");
+            var apart = pod["affinity"]!["podAntiAffinity"]!["requiredDuringSchedulingIgnoredDuringExecution"]!.AsArray().Single()!;
+            Assert.Equal("kubernetes.io/hostname", (string)apart["topologyKey"]!);
+            Assert.All(sets, other => Assert.True(Selects(apart["labelSelector"], other["spec"]!["template"]!["metadata"]!["labels"])));
+            Assert.False(Selects(apart["labelSelector"], gatewayLabels));
+            Assert.Null(pod["topologySpreadConstraints"]); // nothing to spread: the zone is fixed
+
+            // the pods say which zone they are in; $(POD_NAME) stays first, the rest sorted
+            var env = Container(set)["env"]!.AsArray().Select(e => (string)e!["name"]!).ToList();
+            Assert.Equal("POD_NAME", env[0]);
+            Assert.Equal(env.Skip(1).Order(StringComparer.Ordinal), env.Skip(1));
+            Assert.Equal(zone, (string)Env(set)["BRUNO_CLUSTER__ZONE"]["value"]!);
+            Assert.True(Core.Cluster.ClusterOptions.IsZoneName(zone));
+            Assert.Equal("agent-bruno-store", (string)pod["serviceAccountName"]!);
+        }
+
+        // every store node has a name of its own, which Bruno takes as a node name (a DNS label)
+        Assert.Equal(5, podNames.Distinct(StringComparer.Ordinal).Count());
+        Assert.All(podNames, n => Assert.True(Storage.Identity.TenantId.TryParse(n, out _), n));
+        Assert.Equal(
+            ["apps/v1 Deployment bruno-system/agent-bruno-gateway", .. zones.Select(z => $"apps/v1 StatefulSet bruno-system/agent-bruno-store-{z}")],
+            zoned["flux-system/bruno-platform.yaml"]["spec"]!["healthChecks"]!.AsArray().Select(c => $"{c!["apiVersion"]} {c["kind"]} {c["namespace"]}/{c["name"]}"));
+
+        // the rest of the platform is the same as without zones
+        var plain = Platform(RenderingTests.TwoTier(o => o.TwoTier.StoreNodes = 5));
+        Assert.Equal(plain.Keys.Where(k => !k.Contains("statefulset", StringComparison.Ordinal) && !k.StartsWith("flux-system/", StringComparison.Ordinal)), zoned.Keys.Where(k => !k.Contains("statefulset", StringComparison.Ordinal) && !k.StartsWith("flux-system/", StringComparison.Ordinal)));
+        Assert.All(plain.Where(p => !p.Key.Contains("statefulset", StringComparison.Ordinal) && !p.Key.StartsWith("flux-system/", StringComparison.Ordinal)), p => Assert.True(JsonNode.DeepEquals(p.Value, zoned[p.Key]), p.Key));
+    }
+
+    [Fact]
+    public void WithoutZones_TheStoreTierIsRenderedAsBefore_AndAZonesEnvironmentIsAccepted()
+    {
+        var plain = new ManifestRenderer(RenderingTests.TwoTier(), Plans).RenderPlatform();
+        Assert.Equal(plain, new ManifestRenderer(RenderingTests.TwoTier(o => o.TwoTier.StoreZones = []), Plans).RenderPlatform());
+        var set = Platform(RenderingTests.TwoTier())["platform/statefulset-store.yaml"];
+        Assert.DoesNotContain("BRUNO_CLUSTER__ZONE", Env(set).Keys);
+        Assert.Null(set["spec"]!["template"]!["spec"]!["affinity"]!["nodeAffinity"]);
+
+        // a zone's store node: the settings its environment gives are ones the server accepts, zone included
+        using var authority = TestAuthority.Create("bruno-cluster-ca");
+        var secret = authority.Issue(Directory.CreateTempSubdirectory("bruno-k8s-tls-").FullName, "agent-bruno-cluster", hosts: ["*.agent-bruno-store.bruno-system.svc.cluster.local"]);
+        try
+        {
+            var settings = ServerSettings(Platform(RenderingTests.Zoned())["platform/statefulset-store-eu-west-1b.yaml"], secret.Folder);
+            var options = Server.BrunoServer.ReadOptions(new ConfigurationBuilder().AddInMemoryCollection(settings).Build());
+            Assert.Equal((Core.Cluster.NodeRole.Store, "eu-west-1b"), (options.Cluster.Kind, options.Cluster.Zone));
+        }
+        finally
+        {
+            Directory.Delete(secret.Folder, recursive: true);
+        }
+    }
+
+    [Fact]
     public void TheStatefulSetCheck_FindsWhatTheSchemasWouldHave()
     {
         var rendered = Platform(RenderingTests.TwoTier())["platform/statefulset-store.yaml"];
@@ -387,6 +479,11 @@ public sealed class TwoTierTests
         Assert.Contains("StoreMemoryGiB", Refusal(t => t.StoreMemoryGiB = 0), StringComparison.Ordinal);
         Assert.Contains("ClusterDomain", Refusal(t => t.ClusterDomain = "Cluster Local"), StringComparison.Ordinal);
         Assert.Contains("TlsSecret", Refusal(t => t.TlsSecret = "Not A Name"), StringComparison.Ordinal);
+        Assert.Contains("StoreZones", Refusal(t => t.StoreZones = ["eu-west-1a", "EU_West_1b"]), StringComparison.Ordinal);
+        Assert.Contains("StoreZones", Refusal(t => t.StoreZones = ["eu-west-1a", "eu-west-1a"]), StringComparison.Ordinal);
+        Assert.Contains("StoreZones", Refusal(t => t.StoreZones = [new string('z', 35)]), StringComparison.Ordinal); // agent-bruno-store-<zone> would pass 52
+        Assert.Contains("StoreNodes must be at least their number", Refusal(t => (t.StoreNodes, t.StoreZones) = (2, ["a", "b", "c"])), StringComparison.Ordinal);
+        Assert.Empty(RenderingTests.Zoned(o => o.TwoTier.StoreZones = [new string('z', 34)]).Validate());
 
         var off = new KubernetesOptions();
         off.TwoTier.StoreNodes = 1; // not used while the one process is rendered

@@ -30,7 +30,7 @@ internal sealed class TenantMoveCommand : AsyncCommand<TenantMoveCommand.Setting
     }
 }
 
-/// <summary><c>bruno node list</c>: the store nodes, their load and whether they report.</summary>
+/// <summary><c>bruno node list</c>: the store nodes, their zone, their load and whether they report.</summary>
 internal sealed class NodeListCommand : AsyncCommand<CliSettings>
 {
     public override async Task<int> ExecuteAsync(CommandContext context, CliSettings settings, CancellationToken cancellationToken)
@@ -40,7 +40,7 @@ internal sealed class NodeListCommand : AsyncCommand<CliSettings>
         {
             foreach (var n in nodes.EnumerateArray())
             {
-                c.WriteLine($"{n.GetProperty("name").GetString()}\t{(n.GetProperty("live").GetBoolean() ? "live" : "silent")}\t{n.GetProperty("tenants_placed").GetInt32()} tenants\t{n.GetProperty("replicas_placed").GetInt32()} replicas\t{n.GetProperty("rows").GetInt64():N0} rows\t{n.GetProperty("bytes").GetInt64():N0} bytes\t{n.GetProperty("url").GetString()}");
+                c.WriteLine($"{n.GetProperty("name").GetString()}\t{(n.GetProperty("live").GetBoolean() ? "live" : "silent")}\tzone {(n.TryGetProperty("zone", out var zone) && zone.GetString() is { } z ? z : "unknown")}\t{n.GetProperty("tenants_placed").GetInt32()} tenants\t{n.GetProperty("replicas_placed").GetInt32()} replicas\t{n.GetProperty("rows").GetInt64():N0} rows\t{n.GetProperty("bytes").GetInt64():N0} bytes\t{n.GetProperty("url").GetString()}");
             }
         });
         return BrunoCli.Ok;

@@ -35,6 +35,22 @@ public sealed class ClusterOptions
     /// </summary>
     public string? AdvertiseUrl { get; set; }
 
+    /// <summary>
+    /// The zone (failure domain) this store node runs in, e.g. <c>eu-west-1a</c>, as the Kubernetes node label
+    /// <c>topology.kubernetes.io/zone</c> names it; optional. A store node reports it with its heartbeat, and a tenant's
+    /// replica goes to a node of another zone than its owner's when a live one exists (decision 0037). Null or empty: the
+    /// zone is unknown, and the node is never counted as apart from any other. A value that is not a DNS label (a-z,
+    /// 0-9, '-', at most 63 characters) stops the process at start.
+    /// </summary>
+    public string? Zone { get; set; }
+
+    /// <summary>The zone, or null when none is set (empty counts as none).</summary>
+    public string? ZoneOrNull => string.IsNullOrEmpty(Zone) ? null : Zone;
+
+    /// <summary>Whether <paramref name="zone"/> is a zone name Bruno accepts: a DNS label (1-63 of a-z, 0-9 and '-', starting and ending with a letter or digit).</summary>
+    public static bool IsZoneName(string? zone) =>
+        zone is { Length: > 0 and <= 63 } && zone.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-') && zone[0] != '-' && zone[^1] != '-';
+
     /// <summary>The port of a store node's gRPC API (HTTP/2; its health and metrics stay on the main port).</summary>
     public int StorePort { get; set; } = 7070;
 
@@ -101,6 +117,11 @@ public sealed class ClusterOptions
         {
             yield return "Bruno:Cluster:Role must be all, gateway or store.";
             yield break;
+        }
+
+        if (!string.IsNullOrEmpty(Zone) && !IsZoneName(Zone))
+        {
+            yield return "Bruno:Cluster:Zone must be the zone's name as a DNS label such as eu-west-1a (a-z, 0-9 and '-', at most 63 characters, starting and ending with a letter or digit), or unset.";
         }
 
         if (Kind == NodeRole.All)

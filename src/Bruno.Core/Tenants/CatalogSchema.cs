@@ -27,6 +27,7 @@ public static class CatalogSchema
         new(5, "operators' console sign-ins (each operator's link is good once; the record of their sign-ins)", ConsoleOperatorSignIns),
         new(6, "each tenant's replica: the second store node holding it, being built or in sync with the owner", Replicas),
         new(7, "request-limit windows shared by gateways (tokens granted per tenant, budget and window) and the gateways that draw on them", LimitWindows),
+        new(8, "the zone each store node reports with its heartbeat (null: not known)", StoreNodeZones),
     ];
 
     /// <summary>The version this build writes and understands.</summary>
@@ -228,6 +229,13 @@ public static class CatalogSchema
               CONSTRAINT limit_gateways_seen CHECK (seen_at > 0));
             """));
     }
+
+    /// <summary>
+    /// Migration 8: the zone a store node runs in (decision 0037), as it reports it with every heartbeat; null for a node
+    /// that sets none, and for every node until it reports again after the upgrade. At most 63 characters when set.
+    /// </summary>
+    private static void StoreNodeZones(CatalogDatabase db, DbConnection c) =>
+        Run(c, "ALTER TABLE store_nodes ADD COLUMN zone TEXT NULL CHECK (zone IS NULL OR length(zone) BETWEEN 1 AND 63);");
 
     private static void Retention(CatalogDatabase db, DbConnection c)
     {

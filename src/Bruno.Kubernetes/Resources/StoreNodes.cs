@@ -7,7 +7,9 @@ namespace Bruno.Kubernetes.Resources;
 /// the one writer of the tenants it owns, on a PersistentVolumeClaim of its own from the claim template. A headless
 /// Service gives each pod a stable DNS name (<c>&lt;pod&gt;.&lt;service&gt;.&lt;namespace&gt;.svc.&lt;domain&gt;</c>),
 /// which the pod advertises to the gateways and to the other store nodes. Pods start and stop in parallel (no node
-/// waits for another) and are updated one at a time; the PodDisruptionBudget lets one down at a time.
+/// waits for another) and are updated one at a time; the PodDisruptionBudget lets one down at a time. With zones
+/// (<see cref="TwoTierOptions.StoreZones"/>), one such StatefulSet per zone, all named through the same headless Service
+/// and counted by the same budget.
 /// </summary>
 internal static class StoreNodes
 {
@@ -17,9 +19,39 @@ internal static class StoreNodes
     /// <summary>The environment variable the pod's own name is put in, for the others to refer to as <c>$(POD_NAME)</c>.</summary>
     public const string PodNameVariable = "POD_NAME";
 
-    public static V1StatefulSet StatefulSet(WorkloadShape w, KubernetesOptions options, string headlessService)
+    /// <summary>The label that tells the pods of one zone's StatefulSet from the others' (decision 0037).</summary>
+    public const string ZoneSelectorLabel = "bruno.dev/zone";
+
+    /// <summary>
+    /// The store nodes' StatefulSet: all of them (<paramref name="zone"/> null), or those of one zone. A zone's
+    /// StatefulSet is named <c>&lt;name&gt;-&lt;zone&gt;</c> (so are its pods, each name unique and stable), selects its
+    /// pods by <see cref="ZoneSelectorLabel"/> as well, runs them only on nodes of that zone (a required node affinity),
+    /// and tells them their zone (<c>BRUNO_CLUSTER__ZONE</c>); the service account, the headless Service, the host
+    /// anti-affinity and everything else selecting store nodes still select those of every zone.
+    /// </summary>
+    public static V1StatefulSet StatefulSet(WorkloadShape w, KubernetesOptions options, string headlessService, (string Name, int Nodes)? zone = null)
     {
         var t = options.TwoTier;
+        if (zone is { } z)
+        {
+            var labels = WithZone(w.Labels, z.Name);
+            List<V1EnvVar> env = [w.Environment[0], .. w.Environment.Skip(1).Append(new V1EnvVar { Name = "BRUNO_CLUSTER__ZONE", Value = z.Name }).OrderBy(e => e.Name, StringComparer.Ordinal)]; // POD_NAME stays first
+            var set = StatefulSet(w with { Labels = labels, Environment = env }, options, headlessService);
+            set.Metadata.Name = $"{w.Name}-{z.Name}";
+            set.Spec.Replicas = z.Nodes;
+            set.Spec.Selector = new V1LabelSelector { MatchLabels = WithZone(w.Selector, z.Name) };
+            var pod = set.Spec.Template.Spec;
+            pod.TopologySpreadConstraints = null; // the zone is fixed: nothing to spread over
+            pod.Affinity.NodeAffinity = new V1NodeAffinity
+            {
+                RequiredDuringSchedulingIgnoredDuringExecution = new V1NodeSelector
+                {
+                    NodeSelectorTerms = [new V1NodeSelectorTerm { MatchExpressions = [new V1NodeSelectorRequirement { Key = ZoneLabel, OperatorProperty = "In", Values = [z.Name] }] }],
+                },
+            };
+            return set;
+        }
+
         var template = BrunoWorkload.Pod(
             w,
             options,
@@ -54,6 +86,10 @@ internal static class StoreNodes
             },
         };
     }
+
+    // The labels and the zone's, sorted by name as every label set rendered is.
+    private static Dictionary<string, string> WithZone(Dictionary<string, string> labels, string zone) =>
+        new(new SortedDictionary<string, string>(labels, StringComparer.Ordinal) { [ZoneSelectorLabel] = zone }, StringComparer.Ordinal);
 
     /// <summary>
     /// The headless Service that names each store node in DNS, on the store port only. Only ready nodes are published:

@@ -57,6 +57,7 @@ public sealed class CatalogBackendTests : IDisposable
         // what the operator wrote stands
         var own = new Npgsql.NpgsqlConnectionStringBuilder(CatalogDatabase.WithDefaults("Host=db;Database=bruno;Timeout=20;Command Timeout=60;Options=-c search_path=bruno"));
         Assert.Equal((20, 60, "-c search_path=bruno"), (own.Timeout, own.CommandTimeout, own.Options));
+        Assert.True(string.IsNullOrEmpty(new Npgsql.NpgsqlConnectionStringBuilder(CatalogDatabase.WithDefaults("Host=db;Options=")).Options)); // none, for a pooler that refuses them
     }
 
     [Fact]

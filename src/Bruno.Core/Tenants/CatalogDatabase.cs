@@ -21,7 +21,7 @@ public enum CatalogProvider
 /// type); only table definitions differ, through <see cref="Ddl"/>. Connections are pooled; each call opens one.
 /// Database failures surface as <see cref="DbException"/>.
 /// </summary>
-public sealed class CatalogDatabase : IDisposable
+public sealed partial class CatalogDatabase : IDisposable
 {
     private readonly string? _sqlite;
     private readonly NpgsqlDataSource? _postgres;
@@ -104,8 +104,8 @@ public sealed class CatalogDatabase : IDisposable
     /// <see cref="LockWaitSeconds"/>. And unless <c>Options</c> is set, each session asks the server to probe its peer
     /// after 4 s of silence (every 2 s, 3 times) and to give up on data unacknowledged for 10 s: a process cut off while
     /// it holds a lock (a tenant's audit log) loses its session and the lock within about 10 s, instead of holding every
-    /// other gateway's writes of that tenant for the system's two hours (or 15 minutes of retransmissions). (A connection pooler must pass the <c>options</c> startup parameter on, or be given
-    /// <c>Options=</c> of its own.)
+    /// other gateway's writes of that tenant for the system's two hours (or 15 minutes of retransmissions). Behind a
+    /// connection pooler that refuses the <c>options</c> startup parameter, <c>Options=</c> (empty) sends none.
     /// </remarks>
     public static CatalogDatabase Postgres(string connectionString) =>
         new(CatalogProvider.Postgres, null, NpgsqlDataSource.Create(WithDefaults(connectionString)));
@@ -118,6 +118,9 @@ public sealed class CatalogDatabase : IDisposable
 
     /// <summary>Seconds a process waits for a lock another holds (a tenant's audit log) before giving up (503).</summary>
     public const int LockWaitSeconds = 60;
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"(^|;)\s*Options\s*=\s*(;|$)", System.Text.RegularExpressions.RegexOptions.IgnoreCase)]
+    private static partial System.Text.RegularExpressions.Regex EmptyOptions();
 
     /// <summary>The connection string with Bruno's timeouts and keepalives where it sets none.</summary>
     internal static string WithDefaults(string connectionString)
@@ -134,7 +137,7 @@ public sealed class CatalogDatabase : IDisposable
             builder.CommandTimeout = StatementSeconds;
         }
 
-        if (!given.ContainsKey("Options"))
+        if (!given.ContainsKey("Options") && !EmptyOptions().IsMatch(connectionString)) // "Options=": none at all
         {
             builder.Options = "-c tcp_keepalives_idle=4 -c tcp_keepalives_interval=2 -c tcp_keepalives_count=3 -c tcp_user_timeout=10000";
         }

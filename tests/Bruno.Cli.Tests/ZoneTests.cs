@@ -69,3 +69,54 @@ public sealed class ZoneTests : IAsyncLifetime
         Assert.Equal(["store-a live zone eu-west-1a", "store-a2 live zone eu-west-1a", "store-b live zone eu-west-1b", "store-x live zone unknown"], lines.Select(l => string.Join(' ', l.Split('\t').Take(3))));
     }
 }
+
+/// <summary>
+/// Zones with real processes: four store nodes in two zones (two each) and a gateway over a PostgreSQL catalog. Every
+/// tenant's copies are in both zones, and when an owner dies its promoted replica gets its new replica in the other zone
+/// again, the dead node's zone partner, though the third node of the survivor's own zone is as free.
+/// </summary>
+public sealed class ZonedClusterTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task EveryTenantHasACopyInEachZone_AndKeepsOneAfterItsOwnerDies()
+    {
+        static string ZoneOf(string node) => node is "store-1" or "store-2" ? "zone-a" : "zone-b";
+        await using var cluster = await TestCluster.StartAsync(
+            stores: 4, gateways: 1, Ct, nodeSettings: node => new Dictionary<string, string> { ["BRUNO_CLUSTER__ZONE"] = ZoneOf(node) });
+        var tenants = Enumerable.Range(0, 6).Select(i => $"zoned-{i}-{Guid.NewGuid():N}"[..16]).ToArray();
+        await cluster.CreateTenantsAsync(0, Ct, tenants);
+        using var admin = cluster.Client(0, cluster.PlatformToken());
+        async Task<JsonElement> PlacementAsync(string tenant) => await admin.GetFromJsonAsync<JsonElement>($"/admin/v1/tenants/{tenant}/placement", Ct);
+        foreach (var tenant in tenants)
+        {
+            var p = await PlacementAsync(tenant);
+            Assert.True(p.GetProperty("zones_apart").GetBoolean(), p.ToString());
+            Assert.NotEqual(ZoneOf(p.GetProperty("node").GetString()!), ZoneOf(p.GetProperty("replica").GetString()!));
+        }
+
+        // the owner of the first tenant dies: its replica (the other zone) is promoted, and the new replica goes back to
+        // the dead owner's zone, to the node left there
+        var before = await PlacementAsync(tenants[0]);
+        var owner = before.GetProperty("node").GetString()!;
+        var promoted = before.GetProperty("replica").GetString()!;
+        var partner = cluster.Stores.Select(s => s.Name).Single(n => n != owner && ZoneOf(n) == ZoneOf(owner));
+        cluster.Store(owner).Kill();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            var p = await PlacementAsync(tenants[0]);
+            if (p.GetProperty("node").GetString() == promoted && p.GetProperty("replica").GetString() is { } replica && p.GetProperty("replica_in_sync").GetBoolean())
+            {
+                Assert.Equal(partner, replica);
+                Assert.True(p.GetProperty("zones_apart").GetBoolean());
+                break;
+            }
+
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), "no new replica in sync within 30 s: " + p);
+            using var tick = new PeriodicTimer(TimeSpan.FromMilliseconds(200));
+            await tick.WaitForNextTickAsync(Ct);
+        }
+    }
+}

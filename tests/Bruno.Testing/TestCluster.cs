@@ -59,10 +59,11 @@ public sealed class TestCluster : IAsyncDisposable
     /// <paramref name="settings"/> adds to (or replaces) the environment every process gets. <paramref name="hosts"/>
     /// says where each process ("store-1", "gateway-2"…) runs (a <see cref="NetworkNamespace"/>'s host); by default on
     /// 127.0.0.1. The test's clients (<see cref="Client"/>) call from <paramref name="clientAddress"/> when given.
+    /// <paramref name="nodeSettings"/> adds settings of one process by name (a store node's zone).
     /// </remarks>
     public static async Task<TestCluster> StartAsync(
         int stores, int gateways, CancellationToken ct, string? catalog = null, bool tls = false, IReadOnlyDictionary<string, string>? settings = null,
-        Func<string, TestHost>? hosts = null, string? clientAddress = null)
+        Func<string, TestHost>? hosts = null, string? clientAddress = null, Func<string, IReadOnlyDictionary<string, string>>? nodeSettings = null)
     {
         var root = Path.Combine(Path.GetTempPath(), "bruno-cluster-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(root);
@@ -128,6 +129,11 @@ public sealed class TestCluster : IAsyncDisposable
                     ["BRUNO_CLUSTER__STOREBIND"] = host.Address,
                     ["BRUNO_CLUSTER__ADVERTISEURL"] = cluster._grpc[name].ToString().TrimEnd('/'),
                 };
+                foreach (var (key, value) in nodeSettings?.Invoke(name) ?? new Dictionary<string, string>())
+                {
+                    env[key] = value;
+                }
+
                 starts.Add(BrunoProcess.StartAsync(name, "store", Path.Combine(root, name), BrunoProcess.FreePort(), env, ct, host));
             }
 

@@ -67,25 +67,8 @@ public sealed class ClusterTlsConfigurationErrorTests : IDisposable
             ["BRUNO_CLUSTER__NODENAME"] = "store-1",
             ["BRUNO_CLUSTER__ADVERTISEURL"] = "https://127.0.0.1:7070",
         };
-        var errors = new StringWriter();
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(new StringWriter()), Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors, Interactive = InteractionSupport.No });
-        foreach (var (name, value) in environment)
-        {
-            Environment.SetEnvironmentVariable(name, value);
-        }
-
-        try
-        {
-            var code = await BrunoCli.RunAsync(["serve", "--role", "store", "--data", data, "--urls", "http://127.0.0.1:0"], console, errors);
-            return (code, errors.ToString().TrimEnd(), data);
-        }
-        finally
-        {
-            foreach (var name in environment.Keys)
-            {
-                Environment.SetEnvironmentVariable(name, null);
-            }
-        }
+        var (code, errors) = await StoreStart.RunAsync(data, environment);
+        return (code, errors, data);
     }
 
     [Fact]
@@ -132,6 +115,21 @@ public sealed class ZoneConfigurationErrorTests : IDisposable
             ["BRUNO_CLUSTER__ADVERTISEURL"] = "http://127.0.0.1:7070",
             ["BRUNO_CLUSTER__ZONE"] = zone,
         };
+        var (code, errors) = await StoreStart.RunAsync(data, environment);
+        Assert.Equal(1, code);
+        Assert.Equal(
+            "error: Bruno:Cluster:Zone must be the zone's name as a DNS label such as eu-west-1a (a-z, 0-9 and '-', at most 63 characters, starting and ending with a letter or digit), or unset.",
+            errors);
+        Assert.False(Directory.Exists(data)); // nothing created
+    }
+}
+
+/// <summary><c>bruno serve --role store</c> in process, its settings given as BRUNO_* variables for the call only.</summary>
+internal static class StoreStart
+{
+    /// <summary>The exit code and standard error (trimmed) of a start with <paramref name="environment"/>.</summary>
+    public static async Task<(int Code, string Errors)> RunAsync(string data, IReadOnlyDictionary<string, string> environment)
+    {
         var errors = new StringWriter();
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(new StringWriter()), Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors, Interactive = InteractionSupport.No });
         foreach (var (name, value) in environment)
@@ -142,11 +140,7 @@ public sealed class ZoneConfigurationErrorTests : IDisposable
         try
         {
             var code = await BrunoCli.RunAsync(["serve", "--role", "store", "--data", data, "--urls", "http://127.0.0.1:0"], console, errors);
-            Assert.Equal(1, code);
-            Assert.Equal(
-                "error: Bruno:Cluster:Zone must be the zone's name as a DNS label such as eu-west-1a (a-z, 0-9 and '-', at most 63 characters, starting and ending with a letter or digit), or unset.",
-                errors.ToString().TrimEnd());
-            Assert.False(Directory.Exists(data)); // nothing created
+            return (code, errors.ToString().TrimEnd());
         }
         finally
         {

@@ -202,6 +202,18 @@ public sealed class RemoteStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public void AWriteAnOwnerCouldNotAcknowledge_CrossesTheWireAsUnavailable_NotAsAStorageFault()
+    {
+        // issue 23's partition test: an owner whose replica and catalog were both unreachable threw this, and the
+        // gateway answered 500 because it crossed the wire as a generic storage error
+        var sent = RemoteErrors.ToRpc(new StoreUnavailableException("acme", "store-1"));
+        Assert.Equal(Grpc.Core.StatusCode.Unavailable, sent.StatusCode);
+        var received = RemoteErrors.FromRpc(sent, TenantId.Parse("acme"), "store-1");
+        var unavailable = Assert.IsType<StoreUnavailableException>(received);
+        Assert.Equal("store-1", unavailable.Node);
+    }
+
+    [Fact]
     public async Task WithoutTheClusterToken_TheNodeRefusesEveryCall_AndChangesNothing()
     {
         var tenant = NewTenant();

@@ -109,7 +109,7 @@ public sealed class ClientCredentialTests : IAsyncLifetime
     public async Task TheFirstStartBanner_PrintsATokenCommandThatWorksAsPrinted()
     {
         var root = Path.Combine(_elsewhere, "first start");
-        await using var server = await BrunoProcess.StartAsync("banner", "all", root, BrunoProcess.FreePort(), new Dictionary<string, string>(), TestContext.Current.CancellationToken);
+        await using var server = await BrunoProcess.OnFreePortsAsync(() => BrunoProcess.StartAsync("banner", "all", root, BrunoProcess.FreePort(), new Dictionary<string, string>(), TestContext.Current.CancellationToken));
         var line = Assert.Single(server.Output.Split('\n'), l => l.StartsWith("Operator token: ", StringComparison.Ordinal));
         var command = line["Operator token: ".Length..].Trim();
         Assert.Contains("'" + root + "'", command, StringComparison.Ordinal); // the folder, quoted (it has a space)

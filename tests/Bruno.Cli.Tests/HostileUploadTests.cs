@@ -33,7 +33,7 @@ public sealed class HostileUploadTests : IAsyncLifetime
             ["BRUNO_PLANS__default__REQUESTSPERDAY"] = "10000000",
             ["BRUNO_PLANS__default__CLIENTREQUESTSPERMINUTE"] = "100000",
         };
-        _server = await BrunoProcess.StartAsync("server", "all", _root, BrunoProcess.FreePort(), limits, Ct);
+        _server = await BrunoProcess.OnFreePortsAsync(() => BrunoProcess.StartAsync("server", "all", _root, BrunoProcess.FreePort(), limits, Ct));
     }
 
     private HttpClient Client(string token)

@@ -67,6 +67,25 @@ public sealed class BrunoProcess : IAsyncDisposable
     }
 
     /// <summary>
+    /// Starts a process on ports <paramref name="start"/> picks, again on new ones when one was taken meanwhile (a free
+    /// port is found by binding and releasing it: another test's process can take it before this one binds it).
+    /// </summary>
+    public static async Task<BrunoProcess> OnFreePortsAsync(Func<Task<BrunoProcess>> start)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await start();
+            }
+            catch (InvalidOperationException e) when (attempt < 4 && e.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+            {
+                // taken: new ports
+            }
+        }
+    }
+
+    /// <summary>
     /// Starts <c>bruno serve --role <paramref name="role"/></c> on <paramref name="port"/> of 127.0.0.1, or of
     /// <paramref name="host"/> (a test host in a network namespace), and waits until it serves.
     /// </summary>

@@ -119,22 +119,30 @@ public sealed class TestCluster : IAsyncDisposable
             {
                 var name = $"store-{i}";
                 var host = hosts?.Invoke(name) ?? TestHost.Loopback;
-                var grpc = BrunoProcess.FreePort();
-                cluster._grpc[name] = new Uri($"{scheme}://{host.Address}:{grpc}");
-                var env = new Dictionary<string, string>(common)
+                starts.Add(BrunoProcess.OnFreePortsAsync(() =>
                 {
-                    ["BRUNO_MASTERKEY"] = masterKey,
-                    ["BRUNO_CLUSTER__NODENAME"] = name,
-                    ["BRUNO_CLUSTER__STOREPORT"] = grpc.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                    ["BRUNO_CLUSTER__STOREBIND"] = host.Address,
-                    ["BRUNO_CLUSTER__ADVERTISEURL"] = cluster._grpc[name].ToString().TrimEnd('/'),
-                };
-                foreach (var (key, value) in nodeSettings?.Invoke(name) ?? new Dictionary<string, string>())
-                {
-                    env[key] = value;
-                }
+                    var grpc = BrunoProcess.FreePort();
+                    var url = new Uri($"{scheme}://{host.Address}:{grpc}");
+                    lock (cluster._grpc)
+                    {
+                        cluster._grpc[name] = url;
+                    }
 
-                starts.Add(BrunoProcess.StartAsync(name, "store", Path.Combine(root, name), BrunoProcess.FreePort(), env, ct, host));
+                    var env = new Dictionary<string, string>(common)
+                    {
+                        ["BRUNO_MASTERKEY"] = masterKey,
+                        ["BRUNO_CLUSTER__NODENAME"] = name,
+                        ["BRUNO_CLUSTER__STOREPORT"] = grpc.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                        ["BRUNO_CLUSTER__STOREBIND"] = host.Address,
+                        ["BRUNO_CLUSTER__ADVERTISEURL"] = url.ToString().TrimEnd('/'),
+                    };
+                    foreach (var (key, value) in nodeSettings?.Invoke(name) ?? new Dictionary<string, string>())
+                    {
+                        env[key] = value;
+                    }
+
+                    return BrunoProcess.StartAsync(name, "store", Path.Combine(root, name), BrunoProcess.FreePort(), env, ct, host);
+                }));
             }
 
             storeList.AddRange(await Task.WhenAll(starts));
@@ -142,7 +150,7 @@ public sealed class TestCluster : IAsyncDisposable
             for (var i = 1; i <= gateways; i++)
             {
                 var name = $"gateway-{i}";
-                starts.Add(BrunoProcess.StartAsync(name, "gateway", Path.Combine(root, name), BrunoProcess.FreePort(), common, ct, hosts?.Invoke(name)));
+                starts.Add(BrunoProcess.OnFreePortsAsync(() => BrunoProcess.StartAsync(name, "gateway", Path.Combine(root, name), BrunoProcess.FreePort(), common, ct, hosts?.Invoke(name))));
             }
 
             gatewayList.AddRange(await Task.WhenAll(starts));

@@ -11,15 +11,16 @@ namespace Bruno.Server.Hosting.Logging;
 /// <remarks>
 /// Identifiers the logs need are left as they are: trace and span ids, GUIDs, ISO-8601 timestamps, small numbers,
 /// versions, addresses with ports, route templates, tenant ids and hex digests. <see cref="Redact"/> never throws: when
-/// the patterns take longer than their time limit (250 ms per match) on some input, the whole text is replaced by
-/// <see cref="Unchecked"/> (it fails closed, never leaking what it could not check). Thread-safe.
+/// the patterns take longer than their time limit (1 s per match, wall-clock: generous, because a thread of a busy
+/// machine can wait that long for a core, and a line lost to the limit is lost to the logs) on some input, the whole
+/// text is replaced by <see cref="Unchecked"/> (it fails closed, never leaking what it could not check). Thread-safe.
 /// </remarks>
 public static partial class Redactor
 {
     /// <summary>What a text becomes when it could not be checked in time.</summary>
     public const string Unchecked = "[redacted]";
 
-    private const int TimeoutMilliseconds = 250;
+    private const int TimeoutMilliseconds = 1000;
     private const RegexOptions Options = RegexOptions.ExplicitCapture | RegexOptions.CultureInvariant | RegexOptions.IgnorePatternWhitespace;
 
     private static readonly MatchEvaluator TokenReplacement = Token;

@@ -121,7 +121,7 @@ public sealed class PartitionTests
         Assert.Empty(log.Where(w => w.Status == 200).Select(w => w.Id).Except(ids));
         Assert.Empty(ids.Except(log.Select(w => w.Id)));
 
-        // the old owner's copy is no one's: it is erased, or replaced by a fresh replica without its stray writes
+        // the old owner's copy is no one's: it is erased, or the tenant's replica is placed there again (a copy built afresh)
         var stray = Path.Combine(cluster.StoreData("store-1"), "store", "tenants", tenant);
         var settled = clock.Elapsed + TimeSpan.FromSeconds(20);
         while (Directory.Exists(stray) && (await PlacementAsync(cluster, tenant)).GetProperty("replica").GetString() != "store-1")

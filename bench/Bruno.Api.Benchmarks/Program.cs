@@ -24,7 +24,7 @@ using ModelContextProtocol.Client;
 //   dotnet run -c Release --project bench/Bruno.Api.Benchmarks -- --only overhead [--quick] [--out FILE] > overhead.log
 // measures what instrumentation costs a question: the same data served with telemetry off and on, in alternating runs
 // (the service's log lines go to stdout, hence the redirection; the result is in FILE).
-//   dotnet run -c Release --project bench/Bruno.Api.Benchmarks -- --only tiers [--quick] [--out FILE] > tiers.log
+//   dotnet run -c Release --project bench/Bruno.Api.Benchmarks -- --only tiers [--quick] [--part hop|throughput] [--out FILE] > tiers.log
 //   dotnet run -c Release --project bench/Bruno.Api.Benchmarks -- --only console [--quick] [--out FILE]
 //     the web console's first page (bytes, time to interactive) and answer stream in Debian's Chromium (ConsolePage.cs)
 // measures gateways over store nodes (Tiers.cs): what the gateway-to-store hop adds to storage calls on loopback, and
@@ -88,7 +88,14 @@ if (only == "console")
 
 if (only == "tiers")
 {
-    return await Tiers.RunAsync(outFile, quick, vocabulary);
+    var part = argList.IndexOf("--part") is var pi and >= 0 && pi + 1 < argList.Count ? argList[pi + 1] : null;
+    if (part is not null and not ("hop" or "throughput"))
+    {
+        Console.Error.WriteLine($"--part {part}: the parts of tiers are hop and throughput");
+        return 1;
+    }
+
+    return await Tiers.RunAsync(outFile, quick, vocabulary, part);
 }
 
 var corpus = Enumerable.Range(0, docs).Select(d => (Id: $"doc-{d:D4}", Text: Document(random, vocabulary, d, sectionsPerDoc))).ToList();

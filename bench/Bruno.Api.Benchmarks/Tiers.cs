@@ -19,13 +19,14 @@ using Microsoft.Extensions.Logging;
 /// <item>the hop: the same storage calls on a local engine and through <see cref="RemoteStorageEngine"/> to a store node
 /// on loopback, alternating, so the difference at p50 is what the hop adds;</item>
 /// <item>throughput: questions through one gateway, then through two, over the same two store nodes (every part its
-/// own process), beside one process doing everything on the same data.</item>
+/// own process), with one copy of each tenant and with replicas, beside one process doing everything on the same
+/// data;</item>
 /// </list>
-/// Needs PostgreSQL for the catalog: BRUNO_TEST_POSTGRES, else scripts/postgres.sh is started and stopped.
+/// <c>--part hop</c> or <c>--part throughput</c> runs one of them. Needs PostgreSQL for the catalog: BRUNO_TEST_POSTGRES, else scripts/postgres.sh is started and stopped.
 /// </summary>
 internal static class Tiers
 {
-    public static async Task<int> RunAsync(string outFile, bool quick, string[] vocabulary)
+    public static async Task<int> RunAsync(string outFile, bool quick, string[] vocabulary, string? part = null)
     {
         string? started = null;
         if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("BRUNO_TEST_POSTGRES")))
@@ -42,8 +43,15 @@ internal static class Tiers
                 ["machine"] = new JsonObject { ["cores"] = Environment.ProcessorCount, ["os"] = Environment.OSVersion.ToString(), ["runtime"] = Environment.Version.ToString() },
                 ["quick"] = quick,
             };
-            result["hop"] = await HopAsync(quick ? 300 : 3_000);
-            result["throughput"] = await ThroughputAsync(quick, vocabulary);
+            if (part is null or "hop")
+            {
+                result["hop"] = await HopAsync(quick ? 300 : 3_000);
+            }
+
+            if (part is null or "throughput")
+            {
+                result["throughput"] = await ThroughputAsync(quick, vocabulary, Path.Combine(Path.GetDirectoryName(Path.GetFullPath(outFile))!, "tiers-logs"));
+            }
             Directory.CreateDirectory(Path.GetDirectoryName(outFile)!);
             var json = result.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true });
             await File.WriteAllTextAsync(outFile, json);
@@ -189,36 +197,81 @@ internal static class Tiers
         }
     }
 
-    /// <summary>Closed-loop questions: one process doing everything, then one gateway, then two, over the same data.</summary>
-    private static async Task<JsonObject> ThroughputAsync(bool quick, string[] vocabulary)
+    /// <summary>
+    /// Closed-loop questions over the same data: the two tiers with one copy per tenant and with replicas (both clusters
+    /// up at once, their phases alternating so that a machine getting slower or faster meanwhile weighs on both alike),
+    /// then one process doing everything.
+    /// </summary>
+    private static async Task<JsonObject> ThroughputAsync(bool quick, string[] vocabulary, string logs)
     {
-        var (documents, seconds, clients) = quick ? (10, 5, 8) : (40, 20, 16);
+        var (documents, seconds, clients, rounds) = quick ? (10, 5, 8, 1) : (40, 10, 16, 3);
         var random = new Random(5);
         var corpus = Enumerable.Range(0, documents).Select(d => (Id: $"doc-{d:D3}", Text: string.Join("\n\n", Enumerable.Range(0, 20).Select(s =>
             $"## Section {s}\n" + string.Join(". ", Enumerable.Range(0, 5).Select(_ => string.Join(' ', Enumerable.Range(0, 12).Select(_ => vocabulary[random.Next(vocabulary.Length)]))))))))
             .ToList();
         var questions = Enumerable.Range(0, 300).Select(_ => string.Join(' ', Enumerable.Range(0, 6).Select(_ => vocabulary[random.Next(vocabulary.Length)])) + "?").ToArray();
-        var report = new JsonObject { ["documents"] = documents, ["clients"] = clients, ["seconds"] = seconds };
+        var report = new JsonObject { ["documents"] = documents, ["clients"] = clients, ["seconds_per_phase"] = seconds, ["rounds"] = rounds };
 
-        // the two tiers twice: each tenant on one node, then (the default) with a replica in sync on the other
-        foreach (var replication in new[] { "none", "sync" })
+        // the two tiers twice: each tenant on one node, and (the default) with a replica in sync on the other
+        var tenants = new[] { "bench-a", "bench-b" };
+        var shapes = new List<(string Key, TestCluster Cluster, HttpClient[] One, HttpClient[] Two, Phases Phases)>();
+        try
         {
-            var shape = new JsonObject();
-            report[replication == "none" ? "tiers_one_copy" : "tiers_replicated"] = shape;
-            await using var cluster = await TestCluster.StartAsync(stores: 2, gateways: 2, CancellationToken.None, settings: new Dictionary<string, string> { ["BRUNO_CLUSTER__REPLICATION"] = replication });
-            var tenants = new[] { "bench-a", "bench-b" };
-            await cluster.CreateTenantsAsync(0, CancellationToken.None, tenants);
-            shape["ingest"] = await IngestAsync(tenants.Select(t => cluster.Client(0, cluster.UserToken(t, "loader"))).ToArray(), corpus);
-            shape["placement"] = new JsonObject { ["bench-a"] = await cluster.OwnerAsync("bench-a", CancellationToken.None), ["bench-b"] = await cluster.OwnerAsync("bench-b", CancellationToken.None) };
-            var oneGateway = tenants.Select(t => cluster.Client(0, cluster.UserToken(t, "asker"))).ToArray();
-            var twoGateways = tenants.SelectMany(t => new[] { cluster.Client(0, cluster.UserToken(t, "asker")), cluster.Client(1, cluster.UserToken(t, "asker")) }).ToArray();
-            await Closed(oneGateway, questions, 4, 3); // warm-up of both gateways
-            await Closed(twoGateways, questions, 4, 3);
-            shape["one_gateway"] = await Closed(oneGateway, questions, clients, seconds);
-            shape["two_gateways"] = await Closed(twoGateways, questions, clients, seconds);
-            foreach (var c in oneGateway.Concat(twoGateways))
+            foreach (var (key, replication) in new[] { ("tiers_one_copy", "none"), ("tiers_replicated", "sync") })
             {
-                c.Dispose();
+                var cluster = await TestCluster.StartAsync(stores: 2, gateways: 2, CancellationToken.None, settings: new Dictionary<string, string>
+                {
+                    ["BRUNO_CLUSTER__REPLICATION"] = replication,
+                    ["Logging__LogLevel__Default"] = "Warning", // kept for the logs written next to the result: what went wrong, not each request
+                });
+                var oneGateway = tenants.Select(t => cluster.Client(0, cluster.UserToken(t, "asker"))).ToArray();
+                var twoGateways = tenants.SelectMany(t => new[] { cluster.Client(0, cluster.UserToken(t, "asker")), cluster.Client(1, cluster.UserToken(t, "asker")) }).ToArray();
+                shapes.Add((key, cluster, oneGateway, twoGateways, new Phases()));
+                await cluster.CreateTenantsAsync(0, CancellationToken.None, tenants);
+                var shape = new JsonObject();
+                report[key] = shape;
+                var cpu = Cpu(cluster);
+                shape["ingest"] = await IngestAsync(tenants.Select(t => cluster.Client(0, cluster.UserToken(t, "loader"))).ToArray(), corpus);
+                shape["ingest"]!["cpu_s"] = CpuSince(cluster, cpu);
+                shape["placement"] = await PlacementsAsync(cluster, tenants);
+                await Closed(oneGateway, questions, 4, 3); // warm-up of both gateways
+                await Closed(twoGateways, questions, 4, 3);
+            }
+
+            for (var round = 0; round < rounds; round++)
+            {
+                foreach (var (_, cluster, one, two, phases) in round % 2 == 0 ? shapes : Enumerable.Reverse(shapes))
+                {
+                    var cpu = Cpu(cluster);
+                    var answered = await Closed(one, questions, clients, seconds, phases.OneGateway);
+                    phases.Add("one_gateway", CpuSince(cluster, cpu), answered);
+                    cpu = Cpu(cluster);
+                    answered = await Closed(two, questions, clients, seconds, phases.TwoGateways);
+                    phases.Add("two_gateways", CpuSince(cluster, cpu), answered);
+                }
+            }
+
+            foreach (var (key, cluster, _, _, phases) in shapes)
+            {
+                phases.Report((JsonObject)report[key]!);
+                report[key]!["placement_after"] = await PlacementsAsync(cluster, tenants); // a higher epoch: a replica was dropped or promoted meanwhile
+                Directory.CreateDirectory(logs);
+                foreach (var p in cluster.Stores.Concat(cluster.Gateways))
+                {
+                    await File.WriteAllTextAsync(Path.Combine(logs, $"{key}-{p.Name}.log"), p.Output); // the last lines of each
+                }
+            }
+        }
+        finally
+        {
+            foreach (var (_, cluster, one, two, _) in shapes)
+            {
+                foreach (var c in one.Concat(two))
+                {
+                    c.Dispose();
+                }
+
+                await cluster.DisposeAsync();
             }
         }
 
@@ -255,7 +308,10 @@ internal static class Tiers
 
             var askers = new[] { ClientOf("bench-a", "asker"), ClientOf("bench-b", "asker") };
             await Closed(askers, questions, 4, 3);
-            report["one_process"] = await Closed(askers, questions, clients, seconds);
+            var latencies = new Phase();
+            var sw = Stopwatch.StartNew();
+            await Closed(askers, questions, clients, seconds * rounds, latencies);
+            report["one_process"] = latencies.Summary(sw.Elapsed.TotalSeconds);
             foreach (var c in askers)
             {
                 c.Dispose();
@@ -286,10 +342,11 @@ internal static class Tiers
         return new JsonObject { ["documents"] = loaders.Length * corpus.Count, ["seconds"] = Math.Round(sw.Elapsed.TotalSeconds, 2), ["documents_per_s"] = Math.Round(loaders.Length * corpus.Count / sw.Elapsed.TotalSeconds, 2) };
     }
 
-    private static async Task<JsonObject> Closed(HttpClient[] targets, string[] questions, int clients, int seconds)
+    /// <summary>Asks questions in a closed loop of <paramref name="clients"/> for <paramref name="seconds"/>; adds each latency to <paramref name="into"/> and returns how many were asked.</summary>
+    private static async Task<int> Closed(HttpClient[] targets, string[] questions, int clients, int seconds, Phase? into = null)
     {
-        var latencies = new List<double>();
-        var errors = 0;
+        into ??= new Phase();
+        var asked = 0;
         var until = Stopwatch.GetTimestamp() + (long)(seconds * Stopwatch.Frequency);
         var sw = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, clients).Select(async c =>
@@ -301,18 +358,98 @@ internal static class Tiers
                 var start = Stopwatch.GetTimestamp();
                 using var response = await http.PostAsJsonAsync("/api/v1/query", new { query = questions[i++ % questions.Length] });
                 await response.Content.ReadAsByteArrayAsync();
-                lock (latencies)
+                lock (into)
                 {
-                    latencies.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
-                    errors += response.IsSuccessStatusCode ? 0 : 1;
+                    into.Latencies.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+                    into.Errors += response.IsSuccessStatusCode ? 0 : 1;
+                    asked++;
                 }
             }
         }));
-        var summary = Percentiles(latencies);
-        summary["rps"] = Math.Round(latencies.Count / sw.Elapsed.TotalSeconds, 1);
-        summary["errors"] = errors;
-        return summary;
+        lock (into)
+        {
+            into.Seconds += sw.Elapsed.TotalSeconds;
+            return asked;
+        }
     }
+
+    /// <summary>The questions of one kind of phase, over all its rounds.</summary>
+    private sealed class Phase
+    {
+        public readonly List<double> Latencies = [];
+        public readonly List<double> RoundRates = [];
+        public int Errors;
+        public double Seconds;
+        public double CpuSeconds;
+        public double StoreCpu;
+
+        public JsonObject Summary(double? seconds = null)
+        {
+            var summary = Percentiles([.. Latencies]);
+            summary["rps"] = Math.Round(Latencies.Count / (seconds ?? Seconds), 1);
+            summary["errors"] = Errors;
+            if (RoundRates.Count > 0)
+            {
+                summary["rps_per_round"] = new JsonArray([.. RoundRates.Select(r => (JsonNode)Math.Round(r, 1))]);
+                summary["cpu_ms_per_question"] = Math.Round(CpuSeconds * 1000 / Math.Max(1, Latencies.Count), 2);
+            }
+
+            return summary;
+        }
+    }
+
+    /// <summary>A cluster's two kinds of question phase.</summary>
+    private sealed class Phases
+    {
+        public readonly Phase OneGateway = new();
+        public readonly Phase TwoGateways = new();
+
+        public void Add(string kind, JsonObject cpu, int asked)
+        {
+            var phase = kind == "one_gateway" ? OneGateway : TwoGateways;
+            var seconds = (double)cpu["wall_s"]!;
+            phase.RoundRates.Add(asked / seconds);
+            phase.CpuSeconds += (double)cpu["stores"]! + (double)cpu["gateways"]!;
+            phase.StoreCpu += (double)cpu["stores"]!;
+        }
+
+        public void Report(JsonObject shape)
+        {
+            foreach (var (kind, phase) in new[] { ("one_gateway", OneGateway), ("two_gateways", TwoGateways) })
+            {
+                var summary = phase.Summary();
+                summary["store_cpu_ms_per_question"] = Math.Round(phase.StoreCpu * 1000 / Math.Max(1, phase.Latencies.Count), 2);
+                shape[kind] = summary;
+            }
+        }
+    }
+
+    /// <summary>Each tenant's owner, replica and epoch, as the admin API shows them.</summary>
+    private static async Task<JsonObject> PlacementsAsync(TestCluster cluster, string[] tenants)
+    {
+        using var admin = cluster.Client(0, cluster.PlatformToken());
+        var result = new JsonObject();
+        foreach (var t in tenants)
+        {
+            var p = await admin.GetFromJsonAsync<JsonObject>($"/admin/v1/tenants/{t}/placement");
+            result[t] = new JsonObject { ["node"] = p?["node"]?.DeepClone(), ["replica"] = p?["replica"]?.DeepClone(), ["epoch"] = p?["epoch"]?.DeepClone() };
+        }
+
+        return result;
+    }
+
+    private static (long Started, TimeSpan Stores, TimeSpan Gateways) Cpu(TestCluster cluster) =>
+        (Stopwatch.GetTimestamp(), Sum(cluster.Stores), Sum(cluster.Gateways));
+
+    private static TimeSpan Sum(IEnumerable<BrunoProcess> processes) => processes.Aggregate(TimeSpan.Zero, (t, p) => t + p.ProcessorTime);
+
+    /// <summary>Processor seconds the cluster's store nodes and gateways used since <paramref name="before"/>, and the wall seconds.</summary>
+    private static JsonObject CpuSince(TestCluster cluster, (long Started, TimeSpan Stores, TimeSpan Gateways) before) => new()
+    {
+        ["wall_s"] = Math.Round(Stopwatch.GetElapsedTime(before.Started).TotalSeconds, 3),
+        ["stores"] = Math.Round((Sum(cluster.Stores) - before.Stores).TotalSeconds, 3),
+        ["gateways"] = Math.Round((Sum(cluster.Gateways) - before.Gateways).TotalSeconds, 3),
+    };
 
     private static JsonObject Percentiles(List<double> ms)
     {

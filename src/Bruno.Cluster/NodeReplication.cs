@@ -9,8 +9,9 @@ namespace Bruno.Cluster;
 
 /// <summary>
 /// A store node's part in keeping each tenant on two nodes (decision 0034). For a tenant it owns with a replica in sync,
-/// every write is applied here and on the replica, one at a time per tenant, and acknowledged only when both applied it
-/// alike. When the replica fails or answers differently, the replica is dropped in the catalog (one conditional update
+/// every write is applied here and on the replica, and acknowledged only when both applied it alike. Writes of a tenant
+/// that touch different rows run at once; one that may touch a row of an earlier write still in progress waits for it,
+/// on both copies (<see cref="WriteOrder"/>, decision 0039), so both apply conflicting writes in the same order. When the replica fails or answers differently, the replica is dropped in the catalog (one conditional update
 /// on the placement read, raising its epoch) before the write is acknowledged by this node alone; when that update
 /// fails (the placement changed: this node was deposed, or the catalog cannot be reached) the write is not
 /// acknowledged. A replica applies a replicated write only while the catalog names the sender as owner and itself as
@@ -22,16 +23,19 @@ public sealed partial class NodeReplication(StorageEngine engine, Placement plac
 {
     private readonly ILogger _logger = (ILogger?)logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
     private readonly ConcurrentDictionary<TenantId, TenantPlacement?> _known = new(); // null: never placed
-    private readonly ConcurrentDictionary<TenantId, SemaphoreSlim> _gates = new();
+    private readonly ConcurrentDictionary<TenantId, WriteOrder> _orders = new();
     private readonly ConcurrentDictionary<TenantId, Backlog> _backlogs = new();
 
     /// <summary>The writes of an asynchronously replicated tenant on their way to its replica, in order.</summary>
     private sealed class Backlog
     {
+        public readonly Lock Gate = new();
         public Task Tail = Task.CompletedTask;
         public int Pending;
         public long FailedEpoch = -1;
     }
+
+    private WriteOrder Order(TenantId tenant) => _orders.GetOrAdd(tenant, _ => new WriteOrder());
 
     /// <summary>Waits until every write on its way to the tenant's replica has been sent (or given up).</summary>
     private Task DrainedAsync(TenantId tenant) => _backlogs.TryGetValue(tenant, out var b) ? b.Tail : Task.CompletedTask;
@@ -90,12 +94,11 @@ public sealed partial class NodeReplication(StorageEngine engine, Placement plac
 
     private bool Serves(TenantPlacement? p) => p is null || p.Node == node || p.SyncReplica == node; // null: never placed, served as it is
 
-    /// <summary>Runs <paramref name="action"/> with the tenant's writes held (a fence waits for the write in progress).</summary>
+    /// <summary>Runs <paramref name="action"/> with the tenant's writes held (a fence waits for the writes in progress).</summary>
     public async Task<T> ExclusiveAsync<T>(TenantId tenant, Func<Task<T>> action)
     {
         ArgumentNullException.ThrowIfNull(action);
-        var gate = _gates.GetOrAdd(tenant, _ => new SemaphoreSlim(1, 1));
-        await gate.WaitAsync();
+        using var admitted = await Order(tenant).EnterAsync(WriteKeys.Tenant);
         try
         {
             await DrainedAsync(tenant); // a fenced tenant's replica has every write its owner applied
@@ -104,7 +107,6 @@ public sealed partial class NodeReplication(StorageEngine engine, Placement plac
         finally
         {
             Forget(tenant);
-            gate.Release();
         }
     }
 
@@ -118,8 +120,7 @@ public sealed partial class NodeReplication(StorageEngine engine, Placement plac
     {
         ArgumentNullException.ThrowIfNull(write);
         ArgumentNullException.ThrowIfNull(local);
-        var gate = _gates.GetOrAdd(tenant, _ => new SemaphoreSlim(1, 1));
-        await gate.WaitAsync();
+        using var admitted = await Order(tenant).EnterAsync(WriteKeys.Of(write)); // held until both copies applied it
         try
         {
             if (!_known.TryGetValue(tenant, out var p) || (p is not null && p.Node != node))
@@ -197,10 +198,6 @@ public sealed partial class NodeReplication(StorageEngine engine, Placement plac
             Forget(tenant);
             throw new StoreUnavailableException(tenant.Value, node, e); // no catalog to say who owns it: not acknowledged
         }
-        finally
-        {
-            gate.Release();
-        }
     }
 
     /// <summary>
@@ -213,19 +210,29 @@ public sealed partial class NodeReplication(StorageEngine engine, Placement plac
     {
         var value = await local();
         var backlog = _backlogs.GetOrAdd(tenant, _ => new Backlog());
-        if (Volatile.Read(ref backlog.Pending) >= lag)
+        while (true)
         {
-            await backlog.Tail; // the replica is as far behind as the plan allows: wait for it
-        }
+            Task tail;
+            lock (backlog.Gate)
+            {
+                if (backlog.Pending < lag)
+                {
+                    // queued before this write is done, so a later write it conflicts with is queued after it
+                    backlog.Pending++;
+                    backlog.Tail = SendBehindAsync(backlog.Tail, backlog, tenant, p, replica, write, value);
+                    return value;
+                }
 
-        Interlocked.Increment(ref backlog.Pending);
-        backlog.Tail = SendBehindAsync(backlog.Tail, backlog, tenant, p, replica, write, value);
-        return value;
+                tail = backlog.Tail;
+            }
+
+            await tail; // the replica is as far behind as the plan allows: wait for it
+        }
     }
 
     private async Task SendBehindAsync(Task before, Backlog backlog, TenantId tenant, TenantPlacement seen, string replica, P.ReplicatedWrite write, long expected)
     {
-        await before; // never faults
+        await before.ConfigureAwait(ConfigureAwaitOptions.ForceYielding); // never faults; yields, so nothing runs under the backlog's lock
         try
         {
             if (Interlocked.Read(ref backlog.FailedEpoch) == seen.Epoch)
@@ -257,7 +264,10 @@ public sealed partial class NodeReplication(StorageEngine engine, Placement plac
         }
         finally
         {
-            Interlocked.Decrement(ref backlog.Pending);
+            lock (backlog.Gate)
+            {
+                backlog.Pending--;
+            }
         }
 
         Interlocked.Exchange(ref backlog.FailedEpoch, seen.Epoch);
@@ -337,27 +347,20 @@ public sealed partial class NodeReplication(StorageEngine engine, Placement plac
         ArgumentNullException.ThrowIfNull(write);
         ArgumentNullException.ThrowIfNull(local);
         var tenant = TenantId.Parse(write.Tenant);
-        var gate = _gates.GetOrAdd(tenant, _ => new SemaphoreSlim(1, 1));
-        await gate.WaitAsync();
-        try
+        // an owner sends conflicting writes one after the other; admitting them here too orders them against a new owner's
+        using var admitted = await Order(tenant).EnterAsync(WriteKeys.Of(write));
+        var p = Known(tenant, fresh: false);
+        if (p is null || p.Epoch < write.Epoch || !Accepts(p, write))
         {
-            var p = Known(tenant, fresh: false);
-            if (p is null || p.Epoch < write.Epoch || !Accepts(p, write))
-            {
-                p = Known(tenant, fresh: p is null || p.Epoch <= write.Epoch);
-            }
-
-            if (p is null || !Accepts(p, write))
-            {
-                throw new TenantNotFoundException(tenant.Value);
-            }
-
-            return await local();
+            p = Known(tenant, fresh: p is null || p.Epoch <= write.Epoch);
         }
-        finally
+
+        if (p is null || !Accepts(p, write))
         {
-            gate.Release();
+            throw new TenantNotFoundException(tenant.Value);
         }
+
+        return await local();
     }
 
     private bool Accepts(TenantPlacement p, P.ReplicatedWrite write) => p.Epoch == write.Epoch && p.Node == write.Owner && p.SyncReplica == node;

@@ -46,6 +46,28 @@ public sealed class BrunoProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Processor time the process used so far (user and system), or zero when it is not running.</summary>
+    public TimeSpan ProcessorTime
+    {
+        get
+        {
+            try
+            {
+                if (_process is not { HasExited: false } p)
+                {
+                    return TimeSpan.Zero;
+                }
+
+                p.Refresh();
+                return p.TotalProcessorTime;
+            }
+            catch (InvalidOperationException)
+            {
+                return TimeSpan.Zero; // it exited meanwhile
+            }
+        }
+    }
+
     /// <summary>What the process wrote so far (standard output and error), for failure messages.</summary>
     public string Output
     {

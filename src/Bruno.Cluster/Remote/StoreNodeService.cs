@@ -172,8 +172,26 @@ public sealed class StoreNodeService : P.StoreNode.StoreNodeBase
         Run(context, () => Task.FromResult(new P.Count { Value = _engine.BytesOnDisk(TenantId.Parse(request.Tenant)) })); // of whatever copy is here
 
     /// <inheritdoc/>
-    public override Task<P.Empty> EnsureCollection(P.EnsureCollectionRequest request, ServerCallContext context) =>
-        Run(context, async () => { await Write(request.Tenant, new P.ReplicatedWrite { EnsureCollection = request }); return Nothing; });
+    public override Task<P.Empty> EnsureCollection(P.EnsureCollectionRequest request, ServerCallContext context) => Run(context, async () =>
+    {
+        // A collection that exists here exists on the replica too, alike (its creation was replicated, or the replica was
+        // copied from this one): the engine only checks the spec against it, which the replica would answer the same
+        // way, so nothing is sent. Gateways ensure a collection before most writes (a question records its turn so), and
+        // each would otherwise hold the tenant's writes for a round trip to the replica.
+        if (_replication is not null && request.Spec is { } asked)
+        {
+            var store = Reading(request.Tenant);
+            var spec = Wire.Spec(asked);
+            if ((await store.ListCollectionsAsync()).Any(c => c.Name == spec.Name))
+            {
+                await store.EnsureCollectionAsync(spec); // CollectionMismatchException when it differs; writes nothing
+                return Nothing;
+            }
+        }
+
+        await Write(request.Tenant, new P.ReplicatedWrite { EnsureCollection = request });
+        return Nothing;
+    });
 
     /// <inheritdoc/>
     public override Task<P.CollectionList> ListCollections(P.TenantRef request, ServerCallContext context) => Run(context, async () =>

@@ -198,134 +198,245 @@ internal static class Tiers
     }
 
     /// <summary>
-    /// Closed-loop questions over the same data: the two tiers with one copy per tenant and with replicas (both clusters
-    /// up at once, their phases alternating so that a machine getting slower or faster meanwhile weighs on both alike),
-    /// then one process doing everything.
+    /// Ingest and closed-loop questions over the same data on three targets that are all up at once: the two tiers with
+    /// one copy per tenant, the two tiers with replicas, and one process doing everything. Their ingest slices and
+    /// question phases alternate, the order rotated each time, so that a machine getting slower or faster meanwhile
+    /// weighs on all alike; the targets not being used are idle.
     /// </summary>
     private static async Task<JsonObject> ThroughputAsync(bool quick, string[] vocabulary, string logs)
     {
-        var (documents, seconds, clients, rounds) = quick ? (10, 5, 8, 1) : (40, 10, 16, 3);
+        var (documents, slices, seconds, clients, rounds) = quick ? (10, 2, 5, 8, 1) : (40, 4, 10, 16, 5);
         var random = new Random(5);
         var corpus = Enumerable.Range(0, documents).Select(d => (Id: $"doc-{d:D3}", Text: string.Join("\n\n", Enumerable.Range(0, 20).Select(s =>
             $"## Section {s}\n" + string.Join(". ", Enumerable.Range(0, 5).Select(_ => string.Join(' ', Enumerable.Range(0, 12).Select(_ => vocabulary[random.Next(vocabulary.Length)]))))))))
             .ToList();
         var questions = Enumerable.Range(0, 300).Select(_ => string.Join(' ', Enumerable.Range(0, 6).Select(_ => vocabulary[random.Next(vocabulary.Length)])) + "?").ToArray();
-        var report = new JsonObject { ["documents"] = documents, ["clients"] = clients, ["seconds_per_phase"] = seconds, ["rounds"] = rounds };
-
-        // the two tiers twice: each tenant on one node, and (the default) with a replica in sync on the other
+        var report = new JsonObject { ["documents"] = documents, ["ingest_slices"] = slices, ["clients"] = clients, ["seconds_per_phase"] = seconds, ["rounds"] = rounds };
         var tenants = new[] { "bench-a", "bench-b" };
-        var shapes = new List<(string Key, TestCluster Cluster, HttpClient[] One, HttpClient[] Two, Phases Phases)>();
+        var targets = new List<Target>();
         try
         {
+            targets.Add(await Target.OneProcessAsync(tenants));
             foreach (var (key, replication) in new[] { ("tiers_one_copy", "none"), ("tiers_replicated", "sync") })
             {
-                var cluster = await TestCluster.StartAsync(stores: 2, gateways: 2, CancellationToken.None, settings: new Dictionary<string, string>
+                targets.Add(await Target.TiersAsync(key, replication, tenants));
+            }
+
+            // ingest, slice by slice; each slice into the two tenants in parallel, one client each
+            var size = (documents + slices - 1) / slices;
+            for (var slice = 0; slice < slices; slice++)
+            {
+                foreach (var t in Rotated(targets, slice))
                 {
-                    ["BRUNO_CLUSTER__REPLICATION"] = replication,
-                    ["Logging__LogLevel__Default"] = "Warning", // kept for the logs written next to the result: what went wrong, not each request
-                });
-                var oneGateway = tenants.Select(t => cluster.Client(0, cluster.UserToken(t, "asker"))).ToArray();
-                var twoGateways = tenants.SelectMany(t => new[] { cluster.Client(0, cluster.UserToken(t, "asker")), cluster.Client(1, cluster.UserToken(t, "asker")) }).ToArray();
-                shapes.Add((key, cluster, oneGateway, twoGateways, new Phases()));
-                await cluster.CreateTenantsAsync(0, CancellationToken.None, tenants);
-                var shape = new JsonObject();
-                report[key] = shape;
-                var cpu = Cpu(cluster);
-                shape["ingest"] = await IngestAsync(tenants.Select(t => cluster.Client(0, cluster.UserToken(t, "loader"))).ToArray(), corpus);
-                shape["ingest"]!["cpu_s"] = CpuSince(cluster, cpu);
-                shape["placement"] = await PlacementsAsync(cluster, tenants);
-                await Closed(oneGateway, questions, 4, 3); // warm-up of both gateways
-                await Closed(twoGateways, questions, 4, 3);
+                    var cpu = t.Cpu();
+                    var sw = Stopwatch.StartNew();
+                    await IngestAsync(tenants.Select(n => t.Client(0, n, "loader")).ToArray(), corpus.Skip(slice * size).Take(size).ToList());
+                    t.IngestSeconds += sw.Elapsed.TotalSeconds;
+                    t.IngestDocuments += tenants.Length * corpus.Skip(slice * size).Take(size).Count();
+                    t.IngestCpu += t.CpuSince(cpu).Total;
+                }
+            }
+
+            foreach (var t in targets)
+            {
+                report[t.Key] = t.Report;
+                t.Report["ingest"] = new JsonObject
+                {
+                    ["documents"] = t.IngestDocuments,
+                    ["seconds"] = Math.Round(t.IngestSeconds, 2),
+                    ["documents_per_s"] = Math.Round(t.IngestDocuments / t.IngestSeconds, 2),
+                    ["cpu_s"] = Math.Round(t.IngestCpu, 2),
+                };
+                if (t.Cluster is { } c)
+                {
+                    t.Report["placement"] = await PlacementsAsync(c, tenants);
+                }
+
+                foreach (var kind in t.Kinds)
+                {
+                    await Closed(t.Askers(kind), questions, clients, quick ? 2 : 5); // warm-up: the JIT's second tier, pools, caches
+                }
             }
 
             for (var round = 0; round < rounds; round++)
             {
-                foreach (var (_, cluster, one, two, phases) in round % 2 == 0 ? shapes : Enumerable.Reverse(shapes))
+                foreach (var t in Rotated(targets, round))
                 {
-                    var cpu = Cpu(cluster);
-                    var answered = await Closed(one, questions, clients, seconds, phases.OneGateway);
-                    phases.Add("one_gateway", CpuSince(cluster, cpu), answered);
-                    cpu = Cpu(cluster);
-                    answered = await Closed(two, questions, clients, seconds, phases.TwoGateways);
-                    phases.Add("two_gateways", CpuSince(cluster, cpu), answered);
+                    foreach (var kind in t.Kinds)
+                    {
+                        var phase = t.Phases[kind];
+                        var cpu = t.Cpu();
+                        var steal = Steal();
+                        var asked = await Closed(t.Askers(kind), questions, clients, seconds, phase);
+                        var used = t.CpuSince(cpu);
+                        phase.RoundRates.Add(asked / used.Wall);
+                        phase.CpuSeconds += used.Total;
+                        phase.StoreCpu += used.Stores;
+                        phase.StealSeconds += Steal() - steal;
+                    }
                 }
             }
 
-            foreach (var (key, cluster, _, _, phases) in shapes)
+            foreach (var t in targets)
             {
-                phases.Report((JsonObject)report[key]!);
-                report[key]!["placement_after"] = await PlacementsAsync(cluster, tenants); // a higher epoch: a replica was dropped or promoted meanwhile
-                Directory.CreateDirectory(logs);
-                foreach (var p in cluster.Stores.Concat(cluster.Gateways))
+                foreach (var (kind, phase) in t.Phases)
                 {
-                    await File.WriteAllTextAsync(Path.Combine(logs, $"{key}-{p.Name}.log"), p.Output); // the last lines of each
+                    t.Report[kind] = phase.Summary();
+                }
+
+                if (t.Cluster is { } c)
+                {
+                    t.Report["placement_after"] = await PlacementsAsync(c, tenants); // a higher epoch: a replica was dropped or promoted meanwhile
+                }
+
+                Directory.CreateDirectory(logs);
+                foreach (var p in t.Processes)
+                {
+                    await File.WriteAllTextAsync(Path.Combine(logs, $"{t.Key}-{p.Name}.log"), p.Output); // the last lines of each
                 }
             }
         }
         finally
         {
-            foreach (var (_, cluster, one, two, _) in shapes)
+            foreach (var t in targets)
             {
-                foreach (var c in one.Concat(two))
-                {
-                    c.Dispose();
-                }
-
-                await cluster.DisposeAsync();
+                await t.DisposeAsync();
             }
         }
 
-        // the same questions against one process doing everything (--role all), on the same documents
-        var root = Path.Combine(Path.GetTempPath(), "bruno-tiers-all-" + Guid.NewGuid().ToString("N"));
-        await using (var all = await BrunoProcess.StartAsync("all", "all", root, BrunoProcess.FreePort(), new Dictionary<string, string>
+        return report;
+    }
+
+    private static IEnumerable<T> Rotated<T>(List<T> items, int by) => items.Skip(by % items.Count).Concat(items.Take(by % items.Count));
+
+    /// <summary>Seconds the hypervisor kept this machine's cores from it so far (steal time of /proc/stat).</summary>
+    private static double Steal()
+    {
+        var cpu = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return cpu.Length > 8 ? double.Parse(cpu[8], System.Globalization.CultureInfo.InvariantCulture) / 100 : 0; // USER_HZ is 100 on Linux
+    }
+
+    /// <summary>One of the things measured: a cluster of the two tiers, or one process.</summary>
+    private sealed class Target : IAsyncDisposable
+    {
+        private readonly Func<int, string, string, HttpClient> _client;
+        private readonly Dictionary<string, HttpClient> _clients = [];
+        private readonly IAsyncDisposable _owner;
+        private readonly string? _root;
+
+        private Target(string key, IAsyncDisposable owner, Func<int, string, string, HttpClient> client, BrunoProcess[] stores, BrunoProcess[] gateways, TestCluster? cluster, string? root)
         {
-            ["BRUNO_PLANS__default__REQUESTSPERMINUTE"] = "100000",
-            ["BRUNO_PLANS__default__REQUESTSPERHOUR"] = "1000000",
-            ["BRUNO_PLANS__default__REQUESTSPERDAY"] = "10000000",
-            ["BRUNO_PLANS__default__CLIENTREQUESTSPERMINUTE"] = "100000",
-            ["BRUNO_PLANS__default__CONCURRENT"] = "100",
-        }, CancellationToken.None))
+            (Key, _owner, _client, Stores, Gateways, Cluster, _root) = (key, owner, client, stores, gateways, cluster, root);
+            Kinds = cluster is null ? ["one_gateway"] : ["one_gateway", "two_gateways"];
+            Phases = Kinds.ToDictionary(k => k, _ => new Phase());
+        }
+
+        public string Key { get; }
+
+        public BrunoProcess[] Stores { get; }
+
+        public BrunoProcess[] Gateways { get; }
+
+        public IEnumerable<BrunoProcess> Processes => Stores.Concat(Gateways);
+
+        public TestCluster? Cluster { get; }
+
+        public string[] Kinds { get; }
+
+        public Dictionary<string, Phase> Phases { get; }
+
+        public JsonObject Report { get; } = [];
+
+        public double IngestSeconds { get; set; }
+
+        public int IngestDocuments { get; set; }
+
+        public double IngestCpu { get; set; }
+
+        public static async Task<Target> TiersAsync(string key, string replication, string[] tenants)
         {
-            var data = new Bruno.Core.DataDirectory(root);
-            var tokens = Bruno.Core.Identity.TokenService.ForDataDirectory(data, new Bruno.Core.BrunoOptions { DataRoot = root });
+            var cluster = await TestCluster.StartAsync(stores: 2, gateways: 2, CancellationToken.None, settings: new Dictionary<string, string>
+            {
+                ["BRUNO_CLUSTER__REPLICATION"] = replication,
+                ["BRUNO_CLUSTER__HEARTBEATSECONDS"] = "2", // the defaults, not the tests' quicker leases: a lease that lapses on a busy machine would fail a tenant over mid-run
+                ["BRUNO_CLUSTER__NODETIMEOUTSECONDS"] = "8",
+                ["BRUNO_CLUSTER__MOVELEASESECONDS"] = "6",
+                ["Logging__LogLevel__Default"] = "Warning", // kept for the logs written next to the result: what went wrong, not each request
+            });
+            await cluster.CreateTenantsAsync(0, CancellationToken.None, tenants);
+            return new Target(key, cluster, (g, t, u) => cluster.Client(g, cluster.UserToken(t, u)), [.. cluster.Stores], [.. cluster.Gateways], cluster, null);
+        }
+
+        public static async Task<Target> OneProcessAsync(string[] tenants)
+        {
+            var root = Path.Combine(Path.GetTempPath(), "bruno-tiers-all-" + Guid.NewGuid().ToString("N"));
+            var all = await BrunoProcess.StartAsync("all", "all", root, BrunoProcess.FreePort(), new Dictionary<string, string>
+            {
+                ["BRUNO_PLANS__default__REQUESTSPERMINUTE"] = "100000",
+                ["BRUNO_PLANS__default__REQUESTSPERHOUR"] = "1000000",
+                ["BRUNO_PLANS__default__REQUESTSPERDAY"] = "10000000",
+                ["BRUNO_PLANS__default__CLIENTREQUESTSPERMINUTE"] = "100000",
+                ["BRUNO_PLANS__default__CONCURRENT"] = "100",
+                ["Logging__LogLevel__Default"] = "Warning",
+            }, CancellationToken.None);
+            var tokens = Bruno.Core.Identity.TokenService.ForDataDirectory(new Bruno.Core.DataDirectory(root), new Bruno.Core.BrunoOptions { DataRoot = root });
             using (var admin = new HttpClient { BaseAddress = all.Address })
             {
                 admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", tokens.IssuePlatformToken("bench", TimeSpan.FromHours(1)));
-                foreach (var t in new[] { "bench-a", "bench-b" })
+                foreach (var t in tenants)
                 {
                     (await admin.PostAsJsonAsync("/admin/v1/tenants", new { id = t, display_name = t })).EnsureSuccessStatusCode();
                 }
             }
 
-            HttpClient ClientOf(string t, string user)
+            return new Target("one_process", all, (_, t, u) =>
             {
                 var c = new HttpClient { BaseAddress = all.Address, Timeout = TimeSpan.FromSeconds(60) };
-                c.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", tokens.IssueUserToken(TenantId.Parse(t), UserId.Parse(user), [Bruno.Core.Identity.Scopes.Query, Bruno.Core.Identity.Scopes.Ingest], TimeSpan.FromHours(1)));
+                c.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", tokens.IssueUserToken(TenantId.Parse(t), UserId.Parse(u), [Bruno.Core.Identity.Scopes.Query, Bruno.Core.Identity.Scopes.Ingest], TimeSpan.FromHours(1)));
                 return c;
-            }
+            }, [], [all], null, root);
+        }
 
-            report["one_process_ingest"] = await IngestAsync([ClientOf("bench-a", "loader"), ClientOf("bench-b", "loader")], corpus);
+        /// <summary>A client of gateway <paramref name="gateway"/> for the user, made once.</summary>
+        public HttpClient Client(int gateway, string tenant, string user)
+        {
+            var key = $"{gateway}/{tenant}/{user}";
+            return _clients.TryGetValue(key, out var c) ? c : _clients[key] = _client(gateway, tenant, user);
+        }
 
-            var askers = new[] { ClientOf("bench-a", "asker"), ClientOf("bench-b", "asker") };
-            await Closed(askers, questions, 4, 3);
-            var latencies = new Phase();
-            var sw = Stopwatch.StartNew();
-            await Closed(askers, questions, clients, seconds * rounds, latencies);
-            report["one_process"] = latencies.Summary(sw.Elapsed.TotalSeconds);
-            foreach (var c in askers)
+        /// <summary>The askers of a kind of phase: both tenants through the first gateway, or through both.</summary>
+        public HttpClient[] Askers(string kind) => kind == "one_gateway"
+            ? [Client(0, "bench-a", "asker"), Client(0, "bench-b", "asker")]
+            : [Client(0, "bench-a", "asker"), Client(1, "bench-a", "asker"), Client(0, "bench-b", "asker"), Client(1, "bench-b", "asker")];
+
+        public (long Started, TimeSpan Stores, TimeSpan Gateways) Cpu() => (Stopwatch.GetTimestamp(), Sum(Stores), Sum(Gateways));
+
+        /// <summary>Processor seconds this target's store nodes and gateways used since <paramref name="before"/>, and the wall seconds.</summary>
+        public (double Wall, double Stores, double Total) CpuSince((long Started, TimeSpan Stores, TimeSpan Gateways) before)
+        {
+            var stores = (Sum(Stores) - before.Stores).TotalSeconds;
+            return (Stopwatch.GetElapsedTime(before.Started).TotalSeconds, stores, stores + (Sum(Gateways) - before.Gateways).TotalSeconds);
+        }
+
+        private static TimeSpan Sum(IEnumerable<BrunoProcess> processes) => processes.Aggregate(TimeSpan.Zero, (t, p) => t + p.ProcessorTime);
+
+        public async ValueTask DisposeAsync()
+        {
+            foreach (var c in _clients.Values)
             {
                 c.Dispose();
             }
-        }
 
-        Directory.Delete(root, recursive: true);
-        return report;
+            await _owner.DisposeAsync();
+            if (_root is not null)
+            {
+                Directory.Delete(_root, recursive: true);
+            }
+        }
     }
 
-    /// <summary>Ingests the corpus into each tenant (one client per tenant, the tenants in parallel); documents a second.</summary>
-    private static async Task<JsonObject> IngestAsync(HttpClient[] loaders, List<(string Id, string Text)> corpus)
-    {
-        var sw = Stopwatch.StartNew();
+    /// <summary>Ingests the documents into each tenant (one client per tenant, the tenants in parallel).</summary>
+    private static async Task IngestAsync(HttpClient[] loaders, List<(string Id, string Text)> corpus) =>
         await Task.WhenAll(loaders.Select(async http =>
         {
             foreach (var (id, text) in corpus)
@@ -334,13 +445,6 @@ internal static class Tiers
                 response.EnsureSuccessStatusCode();
             }
         }));
-        foreach (var l in loaders)
-        {
-            l.Dispose();
-        }
-
-        return new JsonObject { ["documents"] = loaders.Length * corpus.Count, ["seconds"] = Math.Round(sw.Elapsed.TotalSeconds, 2), ["documents_per_s"] = Math.Round(loaders.Length * corpus.Count / sw.Elapsed.TotalSeconds, 2) };
-    }
 
     /// <summary>Asks questions in a closed loop of <paramref name="clients"/> for <paramref name="seconds"/>; adds each latency to <paramref name="into"/> and returns how many were asked.</summary>
     private static async Task<int> Closed(HttpClient[] targets, string[] questions, int clients, int seconds, Phase? into = null)
@@ -382,45 +486,20 @@ internal static class Tiers
         public double Seconds;
         public double CpuSeconds;
         public double StoreCpu;
+        public double StealSeconds;
 
-        public JsonObject Summary(double? seconds = null)
+        public JsonObject Summary()
         {
             var summary = Percentiles([.. Latencies]);
-            summary["rps"] = Math.Round(Latencies.Count / (seconds ?? Seconds), 1);
+            summary["rps"] = Math.Round(Latencies.Count / Seconds, 1);
+            var rates = RoundRates.Order().ToList();
+            summary["rps_per_round"] = new JsonArray([.. RoundRates.Select(r => (JsonNode)Math.Round(r, 1))]);
+            summary["rps_median"] = Math.Round(rates.Count % 2 == 1 ? rates[rates.Count / 2] : (rates[(rates.Count / 2) - 1] + rates[rates.Count / 2]) / 2, 1);
             summary["errors"] = Errors;
-            if (RoundRates.Count > 0)
-            {
-                summary["rps_per_round"] = new JsonArray([.. RoundRates.Select(r => (JsonNode)Math.Round(r, 1))]);
-                summary["cpu_ms_per_question"] = Math.Round(CpuSeconds * 1000 / Math.Max(1, Latencies.Count), 2);
-            }
-
+            summary["cpu_ms_per_question"] = Math.Round(CpuSeconds * 1000 / Math.Max(1, Latencies.Count), 2);
+            summary["store_cpu_ms_per_question"] = Math.Round(StoreCpu * 1000 / Math.Max(1, Latencies.Count), 2);
+            summary["steal_s"] = Math.Round(StealSeconds, 2); // the machine's cores taken by the hypervisor during these phases
             return summary;
-        }
-    }
-
-    /// <summary>A cluster's two kinds of question phase.</summary>
-    private sealed class Phases
-    {
-        public readonly Phase OneGateway = new();
-        public readonly Phase TwoGateways = new();
-
-        public void Add(string kind, JsonObject cpu, int asked)
-        {
-            var phase = kind == "one_gateway" ? OneGateway : TwoGateways;
-            var seconds = (double)cpu["wall_s"]!;
-            phase.RoundRates.Add(asked / seconds);
-            phase.CpuSeconds += (double)cpu["stores"]! + (double)cpu["gateways"]!;
-            phase.StoreCpu += (double)cpu["stores"]!;
-        }
-
-        public void Report(JsonObject shape)
-        {
-            foreach (var (kind, phase) in new[] { ("one_gateway", OneGateway), ("two_gateways", TwoGateways) })
-            {
-                var summary = phase.Summary();
-                summary["store_cpu_ms_per_question"] = Math.Round(phase.StoreCpu * 1000 / Math.Max(1, phase.Latencies.Count), 2);
-                shape[kind] = summary;
-            }
         }
     }
 
@@ -437,19 +516,6 @@ internal static class Tiers
 
         return result;
     }
-
-    private static (long Started, TimeSpan Stores, TimeSpan Gateways) Cpu(TestCluster cluster) =>
-        (Stopwatch.GetTimestamp(), Sum(cluster.Stores), Sum(cluster.Gateways));
-
-    private static TimeSpan Sum(IEnumerable<BrunoProcess> processes) => processes.Aggregate(TimeSpan.Zero, (t, p) => t + p.ProcessorTime);
-
-    /// <summary>Processor seconds the cluster's store nodes and gateways used since <paramref name="before"/>, and the wall seconds.</summary>
-    private static JsonObject CpuSince(TestCluster cluster, (long Started, TimeSpan Stores, TimeSpan Gateways) before) => new()
-    {
-        ["wall_s"] = Math.Round(Stopwatch.GetElapsedTime(before.Started).TotalSeconds, 3),
-        ["stores"] = Math.Round((Sum(cluster.Stores) - before.Stores).TotalSeconds, 3),
-        ["gateways"] = Math.Round((Sum(cluster.Gateways) - before.Gateways).TotalSeconds, 3),
-    };
 
     private static JsonObject Percentiles(List<double> ms)
     {

@@ -226,13 +226,14 @@ internal static class Tiers
             var size = (documents + slices - 1) / slices;
             for (var slice = 0; slice < slices; slice++)
             {
+                var part = corpus.Skip(slice * size).Take(size).ToList();
                 foreach (var t in Rotated(targets, slice))
                 {
                     var cpu = t.Cpu();
                     var sw = Stopwatch.StartNew();
-                    await IngestAsync(tenants.Select(n => t.Client(0, n, "loader")).ToArray(), corpus.Skip(slice * size).Take(size).ToList());
+                    await IngestAsync(tenants.Select(n => t.Client(0, n, "loader")).ToArray(), part);
                     t.IngestSeconds += sw.Elapsed.TotalSeconds;
-                    t.IngestDocuments += tenants.Length * corpus.Skip(slice * size).Take(size).Count();
+                    t.IngestDocuments += tenants.Length * part.Count;
                     t.IngestCpu += t.CpuSince(cpu).Total;
                 }
             }

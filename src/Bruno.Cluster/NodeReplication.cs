@@ -11,8 +11,9 @@ namespace Bruno.Cluster;
 /// A store node's part in keeping each tenant on two nodes (decision 0034). For a tenant it owns with a replica in sync,
 /// every write is applied here and on the replica, and acknowledged only when both applied it alike. Writes of a tenant
 /// that touch different rows run at once; one that may touch a row of an earlier write still in progress waits for it,
-/// on both copies (<see cref="WriteOrder"/>, decision 0039), so both apply conflicting writes in the same order. When the replica fails or answers differently, the replica is dropped in the catalog (one conditional update
-/// on the placement read, raising its epoch) before the write is acknowledged by this node alone; when that update
+/// on both copies (<see cref="WriteOrder"/>, decision 0039), so both apply conflicting writes in the same order. When
+/// the replica fails or answers differently, the replica is dropped in the catalog (one conditional update on the
+/// placement read, raising its epoch) before the write is acknowledged by this node alone; when that update
 /// fails (the placement changed: this node was deposed, or the catalog cannot be reached) the write is not
 /// acknowledged. A replica applies a replicated write only while the catalog names the sender as owner and itself as
 /// replica at the write's epoch, so a deposed owner cannot have anything acknowledged once the replica knows of its

@@ -113,6 +113,14 @@ public sealed class StoreTests
         var stats = await store.Engine.Tenant(TenantId.Parse("acme")).GetStatsAsync(ct: TestContext.Current.CancellationToken);
         Assert.Equal(1, stats.Rows);
         Assert.True(stats.BytesOnDisk > 0);
+
+        // Commits go to the write-ahead log (decision 0040), whose index stays in memory (exclusive locking: no -shm
+        // file); closing copies the log into the store and removes it.
+        Assert.True(File.Exists(Path.Combine(folder, "store.db-wal")));
+        Assert.False(File.Exists(Path.Combine(folder, "store.db-shm")));
+        await store.ReopenAsync();
+        Assert.False(File.Exists(Path.Combine(folder, "store.db-wal")));
+        Assert.Equal(1, (await store.Engine.Tenant(TenantId.Parse("acme")).GetStatsAsync(ct: TestContext.Current.CancellationToken)).Rows);
     }
 
     [Fact]

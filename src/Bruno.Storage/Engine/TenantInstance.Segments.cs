@@ -64,6 +64,7 @@ internal sealed partial class TenantInstance
                 if (!keep(id))
                 {
                     changes.Ids[(cid, id)] = null;
+                    _db.RemovesRows();
                 }
                 else if (collect)
                 {

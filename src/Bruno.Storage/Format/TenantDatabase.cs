@@ -9,8 +9,8 @@ namespace Bruno.Storage.Format;
 
 /// <summary>
 /// The tenant's SQLite file (<c>store.db</c>): a durable container of encrypted row blobs. SQLite gives atomic,
-/// fsynced commits (rollback journal in TRUNCATE mode, synchronous=FULL: appended segments are written once, and the
-/// journal's truncation is itself fsynced, so an acknowledged commit survives power loss); the engine puts nothing in clear into it but collection names, vector
+/// fsynced commits (write-ahead log, synchronous=FULL: a commit appends its pages to <c>store.db-wal</c> and fsyncs it
+/// once before it returns, so an acknowledged commit survives power loss; decision 0040); the engine puts nothing in clear into it but collection names, vector
 /// dimensions, embedding model names, random segment ids, owner slots and row counts per segment.
 /// See docs/design/storage-format.md.
 /// </summary>
@@ -32,6 +32,7 @@ internal sealed class TenantDatabase : IDisposable
     private readonly TenantId _tenant;
     private sqlite3_stmt? _insert;
     private SqliteTransaction? _tx;
+    private bool _scrub; // the transaction removes rows: empty the log after its commit
 
     private TenantDatabase(SqliteConnection connection, TenantId tenant) => (_connection, _tenant) = (connection, tenant);
 
@@ -83,8 +84,8 @@ internal sealed class TenantDatabase : IDisposable
         try
         {
             connection.Open();
-            // cache_spill=OFF: a batch's new pages stay in memory until its commit instead of being spilled early, which
-            // with a rollback journal would cost an extra fsync each time; the cache shrinks back once they are written.
+            // cache_spill=OFF: a batch's new pages stay in memory until its commit instead of being spilled into the log
+            // early; the cache shrinks back once they are written.
             db.Exec("PRAGMA locking_mode=EXCLUSIVE; PRAGMA secure_delete=ON; PRAGMA cache_size=-512; PRAGMA cache_spill=OFF; PRAGMA mmap_size=268435456; PRAGMA temp_store=MEMORY;");
             if (isNew)
             {
@@ -92,9 +93,10 @@ internal sealed class TenantDatabase : IDisposable
                 db.Exec("PRAGMA page_size=8192; PRAGMA auto_vacuum=INCREMENTAL;");
             }
 
-            // Not WAL: the engine appends large segments, which a rollback journal does not copy (only pages that existed
-            // before the transaction are journaled), where WAL writes every byte twice (log, then checkpoint).
-            db.Exec("PRAGMA journal_mode=TRUNCATE; PRAGMA synchronous=FULL;");
+            // WAL (decision 0040): a commit is one append and one fsync of the log, where the rollback journal took four
+            // fsyncs (journal, its header, database, truncation). Exclusive locking keeps the log's index in memory (no
+            // -shm file); the log is copied into the file every 1,000 pages and on close, and kept to 16 MB when reset.
+            db.Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA journal_size_limit=16777216;");
             if (isNew)
             {
                 db.CreateSchema(ring);
@@ -193,7 +195,27 @@ internal sealed class TenantDatabase : IDisposable
         _tx!.Commit();
         _tx.Dispose();
         _tx = null;
+        if (_scrub)
+        {
+            _scrub = false;
+            try
+            {
+                // The log still holds the pages as they were before secure_delete zeroed them: copy it into the file and
+                // empty it, so removed rows leave no copy in any file (decision 0040).
+                Exec("PRAGMA wal_checkpoint(TRUNCATE);");
+            }
+            catch (SqliteException)
+            {
+                // The commit is durable whatever happens here; the log is emptied at the next checkpoint or close.
+            }
+        }
     }
+
+    /// <summary>
+    /// Marks the transaction in progress as one that removes rows: once it commits, the write-ahead log is copied into
+    /// the file and emptied (a failure of that step leaves the commit as it is and the log for the next checkpoint).
+    /// </summary>
+    public void RemovesRows() => _scrub = _tx is not null;
 
     public void Rollback()
     {
@@ -205,6 +227,7 @@ internal sealed class TenantDatabase : IDisposable
         {
             _tx?.Dispose();
             _tx = null;
+            _scrub = false;
         }
     }
 
@@ -276,6 +299,7 @@ internal sealed class TenantDatabase : IDisposable
         using var cmd = Command("DELETE FROM segments WHERE owner = $o");
         cmd.Parameters.AddWithValue("$o", owner);
         cmd.ExecuteNonQuery();
+        RemovesRows();
         return rows;
     }
 

@@ -11,7 +11,16 @@ public static class CrashData
 
     public static CollectionSpec Spec { get; } = new(Collection, Dimension, "crash-test-model", VectorMetric.Dot);
 
-    public static int BatchSize(string tenant, int batch) => 1 + (int)(Mix(tenant, batch, -1) % 100);
+    /// <summary>
+    /// Mostly 1-100 rows (small transactions, committed through the write-ahead log), one batch in eight 256-455 rows
+    /// (large ones, through the rollback journal), so kills land in both modes and in the switches between them
+    /// (decision 0040).
+    /// </summary>
+    public static int BatchSize(string tenant, int batch)
+    {
+        var mix = Mix(tenant, batch, -1);
+        return mix % 8 == 0 ? 256 + (int)(mix / 8 % 200) : 1 + (int)(mix % 100);
+    }
 
     public static StoredRow[] Batch(string tenant, int batch)
     {

@@ -124,6 +124,33 @@ public sealed class StoreTests
     }
 
     [Fact]
+    public async Task ALargeBatch_CommitsThroughTheRollbackJournal_AndSmallWritesThroughTheLog()
+    {
+        // Decision 0040: a batch of 256 rows or more is written once (rollback journal), a small write appends to the log.
+        await using var store = new TempStore();
+        var c = await store.CollectionAsync("acme");
+        var folder = Path.Combine(store.Root, "tenants", "acme");
+        var wal = Path.Combine(folder, "store.db-wal");
+        await c.UpsertAsync([Rows.Row("first", "a small write", 1)], ct: TestContext.Current.CancellationToken);
+        Assert.True(File.Exists(wal));
+
+        await c.UpsertAsync([.. Enumerable.Range(0, 300).Select(i => Rows.Row($"bulk-{i}", $"bulk row {i}", i))], ct: TestContext.Current.CancellationToken);
+        Assert.False(File.Exists(wal)); // the log was copied into the file and removed before the large batch
+        Assert.True(File.Exists(Path.Combine(folder, "store.db-journal"))); // TRUNCATE: the journal stays, empty
+        Assert.Equal(0, new FileInfo(Path.Combine(folder, "store.db-journal")).Length);
+
+        await c.DeleteAsync(["bulk-7"], ct: TestContext.Current.CancellationToken);
+        await c.UpsertAsync([Rows.Row("last", "another small write", 2)], ct: TestContext.Current.CancellationToken);
+        Assert.True(File.Exists(wal));
+
+        await store.ReopenAsync();
+        c = store.Engine.Tenant(TenantId.Parse("acme")).Collection("chunks");
+        Assert.Equal(301, await c.CountAsync(ct: TestContext.Current.CancellationToken));
+        Assert.NotNull(await c.GetAsync("last", ct: TestContext.Current.CancellationToken));
+        Assert.Null(await c.GetAsync("bulk-7", ct: TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
     public async Task SymlinkedTenantFolder_IsRefused()
     {
         await using var store = new TempStore();

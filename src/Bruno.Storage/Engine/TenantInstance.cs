@@ -24,7 +24,10 @@ internal sealed partial class TenantInstance : IAsyncDisposable
     /// <summary>Rows per segment written by one batch; a larger batch of one owner is split.</summary>
     private const int SegmentRows = 256;
 
-    /// <summary>Groups of at least this many rows are applied to memory while their commit runs (see <see cref="Commit"/>).</summary>
+    /// <summary>
+    /// Groups of at least this many rows are applied to memory while their commit runs (see <see cref="Commit"/>), and
+    /// commit through the rollback journal rather than the write-ahead log (decision 0040).
+    /// </summary>
     private const int OverlapRows = 256;
 
     /// <summary>Sealed bytes read before they are decrypted and indexed, when a tenant opens.</summary>
@@ -415,7 +418,7 @@ internal sealed partial class TenantInstance : IAsyncDisposable
             _db.Commit();
         }
 
-        _db.Begin();
+        _db.Begin(large: overlap);
         try
         {
             if (overlap)

@@ -9,8 +9,9 @@ namespace Bruno.Storage.Format;
 
 /// <summary>
 /// The tenant's SQLite file (<c>store.db</c>): a durable container of encrypted row blobs. SQLite gives atomic,
-/// fsynced commits (write-ahead log, synchronous=FULL: a commit appends its pages to <c>store.db-wal</c> and fsyncs it
-/// once before it returns, so an acknowledged commit survives power loss; decision 0040); the engine puts nothing in clear into it but collection names, vector
+/// fsynced commits (synchronous=FULL: a small transaction through the write-ahead log, one fsync; a large one through
+/// the rollback journal, which writes appended segments once; decision 0040), so an acknowledged commit survives power
+/// loss; the engine puts nothing in clear into it but collection names, vector
 /// dimensions, embedding model names, random segment ids, owner slots and row counts per segment.
 /// See docs/design/storage-format.md.
 /// </summary>
@@ -33,6 +34,7 @@ internal sealed class TenantDatabase : IDisposable
     private sqlite3_stmt? _insert;
     private SqliteTransaction? _tx;
     private bool _scrub; // the transaction removes rows: empty the log after its commit
+    private bool _wal; // the file is in write-ahead-log mode (small transactions), else rollback journal (large ones)
 
     private TenantDatabase(SqliteConnection connection, TenantId tenant) => (_connection, _tenant) = (connection, tenant);
 
@@ -93,10 +95,15 @@ internal sealed class TenantDatabase : IDisposable
                 db.Exec("PRAGMA page_size=8192; PRAGMA auto_vacuum=INCREMENTAL;");
             }
 
-            // WAL (decision 0040): a commit is one append and one fsync of the log, where the rollback journal took four
-            // fsyncs (journal, its header, database, truncation). Exclusive locking keeps the log's index in memory (no
-            // -shm file); the log is copied into the file every 1,000 pages and on close, and kept to 16 MB when reset.
-            db.Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA journal_size_limit=16777216;");
+            // Each transaction picks its journal by size (decision 0040, see Begin): the file stays in the mode its last
+            // write left it in (only WAL is recorded in the file; otherwise the rollback journal in TRUNCATE mode).
+            db.Exec("PRAGMA synchronous=FULL; PRAGMA journal_size_limit=16777216;");
+            db._wal = db.Text("PRAGMA journal_mode") == "wal";
+            if (!db._wal)
+            {
+                db.Exec("PRAGMA journal_mode=TRUNCATE;");
+            }
+
             if (isNew)
             {
                 db.CreateSchema(ring);
@@ -177,7 +184,23 @@ internal sealed class TenantDatabase : IDisposable
         return counts;
     }
 
-    public void Begin() => _tx = _connection.BeginTransaction();
+    /// <summary>
+    /// Begins a transaction. A small one (<paramref name="large"/> false) commits through the write-ahead log: one append
+    /// and one fsync, where the rollback journal takes four (the journal, its header, the database, the truncation). A
+    /// large one commits through the rollback journal, which does not copy pages appended to the file, where the log
+    /// would write every new page twice (log, then checkpoint). The file is switched only when the mode differs from the
+    /// last transaction's (switching checkpoints the log and rewrites the header); a switch SQLite refuses leaves the
+    /// mode as it was, which is durable either way (decision 0040).
+    /// </summary>
+    public void Begin(bool large = false)
+    {
+        if (large == _wal)
+        {
+            _wal = Text(large ? "PRAGMA journal_mode=TRUNCATE" : "PRAGMA journal_mode=WAL") == "wal";
+        }
+
+        _tx = _connection.BeginTransaction();
+    }
 
     /// <summary>
     /// Test seam: when set and it returns true for this store's file, the next commit fails as a full disk would (the
@@ -385,6 +408,12 @@ internal sealed class TenantDatabase : IDisposable
 
     /// <summary>The error of the last SQLite call on this connection, as the exception Microsoft.Data.Sqlite would raise.</summary>
     private SqliteException Failed(int rc) => new(raw.sqlite3_errmsg(_connection.Handle).utf8_to_string(), rc, raw.sqlite3_extended_errcode(_connection.Handle));
+
+    private string Text(string sql)
+    {
+        using var cmd = Command(sql);
+        return Convert.ToString(cmd.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) ?? string.Empty;
+    }
 
     private long Scalar(string sql)
     {

@@ -46,6 +46,15 @@ public sealed record NamespaceQuota
     /// <summary>Secrets.</summary>
     public required int Secrets { get; init; }
 
+    /// <summary>Jobs (0: none).</summary>
+    public required int Jobs { get; init; }
+
+    /// <summary>CronJobs (0: none).</summary>
+    public required int CronJobs { get; init; }
+
+    /// <summary>Ephemeral storage of all pods together, GiB: requests and limits.</summary>
+    public required int EphemeralStorageGiB { get; init; }
+
     /// <summary>Most CPU one container may have, cores.</summary>
     public required double ContainerMaxCpu { get; init; }
 

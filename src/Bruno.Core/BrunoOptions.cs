@@ -105,6 +105,7 @@ public sealed class BrunoOptions
                 LimitsCpu = 32,
                 LimitsMemoryGiB = 64,
                 StorageGiB = 500,
+                EphemeralStorageGiB = 20,
                 ContainerMaxCpu = 8,
                 ContainerMaxMemoryGiB = 16,
             },

@@ -377,6 +377,13 @@ public sealed class KamajiOptions
     /// <summary>Pod CIDR of the tenant clusters.</summary>
     public string PodCidr { get; set; } = "10.244.0.0/16";
 
+    /// <summary>The port of a <c>host:port</c> endpoint, or null when it has none in 1-65535.</summary>
+    internal static int? EndpointPort(string endpoint)
+    {
+        var colon = endpoint.LastIndexOf(':');
+        return colon > 0 && int.TryParse(endpoint[(colon + 1)..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var port) && port is >= 1 and <= 65535 ? port : null;
+    }
+
     internal IEnumerable<string> Validate()
     {
         var v = KubernetesVersion.TrimStart('v').Split('.');
@@ -388,6 +395,11 @@ public sealed class KamajiOptions
         if (!string.IsNullOrEmpty(SharedDataStore) ? !KubernetesOptions.IsDns1123Subdomain(SharedDataStore) : DataStoreEndpoints.Count == 0 || DataStoreEndpoints.Any(e => e.Contains("://", StringComparison.Ordinal) || !e.Contains(':', StringComparison.Ordinal)) || !Names.IsDns1123Label(DataStoreSecretNamespace))
         {
             yield return "Bruno:Kubernetes:Kamaji needs a SharedDataStore name, or DataStoreEndpoints (host:port, no scheme) and a DataStoreSecretNamespace.";
+        }
+
+        if (DataStoreEndpoints.Any(e => EndpointPort(e) is null))
+        {
+            yield return "Bruno:Kubernetes:Kamaji:DataStoreEndpoints must each end in :port (1-65535): the control planes' network policy lets them out to it.";
         }
 
         if (ServiceType is not ("ClusterIP" or "NodePort" or "LoadBalancer") || Replicas is < 1 or > 5)

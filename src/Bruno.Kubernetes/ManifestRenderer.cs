@@ -198,29 +198,23 @@ public sealed class ManifestRenderer
             throw new RenderException($"Plan '{tenant.Plan}': its CpuCores, MemoryGiB and VolumeGiB (the tenant's Bruno container and volume) must fit in Bruno:Plans:{tenant.Plan}:Namespace (one container's maximum and the namespace quota).");
         }
 
+        if (q.EphemeralStorageGiB < TenantNamespace.ContainerEphemeralStorageGiB)
+        {
+            throw new RenderException($"Plan '{tenant.Plan}': Bruno:Plans:{tenant.Plan}:Namespace:EphemeralStorageGiB must be at least {TenantNamespace.ContainerEphemeralStorageGiB} (the tenant's Bruno container's own).");
+        }
+
         var id = tenant.Id;
         var root = $"tenants/{id}";
         var labels = Manifest.Labels("tenant", tenant);
         var tenantNs = Names.Namespace(tenant.Id);
         var flux = _options.Flux;
-        var substitute = new Dictionary<string, string>(StringComparer.Ordinal)
-        {
-            ["TENANT_ID"] = id,
-            ["TENANT_NAME"] = tenant.DisplayName,
-            ["TENANT_NAMESPACE"] = tenantNs,
-            ["TENANT_PLAN"] = tenant.Plan,
-            ["RESOURCE_QUOTA_CPU"] = Quantities.Cores(plan.Namespace.RequestsCpu).ToString(),
-            ["RESOURCE_QUOTA_MEMORY"] = Quantities.GiB(plan.Namespace.RequestsMemoryGiB).ToString(),
-            ["RESOURCE_QUOTA_STORAGE"] = Quantities.GiB(plan.Namespace.StorageGiB).ToString(),
-        };
-
         var files = new List<RenderedFile>();
         Flux.Spec entry;
         switch (tenant.Isolation)
         {
             case "namespace":
-                files.AddRange(Folder(root, [.. Workloads(tenant, plan, labels, fromNamespace: _options.ManagementNamespace), Manifest.Of("configmap-dashboard.yaml", Dashboards.TenantConfigMap(tenantNs, labels, id, tenantNs))]));
-                entry = new Flux.Spec(Names.FluxKustomization(tenant.Id), flux.Namespace, root, labels, [new("apps/v1", "Deployment", Workload, tenantNs)], [(PlatformKustomization, flux.Namespace)], substitute);
+                files.AddRange(Folder(root, [.. Workloads(tenant, plan, labels, fromNamespace: _options.ManagementNamespace), Manifest.Of("configmap-dashboard.yaml", Dashboards.TenantConfigMap(tenantNs, labels, id, tenantNs)), ToTenant(tenant, labels)]));
+                entry = new Flux.Spec(Names.FluxKustomization(tenant.Id), flux.Namespace, root, labels, [new("apps/v1", "Deployment", Workload, tenantNs)], [(PlatformKustomization, flux.Namespace)]);
                 break;
             case "kamaji":
                 RequireExternalLlm(tenant);
@@ -230,10 +224,13 @@ public sealed class ManifestRenderer
                 var management = new List<Manifest>
                 {
                     Manifest.Of("namespace.yaml", TenantNamespace.Namespace(cpNs, labels, podSecurity: "baseline")), // Kamaji's control-plane pods are not "restricted"
+                    Manifest.Of("resourcequota.yaml", Kamaji.Quota(cpNs, labels, _options.Kamaji)),
+                    Manifest.Of("limitrange.yaml", Kamaji.Limits(cpNs, labels)),
                     new("tenantcontrolplane.yaml", Kamaji.ControlPlane(cp, cpNs, labels, dataStore, _options.Kamaji)),
-                    new("kustomization-workloads.yaml", Flux.Kustomization(new Flux.Spec(Names.Label("workloads-", tenant.Id), cpNs, root + "/workloads", labels, [new("apps/v1", "Deployment", Workload, tenantNs)], [(Names.FluxKustomization(tenant.Id), flux.Namespace)], substitute, (Kamaji.KubeconfigSecret(cp), "admin.svc")), flux)),
+                    new("kustomization-workloads.yaml", Flux.Kustomization(new Flux.Spec(Names.Label("workloads-", tenant.Id), cpNs, root + "/workloads", labels, [new("apps/v1", "Deployment", Workload, tenantNs)], [(Names.FluxKustomization(tenant.Id), flux.Namespace)], (Kamaji.KubeconfigSecret(cp), "admin.svc")), flux)),
                     Manifest.Of("configmap-dashboard.yaml", Dashboards.TenantConfigMap(cpNs, labels, id, tenantNs)),
                 };
+                management.AddRange(NetworkPolicies.ForControlPlane(cpNs, labels, Kamaji.ApiServerPort, Kamaji.KonnectivityPort, _options.Kamaji.DataStoreEndpoints).Select(p => Manifest.Of($"networkpolicy-{p.Metadata.Name}.yaml", p)));
                 if (string.IsNullOrEmpty(_options.Kamaji.SharedDataStore))
                 {
                     management.Add(new Manifest("datastore.yaml", Kamaji.DataStore(cp, labels, _options.Kamaji.DataStoreEndpoints, _options.Kamaji.DataStoreSecretNamespace)));
@@ -241,13 +238,13 @@ public sealed class ManifestRenderer
 
                 files.AddRange(Folder(root, management));
                 files.AddRange(Folder(root + "/workloads", Workloads(tenant, plan, labels, fromNamespace: null)));
-                entry = new Flux.Spec(Names.FluxKustomization(tenant.Id), flux.Namespace, root, labels, [new(Kamaji.ApiVersion, "TenantControlPlane", cp, cpNs)], [(PlatformKustomization, flux.Namespace)], substitute);
+                entry = new Flux.Spec(Names.FluxKustomization(tenant.Id), flux.Namespace, root, labels, [new(Kamaji.ApiVersion, "TenantControlPlane", cp, cpNs)], [(PlatformKustomization, flux.Namespace)], HealthCheckExpressions: [Kamaji.ReadyExpression]);
                 break;
             case "dedicated-cluster":
                 RequireExternalLlm(tenant);
-                files.AddRange(Folder(root, [new("kustomization-workloads.yaml", Flux.Kustomization(new Flux.Spec(Names.Label("workloads-", tenant.Id), flux.Namespace, root + "/workloads", labels, [new("apps/v1", "Deployment", Workload, tenantNs)], [], substitute, (ClusterKubeconfigSecret(tenant), "value")), flux))]));
+                files.AddRange(Folder(root, [new("kustomization-workloads.yaml", Flux.Kustomization(new Flux.Spec(Names.Label("workloads-", tenant.Id), flux.Namespace, root + "/workloads", labels, [new("apps/v1", "Deployment", Workload, tenantNs)], [], (ClusterKubeconfigSecret(tenant), "value")), flux))]));
                 files.AddRange(Folder(root + "/workloads", Workloads(tenant, plan, labels, fromNamespace: null)));
-                entry = new Flux.Spec(Names.FluxKustomization(tenant.Id), flux.Namespace, root, labels, [], [(PlatformKustomization, flux.Namespace)], substitute);
+                entry = new Flux.Spec(Names.FluxKustomization(tenant.Id), flux.Namespace, root, labels, [], [(PlatformKustomization, flux.Namespace)]);
                 break;
             default:
                 throw new RenderException($"Tenant '{id}' has isolation level '{tenant.Isolation}', which Bruno cannot render.");
@@ -271,7 +268,7 @@ public sealed class ManifestRenderer
         var selector = Selector("tenant");
         selector["bruno.dev/tenant"] = tenant.Id;
         var shape = new WorkloadShape(Workload, ns, labels, selector, plan.CpuCores, plan.MemoryGiB, plan.VolumeGiB, BrunoWorkload.Environment(
-            [.. Chat(), .. Telemetry($"tenant_id={tenant.Id},k8s.namespace.name={ns}")]));
+            [.. Chat(), .. Telemetry($"tenant_id={tenant.Id},k8s.namespace.name={ns}")]), TenantNamespace.ContainerEphemeralStorageGiB); // the quota counts ephemeral storage
         var manifests = new List<Manifest>
         {
             Manifest.Of("namespace.yaml", TenantNamespace.Namespace(ns, labels)),
@@ -290,6 +287,21 @@ public sealed class ManifestRenderer
         }
 
         return manifests;
+    }
+
+    // The management plane's way out to a namespace-level tenant's Bruno pods, in the management namespace: the one
+    // process's pod or the gateways (whichever shape the platform has), to the tenant's namespace by its name.
+    private Manifest ToTenant(TenantDeployment tenant, Dictionary<string, string> labels)
+    {
+        var tenantPods = Selector("tenant");
+        tenantPods["bruno.dev/tenant"] = tenant.Id;
+        var management = new V1LabelSelector
+        {
+            MatchLabels = new Dictionary<string, string>(StringComparer.Ordinal) { ["app.kubernetes.io/name"] = Workload },
+            MatchExpressions = [new V1LabelSelectorRequirement { Key = "app.kubernetes.io/component", OperatorProperty = "In", Values = ["gateway", "management"] }],
+        };
+        var policy = NetworkPolicies.ToTenant(_options.ManagementNamespace, Names.Label("allow-to-tenant-", tenant.Id), labels, _options, management, Names.Namespace(tenant.Id), tenantPods);
+        return Manifest.Of("networkpolicy-management-allow-to-tenant.yaml", policy);
     }
 
     // The chat model the pods use, the one the network policies let them reach.

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Bruno.Contracts;
 using Bruno.Core;
 
@@ -26,17 +27,27 @@ public sealed class NetworkPolicyTests
     private static readonly Endpoint OtherStore = Endpoint.Pod("bruno-system", ("app.kubernetes.io/name", "agent-bruno"), ("app.kubernetes.io/component", "store"), ("apps.kubernetes.io/pod-index", "2"));
     private static readonly Endpoint ManagementOther = Endpoint.Pod("bruno-system", ("app", "debug"));
 
-    private static PolicyEvaluator Evaluate(KubernetesOptions options)
+    /// <summary>
+    /// The platform and the tenants acme and beta (namespace level), plus <paramref name="more"/> tenants; namespaces
+    /// carry the labels rendered for them, and <paramref name="forged"/> namespaces the labels given.
+    /// </summary>
+    private static PolicyEvaluator Evaluate(KubernetesOptions options, TenantDeployment[]? more = null, Dictionary<string, IReadOnlyDictionary<string, string>>? forged = null)
     {
         var renderer = new ManifestRenderer(options, Plans);
         var files = renderer.RenderPlatform()
             .Concat(renderer.RenderTenant(RenderingTests.Tenant("acme", "namespace")))
-            .Concat(renderer.RenderTenant(RenderingTests.Tenant("beta", "namespace")));
+            .Concat(renderer.RenderTenant(RenderingTests.Tenant("beta", "namespace")))
+            .Concat((more ?? []).SelectMany(renderer.RenderTenant));
         var documents = files.Where(f => f.Path.EndsWith(".yaml", StringComparison.Ordinal)).SelectMany(f => Yaml.Documents(f.Content)).ToList();
         var namespaces = documents.Where(d => (string?)d["kind"] == "Namespace").ToDictionary(
             d => (string)d["metadata"]!["name"]!,
             d => (IReadOnlyDictionary<string, string>)d["metadata"]!["labels"]!.AsObject().ToDictionary(p => p.Key, p => (string)p.Value!, StringComparer.Ordinal),
             StringComparer.Ordinal);
+        foreach (var (name, labels) in forged ?? [])
+        {
+            namespaces[name] = labels;
+        }
+
         return new PolicyEvaluator(documents, namespaces);
     }
 
@@ -166,6 +177,60 @@ public sealed class NetworkPolicyTests
         var quiet = Evaluate(RenderingTests.TwoTier(o => o.Monitoring.OtlpEndpoint = null));
         Assert.False(quiet.Allows(Store, Collector, 4317));
         Assert.False(quiet.Allows(Gateway, Collector, 4317));
+    }
+
+    [Fact]
+    public void Issue24_TheManagementPlane_ReachesTenantsByNamespaceName_NotByLabelsANamespaceCouldCopy()
+    {
+        // A namespace that copies a namespace-level tenant's labels, with a pod that copies its Bruno pod's labels.
+        var acmeLabels = Yaml.Documents(new ManifestRenderer(new KubernetesOptions(), Plans).RenderTenant(RenderingTests.Tenant("acme", "namespace"))
+            .Single(f => f.Path == "tenants/acme/namespace.yaml").Content)[0]["metadata"]!["labels"]!.AsObject().ToDictionary(p => p.Key, p => (string)p.Value!, StringComparer.Ordinal);
+        var forged = new Dictionary<string, IReadOnlyDictionary<string, string>>(StringComparer.Ordinal) { ["copycat"] = acmeLabels };
+        var impostor = Endpoint.Pod("copycat", [.. BrunoTenant, ("bruno.dev/tenant", "acme")]);
+        foreach (var (options, management) in new[] { (new KubernetesOptions(), Management), (RenderingTests.TwoTier(), Gateway) })
+        {
+            var net = Evaluate(options, forged: forged);
+            Assert.True(net.Allows(management, Acme, 8080));
+            Assert.True(net.Allows(management, Beta, 8080));
+            Assert.False(net.Allows(management, impostor, 8080)); // the copied labels do not open the way out
+        }
+
+        // No rendered policy selects a namespace by anything but its name.
+        foreach (var (name, path, document) in RenderingTests.Objects().Where(o => (string?)o.Document["kind"] == "NetworkPolicy"))
+        {
+            foreach (var peer in (document["spec"]!["ingress"] as JsonArray ?? []).SelectMany(r => r!["from"] as JsonArray ?? [])
+                .Concat((document["spec"]!["egress"] as JsonArray ?? []).SelectMany(r => r!["to"] as JsonArray ?? [])))
+            {
+                if (peer!["namespaceSelector"] is JsonObject ns)
+                {
+                    Assert.True(ns["matchExpressions"] is null && ns["matchLabels"]!.AsObject().Count == 1 && ns["matchLabels"]!["kubernetes.io/metadata.name"] is not null, $"{name} {path}: {ns.ToJsonString()}");
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void Issue24_AKamajiControlPlane_IsReachedOnItsPortsOnly_AndReachesDnsAndItsDataStoreOnly()
+    {
+        var initech = RenderingTests.Tenant("initech", "kamaji");
+        var controlPlane = Endpoint.Pod("kamaji-initech", ("kamaji.clastix.io/name", "bruno-initech"));
+        var net = Evaluate(RenderingTests.ExternalLlm(), [initech]);
+        Assert.True(net.Allows(Stranger, controlPlane, 6443)); // worker nodes, Kamaji, Flux, the tenant's users: the API server authenticates them
+        Assert.True(net.Allows(Endpoint.External("192.0.2.10"), controlPlane, 8132)); // a konnectivity agent on a worker node
+        Assert.False(net.Allows(Stranger, controlPlane, 10250));
+        Assert.False(net.Allows(Acme, controlPlane, 2379));
+        Assert.True(net.Allows(controlPlane, Dns, 53, "UDP"));
+        Assert.True(net.Allows(controlPlane, Postgres, 5432)); // kine to the DataStore (postgres-rw.postgres-system.svc:5432)
+        Assert.False(net.Allows(controlPlane, Postgres, 22));
+        Assert.False(net.Allows(controlPlane, Acme, 8080)); // no tenant's pods
+        Assert.False(net.Allows(controlPlane, Management, 8080));
+        Assert.False(net.Allows(controlPlane, Endpoint.External("93.184.216.34"), 443)); // nor the internet
+
+        // A DataStore by address: that address only.
+        var byAddress = Evaluate(RenderingTests.ExternalLlm(o => o.Kamaji.DataStoreEndpoints = ["10.50.0.5:5432"]), [initech]);
+        Assert.True(byAddress.Allows(controlPlane, Endpoint.External("10.50.0.5"), 5432));
+        Assert.False(byAddress.Allows(controlPlane, Endpoint.External("10.50.0.6"), 5432));
+        Assert.False(byAddress.Allows(controlPlane, Postgres, 5432));
     }
 
     [Fact]

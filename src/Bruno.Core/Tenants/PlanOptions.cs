@@ -101,6 +101,15 @@ public sealed class NamespaceQuotaOptions
     /// <summary>Secrets.</summary>
     public int Secrets { get; set; } = 50;
 
+    /// <summary>Jobs (0: none).</summary>
+    public int Jobs { get; set; } = 10;
+
+    /// <summary>CronJobs (0: none).</summary>
+    public int CronJobs { get; set; } = 5;
+
+    /// <summary>Ephemeral storage (container writable layers, logs, emptyDir) of all pods together, GiB: requests and limits.</summary>
+    public int EphemeralStorageGiB { get; set; } = 10;
+
     /// <summary>Most CPU one container may have, cores.</summary>
     public double ContainerMaxCpu { get; set; } = 4;
 

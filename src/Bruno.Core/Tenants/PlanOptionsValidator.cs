@@ -85,9 +85,10 @@ public sealed partial class PlanOptionsValidator : IValidateOptions<PlanOptions>
     {
         ArgumentNullException.ThrowIfNull(quota);
         if (new[] { quota.RequestsCpu, quota.RequestsMemoryGiB, quota.LimitsCpu, quota.LimitsMemoryGiB, quota.ContainerMaxCpu, quota.ContainerMaxMemoryGiB, quota.ContainerMinCpu, quota.DefaultCpu, quota.DefaultRequestCpu }.Any(v => v <= 0 || v > 100_000)
-            || new[] { quota.StorageGiB, quota.PersistentVolumeClaims, quota.Pods, quota.Services, quota.ConfigMaps, quota.Secrets, quota.ContainerMinMemoryMiB, quota.DefaultMemoryMiB, quota.DefaultRequestMemoryMiB }.Any(v => v < 1))
+            || new[] { quota.StorageGiB, quota.PersistentVolumeClaims, quota.Pods, quota.Services, quota.ConfigMaps, quota.Secrets, quota.EphemeralStorageGiB, quota.ContainerMinMemoryMiB, quota.DefaultMemoryMiB, quota.DefaultRequestMemoryMiB }.Any(v => v < 1)
+            || quota.Jobs < 0 || quota.CronJobs < 0)
         {
-            yield return $"{prefix}: every quota must be positive.";
+            yield return $"{prefix}: every quota must be positive (Jobs and CronJobs may be 0).";
         }
 
         if (quota.LimitsCpu < quota.RequestsCpu || quota.LimitsMemoryGiB < quota.RequestsMemoryGiB

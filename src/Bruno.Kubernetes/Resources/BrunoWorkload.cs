@@ -3,8 +3,9 @@ using k8s.Models;
 namespace Bruno.Kubernetes.Resources;
 
 /// <summary>
-/// What one Bruno process needs: its name, namespace, labels, resources, its volume's size (a gateway's scratch space)
-/// and its environment, in order.
+/// What one Bruno process needs: its name, namespace, labels, resources, its volume's size (a gateway's scratch space),
+/// its environment, in order, and the ephemeral storage it requests and is limited to (set where a namespace's quota
+/// counts ephemeral storage; unset, the container names none).
 /// </summary>
 internal sealed record WorkloadShape(
     string Name,
@@ -14,7 +15,8 @@ internal sealed record WorkloadShape(
     double Cores,
     double MemoryGiB,
     int VolumeGiB,
-    IReadOnlyList<V1EnvVar> Environment);
+    IReadOnlyList<V1EnvVar> Environment,
+    int? EphemeralStorageGiB = null);
 
 /// <summary>
 /// Bruno as a Deployment of one process with its data on a PersistentVolumeClaim (never an emptyDir or a hostPath: the
@@ -103,7 +105,7 @@ internal static class BrunoWorkload
     /// </summary>
     public static V1PodTemplateSpec Pod(WorkloadShape w, KubernetesOptions options, List<string> args, List<V1ContainerPort> ports, List<V1VolumeMount> mounts, List<V1Volume> volumes)
     {
-        var resources = new Dictionary<string, ResourceQuantity>(StringComparer.Ordinal) { ["cpu"] = Quantities.Cores(w.Cores), ["memory"] = Quantities.GiB(w.MemoryGiB) };
+        var resources = TenantNamespace.Pair(Quantities.Cores(w.Cores), Quantities.GiB(w.MemoryGiB), w.EphemeralStorageGiB is { } ephemeral ? Quantities.GiB(ephemeral) : null);
         static V1Probe Probe(string path, int period, int failures) => new()
         {
             HttpGet = new V1HTTPGetAction { Path = path, Port = "http" },
@@ -135,7 +137,7 @@ internal static class BrunoWorkload
                     {
                         Name = "bruno",
                         Image = options.Image,
-                        ImagePullPolicy = "IfNotPresent",
+                        ImagePullPolicy = PullPolicy(options.Image),
                         Args = args,
                         Ports = ports,
                         Env = [.. w.Environment],
@@ -158,6 +160,13 @@ internal static class BrunoWorkload
             },
         };
     }
+
+    /// <summary>
+    /// <c>IfNotPresent</c> for an image pinned by digest, which cannot change; <c>Always</c> for one pinned by tag, which
+    /// can be moved or planted on a node: the kubelet then checks the registry for the tag's current digest (and the
+    /// pull credentials) on every start, and pulls only when the digest changed.
+    /// </summary>
+    public static string PullPolicy(string image) => image.Contains("@sha256:", StringComparison.Ordinal) ? "IfNotPresent" : "Always";
 
     /// <summary>
     /// Spreads the pods of <paramref name="selector"/> over the nodes, one more on a node than on another at most, as a

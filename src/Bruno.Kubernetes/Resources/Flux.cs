@@ -3,15 +3,20 @@ using System.Text.Json.Nodes;
 namespace Bruno.Kubernetes.Resources;
 
 /// <summary>
-/// Flux Kustomizations (kustomize.toolkit.fluxcd.io/v1): interval, prune, the source, health checks, dependencies,
-/// post-build substitution and, for a tenant's own cluster, the kubeconfig Secret to apply through. Only fields of the
-/// CRD are written: Flux applies with server-side apply, which rejects any other.
+/// Flux Kustomizations (kustomize.toolkit.fluxcd.io/v1): interval, prune, the source, health checks (with CEL
+/// expressions for kinds whose status has no Ready condition), dependencies and, for a tenant's own cluster, the
+/// kubeconfig Secret to apply through. Only fields of the CRD are written: Flux applies with server-side apply, which
+/// rejects any other. No post-build substitution: no rendered file refers to a variable, and a substitution would only
+/// risk rewriting a <c>${...}</c> meant for someone else.
 /// </summary>
 internal static class Flux
 {
     public const string ApiVersion = "kustomize.toolkit.fluxcd.io/v1";
 
     public sealed record HealthCheck(string ApiVersion, string Kind, string Name, string? Namespace);
+
+    /// <summary>A CEL health check for a kind: <paramref name="Current"/> is true once an object of it is ready.</summary>
+    public sealed record HealthCheckExpression(string ApiVersion, string Kind, string Current);
 
     public sealed record Spec(
         string Name,
@@ -20,9 +25,9 @@ internal static class Flux
         Dictionary<string, string> Labels,
         IReadOnlyList<HealthCheck> HealthChecks,
         IReadOnlyList<(string Name, string Namespace)> DependsOn,
-        IReadOnlyDictionary<string, string>? Substitute = null,
         (string Secret, string Key)? KubeConfig = null,
-        string Timeout = "10m");
+        string Timeout = "10m",
+        IReadOnlyList<HealthCheckExpression>? HealthCheckExpressions = null);
 
     public static JsonObject Kustomization(Spec s, FluxOptions flux)
     {
@@ -30,6 +35,11 @@ internal static class Flux
         if (s.DependsOn.Count > 0)
         {
             spec["dependsOn"] = new JsonArray([.. s.DependsOn.Select(d => (JsonNode)new JsonObject { ["name"] = d.Name, ["namespace"] = d.Namespace })]);
+        }
+
+        if (s.HealthCheckExpressions is { Count: > 0 } expressions)
+        {
+            spec["healthCheckExprs"] = new JsonArray([.. expressions.Select(e => (JsonNode)new JsonObject { ["apiVersion"] = e.ApiVersion, ["kind"] = e.Kind, ["current"] = e.Current })]);
         }
 
         if (s.HealthChecks.Count > 0)
@@ -53,14 +63,6 @@ internal static class Flux
         }
 
         spec["path"] = JoinPath(flux.Path, s.Path);
-        if (s.Substitute is { Count: > 0 })
-        {
-            spec["postBuild"] = new JsonObject
-            {
-                ["substitute"] = new JsonObject([.. s.Substitute.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => new KeyValuePair<string, JsonNode?>(p.Key, p.Value))]),
-            };
-        }
-
         spec["prune"] = true;
         spec["retryInterval"] = "1m";
         var source = new JsonObject { ["kind"] = flux.SourceKind, ["name"] = flux.SourceName };

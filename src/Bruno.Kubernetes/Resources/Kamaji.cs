@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using k8s.Models;
 
 namespace Bruno.Kubernetes.Resources;
 
@@ -7,11 +8,50 @@ namespace Bruno.Kubernetes.Resources;
 /// names its DataStore by string; networking is under <c>networkProfile</c> with the CIDR lists; add-ons are switched
 /// on by being present (<c>{}</c>), never by an <c>enabled</c> field; <c>controlPlane.service.serviceType</c>,
 /// <c>kubernetes.version</c> and <c>kubernetes.kubelet</c> are always set. A DataStore is cluster-scoped and reads its
-/// credentials from Secrets by reference.
+/// credentials from Secrets by reference. The control plane's namespace gets a quota and container defaults sized from
+/// its pods (<see cref="Quota"/>, <see cref="Limits"/>).
 /// </summary>
 internal static class Kamaji
 {
     public const string ApiVersion = "kamaji.clastix.io/v1alpha1";
+
+    /// <summary>The konnectivity server's port (the agents on the tenant's nodes dial it).</summary>
+    public const int KonnectivityPort = 8132;
+
+    /// <summary>The API server's port (<c>networkProfile.port</c>).</summary>
+    public const int ApiServerPort = 6443;
+
+    /// <summary>One container's requests and limits, in millicores and MiB.</summary>
+    private sealed record Sizing(int RequestMilliCpu, int RequestMemoryMiB, int LimitMilliCpu, int LimitMemoryMiB)
+    {
+        public JsonObject Json() => new()
+        {
+            ["requests"] = new JsonObject { ["cpu"] = Cpu(RequestMilliCpu), ["memory"] = Memory(RequestMemoryMiB) },
+            ["limits"] = new JsonObject { ["cpu"] = Cpu(LimitMilliCpu), ["memory"] = Memory(LimitMemoryMiB) },
+        };
+    }
+
+    // The design's API server sizing; the others as Kamaji's adopters run them. Every container of the control-plane pod
+    // is sized, so the namespace's quota is the sum.
+    private static readonly (string Component, Sizing Sizing)[] Components =
+    [
+        ("apiServer", new(250, 512, 500, 1024)),
+        ("controllerManager", new(100, 256, 250, 512)),
+        ("kine", new(100, 128, 250, 256)), // the PostgreSQL DataStore's etcd shim, a sidecar
+        ("scheduler", new(50, 128, 100, 256)),
+    ];
+
+    private static readonly Sizing Konnectivity = new(100, 128, 250, 256);
+
+    /// <summary>
+    /// Flux's health check of a TenantControlPlane: its status has no <c>Ready</c> condition, so Flux's default check
+    /// would pass before the control plane serves; it is ready when Kamaji reports
+    /// <c>status.kubernetesResources.version.status</c> <c>Ready</c>.
+    /// </summary>
+    public static readonly Flux.HealthCheckExpression ReadyExpression = new(
+        ApiVersion,
+        "TenantControlPlane",
+        "has(status.kubernetesResources) && has(status.kubernetesResources.version) && has(status.kubernetesResources.version.status) && status.kubernetesResources.version.status == 'Ready'");
 
     /// <summary>The Secret Kamaji writes the tenant cluster's admin kubeconfig to, next to the TenantControlPlane.</summary>
     public static string KubeconfigSecret(string controlPlane) => controlPlane + "-admin-kubeconfig";
@@ -29,13 +69,7 @@ internal static class Kamaji
                 ["deployment"] = new JsonObject
                 {
                     ["replicas"] = k.Replicas,
-                    ["resources"] = new JsonObject
-                    {
-                        // the design's API server sizing; the others as Kamaji's adopters run them
-                        ["apiServer"] = Resources("250m", "512Mi", "500m", "1Gi"),
-                        ["controllerManager"] = Resources("100m", "256Mi", "250m", "512Mi"),
-                        ["scheduler"] = Resources("50m", "128Mi", "100m", "256Mi"),
-                    },
+                    ["resources"] = new JsonObject([.. Components.Select(c => new KeyValuePair<string, JsonNode?>(c.Component, c.Sizing.Json()))]),
                 },
                 ["service"] = new JsonObject { ["serviceType"] = k.ServiceType },
             },
@@ -43,18 +77,20 @@ internal static class Kamaji
             {
                 ["version"] = k.KubernetesVersion,
                 ["kubelet"] = new JsonObject { ["preferredAddressTypes"] = new JsonArray("InternalIP", "ExternalIP", "Hostname") },
-                ["admissionControllers"] = new JsonArray("LimitRanger", "MutatingAdmissionWebhook", "NamespaceLifecycle", "ResourceQuota", "ServiceAccount", "ValidatingAdmissionWebhook"),
+                // NodeRestriction: a kubelet may change only its own Node and the pods bound to it (kubeadm's API server
+                // authorizes with Node,RBAC)
+                ["admissionControllers"] = new JsonArray("LimitRanger", "MutatingAdmissionWebhook", "NamespaceLifecycle", "NodeRestriction", "ResourceQuota", "ServiceAccount", "ValidatingAdmissionWebhook"),
             },
             ["networkProfile"] = new JsonObject
             {
-                ["port"] = 6443,
+                ["port"] = ApiServerPort,
                 ["serviceCidrs"] = new JsonArray(k.ServiceCidr),
                 ["podCidrs"] = new JsonArray(k.PodCidr),
             },
             ["addons"] = new JsonObject
             {
                 ["coreDNS"] = new JsonObject(),
-                ["konnectivity"] = new JsonObject { ["server"] = new JsonObject { ["port"] = 8132 } },
+                ["konnectivity"] = new JsonObject { ["server"] = new JsonObject { ["port"] = KonnectivityPort, ["resources"] = Konnectivity.Json() } },
                 ["kubeProxy"] = new JsonObject(),
             },
         },
@@ -85,11 +121,48 @@ internal static class Kamaji
     private static JsonObject SecretReference(string name, string ns, string key) =>
         new() { ["secretReference"] = new JsonObject { ["name"] = name, ["namespace"] = ns, ["keyPath"] = key } };
 
-    private static JsonObject Resources(string cpu, string memory, string cpuLimit, string memoryLimit) => new()
+    /// <summary>
+    /// The control-plane namespace's ResourceQuota: room for twice <see cref="KamajiOptions.Replicas"/> pods (Kamaji
+    /// rolls a control plane out blue/green, maxSurge 100%) and one more (a job Kamaji runs there, such as a DataStore
+    /// migration), each with the containers sized above; two Services (the control plane's and one to spare), a
+    /// LoadBalancer only with that service type and NodePorts (the API server's and the konnectivity server's) only with
+    /// NodePort or LoadBalancer; no volume claims.
+    /// </summary>
+    public static V1ResourceQuota Quota(string ns, Dictionary<string, string> labels, KamajiOptions k)
     {
-        ["requests"] = new JsonObject { ["cpu"] = cpu, ["memory"] = memory },
-        ["limits"] = new JsonObject { ["cpu"] = cpuLimit, ["memory"] = memoryLimit },
-    };
+        var pods = (2 * k.Replicas) + 1;
+        var all = Components.Select(c => c.Sizing).Append(Konnectivity).ToList();
+        var exposed = k.ServiceType is "NodePort" or "LoadBalancer";
+        return TenantNamespace.Quota(ns, labels, new SortedDictionary<string, ResourceQuantity>(StringComparer.Ordinal)
+        {
+            ["requests.cpu"] = new(Cpu(pods * all.Sum(c => c.RequestMilliCpu))),
+            ["requests.memory"] = new(Memory(pods * all.Sum(c => c.RequestMemoryMiB))),
+            ["limits.cpu"] = new(Cpu(pods * all.Sum(c => c.LimitMilliCpu))),
+            ["limits.memory"] = new(Memory(pods * all.Sum(c => c.LimitMemoryMiB))),
+            ["pods"] = Quantities.Count(pods),
+            ["count/services"] = Quantities.Count(2), // the control plane's, and one to spare
+            ["services.loadbalancers"] = Quantities.Count(k.ServiceType == "LoadBalancer" ? 1 : 0),
+            ["services.nodeports"] = Quantities.Count(exposed ? 2 : 0),
+            ["count/persistentvolumeclaims"] = Quantities.Count(0),
+            ["count/secrets"] = Quantities.Count(64), // Kamaji's certificates and kubeconfigs, about twenty
+            ["count/configmaps"] = Quantities.Count(16),
+        });
+    }
+
+    /// <summary>
+    /// The control-plane namespace's LimitRange: requests and limits for a container Kamaji adds without any (the quota
+    /// above would refuse it otherwise), as small as the smallest component's.
+    /// </summary>
+    public static V1LimitRange Limits(string ns, Dictionary<string, string> labels) => TenantNamespace.Limits(ns, labels, new V1LimitRangeItem
+    {
+        Type = "Container",
+        DefaultProperty = TenantNamespace.Pair(new(Cpu(250)), new(Memory(256))),
+        DefaultRequest = TenantNamespace.Pair(new(Cpu(100)), new(Memory(128))),
+    });
+
+    private static string Cpu(int milli) => Quantities.Cores(milli / 1000.0).ToString();
+
+    private static string Memory(int mib) => Quantities.GiB(mib / 1024.0).ToString();
 
     internal static JsonObject Meta(string name, string? ns, Dictionary<string, string> labels)
     {

@@ -51,14 +51,14 @@ internal static class NetworkPolicies
 
     /// <summary>
     /// The management plane's own allowances: requests from the ingress controller's namespace, and out to the catalog's
-    /// PostgreSQL and to the Bruno pods of namespace-level tenants (namespaces Bruno labelled as such).
+    /// PostgreSQL. The way out to each namespace-level tenant's Bruno pods is that tenant's own policy
+    /// (<see cref="ToTenant"/>).
     /// </summary>
     public static IEnumerable<V1NetworkPolicy> ForManagement(string ns, Dictionary<string, string> labels, KubernetesOptions options, Dictionary<string, string> brunoPods)
     {
         var bruno = new V1LabelSelector { MatchLabels = brunoPods };
         yield return FromIngress(ns, labels, options, bruno);
         yield return Catalog(ns, labels, options, bruno);
-        yield return ToTenants(ns, labels, options, bruno);
     }
 
     /// <summary>
@@ -66,8 +66,8 @@ internal static class NetworkPolicies
     /// of the store nodes is reached by gateways and by the other store nodes (a tenant's owner sends each write to its
     /// replica; a move still streams through the gateway running it), and nothing else of any namespace reaches it; the
     /// ingress controller reaches the gateways' port, never a store node; Prometheus scrapes both tiers. Out: the
-    /// gateways to the store nodes, the catalog, the LLM endpoint, the namespace-level tenants' Bruno pods (as the one
-    /// process did), DNS and OTLP; the store nodes to the other store nodes' store port, the catalog, DNS and OTLP.
+    /// gateways to the store nodes, the catalog, the LLM endpoint, DNS and OTLP (and, by each tenant's
+    /// <see cref="ToTenant"/>, the namespace-level tenants' Bruno pods, as the one process); the store nodes to the other store nodes' store port, the catalog, DNS and OTLP.
     /// </summary>
     public static IEnumerable<V1NetworkPolicy> ForTwoTier(string ns, Dictionary<string, string> labels, KubernetesOptions options, Dictionary<string, string> gateways, Dictionary<string, string> stores)
     {
@@ -85,7 +85,6 @@ internal static class NetworkPolicies
 
         yield return FromIngress(ns, labels, options, gateway);
         yield return Catalog(ns, labels, options, both);
-        yield return ToTenants(ns, labels, options, gateway);
         yield return Policy(ns, "allow-store-from-tiers", labels, new V1NetworkPolicySpec
         {
             PodSelector = store,
@@ -168,7 +167,14 @@ internal static class NetworkPolicies
         Egress = [new V1NetworkPolicyEgressRule { To = [new V1NetworkPolicyPeer { NamespaceSelector = Select(NamespaceLabel, options.CatalogNamespace) }], Ports = [Port("TCP", 5432)] }],
     });
 
-    private static V1NetworkPolicy ToTenants(string ns, Dictionary<string, string> labels, KubernetesOptions options, V1LabelSelector from) => Policy(ns, "allow-to-tenants", labels, new V1NetworkPolicySpec
+    /// <summary>
+    /// A policy in the management namespace <paramref name="ns"/>, rendered with a namespace-level tenant: the management
+    /// plane's pods (<paramref name="from"/>: the one process or the gateways) may reach the tenant's Bruno pods
+    /// (<paramref name="tenantPods"/>) on Bruno's port. The tenant's namespace is selected by its name
+    /// (<c>kubernetes.io/metadata.name</c>, which the API server sets and nobody can forge), never by labels another
+    /// namespace could copy; it is applied and pruned with the tenant.
+    /// </summary>
+    public static V1NetworkPolicy ToTenant(string ns, string name, Dictionary<string, string> labels, KubernetesOptions options, V1LabelSelector from, string tenantNamespace, Dictionary<string, string> tenantPods) => Policy(ns, name, labels, new V1NetworkPolicySpec
     {
         PodSelector = from,
         PolicyTypes = ["Egress"],
@@ -176,18 +182,53 @@ internal static class NetworkPolicies
         [
             new V1NetworkPolicyEgressRule
             {
-                To =
-                [
-                    new V1NetworkPolicyPeer
-                    {
-                        NamespaceSelector = new V1LabelSelector { MatchLabels = new Dictionary<string, string>(StringComparer.Ordinal) { ["app.kubernetes.io/part-of"] = "bruno", ["bruno.dev/isolation"] = "namespace" } },
-                        PodSelector = new V1LabelSelector { MatchLabels = new Dictionary<string, string>(StringComparer.Ordinal) { ["app.kubernetes.io/component"] = "tenant", ["app.kubernetes.io/name"] = "agent-bruno" } },
-                    },
-                ],
+                To = [new V1NetworkPolicyPeer { NamespaceSelector = Select(NamespaceLabel, tenantNamespace), PodSelector = new V1LabelSelector { MatchLabels = Sorted(tenantPods) } }],
                 Ports = [Port("TCP", options.Port)],
             },
         ],
     });
+
+    /// <summary>
+    /// The policies of a Kamaji tenant's control-plane namespace, which holds only the TenantControlPlane's pods (API
+    /// server, controller manager, scheduler, kine and the konnectivity server): deny all; in, the API server's port and
+    /// the konnectivity server's from anywhere (worker nodes, Kamaji, Flux and the tenant's users reach them, and both
+    /// authenticate every caller); out, DNS and the DataStore's endpoints (<see cref="DataStorePeers"/>). The API server
+    /// reaches the tenant's nodes through the konnectivity tunnel the agents open, so it needs no other way out.
+    /// </summary>
+    public static IEnumerable<V1NetworkPolicy> ForControlPlane(string ns, Dictionary<string, string> labels, int apiServerPort, int konnectivityPort, IEnumerable<string> dataStoreEndpoints)
+    {
+        yield return DefaultDeny(ns, labels);
+        yield return Dns(ns, labels);
+        yield return Policy(ns, "allow-control-plane-ports", labels, new V1NetworkPolicySpec
+        {
+            PodSelector = new V1LabelSelector(),
+            PolicyTypes = ["Ingress"],
+            Ingress = [new V1NetworkPolicyIngressRule { Ports = [Port("TCP", apiServerPort), Port("TCP", konnectivityPort)] }],
+        });
+        yield return Policy(ns, "allow-datastore", labels, new V1NetworkPolicySpec
+        {
+            PodSelector = new V1LabelSelector(),
+            PolicyTypes = ["Egress"],
+            Egress = [.. dataStoreEndpoints.Order(StringComparer.Ordinal).Select(DataStorePeers)],
+        });
+    }
+
+    /// <summary>
+    /// The way out to one DataStore endpoint (<c>host:port</c>): a Service name <c>&lt;service&gt;.&lt;namespace&gt;.svc…</c>
+    /// is its namespace (by name); an IP address is that address; any other host name cannot be selected by a policy, so
+    /// its port is open to every address.
+    /// </summary>
+    private static V1NetworkPolicyEgressRule DataStorePeers(string endpoint)
+    {
+        var colon = endpoint.LastIndexOf(':');
+        var host = endpoint[..colon].Trim('[', ']');
+        var port = KamajiOptions.EndpointPort(endpoint) ?? throw new ArgumentException($"DataStore endpoint '{endpoint}' has no port.", nameof(endpoint));
+        var parts = host.Split('.');
+        List<V1NetworkPolicyPeer>? to = System.Net.IPAddress.TryParse(host, out var address)
+            ? [new V1NetworkPolicyPeer { IpBlock = new V1IPBlock { Cidr = $"{address}/{(address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? 128 : 32)}" } }]
+            : parts.Length >= 3 && parts[2] == "svc" ? [new V1NetworkPolicyPeer { NamespaceSelector = Select(NamespaceLabel, parts[1]) }] : null;
+        return new V1NetworkPolicyEgressRule { To = to, Ports = [Port("TCP", port)] };
+    }
 
     // The pods of either selector: the labels both share, and "In" both values for each label they differ on.
     private static V1LabelSelector AnyOf(Dictionary<string, string> a, Dictionary<string, string> b) => new()

@@ -4,10 +4,9 @@ namespace Bruno.Kubernetes.Resources;
 
 /// <summary>
 /// Flux Kustomizations (kustomize.toolkit.fluxcd.io/v1): interval, prune, the source, health checks (with CEL
-/// expressions for kinds whose status has no Ready condition), dependencies and, for a tenant's own cluster, the
-/// kubeconfig Secret to apply through. Only fields of the CRD are written: Flux applies with server-side apply, which
-/// rejects any other. No post-build substitution: no rendered file refers to a variable, and a substitution would only
-/// risk rewriting a <c>${...}</c> meant for someone else.
+/// expressions for kinds whose status has no Ready condition), dependencies, the service account Flux impersonates, SOPS
+/// decryption, post-build substitution from named Secrets and, for a tenant's own cluster, the kubeconfig Secret to apply
+/// through. Only fields of the CRD are written: Flux applies with server-side apply, which rejects any other.
 /// </summary>
 internal static class Flux
 {
@@ -27,7 +26,11 @@ internal static class Flux
         IReadOnlyList<(string Name, string Namespace)> DependsOn,
         (string Secret, string Key)? KubeConfig = null,
         string Timeout = "10m",
-        IReadOnlyList<HealthCheckExpression>? HealthCheckExpressions = null);
+        IReadOnlyList<HealthCheckExpression>? HealthCheckExpressions = null,
+        string? ServiceAccount = null,
+        (string Kind, string Name)? Source = null,
+        string? DecryptionSecret = null,
+        IReadOnlyList<string>? SubstituteFrom = null);
 
     public static JsonObject Kustomization(Spec s, FluxOptions flux)
     {
@@ -56,6 +59,11 @@ internal static class Flux
             })]);
         }
 
+        if (s.DecryptionSecret is { } decryption)
+        {
+            spec["decryption"] = new JsonObject { ["provider"] = "sops", ["secretRef"] = new JsonObject { ["name"] = decryption } };
+        }
+
         spec["interval"] = flux.Interval;
         if (s.KubeConfig is { } kube)
         {
@@ -63,10 +71,22 @@ internal static class Flux
         }
 
         spec["path"] = JoinPath(flux.Path, s.Path);
+        if (s.SubstituteFrom is { Count: > 0 } substitute)
+        {
+            spec["postBuild"] = new JsonObject { ["substituteFrom"] = new JsonArray([.. substitute.Select(n => (JsonNode)new JsonObject { ["kind"] = "Secret", ["name"] = n })]) };
+        }
+
         spec["prune"] = true;
         spec["retryInterval"] = "1m";
-        var source = new JsonObject { ["kind"] = flux.SourceKind, ["name"] = flux.SourceName };
-        if (s.Namespace != flux.Namespace)
+        if (s.ServiceAccount is { } account)
+        {
+            spec["serviceAccountName"] = account;
+        }
+
+        var source = s.Source is { } own
+            ? new JsonObject { ["kind"] = own.Kind, ["name"] = own.Name } // a source in the Kustomization's own namespace
+            : new JsonObject { ["kind"] = flux.SourceKind, ["name"] = flux.SourceName };
+        if (s.Source is null && s.Namespace != flux.Namespace)
         {
             source["namespace"] = flux.Namespace; // a cross-namespace reference (allowed unless Flux runs with --no-cross-namespace-refs)
         }

@@ -165,6 +165,10 @@ internal static class Schemas
         return byKind;
     });
 
+    /// <summary>The scope ("Cluster" or "Namespaced") of a kind a kept CRD defines; null for any other kind.</summary>
+    public static string? CustomResourceScope(string group, string kind) =>
+        Definitions.Value.TryGetValue((group, kind), out var crd) ? (string?)crd["spec"]?["scope"] : null;
+
     /// <summary>The custom resource kinds the kept CRDs define, as (group, kind).</summary>
     public static IEnumerable<(string Group, string Kind)> CustomResourceKinds => Definitions.Value.Keys;
 

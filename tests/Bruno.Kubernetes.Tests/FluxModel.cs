@@ -9,8 +9,17 @@ internal sealed record Finding(string Kustomization, string Object, string Reaso
     public override string ToString() => $"{Kustomization}: {Object}: {Reason}";
 }
 
-/// <summary>An object that exists before Flux applies anything of the installation, in a cluster (see <see cref="FluxModel.Management"/>).</summary>
-internal sealed record Prerequisite(string Cluster, string Group, string Kind, string? Namespace, string Name);
+/// <summary>
+/// An object that exists before Flux applies anything of the installation, in a cluster (see <see cref="FluxModel.Management"/>),
+/// with its body when the model reads it (a binding's roleRef and subjects).
+/// </summary>
+internal sealed record Prerequisite(string Cluster, string Group, string Kind, string? Namespace, string Name, JsonObject? Body = null)
+{
+    /// <summary>Equal by what names the object; the body is not compared.</summary>
+    public bool Equals(Prerequisite? other) => other is not null && (Cluster, Group, Kind, Namespace, Name) == (other.Cluster, other.Group, other.Kind, other.Namespace, other.Name);
+
+    public override int GetHashCode() => HashCode.Combine(Cluster, Group, Kind, Namespace, Name);
+}
 
 /// <summary>
 /// What the checker assumes exists without being rendered, in one place (docs/kubernetes.md, "What the tests check",
@@ -74,7 +83,9 @@ internal static class Prerequisites
 
     /// <summary>
     /// The objects the operator creates by hand, read from <see cref="SecretInstructions"/> lines: <c>kubectl create
-    /// namespace</c> and <c>kubectl create secret</c>, in the management cluster or, with <c>--kubeconfig</c>, in the
+    /// namespace</c>, <c>kubectl create secret</c> and <c>kubectl create (cluster)rolebinding</c> (with its role and
+    /// service accounts), and files written into the repository (<c>&gt; path.yaml</c>, cluster
+    /// <see cref="FluxModel.Repository"/>); in the management cluster or, with <c>--kubeconfig</c>, in the
     /// cluster that kubeconfig names (a file written from <c>get secret S</c>, or a variable stored into a Secret S with
     /// <c>--from-file=value=</c>: the cluster is the one <see cref="FluxModel.RemoteCluster"/> names for S).
     /// </summary>
@@ -87,7 +98,16 @@ internal static class Prerequisites
             foreach (var segment in line.Split(["|", "&&", "(", ")"], StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
             {
                 var tokens = Regex.Matches(segment, "\"[^\"]*\"|'[^']*'|\\S+").Select(m => m.Value).ToList();
-                if (tokens.Count == 0 || tokens[0] != "kubectl")
+                var isKubectl = tokens.Count > 0 && tokens[0] == "kubectl";
+
+                // ... > path.yaml: a file the operator writes into the repository (an encrypted Secret for SOPS)
+                var redirect = segment.LastIndexOf('>');
+                if (redirect >= 0 && segment[(redirect + 1)..].Trim().TrimEnd(')').Trim().Trim('"') is var written && (written.EndsWith(".yaml", StringComparison.Ordinal) || written.EndsWith(".yml", StringComparison.Ordinal)))
+                {
+                    result.Add(new(FluxModel.Repository, "", "File", null, written.StartsWith("./", StringComparison.Ordinal) ? written[2..] : written));
+                }
+
+                if (!isKubectl)
                 {
                     continue;
                 }
@@ -109,10 +129,24 @@ internal static class Prerequisites
                         aliases[file["--from-file=value=".Length..].Trim('"')] = FluxModel.RemoteCluster(ns ?? "default", name);
                     }
                 }
+                else if (words.Count >= 4 && words[1] == "create" && words[2] is "clusterrolebinding" or "rolebinding")
+                {
+                    // kubectl create (cluster)rolebinding NAME --clusterrole=R|--role=R --serviceaccount=NS:SA
+                    var role = Option(tokens, "--clusterrole") is { } clusterRole ? ("ClusterRole", clusterRole) : ("Role", Option(tokens, "--role") ?? "");
+                    var subjects = new JsonArray([.. tokens.Where(t => t.StartsWith("--serviceaccount=", StringComparison.Ordinal)).Select(t => t["--serviceaccount=".Length..].Split(':'))
+                        .Select(a => (JsonNode)new JsonObject { ["kind"] = "ServiceAccount", ["namespace"] = a[0], ["name"] = a[^1] })]);
+                    var kind = words[2] == "clusterrolebinding" ? "ClusterRoleBinding" : "RoleBinding";
+                    var bindingNs = kind == "RoleBinding" ? ns ?? "default" : null;
+                    result.Add(new(cluster, "rbac.authorization.k8s.io", kind, bindingNs, words[3], new JsonObject
+                    {
+                        ["roleRef"] = new JsonObject { ["apiGroup"] = "rbac.authorization.k8s.io", ["kind"] = role.Item1, ["name"] = role.Item2 },
+                        ["subjects"] = subjects,
+                    }));
+                }
                 else if (words.Count >= 4 && words[1] == "get" && words[2] == "secret" && line.Contains('>', StringComparison.Ordinal))
                 {
                     // kubectl get secret S ... | base64 -d > FILE: FILE is the kubeconfig of the cluster S names
-                    aliases[line[(line.LastIndexOf('>') + 1)..].Trim().Trim('"')] = FluxModel.RemoteCluster(ns ?? "default", words[3]);
+                    aliases[line[(line.LastIndexOf('>') + 1)..].Trim().TrimEnd(')').Trim().Trim('"')] = FluxModel.RemoteCluster(ns ?? "default", words[3]);
                 }
             }
         }
@@ -191,6 +225,9 @@ internal static class FluxModel
     private const string HelmGroup = "helm.toolkit.fluxcd.io";
     private const string SourceGroup = "source.toolkit.fluxcd.io";
 
+    /// <summary>The "cluster" of a <see cref="Prerequisite"/> of kind File: a file the operator writes into the repository.</summary>
+    public const string Repository = "repository";
+
     /// <summary>The cluster a kubeconfig Secret names.</summary>
     public static string RemoteCluster(string ns, string secret) => $"cluster of kubeconfig {ns}/{secret}";
 
@@ -246,6 +283,8 @@ internal static class FluxModel
         }
 
         var documents = byPath.Where(p => IsYaml(p.Key) && !IsKustomizeFile(p.Key)).ToDictionary(p => p.Key, p => Yaml.Documents(p.Value), StringComparer.Ordinal);
+        prerequisites = [.. prerequisites];
+        var operatorFiles = prerequisites.Where(p => p.Cluster == Repository && p.Kind == "File").Select(p => p.Name).ToList();
         var root = Normalize(flux.Path);
 
         // Every Kustomization rendered anywhere, and what each applies.
@@ -260,7 +299,7 @@ internal static class FluxModel
                 continue;
             }
 
-            var built = Build(relative, byPath, documents, findings, ks.Id);
+            var built = Build(relative, byPath, documents, operatorFiles, findings, ks.Id);
             if (built is null)
             {
                 findings.Add(new(ks.Id, $"path {ks.Spec["path"]}", "no such folder in the rendered files: kustomize-controller fails with \"kustomization path not found\""));
@@ -305,7 +344,7 @@ internal static class FluxModel
         }
 
         var reconciled = byKey.Values.ToList();
-        var pre = prerequisites.Concat(Prerequisites.Bootstrap(flux)).Select(p => new Obj(p.Cluster, p.Group, p.Kind, p.Namespace, p.Name, [], null)).ToList();
+        var pre = prerequisites.Concat(Prerequisites.Bootstrap(flux)).Select(p => new Obj(p.Cluster, p.Group, p.Kind, p.Namespace, p.Name, p.Body ?? [], null)).ToList();
         var order = new Order(reconciled, byKey, findings);
         var applied = reconciled.SelectMany(k => k.Objects).ToList();
 
@@ -702,7 +741,7 @@ internal static class FluxModel
         {
             var generated = (o.Group, o.Kind) switch
             {
-                ("external-secrets.io", "ExternalSecret") => [(string?)o.Doc["spec"]?["target"]?["name"] ?? o.Name],
+                ("external-secrets.io", "ExternalSecret") when (string?)o.Doc["spec"]?["target"]?["creationPolicy"] is null or "Owner" or "Orphan" => [(string?)o.Doc["spec"]?["target"]?["name"] ?? o.Name],
                 ("kamaji.clastix.io", "TenantControlPlane") => [o.Name + "-admin-kubeconfig"],
                 ("cluster.x-k8s.io", "Cluster") => [o.Name + "-kubeconfig"],
                 ("postgresql.cnpg.io", "Cluster") => CloudNativePgSecrets(o),
@@ -765,7 +804,7 @@ internal static class FluxModel
     }
 
     /// <summary>The documents a folder builds to, as kustomize-controller builds it; null when the folder does not exist.</summary>
-    private static List<JsonObject>? Build(string folder, Dictionary<string, string> files, Dictionary<string, List<JsonObject>> documents, List<Finding> findings, string by)
+    private static List<JsonObject>? Build(string folder, Dictionary<string, string> files, Dictionary<string, List<JsonObject>> documents, List<string> operatorFiles, List<Finding> findings, string by)
     {
         var prefix = folder.Length == 0 ? "" : folder + "/";
         if (!files.Keys.Any(p => p.StartsWith(prefix, StringComparison.Ordinal)))
@@ -785,11 +824,11 @@ internal static class FluxModel
                 {
                     result.AddRange(docs);
                 }
-                else if (Build(path, files, documents, findings, by) is { } inner)
+                else if (Build(path, files, documents, operatorFiles, findings, by) is { } inner)
                 {
                     result.AddRange(inner);
                 }
-                else
+                else if (!operatorFiles.Any(f => f == path || f.EndsWith("/" + path, StringComparison.Ordinal))) // else written by the operator: its objects are prerequisites of their own
                 {
                     findings.Add(new(by, kustomization, $"lists {entry}, which is not rendered: kustomize build fails"));
                 }
@@ -825,7 +864,7 @@ internal static class FluxModel
 
         foreach (var n in nested.Where(n => !nested.Any(m => m != n && n.StartsWith(m + "/", StringComparison.Ordinal))))
         {
-            result.AddRange(Build(n, files, documents, findings, by) ?? []);
+            result.AddRange(Build(n, files, documents, operatorFiles, findings, by) ?? []);
         }
 
         return result;

@@ -180,9 +180,44 @@ public sealed class FluxModelTests
         Assert.Contains(new Prerequisite(FluxModel.RemoteCluster("kamaji-foobar", "bruno-foobar-admin-kubeconfig"), "", "Secret", "agent-bruno-foobar", "agent-bruno-keys"), kamaji);
         Assert.Contains(new Prerequisite(FluxModel.RemoteCluster("kamaji-foobar", "bruno-foobar-admin-kubeconfig"), "", "Namespace", null, "agent-bruno-foobar"), kamaji);
 
-        var dedicated = Prerequisites.FromInstructions(SecretInstructions.For(RenderingTests.Tenant("bigbank", "dedicated-cluster"), options)).ToList();
-        Assert.Contains(new Prerequisite(FluxModel.Management, "", "Secret", "flux-system", "cluster-bigbank-kubeconfig"), dedicated);
-        Assert.Contains(new Prerequisite(FluxModel.RemoteCluster("flux-system", "cluster-bigbank-kubeconfig"), "", "Secret", "agent-bruno-bigbank", "agent-bruno-keys"), dedicated);
+        // quoted private files, sub-shells and --namespace=: the same objects
+        var quoted = Prerequisites.FromInstructions(
+        [
+            "(umask 077 && kubectl -n kamaji-x get secret bruno-x-admin-kubeconfig -o jsonpath='{.data.admin\\.conf}' | base64 -d > \"$D/x.kubeconfig\")",
+            "kubectl --kubeconfig \"$D/x.kubeconfig\" -n agent-bruno-x create secret generic agent-bruno-keys --from-file=master-key=\"$D/master-key\"",
+            "kubectl create secret generic sops-age --namespace=flux-system --from-file=age.agekey=\"$D/age.agekey\"",
+            "kubectl -n bruno-system create secret generic bruno-catalog --from-file=a=\"$D/a\" --dry-run=client -o yaml > \"$D/s.yaml\" && sops --encrypt \"$D/s.yaml\" > secrets/platform/secret-bruno-catalog.yaml",
+            "# kubectl -n ignored create secret generic commented-out",
+        ]).ToList();
+        Assert.Equal(
+            [
+                new(FluxModel.RemoteCluster("kamaji-x", "bruno-x-admin-kubeconfig"), "", "Secret", "agent-bruno-x", "agent-bruno-keys"),
+                new(FluxModel.Management, "", "Secret", "flux-system", "sops-age"),
+                new(FluxModel.Repository, "", "File", null, "$D/s.yaml"),
+                new(FluxModel.Management, "", "Secret", "bruno-system", "bruno-catalog"),
+                new(FluxModel.Repository, "", "File", null, "secrets/platform/secret-bruno-catalog.yaml"),
+            ],
+            quoted);
+
+        // a kustomization.yaml listing a file the operator writes is not a broken build; one nobody writes is
+        var listing = File("apps/kustomization.yaml", "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [namespace.yaml, ../secrets/apps/secret.yaml]\n");
+        RenderedFile[] sops = [Ks("apps", "apps"), listing, File("apps/namespace.yaml", Namespace)];
+        Reports(Check(sops), "lists ../secrets/apps/secret.yaml, which is not rendered");
+        Assert.Empty(FluxModel.Check(sops, Flux, Prerequisites.FromInstructions(["sops --encrypt \"$D/s.yaml\" > secrets/apps/secret.yaml"])));
+
+        // the dedicated cluster's kubeconfig Secret, wherever the instructions put it, names the cluster the keys go to
+        var bigbank = RenderingTests.Tenant("bigbank", "dedicated-cluster");
+        var dedicated = Prerequisites.FromInstructions(SecretInstructions.For(bigbank, options)).ToList();
+        var kubeconfig = Assert.Single(dedicated, p => p.Cluster == FluxModel.Management && p.Kind == "Secret" && p.Name == ManifestRenderer.ClusterKubeconfigSecret(bigbank));
+        Assert.Contains(new Prerequisite(FluxModel.RemoteCluster(kubeconfig.Namespace!, kubeconfig.Name), "", "Secret", "agent-bruno-bigbank", "agent-bruno-keys"), dedicated);
+
+        // a binding made by hand grants what it names to the impersonated account, in the cluster its kubeconfig names
+        var bound = Prerequisites.FromInstructions(["kubectl -n apps create secret generic k --from-file=value=\"$K\"", "kubectl --kubeconfig \"$K\" create clusterrolebinding flux-apps --clusterrole=cluster-admin --serviceaccount=apps:reconciler --dry-run=client -o yaml | kubectl --kubeconfig \"$K\" apply -f -"]).ToList();
+        var remote = Ks("remote", "remote", "kubeConfig: {secretRef: {name: k}}", ns: "apps", account: "serviceAccountName: reconciler, ");
+        var source = File("apps/gitrepository.yaml", "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata: {name: flux-system, namespace: apps}\nspec: {interval: 5m, url: https://example.com/repo.git}\n");
+        RenderedFile[] files = [Ks("apps", "apps"), File("apps/namespace.yaml", Namespace), source, remote, File("remote/configmap.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: default}\n")];
+        Assert.Contains(FluxModel.Check(files, Flux, []), f => f.Reason.Contains("which no RBAC", StringComparison.Ordinal));
+        Assert.DoesNotContain(FluxModel.Check(files, Flux, bound), f => f.Reason.Contains("RBAC", StringComparison.Ordinal) || f.Reason.Contains("may not", StringComparison.Ordinal));
     }
 
     /// <summary>One options set for a whole installation: with External Secrets (vault) or with Secrets made by hand (and each Kamaji tenant's own DataStore).</summary>

@@ -362,7 +362,7 @@ internal static class FluxModel
             var cluster = ks.Target;
             var visible = applied.Where(o => o.Cluster == cluster && Before(o)).Concat(pre.Where(p => p.Cluster == cluster)).ToList();
 
-            CheckFluxObject(ks, ks.Doc, ks.Namespace, "Kustomization", findings, applied, pre, byKey);
+            CheckFluxObject(ks, ks.Doc, ks.Namespace, "Kustomization", flux.Namespace, findings, applied, pre, byKey);
 
             var account = (string?)ks.Spec["serviceAccountName"];
             var rbac = cluster == Management && account is not null && ks.Namespace == flux.Namespace && Prerequisites.ControllerAccounts.Contains(account)
@@ -416,7 +416,7 @@ internal static class FluxModel
 
                 if (o.Group == HelmGroup && o.Kind == "HelmRelease")
                 {
-                    CheckFluxObject(ks, o.Doc, o.Namespace ?? "default", "HelmRelease", findings, applied, pre, byKey);
+                    CheckFluxObject(ks, o.Doc, o.Namespace ?? "default", "HelmRelease", flux.Namespace, findings, applied, pre, byKey);
                 }
                 else if (o.Group == SourceGroup && o.Doc["spec"] is JsonObject sourceSpec)
                 {
@@ -447,13 +447,30 @@ internal static class FluxModel
     }
 
     // The lockdown and the references of a Flux Kustomization or HelmRelease (in the management cluster).
-    private static void CheckFluxObject(Ks ks, JsonObject doc, string ns, string kind, List<Finding> findings, List<Obj> applied, List<Obj> pre, Dictionary<(string, string), Ks> byKey)
+    private static void CheckFluxObject(Ks ks, JsonObject doc, string ns, string kind, string flux, List<Finding> findings, List<Obj> applied, List<Obj> pre, Dictionary<(string, string), Ks> byKey)
     {
         var spec = doc["spec"] as JsonObject ?? [];
         var id = $"{kind} {ns}/{doc["metadata"]?["name"]}";
         if (spec["serviceAccountName"] is null)
         {
             findings.Add(new(ks.Id, id, $"names no serviceAccountName: under --default-service-account it runs as system:serviceaccount:{ns}:{DefaultServiceAccount}"));
+        }
+        else if (kind == "HelmRelease" && (string?)spec["serviceAccountName"] is { } account && Prerequisites.ControllerAccounts.Contains(account) && ns != flux)
+        {
+            // the chart's objects are not modelled, so only this: a controller's account exists in Flux's namespace alone
+            findings.Add(new(ks.Id, id, $"runs as system:serviceaccount:{ns}:{account}, which is not the controller's own account (that one is in {flux}) and no binding gives rights"));
+        }
+
+        if (kind == "HelmRelease")
+        {
+            foreach (var dependency in spec["dependsOn"] as JsonArray ?? [])
+            {
+                var (depNs, depName) = ((string?)dependency?["namespace"] ?? ns, (string?)dependency?["name"]);
+                if (!applied.Any(h => h.Cluster == Management && (h.Group, h.Kind) == (HelmGroup, "HelmRelease") && h.Namespace == depNs && h.Name == depName))
+                {
+                    findings.Add(new(ks.Id, id, $"dependsOn HelmRelease {depNs}/{depName}, which is not rendered: it never installs"));
+                }
+            }
         }
 
         var sources = kind == "Kustomization"

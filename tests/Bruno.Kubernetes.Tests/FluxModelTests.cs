@@ -52,6 +52,11 @@ public sealed class FluxModelTests
         Reports(Check([Ks("infrastructure", "infrastructure", "wait: true"), Ks("apps", "apps"), .. infra, File("apps/namespace.yaml", Namespace), File("apps/externalsecret.yaml", ExternalSecret)]),
             "is installed by HelmRelease.helm.toolkit.fluxcd.io flux-system/external-secrets", "not known Ready");
 
+        // a HelmRelease in another namespace cannot run as helm-controller, nor depend on a release that is not rendered
+        var elsewhere = ExternalSecretsRelease.Replace("namespace: flux-system}", "namespace: apps}", StringComparison.Ordinal).Replace("interval: 1h,", "interval: 1h, dependsOn: [{name: cert-manager}],", StringComparison.Ordinal);
+        Reports(Check(Ks("apps", "apps"), File("apps/namespace.yaml", Namespace), File("apps/helmrelease.yaml", elsewhere), File("apps/helmrepository.yaml", ExternalSecretsRepository.Replace("flux-system", "apps", StringComparison.Ordinal))),
+            "runs as system:serviceaccount:apps:helm-controller, which is not the controller's own account", "dependsOn HelmRelease apps/cert-manager, which is not rendered");
+
         // dependsOn a Kustomization that waits for the HelmRelease: installed (the store is then in the same
         // Kustomization as the release, which is wrong in turn: its own CRD comes from that release)
         var findings = Check([Ks("infrastructure", "infrastructure", "wait: true"), Ks("apps", "apps", "dependsOn: [{name: infrastructure}]"), .. infra, File("apps/namespace.yaml", Namespace), File("apps/externalsecret.yaml", ExternalSecret)]);

@@ -187,10 +187,11 @@ internal static class Gateways
     /// do). The adapter reads one config file of its own, so this is to be merged into it (its Helm chart's
     /// <c>rules.custom</c>); Bruno cannot add to it from here.
     /// </summary>
-    public static string AdapterRules(string ns) => YamlWriter.Write(new JsonObject
+    public static string AdapterRules(string ns) => YamlWriter.Write(new JsonObject { ["rules"] = new JsonArray(AdapterRule(ns)) });
+
+    /// <summary>The rule of <see cref="AdapterRules"/> itself, as the adapter chart's <c>rules.custom</c> takes it.</summary>
+    public static JsonObject AdapterRule(string ns) => new()
     {
-        ["rules"] = new JsonArray(new JsonObject
-        {
             ["seriesQuery"] = $"{Observability.Requests}{{namespace=\"{ns}\",pod!=\"\"}}",
             ["resources"] = new JsonObject
             {
@@ -202,8 +203,7 @@ internal static class Gateways
             },
             ["name"] = new JsonObject { ["matches"] = $"^{Observability.Requests}$", ["as"] = RequestsMetric },
             ["metricsQuery"] = $"sum(rate(<<.Series>>{{<<.LabelMatchers>>,{Observability.NotProbes}}}[2m])) by (<<.GroupBy>>)",
-        }),
-    });
+    };
 
     /// <summary>The adapter rule (<see cref="AdapterRules"/>) as a ConfigMap next to the gateways, for the operator to merge.</summary>
     public static V1ConfigMap AdapterConfigMap(string ns, Dictionary<string, string> labels) => new()

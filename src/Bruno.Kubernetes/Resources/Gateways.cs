@@ -192,17 +192,17 @@ internal static class Gateways
     /// <summary>The rule of <see cref="AdapterRules"/> itself, as the adapter chart's <c>rules.custom</c> takes it.</summary>
     public static JsonObject AdapterRule(string ns) => new()
     {
-            ["seriesQuery"] = $"{Observability.Requests}{{namespace=\"{ns}\",pod!=\"\"}}",
-            ["resources"] = new JsonObject
+        ["seriesQuery"] = $"{Observability.Requests}{{namespace=\"{ns}\",pod!=\"\"}}",
+        ["resources"] = new JsonObject
+        {
+            ["overrides"] = new JsonObject
             {
-                ["overrides"] = new JsonObject
-                {
-                    ["namespace"] = new JsonObject { ["resource"] = "namespace" },
-                    ["pod"] = new JsonObject { ["resource"] = "pod" },
-                },
+                ["namespace"] = new JsonObject { ["resource"] = "namespace" },
+                ["pod"] = new JsonObject { ["resource"] = "pod" },
             },
-            ["name"] = new JsonObject { ["matches"] = $"^{Observability.Requests}$", ["as"] = RequestsMetric },
-            ["metricsQuery"] = $"sum(rate(<<.Series>>{{<<.LabelMatchers>>,{Observability.NotProbes}}}[2m])) by (<<.GroupBy>>)",
+        },
+        ["name"] = new JsonObject { ["matches"] = $"^{Observability.Requests}$", ["as"] = RequestsMetric },
+        ["metricsQuery"] = $"sum(rate(<<.Series>>{{<<.LabelMatchers>>,{Observability.NotProbes}}}[2m])) by (<<.GroupBy>>)",
     };
 
     /// <summary>The adapter rule (<see cref="AdapterRules"/>) as a ConfigMap next to the gateways, for the operator to merge.</summary>

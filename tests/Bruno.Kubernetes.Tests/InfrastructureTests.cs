@@ -58,6 +58,32 @@ public sealed partial class InfrastructureTests
     }
 
     [Fact]
+    public void Writing_ReplacesInfrastructureWhole_AndKeepsBootstrapsFolderAndTheOperatorsSecrets()
+    {
+        var root = Directory.CreateTempSubdirectory("bruno-infra-write-").FullName;
+        try
+        {
+            ManifestWriter.Write(root, new ManifestRenderer(RenderingTests.Sops(), Plans).RenderPlatform());
+            var bootstrap = Path.Combine(root, "clusters", "production", "flux-system", "gotk-sync.yaml");
+            var encrypted = Path.Combine(root, "secrets", "platform", "secret-agent-bruno-keys.yaml");
+            Directory.CreateDirectory(Path.GetDirectoryName(bootstrap)!);
+            File.WriteAllText(bootstrap, "bootstrap's\n");
+            File.WriteAllText(encrypted, "sops-encrypted\n");
+            Assert.True(File.Exists(Path.Combine(root, "infrastructure", "controllers", "helmrelease-kamaji.yaml")));
+
+            ManifestWriter.Write(root, new ManifestRenderer(RenderingTests.Sops(o => o.Kamaji.Enabled = false), Plans).RenderPlatform());
+            Assert.False(File.Exists(Path.Combine(root, "infrastructure", "controllers", "helmrelease-kamaji.yaml"))); // no stale release left
+            Assert.False(File.Exists(Path.Combine(root, "infrastructure", "configs", "datastore.yaml")));
+            Assert.Equal("bootstrap's\n", File.ReadAllText(bootstrap));
+            Assert.Equal("sops-encrypted\n", File.ReadAllText(encrypted));
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
     public void EveryHelmRelease_ImpersonatesHelmController_InFluxsNamespace_WithItsSourceBesideIt()
     {
         foreach (var options in EveryShape())

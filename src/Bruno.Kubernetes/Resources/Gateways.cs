@@ -184,8 +184,8 @@ internal static class Gateways
     /// <summary>
     /// The prometheus-adapter rule that serves <see cref="RequestsMetric"/> for the pods of <paramref name="ns"/>: the
     /// per-pod rate over 2 minutes of ASP.NET Core's request counter, probes and scrapes left out (as the SLO rules
-    /// do). The adapter reads one config file of its own, so this is to be merged into it (its Helm chart's
-    /// <c>rules.custom</c>); Bruno cannot add to it from here.
+    /// do). The infrastructure layer's prometheus-adapter release takes it as its chart's <c>rules.custom</c>; for an
+    /// adapter the operator runs, it is rendered as <see cref="AdapterConfigMap"/> to merge.
     /// </summary>
     public static string AdapterRules(string ns) => YamlWriter.Write(new JsonObject { ["rules"] = new JsonArray(AdapterRule(ns)) });
 

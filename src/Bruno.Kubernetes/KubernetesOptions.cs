@@ -245,8 +245,9 @@ public sealed class TwoTierOptions
     public string TlsSecret { get; set; } = "agent-bruno-cluster-tls";
 
     /// <summary>
-    /// With <see cref="KubernetesOptions.ExternalSecretStore"/> set, whether an ExternalSecret fills <see cref="TlsSecret"/>
-    /// (default); false when cert-manager or anything else makes that Secret, so that two owners never fight over it.
+    /// Whether the secrets provider fills <see cref="TlsSecret"/> (default): an ExternalSecret with external-secrets, an
+    /// encrypted file of <c>secrets/platform/</c> with SOPS; false when cert-manager or anything else makes that Secret,
+    /// so that two owners never fight over it.
     /// </summary>
     public bool TlsFromExternalSecret { get; set; } = true;
 

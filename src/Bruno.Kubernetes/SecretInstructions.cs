@@ -144,14 +144,15 @@ public static class SecretInstructions
         lines.Add(Generate(Gateways.PlatformKeys[0]));
         lines.Add($"(umask 077 && {Make(Gateways.PlatformKeys[1])} -out {In}{Gateways.PlatformKeys[1]}\")");
         lines.Add(Secret(options, Gateways.PlatformKeysSecret, [.. Gateways.PlatformKeys.Select(k => (k, k))]));
-        lines.AddRange(ClusterTls(options));
+        lines.AddRange(ClusterTls(options, direct: sops && !options.TwoTier.TlsFromExternalSecret)); // not in secrets/platform/: created in the cluster, if cert-manager does not
         lines.Add(Close());
         return lines;
     }
 
     /// <summary>
     /// The files of <see cref="ManifestRenderer.SopsPlatformFolder"/> with the SOPS provider, one encrypted Secret each:
-    /// <c>secret-&lt;name&gt;.yaml</c> for the catalog, the keys and, with two tiers, the platform keys and the cluster TLS Secret.
+    /// <c>secret-&lt;name&gt;.yaml</c> for the catalog, the keys and, with two tiers, the platform keys and the cluster TLS
+    /// Secret (unless <see cref="TwoTierOptions.TlsFromExternalSecret"/> is false: another owner makes it).
     /// </summary>
     public static IReadOnlyList<string> PlatformSecretFiles(KubernetesOptions options)
     {
@@ -159,7 +160,11 @@ public static class SecretInstructions
         List<string> secrets = [BrunoWorkload.CatalogSecret, BrunoWorkload.KeysSecret];
         if (options.TwoTier.Enabled)
         {
-            secrets.AddRange([Gateways.PlatformKeysSecret, options.TwoTier.TlsSecret]);
+            secrets.Add(Gateways.PlatformKeysSecret);
+            if (options.TwoTier.TlsFromExternalSecret)
+            {
+                secrets.Add(options.TwoTier.TlsSecret); // unless cert-manager (or another owner) makes it
+            }
         }
 
         return [.. secrets.Select(SopsFile).Order(StringComparer.Ordinal)];
@@ -189,10 +194,10 @@ public static class SecretInstructions
     }
 
     // One Secret from files of the private folder: created in the cluster, or, with SOPS, written encrypted to the repository.
-    private static string Secret(KubernetesOptions options, string name, IReadOnlyList<(string Key, string File)> keys)
+    private static string Secret(KubernetesOptions options, string name, IReadOnlyList<(string Key, string File)> keys, bool direct = false)
     {
         var create = $"kubectl -n {options.ManagementNamespace} create secret generic {name} {string.Join(" ", keys.Select(k => $"--from-file={k.Key}={In}{k.File}\""))}";
-        return options.SecretsProvider != "sops"
+        return options.SecretsProvider != "sops" || direct
             ? create
             : $"{create} --dry-run=client -o yaml > {In}{SopsFile(name)}\" && sops --encrypt --encrypted-regex '^(data|stringData)$' {In}{SopsFile(name)}\" > {ManifestRenderer.SopsPlatformFolder}/{SopsFile(name)}";
     }
@@ -218,7 +223,7 @@ public static class SecretInstructions
 
     // The cluster TLS Secret made on the operator's machine: a private authority and one certificate, for client and
     // server authentication, naming every store node.
-    private static IEnumerable<string> ClusterTls(KubernetesOptions options)
+    private static IEnumerable<string> ClusterTls(KubernetesOptions options, bool direct = false)
     {
         var t = options.TwoTier;
         var ns = options.ManagementNamespace;
@@ -231,7 +236,7 @@ public static class SecretInstructions
             + " && openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=agent-bruno-cluster -keyout tls.key -out tls.csr"
             + " && openssl x509 -req -in tls.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 365 -out tls.crt -extfile <(printf '"
             + $"subjectAltName=DNS:{StoreNodes.CertificateName(ManifestRenderer.StoreWorkload, ns, t)}\\nextendedKeyUsage=serverAuth,clientAuth\\nkeyUsage=critical,digitalSignature\\nbasicConstraints=critical,CA:FALSE\\n'))";
-        yield return Secret(options, t.TlsSecret, [.. Gateways.ClusterTlsKeys.Select(k => (k, k))]);
+        yield return Secret(options, t.TlsSecret, [.. Gateways.ClusterTlsKeys.Select(k => (k, k))], direct);
     }
 
     // What a key holds, and the command that makes it on the operator's machine.

@@ -220,6 +220,12 @@ public sealed partial class InfrastructureTests
         Assert.NotEmpty(read);
         Assert.All(read, s => Assert.Contains($"secret-{s}.yaml", listed));
         Assert.Contains(lines, l => l.Contains("create secret generic sops-age --from-file=age.agekey=", StringComparison.Ordinal)); // Flux reads *.agekey
+
+        // cert-manager makes the cluster TLS Secret: no encrypted file for it, so that two owners never fight over it
+        var byCertManager = RenderingTests.Sops(o => o.TwoTier.TlsFromExternalSecret = false);
+        Assert.DoesNotContain("secret-agent-bruno-cluster-tls.yaml", SecretInstructions.PlatformSecretFiles(byCertManager));
+        Assert.Contains("secret-agent-bruno-cluster-tls.yaml", listed);
+        Assert.DoesNotContain(SecretInstructions.ForPlatform(byCertManager), l => l.Contains("> secrets/platform/secret-agent-bruno-cluster-tls.yaml", StringComparison.Ordinal));
         Assert.Contains("exclude each other", Assert.Throws<RenderException>(() => new ManifestRenderer(RenderingTests.Sops(o => o.ExternalSecretStore = "vault"), Plans)).Message, StringComparison.Ordinal);
         Assert.Contains("Secrets:Provider", Assert.Throws<RenderException>(() => new ManifestRenderer(new KubernetesOptions { Secrets = { Provider = "vault" } }, Plans)).Message, StringComparison.Ordinal);
     }

@@ -79,7 +79,7 @@ public static class BrunoCli
             c.AddBranch("render", r =>
             {
                 r.SetDescription("Render Kubernetes manifests for GitOps.");
-                r.AddCommand<RenderPlatformCommand>("platform").WithDescription("Write the shared parts: management namespace, Bruno, policies, Flux entries, Dockerfile.");
+                r.AddCommand<RenderPlatformCommand>("platform").WithDescription("Write the shared parts: the clusters/<name>/ Flux entry point, the infrastructure layer (Helm releases, PostgreSQL clusters), the management namespace, Bruno, policies, Dockerfile.");
             });
             c.AddBranch("tenant", t =>
             {

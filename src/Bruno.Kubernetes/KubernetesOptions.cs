@@ -53,6 +53,23 @@ public sealed class KubernetesOptions
     /// </summary>
     public TwoTierOptions TwoTier { get; set; } = new();
 
+    /// <summary>The infrastructure layer's controllers (Helm charts) and where prometheus-adapter finds Prometheus.</summary>
+    public InfrastructureOptions Infrastructure { get; set; } = new();
+
+    /// <summary>Where the platform catalog's PostgreSQL comes from (a CloudNativePG cluster by default).</summary>
+    public CatalogOptions Catalog { get; set; } = new();
+
+    /// <summary>How Secrets arrive: ExternalSecrets, SOPS-encrypted files Flux decrypts, or kubectl out of band.</summary>
+    public SecretsOptions Secrets { get; set; } = new();
+
+    /// <summary>
+    /// The effective <see cref="SecretsOptions.Provider"/>: as set, or, when empty, <c>external-secrets</c> with an
+    /// <see cref="ExternalSecretStore"/> and <c>manual</c> without.
+    /// </summary>
+    public string SecretsProvider => string.IsNullOrEmpty(Secrets.Provider)
+        ? (string.IsNullOrEmpty(ExternalSecretStore) ? "manual" : "external-secrets")
+        : Secrets.Provider;
+
     /// <summary>Every problem with these options, as lines naming the setting.</summary>
     public IEnumerable<string> Validate()
     {
@@ -91,7 +108,24 @@ public sealed class KubernetesOptions
             yield return "Bruno:Kubernetes:TwoTier:StorePort must differ from Port (the store nodes listen on both).";
         }
 
-        foreach (var e in Llm.Validate().Concat(Flux.Validate()).Concat(Kamaji.Validate()).Concat(Monitoring.Validate()).Concat(TwoTier.Validate()))
+        if (Kamaji.Enabled && !string.IsNullOrEmpty(Kamaji.SharedDataStore) && Kamaji.SharedDataStoreProvider is not ("cloudnative-pg" or "external"))
+        {
+            yield return "Bruno:Kubernetes:Kamaji:SharedDataStoreProvider must be cloudnative-pg or external.";
+        }
+
+        if (Kamaji.Enabled && !string.IsNullOrEmpty(Kamaji.SharedDataStore) && Kamaji.SharedDataStoreProvider == "cloudnative-pg"
+            && (!Names.IsDns1123Label(Kamaji.SharedDataStore) || Kamaji.SharedDataStore.Length > 50 || !Names.IsDns1123Label(Kamaji.DataStoreSecretNamespace)))
+        {
+            yield return "Bruno:Kubernetes:Kamaji:SharedDataStore must be a DNS-1123 label of at most 50 characters (it names its CloudNativePG cluster) and DataStoreSecretNamespace a DNS-1123 label.";
+        }
+
+        if (Kamaji.Enabled && Kamaji.SharedDataStoreProvider == "cloudnative-pg" && (Kamaji.SharedDataStoreInstances is < 1 or > 9 || Kamaji.SharedDataStoreStorageGiB < 1))
+        {
+            yield return "Bruno:Kubernetes:Kamaji:SharedDataStoreInstances must be 1-9 and SharedDataStoreStorageGiB at least 1.";
+        }
+
+        foreach (var e in Llm.Validate().Concat(Flux.Validate()).Concat(Kamaji.Validate()).Concat(Monitoring.Validate()).Concat(TwoTier.Validate())
+            .Concat(Infrastructure.Validate()).Concat(Catalog.Validate()).Concat(Secrets.Validate(ExternalSecretStore)))
         {
             yield return e;
         }
@@ -211,8 +245,9 @@ public sealed class TwoTierOptions
     public string TlsSecret { get; set; } = "agent-bruno-cluster-tls";
 
     /// <summary>
-    /// With <see cref="KubernetesOptions.ExternalSecretStore"/> set, whether an ExternalSecret fills <see cref="TlsSecret"/>
-    /// (default); false when cert-manager or anything else makes that Secret, so that two owners never fight over it.
+    /// Whether the secrets provider fills <see cref="TlsSecret"/> (default): an ExternalSecret with external-secrets, an
+    /// encrypted file of <c>secrets/platform/</c> with SOPS; false when cert-manager or anything else makes that Secret,
+    /// so that two owners never fight over it.
     /// </summary>
     public bool TlsFromExternalSecret { get; set; } = true;
 
@@ -317,8 +352,14 @@ public sealed class FluxOptions
     /// <summary>The source's name (in <see cref="Namespace"/>).</summary>
     public string SourceName { get; set; } = "flux-system";
 
-    /// <summary>Where the rendered folder sits in the source, e.g. <c>./clusters/production</c>.</summary>
+    /// <summary>Where the rendered folder sits in the source, e.g. <c>./deploy</c> (the root by default).</summary>
     public string Path { get; set; } = ".";
+
+    /// <summary>
+    /// The cluster's name, a DNS-1123 label: its entry point is <c>clusters/&lt;name&gt;/</c>, the path
+    /// <c>flux bootstrap --path</c> syncs (docs/kubernetes.md, "Infrastructure").
+    /// </summary>
+    public string Cluster { get; set; } = "production";
 
     /// <summary>How often Flux reconciles, a Go duration.</summary>
     public string Interval { get; set; } = "5m";
@@ -328,6 +369,11 @@ public sealed class FluxOptions
         if (!Names.IsDns1123Label(Namespace) || !KubernetesOptions.IsDns1123Subdomain(SourceName))
         {
             yield return "Bruno:Kubernetes:Flux:Namespace must be a DNS-1123 label and SourceName a DNS-1123 subdomain.";
+        }
+
+        if (!Names.IsDns1123Label(Cluster))
+        {
+            yield return "Bruno:Kubernetes:Flux:Cluster must be a DNS-1123 label (the folder clusters/<name>/).";
         }
 
         if (SourceKind is not ("GitRepository" or "OCIRepository" or "Bucket" or "ExternalArtifact"))
@@ -350,6 +396,26 @@ public sealed class FluxOptions
 /// <summary>Settings of the tenant control planes.</summary>
 public sealed class KamajiOptions
 {
+    /// <summary>
+    /// Whether this installation runs Kamaji (the default, so that settings rendering kamaji tenants keep working):
+    /// false renders no Kamaji, cert-manager or shared DataStore, and a kamaji tenant is refused at render.
+    /// </summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>
+    /// Where the shared DataStore's PostgreSQL comes from: <c>cloudnative-pg</c> (the default: a CloudNativePG cluster of
+    /// its own named <see cref="SharedDataStore"/> in <see cref="DataStoreSecretNamespace"/>, whose generated superuser
+    /// and CA Secrets the DataStore reads) or <c>external</c> (a server at <see cref="DataStoreEndpoints"/> whose
+    /// Secrets <c>&lt;name&gt;-credentials</c> and <c>&lt;name&gt;-ca</c> the operator creates).
+    /// </summary>
+    public string SharedDataStoreProvider { get; set; } = "cloudnative-pg";
+
+    /// <summary>PostgreSQL instances of the shared DataStore's CloudNativePG cluster.</summary>
+    public int SharedDataStoreInstances { get; set; } = 3;
+
+    /// <summary>Each instance's volume in the shared DataStore's CloudNativePG cluster, GiB.</summary>
+    public int SharedDataStoreStorageGiB { get; set; } = 20;
+
     /// <summary>The tenant clusters' Kubernetes version (at most the vendored kubeadm's minor, v1.36).</summary>
     public string KubernetesVersion { get; set; } = "v1.35.7";
 

@@ -50,13 +50,31 @@ public sealed class ManifestRenderer
         (_options, _plans) = (options, plans);
     }
 
+    /// <summary>The Flux Kustomization that installs the infrastructure layer's controllers (Helm charts with their CRDs).</summary>
+    public const string InfrastructureControllers = "infrastructure-controllers";
+
+    /// <summary>The Flux Kustomization that applies what needs those controllers: PostgreSQL clusters and the shared DataStore.</summary>
+    public const string InfrastructureConfigs = "infrastructure-configs";
+
     /// <summary>
-    /// The shared parts under <c>platform/</c> (the management namespace and Bruno's management plane, the platform
-    /// Grafana dashboard and the Prometheus rules as ConfigMaps, a shared Kamaji DataStore when configured, and a
-    /// Dockerfile for the image) and the two Flux Kustomizations under
-    /// <c>flux-system/</c> that apply them and the tenants. The management plane is one process with its volume, or,
-    /// with <see cref="KubernetesOptions.TwoTier"/> enabled, autoscaled gateways and a StatefulSet of store nodes (one
-    /// per zone with <see cref="TwoTierOptions.StoreZones"/>).
+    /// The whole management side of one cluster, applied by one <c>flux bootstrap --path=&lt;Flux:Path&gt;/clusters/&lt;Flux:Cluster&gt;</c>:
+    /// <list type="bullet">
+    /// <item><c>clusters/&lt;name&gt;/</c>, the entry point: four Flux Kustomizations chained by <c>dependsOn</c>
+    /// (<see cref="InfrastructureControllers"/>, <see cref="InfrastructureConfigs"/>, <see cref="PlatformKustomization"/>,
+    /// <see cref="TenantsKustomization"/>), each impersonating kustomize-controller's own account, with no
+    /// kustomization.yaml (Flux generates one that takes in bootstrap's <c>flux-system/</c> beside them);</item>
+    /// <item><c>infrastructure/controllers/</c>: per component a Namespace, its chart source and a HelmRelease
+    /// (cert-manager and Kamaji when <see cref="KamajiOptions.Enabled"/>, External Secrets Operator with the
+    /// external-secrets provider, the CloudNativePG operator when a cluster of it is rendered, prometheus-adapter with two
+    /// tiers);</item>
+    /// <item><c>infrastructure/configs/</c>: the catalog's CloudNativePG cluster and the shared Kamaji DataStore on a
+    /// CloudNativePG cluster of its own;</item>
+    /// <item><c>platform/</c>: the management namespace and Bruno's management plane (one process with its volume, or,
+    /// with <see cref="KubernetesOptions.TwoTier"/>, autoscaled gateways and StatefulSets of store nodes), the dashboard
+    /// and rule ConfigMaps, ExternalSecrets for its keys with the external-secrets provider, and a Dockerfile for the
+    /// image; with the SOPS provider it takes in <c>secrets/platform/</c>, the operator's encrypted Secrets.</item>
+    /// </list>
+    /// Throws <see cref="RenderException"/> only from the constructor (options are checked there).
     /// </summary>
     public IReadOnlyList<RenderedFile> RenderPlatform()
     {
@@ -70,17 +88,129 @@ public sealed class ManifestRenderer
         };
         var (plane, healthChecks) = _options.TwoTier.Enabled ? TwoTierPlane(ns, labels) : OneProcessPlane(ns, labels);
         manifests.AddRange(plane);
-        if (!string.IsNullOrEmpty(_options.Kamaji.SharedDataStore))
+        if (_options.SecretsProvider == "external-secrets")
         {
-            manifests.Add(new Manifest("datastore.yaml", Kamaji.DataStore(_options.Kamaji.SharedDataStore, labels, _options.Kamaji.DataStoreEndpoints, _options.Kamaji.DataStoreSecretNamespace)));
+            manifests.AddRange(ExternalSecrets.Platform(ns, labels, _options, _options.ExternalSecretStore!).Select(e => new Manifest(e.FileName, e.Body)));
         }
 
-        var files = Folder("platform", manifests);
+        var sops = _options.SecretsProvider == "sops";
+        var files = Folder("platform", manifests, sops ? ["../" + SopsPlatformFolder] : []);
         files.Add(new RenderedFile("platform/image/Dockerfile", Dockerfile.Text(_options.Port)));
+        if (sops)
+        {
+            files.Add(Single(SopsPlatformFolder + "/kustomization.yaml", SopsKustomization(SecretInstructions.PlatformSecretFiles(_options))));
+        }
+
+        var infra = Manifest.Labels("infrastructure");
+        files.AddRange(Folder("infrastructure/controllers", InfrastructureControllerManifests(infra)));
+        files.AddRange(Folder("infrastructure/configs", InfrastructureConfigManifests(infra)));
+
         var flux = _options.Flux;
-        files.Add(Single("flux-system/" + PlatformKustomization + ".yaml", Flux.Kustomization(new Flux.Spec(PlatformKustomization, flux.Namespace, "platform", labels, healthChecks, []), flux)));
-        files.Add(Single("flux-system/" + TenantsKustomization + ".yaml", Flux.Kustomization(new Flux.Spec(TenantsKustomization, flux.Namespace, "flux-tenants", labels, [], [(PlatformKustomization, flux.Namespace)]), flux)));
+        var entry = $"clusters/{flux.Cluster}/";
+        var account = Infrastructure.KustomizeControllerAccount;
+        files.Add(Single(entry + InfrastructureControllers + ".yaml", Flux.Kustomization(new Flux.Spec(InfrastructureControllers, flux.Namespace, "infrastructure/controllers", infra, [], [], Timeout: "15m", ServiceAccount: account), flux)));
+        files.Add(Single(entry + InfrastructureConfigs + ".yaml", Flux.Kustomization(new Flux.Spec(InfrastructureConfigs, flux.Namespace, "infrastructure/configs", infra, [], [(InfrastructureControllers, flux.Namespace)], Timeout: "15m", ServiceAccount: account), flux)));
+        files.Add(Single(entry + PlatformKustomization + ".yaml", Flux.Kustomization(new Flux.Spec(PlatformKustomization, flux.Namespace, "platform", labels, healthChecks, [(InfrastructureConfigs, flux.Namespace)], ServiceAccount: account, DecryptionSecret: sops ? _options.Secrets.SopsAgeSecret : null), flux)));
+        files.Add(Single(entry + TenantsKustomization + ".yaml", Flux.Kustomization(new Flux.Spec(TenantsKustomization, flux.Namespace, "flux-tenants", labels, [], [(PlatformKustomization, flux.Namespace)], ServiceAccount: account), flux)));
         return Sorted(files);
+    }
+
+    /// <summary>
+    /// Where the operator's SOPS-encrypted Secrets of the management namespace go (with <c>Secrets:Provider</c> sops);
+    /// a tenant's follow the same convention under <c>secrets/tenants/&lt;id&gt;/</c>.
+    /// </summary>
+    public const string SopsPlatformFolder = "secrets/platform";
+
+    // The folder of encrypted Secrets: its kustomization lists the files `--secrets` tells the operator to write.
+    private static JsonObject SopsKustomization(IEnumerable<string> files) => new()
+    {
+        ["apiVersion"] = "kustomize.config.k8s.io/v1beta1",
+        ["kind"] = "Kustomization",
+        ["resources"] = new JsonArray([.. files.Order(StringComparer.Ordinal).Select(f => (JsonNode)JsonValue.Create(f))]),
+    };
+
+    /// <summary>The infrastructure components this installation needs and renders, by HelmRelease name, in install order.</summary>
+    internal IReadOnlyList<(string Name, ChartOptions Chart)> InfrastructureComponents()
+    {
+        var i = _options.Infrastructure;
+        var wanted = new Dictionary<string, bool>(StringComparer.Ordinal)
+        {
+            ["cert-manager"] = _options.Kamaji.Enabled, // Kamaji's webhook certificate
+            ["kamaji"] = _options.Kamaji.Enabled,
+            ["external-secrets"] = _options.SecretsProvider == "external-secrets",
+            ["cloudnative-pg"] = PostgresClusters().Count > 0,
+            ["prometheus-adapter"] = _options.TwoTier.Enabled,
+        };
+        return [.. i.All().Where(c => c.Chart.Enabled && wanted[c.Name])];
+    }
+
+    private List<Manifest> InfrastructureControllerManifests(Dictionary<string, string> labels)
+    {
+        var flux = _options.Flux;
+        var components = InfrastructureComponents();
+        var manifests = new List<Manifest>();
+        foreach (var ns in components.Select(c => c.Chart.Namespace).Distinct(StringComparer.Ordinal))
+        {
+            manifests.Add(Manifest.Of($"namespace-{ns}.yaml", TenantNamespace.Namespace(ns, labels, podSecurity: "baseline")));
+        }
+
+        foreach (var (name, chart) in components)
+        {
+            // Kamaji's chart has a cert-manager Issuer and Certificate: cert-manager (and its CRDs) first
+            List<string> after = name == "kamaji" && components.Any(c => c.Name == "cert-manager") ? ["cert-manager"] : [];
+            manifests.Add(new Manifest($"{(chart.IsOci ? "ocirepository" : "helmrepository")}-{name}.yaml", Infrastructure.Source(name, flux.Namespace, labels, chart, "1h")));
+            manifests.Add(new Manifest($"helmrelease-{name}.yaml", Infrastructure.Release(name, flux.Namespace, labels, chart, flux.Interval, Infrastructure.Values(name, _options), after)));
+        }
+
+        return manifests;
+    }
+
+    // The CloudNativePG clusters the configs render: the catalog's, and the shared DataStore's.
+    private List<(string Name, string Namespace, JsonObject Body)> PostgresClusters()
+    {
+        var labels = Manifest.Labels("infrastructure");
+        var clusters = new List<(string, string, JsonObject)>();
+        var c = _options.Catalog;
+        if (c.OnCloudNativePg)
+        {
+            clusters.Add((c.ClusterName, _options.CatalogNamespace, Infrastructure.PostgresCluster(c.ClusterName, _options.CatalogNamespace, labels, c.Instances, c.StorageGiB, string.IsNullOrEmpty(c.StorageClass) ? _options.StorageClass : c.StorageClass, c.Database, superuser: false)));
+        }
+
+        if (SharedDataStoreOnCloudNativePg)
+        {
+            var k = _options.Kamaji;
+            // Kamaji's PostgreSQL driver creates a database and a role per control plane: it needs the superuser
+            clusters.Add((k.SharedDataStore!, k.DataStoreSecretNamespace, Infrastructure.PostgresCluster(k.SharedDataStore!, k.DataStoreSecretNamespace, labels, k.SharedDataStoreInstances, k.SharedDataStoreStorageGiB, _options.StorageClass, "kamaji", superuser: true)));
+        }
+
+        return clusters;
+    }
+
+    private bool SharedDataStoreOnCloudNativePg =>
+        _options.Kamaji.Enabled && !string.IsNullOrEmpty(_options.Kamaji.SharedDataStore) && _options.Kamaji.SharedDataStoreProvider == "cloudnative-pg";
+
+    private List<Manifest> InfrastructureConfigManifests(Dictionary<string, string> labels)
+    {
+        var clusters = PostgresClusters();
+        var manifests = new List<Manifest>();
+        foreach (var ns in clusters.Select(c => c.Namespace).Distinct(StringComparer.Ordinal))
+        {
+            manifests.Add(Manifest.Of($"namespace-{ns}.yaml", TenantNamespace.Namespace(ns, labels, podSecurity: "baseline")));
+        }
+
+        manifests.AddRange(clusters.Select(c => new Manifest($"cluster-{c.Name}.yaml", c.Body)));
+        var k = _options.Kamaji;
+        if (SharedDataStoreOnCloudNativePg)
+        {
+            var name = k.SharedDataStore!;
+            manifests.Add(new Manifest("datastore.yaml", Kamaji.DataStore(name, labels, [Infrastructure.ReadWriteEndpoint(name, k.DataStoreSecretNamespace)], k.DataStoreSecretNamespace, Infrastructure.SuperuserSecret(name), Infrastructure.CaSecret(name))));
+        }
+        else if (k.Enabled && !string.IsNullOrEmpty(k.SharedDataStore))
+        {
+            manifests.Add(new Manifest("datastore.yaml", Kamaji.DataStore(k.SharedDataStore, labels, k.DataStoreEndpoints, k.DataStoreSecretNamespace)));
+        }
+
+        return manifests;
     }
 
     // The management plane as one process: a Deployment of one replica with its volume.
@@ -142,7 +272,6 @@ public sealed class ManifestRenderer
             Manifest.Of("service-gateway.yaml", BrunoWorkload.Service(gateway, _options)),
             Manifest.Of("poddisruptionbudget-gateway.yaml", Gateways.DisruptionBudget(gateway)),
             Manifest.Of("horizontalpodautoscaler-gateway.yaml", Gateways.Autoscaler(gateway, t)),
-            Manifest.Of("configmap-prometheus-adapter-rules.yaml", Gateways.AdapterConfigMap(ns, labels)),
             Manifest.Of("serviceaccount-store.yaml", BrunoWorkload.ServiceAccount(store)),
             Manifest.Of("service-store.yaml", StoreNodes.HeadlessService(store, _options)),
             Manifest.Of("poddisruptionbudget-store.yaml", BrunoWorkload.DisruptionBudget(store)), // one store node down at a time, whatever its zone: a tenant's two copies are in two zones
@@ -152,9 +281,9 @@ public sealed class ManifestRenderer
             ? [Manifest.Of("statefulset-store.yaml", StoreNodes.StatefulSet(store, _options, StoreWorkload))]
             : zones.Select(z => Manifest.Of($"statefulset-store-{z.Zone}.yaml", StoreNodes.StatefulSet(store, _options, StoreWorkload, z))));
         manifests.AddRange(NetworkPolicies.ForTwoTier(ns, labels, _options, gatewaySelector, storeSelector).Select(p => Manifest.Of($"networkpolicy-{p.Metadata.Name}.yaml", p)));
-        if (!string.IsNullOrEmpty(_options.ExternalSecretStore))
+        if (!InfrastructureComponents().Any(c => c.Name == "prometheus-adapter"))
         {
-            manifests.AddRange(ExternalSecrets.Platform(ns, labels, _options, _options.ExternalSecretStore).Select(e => new Manifest(e.FileName, e.Body)));
+            manifests.Add(Manifest.Of("configmap-prometheus-adapter-rules.yaml", Gateways.AdapterConfigMap(ns, labels))); // for the operator's own adapter
         }
 
         List<Flux.HealthCheck> checks = [new("apps/v1", "Deployment", GatewayWorkload, ns)];
@@ -217,6 +346,7 @@ public sealed class ManifestRenderer
                 entry = new Flux.Spec(Names.FluxKustomization(tenant.Id), flux.Namespace, root, labels, [new("apps/v1", "Deployment", Workload, tenantNs)], [(PlatformKustomization, flux.Namespace)]);
                 break;
             case "kamaji":
+                RequireKamaji(tenant);
                 RequireExternalLlm(tenant);
                 var cpNs = Names.ControlPlaneNamespace(tenant.Id);
                 var cp = Names.ControlPlane(tenant.Id);
@@ -318,6 +448,15 @@ public sealed class ManifestRenderer
         .. string.IsNullOrEmpty(_options.Monitoring.OtlpEndpoint) ? Array.Empty<(string, string)>() : [("BRUNO_TELEMETRY__OTLPENDPOINT", _options.Monitoring.OtlpEndpoint)],
     ];
 
+    /// <summary>Throws <see cref="RenderException"/> for a kamaji tenant when this installation runs no Kamaji.</summary>
+    internal void RequireKamaji(TenantDeployment tenant)
+    {
+        if (!_options.Kamaji.Enabled)
+        {
+            throw new RenderException($"Tenant '{tenant.Id}' has isolation level kamaji, but Bruno:Kubernetes:Kamaji:Enabled is false: this installation renders no Kamaji (enable it, or move the tenant to another level).");
+        }
+    }
+
     private void RequireExternalLlm(TenantDeployment tenant)
     {
         if (!_options.Llm.External)
@@ -333,7 +472,7 @@ public sealed class ManifestRenderer
     };
 
     // The folder's files and its kustomization.yaml listing them.
-    private static List<RenderedFile> Folder(string folder, IEnumerable<Manifest> manifests)
+    private static List<RenderedFile> Folder(string folder, IEnumerable<Manifest> manifests, IReadOnlyList<string>? more = null)
     {
         var files = manifests.Select(m => Single($"{folder}/{m.FileName}", m.Body)).ToList();
         var duplicate = files.GroupBy(f => f.Path, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
@@ -346,7 +485,7 @@ public sealed class ManifestRenderer
         {
             ["apiVersion"] = "kustomize.config.k8s.io/v1beta1",
             ["kind"] = "Kustomization",
-            ["resources"] = new JsonArray([.. files.Select(f => (JsonNode)JsonValue.Create(f.Path[(folder.Length + 1)..])).OrderBy(n => (string)n!, StringComparer.Ordinal)]),
+            ["resources"] = new JsonArray([.. files.Select(f => f.Path[(folder.Length + 1)..]).Concat(more ?? []).Order(StringComparer.Ordinal).Select(p => (JsonNode)JsonValue.Create(p))]),
         };
         files.Add(Single($"{folder}/kustomization.yaml", kustomization));
         return files;

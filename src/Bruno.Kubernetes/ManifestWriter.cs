@@ -34,7 +34,9 @@ public static class ManifestWriter
                 File.WriteAllText(path, file.Content);
             }
 
-            // what is replaced whole: tenants/<id>/ and platform/ as folders, the Flux entries as files
+            // what is replaced whole: tenants/<id>/, platform/ and infrastructure/ as folders; the Flux entries (and the
+            // kustomization of an operator's secrets/ folder) as files, so that bootstrap's clusters/<name>/flux-system/
+            // and the operator's encrypted files stay
             foreach (var unit in files.Select(f => Unit(f.Path)).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal))
             {
                 var from = Path.Combine(staging, unit);
@@ -76,6 +78,7 @@ public static class ManifestWriter
         {
             "tenants" when parts.Length > 2 => $"tenants/{parts[1]}",
             "platform" => "platform",
+            "infrastructure" => "infrastructure",
             _ => path,
         };
     }

@@ -4,18 +4,27 @@ using Bruno.Kubernetes.Resources;
 namespace Bruno.Kubernetes;
 
 /// <summary>
-/// The <c>kubectl</c> commands an operator runs to create the Secrets a tenant's or the platform's manifests name, since
-/// no value is rendered. Each command generates or reads its value on the operator's machine; nothing here holds one.
+/// The shell lines (bash) an operator runs to make the Secrets a tenant's or the platform's manifests name, since no
+/// value is rendered. No secret value ever appears on a command line (where <c>ps</c> and the shell's history would
+/// show it): each value is generated, typed at a silent prompt or read from what CloudNativePG generated, into a file
+/// of a private temporary folder (<c>mktemp -d</c>, files made under <c>umask 077</c>), handed to kubectl with
+/// <c>--from-file</c> (or encrypted with <c>sops</c> for the SOPS provider), and the folder is removed at the end.
+/// Nothing here holds a value; the methods throw only <see cref="ArgumentNullException"/>.
 /// </summary>
 public static class SecretInstructions
 {
+    /// <summary>The shell variable naming the private temporary folder the values are written to.</summary>
+    public const string Folder = "BRUNO_PRIVATE";
+
+    private const string In = "\"$" + Folder + "/";
+
     /// <summary>The commands for <paramref name="tenant"/> at its isolation level, as shell lines with comments.</summary>
     public static IReadOnlyList<string> For(TenantDeployment tenant, KubernetesOptions options)
     {
         ArgumentNullException.ThrowIfNull(tenant);
         ArgumentNullException.ThrowIfNull(options);
         var ns = Names.Namespace(tenant.Id);
-        var lines = new List<string>();
+        var lines = new List<string>(Open());
         string? kubeconfig = null;
         switch (tenant.Isolation)
         {
@@ -23,56 +32,83 @@ public static class SecretInstructions
                 var cp = Names.ControlPlane(tenant.Id);
                 var cpNs = Names.ControlPlaneNamespace(tenant.Id);
                 lines.Add($"# {tenant.Id} runs in its own Kamaji cluster; its admin kubeconfig is in the Secret {Kamaji.KubeconfigSecret(cp)} ({cpNs}).");
-                lines.Add($"kubectl -n {cpNs} get secret {Kamaji.KubeconfigSecret(cp)} -o jsonpath='{{.data.admin\\.conf}}' | base64 -d > {tenant.Id}.kubeconfig");
-                kubeconfig = $"{tenant.Id}.kubeconfig";
+                lines.Add($"(umask 077 && kubectl -n {cpNs} get secret {Kamaji.KubeconfigSecret(cp)} -o jsonpath='{{.data.admin\\.conf}}' | base64 -d > {In}{tenant.Id}.kubeconfig\")");
+                kubeconfig = $"{In}{tenant.Id}.kubeconfig\"";
                 if (string.IsNullOrEmpty(options.Kamaji.SharedDataStore))
                 {
                     lines.Add($"# the tenant's own DataStore reads its PostgreSQL user and CA from {options.Kamaji.DataStoreSecretNamespace}:");
-                    lines.Add($"kubectl -n {options.Kamaji.DataStoreSecretNamespace} create secret generic {cp}-credentials --from-literal=username=\"$PGUSER\" --from-literal=password=\"$PGPASSWORD\"");
+                    lines.Add(Prompt("username", "PostgreSQL user of the tenant's DataStore"));
+                    lines.Add(Prompt("password", "its password"));
+                    lines.Add($"kubectl -n {options.Kamaji.DataStoreSecretNamespace} create secret generic {cp}-credentials --from-file=username={In}username\" --from-file=password={In}password\"");
                     lines.Add($"kubectl -n {options.Kamaji.DataStoreSecretNamespace} create secret generic {cp}-ca --from-file=ca.crt=\"$PG_CA_FILE\"");
                 }
 
                 break;
             case "dedicated-cluster":
                 var secret = ManifestRenderer.ClusterKubeconfigSecret(tenant);
-                lines.Add($"# {tenant.Id} runs in a dedicated cluster: Flux applies its workloads through that cluster's kubeconfig.");
+                lines.Add($"# {tenant.Id} runs in a dedicated cluster: Flux applies its workloads through that cluster's kubeconfig (the file named by TENANT_KUBECONFIG).");
                 lines.Add($"kubectl -n {options.Flux.Namespace} create secret generic {secret} --from-file=value=\"$TENANT_KUBECONFIG\"");
                 kubeconfig = "\"$TENANT_KUBECONFIG\"";
                 break;
         }
 
         var target = kubeconfig is null ? string.Empty : $"--kubeconfig {kubeconfig} ";
-        if (!string.IsNullOrEmpty(options.ExternalSecretStore))
+        if (options.SecretsProvider == "external-secrets")
         {
             lines.Add($"# the keys Secret is filled by an ExternalSecret from the ClusterSecretStore {options.ExternalSecretStore}: store these there");
-            lines.Add($"#   bruno/tenants/{tenant.Id}/master-key  (32 random bytes, base64: head -c 32 /dev/urandom | base64)");
+            lines.Add($"#   bruno/tenants/{tenant.Id}/master-key  (32 random bytes, base64: {Make(BrunoWorkload.MasterKey)})");
             lines.Add($"#   bruno/tenants/{tenant.Id}/llm-api-key (the LLM endpoint's key, if it needs one)");
+            lines.Add(Close());
             return lines;
         }
 
-        lines.Add($"# the tenant's master key wraps every key of its store: keep a copy in your secret manager; losing it loses the data");
+        if (options.SecretsProvider == "sops")
+        {
+            lines.Add($"# SOPS: a tenant's encrypted Secrets will live in secrets/tenants/{tenant.Id}/ once the tenant's folder takes them in; until then, create them directly:");
+        }
+
+        lines.Add($"# the tenant's master key wraps every key of its store: copy {In}master-key\" into your secret manager before the folder is removed; losing it loses the data");
+        lines.Add(Generate(BrunoWorkload.MasterKey));
+        lines.Add(Prompt(BrunoWorkload.LlmApiKey, "the LLM endpoint's API key (empty for none)"));
         lines.Add($"kubectl {target}create namespace {ns} --dry-run=client -o yaml | kubectl {target}apply -f -");
-        lines.Add($"kubectl {target}-n {ns} create secret generic {BrunoWorkload.KeysSecret} --from-literal=master-key=\"$(head -c 32 /dev/urandom | base64)\" --from-literal=llm-api-key=\"$LLM_API_KEY\"");
+        lines.Add($"kubectl {target}-n {ns} create secret generic {BrunoWorkload.KeysSecret} {FromFiles([BrunoWorkload.MasterKey, BrunoWorkload.LlmApiKey])}");
+        lines.Add(Close());
         return lines;
     }
 
     /// <summary>
-    /// The commands for the management namespace's Secrets: the catalog's connection string and the keys Secret, plus,
-    /// in the two-tier shape, the cluster token, the gateways' platform keys and the cluster TLS Secret. With two tiers and an
-    /// ExternalSecretStore, ExternalSecrets fill the keys Secrets, and the lines say which remote keys to store.
+    /// The lines for the management side's Secrets: the catalog's connection string (composed from CloudNativePG's
+    /// generated Secret, or typed for an external server), the keys Secret, and with two tiers the cluster token, the
+    /// gateways' platform keys and the cluster TLS Secret; with the external-secrets provider, which remote keys to
+    /// store instead of the keys Secrets; with SOPS, the age key Flux decrypts with and each Secret written encrypted to
+    /// <see cref="ManifestRenderer.SopsPlatformFolder"/> (the files <see cref="PlatformSecretFiles"/> names).
     /// </summary>
     public static IReadOnlyList<string> ForPlatform(KubernetesOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         var ns = options.ManagementNamespace;
         var twoTier = options.TwoTier.Enabled;
-        var lines = new List<string>
+        var provider = options.SecretsProvider;
+        var sops = provider == "sops";
+        var lines = new List<string>(Open());
+        if (sops)
         {
-            $"kubectl create namespace {ns} --dry-run=client -o yaml | kubectl apply -f -",
-            $"# the platform catalog: the PostgreSQL connection string every Bruno pod of {ns} reads",
-            $"kubectl -n {ns} create secret generic {BrunoWorkload.CatalogSecret} --from-literal=connection-string=\"$CATALOG_CONNECTION_STRING\"",
-        };
-        if (twoTier && !string.IsNullOrEmpty(options.ExternalSecretStore))
+            var flux = options.Flux.Namespace;
+            lines.Add($"# SOPS: Flux decrypts {ManifestRenderer.SopsPlatformFolder}/ with the age key in the Secret {options.Secrets.SopsAgeSecret} ({flux}). Once per cluster (skip if it");
+            lines.Add("# exists): make the key, keep a copy of the file in your secret manager, and note the public key age-keygen prints.");
+            lines.Add($"(umask 077 && age-keygen -o {In}age.agekey\")");
+            lines.Add($"kubectl -n {flux} create secret generic {options.Secrets.SopsAgeSecret} --from-file=age.agekey={In}age.agekey\"");
+            lines.Add("# sops encrypts for the recipients in SOPS_AGE_RECIPIENTS: export SOPS_AGE_RECIPIENTS=age1... (the public key), then run the rest");
+        }
+        else
+        {
+            lines.Add($"kubectl create namespace {ns} --dry-run=client -o yaml | kubectl apply -f -");
+        }
+
+        lines.AddRange(Catalog(options));
+        lines.Add(Secret(options, BrunoWorkload.CatalogSecret, [("connection-string", "connection-string")]));
+
+        if (provider == "external-secrets")
         {
             var filled = ExternalSecrets.PlatformRemoteKeys(options);
             lines.Add($"# {string.Join(", ", filled.Select(k => k.Secret).Distinct(StringComparer.Ordinal))} are filled by ExternalSecrets from the ClusterSecretStore {options.ExternalSecretStore}: store these there");
@@ -81,49 +117,126 @@ public static class SecretInstructions
                 lines.Add($"#   {remote}  ({What(key)})");
             }
 
-            if (!options.TwoTier.TlsFromExternalSecret)
+            if (twoTier && !options.TwoTier.TlsFromExternalSecret)
             {
                 lines.AddRange(ClusterTls(options));
             }
 
+            lines.Add(Close());
             return lines;
         }
 
-        lines.Add("# the master key wraps every key of the tenants' stores: keep a copy in your secret manager; losing it loses the data");
+        lines.Add($"# the master key wraps every key of the tenants' stores: copy {In}master-key\" into your secret manager before the folder is removed; losing it loses the data");
+        lines.Add(Generate(BrunoWorkload.MasterKey));
+        lines.Add(Prompt(BrunoWorkload.LlmApiKey, "the LLM endpoint's API key (empty for none)"));
         if (!twoTier)
         {
-            lines.Add($"kubectl -n {ns} create secret generic {BrunoWorkload.KeysSecret} --from-literal={BrunoWorkload.MasterKey}=\"$({Make(BrunoWorkload.MasterKey)})\" --from-literal={BrunoWorkload.LlmApiKey}=\"$LLM_API_KEY\"");
+            lines.Add(Secret(options, BrunoWorkload.KeysSecret, [(BrunoWorkload.MasterKey, BrunoWorkload.MasterKey), (BrunoWorkload.LlmApiKey, BrunoWorkload.LlmApiKey)]));
+            lines.Add(Close());
             return lines;
         }
 
         lines.Add("# the cluster token: gateways and store nodes show it to each other; store nodes answer nothing without it");
-        lines.Add($"kubectl -n {ns} create secret generic {BrunoWorkload.KeysSecret} --from-literal={BrunoWorkload.MasterKey}=\"$({Make(BrunoWorkload.MasterKey)})\" --from-literal={BrunoWorkload.ClusterToken}=\"$({Make(BrunoWorkload.ClusterToken)})\" --from-literal={BrunoWorkload.LlmApiKey}=\"$LLM_API_KEY\"");
+        lines.Add(Generate(BrunoWorkload.ClusterToken));
+        lines.Add(Secret(options, BrunoWorkload.KeysSecret, [(BrunoWorkload.MasterKey, BrunoWorkload.MasterKey), (BrunoWorkload.ClusterToken, BrunoWorkload.ClusterToken), (BrunoWorkload.LlmApiKey, BrunoWorkload.LlmApiKey)]));
         lines.Add("# the platform keys every gateway shares: the token-signing key and the EC P-256 key that signs audit checkpoints and");
         lines.Add("# erasure receipts. Keep copies in your secret manager: a new token-signing key ends every issued token.");
-        lines.Add($"(umask 077 && {Make(Gateways.PlatformKeys[0])} > {Gateways.PlatformKeys[0]} && {Make(Gateways.PlatformKeys[1])} -out {Gateways.PlatformKeys[1]})");
-        lines.Add($"kubectl -n {ns} create secret generic {Gateways.PlatformKeysSecret} {string.Join(" ", Gateways.PlatformKeys.Select(k => $"--from-file={k}"))}");
-        lines.Add($"rm {string.Join(" ", Gateways.PlatformKeys)}");
-        lines.AddRange(ClusterTls(options));
+        lines.Add(Generate(Gateways.PlatformKeys[0]));
+        lines.Add($"(umask 077 && {Make(Gateways.PlatformKeys[1])} -out {In}{Gateways.PlatformKeys[1]}\")");
+        lines.Add(Secret(options, Gateways.PlatformKeysSecret, [.. Gateways.PlatformKeys.Select(k => (k, k))]));
+        lines.AddRange(ClusterTls(options, direct: sops && !options.TwoTier.TlsFromExternalSecret)); // not in secrets/platform/: created in the cluster, if cert-manager does not
+        lines.Add(Close());
         return lines;
     }
 
+    /// <summary>
+    /// The files of <see cref="ManifestRenderer.SopsPlatformFolder"/> with the SOPS provider, one encrypted Secret each:
+    /// <c>secret-&lt;name&gt;.yaml</c> for the catalog, the keys and, with two tiers, the platform keys and the cluster TLS
+    /// Secret (unless <see cref="TwoTierOptions.TlsFromExternalSecret"/> is false: another owner makes it).
+    /// </summary>
+    public static IReadOnlyList<string> PlatformSecretFiles(KubernetesOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        List<string> secrets = [BrunoWorkload.CatalogSecret, BrunoWorkload.KeysSecret];
+        if (options.TwoTier.Enabled)
+        {
+            secrets.Add(Gateways.PlatformKeysSecret);
+            if (options.TwoTier.TlsFromExternalSecret)
+            {
+                secrets.Add(options.TwoTier.TlsSecret); // unless cert-manager (or another owner) makes it
+            }
+        }
+
+        return [.. secrets.Select(SopsFile).Order(StringComparer.Ordinal)];
+    }
+
+    private static string SopsFile(string secret) => $"secret-{secret}.yaml";
+
+    // The catalog's connection string into the private folder: composed by kubectl from the Secret CloudNativePG
+    // generates (the value goes from kubectl's output into the file), or typed for a server the operator brings.
+    private static IEnumerable<string> Catalog(KubernetesOptions options)
+    {
+        var c = options.Catalog;
+        if (!c.OnCloudNativePg)
+        {
+            yield return $"# the platform catalog: the Npgsql connection string (Host=...;Database=...;Username=...;Password=...) of your PostgreSQL server, which every Bruno pod of {options.ManagementNamespace} reads";
+            yield return Prompt("connection-string", "catalog connection string");
+            yield break;
+        }
+
+        var ns = options.CatalogNamespace;
+        yield return $"# the platform catalog: Bruno's connection string (Npgsql's key=value form; CloudNativePG's uri is a URL Npgsql does not read), composed from";
+        yield return $"# the Secret {Infrastructure.AppSecret(c.ClusterName)} CloudNativePG generates in {ns} once the cluster {c.ClusterName} is ready (after {ManifestRenderer.InfrastructureConfigs}):";
+        yield return $"kubectl -n {ns} wait clusters.postgresql.cnpg.io/{c.ClusterName} --for=condition=Ready --timeout=20m";
+        yield return $"(umask 077 && kubectl -n {ns} get secret {Infrastructure.AppSecret(c.ClusterName)} -o go-template='"
+            + $"Host={{{{.data.host | base64decode}}}}.{ns}.svc;Port={{{{.data.port | base64decode}}}};Database={{{{.data.dbname | base64decode}}}};"
+            + $"Username={{{{.data.username | base64decode}}}};Password={{{{.data.password | base64decode}}}};SSL Mode=Require' > {In}connection-string\")";
+    }
+
+    // One Secret from files of the private folder: created in the cluster, or, with SOPS, written encrypted to the repository.
+    private static string Secret(KubernetesOptions options, string name, IReadOnlyList<(string Key, string File)> keys, bool direct = false)
+    {
+        var create = $"kubectl -n {options.ManagementNamespace} create secret generic {name} {string.Join(" ", keys.Select(k => $"--from-file={k.Key}={In}{k.File}\""))}";
+        return options.SecretsProvider != "sops" || direct
+            ? create
+            : $"{create} --dry-run=client -o yaml > {In}{SopsFile(name)}\" && sops --encrypt --encrypted-regex '^(data|stringData)$' {In}{SopsFile(name)}\" > {ManifestRenderer.SopsPlatformFolder}/{SopsFile(name)}";
+    }
+
+    private static string FromFiles(IEnumerable<string> keys) => string.Join(" ", keys.Select(k => $"--from-file={k}={In}{k}\""));
+
+    private static IEnumerable<string> Open() =>
+    [
+        "# bash; run from the root of the rendered folder. Values go to files of a private temporary folder, never onto a command line,",
+        $"# and the folder is removed at the end (keep the copies the comments ask for first).",
+        $"{Folder}=\"$(mktemp -d)\"",
+    ];
+
+    private static string Close() => $"rm -rf \"${Folder}\"";
+
+    // A value generated on the operator's machine into the private folder.
+    private static string Generate(string key) => $"(umask 077 && {Make(key)} > {In}{key}\")";
+
+    // A value typed at a silent prompt (nothing echoed, nothing in the history) into the private folder; printf is a
+    // shell builtin, so the value is in no process's arguments.
+    private static string Prompt(string file, string question) =>
+        $"(umask 077 && IFS= read -rsp '{question}: ' v && printf '%s' \"$v\" > {In}{file}\"); echo";
+
     // The cluster TLS Secret made on the operator's machine: a private authority and one certificate, for client and
     // server authentication, naming every store node.
-    private static IEnumerable<string> ClusterTls(KubernetesOptions options)
+    private static IEnumerable<string> ClusterTls(KubernetesOptions options, bool direct = false)
     {
         var t = options.TwoTier;
         var ns = options.ManagementNamespace;
         yield return $"# mutual TLS between the tiers: a private authority and one certificate every gateway and store node presents, naming";
         yield return $"# {StoreNodes.CertificateName(ManifestRenderer.StoreWorkload, ns, t)}. cert-manager can make and renew {t.TlsSecret} instead (a Certificate";
         yield return "# with that secretName from a CA Issuer, usages server auth and client auth: it writes tls.crt, tls.key and ca.crt); Bruno";
-        yield return "# reads renewed files without a restart. Keep ca.key in your secret manager to renew the certificate before it expires.";
-        yield return "(umask 077 && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 -subj /CN=bruno-cluster-ca"
+        yield return $"# reads renewed files without a restart. Copy {In}ca.key\" into your secret manager to renew the certificate before it expires.";
+        yield return $"(cd \"${Folder}\" && umask 077 && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 -subj /CN=bruno-cluster-ca"
             + " -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign -keyout ca.key -out ca.crt"
             + " && openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=agent-bruno-cluster -keyout tls.key -out tls.csr"
             + " && openssl x509 -req -in tls.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 365 -out tls.crt -extfile <(printf '"
-            + $"subjectAltName=DNS:{StoreNodes.CertificateName(ManifestRenderer.StoreWorkload, ns, t)}\nextendedKeyUsage=serverAuth,clientAuth\nkeyUsage=critical,digitalSignature\nbasicConstraints=critical,CA:FALSE\n'))";
-        yield return $"kubectl -n {ns} create secret generic {t.TlsSecret} {string.Join(" ", Gateways.ClusterTlsKeys.Select(k => $"--from-file={k}"))}";
-        yield return "rm tls.csr tls.crt tls.key ca.srl";
+            + $"subjectAltName=DNS:{StoreNodes.CertificateName(ManifestRenderer.StoreWorkload, ns, t)}\\nextendedKeyUsage=serverAuth,clientAuth\\nkeyUsage=critical,digitalSignature\\nbasicConstraints=critical,CA:FALSE\\n'))";
+        yield return Secret(options, t.TlsSecret, [.. Gateways.ClusterTlsKeys.Select(k => (k, k))], direct);
     }
 
     // What a key holds, and the command that makes it on the operator's machine.
@@ -138,10 +251,11 @@ public static class SecretInstructions
         _ => "an EC P-256 private key, PKCS#8 PEM: " + Make(key),
     };
 
+    // The command that prints a new value (without a trailing newline where the value is text).
     private static string Make(string key) => key switch
     {
-        BrunoWorkload.ClusterToken => "openssl rand -base64 32",
+        BrunoWorkload.ClusterToken => "openssl rand -base64 32 | tr -d '\\n'",
         "platform-signing.pem" => "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256",
-        _ => "head -c 32 /dev/urandom | base64",
+        _ => "head -c 32 /dev/urandom | base64 | tr -d '\\n'",
     };
 }

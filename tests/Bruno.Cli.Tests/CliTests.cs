@@ -79,7 +79,15 @@ public sealed class CliTests : IAsyncLifetime
             Assert.Contains("files written", output, StringComparison.Ordinal);
             Assert.True(File.Exists(Path.Combine(dir, "platform", "deployment.yaml")));
             Assert.True(File.Exists(Path.Combine(dir, "platform", "image", "Dockerfile")));
-            Assert.True(File.Exists(Path.Combine(dir, "flux-system", "bruno-tenants.yaml")));
+            Assert.True(File.Exists(Path.Combine(dir, "clusters", "production", "bruno-tenants.yaml"))); // the entry point flux bootstrap syncs
+            Assert.True(File.Exists(Path.Combine(dir, "infrastructure", "controllers", "kustomization.yaml")));
+            Assert.False(Directory.Exists(Path.Combine(dir, "flux-system"))); // bootstrap's own folder is under clusters/<name>/
+            Assert.Contains("--path=./clusters/production", output, StringComparison.Ordinal);
+
+            (code, output, _) = await RunAsync("render", "platform", "--secrets");
+            Assert.Equal(0, code);
+            Assert.Contains("create secret generic bruno-catalog --from-file=connection-string=", output, StringComparison.Ordinal);
+            Assert.DoesNotContain("--from-literal", output, StringComparison.Ordinal); // no value on a command line
 
             (code, output, _) = await RunAsync("tenant", "render", tenant, "--out", dir, "--json");
             Assert.Equal(0, code);
@@ -89,7 +97,8 @@ public sealed class CliTests : IAsyncLifetime
 
             (code, output, _) = await RunAsync("tenant", "secrets", tenant);
             Assert.Equal(0, code);
-            Assert.Contains($"-n agent-bruno-{tenant} create secret generic agent-bruno-keys", output, StringComparison.Ordinal);
+            Assert.Contains($"-n agent-bruno-{tenant} create secret generic agent-bruno-keys --from-file=", output, StringComparison.Ordinal);
+            Assert.DoesNotContain("--from-literal", output, StringComparison.Ordinal);
 
             // a level this machine's settings cannot render (the LLM endpoint is an in-cluster selector): one line, exit 1
             var isolated = "render-k-" + Guid.NewGuid().ToString("N")[..6];

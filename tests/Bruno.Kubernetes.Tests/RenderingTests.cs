@@ -42,12 +42,30 @@ public sealed class RenderingTests
         change?.Invoke(o);
     });
 
+    /// <summary>Two tiers whose Secrets arrive as SOPS-encrypted files Flux decrypts.</summary>
+    internal static KubernetesOptions Sops(Action<KubernetesOptions>? change = null) => TwoTier(o =>
+    {
+        (o.ExternalSecretStore, o.Secrets.Provider) = (null, "sops");
+        change?.Invoke(o);
+    });
+
+    /// <summary>One process, namespace tenants only: no Kamaji, an external catalog server, ExternalSecrets for its keys.</summary>
+    internal static KubernetesOptions NamespacesOnly(Action<KubernetesOptions>? change = null)
+    {
+        var options = new KubernetesOptions { ExternalSecretStore = "vault" };
+        (options.Kamaji.Enabled, options.Catalog.Provider) = (false, "external");
+        change?.Invoke(options);
+        return options;
+    }
+
     /// <summary>Every case the snapshots and schema checks cover: name → files.</summary>
     internal static Dictionary<string, IReadOnlyList<RenderedFile>> Cases() => new(StringComparer.Ordinal)
     {
         ["platform"] = new ManifestRenderer(new KubernetesOptions(), Plans).RenderPlatform(),
         ["platform-two-tier"] = new ManifestRenderer(TwoTier(), Plans).RenderPlatform(),
         ["platform-two-tier-zones"] = new ManifestRenderer(Zoned(), Plans).RenderPlatform(),
+        ["platform-sops"] = new ManifestRenderer(Sops(), Plans).RenderPlatform(),
+        ["platform-namespaces-only"] = new ManifestRenderer(NamespacesOnly(), Plans).RenderPlatform(),
         ["namespace"] = new ManifestRenderer(new KubernetesOptions(), Plans).RenderTenant(Tenant("acme", "namespace", "default", "gdpr")),
         ["namespace-external-llm"] = new ManifestRenderer(ExternalLlm(o => o.ExternalSecretStore = "vault"), Plans).RenderTenant(Tenant("beta", "namespace", "premium")),
         ["kamaji"] = new ManifestRenderer(ExternalLlm(), Plans).RenderTenant(Tenant("initech", "kamaji", "premium", "soc2", "hipaa")),
@@ -76,7 +94,7 @@ public sealed class RenderingTests
 
         Assert.Empty(failures);
         Assert.Superset(
-            new HashSet<string>(["Namespace", "ResourceQuota", "LimitRange", "NetworkPolicy", "PersistentVolumeClaim", "ServiceAccount", "Deployment", "StatefulSet", "HorizontalPodAutoscaler", "Service", "PodDisruptionBudget", "ConfigMap", "TenantControlPlane", "DataStore", "Kustomization", "ExternalSecret"], StringComparer.Ordinal),
+            new HashSet<string>(["Namespace", "ResourceQuota", "LimitRange", "NetworkPolicy", "PersistentVolumeClaim", "ServiceAccount", "Deployment", "StatefulSet", "HorizontalPodAutoscaler", "Service", "PodDisruptionBudget", "ConfigMap", "TenantControlPlane", "DataStore", "Kustomization", "ExternalSecret", "HelmRelease", "HelmRepository", "OCIRepository", "Cluster"], StringComparer.Ordinal),
             checkedKinds);
     }
 
@@ -172,10 +190,10 @@ public sealed class RenderingTests
                 Assert.DoesNotContain("\r", file.Content, StringComparison.Ordinal);
             }
 
-            foreach (var kustomization in files.Where(f => f.Path.EndsWith("/kustomization.yaml", StringComparison.Ordinal)))
+            foreach (var kustomization in files.Where(f => f.Path.EndsWith("/kustomization.yaml", StringComparison.Ordinal) && !f.Path.StartsWith("secrets/", StringComparison.Ordinal))) // secrets/: the operator's encrypted files
             {
                 var folder = kustomization.Path[..kustomization.Path.LastIndexOf('/')];
-                var listed = Yaml.Documents(kustomization.Content)[0]["resources"]!.AsArray().Select(r => (string)r!).ToList();
+                var listed = Yaml.Documents(kustomization.Content)[0]["resources"]!.AsArray().Select(r => (string)r!).Where(r => !r.StartsWith("../", StringComparison.Ordinal)).ToList();
                 var siblings = files.Where(f => f.Path.StartsWith(folder + "/", StringComparison.Ordinal) && !f.Path[(folder.Length + 1)..].Contains('/', StringComparison.Ordinal)
                     && f.Path.EndsWith(".yaml", StringComparison.Ordinal) && f != kustomization).Select(f => f.Path[(folder.Length + 1)..]).ToList();
                 Assert.Equal(siblings, listed);
@@ -396,13 +414,31 @@ public sealed class RenderingTests
             {
                 var dir = Path.Combine(root, name);
                 ManifestWriter.Write(dir, files);
+                var operatorFiles = OperatorsSecretFiles(dir, files);
                 foreach (var kustomization in files.Where(f => f.Path.EndsWith("/kustomization.yaml", StringComparison.Ordinal)))
                 {
                     var folder = Path.Combine(dir, Path.GetDirectoryName(kustomization.Path)!);
                     var (code, output, error) = await RunAsync("kubectl", "kustomize", folder);
                     Assert.True(code == 0, $"kubectl kustomize {name}/{kustomization.Path}: {error}");
-                    var listed = Yaml.Documents(kustomization.Content)[0]["resources"]!.AsArray().Count;
-                    Assert.Equal(listed, Yaml.Documents(output).Count);
+                    var resources = Yaml.Documents(kustomization.Content)[0]["resources"]!.AsArray().Select(r => (string)r!).ToList();
+                    var expected = resources.Count(r => !r.StartsWith("../", StringComparison.Ordinal)) + (resources.Any(r => r.StartsWith("../secrets/", StringComparison.Ordinal)) ? operatorFiles : 0);
+                    Assert.Equal(expected, Yaml.Documents(output).Count);
+                }
+
+                // The entry point has no kustomization.yaml: Flux generates one listing its files and every subfolder that
+                // has one (fluxcd/pkg kustomize.Generator), such as the flux-system/ that flux bootstrap writes there.
+                foreach (var entry in files.Select(f => f.Path).Where(p => p.StartsWith("clusters/", StringComparison.Ordinal)).Select(p => p[..p.LastIndexOf('/')]).Distinct(StringComparer.Ordinal))
+                {
+                    var folder = Path.Combine(dir, entry);
+                    Assert.False(File.Exists(Path.Combine(folder, "kustomization.yaml")));
+                    Directory.CreateDirectory(Path.Combine(folder, "flux-system"));
+                    await File.WriteAllTextAsync(Path.Combine(folder, "flux-system", "gotk-sync.yaml"), "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: flux-system\n", TestContext.Current.CancellationToken);
+                    await File.WriteAllTextAsync(Path.Combine(folder, "flux-system", "kustomization.yaml"), "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [gotk-sync.yaml]\n", TestContext.Current.CancellationToken);
+                    var own = Directory.GetFiles(folder, "*.yaml").Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
+                    await File.WriteAllTextAsync(Path.Combine(folder, "kustomization.yaml"), "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n" + string.Concat(own.Append("flux-system").Select(r => $"- ./{r}\n")), TestContext.Current.CancellationToken);
+                    var (code, output, error) = await RunAsync("kubectl", "kustomize", folder);
+                    Assert.True(code == 0, $"kubectl kustomize {name}/{entry} as Flux generates it: {error}");
+                    Assert.Equal(own.Count + 1, Yaml.Documents(output).Count);
                 }
             }
         }
@@ -410,6 +446,23 @@ public sealed class RenderingTests
         {
             Directory.Delete(root, recursive: true);
         }
+    }
+
+    // With SOPS, the files the operator writes (encrypted) into secrets/platform/: plain Secrets stand in for them here.
+    private static int OperatorsSecretFiles(string dir, IReadOnlyList<RenderedFile> files)
+    {
+        var count = 0;
+        foreach (var kustomization in files.Where(f => f.Path.StartsWith("secrets/", StringComparison.Ordinal) && f.Path.EndsWith("/kustomization.yaml", StringComparison.Ordinal)))
+        {
+            foreach (var file in Yaml.Documents(kustomization.Content)[0]["resources"]!.AsArray().Select(r => (string)r!))
+            {
+                var name = file["secret-".Length..^".yaml".Length];
+                File.WriteAllText(Path.Combine(dir, Path.GetDirectoryName(kustomization.Path)!, file), $"apiVersion: v1\nkind: Secret\nmetadata:\n  name: {name}\n  namespace: bruno-system\ndata: {{}}\n");
+                count++;
+            }
+        }
+
+        return count;
     }
 
     internal static IEnumerable<string> SecretNames(JsonNode? node)

@@ -191,9 +191,16 @@ public sealed class TwoTierTests
         Assert.Equal(["Percent 100 30", "Pods 2 30"], up["policies"]!.AsArray().Select(p => $"{p!["type"]} {p["value"]} {p["periodSeconds"]}"));
 
         // The adapter serves under the name the autoscaler asks for, from the request counter the service exports,
-        // for the gateways' namespace, per pod, over 2 minutes.
-        var map = all["platform/configmap-prometheus-adapter-rules.yaml"];
-        var rule = Yaml.Documents((string)map["data"]!["bruno-adapter-rules.yaml"]!).Single()["rules"]!.AsArray().Single()!;
+        // for the gateways' namespace, per pod, over 2 minutes: the rule is the values of the prometheus-adapter release
+        // the infrastructure layer installs (no default rules), which queries the configured Prometheus.
+        Assert.DoesNotContain("platform/configmap-prometheus-adapter-rules.yaml", all.Keys); // nothing left for the operator to merge
+        var adapter = all["infrastructure/controllers/helmrelease-prometheus-adapter.yaml"]["spec"]!["values"]!;
+        Assert.False((bool)adapter["rules"]!["default"]!);
+        Assert.Equal(("http://prometheus-operated.monitoring.svc", 9090L), ((string)adapter["prometheus"]!["url"]!, (long)adapter["prometheus"]!["port"]!));
+        var rule = adapter["rules"]!["custom"]!.AsArray().Single()!;
+        var own = Platform(RenderingTests.TwoTier(o => o.Infrastructure.PrometheusAdapter.Enabled = false)); // the operator runs the adapter: the rule to merge
+        Assert.DoesNotContain("infrastructure/controllers/helmrelease-prometheus-adapter.yaml", own.Keys);
+        Assert.True(JsonNode.DeepEquals(rule, Yaml.Documents((string)own["platform/configmap-prometheus-adapter-rules.yaml"]["data"]!["bruno-adapter-rules.yaml"]!).Single()["rules"]![0]));
         Assert.Equal((string)pods["metric"]!["name"]!, (string)rule["name"]!["as"]!);
         var series = PromQl.Selectors((string)rule["seriesQuery"]!).Single();
         Assert.Equal("http_server_request_duration_seconds_count", series.Metric);
@@ -292,7 +299,7 @@ public sealed class TwoTierTests
         Assert.Equal(["tls.crt bruno/platform/cluster-tls-crt", "tls.key bruno/platform/cluster-tls-key", "ca.crt bruno/platform/cluster-ca-crt"], filled["data"]!.AsArray().Select(d => $"{d!["secretKey"]} {d["remoteRef"]!["key"]}"));
         var byOperator = RenderingTests.TwoTier(o => o.TwoTier.TlsFromExternalSecret = false);
         Assert.DoesNotContain("platform/externalsecret-cluster-tls.yaml", Platform(byOperator).Keys);
-        Assert.Contains(SecretInstructions.ForPlatform(byOperator), l => l.Contains("create secret generic agent-bruno-cluster-tls --from-file=tls.crt --from-file=tls.key --from-file=ca.crt", StringComparison.Ordinal));
+        Assert.Contains(SecretInstructions.ForPlatform(byOperator), l => l.Contains("create secret generic agent-bruno-cluster-tls --from-file=tls.crt=\"$BRUNO_PRIVATE/tls.crt\" --from-file=tls.key=\"$BRUNO_PRIVATE/tls.key\" --from-file=ca.crt=\"$BRUNO_PRIVATE/ca.crt\"", StringComparison.Ordinal));
         Assert.Contains(SecretInstructions.ForPlatform(byOperator), l => l.Contains("subjectAltName=DNS:*.agent-bruno-store.bruno-system.svc.cluster.local", StringComparison.Ordinal) && l.Contains("extendedKeyUsage=serverAuth,clientAuth", StringComparison.Ordinal));
     }
 
@@ -380,12 +387,12 @@ public sealed class TwoTierTests
         Assert.All(podNames, n => Assert.True(Storage.Identity.TenantId.TryParse(n, out _), n));
         Assert.Equal(
             ["apps/v1 Deployment bruno-system/agent-bruno-gateway", .. zones.Select(z => $"apps/v1 StatefulSet bruno-system/agent-bruno-store-{z}")],
-            zoned["flux-system/bruno-platform.yaml"]["spec"]!["healthChecks"]!.AsArray().Select(c => $"{c!["apiVersion"]} {c["kind"]} {c["namespace"]}/{c["name"]}"));
+            zoned["clusters/production/bruno-platform.yaml"]["spec"]!["healthChecks"]!.AsArray().Select(c => $"{c!["apiVersion"]} {c["kind"]} {c["namespace"]}/{c["name"]}"));
 
         // the rest of the platform is the same as without zones
         var plain = Platform(RenderingTests.TwoTier(o => o.TwoTier.StoreNodes = 5));
-        Assert.Equal(plain.Keys.Where(k => !k.Contains("statefulset", StringComparison.Ordinal) && !k.StartsWith("flux-system/", StringComparison.Ordinal)), zoned.Keys.Where(k => !k.Contains("statefulset", StringComparison.Ordinal) && !k.StartsWith("flux-system/", StringComparison.Ordinal)));
-        Assert.All(plain.Where(p => !p.Key.Contains("statefulset", StringComparison.Ordinal) && !p.Key.StartsWith("flux-system/", StringComparison.Ordinal)), p => Assert.True(JsonNode.DeepEquals(p.Value, zoned[p.Key]), p.Key));
+        Assert.Equal(plain.Keys.Where(k => !k.Contains("statefulset", StringComparison.Ordinal) && !k.StartsWith("clusters/", StringComparison.Ordinal)), zoned.Keys.Where(k => !k.Contains("statefulset", StringComparison.Ordinal) && !k.StartsWith("clusters/", StringComparison.Ordinal)));
+        Assert.All(plain.Where(p => !p.Key.Contains("statefulset", StringComparison.Ordinal) && !p.Key.StartsWith("clusters/", StringComparison.Ordinal)), p => Assert.True(JsonNode.DeepEquals(p.Value, zoned[p.Key]), p.Key));
     }
 
     [Fact]
@@ -434,7 +441,7 @@ public sealed class TwoTierTests
     [Fact]
     public void Flux_HealthChecksBothTiers()
     {
-        var checks = Platform(RenderingTests.TwoTier())["flux-system/bruno-platform.yaml"]["spec"]!["healthChecks"]!.AsArray()
+        var checks = Platform(RenderingTests.TwoTier())["clusters/production/bruno-platform.yaml"]["spec"]!["healthChecks"]!.AsArray()
             .Select(c => $"{c!["apiVersion"]} {c["kind"]} {c["namespace"]}/{c["name"]}");
         Assert.Equal(["apps/v1 Deployment bruno-system/agent-bruno-gateway", "apps/v1 StatefulSet bruno-system/agent-bruno-store"], checks);
     }
@@ -512,7 +519,7 @@ public sealed class TwoTierTests
             foreach (var (secret, key) in read)
             {
                 var created = text.Contains($"secret generic {secret} ", StringComparison.Ordinal)
-                    && (text.Contains($"--from-literal={key}=", StringComparison.Ordinal) || text.Contains($"--from-file={key}", StringComparison.Ordinal));
+                    && text.Contains($"--from-file={key}=", StringComparison.Ordinal);
                 Assert.True(created || filled.Contains((secret, key)), $"{secret}/{key} is neither created by:\n{text}\nnor filled by an ExternalSecret");
             }
 
@@ -521,8 +528,9 @@ public sealed class TwoTierTests
         }
 
         var instructions = SecretInstructions.ForPlatform(RenderingTests.TwoTier(o => o.ExternalSecretStore = null));
-        Assert.Contains(instructions, l => l.Contains("cluster-token=\"$(openssl rand -base64 32)\"", StringComparison.Ordinal));
-        Assert.Contains(instructions, l => l.Contains("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out platform-signing.pem", StringComparison.Ordinal) && l.StartsWith("(umask 077", StringComparison.Ordinal));
+        Assert.Contains(instructions, l => l == "(umask 077 && openssl rand -base64 32 | tr -d '\\n' > \"$BRUNO_PRIVATE/cluster-token\")"); // generated into a private file
+        Assert.Contains(instructions, l => l.Contains("--from-file=cluster-token=\"$BRUNO_PRIVATE/cluster-token\"", StringComparison.Ordinal));
+        Assert.Contains(instructions, l => l.Contains("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out \"$BRUNO_PRIVATE/platform-signing.pem\"", StringComparison.Ordinal) && l.StartsWith("(umask 077", StringComparison.Ordinal));
         var remote = SecretInstructions.ForPlatform(RenderingTests.TwoTier());
         Assert.Contains(remote, l => l.Contains("bruno/platform/cluster-token", StringComparison.Ordinal));
         Assert.Contains(remote, l => l.Contains("bruno/platform/platform-signing-key", StringComparison.Ordinal) && l.Contains("PKCS#8", StringComparison.Ordinal));

@@ -22,14 +22,15 @@ internal class RenderSettings : CliSettings
 
 /// <summary>
 /// <c>bruno render platform --out DIR</c>: the shared parts, rendered from this machine's settings;
-/// <c>bruno render platform --secrets</c>: the kubectl commands that create the Secrets they name (nothing is written).
+/// <c>bruno render platform --secrets</c>: the shell lines that create the Secrets they name, no value on a command line
+/// (nothing is written).
 /// </summary>
 internal sealed class RenderPlatformCommand : Command<RenderPlatformCommand.Settings>
 {
     public sealed class Settings : RenderSettings
     {
         [CommandOption("--secrets")]
-        [Description("Print the kubectl commands that create the Secrets the platform's manifests name, instead of writing them.")]
+        [Description("Print the shell lines that create the Secrets the platform's manifests name (values through files of a private temporary folder, never on a command line), instead of writing them.")]
         public bool Secrets { get; init; }
     }
 
@@ -55,8 +56,9 @@ internal sealed class RenderPlatformCommand : Command<RenderPlatformCommand.Sett
         ManifestWriter.Write(folder, files);
         CliConsole.For(settings).Write(files.Select(f => f.Path).ToList(), c =>
         {
-            c.WriteLine($"{files.Count} files written under {Path.GetFullPath(folder)} (platform/, flux-system/)");
-            c.WriteLine("the Secrets they name are not rendered: bruno render platform --secrets");
+            var options = settings.KubernetesOptions();
+            c.WriteLine($"{files.Count} files written under {Path.GetFullPath(folder)} (clusters/{options.Flux.Cluster}/, infrastructure/, platform/)");
+            c.WriteLine($"bootstrap Flux with --path={options.Flux.Path.TrimEnd('/')}/clusters/{options.Flux.Cluster}; the Secrets the manifests name are not rendered: bruno render platform --secrets");
         });
         return BrunoCli.Ok;
     }

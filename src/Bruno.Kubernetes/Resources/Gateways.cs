@@ -184,26 +184,26 @@ internal static class Gateways
     /// <summary>
     /// The prometheus-adapter rule that serves <see cref="RequestsMetric"/> for the pods of <paramref name="ns"/>: the
     /// per-pod rate over 2 minutes of ASP.NET Core's request counter, probes and scrapes left out (as the SLO rules
-    /// do). The adapter reads one config file of its own, so this is to be merged into it (its Helm chart's
-    /// <c>rules.custom</c>); Bruno cannot add to it from here.
+    /// do). The infrastructure layer's prometheus-adapter release takes it as its chart's <c>rules.custom</c>; for an
+    /// adapter the operator runs, it is rendered as <see cref="AdapterConfigMap"/> to merge.
     /// </summary>
-    public static string AdapterRules(string ns) => YamlWriter.Write(new JsonObject
+    public static string AdapterRules(string ns) => YamlWriter.Write(new JsonObject { ["rules"] = new JsonArray(AdapterRule(ns)) });
+
+    /// <summary>The rule of <see cref="AdapterRules"/> itself, as the adapter chart's <c>rules.custom</c> takes it.</summary>
+    public static JsonObject AdapterRule(string ns) => new()
     {
-        ["rules"] = new JsonArray(new JsonObject
+        ["seriesQuery"] = $"{Observability.Requests}{{namespace=\"{ns}\",pod!=\"\"}}",
+        ["resources"] = new JsonObject
         {
-            ["seriesQuery"] = $"{Observability.Requests}{{namespace=\"{ns}\",pod!=\"\"}}",
-            ["resources"] = new JsonObject
+            ["overrides"] = new JsonObject
             {
-                ["overrides"] = new JsonObject
-                {
-                    ["namespace"] = new JsonObject { ["resource"] = "namespace" },
-                    ["pod"] = new JsonObject { ["resource"] = "pod" },
-                },
+                ["namespace"] = new JsonObject { ["resource"] = "namespace" },
+                ["pod"] = new JsonObject { ["resource"] = "pod" },
             },
-            ["name"] = new JsonObject { ["matches"] = $"^{Observability.Requests}$", ["as"] = RequestsMetric },
-            ["metricsQuery"] = $"sum(rate(<<.Series>>{{<<.LabelMatchers>>,{Observability.NotProbes}}}[2m])) by (<<.GroupBy>>)",
-        }),
-    });
+        },
+        ["name"] = new JsonObject { ["matches"] = $"^{Observability.Requests}$", ["as"] = RequestsMetric },
+        ["metricsQuery"] = $"sum(rate(<<.Series>>{{<<.LabelMatchers>>,{Observability.NotProbes}}}[2m])) by (<<.GroupBy>>)",
+    };
 
     /// <summary>The adapter rule (<see cref="AdapterRules"/>) as a ConfigMap next to the gateways, for the operator to merge.</summary>
     public static V1ConfigMap AdapterConfigMap(string ns, Dictionary<string, string> labels) => new()

@@ -97,7 +97,15 @@ internal static class Kamaji
     };
 
     /// <summary>A PostgreSQL DataStore whose user, password and CA come from Secrets in <paramref name="secretNamespace"/>.</summary>
-    public static JsonObject DataStore(string name, Dictionary<string, string> labels, IEnumerable<string> endpoints, string secretNamespace) => new()
+    public static JsonObject DataStore(string name, Dictionary<string, string> labels, IEnumerable<string> endpoints, string secretNamespace) =>
+        DataStore(name, labels, endpoints, secretNamespace, name + "-credentials", name + "-ca");
+
+    /// <summary>
+    /// A PostgreSQL DataStore whose <c>username</c> and <c>password</c> are keys of <paramref name="credentials"/> and whose
+    /// server CA is the key <c>ca.crt</c> of <paramref name="authority"/>, both in <paramref name="secretNamespace"/> (as
+    /// CloudNativePG generates them: <c>&lt;cluster&gt;-superuser</c> and <c>&lt;cluster&gt;-ca</c>).
+    /// </summary>
+    public static JsonObject DataStore(string name, Dictionary<string, string> labels, IEnumerable<string> endpoints, string secretNamespace, string credentials, string authority) => new()
     {
         ["apiVersion"] = ApiVersion,
         ["kind"] = "DataStore",
@@ -108,12 +116,12 @@ internal static class Kamaji
             ["endpoints"] = new JsonArray([.. endpoints.Select(e => (JsonNode)JsonValue.Create(e))]),
             ["basicAuth"] = new JsonObject
             {
-                ["username"] = SecretReference(name + "-credentials", secretNamespace, "username"),
-                ["password"] = SecretReference(name + "-credentials", secretNamespace, "password"),
+                ["username"] = SecretReference(credentials, secretNamespace, "username"),
+                ["password"] = SecretReference(credentials, secretNamespace, "password"),
             },
             ["tlsConfig"] = new JsonObject
             {
-                ["certificateAuthority"] = new JsonObject { ["certificate"] = SecretReference(name + "-ca", secretNamespace, "ca.crt") },
+                ["certificateAuthority"] = new JsonObject { ["certificate"] = SecretReference(authority, secretNamespace, "ca.crt") },
             },
         },
     };

@@ -431,8 +431,25 @@ public sealed class KamajiOptions
     /// <summary>The namespace of the Secrets a tenant's own DataStore reads its credentials and CA from.</summary>
     public string DataStoreSecretNamespace { get; set; } = "postgres-system";
 
-    /// <summary>How the tenant's API server is exposed: ClusterIP, NodePort or LoadBalancer.</summary>
-    public string ServiceType { get; set; } = "ClusterIP";
+    /// <summary>
+    /// The type of the control plane's Service: LoadBalancer (the default: worker nodes outside the management cluster
+    /// join at its address), or ClusterIP behind a <see cref="Gateway"/>. NodePort is refused (it would need an address
+    /// and port per tenant); ClusterIP alone only for KubeVirt workers, which run inside the management cluster.
+    /// </summary>
+    public string ServiceType { get; set; } = "LoadBalancer";
+
+    /// <summary>
+    /// The DNS domain of the control planes' host names, <c>bruno-&lt;id&gt;.&lt;Domain&gt;</c> (added to the API server
+    /// certificate's SANs). Required with a <see cref="Gateway"/>; with a LoadBalancer, for a DNS record the operator points
+    /// at its address. Empty: no host name.
+    /// </summary>
+    public string? Domain { get; set; }
+
+    /// <summary>A Gateway (TLS passthrough) the control planes are exposed through instead of a LoadBalancer each.</summary>
+    public KamajiGatewayOptions Gateway { get; set; } = new();
+
+    /// <summary>How a tenant cluster gets its worker nodes (docs/kubernetes.md, "Worker nodes").</summary>
+    public KamajiWorkerOptions Workers { get; set; } = new();
 
     /// <summary>Control-plane replicas.</summary>
     public int Replicas { get; set; } = 2;
@@ -473,9 +490,204 @@ public sealed class KamajiOptions
             yield return "Bruno:Kubernetes:Kamaji:ServiceType must be ClusterIP, NodePort or LoadBalancer, and Replicas 1-5.";
         }
 
+        if (!string.IsNullOrEmpty(Domain) && (!KubernetesOptions.IsDns1123Subdomain(Domain) || Domain.Length > 253 - Names.MaxLabel - 1))
+        {
+            yield return $"Bruno:Kubernetes:Kamaji:Domain must be a DNS-1123 subdomain of at most {253 - Names.MaxLabel - 1} characters (a control plane's host name is <name>.<Domain>).";
+        }
+
+        foreach (var e in Gateway.Validate(Domain).Concat(Workers.Validate(this)))
+        {
+            yield return e;
+        }
+
+        // Worker nodes join at the control plane's endpoint: it must be reachable from where they run.
+        if (Gateway.Enabled ? ServiceType == "NodePort" : ServiceType == "NodePort" || (ServiceType == "ClusterIP" && !(Workers.Mode == "cluster-api" && Workers.ClusterApi.ClusterKind == "KubevirtCluster")))
+        {
+            yield return "Bruno:Kubernetes:Kamaji:ServiceType must be LoadBalancer, or ClusterIP with a Gateway: worker nodes outside the management cluster cannot reach a ClusterIP, and a NodePort needs an address and port per tenant (ClusterIP alone suits KubeVirt workers only, Workers:ClusterApi:ClusterKind KubevirtCluster).";
+        }
+
         if (!KubernetesOptions.IsCidr(ServiceCidr) || !KubernetesOptions.IsCidr(PodCidr))
         {
             yield return "Bruno:Kubernetes:Kamaji:ServiceCidr and PodCidr must be CIDR blocks.";
         }
     }
+}
+
+/// <summary>
+/// A Gateway (Gateway API, TLS passthrough) that exposes every control plane under its host name: Kamaji writes a
+/// TLSRoute to the listener <see cref="SectionName"/> (the API server, port 6443) and one to the listener
+/// <c>konnectivity-server</c> (port 8132), which the Gateway must have; the Gateway API and TLSRoute CRDs must be
+/// installed. Off while <see cref="Name"/> is empty.
+/// </summary>
+public sealed class KamajiGatewayOptions
+{
+    /// <summary>The Gateway's name; empty: no Gateway.</summary>
+    public string? Name { get; set; }
+
+    /// <summary>The Gateway's namespace.</summary>
+    public string Namespace { get; set; } = "kamaji-system";
+
+    /// <summary>The Gateway's listener for the API servers (TLS passthrough on port 6443).</summary>
+    public string SectionName { get; set; } = "kube-apiserver";
+
+    /// <summary>True when a Gateway is configured.</summary>
+    public bool Enabled => !string.IsNullOrEmpty(Name);
+
+    internal IEnumerable<string> Validate(string? domain)
+    {
+        if (!Enabled)
+        {
+            yield break;
+        }
+
+        if (!KubernetesOptions.IsDns1123Subdomain(Name) || !Names.IsDns1123Label(Namespace) || !KubernetesOptions.IsDns1123Subdomain(SectionName))
+        {
+            yield return "Bruno:Kubernetes:Kamaji:Gateway needs Name and SectionName (DNS-1123 subdomains) and Namespace (a DNS-1123 label).";
+        }
+
+        if (string.IsNullOrEmpty(domain))
+        {
+            yield return "Bruno:Kubernetes:Kamaji:Gateway needs Bruno:Kubernetes:Kamaji:Domain: Kamaji routes each control plane by its host name.";
+        }
+    }
+}
+
+/// <summary>
+/// How a Kamaji tenant cluster gets worker nodes: <c>kubeadm</c> (the default: machines the operator provides join with
+/// <c>kubeadm join</c>, see <see cref="JoinInstructions"/>) or <c>cluster-api</c> (Cluster API creates them: a Cluster, a
+/// KamajiControlPlane and a MachineDeployment are rendered instead of the TenantControlPlane).
+/// </summary>
+public sealed class KamajiWorkerOptions
+{
+    /// <summary><c>kubeadm</c> or <c>cluster-api</c>.</summary>
+    public string Mode { get; set; } = "kubeadm";
+
+    /// <summary>Worker machines per tenant cluster in cluster-api mode (the MachineDeployment's replicas).</summary>
+    public int Replicas { get; set; } = 2;
+
+    /// <summary>The Cluster API infrastructure provider, for cluster-api mode.</summary>
+    public ClusterApiOptions ClusterApi { get; set; } = new();
+
+    internal IEnumerable<string> Validate(KamajiOptions kamaji)
+    {
+        if (Mode is not ("kubeadm" or "cluster-api"))
+        {
+            yield return "Bruno:Kubernetes:Kamaji:Workers:Mode must be kubeadm or cluster-api.";
+            yield break;
+        }
+
+        if (Mode == "cluster-api")
+        {
+            if (Replicas is < 0 or > 1000)
+            {
+                yield return "Bruno:Kubernetes:Kamaji:Workers:Replicas must be 0-1000.";
+            }
+
+            foreach (var e in ClusterApi.Validate(kamaji))
+            {
+                yield return e;
+            }
+        }
+    }
+}
+
+/// <summary>
+/// The infrastructure provider of cluster-api mode: the apiVersion and kinds of its cluster and machine template, and
+/// the specs Bruno renders them with in each tenant's control-plane namespace (JSON objects, provider-specific; Bruno
+/// adds only the control-plane endpoint where the provider needs it up front). Other objects the provider needs (identity
+/// Secrets, IP pools, data templates) are prerequisites the operator creates.
+/// </summary>
+public sealed class ClusterApiOptions
+{
+    /// <summary>
+    /// The infrastructure cluster kinds the Kamaji control-plane provider (v0.20.0) knows how to give the control plane's
+    /// endpoint to. Metal3Cluster and MetalStackCluster are only checked: their endpoint must be written up front.
+    /// </summary>
+    public static readonly IReadOnlySet<string> KnownClusterKinds = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "AWSCluster", "AzureCluster", "HetznerCluster", "IonosCloudCluster", "KubevirtCluster", "Metal3Cluster", "MetalStackCluster",
+        "NutanixCluster", "OpenStackCluster", "PacketCluster", "ProxmoxCluster", "TinkerbellCluster", "VSphereCluster",
+    };
+
+    /// <summary>The kinds whose endpoint the provider checks and never writes.</summary>
+    public static readonly IReadOnlySet<string> EndpointCheckedKinds = new HashSet<string>(StringComparer.Ordinal) { "Metal3Cluster", "MetalStackCluster" };
+
+    /// <summary>The provider's apiVersion, e.g. <c>infrastructure.cluster.x-k8s.io/v1beta1</c>.</summary>
+    public string InfrastructureApiVersion { get; set; } = "infrastructure.cluster.x-k8s.io/v1beta1";
+
+    /// <summary>The provider's cluster kind, e.g. Metal3Cluster, VSphereCluster, AWSCluster, ProxmoxCluster.</summary>
+    public string? ClusterKind { get; set; }
+
+    /// <summary>The provider's machine template kind, e.g. Metal3MachineTemplate.</summary>
+    public string? MachineTemplateKind { get; set; }
+
+    /// <summary>The infrastructure cluster's <c>spec</c> as a JSON object (without controlPlaneEndpoint).</summary>
+    public string ClusterSpec { get; set; } = "{}";
+
+    /// <summary>The machine template's <c>spec</c> as a JSON object: <c>{"template": {"spec": {...}}}</c>.</summary>
+    public string? MachineTemplateSpec { get; set; }
+
+    /// <summary>The workers' KubeadmConfig <c>spec</c> (files, preKubeadmCommands, users...) as a JSON object; empty: <c>{}</c>.</summary>
+    public string BootstrapSpec { get; set; } = "{}";
+
+    /// <summary>
+    /// True when the provider runs with the DynamicInfrastructureClusterPatch feature gate and lists <see cref="ClusterKind"/>
+    /// in <c>--dynamic-infrastructure-clusters</c>: a kind outside <see cref="KnownClusterKinds"/> is then accepted.
+    /// </summary>
+    public bool DynamicInfrastructureCluster { get; set; }
+
+    /// <summary>The object <paramref name="json"/> holds, or null when it is not a JSON object.</summary>
+    internal static System.Text.Json.Nodes.JsonObject? Object(string? json)
+    {
+        try
+        {
+            return System.Text.Json.Nodes.JsonNode.Parse(json ?? "") as System.Text.Json.Nodes.JsonObject;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null;
+        }
+    }
+
+    internal IEnumerable<string> Validate(KamajiOptions kamaji)
+    {
+        const string prefix = "Bruno:Kubernetes:Kamaji:Workers:ClusterApi:";
+        var slash = InfrastructureApiVersion.IndexOf('/', StringComparison.Ordinal);
+        if (slash < 1 || !KubernetesOptions.IsDns1123Subdomain(InfrastructureApiVersion[..slash]) || !Names.IsDns1123Label(InfrastructureApiVersion[(slash + 1)..]))
+        {
+            yield return prefix + "InfrastructureApiVersion must be group/version, e.g. infrastructure.cluster.x-k8s.io/v1beta1.";
+        }
+
+        if (!IsKind(ClusterKind) || !IsKind(MachineTemplateKind))
+        {
+            yield return prefix + "ClusterKind and MachineTemplateKind must name the provider's kinds (a letter, then letters, digits or '-', at most 63), e.g. Metal3Cluster and Metal3MachineTemplate.";
+        }
+        else if (!KnownClusterKinds.Contains(ClusterKind!) && !DynamicInfrastructureCluster)
+        {
+            yield return prefix + $"ClusterKind {ClusterKind} is not one the Kamaji control-plane provider writes the endpoint to ({string.Join(", ", KnownClusterKinds.Order(StringComparer.Ordinal))}); run the provider with the DynamicInfrastructureClusterPatch feature gate and set DynamicInfrastructureCluster.";
+        }
+        else if (EndpointCheckedKinds.Contains(ClusterKind!) && !kamaji.Gateway.Enabled)
+        {
+            yield return prefix + $"ClusterKind {ClusterKind} needs the control plane's endpoint before it exists, which only a Gateway host name gives: set Bruno:Kubernetes:Kamaji:Gateway.";
+        }
+
+        var cluster = Object(ClusterSpec);
+        if (cluster is null || cluster.ContainsKey("controlPlaneEndpoint"))
+        {
+            yield return prefix + "ClusterSpec must be a JSON object without controlPlaneEndpoint (the provider or Bruno sets it).";
+        }
+
+        if (Object(MachineTemplateSpec)?["template"] is not System.Text.Json.Nodes.JsonObject)
+        {
+            yield return prefix + "MachineTemplateSpec must be a JSON object with a template: {\"template\": {\"spec\": {...}}}.";
+        }
+
+        if (Object(BootstrapSpec) is null)
+        {
+            yield return prefix + "BootstrapSpec must be a JSON object (the workers' KubeadmConfig spec).";
+        }
+    }
+
+    private static bool IsKind(string? kind) =>
+        kind is { Length: > 0 and <= 63 } && char.IsAsciiLetter(kind[0]) && char.IsAsciiLetterOrDigit(kind[^1]) && kind.All(c => char.IsAsciiLetterOrDigit(c) || c == '-');
 }

@@ -136,8 +136,8 @@ public sealed class HardeningTests
         Assert.Equal(["Ingress", "Egress"], deny["policyTypes"]!.AsArray().Select(t => (string)t!));
         Assert.Contains("tenants/initech/limitrange.yaml", inNamespace.Keys);
         var hard = inNamespace["tenants/initech/resourcequota.yaml"]["spec"]!["hard"]!.AsObject();
-        Assert.Equal("0", Text(hard["services.loadbalancers"])); // ClusterIP
-        Assert.Equal("0", Text(hard["services.nodeports"]));
+        Assert.Equal("1", Text(hard["services.loadbalancers"])); // LoadBalancer, the default: worker nodes join at its address
+        Assert.Equal("2", Text(hard["services.nodeports"])); // the API server's and the konnectivity server's
         Assert.Equal("0", Text(hard["count/persistentvolumeclaims"]));
 
         // Room for the control plane rolled out blue/green: twice its replicas, each pod with every container sized.
@@ -153,10 +153,10 @@ public sealed class HardeningTests
 
         Assert.True(int.Parse(Text(hard["pods"]), CultureInfo.InvariantCulture) >= 2 * replicas);
 
-        var exposed = Documents(new ManifestRenderer(RenderingTests.ExternalLlm(o => o.Kamaji.ServiceType = "LoadBalancer"), Plans).RenderTenant(RenderingTests.Tenant("initech", "kamaji")));
-        var exposedHard = exposed["tenants/initech/resourcequota.yaml"]["spec"]!["hard"]!;
-        Assert.Equal("1", Text(exposedHard["services.loadbalancers"]));
-        Assert.Equal("2", Text(exposedHard["services.nodeports"])); // the API server's and the konnectivity server's
+        var behindGateway = Documents(new ManifestRenderer(RenderingTests.ExternalLlm(o => (o.Kamaji.ServiceType, o.Kamaji.Domain, o.Kamaji.Gateway.Name) = ("ClusterIP", "k8s.example.com", "tenants")), Plans).RenderTenant(RenderingTests.Tenant("initech", "kamaji")));
+        var gatewayHard = behindGateway["tenants/initech/resourcequota.yaml"]["spec"]!["hard"]!;
+        Assert.Equal("0", Text(gatewayHard["services.loadbalancers"])); // ClusterIP behind the shared Gateway
+        Assert.Equal("0", Text(gatewayHard["services.nodeports"]));
     }
 
     [Fact]

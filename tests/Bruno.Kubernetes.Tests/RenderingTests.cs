@@ -282,7 +282,7 @@ public sealed class RenderingTests
         var tcp = all["tenants/initech/tenantcontrolplane.yaml"];
         Assert.True(Names.IsDns1035Label((string)tcp["metadata"]!["name"]!));
         Assert.Equal("bruno-postgres", (string)tcp["spec"]!["dataStore"]!); // a name, not an inline object
-        Assert.Equal("ClusterIP", (string)tcp["spec"]!["controlPlane"]!["service"]!["serviceType"]!);
+        Assert.Equal("LoadBalancer", (string)tcp["spec"]!["controlPlane"]!["service"]!["serviceType"]!); // worker nodes join at its address (decision 0043)
         Assert.Equal("v1.35.7", (string)tcp["spec"]!["kubernetes"]!["version"]!);
         Assert.Empty(tcp["spec"]!["addons"]!["coreDNS"]!.AsObject()); // on by presence
 

@@ -56,45 +56,128 @@ internal static class Kamaji
     /// <summary>The Secret Kamaji writes the tenant cluster's admin kubeconfig to, next to the TenantControlPlane.</summary>
     public static string KubeconfigSecret(string controlPlane) => controlPlane + "-admin-kubeconfig";
 
-    public static JsonObject ControlPlane(string name, string ns, Dictionary<string, string> labels, string dataStore, KamajiOptions k) => new()
+    /// <summary>
+    /// A tenant's control plane as its Flux Kustomization applies it: the files (in the control-plane namespace), the
+    /// object Flux checks with its CEL expression and timeout, and the kubeconfig (Secret, key) the tenant's workloads are
+    /// applied through.
+    /// </summary>
+    internal sealed record ControlPlaneObjects(
+        IReadOnlyList<Manifest> Manifests,
+        Flux.HealthCheck HealthCheck,
+        Flux.HealthCheckExpression Expression,
+        string Timeout,
+        (string Secret, string Key) Kubeconfig);
+
+    /// <summary>
+    /// The tenant's control plane for <see cref="KamajiWorkerOptions.Mode"/>: in kubeadm mode the TenantControlPlane
+    /// (<c>tenantcontrolplane.yaml</c>), checked by <see cref="ReadyExpression"/>; in cluster-api mode the Cluster API
+    /// objects instead (<see cref="ClusterApi.Objects"/>), checked on the Cluster's <c>Available</c> condition. Either
+    /// way the workloads go through Kamaji's <c>&lt;name&gt;-admin-kubeconfig</c>, key <c>admin.svc</c> (the API server's
+    /// Service, reached inside the management cluster): in cluster-api mode the provider names the TenantControlPlane
+    /// after the KamajiControlPlane, and Cluster API's <c>&lt;cluster&gt;-kubeconfig</c> (key <c>value</c>) holds
+    /// <c>admin.conf</c>, the external endpoint, which Flux would reach only through the LoadBalancer or Gateway.
+    /// Throws <see cref="ArgumentException"/> for a tenant id that is not a DNS-1123 label.
+    /// </summary>
+    internal static ControlPlaneObjects ForTenant(string tenantId, Dictionary<string, string> labels, string dataStore, KamajiOptions k)
     {
-        ["apiVersion"] = ApiVersion,
-        ["kind"] = "TenantControlPlane",
-        ["metadata"] = Meta(name, ns, labels),
-        ["spec"] = new JsonObject
+        var name = Names.ControlPlane(tenantId);
+        var ns = Names.ControlPlaneNamespace(tenantId);
+        var kubeconfig = (KubeconfigSecret(name), "admin.svc");
+        return k.Workers.Mode == "cluster-api"
+            ? new(ClusterApi.Objects(name, ns, labels, dataStore, k), ClusterApi.HealthCheck(name, ns), ClusterApi.AvailableExpression, ClusterApi.HealthTimeout, kubeconfig)
+            : new([new("tenantcontrolplane.yaml", ControlPlane(name, ns, labels, dataStore, k))], new(ApiVersion, "TenantControlPlane", name, ns), ReadyExpression, "10m", kubeconfig);
+    }
+
+    /// <summary>
+    /// The host name worker nodes and users reach the control plane <paramref name="name"/> by: <c>&lt;name&gt;.&lt;Domain&gt;</c>,
+    /// or null without <see cref="KamajiOptions.Domain"/> (then the LoadBalancer's address is the endpoint).
+    /// </summary>
+    public static string? Hostname(string name, KamajiOptions k) => string.IsNullOrEmpty(k.Domain) ? null : $"{name}.{k.Domain}";
+
+    /// <summary>
+    /// The control plane's endpoint as worker nodes see it, when it is known before the control plane exists: the
+    /// Gateway host name on the API server's port (<see cref="KamajiGatewayOptions"/>); null for a LoadBalancer, whose
+    /// address is assigned later.
+    /// </summary>
+    public static (string Host, int Port)? KnownEndpoint(string name, KamajiOptions k) =>
+        k.Gateway.Enabled ? (Hostname(name, k)!, ApiServerPort) : null;
+
+    /// <summary>
+    /// A TenantControlPlane that machines outside the management cluster can join (the kubeadm join path): exposed by
+    /// a LoadBalancer Service or through a Gateway (TLS passthrough, Kamaji writes the TLSRoutes of the API server and the
+    /// konnectivity server), its host name, when there is one, among the certificate's SANs; the konnectivity add-on
+    /// kept, since <c>kubectl logs</c> and <c>exec</c> reach the nodes only through it.
+    /// </summary>
+    public static JsonObject ControlPlane(string name, string ns, Dictionary<string, string> labels, string dataStore, KamajiOptions k)
+    {
+        var host = Hostname(name, k);
+        var controlPlane = new JsonObject
         {
-            ["dataStore"] = dataStore,
-            ["controlPlane"] = new JsonObject
+            ["deployment"] = new JsonObject
             {
-                ["deployment"] = new JsonObject
+                ["replicas"] = k.Replicas,
+                ["resources"] = new JsonObject([.. Components.Select(c => new KeyValuePair<string, JsonNode?>(c.Component, c.Sizing.Json()))]),
+            },
+            ["service"] = new JsonObject { ["serviceType"] = k.ServiceType },
+        };
+        if (k.Gateway.Enabled)
+        {
+            // Kamaji routes the API server through the listener named here and konnectivity through the Gateway's
+            // "konnectivity-server" listener (port 8132); the endpoint is the host name on networkProfile.port
+            controlPlane["gateway"] = new JsonObject
+            {
+                ["hostname"] = host,
+                ["parentRefs"] = new JsonArray(new JsonObject { ["name"] = k.Gateway.Name, ["namespace"] = k.Gateway.Namespace, ["sectionName"] = k.Gateway.SectionName }),
+            };
+        }
+
+        var network = new JsonObject { ["port"] = ApiServerPort };
+        if (host is not null)
+        {
+            network["certSANs"] = new JsonArray(host);
+        }
+
+        network["serviceCidrs"] = new JsonArray(k.ServiceCidr);
+        network["podCidrs"] = new JsonArray(k.PodCidr);
+        return new JsonObject
+        {
+            ["apiVersion"] = ApiVersion,
+            ["kind"] = "TenantControlPlane",
+            ["metadata"] = Meta(name, ns, labels),
+            ["spec"] = new JsonObject
+            {
+                ["dataStore"] = dataStore,
+                ["controlPlane"] = controlPlane,
+                ["kubernetes"] = new JsonObject
                 {
-                    ["replicas"] = k.Replicas,
-                    ["resources"] = new JsonObject([.. Components.Select(c => new KeyValuePair<string, JsonNode?>(c.Component, c.Sizing.Json()))]),
+                    ["version"] = k.KubernetesVersion,
+                    ["kubelet"] = Kubelet(),
+                    ["admissionControllers"] = AdmissionControllers(),
                 },
-                ["service"] = new JsonObject { ["serviceType"] = k.ServiceType },
+                ["networkProfile"] = network,
+                ["addons"] = Addons(),
             },
-            ["kubernetes"] = new JsonObject
-            {
-                ["version"] = k.KubernetesVersion,
-                ["kubelet"] = new JsonObject { ["preferredAddressTypes"] = new JsonArray("InternalIP", "ExternalIP", "Hostname") },
-                // NodeRestriction: a kubelet may change only its own Node and the pods bound to it (kubeadm's API server
-                // authorizes with Node,RBAC)
-                ["admissionControllers"] = new JsonArray("LimitRanger", "MutatingAdmissionWebhook", "NamespaceLifecycle", "NodeRestriction", "ResourceQuota", "ServiceAccount", "ValidatingAdmissionWebhook"),
-            },
-            ["networkProfile"] = new JsonObject
-            {
-                ["port"] = ApiServerPort,
-                ["serviceCidrs"] = new JsonArray(k.ServiceCidr),
-                ["podCidrs"] = new JsonArray(k.PodCidr),
-            },
-            ["addons"] = new JsonObject
-            {
-                ["coreDNS"] = new JsonObject(),
-                ["konnectivity"] = new JsonObject { ["server"] = new JsonObject { ["port"] = KonnectivityPort, ["resources"] = Konnectivity.Json() } },
-                ["kubeProxy"] = new JsonObject(),
-            },
-        },
+        };
+    }
+
+    /// <summary>The kubelet settings: nodes are reached by their internal address first (konnectivity dials it).</summary>
+    internal static JsonObject Kubelet() => new() { ["preferredAddressTypes"] = new JsonArray("InternalIP", "ExternalIP", "Hostname") };
+
+    // NodeRestriction: a kubelet may change only its own Node and the pods bound to it (kubeadm's API server authorizes
+    // with Node,RBAC)
+    internal static JsonArray AdmissionControllers() =>
+        new("LimitRanger", "MutatingAdmissionWebhook", "NamespaceLifecycle", "NodeRestriction", "ResourceQuota", "ServiceAccount", "ValidatingAdmissionWebhook");
+
+    /// <summary>CoreDNS, kube-proxy and the konnectivity server (its agents run on the nodes and dial it), sized.</summary>
+    internal static JsonObject Addons() => new()
+    {
+        ["coreDNS"] = new JsonObject(),
+        ["konnectivity"] = new JsonObject { ["server"] = new JsonObject { ["port"] = KonnectivityPort, ["resources"] = Konnectivity.Json() } },
+        ["kubeProxy"] = new JsonObject(),
     };
+
+    /// <summary>Each control-plane component's requests and limits, by the name Kamaji gives it (apiServer, controllerManager, kine, scheduler).</summary>
+    internal static IEnumerable<(string Component, JsonObject Resources)> ComponentResources() => Components.Select(c => (c.Component, c.Sizing.Json()));
 
     /// <summary>A PostgreSQL DataStore whose user, password and CA come from Secrets in <paramref name="secretNamespace"/>.</summary>
     public static JsonObject DataStore(string name, Dictionary<string, string> labels, IEnumerable<string> endpoints, string secretNamespace) =>
@@ -134,7 +217,8 @@ internal static class Kamaji
     /// rolls a control plane out blue/green, maxSurge 100%) and one more (a job Kamaji runs there, such as a DataStore
     /// migration), each with the containers sized above; two Services (the control plane's and one to spare), a
     /// LoadBalancer only with that service type and NodePorts (the API server's and the konnectivity server's) only with
-    /// NodePort or LoadBalancer; no volume claims.
+    /// NodePort or LoadBalancer; no volume claims; Secrets for Kamaji's and, in cluster-api mode, for each machine's
+    /// bootstrap data.
     /// </summary>
     public static V1ResourceQuota Quota(string ns, Dictionary<string, string> labels, KamajiOptions k)
     {
@@ -152,7 +236,9 @@ internal static class Kamaji
             ["services.loadbalancers"] = Quantities.Count(k.ServiceType == "LoadBalancer" ? 1 : 0),
             ["services.nodeports"] = Quantities.Count(exposed ? 2 : 0),
             ["count/persistentvolumeclaims"] = Quantities.Count(0),
-            ["count/secrets"] = Quantities.Count(64), // Kamaji's certificates and kubeconfigs, about twenty
+            // Kamaji's certificates and kubeconfigs, about twenty; in cluster-api mode also a bootstrap-data Secret per
+            // machine (twice the workers: a rollout makes the new machines before it deletes the old)
+            ["count/secrets"] = Quantities.Count(64 + (k.Workers.Mode == "cluster-api" ? 2 * k.Workers.Replicas : 0)),
             ["count/configmaps"] = Quantities.Count(16),
         });
     }

@@ -19,9 +19,22 @@ public sealed class RenderingTests
         var options = new KubernetesOptions { StorageClass = "fast-ssd" };
         options.Llm.Cidrs = ["10.40.0.0/24"];
         (options.Llm.Provider, options.Llm.Endpoint, options.Llm.Model) = ("ollama", "http://10.40.0.10:11434", "llama3.1:8b");
+        options.RemoteTenants.ManagementCidrs = ["198.51.100.0/28"]; // the management cluster's egress, as tenant clusters see it
+        options.RemoteTenants.IngressNamespace = "ingress-nginx";
+        options.RemoteTenants.TenantCidrs = ["203.0.113.0/24"];
+        options.RemoteTenants.OtlpEndpoint = "https://otlp.example.com:4317";
+        options.RemoteTenants.OtlpCidrs = ["192.0.2.10/32"];
+        options.Flux.SourceUrl = "ssh://git@git.example.com/platform/bruno-gitops.git";
+        options.Flux.SourceSecret = "flux-system";
         change?.Invoke(options);
         return options;
     }
+
+    /// <summary>The default plans, with premium giving each Kamaji tenant a PostgreSQL of its own.</summary>
+    internal static readonly IReadOnlyDictionary<string, PlanResources> OwnPostgresPlans = new Dictionary<string, PlanResources>(Plans, StringComparer.Ordinal)
+    {
+        ["premium"] = Plans["premium"] with { OwnDataStore = new DataStorePlan(3, 20, 1, 2) },
+    };
 
     /// <summary>Two tiers, with an in-cluster chat model, an OTLP collector and ExternalSecrets: every optional part rendered.</summary>
     internal static KubernetesOptions TwoTier(Action<KubernetesOptions>? change = null)
@@ -50,7 +63,8 @@ public sealed class RenderingTests
         ["platform-two-tier-zones"] = new ManifestRenderer(Zoned(), Plans).RenderPlatform(),
         ["namespace"] = new ManifestRenderer(new KubernetesOptions(), Plans).RenderTenant(Tenant("acme", "namespace", "default", "gdpr")),
         ["namespace-external-llm"] = new ManifestRenderer(ExternalLlm(o => o.ExternalSecretStore = "vault"), Plans).RenderTenant(Tenant("beta", "namespace", "premium")),
-        ["kamaji"] = new ManifestRenderer(ExternalLlm(), Plans).RenderTenant(Tenant("initech", "kamaji", "premium", "soc2", "hipaa")),
+        ["kamaji"] = new ManifestRenderer(ExternalLlm(o => o.ExternalSecretStore = "vault"), Plans).RenderTenant(Tenant("initech", "kamaji", "premium", "soc2", "hipaa")),
+        ["kamaji-own-postgres"] = new ManifestRenderer(ExternalLlm(o => o.Kamaji.ApiServerCidrs = ["10.0.0.10/32"]), OwnPostgresPlans).RenderTenant(Tenant("umbrella", "kamaji", "premium")),
         ["kamaji-own-datastore"] = new ManifestRenderer(ExternalLlm(o => o.Kamaji.SharedDataStore = null), Plans).RenderTenant(Tenant("foobar", "kamaji")),
         ["dedicated-cluster"] = new ManifestRenderer(ExternalLlm(), Plans).RenderTenant(Tenant("bigbank", "dedicated-cluster", "premium", "soc2")),
     };

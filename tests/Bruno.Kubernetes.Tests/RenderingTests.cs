@@ -80,11 +80,6 @@ public sealed class RenderingTests
         var failures = new List<string>();
         foreach (var (name, path, document) in Objects())
         {
-            if ((string?)document["kind"] == "ExternalSecret")
-            {
-                continue; // no schema is given for external-secrets; its shape is asserted below
-            }
-
             foreach (var version in Schemas.KubernetesVersions)
             {
                 failures.AddRange(Schemas.Errors(document, version).Select(e => $"{name} {path} ({version}): {e}"));
@@ -95,7 +90,7 @@ public sealed class RenderingTests
 
         Assert.Empty(failures);
         Assert.Superset(
-            new HashSet<string>(["Namespace", "ResourceQuota", "LimitRange", "NetworkPolicy", "PersistentVolumeClaim", "ServiceAccount", "Deployment", "StatefulSet", "HorizontalPodAutoscaler", "Service", "PodDisruptionBudget", "ConfigMap", "TenantControlPlane", "DataStore", "Kustomization"], StringComparer.Ordinal),
+            new HashSet<string>(["Namespace", "ResourceQuota", "LimitRange", "NetworkPolicy", "PersistentVolumeClaim", "ServiceAccount", "Deployment", "StatefulSet", "HorizontalPodAutoscaler", "Service", "PodDisruptionBudget", "ConfigMap", "TenantControlPlane", "DataStore", "Kustomization", "ExternalSecret"], StringComparer.Ordinal),
             checkedKinds);
     }
 
@@ -125,6 +120,54 @@ public sealed class RenderingTests
         Assert.Contains("network", errors, StringComparison.Ordinal);
         var badDeployment = Yaml.Documents("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\nspec: {selector: {}, template: {spec: {containers: [{name: a, image: b, colour: red}]}}}\n")[0];
         Assert.NotEmpty(Schemas.Errors(badDeployment, "v1.33.0")); // an unknown container field
+    }
+
+    /// <summary>A custom resource, valid and then broken in one place, as YAML; the broken one must be rejected for that place.</summary>
+    [Theory]
+    [InlineData( // Flux HelmRelease: spec.interval is required, and values sits under spec, not spec.chart
+        "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: kamaji, namespace: kamaji-system}\nspec: {interval: 10m, chart: {spec: {chart: kamaji, sourceRef: {kind: HelmRepository, name: clastix}}}, values: {a: 1}}\n",
+        "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: kamaji, namespace: kamaji-system}\nspec: {interval: 10m, chart: {spec: {chart: kamaji, sourceRef: {kind: HelmRepository, name: clastix}}, values: {a: 1}}}\n",
+        "/spec/chart")]
+    [InlineData( // CloudNativePG Cluster: instances is an integer, no field "replicas"
+        "apiVersion: postgresql.cnpg.io/v1\nkind: Cluster\nmetadata: {name: kamaji-db, namespace: kamaji-system}\nspec: {instances: 3, storage: {size: 10Gi}}\n",
+        "apiVersion: postgresql.cnpg.io/v1\nkind: Cluster\nmetadata: {name: kamaji-db, namespace: kamaji-system}\nspec: {instances: 3, replicas: 3, storage: {size: 10Gi}}\n",
+        "/spec")]
+    [InlineData( // Cluster API Cluster v1beta2: controlPlaneRef has apiGroup (v1beta1's apiVersion is gone), and no field instances (CNPG's)
+        "apiVersion: cluster.x-k8s.io/v1beta2\nkind: Cluster\nmetadata: {name: acme, namespace: kamaji-acme}\nspec: {controlPlaneRef: {apiGroup: controlplane.cluster.x-k8s.io, kind: KamajiControlPlane, name: acme}}\n",
+        "apiVersion: cluster.x-k8s.io/v1beta2\nkind: Cluster\nmetadata: {name: acme, namespace: kamaji-acme}\nspec: {instances: 3, controlPlaneRef: {apiVersion: controlplane.cluster.x-k8s.io/v1alpha2, kind: KamajiControlPlane, name: acme}}\n",
+        "/spec")]
+    [InlineData( // ExternalSecret: v1beta1 is still in the CRD but not served
+        "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {name: k, namespace: n}\nspec: {secretStoreRef: {kind: ClusterSecretStore, name: vault}, target: {name: k}, data: [{secretKey: a, remoteRef: {key: b}}]}\n",
+        "apiVersion: external-secrets.io/v1beta1\nkind: ExternalSecret\nmetadata: {name: k, namespace: n}\nspec: {secretStoreRef: {kind: ClusterSecretStore, name: vault}, target: {name: k}, data: [{secretKey: a, remoteRef: {key: b}}]}\n",
+        "does not serve v1beta1")]
+    public void TheGenericCrdLookup_AcceptsAValidCustomResource_AndRejectsABrokenOne(string valid, string broken, string expected)
+    {
+        foreach (var version in Schemas.KubernetesVersions)
+        {
+            Assert.Empty(Schemas.Errors(Yaml.Documents(valid)[0], version));
+            Assert.Contains(expected, string.Join("\n", Schemas.Errors(Yaml.Documents(broken)[0], version)), StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void TheGenericCrdLookup_TellsTheTwoClusterKinds_Apart_AndTakesTheServedVersionNamed_NotTheFirst()
+    {
+        // a CNPG Cluster's spec under the CAPI group is refused, and the reverse
+        var cnpgSpec = "spec: {instances: 1, storage: {size: 1Gi}}\n";
+        var capiSpec = "spec: {paused: true}\n";
+        Assert.Empty(Schemas.Errors(Yaml.Documents("apiVersion: postgresql.cnpg.io/v1\nkind: Cluster\nmetadata: {name: a}\n" + cnpgSpec)[0], "v1.35.0"));
+        Assert.NotEmpty(Schemas.Errors(Yaml.Documents("apiVersion: cluster.x-k8s.io/v1beta2\nkind: Cluster\nmetadata: {name: a}\n" + cnpgSpec)[0], "v1.35.0"));
+        Assert.NotEmpty(Schemas.Errors(Yaml.Documents("apiVersion: postgresql.cnpg.io/v1\nkind: Cluster\nmetadata: {name: a}\n" + capiSpec)[0], "v1.35.0"));
+
+        // CAPI's versions[0] is the deprecated v1beta1, where a control plane reference still has apiVersion: v1beta2 takes apiGroup
+        var v1beta1Ref = "spec: {controlPlaneRef: {apiVersion: controlplane.cluster.x-k8s.io/v1alpha2, kind: KamajiControlPlane, name: a}}\n";
+        Assert.Empty(Schemas.Errors(Yaml.Documents("apiVersion: cluster.x-k8s.io/v1beta1\nkind: Cluster\nmetadata: {name: a}\n" + v1beta1Ref)[0], "v1.35.0"));
+        Assert.NotEmpty(Schemas.Errors(Yaml.Documents("apiVersion: cluster.x-k8s.io/v1beta2\nkind: Cluster\nmetadata: {name: a}\n" + v1beta1Ref)[0], "v1.35.0"));
+
+        // every kind a CRD here defines is known, and an unknown kind is reported, not passed
+        Assert.Contains(("postgresql.cnpg.io", "Cluster"), Schemas.CustomResourceKinds);
+        Assert.Contains(("cluster.x-k8s.io", "Cluster"), Schemas.CustomResourceKinds);
+        Assert.Contains("no schema", string.Join("\n", Schemas.Errors(Yaml.Documents("apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: a}\n")[0], "v1.35.0")), StringComparison.Ordinal);
     }
 
     [Fact]

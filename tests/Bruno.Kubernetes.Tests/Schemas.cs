@@ -6,9 +6,12 @@ using Json.Schema;
 namespace Bruno.Kubernetes.Tests;
 
 /// <summary>
-/// The real schemas in ../shared/schemas: Kubernetes kinds from the standalone-strict JSON schemas (v1.33 and v1.35),
-/// Kamaji and Flux objects from their CRDs' OpenAPI schemas made strict here (unknown fields rejected, as Flux's
-/// server-side apply does), x-kubernetes-int-or-string and nullable translated. The standalone-strict set has no
+/// The real schemas kept in schemas/ (copied from ../shared/schemas): Kubernetes kinds from the standalone-strict JSON
+/// schemas (v1.33 and v1.35); every custom resource (Flux, Kamaji, External Secrets, CloudNativePG, Cluster API, the
+/// Kamaji control-plane provider, prometheus-operator) from its CRD, found by group AND kind, in the served version the
+/// document names, made strict here (unknown fields rejected, as Flux's server-side apply does), with
+/// x-kubernetes-int-or-string, nullable and x-kubernetes-preserve-unknown-fields (open) translated. CEL rules, defaults
+/// and conversion webhooks are not evaluated. The standalone-strict set has no
 /// StatefulSet schema: a StatefulSet is checked through the schemas it is made of (<see cref="StatefulSetErrors"/>).
 /// </summary>
 internal static class Schemas
@@ -32,13 +35,12 @@ internal static class Schemas
             return StatefulSetErrors(document, kubernetesVersion);
         }
 
-        var schema = (apiVersion, kind) switch
+        var schema = CustomResource(apiVersion, kind, out var refused) ?? Kubernetes(apiVersion, kind, kubernetesVersion);
+        if (refused is not null)
         {
-            ("kamaji.clastix.io/v1alpha1", "TenantControlPlane") => Crd("kamaji/kamaji.clastix.io_tenantcontrolplanes.yaml"),
-            ("kamaji.clastix.io/v1alpha1", "DataStore") => Crd("kamaji/kamaji.clastix.io_datastores.yaml"),
-            ("kustomize.toolkit.fluxcd.io/v1", "Kustomization") => Crd("flux/kustomize.toolkit.fluxcd.io_kustomizations.yaml"),
-            _ => Kubernetes(apiVersion, kind, kubernetesVersion),
-        };
+            return [refused];
+        }
+
         if (schema is null)
         {
             return [$"no schema for {apiVersion} {kind}"];
@@ -140,15 +142,70 @@ internal static class Schemas
         });
     }
 
-    private static JsonSchema Crd(string relative) => Cache.GetOrAdd(relative, r =>
+    /// <summary>
+    /// Every CRD kept under <see cref="Root"/> (every folder but <c>kubernetes/</c>), by group and kind: two kinds are
+    /// called Cluster (postgresql.cnpg.io and cluster.x-k8s.io), so the kind alone does not name a schema.
+    /// </summary>
+    private static readonly Lazy<IReadOnlyDictionary<(string Group, string Kind), JsonObject>> Definitions = new(() =>
     {
-        var crd = Yaml.Documents(File.ReadAllText(Path.Combine(Root, r)))[0];
-        var schema = crd["spec"]!["versions"]![0]!["schema"]!["openAPIV3Schema"]!.DeepClone().AsObject();
-        Strict(schema);
-        schema["$schema"] = Draft7;
-        Annotations(schema);
-        return JsonSchema.FromText(schema.ToJsonString());
+        var byKind = new Dictionary<(string, string), JsonObject>();
+        foreach (var file in Directory.EnumerateFiles(Root, "*.yaml", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        {
+            foreach (var document in Yaml.Documents(File.ReadAllText(file)).Where(d => (string?)d["kind"] == "CustomResourceDefinition"))
+            {
+                var spec = document["spec"]!.AsObject();
+                var key = ((string)spec["group"]!, (string)spec["names"]!["kind"]!);
+                if (!byKind.TryAdd(key, document))
+                {
+                    throw new InvalidOperationException($"two CRDs for {key.Item2} in {key.Item1} under {Root}");
+                }
+            }
+        }
+
+        return byKind;
     });
+
+    /// <summary>The custom resource kinds the kept CRDs define, as (group, kind).</summary>
+    public static IEnumerable<(string Group, string Kind)> CustomResourceKinds => Definitions.Value.Keys;
+
+    /// <summary>
+    /// The strict schema of a custom resource: the CRD of the document's group and kind, its <c>spec.versions[]</c> entry
+    /// named like the document's version and served (a version the CRD lists but does not serve is refused by the API
+    /// server, and so has no schema here). Null when no CRD is kept for the group and kind, or when the CRD does not serve
+    /// the version: then <paramref name="refused"/> says so, naming the served versions.
+    /// </summary>
+    private static JsonSchema? CustomResource(string? apiVersion, string? kind, out string? refused)
+    {
+        refused = null;
+        if (apiVersion is null || kind is null || !apiVersion.Contains('/', StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var (group, version) = (apiVersion[..apiVersion.IndexOf('/', StringComparison.Ordinal)], apiVersion[(apiVersion.IndexOf('/', StringComparison.Ordinal) + 1)..]);
+        if (!Definitions.Value.TryGetValue((group, kind), out var crd))
+        {
+            return null;
+        }
+
+        var versions = crd["spec"]!["versions"]!.AsArray().OfType<JsonObject>().ToList();
+        var served = versions.Where(v => v["served"] is JsonValue s && s.GetValue<bool>()).Select(v => (string)v["name"]!).ToList();
+        var entry = versions.FirstOrDefault(v => (string?)v["name"] == version && served.Contains(version));
+        if (entry is null)
+        {
+            refused = $"{apiVersion} {kind}: the CRD does not serve {version} (served: {string.Join(", ", served)})";
+            return null;
+        }
+
+        return Cache.GetOrAdd($"crd:{group}/{version}/{kind}", _ =>
+        {
+            var schema = entry["schema"]!["openAPIV3Schema"]!.DeepClone().AsObject();
+            Strict(schema);
+            schema["$schema"] = Draft7;
+            Annotations(schema);
+            return JsonSchema.FromText(schema.ToJsonString());
+        });
+    }
 
     // x-kubernetes-* keys are annotations for the API server; the validator refuses keywords it does not know.
     private static void Annotations(JsonNode? node)

@@ -37,7 +37,17 @@ public sealed class NetworkPolicyTests
         var files = renderer.RenderPlatform()
             .Concat(renderer.RenderTenant(RenderingTests.Tenant("acme", "namespace")))
             .Concat(renderer.RenderTenant(RenderingTests.Tenant("beta", "namespace")))
-            .Concat((more ?? []).SelectMany(renderer.RenderTenant));
+            .Concat((more ?? []).SelectMany(renderer.RenderTenant))
+            .Where(f => !f.Path.Contains("/cluster/", StringComparison.Ordinal)); // what goes into remote tenants' own clusters (EvaluateRemote)
+        return Evaluator(files, forged);
+    }
+
+    /// <summary>The tenant's own cluster (kamaji or dedicated-cluster): what its platform and workloads Kustomizations apply there.</summary>
+    private static PolicyEvaluator EvaluateRemote(KubernetesOptions options, TenantDeployment tenant, IReadOnlyDictionary<string, PlanResources>? plans = null) =>
+        Evaluator(new ManifestRenderer(options, plans ?? Plans).RenderTenant(tenant).Where(f => f.Path.StartsWith($"tenants/{tenant.Id}/cluster/", StringComparison.Ordinal) || f.Path.StartsWith($"tenants/{tenant.Id}/workloads/", StringComparison.Ordinal)), null);
+
+    private static PolicyEvaluator Evaluator(IEnumerable<RenderedFile> files, Dictionary<string, IReadOnlyDictionary<string, string>>? forged)
+    {
         var documents = files.Where(f => f.Path.EndsWith(".yaml", StringComparison.Ordinal)).SelectMany(f => Yaml.Documents(f.Content)).ToList();
         var namespaces = documents.Where(d => (string?)d["kind"] == "Namespace").ToDictionary(
             d => (string)d["metadata"]!["name"]!,

@@ -217,44 +217,44 @@ public sealed class ManifestRenderer
         switch (tenant.Isolation)
         {
             case "namespace":
-            {
-                // The platform's part (tenant-<id>, as the platform admin): the namespace, its quota, limits and policies,
-                // the keys' ExternalSecret, the reconciler's identity and rights, and the child that applies the workloads
-                // as that identity.
-                var workloads = TenantWorkloads(tenant, plan, labels, remote: false);
-                var platform = TenantPlatform(tenant, plan, labels, fromNamespace: _options.ManagementNamespace, remote: false);
-                platform.Add(Manifest.Of("configmap-dashboard.yaml", Dashboards.TenantConfigMap(tenantNs, labels, id, tenantNs)));
-                platform.Add(ToTenant(tenant, labels));
-                if (!string.IsNullOrEmpty(store))
                 {
-                    platform.Add(new Manifest("externalsecret.yaml", ExternalSecrets.Keys(tenantNs, labels, store, id)));
-                }
+                    // The platform's part (tenant-<id>, as the platform admin): the namespace, its quota, limits and policies,
+                    // the keys' ExternalSecret, the reconciler's identity and rights, and the child that applies the workloads
+                    // as that identity.
+                    var workloads = TenantWorkloads(tenant, plan, labels, remote: false);
+                    var platform = TenantPlatform(tenant, plan, labels, fromNamespace: _options.ManagementNamespace, remote: false);
+                    platform.Add(Manifest.Of("configmap-dashboard.yaml", Dashboards.TenantConfigMap(tenantNs, labels, id, tenantNs)));
+                    platform.Add(ToTenant(tenant, labels));
+                    if (!string.IsNullOrEmpty(store))
+                    {
+                        platform.Add(new Manifest("externalsecret.yaml", ExternalSecrets.Keys(tenantNs, labels, store, id)));
+                    }
 
-                platform.Add(new Manifest("serviceaccount-reconciler.yaml", Reconcilers.ServiceAccount(workloadsName, flux.Namespace, labels)));
-                platform.Add(new Manifest("role-reconciler.yaml", Reconcilers.Role(tenantNs, labels, workloads.Select(m => m.Kind))));
-                platform.Add(new Manifest("rolebinding-reconciler.yaml", Reconcilers.RoleBinding(tenantNs, labels, workloadsName, flux.Namespace)));
-                platform.Add(new Manifest("kustomization-workloads.yaml", Flux.Kustomization(
-                    new Flux.Spec(workloadsName, flux.Namespace, root + "/workloads", labels, [deployment], [(entryName, flux.Namespace)], ServiceAccount: workloadsName), flux)));
-                files.AddRange(Folder(root, platform));
-                files.AddRange(Folder(root + "/workloads", workloads));
-                entry = new Flux.Spec(entryName, flux.Namespace, root, labels, [new("v1", "Namespace", tenantNs, null)], [(PlatformKustomization, flux.Namespace)], ServiceAccount: PlatformAccount);
-                break;
-            }
+                    platform.Add(new Manifest("serviceaccount-reconciler.yaml", Reconcilers.ServiceAccount(workloadsName, flux.Namespace, labels)));
+                    platform.Add(new Manifest("role-reconciler.yaml", Reconcilers.Role(tenantNs, labels, workloads.Select(m => m.Kind))));
+                    platform.Add(new Manifest("rolebinding-reconciler.yaml", Reconcilers.RoleBinding(tenantNs, labels, workloadsName, flux.Namespace)));
+                    platform.Add(new Manifest("kustomization-workloads.yaml", Flux.Kustomization(
+                        new Flux.Spec(workloadsName, flux.Namespace, root + "/workloads", labels, [deployment], [(entryName, flux.Namespace)], ServiceAccount: workloadsName), flux)));
+                    files.AddRange(Folder(root, platform));
+                    files.AddRange(Folder(root + "/workloads", workloads));
+                    entry = new Flux.Spec(entryName, flux.Namespace, root, labels, [new("v1", "Namespace", tenantNs, null)], [(PlatformKustomization, flux.Namespace)], ServiceAccount: PlatformAccount);
+                    break;
+                }
 
             case "kamaji":
-            {
-                RequireRemote(tenant);
-                var cpNs = Names.ControlPlaneNamespace(id);
-                var cp = Names.ControlPlane(id);
-                var own = plan.OwnDataStore;
-                if (own is not null && _options.Kamaji.ApiServerCidrs.Count == 0)
                 {
-                    throw new RenderException($"Tenant '{id}' has a PostgreSQL of its own (plan '{tenant.Plan}'), whose instances must reach the management cluster's API server: set Bruno:Kubernetes:Kamaji:ApiServerCidrs.");
-                }
+                    RequireRemote(tenant);
+                    var cpNs = Names.ControlPlaneNamespace(id);
+                    var cp = Names.ControlPlane(id);
+                    var own = plan.OwnDataStore;
+                    if (own is not null && _options.Kamaji.ApiServerCidrs.Count == 0)
+                    {
+                        throw new RenderException($"Tenant '{id}' has a PostgreSQL of its own (plan '{tenant.Plan}'), whose instances must reach the management cluster's API server: set Bruno:Kubernetes:Kamaji:ApiServerCidrs.");
+                    }
 
-                var postgres = Names.Postgres(id);
-                var dataStore = own is not null || string.IsNullOrEmpty(_options.Kamaji.SharedDataStore) ? cp : _options.Kamaji.SharedDataStore;
-                var management = new List<Manifest>
+                    var postgres = Names.Postgres(id);
+                    var dataStore = own is not null || string.IsNullOrEmpty(_options.Kamaji.SharedDataStore) ? cp : _options.Kamaji.SharedDataStore;
+                    var management = new List<Manifest>
                 {
                     Manifest.Of("namespace.yaml", TenantNamespace.Namespace(cpNs, labels, podSecurity: "baseline")), // Kamaji's control-plane pods are not "restricted"
                     Manifest.Of("resourcequota.yaml", Kamaji.Quota(cpNs, labels, _options.Kamaji, own)),
@@ -264,37 +264,37 @@ public sealed class ManifestRenderer
                         Names.Label("controlplane-", id), flux.Namespace, root + "/controlplane", labels, [new(Kamaji.ApiVersion, "TenantControlPlane", cp, cpNs)], [(entryName, flux.Namespace)],
                         HealthCheckExpressions: [Kamaji.ReadyExpression], ServiceAccount: PlatformAccount), flux)),
                 };
-                management.AddRange(NetworkPolicies.ForControlPlane(cpNs, labels, Kamaji.ApiServerPort, Kamaji.KonnectivityPort, _options.Kamaji.DataStoreEndpoints, own is null ? null : postgres).Select(p => Manifest.Of($"networkpolicy-{p.Metadata.Name}.yaml", p)));
-                List<Flux.HealthCheck> checks = [new("v1", "Namespace", cpNs, null)];
-                if (own is not null)
-                {
-                    management.Add(new Manifest("postgres-cluster.yaml", CloudNativePg.Cluster(postgres, cpNs, labels, own, _options.StorageClass)));
-                    management.Add(new Manifest("datastore.yaml", CloudNativePg.DataStore(cp, labels, postgres, cpNs)));
-                    management.AddRange(NetworkPolicies.ForOwnPostgres(cpNs, labels, postgres, cp, _options.Kamaji).Select(p => Manifest.Of($"networkpolicy-{p.Metadata.Name}.yaml", p)));
-                    checks.Add(new(CloudNativePg.ApiVersion, "Cluster", postgres, cpNs)); // the control plane's Kustomization waits for it through this one
-                }
-                else if (string.IsNullOrEmpty(_options.Kamaji.SharedDataStore))
-                {
-                    management.Add(new Manifest("datastore.yaml", Kamaji.DataStore(cp, labels, _options.Kamaji.DataStoreEndpoints, _options.Kamaji.DataStoreSecretNamespace)));
-                }
+                    management.AddRange(NetworkPolicies.ForControlPlane(cpNs, labels, Kamaji.ApiServerPort, Kamaji.KonnectivityPort, _options.Kamaji.DataStoreEndpoints, own is null ? null : postgres).Select(p => Manifest.Of($"networkpolicy-{p.Metadata.Name}.yaml", p)));
+                    List<Flux.HealthCheck> checks = [new("v1", "Namespace", cpNs, null)];
+                    if (own is not null)
+                    {
+                        management.Add(new Manifest("postgres-cluster.yaml", CloudNativePg.Cluster(postgres, cpNs, labels, own, _options.StorageClass)));
+                        management.Add(new Manifest("datastore.yaml", CloudNativePg.DataStore(cp, labels, postgres, cpNs)));
+                        management.AddRange(NetworkPolicies.ForOwnPostgres(cpNs, labels, postgres, cp, _options.Kamaji).Select(p => Manifest.Of($"networkpolicy-{p.Metadata.Name}.yaml", p)));
+                        checks.Add(new(CloudNativePg.ApiVersion, "Cluster", postgres, cpNs)); // the control plane's Kustomization waits for it through this one
+                    }
+                    else if (string.IsNullOrEmpty(_options.Kamaji.SharedDataStore))
+                    {
+                        management.Add(new Manifest("datastore.yaml", Kamaji.DataStore(cp, labels, _options.Kamaji.DataStoreEndpoints, _options.Kamaji.DataStoreSecretNamespace)));
+                    }
 
-                management.AddRange(RemoteReconcilers(tenant, plan, labels, cpNs, (Kamaji.KubeconfigSecret(cp), "admin.svc"), files));
-                files.AddRange(Folder(root, management));
-                files.AddRange(Folder(root + "/controlplane", [new("tenantcontrolplane.yaml", Kamaji.ControlPlane(cp, cpNs, labels, dataStore, _options.Kamaji))]));
-                entry = new Flux.Spec(entryName, flux.Namespace, root, labels, checks, [(PlatformKustomization, flux.Namespace)], ServiceAccount: PlatformAccount);
-                break;
-            }
+                    management.AddRange(RemoteReconcilers(tenant, plan, labels, cpNs, (Kamaji.KubeconfigSecret(cp), "admin.svc"), files));
+                    files.AddRange(Folder(root, management));
+                    files.AddRange(Folder(root + "/controlplane", [new("tenantcontrolplane.yaml", Kamaji.ControlPlane(cp, cpNs, labels, dataStore, _options.Kamaji))]));
+                    entry = new Flux.Spec(entryName, flux.Namespace, root, labels, checks, [(PlatformKustomization, flux.Namespace)], ServiceAccount: PlatformAccount);
+                    break;
+                }
 
             case "dedicated-cluster":
-            {
-                RequireRemote(tenant);
-                var remoteNs = Names.DedicatedNamespace(id);
-                var management = new List<Manifest> { Manifest.Of("namespace.yaml", TenantNamespace.Namespace(remoteNs, labels)) };
-                management.AddRange(RemoteReconcilers(tenant, plan, labels, remoteNs, (ClusterKubeconfigSecret(tenant), "value"), files));
-                files.AddRange(Folder(root, management));
-                entry = new Flux.Spec(entryName, flux.Namespace, root, labels, [new("v1", "Namespace", remoteNs, null)], [(PlatformKustomization, flux.Namespace)], ServiceAccount: PlatformAccount);
-                break;
-            }
+                {
+                    RequireRemote(tenant);
+                    var remoteNs = Names.DedicatedNamespace(id);
+                    var management = new List<Manifest> { Manifest.Of("namespace.yaml", TenantNamespace.Namespace(remoteNs, labels)) };
+                    management.AddRange(RemoteReconcilers(tenant, plan, labels, remoteNs, (ClusterKubeconfigSecret(tenant), "value"), files));
+                    files.AddRange(Folder(root, management));
+                    entry = new Flux.Spec(entryName, flux.Namespace, root, labels, [new("v1", "Namespace", remoteNs, null)], [(PlatformKustomization, flux.Namespace)], ServiceAccount: PlatformAccount);
+                    break;
+                }
 
             default:
                 throw new RenderException($"Tenant '{id}' has isolation level '{tenant.Isolation}', which Bruno cannot render.");

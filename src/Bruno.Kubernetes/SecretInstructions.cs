@@ -65,8 +65,14 @@ public static class SecretInstructions
             lines.Add($"kubectl {target}create clusterrolebinding {Reconcilers.PlatformAccount}-{remoteNs} --clusterrole=cluster-admin --serviceaccount={remoteNs}:{Reconcilers.PlatformAccount} --dry-run=client -o yaml | kubectl {target}apply -f -");
             if (!string.IsNullOrEmpty(options.Flux.SourceSecret) && string.IsNullOrEmpty(options.ExternalSecretStore))
             {
-                lines.Add($"# the copy of the Flux source in {remoteNs} authenticates with the same Secret as the source (copied, never printed)");
-                lines.Add($"kubectl -n {options.Flux.Namespace} get secret {options.Flux.SourceSecret} -o json | jq '{{apiVersion, kind, type, data, metadata: {{name: .metadata.name, namespace: \"{remoteNs}\"}}}}' | kubectl apply -f -");
+                // each key of the source's Secret to a file of the operator's machine (never the command line), then the
+                // same keys in the tenant's namespace; an OCIRepository reads a dockerconfigjson Secret
+                var from = $"kubectl -n {options.Flux.Namespace} get secret {options.Flux.SourceSecret} -o json";
+                var type = options.Flux.SourceKind == "OCIRepository" ? " --type=kubernetes.io/dockerconfigjson" : string.Empty;
+                lines.Add($"# the copy of the Flux source in {remoteNs} authenticates with the same Secret as the source (copied through files, never printed)");
+                lines.Add($"(umask 077 && mkdir source-secret && for k in $({from} | jq -r '.data | keys[]'); do {from} | jq -r --arg k \"$k\" '.data[$k]' | base64 -d > \"source-secret/$k\"; done)");
+                lines.Add($"kubectl -n {remoteNs} create secret generic {options.Flux.SourceSecret}{type} --from-file=source-secret/ --dry-run=client -o yaml | kubectl apply -f -");
+                lines.Add("rm -r source-secret");
             }
         }
 

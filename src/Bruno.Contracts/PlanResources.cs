@@ -8,7 +8,24 @@ namespace Bruno.Contracts;
 /// <param name="MemoryGiB">Memory of the tenant's Bruno container, GiB (requested and the limit).</param>
 /// <param name="VolumeGiB">The tenant's volume, GiB.</param>
 /// <param name="Namespace">The tenant namespace's ResourceQuota and LimitRange.</param>
-public sealed record PlanResources(double CpuCores, double MemoryGiB, int VolumeGiB, NamespaceQuota Namespace);
+public sealed record PlanResources(double CpuCores, double MemoryGiB, int VolumeGiB, NamespaceQuota Namespace)
+{
+    /// <summary>
+    /// A PostgreSQL server of the tenant's own for its Kamaji control plane (a CloudNativePG cluster next to it), or
+    /// null (the default): the control plane keeps its state in the shared DataStore. Used by Kamaji tenants only.
+    /// </summary>
+    public DataStorePlan? OwnDataStore { get; init; }
+}
+
+/// <summary>
+/// The PostgreSQL server a plan gives each Kamaji tenant of its own: how many instances (a primary and its standbys),
+/// each one's volume, CPU and memory.
+/// </summary>
+/// <param name="Instances">PostgreSQL instances, 1-5 (2 or more keep the control plane's state through a node's loss).</param>
+/// <param name="StorageGiB">Each instance's volume, GiB.</param>
+/// <param name="CpuCores">CPU cores of each instance (requested and the limit).</param>
+/// <param name="MemoryGiB">Memory of each instance, GiB (requested and the limit).</param>
+public sealed record DataStorePlan(int Instances, int StorageGiB, double CpuCores, double MemoryGiB);
 
 /// <summary>
 /// What a tenant's namespace may hold (its ResourceQuota) and what one container may ask (its LimitRange), in cores,

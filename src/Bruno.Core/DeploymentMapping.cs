@@ -19,7 +19,7 @@ public static class DeploymentMapping
         };
     }
 
-    /// <summary>What the plan gives a tenant on Kubernetes: its container, volume and namespace quota.</summary>
+    /// <summary>What the plan gives a tenant on Kubernetes: its container, volume and namespace quota, and its own DataStore if any.</summary>
     public static PlanResources ToResources(this PlanOptions plan)
     {
         ArgumentNullException.ThrowIfNull(plan);
@@ -47,7 +47,10 @@ public static class DeploymentMapping
             DefaultMemoryMiB = q.DefaultMemoryMiB,
             DefaultRequestCpu = q.DefaultRequestCpu,
             DefaultRequestMemoryMiB = q.DefaultRequestMemoryMiB,
-        });
+        })
+        {
+            OwnDataStore = plan.OwnDataStore is { Enabled: true } own ? new DataStorePlan(own.Instances, own.StorageGiB, own.CpuCores, own.MemoryGiB) : null,
+        };
     }
 
     /// <summary>Every configured plan's resources, by name, with the comparer of <see cref="BrunoOptions.Plans"/>.</summary>

@@ -70,6 +70,12 @@ public sealed class KubernetesOptions
         ? (string.IsNullOrEmpty(ExternalSecretStore) ? "manual" : "external-secrets")
         : Secrets.Provider;
 
+    /// <summary>
+    /// How tenants in clusters of their own (kamaji and dedicated-cluster) and the management plane reach each other,
+    /// and where those tenants send telemetry (docs/kubernetes.md, "Network policies").
+    /// </summary>
+    public RemoteTenantOptions RemoteTenants { get; set; } = new();
+
     /// <summary>Every problem with these options, as lines naming the setting.</summary>
     public IEnumerable<string> Validate()
     {
@@ -124,7 +130,7 @@ public sealed class KubernetesOptions
             yield return "Bruno:Kubernetes:Kamaji:SharedDataStoreInstances must be 1-9 and SharedDataStoreStorageGiB at least 1.";
         }
 
-        foreach (var e in Llm.Validate().Concat(Flux.Validate()).Concat(Kamaji.Validate()).Concat(Monitoring.Validate()).Concat(TwoTier.Validate())
+        foreach (var e in Llm.Validate().Concat(Flux.Validate()).Concat(Kamaji.Validate()).Concat(Monitoring.Validate()).Concat(TwoTier.Validate()).Concat(RemoteTenants.Validate())
             .Concat(Infrastructure.Validate()).Concat(Catalog.Validate()).Concat(Secrets.Validate(ExternalSecretStore)))
         {
             yield return e;
@@ -364,8 +370,63 @@ public sealed class FluxOptions
     /// <summary>How often Flux reconciles, a Go duration.</summary>
     public string Interval { get; set; } = "5m";
 
+    /// <summary>
+    /// The source's address (<c>https://</c> or <c>ssh://</c> for a GitRepository, <c>oci://</c> for an
+    /// OCIRepository): a tenant in a cluster of its own gets a copy of the source in its management-side namespace,
+    /// because a Kustomization reads its kubeconfig Secret from its own namespace and, under
+    /// <c>--no-cross-namespace-refs</c>, its source too. Needed for kamaji and dedicated-cluster tenants only.
+    /// </summary>
+    public string? SourceUrl { get; set; }
+
+    /// <summary>
+    /// What the copy follows, as <c>kind:value</c>: <c>branch:</c>, <c>tag:</c>, <c>semver:</c> or <c>commit:</c> for a
+    /// GitRepository; <c>tag:</c>, <c>semver:</c> or <c>digest:</c> for an OCIRepository. Keep it the same as the
+    /// source's, so that a tenant's parts apply one revision.
+    /// </summary>
+    public string SourceRef { get; set; } = "branch:main";
+
+    /// <summary>
+    /// The Secret the source authenticates with (its name, in every namespace that holds a copy); empty: a public
+    /// source. Filled by an ExternalSecret from <see cref="SourceSecretRemoteKey"/> when
+    /// <see cref="KubernetesOptions.ExternalSecretStore"/> is set, else copied by the operator (<c>--secrets</c>).
+    /// </summary>
+    public string? SourceSecret { get; set; }
+
+    /// <summary>The remote key (every property of it becomes a key of <see cref="SourceSecret"/>) in the ClusterSecretStore.</summary>
+    public string SourceSecretRemoteKey { get; set; } = "bruno/flux/source";
+
+    /// <summary>The <see cref="SourceRef"/> field and value, or null when it is not <c>kind:value</c> for <see cref="SourceKind"/>.</summary>
+    internal (string Field, string Value)? Ref()
+    {
+        var colon = SourceRef.IndexOf(':', StringComparison.Ordinal);
+        if (colon <= 0 || colon == SourceRef.Length - 1 || SourceRef.Any(char.IsWhiteSpace))
+        {
+            return null;
+        }
+
+        var (field, value) = (SourceRef[..colon], SourceRef[(colon + 1)..]);
+        var allowed = SourceKind == "OCIRepository" ? new[] { "tag", "semver", "digest" } : ["branch", "tag", "semver", "commit"];
+        return allowed.Contains(field, StringComparer.Ordinal) ? (field, value) : null;
+    }
+
     internal IEnumerable<string> Validate()
     {
+        if (!string.IsNullOrEmpty(SourceUrl) && (!Uri.TryCreate(SourceUrl, UriKind.Absolute, out var url)
+            || (SourceKind == "OCIRepository" ? url.Scheme != "oci" : url.Scheme is not ("https" or "http" or "ssh"))))
+        {
+            yield return "Bruno:Kubernetes:Flux:SourceUrl must be an oci:// address for an OCIRepository, or an http(s):// or ssh:// address for a GitRepository.";
+        }
+
+        if (!string.IsNullOrEmpty(SourceUrl) && Ref() is null)
+        {
+            yield return "Bruno:Kubernetes:Flux:SourceRef must be kind:value: branch, tag, semver or commit for a GitRepository; tag, semver or digest for an OCIRepository.";
+        }
+
+        if ((!string.IsNullOrEmpty(SourceSecret) && !KubernetesOptions.IsDns1123Subdomain(SourceSecret)) || string.IsNullOrWhiteSpace(SourceSecretRemoteKey))
+        {
+            yield return "Bruno:Kubernetes:Flux:SourceSecret must be a Secret's name (a DNS-1123 subdomain) and SourceSecretRemoteKey set.";
+        }
+
         if (!Names.IsDns1123Label(Namespace) || !KubernetesOptions.IsDns1123Subdomain(SourceName))
         {
             yield return "Bruno:Kubernetes:Flux:Namespace must be a DNS-1123 label and SourceName a DNS-1123 subdomain.";
@@ -460,6 +521,28 @@ public sealed class KamajiOptions
     /// <summary>Pod CIDR of the tenant clusters.</summary>
     public string PodCidr { get; set; } = "10.244.0.0/16";
 
+    /// <summary>The namespace Kamaji's operator runs in (it connects to a tenant's own PostgreSQL to create its database and user).</summary>
+    public string OperatorNamespace { get; set; } = "kamaji-system";
+
+    /// <summary>Labels of Kamaji's operator pods.</summary>
+    public Dictionary<string, string> OperatorPodLabels { get; set; } = new(StringComparer.Ordinal) { ["app.kubernetes.io/name"] = "kamaji" };
+
+    /// <summary>The namespace the CloudNativePG operator runs in (it reaches a tenant's own PostgreSQL instances on ports 8000 and 5432).</summary>
+    public string CloudNativePgNamespace { get; set; } = "cnpg-system";
+
+    /// <summary>Labels of the CloudNativePG operator's pods.</summary>
+    public Dictionary<string, string> CloudNativePgPodLabels { get; set; } = new(StringComparer.Ordinal) { ["app.kubernetes.io/name"] = "cloudnative-pg" };
+
+    /// <summary>
+    /// The management cluster's API server addresses (CIDR blocks; the endpoints of the <c>kubernetes</c> Service) that
+    /// a tenant's own PostgreSQL instances reach (CloudNativePG's instance manager reads and writes its Cluster there).
+    /// Needed when a plan gives a Kamaji tenant a DataStore of its own.
+    /// </summary>
+    public List<string> ApiServerCidrs { get; set; } = [];
+
+    /// <summary>The port of <see cref="ApiServerCidrs"/> (the API server's own port, which the <c>kubernetes</c> Service forwards to).</summary>
+    public int ApiServerPort { get; set; } = 6443;
+
     /// <summary>The port of a <c>host:port</c> endpoint, or null when it has none in 1-65535.</summary>
     internal static int? EndpointPort(string endpoint)
     {
@@ -509,6 +592,77 @@ public sealed class KamajiOptions
         if (!KubernetesOptions.IsCidr(ServiceCidr) || !KubernetesOptions.IsCidr(PodCidr))
         {
             yield return "Bruno:Kubernetes:Kamaji:ServiceCidr and PodCidr must be CIDR blocks.";
+        }
+
+        if (!Names.IsDns1123Label(OperatorNamespace) || OperatorPodLabels.Count == 0 || !Names.IsDns1123Label(CloudNativePgNamespace) || CloudNativePgPodLabels.Count == 0)
+        {
+            yield return "Bruno:Kubernetes:Kamaji:OperatorNamespace and CloudNativePgNamespace must be DNS-1123 labels, with OperatorPodLabels and CloudNativePgPodLabels.";
+        }
+
+        if (ApiServerCidrs.Any(c => !KubernetesOptions.IsCidr(c)) || ApiServerPort is < 1 or > 65535)
+        {
+            yield return "Bruno:Kubernetes:Kamaji:ApiServerCidrs must be CIDR blocks and ApiServerPort between 1 and 65535.";
+        }
+    }
+}
+
+/// <summary>
+/// Tenants in clusters of their own (kamaji and dedicated-cluster): who may reach their Bruno there, where the management
+/// plane reaches them, and where they send traces and metrics (a collector inside the management cluster is not
+/// reachable from another cluster's pods).
+/// </summary>
+public sealed class RemoteTenantOptions
+{
+    /// <summary>
+    /// The addresses the management plane's requests come from, as a tenant cluster sees them (CIDR blocks: the
+    /// management cluster's egress or NAT addresses); admitted to Bruno's port. Set this or <see cref="IngressNamespace"/>.
+    /// </summary>
+    public List<string> ManagementCidrs { get; set; } = [];
+
+    /// <summary>
+    /// The namespace of the ingress controller inside each tenant cluster that forwards the management plane's requests
+    /// to Bruno; empty: none. Set this or <see cref="ManagementCidrs"/>.
+    /// </summary>
+    public string? IngressNamespace { get; set; }
+
+    /// <summary>
+    /// The addresses where the management plane reaches remote tenants' Bruno (CIDR blocks: the tenant clusters' load
+    /// balancers or ingress); the management plane's egress to them is rendered per tenant, on <see cref="TenantPort"/>.
+    /// Empty: no such egress is rendered (the management namespace must allow it otherwise).
+    /// </summary>
+    public List<string> TenantCidrs { get; set; } = [];
+
+    /// <summary>The port of <see cref="TenantCidrs"/> (443 for an ingress with TLS).</summary>
+    public int TenantPort { get; set; } = 443;
+
+    /// <summary>The OTLP collector remote tenants push to, an address their cluster can reach; empty: scrape only.</summary>
+    public string? OtlpEndpoint { get; set; }
+
+    /// <summary>The CIDR blocks of <see cref="OtlpEndpoint"/>: the egress to it is opened to these only. Required with it.</summary>
+    public List<string> OtlpCidrs { get; set; } = [];
+
+    internal int? OtlpPort => Uri.TryCreate(OtlpEndpoint, UriKind.Absolute, out var u) ? u.Port : null;
+
+    internal IEnumerable<string> Validate()
+    {
+        if (ManagementCidrs.Any(c => !KubernetesOptions.IsCidr(c)) || TenantCidrs.Any(c => !KubernetesOptions.IsCidr(c)) || OtlpCidrs.Any(c => !KubernetesOptions.IsCidr(c)))
+        {
+            yield return "Bruno:Kubernetes:RemoteTenants:ManagementCidrs, TenantCidrs and OtlpCidrs must be CIDR blocks.";
+        }
+
+        if (!string.IsNullOrEmpty(IngressNamespace) && !Names.IsDns1123Label(IngressNamespace))
+        {
+            yield return "Bruno:Kubernetes:RemoteTenants:IngressNamespace must be a DNS-1123 label (or empty).";
+        }
+
+        if (TenantPort is < 1 or > 65535)
+        {
+            yield return "Bruno:Kubernetes:RemoteTenants:TenantPort must be between 1 and 65535.";
+        }
+
+        if (!string.IsNullOrEmpty(OtlpEndpoint) && (!Uri.TryCreate(OtlpEndpoint, UriKind.Absolute, out var u) || u.Scheme is not ("http" or "https") || OtlpCidrs.Count == 0))
+        {
+            yield return "Bruno:Kubernetes:RemoteTenants:OtlpEndpoint must be an absolute http(s) address, with OtlpCidrs (the addresses it resolves to).";
         }
     }
 }

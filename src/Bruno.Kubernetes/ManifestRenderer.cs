@@ -338,99 +338,233 @@ public sealed class ManifestRenderer
         var tenantNs = Names.Namespace(tenant.Id);
         var flux = _options.Flux;
         var files = new List<RenderedFile>();
+        var store = _options.ExternalSecretStore;
+        var deployment = new Flux.HealthCheck("apps/v1", "Deployment", Workload, tenantNs);
+        var entryName = Names.FluxKustomization(id);
+        var workloadsName = Names.Label("workloads-", id);
         Flux.Spec entry;
         switch (tenant.Isolation)
         {
             case "namespace":
-                files.AddRange(Folder(root, [.. Workloads(tenant, plan, labels, fromNamespace: _options.ManagementNamespace), Manifest.Of("configmap-dashboard.yaml", Dashboards.TenantConfigMap(tenantNs, labels, id, tenantNs)), ToTenant(tenant, labels)]));
-                entry = new Flux.Spec(Names.FluxKustomization(tenant.Id), flux.Namespace, root, labels, [new("apps/v1", "Deployment", Workload, tenantNs)], [(PlatformKustomization, flux.Namespace)]);
-                break;
-            case "kamaji":
-                RequireKamaji(tenant);
-                RequireExternalLlm(tenant);
-                var cpNs = Names.ControlPlaneNamespace(tenant.Id);
-                var cp = Names.ControlPlane(tenant.Id);
-                var dataStore = string.IsNullOrEmpty(_options.Kamaji.SharedDataStore) ? cp : _options.Kamaji.SharedDataStore;
-                var management = new List<Manifest>
                 {
-                    Manifest.Of("namespace.yaml", TenantNamespace.Namespace(cpNs, labels, podSecurity: "baseline")), // Kamaji's control-plane pods are not "restricted"
-                    Manifest.Of("resourcequota.yaml", Kamaji.Quota(cpNs, labels, _options.Kamaji)),
-                    Manifest.Of("limitrange.yaml", Kamaji.Limits(cpNs, labels)),
-                    new("tenantcontrolplane.yaml", Kamaji.ControlPlane(cp, cpNs, labels, dataStore, _options.Kamaji)),
-                    new("kustomization-workloads.yaml", Flux.Kustomization(new Flux.Spec(Names.Label("workloads-", tenant.Id), cpNs, root + "/workloads", labels, [new("apps/v1", "Deployment", Workload, tenantNs)], [(Names.FluxKustomization(tenant.Id), flux.Namespace)], (Kamaji.KubeconfigSecret(cp), "admin.svc")), flux)),
-                    Manifest.Of("configmap-dashboard.yaml", Dashboards.TenantConfigMap(cpNs, labels, id, tenantNs)),
-                };
-                management.AddRange(NetworkPolicies.ForControlPlane(cpNs, labels, Kamaji.ApiServerPort, Kamaji.KonnectivityPort, _options.Kamaji.DataStoreEndpoints).Select(p => Manifest.Of($"networkpolicy-{p.Metadata.Name}.yaml", p)));
-                if (string.IsNullOrEmpty(_options.Kamaji.SharedDataStore))
-                {
-                    management.Add(new Manifest("datastore.yaml", Kamaji.DataStore(cp, labels, _options.Kamaji.DataStoreEndpoints, _options.Kamaji.DataStoreSecretNamespace)));
+                    // The platform's part (tenant-<id>, as the platform admin): the namespace, its quota, limits and policies,
+                    // the keys' ExternalSecret, the reconciler's identity and rights, and the child that applies the workloads
+                    // as that identity.
+                    var workloads = TenantWorkloads(tenant, plan, labels, remote: false);
+                    var platform = TenantPlatform(tenant, plan, labels, fromNamespace: _options.ManagementNamespace, remote: false);
+                    platform.Add(Manifest.Of("configmap-dashboard.yaml", Dashboards.TenantConfigMap(tenantNs, labels, id, tenantNs)));
+                    platform.Add(ToTenant(tenant, labels));
+                    if (!string.IsNullOrEmpty(store))
+                    {
+                        platform.Add(new Manifest("externalsecret.yaml", ExternalSecrets.Keys(tenantNs, labels, store, id)));
+                    }
+
+                    platform.Add(new Manifest("serviceaccount-reconciler.yaml", Reconcilers.ServiceAccount(workloadsName, flux.Namespace, labels)));
+                    platform.Add(new Manifest("role-reconciler.yaml", Reconcilers.Role(tenantNs, labels, workloads.Select(m => m.Kind))));
+                    platform.Add(new Manifest("rolebinding-reconciler.yaml", Reconcilers.RoleBinding(tenantNs, labels, workloadsName, flux.Namespace)));
+                    platform.Add(new Manifest("kustomization-workloads.yaml", Flux.Kustomization(
+                        new Flux.Spec(workloadsName, flux.Namespace, root + "/workloads", labels, [deployment], [(entryName, flux.Namespace)], ServiceAccount: workloadsName), flux)));
+                    files.AddRange(Folder(root, platform));
+                    files.AddRange(Folder(root + "/workloads", workloads));
+                    entry = new Flux.Spec(entryName, flux.Namespace, root, labels, [new("v1", "Namespace", tenantNs, null)], [(PlatformKustomization, flux.Namespace)], ServiceAccount: PlatformAccount);
+                    break;
                 }
 
-                files.AddRange(Folder(root, management));
-                files.AddRange(Folder(root + "/workloads", Workloads(tenant, plan, labels, fromNamespace: null)));
-                entry = new Flux.Spec(Names.FluxKustomization(tenant.Id), flux.Namespace, root, labels, [new(Kamaji.ApiVersion, "TenantControlPlane", cp, cpNs)], [(PlatformKustomization, flux.Namespace)], HealthCheckExpressions: [Kamaji.ReadyExpression]);
-                break;
+            case "kamaji":
+                {
+                    RequireKamaji(tenant);
+                    RequireRemote(tenant);
+                    var cpNs = Names.ControlPlaneNamespace(id);
+                    var cp = Names.ControlPlane(id);
+                    var own = plan.OwnDataStore;
+                    if (own is not null && _options.Kamaji.ApiServerCidrs.Count == 0)
+                    {
+                        throw new RenderException($"Tenant '{id}' has a PostgreSQL of its own (plan '{tenant.Plan}'), whose instances must reach the management cluster's API server: set Bruno:Kubernetes:Kamaji:ApiServerCidrs.");
+                    }
+
+                    var postgres = Names.Postgres(id);
+                    var dataStore = own is not null || string.IsNullOrEmpty(_options.Kamaji.SharedDataStore) ? cp : _options.Kamaji.SharedDataStore;
+                    var controlPlane = Kamaji.ForTenant(id, labels, dataStore, _options.Kamaji); // a TenantControlPlane, or Cluster API's objects
+                    var management = new List<Manifest>
+                {
+                    Manifest.Of("namespace.yaml", TenantNamespace.Namespace(cpNs, labels, podSecurity: "baseline")), // Kamaji's control-plane pods are not "restricted"
+                    Manifest.Of("resourcequota.yaml", Kamaji.Quota(cpNs, labels, _options.Kamaji, own)),
+                    Manifest.Of("limitrange.yaml", Kamaji.Limits(cpNs, labels)),
+                    Manifest.Of("configmap-dashboard.yaml", Dashboards.TenantConfigMap(cpNs, labels, id, tenantNs)),
+                    new("kustomization-controlplane.yaml", Flux.Kustomization(new Flux.Spec(
+                        Names.Label("controlplane-", id), flux.Namespace, root + "/controlplane", labels, [controlPlane.HealthCheck], [(entryName, flux.Namespace)],
+                        Timeout: controlPlane.Timeout, HealthCheckExpressions: [controlPlane.Expression], ServiceAccount: PlatformAccount), flux)),
+                };
+                    management.AddRange(NetworkPolicies.ForControlPlane(cpNs, labels, Kamaji.ApiServerPort, Kamaji.KonnectivityPort, _options.Kamaji.DataStoreEndpoints, own is null ? null : postgres).Select(p => Manifest.Of($"networkpolicy-{p.Metadata.Name}.yaml", p)));
+                    List<Flux.HealthCheck> checks = [new("v1", "Namespace", cpNs, null)];
+                    if (own is not null)
+                    {
+                        management.Add(new Manifest("postgres-cluster.yaml", CloudNativePg.Cluster(postgres, cpNs, labels, own, _options.StorageClass)));
+                        management.Add(new Manifest("datastore.yaml", CloudNativePg.DataStore(cp, labels, postgres, cpNs)));
+                        management.AddRange(NetworkPolicies.ForOwnPostgres(cpNs, labels, postgres, cp, _options.Kamaji).Select(p => Manifest.Of($"networkpolicy-{p.Metadata.Name}.yaml", p)));
+                        checks.Add(new(CloudNativePg.ApiVersion, "Cluster", postgres, cpNs)); // the control plane's Kustomization waits for it through this one
+                    }
+                    else if (string.IsNullOrEmpty(_options.Kamaji.SharedDataStore))
+                    {
+                        management.Add(new Manifest("datastore.yaml", Kamaji.DataStore(cp, labels, _options.Kamaji.DataStoreEndpoints, _options.Kamaji.DataStoreSecretNamespace)));
+                    }
+
+                    management.AddRange(RemoteReconcilers(tenant, plan, labels, cpNs, controlPlane.Kubeconfig, files));
+                    files.AddRange(Folder(root, management));
+                    files.AddRange(Folder(root + "/controlplane", controlPlane.Manifests));
+                    entry = new Flux.Spec(entryName, flux.Namespace, root, labels, checks, [(PlatformKustomization, flux.Namespace)], ServiceAccount: PlatformAccount);
+                    break;
+                }
+
             case "dedicated-cluster":
-                RequireExternalLlm(tenant);
-                files.AddRange(Folder(root, [new("kustomization-workloads.yaml", Flux.Kustomization(new Flux.Spec(Names.Label("workloads-", tenant.Id), flux.Namespace, root + "/workloads", labels, [new("apps/v1", "Deployment", Workload, tenantNs)], [], (ClusterKubeconfigSecret(tenant), "value")), flux))]));
-                files.AddRange(Folder(root + "/workloads", Workloads(tenant, plan, labels, fromNamespace: null)));
-                entry = new Flux.Spec(Names.FluxKustomization(tenant.Id), flux.Namespace, root, labels, [], [(PlatformKustomization, flux.Namespace)]);
-                break;
+                {
+                    RequireRemote(tenant);
+                    var remoteNs = Names.DedicatedNamespace(id);
+                    var management = new List<Manifest> { Manifest.Of("namespace.yaml", TenantNamespace.Namespace(remoteNs, labels)) };
+                    management.AddRange(RemoteReconcilers(tenant, plan, labels, remoteNs, (ClusterKubeconfigSecret(tenant), "value"), files));
+                    files.AddRange(Folder(root, management));
+                    entry = new Flux.Spec(entryName, flux.Namespace, root, labels, [new("v1", "Namespace", remoteNs, null)], [(PlatformKustomization, flux.Namespace)], ServiceAccount: PlatformAccount);
+                    break;
+                }
+
             default:
                 throw new RenderException($"Tenant '{id}' has isolation level '{tenant.Isolation}', which Bruno cannot render.");
         }
 
-        files.Add(Single($"flux-tenants/{Names.FluxKustomization(tenant.Id)}.yaml", Flux.Kustomization(entry, flux)));
+        files.Add(Single($"flux-tenants/{entryName}.yaml", Flux.Kustomization(entry, flux)));
         return Sorted(files);
     }
 
-    /// <summary>The Secret (in Flux's namespace) holding the kubeconfig of a dedicated-cluster tenant's cluster.</summary>
+    /// <summary>
+    /// The service account the platform's Kustomizations impersonate (in Flux's namespace): kustomize-controller's own,
+    /// which Flux's install binds to cluster-admin, named explicitly so that <c>--default-service-account</c> does not
+    /// apply to them.
+    /// </summary>
+    public const string PlatformAccount = "kustomize-controller";
+
+    /// <summary>The Secret (in the tenant's management-side namespace <c>dedicated-&lt;id&gt;</c>) holding the kubeconfig of a dedicated-cluster tenant's cluster.</summary>
     public static string ClusterKubeconfigSecret(TenantDeployment tenant)
     {
         ArgumentNullException.ThrowIfNull(tenant);
         return Names.Label("cluster-", tenant.Id) + "-kubeconfig"; // a Secret's name is a DNS subdomain: up to 253
     }
 
-    // The tenant's own Bruno in its namespace: quota, limits, policies, volume and workload.
-    private List<Manifest> Workloads(TenantDeployment tenant, PlanResources plan, Dictionary<string, string> labels, string? fromNamespace)
+    /// <summary>
+    /// The management-side objects of a tenant in a cluster of its own, in <paramref name="ns"/> next to its cluster's
+    /// kubeconfig Secret: a copy of the Flux source (and its auth Secret's ExternalSecret), the keys as Flux variables
+    /// (with External Secrets), the service accounts the two remote Kustomizations are named after, and those
+    /// Kustomizations: <c>platform-&lt;id&gt;</c> applies the tenant namespace, its quota, limits, policies and the
+    /// workloads reconciler's rights into the tenant's cluster as <see cref="Reconcilers.PlatformAccount"/>;
+    /// <c>workloads-&lt;id&gt;</c>, after it, applies the workloads as <see cref="Reconcilers.WorkloadsAccount"/>. Adds
+    /// the folders <c>cluster/</c> and <c>workloads/</c> to <paramref name="files"/>.
+    /// </summary>
+    private List<Manifest> RemoteReconcilers(TenantDeployment tenant, PlanResources plan, Dictionary<string, string> labels, string ns, (string Secret, string Key) kubeconfig, List<RenderedFile> files)
+    {
+        var id = tenant.Id;
+        var root = $"tenants/{id}";
+        var flux = _options.Flux;
+        var store = _options.ExternalSecretStore;
+        var tenantNs = Names.Namespace(id);
+        var source = Reconcilers.Source(ns, labels, flux, id);
+        var platformName = Names.Label("platform-", id);
+        var workloads = TenantWorkloads(tenant, plan, labels, remote: true);
+
+        // In the tenant's cluster: the platform's part, and the namespace named like this one holding the workloads
+        // reconciler's service account (Flux impersonates system:serviceaccount:<ns>:<name> there).
+        var cluster = TenantPlatform(tenant, plan, labels, fromNamespace: null, remote: true);
+        cluster.Add(Manifest.Of("namespace-reconcilers.yaml", TenantNamespace.Namespace(ns, labels)));
+        cluster.Add(new Manifest("serviceaccount-reconciler.yaml", Reconcilers.ServiceAccount(Reconcilers.WorkloadsAccount, ns, labels)));
+        cluster.Add(new Manifest("role-reconciler.yaml", Reconcilers.Role(tenantNs, labels, workloads.Select(m => m.Kind))));
+        cluster.Add(new Manifest("rolebinding-reconciler.yaml", Reconcilers.RoleBinding(tenantNs, labels, Reconcilers.WorkloadsAccount, ns)));
+        files.AddRange(Folder(root + "/cluster", cluster));
+        files.AddRange(Folder(root + "/workloads", workloads));
+
+        var sourceRef = ((string)source["kind"]!, flux.SourceName);
+        var manifests = new List<Manifest>
+        {
+            new("source.yaml", source),
+            new("serviceaccount-platform.yaml", Reconcilers.ServiceAccount(Reconcilers.PlatformAccount, ns, labels)),
+            new("serviceaccount-workloads.yaml", Reconcilers.ServiceAccount(Reconcilers.WorkloadsAccount, ns, labels)),
+            new("kustomization-platform.yaml", Flux.Kustomization(new Flux.Spec(platformName, ns, root + "/cluster", labels, [], [], kubeconfig, ServiceAccount: Reconcilers.PlatformAccount, Source: sourceRef), flux)),
+            new("kustomization-workloads.yaml", Flux.Kustomization(new Flux.Spec(
+                Names.Label("workloads-", id), ns, root + "/workloads", labels, [new("apps/v1", "Deployment", Workload, tenantNs)], [(platformName, ns)], kubeconfig,
+                ServiceAccount: Reconcilers.WorkloadsAccount, Source: sourceRef, SubstituteFrom: string.IsNullOrEmpty(store) ? null : [Reconcilers.KeysVariablesSecret]), flux)),
+        };
+        if (!string.IsNullOrEmpty(store))
+        {
+            manifests.Add(new Manifest("externalsecret-keys-variables.yaml", Reconcilers.KeysVariables(ns, labels, store, id)));
+            if (!string.IsNullOrEmpty(flux.SourceSecret))
+            {
+                manifests.Add(new Manifest("externalsecret-source.yaml", Reconcilers.SourceSecret(ns, labels, flux, store)));
+            }
+        }
+
+        if (_options.RemoteTenants.TenantCidrs.Count > 0)
+        {
+            var policy = NetworkPolicies.ToRemoteTenant(_options.ManagementNamespace, Names.Label("allow-to-tenant-", id), labels, _options.RemoteTenants, ManagementPods());
+            manifests.Add(Manifest.Of("networkpolicy-management-allow-to-tenant.yaml", policy));
+        }
+
+        return manifests;
+    }
+
+    // The platform's part of a tenant's namespace: the namespace, its quota, limits and network policies.
+    private List<Manifest> TenantPlatform(TenantDeployment tenant, PlanResources plan, Dictionary<string, string> labels, string? fromNamespace, bool remote)
     {
         var ns = Names.Namespace(tenant.Id);
-        var selector = Selector("tenant");
-        selector["bruno.dev/tenant"] = tenant.Id;
-        var shape = new WorkloadShape(Workload, ns, labels, selector, plan.CpuCores, plan.MemoryGiB, plan.VolumeGiB, BrunoWorkload.Environment(
-            [.. Chat(), .. Telemetry($"tenant_id={tenant.Id},k8s.namespace.name={ns}")]), TenantNamespace.ContainerEphemeralStorageGiB); // the quota counts ephemeral storage
         var manifests = new List<Manifest>
         {
             Manifest.Of("namespace.yaml", TenantNamespace.Namespace(ns, labels)),
             Manifest.Of("resourcequota.yaml", TenantNamespace.Quota(ns, labels, plan.Namespace)),
             Manifest.Of("limitrange.yaml", TenantNamespace.Limits(ns, labels, plan.Namespace)),
+        };
+        manifests.AddRange(NetworkPolicies.ForNamespace(ns, labels, _options, TenantSelector(tenant), fromNamespace, remote).Select(p => Manifest.Of($"networkpolicy-{p.Metadata.Name}.yaml", p)));
+        return manifests;
+    }
+
+    // The tenant's own Bruno, which its reconciler applies: account, volume, workload, Service and budget; in a cluster of
+    // its own with External Secrets, the keys Secret whose values Flux substitutes.
+    private List<Manifest> TenantWorkloads(TenantDeployment tenant, PlanResources plan, Dictionary<string, string> labels, bool remote)
+    {
+        var ns = Names.Namespace(tenant.Id);
+        var otlp = remote ? _options.RemoteTenants.OtlpEndpoint : _options.Monitoring.OtlpEndpoint;
+        var shape = new WorkloadShape(Workload, ns, labels, TenantSelector(tenant), plan.CpuCores, plan.MemoryGiB, plan.VolumeGiB, BrunoWorkload.Environment(
+            [.. Chat(), .. Telemetry($"tenant_id={tenant.Id},k8s.namespace.name={ns}", otlp)]), TenantNamespace.ContainerEphemeralStorageGiB); // the quota counts ephemeral storage
+        var manifests = new List<Manifest>
+        {
             Manifest.Of("serviceaccount.yaml", BrunoWorkload.ServiceAccount(shape)),
             Manifest.Of("persistentvolumeclaim.yaml", BrunoWorkload.Volume(shape, _options.StorageClass)),
             Manifest.Of("deployment.yaml", BrunoWorkload.Deployment(shape, _options)),
             Manifest.Of("service.yaml", BrunoWorkload.Service(shape, _options)),
             Manifest.Of("poddisruptionbudget.yaml", BrunoWorkload.DisruptionBudget(shape)),
         };
-        manifests.AddRange(NetworkPolicies.ForNamespace(ns, labels, _options, selector, fromNamespace).Select(p => Manifest.Of($"networkpolicy-{p.Metadata.Name}.yaml", p)));
-        if (!string.IsNullOrEmpty(_options.ExternalSecretStore))
+        if (remote && !string.IsNullOrEmpty(_options.ExternalSecretStore))
         {
-            manifests.Add(new Manifest("externalsecret.yaml", ExternalSecrets.Keys(ns, labels, _options.ExternalSecretStore, tenant.Id)));
+            manifests.Add(new Manifest("secret-keys.yaml", Reconcilers.KeysSecret(ns, labels)));
         }
 
         return manifests;
     }
 
+    private static Dictionary<string, string> TenantSelector(TenantDeployment tenant)
+    {
+        var selector = Selector("tenant");
+        selector["bruno.dev/tenant"] = tenant.Id;
+        return selector;
+    }
+
+    // The management plane's pods: the one process's or the gateways (whichever shape the platform has).
+    private static V1LabelSelector ManagementPods() => new()
+    {
+        MatchLabels = new Dictionary<string, string>(StringComparer.Ordinal) { ["app.kubernetes.io/name"] = Workload },
+        MatchExpressions = [new V1LabelSelectorRequirement { Key = "app.kubernetes.io/component", OperatorProperty = "In", Values = ["gateway", "management"] }],
+    };
+
     // The management plane's way out to a namespace-level tenant's Bruno pods, in the management namespace: the one
     // process's pod or the gateways (whichever shape the platform has), to the tenant's namespace by its name.
     private Manifest ToTenant(TenantDeployment tenant, Dictionary<string, string> labels)
     {
-        var tenantPods = Selector("tenant");
-        tenantPods["bruno.dev/tenant"] = tenant.Id;
-        var management = new V1LabelSelector
-        {
-            MatchLabels = new Dictionary<string, string>(StringComparer.Ordinal) { ["app.kubernetes.io/name"] = Workload },
-            MatchExpressions = [new V1LabelSelectorRequirement { Key = "app.kubernetes.io/component", OperatorProperty = "In", Values = ["gateway", "management"] }],
-        };
-        var policy = NetworkPolicies.ToTenant(_options.ManagementNamespace, Names.Label("allow-to-tenant-", tenant.Id), labels, _options, management, Names.Namespace(tenant.Id), tenantPods);
+        var policy = NetworkPolicies.ToTenant(_options.ManagementNamespace, Names.Label("allow-to-tenant-", tenant.Id), labels, _options, ManagementPods(), Names.Namespace(tenant.Id), TenantSelector(tenant));
         return Manifest.Of("networkpolicy-management-allow-to-tenant.yaml", policy);
     }
 
@@ -441,11 +575,13 @@ public sealed class ManifestRenderer
 
     /// <summary>Telemetry settings: the service's name and <paramref name="resource"/> attributes (a tenant's own pods say
     /// which tenant they serve), and the OTLP collector when one is configured.</summary>
-    private (string Name, string Value)[] Telemetry(string resource) =>
+    private (string Name, string Value)[] Telemetry(string resource) => Telemetry(resource, _options.Monitoring.OtlpEndpoint);
+
+    private static (string Name, string Value)[] Telemetry(string resource, string? otlpEndpoint) =>
     [
         ("OTEL_RESOURCE_ATTRIBUTES", resource),
         ("OTEL_SERVICE_NAME", "agent-bruno"),
-        .. string.IsNullOrEmpty(_options.Monitoring.OtlpEndpoint) ? Array.Empty<(string, string)>() : [("BRUNO_TELEMETRY__OTLPENDPOINT", _options.Monitoring.OtlpEndpoint)],
+        .. string.IsNullOrEmpty(otlpEndpoint) ? Array.Empty<(string, string)>() : [("BRUNO_TELEMETRY__OTLPENDPOINT", otlpEndpoint)],
     ];
 
     /// <summary>Throws <see cref="RenderException"/> for a kamaji tenant when this installation runs no Kamaji.</summary>
@@ -457,11 +593,16 @@ public sealed class ManifestRenderer
         }
     }
 
-    private void RequireExternalLlm(TenantDeployment tenant)
+    private void RequireRemote(TenantDeployment tenant)
     {
         if (!_options.Llm.External)
         {
             throw new RenderException($"Tenant '{tenant.Id}' runs in a cluster of its own ({tenant.Isolation}), where the LLM endpoint's pods cannot be selected: set Bruno:Kubernetes:Llm:Cidrs.");
+        }
+
+        if (_options.RemoteTenants.ManagementCidrs.Count == 0 && string.IsNullOrEmpty(_options.RemoteTenants.IngressNamespace))
+        {
+            throw new RenderException($"Tenant '{tenant.Id}' runs in a cluster of its own ({tenant.Isolation}), which the management plane reaches from another cluster: set Bruno:Kubernetes:RemoteTenants:ManagementCidrs or IngressNamespace.");
         }
     }
 

@@ -26,8 +26,20 @@ public static class Names
     /// <summary>The Flux Kustomization that applies the tenant's folder: <c>tenant-&lt;id&gt;</c>.</summary>
     public static string FluxKustomization(string tenant) => Label("tenant-", tenant);
 
-    /// <summary><paramref name="prefix"/> and the tenant id, cut to a label with a digest of the id when too long.</summary>
-    public static string Label(string prefix, string tenant)
+    /// <summary>
+    /// The management-side namespace of a dedicated-cluster tenant: <c>dedicated-&lt;id&gt;</c>, holding its cluster's
+    /// kubeconfig Secret, its keys and the Kustomizations that apply into its cluster.
+    /// </summary>
+    public static string DedicatedNamespace(string tenant) => Label("dedicated-", tenant);
+
+    /// <summary>
+    /// The CloudNativePG cluster of a Kamaji tenant's own DataStore: <c>pg-&lt;id&gt;</c>, at most 50 characters (its
+    /// Services and pods add suffixes such as <c>-rw</c> and <c>-1</c> to a label).
+    /// </summary>
+    public static string Postgres(string tenant) => Label("pg-", tenant, 50);
+
+    /// <summary><paramref name="prefix"/> and the tenant id, cut to <paramref name="max"/> characters with a digest of the id when too long.</summary>
+    public static string Label(string prefix, string tenant, int max = MaxLabel)
     {
         ArgumentNullException.ThrowIfNull(prefix);
         if (!IsDns1123Label(tenant))
@@ -36,13 +48,13 @@ public static class Names
         }
 
         var name = prefix + tenant;
-        if (name.Length <= MaxLabel)
+        if (name.Length <= max)
         {
             return name;
         }
 
         var digest = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(tenant)))[..8];
-        return (prefix + tenant)[..(MaxLabel - 9)].TrimEnd('-') + "-" + digest;
+        return (prefix + tenant)[..(max - 9)].TrimEnd('-') + "-" + digest;
     }
 
     /// <summary>True for a DNS-1123 label: 1-63 of a-z, 0-9 and '-', starting and ending with a letter or digit.</summary>

@@ -18,23 +18,34 @@ public static class SecretInstructions
 
     private const string In = "\"$" + Folder + "/";
 
-    /// <summary>The commands for <paramref name="tenant"/> at its isolation level, as shell lines with comments.</summary>
-    public static IReadOnlyList<string> For(TenantDeployment tenant, KubernetesOptions options)
+    /// <summary>
+    /// The commands for <paramref name="tenant"/> at its isolation level, as shell lines with comments. A tenant in a
+    /// cluster of its own also gets the one-time binding of the platform reconciler's identity in that cluster, and the
+    /// copy of the Flux source's auth Secret next to its Kustomizations (unless an ExternalSecret fills it).
+    /// <paramref name="plan"/>, when given, tells whether a Kamaji tenant's DataStore is a PostgreSQL of its own (whose
+    /// credentials CloudNativePG generates).
+    /// </summary>
+    public static IReadOnlyList<string> For(TenantDeployment tenant, KubernetesOptions options, PlanResources? plan = null)
     {
         ArgumentNullException.ThrowIfNull(tenant);
         ArgumentNullException.ThrowIfNull(options);
         var ns = Names.Namespace(tenant.Id);
         var lines = new List<string>(Open());
         string? kubeconfig = null;
+        string? remoteNs = null;
         switch (tenant.Isolation)
         {
             case "kamaji":
                 var cp = Names.ControlPlane(tenant.Id);
-                var cpNs = Names.ControlPlaneNamespace(tenant.Id);
-                lines.Add($"# {tenant.Id} runs in its own Kamaji cluster; its admin kubeconfig is in the Secret {Kamaji.KubeconfigSecret(cp)} ({cpNs}).");
-                lines.Add($"(umask 077 && kubectl -n {cpNs} get secret {Kamaji.KubeconfigSecret(cp)} -o jsonpath='{{.data.admin\\.conf}}' | base64 -d > {In}{tenant.Id}.kubeconfig\")");
+                remoteNs = Names.ControlPlaneNamespace(tenant.Id);
+                lines.Add($"# {tenant.Id} runs in its own Kamaji cluster; its admin kubeconfig is in the Secret {Kamaji.KubeconfigSecret(cp)} ({remoteNs}).");
+                lines.Add($"(umask 077 && kubectl -n {remoteNs} get secret {Kamaji.KubeconfigSecret(cp)} -o jsonpath='{{.data.admin\\.conf}}' | base64 -d > {In}{tenant.Id}.kubeconfig\")");
                 kubeconfig = $"{In}{tenant.Id}.kubeconfig\"";
-                if (string.IsNullOrEmpty(options.Kamaji.SharedDataStore))
+                if (plan?.OwnDataStore is not null)
+                {
+                    lines.Add($"# the tenant's own PostgreSQL ({Names.Postgres(tenant.Id)}) and the Secrets its DataStore reads are made by CloudNativePG: nothing to create");
+                }
+                else if (string.IsNullOrEmpty(options.Kamaji.SharedDataStore))
                 {
                     lines.Add($"# the tenant's own DataStore reads its PostgreSQL user and CA from {options.Kamaji.DataStoreSecretNamespace}:");
                     lines.Add(Prompt("username", "PostgreSQL user of the tenant's DataStore"));
@@ -46,18 +57,45 @@ public static class SecretInstructions
                 break;
             case "dedicated-cluster":
                 var secret = ManifestRenderer.ClusterKubeconfigSecret(tenant);
-                lines.Add($"# {tenant.Id} runs in a dedicated cluster: Flux applies its workloads through that cluster's kubeconfig (the file named by TENANT_KUBECONFIG).");
-                lines.Add($"kubectl -n {options.Flux.Namespace} create secret generic {secret} --from-file=value=\"$TENANT_KUBECONFIG\"");
+                remoteNs = Names.DedicatedNamespace(tenant.Id);
+                lines.Add($"# {tenant.Id} runs in a dedicated cluster: Flux applies into it through that cluster's kubeconfig (the file named by TENANT_KUBECONFIG), kept in {remoteNs}.");
+                lines.Add($"kubectl create namespace {remoteNs} --dry-run=client -o yaml | kubectl apply -f -");
+                lines.Add($"kubectl -n {remoteNs} create secret generic {secret} --from-file=value=\"$TENANT_KUBECONFIG\"");
                 kubeconfig = "\"$TENANT_KUBECONFIG\"";
                 break;
         }
 
         var target = kubeconfig is null ? string.Empty : $"--kubeconfig {kubeconfig} ";
+        if (remoteNs is not null)
+        {
+            // Flux impersonates system:serviceaccount:<remoteNs>:bruno-platform in the tenant's cluster; nothing there can
+            // grant it rights before it applies anything, so the cluster's admin does it once.
+            lines.Add($"# once: the identity the platform's Kustomization {Names.Label("platform-", tenant.Id)} applies as in the tenant's cluster (Flux impersonates it there)");
+            lines.Add($"kubectl {target}create namespace {remoteNs} --dry-run=client -o yaml | kubectl {target}apply -f -");
+            lines.Add($"kubectl {target}-n {remoteNs} create serviceaccount {Reconcilers.PlatformAccount} --dry-run=client -o yaml | kubectl {target}apply -f -");
+            lines.Add($"kubectl {target}create clusterrolebinding {Reconcilers.PlatformAccount}-{remoteNs} --clusterrole=cluster-admin --serviceaccount={remoteNs}:{Reconcilers.PlatformAccount} --dry-run=client -o yaml | kubectl {target}apply -f -");
+            if (!string.IsNullOrEmpty(options.Flux.SourceSecret) && options.SecretsProvider != "external-secrets")
+            {
+                // each key of the source's Secret to a file of the private folder (never the command line), then the
+                // same keys in the tenant's namespace; an OCIRepository reads a dockerconfigjson Secret
+                var from = $"kubectl -n {options.Flux.Namespace} get secret {options.Flux.SourceSecret} -o json";
+                var type = options.Flux.SourceKind == "OCIRepository" ? " --type=kubernetes.io/dockerconfigjson" : string.Empty;
+                lines.Add($"# the copy of the Flux source in {remoteNs} authenticates with the same Secret as the source (copied through files, never printed)");
+                lines.Add($"(umask 077 && mkdir {In}source-secret\" && {from} | jq -r '.data | keys[]' | while read -r k; do {from} | jq -r --arg k \"$k\" '.data[$k]' | base64 -d > {In}source-secret/$k\"; done)");
+                lines.Add($"kubectl -n {remoteNs} create secret generic {options.Flux.SourceSecret}{type} --from-file={In}source-secret/\" --dry-run=client -o yaml | kubectl apply -f -");
+            }
+        }
+
         if (options.SecretsProvider == "external-secrets")
         {
-            lines.Add($"# the keys Secret is filled by an ExternalSecret from the ClusterSecretStore {options.ExternalSecretStore}: store these there");
+            lines.Add($"# the keys Secret is filled by an ExternalSecret from the ClusterSecretStore {options.ExternalSecretStore}{(remoteNs is null ? string.Empty : $" (in {remoteNs}, as Flux variables)")}: store these there");
             lines.Add($"#   bruno/tenants/{tenant.Id}/master-key  (32 random bytes, base64: {Make(BrunoWorkload.MasterKey)})");
             lines.Add($"#   bruno/tenants/{tenant.Id}/llm-api-key (the LLM endpoint's key, if it needs one)");
+            if (remoteNs is not null && !string.IsNullOrEmpty(options.Flux.SourceSecret))
+            {
+                lines.Add($"#   {options.Flux.SourceSecretRemoteKey} (the Flux source's credentials, each property a key of {options.Flux.SourceSecret})");
+            }
+
             lines.Add(Close());
             return lines;
         }

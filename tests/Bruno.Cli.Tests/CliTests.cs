@@ -91,8 +91,8 @@ public sealed class CliTests : IAsyncLifetime
 
             (code, output, _) = await RunAsync("tenant", "render", tenant, "--out", dir, "--json");
             Assert.Equal(0, code);
-            Assert.Contains($"tenants/{tenant}/deployment.yaml", JsonDocument.Parse(output).RootElement.EnumerateArray().Select(e => e.GetString()));
-            Assert.Contains($"namespace: agent-bruno-{tenant}", await File.ReadAllTextAsync(Path.Combine(dir, "tenants", tenant, "deployment.yaml"), TestContext.Current.CancellationToken), StringComparison.Ordinal);
+            Assert.Contains($"tenants/{tenant}/workloads/deployment.yaml", JsonDocument.Parse(output).RootElement.EnumerateArray().Select(e => e.GetString()));
+            Assert.Contains($"namespace: agent-bruno-{tenant}", await File.ReadAllTextAsync(Path.Combine(dir, "tenants", tenant, "workloads", "deployment.yaml"), TestContext.Current.CancellationToken), StringComparison.Ordinal);
             Assert.True(File.Exists(Path.Combine(dir, "flux-tenants", $"tenant-{tenant}.yaml")));
 
             (code, output, _) = await RunAsync("tenant", "secrets", tenant);
@@ -140,7 +140,7 @@ public sealed class CliTests : IAsyncLifetime
                 Assert.Contains(step, output, StringComparison.Ordinal);
             }
 
-            Assert.True(File.Exists(Path.Combine(dir, "tenants", tenant, "deployment.yaml"))); // the new level's manifests
+            Assert.True(File.Exists(Path.Combine(dir, "tenants", tenant, "workloads", "deployment.yaml"))); // the new level's manifests
             using var targetAdmin = target.Client(target.PlatformToken());
             var moved = JsonDocument.Parse(await targetAdmin.GetStringAsync($"/admin/v1/tenants/{tenant}", ct)).RootElement;
             Assert.Equal(("namespace", "active"), (moved.GetProperty("isolation").GetString(), moved.GetProperty("status").GetString()));

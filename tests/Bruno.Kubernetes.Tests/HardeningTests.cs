@@ -26,8 +26,8 @@ public sealed class HardeningTests
         {
             ("namespace", "tenants/acme/resourcequota.yaml", "default"),
             ("namespace-external-llm", "tenants/beta/resourcequota.yaml", "premium"),
-            ("kamaji", "tenants/initech/workloads/resourcequota.yaml", "premium"),
-            ("dedicated-cluster", "tenants/bigbank/workloads/resourcequota.yaml", "premium"),
+            ("kamaji", "tenants/initech/cluster/resourcequota.yaml", "premium"),
+            ("dedicated-cluster", "tenants/bigbank/cluster/resourcequota.yaml", "premium"),
         })
         {
             var q = Plans[plan].Namespace;
@@ -102,7 +102,7 @@ public sealed class HardeningTests
         }
 
         Assert.True(checkedContainers >= 4);
-        var deployment = Documents(RenderingTests.Cases()["namespace"])["tenants/acme/deployment.yaml"];
+        var deployment = Documents(RenderingTests.Cases()["namespace"])["tenants/acme/workloads/deployment.yaml"];
         var resources = deployment["spec"]!["template"]!["spec"]!["containers"]![0]!["resources"]!;
         Assert.Equal("1Gi", Text(resources["requests"]!["ephemeral-storage"]));
         Assert.Equal("1Gi", Text(resources["limits"]!["ephemeral-storage"]));
@@ -141,7 +141,7 @@ public sealed class HardeningTests
         Assert.Equal("0", Text(hard["count/persistentvolumeclaims"]));
 
         // Room for the control plane rolled out blue/green: twice its replicas, each pod with every container sized.
-        var tcp = inNamespace["tenants/initech/tenantcontrolplane.yaml"]["spec"]!;
+        var tcp = inNamespace["tenants/initech/controlplane/tenantcontrolplane.yaml"]["spec"]!;
         var replicas = (long)tcp["controlPlane"]!["deployment"]!["replicas"]!;
         var containers = tcp["controlPlane"]!["deployment"]!["resources"]!.AsObject().Select(c => c.Value!).Append(tcp["addons"]!["konnectivity"]!["server"]!["resources"]!).ToList();
         Assert.Equal(5, containers.Count); // API server, controller manager, scheduler, kine, konnectivity server
@@ -171,7 +171,7 @@ public sealed class HardeningTests
 
         const string digest = "registry.example.com/bruno/bruno@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
         var pinned = Documents(new ManifestRenderer(new KubernetesOptions { Image = digest }, Plans).RenderTenant(RenderingTests.Tenant("acme", "namespace")));
-        var container = pinned["tenants/acme/deployment.yaml"]["spec"]!["template"]!["spec"]!["containers"]![0]!;
+        var container = pinned["tenants/acme/workloads/deployment.yaml"]["spec"]!["template"]!["spec"]!["containers"]![0]!;
         Assert.Equal(digest, (string?)container["image"]);
         Assert.Equal("IfNotPresent", (string?)container["imagePullPolicy"]);
     }
@@ -203,12 +203,12 @@ public sealed class HardeningTests
     public void Issue24_AKamajiControlPlane_AdmitsNodeRestriction_AndFluxWaitsForItsVersionStatus()
     {
         var documents = Documents(RenderingTests.Cases()["kamaji"]);
-        var plugins = documents["tenants/initech/tenantcontrolplane.yaml"]["spec"]!["kubernetes"]!["admissionControllers"]!.AsArray().Select(p => (string)p!).ToList();
+        var plugins = documents["tenants/initech/controlplane/tenantcontrolplane.yaml"]["spec"]!["kubernetes"]!["admissionControllers"]!.AsArray().Select(p => (string)p!).ToList();
         Assert.Contains("NodeRestriction", plugins);
         Assert.Contains("ResourceQuota", plugins);
         Assert.Contains("LimitRanger", plugins);
 
-        var entry = documents["flux-tenants/tenant-initech.yaml"]["spec"]!;
+        var entry = documents["tenants/initech/kustomization-controlplane.yaml"]["spec"]!; // the Kustomization that applies it
         Assert.Contains(entry["healthChecks"]!.AsArray(), h => (string?)h!["kind"] == "TenantControlPlane"); // expressions are evaluated for the objects checked
         var expression = Assert.Single(entry["healthCheckExprs"]!.AsArray())!;
         Assert.Equal("kamaji.clastix.io/v1alpha1", (string?)expression["apiVersion"]);

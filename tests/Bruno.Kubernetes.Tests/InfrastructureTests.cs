@@ -273,7 +273,7 @@ public sealed partial class InfrastructureTests
                     Assert.DoesNotContain("--from-env-file", line, StringComparison.Ordinal);
                     if (line.Contains(" create secret generic ", StringComparison.Ordinal))
                     {
-                        Assert.Matches(@"create secret generic \S+( --from-file=\S+)+( --dry-run=client -o yaml > .*)?$", line); // files only
+                        Assert.Matches(@"create secret generic \S+( --type=\S+)?( --from-file=\S+)+( --dry-run=client -o yaml (> .*|\| kubectl apply -f -))?$", line); // files only
                     }
 
                     // a value is written to a file of the private folder only under umask 077

@@ -37,7 +37,17 @@ public sealed class NetworkPolicyTests
         var files = renderer.RenderPlatform()
             .Concat(renderer.RenderTenant(RenderingTests.Tenant("acme", "namespace")))
             .Concat(renderer.RenderTenant(RenderingTests.Tenant("beta", "namespace")))
-            .Concat((more ?? []).SelectMany(renderer.RenderTenant));
+            .Concat((more ?? []).SelectMany(renderer.RenderTenant))
+            .Where(f => !f.Path.Contains("/cluster/", StringComparison.Ordinal)); // what goes into remote tenants' own clusters (EvaluateRemote)
+        return Evaluator(files, forged);
+    }
+
+    /// <summary>The tenant's own cluster (kamaji or dedicated-cluster): what its platform and workloads Kustomizations apply there.</summary>
+    private static PolicyEvaluator EvaluateRemote(KubernetesOptions options, TenantDeployment tenant, IReadOnlyDictionary<string, PlanResources>? plans = null) =>
+        Evaluator(new ManifestRenderer(options, plans ?? Plans).RenderTenant(tenant).Where(f => f.Path.StartsWith($"tenants/{tenant.Id}/cluster/", StringComparison.Ordinal) || f.Path.StartsWith($"tenants/{tenant.Id}/workloads/", StringComparison.Ordinal)), null);
+
+    private static PolicyEvaluator Evaluator(IEnumerable<RenderedFile> files, Dictionary<string, IReadOnlyDictionary<string, string>>? forged)
+    {
         var documents = files.Where(f => f.Path.EndsWith(".yaml", StringComparison.Ordinal)).SelectMany(f => Yaml.Documents(f.Content)).ToList();
         var namespaces = documents.Where(d => (string?)d["kind"] == "Namespace").ToDictionary(
             d => (string)d["metadata"]!["name"]!,
@@ -231,6 +241,65 @@ public sealed class NetworkPolicyTests
         Assert.True(byAddress.Allows(controlPlane, Endpoint.External("10.50.0.5"), 5432));
         Assert.False(byAddress.Allows(controlPlane, Endpoint.External("10.50.0.6"), 5432));
         Assert.False(byAddress.Allows(controlPlane, Postgres, 5432));
+    }
+
+    [Fact]
+    public void Issue24_ARemoteTenantsBruno_IsReachedFromTheManagementPlane_AndSendsTelemetryWhereItsClusterCanReach()
+    {
+        foreach (var tenant in new[] { RenderingTests.Tenant("initech", "kamaji"), RenderingTests.Tenant("bigbank", "dedicated-cluster") })
+        {
+            var bruno = Endpoint.Pod($"agent-bruno-{tenant.Id}", [.. BrunoTenant, ("bruno.dev/tenant", tenant.Id)]);
+            var net = EvaluateRemote(RenderingTests.ExternalLlm(), tenant);
+            Assert.True(net.Allows(Endpoint.External("198.51.100.5"), bruno, 8080)); // the management cluster's egress (ManagementCidrs)
+            Assert.True(net.Allows(Endpoint.Pod("ingress-nginx", ("app", "controller")), bruno, 8080)); // the tenant cluster's ingress controller
+            Assert.False(net.Allows(Endpoint.External("198.51.100.99"), bruno, 8080));
+            Assert.False(net.Allows(Endpoint.Pod("default", ("app", "stranger")), bruno, 8080));
+            Assert.False(net.Allows(Endpoint.External("198.51.100.5"), bruno, 22));
+
+            // telemetry to the remote tenants' collector, not to a monitoring namespace of the tenant's cluster
+            Assert.True(net.Allows(bruno, Endpoint.External("192.0.2.10"), 4317));
+            Assert.False(net.Allows(bruno, Endpoint.External("192.0.2.11"), 4317));
+            Assert.False(net.Allows(bruno, Collector, 4317));
+            var deployment = Yaml.Documents(new ManifestRenderer(RenderingTests.ExternalLlm(), Plans).RenderTenant(tenant).Single(f => f.Path == $"tenants/{tenant.Id}/workloads/deployment.yaml").Content)[0];
+            Assert.Contains(deployment["spec"]!["template"]!["spec"]!["containers"]![0]!["env"]!.AsArray(), e => (string?)e!["name"] == "BRUNO_TELEMETRY__OTLPENDPOINT" && (string?)e["value"] == "https://otlp.example.com:4317");
+        }
+
+        // in the management cluster, the management plane may reach where remote tenants are served, on that port only
+        var management = Evaluate(RenderingTests.ExternalLlm(), [RenderingTests.Tenant("initech", "kamaji")]);
+        Assert.True(management.Allows(Management, Endpoint.External("203.0.113.7"), 443));
+        Assert.False(management.Allows(Management, Endpoint.External("203.0.113.7"), 22));
+        Assert.False(management.Allows(ManagementOther, Endpoint.External("203.0.113.7"), 443));
+    }
+
+    [Fact]
+    public void Issue24_AKamajiTenantsOwnPostgres_IsReachedByItsControlPlaneAndTheOperatorsOnly()
+    {
+        var umbrella = RenderingTests.Tenant("umbrella", "kamaji", "premium");
+        var renderer = new ManifestRenderer(RenderingTests.ExternalLlm(o => o.Kamaji.ApiServerCidrs = ["10.0.0.10/32"]), RenderingTests.OwnPostgresPlans);
+        var files = renderer.RenderPlatform().Concat(renderer.RenderTenant(umbrella)).Where(f => !f.Path.Contains("/cluster/", StringComparison.Ordinal));
+        var documents = files.Where(f => f.Path.EndsWith(".yaml", StringComparison.Ordinal)).SelectMany(f => Yaml.Documents(f.Content)).ToList();
+        var net = new PolicyEvaluator(documents);
+        var postgres = Endpoint.Pod("kamaji-umbrella", ("cnpg.io/cluster", "pg-umbrella"), ("cnpg.io/instanceRole", "primary"));
+        var standby = Endpoint.Pod("kamaji-umbrella", ("cnpg.io/cluster", "pg-umbrella"), ("cnpg.io/instanceRole", "replica"));
+        var controlPlane = Endpoint.Pod("kamaji-umbrella", ("kamaji.clastix.io/name", "bruno-umbrella"));
+        var kamaji = Endpoint.Pod("kamaji-system", ("app.kubernetes.io/name", "kamaji"));
+        var operatorPod = Endpoint.Pod("cnpg-system", ("app.kubernetes.io/name", "cloudnative-pg"));
+
+        Assert.True(net.Allows(controlPlane, postgres, 5432)); // kine
+        Assert.True(net.Allows(kamaji, postgres, 5432)); // Kamaji creates the control plane's database and role
+        Assert.True(net.Allows(operatorPod, postgres, 8000));
+        Assert.True(net.Allows(operatorPod, postgres, 5432));
+        Assert.True(net.Allows(standby, postgres, 5432)); // replication
+        Assert.True(net.Allows(postgres, Endpoint.External("10.0.0.10"), 6443)); // the instance manager to the API server
+        Assert.True(net.Allows(postgres, Dns, 53, "UDP"));
+
+        Assert.False(net.Allows(controlPlane, postgres, 8000));
+        Assert.False(net.Allows(Endpoint.Pod("kamaji-system", ("app", "other")), postgres, 5432));
+        Assert.False(net.Allows(Stranger, postgres, 5432));
+        Assert.False(net.Allows(Management, postgres, 5432));
+        Assert.False(net.Allows(postgres, Endpoint.External("93.184.216.34"), 443));
+        Assert.False(net.Allows(postgres, Postgres, 5432)); // not the shared server
+        Assert.False(net.Allows(controlPlane, Postgres, 5432)); // the control plane uses its own only
     }
 
     [Fact]

@@ -9,7 +9,7 @@ namespace Bruno.Kubernetes.Tests;
 public sealed class RenderingTests
 {
     // The service's default plans, as Core maps them: the snapshots are what `bruno render` gives with no plan configured.
-    private static readonly IReadOnlyDictionary<string, PlanResources> Plans = new BrunoOptions().PlanResources();
+    internal static readonly IReadOnlyDictionary<string, PlanResources> Plans = new BrunoOptions().PlanResources();
 
     internal static TenantDeployment Tenant(string id, string isolation, string plan = "default", params string[] flags) =>
         new(id, $"{id} Corp", plan, isolation, flags);
@@ -19,9 +19,22 @@ public sealed class RenderingTests
         var options = new KubernetesOptions { StorageClass = "fast-ssd" };
         options.Llm.Cidrs = ["10.40.0.0/24"];
         (options.Llm.Provider, options.Llm.Endpoint, options.Llm.Model) = ("ollama", "http://10.40.0.10:11434", "llama3.1:8b");
+        options.RemoteTenants.ManagementCidrs = ["198.51.100.0/28"]; // the management cluster's egress, as tenant clusters see it
+        options.RemoteTenants.IngressNamespace = "ingress-nginx";
+        options.RemoteTenants.TenantCidrs = ["203.0.113.0/24"];
+        options.RemoteTenants.OtlpEndpoint = "https://otlp.example.com:4317";
+        options.RemoteTenants.OtlpCidrs = ["192.0.2.10/32"];
+        options.Flux.SourceUrl = "ssh://git@git.example.com/platform/bruno-gitops.git";
+        options.Flux.SourceSecret = "flux-system";
         change?.Invoke(options);
         return options;
     }
+
+    /// <summary>The default plans, with premium giving each Kamaji tenant a PostgreSQL of its own.</summary>
+    internal static readonly IReadOnlyDictionary<string, PlanResources> OwnPostgresPlans = new Dictionary<string, PlanResources>(Plans, StringComparer.Ordinal)
+    {
+        ["premium"] = Plans["premium"] with { OwnDataStore = new DataStorePlan(3, 20, 1, 2) },
+    };
 
     /// <summary>Two tiers, with an in-cluster chat model, an OTLP collector and ExternalSecrets: every optional part rendered.</summary>
     internal static KubernetesOptions TwoTier(Action<KubernetesOptions>? change = null)
@@ -68,7 +81,8 @@ public sealed class RenderingTests
         ["platform-namespaces-only"] = new ManifestRenderer(NamespacesOnly(), Plans).RenderPlatform(),
         ["namespace"] = new ManifestRenderer(new KubernetesOptions(), Plans).RenderTenant(Tenant("acme", "namespace", "default", "gdpr")),
         ["namespace-external-llm"] = new ManifestRenderer(ExternalLlm(o => o.ExternalSecretStore = "vault"), Plans).RenderTenant(Tenant("beta", "namespace", "premium")),
-        ["kamaji"] = new ManifestRenderer(ExternalLlm(), Plans).RenderTenant(Tenant("initech", "kamaji", "premium", "soc2", "hipaa")),
+        ["kamaji"] = new ManifestRenderer(ExternalLlm(o => o.ExternalSecretStore = "vault"), Plans).RenderTenant(Tenant("initech", "kamaji", "premium", "soc2", "hipaa")),
+        ["kamaji-own-postgres"] = new ManifestRenderer(ExternalLlm(o => o.Kamaji.ApiServerCidrs = ["10.0.0.10/32"]), OwnPostgresPlans).RenderTenant(Tenant("umbrella", "kamaji", "premium")),
         ["kamaji-own-datastore"] = new ManifestRenderer(ExternalLlm(o => o.Kamaji.SharedDataStore = null), Plans).RenderTenant(Tenant("foobar", "kamaji")),
         ["dedicated-cluster"] = new ManifestRenderer(ExternalLlm(), Plans).RenderTenant(Tenant("bigbank", "dedicated-cluster", "premium", "soc2")),
     };
@@ -94,7 +108,7 @@ public sealed class RenderingTests
 
         Assert.Empty(failures);
         Assert.Superset(
-            new HashSet<string>(["Namespace", "ResourceQuota", "LimitRange", "NetworkPolicy", "PersistentVolumeClaim", "ServiceAccount", "Deployment", "StatefulSet", "HorizontalPodAutoscaler", "Service", "PodDisruptionBudget", "ConfigMap", "TenantControlPlane", "DataStore", "Kustomization", "ExternalSecret", "HelmRelease", "HelmRepository", "OCIRepository", "Cluster"], StringComparer.Ordinal),
+            new HashSet<string>(["Namespace", "ResourceQuota", "LimitRange", "NetworkPolicy", "PersistentVolumeClaim", "ServiceAccount", "Deployment", "StatefulSet", "HorizontalPodAutoscaler", "Service", "PodDisruptionBudget", "ConfigMap", "TenantControlPlane", "DataStore", "Kustomization", "ExternalSecret", "HelmRelease", "HelmRepository", "OCIRepository", "Cluster", "Role", "RoleBinding", "GitRepository", "Secret"], StringComparer.Ordinal),
             checkedKinds);
     }
 
@@ -238,7 +252,13 @@ public sealed class RenderingTests
         var checkedGateway = false;
         foreach (var (name, path, document) in Objects())
         {
-            Assert.NotEqual("Secret", (string?)document["kind"]);
+            if ((string?)document["kind"] == "Secret")
+            {
+                // the one Secret rendered: a remote tenant's keys, every value a Flux variable substituted on apply (issue 24)
+                Assert.All(document["data"]!.AsObject(), p => Assert.Matches(@"^\$\{[A-Z_][A-Z0-9_]*\}$", (string)p.Value!));
+                Assert.Null(document["stringData"]);
+            }
+
             var text = document.ToJsonString();
             Assert.DoesNotContain("hostPath", text, StringComparison.Ordinal);
             Assert.DoesNotContain("stringData", text, StringComparison.Ordinal);
@@ -279,7 +299,7 @@ public sealed class RenderingTests
     {
         var files = Cases()["kamaji"];
         var all = files.Where(f => f.Path.EndsWith(".yaml", StringComparison.Ordinal)).ToDictionary(f => f.Path, f => Yaml.Documents(f.Content)[0], StringComparer.Ordinal);
-        var tcp = all["tenants/initech/tenantcontrolplane.yaml"];
+        var tcp = all["tenants/initech/controlplane/tenantcontrolplane.yaml"];
         Assert.True(Names.IsDns1035Label((string)tcp["metadata"]!["name"]!));
         Assert.Equal("bruno-postgres", (string)tcp["spec"]!["dataStore"]!); // a name, not an inline object
         Assert.Equal("LoadBalancer", (string)tcp["spec"]!["controlPlane"]!["service"]!["serviceType"]!); // worker nodes join at its address (decision 0043)
@@ -287,14 +307,24 @@ public sealed class RenderingTests
         Assert.Empty(tcp["spec"]!["addons"]!["coreDNS"]!.AsObject()); // on by presence
 
         var entry = all["flux-tenants/tenant-initech.yaml"];
-        Assert.Equal("TenantControlPlane", (string)entry["spec"]!["healthChecks"]![0]!["kind"]!);
         Assert.Null(entry["spec"]!["postBuild"]); // nothing under the tenant's folder refers to a variable (issue 24)
+        var controlPlane = all["tenants/initech/kustomization-controlplane.yaml"];
+        Assert.Equal("TenantControlPlane", (string)controlPlane["spec"]!["healthChecks"]![0]!["kind"]!);
+        Assert.Equal("tenant-initech", (string)controlPlane["spec"]!["dependsOn"]![0]!["name"]!); // after the DataStore, which the entry applies
+        Assert.Equal("./tenants/initech/controlplane", (string)controlPlane["spec"]!["path"]!);
 
+        // Into the tenant's cluster, through Kamaji's kubeconfig Secret: first the platform's part, then the workloads.
+        var platform = all["tenants/initech/kustomization-platform.yaml"];
         var workloads = all["tenants/initech/kustomization-workloads.yaml"];
-        Assert.Equal((string?)tcp["metadata"]!["namespace"], (string?)workloads["metadata"]!["namespace"]); // Flux reads the kubeconfig Secret from its own namespace
-        Assert.Equal((string?)tcp["metadata"]!["name"] + "-admin-kubeconfig", (string)workloads["spec"]!["kubeConfig"]!["secretRef"]!["name"]!);
-        Assert.Equal("tenant-initech", (string)workloads["spec"]!["dependsOn"]![0]!["name"]!);
+        foreach (var remote in new[] { platform, workloads })
+        {
+            Assert.Equal((string?)tcp["metadata"]!["namespace"], (string?)remote["metadata"]!["namespace"]); // Flux reads the kubeconfig Secret from its own namespace
+            Assert.Equal((string?)tcp["metadata"]!["name"] + "-admin-kubeconfig", (string)remote["spec"]!["kubeConfig"]!["secretRef"]!["name"]!);
+        }
+
+        Assert.Equal("platform-initech", (string)workloads["spec"]!["dependsOn"]![0]!["name"]!);
         Assert.Equal("./tenants/initech/workloads", (string)workloads["spec"]!["path"]!);
+        Assert.Equal("./tenants/initech/cluster", (string)platform["spec"]!["path"]!);
         Assert.Contains("tenants/initech/workloads/deployment.yaml", all.Keys);
         var env = all["tenants/initech/workloads/deployment.yaml"]["spec"]!["template"]!["spec"]!["containers"]![0]!["env"]!.AsArray();
         Assert.Contains(env, e => (string?)e!["name"] == "BRUNO_CHAT__ENDPOINT" && (string?)e["value"] == "http://10.40.0.10:11434"); // the model its policy lets it reach
@@ -302,7 +332,7 @@ public sealed class RenderingTests
         var own = Cases()["kamaji-own-datastore"].Single(f => f.Path == "tenants/foobar/datastore.yaml");
         var store = Yaml.Documents(own.Content)[0];
         Assert.Null(store["metadata"]!["namespace"]); // cluster-scoped
-        Assert.Equal("bruno-foobar", (string)Yaml.Documents(Cases()["kamaji-own-datastore"].Single(f => f.Path == "tenants/foobar/tenantcontrolplane.yaml").Content)[0]["spec"]!["dataStore"]!);
+        Assert.Equal("bruno-foobar", (string)Yaml.Documents(Cases()["kamaji-own-datastore"].Single(f => f.Path == "tenants/foobar/controlplane/tenantcontrolplane.yaml").Content)[0]["spec"]!["dataStore"]!);
     }
 
     [Fact]
@@ -330,21 +360,31 @@ public sealed class RenderingTests
     [Fact]
     public void SecretInstructions_CreateEverySecretTheManifestsName()
     {
-        foreach (var (options, tenant) in new[]
+        foreach (var (options, tenant, plans) in new[]
         {
-            (new KubernetesOptions(), Tenant("acme", "namespace")),
-            (ExternalLlm(o => o.Kamaji.SharedDataStore = null), Tenant("foobar", "kamaji")),
-            (ExternalLlm(), Tenant("bigbank", "dedicated-cluster")),
+            (new KubernetesOptions(), Tenant("acme", "namespace"), Plans),
+            (ExternalLlm(o => o.Kamaji.SharedDataStore = null), Tenant("foobar", "kamaji"), Plans),
+            (ExternalLlm(o => o.Kamaji.ApiServerCidrs = ["10.0.0.10/32"]), Tenant("umbrella", "kamaji", "premium"), OwnPostgresPlans),
+            (ExternalLlm(), Tenant("bigbank", "dedicated-cluster"), Plans),
         })
         {
-            var text = string.Join("\n", SecretInstructions.For(tenant, options));
-            var files = new ManifestRenderer(options, Plans).RenderTenant(tenant);
-            var named = files.Where(f => f.Path.EndsWith(".yaml", StringComparison.Ordinal)).SelectMany(f => Yaml.Documents(f.Content))
-                .SelectMany(d => SecretNames(d)).Distinct(StringComparer.Ordinal).ToList();
+            var text = string.Join("\n", SecretInstructions.For(tenant, options, plans[tenant.Plan]));
+            var files = new ManifestRenderer(options, plans).RenderTenant(tenant);
+            var documents = files.Where(f => f.Path.EndsWith(".yaml", StringComparison.Ordinal)).SelectMany(f => Yaml.Documents(f.Content)).ToList();
+            var named = documents.SelectMany(d => SecretNames(d)).Distinct(StringComparer.Ordinal).ToList();
+
+            // what operators make: CloudNativePG a cluster's superuser and CA Secrets, Kamaji the admin kubeconfig
+            var generated = documents.Where(d => (string?)d["kind"] == "Cluster" && ((string)d["apiVersion"]!).StartsWith("postgresql.cnpg.io/", StringComparison.Ordinal))
+                .SelectMany(d => new[] { (string)d["metadata"]!["name"]! + "-superuser", (string)d["metadata"]!["name"]! + "-ca" }).ToHashSet(StringComparer.Ordinal);
             Assert.NotEmpty(named);
-            foreach (var secret in named)
+            foreach (var secret in named.Where(n => !generated.Contains(n)))
             {
                 Assert.True(text.Contains($"secret generic {secret} ", StringComparison.Ordinal) || text.Contains($"get secret {secret} ", StringComparison.Ordinal), $"{tenant.Id}: {secret} is not created by:\n{text}");
+            }
+
+            if (tenant.Isolation != "namespace")
+            {
+                Assert.Contains("create clusterrolebinding bruno-platform-", text, StringComparison.Ordinal); // the remote platform reconciler's one-time binding
             }
         }
     }
@@ -390,12 +430,12 @@ public sealed class RenderingTests
             ManifestWriter.Write(root, files);
             Assert.False(File.Exists(stale)); // the folder is the render, nothing else
             Assert.True(File.Exists(Path.Combine(root, "README.md"))); // what is not Bruno's is left alone
-            Assert.Equal(files.Single(f => f.Path == "tenants/acme/deployment.yaml").Content, File.ReadAllText(Path.Combine(root, "tenants", "acme", "deployment.yaml")));
+            Assert.Equal(files.Single(f => f.Path == "tenants/acme/workloads/deployment.yaml").Content, File.ReadAllText(Path.Combine(root, "tenants", "acme", "workloads", "deployment.yaml")));
 
             var before = Directory.GetFiles(root, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToList();
-            Assert.Throws<ArgumentException>(() => ManifestWriter.Write(root, [new RenderedFile("tenants/acme/deployment.yaml", "changed\n"), new RenderedFile("../escape.yaml", "x\n")]));
+            Assert.Throws<ArgumentException>(() => ManifestWriter.Write(root, [new RenderedFile("tenants/acme/workloads/deployment.yaml", "changed\n"), new RenderedFile("../escape.yaml", "x\n")]));
             Assert.Equal(before, Directory.GetFiles(root, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToList());
-            Assert.Equal(files.Single(f => f.Path == "tenants/acme/deployment.yaml").Content, File.ReadAllText(Path.Combine(root, "tenants", "acme", "deployment.yaml")));
+            Assert.Equal(files.Single(f => f.Path == "tenants/acme/workloads/deployment.yaml").Content, File.ReadAllText(Path.Combine(root, "tenants", "acme", "workloads", "deployment.yaml")));
             Assert.False(File.Exists(Path.Combine(Path.GetDirectoryName(root)!, "escape.yaml")));
         }
         finally

@@ -41,6 +41,31 @@ public sealed class WorkerNodesTests
     private static string Group(JsonObject o) => ((string)o["apiVersion"]!).Split('/')[0];
 
     [Fact]
+    public void RenderTenant_InClusterApiMode_AppliesClusterApisObjects_InsteadOfATenantControlPlane_AfterTheDataStore()
+    {
+        var files = new ManifestRenderer(ClusterApiOptions(), RenderingTests.Plans).RenderTenant(RenderingTests.Tenant("initech", "kamaji", "premium"));
+        var objects = files.Where(f => f.Path.EndsWith(".yaml", StringComparison.Ordinal) && !f.Path.EndsWith("/kustomization.yaml", StringComparison.Ordinal))
+            .SelectMany(f => Yaml.Documents(f.Content).Select(d => (f.Path, Document: d))).ToList();
+        Assert.DoesNotContain(objects, o => (string?)o.Document["kind"] == "TenantControlPlane"); // the provider makes it from the KamajiControlPlane
+        var controlPlane = objects.Where(o => o.Path.StartsWith("tenants/initech/controlplane/", StringComparison.Ordinal)).Select(o => (string)o.Document["kind"]!).ToList();
+        Assert.Contains("Cluster", controlPlane);
+        Assert.Contains("KamajiControlPlane", controlPlane);
+        Assert.Contains("MachineDeployment", controlPlane);
+
+        // controlplane-<id> waits for the Cluster to be Available (30m) and runs after tenant-<id>, which applies the DataStore's part
+        var kustomization = objects.Single(o => o.Path == "tenants/initech/kustomization-controlplane.yaml").Document["spec"]!;
+        Assert.Equal("Cluster", (string?)kustomization["healthChecks"]![0]!["kind"]);
+        Assert.Equal("cluster.x-k8s.io/v1beta2", (string?)kustomization["healthCheckExprs"]![0]!["apiVersion"]);
+        Assert.Equal("30m", (string?)kustomization["timeout"]);
+        Assert.Equal("tenant-initech", (string?)kustomization["dependsOn"]![0]!["name"]);
+
+        // everything with a schema passes it (the provider's own kinds and the KubeadmConfigTemplate have none here)
+        var failures = objects.Where(o => !((string)o.Document["apiVersion"]!).StartsWith("infrastructure.cluster.x-k8s.io/", StringComparison.Ordinal) && (string?)o.Document["kind"] != "KubeadmConfigTemplate")
+            .SelectMany(o => Schemas.Errors(o.Document, "v1.35.0").Select(e => $"{o.Path}: {e}")).ToList();
+        Assert.Empty(failures);
+    }
+
+    [Fact]
     public void Kubeadm_TheControlPlaneIsReachedByItsLoadBalancer_OrByItsGatewayHostName_WithKonnectivityKept()
     {
         var byDefault = Spec(Objects(RenderingTests.ExternalLlm())["tenantcontrolplane.yaml"]);
@@ -288,7 +313,7 @@ public sealed class WorkerNodesTests
         Assert.Equal("30m", capi.Timeout);
 
         // The kubeadm file is, byte for byte, the one RenderTenant writes today (so it can take ForTenant's files as they are).
-        var rendered = RenderingTests.Cases()["kamaji"].Single(f => f.Path == "tenants/initech/tenantcontrolplane.yaml").Content;
+        var rendered = RenderingTests.Cases()["kamaji"].Single(f => f.Path == "tenants/initech/controlplane/tenantcontrolplane.yaml").Content;
         Assert.Equal(rendered, Bruno.Kubernetes.Yaml.YamlWriter.Write(Kamaji.ForTenant("initech", Manifest.Labels("tenant", RenderingTests.Tenant("initech", "kamaji", "premium", "soc2", "hipaa")), "bruno-postgres", RenderingTests.ExternalLlm().Kamaji).Manifests.Single().Body));
 
         // Both paths apply the workloads through Kamaji's admin kubeconfig, in-cluster key.

@@ -22,7 +22,7 @@ public sealed class ManifestApiTests
         var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync(Http.Ct)).RootElement;
         Assert.Equal("namespace", body.GetProperty("isolation").GetString());
         var files = body.GetProperty("files").EnumerateArray().ToDictionary(f => f.GetProperty("path").GetString()!, f => f.GetProperty("content").GetString()!);
-        Assert.Contains("storageClassName: fast-ssd", files[$"tenants/{tenant}/persistentvolumeclaim.yaml"], StringComparison.Ordinal); // the server's settings
+        Assert.Contains("storageClassName: fast-ssd", files[$"tenants/{tenant}/workloads/persistentvolumeclaim.yaml"], StringComparison.Ordinal); // the server's settings
         Assert.True(files.ContainsKey($"flux-tenants/tenant-{tenant}.yaml"));
         Assert.Contains(body.GetProperty("secrets").EnumerateArray(), l => l.GetString()!.Contains("create secret generic agent-bruno-keys", StringComparison.Ordinal));
 

@@ -61,8 +61,36 @@ public sealed class PlanOptions
     /// <summary>The tenant's namespace quota and container limits on Kubernetes (the design's numbers by default).</summary>
     public NamespaceQuotaOptions Namespace { get; set; } = new();
 
+    /// <summary>
+    /// A PostgreSQL server of the tenant's own for its Kamaji control plane (off by default: the control plane keeps its
+    /// state in the shared DataStore). Used by Kamaji tenants only (docs/kubernetes.md, "Levels").
+    /// </summary>
+    public OwnDataStoreOptions OwnDataStore { get; set; } = new();
+
     /// <summary>The document limits of this plan.</summary>
     public Documents.DocumentQuota DocumentQuota => new(MaxDocuments, MaxStorageBytes);
+}
+
+/// <summary>
+/// A Kamaji tenant's own PostgreSQL server (a CloudNativePG cluster in its control plane's namespace): whether the plan
+/// gives one, and its size.
+/// </summary>
+public sealed class OwnDataStoreOptions
+{
+    /// <summary>Whether the plan's Kamaji tenants get a PostgreSQL server of their own.</summary>
+    public bool Enabled { get; set; }
+
+    /// <summary>PostgreSQL instances, 1-5: a primary and its standbys.</summary>
+    public int Instances { get; set; } = 2;
+
+    /// <summary>Each instance's volume, GiB.</summary>
+    public int StorageGiB { get; set; } = 10;
+
+    /// <summary>CPU cores of each instance (requested and the limit).</summary>
+    public double CpuCores { get; set; } = 0.5;
+
+    /// <summary>Memory of each instance, GiB (requested and the limit).</summary>
+    public double MemoryGiB { get; set; } = 1;
 }
 
 /// <summary>

@@ -74,6 +74,12 @@ public sealed partial class PlanOptionsValidator : IValidateOptions<PlanOptions>
             yield return $"{prefix}:ClientRequestsPerMinute must be between 1 and RequestsPerMinute.";
         }
 
+        var own = plan.OwnDataStore;
+        if (own is null || (own.Enabled && (own.Instances is < 1 or > 5 || own.StorageGiB < 1 || own.CpuCores <= 0 || own.MemoryGiB <= 0)))
+        {
+            yield return $"{prefix}:OwnDataStore: Instances must be 1-5, StorageGiB at least 1, CpuCores and MemoryGiB positive.";
+        }
+
         foreach (var error in Errors(plan.Namespace, $"{prefix}:Namespace"))
         {
             yield return error;

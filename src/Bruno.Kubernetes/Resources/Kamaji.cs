@@ -218,29 +218,40 @@ internal static class Kamaji
     /// migration), each with the containers sized above; two Services (the control plane's and one to spare), a
     /// LoadBalancer only with that service type and NodePorts (the API server's and the konnectivity server's) only with
     /// NodePort or LoadBalancer; no volume claims; Secrets for Kamaji's and, in cluster-api mode, for each machine's
-    /// bootstrap data.
+    /// bootstrap data. With a PostgreSQL of the tenant's own (<paramref name="ownPostgres"/>),
+    /// its instances and one more pod (CloudNativePG's initdb or join job, sized as an instance), a claim per
+    /// instance and its three Services (<c>-rw</c>, <c>-ro</c>, <c>-r</c>).
     /// </summary>
-    public static V1ResourceQuota Quota(string ns, Dictionary<string, string> labels, KamajiOptions k)
+    public static V1ResourceQuota Quota(string ns, Dictionary<string, string> labels, KamajiOptions k, Contracts.DataStorePlan? ownPostgres = null)
     {
         var pods = (2 * k.Replicas) + 1;
         var all = Components.Select(c => c.Sizing).Append(Konnectivity).ToList();
         var exposed = k.ServiceType is "NodePort" or "LoadBalancer";
-        return TenantNamespace.Quota(ns, labels, new SortedDictionary<string, ResourceQuantity>(StringComparer.Ordinal)
+        var pgPods = ownPostgres is null ? 0 : ownPostgres.Instances + 1;
+        var pgMilliCpu = ownPostgres is null ? 0 : (int)Math.Round(pgPods * ownPostgres.CpuCores * 1000);
+        var pgMemoryMiB = ownPostgres is null ? 0 : (int)Math.Round(pgPods * ownPostgres.MemoryGiB * 1024);
+        var hard = new SortedDictionary<string, ResourceQuantity>(StringComparer.Ordinal)
         {
-            ["requests.cpu"] = new(Cpu(pods * all.Sum(c => c.RequestMilliCpu))),
-            ["requests.memory"] = new(Memory(pods * all.Sum(c => c.RequestMemoryMiB))),
-            ["limits.cpu"] = new(Cpu(pods * all.Sum(c => c.LimitMilliCpu))),
-            ["limits.memory"] = new(Memory(pods * all.Sum(c => c.LimitMemoryMiB))),
-            ["pods"] = Quantities.Count(pods),
-            ["count/services"] = Quantities.Count(2), // the control plane's, and one to spare
+            ["requests.cpu"] = new(Cpu((pods * all.Sum(c => c.RequestMilliCpu)) + pgMilliCpu)),
+            ["requests.memory"] = new(Memory((pods * all.Sum(c => c.RequestMemoryMiB)) + pgMemoryMiB)),
+            ["limits.cpu"] = new(Cpu((pods * all.Sum(c => c.LimitMilliCpu)) + pgMilliCpu)),
+            ["limits.memory"] = new(Memory((pods * all.Sum(c => c.LimitMemoryMiB)) + pgMemoryMiB)),
+            ["pods"] = Quantities.Count(pods + pgPods),
+            ["count/services"] = Quantities.Count(2 + (ownPostgres is null ? 0 : 3)), // the control plane's, and one to spare
             ["services.loadbalancers"] = Quantities.Count(k.ServiceType == "LoadBalancer" ? 1 : 0),
             ["services.nodeports"] = Quantities.Count(exposed ? 2 : 0),
-            ["count/persistentvolumeclaims"] = Quantities.Count(0),
+            ["count/persistentvolumeclaims"] = Quantities.Count(ownPostgres?.Instances ?? 0),
             // Kamaji's certificates and kubeconfigs, about twenty; in cluster-api mode also a bootstrap-data Secret per
             // machine (twice the workers: a rollout makes the new machines before it deletes the old)
             ["count/secrets"] = Quantities.Count(64 + (k.Workers.Mode == "cluster-api" ? 2 * k.Workers.Replicas : 0)),
             ["count/configmaps"] = Quantities.Count(16),
-        });
+        };
+        if (ownPostgres is not null)
+        {
+            hard["requests.storage"] = Quantities.GiB(ownPostgres.Instances * ownPostgres.StorageGiB);
+        }
+
+        return TenantNamespace.Quota(ns, labels, hard);
     }
 
     /// <summary>

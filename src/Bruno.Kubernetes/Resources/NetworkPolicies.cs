@@ -14,7 +14,14 @@ internal static class NetworkPolicies
 {
     private const string NamespaceLabel = "kubernetes.io/metadata.name";
 
-    public static IEnumerable<V1NetworkPolicy> ForNamespace(string ns, Dictionary<string, string> labels, KubernetesOptions options, Dictionary<string, string> brunoPods, string? fromNamespace)
+    /// <summary>
+    /// A namespace Bruno runs in. <paramref name="fromNamespace"/>: the management namespace, when the management plane
+    /// runs in the same cluster. <paramref name="remote"/>: a tenant's own cluster, where the management plane's
+    /// requests come from <see cref="RemoteTenantOptions.ManagementCidrs"/> or through the cluster's ingress controller
+    /// (<see cref="RemoteTenantOptions.IngressNamespace"/>), and telemetry goes to <see cref="RemoteTenantOptions.OtlpEndpoint"/>'s
+    /// addresses rather than to a collector in the monitoring namespace.
+    /// </summary>
+    public static IEnumerable<V1NetworkPolicy> ForNamespace(string ns, Dictionary<string, string> labels, KubernetesOptions options, Dictionary<string, string> brunoPods, string? fromNamespace, bool remote = false)
     {
         yield return DefaultDeny(ns, labels);
         yield return Policy(ns, "allow-same-namespace", labels, new V1NetworkPolicySpec
@@ -26,9 +33,25 @@ internal static class NetworkPolicies
         });
         yield return Dns(ns, labels);
         yield return LlmEndpoint(ns, labels, options, new V1LabelSelector { MatchLabels = brunoPods });
-        foreach (var p in ForMonitoring(ns, labels, options, new V1LabelSelector { MatchLabels = brunoPods }))
+        foreach (var p in ForMonitoring(ns, labels, options, new V1LabelSelector { MatchLabels = brunoPods }, remote))
         {
             yield return p;
+        }
+
+        if (remote)
+        {
+            var r = options.RemoteTenants;
+            List<V1NetworkPolicyPeer> peers =
+            [
+                .. r.ManagementCidrs.Order(StringComparer.Ordinal).Select(c => new V1NetworkPolicyPeer { IpBlock = new V1IPBlock { Cidr = c } }),
+                .. string.IsNullOrEmpty(r.IngressNamespace) ? [] : new[] { new V1NetworkPolicyPeer { NamespaceSelector = Select(NamespaceLabel, r.IngressNamespace) } },
+            ];
+            yield return Policy(ns, "allow-from-management", labels, new V1NetworkPolicySpec
+            {
+                PodSelector = new V1LabelSelector { MatchLabels = brunoPods },
+                PolicyTypes = ["Ingress"],
+                Ingress = [new V1NetworkPolicyIngressRule { FromProperty = peers, Ports = [Port("TCP", options.Port)] }],
+            });
         }
 
         if (fromNamespace is not null)
@@ -195,7 +218,7 @@ internal static class NetworkPolicies
     /// authenticate every caller); out, DNS and the DataStore's endpoints (<see cref="DataStorePeers"/>). The API server
     /// reaches the tenant's nodes through the konnectivity tunnel the agents open, so it needs no other way out.
     /// </summary>
-    public static IEnumerable<V1NetworkPolicy> ForControlPlane(string ns, Dictionary<string, string> labels, int apiServerPort, int konnectivityPort, IEnumerable<string> dataStoreEndpoints)
+    public static IEnumerable<V1NetworkPolicy> ForControlPlane(string ns, Dictionary<string, string> labels, int apiServerPort, int konnectivityPort, IEnumerable<string> dataStoreEndpoints, string? ownPostgres = null)
     {
         yield return DefaultDeny(ns, labels);
         yield return Dns(ns, labels);
@@ -209,9 +232,75 @@ internal static class NetworkPolicies
         {
             PodSelector = new V1LabelSelector(),
             PolicyTypes = ["Egress"],
-            Egress = [.. dataStoreEndpoints.Order(StringComparer.Ordinal).Select(DataStorePeers)],
+            Egress = ownPostgres is null
+                ? [.. dataStoreEndpoints.Order(StringComparer.Ordinal).Select(DataStorePeers)]
+                : [new V1NetworkPolicyEgressRule { To = [new V1NetworkPolicyPeer { PodSelector = Select(CloudNativePg.ClusterLabel, ownPostgres) }], Ports = [Port("TCP", CloudNativePg.PostgresPort)] }],
         });
     }
+
+    /// <summary>
+    /// The policies of a Kamaji tenant's own PostgreSQL (CloudNativePG) pods in the control plane's namespace. In: on
+    /// 5432, the control plane's pods (kine, by Kamaji's <c>kamaji.clastix.io/name</c> label) and Kamaji's operator
+    /// (it creates the control plane's database and role); on 5432 and 8000, the CloudNativePG operator and the
+    /// cluster's other instances (replication, status). Out: the other instances on the same ports, and the management
+    /// cluster's API server (<see cref="KamajiOptions.ApiServerCidrs"/>), where the instance manager reads and updates its
+    /// Cluster; DNS is allowed for every pod of the namespace already. Nothing else reaches or is reached.
+    /// </summary>
+    public static IEnumerable<V1NetworkPolicy> ForOwnPostgres(string ns, Dictionary<string, string> labels, string cluster, string controlPlane, KamajiOptions k)
+    {
+        var postgres = Select(CloudNativePg.ClusterLabel, cluster);
+        var both = new List<V1NetworkPolicyPort> { Port("TCP", CloudNativePg.PostgresPort), Port("TCP", CloudNativePg.InstanceManagerPort) };
+        yield return Policy(ns, "allow-postgres", labels, new V1NetworkPolicySpec
+        {
+            PodSelector = postgres,
+            PolicyTypes = ["Ingress", "Egress"],
+            Ingress =
+            [
+                new V1NetworkPolicyIngressRule
+                {
+                    FromProperty =
+                    [
+                        new V1NetworkPolicyPeer { PodSelector = Select("kamaji.clastix.io/name", controlPlane) },
+                        new V1NetworkPolicyPeer { NamespaceSelector = Select(NamespaceLabel, k.OperatorNamespace), PodSelector = new V1LabelSelector { MatchLabels = Sorted(k.OperatorPodLabels) } },
+                    ],
+                    Ports = [Port("TCP", CloudNativePg.PostgresPort)],
+                },
+                new V1NetworkPolicyIngressRule
+                {
+                    FromProperty =
+                    [
+                        new V1NetworkPolicyPeer { PodSelector = Select(CloudNativePg.ClusterLabel, cluster) },
+                        new V1NetworkPolicyPeer { NamespaceSelector = Select(NamespaceLabel, k.CloudNativePgNamespace), PodSelector = new V1LabelSelector { MatchLabels = Sorted(k.CloudNativePgPodLabels) } },
+                    ],
+                    Ports = both,
+                },
+            ],
+            Egress =
+            [
+                new V1NetworkPolicyEgressRule { To = [new V1NetworkPolicyPeer { PodSelector = Select(CloudNativePg.ClusterLabel, cluster) }], Ports = [.. both] },
+                new V1NetworkPolicyEgressRule { To = [.. k.ApiServerCidrs.Order(StringComparer.Ordinal).Select(c => new V1NetworkPolicyPeer { IpBlock = new V1IPBlock { Cidr = c } })], Ports = [Port("TCP", k.ApiServerPort)] },
+            ],
+        });
+    }
+
+    /// <summary>
+    /// A policy in the management namespace <paramref name="ns"/>, rendered with a tenant in a cluster of its own: the
+    /// management plane's pods (<paramref name="from"/>) may reach the addresses the remote tenants are served at
+    /// (<see cref="RemoteTenantOptions.TenantCidrs"/>) on <see cref="RemoteTenantOptions.TenantPort"/>.
+    /// </summary>
+    public static V1NetworkPolicy ToRemoteTenant(string ns, string name, Dictionary<string, string> labels, RemoteTenantOptions remote, V1LabelSelector from) => Policy(ns, name, labels, new V1NetworkPolicySpec
+    {
+        PodSelector = from,
+        PolicyTypes = ["Egress"],
+        Egress =
+        [
+            new V1NetworkPolicyEgressRule
+            {
+                To = [.. remote.TenantCidrs.Order(StringComparer.Ordinal).Select(c => new V1NetworkPolicyPeer { IpBlock = new V1IPBlock { Cidr = c } })],
+                Ports = [Port("TCP", remote.TenantPort)],
+            },
+        ],
+    });
 
     /// <summary>
     /// The way out to one DataStore endpoint (<c>host:port</c>): a Service name <c>&lt;service&gt;.&lt;namespace&gt;.svc…</c>
@@ -241,8 +330,12 @@ internal static class NetworkPolicies
         ],
     };
 
-    /// <summary>Prometheus's scrapes in (from its pods in the monitoring namespace, to Bruno's port), and OTLP out to the collector when one is set.</summary>
-    private static IEnumerable<V1NetworkPolicy> ForMonitoring(string ns, Dictionary<string, string> labels, KubernetesOptions options, V1LabelSelector brunoPods)
+    /// <summary>
+    /// Prometheus's scrapes in (from its pods in the monitoring namespace, to Bruno's port), and OTLP out to the
+    /// collector when one is set: in the monitoring namespace, or, in a tenant's own cluster (<paramref name="remote"/>),
+    /// to the remote tenants' collector's CIDR blocks.
+    /// </summary>
+    private static IEnumerable<V1NetworkPolicy> ForMonitoring(string ns, Dictionary<string, string> labels, KubernetesOptions options, V1LabelSelector brunoPods, bool remote = false)
     {
         var monitoring = options.Monitoring;
         yield return Policy(ns, "allow-metrics-scrape", labels, new V1NetworkPolicySpec
@@ -258,7 +351,19 @@ internal static class NetworkPolicies
                 },
             ],
         });
-        if (monitoring.OtlpPort is { } otlp)
+        if (remote)
+        {
+            if (options.RemoteTenants.OtlpPort is { } remoteOtlp)
+            {
+                yield return Policy(ns, "allow-otlp", labels, new V1NetworkPolicySpec
+                {
+                    PodSelector = brunoPods,
+                    PolicyTypes = ["Egress"],
+                    Egress = [new V1NetworkPolicyEgressRule { To = [.. options.RemoteTenants.OtlpCidrs.Order(StringComparer.Ordinal).Select(c => new V1NetworkPolicyPeer { IpBlock = new V1IPBlock { Cidr = c } })], Ports = [Port("TCP", remoteOtlp)] }],
+                });
+            }
+        }
+        else if (monitoring.OtlpPort is { } otlp)
         {
             yield return Policy(ns, "allow-otlp", labels, new V1NetworkPolicySpec
             {

@@ -39,7 +39,8 @@ internal static class ManifestEndpoints
     internal static TenantManifests Render(TenantRecord record, BrunoOptions bruno, KubernetesOptions kubernetes)
     {
         var deployment = record.ToDeployment();
-        var files = new ManifestRenderer(kubernetes, bruno.PlanResources()).RenderTenant(deployment);
-        return new TenantManifests(record.Id.Value, record.Profile.Isolation, files, SecretInstructions.For(deployment, kubernetes));
+        var plans = bruno.PlanResources();
+        var files = new ManifestRenderer(kubernetes, plans).RenderTenant(deployment);
+        return new TenantManifests(record.Id.Value, record.Profile.Isolation, files, SecretInstructions.For(deployment, kubernetes, plans.GetValueOrDefault(deployment.Plan)));
     }
 }

@@ -115,6 +115,29 @@ public sealed class ManifestRenderer
         return Sorted(files);
     }
 
+    // A remote tenant's keys reach its cluster as Flux variables when a management-side Secret holds them: filled by an
+    // ExternalSecret, or decrypted by Flux from the operator's SOPS file.
+    private bool KeysAsVariables => _options.SecretsProvider is "external-secrets" or "sops";
+
+    // The age key Secret Flux decrypts a tenant's SOPS files with (in its namespace), with the SOPS provider.
+    private string? SopsAgeSecret() => _options.SecretsProvider == "sops" ? _options.Secrets.SopsAgeSecret : null;
+
+    // With the SOPS provider: the tenant's folder of encrypted Secrets (secrets/tenants/<id>/, its kustomization listing
+    // the file the --secrets lines write) added to files, and the reference tenants/<id>/ lists it by.
+    private List<string> SopsTenant(TenantDeployment tenant, List<RenderedFile> files)
+    {
+        if (_options.SecretsProvider != "sops")
+        {
+            return [];
+        }
+
+        files.Add(Single(SopsTenantFolder(tenant.Id) + "/kustomization.yaml", SopsKustomization([SecretInstructions.TenantSecretFile(tenant)])));
+        return ["../../" + SopsTenantFolder(tenant.Id)];
+    }
+
+    /// <summary>Where the operator's SOPS-encrypted Secrets of tenant <paramref name="id"/> go (with <c>Secrets:Provider</c> sops).</summary>
+    public static string SopsTenantFolder(string id) => "secrets/tenants/" + id;
+
     /// <summary>
     /// Where the operator's SOPS-encrypted Secrets of the management namespace go (with <c>Secrets:Provider</c> sops);
     /// a tenant's follow the same convention under <c>secrets/tenants/&lt;id&gt;/</c>.
@@ -364,9 +387,9 @@ public sealed class ManifestRenderer
                     platform.Add(new Manifest("rolebinding-reconciler.yaml", Reconcilers.RoleBinding(tenantNs, labels, workloadsName, flux.Namespace)));
                     platform.Add(new Manifest("kustomization-workloads.yaml", Flux.Kustomization(
                         new Flux.Spec(workloadsName, flux.Namespace, root + "/workloads", labels, [deployment], [(entryName, flux.Namespace)], ServiceAccount: workloadsName), flux)));
-                    files.AddRange(Folder(root, platform));
+                    files.AddRange(Folder(root, platform, SopsTenant(tenant, files)));
                     files.AddRange(Folder(root + "/workloads", workloads));
-                    entry = new Flux.Spec(entryName, flux.Namespace, root, labels, [new("v1", "Namespace", tenantNs, null)], [(PlatformKustomization, flux.Namespace)], ServiceAccount: PlatformAccount);
+                    entry = new Flux.Spec(entryName, flux.Namespace, root, labels, [new("v1", "Namespace", tenantNs, null)], [(PlatformKustomization, flux.Namespace)], ServiceAccount: PlatformAccount, DecryptionSecret: SopsAgeSecret());
                     break;
                 }
 
@@ -410,9 +433,9 @@ public sealed class ManifestRenderer
                     }
 
                     management.AddRange(RemoteReconcilers(tenant, plan, labels, cpNs, controlPlane.Kubeconfig, files));
-                    files.AddRange(Folder(root, management));
+                    files.AddRange(Folder(root, management, SopsTenant(tenant, files)));
                     files.AddRange(Folder(root + "/controlplane", controlPlane.Manifests));
-                    entry = new Flux.Spec(entryName, flux.Namespace, root, labels, checks, [(PlatformKustomization, flux.Namespace)], ServiceAccount: PlatformAccount);
+                    entry = new Flux.Spec(entryName, flux.Namespace, root, labels, checks, [(PlatformKustomization, flux.Namespace)], ServiceAccount: PlatformAccount, DecryptionSecret: SopsAgeSecret());
                     break;
                 }
 
@@ -422,8 +445,8 @@ public sealed class ManifestRenderer
                     var remoteNs = Names.DedicatedNamespace(id);
                     var management = new List<Manifest> { Manifest.Of("namespace.yaml", TenantNamespace.Namespace(remoteNs, labels)) };
                     management.AddRange(RemoteReconcilers(tenant, plan, labels, remoteNs, (ClusterKubeconfigSecret(tenant), "value"), files));
-                    files.AddRange(Folder(root, management));
-                    entry = new Flux.Spec(entryName, flux.Namespace, root, labels, [new("v1", "Namespace", remoteNs, null)], [(PlatformKustomization, flux.Namespace)], ServiceAccount: PlatformAccount);
+                    files.AddRange(Folder(root, management, SopsTenant(tenant, files)));
+                    entry = new Flux.Spec(entryName, flux.Namespace, root, labels, [new("v1", "Namespace", remoteNs, null)], [(PlatformKustomization, flux.Namespace)], ServiceAccount: PlatformAccount, DecryptionSecret: SopsAgeSecret());
                     break;
                 }
 
@@ -488,7 +511,7 @@ public sealed class ManifestRenderer
             new("kustomization-platform.yaml", Flux.Kustomization(new Flux.Spec(platformName, ns, root + "/cluster", labels, [], [], kubeconfig, ServiceAccount: Reconcilers.PlatformAccount, Source: sourceRef), flux)),
             new("kustomization-workloads.yaml", Flux.Kustomization(new Flux.Spec(
                 Names.Label("workloads-", id), ns, root + "/workloads", labels, [new("apps/v1", "Deployment", Workload, tenantNs)], [(platformName, ns)], kubeconfig,
-                ServiceAccount: Reconcilers.WorkloadsAccount, Source: sourceRef, SubstituteFrom: string.IsNullOrEmpty(store) ? null : [Reconcilers.KeysVariablesSecret]), flux)),
+                ServiceAccount: Reconcilers.WorkloadsAccount, Source: sourceRef, SubstituteFrom: KeysAsVariables ? [Reconcilers.KeysVariablesSecret] : null), flux)),
         };
         if (!string.IsNullOrEmpty(store))
         {
@@ -538,7 +561,7 @@ public sealed class ManifestRenderer
             Manifest.Of("service.yaml", BrunoWorkload.Service(shape, _options)),
             Manifest.Of("poddisruptionbudget.yaml", BrunoWorkload.DisruptionBudget(shape)),
         };
-        if (remote && !string.IsNullOrEmpty(_options.ExternalSecretStore))
+        if (remote && KeysAsVariables)
         {
             manifests.Add(new Manifest("secret-keys.yaml", Reconcilers.KeysSecret(ns, labels)));
         }

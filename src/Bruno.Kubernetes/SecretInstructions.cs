@@ -100,14 +100,32 @@ public static class SecretInstructions
             return lines;
         }
 
-        if (options.SecretsProvider == "sops")
-        {
-            lines.Add($"# SOPS: a tenant's encrypted Secrets will live in secrets/tenants/{tenant.Id}/ once the tenant's folder takes them in; until then, create them directly:");
-        }
-
         lines.Add($"# the tenant's master key wraps every key of its store: copy {In}master-key\" into your secret manager before the folder is removed; losing it loses the data");
         lines.Add(Generate(BrunoWorkload.MasterKey));
         lines.Add(Prompt(BrunoWorkload.LlmApiKey, "the LLM endpoint's API key (empty for none)"));
+        if (options.SecretsProvider == "sops")
+        {
+            // Encrypted into the repository: the keys Secret in the tenant's namespace, or, for a tenant in a cluster of
+            // its own, the Secret of Flux variables next to its Kustomizations (each value base64, as the ExternalSecret writes it)
+            var file = TenantSecretFile(tenant);
+            var folder = ManifestRenderer.SopsTenantFolder(tenant.Id);
+            lines.Add($"# SOPS: Flux decrypts {folder}/ with the age key in {options.Secrets.SopsAgeSecret} ({options.Flux.Namespace}), made by `bruno render platform --secrets`; export SOPS_AGE_RECIPIENTS=age1... (its public key) first");
+            string create;
+            if (remoteNs is null)
+            {
+                create = $"kubectl -n {ns} create secret generic {BrunoWorkload.KeysSecret} {FromFiles([BrunoWorkload.MasterKey, BrunoWorkload.LlmApiKey])}";
+            }
+            else
+            {
+                lines.Add($"(umask 077 && {string.Join(" && ", Reconcilers.KeyVariables.Select(v => $"base64 -w0 < {In}{v.Key}\" > {In}{v.Key}-b64\""))})");
+                create = $"kubectl -n {remoteNs} create secret generic {Reconcilers.KeysVariablesSecret} {string.Join(" ", Reconcilers.KeyVariables.Select(v => $"--from-file={v.Variable}={In}{v.Key}-b64\""))}";
+            }
+
+            lines.Add($"{create} --dry-run=client -o yaml > {In}{file}\" && sops --encrypt --encrypted-regex '^(data|stringData)$' {In}{file}\" > {folder}/{file}");
+            lines.Add(Close());
+            return lines;
+        }
+
         lines.Add($"kubectl {target}create namespace {ns} --dry-run=client -o yaml | kubectl {target}apply -f -");
         lines.Add($"kubectl {target}-n {ns} create secret generic {BrunoWorkload.KeysSecret} {FromFiles([BrunoWorkload.MasterKey, BrunoWorkload.LlmApiKey])}");
         lines.Add(Close());
@@ -209,6 +227,17 @@ public static class SecretInstructions
     }
 
     private static string SopsFile(string secret) => $"secret-{secret}.yaml";
+
+    /// <summary>
+    /// The file of <see cref="ManifestRenderer.SopsTenantFolder"/> with the SOPS provider: the keys Secret of a namespace
+    /// tenant, or the Secret of Flux variables of a tenant in a cluster of its own (its keys reach that cluster by
+    /// substitution, as with External Secrets).
+    /// </summary>
+    public static string TenantSecretFile(TenantDeployment tenant)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        return SopsFile(tenant.Isolation == "namespace" ? BrunoWorkload.KeysSecret : Reconcilers.KeysVariablesSecret);
+    }
 
     // The catalog's connection string into the private folder: composed by kubectl from the Secret CloudNativePG
     // generates (the value goes from kubectl's output into the file), or typed for a server the operator brings.

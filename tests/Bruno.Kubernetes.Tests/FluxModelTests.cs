@@ -225,16 +225,19 @@ public sealed class FluxModelTests
         Assert.DoesNotContain(FluxModel.Check(files, Flux, bound), f => f.Reason.Contains("RBAC", StringComparison.Ordinal) || f.Reason.Contains("may not", StringComparison.Ordinal));
     }
 
-    /// <summary>One options set for a whole installation: with External Secrets (vault) or with Secrets made by hand (and each Kamaji tenant's own DataStore).</summary>
-    public static TheoryData<string> Installations() => ["external-secrets", "by-hand"];
+    /// <summary>One options set for a whole installation: with External Secrets (vault), with SOPS files, or with Secrets made by hand (and each Kamaji tenant's own DataStore).</summary>
+    public static TheoryData<string> Installations() => ["external-secrets", "sops", "by-hand"];
 
     [Theory]
     [MemberData(nameof(Installations))]
     public void TheRenderedInstallation_AtEveryIsolationLevel_HasNoFinding(string name)
     {
-        var options = name == "external-secrets"
-            ? RenderingTests.ExternalLlm(o => o.ExternalSecretStore = "vault")
-            : RenderingTests.ExternalLlm(o => o.Kamaji.SharedDataStore = null);
+        var options = name switch
+        {
+            "external-secrets" => RenderingTests.ExternalLlm(o => o.ExternalSecretStore = "vault"),
+            "sops" => RenderingTests.ExternalLlm(o => o.Secrets.Provider = "sops"),
+            _ => RenderingTests.ExternalLlm(o => o.Kamaji.SharedDataStore = null),
+        };
         var findings = FluxModel.Check(Installation(options, out var prerequisites), options.Flux, prerequisites);
         Assert.True(findings.Count == 0, $"{findings.Count} findings:\n{string.Join("\n", findings)}");
     }

@@ -196,6 +196,45 @@ public sealed partial class InfrastructureTests
     }
 
     [Fact]
+    public void WithSops_ATenantsKeys_AreTheOperatorsEncryptedFile_WhichItsEntryDecrypts_AtEveryLevel()
+    {
+        var options = RenderingTests.Sops(o => o.Llm.Cidrs = ["10.40.0.0/24"]);
+        options.Llm.Endpoint = "http://10.40.0.10:11434";
+        options.RemoteTenants.ManagementCidrs = ["10.0.0.0/16"];
+        options.Flux.SourceUrl = "ssh://git@git.example.com/platform/fleet.git";
+        foreach (var (isolation, secretNs, secret) in new[] { ("namespace", "agent-bruno-acme", "agent-bruno-keys"), ("kamaji", "kamaji-acme", "agent-bruno-keys-variables"), ("dedicated-cluster", "dedicated-acme", "agent-bruno-keys-variables") })
+        {
+            var tenant = RenderingTests.Tenant("acme", isolation);
+            var files = new ManifestRenderer(options, Plans).RenderTenant(tenant);
+            var entry = Yaml.Documents(files.Single(f => f.Path == "flux-tenants/tenant-acme.yaml").Content).Single()["spec"]!;
+            Assert.Equal(("sops", "sops-age"), ((string)entry["decryption"]!["provider"]!, (string)entry["decryption"]!["secretRef"]!["name"]!));
+            Assert.Contains("../../secrets/tenants/acme", Yaml.Documents(files.Single(f => f.Path == "tenants/acme/kustomization.yaml").Content).Single()["resources"]!.AsArray().Select(r => (string)r!));
+            var listed = Yaml.Documents(files.Single(f => f.Path == "secrets/tenants/acme/kustomization.yaml").Content).Single()["resources"]!.AsArray().Select(r => (string)r!).ToList();
+            Assert.Equal([$"secret-{secret}.yaml"], listed);
+            Assert.DoesNotContain(files, f => f.Content.Contains("kind: ExternalSecret", StringComparison.Ordinal));
+
+            // the --secrets lines write that file, encrypted, holding that Secret in that namespace
+            var lines = SecretInstructions.For(tenant, options);
+            var write = Assert.Single(lines, l => l.Contains("sops --encrypt", StringComparison.Ordinal));
+            Assert.EndsWith("> secrets/tenants/acme/" + listed[0], write, StringComparison.Ordinal);
+            Assert.Contains($"kubectl -n {secretNs} create secret generic {secret} ", write, StringComparison.Ordinal);
+            Assert.DoesNotContain(lines, l => l.Contains($"create secret generic agent-bruno-keys --", StringComparison.Ordinal) && !l.Contains("sops", StringComparison.Ordinal)); // nothing created directly
+
+            if (isolation != "namespace")
+            {
+                // the remote workloads substitute the decrypted variables into the keys Secret of the tenant's cluster
+                var workloads = Yaml.Documents(files.Single(f => f.Path == $"tenants/acme/kustomization-workloads.yaml").Content).Single()["spec"]!;
+                Assert.Equal(secret, (string?)workloads["postBuild"]!["substituteFrom"]![0]!["name"]);
+                Assert.Contains(files, f => f.Path == "tenants/acme/workloads/secret-keys.yaml");
+                foreach (var variable in Bruno.Kubernetes.Resources.Reconcilers.KeyVariables.Select(v => v.Variable))
+                {
+                    Assert.Contains($"--from-file={variable}=", write, StringComparison.Ordinal);
+                }
+            }
+        }
+    }
+
+    [Fact]
     public void WithSops_FluxDecryptsTheOperatorsFiles_ThatTheSecretsLinesWrite()
     {
         var options = RenderingTests.Sops();

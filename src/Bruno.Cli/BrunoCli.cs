@@ -33,7 +33,7 @@ public static class BrunoCli
         ["serve"] = [],
         ["console"] = ["link"],
         ["render"] = ["platform"],
-        ["tenant"] = ["create", "list", "show", "suspend", "resume", "offload", "delete", "plan", "export", "import", "render", "secrets", "move", "migrate"],
+        ["tenant"] = ["create", "list", "show", "suspend", "resume", "offload", "delete", "plan", "export", "import", "render", "secrets", "join", "move", "migrate"],
         ["node"] = ["list"],
         ["token"] = ["issue"],
         ["ingest"] = [],
@@ -96,6 +96,7 @@ public static class BrunoCli
                 t.AddCommand<TenantImportCommand>("import").WithDescription("Create a tenant from a bundle, here or on another installation (--as to rename it).");
                 t.AddCommand<TenantRenderCommand>("render").WithDescription("Write the tenant's GitOps manifests at its isolation level (tenants/T/, flux-tenants/).");
                 t.AddCommand<TenantSecretsCommand>("secrets").WithDescription("Print the kubectl commands that create the Secrets its manifests name.");
+                t.AddCommand<TenantJoinCommand>("join").WithDescription("Print how a Kamaji tenant's cluster gets worker nodes (kubeadm join steps, or Cluster API's machines).");
                 t.AddCommand<TenantMoveCommand>("move").WithDescription("Move the tenant to another store node while it is in use (gateways over store nodes).");
                 t.AddCommand<TenantMigrateCommand>("migrate").WithDescription("Move the tenant to another isolation level and installation: render, export, import, verify (--confirm --yes, --abort).");
             });

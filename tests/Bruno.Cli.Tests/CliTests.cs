@@ -100,6 +100,11 @@ public sealed class CliTests : IAsyncLifetime
             Assert.Contains($"-n agent-bruno-{tenant} create secret generic agent-bruno-keys --from-file=", output, StringComparison.Ordinal);
             Assert.DoesNotContain("--from-literal", output, StringComparison.Ordinal);
 
+            // only a Kamaji tenant's cluster has worker nodes to join: one line, exit 1
+            var (notKamaji, _, why) = await RunAsync("tenant", "join", tenant);
+            Assert.Equal(1, notKamaji);
+            Assert.Contains("only a Kamaji tenant", why, StringComparison.Ordinal);
+
             // a level this machine's settings cannot render (the LLM endpoint is an in-cluster selector): one line, exit 1
             var isolated = "render-k-" + Guid.NewGuid().ToString("N")[..6];
             Assert.Equal(0, (await RunAsync("tenant", "create", isolated, "--isolation", "kamaji")).Code);

@@ -760,6 +760,7 @@ internal static class FluxModel
             {
                 ("external-secrets.io", "ExternalSecret") when (string?)o.Doc["spec"]?["target"]?["creationPolicy"] is null or "Owner" or "Orphan" => [(string?)o.Doc["spec"]?["target"]?["name"] ?? o.Name],
                 ("kamaji.clastix.io", "TenantControlPlane") => [o.Name + "-admin-kubeconfig"],
+                ("controlplane.cluster.x-k8s.io", "KamajiControlPlane") => [o.Name + "-admin-kubeconfig"], // the provider's TenantControlPlane keeps its name (decision 0043)
                 ("cluster.x-k8s.io", "Cluster") => [o.Name + "-kubeconfig"],
                 ("postgresql.cnpg.io", "Cluster") => CloudNativePgSecrets(o),
                 _ => Array.Empty<string>(),

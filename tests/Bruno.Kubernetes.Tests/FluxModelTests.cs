@@ -226,7 +226,9 @@ public sealed class FluxModelTests
     }
 
     /// <summary>One options set for a whole installation: with External Secrets (vault), with SOPS files, or with Secrets made by hand (and each Kamaji tenant's own DataStore).</summary>
-    public static TheoryData<string> Installations() => ["external-secrets", "sops", "by-hand"];
+    private static readonly string[] ClusterApiGroups = ["cluster.x-k8s.io", "controlplane.cluster.x-k8s.io", "bootstrap.cluster.x-k8s.io", "infrastructure.cluster.x-k8s.io"];
+
+    public static TheoryData<string> Installations() => ["external-secrets", "sops", "by-hand", "cluster-api"];
 
     [Theory]
     [MemberData(nameof(Installations))]
@@ -236,9 +238,17 @@ public sealed class FluxModelTests
         {
             "external-secrets" => RenderingTests.ExternalLlm(o => o.ExternalSecretStore = "vault"),
             "sops" => RenderingTests.ExternalLlm(o => o.Secrets.Provider = "sops"),
+            "cluster-api" => WorkerNodesTests.ClusterApiOptions(),
             _ => RenderingTests.ExternalLlm(o => o.Kamaji.SharedDataStore = null),
         };
-        var findings = FluxModel.Check(Installation(options, out var prerequisites), options.Flux, prerequisites);
+        var files = Installation(options, out var prerequisites);
+        if (name == "cluster-api")
+        {
+            // Cluster API's controllers are prerequisites of that mode (docs/kubernetes.md, "Worker nodes"): their CRDs exist
+            prerequisites.AddRange(ClusterApiGroups.Select(g => new Prerequisite(FluxModel.Management, "apiextensions.k8s.io", "CustomResourceDefinition", null, "*." + g)));
+        }
+
+        var findings = FluxModel.Check(files, options.Flux, prerequisites);
         Assert.True(findings.Count == 0, $"{findings.Count} findings:\n{string.Join("\n", findings)}");
     }
 

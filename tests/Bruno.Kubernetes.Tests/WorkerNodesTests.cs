@@ -21,7 +21,7 @@ public sealed class WorkerNodesTests
         change?.Invoke(o);
     });
 
-    private static KubernetesOptions ClusterApiOptions(Action<KubernetesOptions>? change = null) => RenderingTests.ExternalLlm(o =>
+    internal static KubernetesOptions ClusterApiOptions(Action<KubernetesOptions>? change = null) => RenderingTests.ExternalLlm(o =>
     {
         o.Kamaji.Workers.Mode = "cluster-api";
         o.Kamaji.Workers.Replicas = 3;

@@ -33,4 +33,31 @@ public sealed class ManifestApiTests
         using var tenantAdmin = server.Client(server.UserToken(tenant, "alice", "query", "admin"));
         Assert.Equal(HttpStatusCode.Forbidden, (await tenantAdmin.GetAsync($"/admin/v1/tenants/{tenant}/manifests", Http.Ct)).StatusCode);
     }
+
+    [Fact]
+    public async Task AdminApi_GivesAKamajiTenant_ItsWorkerJoinSteps_AndOtherLevelsNone()
+    {
+        await using var server = await RunningServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["Bruno:Kubernetes:Llm:Cidrs:0"] = "10.40.0.0/24",
+            ["Bruno:Kubernetes:RemoteTenants:ManagementCidrs:0"] = "10.0.0.0/16",
+            ["Bruno:Kubernetes:Flux:SourceUrl"] = "ssh://git@git.example.com/platform/fleet.git",
+        });
+        using var platform = server.Client(server.PlatformToken());
+        var kamaji = ServerFixture.NewTenant("kamaji");
+        var plain = ServerFixture.NewTenant("k8s");
+        (await platform.PostAsync("/admin/v1/tenants", RunningServer.Json(new { id = kamaji, isolation = "kamaji" }), Http.Ct)).EnsureSuccessStatusCode();
+        (await platform.PostAsync("/admin/v1/tenants", RunningServer.Json(new { id = plain }), Http.Ct)).EnsureSuccessStatusCode();
+
+        using var response = await platform.GetAsync($"/admin/v1/tenants/{kamaji}/manifests", Http.Ct);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync(Http.Ct)).RootElement;
+        var join = body.GetProperty("join").EnumerateArray().Select(l => l.GetString()!).ToList();
+        Assert.Contains(join, l => l.StartsWith("kubeadm token create", StringComparison.Ordinal) && l.Contains("--ttl 1h", StringComparison.Ordinal));
+        Assert.Contains(join, l => l.Contains($"ssh root@\"$NODE\" sh < {kamaji}.join", StringComparison.Ordinal)); // the token travels on stdin
+        Assert.Contains(body.GetProperty("files").EnumerateArray(), f => f.GetProperty("path").GetString() == $"tenants/{kamaji}/controlplane/tenantcontrolplane.yaml");
+
+        using var other = await platform.GetAsync($"/admin/v1/tenants/{plain}/manifests", Http.Ct);
+        Assert.Empty(JsonDocument.Parse(await other.Content.ReadAsStringAsync(Http.Ct)).RootElement.GetProperty("join").EnumerateArray());
+    }
 }

@@ -107,11 +107,34 @@ internal sealed class TenantSecretsCommand : AsyncCommand<TenantArgumentSettings
     }
 }
 
+/// <summary><c>bruno tenant join T</c>: how a Kamaji tenant's cluster gets worker nodes (the kubeadm join steps, or where to watch Cluster API's machines).</summary>
+internal sealed class TenantJoinCommand : AsyncCommand<TenantArgumentSettings>
+{
+    public override async Task<int> ExecuteAsync(CommandContext context, TenantArgumentSettings settings, CancellationToken cancellationToken)
+    {
+        var id = TenantId.Parse(settings.Tenant);
+        var manifests = await Manifests.FetchAsync(settings, id, cancellationToken);
+        if (manifests.Join is not { Count: > 0 } join)
+        {
+            throw new CliException(BrunoCli.UserError, $"tenant {id.Value} runs at the {manifests.Isolation} level: only a Kamaji tenant's cluster has worker nodes to join");
+        }
+
+        CliConsole.For(settings).Write(join, c =>
+        {
+            foreach (var line in join)
+            {
+                c.Profile.Out.Writer.WriteLine(line); // verbatim: no markup, no wrapping
+            }
+        });
+        return BrunoCli.Ok;
+    }
+}
+
 internal static class Manifests
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
-    public sealed record Response(string Tenant, string Isolation, List<RenderedFile> Files, List<string> Secrets);
+    public sealed record Response(string Tenant, string Isolation, List<RenderedFile> Files, List<string> Secrets, List<string>? Join);
 
     public static async Task<Response> FetchAsync(CliSettings settings, TenantId id, CancellationToken ct)
     {

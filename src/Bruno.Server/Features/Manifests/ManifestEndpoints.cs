@@ -7,8 +7,11 @@ using Microsoft.Extensions.Options;
 
 namespace Bruno.Server.Features.Manifests;
 
-/// <summary>A tenant's rendered GitOps files and the commands that create the Secrets they name.</summary>
-public sealed record TenantManifests(string Tenant, string Isolation, IReadOnlyList<RenderedFile> Files, IReadOnlyList<string> Secrets);
+/// <summary>
+/// A tenant's rendered GitOps files, the commands that create the Secrets they name, and, for a Kamaji tenant, how its
+/// cluster gets worker nodes (<c>kubeadm join</c> steps, or where to watch Cluster API's machines; empty otherwise).
+/// </summary>
+public sealed record TenantManifests(string Tenant, string Isolation, IReadOnlyList<RenderedFile> Files, IReadOnlyList<string> Secrets, IReadOnlyList<string> Join);
 
 /// <summary>
 /// <c>GET /admin/v1/tenants/{tenant}/manifests</c> (platform scope): the tenant's folder and Flux entry at its isolation level,
@@ -41,6 +44,7 @@ internal static class ManifestEndpoints
         var deployment = record.ToDeployment();
         var plans = bruno.PlanResources();
         var files = new ManifestRenderer(kubernetes, plans).RenderTenant(deployment);
-        return new TenantManifests(record.Id.Value, record.Profile.Isolation, files, SecretInstructions.For(deployment, kubernetes, plans.GetValueOrDefault(deployment.Plan)));
+        var join = deployment.Isolation == "kamaji" ? JoinInstructions.For(deployment, kubernetes) : [];
+        return new TenantManifests(record.Id.Value, record.Profile.Isolation, files, SecretInstructions.For(deployment, kubernetes, plans.GetValueOrDefault(deployment.Plan)), join);
     }
 }

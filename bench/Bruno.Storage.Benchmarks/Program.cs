@@ -10,12 +10,14 @@ using Bruno.Storage.Model;
 // Storage benchmark. Usage (see docs/benchmarks.md):
 //   dotnet run -c Release --project bench/Bruno.Storage.Benchmarks -- [--quick] [--idle-tenants N] [--out FILE] [--datasets DIR]
 //   --only access: access lists (issue 21) on the large dataset, written to bench/results/storage-access.json by default
+//   --quantization none|int8|binary: how the benchmark's collections hold vectors in memory (docs/decisions/0045; default int8)
 var argList = args.ToList();
 string Arg(string name, string fallback) => argList.IndexOf(name) is var i and >= 0 && i + 1 < argList.Count ? argList[i + 1] : fallback;
 var quick = argList.Contains("--quick");
 var datasets = Path.GetFullPath(Arg("--datasets", "bench/datasets"));
 var only = Arg("--only", "all"); // all | tenants | multi | cold | large | access (not part of all)
 var outFile = Path.GetFullPath(Arg("--out", only == "access" ? "bench/results/storage-access.json" : "bench/results/storage.json"));
+QuantizationChoice.Value = Enum.Parse<VectorQuantization>(Arg("--quantization", "int8"), ignoreCase: true);
 var idleTenants = int.Parse(Arg("--idle-tenants", quick ? "1000" : "5000"), System.Globalization.CultureInfo.InvariantCulture);
 var (multiT, multiN, largeN) = quick ? (4, 2000, 20_000) : (20, 5000, 100_000);
 const int Dim = 384;
@@ -40,6 +42,7 @@ var result = new JsonObject
     ["date"] = DateTimeOffset.UtcNow.ToString("O"),
     ["machine"] = new JsonObject { ["cores"] = Environment.ProcessorCount, ["os"] = Environment.OSVersion.ToString(), ["runtime"] = Environment.Version.ToString(), ["cpu"] = CpuName() },
     ["quick"] = quick,
+    ["quantization"] = QuantizationChoice.Value.ToString().ToLowerInvariant(),
 };
 
 var root = Path.Combine(Path.GetTempPath(), "bruno-bench-" + Guid.NewGuid().ToString("N"));
@@ -521,7 +524,7 @@ static async Task<TenantCollection> NewCollection(StorageEngine engine, string t
 {
     var id = TenantId.Parse(tenant);
     await engine.CreateTenantAsync(id);
-    return await engine.Tenant(id).EnsureCollectionAsync(new CollectionSpec("chunks", dim, "bench", VectorMetric.Dot));
+    return await engine.Tenant(id).EnsureCollectionAsync(new CollectionSpec("chunks", dim, "bench", VectorMetric.Dot, QuantizationChoice.Value));
 }
 
 static double Recall(IReadOnlyList<SearchHit> hits, int[] truth)
@@ -541,6 +544,12 @@ static double ReadStatus(string field)
 }
 
 static string CpuName() => File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':')[1].Trim() ?? "unknown";
+
+/// <summary>The quantisation the benchmark's collections are created with (--quantization).</summary>
+internal static class QuantizationChoice
+{
+    public static VectorQuantization Value { get; set; } = VectorQuantization.Int8;
+}
 
 /// <summary>Per-query latencies.</summary>
 internal sealed class Lat

@@ -16,9 +16,8 @@ namespace Bruno.Storage.Index;
 /// </summary>
 internal sealed class CodeArena : IGraphSpace
 {
-    private const int BlockShift = 10;
-    private const int BlockSlots = 1 << BlockShift;
-    private const int SlotMask = BlockSlots - 1;
+    private const int BlockShift = BlockTable.BlockShift;
+    private const int SlotMask = BlockTable.SlotMask;
 
     /// <summary>Rounds a stored bound up past its own float rounding and the few multiplications it goes through.</summary>
     private const double Inflate = 1 + (1.0 / (1 << 20));
@@ -88,32 +87,10 @@ internal sealed class CodeArena : IGraphSpace
     public void Reserve(int slots)
     {
         var blocks = _blocks;
-        if (slots <= blocks[0].Capacity && blocks.Length == 1)
+        if (!BlockTable.Holds(blocks.Length, blocks[0].Capacity, slots))
         {
-            return;
+            _blocks = BlockTable.Grow(blocks, slots, _count, b => b.Capacity, c => new Block(_stride, _binary, c), (from, to, count) => from.CopyTo(to, count, _stride));
         }
-
-        if (blocks.Length == 1 && blocks[0].Capacity < BlockSlots)
-        {
-            var first = new Block(_stride, _binary, Math.Min(BlockSlots, Math.Max(slots, blocks[0].Capacity * 2)));
-            blocks[0].CopyTo(first, Math.Min(_count, blocks[0].Capacity), _stride);
-            blocks = [first];
-        }
-
-        var need = (slots + BlockSlots - 1) >> BlockShift;
-        if (need > blocks.Length)
-        {
-            var grown = new Block[need];
-            blocks.CopyTo(grown, 0);
-            for (var i = blocks.Length; i < need; i++)
-            {
-                grown[i] = new Block(_stride, _binary, BlockSlots);
-            }
-
-            blocks = grown;
-        }
-
-        _blocks = blocks;
     }
 
     public GraphQuery Prepare(ReadOnlySpan<float> query, float norm)

@@ -284,6 +284,12 @@ internal sealed partial class CollectionState
         public void Consider(int slot)
         {
             var estimate = codes.Estimate(query, slot, out var radius);
+            if (!float.IsFinite(estimate))
+            {
+                // an estimate that overflowed bounds nothing: the row is re-ranked whatever its score
+                (estimate, radius) = (0, float.PositiveInfinity);
+            }
+
             var upper = estimate + radius;
             if (upper < _threshold || !Accept(g, slot, filter))
             {
@@ -338,7 +344,10 @@ internal sealed partial class CollectionState
             g.Full.ExactScores(query.Vector, query.Norm, slots, scores);
             for (var i = 0; i < slots.Length; i++)
             {
-                Top.Offer(slots[i], scores[i]);
+                if (Top.Count < k || scores[i] >= Top.Worst)
+                {
+                    Top.Offer(slots[i], scores[i]);
+                }
             }
 
             _batch.Clear();

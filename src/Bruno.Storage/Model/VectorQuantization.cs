@@ -4,7 +4,8 @@ namespace Bruno.Storage.Model;
 /// How a collection holds its vectors in memory for scanning and for the HNSW graph (docs/decisions/0045). The full-precision
 /// vectors are kept either way: every quantised search ends by re-ranking its candidates with them, so the scores a search
 /// returns are always full-precision similarities. Exact search (<see cref="SearchRequest.Exact"/>, and the planner's exact
-/// paths) returns the same hits under every choice. Persisted: append only.
+/// paths) returns the same hits under every choice. <c>EnsureCollectionAsync</c> refuses an undefined value with
+/// <see cref="ArgumentException"/>. Persisted: append only.
 /// </summary>
 public enum VectorQuantization : byte
 {

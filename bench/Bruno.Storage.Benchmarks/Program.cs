@@ -14,6 +14,7 @@ using Bruno.Storage.Model;
 //   --only access: access lists (issue 21) on the large dataset, written to bench/results/storage-access.json by default
 //   --compare OTHER.json (repeatable): after the run, or on --results FILE (repeatable) without running, one table of
 //   Bruno against the other engines' result files (medians where several files of an engine are given)
+//   --quantization none|int8|binary: how the benchmark's collections hold vectors in memory (docs/decisions/0045; default int8)
 var argList = args.ToList();
 string Arg(string name, string fallback) => argList.IndexOf(name) is var i and >= 0 && i + 1 < argList.Count ? argList[i + 1] : fallback;
 List<string> Args(string name) => [.. argList.Select((a, i) => (a, i)).Where(x => x.a == name && x.i + 1 < argList.Count).Select(x => argList[x.i + 1])];
@@ -30,6 +31,7 @@ if (Args("--results") is { Count: > 0 } given)
     return Comparison.Run(given, compare, compareOut);
 }
 
+QuantizationChoice.Value = Enum.Parse<VectorQuantization>(Arg("--quantization", "int8"), ignoreCase: true);
 var idleTenants = int.Parse(Arg("--idle-tenants", quick ? "1000" : "5000"), System.Globalization.CultureInfo.InvariantCulture);
 var (multiT, multiN, largeN) = quick ? (4, 2000, 20_000) : (20, 5000, 100_000);
 const int Dim = 384;
@@ -77,6 +79,7 @@ var result = new JsonObject
     },
     ["quick"] = quick,
     ["datasets"] = new JsonObject { ["multi"] = multiData?.Info.DeepClone(), ["large"] = largeData?.Info.DeepClone() },
+    ["quantization"] = QuantizationChoice.Value.ToString().ToLowerInvariant(),
 };
 
 var root = Path.Combine(Path.GetTempPath(), "bruno-bench-" + Guid.NewGuid().ToString("N"));
@@ -559,7 +562,7 @@ static async Task<TenantCollection> NewCollection(StorageEngine engine, string t
 {
     var id = TenantId.Parse(tenant);
     await engine.CreateTenantAsync(id);
-    return await engine.Tenant(id).EnsureCollectionAsync(new CollectionSpec("chunks", dim, "bench", VectorMetric.Dot));
+    return await engine.Tenant(id).EnsureCollectionAsync(new CollectionSpec("chunks", dim, "bench", VectorMetric.Dot, QuantizationChoice.Value));
 }
 
 // Truth holds row indices (the order of rows.jsonl); hits carry the ids that rows.jsonl gave those rows.
@@ -580,6 +583,12 @@ static double ReadStatus(string field)
 }
 
 static string CpuName() => File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':')[1].Trim() ?? "unknown";
+
+/// <summary>The quantisation the benchmark's collections are created with (--quantization).</summary>
+internal static class QuantizationChoice
+{
+    public static VectorQuantization Value { get; set; } = VectorQuantization.Int8;
+}
 
 /// <summary>Per-query latencies.</summary>
 internal sealed class Lat

@@ -42,6 +42,11 @@ public sealed class TenantStore : ITenantStore
             throw new ArgumentException("Unknown vector metric.", nameof(spec));
         }
 
+        if (!Enum.IsDefined(spec.Quantization))
+        {
+            throw new ArgumentException("Unknown vector quantization.", nameof(spec));
+        }
+
         using var lease = await _cache.AcquireAsync(Id, ct);
         if (lease.Instance.Collections.TryGetValue(spec.Name, out var existing))
         {

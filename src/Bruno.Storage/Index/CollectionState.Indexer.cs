@@ -45,7 +45,7 @@ internal sealed partial class CollectionState
             var ann = g.Ann;
             if (ann is null)
             {
-                ann = new Hnsw(g.Arena, _settings.HnswM, _settings.HnswEfConstruction);
+                ann = new Hnsw(g.Space, _settings.HnswM, _settings.HnswEfConstruction);
                 _lock.EnterWriteLock();
                 try
                 {

@@ -130,7 +130,7 @@ internal sealed partial class CollectionState
 
     private static int AddRow(Generation g, StoredRow row, ReadOnlySpan<float> vector)
     {
-        var slot = g.Arena.Append(vector);
+        var slot = g.AppendVector(vector);
         if (slot >= g.Rows.Length)
         {
             Array.Resize(ref g.Rows, Math.Max(16, g.Rows.Length * 2));

@@ -95,6 +95,15 @@ internal sealed partial class CollectionState : IDisposable
 
         public VectorArena Arena { get; } = new(spec.Dimension, spec.Metric);
 
+        /// <summary>The quantised vectors (int8 or binary), or null when the collection keeps float32 only.</summary>
+        public CodeArena? Codes { get; } = GraphSpaces.CodesFor(spec);
+
+        /// <summary>What scans and the graph score on: the codes, or the arena itself.</summary>
+        public IGraphSpace Space => field ??= (IGraphSpace?)Codes ?? new FloatSpace(Arena);
+
+        /// <summary>The door to full-precision vectors, for re-ranking (docs/decisions/0045).</summary>
+        public FullVectors Full => field ??= new FullVectors(Arena);
+
         public Dictionary<string, int> IdToSlot { get; } = new(StringComparer.Ordinal);
 
         public Dictionary<string, OwnerList> OwnerSlots { get; } = new(StringComparer.Ordinal);
@@ -113,11 +122,19 @@ internal sealed partial class CollectionState : IDisposable
 
         public int Dead { get; set; }
 
+        /// <summary>Stores a slot's vector: in the arena and, for a quantised collection, as codes. Returns the slot.</summary>
+        public int AppendVector(ReadOnlySpan<float> vector)
+        {
+            Codes?.Append(vector);
+            return Arena.Append(vector);
+        }
+
         /// <summary>Grows the slot arrays and the arena to hold <paramref name="more"/> rows beyond those present.</summary>
         public void Reserve(int more)
         {
             var want = Arena.Count + more;
             Arena.Reserve(want);
+            Codes?.Reserve(want);
             IdToSlot.EnsureCapacity(want);
             if (want > Rows.Length)
             {

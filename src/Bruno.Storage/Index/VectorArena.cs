@@ -41,34 +41,14 @@ internal sealed class VectorArena(int dimension, VectorMetric metric)
     public void Reserve(int slots)
     {
         var blocks = _blocks;
-        if (slots <= blocks[0].Capacity && blocks.Length == 1)
+        if (!BlockTable.Holds(blocks.Length, blocks[0].Capacity, slots))
         {
-            return;
-        }
-
-        if (blocks.Length == 1 && blocks[0].Capacity < BlockSlots)
-        {
-            var first = new Block(dimension, Math.Min(BlockSlots, Math.Max(slots, blocks[0].Capacity * 2)));
-            var count = Math.Min(_count, blocks[0].Capacity);
-            blocks[0].Data.AsSpan(0, count * dimension).CopyTo(first.Data);
-            blocks[0].Norms.AsSpan(0, count).CopyTo(first.Norms);
-            blocks = [first];
-        }
-
-        var need = (slots + BlockSlots - 1) >> BlockShift;
-        if (need > blocks.Length)
-        {
-            var grown = new Block[need];
-            blocks.CopyTo(grown, 0);
-            for (var i = blocks.Length; i < need; i++)
+            _blocks = BlockTable.Grow(blocks, slots, _count, b => b.Capacity, c => new Block(dimension, c), (from, to, count) =>
             {
-                grown[i] = new Block(dimension, BlockSlots);
-            }
-
-            blocks = grown;
+                from.Data.AsSpan(0, count * dimension).CopyTo(to.Data);
+                from.Norms.AsSpan(0, count).CopyTo(to.Norms);
+            });
         }
-
-        _blocks = blocks;
     }
 
     /// <summary>Similarity of a query (with its norm) to a slot: dot product, or cosine.</summary>

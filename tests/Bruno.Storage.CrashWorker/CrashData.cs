@@ -9,6 +9,9 @@ public static class CrashData
     public const string Collection = "chunks";
     public const int Dimension = 32;
 
+    /// <summary>Low, so that the child builds HNSW graphs and writes checkpoints of them between kills (decision 0044).</summary>
+    public const int AnnThreshold = 300;
+
     public static CollectionSpec Spec { get; } = new(Collection, Dimension, "crash-test-model", VectorMetric.Dot);
 
     /// <summary>

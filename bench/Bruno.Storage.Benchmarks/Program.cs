@@ -14,8 +14,8 @@ var argList = args.ToList();
 string Arg(string name, string fallback) => argList.IndexOf(name) is var i and >= 0 && i + 1 < argList.Count ? argList[i + 1] : fallback;
 var quick = argList.Contains("--quick");
 var datasets = Path.GetFullPath(Arg("--datasets", "bench/datasets"));
-var only = Arg("--only", "all"); // all | tenants | multi | cold | large | access (not part of all)
-var outFile = Path.GetFullPath(Arg("--out", only == "access" ? "bench/results/storage-access.json" : "bench/results/storage.json"));
+var only = Arg("--only", "all"); // all | tenants | multi | cold | large | access, reopen (not part of all)
+var outFile = Path.GetFullPath(Arg("--out", only is "access" or "reopen" ? $"bench/results/storage-{only}.json" : "bench/results/storage.json"));
 var idleTenants = int.Parse(Arg("--idle-tenants", quick ? "1000" : "5000"), System.Globalization.CultureInfo.InvariantCulture);
 var (multiT, multiN, largeN) = quick ? (4, 2000, 20_000) : (20, 5000, 100_000);
 const int Dim = 384;
@@ -29,7 +29,7 @@ if (only is "all" or "multi" && !File.Exists(Path.Combine(multiDir, "manifest.js
     Dataset.Generate(multiDir, multiT, multiN, Dim, Queries, 42, "t");
 }
 
-if (only is "all" or "large" or "cold" or "access" && !File.Exists(Path.Combine(largeDir, "manifest.json")))
+if (only is "all" or "large" or "cold" or "access" or "reopen" && !File.Exists(Path.Combine(largeDir, "manifest.json")))
 {
     Console.WriteLine($"generating {largeDir}");
     Dataset.Generate(largeDir, 1, largeN, Dim, Queries, 4242, "big");
@@ -69,6 +69,51 @@ try
     {
         await using var engine = new StorageEngine(new StorageEngineOptions { DataRoot = root, MasterKey = key, });
         result["large"] = await Large(engine, Dataset.Load(largeDir));
+    }
+
+    if (only is "reopen")
+    {
+        // The stored HNSW graph (format 3, decision 0044): ingest, index, close (the checkpoint), reopen, first queries.
+        var options = new StorageEngineOptions { DataRoot = root, MasterKey = key };
+        var data = Dataset.Load(largeDir);
+        var t = data.Tenants[0];
+        var engine = new StorageEngine(options);
+        var c = await NewCollection(engine, t.Id, data.Dimension);
+        var sw = Stopwatch.StartNew();
+        await Ingest(c, t, data.Dimension, t.Rows.Count);
+        await c.WaitForIndexAsync();
+        var build = sw.Elapsed.TotalSeconds;
+        sw.Restart();
+        await engine.DisposeAsync();
+        var close = sw.Elapsed.TotalSeconds;
+        await using var reopened = new StorageEngine(options);
+        c = reopened.Tenant(TenantId.Parse(t.Id)).Collection("chunks");
+        sw.Restart();
+        var status = await c.GraphStatusAsync();
+        var open = sw.Elapsed.TotalSeconds;
+        var lat = new Lat();
+        double hit = 0, total = 0;
+        for (var q = 0; q < t.Queries.Length / data.Dimension; q++)
+        {
+            var v = t.Queries.AsMemory(q * data.Dimension, data.Dimension);
+            hit += Recall(await lat.Time(() => c.SearchAsync(new SearchRequest { Vector = v, K = data.K })), t.Truth[q]);
+            total += data.K;
+        }
+
+        var after = await c.GraphStatusAsync();
+        result["reopen"] = new JsonObject
+        {
+            ["rows"] = t.Rows.Count,
+            ["dim"] = data.Dimension,
+            ["ingest_and_index_s"] = Math.Round(build, 1),
+            ["close_with_checkpoint_s"] = Math.Round(close, 2),
+            ["open_s"] = Math.Round(open, 2),
+            ["graph"] = status.Load.ToString(),
+            ["loaded_nodes"] = status.LoadedNodes,
+            ["inserted_nodes_after_first_queries"] = after.InsertedNodes,
+            ["first_queries_after_open"] = lat.Json(hit / total),
+            ["store_bytes"] = new FileInfo(Path.Combine(root, "tenants", t.Id, "store.db")).Length,
+        };
     }
 
     if (only is "access")

@@ -24,6 +24,16 @@ public sealed class GraphTests
         }
     }
 
+    /// <summary>Ingests rows [0, <paramref name="rows"/>), waits for the graph, closes the tenant (its checkpoint) and reopens it.</summary>
+    private static async Task<TenantCollection> IndexedAndReopenedAsync(TempStore store, int rows)
+    {
+        var c = await store.CollectionAsync("acme", TempStore.Spec(Dim));
+        await IngestAsync(c, 0, rows);
+        await c.WaitForIndexAsync(Ct);
+        await store.ReopenAsync();
+        return Chunks(store);
+    }
+
     /// <summary>Recall@10 of the default (graph) search against exact search, over queries near stored rows.</summary>
     private static async Task<double> RecallAsync(TenantCollection c, int queries, int rows)
     {
@@ -43,11 +53,7 @@ public sealed class GraphTests
     public async Task ReopenedTenant_AnswersItsFirstQueriesFromTheStoredGraph_WithoutRebuildingIt()
     {
         await using var store = Store();
-        var c = await store.CollectionAsync("acme", TempStore.Spec(Dim));
-        await IngestAsync(c, 0, 3000);
-        await c.WaitForIndexAsync(Ct);
-        await store.ReopenAsync();
-        c = Chunks(store);
+        var c = await IndexedAndReopenedAsync(store, 3000);
 
         var status = await c.GraphStatusAsync(Ct);
         Assert.Equal(GraphLoad.Loaded, status.Load);
@@ -61,11 +67,7 @@ public sealed class GraphTests
     public async Task GraphBehindTheRows_CatchesUpIncrementally_AndDeletedNodesAreDropped()
     {
         await using var store = Store();
-        var c = await store.CollectionAsync("acme", TempStore.Spec(Dim));
-        await IngestAsync(c, 0, 3000);
-        await c.WaitForIndexAsync(Ct);
-        await store.ReopenAsync();
-        c = Chunks(store);
+        var c = await IndexedAndReopenedAsync(store, 3000);
 
         // Behind by 400 rows, 100 stored nodes deleted (the entry point among them, whichever it is, is replaced).
         await IngestAsync(c, 3000, 3400);

@@ -357,34 +357,32 @@ internal sealed partial class TenantInstance : IAsyncDisposable
     /// </summary>
     private byte[] VectorAad(int cid, long ordinal, ReadOnlySpan<byte> owner)
     {
-        var aad = new byte[VectorTag.Length + 1 + _tenantBytes.Length + 4 + 8 + 1 + owner.Length];
-        var span = aad.AsSpan();
-        VectorTag.CopyTo(span);
-        var pos = VectorTag.Length;
-        span[pos] = (byte)_tenantBytes.Length;
-        _tenantBytes.CopyTo(span[(pos + 1)..]);
-        pos += 1 + _tenantBytes.Length;
-        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(span[pos..], cid);
-        System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(span[(pos + 4)..], ordinal);
-        pos += 12;
-        span[pos] = (byte)(owner.IsEmpty ? 0 : 1);
-        owner.CopyTo(span[(pos + 1)..]);
+        var aad = TaggedAad(VectorTag, cid, 8 + 1 + owner.Length, out var pos);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(aad.AsSpan(pos), ordinal);
+        aad[pos + 8] = (byte)(owner.IsEmpty ? 0 : 1);
+        owner.CopyTo(aad.AsSpan(pos + 9));
         return aad;
     }
 
     /// <summary>Associated data of a stored graph's chunk: a domain tag, tenant, collection, the checkpoint's random id and the chunk number.</summary>
     private byte[] GraphAad(int cid, ReadOnlySpan<byte> uid, int chunk)
     {
-        var aad = new byte[GraphTag.Length + 1 + _tenantBytes.Length + 4 + uid.Length + 4];
-        var span = aad.AsSpan();
-        GraphTag.CopyTo(span);
-        var pos = GraphTag.Length;
-        span[pos] = (byte)_tenantBytes.Length;
-        _tenantBytes.CopyTo(span[(pos + 1)..]);
-        pos += 1 + _tenantBytes.Length;
-        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(span[pos..], cid);
-        uid.CopyTo(span[(pos + 4)..]);
-        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(span[(pos + 4 + uid.Length)..], chunk);
+        var aad = TaggedAad(GraphTag, cid, uid.Length + 4, out var pos);
+        uid.CopyTo(aad.AsSpan(pos));
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(aad.AsSpan(pos + uid.Length), chunk);
+        return aad;
+    }
+
+    /// <summary>Associated data starting <c>tag ‖ u8 length ‖ tenant id ‖ cid (4 bytes LE)</c>, with <paramref name="more"/> bytes after it, from <paramref name="pos"/>.</summary>
+    private byte[] TaggedAad(byte[] tag, int cid, int more, out int pos)
+    {
+        var aad = new byte[tag.Length + 1 + _tenantBytes.Length + 4 + more];
+        tag.CopyTo(aad, 0);
+        aad[tag.Length] = (byte)_tenantBytes.Length;
+        _tenantBytes.CopyTo(aad, tag.Length + 1);
+        pos = tag.Length + 1 + _tenantBytes.Length;
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(aad.AsSpan(pos), cid);
+        pos += 4;
         return aad;
     }
 

@@ -72,12 +72,12 @@ internal static class GraphCodec
                     n += x < count ? 1 : 0;
                 }
 
-                WriteVarint(w, (uint)n);
+                RowCodec.WriteVarint(w, (uint)n);
                 foreach (var x in level)
                 {
                     if (x < count)
                     {
-                        WriteVarint(w, (uint)x);
+                        RowCodec.WriteVarint(w, (uint)x);
                     }
                 }
             }
@@ -151,20 +151,6 @@ internal static class GraphCodec
         {
             throw new StorageFormatException("A graph chunk has bytes after its end.");
         }
-    }
-
-    private static void WriteVarint(ArrayBufferWriter<byte> w, uint v)
-    {
-        var span = w.GetSpan(5);
-        var n = 0;
-        while (v >= 0x80)
-        {
-            span[n++] = (byte)(v | 0x80);
-            v >>= 7;
-        }
-
-        span[n++] = (byte)v;
-        w.Advance(n);
     }
 
     private static int ReadVarint(ReadOnlySpan<byte> data, ref int pos)

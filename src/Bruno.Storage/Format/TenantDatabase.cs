@@ -160,27 +160,7 @@ internal sealed class TenantDatabase : IDisposable
     /// Visits every stored segment. Uses SQLite's C API directly so that blobs are read in place, without a copy; the
     /// spans are valid only during the call.
     /// </summary>
-    public void ReadSegments(SegmentVisitor visit)
-    {
-        var rc = raw.sqlite3_prepare_v2(_connection.Handle, "SELECT sid, cid, uid, owner, rows, payload FROM segments", out var stmt);
-        if (rc != raw.SQLITE_OK)
-        {
-            throw new StorageException($"Reading the store failed (SQLite error {rc}).");
-        }
-
-        using (stmt)
-        {
-            while ((rc = raw.sqlite3_step(stmt)) == raw.SQLITE_ROW)
-            {
-                visit(raw.sqlite3_column_int64(stmt, 0), raw.sqlite3_column_int(stmt, 1), raw.sqlite3_column_blob(stmt, 2), raw.sqlite3_column_blob(stmt, 3), raw.sqlite3_column_int(stmt, 4), raw.sqlite3_column_blob(stmt, 5));
-            }
-        }
-
-        if (rc != raw.SQLITE_DONE)
-        {
-            throw new StorageException($"Reading the store failed (SQLite error {rc}).");
-        }
-    }
+    public void ReadSegments(SegmentVisitor visit) => Scan("SELECT sid, cid, uid, owner, rows, payload FROM segments", stmt => visit(raw.sqlite3_column_int64(stmt, 0), raw.sqlite3_column_int(stmt, 1), raw.sqlite3_column_blob(stmt, 2), raw.sqlite3_column_blob(stmt, 3), raw.sqlite3_column_int(stmt, 4), raw.sqlite3_column_blob(stmt, 5)));
 
     /// <summary>Reads one segment (inside the current transaction); null when it does not exist.</summary>
     public (int Cid, byte[] Uid, byte[]? Owner, byte[] Payload)? ReadSegment(long sid)
@@ -357,52 +337,32 @@ internal sealed class TenantDatabase : IDisposable
     /// <summary>Stores a row's sealed vector under <paramref name="vid"/> (<see cref="VectorId"/>); the blob is bound straight from the span.</summary>
     public void InsertVector(long vid, byte[]? owner, ReadOnlySpan<byte> payload)
     {
-        if (_insertVector is null)
-        {
-            Check(raw.sqlite3_prepare_v2(_connection.Handle, "INSERT INTO vectors(vid, owner, payload) VALUES (?1, ?2, ?3)", out var stmt));
-            _insertVector = stmt;
-        }
-
+        var stmt = Prepared(ref _insertVector, "INSERT INTO vectors(vid, owner, payload) VALUES (?1, ?2, ?3)");
         try
         {
-            Check(raw.sqlite3_bind_int64(_insertVector, 1, vid));
-            Check(owner is null ? raw.sqlite3_bind_null(_insertVector, 2) : raw.sqlite3_bind_blob(_insertVector, 2, owner));
-            Check(raw.sqlite3_bind_blob(_insertVector, 3, payload));
-            var rc = raw.sqlite3_step(_insertVector);
-            if (rc != raw.SQLITE_DONE)
-            {
-                throw Failed(rc);
-            }
+            Check(raw.sqlite3_bind_int64(stmt, 1, vid));
+            Check(owner is null ? raw.sqlite3_bind_null(stmt, 2) : raw.sqlite3_bind_blob(stmt, 2, owner));
+            Check(raw.sqlite3_bind_blob(stmt, 3, payload));
+            Done(stmt);
         }
         finally
         {
-            raw.sqlite3_reset(_insertVector);
-            raw.sqlite3_clear_bindings(_insertVector);
+            Reset(stmt);
         }
     }
 
     /// <summary>Deletes a row's vector (secure_delete zeroes its pages); marks the transaction as one that removes rows.</summary>
     public void DeleteVector(long vid)
     {
-        if (_deleteVector is null)
-        {
-            Check(raw.sqlite3_prepare_v2(_connection.Handle, "DELETE FROM vectors WHERE vid = ?1", out var stmt));
-            _deleteVector = stmt;
-        }
-
+        var stmt = Prepared(ref _deleteVector, "DELETE FROM vectors WHERE vid = ?1");
         try
         {
-            Check(raw.sqlite3_bind_int64(_deleteVector, 1, vid));
-            var rc = raw.sqlite3_step(_deleteVector);
-            if (rc != raw.SQLITE_DONE)
-            {
-                throw Failed(rc);
-            }
+            Check(raw.sqlite3_bind_int64(stmt, 1, vid));
+            Done(stmt);
         }
         finally
         {
-            raw.sqlite3_reset(_deleteVector);
-            raw.sqlite3_clear_bindings(_deleteVector);
+            Reset(stmt);
         }
 
         RemovesRows();
@@ -418,27 +378,7 @@ internal sealed class TenantDatabase : IDisposable
     }
 
     /// <summary>Visits every stored vector in key order (collection, then ordinal), reading blobs in place; the spans are valid only during the call.</summary>
-    public void ReadVectors(VectorVisitor visit)
-    {
-        var rc = raw.sqlite3_prepare_v2(_connection.Handle, "SELECT vid, owner, payload FROM vectors ORDER BY vid", out var stmt);
-        if (rc != raw.SQLITE_OK)
-        {
-            throw new StorageException($"Reading the store failed (SQLite error {rc}).");
-        }
-
-        using (stmt)
-        {
-            while ((rc = raw.sqlite3_step(stmt)) == raw.SQLITE_ROW)
-            {
-                visit(raw.sqlite3_column_int64(stmt, 0), raw.sqlite3_column_blob(stmt, 1), raw.sqlite3_column_blob(stmt, 2));
-            }
-        }
-
-        if (rc != raw.SQLITE_DONE)
-        {
-            throw new StorageException($"Reading the store failed (SQLite error {rc}).");
-        }
-    }
+    public void ReadVectors(VectorVisitor visit) => Scan("SELECT vid, owner, payload FROM vectors ORDER BY vid", stmt => visit(raw.sqlite3_column_int64(stmt, 0), raw.sqlite3_column_blob(stmt, 1), raw.sqlite3_column_blob(stmt, 2)));
 
     /// <summary>The highest ordinal a vector of collection <paramref name="cid"/> has (0 when none).</summary>
     public long MaxOrdinal(int cid)
@@ -576,6 +516,57 @@ internal sealed class TenantDatabase : IDisposable
         {
             throw new DataUnreadableException($"The store of tenant '{_tenant}' was written under a key that no longer exists (it was erased, or this folder belongs to another installation).");
         }
+    }
+
+    /// <summary>Runs a query through SQLite's C API, calling <paramref name="row"/> per row (blobs read in place, valid during the call).</summary>
+    private void Scan(string sql, Action<sqlite3_stmt> row)
+    {
+        var rc = raw.sqlite3_prepare_v2(_connection.Handle, sql, out var stmt);
+        if (rc != raw.SQLITE_OK)
+        {
+            throw new StorageException($"Reading the store failed (SQLite error {rc}).");
+        }
+
+        using (stmt)
+        {
+            while ((rc = raw.sqlite3_step(stmt)) == raw.SQLITE_ROW)
+            {
+                row(stmt);
+            }
+        }
+
+        if (rc != raw.SQLITE_DONE)
+        {
+            throw new StorageException($"Reading the store failed (SQLite error {rc}).");
+        }
+    }
+
+    /// <summary>A statement prepared once per connection and kept in <paramref name="stmt"/>.</summary>
+    private sqlite3_stmt Prepared(ref sqlite3_stmt? stmt, string sql)
+    {
+        if (stmt is null)
+        {
+            Check(raw.sqlite3_prepare_v2(_connection.Handle, sql, out var prepared));
+            stmt = prepared;
+        }
+
+        return stmt;
+    }
+
+    /// <summary>Runs a bound statement that returns no row.</summary>
+    private void Done(sqlite3_stmt stmt)
+    {
+        var rc = raw.sqlite3_step(stmt);
+        if (rc != raw.SQLITE_DONE)
+        {
+            throw Failed(rc);
+        }
+    }
+
+    private static void Reset(sqlite3_stmt stmt)
+    {
+        raw.sqlite3_reset(stmt);
+        raw.sqlite3_clear_bindings(stmt);
     }
 
     private void Check(int rc)

@@ -72,7 +72,10 @@ internal sealed partial class CollectionState
         else
         {
             slot = plan.Next++;
-            _g.EnsureSlots(plan.Next);
+            if (slot >= _g.Rows.Length)
+            {
+                _g.EnsureSlots(Math.Max(16, _g.Rows.Length * 2)); // more rows than the segments declared: only if altered
+            }
         }
 
         if (!plan.Slots.TryAdd(ordinal, slot))

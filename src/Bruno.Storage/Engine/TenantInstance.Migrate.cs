@@ -24,6 +24,7 @@ internal sealed partial class TenantInstance
         var next = specs.Keys.ToDictionary(cid => cid, _ => 1L);
         var users = _ring.Users.ToDictionary(u => u.Slot);
         _db.Begin(large: true);
+        _db.SpillCache(true); // the whole store changes in one transaction: pages go to the file, the journal keeps the old ones
         try
         {
             _db.UpgradeSchema();
@@ -84,6 +85,10 @@ internal sealed partial class TenantInstance
         {
             _db.Rollback();
             throw;
+        }
+        finally
+        {
+            _db.SpillCache(false);
         }
     }
 }

@@ -427,6 +427,12 @@ internal sealed class TenantDatabase : IDisposable
         }
     }
 
+    /// <summary>
+    /// Lets a transaction spill its pages into the file before it commits (the rollback journal keeps their old content,
+    /// so a crash still rolls it back), for one too large to hold in memory: the upgrade of a whole store. Off by default.
+    /// </summary>
+    public void SpillCache(bool spill) => Exec(spill ? "PRAGMA cache_spill=ON;" : "PRAGMA cache_spill=OFF;");
+
     /// <summary>Returns freed pages to the file system when more than a quarter of the file is free (deleted rows are already zeroed by secure_delete).</summary>
     public void ReclaimFreePages()
     {

@@ -9,7 +9,7 @@ using Bruno.Storage.Identity;
 //   hold <data-root> <master-key-base64> <tenant>                     opens the tenant, prints READY, holds it until stdin closes
 var mode = args[0];
 using var key = MasterKey.FromBase64(args[2]);
-await using var engine = new StorageEngine(new StorageEngineOptions { DataRoot = args[1], MasterKey = key, AnnThreshold = CrashData.AnnThreshold });
+await using var engine = new StorageEngine(new StorageEngineOptions { DataRoot = args[1], MasterKey = key, AnnThreshold = CrashData.AnnThreshold, HnswEfConstruction = CrashData.HnswEfConstruction });
 var output = Console.Out;
 var gate = new Lock();
 Bruno.Storage.Engine.TenantInstance.CheckpointWritten = (tenant, _, nodes) =>

@@ -23,7 +23,7 @@ public sealed class CrashTests
         var kills = int.TryParse(Environment.GetEnvironmentVariable("BRUNO_CRASH_KILLS"), out var k) ? k : 20;
         var seed = int.TryParse(Environment.GetEnvironmentVariable("BRUNO_CRASH_SEED"), out var s) ? s : 20261127;
         var rng = new Random(seed);
-        await using var store = new TempStore(o => new StorageEngineOptions { DataRoot = o.DataRoot, MasterKey = o.MasterKey, AnnThreshold = CrashData.AnnThreshold });
+        await using var store = new TempStore(o => new StorageEngineOptions { DataRoot = o.DataRoot, MasterKey = o.MasterKey, AnnThreshold = CrashData.AnnThreshold, HnswEfConstruction = CrashData.HnswEfConstruction });
         foreach (var t in Tenants)
         {
             await store.Engine.CreateTenantAsync(TenantId.Parse(t), ct: TestContext.Current.CancellationToken);

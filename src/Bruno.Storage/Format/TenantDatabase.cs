@@ -334,7 +334,11 @@ internal sealed class TenantDatabase : IDisposable
         return rows;
     }
 
-    /// <summary>Stores a row's sealed vector under <paramref name="vid"/> (<see cref="VectorId"/>); the blob is bound straight from the span.</summary>
+    /// <summary>
+    /// Stores a row's sealed vector under <paramref name="vid"/> (<see cref="VectorId"/>), inside the caller's
+    /// transaction; the blob is bound straight from the span. Throws <see cref="SqliteException"/> when the key exists or
+    /// the write fails (the caller rolls the transaction back).
+    /// </summary>
     public void InsertVector(long vid, byte[]? owner, ReadOnlySpan<byte> payload)
     {
         var stmt = Prepared(ref _insertVector, "INSERT INTO vectors(vid, owner, payload) VALUES (?1, ?2, ?3)");

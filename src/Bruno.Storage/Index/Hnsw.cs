@@ -284,7 +284,8 @@ internal sealed class Hnsw
 
     /// <summary>
     /// A graph loaded from a checkpoint: nodes [0, <paramref name="count"/>) with their links (indices below count),
-    /// entry point and top level. Insertion continues at slot <paramref name="count"/>.
+    /// entry point and top level. Insertion continues at slot <paramref name="count"/>. The caller has checked the
+    /// links (<see cref="Format.GraphCodec"/> refuses a link to a node that does not exist); the arrays are taken over.
     /// </summary>
     public Hnsw(VectorArena arena, int m, int efConstruction, int[][][] links, int count, int entry, int topLevel)
         : this(arena, m, efConstruction)

@@ -89,7 +89,9 @@ internal sealed class VectorArena(int dimension, VectorMetric metric)
 
     /// <summary>
     /// Writes a slot while a tenant opens (vectors arrive in key order, not slot order), before any reader exists: room
-    /// must be made first (<see cref="Reserve"/>), and <see cref="PublishLoaded"/> counts the slots once all are written.
+    /// must be made first (<see cref="Reserve"/>; a slot beyond it throws <see cref="IndexOutOfRangeException"/>), and
+    /// <see cref="PublishLoaded"/> counts the slots once all are written. Different slots may be written from several
+    /// threads at once.
     /// </summary>
     public void SetLoaded(int slot, ReadOnlySpan<float> vector)
     {

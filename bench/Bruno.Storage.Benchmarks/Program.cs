@@ -20,10 +20,10 @@ string Arg(string name, string fallback) => argList.IndexOf(name) is var i and >
 List<string> Args(string name) => [.. argList.Select((a, i) => (a, i)).Where(x => x.a == name && x.i + 1 < argList.Count).Select(x => argList[x.i + 1])];
 var quick = argList.Contains("--quick");
 var datasets = Path.GetFullPath(Arg("--datasets", "bench/datasets"));
-var only = Arg("--only", "all"); // all | tenants | multi | cold | large | access (not part of all), or several: multi,cold,large
+var only = Arg("--only", "all"); // all | tenants | multi | cold | large | access, reopen (not part of all), or several: multi,cold,large
 var parts = only.Split(',');
-bool Want(string part) => parts.Contains(part) || (part != "access" && parts.Contains("all"));
-var outFile = Path.GetFullPath(Arg("--out", only == "access" ? "bench/results/storage-access.json" : "bench/results/storage.json"));
+bool Want(string part) => parts.Contains(part) || (part is not ("access" or "reopen") && parts.Contains("all"));
+var outFile = Path.GetFullPath(Arg("--out", only is "access" or "reopen" ? $"bench/results/storage-{only}.json" : "bench/results/storage.json"));
 var compare = Args("--compare");
 var compareOut = Path.GetFullPath(Arg("--compare-out", Path.ChangeExtension(outFile, ".compare.json")));
 if (Args("--results") is { Count: > 0 } given)
@@ -45,7 +45,7 @@ if (Want("multi") && !File.Exists(Path.Combine(multiDir, "manifest.json")))
     Dataset.Generate(multiDir, multiT, multiN, Dim, Queries, 42, "t");
 }
 
-if ((Want("large") || Want("cold") || Want("access")) && !File.Exists(Path.Combine(largeDir, "manifest.json")))
+if ((Want("large") || Want("cold") || Want("access") || Want("reopen")) && !File.Exists(Path.Combine(largeDir, "manifest.json")))
 {
     Console.WriteLine($"generating {largeDir}");
     Dataset.Generate(largeDir, 1, largeN, Dim, Queries, 4242, "big");
@@ -56,7 +56,7 @@ Dataset? multiData = null, largeData = null;
 try
 {
     multiData = Want("multi") ? Dataset.Load(multiDir) : null;
-    largeData = Want("large") || Want("cold") || Want("access") ? Dataset.Load(largeDir) : null;
+    largeData = Want("large") || Want("cold") || Want("access") || Want("reopen") ? Dataset.Load(largeDir) : null;
 }
 catch (DatasetException e)
 {
@@ -110,6 +110,51 @@ try
         // A data root of its own: on other generators' data the large tenant may bear a multi tenant's id (t000).
         await using var engine = new StorageEngine(new StorageEngineOptions { DataRoot = root + "-large", MasterKey = key, });
         result["large"] = await Large(engine, largeData!);
+    }
+
+    if (Want("reopen"))
+    {
+        // The stored HNSW graph (format 3, decision 0044): ingest, index, close (the checkpoint), reopen, first queries.
+        var options = new StorageEngineOptions { DataRoot = root, MasterKey = key };
+        var data = largeData!;
+        var t = data.Tenants[0];
+        var engine = new StorageEngine(options);
+        var c = await NewCollection(engine, t.Id, data.Dimension);
+        var sw = Stopwatch.StartNew();
+        await Ingest(c, t, data.Dimension, t.Rows.Count);
+        await c.WaitForIndexAsync();
+        var build = sw.Elapsed.TotalSeconds;
+        sw.Restart();
+        await engine.DisposeAsync();
+        var close = sw.Elapsed.TotalSeconds;
+        await using var reopened = new StorageEngine(options);
+        c = reopened.Tenant(TenantId.Parse(t.Id)).Collection("chunks");
+        sw.Restart();
+        var status = await c.GraphStatusAsync();
+        var open = sw.Elapsed.TotalSeconds;
+        var lat = new Lat();
+        double hit = 0, total = 0;
+        for (var q = 0; q < t.Queries.Length / data.Dimension; q++)
+        {
+            var v = t.Queries.AsMemory(q * data.Dimension, data.Dimension);
+            hit += Recall(await lat.Time(() => c.SearchAsync(new SearchRequest { Vector = v, K = data.K })), t.Truth[q], t);
+            total += data.K;
+        }
+
+        var after = await c.GraphStatusAsync();
+        result["reopen"] = new JsonObject
+        {
+            ["rows"] = t.Rows.Count,
+            ["dim"] = data.Dimension,
+            ["ingest_and_index_s"] = Math.Round(build, 1),
+            ["close_with_checkpoint_s"] = Math.Round(close, 2),
+            ["open_s"] = Math.Round(open, 2),
+            ["graph"] = status.Load.ToString(),
+            ["loaded_nodes"] = status.LoadedNodes,
+            ["inserted_nodes_after_first_queries"] = after.InsertedNodes,
+            ["first_queries_after_open"] = lat.Json(hit / total),
+            ["store_bytes"] = new FileInfo(Path.Combine(root, "tenants", t.Id, "store.db")).Length,
+        };
     }
 
     if (Want("access"))

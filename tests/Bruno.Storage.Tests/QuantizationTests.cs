@@ -263,7 +263,7 @@ public sealed class QuantizationTests
     }
 
     [Fact]
-    public async Task TheQuantisation_IsTheSpecsChoice_AndAnUndefinedOneIsRefused()
+    public async Task TheQuantisation_IsTheSpecsChoice_KeptAcrossAReopen_AndAnUndefinedOneIsRefused()
     {
         await using var store = new TempStore();
         Assert.Equal(VectorQuantization.Int8, TempStore.Spec().Quantization);
@@ -278,6 +278,18 @@ public sealed class QuantizationTests
 
         var id = TenantId.Parse("acme");
         await Assert.ThrowsAsync<ArgumentException>(() => store.Engine.Tenant(id).EnsureCollectionAsync(TempStore.Spec(8, name: "bad") with { Quantization = (VectorQuantization)9 }, Ct));
+
+        // the choice is stored with the collection (format 3): a reopened tenant holds each collection as it was made
+        await store.ReopenAsync();
+        var specs = await store.Engine.Tenant(id).ListCollectionsAsync(Ct);
+        Assert.Equal(
+            ["c_binary:Binary", "c_int8:Int8", "c_none:None"],
+            specs.Select(s => $"{s.Name}:{s.Quantization}"));
+        foreach (var spec in specs)
+        {
+            var hits = await store.Engine.Tenant(id).Collection(spec.Name).SearchAsync(new SearchRequest { Vector = Rows.Vector(3), K = 3, Exact = true }, Ct);
+            Assert.Equal("r3", hits[0].Row.Id);
+        }
     }
 
     /// <summary>The same rows in a float32 collection and in one with <paramref name="quantization"/>.</summary>

@@ -7,28 +7,26 @@ using Bruno.Storage.Model;
 
 namespace Bruno.Storage.Engine;
 
-/// <summary>Opening a tenant: every segment read, decrypted and indexed in memory.</summary>
+/// <summary>Opening a tenant: the stored graphs read, every segment and vector read, decrypted and indexed in memory.</summary>
 internal sealed partial class TenantInstance
 {
-    /// <summary>Decrypts every segment into memory; returns owner slots that have segments but no key (to purge).</summary>
+    /// <summary>
+    /// Decrypts every segment and vector into memory, rows placed at the slots of their stored graph's nodes (decision
+    /// 0044); returns owner slots that have segments but no key (to purge). Throws <see cref="DataUnreadableException"/>
+    /// or <see cref="StorageFormatException"/> when the store was altered; an unreadable graph is only rebuilt.
+    /// </summary>
     private List<byte[]> Load()
     {
         var byCid = new Dictionary<int, CollectionState>();
-        foreach (var (cid, spec) in _db.LoadCollections())
-        {
-            var state = new CollectionState(cid, spec, _ctx.IndexSettings);
-            byCid[cid] = state;
-            _collections[spec.Name] = state;
-        }
-
         var counts = _db.CountRows();
         _map.Reserve(counts.Values.Sum());
-        foreach (var (cid, count) in counts)
+        foreach (var (cid, spec) in _db.LoadCollections())
         {
-            if (byCid.TryGetValue(cid, out var state))
-            {
-                state.Reserve(count);
-            }
+            var state = new CollectionState(cid, spec, _ctx.IndexSettings) { CheckpointWanted = QueueCheckpoint };
+            byCid[cid] = state;
+            _collections[spec.Name] = state;
+            var graph = ReadGraph(cid, spec.Name, out var unreadable);
+            state.BeginLoad(graph, counts.GetValueOrDefault(cid), _db.MaxOrdinal(cid), unreadable);
         }
 
         // In batches of segments, pipelined: this thread reads a batch (SQLite) and indexes the one before it (rows and
@@ -113,10 +111,131 @@ internal sealed partial class TenantInstance
 
         foreach (var state in byCid.Values)
         {
+            state.ReserveVectors();
+        }
+
+        LoadVectors(byCid, users);
+        foreach (var state in byCid.Values)
+        {
             state.Loaded();
         }
 
         return [.. orphans.Values];
+    }
+
+    /// <summary>
+    /// Reads every vector (in key order, batches of <see cref="LoadBatchBytes"/>), decrypting each batch on every core
+    /// while the next is read, and writes each into its row's slot. Vectors of owners without a key are skipped (their
+    /// rows are purged). Throws <see cref="DataUnreadableException"/> for a vector that does not decrypt or has no row.
+    /// </summary>
+    private void LoadVectors(Dictionary<int, CollectionState> byCid, Dictionary<Slot, UserKey> users)
+    {
+        var batch = new List<(long Vid, UserKey? User, byte[]? Owner, byte[] Sealed, int Length)>();
+        var batchBytes = 0L;
+        Task? decrypting = null;
+        void Decrypt(List<(long Vid, UserKey? User, byte[]? Owner, byte[] Sealed, int Length)> ready)
+        {
+            try
+            {
+                Unwrapped(() => Parallel.For(
+                    0,
+                    ready.Count,
+                    new ParallelOptions { MaxDegreeOfParallelism = ready.Count >= 256 ? Environment.ProcessorCount : 1 },
+                    () => new Sealer(),
+                    (i, _, sealer) =>
+                    {
+                        var (vid, user, owner, sealedBytes, length) = ready[i];
+                        var (cid, ordinal) = TenantDatabase.SplitVectorId(vid);
+                        var state = byCid[cid];
+                        var plain = sealer.Plain(length - RowCipher.Overhead);
+                        if (length < RowCipher.Overhead || !sealer.For(user?.Key ?? _ring.TenantKey).TryDecrypt(sealedBytes.AsSpan(0, length), plain, VectorAad(cid, ordinal, owner)))
+                        {
+                            throw new DataUnreadableException($"A vector of tenant '{Tenant}' does not decrypt: the store was altered or its key is wrong.");
+                        }
+
+                        var vector = sealer.Floats(state.Spec.Dimension);
+                        VectorCodec.Decode(plain, vector);
+                        if (!state.SetLoadedVector(ordinal, vector))
+                        {
+                            throw new DataUnreadableException($"A vector of tenant '{Tenant}' belongs to no row: the store was altered.");
+                        }
+
+                        return sealer;
+                    },
+                    sealer => sealer.Dispose()));
+            }
+            finally
+            {
+                foreach (var v in ready)
+                {
+                    ArrayPool<byte>.Shared.Return(v.Sealed);
+                }
+            }
+        }
+
+        void Flush()
+        {
+            var ready = batch;
+            batch = [];
+            batchBytes = 0;
+            decrypting?.GetAwaiter().GetResult();
+            decrypting = OnOwnThread(() =>
+            {
+                Decrypt(ready);
+                return true;
+            });
+        }
+
+        try
+        {
+            _db.ReadVectors((vid, ownerBytes, payload) =>
+            {
+                UserKey? user = null;
+                var owner = ownerBytes.IsEmpty ? null : ownerBytes.ToArray();
+                if (owner is not null && !users.TryGetValue(new Slot(owner), out user))
+                {
+                    return; // an erased owner's vector: purged with its rows
+                }
+
+                if (!byCid.ContainsKey(TenantDatabase.SplitVectorId(vid).Cid))
+                {
+                    throw new DataUnreadableException($"A vector of tenant '{Tenant}' belongs to no collection: the store was altered.");
+                }
+
+                var copy = ArrayPool<byte>.Shared.Rent(payload.Length);
+                payload.CopyTo(copy);
+                batch.Add((vid, user, owner, copy, payload.Length));
+                batchBytes += payload.Length;
+                if (batchBytes >= LoadBatchBytes)
+                {
+                    Flush();
+                }
+            });
+            if (batch.Count > 0)
+            {
+                var last = batch;
+                batch = [];
+                decrypting?.GetAwaiter().GetResult();
+                decrypting = null;
+                Decrypt(last);
+            }
+        }
+        finally
+        {
+            try
+            {
+                decrypting?.Wait();
+            }
+            catch (AggregateException)
+            {
+                // reported by the wait above, or superseded by the failure being thrown
+            }
+
+            foreach (var v in batch)
+            {
+                ArrayPool<byte>.Shared.Return(v.Sealed);
+            }
+        }
     }
 
     /// <summary>Decrypts and decodes a batch of segments (on as many cores as are free).</summary>
@@ -138,7 +257,7 @@ internal sealed partial class TenantInstance
                     throw new DataUnreadableException($"A segment of tenant '{Tenant}' does not decrypt: the store was altered or its key is wrong.");
                 }
 
-                Decode(byCid[d.Cid].Spec.Dimension, d);
+                Decode(d);
                 if (d.Rows.Length != d.DeclaredRows)
                 {
                     // The count stored beside the segment sized the collection's arrays: it must be the sealed one.
@@ -154,14 +273,14 @@ internal sealed partial class TenantInstance
     /// <summary>Adds a decoded batch to the collections and the segment map, in order, and gives its buffers back.</summary>
     private void IndexBatch(List<Decrypted> batch, SegmentLoader loader)
     {
-        // Rows (arena, slots, ids, owners, segment map) and postings touch separate structures, and a segment's slots
-        // are known before its rows are added (they follow each other): the two halves run side by side.
-        var firstSlots = loader.AssignSlots(batch);
+        // Rows (slots, ids, owners, segment map) and postings touch separate structures, and a segment's slots are known
+        // before its rows are added (those of its rows' graph nodes, else the next free ones): the two halves run side by side.
+        loader.AssignSlots(batch);
         int IndexAllTerms()
         {
             for (var i = 0; i < batch.Count; i++)
             {
-                loader.IndexTerms(batch[i], firstSlots[i]);
+                loader.IndexTerms(batch[i]);
             }
 
             loader.FlushPostings();
@@ -175,7 +294,7 @@ internal sealed partial class TenantInstance
             for (var i = 0; i < batch.Count; i++)
             {
                 var d = batch[i];
-                loader.IndexRows(d, firstSlots[i]);
+                loader.IndexRows(d);
                 if (d.Rows.Length == 0 || !_map.TryLoad(d.Sid, new SegmentInfo(d.Cid, d.Owner, d.Rows.Length), d.Rows.Select(r => r.Id)))
                 {
                     throw new DataUnreadableException($"A segment of tenant '{Tenant}' is empty or repeats a row: the store was altered.");
@@ -193,16 +312,22 @@ internal sealed partial class TenantInstance
         }
     }
 
-    /// <summary>Decodes the rows of a decrypted segment, their vectors into one pooled array. Throws <see cref="StorageFormatException"/> for malformed bytes.</summary>
-    private static void Decode(int dimension, Decrypted d)
+    /// <summary>Decodes the rows of a decrypted segment and their ordinals (their vectors are read apart). Throws <see cref="StorageFormatException"/> for malformed bytes.</summary>
+    private static void Decode(Decrypted d)
     {
         var reader = new SegmentReader(d.Plain.AsSpan(0, d.Length));
-        d.Rows = new StoredRow[reader.Rows <= d.Length ? reader.Rows : throw new StorageFormatException("A segment is truncated.")];
-        d.Vectors = ArrayPool<float>.Shared.Rent(Math.Max(1, d.Rows.Length * dimension));
-        var i = 0;
-        while (reader.NextRow(out var record))
+        if (reader.Version != SegmentWriter.Version)
         {
-            d.Rows[i] = RowCodec.Read(record, d.Vectors.AsSpan(i * dimension, dimension), d.User?.User);
+            throw new StorageFormatException($"A segment of version {reader.Version} is in a store of format {TenantDatabase.FormatVersion}.");
+        }
+
+        d.Rows = new StoredRow[reader.Rows <= d.Length ? reader.Rows : throw new StorageFormatException("A segment is truncated.")];
+        d.Ordinals = new long[d.Rows.Length];
+        var i = 0;
+        while (reader.NextRow(out var record, out var ordinal))
+        {
+            d.Rows[i] = RowCodec.Read(record, Span<float>.Empty, d.User?.User);
+            d.Ordinals[i] = ordinal;
             i++;
         }
 
@@ -232,7 +357,10 @@ internal sealed partial class TenantInstance
 
         public StoredRow[] Rows { get; set; } = [];
 
-        public float[] Vectors { get; set; } = [];
+        /// <summary>The rows' ordinals, then (once assigned) their slots.</summary>
+        public long[] Ordinals { get; set; } = [];
+
+        public int[] Slots { get; set; } = [];
 
         public int TermsAt { get; set; }
 
@@ -244,11 +372,6 @@ internal sealed partial class TenantInstance
             Return(Sealed);
             Return(Plain);
             Sealed = Plain = [];
-            if (Vectors.Length > 0)
-            {
-                ArrayPool<float>.Shared.Return(Vectors);
-                Vectors = [];
-            }
         }
 
         private static void Return(byte[] a)
@@ -263,40 +386,36 @@ internal sealed partial class TenantInstance
     /// <summary>Adds decoded segments to their collections while a tenant opens (one thread).</summary>
     private sealed class SegmentLoader(Dictionary<int, CollectionState> collections)
     {
-        private readonly Dictionary<int, int> _nextSlot = collections.Keys.ToDictionary(cid => cid, _ => 0);
         private readonly List<int> _termIds = [];
         private readonly Dictionary<int, (List<int> Terms, List<int> Slots, List<int> Tfs)> _postings = [];
         private readonly char[] _chars = new char[4 * Tokenizer.MaxTermLength];
 
-        /// <summary>The first slot of each segment of the batch: a loading collection gives slots in the order rows arrive.</summary>
-        public int[] AssignSlots(List<Decrypted> batch)
+        /// <summary>The slot of each row of the batch: its graph node's, or the next free one (<see cref="CollectionState.SlotFor"/>).</summary>
+        public void AssignSlots(List<Decrypted> batch)
         {
-            var first = new int[batch.Count];
-            for (var i = 0; i < batch.Count; i++)
+            foreach (var d in batch)
             {
-                first[i] = _nextSlot[batch[i].Cid];
-                _nextSlot[batch[i].Cid] += batch[i].Rows.Length;
-            }
-
-            return first;
-        }
-
-        /// <summary>Adds the segment's rows and vectors to its collection, at the slots assigned to it.</summary>
-        public void IndexRows(Decrypted d, int firstSlot)
-        {
-            var state = collections[d.Cid];
-            var dimension = state.Spec.Dimension;
-            for (var i = 0; i < d.Rows.Length; i++)
-            {
-                if (state.AddLoaded(d.Rows[i], d.Vectors.AsSpan(i * dimension, dimension)) != firstSlot + i)
+                var state = collections[d.Cid];
+                d.Slots = new int[d.Rows.Length];
+                for (var i = 0; i < d.Rows.Length; i++)
                 {
-                    throw new InvalidOperationException("Slots were handed out out of order while loading.");
+                    d.Slots[i] = state.SlotFor(d.Ordinals[i]);
                 }
             }
         }
 
+        /// <summary>Adds the segment's rows to its collection, at the slots assigned to them (their vectors follow).</summary>
+        public void IndexRows(Decrypted d)
+        {
+            var state = collections[d.Cid];
+            for (var i = 0; i < d.Rows.Length; i++)
+            {
+                state.AddLoaded(d.Slots[i], d.Rows[i], d.Ordinals[i]);
+            }
+        }
+
         /// <summary>Adds the segment's postings: its term table maps to the index's term ids once, so nothing is tokenised.</summary>
-        public void IndexTerms(Decrypted d, int firstSlot)
+        public void IndexTerms(Decrypted d)
         {
             var state = collections[d.Cid];
             var reader = new SegmentReader(d.Plain.AsSpan(0, d.Length), d.TermsAt);
@@ -319,13 +438,13 @@ internal sealed partial class TenantInstance
 
             for (var r = 0; r < d.Rows.Length; r++)
             {
-                state.AddLoadedDocument(firstSlot + r, reader.NextNumber());
+                state.AddLoadedDocument(d.Slots[r], reader.NextNumber());
                 var n = reader.NextNumber();
                 for (var j = 0; j < n; j++)
                 {
                     var index = reader.NextNumber();
                     postings.Terms.Add(index < _termIds.Count ? _termIds[index] : throw new StorageFormatException("A segment names a term it does not hold."));
-                    postings.Slots.Add(firstSlot + r);
+                    postings.Slots.Add(d.Slots[r]);
                     postings.Tfs.Add(reader.NextNumber());
                 }
             }

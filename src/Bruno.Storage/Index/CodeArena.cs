@@ -65,6 +65,33 @@ internal sealed class CodeArena : IGraphSpace
     {
         var slot = _count;
         Reserve(slot + 1);
+        Write(slot, vector);
+        _count = slot + 1;
+        return slot;
+    }
+
+    /// <summary>
+    /// Writes a slot while a tenant opens, before any reader exists (as <see cref="VectorArena.SetLoaded"/>): room must be
+    /// made first (<see cref="Reserve"/>), and <see cref="PublishLoaded"/> counts the slots once all are written.
+    /// Different slots may be written from several threads at once.
+    /// </summary>
+    public void SetLoaded(int slot, ReadOnlySpan<float> vector) => Write(slot, vector);
+
+    /// <summary>Ends a load: slots [0, <paramref name="count"/>) were written by <see cref="SetLoaded"/>.</summary>
+    public void PublishLoaded(int count) => _count = count;
+
+    /// <summary>Makes room for <paramref name="slots"/> vectors in all: adds blocks, or grows the first one (publishing a copy).</summary>
+    public void Reserve(int slots)
+    {
+        var blocks = _blocks;
+        if (!BlockTable.Holds(blocks.Length, blocks[0].Capacity, slots))
+        {
+            _blocks = BlockTable.Grow(blocks, slots, _count, b => b.Capacity, c => new Block(_stride, _binary, c), (from, to, count) => from.CopyTo(to, count, _stride));
+        }
+    }
+
+    private void Write(int slot, ReadOnlySpan<float> vector)
+    {
         var block = _blocks[slot >> BlockShift];
         var i = slot & SlotMask;
         var norm = TensorPrimitives.Norm(vector);
@@ -77,19 +104,6 @@ internal sealed class CodeArena : IGraphSpace
         {
             block.Scales[i] = Quantizer.EncodeInt8(vector, block.Codes.AsSpan(i * _stride, _stride), out var error);
             block.Radii[i] = RadiusOf(error, Quantizer.NormInDouble(vector), norm);
-        }
-
-        _count = slot + 1;
-        return slot;
-    }
-
-    /// <summary>Makes room for <paramref name="slots"/> vectors in all: adds blocks, or grows the first one (publishing a copy).</summary>
-    public void Reserve(int slots)
-    {
-        var blocks = _blocks;
-        if (!BlockTable.Holds(blocks.Length, blocks[0].Capacity, slots))
-        {
-            _blocks = BlockTable.Grow(blocks, slots, _count, b => b.Capacity, c => new Block(_stride, _binary, c), (from, to, count) => from.CopyTo(to, count, _stride));
         }
     }
 

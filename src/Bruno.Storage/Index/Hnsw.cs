@@ -284,4 +284,38 @@ internal sealed class Hnsw
         candidates.Sort((a, b) => b.Score.CompareTo(a.Score));
         fromLinks[level] = [.. SelectNeighbours(candidates, max).Select(c => c.Slot)];
     }
+
+    // Persistence (format 3, decision 0044): what a checkpoint reads, and a graph made from a stored one.
+
+    /// <summary>
+    /// A graph loaded from a checkpoint: nodes [0, <paramref name="count"/>) with their links (indices below count),
+    /// entry point and top level. Insertion continues at slot <paramref name="count"/>. The caller has checked the
+    /// links (<see cref="Format.GraphCodec"/> refuses a link to a node that does not exist); the arrays are taken over.
+    /// </summary>
+    public Hnsw(IGraphSpace space, int m, int efConstruction, int[][][] links, int count, int entry, int topLevel)
+        : this(space, m, efConstruction)
+    {
+        var all = new int[Math.Max(64, count + 1)][][];
+        Array.Copy(links, all, count);
+        _links = all;
+        _count = count;
+        _entry = count == 0 ? -1 : entry;
+        _topLevel = count == 0 ? -1 : topLevel;
+    }
+
+    /// <summary>Links per node on the upper levels (twice as many on level 0).</summary>
+    public int M => _m;
+
+    /// <summary>
+    /// The entry node and the node count, read in that order so the entry is always below the count (it is published
+    /// after its node), for a checkpoint taken while the indexer inserts.
+    /// </summary>
+    public (int Entry, int Count) Published()
+    {
+        var entry = _entry;
+        return (entry, _count);
+    }
+
+    /// <summary>A node's neighbour lists by level (each list is replaced, never edited, so it can be read while the indexer inserts).</summary>
+    public int[][] LinksOf(int node) => _links[node];
 }

@@ -67,6 +67,22 @@ internal sealed class VectorArena(int dimension, VectorMetric metric)
 
     public float Similarity(int a, int b) => Similarity(Get(a), NormOf(a), b);
 
+    /// <summary>
+    /// Writes a slot while a tenant opens (vectors arrive in key order, not slot order), before any reader exists: room
+    /// must be made first (<see cref="Reserve"/>; a slot beyond it throws <see cref="IndexOutOfRangeException"/>), and
+    /// <see cref="PublishLoaded"/> counts the slots once all are written. Different slots may be written from several
+    /// threads at once.
+    /// </summary>
+    public void SetLoaded(int slot, ReadOnlySpan<float> vector)
+    {
+        var block = _blocks[slot >> BlockShift];
+        vector.CopyTo(block.Data.AsSpan((slot & SlotMask) * dimension, dimension));
+        block.Norms[slot & SlotMask] = TensorPrimitives.Norm(vector);
+    }
+
+    /// <summary>Ends a load: slots [0, <paramref name="count"/>) were written by <see cref="SetLoaded"/>.</summary>
+    public void PublishLoaded(int count) => _count = count;
+
     private sealed class Block(int dimension, int capacity)
     {
         public int Capacity => capacity;

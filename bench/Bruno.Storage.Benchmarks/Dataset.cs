@@ -1,5 +1,7 @@
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -11,22 +13,63 @@ namespace Bruno.Storage.Benchmarks;
 /// </summary>
 internal sealed class Dataset
 {
+    /// <summary>The files each tenant's folder holds, every one named with its sha256 in a format 2 manifest.</summary>
+    public static readonly string[] TenantFiles = ["vectors.f32", "rows.jsonl", "queries.f32", "truth.json", "truth_u3.json"];
+
+    /// <summary>Queries in the mixed loop when the manifest does not say (`mixed_queries`).</summary>
+    public const int MixedQueries = 4000;
+
     public required string Root { get; init; }
 
     public required int Dimension { get; init; }
 
     public required int K { get; init; }
 
+    public required int Seed { get; init; }
+
+    public required int MixedCount { get; init; }
+
     public required List<TenantData> Tenants { get; init; }
 
+    /// <summary>What the result JSON says of the dataset: where, which manifest (its sha256), whether its files were checked.</summary>
+    public required JsonObject Info { get; init; }
+
+    /// <summary>
+    /// The mixed loop's (tenant, query) pairs, the same in every engine's harness: a fresh mulberry32 seeded with the
+    /// manifest's seed; per step t = floor(next() * T), then q = floor(next() * Q).
+    /// </summary>
+    public IEnumerable<(int Tenant, int Query)> MixedSequence()
+    {
+        var rng = new Mulberry32(Seed);
+        var queries = Tenants[0].Queries.Length / Dimension;
+        for (var i = 0; i < MixedCount; i++)
+        {
+            var t = (int)Math.Floor(rng.Next() * Tenants.Count);
+            var q = (int)Math.Floor(rng.Next() * queries);
+            yield return (t, q);
+        }
+    }
+
+    /// <summary>sha256 of the pairs written "t q\n" one after the other, as bench/lancedb/format.mjs computes it.</summary>
+    public static string SequenceSha(IEnumerable<(int Tenant, int Query)> pairs) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.ASCII.GetBytes(string.Concat(pairs.Select(p => $"{p.Tenant} {p.Query}\n")))));
+
+    /// <summary>
+    /// Reads a dataset after checking the sha256 of every file its manifest names. Format 2 must name them all; a format 1
+    /// manifest names none and loads unverified. A mismatch or a missing value throws <see cref="DatasetException"/>.
+    /// </summary>
     public static Dataset Load(string root)
     {
-        var manifest = JsonNode.Parse(File.ReadAllText(Path.Combine(root, "manifest.json")))!;
+        var manifestPath = Path.Combine(root, "manifest.json");
+        var manifestBytes = File.ReadAllBytes(manifestPath);
+        var manifest = JsonNode.Parse(manifestBytes)!;
+        var format = manifest["format_version"]?.GetValue<int>() ?? 1;
+        var verified = Verify(root, manifest, format);
         var d = manifest["D"]!.GetValue<int>();
         var tenants = manifest["tenants"]!.AsArray().Select(t =>
         {
             var dir = Path.Combine(root, t!["dir"]!.GetValue<string>());
-            var rows = File.ReadLines(Path.Combine(dir, "rows.jsonl")).Select(l => JsonSerializer.Deserialize<RowLine>(l)!).ToList();
+            var rows = File.ReadLines(Path.Combine(dir, "rows.jsonl")).Where(l => l.Length > 0).Select(l => JsonSerializer.Deserialize<RowLine>(l)!).ToList();
             return new TenantData(
                 t["tenant_id"]!.GetValue<string>(),
                 ReadFloats(Path.Combine(dir, "vectors.f32")),
@@ -35,14 +78,74 @@ internal sealed class Dataset
                 JsonSerializer.Deserialize<int[][]>(File.ReadAllText(Path.Combine(dir, "truth.json")))!,
                 JsonSerializer.Deserialize<int[][]>(File.ReadAllText(Path.Combine(dir, "truth_u3.json")))!);
         }).ToList();
-        return new Dataset { Root = root, Dimension = d, K = manifest[nameof(K)]!.GetValue<int>(), Tenants = tenants };
+        var info = new JsonObject
+        {
+            ["path"] = Path.GetFullPath(root),
+            ["manifest_sha256"] = Convert.ToHexStringLower(SHA256.HashData(manifestBytes)),
+            ["verified"] = verified,
+            ["format_version"] = format,
+            ["generator"] = manifest["generator"]?.GetValue<string>(),
+        };
+        return new Dataset
+        {
+            Root = root,
+            Dimension = d,
+            K = manifest[nameof(K)]!.GetValue<int>(),
+            Seed = manifest["seed"]!.GetValue<int>(),
+            MixedCount = manifest["mixed_queries"]?.GetValue<int>() ?? MixedQueries,
+            Tenants = tenants,
+            Info = info,
+        };
     }
 
-    /// <summary>Writes a seeded, clustered dataset: ~64 centres per tenant, rows = normalise(centre + 0.04 noise), 10 users.</summary>
+    private static bool Verify(string root, JsonNode manifest, int format)
+    {
+        var manifestPath = Path.Combine(root, "manifest.json");
+        if (manifest["sha256"] is not JsonObject sums)
+        {
+            return format < 2 ? false : throw new DatasetException($"{manifestPath}: format {format} without sha256 values");
+        }
+
+        foreach (var t in manifest["tenants"]!.AsArray())
+        {
+            foreach (var file in TenantFiles)
+            {
+                var rel = $"{t!["dir"]!.GetValue<string>()}/{file}";
+                if (sums[rel] is null)
+                {
+                    throw new DatasetException($"{manifestPath}: no sha256 for {rel}");
+                }
+            }
+        }
+
+        foreach (var (rel, want) in sums)
+        {
+            var path = Path.Combine(root, rel);
+            if (!File.Exists(path))
+            {
+                throw new DatasetException($"{manifestPath} names {rel}, which is missing");
+            }
+
+            using var stream = File.OpenRead(path);
+            var got = Convert.ToHexStringLower(SHA256.HashData(stream));
+            if (got != want!.GetValue<string>())
+            {
+                throw new DatasetException($"sha256 mismatch: {rel} is {got}, the manifest says {want}");
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Writes a seeded, clustered dataset in format 2: ~64 centres per tenant, rows = normalise(centre + 0.04 noise),
+    /// 10 users, row ids t{tenant index:D3}-d{row:D6}, and the sha256 of every file in the manifest.
+    /// </summary>
     public static void Generate(string root, int tenants, int rows, int dim, int queries, int seed, string prefix)
     {
         const int k = 10;
         Directory.CreateDirectory(root);
+        var sums = new JsonObject();
         var vocabulary = Enumerable.Range(0, 4000).Select(i => Word(i)).ToArray();
         var manifestTenants = new JsonArray();
         for (var t = 0; t < tenants; t++)
@@ -62,7 +165,7 @@ internal sealed class Dataset
                     var v = Normalise(Add(centres[c], Gaussian(rng, dim, 0.04f)));
                     v.CopyTo(vectors, i * dim);
                     var words = Enumerable.Range(0, 24).Select(_ => vocabulary[rng.NextDouble() < 0.6 ? (c * 50) + rng.Next(50) : rng.Next(vocabulary.Length)]);
-                    jsonl.WriteLine(JsonSerializer.Serialize(new RowLine($"r{i}", id, $"u{i % 10}", 1_767_225_600_000L + (i * 1000L), string.Join(' ', words))));
+                    jsonl.WriteLine(JsonSerializer.Serialize(new RowLine(RowId(t, i), id, $"u{i % 10}", 1_767_225_600_000L + (i * 1000L), string.Join(' ', words))));
                 }
             }
 
@@ -76,12 +179,19 @@ internal sealed class Dataset
             File.WriteAllBytes(Path.Combine(full, "queries.f32"), MemoryMarshal.AsBytes(qs.AsSpan()).ToArray());
             File.WriteAllText(Path.Combine(full, "truth.json"), JsonSerializer.Serialize(Truth(vectors, qs, dim, k, _ => true)));
             File.WriteAllText(Path.Combine(full, "truth_u3.json"), JsonSerializer.Serialize(Truth(vectors, qs, dim, k, i => i % 10 == 3)));
+            foreach (var file in TenantFiles)
+            {
+                using var stream = File.OpenRead(Path.Combine(full, file));
+                sums[$"tenants/{id}/{file}"] = Convert.ToHexStringLower(SHA256.HashData(stream));
+            }
+
             manifestTenants.Add(new JsonObject { ["tenant_id"] = id, ["dir"] = dir, ["rows"] = rows, ["queries"] = queries });
         }
 
         var manifest = new JsonObject
         {
-            ["format_version"] = 1,
+            ["format_version"] = 2,
+            ["generator"] = "bench/Bruno.Storage.Benchmarks",
             ["T"] = tenants,
             ["N"] = rows,
             ["D"] = dim,
@@ -92,9 +202,14 @@ internal sealed class Dataset
             ["metric"] = "dot",
             ["normalised"] = true,
             ["users"] = 10,
+            ["mixed_queries"] = MixedQueries,
+            ["sha256"] = sums,
         };
         File.WriteAllText(Path.Combine(root, "manifest.json"), manifest.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }
+
+    /// <summary>The format's row id: tenant index and row index, e.g. t000-d000123.</summary>
+    public static string RowId(int tenant, int row) => $"t{tenant:D3}-d{row:D6}";
 
     private static int[][] Truth(float[] vectors, float[] queries, int dim, int k, Func<int, bool> include)
     {
@@ -157,3 +272,26 @@ internal sealed record RowLine(
     [property: System.Text.Json.Serialization.JsonPropertyName("text")] string Text);
 
 internal sealed record TenantData(string Id, float[] Vectors, List<RowLine> Rows, float[] Queries, int[][] Truth, int[][] TruthU3);
+
+/// <summary>A dataset that fails its manifest's checks; the benchmark prints the message on one line and exits 1.</summary>
+internal sealed class DatasetException(string message) : Exception(message);
+
+/// <summary>
+/// mulberry32, the format's random sequence (docs/benchmarks.md): the state advances by 0x6D2B79F5, is mixed, and the
+/// 32-bit result over 2^32 is a double in [0, 1). Written from the public-domain definition, as bench/lancedb/format.mjs is.
+/// </summary>
+internal sealed class Mulberry32(int seed)
+{
+    private uint _state = unchecked((uint)seed);
+
+    public double Next()
+    {
+        unchecked
+        {
+            _state += 0x6D2B79F5;
+            var t = (_state ^ (_state >> 15)) * (_state | 1);
+            t = (t + ((t ^ (t >> 7)) * (t | 61))) ^ t;
+            return (t ^ (t >> 14)) / 4294967296.0;
+        }
+    }
+}

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Bruno.Storage;
@@ -9,37 +10,73 @@ using Bruno.Storage.Model;
 
 // Storage benchmark. Usage (see docs/benchmarks.md):
 //   dotnet run -c Release --project bench/Bruno.Storage.Benchmarks -- [--quick] [--idle-tenants N] [--out FILE] [--datasets DIR]
+//   --multi DIR / --large DIR: measure on a given dataset in the shared format (e.g. from bench/lancedb/gen.mjs)
 //   --only access: access lists (issue 21) on the large dataset, written to bench/results/storage-access.json by default
+//   --compare OTHER.json (repeatable): after the run, or on --results FILE (repeatable) without running, one table of
+//   Bruno against the other engines' result files (medians where several files of an engine are given)
 var argList = args.ToList();
 string Arg(string name, string fallback) => argList.IndexOf(name) is var i and >= 0 && i + 1 < argList.Count ? argList[i + 1] : fallback;
+List<string> Args(string name) => [.. argList.Select((a, i) => (a, i)).Where(x => x.a == name && x.i + 1 < argList.Count).Select(x => argList[x.i + 1])];
 var quick = argList.Contains("--quick");
 var datasets = Path.GetFullPath(Arg("--datasets", "bench/datasets"));
-var only = Arg("--only", "all"); // all | tenants | multi | cold | large | access (not part of all)
+var only = Arg("--only", "all"); // all | tenants | multi | cold | large | access (not part of all), or several: multi,cold,large
+var parts = only.Split(',');
+bool Want(string part) => parts.Contains(part) || (part != "access" && parts.Contains("all"));
 var outFile = Path.GetFullPath(Arg("--out", only == "access" ? "bench/results/storage-access.json" : "bench/results/storage.json"));
+var compare = Args("--compare");
+var compareOut = Path.GetFullPath(Arg("--compare-out", Path.ChangeExtension(outFile, ".compare.json")));
+if (Args("--results") is { Count: > 0 } given)
+{
+    return Comparison.Run(given, compare, compareOut);
+}
+
 var idleTenants = int.Parse(Arg("--idle-tenants", quick ? "1000" : "5000"), System.Globalization.CultureInfo.InvariantCulture);
 var (multiT, multiN, largeN) = quick ? (4, 2000, 20_000) : (20, 5000, 100_000);
 const int Dim = 384;
 const int Queries = 200;
 
-var multiDir = Path.Combine(datasets, $"multi-{multiT}x{multiN}x{Dim}");
-var largeDir = Path.Combine(datasets, $"large-1x{largeN}x{Dim}");
-if (only is "all" or "multi" && !File.Exists(Path.Combine(multiDir, "manifest.json")))
+var multiDir = Path.GetFullPath(Arg("--multi", Path.Combine(datasets, $"multi-{multiT}x{multiN}x{Dim}")));
+var largeDir = Path.GetFullPath(Arg("--large", Path.Combine(datasets, $"large-1x{largeN}x{Dim}")));
+if (Want("multi") && !File.Exists(Path.Combine(multiDir, "manifest.json")))
 {
     Console.WriteLine($"generating {multiDir}");
     Dataset.Generate(multiDir, multiT, multiN, Dim, Queries, 42, "t");
 }
 
-if (only is "all" or "large" or "cold" or "access" && !File.Exists(Path.Combine(largeDir, "manifest.json")))
+if ((Want("large") || Want("cold") || Want("access")) && !File.Exists(Path.Combine(largeDir, "manifest.json")))
 {
     Console.WriteLine($"generating {largeDir}");
     Dataset.Generate(largeDir, 1, largeN, Dim, Queries, 4242, "big");
 }
 
+// Both datasets are read, and their files checked against the manifest, before anything is measured.
+Dataset? multiData = null, largeData = null;
+try
+{
+    multiData = Want("multi") ? Dataset.Load(multiDir) : null;
+    largeData = Want("large") || Want("cold") || Want("access") ? Dataset.Load(largeDir) : null;
+}
+catch (DatasetException e)
+{
+    Console.Error.WriteLine(e.Message);
+    return 1;
+}
+
 var result = new JsonObject
 {
+    ["engine"] = "bruno",
+    ["engine_version"] = typeof(StorageEngine).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown",
     ["date"] = DateTimeOffset.UtcNow.ToString("O"),
-    ["machine"] = new JsonObject { ["cores"] = Environment.ProcessorCount, ["os"] = Environment.OSVersion.ToString(), ["runtime"] = Environment.Version.ToString(), ["cpu"] = CpuName() },
+    ["machine"] = new JsonObject
+    {
+        ["cores"] = Environment.ProcessorCount,
+        ["os"] = Environment.OSVersion.ToString(),
+        ["runtime"] = Environment.Version.ToString(),
+        ["cpu"] = CpuName(),
+        ["loadavg"] = File.ReadAllText("/proc/loadavg").Trim(),
+    },
     ["quick"] = quick,
+    ["datasets"] = new JsonObject { ["multi"] = multiData?.Info.DeepClone(), ["large"] = largeData?.Info.DeepClone() },
 };
 
 var root = Path.Combine(Path.GetTempPath(), "bruno-bench-" + Guid.NewGuid().ToString("N"));
@@ -47,40 +84,41 @@ using var key = MasterKey.Generate();
 try
 {
     // First, while the process holds nothing else, so that resident memory before and after is a fair comparison.
-    if (only is "all" or "tenants")
+    if (Want("tenants"))
     {
         await using var engine = new StorageEngine(new StorageEngineOptions { DataRoot = root + "-idle", MasterKey = key, MaxOpenTenants = 64 });
         result["tenants"] = await ManyTenants(engine, idleTenants);
     }
 
-    if (only is "all" or "multi")
+    if (Want("multi"))
     {
         await using var engine = new StorageEngine(new StorageEngineOptions { DataRoot = root, MasterKey = key });
-        result["multi"] = await Multi(engine, Dataset.Load(multiDir));
+        result["multi"] = await Multi(engine, multiData!);
     }
 
-    if (only is "all" or "cold")
+    if (Want("cold"))
     {
         await using var engine = new StorageEngine(new StorageEngineOptions { DataRoot = root + "-cold", MasterKey = key });
-        result["cold_open"] = await ColdOpen(engine, Dataset.Load(largeDir));
+        result["cold_open"] = await ColdOpen(engine, largeData!);
     }
 
-    if (only is "all" or "large")
+    if (Want("large"))
     {
-        await using var engine = new StorageEngine(new StorageEngineOptions { DataRoot = root, MasterKey = key, });
-        result["large"] = await Large(engine, Dataset.Load(largeDir));
+        // A data root of its own: on other generators' data the large tenant may bear a multi tenant's id (t000).
+        await using var engine = new StorageEngine(new StorageEngineOptions { DataRoot = root + "-large", MasterKey = key, });
+        result["large"] = await Large(engine, largeData!);
     }
 
-    if (only is "access")
+    if (Want("access"))
     {
         // FilteredExactRows 0: access-filtered searches go through the graph unless the request asks for exact
         await using var engine = new StorageEngine(new StorageEngineOptions { DataRoot = root, MasterKey = key, FilteredExactRows = 0 });
-        result["access"] = await Access(engine, Dataset.Load(largeDir));
+        result["access"] = await Access(engine, largeData!);
     }
 }
 finally
 {
-    foreach (var dir in new[] { root, root + "-idle", root + "-cold" })
+    foreach (var dir in new[] { root, root + "-idle", root + "-cold", root + "-large" })
     {
         if (Directory.Exists(dir))
         {
@@ -94,7 +132,7 @@ Directory.CreateDirectory(Path.GetDirectoryName(outFile)!);
 File.WriteAllText(outFile, result.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
 Console.WriteLine(result.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
 Console.WriteLine($"written to {outFile}");
-return 0;
+return compare.Count > 0 ? Comparison.Run([outFile], compare, compareOut) : 0;
 
 static async Task<JsonObject> Multi(StorageEngine engine, Dataset data)
 {
@@ -121,22 +159,21 @@ static async Task<JsonObject> Multi(StorageEngine engine, Dataset data)
         {
             var v = t.Queries.AsMemory(q * data.Dimension, data.Dimension);
             var r = await exact.Time(() => c.SearchAsync(new SearchRequest { Vector = v, K = data.K, Exact = true }));
-            hit += Recall(r, t.Truth[q]);
+            hit += Recall(r, t.Truth[q], t);
             var f = await filtered.Time(() => c.SearchAsync(new SearchRequest { Vector = v, K = data.K, Filter = Filter.ForUser(UserId.Parse("u3")) }));
-            hitU3 += Recall(f, t.TruthU3[q]);
+            hitU3 += Recall(f, t.TruthU3[q], t);
             total += data.K;
             var text = string.Join(' ', t.Rows[t.Truth[q][0]].Text.Split(' ').Take(4));
             await hybrid.Time(() => c.SearchAsync(new SearchRequest { Mode = SearchMode.Hybrid, Vector = v, Text = text, K = data.K }));
         }
     }
 
-    // mixed loop: every tenant open, a random tenant per query
-    var rng = new Random(7);
+    // mixed loop: every tenant open, tenant and query drawn from the format's mulberry32 sequence (the same in every harness)
     var mixed = new Lat();
-    for (var i = 0; i < 4000; i++)
+    var sequence = data.MixedSequence().ToList();
+    foreach (var (ti, q) in sequence)
     {
-        var (t, c) = collections[rng.Next(collections.Count)];
-        var q = rng.Next(t.Queries.Length / data.Dimension);
+        var (t, c) = collections[ti];
         await mixed.Time(() => c.SearchAsync(new SearchRequest { Vector = t.Queries.AsMemory(q * data.Dimension, data.Dimension), K = data.K }));
     }
 
@@ -156,6 +193,7 @@ static async Task<JsonObject> Multi(StorageEngine engine, Dataset data)
         ["filtered_u3"] = filtered.Json(hitU3 / total),
         ["hybrid"] = hybrid.Json(null),
         ["mixed_all_tenants_open"] = mixed.Json(null),
+        ["mixed_sequence"] = new JsonObject { ["rng"] = "mulberry32", ["seed"] = data.Seed, ["queries"] = sequence.Count, ["sha256"] = Dataset.SequenceSha(sequence) },
         ["disk_bytes_per_tenant"] = (long)bytes.Average(),
         ["disk_bytes_per_row"] = Math.Round(bytes.Average() / data.Tenants[0].Rows.Count),
     };
@@ -189,7 +227,7 @@ static async Task<JsonObject> Large(StorageEngine engine, Dataset data)
         {
             var v = t.Queries.AsMemory(q * data.Dimension, data.Dimension);
             var r = await lat.Time(() => c.SearchAsync(new SearchRequest { Vector = v, K = data.K, Ef = ef }));
-            hit += Recall(r, t.Truth[q]);
+            hit += Recall(r, t.Truth[q], t);
             total += data.K;
         }
 
@@ -204,7 +242,7 @@ static async Task<JsonObject> Large(StorageEngine engine, Dataset data)
     for (var q = 0; q < 50; q++)
     {
         var v = t.Queries.AsMemory(q * data.Dimension, data.Dimension);
-        exactHit += Recall(await exact.Time(() => c.SearchAsync(new SearchRequest { Vector = v, K = data.K, Exact = true })), t.Truth[q]);
+        exactHit += Recall(await exact.Time(() => c.SearchAsync(new SearchRequest { Vector = v, K = data.K, Exact = true })), t.Truth[q], t);
         exactTotal += data.K;
     }
 
@@ -213,7 +251,7 @@ static async Task<JsonObject> Large(StorageEngine engine, Dataset data)
     for (var q = 0; q < t.Queries.Length / data.Dimension; q++)
     {
         var v = t.Queries.AsMemory(q * data.Dimension, data.Dimension);
-        fHit += Recall(await filtered.Time(() => c.SearchAsync(new SearchRequest { Vector = v, K = data.K, Filter = Filter.ForUser(UserId.Parse("u3")) })), t.TruthU3[q]);
+        fHit += Recall(await filtered.Time(() => c.SearchAsync(new SearchRequest { Vector = v, K = data.K, Filter = Filter.ForUser(UserId.Parse("u3")) })), t.TruthU3[q], t);
         fTotal += data.K;
     }
 
@@ -305,7 +343,7 @@ static async Task<JsonObject> Access(StorageEngine engine, Dataset data)
             full += r.Count == data.K ? 1 : 0;
             if (truth is not null)
             {
-                hit += Recall(r, truth[q]);
+                hit += Recall(r, truth[q], t);
                 total += data.K;
             }
         }
@@ -524,9 +562,10 @@ static async Task<TenantCollection> NewCollection(StorageEngine engine, string t
     return await engine.Tenant(id).EnsureCollectionAsync(new CollectionSpec("chunks", dim, "bench", VectorMetric.Dot));
 }
 
-static double Recall(IReadOnlyList<SearchHit> hits, int[] truth)
+// Truth holds row indices (the order of rows.jsonl); hits carry the ids that rows.jsonl gave those rows.
+static double Recall(IReadOnlyList<SearchHit> hits, int[] truth, TenantData t)
 {
-    var want = truth.Select(i => $"r{i}").ToHashSet();
+    var want = truth.Select(i => t.Rows[i].Id).ToHashSet();
     return hits.Count(h => want.Contains(h.Row.Id));
 }
 

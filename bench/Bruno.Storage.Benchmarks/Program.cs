@@ -45,7 +45,8 @@ if (Want("multi") && !File.Exists(Path.Combine(multiDir, "manifest.json")))
     Dataset.Generate(multiDir, multiT, multiN, Dim, Queries, 42, "t");
 }
 
-if ((Want("large") || Want("cold") || Want("access") || Want("reopen")) && !File.Exists(Path.Combine(largeDir, "manifest.json")))
+var needLarge = Want("large") || Want("cold") || Want("access") || Want("reopen");
+if (needLarge && !File.Exists(Path.Combine(largeDir, "manifest.json")))
 {
     Console.WriteLine($"generating {largeDir}");
     Dataset.Generate(largeDir, 1, largeN, Dim, Queries, 4242, "big");
@@ -56,7 +57,7 @@ Dataset? multiData = null, largeData = null;
 try
 {
     multiData = Want("multi") ? Dataset.Load(multiDir) : null;
-    largeData = Want("large") || Want("cold") || Want("access") || Want("reopen") ? Dataset.Load(largeDir) : null;
+    largeData = needLarge ? Dataset.Load(largeDir) : null;
 }
 catch (DatasetException e)
 {

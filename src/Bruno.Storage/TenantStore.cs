@@ -330,16 +330,6 @@ public sealed class TenantCollection : ITenantCollection
         return lease.Instance.GetCollection(Name).GraphStatus();
     }
 
-    /// <summary>
-    /// Reads the full-precision vectors of rows by ordinal from disk (random access, for re-ranking); null where no row
-    /// of the collection has that ordinal. Runs through the tenant's write loop, the one user of its connection.
-    /// </summary>
-    internal async Task<float[]?[]> ReadVectorsAsync(IReadOnlyList<long> ordinals, CancellationToken ct = default)
-    {
-        using var lease = await _cache.AcquireAsync(Tenant, ct);
-        return await lease.Instance.ReadVectorsAsync(lease.Instance.GetCollection(Name), ordinals);
-    }
-
     /// <summary>The ordinal of a row (null when the collection has no row with that id).</summary>
     internal async Task<long?> OrdinalOfAsync(string id, CancellationToken ct = default)
     {

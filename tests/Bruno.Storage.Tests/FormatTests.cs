@@ -52,12 +52,12 @@ public sealed partial class FormatTests
         var row = new StoredRow { Id = "a", Text = "hi", Vector = new float[] { 1f }, CreatedAt = default };
         var w = new SegmentWriter();
         w.Start();
-        w.Add(row, 0x0102030405, 0x0102030405060708, [("hi", 1)], 1);
+        w.Add(row, 0x0102030405, row.Vector.Span, 0x0102030405060708, [("hi", 1)], 1);
         var bytes = w.Finish().ToArray();
         Assert.Equal(
             "02" + "01000000" // version, rows
-            + "0504030201000000" + "11000000" // ordinal (u64), row length
-            + "01" + "0161" + "026869" + "0807060504030201" + "00" + "00" + "00" // the row, version 1, dimension 0: no vector
+            + "0504030201000000" + "15000000" // ordinal (u64), row length
+            + "01" + "0161" + "026869" + "0807060504030201" + "00" + "00" + "01" + "0000803F" // the row (version 1): no user, no metadata, its vector
             + "01000000" + "02" + "6869" // term table
             + "01" + "01" + "00" + "01", // the row's terms: length 1, one term, index 0, frequency 1
             Convert.ToHexString(bytes));
@@ -68,12 +68,8 @@ public sealed partial class FormatTests
     }
 
     [Fact]
-    public void VectorAndGraph_AreByteExact()
+    public void Graph_IsByteExact()
     {
-        var plain = new byte[8];
-        VectorCodec.Encode([1f, -2f], plain);
-        Assert.Equal("0000803F000000C0", Convert.ToHexString(plain));
-
         Assert.Equal("01" + "10000000" + "08000000" + "03000000" + "01000000" + "01000000", Convert.ToHexString(GraphCodec.Header(16, 8, 3, 1, 1)));
         int[][][] links = [[[1, 2]], [[0, 2], []], [[0, 9]]]; // node 9 is beyond the snapshot: left out
         var chunk = GraphCodec.Chunk([5L, 6L, 7L], n => links[n], 0, 3, 3);
@@ -147,13 +143,11 @@ public sealed partial class FormatTests
         }
 
         Assert.Equal(Enumerable.Range(1, expected.Count).Select(i => (long)i).ToHashSet(), ordinals);
-        var a5 = await c.ReadVectorsAsync([(await c.OrdinalOfAsync("a5", TestContext.Current.CancellationToken))!.Value], TestContext.Current.CancellationToken);
-        Assert.Equal(Rows.Vector(105), a5[0]);
         var hits = await c.SearchAsync(new SearchRequest { Text = "lighthouse", K = 5, Mode = SearchMode.FullText }, TestContext.Current.CancellationToken);
         Assert.Equal(5, hits.Count);
         await store.CloseAsync();
         Assert.Equal(3L, Pragma(store, "user_version"));
-        Assert.Equal((long)expected.Count, Count(store, "SELECT count(*) FROM vectors"));
+        Assert.Equal(1L, Count(store, "SELECT count(*) FROM sqlite_master WHERE name = 'graph'"));
         Assert.Equal("ok", Text(store, "PRAGMA integrity_check"));
     }
 

@@ -5,7 +5,7 @@ using Bruno.Storage.Index;
 
 namespace Bruno.Storage.Engine;
 
-/// <summary>The stored HNSW graph (checkpoints written by the write loop, read at open) and vectors read from disk (decision 0044).</summary>
+/// <summary>The stored HNSW graph: checkpoints written by the write loop, read at open (decision 0044).</summary>
 internal sealed partial class TenantInstance
 {
     /// <summary>Test seam: told the tenant, collection and node count of every graph checkpoint once it is committed.</summary>
@@ -116,54 +116,5 @@ internal sealed partial class TenantInstance
             unreadable = true;
             return null;
         }
-    }
-
-    /// <summary>
-    /// Reads the full-precision vectors of <paramref name="ordinals"/> from disk (random access by key), decrypting each
-    /// under its owner's key; null where the collection has no row with that ordinal, or its owner was erased. Throws
-    /// <see cref="DataUnreadableException"/> when a stored vector does not decrypt (the store was altered).
-    /// </summary>
-    private float[]?[] ReadVectors(CollectionState collection, IReadOnlyList<long> ordinals)
-    {
-        var result = new float[]?[ordinals.Count];
-        var dimension = collection.Spec.Dimension;
-        for (var i = 0; i < ordinals.Count; i++)
-        {
-            if (ordinals[i] is < 1 or > SegmentWriter.MaxOrdinal || _db.ReadVector(TenantDatabase.VectorId(collection.Cid, ordinals[i])) is not { } stored)
-            {
-                continue;
-            }
-
-            byte[] key;
-            lock (_ringGate)
-            {
-                key = stored.Owner is null ? _ring.TenantKey : _ring.Find(new Slot(stored.Owner))?.Key ?? [];
-            }
-
-            if (key.Length == 0)
-            {
-                continue;
-            }
-
-            var plain = _loopSealer.Plain(stored.Payload.Length - RowCipher.Overhead);
-            if (stored.Payload.Length < RowCipher.Overhead || !_loopSealer.For(key).TryDecrypt(stored.Payload, plain, VectorAad(collection.Cid, ordinals[i], stored.Owner)))
-            {
-                throw new DataUnreadableException($"A vector of tenant '{Tenant}' does not decrypt: the store was altered.");
-            }
-
-            var vector = new float[dimension];
-            VectorCodec.Decode(plain, vector);
-            result[i] = vector;
-        }
-
-        return result;
-    }
-
-    /// <summary>Reads vectors by ordinal through the write loop (the one user of the connection); see <see cref="ReadVectors"/>.</summary>
-    public async Task<float[]?[]> ReadVectorsAsync(CollectionState collection, IReadOnlyList<long> ordinals)
-    {
-        var op = new ReadVectorsOp(collection, ordinals);
-        await EnqueueAsync(op);
-        return op.Result;
     }
 }

@@ -7,11 +7,11 @@ using Bruno.Storage.Model;
 
 namespace Bruno.Storage.Engine;
 
-/// <summary>Opening a tenant: the stored graphs read, every segment and vector read, decrypted and indexed in memory.</summary>
+/// <summary>Opening a tenant: the stored graphs read, every segment read, decrypted and indexed in memory.</summary>
 internal sealed partial class TenantInstance
 {
     /// <summary>
-    /// Decrypts every segment and vector into memory, rows placed at the slots of their stored graph's nodes (decision
+    /// Decrypts every segment into memory, rows and their vectors placed at the slots of their stored graph's nodes (decision
     /// 0044); returns owner slots that have segments but no key (to purge). Throws <see cref="DataUnreadableException"/>
     /// or <see cref="StorageFormatException"/> when the store was altered; an unreadable graph is only rebuilt.
     /// </summary>
@@ -26,7 +26,7 @@ internal sealed partial class TenantInstance
             byCid[cid] = state;
             _collections[spec.Name] = state;
             var graph = ReadGraph(cid, spec.Name, out var unreadable);
-            state.BeginLoad(graph, counts.GetValueOrDefault(cid), _db.MaxOrdinal(cid), unreadable);
+            state.BeginLoad(graph, counts.GetValueOrDefault(cid), unreadable);
         }
 
         // In batches of segments, pipelined: this thread reads a batch (SQLite) and indexes the one before it (rows and
@@ -111,131 +111,10 @@ internal sealed partial class TenantInstance
 
         foreach (var state in byCid.Values)
         {
-            state.ReserveVectors();
-        }
-
-        LoadVectors(byCid, users);
-        foreach (var state in byCid.Values)
-        {
             state.Loaded();
         }
 
         return [.. orphans.Values];
-    }
-
-    /// <summary>
-    /// Reads every vector (in key order, batches of <see cref="LoadBatchBytes"/>), decrypting each batch on every core
-    /// while the next is read, and writes each into its row's slot. Vectors of owners without a key are skipped (their
-    /// rows are purged). Throws <see cref="DataUnreadableException"/> for a vector that does not decrypt or has no row.
-    /// </summary>
-    private void LoadVectors(Dictionary<int, CollectionState> byCid, Dictionary<Slot, UserKey> users)
-    {
-        var batch = new List<(long Vid, UserKey? User, byte[]? Owner, byte[] Sealed, int Length)>();
-        var batchBytes = 0L;
-        Task? decrypting = null;
-        void Decrypt(List<(long Vid, UserKey? User, byte[]? Owner, byte[] Sealed, int Length)> ready)
-        {
-            try
-            {
-                Unwrapped(() => Parallel.For(
-                    0,
-                    ready.Count,
-                    new ParallelOptions { MaxDegreeOfParallelism = ready.Count >= 256 ? Environment.ProcessorCount : 1 },
-                    () => new Sealer(),
-                    (i, _, sealer) =>
-                    {
-                        var (vid, user, owner, sealedBytes, length) = ready[i];
-                        var (cid, ordinal) = TenantDatabase.SplitVectorId(vid);
-                        var state = byCid[cid];
-                        var plain = sealer.Plain(length - RowCipher.Overhead);
-                        if (length < RowCipher.Overhead || !sealer.For(user?.Key ?? _ring.TenantKey).TryDecrypt(sealedBytes.AsSpan(0, length), plain, VectorAad(cid, ordinal, owner)))
-                        {
-                            throw new DataUnreadableException($"A vector of tenant '{Tenant}' does not decrypt: the store was altered or its key is wrong.");
-                        }
-
-                        var vector = sealer.Floats(state.Spec.Dimension);
-                        VectorCodec.Decode(plain, vector);
-                        if (!state.SetLoadedVector(ordinal, vector))
-                        {
-                            throw new DataUnreadableException($"A vector of tenant '{Tenant}' belongs to no row: the store was altered.");
-                        }
-
-                        return sealer;
-                    },
-                    sealer => sealer.Dispose()));
-            }
-            finally
-            {
-                foreach (var v in ready)
-                {
-                    ArrayPool<byte>.Shared.Return(v.Sealed);
-                }
-            }
-        }
-
-        void Flush()
-        {
-            var ready = batch;
-            batch = [];
-            batchBytes = 0;
-            decrypting?.GetAwaiter().GetResult();
-            decrypting = OnOwnThread(() =>
-            {
-                Decrypt(ready);
-                return true;
-            });
-        }
-
-        try
-        {
-            _db.ReadVectors((vid, ownerBytes, payload) =>
-            {
-                UserKey? user = null;
-                var owner = ownerBytes.IsEmpty ? null : ownerBytes.ToArray();
-                if (owner is not null && !users.TryGetValue(new Slot(owner), out user))
-                {
-                    return; // an erased owner's vector: purged with its rows
-                }
-
-                if (!byCid.ContainsKey(TenantDatabase.SplitVectorId(vid).Cid))
-                {
-                    throw new DataUnreadableException($"A vector of tenant '{Tenant}' belongs to no collection: the store was altered.");
-                }
-
-                var copy = ArrayPool<byte>.Shared.Rent(payload.Length);
-                payload.CopyTo(copy);
-                batch.Add((vid, user, owner, copy, payload.Length));
-                batchBytes += payload.Length;
-                if (batchBytes >= LoadBatchBytes)
-                {
-                    Flush();
-                }
-            });
-            if (batch.Count > 0)
-            {
-                var last = batch;
-                batch = [];
-                decrypting?.GetAwaiter().GetResult();
-                decrypting = null;
-                Decrypt(last);
-            }
-        }
-        finally
-        {
-            try
-            {
-                decrypting?.Wait();
-            }
-            catch (AggregateException)
-            {
-                // reported by the wait above, or superseded by the failure being thrown
-            }
-
-            foreach (var v in batch)
-            {
-                ArrayPool<byte>.Shared.Return(v.Sealed);
-            }
-        }
     }
 
     /// <summary>Decrypts and decodes a batch of segments (on as many cores as are free).</summary>
@@ -257,7 +136,7 @@ internal sealed partial class TenantInstance
                     throw new DataUnreadableException($"A segment of tenant '{Tenant}' does not decrypt: the store was altered or its key is wrong.");
                 }
 
-                Decode(d);
+                Decode(byCid[d.Cid].Spec.Dimension, d);
                 if (d.Rows.Length != d.DeclaredRows)
                 {
                     // The count stored beside the segment sized the collection's arrays: it must be the sealed one.
@@ -312,8 +191,8 @@ internal sealed partial class TenantInstance
         }
     }
 
-    /// <summary>Decodes the rows of a decrypted segment and their ordinals (their vectors are read apart). Throws <see cref="StorageFormatException"/> for malformed bytes.</summary>
-    private static void Decode(Decrypted d)
+    /// <summary>Decodes the rows of a decrypted segment, their ordinals, and their vectors into one pooled array. Throws <see cref="StorageFormatException"/> for malformed bytes.</summary>
+    private static void Decode(int dimension, Decrypted d)
     {
         var reader = new SegmentReader(d.Plain.AsSpan(0, d.Length));
         if (reader.Version != SegmentWriter.Version)
@@ -323,10 +202,11 @@ internal sealed partial class TenantInstance
 
         d.Rows = new StoredRow[reader.Rows <= d.Length ? reader.Rows : throw new StorageFormatException("A segment is truncated.")];
         d.Ordinals = new long[d.Rows.Length];
+        d.Vectors = ArrayPool<float>.Shared.Rent(Math.Max(1, d.Rows.Length * dimension));
         var i = 0;
         while (reader.NextRow(out var record, out var ordinal))
         {
-            d.Rows[i] = RowCodec.Read(record, Span<float>.Empty, d.User?.User);
+            d.Rows[i] = RowCodec.Read(record, d.Vectors.AsSpan(i * dimension, dimension), d.User?.User);
             d.Ordinals[i] = ordinal;
             i++;
         }
@@ -357,6 +237,8 @@ internal sealed partial class TenantInstance
 
         public StoredRow[] Rows { get; set; } = [];
 
+        public float[] Vectors { get; set; } = [];
+
         /// <summary>The rows' ordinals, then (once assigned) their slots.</summary>
         public long[] Ordinals { get; set; } = [];
 
@@ -372,6 +254,11 @@ internal sealed partial class TenantInstance
             Return(Sealed);
             Return(Plain);
             Sealed = Plain = [];
+            if (Vectors.Length > 0)
+            {
+                ArrayPool<float>.Shared.Return(Vectors);
+                Vectors = [];
+            }
         }
 
         private static void Return(byte[] a)
@@ -404,13 +291,14 @@ internal sealed partial class TenantInstance
             }
         }
 
-        /// <summary>Adds the segment's rows to its collection, at the slots assigned to them (their vectors follow).</summary>
+        /// <summary>Adds the segment's rows and vectors to its collection, at the slots assigned to them.</summary>
         public void IndexRows(Decrypted d)
         {
             var state = collections[d.Cid];
+            var dimension = state.Spec.Dimension;
             for (var i = 0; i < d.Rows.Length; i++)
             {
-                state.AddLoaded(d.Slots[i], d.Rows[i], d.Ordinals[i]);
+                state.AddLoaded(d.Slots[i], d.Rows[i], d.Ordinals[i], d.Vectors.AsSpan(i * dimension, dimension));
             }
         }
 

@@ -9,10 +9,9 @@ namespace Bruno.Storage.Engine;
 internal sealed partial class TenantInstance
 {
     /// <summary>
-    /// Upgrades a format-2 store in one transaction (through the rollback journal): the vectors and graph tables are
-    /// created, every readable segment is rewritten as version 2 (its rows numbered with ordinals from 1 per collection,
-    /// in segment order, and stored without their vectors), each vector is sealed on its own into the vectors table
-    /// under its owner's key, and user_version becomes 3. A crash or failure at any point leaves the file at format 2,
+    /// Upgrades a format-2 store in one transaction (through the rollback journal): the graph table is created, every
+    /// readable segment is rewritten as version 2 (its rows numbered with ordinals from 1 per collection, in segment
+    /// order), and user_version becomes 3. A crash or failure at any point leaves the file at format 2,
     /// untouched (the failure is thrown: <see cref="DataUnreadableException"/> for a segment that does not decrypt,
     /// <see cref="StorageFormatException"/> for malformed bytes, or the SQLite error). Segments of owners whose key is
     /// gone are left as they are: nothing can read them, and the open purges them.
@@ -61,15 +60,12 @@ internal sealed partial class TenantInstance
                 var writer = _loopSealer.Segment;
                 writer.Start();
                 var vector = new float[spec.Dimension];
-                var vectorPlain = new byte[VectorCodec.Length(spec.Dimension)];
                 while (reader.NextRow(out var record))
                 {
                     var row = RowCodec.Read(record, vector, user?.User);
                     var ordinal = next[cid]++;
                     var terms = Tokenizer.Analyze(row.Text, out var length);
-                    writer.Add(row, ordinal, row.CreatedAt.UtcTicks, terms, length);
-                    VectorCodec.Encode(vector, vectorPlain);
-                    _db.InsertVector(TenantDatabase.VectorId(cid, ordinal), owner, cipher.Encrypt(vectorPlain, VectorAad(cid, ordinal, owner)));
+                    writer.Add(row, ordinal, vector, row.CreatedAt.UtcTicks, terms, length);
                 }
 
                 var fresh = RandomNumberGenerator.GetBytes(16);
@@ -77,7 +73,7 @@ internal sealed partial class TenantInstance
                 _db.UpdateSegment(sid, fresh, rows, cipher.Encrypt(writer.Finish(), Aad(cid, fresh, owner)));
             }
 
-            // The old segments' pages are zeroed by secure_delete as they are rewritten (they held the vectors in place).
+            // The old segments' pages are zeroed by secure_delete as they are rewritten.
             _db.RemovesRows();
             _db.Commit();
         }

@@ -34,7 +34,7 @@ internal sealed partial class TenantInstance
     /// <summary>
     /// Reads segment <paramref name="sid"/> (as this transaction sees it), keeps the rows <paramref name="keep"/> accepts
     /// and stores them again under a new segment id and nonce, each under its ordinal; deletes the segment when none is
-    /// kept. The vectors of the rows not kept are deleted with them. Returns the rows kept with their ordinals when
+    /// kept. Returns the rows kept with their ordinals when
     /// <paramref name="collect"/> is set (the segment is then deleted: the caller writes them into new segments).
     /// </summary>
     private List<(long Ordinal, byte[] Row)> Rewrite(long sid, SegmentChanges changes, Func<string, bool> keep, bool collect = false)
@@ -71,7 +71,7 @@ internal sealed partial class TenantInstance
                 if (!keep(id))
                 {
                     changes.Ids[(cid, id)] = null;
-                    _db.DeleteVector(TenantDatabase.VectorId(cid, ordinal));
+                    _db.RemovesRows();
                 }
                 else if (collect)
                 {

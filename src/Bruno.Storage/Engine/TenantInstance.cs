@@ -33,8 +33,7 @@ internal sealed partial class TenantInstance : IAsyncDisposable
     /// <summary>Sealed bytes read before they are decrypted and indexed, when a tenant opens.</summary>
     private const long LoadBatchBytes = 4 << 20;
 
-    /// <summary>Domain tags opening the associated data of vectors and graph chunks (segments have none: their layout predates them).</summary>
-    private static readonly byte[] VectorTag = "bruno/vector/v1"u8.ToArray();
+    /// <summary>Domain tag opening the associated data of graph chunks (segments have none: their layout predates it).</summary>
     private static readonly byte[] GraphTag = "bruno/graph/v1"u8.ToArray();
     public const string LockFileName = "owner.lock";
 
@@ -243,29 +242,14 @@ internal sealed partial class TenantInstance : IAsyncDisposable
                     foreach (var i in chunk)
                     {
                         var a = analyzed[i];
-                        writer.Add(a.Row, a.Ordinal, a.Row.CreatedAt.UtcTicks, a.Terms, a.Length);
+                        writer.Add(a.Row, a.Ordinal, a.Vector.Span, a.Row.CreatedAt.UtcTicks, a.Terms, a.Length);
                     }
 
                     var uid = RandomNumberGenerator.GetBytes(16);
                     var plain = writer.Finish();
                     var payload = ArrayPool<byte>.Shared.Rent(plain.Length + RowCipher.Overhead);
-                    var cipher = sealer.For(key);
-                    cipher.Encrypt(plain, Aad(collection.Cid, uid, slot), payload);
-
-                    // Each vector sealed on its own, under the same key, bound to its collection, ordinal and owner.
-                    var vectorLength = VectorCodec.Length(dim) + RowCipher.Overhead;
-                    var sealedVectors = ArrayPool<byte>.Shared.Rent(Math.Max(1, chunk.Length * vectorLength));
-                    var ordinals = new long[chunk.Length];
-                    var vectorPlain = sealer.Plain(VectorCodec.Length(dim));
-                    for (var j = 0; j < chunk.Length; j++)
-                    {
-                        var a = analyzed[chunk[j]];
-                        ordinals[j] = a.Ordinal;
-                        VectorCodec.Encode(a.Vector.Span, vectorPlain);
-                        cipher.Encrypt(vectorPlain, VectorAad(collection.Cid, a.Ordinal, slot), sealedVectors.AsSpan(j * vectorLength, vectorLength));
-                    }
-
-                    segments[c] = new PreparedSegment(uid, slot, [.. chunk.Select(i => analyzed[i].Row.Id)], payload, plain.Length + RowCipher.Overhead, ordinals, sealedVectors, vectorLength);
+                    sealer.For(key).Encrypt(plain, Aad(collection.Cid, uid, slot), payload);
+                    segments[c] = new PreparedSegment(uid, slot, [.. chunk.Select(i => analyzed[i].Row.Id)], payload, plain.Length + RowCipher.Overhead);
                     return sealer;
                 },
                 sealer => sealer.Dispose()));
@@ -348,19 +332,6 @@ internal sealed partial class TenantInstance : IAsyncDisposable
         pos += 4 + uid.Length;
         span[pos] = (byte)(owner.IsEmpty ? 0 : 1);
         owner.CopyTo(span[(pos + 1)..]);
-        return aad;
-    }
-
-    /// <summary>
-    /// Associated data of a sealed vector: a domain tag, tenant, collection, the row's ordinal and its owner slot, so a
-    /// vector moved to another tenant, collection, row or owner fails authentication.
-    /// </summary>
-    private byte[] VectorAad(int cid, long ordinal, ReadOnlySpan<byte> owner)
-    {
-        var aad = TaggedAad(VectorTag, cid, 8 + 1 + owner.Length, out var pos);
-        System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(aad.AsSpan(pos), ordinal);
-        aad[pos + 8] = (byte)(owner.IsEmpty ? 0 : 1);
-        owner.CopyTo(aad.AsSpan(pos + 9));
         return aad;
     }
 
@@ -583,11 +554,6 @@ internal sealed partial class TenantInstance : IAsyncDisposable
                 foreach (var seg in u.Segments)
                 {
                     var sid = _db.InsertSegment(u.Collection.Cid, seg.Uid, seg.Owner, seg.Ids.Length, seg.Payload.AsSpan(0, seg.Length));
-                    for (var j = 0; j < seg.Ordinals.Length; j++)
-                    {
-                        _db.InsertVector(TenantDatabase.VectorId(u.Collection.Cid, seg.Ordinals[j]), seg.Owner, seg.Vectors.AsSpan(j * seg.VectorLength, seg.VectorLength));
-                    }
-
                     changes.Segments[sid] = new SegmentInfo(u.Collection.Cid, seg.Owner, seg.Ids.Length);
                     foreach (var id in seg.Ids)
                     {
@@ -679,10 +645,6 @@ internal sealed partial class TenantInstance : IAsyncDisposable
                 }
 
                 op.Complete(0);
-                break;
-            case ReadVectorsOp v:
-                v.Result = ReadVectors(v.Collection, v.Ordinals);
-                op.Complete(v.Result.Count(x => x is not null));
                 break;
             default:
                 throw new InvalidOperationException("Unexpected barrier operation.");
@@ -857,7 +819,6 @@ internal sealed partial class TenantInstance : IAsyncDisposable
     {
         private readonly Dictionary<byte[], RowCipher> _ciphers = new(ReferenceEqualityComparer.Instance);
         private byte[] _plain = new byte[4096];
-        private float[] _floats = [];
 
         public SegmentWriter Segment { get; } = new();
 
@@ -869,17 +830,6 @@ internal sealed partial class TenantInstance : IAsyncDisposable
             }
 
             return cipher;
-        }
-
-        /// <summary>A scratch vector of <paramref name="dimension"/> floats (valid until the next call).</summary>
-        public Span<float> Floats(int dimension)
-        {
-            if (dimension > _floats.Length)
-            {
-                _floats = new float[dimension];
-            }
-
-            return _floats.AsSpan(0, dimension);
         }
 
         public Span<byte> Plain(int length)

@@ -29,10 +29,9 @@ internal abstract class WriteOp
 
 /// <summary>
 /// A sealed segment ready for the database: its random id, owner slot (null: tenant-wide), the ids of its rows, and the
-/// blob (the first <see cref="Length"/> bytes of a pooled array); with its rows' ordinals and their vectors, each sealed
-/// on its own, <see cref="VectorLength"/> bytes after each other in <see cref="Vectors"/> (pooled too).
+/// blob (the first <see cref="Length"/> bytes of a pooled array).
 /// </summary>
-internal sealed record PreparedSegment(byte[] Uid, byte[]? Owner, string[] Ids, byte[] Payload, int Length, long[] Ordinals, byte[] Vectors, int VectorLength);
+internal sealed record PreparedSegment(byte[] Uid, byte[]? Owner, string[] Ids, byte[] Payload, int Length);
 
 /// <summary>Rows to store: sealed segments and analysed rows whose vectors live in one pooled array, given back by <see cref="Release"/>.</summary>
 internal sealed class UpsertOp(CollectionState collection, PreparedSegment[] segments, AnalyzedRow[] rows, float[] vectors) : WriteOp
@@ -59,7 +58,6 @@ internal sealed class UpsertOp(CollectionState collection, PreparedSegment[] seg
             foreach (var s in segments)
             {
                 ArrayPool<byte>.Shared.Return(s.Payload);
-                ArrayPool<byte>.Shared.Return(s.Vectors);
             }
         }
     }
@@ -121,19 +119,6 @@ internal sealed class PurgeOwnersOp(List<byte[]> owners) : WriteOp
 internal sealed class CheckpointOp(CollectionState collection) : WriteOp
 {
     public CollectionState Collection => collection;
-
-    public override bool Barrier => true;
-}
-
-/// <summary>Reads the full-precision vectors of some rows of a collection from disk, by ordinal.</summary>
-internal sealed class ReadVectorsOp(CollectionState collection, IReadOnlyList<long> ordinals) : WriteOp
-{
-    public CollectionState Collection => collection;
-
-    public IReadOnlyList<long> Ordinals => ordinals;
-
-    /// <summary>The vectors, at the index of their ordinal; null where no row of the collection has that ordinal.</summary>
-    public float[]?[] Result { get; set; } = [];
 
     public override bool Barrier => true;
 }

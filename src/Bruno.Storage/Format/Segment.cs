@@ -10,13 +10,12 @@ namespace Bruno.Storage.Format;
 /// BM25 terms so that opening a tenant does not tokenise its texts again. Layout, version 2 (format 3; integers
 /// little-endian, varint = LEB128):
 /// <code>
-/// u8 version (2) | u32 row count | per row: u64 ordinal, u32 length, the row (RowCodec, written with dimension 0)
+/// u8 version (2) | u32 row count | per row: u64 ordinal, u32 length, the row (RowCodec, with its vector)
 /// | u32 term count | per term: varint UTF-8 length, the term
 /// | per row: varint length in terms, varint distinct terms n, n × (varint term index, varint frequency)
 /// </code>
-/// The ordinal is the row's persistent number in its collection (it keys the row's vector in the <c>vectors</c> table
-/// and its node in the stored HNSW graph). Version 1 (format 2) had no ordinals and the vector inside the row; it is
-/// only read, by the migration to format 3. One instance per thread, reused between segments.
+/// The ordinal is the row's persistent number in its collection (it names the row's node in the stored HNSW graph).
+/// Version 1 (format 2) had no ordinals; it is only read, by the migration to format 3. One instance per thread, reused between segments.
 /// </summary>
 internal sealed class SegmentWriter : IBufferWriter<byte>
 {
@@ -25,7 +24,7 @@ internal sealed class SegmentWriter : IBufferWriter<byte>
     /// <summary>The version of format 2's segments (no ordinals, vectors inside the rows), read by the migration only.</summary>
     public const byte Version1 = 1;
 
-    /// <summary>Ordinals are 40 bits: a vector's key packs the collection id above them (<see cref="TenantDatabase.VectorId"/>).</summary>
+    /// <summary>Ordinals are 40 bits (room for a collection id above them in a 64-bit key, should one be needed).</summary>
     public const long MaxOrdinal = (1L << 40) - 1;
     private readonly Dictionary<string, int> _table = new(StringComparer.Ordinal);
     private readonly List<int> _terms = [];
@@ -46,18 +45,15 @@ internal sealed class SegmentWriter : IBufferWriter<byte>
         Advance(5);
     }
 
-    /// <summary>
-    /// Encodes <paramref name="row"/> under <paramref name="ordinal"/> with its creation time (UTC ticks) and analysed
-    /// terms; its vector is not written here (it is sealed on its own into the <c>vectors</c> table).
-    /// </summary>
-    public void Add(StoredRow row, long ordinal, long createdTicks, (string Term, int Tf)[] terms, int length)
+    /// <summary>Encodes <paramref name="row"/> under <paramref name="ordinal"/> with its vector, creation time (UTC ticks) and analysed terms.</summary>
+    public void Add(StoredRow row, long ordinal, ReadOnlySpan<float> vector, long createdTicks, (string Term, int Tf)[] terms, int length)
     {
         BeginRow(ordinal);
-        RowCodec.Write(this, row, ReadOnlySpan<float>.Empty, createdTicks);
+        RowCodec.Write(this, row, vector, createdTicks);
         EndRow(terms, length);
     }
 
-    /// <summary>Appends a row already encoded without its vector (kept from another segment when one is rewritten or merged), under its ordinal.</summary>
+    /// <summary>Appends a row already encoded (kept from another segment when one is rewritten or merged), under its ordinal.</summary>
     public void AddEncoded(long ordinal, ReadOnlySpan<byte> row, (string Term, int Tf)[] terms, int length)
     {
         BeginRow(ordinal);
@@ -195,7 +191,7 @@ internal ref struct SegmentReader
 
     public int Rows { get; }
 
-    /// <summary>The segment's plaintext version: 2 (ordinals, rows without vectors) or 1 (format 2, read by the migration).</summary>
+    /// <summary>The segment's plaintext version: 2 (rows with ordinals) or 1 (format 2, read by the migration).</summary>
     public byte Version { get; }
 
     /// <summary>Where the reader stands in the segment.</summary>

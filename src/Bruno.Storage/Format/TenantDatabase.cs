@@ -13,7 +13,7 @@ namespace Bruno.Storage.Format;
 /// the rollback journal, which writes appended segments once; decision 0040), so an acknowledged commit survives power
 /// loss; the engine puts nothing in clear into it but collection names, vector
 /// dimensions, embedding model names, random segment ids, owner slots, row counts per segment, and (format 3) the
-/// key of each row's vector (collection id and ordinal) with its owner slot, and the chunk numbers of each stored graph.
+/// chunk numbers of each stored graph.
 /// See docs/design/storage-format.md.
 /// </summary>
 internal sealed class TenantDatabase : IDisposable
@@ -23,9 +23,6 @@ internal sealed class TenantDatabase : IDisposable
 
     /// <summary>"BRNO": marks the file as a Bruno tenant store (PRAGMA application_id).</summary>
     public const int ApplicationId = 0x42524E4F;
-
-    /// <summary>Receives one stored vector (the spans are valid only during the call; <paramref name="owner"/> is empty for tenant-wide rows).</summary>
-    public delegate void VectorVisitor(long vid, ReadOnlySpan<byte> owner, ReadOnlySpan<byte> payload);
 
     /// <summary>On-disk format version (PRAGMA user_version); bump only with a migration.</summary>
     public const int FormatVersion = 3;
@@ -39,8 +36,6 @@ internal sealed class TenantDatabase : IDisposable
     private readonly SqliteConnection _connection;
     private readonly TenantId _tenant;
     private sqlite3_stmt? _insert;
-    private sqlite3_stmt? _insertVector;
-    private sqlite3_stmt? _deleteVector;
     private SqliteTransaction? _tx;
     private bool _scrub; // the transaction removes rows: empty the log after its commit
     private bool _wal; // the file is in write-ahead-log mode (small transactions), else rollback journal (large ones)
@@ -49,15 +44,6 @@ internal sealed class TenantDatabase : IDisposable
 
     /// <summary>The file's format version as opened: <see cref="FormatVersion"/>, or <see cref="PreviousFormatVersion"/> until the engine upgrades it.</summary>
     public int Version { get; private set; }
-
-    /// <summary>
-    /// The key of a vector in the <c>vectors</c> table: the collection id above the row's 40-bit ordinal, so one
-    /// collection's vectors are one contiguous key range.
-    /// </summary>
-    public static long VectorId(int cid, long ordinal) => ((long)cid << 40) | ordinal;
-
-    /// <summary>The collection id and ordinal packed in a vector key.</summary>
-    public static (int Cid, long Ordinal) SplitVectorId(long vid) => ((int)(vid >> 40), vid & SegmentWriter.MaxOrdinal);
 
     /// <summary>
     /// Live rows of a closed tenant's file, counted without decrypting anything; null when the file is missing or
@@ -327,75 +313,8 @@ internal sealed class TenantDatabase : IDisposable
         using var cmd = Command("DELETE FROM segments WHERE owner = $o");
         cmd.Parameters.AddWithValue("$o", owner);
         cmd.ExecuteNonQuery();
-        if (Version == FormatVersion)
-        {
-            using var vectors = Command("DELETE FROM vectors WHERE owner = $o");
-            vectors.Parameters.AddWithValue("$o", owner);
-            vectors.ExecuteNonQuery();
-        }
-
         RemovesRows();
         return rows;
-    }
-
-    /// <summary>
-    /// Stores a row's sealed vector under <paramref name="vid"/> (<see cref="VectorId"/>), inside the caller's
-    /// transaction; the blob is bound straight from the span. Throws <see cref="SqliteException"/> when the key exists or
-    /// the write fails (the caller rolls the transaction back).
-    /// </summary>
-    public void InsertVector(long vid, byte[]? owner, ReadOnlySpan<byte> payload)
-    {
-        var stmt = Prepared(ref _insertVector, "INSERT INTO vectors(vid, owner, payload) VALUES (?1, ?2, ?3)");
-        try
-        {
-            Check(raw.sqlite3_bind_int64(stmt, 1, vid));
-            Check(owner is null ? raw.sqlite3_bind_null(stmt, 2) : raw.sqlite3_bind_blob(stmt, 2, owner));
-            Check(raw.sqlite3_bind_blob(stmt, 3, payload));
-            Done(stmt);
-        }
-        finally
-        {
-            Reset(stmt);
-        }
-    }
-
-    /// <summary>Deletes a row's vector (secure_delete zeroes its pages); marks the transaction as one that removes rows.</summary>
-    public void DeleteVector(long vid)
-    {
-        var stmt = Prepared(ref _deleteVector, "DELETE FROM vectors WHERE vid = ?1");
-        try
-        {
-            Check(raw.sqlite3_bind_int64(stmt, 1, vid));
-            Done(stmt);
-        }
-        finally
-        {
-            Reset(stmt);
-        }
-
-        RemovesRows();
-    }
-
-    /// <summary>One sealed vector and its owner slot (null: tenant-wide); null when there is none under <paramref name="vid"/>.</summary>
-    public (byte[]? Owner, byte[] Payload)? ReadVector(long vid)
-    {
-        using var cmd = Command("SELECT owner, payload FROM vectors WHERE vid = $v");
-        cmd.Parameters.AddWithValue("$v", vid);
-        using var r = cmd.ExecuteReader();
-        return r.Read() ? (r.IsDBNull(0) ? null : (byte[])r[0], (byte[])r[1]) : null;
-    }
-
-    /// <summary>Visits every stored vector in key order (collection, then ordinal), reading blobs in place; the spans are valid only during the call.</summary>
-    public void ReadVectors(VectorVisitor visit) => Scan("SELECT vid, owner, payload FROM vectors ORDER BY vid", stmt => visit(raw.sqlite3_column_int64(stmt, 0), raw.sqlite3_column_blob(stmt, 1), raw.sqlite3_column_blob(stmt, 2)));
-
-    /// <summary>The highest ordinal a vector of collection <paramref name="cid"/> has (0 when none).</summary>
-    public long MaxOrdinal(int cid)
-    {
-        using var cmd = Command("SELECT coalesce(max(vid), 0) FROM vectors WHERE vid > $lo AND vid <= $hi");
-        cmd.Parameters.AddWithValue("$lo", VectorId(cid, 0));
-        cmd.Parameters.AddWithValue("$hi", VectorId(cid, SegmentWriter.MaxOrdinal));
-        var max = Convert.ToInt64(cmd.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
-        return max == 0 ? 0 : SplitVectorId(max).Ordinal;
     }
 
     /// <summary>The chunks of collection <paramref name="cid"/>'s stored graph, in chunk order (empty when it has none).</summary>
@@ -462,8 +381,6 @@ internal sealed class TenantDatabase : IDisposable
     public void Dispose()
     {
         _insert?.Dispose();
-        _insertVector?.Dispose();
-        _deleteVector?.Dispose();
         _tx?.Dispose();
         _connection.Dispose();
     }
@@ -493,7 +410,7 @@ internal sealed class TenantDatabase : IDisposable
     }
 
     /// <summary>
-    /// Adds what format 3 has beyond format 2 (the <c>vectors</c> and <c>graph</c> tables, and each collection's
+    /// Adds what format 3 has beyond format 2 (the <c>graph</c> table, and each collection's
     /// quantisation: int8 for collections made before it existed) and sets user_version 3, inside
     /// the caller's transaction: a crash before its commit leaves the file at version 2, as it was.
     /// </summary>
@@ -501,8 +418,6 @@ internal sealed class TenantDatabase : IDisposable
     {
         // user_version 3 = FormatVersion (checked by a test).
         Exec("""
-            CREATE TABLE vectors(vid INTEGER PRIMARY KEY, owner BLOB, payload BLOB NOT NULL);
-            CREATE INDEX vectors_owner ON vectors(owner) WHERE owner IS NOT NULL;
             CREATE TABLE graph(cid INTEGER NOT NULL, chunk INTEGER NOT NULL, uid BLOB NOT NULL, payload BLOB NOT NULL, PRIMARY KEY (cid, chunk));
             ALTER TABLE collections ADD COLUMN quantization INTEGER NOT NULL DEFAULT 2;
             PRAGMA user_version=3;

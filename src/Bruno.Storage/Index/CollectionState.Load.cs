@@ -6,8 +6,7 @@ namespace Bruno.Storage.Index;
 /// <summary>Loading rows from disk while the tenant opens, before any reader can see the collection.</summary>
 /// <remarks>
 /// Order of a load (format 3): <see cref="BeginLoad"/> with the stored graph, then per row (in any order)
-/// <see cref="SlotFor"/> on one thread and <see cref="AddLoaded"/>, then <see cref="ReserveVectors"/> and each vector
-/// by ordinal (<see cref="SetLoadedVector"/>, from any thread), then <see cref="Loaded"/>. A row whose ordinal is a
+/// <see cref="SlotFor"/> and <see cref="AddLoaded"/> (with its vector) on one thread, then <see cref="Loaded"/>. A row whose ordinal is a
 /// node of the stored graph takes the node's index as its slot; the others take the slots after the graph's nodes, so
 /// slots [0, graph count) are exactly the graph's nodes, as <see cref="Hnsw"/> requires.
 /// </remarks>
@@ -19,15 +18,14 @@ internal sealed partial class CollectionState
     public GraphLoad GraphLoadOutcome { get; private set; }
 
     /// <summary>
-    /// Starts a load of <paramref name="rows"/> rows (at most) with the collection's stored graph, if any, and the
-    /// highest ordinal the store holds for the collection (<paramref name="unreadable"/>: a graph was stored but could
-    /// not be read). A graph of another M or dimension, or one that repeats an ordinal, is not used (the indexer then
-    /// builds a new one).
+    /// Starts a load of <paramref name="rows"/> rows (at most) with the collection's stored graph, if any
+    /// (<paramref name="unreadable"/>: a graph was stored but could not be read). A graph of another M or dimension, or
+    /// one that repeats an ordinal, is not used (the indexer then builds a new one).
     /// </summary>
-    public void BeginLoad(GraphCheckpoint? graph, int rows, long maxStoredOrdinal, bool unreadable = false)
+    public void BeginLoad(GraphCheckpoint? graph, int rows, bool unreadable = false)
     {
         var plan = new LoadPlan();
-        var maxOrdinal = maxStoredOrdinal;
+        var maxOrdinal = 0L;
         GraphLoadOutcome = unreadable ? GraphLoad.Unusable : GraphLoad.None;
         if (graph is not null)
         {
@@ -51,9 +49,15 @@ internal sealed partial class CollectionState
             }
         }
 
-        _nextOrdinal = maxOrdinal + 1;
+        plan.MaxOrdinal = maxOrdinal;
         plan.Slots.EnsureCapacity(rows);
         _g.EnsureSlots(plan.Next + rows);
+
+        // Vectors are written as rows arrive, so the arenas are sized now: the rows need at least max(rows, nodes)
+        // slots, at most nodes + rows. A small collection gets its upper bound at once; a large one its lower bound,
+        // with full first blocks, so that growing it (SlotFor) only appends blocks and never copies a partial load.
+        plan.Reserved = plan.Next + rows <= BlockTable.BlockSlots ? Math.Max(1, plan.Next + rows) : Math.Max(BlockTable.BlockSlots, Math.Max(plan.Next, rows));
+        _g.ReserveVectors(plan.Reserved);
         _load = plan;
     }
 
@@ -76,8 +80,15 @@ internal sealed partial class CollectionState
             {
                 _g.EnsureSlots(Math.Max(16, _g.Rows.Length * 2)); // more rows than the segments declared: only if altered
             }
+
+            if (slot >= plan.Reserved)
+            {
+                plan.Reserved = Math.Max(slot + 1, plan.Reserved + (plan.Reserved >> 3));
+                _g.ReserveVectors(plan.Reserved);
+            }
         }
 
+        plan.MaxOrdinal = Math.Max(plan.MaxOrdinal, ordinal);
         if (!plan.Slots.TryAdd(ordinal, slot))
         {
             throw new DataUnreadableException($"Collection '{Spec.Name}' holds two rows with ordinal {ordinal}: the store was altered.");
@@ -86,8 +97,12 @@ internal sealed partial class CollectionState
         return slot;
     }
 
-    /// <summary>Adds a row read from disk at the slot <see cref="SlotFor"/> gave it (no lock: nobody reads yet); its vector follows.</summary>
-    public void AddLoaded(int slot, StoredRow row, long ordinal) => Place(_g, slot, row, ordinal);
+    /// <summary>Adds a row read from disk and its vector at the slot <see cref="SlotFor"/> gave it (no lock: nobody reads yet).</summary>
+    public void AddLoaded(int slot, StoredRow row, long ordinal, ReadOnlySpan<float> vector)
+    {
+        Place(_g, slot, row, ordinal);
+        _g.SetLoadedVector(slot, vector);
+    }
 
     /// <summary>The index's id for a term of a segment's table (loading only).</summary>
     public int TermId(ReadOnlySpan<char> term) => _g.Text.TermId(term);
@@ -103,34 +118,9 @@ internal sealed partial class CollectionState
     /// <summary>Adds postings of loaded rows: term id, slot and frequency at the same index (loading only).</summary>
     public void AddLoadedPostings(ReadOnlySpan<int> termIds, ReadOnlySpan<int> slots, ReadOnlySpan<int> tfs) => _g.Text.AddPostings(termIds, slots, tfs);
 
-    /// <summary>Makes room in the arena for every slot handed out (after the last row, before the first vector).</summary>
-    public void ReserveVectors()
-    {
-        if (_load is { } plan)
-        {
-            _g.ReserveVectors(Math.Max(1, plan.Next));
-        }
-    }
-
     /// <summary>
-    /// Writes the vector of the loaded row with <paramref name="ordinal"/> into its slot; false when no loaded row has
-    /// that ordinal. Safe from several threads at once for different ordinals.
-    /// </summary>
-    public bool SetLoadedVector(long ordinal, ReadOnlySpan<float> vector)
-    {
-        var plan = _load!;
-        if (!plan.Slots.TryGetValue(ordinal, out var slot) || vector.Length != Spec.Dimension)
-        {
-            return false;
-        }
-
-        _g.SetLoadedVector(slot, vector);
-        Interlocked.Increment(ref plan.Vectors);
-        return true;
-    }
-
-    /// <summary>
-    /// Ends a load: checks that every row got its vector (else <see cref="DataUnreadableException"/>), turns the graph's
+    /// Ends a load: the ordinal counter starts above every ordinal the rows and the stored graph hold (so none is handed
+    /// out twice while a graph may still name it), the graph's
     /// nodes whose rows are gone into dead slots (their links dropped, links to them removed, the entry point moved),
     /// and puts the stored graph in place. A graph with more dead nodes than live ones is not used: the collection is
     /// compacted and the indexer builds a new graph. Then the indexer starts, inserting only the rows behind the graph.
@@ -150,11 +140,7 @@ internal sealed partial class CollectionState
     private void FinishLoad(LoadPlan plan)
     {
         var g = _g;
-        if (plan.Vectors != plan.Slots.Count)
-        {
-            throw new DataUnreadableException($"Collection '{Spec.Name}' has rows without vectors: the store was altered.");
-        }
-
+        _nextOrdinal = plan.MaxOrdinal + 1;
         var graph = plan.Graph;
         var nodes = graph?.Count ?? 0;
         var zero = new float[Spec.Dimension];
@@ -241,13 +227,9 @@ internal sealed partial class CollectionState
         _checkpointNodes = nodes;
     }
 
-    /// <summary>A load in progress: the stored graph's nodes by ordinal, the slots handed out, the vectors written.</summary>
+    /// <summary>A load in progress: the stored graph's nodes by ordinal, the slots handed out and reserved, the highest ordinal seen.</summary>
     private sealed class LoadPlan
     {
-#pragma warning disable SA1401, CA1051 // plain mutable state of one load
-        public int Vectors;
-#pragma warning restore SA1401, CA1051
-
         public GraphCheckpoint? Graph { get; set; }
 
         public Dictionary<long, int>? Nodes { get; set; }
@@ -255,6 +237,10 @@ internal sealed partial class CollectionState
         public Dictionary<long, int> Slots { get; } = [];
 
         public int Next { get; set; }
+
+        public int Reserved { get; set; }
+
+        public long MaxOrdinal { get; set; }
     }
 }
 

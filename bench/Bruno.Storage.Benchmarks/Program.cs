@@ -14,15 +14,16 @@ using Bruno.Storage.Model;
 //   --only access: access lists (issue 21) on the large dataset, written to bench/results/storage-access.json by default
 //   --compare OTHER.json (repeatable): after the run, or on --results FILE (repeatable) without running, one table of
 //   Bruno against the other engines' result files (medians where several files of an engine are given)
+//   --quantization none|int8|binary: how the benchmark's collections hold vectors in memory (docs/decisions/0045; default int8)
 var argList = args.ToList();
 string Arg(string name, string fallback) => argList.IndexOf(name) is var i and >= 0 && i + 1 < argList.Count ? argList[i + 1] : fallback;
 List<string> Args(string name) => [.. argList.Select((a, i) => (a, i)).Where(x => x.a == name && x.i + 1 < argList.Count).Select(x => argList[x.i + 1])];
 var quick = argList.Contains("--quick");
 var datasets = Path.GetFullPath(Arg("--datasets", "bench/datasets"));
-var only = Arg("--only", "all"); // all | tenants | multi | cold | large | access (not part of all), or several: multi,cold,large
+var only = Arg("--only", "all"); // all | tenants | multi | cold | large | access, reopen (not part of all), or several: multi,cold,large
 var parts = only.Split(',');
-bool Want(string part) => parts.Contains(part) || (part != "access" && parts.Contains("all"));
-var outFile = Path.GetFullPath(Arg("--out", only == "access" ? "bench/results/storage-access.json" : "bench/results/storage.json"));
+bool Want(string part) => parts.Contains(part) || (part is not ("access" or "reopen") && parts.Contains("all"));
+var outFile = Path.GetFullPath(Arg("--out", only is "access" or "reopen" ? $"bench/results/storage-{only}.json" : "bench/results/storage.json"));
 var compare = Args("--compare");
 var compareOut = Path.GetFullPath(Arg("--compare-out", Path.ChangeExtension(outFile, ".compare.json")));
 if (Args("--results") is { Count: > 0 } given)
@@ -30,6 +31,7 @@ if (Args("--results") is { Count: > 0 } given)
     return Comparison.Run(given, compare, compareOut);
 }
 
+QuantizationChoice.Value = Enum.Parse<VectorQuantization>(Arg("--quantization", "int8"), ignoreCase: true);
 var idleTenants = int.Parse(Arg("--idle-tenants", quick ? "1000" : "5000"), System.Globalization.CultureInfo.InvariantCulture);
 var (multiT, multiN, largeN) = quick ? (4, 2000, 20_000) : (20, 5000, 100_000);
 const int Dim = 384;
@@ -43,7 +45,7 @@ if (Want("multi") && !File.Exists(Path.Combine(multiDir, "manifest.json")))
     Dataset.Generate(multiDir, multiT, multiN, Dim, Queries, 42, "t");
 }
 
-var needLarge = Want("large") || Want("cold") || Want("access");
+var needLarge = Want("large") || Want("cold") || Want("access") || Want("reopen");
 if (needLarge && !File.Exists(Path.Combine(largeDir, "manifest.json")))
 {
     Console.WriteLine($"generating {largeDir}");
@@ -78,6 +80,7 @@ var result = new JsonObject
     },
     ["quick"] = quick,
     ["datasets"] = new JsonObject { ["multi"] = multiData?.Info.DeepClone(), ["large"] = largeData?.Info.DeepClone() },
+    ["quantization"] = QuantizationChoice.Value.ToString().ToLowerInvariant(),
 };
 
 var root = Path.Combine(Path.GetTempPath(), "bruno-bench-" + Guid.NewGuid().ToString("N"));
@@ -108,6 +111,51 @@ try
         // A data root of its own: on other generators' data the large tenant may bear a multi tenant's id (t000).
         await using var engine = new StorageEngine(new StorageEngineOptions { DataRoot = root + "-large", MasterKey = key, });
         result["large"] = await Large(engine, largeData!);
+    }
+
+    if (Want("reopen"))
+    {
+        // The stored HNSW graph (format 3, decision 0044): ingest, index, close (the checkpoint), reopen, first queries.
+        var options = new StorageEngineOptions { DataRoot = root, MasterKey = key };
+        var data = largeData!;
+        var t = data.Tenants[0];
+        var engine = new StorageEngine(options);
+        var c = await NewCollection(engine, t.Id, data.Dimension);
+        var sw = Stopwatch.StartNew();
+        await Ingest(c, t, data.Dimension, t.Rows.Count);
+        await c.WaitForIndexAsync();
+        var build = sw.Elapsed.TotalSeconds;
+        sw.Restart();
+        await engine.DisposeAsync();
+        var close = sw.Elapsed.TotalSeconds;
+        await using var reopened = new StorageEngine(options);
+        c = reopened.Tenant(TenantId.Parse(t.Id)).Collection("chunks");
+        sw.Restart();
+        var status = await c.GraphStatusAsync();
+        var open = sw.Elapsed.TotalSeconds;
+        var lat = new Lat();
+        double hit = 0, total = 0;
+        for (var q = 0; q < t.Queries.Length / data.Dimension; q++)
+        {
+            var v = t.Queries.AsMemory(q * data.Dimension, data.Dimension);
+            hit += Recall(await lat.Time(() => c.SearchAsync(new SearchRequest { Vector = v, K = data.K })), t.Truth[q], t);
+            total += data.K;
+        }
+
+        var after = await c.GraphStatusAsync();
+        result["reopen"] = new JsonObject
+        {
+            ["rows"] = t.Rows.Count,
+            ["dim"] = data.Dimension,
+            ["ingest_and_index_s"] = Math.Round(build, 1),
+            ["close_with_checkpoint_s"] = Math.Round(close, 2),
+            ["open_s"] = Math.Round(open, 2),
+            ["graph"] = status.Load.ToString(),
+            ["loaded_nodes"] = status.LoadedNodes,
+            ["inserted_nodes_after_first_queries"] = after.InsertedNodes,
+            ["first_queries_after_open"] = lat.Json(hit / total),
+            ["store_bytes"] = new FileInfo(Path.Combine(root, "tenants", t.Id, "store.db")).Length,
+        };
     }
 
     if (Want("access"))
@@ -560,7 +608,7 @@ static async Task<TenantCollection> NewCollection(StorageEngine engine, string t
 {
     var id = TenantId.Parse(tenant);
     await engine.CreateTenantAsync(id);
-    return await engine.Tenant(id).EnsureCollectionAsync(new CollectionSpec("chunks", dim, "bench", VectorMetric.Dot));
+    return await engine.Tenant(id).EnsureCollectionAsync(new CollectionSpec("chunks", dim, "bench", VectorMetric.Dot, QuantizationChoice.Value));
 }
 
 // Truth holds row indices (the order of rows.jsonl); hits carry the ids that rows.jsonl gave those rows.
@@ -581,6 +629,12 @@ static double ReadStatus(string field)
 }
 
 static string CpuName() => File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':')[1].Trim() ?? "unknown";
+
+/// <summary>The quantisation the benchmark's collections are created with (--quantization).</summary>
+internal static class QuantizationChoice
+{
+    public static VectorQuantization Value { get; set; } = VectorQuantization.Int8;
+}
 
 /// <summary>Per-query latencies.</summary>
 internal sealed class Lat

@@ -42,6 +42,11 @@ public sealed class TenantStore : ITenantStore
             throw new ArgumentException("Unknown vector metric.", nameof(spec));
         }
 
+        if (!Enum.IsDefined(spec.Quantization))
+        {
+            throw new ArgumentException("Unknown vector quantization.", nameof(spec));
+        }
+
         using var lease = await _cache.AcquireAsync(Id, ct);
         if (lease.Instance.Collections.TryGetValue(spec.Name, out var existing))
         {
@@ -316,6 +321,20 @@ public sealed class TenantCollection : ITenantCollection
     {
         using var lease = await _cache.AcquireAsync(Tenant, ct);
         await lease.Instance.GetCollection(Name).WaitForIndexAsync(ct);
+    }
+
+    /// <summary>The state of the collection's HNSW graph: what the open did with the stored one, nodes loaded, inserted since, checkpointed (tests and telemetry).</summary>
+    internal async Task<Index.GraphStatus> GraphStatusAsync(CancellationToken ct = default)
+    {
+        using var lease = await _cache.AcquireAsync(Tenant, ct);
+        return lease.Instance.GetCollection(Name).GraphStatus();
+    }
+
+    /// <summary>The ordinal of a row (null when the collection has no row with that id).</summary>
+    internal async Task<long?> OrdinalOfAsync(string id, CancellationToken ct = default)
+    {
+        using var lease = await _cache.AcquireAsync(Tenant, ct);
+        return lease.Instance.GetCollection(Name).OrdinalOf(id);
     }
 
     private static void Validate(SearchRequest r, CollectionSpec spec)

@@ -9,6 +9,12 @@ public static class CrashData
     public const string Collection = "chunks";
     public const int Dimension = 32;
 
+    /// <summary>Low, so that the child builds HNSW graphs and writes checkpoints of them between kills (decision 0044).</summary>
+    public const int AnnThreshold = 300;
+
+    /// <summary>A narrow construction breadth (the default is 128) keeps the indexing of some 75,000 rows cheap in a Debug build.</summary>
+    public const int HnswEfConstruction = 32;
+
     public static CollectionSpec Spec { get; } = new(Collection, Dimension, "crash-test-model", VectorMetric.Dot);
 
     /// <summary>

@@ -5,12 +5,21 @@ using Bruno.Storage.Identity;
 
 // Child process of the crash and lock tests.
 //   ingest <data-root> <master-key-base64> <tenant>:<first-batch> ...   writes batches forever, printing "ACK <tenant> <batch>" after each
+//                                    and "CKPT <tenant> <nodes>" after each committed graph checkpoint (AnnThreshold is low)
 //   hold <data-root> <master-key-base64> <tenant>                     opens the tenant, prints READY, holds it until stdin closes
 var mode = args[0];
 using var key = MasterKey.FromBase64(args[2]);
-await using var engine = new StorageEngine(new StorageEngineOptions { DataRoot = args[1], MasterKey = key });
+await using var engine = new StorageEngine(new StorageEngineOptions { DataRoot = args[1], MasterKey = key, AnnThreshold = CrashData.AnnThreshold, HnswEfConstruction = CrashData.HnswEfConstruction });
 var output = Console.Out;
 var gate = new Lock();
+Bruno.Storage.Engine.TenantInstance.CheckpointWritten = (tenant, _, nodes) =>
+{
+    lock (gate)
+    {
+        output.WriteLine($"CKPT {tenant} {nodes}");
+        output.Flush();
+    }
+};
 
 if (mode == "hold")
 {

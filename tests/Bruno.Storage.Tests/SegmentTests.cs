@@ -188,7 +188,7 @@ public sealed class SegmentTests
     {
         var writer = new SegmentWriter();
         writer.Start();
-        writer.Add(Rows.Row("a", "hello world", 1), Rows.Vector(1), 0, [("hello", 1), ("world", 1)], 2);
+        writer.Add(Rows.Row("a", "hello world", 1), 1, Rows.Vector(1), 0, [("hello", 1), ("world", 1)], 2);
         var good = writer.Finish().ToArray();
         var reader = new SegmentReader(good);
         Assert.True(reader.NextRow(out var row));
@@ -199,7 +199,8 @@ public sealed class SegmentTests
             good[..4],                                   // truncated header
             [.. good[..^1]],                             // truncated term block
             [.. good, 0],                                // trailing byte
-            [2, .. good[1..]],                           // unknown version
+            [3, .. good[1..]],                           // unknown version
+            [.. good[..5], 0, 0, 0, 0, 0, 0, 0, 0, .. good[13..]], // ordinal 0
         ];
         foreach (var bytes in bad)
         {

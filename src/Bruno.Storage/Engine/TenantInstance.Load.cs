@@ -7,28 +7,26 @@ using Bruno.Storage.Model;
 
 namespace Bruno.Storage.Engine;
 
-/// <summary>Opening a tenant: every segment read, decrypted and indexed in memory.</summary>
+/// <summary>Opening a tenant: the stored graphs read, every segment read, decrypted and indexed in memory.</summary>
 internal sealed partial class TenantInstance
 {
-    /// <summary>Decrypts every segment into memory; returns owner slots that have segments but no key (to purge).</summary>
+    /// <summary>
+    /// Decrypts every segment into memory, rows and their vectors placed at the slots of their stored graph's nodes (decision
+    /// 0044); returns owner slots that have segments but no key (to purge). Throws <see cref="DataUnreadableException"/>
+    /// or <see cref="StorageFormatException"/> when the store was altered; an unreadable graph is only rebuilt.
+    /// </summary>
     private List<byte[]> Load()
     {
         var byCid = new Dictionary<int, CollectionState>();
-        foreach (var (cid, spec) in _db.LoadCollections())
-        {
-            var state = new CollectionState(cid, spec, _ctx.IndexSettings);
-            byCid[cid] = state;
-            _collections[spec.Name] = state;
-        }
-
         var counts = _db.CountRows();
         _map.Reserve(counts.Values.Sum());
-        foreach (var (cid, count) in counts)
+        foreach (var (cid, spec) in _db.LoadCollections())
         {
-            if (byCid.TryGetValue(cid, out var state))
-            {
-                state.Reserve(count);
-            }
+            var state = new CollectionState(cid, spec, _ctx.IndexSettings) { CheckpointWanted = QueueCheckpoint };
+            byCid[cid] = state;
+            _collections[spec.Name] = state;
+            var graph = ReadGraph(cid, spec.Name, out var unreadable);
+            state.BeginLoad(graph, counts.GetValueOrDefault(cid), unreadable);
         }
 
         // In batches of segments, pipelined: this thread reads a batch (SQLite) and indexes the one before it (rows and
@@ -154,14 +152,14 @@ internal sealed partial class TenantInstance
     /// <summary>Adds a decoded batch to the collections and the segment map, in order, and gives its buffers back.</summary>
     private void IndexBatch(List<Decrypted> batch, SegmentLoader loader)
     {
-        // Rows (arena, slots, ids, owners, segment map) and postings touch separate structures, and a segment's slots
-        // are known before its rows are added (they follow each other): the two halves run side by side.
-        var firstSlots = loader.AssignSlots(batch);
+        // Rows (slots, ids, owners, segment map) and postings touch separate structures, and a segment's slots are known
+        // before its rows are added (those of its rows' graph nodes, else the next free ones): the two halves run side by side.
+        loader.AssignSlots(batch);
         int IndexAllTerms()
         {
             for (var i = 0; i < batch.Count; i++)
             {
-                loader.IndexTerms(batch[i], firstSlots[i]);
+                loader.IndexTerms(batch[i]);
             }
 
             loader.FlushPostings();
@@ -175,7 +173,7 @@ internal sealed partial class TenantInstance
             for (var i = 0; i < batch.Count; i++)
             {
                 var d = batch[i];
-                loader.IndexRows(d, firstSlots[i]);
+                loader.IndexRows(d);
                 if (d.Rows.Length == 0 || !_map.TryLoad(d.Sid, new SegmentInfo(d.Cid, d.Owner, d.Rows.Length), d.Rows.Select(r => r.Id)))
                 {
                     throw new DataUnreadableException($"A segment of tenant '{Tenant}' is empty or repeats a row: the store was altered.");
@@ -193,16 +191,23 @@ internal sealed partial class TenantInstance
         }
     }
 
-    /// <summary>Decodes the rows of a decrypted segment, their vectors into one pooled array. Throws <see cref="StorageFormatException"/> for malformed bytes.</summary>
+    /// <summary>Decodes the rows of a decrypted segment, their ordinals, and their vectors into one pooled array. Throws <see cref="StorageFormatException"/> for malformed bytes.</summary>
     private static void Decode(int dimension, Decrypted d)
     {
         var reader = new SegmentReader(d.Plain.AsSpan(0, d.Length));
+        if (reader.Version != SegmentWriter.Version)
+        {
+            throw new StorageFormatException($"A segment of version {reader.Version} is in a store of format {TenantDatabase.FormatVersion}.");
+        }
+
         d.Rows = new StoredRow[reader.Rows <= d.Length ? reader.Rows : throw new StorageFormatException("A segment is truncated.")];
+        d.Ordinals = new long[d.Rows.Length];
         d.Vectors = ArrayPool<float>.Shared.Rent(Math.Max(1, d.Rows.Length * dimension));
         var i = 0;
-        while (reader.NextRow(out var record))
+        while (reader.NextRow(out var record, out var ordinal))
         {
             d.Rows[i] = RowCodec.Read(record, d.Vectors.AsSpan(i * dimension, dimension), d.User?.User);
+            d.Ordinals[i] = ordinal;
             i++;
         }
 
@@ -234,6 +239,11 @@ internal sealed partial class TenantInstance
 
         public float[] Vectors { get; set; } = [];
 
+        /// <summary>The rows' ordinals, then (once assigned) their slots.</summary>
+        public long[] Ordinals { get; set; } = [];
+
+        public int[] Slots { get; set; } = [];
+
         public int TermsAt { get; set; }
 
         /// <summary>The row count stored in clear beside the segment (checked against the sealed one).</summary>
@@ -263,40 +273,37 @@ internal sealed partial class TenantInstance
     /// <summary>Adds decoded segments to their collections while a tenant opens (one thread).</summary>
     private sealed class SegmentLoader(Dictionary<int, CollectionState> collections)
     {
-        private readonly Dictionary<int, int> _nextSlot = collections.Keys.ToDictionary(cid => cid, _ => 0);
         private readonly List<int> _termIds = [];
         private readonly Dictionary<int, (List<int> Terms, List<int> Slots, List<int> Tfs)> _postings = [];
         private readonly char[] _chars = new char[4 * Tokenizer.MaxTermLength];
 
-        /// <summary>The first slot of each segment of the batch: a loading collection gives slots in the order rows arrive.</summary>
-        public int[] AssignSlots(List<Decrypted> batch)
+        /// <summary>The slot of each row of the batch: its graph node's, or the next free one (<see cref="CollectionState.SlotFor"/>).</summary>
+        public void AssignSlots(List<Decrypted> batch)
         {
-            var first = new int[batch.Count];
-            for (var i = 0; i < batch.Count; i++)
+            foreach (var d in batch)
             {
-                first[i] = _nextSlot[batch[i].Cid];
-                _nextSlot[batch[i].Cid] += batch[i].Rows.Length;
+                var state = collections[d.Cid];
+                d.Slots = new int[d.Rows.Length];
+                for (var i = 0; i < d.Rows.Length; i++)
+                {
+                    d.Slots[i] = state.SlotFor(d.Ordinals[i]);
+                }
             }
-
-            return first;
         }
 
-        /// <summary>Adds the segment's rows and vectors to its collection, at the slots assigned to it.</summary>
-        public void IndexRows(Decrypted d, int firstSlot)
+        /// <summary>Adds the segment's rows and vectors to its collection, at the slots assigned to them.</summary>
+        public void IndexRows(Decrypted d)
         {
             var state = collections[d.Cid];
             var dimension = state.Spec.Dimension;
             for (var i = 0; i < d.Rows.Length; i++)
             {
-                if (state.AddLoaded(d.Rows[i], d.Vectors.AsSpan(i * dimension, dimension)) != firstSlot + i)
-                {
-                    throw new InvalidOperationException("Slots were handed out out of order while loading.");
-                }
+                state.AddLoaded(d.Slots[i], d.Rows[i], d.Ordinals[i], d.Vectors.AsSpan(i * dimension, dimension));
             }
         }
 
         /// <summary>Adds the segment's postings: its term table maps to the index's term ids once, so nothing is tokenised.</summary>
-        public void IndexTerms(Decrypted d, int firstSlot)
+        public void IndexTerms(Decrypted d)
         {
             var state = collections[d.Cid];
             var reader = new SegmentReader(d.Plain.AsSpan(0, d.Length), d.TermsAt);
@@ -319,13 +326,13 @@ internal sealed partial class TenantInstance
 
             for (var r = 0; r < d.Rows.Length; r++)
             {
-                state.AddLoadedDocument(firstSlot + r, reader.NextNumber());
+                state.AddLoadedDocument(d.Slots[r], reader.NextNumber());
                 var n = reader.NextNumber();
                 for (var j = 0; j < n; j++)
                 {
                     var index = reader.NextNumber();
                     postings.Terms.Add(index < _termIds.Count ? _termIds[index] : throw new StorageFormatException("A segment names a term it does not hold."));
-                    postings.Slots.Add(firstSlot + r);
+                    postings.Slots.Add(d.Slots[r]);
                     postings.Tfs.Add(reader.NextNumber());
                 }
             }

@@ -33,9 +33,11 @@ internal sealed partial class TenantInstance
 
     /// <summary>
     /// Reads segment <paramref name="sid"/> (as this transaction sees it), keeps the rows <paramref name="keep"/> accepts
-    /// and stores them again under a new segment id and nonce; deletes the segment when none is kept. Returns the rows kept.
+    /// and stores them again under a new segment id and nonce, each under its ordinal; deletes the segment when none is
+    /// kept. Returns the rows kept with their ordinals when
+    /// <paramref name="collect"/> is set (the segment is then deleted: the caller writes them into new segments).
     /// </summary>
-    private List<byte[]> Rewrite(long sid, SegmentChanges changes, Func<string, bool> keep, bool collect = false)
+    private List<(long Ordinal, byte[] Row)> Rewrite(long sid, SegmentChanges changes, Func<string, bool> keep, bool collect = false)
     {
         var stored = _db.ReadSegment(sid) ?? throw new StorageException("A segment the engine placed a row in is missing; the store was altered.");
         var (cid, uid, owner, payload) = stored;
@@ -46,7 +48,7 @@ internal sealed partial class TenantInstance
             key = owner is null ? _ring.TenantKey : _ring.Find(new Slot(owner))?.Key ?? [];
         }
 
-        var kept = new List<byte[]>();
+        var kept = new List<(long, byte[])>();
         var writer = _loopSealer.Segment;
         writer.Start();
         if (key.Length > 0)
@@ -58,7 +60,12 @@ internal sealed partial class TenantInstance
             }
 
             var reader = new SegmentReader(plain);
-            while (reader.NextRow(out var record))
+            if (reader.Version != SegmentWriter.Version)
+            {
+                throw new StorageFormatException($"A segment of version {reader.Version} is in a store of format {TenantDatabase.FormatVersion}.");
+            }
+
+            while (reader.NextRow(out var record, out var ordinal))
             {
                 var id = RowCodec.ReadId(record);
                 if (!keep(id))
@@ -68,11 +75,11 @@ internal sealed partial class TenantInstance
                 }
                 else if (collect)
                 {
-                    kept.Add(record.ToArray()); // the caller writes these into new segments
+                    kept.Add((ordinal, record.ToArray())); // the caller writes these into new segments
                 }
                 else
                 {
-                    AddKept(writer, record);
+                    AddKept(writer, ordinal, record);
                 }
             }
         }
@@ -93,11 +100,11 @@ internal sealed partial class TenantInstance
         return kept;
     }
 
-    /// <summary>Adds a row kept from another segment, with its terms analysed again from its text.</summary>
-    private static void AddKept(SegmentWriter writer, ReadOnlySpan<byte> record)
+    /// <summary>Adds a row kept from another segment under its ordinal, with its terms analysed again from its text.</summary>
+    private static void AddKept(SegmentWriter writer, long ordinal, ReadOnlySpan<byte> record)
     {
         var terms = Tokenizer.Analyze(RowCodec.Read(record).Text, out var length);
-        writer.AddEncoded(record, terms, length);
+        writer.AddEncoded(ordinal, record, terms, length);
     }
 
     /// <summary>
@@ -112,7 +119,7 @@ internal sealed partial class TenantInstance
             InTransaction(() =>
             {
                 byte[]? owner = null;
-                var rows = new List<byte[]>();
+                var rows = new List<(long Ordinal, byte[] Row)>();
                 foreach (var sid in _map.SmallSegments(cid, ownerKey))
                 {
                     owner = _map.Segment(sid, null)!.Owner;
@@ -134,15 +141,15 @@ internal sealed partial class TenantInstance
                 {
                     var writer = _loopSealer.Segment;
                     writer.Start();
-                    foreach (var record in chunk)
+                    foreach (var (ordinal, record) in chunk)
                     {
-                        AddKept(writer, record);
+                        AddKept(writer, ordinal, record);
                     }
 
                     var uid = RandomNumberGenerator.GetBytes(16);
                     var sid = _db.InsertSegment(cid, uid, owner, chunk.Length, _loopSealer.For(key).Encrypt(writer.Finish(), Aad(cid, uid, owner)));
                     changes.Segments[sid] = new SegmentInfo(cid, owner, chunk.Length);
-                    foreach (var record in chunk)
+                    foreach (var (_, record) in chunk)
                     {
                         changes.Ids[(cid, RowCodec.ReadId(record))] = sid;
                     }

@@ -32,6 +32,9 @@ internal sealed partial class TenantInstance : IAsyncDisposable
 
     /// <summary>Sealed bytes read before they are decrypted and indexed, when a tenant opens.</summary>
     private const long LoadBatchBytes = 4 << 20;
+
+    /// <summary>Domain tag opening the associated data of graph chunks (segments have none: their layout predates it).</summary>
+    private static readonly byte[] GraphTag = "bruno/graph/v1"u8.ToArray();
     public const string LockFileName = "owner.lock";
 
     private readonly EngineContext _ctx;
@@ -85,8 +88,9 @@ internal sealed partial class TenantInstance : IAsyncDisposable
         ring.SaveNew();
     }
 
-    /// <summary>Opens an existing tenant. Throws <see cref="TenantNotFoundException"/>, <see cref="TenantLockedException"/>,
-    /// <see cref="DataUnreadableException"/> or <see cref="StorageFormatException"/>.</summary>
+    /// <summary>Opens an existing tenant, upgrading a format-2 store to format 3 first (in one transaction). Throws
+    /// <see cref="TenantNotFoundException"/>, <see cref="TenantLockedException"/>, <see cref="DataUnreadableException"/>
+    /// or <see cref="StorageFormatException"/>.</summary>
     public static TenantInstance Open(EngineContext ctx, TenantId tenant)
     {
         var keyPath = ctx.KeyPath(tenant);
@@ -116,6 +120,11 @@ internal sealed partial class TenantInstance : IAsyncDisposable
             var ring = KeyRing.Load(keyPath, tenant, ctx.MasterKey);
             db = TenantDatabase.Open(folder, tenant, ring, create: false);
             var instance = new TenantInstance(ctx, tenant, folder, lockFile, ring, db);
+            if (db.Version == TenantDatabase.PreviousFormatVersion)
+            {
+                instance.UpgradeFromFormat2();
+            }
+
             var orphans = instance.Load();
             instance._writer = Task.Run(instance.WriteLoopAsync);
             if (orphans.Count > 0)
@@ -175,6 +184,7 @@ internal sealed partial class TenantInstance : IAsyncDisposable
         // completes: a batch allocates little beyond the rows the collection keeps.
         var dim = spec.Dimension;
         var analyzed = new AnalyzedRow[rows.Count];
+        var firstOrdinal = collection.TakeOrdinals(rows.Count);
         var vectors = ArrayPool<float>.Shared.Rent(Math.Max(1, rows.Count * dim));
         PreparedSegment[] segments = [];
         try
@@ -196,7 +206,7 @@ internal sealed partial class TenantInstance : IAsyncDisposable
                     CreatedAt = row.CreatedAt == default ? now : row.CreatedAt.ToUniversalTime(),
                     Metadata = row.Metadata.Count == 0 ? StoredRow.NoMetadata : new Dictionary<string, MetadataValue>(row.Metadata, StringComparer.Ordinal),
                 };
-                analyzed[i] = AnalyzedRow.Of(copy, vector);
+                analyzed[i] = AnalyzedRow.Of(copy, vector) with { Ordinal = firstOrdinal + i };
             }));
 
             // Every row is valid: only now are keys created for users seen for the first time.
@@ -232,7 +242,7 @@ internal sealed partial class TenantInstance : IAsyncDisposable
                     foreach (var i in chunk)
                     {
                         var a = analyzed[i];
-                        writer.Add(a.Row, a.Vector.Span, a.Row.CreatedAt.UtcTicks, a.Terms, a.Length);
+                        writer.Add(a.Row, a.Ordinal, a.Vector.Span, a.Row.CreatedAt.UtcTicks, a.Terms, a.Length);
                     }
 
                     var uid = RandomNumberGenerator.GetBytes(16);
@@ -267,10 +277,35 @@ internal sealed partial class TenantInstance : IAsyncDisposable
         return op.Result;
     }
 
+    /// <summary>
+    /// Closes the tenant: waits for the write loop to finish what is queued, stops the indexers, writes a checkpoint of
+    /// each graph that is ahead of its stored one (a failure is logged: the next open catches up from the older
+    /// checkpoint), and releases the files.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();
         await _writer;
+        foreach (var c in _collections.Values)
+        {
+            c.StopIndexer();
+        }
+
+        foreach (var c in _collections.Values)
+        {
+            if (c.GraphAhead)
+            {
+                try
+                {
+                    WriteCheckpoint(c);
+                }
+                catch (Exception e) when (e is StorageException or Microsoft.Data.Sqlite.SqliteException)
+                {
+                    Log.CheckpointFailed(_ctx.Logger, Tenant.Value, c.Spec.Name, e);
+                }
+            }
+        }
+
         foreach (var c in _collections.Values)
         {
             c.Dispose();
@@ -297,6 +332,28 @@ internal sealed partial class TenantInstance : IAsyncDisposable
         pos += 4 + uid.Length;
         span[pos] = (byte)(owner.IsEmpty ? 0 : 1);
         owner.CopyTo(span[(pos + 1)..]);
+        return aad;
+    }
+
+    /// <summary>Associated data of a stored graph's chunk: a domain tag, tenant, collection, the checkpoint's random id and the chunk number.</summary>
+    private byte[] GraphAad(int cid, ReadOnlySpan<byte> uid, int chunk)
+    {
+        var aad = TaggedAad(GraphTag, cid, uid.Length + 4, out var pos);
+        uid.CopyTo(aad.AsSpan(pos));
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(aad.AsSpan(pos + uid.Length), chunk);
+        return aad;
+    }
+
+    /// <summary>Associated data starting <c>tag ‖ u8 length ‖ tenant id ‖ cid (4 bytes LE)</c>, with <paramref name="more"/> bytes after it, from <paramref name="pos"/>.</summary>
+    private byte[] TaggedAad(byte[] tag, int cid, int more, out int pos)
+    {
+        var aad = new byte[tag.Length + 1 + _tenantBytes.Length + 4 + more];
+        tag.CopyTo(aad, 0);
+        aad[tag.Length] = (byte)_tenantBytes.Length;
+        _tenantBytes.CopyTo(aad, tag.Length + 1);
+        pos = tag.Length + 1 + _tenantBytes.Length;
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(aad.AsSpan(pos), cid);
+        pos += 4;
         return aad;
     }
 
@@ -577,6 +634,18 @@ internal sealed partial class TenantInstance : IAsyncDisposable
                 InTransaction(() => p.Owners.Sum(o => _db.DeleteOwner(o)));
                 op.Complete(p.Owners.Count);
                 break;
+            case CheckpointOp k:
+                try
+                {
+                    WriteCheckpoint(k.Collection);
+                }
+                finally
+                {
+                    k.Collection.CheckpointDone();
+                }
+
+                op.Complete(0);
+                break;
             default:
                 throw new InvalidOperationException("Unexpected barrier operation.");
         }
@@ -653,7 +722,7 @@ internal sealed partial class TenantInstance : IAsyncDisposable
         }
 
         var cid = InTransaction(() => _db.InsertCollection(spec));
-        _collections[spec.Name] = new CollectionState(cid, spec, _ctx.IndexSettings);
+        _collections[spec.Name] = new CollectionState(cid, spec, _ctx.IndexSettings) { CheckpointWanted = QueueCheckpoint };
         return cid;
     }
 
@@ -797,6 +866,15 @@ internal sealed partial class TenantInstance : IAsyncDisposable
 
         [LoggerMessage(EventId = 2004, Level = LogLevel.Warning, Message = "Merging small segments of tenant {Tenant} failed; it is retried after the next write")]
         public static partial void MergeFailed(ILogger logger, string tenant, Exception exception);
+
+        [LoggerMessage(EventId = 2005, Level = LogLevel.Warning, Message = "Writing the graph checkpoint of collection {Collection} of tenant {Tenant} failed; the next open catches up from the previous one")]
+        public static partial void CheckpointFailed(ILogger logger, string tenant, string collection, Exception exception);
+
+        [LoggerMessage(EventId = 2006, Level = LogLevel.Warning, Message = "The stored graph of collection {Collection} of tenant {Tenant} is unreadable; it is rebuilt")]
+        public static partial void GraphUnreadable(ILogger logger, string tenant, string collection, Exception? exception);
+
+        [LoggerMessage(EventId = 2007, Level = LogLevel.Information, Message = "Tenant {Tenant} is in format 2; upgrading it to format 3")]
+        public static partial void Upgrading(ILogger logger, string tenant);
 
         [LoggerMessage(EventId = 2003, Level = LogLevel.Information, Message = "Tenant {Tenant} has rows of {Count} erased users left by an interrupted erasure; purging them")]
         public static partial void PurgingOrphans(ILogger logger, string tenant, int count);

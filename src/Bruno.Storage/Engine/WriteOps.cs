@@ -114,3 +114,11 @@ internal sealed class PurgeOwnersOp(List<byte[]> owners) : WriteOp
 
     public override bool Barrier => true;
 }
+
+/// <summary>Writes a collection's HNSW graph as a checkpoint (asked for by its indexer), in a transaction of its own.</summary>
+internal sealed class CheckpointOp(CollectionState collection) : WriteOp
+{
+    public CollectionState Collection => collection;
+
+    public override bool Barrier => true;
+}

@@ -271,7 +271,8 @@ internal static class RowCodec
         w.Advance(4);
     }
 
-    private static void WriteVarint(IBufferWriter<byte> w, uint v)
+    /// <summary>Writes <paramref name="v"/> as LEB128 (also used by <see cref="GraphCodec"/>).</summary>
+    internal static void WriteVarint(IBufferWriter<byte> w, uint v)
     {
         var span = w.GetSpan(5);
         var n = 0;

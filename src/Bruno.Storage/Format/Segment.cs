@@ -7,18 +7,25 @@ namespace Bruno.Storage.Format;
 
 /// <summary>
 /// Builds the plaintext of a segment: the rows of one owner in one collection, sealed together as one blob, with their
-/// BM25 terms so that opening a tenant does not tokenise its texts again. Layout, version 1 (integers little-endian,
-/// varint = LEB128):
+/// BM25 terms so that opening a tenant does not tokenise its texts again. Layout, version 2 (format 3; integers
+/// little-endian, varint = LEB128):
 /// <code>
-/// u8 version | u32 row count | per row: u32 length, the row (RowCodec)
+/// u8 version (2) | u32 row count | per row: u64 ordinal, u32 length, the row (RowCodec, with its vector)
 /// | u32 term count | per term: varint UTF-8 length, the term
 /// | per row: varint length in terms, varint distinct terms n, n × (varint term index, varint frequency)
 /// </code>
-/// One instance per thread, reused between segments.
+/// The ordinal is the row's persistent number in its collection (it names the row's node in the stored HNSW graph).
+/// Version 1 (format 2) had no ordinals; it is only read, by the migration to format 3. One instance per thread, reused between segments.
 /// </summary>
 internal sealed class SegmentWriter : IBufferWriter<byte>
 {
-    public const byte Version = 1;
+    public const byte Version = 2;
+
+    /// <summary>The version of format 2's segments (no ordinals, vectors inside the rows), read by the migration only.</summary>
+    public const byte Version1 = 1;
+
+    /// <summary>Ordinals are 40 bits (room for a collection id above them in a 64-bit key, should one be needed).</summary>
+    public const long MaxOrdinal = (1L << 40) - 1;
     private readonly Dictionary<string, int> _table = new(StringComparer.Ordinal);
     private readonly List<int> _terms = [];
     private byte[] _buffer = [];
@@ -38,18 +45,18 @@ internal sealed class SegmentWriter : IBufferWriter<byte>
         Advance(5);
     }
 
-    /// <summary>Encodes <paramref name="row"/> with its vector, creation time (UTC ticks) and analysed terms.</summary>
-    public void Add(StoredRow row, ReadOnlySpan<float> vector, long createdTicks, (string Term, int Tf)[] terms, int length)
+    /// <summary>Encodes <paramref name="row"/> under <paramref name="ordinal"/> with its vector, creation time (UTC ticks) and analysed terms.</summary>
+    public void Add(StoredRow row, long ordinal, ReadOnlySpan<float> vector, long createdTicks, (string Term, int Tf)[] terms, int length)
     {
-        BeginRow();
+        BeginRow(ordinal);
         RowCodec.Write(this, row, vector, createdTicks);
         EndRow(terms, length);
     }
 
-    /// <summary>Appends a row already encoded (kept from another segment when one is rewritten or merged).</summary>
-    public void AddEncoded(ReadOnlySpan<byte> row, (string Term, int Tf)[] terms, int length)
+    /// <summary>Appends a row already encoded (kept from another segment when one is rewritten or merged), under its ordinal.</summary>
+    public void AddEncoded(long ordinal, ReadOnlySpan<byte> row, (string Term, int Tf)[] terms, int length)
     {
-        BeginRow();
+        BeginRow(ordinal);
         row.CopyTo(GetSpan(row.Length));
         Advance(row.Length);
         EndRow(terms, length);
@@ -91,8 +98,15 @@ internal sealed class SegmentWriter : IBufferWriter<byte>
         return _buffer.AsSpan(_written);
     }
 
-    private void BeginRow()
+    private void BeginRow(long ordinal)
     {
+        if (ordinal is < 1 or > MaxOrdinal)
+        {
+            throw new InvalidOperationException($"Ordinal {ordinal} is out of range.");
+        }
+
+        BinaryPrimitives.WriteInt64LittleEndian(GetSpan(8), ordinal);
+        Advance(8);
         _rowStart = _written;
         GetSpan(4);
         Advance(4);
@@ -142,7 +156,7 @@ internal sealed class SegmentWriter : IBufferWriter<byte>
 }
 
 /// <summary>
-/// Walks a decrypted segment: first its rows (<see cref="NextRow"/>), then its term table (<see cref="NextTerm"/>), then
+/// Walks a decrypted segment: first its rows (<c>NextRow</c>), then its term table (<see cref="NextTerm"/>), then
 /// each row's terms (<see cref="NextNumber"/>), in the order <see cref="SegmentWriter"/> wrote them. Throws
 /// <see cref="StorageFormatException"/> when the bytes are malformed.
 /// </summary>
@@ -155,12 +169,13 @@ internal ref struct SegmentReader
 
     public SegmentReader(ReadOnlySpan<byte> data)
     {
-        if (data.Length < 5 || data[0] != SegmentWriter.Version)
+        if (data.Length < 5 || data[0] is not (SegmentWriter.Version or SegmentWriter.Version1))
         {
-            throw new StorageFormatException(data.Length < 5 ? "A segment is truncated." : $"Segment format version {data[0]} is not supported (this engine reads {SegmentWriter.Version}).");
+            throw new StorageFormatException(data.Length < 5 ? "A segment is truncated." : $"Segment format version {data[0]} is not supported (this engine reads {SegmentWriter.Version1} and {SegmentWriter.Version}).");
         }
 
         _data = data;
+        Version = data[0];
         Rows = (int)Math.Min(BinaryPrimitives.ReadUInt32LittleEndian(data[1..]), int.MaxValue);
         _rowsLeft = Rows;
         _pos = 5;
@@ -176,15 +191,38 @@ internal ref struct SegmentReader
 
     public int Rows { get; }
 
+    /// <summary>The segment's plaintext version: 2 (rows with ordinals) or 1 (format 2, read by the migration).</summary>
+    public byte Version { get; }
+
     /// <summary>Where the reader stands in the segment.</summary>
     public readonly int Position => _pos;
 
-    public bool NextRow(out ReadOnlySpan<byte> row)
+    public bool NextRow(out ReadOnlySpan<byte> row) => NextRow(out row, out _);
+
+    /// <summary>The next row and its ordinal (0 in a version-1 segment, which has none); false after the last.</summary>
+    public bool NextRow(out ReadOnlySpan<byte> row, out long ordinal)
     {
         if (_rowsLeft == 0)
         {
             row = default;
+            ordinal = 0;
             return false;
+        }
+
+        ordinal = 0;
+        if (Version == SegmentWriter.Version)
+        {
+            if (_data.Length - _pos < 8)
+            {
+                throw Truncated();
+            }
+
+            ordinal = BinaryPrimitives.ReadInt64LittleEndian(_data[_pos..]);
+            _pos += 8;
+            if (ordinal is < 1 or > SegmentWriter.MaxOrdinal)
+            {
+                throw new StorageFormatException("A segment holds an out-of-range ordinal.");
+            }
         }
 
         var length = ReadU32();

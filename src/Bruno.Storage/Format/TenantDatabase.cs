@@ -12,7 +12,8 @@ namespace Bruno.Storage.Format;
 /// fsynced commits (synchronous=FULL: a small transaction through the write-ahead log, one fsync; a large one through
 /// the rollback journal, which writes appended segments once; decision 0040), so an acknowledged commit survives power
 /// loss; the engine puts nothing in clear into it but collection names, vector
-/// dimensions, embedding model names, random segment ids, owner slots and row counts per segment.
+/// dimensions, embedding model names, random segment ids, owner slots, row counts per segment, and (format 3) the
+/// chunk numbers of each stored graph.
 /// See docs/design/storage-format.md.
 /// </summary>
 internal sealed class TenantDatabase : IDisposable
@@ -24,7 +25,10 @@ internal sealed class TenantDatabase : IDisposable
     public const int ApplicationId = 0x42524E4F;
 
     /// <summary>On-disk format version (PRAGMA user_version); bump only with a migration.</summary>
-    public const int FormatVersion = 2;
+    public const int FormatVersion = 3;
+
+    /// <summary>The previous format, upgraded in place when a tenant opens (<see cref="UpgradeSchema"/>).</summary>
+    public const int PreviousFormatVersion = 2;
 
     public const string FileName = "store.db";
 
@@ -37,6 +41,9 @@ internal sealed class TenantDatabase : IDisposable
     private bool _wal; // the file is in write-ahead-log mode (small transactions), else rollback journal (large ones)
 
     private TenantDatabase(SqliteConnection connection, TenantId tenant) => (_connection, _tenant) = (connection, tenant);
+
+    /// <summary>The file's format version as opened: <see cref="FormatVersion"/>, or <see cref="PreviousFormatVersion"/> until the engine upgrades it.</summary>
+    public int Version { get; private set; }
 
     /// <summary>
     /// Live rows of a closed tenant's file, counted without decrypting anything; null when the file is missing or
@@ -124,12 +131,15 @@ internal sealed class TenantDatabase : IDisposable
 
     public List<(int Cid, CollectionSpec Spec)> LoadCollections()
     {
-        using var cmd = Command("SELECT cid, name, dimension, model, metric FROM collections ORDER BY cid");
+        // a format-2 store (read before its upgrade) has no quantisation column: its collections become int8, the default
+        using var cmd = Command(Version >= 3
+            ? "SELECT cid, name, dimension, model, metric, quantization FROM collections ORDER BY cid"
+            : "SELECT cid, name, dimension, model, metric, 2 FROM collections ORDER BY cid");
         using var r = cmd.ExecuteReader();
         var list = new List<(int, CollectionSpec)>();
         while (r.Read())
         {
-            list.Add((r.GetInt32(0), new CollectionSpec(r.GetString(1), r.GetInt32(2), r.GetString(3), (VectorMetric)r.GetInt32(4))));
+            list.Add((r.GetInt32(0), new CollectionSpec(r.GetString(1), r.GetInt32(2), r.GetString(3), (VectorMetric)r.GetInt32(4)) { Quantization = (VectorQuantization)r.GetInt32(5) }));
         }
 
         return list;
@@ -139,27 +149,7 @@ internal sealed class TenantDatabase : IDisposable
     /// Visits every stored segment. Uses SQLite's C API directly so that blobs are read in place, without a copy; the
     /// spans are valid only during the call.
     /// </summary>
-    public void ReadSegments(SegmentVisitor visit)
-    {
-        var rc = raw.sqlite3_prepare_v2(_connection.Handle, "SELECT sid, cid, uid, owner, rows, payload FROM segments", out var stmt);
-        if (rc != raw.SQLITE_OK)
-        {
-            throw new StorageException($"Reading the store failed (SQLite error {rc}).");
-        }
-
-        using (stmt)
-        {
-            while ((rc = raw.sqlite3_step(stmt)) == raw.SQLITE_ROW)
-            {
-                visit(raw.sqlite3_column_int64(stmt, 0), raw.sqlite3_column_int(stmt, 1), raw.sqlite3_column_blob(stmt, 2), raw.sqlite3_column_blob(stmt, 3), raw.sqlite3_column_int(stmt, 4), raw.sqlite3_column_blob(stmt, 5));
-            }
-        }
-
-        if (rc != raw.SQLITE_DONE)
-        {
-            throw new StorageException($"Reading the store failed (SQLite error {rc}).");
-        }
-    }
+    public void ReadSegments(SegmentVisitor visit) => Scan("SELECT sid, cid, uid, owner, rows, payload FROM segments", stmt => visit(raw.sqlite3_column_int64(stmt, 0), raw.sqlite3_column_int(stmt, 1), raw.sqlite3_column_blob(stmt, 2), raw.sqlite3_column_blob(stmt, 3), raw.sqlite3_column_int(stmt, 4), raw.sqlite3_column_blob(stmt, 5)));
 
     /// <summary>Reads one segment (inside the current transaction); null when it does not exist.</summary>
     public (int Cid, byte[] Uid, byte[]? Owner, byte[] Payload)? ReadSegment(long sid)
@@ -256,11 +246,12 @@ internal sealed class TenantDatabase : IDisposable
 
     public int InsertCollection(CollectionSpec spec)
     {
-        using var cmd = Command("INSERT INTO collections(name, dimension, model, metric) VALUES ($n, $d, $m, $t) RETURNING cid");
+        using var cmd = Command("INSERT INTO collections(name, dimension, model, metric, quantization) VALUES ($n, $d, $m, $t, $q) RETURNING cid");
         cmd.Parameters.AddWithValue("$n", spec.Name);
         cmd.Parameters.AddWithValue("$d", spec.Dimension);
         cmd.Parameters.AddWithValue("$m", spec.Model);
         cmd.Parameters.AddWithValue("$t", (int)spec.Metric);
+        cmd.Parameters.AddWithValue("$q", (int)spec.Quantization);
         return Convert.ToInt32(cmd.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
     }
 
@@ -326,6 +317,49 @@ internal sealed class TenantDatabase : IDisposable
         return rows;
     }
 
+    /// <summary>The chunks of collection <paramref name="cid"/>'s stored graph, in chunk order (empty when it has none).</summary>
+    public List<(int Chunk, byte[] Uid, byte[] Payload)> ReadGraph(int cid)
+    {
+        using var cmd = Command("SELECT chunk, uid, payload FROM graph WHERE cid = $c ORDER BY chunk");
+        cmd.Parameters.AddWithValue("$c", cid);
+        using var r = cmd.ExecuteReader();
+        var chunks = new List<(int, byte[], byte[])>();
+        while (r.Read())
+        {
+            chunks.Add((r.GetInt32(0), (byte[])r[1], (byte[])r[2]));
+        }
+
+        return chunks;
+    }
+
+    /// <summary>Replaces collection <paramref name="cid"/>'s stored graph with <paramref name="chunks"/> (chunk 0 first), inside the caller's transaction.</summary>
+    public void ReplaceGraph(int cid, byte[] uid, IReadOnlyList<byte[]> chunks)
+    {
+        using (var delete = Command("DELETE FROM graph WHERE cid = $c"))
+        {
+            delete.Parameters.AddWithValue("$c", cid);
+            delete.ExecuteNonQuery();
+        }
+
+        using var cmd = Command("INSERT INTO graph(cid, chunk, uid, payload) VALUES ($c, $n, $u, $p)");
+        cmd.Parameters.AddWithValue("$c", cid);
+        var n = cmd.Parameters.Add("$n", SqliteType.Integer);
+        var u = cmd.Parameters.AddWithValue("$u", uid);
+        var p = cmd.Parameters.Add("$p", SqliteType.Blob);
+        for (var i = 0; i < chunks.Count; i++)
+        {
+            n.Value = i;
+            p.Value = chunks[i];
+            cmd.ExecuteNonQuery();
+        }
+    }
+
+    /// <summary>
+    /// Lets a transaction spill its pages into the file before it commits (the rollback journal keeps their old content,
+    /// so a crash still rolls it back), for one too large to hold in memory: the upgrade of a whole store. Off by default.
+    /// </summary>
+    public void SpillCache(bool spill) => Exec(spill ? "PRAGMA cache_spill=ON;" : "PRAGMA cache_spill=OFF;");
+
     /// <summary>Returns freed pages to the file system when more than a quarter of the file is free (deleted rows are already zeroed by secure_delete).</summary>
     public void ReclaimFreePages()
     {
@@ -357,15 +391,15 @@ internal sealed class TenantDatabase : IDisposable
     {
         using var cipher = new RowCipher(ring.TenantKey);
         Begin();
-        // application_id 1112690255 = 0x42524E4F = ApplicationId; user_version 2 = FormatVersion (checked by a test).
+        // application_id 1112690255 = 0x42524E4F = ApplicationId (checked by a test).
         Exec("""
             PRAGMA application_id=1112690255;
-            PRAGMA user_version=2;
             CREATE TABLE meta(k TEXT PRIMARY KEY, v BLOB NOT NULL);
             CREATE TABLE collections(cid INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, dimension INTEGER NOT NULL, model TEXT NOT NULL, metric INTEGER NOT NULL);
             CREATE TABLE segments(sid INTEGER PRIMARY KEY, cid INTEGER NOT NULL, uid BLOB NOT NULL, owner BLOB, rows INTEGER NOT NULL, payload BLOB NOT NULL);
             CREATE INDEX segments_owner ON segments(owner) WHERE owner IS NOT NULL;
             """);
+        UpgradeSchema();
         using (var cmd = Command("INSERT INTO meta(k, v) VALUES ('key_check', $v)"))
         {
             cmd.Parameters.AddWithValue("$v", cipher.Encrypt(KeyCheckPlain, KeyCheckAad(_tenant)));
@@ -373,6 +407,22 @@ internal sealed class TenantDatabase : IDisposable
         }
 
         Commit();
+    }
+
+    /// <summary>
+    /// Adds what format 3 has beyond format 2 (the <c>graph</c> table, and each collection's
+    /// quantisation: int8 for collections made before it existed) and sets user_version 3, inside
+    /// the caller's transaction: a crash before its commit leaves the file at version 2, as it was.
+    /// </summary>
+    public void UpgradeSchema()
+    {
+        // user_version 3 = FormatVersion (checked by a test).
+        Exec("""
+            CREATE TABLE graph(cid INTEGER NOT NULL, chunk INTEGER NOT NULL, uid BLOB NOT NULL, payload BLOB NOT NULL, PRIMARY KEY (cid, chunk));
+            ALTER TABLE collections ADD COLUMN quantization INTEGER NOT NULL DEFAULT 2;
+            PRAGMA user_version=3;
+            """);
+        Version = FormatVersion;
     }
 
     private void CheckFormat(KeyRing ring)
@@ -383,9 +433,10 @@ internal sealed class TenantDatabase : IDisposable
         }
 
         var version = Scalar("PRAGMA user_version");
-        if (version != FormatVersion)
+        Version = (int)version;
+        if (version is not (FormatVersion or PreviousFormatVersion))
         {
-            throw new StorageFormatException($"The store of tenant '{_tenant}' has format version {version}; this engine reads version {FormatVersion}.");
+            throw new StorageFormatException($"The store of tenant '{_tenant}' has format version {version}; this engine reads version {FormatVersion} (and upgrades {PreviousFormatVersion}).");
         }
 
         using var cmd = Command("SELECT v FROM meta WHERE k = 'key_check'");
@@ -396,6 +447,57 @@ internal sealed class TenantDatabase : IDisposable
         {
             throw new DataUnreadableException($"The store of tenant '{_tenant}' was written under a key that no longer exists (it was erased, or this folder belongs to another installation).");
         }
+    }
+
+    /// <summary>Runs a query through SQLite's C API, calling <paramref name="row"/> per row (blobs read in place, valid during the call).</summary>
+    private void Scan(string sql, Action<sqlite3_stmt> row)
+    {
+        var rc = raw.sqlite3_prepare_v2(_connection.Handle, sql, out var stmt);
+        if (rc != raw.SQLITE_OK)
+        {
+            throw new StorageException($"Reading the store failed (SQLite error {rc}).");
+        }
+
+        using (stmt)
+        {
+            while ((rc = raw.sqlite3_step(stmt)) == raw.SQLITE_ROW)
+            {
+                row(stmt);
+            }
+        }
+
+        if (rc != raw.SQLITE_DONE)
+        {
+            throw new StorageException($"Reading the store failed (SQLite error {rc}).");
+        }
+    }
+
+    /// <summary>A statement prepared once per connection and kept in <paramref name="stmt"/>.</summary>
+    private sqlite3_stmt Prepared(ref sqlite3_stmt? stmt, string sql)
+    {
+        if (stmt is null)
+        {
+            Check(raw.sqlite3_prepare_v2(_connection.Handle, sql, out var prepared));
+            stmt = prepared;
+        }
+
+        return stmt;
+    }
+
+    /// <summary>Runs a bound statement that returns no row.</summary>
+    private void Done(sqlite3_stmt stmt)
+    {
+        var rc = raw.sqlite3_step(stmt);
+        if (rc != raw.SQLITE_DONE)
+        {
+            throw Failed(rc);
+        }
+    }
+
+    private static void Reset(sqlite3_stmt stmt)
+    {
+        raw.sqlite3_reset(stmt);
+        raw.sqlite3_clear_bindings(stmt);
     }
 
     private void Check(int rc)

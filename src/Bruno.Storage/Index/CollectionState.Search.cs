@@ -39,148 +39,43 @@ internal sealed partial class CollectionState
         // The planner: exact over the candidates when they are few. When the caller's reader lists narrow the rows, the bar
         // is its own (measured, docs/decisions/0028); an access filter that narrows nothing (a tenant without restricted
         // rows) keeps the unfiltered bar. An HNSW search takes the filter inside the traversal and returns accepted rows only.
+        var prepared = g.Space.Prepare(query, qNorm);
         if (request.Exact || ann is null || candidates <= (plan.ByReaders ? _settings.FilteredExactRows : _settings.AnnThreshold))
         {
-            return Exact(g, query, qNorm, filter, plan, k);
+            return Exact(g, prepared, filter, plan, k);
         }
 
         var unfiltered = filter.MatchesEverything;
         var ef = Math.Max(request.Ef ?? _settings.HnswEfSearch, k);
-        var fromGraph = ann.Search(query, qNorm, k, ef, unfiltered ? s => g.Rows[s] is not null : s => Accept(g, s, filter));
-        var top = new TopK(k, s => g.Rows[s]!.Id);
+        // Over codes the graph's scores are estimates: it hands over a pool of its best (RerankPool), which full precision
+        // re-ranks. Over float32 they are exact, and the pool is the top k itself.
+        var pool = g.Codes is null ? k : RerankPool(k, ef);
+        var fromGraph = ann.Search(prepared, pool, ef, unfiltered ? s => g.Rows[s] is not null : s => Accept(g, s, filter));
+        var top = new TopK(pool, s => g.Rows[s]!.Id);
         foreach (var (slot, score) in fromGraph)
         {
             top.Offer(slot, score);
         }
 
-        // rows written after the indexer's last insert are scanned exactly
+        // rows written after the indexer's last insert are scanned (over codes: into the pool that is re-ranked)
         for (var s = ann.Count; s < g.Arena.Count; s++)
         {
             if (Accept(g, s, filter))
             {
-                top.Offer(s, g.Arena.Similarity(query, qNorm, s));
+                top.Offer(s, g.Space.Similarity(prepared, s));
             }
         }
 
-        var result = top.Drain();
-        return result.Count >= Math.Min(k, candidates) ? result : Exact(g, query, qNorm, filter, plan, k);
+        var result = g.Codes is null ? top.Drain() : Rerank(g, prepared, top.Drain(), k);
+        return result.Count >= Math.Min(k, candidates) ? result : Exact(g, prepared, filter, plan, k);
     }
 
     /// <summary>
-    /// Exact k-NN: a tight scan of the arena, or of the plan's slot lists (the named owners', or the lists of the rows
-    /// the caller's principals can read) when the filter narrows them.
+    /// How many of the graph's best a quantised collection re-ranks with full precision: the whole search breadth (ef, at
+    /// least k). The graph has scored that many anyway; re-ranking them costs ef full-precision reads, one batch
+    /// (measured in docs/decisions/0045 against smaller pools).
     /// </summary>
-    private static List<(int Slot, float Score)> Exact(Generation g, ReadOnlySpan<float> query, float qNorm, Filter filter, CandidatePlan plan, int k)
-    {
-        if (plan.Lists is not null && plan.Count >= ParallelExactRows && Environment.ProcessorCount > 1)
-        {
-            return ExactInParts(g, query, qNorm, filter, plan, k);
-        }
-
-        var top = new TopK(k, s => g.Rows[s]!.Id);
-        if (plan.Lists is null)
-        {
-            for (var s = 0; s < g.Arena.Count; s++)
-            {
-                Consider(g, query, qNorm, filter, top, k, s);
-            }
-        }
-        else if (!plan.Overlap)
-        {
-            // disjoint lists (owners', or one principal's and the open rows'): the tight loop of each
-            foreach (var list in plan.Lists)
-            {
-                foreach (var s in CollectionsMarshal.AsSpan(list.Slots))
-                {
-                    Consider(g, query, qNorm, filter, top, k, s);
-                }
-            }
-        }
-        else
-        {
-            var cursor = new SlotCursor(g, plan);
-            while (cursor.Next(out var s))
-            {
-                Consider(g, query, qNorm, filter, top, k, s);
-            }
-        }
-
-        return top.Drain();
-    }
-
-    /// <summary>
-    /// Candidates from which an exact scan over slot lists is split across the cores: a scan of scattered rows is bound by
-    /// memory latency, which a second core hides (docs/benchmarks.md, "Access lists"); below, the split costs more than it saves.
-    /// </summary>
-    internal const int ParallelExactRows = 4_096;
-
-    /// <summary>
-    /// <see cref="Exact"/> over the plan's slots gathered once (each once), in as many contiguous parts as there are cores
-    /// (at most four), each part keeping its own top k; the parts' tops are merged by the same order, so the result is
-    /// the one a single scan gives.
-    /// </summary>
-    private static List<(int Slot, float Score)> ExactInParts(Generation g, ReadOnlySpan<float> query, float qNorm, Filter filter, CandidatePlan plan, int k)
-    {
-        var size = 0;
-        foreach (var list in plan.Lists!)
-        {
-            size += list.Slots.Count;
-        }
-
-        var slots = System.Buffers.ArrayPool<int>.Shared.Rent(size);
-        var vector = System.Buffers.ArrayPool<float>.Shared.Rent(query.Length);
-        try
-        {
-            var n = 0;
-            var cursor = new SlotCursor(g, plan);
-            while (cursor.Next(out var s))
-            {
-                slots[n++] = s;
-            }
-
-            query.CopyTo(vector);
-            var dimension = query.Length;
-            var parts = Math.Min(Environment.ProcessorCount, 4);
-            var tops = new TopK[parts];
-            Parallel.For(0, parts, p =>
-            {
-                var part = new TopK(k, s => g.Rows[s]!.Id);
-                var q = vector.AsSpan(0, dimension);
-                for (var i = (int)((long)p * n / parts); i < (int)((long)(p + 1) * n / parts); i++)
-                {
-                    Consider(g, q, qNorm, filter, part, k, slots[i]);
-                }
-
-                tops[p] = part;
-            });
-
-            var top = new TopK(k, s => g.Rows[s]!.Id);
-            foreach (var part in tops)
-            {
-                foreach (var (slot, score) in part.Drain())
-                {
-                    top.Offer(slot, score);
-                }
-            }
-
-            return top.Drain();
-        }
-        finally
-        {
-            System.Buffers.ArrayPool<int>.Shared.Return(slots);
-            System.Buffers.ArrayPool<float>.Shared.Return(vector);
-        }
-    }
-
-    private static void Consider(Generation g, ReadOnlySpan<float> query, float qNorm, Filter filter, TopK top, int k, int slot)
-    {
-        // the similarity is cheaper than the filter: the filter is checked only for a slot that would enter the top k
-        var score = g.Arena.Similarity(query, qNorm, slot);
-        if ((top.Count < k || score >= top.Worst) && Accept(g, slot, filter))
-        {
-            top.Offer(slot, score);
-        }
-    }
+    internal static int RerankPool(int k, int ef) => Math.Max(k, ef);
 
     /// <summary>
     /// BM25 top <paramref name="k"/>: scores accumulate in a pooled dense array (nothing allocated in proportion to the

@@ -123,20 +123,27 @@ internal sealed partial class CollectionState
     private static void Add(Generation g, AnalyzedRow analyzed)
     {
         var (row, vector, terms, length) = analyzed;
-        var slot = AddRow(g, row, vector.Span);
+        var slot = AddRow(g, row, vector.Span, analyzed.Ordinal);
         g.Lengths[slot] = length;
         g.Text.Add(slot, terms, length);
     }
 
-    private static int AddRow(Generation g, StoredRow row, ReadOnlySpan<float> vector)
+    private static int AddRow(Generation g, StoredRow row, ReadOnlySpan<float> vector, long ordinal)
     {
-        var slot = g.Arena.Append(vector);
+        var slot = g.AppendVector(vector);
         if (slot >= g.Rows.Length)
         {
-            Array.Resize(ref g.Rows, Math.Max(16, g.Rows.Length * 2));
-            Array.Resize(ref g.Lengths, g.Rows.Length);
+            g.EnsureSlots(Math.Max(16, g.Rows.Length * 2));
         }
 
+        Place(g, slot, row, ordinal);
+        return slot;
+    }
+
+    /// <summary>Puts a row in a slot of the row indexes (ids, owners, readers); the caller writes its vector.</summary>
+    private static void Place(Generation g, int slot, StoredRow row, long ordinal)
+    {
+        g.Ordinals[slot] = ordinal;
         g.Rows[slot] = row.Vector.IsEmpty ? row : row with { Vector = ReadOnlyMemory<float>.Empty };
         g.IdToSlot[row.Id] = slot;
         var owner = row.UserId?.Value ?? string.Empty;
@@ -167,7 +174,6 @@ internal sealed partial class CollectionState
         }
 
         g.Live++;
-        return slot;
     }
 
     /// <summary>Counts a row in (+1) or out (-1) of the live rows of its reader lists; its slot stays listed until compaction.</summary>
@@ -207,7 +213,7 @@ internal sealed partial class CollectionState
         {
             if (old.Rows[s] is { } row)
             {
-                var slot = AddRow(fresh, row, old.Arena.Get(s));
+                var slot = AddRow(fresh, row, old.Arena.Get(s), old.Ordinals[s]);
                 fresh.Lengths[slot] = fresh.Text.AddText(slot, row.Text);
             }
         }

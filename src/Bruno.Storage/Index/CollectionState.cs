@@ -28,6 +28,9 @@ internal sealed partial class CollectionState : IDisposable
     private TaskCompletionSource _caughtUp = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private List<Undo>? _undo;
 
+    /// <summary>The next ordinal to hand out (format 3): initialised at open above every ordinal stored, never handed out twice in an open.</summary>
+    private long _nextOrdinal = 1;
+
     private static readonly Comparer<(DateTimeOffset At, string Id)> NewestComparer =
         Comparer<(DateTimeOffset At, string Id)>.Create((a, b) => a.At != b.At ? a.At.CompareTo(b.At) : string.CompareOrdinal(a.Id, b.Id));
 
@@ -40,6 +43,16 @@ internal sealed partial class CollectionState : IDisposable
     public int Cid { get; }
 
     public CollectionSpec Spec { get; }
+
+    /// <summary>
+    /// Hands out <paramref name="count"/> consecutive ordinals for rows being sealed (any thread); returns the first.
+    /// Throws <see cref="StorageException"/> when the collection has used up its 2^40 ordinals.
+    /// </summary>
+    public long TakeOrdinals(int count)
+    {
+        var first = Interlocked.Add(ref _nextOrdinal, count) - count;
+        return first + count - 1 <= Format.SegmentWriter.MaxOrdinal ? first : throw new StorageException($"Collection '{Spec.Name}' has used up its row ordinals.");
+    }
 
     public int LiveCount
     {
@@ -59,17 +72,7 @@ internal sealed partial class CollectionState : IDisposable
 
     public void Dispose()
     {
-        _closing.Cancel();
-        _indexerWake.Release();
-        try
-        {
-            _indexer?.Wait(TimeSpan.FromSeconds(10));
-        }
-        catch (AggregateException)
-        {
-            // the indexer only stops; nothing to report
-        }
-
+        StopIndexer();
         _lock.Dispose();
         _closing.Dispose();
         _indexerWake.Dispose();
@@ -91,9 +94,21 @@ internal sealed partial class CollectionState : IDisposable
 #pragma warning disable SA1401, CA1051 // plain mutable state owned by the enclosing class
         public StoredRow?[] Rows = [];
         public int[] Lengths = [];
+
+        /// <summary>Each slot's persistent ordinal (kept after the slot dies: a graph node keeps its ordinal).</summary>
+        public long[] Ordinals = [];
 #pragma warning restore SA1401, CA1051
 
         public VectorArena Arena { get; } = new(spec.Dimension, spec.Metric);
+
+        /// <summary>The quantised vectors (int8 or binary), or null when the collection keeps float32 only.</summary>
+        public CodeArena? Codes { get; } = GraphSpaces.CodesFor(spec);
+
+        /// <summary>What scans and the graph score on: the codes, or the arena itself.</summary>
+        public IGraphSpace Space => field ??= (IGraphSpace?)Codes ?? new FloatSpace(Arena);
+
+        /// <summary>The door to full-precision vectors, for re-ranking (docs/decisions/0045).</summary>
+        public FullVectors Full => field ??= new FullVectors(Arena);
 
         public Dictionary<string, int> IdToSlot { get; } = new(StringComparer.Ordinal);
 
@@ -113,16 +128,52 @@ internal sealed partial class CollectionState : IDisposable
 
         public int Dead { get; set; }
 
+        /// <summary>Stores a slot's vector: in the arena and, for a quantised collection, as codes. Returns the slot.</summary>
+        public int AppendVector(ReadOnlySpan<float> vector)
+        {
+            Codes?.Append(vector);
+            return Arena.Append(vector);
+        }
+
+        /// <summary>Writes a slot's vector while the tenant opens (both representations; see <see cref="VectorArena.SetLoaded"/>).</summary>
+        public void SetLoadedVector(int slot, ReadOnlySpan<float> vector)
+        {
+            Arena.SetLoaded(slot, vector);
+            Codes?.SetLoaded(slot, vector);
+        }
+
+        /// <summary>Makes room for <paramref name="slots"/> vectors in both representations (loading).</summary>
+        public void ReserveVectors(int slots)
+        {
+            Arena.Reserve(slots);
+            Codes?.Reserve(slots);
+        }
+
+        /// <summary>Ends a load of the vectors: slots [0, <paramref name="count"/>) were written.</summary>
+        public void PublishLoaded(int count)
+        {
+            Arena.PublishLoaded(count);
+            Codes?.PublishLoaded(count);
+        }
+
         /// <summary>Grows the slot arrays and the arena to hold <paramref name="more"/> rows beyond those present.</summary>
         public void Reserve(int more)
         {
             var want = Arena.Count + more;
             Arena.Reserve(want);
+            Codes?.Reserve(want);
             IdToSlot.EnsureCapacity(want);
-            if (want > Rows.Length)
+            EnsureSlots(want);
+        }
+
+        /// <summary>Grows the slot arrays (not the arena) to hold <paramref name="slots"/> slots.</summary>
+        public void EnsureSlots(int slots)
+        {
+            if (slots > Rows.Length)
             {
-                Array.Resize(ref Rows, want);
-                Array.Resize(ref Lengths, want);
+                Array.Resize(ref Rows, slots);
+                Array.Resize(ref Lengths, slots);
+                Array.Resize(ref Ordinals, slots);
             }
         }
     }
@@ -132,6 +183,9 @@ internal sealed partial class CollectionState : IDisposable
 /// <remarks>The vector travels beside the row, so a row decoded without one needs no copy to be indexed.</remarks>
 internal readonly record struct AnalyzedRow(StoredRow Row, ReadOnlyMemory<float> Vector, (string Term, int Tf)[] Terms, int Length)
 {
+    /// <summary>The row's persistent ordinal in its collection (format 3), taken when it was sealed.</summary>
+    public long Ordinal { get; init; }
+
     public static AnalyzedRow Of(StoredRow row) => Of(row, row.Vector);
 
     public static AnalyzedRow Of(StoredRow row, ReadOnlyMemory<float> vector) => new(row, vector, Tokenizer.Analyze(row.Text, out var length), length);

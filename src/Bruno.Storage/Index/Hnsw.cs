@@ -1,13 +1,14 @@
 namespace Bruno.Storage.Index;
 
 /// <summary>
-/// A hierarchical navigable small-world graph over the slots of a <see cref="VectorArena"/> (node id = slot).
+/// A hierarchical navigable small-world graph over the slots of an <see cref="IGraphSpace"/> (node id = slot): the float32
+/// arena, or a collection's codes (scores are then estimates, which the caller re-ranks).
 /// One thread inserts (the collection's indexer); any number search at the same time without locks: every neighbour list
 /// is replaced, never edited in place, and a node becomes reachable only after it is fully linked.
 /// </summary>
 internal sealed class Hnsw
 {
-    private readonly VectorArena _arena;
+    private readonly IGraphSpace _space;
     private readonly int _m;
     private readonly int _m0;
     private readonly int _efConstruction;
@@ -19,8 +20,13 @@ internal sealed class Hnsw
     private volatile int _topLevel = -1;
 
     public Hnsw(VectorArena arena, int m = 16, int efConstruction = 128, int seed = 42)
+        : this(new FloatSpace(arena), m, efConstruction, seed)
     {
-        _arena = arena;
+    }
+
+    public Hnsw(IGraphSpace space, int m = 16, int efConstruction = 128, int seed = 42)
+    {
+        _space = space;
         _m = m;
         _m0 = m * 2;
         _efConstruction = efConstruction;
@@ -51,8 +57,7 @@ internal sealed class Hnsw
         }
 
         all[node] = links;
-        var query = _arena.Get(node);
-        var qNorm = _arena.NormOf(node);
+        var query = _space.QueryOf(node);
         var entry = _entry;
         if (entry < 0)
         {
@@ -64,16 +69,16 @@ internal sealed class Hnsw
 
         var top = _topLevel;
         var current = entry;
-        var currentSim = _arena.Similarity(query, qNorm, current);
+        var currentSim = _space.Similarity(query, current);
         for (var l = top; l > level; l--)
         {
-            (current, currentSim) = Greedy(query, qNorm, current, currentSim, l);
+            (current, currentSim) = Greedy(query, current, currentSim, l);
         }
 
         var visited = SlotMarks.Rent(SlotMarks.Use.Graph, node + 1);
         for (var l = Math.Min(level, top); l >= 0; l--)
         {
-            var candidates = SearchLayer(query, qNorm, [(current, currentSim)], _efConstruction, l, visited, accept: null);
+            var candidates = SearchLayer(query, [(current, currentSim)], _efConstruction, l, visited, accept: null);
             var max = l == 0 ? _m0 : _m;
             var selected = SelectNeighbours(candidates, _m);
             links[l] = [.. selected.Select(c => c.Slot)];
@@ -97,7 +102,7 @@ internal sealed class Hnsw
     /// The best <paramref name="k"/> accepted nodes for a query, best first, searching with breadth <paramref name="ef"/>.
     /// Nodes that fail <paramref name="accept"/> are walked through but never returned.
     /// </summary>
-    public List<(int Slot, float Score)> Search(ReadOnlySpan<float> query, float qNorm, int k, int ef, Func<int, bool>? accept)
+    public List<(int Slot, float Score)> Search(GraphQuery query, int k, int ef, Func<int, bool>? accept)
     {
         var entry = _entry;
         var count = _count;
@@ -107,13 +112,13 @@ internal sealed class Hnsw
         }
 
         var current = entry;
-        var currentSim = _arena.Similarity(query, qNorm, current);
+        var currentSim = _space.Similarity(query, current);
         for (var l = _topLevel; l > 0; l--)
         {
-            (current, currentSim) = Greedy(query, qNorm, current, currentSim, l);
+            (current, currentSim) = Greedy(query, current, currentSim, l);
         }
 
-        var found = SearchLayer(query, qNorm, [(current, currentSim)], Math.Max(ef, k), 0, SlotMarks.Rent(SlotMarks.Use.Graph, count), accept);
+        var found = SearchLayer(query, [(current, currentSim)], Math.Max(ef, k), 0, SlotMarks.Rent(SlotMarks.Use.Graph, count), accept);
         if (found.Count > k)
         {
             found.RemoveRange(k, found.Count - k);
@@ -122,7 +127,7 @@ internal sealed class Hnsw
         return found;
     }
 
-    private (int, float) Greedy(ReadOnlySpan<float> query, float qNorm, int current, float currentSim, int level)
+    private (int, float) Greedy(GraphQuery query, int current, float currentSim, int level)
     {
         var all = _links;
         var changed = true;
@@ -137,7 +142,7 @@ internal sealed class Hnsw
 
             foreach (var n in nodeLinks[level])
             {
-                var sim = _arena.Similarity(query, qNorm, n);
+                var sim = _space.Similarity(query, n);
                 if (sim > currentSim)
                 {
                     (current, currentSim, changed) = (n, sim, true);
@@ -149,7 +154,7 @@ internal sealed class Hnsw
     }
 
     /// <summary>Best-first search on one layer; returns up to ef results best first (only accepted ones when a filter is given).</summary>
-    private List<(int Slot, float Score)> SearchLayer(ReadOnlySpan<float> query, float qNorm, List<(int Slot, float Score)> entries, int ef, int level, SlotMarks visited, Func<int, bool>? accept)
+    private List<(int Slot, float Score)> SearchLayer(GraphQuery query, List<(int Slot, float Score)> entries, int ef, int level, SlotMarks visited, Func<int, bool>? accept)
     {
         visited.Clear();
         var all = _links;
@@ -186,7 +191,7 @@ internal sealed class Hnsw
                     continue;
                 }
 
-                var sim = _arena.Similarity(query, qNorm, n);
+                var sim = _space.Similarity(query, n);
                 if (results.Count < ef || (results.TryPeek(out _, out var w) && sim > w))
                 {
                     candidates.Enqueue(n, -sim);
@@ -227,7 +232,7 @@ internal sealed class Hnsw
             var good = true;
             foreach (var (kept, _) in selected)
             {
-                if (_arena.Similarity(slot, kept) > sim)
+                if (_space.Similarity(slot, kept) > sim)
                 {
                     good = false;
                     break;
@@ -270,13 +275,47 @@ internal sealed class Hnsw
             return;
         }
 
-        var candidates = new List<(int Slot, float Score)>(current.Length + 1) { (to, _arena.Similarity(from, to)) };
+        var candidates = new List<(int Slot, float Score)>(current.Length + 1) { (to, _space.Similarity(from, to)) };
         foreach (var n in current)
         {
-            candidates.Add((n, _arena.Similarity(from, n)));
+            candidates.Add((n, _space.Similarity(from, n)));
         }
 
         candidates.Sort((a, b) => b.Score.CompareTo(a.Score));
         fromLinks[level] = [.. SelectNeighbours(candidates, max).Select(c => c.Slot)];
     }
+
+    // Persistence (format 3, decision 0044): what a checkpoint reads, and a graph made from a stored one.
+
+    /// <summary>
+    /// A graph loaded from a checkpoint: nodes [0, <paramref name="count"/>) with their links (indices below count),
+    /// entry point and top level. Insertion continues at slot <paramref name="count"/>. The caller has checked the
+    /// links (<see cref="Format.GraphCodec"/> refuses a link to a node that does not exist); the arrays are taken over.
+    /// </summary>
+    public Hnsw(IGraphSpace space, int m, int efConstruction, int[][][] links, int count, int entry, int topLevel)
+        : this(space, m, efConstruction)
+    {
+        var all = new int[Math.Max(64, count + 1)][][];
+        Array.Copy(links, all, count);
+        _links = all;
+        _count = count;
+        _entry = count == 0 ? -1 : entry;
+        _topLevel = count == 0 ? -1 : topLevel;
+    }
+
+    /// <summary>Links per node on the upper levels (twice as many on level 0).</summary>
+    public int M => _m;
+
+    /// <summary>
+    /// The entry node and the node count, read in that order so the entry is always below the count (it is published
+    /// after its node), for a checkpoint taken while the indexer inserts.
+    /// </summary>
+    public (int Entry, int Count) Published()
+    {
+        var entry = _entry;
+        return (entry, _count);
+    }
+
+    /// <summary>A node's neighbour lists by level (each list is replaced, never edited, so it can be read while the indexer inserts).</summary>
+    public int[][] LinksOf(int node) => _links[node];
 }

@@ -41,34 +41,14 @@ internal sealed class VectorArena(int dimension, VectorMetric metric)
     public void Reserve(int slots)
     {
         var blocks = _blocks;
-        if (slots <= blocks[0].Capacity && blocks.Length == 1)
+        if (!BlockTable.Holds(blocks.Length, blocks[0].Capacity, slots))
         {
-            return;
-        }
-
-        if (blocks.Length == 1 && blocks[0].Capacity < BlockSlots)
-        {
-            var first = new Block(dimension, Math.Min(BlockSlots, Math.Max(slots, blocks[0].Capacity * 2)));
-            var count = Math.Min(_count, blocks[0].Capacity);
-            blocks[0].Data.AsSpan(0, count * dimension).CopyTo(first.Data);
-            blocks[0].Norms.AsSpan(0, count).CopyTo(first.Norms);
-            blocks = [first];
-        }
-
-        var need = (slots + BlockSlots - 1) >> BlockShift;
-        if (need > blocks.Length)
-        {
-            var grown = new Block[need];
-            blocks.CopyTo(grown, 0);
-            for (var i = blocks.Length; i < need; i++)
+            _blocks = BlockTable.Grow(blocks, slots, _count, b => b.Capacity, c => new Block(dimension, c), (from, to, count) =>
             {
-                grown[i] = new Block(dimension, BlockSlots);
-            }
-
-            blocks = grown;
+                from.Data.AsSpan(0, count * dimension).CopyTo(to.Data);
+                from.Norms.AsSpan(0, count).CopyTo(to.Norms);
+            });
         }
-
-        _blocks = blocks;
     }
 
     /// <summary>Similarity of a query (with its norm) to a slot: dot product, or cosine.</summary>
@@ -86,6 +66,22 @@ internal sealed class VectorArena(int dimension, VectorMetric metric)
     }
 
     public float Similarity(int a, int b) => Similarity(Get(a), NormOf(a), b);
+
+    /// <summary>
+    /// Writes a slot while a tenant opens (vectors arrive in key order, not slot order), before any reader exists: room
+    /// must be made first (<see cref="Reserve"/>; a slot beyond it throws <see cref="IndexOutOfRangeException"/>), and
+    /// <see cref="PublishLoaded"/> counts the slots once all are written. Different slots may be written from several
+    /// threads at once.
+    /// </summary>
+    public void SetLoaded(int slot, ReadOnlySpan<float> vector)
+    {
+        var block = _blocks[slot >> BlockShift];
+        vector.CopyTo(block.Data.AsSpan((slot & SlotMask) * dimension, dimension));
+        block.Norms[slot & SlotMask] = TensorPrimitives.Norm(vector);
+    }
+
+    /// <summary>Ends a load: slots [0, <paramref name="count"/>) were written by <see cref="SetLoaded"/>.</summary>
+    public void PublishLoaded(int count) => _count = count;
 
     private sealed class Block(int dimension, int capacity)
     {

@@ -90,8 +90,33 @@ internal sealed partial class TenantInstance : IAsyncDisposable
 
     /// <summary>Opens an existing tenant, upgrading a format-2 store to format 3 first (in one transaction). Throws
     /// <see cref="TenantNotFoundException"/>, <see cref="TenantLockedException"/>, <see cref="DataUnreadableException"/>
-    /// or <see cref="StorageFormatException"/>.</summary>
+    /// or <see cref="StorageFormatException"/>. Traced as a <c>tenant_open</c> span (docs/observability.md).</summary>
     public static TenantInstance Open(EngineContext ctx, TenantId tenant)
+    {
+        using var span = Telemetry.SearchTelemetry.Source.StartActivity("tenant_open");
+        span?.SetTag("tenant_id", tenant.Value);
+        try
+        {
+            var instance = OpenUntraced(ctx, tenant);
+            if (span is not null)
+            {
+                var collections = instance._collections.Values.ToList();
+                span.SetTag("bruno.open.collections", collections.Count);
+                span.SetTag("bruno.open.rows", collections.Sum(c => c.LiveCount));
+                span.SetTag("bruno.open.graph_nodes_loaded", collections.Sum(c => c.LoadedNodes));
+            }
+
+            return instance;
+        }
+        catch (Exception e)
+        {
+            span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error);
+            span?.SetTag("error.type", e.GetType().Name);
+            throw;
+        }
+    }
+
+    private static TenantInstance OpenUntraced(EngineContext ctx, TenantId tenant)
     {
         var keyPath = ctx.KeyPath(tenant);
         var folder = ctx.TenantFolder(tenant);
@@ -122,6 +147,7 @@ internal sealed partial class TenantInstance : IAsyncDisposable
             var instance = new TenantInstance(ctx, tenant, folder, lockFile, ring, db);
             if (db.Version == TenantDatabase.PreviousFormatVersion)
             {
+                System.Diagnostics.Activity.Current?.AddEvent(new System.Diagnostics.ActivityEvent("upgrade_from_format_2"));
                 instance.UpgradeFromFormat2();
             }
 

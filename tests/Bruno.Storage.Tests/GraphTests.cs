@@ -123,6 +123,27 @@ public sealed class GraphTests
     }
 
     [Fact]
+    public async Task AMostlyDeadStoredGraph_IsCompactedAtOpen_AndTheTextIndexCountsEachRowOnce()
+    {
+        await using var store = Store();
+        var c = await store.CollectionAsync("acme", TempStore.Spec(Dim));
+        await IngestAsync(c, 0, 1200);
+        await c.WaitForIndexAsync(Ct);
+        await store.ReopenAsync(); // the close stored the graph: 1,200 nodes
+        c = Chunks(store);
+        await c.DeleteAsync([.. Enumerable.Range(0, 700).Select(i => $"r{i}")], ct: Ct);
+        var query = new SearchRequest { Text = "row 900", K = 10, Mode = SearchMode.FullText };
+        var before = (await c.SearchAsync(query, Ct)).Select(h => $"{h.Row.Id}:{h.Score:F5}").ToList();
+        Assert.Equal(10, before.Count);
+
+        await store.ReopenAsync(); // 700 of the stored graph's nodes are dead: the open compacts and rebuilds
+        c = Chunks(store);
+        Assert.Equal(GraphLoad.Unusable, (await c.GraphStatusAsync(Ct)).Load);
+        Assert.Equal(before, (await c.SearchAsync(query, Ct)).Select(h => $"{h.Row.Id}:{h.Score:F5}").ToList());
+        Assert.Equal(500, await c.CountAsync(ct: Ct));
+    }
+
+    [Fact]
     public async Task OpeningATenant_IsTracedWithWhatItLoaded_AndAFailedOpenWithItsError()
     {
         await using var store = Store();

@@ -123,6 +123,67 @@ public sealed class GraphTests
     }
 
     [Fact]
+    public async Task AMostlyDeadStoredGraph_IsCompactedAtOpen_AndTheTextIndexCountsEachRowOnce()
+    {
+        await using var store = Store();
+        var c = await store.CollectionAsync("acme", TempStore.Spec(Dim));
+        await IngestAsync(c, 0, 1200);
+        await c.WaitForIndexAsync(Ct);
+        await store.ReopenAsync(); // the close stored the graph: 1,200 nodes
+        c = Chunks(store);
+        await c.DeleteAsync([.. Enumerable.Range(0, 700).Select(i => $"r{i}")], ct: Ct);
+        var query = new SearchRequest { Text = "row 900", K = 10, Mode = SearchMode.FullText };
+        var before = (await c.SearchAsync(query, Ct)).Select(h => $"{h.Row.Id}:{h.Score:F5}").ToList();
+        Assert.Equal(10, before.Count);
+
+        await store.ReopenAsync(); // 700 of the stored graph's nodes are dead: the open compacts and rebuilds
+        c = Chunks(store);
+        Assert.Equal(GraphLoad.Unusable, (await c.GraphStatusAsync(Ct)).Load);
+        Assert.Equal(before, (await c.SearchAsync(query, Ct)).Select(h => $"{h.Row.Id}:{h.Score:F5}").ToList());
+        Assert.Equal(500, await c.CountAsync(ct: Ct));
+    }
+
+    [Fact]
+    public async Task OpeningATenant_IsTracedWithWhatItLoaded_AndAFailedOpenWithItsError()
+    {
+        await using var store = Store();
+        var c = await store.CollectionAsync("acme", TempStore.Spec(Dim));
+        await IngestAsync(c, 0, 800);
+        await c.WaitForIndexAsync(Ct);
+        await store.ReopenAsync();
+
+        var spans = new System.Collections.Concurrent.ConcurrentBag<System.Diagnostics.Activity>();
+        using var listener = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = s => s.Name is "Bruno.Storage" or "Bruno.Storage.Tests",
+            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = spans.Add,
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(listener);
+        using var source = new System.Diagnostics.ActivitySource("Bruno.Storage.Tests");
+        using (var root = source.StartActivity("test-root"))
+        {
+            Assert.NotNull(root);
+            Assert.Equal(800, await Chunks(store).CountAsync(ct: Ct));
+            var open = Assert.Single(spans, s => s.DisplayName == "tenant_open" && s.ParentSpanId == root.SpanId);
+            Assert.Equal("acme", open.GetTagItem("tenant_id"));
+            Assert.Equal(1, open.GetTagItem("bruno.open.collections"));
+            Assert.Equal(800, open.GetTagItem("bruno.open.rows"));
+            Assert.Equal(800, open.GetTagItem("bruno.open.graph_nodes_loaded"));
+            Assert.Equal(System.Diagnostics.ActivityStatusCode.Unset, open.Status);
+
+            // A store file gone: the open fails, and its span says so without the message (which names the tenant's folder).
+            await store.CloseAsync();
+            File.Delete(Path.Combine(store.Root, "tenants", "acme", "store.db"));
+            await store.ReopenAsync();
+            await Assert.ThrowsAsync<StorageFormatException>(() => Chunks(store).CountAsync(ct: Ct));
+            var failed = Assert.Single(spans, s => s.DisplayName == "tenant_open" && s.ParentSpanId == root.SpanId && s.Status == System.Diagnostics.ActivityStatusCode.Error);
+            Assert.Equal("StorageFormatException", failed.GetTagItem("error.type"));
+            Assert.Null(failed.StatusDescription);
+        }
+    }
+
+    [Fact]
     public async Task Ordinals_AreNewForReplacedRows_AndSurviveAReopen()
     {
         await using var store = new TempStore();

@@ -65,6 +65,47 @@ public sealed class SegmentTests
     }
 
     [Fact]
+    public async Task WritesAndSearches_RightAfterAnOpen_SeeTheTextIndexBuiltAfterIt()
+    {
+        // Above 512 rows the BM25 index is built on another thread after the open returns (vector searches do not wait
+        // for it; text searches and writes do). The same writes made right after a reopen must leave every ranking and
+        // score as they are on a store that never closed.
+        var ct = TestContext.Current.CancellationToken;
+        async Task<TenantCollection> Ingest(TempStore store)
+        {
+            var c = await store.CollectionAsync("acme");
+            await c.UpsertAsync([.. Enumerable.Range(0, 1500).Select(i => Doc(i, (i % 3) switch { 0 => null, 1 => "alice", _ => "bob" }))], ct: ct);
+            await c.DeleteAsync(["d7", "d300"], ct: ct);
+            return c;
+        }
+
+        async Task Change(TenantCollection c)
+        {
+            var vector = c.SearchAsync(new SearchRequest { Vector = Rows.Vector(3), K = 5, Mode = SearchMode.Vector }, ct);
+            var writes = Task.WhenAll(
+                c.UpsertAsync([Rows.Row("d5", "replaced text about hotel hotel", 5, "alice"), Rows.Row("new1", "juliet alone india", 6)], ct: ct),
+                c.DeleteAsync(["d8", "d9", "d1200"], ct: ct));
+            var text = c.SearchAsync(new SearchRequest { Text = "hotel india", K = 10, Mode = SearchMode.FullText }, ct);
+            Assert.Equal(5, (await vector).Count);
+            Assert.Equal(10, (await text).Count);
+            await writes;
+        }
+
+        await using var reference = new TempStore();
+        var r = await Ingest(reference);
+        await Change(r);
+        var expected = await AllSearches(r);
+
+        await using var store = new TempStore();
+        await Ingest(store);
+        await store.ReopenAsync();
+        var c = store.Engine.Tenant(TenantId.Parse("acme")).Collection("chunks");
+        await Change(c);
+        Assert.Equal(expected, await AllSearches(c));
+        Assert.Equal(1496, await c.CountAsync(ct: ct)); // 1,500 - 2 deleted + 1 new - 3 deleted
+    }
+
+    [Fact]
     public async Task DeletingARow_LeavesNoCopyOfItsOldSegmentInTheStore()
     {
         await using var store = new TempStore();

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text;
+using System.Threading.Channels;
 using Bruno.Storage.Crypto;
 using Bruno.Storage.Format;
 using Bruno.Storage.Index;
@@ -29,9 +30,14 @@ internal sealed partial class TenantInstance
             state.BeginLoad(graph, counts.GetValueOrDefault(cid), unreadable);
         }
 
+        // The BM25 index is built from the segments' term blocks by a consumer of its own, while the rows load and after
+        // the open returns (TextReady); a small tenant builds it at the end of the load instead.
+        _terms = Channel.CreateUnbounded<PendingTerms>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        var text = counts.Values.Sum() >= TextThreadRows ? Task.Run(() => BuildTextAsync(byCid)) : null;
+
         // In batches of segments, pipelined: this thread reads a batch (SQLite) and indexes the one before it (rows and
-        // vectors into the collections, postings from the segments' term tables, so nothing is tokenised again) while
-        // another decrypts and decodes the batch just read. Batches are bounded: a large tenant is never held twice.
+        // vectors into the collections, term blocks to the BM25 builder) while another decrypts and decodes the batch
+        // just read. Batches are bounded: a large tenant is never held twice.
         var orphans = new Dictionary<Slot, byte[]>();
         var users = _ring.Users.ToDictionary(u => u.Slot);
         var all = new List<List<Decrypted>>();
@@ -92,6 +98,20 @@ internal sealed partial class TenantInstance
                 IndexBatch(decoding.GetAwaiter().GetResult(), loader);
             }
         }
+        catch
+        {
+            _terms.Writer.TryComplete();
+            try
+            {
+                text?.Wait();
+            }
+            catch (AggregateException)
+            {
+                // the open fails with the load's own error
+            }
+
+            throw;
+        }
         finally
         {
             try
@@ -109,11 +129,19 @@ internal sealed partial class TenantInstance
             }
         }
 
+        _terms.Writer.TryComplete();
         foreach (var state in byCid.Values)
         {
             state.Loaded();
         }
 
+        if (text is null)
+        {
+            text = BuildTextAsync(byCid); // the blocks are all there: this runs to its end here, and throws here
+            text.GetAwaiter().GetResult();
+        }
+
+        TextReady = text;
         return [.. orphans.Values];
     }
 
@@ -149,40 +177,27 @@ internal sealed partial class TenantInstance
         return batch;
     }
 
-    /// <summary>Adds a decoded batch to the collections and the segment map, in order, and gives its buffers back.</summary>
+    /// <summary>
+    /// Adds a decoded batch to the collections and the segment map, in order, keeps a copy of each segment's term block
+    /// for the BM25 index (built after the open, <see cref="BuildTextAsync"/>), and gives the batch's buffers back.
+    /// </summary>
     private void IndexBatch(List<Decrypted> batch, SegmentLoader loader)
     {
-        // Rows (slots, ids, owners, segment map) and postings touch separate structures, and a segment's slots are known
-        // before its rows are added (those of its rows' graph nodes, else the next free ones): the two halves run side by side.
         loader.AssignSlots(batch);
-        int IndexAllTerms()
+        for (var i = 0; i < batch.Count; i++)
         {
-            for (var i = 0; i < batch.Count; i++)
+            var d = batch[i];
+            loader.IndexRows(d);
+            if (d.Rows.Length == 0 || !_map.TryLoad(d.Sid, new SegmentInfo(d.Cid, d.Owner, d.Rows.Length), d.Rows.Select(r => r.Id)))
             {
-                loader.IndexTerms(batch[i]);
+                throw new DataUnreadableException($"A segment of tenant '{Tenant}' is empty or repeats a row: the store was altered.");
             }
 
-            loader.FlushPostings();
-            return batch.Count;
-        }
-
-        // A thread of its own pays off only for enough rows.
-        var postings = batch.Sum(d => d.Rows.Length) >= 512 ? OnOwnThread(IndexAllTerms) : Task.FromResult(IndexAllTerms());
-        try
-        {
-            for (var i = 0; i < batch.Count; i++)
-            {
-                var d = batch[i];
-                loader.IndexRows(d);
-                if (d.Rows.Length == 0 || !_map.TryLoad(d.Sid, new SegmentInfo(d.Cid, d.Owner, d.Rows.Length), d.Rows.Select(r => r.Id)))
-                {
-                    throw new DataUnreadableException($"A segment of tenant '{Tenant}' is empty or repeats a row: the store was altered.");
-                }
-            }
-        }
-        finally
-        {
-            postings.GetAwaiter().GetResult();
+            // The segment's header (version, row count) and its term block: what SegmentReader needs to resume at the terms.
+            var block = new byte[Header + d.Length - d.TermsAt];
+            d.Plain.AsSpan(0, Header).CopyTo(block);
+            d.Plain.AsSpan(d.TermsAt, d.Length - d.TermsAt).CopyTo(block.AsSpan(Header));
+            _terms!.Writer.TryWrite(new PendingTerms(d.Cid, block, d.Slots));
         }
 
         foreach (var d in batch)
@@ -190,6 +205,51 @@ internal sealed partial class TenantInstance
             d.ReturnBuffers();
         }
     }
+
+    /// <summary>
+    /// Builds the BM25 index (postings, document lengths, statistics) of the collections being loaded from the term blocks
+    /// the load hands over, as they come, into the generations the rows were loaded into; returns when the load has
+    /// handed over its last block. Throws <see cref="StorageFormatException"/> for a malformed term block (a store
+    /// altered by someone holding its keys, or a bug): text searches then fail with it.
+    /// </summary>
+    private async Task BuildTextAsync(Dictionary<int, CollectionState> collections)
+    {
+        try
+        {
+            var loader = new SegmentLoader(collections);
+            var reader = _terms!.Reader;
+            var n = 0;
+            while (await reader.WaitToReadAsync())
+            {
+                while (reader.TryRead(out var p))
+                {
+                    loader.IndexTerms(p.Cid, p.Block, Header, p.Slots);
+                    if (++n % 64 == 0)
+                    {
+                        loader.FlushPostings();
+                    }
+                }
+            }
+
+            loader.FlushPostings();
+        }
+        finally
+        {
+            foreach (var c in collections.Values)
+            {
+                c.EndTextLoad();
+            }
+        }
+    }
+
+    /// <summary>The bytes before a segment's first row: u8 version, u32 row count.</summary>
+    private const int Header = 5;
+
+    /// <summary>Tenants with fewer rows build their BM25 index at the end of the load, on the loading thread.</summary>
+    private const int TextThreadRows = 512;
+
+    /// <summary>A loaded segment's term block (behind a copy of its header) and the slots its rows took, on their way to <see cref="BuildTextAsync"/>.</summary>
+    private sealed record PendingTerms(int Cid, byte[] Block, int[] Slots);
 
     /// <summary>Decodes the rows of a decrypted segment, their ordinals, and their vectors into one pooled array. Throws <see cref="StorageFormatException"/> for malformed bytes.</summary>
     private static void Decode(int dimension, Decrypted d)
@@ -303,10 +363,10 @@ internal sealed partial class TenantInstance
         }
 
         /// <summary>Adds the segment's postings: its term table maps to the index's term ids once, so nothing is tokenised.</summary>
-        public void IndexTerms(Decrypted d)
+        public void IndexTerms(int cid, ReadOnlySpan<byte> segment, int termsAt, int[] slots)
         {
-            var state = collections[d.Cid];
-            var reader = new SegmentReader(d.Plain.AsSpan(0, d.Length), d.TermsAt);
+            var state = collections[cid];
+            var reader = new SegmentReader(segment, termsAt);
             _termIds.Clear();
             while (reader.NextTerm(out var term))
             {
@@ -319,20 +379,20 @@ internal sealed partial class TenantInstance
                 _termIds.Add(state.TermId(_chars.AsSpan(0, n)));
             }
 
-            if (!_postings.TryGetValue(d.Cid, out var postings))
+            if (!_postings.TryGetValue(cid, out var postings))
             {
-                _postings[d.Cid] = postings = ([], [], []);
+                _postings[cid] = postings = ([], [], []);
             }
 
-            for (var r = 0; r < d.Rows.Length; r++)
+            for (var r = 0; r < slots.Length; r++)
             {
-                state.AddLoadedDocument(d.Slots[r], reader.NextNumber());
+                state.AddLoadedDocument(slots[r], reader.NextNumber());
                 var n = reader.NextNumber();
                 for (var j = 0; j < n; j++)
                 {
                     var index = reader.NextNumber();
                     postings.Terms.Add(index < _termIds.Count ? _termIds[index] : throw new StorageFormatException("A segment names a term it does not hold."));
-                    postings.Slots.Add(d.Slots[r]);
+                    postings.Slots.Add(slots[r]);
                     postings.Tfs.Add(reader.NextNumber());
                 }
             }

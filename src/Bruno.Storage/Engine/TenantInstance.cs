@@ -48,6 +48,7 @@ internal sealed partial class TenantInstance : IAsyncDisposable
     private readonly SegmentMap _map = new();
     private readonly Sealer _loopSealer = new(); // used only by the write loop, which runs one step at a time
     private Task _writer = Task.CompletedTask;
+    private Channel<PendingTerms>? _terms; // term blocks from the load to the BM25 builder (Load, BuildTextAsync)
     private WriteOp? _held;
     private int _groups;
 
@@ -90,8 +91,33 @@ internal sealed partial class TenantInstance : IAsyncDisposable
 
     /// <summary>Opens an existing tenant, upgrading a format-2 store to format 3 first (in one transaction). Throws
     /// <see cref="TenantNotFoundException"/>, <see cref="TenantLockedException"/>, <see cref="DataUnreadableException"/>
-    /// or <see cref="StorageFormatException"/>.</summary>
+    /// or <see cref="StorageFormatException"/>. Traced as a <c>tenant_open</c> span (docs/observability.md).</summary>
     public static TenantInstance Open(EngineContext ctx, TenantId tenant)
+    {
+        using var span = Telemetry.SearchTelemetry.Source.StartActivity("tenant_open");
+        span?.SetTag("tenant_id", tenant.Value);
+        try
+        {
+            var instance = OpenUntraced(ctx, tenant);
+            if (span is not null)
+            {
+                var collections = instance._collections.Values.ToList();
+                span.SetTag("bruno.open.collections", collections.Count);
+                span.SetTag("bruno.open.rows", collections.Sum(c => c.LiveCount));
+                span.SetTag("bruno.open.graph_nodes_loaded", collections.Sum(c => c.LoadedNodes));
+            }
+
+            return instance;
+        }
+        catch (Exception e)
+        {
+            span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error);
+            span?.SetTag("error.type", e.GetType().Name);
+            throw;
+        }
+    }
+
+    private static TenantInstance OpenUntraced(EngineContext ctx, TenantId tenant)
     {
         var keyPath = ctx.KeyPath(tenant);
         var folder = ctx.TenantFolder(tenant);
@@ -122,6 +148,7 @@ internal sealed partial class TenantInstance : IAsyncDisposable
             var instance = new TenantInstance(ctx, tenant, folder, lockFile, ring, db);
             if (db.Version == TenantDatabase.PreviousFormatVersion)
             {
+                System.Diagnostics.Activity.Current?.AddEvent(new System.Diagnostics.ActivityEvent("upgrade_from_format_2"));
                 instance.UpgradeFromFormat2();
             }
 
@@ -142,6 +169,14 @@ internal sealed partial class TenantInstance : IAsyncDisposable
             throw;
         }
     }
+
+    /// <summary>
+    /// Completes when the BM25 indexes of the collections loaded at open are built (at the end of the load for a small
+    /// tenant; for a larger one on a thread of the pool, alongside the load and after the open returns, so a vector
+    /// search does not wait for them). Text and hybrid searches await it; so does the write loop before its first write.
+    /// Faulted with <see cref="StorageFormatException"/> when a stored term block is malformed.
+    /// </summary>
+    public Task TextReady { get; private set; } = Task.CompletedTask;
 
     public CollectionState GetCollection(string name) =>
         _collections.TryGetValue(IdentifierRules.ValidateName(name, "collection name"), out var c) ? c : throw new CollectionNotFoundException(name);
@@ -359,6 +394,16 @@ internal sealed partial class TenantInstance : IAsyncDisposable
 
     private async Task WriteLoopAsync()
     {
+        try
+        {
+            await TextReady; // writes change the BM25 indexes: they start once the open's are built
+        }
+        catch (StorageFormatException e)
+        {
+            // text searches fail with it; writes go on (their rows are indexed as usual)
+            Log.TextIndexFailed(_ctx.Logger, Tenant.Value, e);
+        }
+
         var reader = _queue.Reader;
         while (_held is not null || await reader.WaitToReadAsync())
         {
@@ -866,6 +911,9 @@ internal sealed partial class TenantInstance : IAsyncDisposable
 
         [LoggerMessage(EventId = 2004, Level = LogLevel.Warning, Message = "Merging small segments of tenant {Tenant} failed; it is retried after the next write")]
         public static partial void MergeFailed(ILogger logger, string tenant, Exception exception);
+
+        [LoggerMessage(EventId = 2008, Level = LogLevel.Error, Message = "Building the text index of tenant {Tenant} after its open failed; its text and hybrid searches fail while it is open")]
+        public static partial void TextIndexFailed(ILogger logger, string tenant, Exception exception);
 
         [LoggerMessage(EventId = 2005, Level = LogLevel.Warning, Message = "Writing the graph checkpoint of collection {Collection} of tenant {Tenant} failed; the next open catches up from the previous one")]
         public static partial void CheckpointFailed(ILogger logger, string tenant, string collection, Exception exception);

@@ -13,6 +13,10 @@ namespace Bruno.Storage.Index;
 internal sealed partial class CollectionState
 {
     private LoadPlan? _load;
+    private Generation? _textTarget; // the generation whose BM25 index the open is building (EndTextLoad lets it go)
+
+    /// <summary>Whether the load ended in a compaction (a mostly dead stored graph), which indexed the rows' texts itself.</summary>
+    public bool CompactedAtLoad { get; private set; }
 
     /// <summary>What the last open did with the stored graph (telemetry and tests).</summary>
     public GraphLoad GraphLoadOutcome { get; private set; }
@@ -50,6 +54,7 @@ internal sealed partial class CollectionState
         }
 
         plan.MaxOrdinal = maxOrdinal;
+        _textTarget = _g;
         plan.Slots.EnsureCapacity(rows);
         _g.EnsureSlots(plan.Next + rows);
 
@@ -105,18 +110,28 @@ internal sealed partial class CollectionState
     }
 
     /// <summary>The index's id for a term of a segment's table (loading only).</summary>
-    public int TermId(ReadOnlySpan<char> term) => _g.Text.TermId(term);
+    public int TermId(ReadOnlySpan<char> term) => TextTarget.Text.TermId(term);
 
     /// <summary>Counts a loaded row of <paramref name="length"/> terms in the BM25 statistics (loading only).</summary>
     public void AddLoadedDocument(int slot, int length)
     {
-        var g = _g;
+        var g = TextTarget;
         g.Text.AddDocument(length);
         g.Lengths[slot] = length;
     }
 
     /// <summary>Adds postings of loaded rows: term id, slot and frequency at the same index (loading only).</summary>
-    public void AddLoadedPostings(ReadOnlySpan<int> termIds, ReadOnlySpan<int> slots, ReadOnlySpan<int> tfs) => _g.Text.AddPostings(termIds, slots, tfs);
+    public void AddLoadedPostings(ReadOnlySpan<int> termIds, ReadOnlySpan<int> slots, ReadOnlySpan<int> tfs) => TextTarget.Text.AddPostings(termIds, slots, tfs);
+
+    /// <summary>Ends the BM25 part of a load (the generation it wrote to is no longer held here).</summary>
+    public void EndTextLoad() => _textTarget = null;
+
+    /// <summary>
+    /// The generation the open loaded the rows into. The BM25 index is built into it on another thread, possibly after a
+    /// compaction at open replaced it (<see cref="CompactedAtLoad"/>: the new generation indexed the texts itself), so
+    /// nothing is counted twice.
+    /// </summary>
+    private Generation TextTarget => _textTarget ?? throw new InvalidOperationException("No load in progress.");
 
     /// <summary>
     /// Ends a load: the ordinal counter starts above every ordinal the rows and the stored graph hold (so none is handed
@@ -170,6 +185,7 @@ internal sealed partial class CollectionState
         {
             GraphLoadOutcome = GraphLoad.Unusable;
             Compact();
+            CompactedAtLoad = true;
             return;
         }
 
@@ -216,6 +232,7 @@ internal sealed partial class CollectionState
         {
             GraphLoadOutcome = GraphLoad.Unusable;
             Compact();
+            CompactedAtLoad = true;
             return;
         }
 

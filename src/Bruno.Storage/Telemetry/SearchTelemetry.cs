@@ -4,7 +4,9 @@ namespace Bruno.Storage.Telemetry;
 
 /// <summary>
 /// The engine's traces: one span per search stage (<c>vector_search</c>, <c>keyword_search</c>, <c>fusion</c>) from the
-/// activity source <see cref="SourceName"/>, each tagged with <c>tenant_id</c> and the number of candidates it produced.
+/// activity source <see cref="SourceName"/>, each tagged with <c>tenant_id</c> and the number of candidates it produced,
+/// and one per tenant opened from disk (<c>tenant_open</c>: collections, live rows and graph nodes loaded; error status
+/// and <c>error.type</c> when the open fails).
 /// Nothing is recorded unless a listener (an OpenTelemetry tracer provider) subscribes to the source; spans never carry
 /// query text or row content.
 /// </summary>

@@ -398,9 +398,9 @@ internal sealed partial class TenantInstance : IAsyncDisposable
         {
             await TextReady; // writes change the BM25 indexes: they start once the open's are built
         }
-        catch (StorageFormatException e)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
-            // text searches fail with it; writes go on (their rows are indexed as usual)
+            // text searches fail with it; writes go on (their rows are indexed as usual) rather than hang behind it
             Log.TextIndexFailed(_ctx.Logger, Tenant.Value, e);
         }
 

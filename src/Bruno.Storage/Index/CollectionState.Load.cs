@@ -15,9 +15,6 @@ internal sealed partial class CollectionState
     private LoadPlan? _load;
     private Generation? _textTarget; // the generation whose BM25 index the open is building (EndTextLoad lets it go)
 
-    /// <summary>Whether the load ended in a compaction (a mostly dead stored graph), which indexed the rows' texts itself.</summary>
-    public bool CompactedAtLoad { get; private set; }
-
     /// <summary>What the last open did with the stored graph (telemetry and tests).</summary>
     public GraphLoad GraphLoadOutcome { get; private set; }
 
@@ -128,7 +125,7 @@ internal sealed partial class CollectionState
 
     /// <summary>
     /// The generation the open loaded the rows into. The BM25 index is built into it on another thread, possibly after a
-    /// compaction at open replaced it (<see cref="CompactedAtLoad"/>: the new generation indexed the texts itself), so
+    /// compaction at open replaced it (a mostly dead stored graph: the new generation indexed the texts itself), so
     /// nothing is counted twice.
     /// </summary>
     private Generation TextTarget => _textTarget ?? throw new InvalidOperationException("No load in progress.");
@@ -185,7 +182,6 @@ internal sealed partial class CollectionState
         {
             GraphLoadOutcome = GraphLoad.Unusable;
             Compact();
-            CompactedAtLoad = true;
             return;
         }
 
@@ -232,7 +228,6 @@ internal sealed partial class CollectionState
         {
             GraphLoadOutcome = GraphLoad.Unusable;
             Compact();
-            CompactedAtLoad = true;
             return;
         }
 

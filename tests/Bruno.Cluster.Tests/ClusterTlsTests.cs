@@ -35,20 +35,19 @@ public sealed class ClusterTlsTests : IAsyncLifetime
     {
         _nodeFiles = _authority.Issue(Path.Combine(_root, "node"), "store-1");
         _gatewayFiles = _authority.Issue(Path.Combine(_root, "gateway"), "gateway");
-        var port = BrunoProcess.FreePort();
-        _grpc = new Uri($"https://127.0.0.1:{port}");
-        var settings = new Dictionary<string, string?>(_nodeFiles.Settings())
+        var catalog = TestPostgres.NewDatabase();
+        (_node, var port) = await RunningServer.StartOnFreePortAsync(port => new Dictionary<string, string?>(_nodeFiles.Settings())
         {
             ["Bruno:Cluster:Role"] = "store",
             ["Bruno:Cluster:NodeName"] = "store-1",
-            ["Bruno:Cluster:AdvertiseUrl"] = _grpc.ToString(),
+            ["Bruno:Cluster:AdvertiseUrl"] = $"https://127.0.0.1:{port}",
             ["Bruno:Cluster:StorePort"] = port.ToString(CultureInfo.InvariantCulture),
             ["Bruno:Cluster:StoreBind"] = "127.0.0.1",
             ["Bruno:Cluster:Token"] = Token,
             ["Bruno:Catalog:Provider"] = "postgres",
-            ["Bruno:Catalog:ConnectionString"] = TestPostgres.NewDatabase(),
-        };
-        _node = await RunningServer.StartAsync(settings);
+            ["Bruno:Catalog:ConnectionString"] = catalog,
+        });
+        _grpc = new Uri($"https://127.0.0.1:{port}");
     }
 
     public async ValueTask DisposeAsync()

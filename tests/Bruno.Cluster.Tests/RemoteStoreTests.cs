@@ -27,19 +27,19 @@ public sealed class RemoteStoreTests : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        var port = BrunoProcess.FreePort();
-        _grpc = new Uri($"http://127.0.0.1:{port}");
-        _node = await RunningServer.StartAsync(new Dictionary<string, string?>
+        var catalog = TestPostgres.NewDatabase();
+        (_node, var port) = await RunningServer.StartOnFreePortAsync(port => new Dictionary<string, string?>
         {
             ["Bruno:Cluster:Role"] = "store",
             ["Bruno:Cluster:NodeName"] = "store-1",
-            ["Bruno:Cluster:AdvertiseUrl"] = _grpc.ToString(),
+            ["Bruno:Cluster:AdvertiseUrl"] = $"http://127.0.0.1:{port}",
             ["Bruno:Cluster:StorePort"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Bruno:Cluster:StoreBind"] = "127.0.0.1",
             ["Bruno:Cluster:Token"] = Token,
             ["Bruno:Catalog:Provider"] = "postgres",
-            ["Bruno:Catalog:ConnectionString"] = TestPostgres.NewDatabase(),
+            ["Bruno:Catalog:ConnectionString"] = catalog,
         });
+        _grpc = new Uri($"http://127.0.0.1:{port}");
         _remote = new RemoteStorageEngine("store-1", _grpc, Token);
         _local = new StorageEngine(new StorageEngineOptions { DataRoot = _localRoot, MasterKey = MasterKey.Generate() });
     }

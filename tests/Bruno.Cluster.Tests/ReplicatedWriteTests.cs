@@ -44,8 +44,7 @@ public sealed class ReplicatedWriteTests
             var nodes = new Dictionary<string, (RunningServer, Uri)>();
             foreach (var name in new[] { "store-1", "store-2" })
             {
-                var port = BrunoProcess.FreePort();
-                nodes[name] = (await RunningServer.StartAsync(new Dictionary<string, string?>
+                var (server, port) = await RunningServer.StartOnFreePortAsync(port => new Dictionary<string, string?>
                 {
                     ["Bruno:Cluster:Role"] = "store",
                     ["Bruno:Cluster:NodeName"] = name,
@@ -55,7 +54,8 @@ public sealed class ReplicatedWriteTests
                     ["Bruno:Cluster:Token"] = Token,
                     ["Bruno:Catalog:Provider"] = "postgres",
                     ["Bruno:Catalog:ConnectionString"] = catalog,
-                }), new Uri($"http://127.0.0.1:{port}"));
+                });
+                nodes[name] = (server, new Uri($"http://127.0.0.1:{port}"));
             }
 
             var db = CatalogDatabase.Postgres(catalog);

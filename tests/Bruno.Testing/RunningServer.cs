@@ -38,8 +38,43 @@ public sealed class RunningServer : IAsyncDisposable
 
             b.WebHost.UseUrls("http://127.0.0.1:0");
         }, services);
-        await app.StartAsync();
+        try
+        {
+            await app.StartAsync();
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            if (Directory.Exists(root))
+            {
+                Directory.Delete(root, recursive: true);
+            }
+
+            throw;
+        }
+
         return new RunningServer(app, root, new Uri(app.Urls.First()));
+    }
+
+    /// <summary>
+    /// Starts a server whose <paramref name="settings"/> name a second port of their own (a store node's), again on a
+    /// new port when that one was taken meanwhile: a free port is found by binding and releasing it, and another test
+    /// or an outgoing connection can take it before the server binds it.
+    /// </summary>
+    public static async Task<(RunningServer Server, int Port)> StartOnFreePortAsync(Func<int, IDictionary<string, string?>> settings)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var port = BrunoProcess.FreePort();
+            try
+            {
+                return (await StartAsync(settings(port)), port);
+            }
+            catch (IOException e) when (attempt < 4 && e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+            {
+                // taken: another port
+            }
+        }
     }
 
     /// <summary>A client without credentials.</summary>

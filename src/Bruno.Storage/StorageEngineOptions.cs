@@ -50,4 +50,7 @@ public sealed class StorageEngineOptions
 
     /// <summary>Logger for the engine's own events.</summary>
     public ILogger Logger { get; init; } = NullLogger.Instance;
+
+    /// <summary>Tests only: the BM25 index builds that follow a tenant's open wait for this task.</summary>
+    internal Task? TextBuildGate { get; init; }
 }

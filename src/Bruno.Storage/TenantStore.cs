@@ -313,11 +313,6 @@ public sealed class TenantCollection : ITenantCollection
         using var lease = await _cache.AcquireAsync(Tenant, ct);
         var collection = lease.Instance.GetCollection(Name);
         Validate(request, collection.Spec);
-        if (request.Mode != SearchMode.Vector)
-        {
-            await lease.Instance.TextReady.WaitAsync(ct); // a tenant just opened builds its BM25 index after the open
-        }
-
         return collection.Search(request, Tenant.Value);
     }
 

@@ -95,6 +95,8 @@ public sealed class RemoteStoreTests : IAsyncLifetime
         await engine.CreateTenantAsync(tenant, ct);
         var store = engine.Tenant(tenant);
         var c = await store.EnsureCollectionAsync(new CollectionSpec("chunks", 8, "test-model"), ct);
+        await store.EnsureCollectionAsync(new CollectionSpec("floats", 8, "test-model", VectorMetric.Dot, VectorQuantization.None), ct); // the choice crosses the wire
+        await store.EnsureCollectionAsync(new CollectionSpec("bits", 8, "test-model", VectorMetric.Cosine, VectorQuantization.Binary), ct);
         var log = new List<string>();
         for (var batch = 0; batch < 3; batch++)
         {
@@ -147,7 +149,7 @@ public sealed class RemoteStoreTests : IAsyncLifetime
         log.Add("erase-user " + await store.EraseUserAsync(UserId.Parse("alice"), ct));
         var stats = await store.GetStatsAsync(ct);
         log.Add($"stats {stats.Rows} {string.Join(',', stats.Collections.Select(p => $"{p.Key}={p.Value}"))} bytes>0 {stats.BytesOnDisk > 0} disk>0 {await engine.BytesOnDiskAsync(tenant, ct) > 0}");
-        log.Add("collections " + string.Join(',', (await store.ListCollectionsAsync(ct)).Select(s => $"{s.Name}/{s.Dimension}/{s.Model}/{s.Metric}")));
+        log.Add("collections " + string.Join(',', (await store.ListCollectionsAsync(ct)).Select(s => $"{s.Name}/{s.Dimension}/{s.Model}/{s.Metric}/{s.Quantization}")));
         log.Add("integrity " + await store.CheckIntegrityAsync(ct));
         await engine.CloseTenantAsync(tenant, ct);
         log.Add("after-close " + await c.CountAsync(ct: ct));
@@ -155,6 +157,21 @@ public sealed class RemoteStoreTests : IAsyncLifetime
         log.Add($"erased {erased.Existed} {erased.Files > 0} {erased.KeyRingSha256?.Length} exists {await engine.TenantExistsAsync(tenant, ct)}");
         log.Add("erased-again " + (await engine.EraseTenantAsync(tenant, ct)).Existed);
         return string.Join('\n', log);
+    }
+
+    [Fact]
+    public void ACollectionSpec_OnTheWire_KeepsItsQuantisation_AndAnUnknownOneIsRefused()
+    {
+        foreach (var q in Enum.GetValues<VectorQuantization>())
+        {
+            var spec = new CollectionSpec("c", 8, "m", VectorMetric.Dot, q);
+            Assert.Equal(spec, Wire.Spec(Wire.Spec(spec)));
+        }
+
+        // a sender from before quantisation says nothing: the default
+        Assert.Equal(VectorQuantization.Int8, Wire.Spec(new Bruno.Cluster.Remote.Protocol.CollectionSpec { Name = "c", Dimension = 8, Model = "m" }).Quantization);
+        var e = Assert.Throws<ArgumentException>(() => Wire.Spec(new Bruno.Cluster.Remote.Protocol.CollectionSpec { Name = "c", Dimension = 8, Model = "m", Quantization = 9 }));
+        Assert.Contains("quantization", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -171,6 +188,8 @@ public sealed class RemoteStoreTests : IAsyncLifetime
         Assert.Contains("timed True", remote, StringComparison.Ordinal); // stage timings come back with the hits
         Assert.Contains("|user:alice,group:Group.Y\n", remote, StringComparison.Ordinal); // readers travel with the rows
         Assert.Contains("update-readers 11\n", remote, StringComparison.Ordinal);
+        Assert.Contains("floats/8/test-model/Dot/None", remote, StringComparison.Ordinal); // each collection keeps its quantisation
+        Assert.Contains("bits/8/test-model/Cosine/Binary", remote, StringComparison.Ordinal);
     }
 
     [Fact]

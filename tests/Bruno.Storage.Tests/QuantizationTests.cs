@@ -60,6 +60,35 @@ public sealed class QuantizationTests
     }
 
     [Fact]
+    public void Int8Codes_AreTheScalarDefinition_AtEveryWidthTheEncoderSteps()
+    {
+        // The encoder takes 8 lanes at a time, then one: each path must give round-half-to-even of v / scale, clamped to
+        // ±127, and the error of the codes it wrote. Halves are planted so rounding ties are exercised.
+        foreach (var dim in new[] { 1, 7, 8, 9, 31, 32, 33, 40, 64, 384, 385 })
+        {
+            var v = Rows.Vector(dim, dim);
+            v[0] = 127f;
+            for (var i = 1; i < dim; i += 5)
+            {
+                v[i] = (i % 7) + 0.5f; // x.5 steps: scale is exactly 1
+            }
+
+            var codes = new sbyte[dim];
+            var scale = Quantizer.EncodeInt8(v, codes, out var error);
+            var sum = 0.0;
+            for (var i = 0; i < dim; i++)
+            {
+                var expected = (sbyte)Math.Clamp(MathF.Round(v[i] / scale), -127, 127);
+                Assert.True(expected == codes[i], $"dimension {dim}, component {i}: {codes[i]}, not {expected}");
+                var d = v[i] - ((double)scale * codes[i]);
+                sum += d * d;
+            }
+
+            Assert.Equal(Math.Sqrt(sum), error, 10);
+        }
+    }
+
+    [Fact]
     public void Int8Codes_ReconstructWithinHalfAStep_AndAZeroVectorIsZero()
     {
         var v = Rows.Vector(9, 384);

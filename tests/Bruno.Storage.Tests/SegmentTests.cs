@@ -106,6 +106,85 @@ public sealed class SegmentTests
     }
 
     [Fact]
+    public async Task TextSearches_BeforeTheIndexIsBuilt_ReadTheSegments_AndScoreAsTheIndexDoes_ToTheBit()
+    {
+        // Above 512 rows a reopened tenant builds its BM25 index after the open, and a text search meanwhile reads the
+        // load's term blocks for its own terms. With the build held, every text and hybrid search must give the hits,
+        // order, scores (to the bit) and term statistics of a store that never closed, and say where it read them.
+        var ct = TestContext.Current.CancellationToken;
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var store = new TempStore(o => new StorageEngineOptions { DataRoot = o.DataRoot, MasterKey = o.MasterKey, TextBuildGate = gate.Task });
+        using var release = ct.Register(() => gate.TrySetResult());
+        try
+        {
+            await HeldAndAfter(store, gate, ct);
+        }
+        finally
+        {
+            gate.TrySetResult(); // a failed assertion must not leave the builder waiting while the store closes
+        }
+    }
+
+    private static async Task HeldAndAfter(TempStore store, TaskCompletionSource gate, CancellationToken ct)
+    {
+        var c = await store.CollectionAsync("acme");
+        await c.UpsertAsync([.. Enumerable.Range(0, 1500).Select(i => Doc(i, (i % 3) switch { 0 => null, 1 => "alice", _ => "bob" }))], ct: ct);
+        await c.UpsertAsync([Rows.Row("d5", "replaced text about hotel hotel hotel", 5, "alice")], ct: ct);
+        await c.DeleteAsync(["d7", "d300", "d1001"], ct: ct);
+
+        async Task<List<string>> Exactly(TenantCollection collection)
+        {
+            var results = new List<string>();
+            string[] queries = ["hotel india", "hotel hotel india", "alpha", "note 5", "zulu", "juliet bravo golf delta", "the"];
+            foreach (var mode in new[] { SearchMode.FullText, SearchMode.Hybrid })
+            {
+                for (var q = 0; q < queries.Length; q++)
+                {
+                    foreach (var filter in new[] { Filter.All, Filter.ForUser(UserId.Parse("alice")), Filter.TenantWide() })
+                    {
+                        var statistics = new TermStatistics();
+                        var hits = await collection.SearchAsync(new SearchRequest { Vector = Rows.Vector(q), Text = queries[q], K = 10, Mode = mode, Filter = filter, Statistics = statistics }, ct);
+                        results.Add($"{mode} '{queries[q]}': " + string.Join(' ', hits.Select(h => $"{h.Row.Id}:{BitConverter.SingleToInt32Bits(h.Score)}:{h.VectorRank}:{h.TextRank}"))
+                            + $" | {statistics.Rows} {statistics.AverageLength:R} " + string.Join(',', statistics.DocumentFrequency.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}={p.Value}")));
+                    }
+                }
+            }
+
+            return results;
+        }
+
+        var expected = await Exactly(c);
+        Assert.Contains(expected, r => r.Contains("d5:", StringComparison.Ordinal));
+        await store.ReopenAsync();
+        c = store.Engine.Tenant(TenantId.Parse("acme")).Collection("chunks");
+
+        var spans = new System.Collections.Concurrent.ConcurrentBag<System.Diagnostics.Activity>();
+        using var listener = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = s => s.Name is "Bruno.Storage" or "Bruno.Storage.Tests",
+            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = spans.Add,
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(listener);
+        using var source = new System.Diagnostics.ActivitySource("Bruno.Storage.Tests");
+        List<string> held;
+        using (var root = source.StartActivity("test-root"))
+        {
+            held = await Exactly(c);
+            Assert.NotNull(root);
+            var keyword = spans.Where(s => s.DisplayName == "keyword_search" && s.TraceId == root.TraceId).ToList();
+            Assert.NotEmpty(keyword);
+            Assert.All(keyword, s => Assert.Equal(true, s.GetTagItem("bruno.search.from_segments")));
+        }
+
+        Assert.Equal(expected, held);
+        gate.SetResult();
+        await c.UpsertAsync([Rows.Row("w1", "hotel india juliet", 9)], ct: ct); // writes wait for the index, then go on
+        await c.DeleteAsync(["w1"], ct: ct);
+        Assert.Equal(expected, await Exactly(c)); // from the index now
+    }
+
+    [Fact]
     public async Task DeletingARow_LeavesNoCopyOfItsOldSegmentInTheStore()
     {
         await using var store = new TempStore();

@@ -183,10 +183,22 @@ internal static class Wire
         };
     }
 
-    public static P.CollectionSpec Spec(CollectionSpec s) => new() { Name = s.Name, Dimension = s.Dimension, Model = s.Model, Metric = (int)s.Metric };
+    public static P.CollectionSpec Spec(CollectionSpec s) =>
+        new() { Name = s.Name, Dimension = s.Dimension, Model = s.Model, Metric = (int)s.Metric, Quantization = (int)s.Quantization };
 
+    /// <summary>The spec a message carries; throws <see cref="ArgumentException"/> for a metric or quantisation no engine knows.</summary>
     public static CollectionSpec Spec(P.CollectionSpec s) =>
-        new(s.Name, s.Dimension, s.Model, s.Metric is >= 0 and <= byte.MaxValue ? (VectorMetric)s.Metric : throw new ArgumentException("Unknown vector metric."));
+        new(
+            s.Name,
+            s.Dimension,
+            s.Model,
+            s.Metric is >= 0 and <= byte.MaxValue ? (VectorMetric)s.Metric : throw new ArgumentException("Unknown vector metric."),
+            s.Quantization switch
+            {
+                0 => VectorQuantization.Int8, // a sender from before quantisation: the default
+                > 0 and <= byte.MaxValue when Enum.IsDefined((VectorQuantization)s.Quantization) => (VectorQuantization)s.Quantization,
+                _ => throw new ArgumentException("Unknown vector quantization."),
+            });
 
     public static P.SearchRequest Search(TenantId tenant, string collection, SearchRequest r)
     {

@@ -22,6 +22,9 @@ internal sealed class EngineContext(string dataRoot, string keyDirectory, Master
 
     public IndexSettings IndexSettings { get; } = indexSettings;
 
+    /// <summary>Tests only: BM25 index builds after an open wait for this task (text searches meanwhile read the segments).</summary>
+    public Task? TextBuildGate { get; init; }
+
     /// <summary>The tenant's folder. Safe by construction: a TenantId is a DNS-1123 label, so it cannot leave the root.</summary>
     public string TenantFolder(TenantId tenant) => Path.Combine(TenantsRoot, tenant.Value);
 

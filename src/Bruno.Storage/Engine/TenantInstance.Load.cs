@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Text;
-using System.Threading.Channels;
 using Bruno.Storage.Crypto;
 using Bruno.Storage.Format;
 using Bruno.Storage.Index;
@@ -30,20 +29,19 @@ internal sealed partial class TenantInstance
             state.BeginLoad(graph, counts.GetValueOrDefault(cid), unreadable);
         }
 
-        // The BM25 index is built from the segments' term blocks by a consumer of its own, while the rows load and after
-        // the open returns (TextReady); a small tenant builds it at the end of the load instead.
-        _terms = Channel.CreateUnbounded<PendingTerms>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-        var text = counts.Values.Sum() >= TextThreadRows ? Task.Run(() => BuildTextAsync(byCid)) : null;
+        // The BM25 index is built from the segments' term blocks after the rows are in (on another thread for a larger
+        // tenant, after the open returns): the load keeps both cores, and text searches read the blocks until it is built.
+        var blocks = byCid.Keys.ToDictionary(cid => cid, _ => new List<TermBlock>());
 
         // In batches of segments, pipelined: this thread reads a batch (SQLite) and indexes the one before it (rows and
-        // vectors into the collections, term blocks to the BM25 builder) while another decrypts and decodes the batch
+        // vectors into the collections, term blocks kept for the BM25 builder) while another decrypts and decodes the batch
         // just read. Batches are bounded: a large tenant is never held twice.
         var orphans = new Dictionary<Slot, byte[]>();
         var users = _ring.Users.ToDictionary(u => u.Slot);
         var all = new List<List<Decrypted>>();
         var batch = new List<Decrypted>();
         var batchBytes = 0L;
-        var loader = new SegmentLoader(byCid);
+        var loader = new SegmentLoader(byCid, blocks);
         Task<List<Decrypted>>? decoding = null;
         void Flush(bool last)
         {
@@ -98,20 +96,6 @@ internal sealed partial class TenantInstance
                 IndexBatch(decoding.GetAwaiter().GetResult(), loader);
             }
         }
-        catch
-        {
-            _terms.Writer.TryComplete();
-            try
-            {
-                text?.Wait();
-            }
-            catch (AggregateException)
-            {
-                // the open fails with the load's own error
-            }
-
-            throw;
-        }
         finally
         {
             try
@@ -129,16 +113,33 @@ internal sealed partial class TenantInstance
             }
         }
 
-        _terms.Writer.TryComplete();
         foreach (var state in byCid.Values)
         {
             state.Loaded();
         }
 
-        if (text is null)
+        foreach (var (cid, list) in blocks)
         {
-            text = BuildTextAsync(byCid); // the blocks are all there: this runs to its end here, and throws here
-            text.GetAwaiter().GetResult();
+            byCid[cid].BeginTextBuild([.. list]);
+        }
+
+        Task text;
+        if (counts.Values.Sum() >= TextThreadRows)
+        {
+            text = Task.Run(async () =>
+            {
+                if (_ctx.TextBuildGate is { } gate)
+                {
+                    await gate; // tests: searches in the window before the index is built
+                }
+
+                BuildText(byCid, blocks);
+            });
+        }
+        else
+        {
+            BuildText(byCid, blocks); // a small tenant: at once, on this thread (it throws here)
+            text = Task.CompletedTask;
         }
 
         TextReady = text;
@@ -179,7 +180,7 @@ internal sealed partial class TenantInstance
 
     /// <summary>
     /// Adds a decoded batch to the collections and the segment map, in order, keeps a copy of each segment's term block
-    /// for the BM25 index (built after the open, <see cref="BuildTextAsync"/>), and gives the batch's buffers back.
+    /// for the BM25 index (built after the open, <see cref="BuildText"/>), and gives the batch's buffers back.
     /// </summary>
     private void IndexBatch(List<Decrypted> batch, SegmentLoader loader)
     {
@@ -194,10 +195,10 @@ internal sealed partial class TenantInstance
             }
 
             // The segment's header (version, row count) and its term block: what SegmentReader needs to resume at the terms.
-            var block = new byte[Header + d.Length - d.TermsAt];
-            d.Plain.AsSpan(0, Header).CopyTo(block);
-            d.Plain.AsSpan(d.TermsAt, d.Length - d.TermsAt).CopyTo(block.AsSpan(Header));
-            _terms!.Writer.TryWrite(new PendingTerms(d.Cid, block, d.Slots));
+            var block = new byte[TermBlock.TermsAt + d.Length - d.TermsAt];
+            d.Plain.AsSpan(0, TermBlock.TermsAt).CopyTo(block);
+            d.Plain.AsSpan(d.TermsAt, d.Length - d.TermsAt).CopyTo(block.AsSpan(TermBlock.TermsAt));
+            loader.KeepTerms(d.Cid, new TermBlock(block, d.Slots));
         }
 
         foreach (var d in batch)
@@ -207,49 +208,44 @@ internal sealed partial class TenantInstance
     }
 
     /// <summary>
-    /// Builds the BM25 index (postings, document lengths, statistics) of the collections being loaded from the term blocks
-    /// the load hands over, as they come, into the generations the rows were loaded into; returns when the load has
-    /// handed over its last block. Throws <see cref="StorageFormatException"/> for a malformed term block (a store
-    /// altered by someone holding its keys, or a bug): text searches then fail with it.
+    /// Builds the BM25 index (postings, document lengths, statistics) of the collections just loaded from their term
+    /// blocks, into the generations the rows were loaded into; text searches read the blocks until it is done. Throws
+    /// <see cref="StorageFormatException"/> for a malformed term block (a store altered by someone holding its keys, or
+    /// a bug): text searches then fail with it, reading the same block.
     /// </summary>
-    private async Task BuildTextAsync(Dictionary<int, CollectionState> collections)
+    private static void BuildText(Dictionary<int, CollectionState> collections, Dictionary<int, List<TermBlock>> blocks)
     {
+        var built = false;
         try
         {
-            var loader = new SegmentLoader(collections);
-            var reader = _terms!.Reader;
-            var n = 0;
-            while (await reader.WaitToReadAsync())
+            var loader = new SegmentLoader(collections, blocks);
+            foreach (var (cid, list) in blocks)
             {
-                while (reader.TryRead(out var p))
+                for (var i = 0; i < list.Count; i++)
                 {
-                    loader.IndexTerms(p.Cid, p.Block, Header, p.Slots);
-                    if (++n % 64 == 0)
+                    loader.IndexTerms(cid, list[i].Block, TermBlock.TermsAt, list[i].Slots);
+                    if ((i + 1) % 64 == 0)
                     {
                         loader.FlushPostings();
                     }
                 }
+
+                loader.FlushPostings();
             }
 
-            loader.FlushPostings();
+            built = true;
         }
         finally
         {
             foreach (var c in collections.Values)
             {
-                c.EndTextLoad();
+                c.EndTextLoad(built);
             }
         }
     }
 
-    /// <summary>The bytes before a segment's first row: u8 version, u32 row count.</summary>
-    private const int Header = 5;
-
     /// <summary>Tenants with fewer rows build their BM25 index at the end of the load, on the loading thread.</summary>
     private const int TextThreadRows = 512;
-
-    /// <summary>A loaded segment's term block (behind a copy of its header) and the slots its rows took, on their way to <see cref="BuildTextAsync"/>.</summary>
-    private sealed record PendingTerms(int Cid, byte[] Block, int[] Slots);
 
     /// <summary>Decodes the rows of a decrypted segment, their ordinals, and their vectors into one pooled array. Throws <see cref="StorageFormatException"/> for malformed bytes.</summary>
     private static void Decode(int dimension, Decrypted d)
@@ -331,11 +327,14 @@ internal sealed partial class TenantInstance
     }
 
     /// <summary>Adds decoded segments to their collections while a tenant opens (one thread).</summary>
-    private sealed class SegmentLoader(Dictionary<int, CollectionState> collections)
+    private sealed class SegmentLoader(Dictionary<int, CollectionState> collections, Dictionary<int, List<TermBlock>> blocks)
     {
         private readonly List<int> _termIds = [];
         private readonly Dictionary<int, (List<int> Terms, List<int> Slots, List<int> Tfs)> _postings = [];
         private readonly char[] _chars = new char[4 * Tokenizer.MaxTermLength];
+
+        /// <summary>Keeps a loaded segment's term block for the BM25 index and the text searches before it.</summary>
+        public void KeepTerms(int cid, TermBlock block) => blocks[cid].Add(block);
 
         /// <summary>The slot of each row of the batch: its graph node's, or the next free one (<see cref="CollectionState.SlotFor"/>).</summary>
         public void AssignSlots(List<Decrypted> batch)

@@ -48,7 +48,6 @@ internal sealed partial class TenantInstance : IAsyncDisposable
     private readonly SegmentMap _map = new();
     private readonly Sealer _loopSealer = new(); // used only by the write loop, which runs one step at a time
     private Task _writer = Task.CompletedTask;
-    private Channel<PendingTerms>? _terms; // term blocks from the load to the BM25 builder (Load, BuildTextAsync)
     private WriteOp? _held;
     private int _groups;
 
@@ -172,9 +171,10 @@ internal sealed partial class TenantInstance : IAsyncDisposable
 
     /// <summary>
     /// Completes when the BM25 indexes of the collections loaded at open are built (at the end of the load for a small
-    /// tenant; for a larger one on a thread of the pool, alongside the load and after the open returns, so a vector
-    /// search does not wait for them). Text and hybrid searches await it; so does the write loop before its first write.
-    /// Faulted with <see cref="StorageFormatException"/> when a stored term block is malformed.
+    /// tenant; for a larger one on a thread of the pool, after the open returns, so the load has both cores). Searches do
+    /// not wait for it: until then a text search reads the load's term blocks for its own terms (decision 0046). The write
+    /// loop awaits it before its first write. Faulted with <see cref="StorageFormatException"/> when a stored term block is
+    /// malformed.
     /// </summary>
     public Task TextReady { get; private set; } = Task.CompletedTask;
 

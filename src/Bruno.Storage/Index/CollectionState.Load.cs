@@ -14,6 +14,7 @@ internal sealed partial class CollectionState
 {
     private LoadPlan? _load;
     private Generation? _textTarget; // the generation whose BM25 index the open is building (EndTextLoad lets it go)
+    private volatile PendingText? _pendingText; // its term blocks, read by text searches until the index is built
 
     /// <summary>What the last open did with the stored graph (telemetry and tests).</summary>
     public GraphLoad GraphLoadOutcome { get; private set; }
@@ -120,8 +121,30 @@ internal sealed partial class CollectionState
     /// <summary>Adds postings of loaded rows: term id, slot and frequency at the same index (loading only).</summary>
     public void AddLoadedPostings(ReadOnlySpan<int> termIds, ReadOnlySpan<int> slots, ReadOnlySpan<int> tfs) => TextTarget.Text.AddPostings(termIds, slots, tfs);
 
-    /// <summary>Ends the BM25 part of a load (the generation it wrote to is no longer held here).</summary>
-    public void EndTextLoad() => _textTarget = null;
+    /// <summary>
+    /// Hands the load's term blocks to text searches until the BM25 index is built from them (<see cref="EndTextLoad"/>):
+    /// called before the open returns, so no search of the loaded generation ever sees a partial index.
+    /// </summary>
+    public void BeginTextBuild(TermBlock[] blocks) => _pendingText = new PendingText(TextTarget, new LoadedTerms(blocks));
+
+    /// <summary>
+    /// Ends the BM25 part of a load (the generation it wrote to is no longer held here). Built: text searches use the index
+    /// from now on. Not built (the builder failed): they keep reading the blocks, and fail on the block that failed it.
+    /// </summary>
+    public void EndTextLoad(bool built)
+    {
+        _textTarget = null;
+        if (built)
+        {
+            _pendingText = null;
+        }
+    }
+
+    /// <summary>The term blocks text searches of <paramref name="g"/> read instead of its index, while that is being built.</summary>
+    private LoadedTerms? PendingTermsOf(Generation g) => _pendingText is { } p && p.Target == g ? p.Terms : null;
+
+    /// <summary>The generation whose index is being built, and the blocks it is built from.</summary>
+    private sealed record PendingText(Generation Target, LoadedTerms Terms);
 
     /// <summary>
     /// The generation the open loaded the rows into. The BM25 index is built into it on another thread, possibly after a

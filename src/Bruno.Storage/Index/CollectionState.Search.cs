@@ -18,7 +18,7 @@ internal sealed partial class CollectionState
             return request.Mode switch
             {
                 SearchMode.Vector => Hits(g, Dense(g, request, request.K, tenant), vector: true),
-                SearchMode.FullText => Hits(g, Sparse(g, request, request.K, tenant), vector: false),
+                SearchMode.FullText => Hits(g, Sparse(g, PendingTermsOf(g), request, request.K, tenant), vector: false),
                 _ => Hybrid(g, request, tenant),
             };
         }
@@ -80,14 +80,24 @@ internal sealed partial class CollectionState
     /// <summary>
     /// BM25 top <paramref name="k"/>: scores accumulate in a pooled dense array (nothing allocated in proportion to the
     /// collection), then slots are selected; the filter is checked only for a slot whose score would enter the top k,
-    /// and when the filter names users or says for whom, only the slots they can match are looked at.
+    /// and when the filter names users or says for whom, only the slots they can match are looked at. Right after an
+    /// open, while the index of <paramref name="g"/> is being built, the scores come from the load's term blocks
+    /// (<paramref name="loaded"/>), the same to the bit.
     /// </summary>
-    private static List<(int Slot, float Score)> TextSearch(Generation g, SearchRequest request, int k)
+    private static List<(int Slot, float Score)> TextSearch(Generation g, LoadedTerms? loaded, SearchRequest request, int k)
     {
         var terms = Tokenizer.QueryTerms(request.Text ?? string.Empty);
+        var found = loaded is not null && (terms.Count > 0 || request.Statistics is not null) ? loaded.Find(terms) : null;
         if (request.Statistics is { } statistics)
         {
-            g.Text.Describe(terms, statistics);
+            if (found is not null)
+            {
+                found.Describe(terms, statistics);
+            }
+            else
+            {
+                g.Text.Describe(terms, statistics);
+            }
         }
 
         var slots = g.Arena.Count;
@@ -101,7 +111,15 @@ internal sealed partial class CollectionState
         try
         {
             Array.Clear(scores, 0, slots);
-            g.Text.Score(terms, scores, slots, s => g.Lengths[s]);
+            if (found is not null)
+            {
+                found.Score(terms, scores, slots);
+            }
+            else
+            {
+                g.Text.Score(terms, scores, slots, s => g.Lengths[s]);
+            }
+
             var top = new TopK(k, s => g.Rows[s]!.Id);
             var plan = Plan(g, filter);
             if (plan.Lists is null)
@@ -156,11 +174,12 @@ internal sealed partial class CollectionState
         return ranked;
     }
 
-    private static List<(int Slot, float Score)> Sparse(Generation g, SearchRequest request, int k, string tenant)
+    private static List<(int Slot, float Score)> Sparse(Generation g, LoadedTerms? loaded, SearchRequest request, int k, string tenant)
     {
         using var span = Stage("keyword_search", tenant);
+        span?.SetTag("bruno.search.from_segments", loaded is not null);
         var started = Stopwatch.GetTimestamp();
-        var ranked = TextSearch(g, request, k);
+        var ranked = TextSearch(g, loaded, request, k);
         span?.SetTag("bruno.search.candidates", ranked.Count);
         request.Timings?.FullText = Stopwatch.GetElapsedTime(started);
         return ranked;
@@ -177,7 +196,7 @@ internal sealed partial class CollectionState
     {
         var n = Math.Max(request.K, request.CandidatesPerList);
         var dense = Dense(g, request, n, tenant);
-        var sparse = Sparse(g, request, n, tenant);
+        var sparse = Sparse(g, PendingTermsOf(g), request, n, tenant);
         using var span = Stage("fusion", tenant);
         var started = Stopwatch.GetTimestamp();
         var fused = new Dictionary<int, (float Score, int? V, int? T)>();

@@ -120,7 +120,7 @@ internal sealed class InvertedIndex
             return;
         }
 
-        var avgdl = Math.Max(1f, (float)_totalLength / _docs);
+        var avgdl = AverageLength(_totalLength, _docs);
         foreach (var term in queryTerms)
         {
             if (!_ids.TryGetValue(term, out var id) || _postings[id].Df <= 0)
@@ -129,18 +129,33 @@ internal sealed class InvertedIndex
             }
 
             ref var p = ref _postings[id];
-            var idf = MathF.Log(1 + ((_docs - p.Df + 0.5f) / (p.Df + 0.5f)));
+            var idf = Idf(_docs, p.Df);
             for (var i = 0; i < p.Count; i++)
             {
                 var slot = p.Data[i * 2];
                 if (slot < slots)
                 {
-                    float tf = p.Data[(i * 2) + 1];
-                    var norm = K1 * (1 - B + (B * docLength(slot) / avgdl));
-                    scores[slot] += idf * tf * (K1 + 1) / (tf + norm);
+                    scores[slot] += Contribution(idf, p.Data[(i * 2) + 1], docLength(slot), avgdl);
                 }
             }
         }
+    }
+
+    /// <summary>The average row length in terms that BM25 normalises by (at least 1).</summary>
+    internal static float AverageLength(long totalLength, int docs) => Math.Max(1f, (float)totalLength / docs);
+
+    /// <summary>A term's inverse document frequency among <paramref name="docs"/> rows, <paramref name="df"/> of which hold it.</summary>
+    internal static float Idf(int docs, int df) => MathF.Log(1 + ((docs - df + 0.5f) / (df + 0.5f)));
+
+    /// <summary>
+    /// What one row holding a term <paramref name="tf"/> times adds to its score. Every BM25 score of the engine is a sum of
+    /// these, in the query's term order, so two ways of finding the postings give the same floats.
+    /// </summary>
+    internal static float Contribution(float idf, int tf, int length, float averageLength)
+    {
+        float frequency = tf;
+        var norm = K1 * (1 - B + (B * length / averageLength));
+        return idf * frequency * (K1 + 1) / (frequency + norm);
     }
 
     /// <summary>Records the index's statistics for <paramref name="queryTerms"/> into <paramref name="statistics"/>.</summary>

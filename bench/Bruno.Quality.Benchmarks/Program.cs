@@ -20,6 +20,8 @@ using Microsoft.Extensions.Options;
 // BM25-only and a dense-only baseline on the same chunks. Prints a table, writes JSON (default
 // bench/results/quality.json). --data DIR keeps the ingested stores between runs (ingest is skipped when present).
 // --final N and --rerank N override FinalCount and RerankCandidates; --min-relevance X the relevance bar.
+// --ann-recall --ann-threshold N: instead of the cases' answers, HNSW recall@10 against exact search on the corpus's
+// chunks (real embeddings), the cases' questions as queries, at several breadths (ef).
 //   ... -- dump FILE [--chunks]        what extraction (and chunking) makes of one file
 //   ... -- features --corpus NAME --data DIR --out FILE   candidate features and labels, for fitting the models
 //   ... -- fit FILE...                 fits the re-ranker and confidence models on feature files, prints the weights
@@ -75,7 +77,14 @@ using var gate = new IngestionGate(options);
 var documents = new DocumentService(embedder, options, gate);
 var ask = new AskService(embedder, new Retriever(documents), options);
 var evaluations = new EvaluationService(ask, documents);
-await using var engine = new StorageEngine(new StorageEngineOptions { DataRoot = Path.Combine(dataRoot, "store"), MasterKey = masterKey });
+// --ann-threshold N: collections above N rows search through HNSW (the corpora are below the default 20,000).
+var storageOptions = new StorageEngineOptions { DataRoot = Path.Combine(dataRoot, "store"), MasterKey = masterKey };
+if (Option("--ann-threshold") is { } threshold)
+{
+    storageOptions = new StorageEngineOptions { DataRoot = storageOptions.DataRoot, MasterKey = masterKey, AnnThreshold = int.Parse(threshold, System.Globalization.CultureInfo.InvariantCulture) };
+}
+
+await using var engine = new StorageEngine(storageOptions);
 
 var result = new JsonObject
 {
@@ -129,6 +138,13 @@ foreach (var name in corpora)
     if (argList.Contains("--misses"))
     {
         await Misses.RunAsync(ask, store, cases, options.Value.Retrieval);
+        continue;
+    }
+
+    if (argList.Contains("--ann-recall"))
+    {
+        info["ann_recall"] = await AnnRecall.RunAsync(engine, tenant, documents.Spec.Name, embedder, cases, name!);
+        corporaJson[name!] = info;
         continue;
     }
 

@@ -152,18 +152,10 @@ public sealed class GraphTests
         await c.WaitForIndexAsync(Ct);
         await store.ReopenAsync();
 
-        var spans = new System.Collections.Concurrent.ConcurrentBag<System.Diagnostics.Activity>();
-        using var listener = new System.Diagnostics.ActivityListener
+        using var recorder = new SpanRecorder();
+        var spans = recorder.Spans;
+        using (var root = recorder.Root())
         {
-            ShouldListenTo = s => s.Name is "Bruno.Storage" or "Bruno.Storage.Tests",
-            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded,
-            ActivityStopped = spans.Add,
-        };
-        System.Diagnostics.ActivitySource.AddActivityListener(listener);
-        using var source = new System.Diagnostics.ActivitySource("Bruno.Storage.Tests");
-        using (var root = source.StartActivity("test-root"))
-        {
-            Assert.NotNull(root);
             Assert.Equal(800, await Chunks(store).CountAsync(ct: Ct));
             var open = Assert.Single(spans, s => s.DisplayName == "tenant_open" && s.ParentSpanId == root.SpanId);
             Assert.Equal("acme", open.GetTagItem("tenant_id"));

@@ -158,20 +158,12 @@ public sealed class SegmentTests
         await store.ReopenAsync();
         c = store.Engine.Tenant(TenantId.Parse("acme")).Collection("chunks");
 
-        var spans = new System.Collections.Concurrent.ConcurrentBag<System.Diagnostics.Activity>();
-        using var listener = new System.Diagnostics.ActivityListener
-        {
-            ShouldListenTo = s => s.Name is "Bruno.Storage" or "Bruno.Storage.Tests",
-            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded,
-            ActivityStopped = spans.Add,
-        };
-        System.Diagnostics.ActivitySource.AddActivityListener(listener);
-        using var source = new System.Diagnostics.ActivitySource("Bruno.Storage.Tests");
+        using var recorder = new SpanRecorder();
+        var spans = recorder.Spans;
         List<string> held;
-        using (var root = source.StartActivity("test-root"))
+        using (var root = recorder.Root())
         {
             held = await Exactly(c);
-            Assert.NotNull(root);
             var keyword = spans.Where(s => s.DisplayName == "keyword_search" && s.TraceId == root.TraceId).ToList();
             Assert.NotEmpty(keyword);
             Assert.All(keyword, s => Assert.Equal(true, s.GetTagItem("bruno.search.from_segments")));

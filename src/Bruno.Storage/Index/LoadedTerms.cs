@@ -47,7 +47,7 @@ internal sealed class LoadedTerms(TermBlock[] blocks)
 
         var lookup = wanted.GetAlternateLookup<ReadOnlySpan<char>>();
 
-        // Most of a table's terms are none of the query's: a 4,096-bit filter on (length, first and last bytes) of the query
+        // Most of a table's terms are none of the query's: a 4,096-bit filter on the length and four bytes of the query
         // terms' UTF-8 turns nearly all of them away before they are decoded and looked up.
         var filter = new ulong[64];
         foreach (var term in distinct)
@@ -107,7 +107,7 @@ internal sealed class LoadedTerms(TermBlock[] blocks)
     }
 
     /// <summary>
-    /// A 12-bit key of a term's UTF-8 bytes (its length and its first two and last two bytes): two equal terms have equal
+    /// A 12-bit key of a term's UTF-8 bytes (its length and its first, second, middle and last bytes): two equal terms have equal
     /// keys; the filter needs nothing more. A table whose bytes are not valid UTF-8 (altered) only passes the filter more.
     /// </summary>
     private static int FilterKey(ReadOnlySpan<byte> term)

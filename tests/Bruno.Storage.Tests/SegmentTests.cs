@@ -114,7 +114,6 @@ public sealed class SegmentTests
         var ct = TestContext.Current.CancellationToken;
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var store = new TempStore(o => new StorageEngineOptions { DataRoot = o.DataRoot, MasterKey = o.MasterKey, TextBuildGate = gate.Task });
-        using var release = ct.Register(() => gate.TrySetResult());
         try
         {
             await HeldAndAfter(store, gate, ct);

@@ -25,9 +25,6 @@ internal sealed record TermBlock(byte[] Block, int[] Slots)
 /// </summary>
 internal sealed class LoadedTerms(TermBlock[] blocks)
 {
-    /// <summary>The blocks, in load order.</summary>
-    public TermBlock[] Blocks => blocks;
-
     /// <summary>
     /// One pass over the blocks: the row count, the total length and the postings of each distinct query term, from which
     /// <see cref="Found.Score"/> and <see cref="Found.Describe"/> answer as the built index would.

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
@@ -69,11 +70,10 @@ internal sealed class Dataset
         var tenants = manifest["tenants"]!.AsArray().Select(t =>
         {
             var dir = Path.Combine(root, t!["dir"]!.GetValue<string>());
-            var rows = File.ReadLines(Path.Combine(dir, "rows.jsonl")).Where(l => l.Length > 0).Select(l => JsonSerializer.Deserialize<RowLine>(l)!).ToList();
-            return new TenantData(
+            return TenantData.Open(
                 t["tenant_id"]!.GetValue<string>(),
-                ReadFloats(Path.Combine(dir, "vectors.f32")),
-                rows,
+                dir,
+                d,
                 ReadFloats(Path.Combine(dir, "queries.f32")),
                 JsonSerializer.Deserialize<int[][]>(File.ReadAllText(Path.Combine(dir, "truth.json")))!,
                 JsonSerializer.Deserialize<int[][]>(File.ReadAllText(Path.Combine(dir, "truth_u3.json")))!);
@@ -271,7 +271,212 @@ internal sealed record RowLine(
     [property: System.Text.Json.Serialization.JsonPropertyName("created_at")] long CreatedAt,
     [property: System.Text.Json.Serialization.JsonPropertyName("text")] string Text);
 
-internal sealed record TenantData(string Id, float[] Vectors, List<RowLine> Rows, float[] Queries, int[][] Truth, int[][] TruthU3);
+/// <summary>
+/// One tenant of a dataset, read from its files as the benchmark goes: only the row ids (for recall), the queries and the
+/// truth stay in memory, so the process's peak RSS is the engine's and not the dataset's (bench/lancedb/run.mjs reads
+/// the same way). Rows and vectors are read by position: rows.jsonl through the byte offset of each line, vectors.f32
+/// at row × dimension × 4.
+/// </summary>
+internal sealed class TenantData
+{
+    private readonly string _rows;
+    private readonly string _vectors;
+    private readonly long[] _starts;
+    private readonly long _rowsLength;
+
+    private TenantData(string id, string dir, int dimension, string[] ids, long[] starts, float[] queries, int[][] truth, int[][] truthU3)
+    {
+        Id = id;
+        Dimension = dimension;
+        Ids = ids;
+        _starts = starts;
+        _rows = Path.Combine(dir, "rows.jsonl");
+        _rowsLength = new FileInfo(_rows).Length;
+        _vectors = Path.Combine(dir, "vectors.f32");
+        Queries = queries;
+        Truth = truth;
+        TruthU3 = truthU3;
+        var length = new FileInfo(_vectors).Length;
+        if (length != (long)ids.Length * dimension * sizeof(float))
+        {
+            throw new DatasetException($"{_vectors} holds {length} bytes, not {ids.Length} rows of {dimension} floats");
+        }
+    }
+
+    public string Id { get; }
+
+    public int Dimension { get; }
+
+    /// <summary>The rows' ids in the order of rows.jsonl (what truth.json's indices name).</summary>
+    public string[] Ids { get; }
+
+    public int Count => Ids.Length;
+
+    public float[] Queries { get; }
+
+    public int[][] Truth { get; }
+
+    public int[][] TruthU3 { get; }
+
+    /// <summary>Indexes rows.jsonl (each line's offset and the row's id) without keeping the rows.</summary>
+    public static TenantData Open(string id, string dir, int dimension, float[] queries, int[][] truth, int[][] truthU3)
+    {
+        var starts = new List<long>();
+        var ids = new List<string>();
+        var line = new ArrayBufferWriter<byte>();
+        var buffer = new byte[1 << 16];
+        long position = 0, lineStart = 0;
+        using (var stream = File.OpenRead(Path.Combine(dir, "rows.jsonl")))
+        {
+            int n;
+            while ((n = stream.Read(buffer)) > 0)
+            {
+                var span = buffer.AsSpan(0, n);
+                while (span.IndexOf((byte)'\n') is var nl && nl >= 0)
+                {
+                    line.Write(span[..nl]);
+                    position += nl + 1;
+                    span = span[(nl + 1)..];
+                    EndLine();
+                    lineStart = position;
+                }
+
+                line.Write(span);
+                position += span.Length;
+            }
+        }
+
+        EndLine();
+        return new TenantData(id, dir, dimension, [.. ids], [.. starts], queries, truth, truthU3);
+
+        void EndLine()
+        {
+            var bytes = line.WrittenSpan.TrimEnd((byte)'\r');
+            if (!bytes.IsEmpty)
+            {
+                starts.Add(lineStart);
+                ids.Add(ParseRow(bytes).Id);
+            }
+
+            line.ResetWrittenCount();
+        }
+    }
+
+    /// <summary>Rows [start, start + count) into <paramref name="rows"/> (cleared first) and their vectors, when asked, into <paramref name="vectors"/>.</summary>
+    public void Read(int start, int count, List<RowLine> rows, float[]? vectors)
+    {
+        rows.Clear();
+        var from = _starts[start];
+        var to = start + count < _starts.Length ? _starts[start + count] : _rowsLength;
+        var bytes = ArrayPool<byte>.Shared.Rent((int)(to - from));
+        try
+        {
+            var span = bytes.AsSpan(0, (int)(to - from));
+            ReadExactly(_rows, span, from);
+            while (!span.IsEmpty)
+            {
+                var nl = span.IndexOf((byte)'\n');
+                var line = (nl < 0 ? span : span[..nl]).TrimEnd((byte)'\r');
+                span = nl < 0 ? [] : span[(nl + 1)..];
+                if (!line.IsEmpty)
+                {
+                    rows.Add(ParseRow(line));
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(bytes);
+        }
+
+        if (vectors is not null)
+        {
+            ReadExactly(_vectors, MemoryMarshal.AsBytes(vectors.AsSpan(0, count * Dimension)), (long)start * Dimension * sizeof(float));
+        }
+    }
+
+    /// <summary>Row <paramref name="i"/>'s text.</summary>
+    public string Text(int i)
+    {
+        var rows = new List<RowLine>(1);
+        Read(i, 1, rows, null);
+        return rows[0].Text;
+    }
+
+    /// <summary>Every vector at once, for a brute-force truth the files do not hold (the access benchmark only).</summary>
+    public float[] AllVectors()
+    {
+        var all = new float[Count * Dimension];
+        ReadExactly(_vectors, MemoryMarshal.AsBytes(all.AsSpan()), 0);
+        return all;
+    }
+
+    private static void ReadExactly(string path, Span<byte> into, long offset)
+    {
+        using var handle = File.OpenHandle(path);
+        while (!into.IsEmpty)
+        {
+            var n = RandomAccess.Read(handle, into, offset);
+            if (n == 0)
+            {
+                throw new DatasetException($"{path} ends before byte {offset + into.Length}");
+            }
+
+            into = into[n..];
+            offset += n;
+        }
+    }
+
+    /// <summary>One line of rows.jsonl, read field by field (a tenth of the serializer's time: the harness reads while it measures).</summary>
+    private static RowLine ParseRow(ReadOnlySpan<byte> line)
+    {
+        var reader = new Utf8JsonReader(line);
+        string? id = null, tenant = null, user = null, text = null;
+        long created = 0;
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+        {
+            throw new DatasetException("rows.jsonl holds a line that is not a JSON object");
+        }
+
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("id"u8))
+            {
+                reader.Read();
+                id = reader.GetString();
+            }
+            else if (reader.ValueTextEquals("tenant_id"u8))
+            {
+                reader.Read();
+                tenant = reader.GetString();
+            }
+            else if (reader.ValueTextEquals("user_id"u8))
+            {
+                reader.Read();
+                user = reader.GetString();
+            }
+            else if (reader.ValueTextEquals("created_at"u8))
+            {
+                reader.Read();
+                created = reader.GetInt64();
+            }
+            else if (reader.ValueTextEquals("text"u8))
+            {
+                reader.Read();
+                text = reader.GetString();
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+
+        return id is null || user is null || text is null
+            ? throw new DatasetException("rows.jsonl holds a row without id, user_id or text")
+            : new RowLine(id, tenant ?? string.Empty, user, created, text);
+    }
+}
 
 /// <summary>A dataset that fails its manifest's checks; the benchmark prints the message on one line and exits 1.</summary>
 internal sealed class DatasetException(string message) : Exception(message);

@@ -122,7 +122,7 @@ try
         var engine = new StorageEngine(options);
         var c = await NewCollection(engine, t.Id, data.Dimension);
         var sw = Stopwatch.StartNew();
-        await Ingest(c, t, data.Dimension, t.Rows.Count);
+        await Ingest(c, t, data.Dimension, t.Count);
         await c.WaitForIndexAsync();
         var build = sw.Elapsed.TotalSeconds;
         sw.Restart();
@@ -145,7 +145,7 @@ try
         var after = await c.GraphStatusAsync();
         result["reopen"] = new JsonObject
         {
-            ["rows"] = t.Rows.Count,
+            ["rows"] = t.Count,
             ["dim"] = data.Dimension,
             ["ingest_and_index_s"] = Math.Round(build, 1),
             ["close_with_checkpoint_s"] = Math.Round(close, 2),
@@ -196,7 +196,7 @@ static async Task<JsonObject> Multi(StorageEngine engine, Dataset data)
     long rows = 0;
     var sw = Stopwatch.StartNew();
     await Parallel.ForEachAsync(collections, new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (tc, _) =>
-        Interlocked.Add(ref rows, await Ingest(tc.C, tc.Data, data.Dimension, tc.Data.Rows.Count)));
+        Interlocked.Add(ref rows, await Ingest(tc.C, tc.Data, data.Dimension, tc.Data.Count)));
     var ingest = rows / sw.Elapsed.TotalSeconds;
     var exact = new Lat();
     var filtered = new Lat();
@@ -212,7 +212,7 @@ static async Task<JsonObject> Multi(StorageEngine engine, Dataset data)
             var f = await filtered.Time(() => c.SearchAsync(new SearchRequest { Vector = v, K = data.K, Filter = Filter.ForUser(UserId.Parse("u3")) }));
             hitU3 += Recall(f, t.TruthU3[q], t);
             total += data.K;
-            var text = string.Join(' ', t.Rows[t.Truth[q][0]].Text.Split(' ').Take(4));
+            var text = string.Join(' ', t.Text(t.Truth[q][0]).Split(' ').Take(4));
             await hybrid.Time(() => c.SearchAsync(new SearchRequest { Mode = SearchMode.Hybrid, Vector = v, Text = text, K = data.K }));
         }
     }
@@ -235,7 +235,7 @@ static async Task<JsonObject> Multi(StorageEngine engine, Dataset data)
     return new JsonObject
     {
         ["tenants"] = data.Tenants.Count,
-        ["rows_per_tenant"] = data.Tenants[0].Rows.Count,
+        ["rows_per_tenant"] = data.Tenants[0].Count,
         ["dim"] = data.Dimension,
         ["ingest_rows_per_s_4_tenants_at_once"] = Math.Round(ingest),
         ["exact"] = exact.Json(hit / total),
@@ -244,7 +244,7 @@ static async Task<JsonObject> Multi(StorageEngine engine, Dataset data)
         ["mixed_all_tenants_open"] = mixed.Json(null),
         ["mixed_sequence"] = new JsonObject { ["rng"] = "mulberry32", ["seed"] = data.Seed, ["queries"] = sequence.Count, ["sha256"] = Dataset.SequenceSha(sequence) },
         ["disk_bytes_per_tenant"] = (long)bytes.Average(),
-        ["disk_bytes_per_row"] = Math.Round(bytes.Average() / data.Tenants[0].Rows.Count),
+        ["disk_bytes_per_row"] = Math.Round(bytes.Average() / data.Tenants[0].Count),
     };
 }
 
@@ -256,12 +256,12 @@ static async Task<JsonObject> Large(StorageEngine engine, Dataset data)
     // One client keeping four batches in flight, on a scratch tenant deleted afterwards.
     var pipe = await NewCollection(engine, "pipelined", data.Dimension);
     var pipeWatch = Stopwatch.StartNew();
-    var pipelined = await Ingest(pipe, t, data.Dimension, t.Rows.Count, inFlight: 4) / pipeWatch.Elapsed.TotalSeconds;
+    var pipelined = await Ingest(pipe, t, data.Dimension, t.Count, inFlight: 4) / pipeWatch.Elapsed.TotalSeconds;
     await engine.DeleteTenantAsync(pipe.Tenant);
 
     var c = await NewCollection(engine, t.Id, data.Dimension);
     var sw = Stopwatch.StartNew();
-    var rows = await Ingest(c, t, data.Dimension, t.Rows.Count);
+    var rows = await Ingest(c, t, data.Dimension, t.Count);
     var ingest = rows / sw.Elapsed.TotalSeconds;
     sw.Restart();
     await c.WaitForIndexAsync();
@@ -288,7 +288,7 @@ static async Task<JsonObject> Large(StorageEngine engine, Dataset data)
 
     var exact = new Lat();
     double exactHit = 0, exactTotal = 0;
-    for (var q = 0; q < 50; q++)
+    for (var q = 0; q < Math.Min(50, t.Queries.Length / data.Dimension); q++)
     {
         var v = t.Queries.AsMemory(q * data.Dimension, data.Dimension);
         exactHit += Recall(await exact.Time(() => c.SearchAsync(new SearchRequest { Vector = v, K = data.K, Exact = true })), t.Truth[q], t);
@@ -306,7 +306,7 @@ static async Task<JsonObject> Large(StorageEngine engine, Dataset data)
 
     return new JsonObject
     {
-        ["rows"] = t.Rows.Count,
+        ["rows"] = t.Count,
         ["dim"] = data.Dimension,
         ["ingest_rows_per_s_one_client"] = Math.Round(ingest),
         ["ingest_rows_per_s_one_client_4_batches_in_flight"] = Math.Round(pipelined),
@@ -330,7 +330,8 @@ static async Task<JsonObject> Access(StorageEngine engine, Dataset data)
     await WarmUp(engine, t, dim);
     var groups = Enumerable.Range(0, 50).Select(i => Principal.Group($"group-{i:D2}")).ToArray();
     var rng = new Random(21);
-    var readers = new Principal[]?[t.Rows.Count];
+    var vectors = t.AllVectors();
+    var readers = new Principal[]?[t.Count];
     for (var i = 0; i < readers.Length; i++)
     {
         var draw = rng.NextDouble();
@@ -340,12 +341,12 @@ static async Task<JsonObject> Access(StorageEngine engine, Dataset data)
 
     var acl = await NewCollection(engine, "acl", dim);
     var sw = Stopwatch.StartNew();
-    await Ingest(acl, t, dim, t.Rows.Count, readers: i => readers[i]);
-    var ingest = t.Rows.Count / sw.Elapsed.TotalSeconds;
+    await Ingest(acl, t, dim, t.Count, readers: i => readers[i]);
+    var ingest = t.Count / sw.Elapsed.TotalSeconds;
     var plain = await NewCollection(engine, "plain", dim);
     sw.Restart();
-    await Ingest(plain, t, dim, t.Rows.Count);
-    var ingestPlain = t.Rows.Count / sw.Elapsed.TotalSeconds;
+    await Ingest(plain, t, dim, t.Count);
+    var ingestPlain = t.Count / sw.Elapsed.TotalSeconds;
     await acl.WaitForIndexAsync();
     await plain.WaitForIndexAsync();
     var queries = t.Queries.Length / dim;
@@ -362,7 +363,7 @@ static async Task<JsonObject> Access(StorageEngine engine, Dataset data)
             var top = new PriorityQueue<int, float>();
             foreach (var i in visible)
             {
-                top.Enqueue(i, System.Numerics.Tensors.TensorPrimitives.Dot(query, t.Vectors.AsSpan(i * dim, dim)));
+                top.Enqueue(i, System.Numerics.Tensors.TensorPrimitives.Dot(query, vectors.AsSpan(i * dim, dim)));
                 if (top.Count > data.K)
                 {
                     top.Dequeue();
@@ -447,7 +448,7 @@ static async Task<JsonObject> Access(StorageEngine engine, Dataset data)
 
     return new JsonObject
     {
-        ["rows"] = t.Rows.Count,
+        ["rows"] = t.Count,
         ["dim"] = dim,
         ["groups"] = groups.Length,
         ["caller_groups"] = 3,
@@ -471,6 +472,7 @@ static async Task<JsonObject> ColdOpen(StorageEngine engine, Dataset data)
     var cold = await NewCollection(engine, "cold10k", data.Dimension);
     await Ingest(cold, t, data.Dimension, 10_000);
     var query = t.Queries.AsMemory(0, data.Dimension);
+    var text = t.Text(0);
     var vector = new List<double>();
     var hybrid = new List<double>();
     for (var i = 0; i < 15; i++)
@@ -481,7 +483,7 @@ static async Task<JsonObject> ColdOpen(StorageEngine engine, Dataset data)
         vector.Add(sw.Elapsed.TotalMilliseconds);
         await engine.CloseUnusedTenantsAsync();
         sw.Restart();
-        _ = await cold.SearchAsync(new SearchRequest { Vector = query, Text = t.Rows[0].Text, K = 10, Mode = SearchMode.Hybrid });
+        _ = await cold.SearchAsync(new SearchRequest { Vector = query, Text = text, K = 10, Mode = SearchMode.Hybrid });
         hybrid.Add(sw.Elapsed.TotalMilliseconds);
     }
 
@@ -548,22 +550,29 @@ static async Task<JsonObject> ManyTenants(StorageEngine engine, int count)
 // (1: the client awaits each batch before sending the next).
 static async Task<long> Ingest(TenantCollection c, TenantData t, int dim, int count, int inFlight = 1, Func<int, IReadOnlyList<Principal>?>? readers = null)
 {
+    // Read from the files batch by batch (the dataset is not held in memory): a batch's vectors stay in their buffer until
+    // its write is acknowledged, so there is one buffer per batch in flight, plus the one being read.
     long written = 0;
     var pending = new Queue<Task<long>>();
+    var buffers = Enumerable.Range(0, inFlight + 1).Select(_ => new float[1000 * dim]).ToArray();
+    var lines = new List<RowLine>(1000);
     for (var start = 0; start < count; start += 1000)
     {
-        var batch = new List<StoredRow>(1000);
-        for (var i = start; i < Math.Min(count, start + 1000); i++)
+        var n = Math.Min(count, start + 1000) - start;
+        var vectors = buffers[(start / 1000) % buffers.Length];
+        t.Read(start, n, lines, vectors);
+        var batch = new List<StoredRow>(n);
+        for (var j = 0; j < n; j++)
         {
-            var row = t.Rows[i];
+            var row = lines[j];
             batch.Add(new StoredRow
             {
                 Id = row.Id,
                 Text = row.Text,
-                Vector = t.Vectors.AsMemory(i * dim, dim),
+                Vector = vectors.AsMemory(j * dim, dim),
                 UserId = UserId.Parse(row.UserId),
                 CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(row.CreatedAt),
-                Readers = readers?.Invoke(i),
+                Readers = readers?.Invoke(start + j),
             });
         }
 
@@ -588,13 +597,16 @@ static async Task<long> Ingest(TenantCollection c, TenantData t, int dim, int co
 static async Task WarmUp(StorageEngine engine, TenantData t, int dim)
 {
     var c = await NewCollection(engine, "warmup", dim);
+    var texts = new List<RowLine>();
+    t.Read(0, Math.Min(t.Count, 50), texts, null);
+    texts = [.. Enumerable.Range(0, 50).Select(q => texts[q % texts.Count])];
     for (var round = 0; round < 20; round++)
     {
-        await Ingest(c, t, dim, Math.Min(t.Rows.Count, 5_000));
+        await Ingest(c, t, dim, Math.Min(t.Count, 5_000));
         for (var q = 0; q < 50; q++)
         {
             var v = t.Queries.AsMemory((q % (t.Queries.Length / dim)) * dim, dim);
-            _ = await c.SearchAsync(new SearchRequest { Vector = v, Text = t.Rows[q].Text, K = 10, Mode = SearchMode.Hybrid });
+            _ = await c.SearchAsync(new SearchRequest { Vector = v, Text = texts[q].Text, K = 10, Mode = SearchMode.Hybrid });
         }
 
         await engine.CloseUnusedTenantsAsync();
@@ -614,7 +626,7 @@ static async Task<TenantCollection> NewCollection(StorageEngine engine, string t
 // Truth holds row indices (the order of rows.jsonl); hits carry the ids that rows.jsonl gave those rows.
 static double Recall(IReadOnlyList<SearchHit> hits, int[] truth, TenantData t)
 {
-    var want = truth.Select(i => t.Rows[i].Id).ToHashSet();
+    var want = truth.Select(i => t.Ids[i]).ToHashSet();
     return hits.Count(h => want.Contains(h.Row.Id));
 }
 

@@ -10,7 +10,7 @@
 // exact search (50 queries), an IVF_HNSW_SQ index (its build time) and approximate search, filtered by user.
 // cold: a 10,000-row tenant (the large dataset's first rows) opened from a new connection until its first query.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -52,8 +52,8 @@ async function load(dir) {
     const d = path.join(dir, t.dir);
     return {
       id: t.tenant_id,
-      vectors: readFloats(path.join(d, 'vectors.f32')),
-      rows: readFileSync(path.join(d, 'rows.jsonl'), 'utf8').split('\n').filter((l) => l.length > 0).map((l) => JSON.parse(l)),
+      ...indexRows(path.join(d, 'rows.jsonl')),
+      vectorsFile: path.join(d, 'vectors.f32'),
       queries: readFloats(path.join(d, 'queries.f32')),
       truth: JSON.parse(readFileSync(path.join(d, 'truth.json'), 'utf8')),
       truthU3: JSON.parse(readFileSync(path.join(d, 'truth_u3.json'), 'utf8')),
@@ -83,24 +83,82 @@ class Lat {
 
 const round = (x, digits) => Math.round(x * 10 ** digits) / 10 ** digits;
 
-function record(t, i, D) {
-  const r = t.rows[i];
-  return { id: r.id, tenant_id: r.tenant_id, user_id: r.user_id, created_at: r.created_at, text: r.text, vector: t.vectors.subarray(i * D, (i + 1) * D) };
+// The dataset is read from its files as the run goes, as the C# harness reads it: only the row ids (for recall), the
+// queries and the truth stay in memory, so peak RSS is the engine's. rows.jsonl is indexed once (each line's byte
+// offset and the row's id); rows and vectors are then read by position.
+function indexRows(file) {
+  const fd = openSync(file, 'r');
+  const chunk = Buffer.allocUnsafe(1 << 16);
+  const starts = [];
+  const ids = [];
+  let carry = Buffer.alloc(0);
+  let pos = 0; // the file offset of carry's first byte
+  const endLine = (bytes, at) => {
+    let line = bytes.toString('utf8');
+    if (line.endsWith('\r')) line = line.slice(0, -1);
+    if (line.length > 0) {
+      starts.push(at);
+      ids.push(JSON.parse(line).id);
+    }
+  };
+  try {
+    for (;;) {
+      const n = readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      const data = carry.length > 0 ? Buffer.concat([carry, chunk.subarray(0, n)]) : chunk.subarray(0, n);
+      let from = 0;
+      for (let nl = data.indexOf(10, from); nl >= 0; nl = data.indexOf(10, from)) {
+        endLine(data.subarray(from, nl), pos + from);
+        from = nl + 1;
+      }
+      carry = Buffer.from(data.subarray(from));
+      pos += from;
+    }
+    endLine(carry, pos);
+    return { rowsFile: file, rowsBytes: fstatSync(fd).size, starts, ids, count: ids.length };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function readExactly(file, into, position) {
+  const fd = openSync(file, 'r');
+  try {
+    for (let done = 0; done < into.length;) {
+      const n = readSync(fd, into, done, into.length - done, position + done);
+      if (n === 0) fail(`${file} ends before byte ${position + into.length}`);
+      done += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+// Rows [start, start + count) with their vectors, as the records a table takes.
+function records(t, start, count, D) {
+  const end = start + count < t.count ? t.starts[start + count] : t.rowsBytes;
+  const bytes = Buffer.allocUnsafe(end - t.starts[start]);
+  readExactly(t.rowsFile, bytes, t.starts[start]);
+  const lines = bytes.toString('utf8').split('\n').filter((l) => l.length > 0 && l !== '\r');
+  const vectors = new Float32Array(count * D);
+  readExactly(t.vectorsFile, new Uint8Array(vectors.buffer), start * D * 4);
+  return lines.map((l, j) => {
+    const r = JSON.parse(l);
+    return { id: r.id, tenant_id: r.tenant_id, user_id: r.user_id, created_at: r.created_at, text: r.text, vector: vectors.subarray(j * D, (j + 1) * D) };
+  });
 }
 
 // A tenant's own database folder holding one empty table, "chunks", whose schema is inferred from a row.
 async function newTable(name, t, D) {
   const db = await lancedb.connect(path.join(work, name));
-  const schema = lancedb.makeArrowTable([record(t, 0, D)]).schema;
+  const schema = lancedb.makeArrowTable(records(t, 0, 1, D)).schema;
   return { db, table: await db.createEmptyTable('chunks', schema) };
 }
 
 // The first `count` rows in batches of 1,000, each awaited before the next is sent.
 async function ingest(table, t, D, count) {
   for (let start = 0; start < count; start += BATCH) {
-    const batch = [];
-    for (let i = start; i < Math.min(count, start + BATCH); i++) batch.push(record(t, i, D));
-    await table.add(batch);
+    await table.add(records(t, start, Math.min(count, start + BATCH) - start, D));
   }
   return count;
 }
@@ -114,7 +172,7 @@ function query(table, t, q, D, { exact = false, filter = null, metric = 'dot', e
 }
 
 function hits(results, t, truth) {
-  const want = new Set(truth.map((i) => t.rows[i].id));
+  const want = new Set(truth.map((i) => t.ids[i]));
   return results.filter((r) => want.has(r.id)).length;
 }
 
@@ -124,7 +182,7 @@ function duBytes(dir) {
 
 async function warmUp(t, D) {
   const { table } = await newTable('warmup', t, D);
-  await ingest(table, t, D, Math.min(t.rows.length, 5000));
+  await ingest(table, t, D, Math.min(t.count, 5000));
   for (let q = 0; q < 50; q++) await query(table, t, q % (t.queries.length / D), D, { exact: true });
   rmSync(path.join(work, 'warmup'), { recursive: true, force: true });
 }
@@ -141,7 +199,7 @@ async function multi(data) {
   const client = async () => {
     while (nextTenant < open.length) {
       const o = open[nextTenant++];
-      rows += await ingest(o.table, o.t, D, o.t.rows.length);
+      rows += await ingest(o.table, o.t, D, o.t.count);
     }
   };
   await Promise.all(Array.from({ length: Math.min(4, open.length) }, client));
@@ -171,7 +229,7 @@ async function multi(data) {
   const average = bytes.reduce((a, b) => a + b, 0) / bytes.length;
   return {
     tenants: data.tenants.length,
-    rows_per_tenant: data.tenants[0].rows.length,
+    rows_per_tenant: data.tenants[0].count,
     dim: D,
     ingest_rows_per_s_4_tenants_at_once: Math.round(ingestRate),
     exact: exact.json(hit / total),
@@ -179,7 +237,7 @@ async function multi(data) {
     mixed_all_tenants_open: mixed.json(),
     mixed_sequence: { rng: 'mulberry32', seed: data.manifest.seed, queries: mixed.ms.length, sha256: sequenceSha(sequence) },
     disk_bytes_per_tenant: Math.round(average),
-    disk_bytes_per_row: Math.round(average / data.tenants[0].rows.length),
+    disk_bytes_per_row: Math.round(average / data.tenants[0].count),
     search: 'flat (no index): bypassVectorIndex for exact and filtered; the mixed loop has no index to use either',
   };
 }
@@ -190,8 +248,8 @@ async function large(data) {
   await warmUp(t, D);
   const { table } = await newTable('large', t, D);
   let start = process.hrtime.bigint();
-  await ingest(table, t, D, t.rows.length);
-  const ingestRate = t.rows.length / (Number(process.hrtime.bigint() - start) / 1e9);
+  await ingest(table, t, D, t.count);
+  const ingestRate = t.count / (Number(process.hrtime.bigint() - start) / 1e9);
 
   const exact = new Lat();
   let exactHit = 0;
@@ -224,7 +282,7 @@ async function large(data) {
   }
 
   return {
-    rows: t.rows.length,
+    rows: t.count,
     dim: D,
     ingest_rows_per_s_one_client: Math.round(ingestRate),
     index_type: indices.map((i) => i.indexType).join(',') || 'IVF_HNSW_SQ',
@@ -242,7 +300,7 @@ async function large(data) {
 async function coldOpen(data) {
   const { D } = data;
   const t = data.tenants[0];
-  const rows = Math.min(10_000, t.rows.length);
+  const rows = Math.min(10_000, t.count);
   const { table } = await newTable('cold10k', t, D);
   await ingest(table, t, D, rows);
   table.close();

@@ -216,4 +216,31 @@ public sealed class SearchTests
         Assert.Equal(10, filtered.Count);
         Assert.All(filtered, h => Assert.Equal("u3", h.Row.UserId?.Value));
     }
+
+    [Theory]
+    [InlineData(VectorQuantization.None)]
+    [InlineData(VectorQuantization.Int8)]
+    public async Task AHitsVector_IsASnapshot_ThroughGrowthReplacementAndCompaction(VectorQuantization quantization)
+    {
+        // Hits and rows share the engine's vectors instead of copying them (a read-only view): what a caller holds must stay
+        // the vector it was given while the collection grows, the row is replaced and the collection is compacted.
+        var ct = TestContext.Current.CancellationToken;
+        await using var store = new TempStore();
+        var c = await store.CollectionAsync("acme", TempStore.Spec(8) with { Quantization = quantization });
+        await c.UpsertAsync([Rows.Row("keep", "x", 7)], ct);
+        var hit = (await c.SearchAsync(new SearchRequest { Vector = Rows.Vector(7), K = 1 }, ct: ct))[0];
+        var row = (await c.GetAsync("keep", ct))!;
+
+        var others = Enumerable.Range(0, 1_100).Select(i => Rows.Row($"r{i}", "y", 1_000 + i)).ToList();
+        await c.UpsertAsync(others, ct); // the first block of vectors grows by copying several times
+        await c.UpsertAsync([Rows.Row("keep", "x", 8)], ct); // replaced: a new slot, the old one dead
+        await c.DeleteAsync([.. others.Select(r => r.Id)], ct); // more dead slots than live ones: compacted
+
+        Assert.Equal(Rows.Vector(7), hit.Row.Vector.ToArray());
+        Assert.Equal(Rows.Vector(7), row.Vector.ToArray());
+        var now = await c.SearchAsync(new SearchRequest { Vector = Rows.Vector(8), K = 1 }, ct: ct);
+        Assert.Equal("keep", now[0].Row.Id);
+        Assert.Equal(Rows.Vector(8), now[0].Row.Vector.ToArray());
+        Assert.Equal(1, await c.CountAsync(Filter.All, ct));
+    }
 }

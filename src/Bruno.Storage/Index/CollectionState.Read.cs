@@ -243,10 +243,13 @@ internal sealed partial class CollectionState
         }
     }
 
-    /// <summary>A copy of the row for a caller, with its vector; its readers are wrapped so the engine's array cannot be changed through it.</summary>
+    /// <summary>
+    /// A copy of the row for a caller, with its vector as a read-only view of the arena (not copied: ten hits of 384
+    /// dimensions were 15 KB of garbage a search); its readers are wrapped so the engine's array cannot be changed through it.
+    /// </summary>
     private static StoredRow Materialize(Generation g, int slot)
     {
         var row = g.Rows[slot]!;
-        return row with { Vector = g.Arena.Get(slot).ToArray(), Readers = ReadersOf(row) is { } readers ? Array.AsReadOnly(readers) : null };
+        return row with { Vector = g.Arena.Memory(slot), Readers = ReadersOf(row) is { } readers ? Array.AsReadOnly(readers) : null };
     }
 }

@@ -26,6 +26,13 @@ internal sealed class VectorArena(int dimension, VectorMetric metric)
 
     public float NormOf(int slot) => _blocks[slot >> BlockShift].Norms[slot & SlotMask];
 
+    /// <summary>
+    /// A read-only view of a slot's vector, for handing rows to callers without copying it: a slot's values never change
+    /// once it is counted, and a block replaced by growth or a generation replaced by compaction stays as it was for as
+    /// long as a view holds it.
+    /// </summary>
+    public ReadOnlyMemory<float> Memory(int slot) => _blocks[slot >> BlockShift].Data.AsMemory((slot & SlotMask) * dimension, dimension);
+
     public int Append(ReadOnlySpan<float> vector)
     {
         var slot = _count;

@@ -599,14 +599,13 @@ static async Task WarmUp(StorageEngine engine, TenantData t, int dim)
     var c = await NewCollection(engine, "warmup", dim);
     var texts = new List<RowLine>();
     t.Read(0, Math.Min(t.Count, 50), texts, null);
-    texts = [.. Enumerable.Range(0, 50).Select(q => texts[q % texts.Count])];
     for (var round = 0; round < 20; round++)
     {
         await Ingest(c, t, dim, Math.Min(t.Count, 5_000));
         for (var q = 0; q < 50; q++)
         {
             var v = t.Queries.AsMemory((q % (t.Queries.Length / dim)) * dim, dim);
-            _ = await c.SearchAsync(new SearchRequest { Vector = v, Text = texts[q].Text, K = 10, Mode = SearchMode.Hybrid });
+            _ = await c.SearchAsync(new SearchRequest { Vector = v, Text = texts[q % texts.Count].Text, K = 10, Mode = SearchMode.Hybrid });
         }
 
         await engine.CloseUnusedTenantsAsync();

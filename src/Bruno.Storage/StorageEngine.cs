@@ -33,7 +33,7 @@ public sealed partial class StorageEngine : IStorageEngine, IAsyncDisposable
         Directory.CreateDirectory(Path.Combine(root, "tenants"), Dirs.OwnerOnly);
         Directory.CreateDirectory(keys, Dirs.OwnerOnly);
         _ctx = new EngineContext(root, keys, options.MasterKey, options.TimeProvider, options.Logger,
-            new IndexSettings(options.AnnThreshold, options.HnswM, options.HnswEfConstruction, options.HnswEfSearch, options.FilteredExactRows))
+            new IndexSettings(options.AnnThreshold, options.HnswM, options.HnswEfConstruction, options.HnswEfSearch, options.FilteredExactRows, options.FullVectorsInMemory))
         {
             TextBuildGate = options.TextBuildGate,
         };

@@ -45,6 +45,15 @@ public sealed class StorageEngineOptions
     /// </summary>
     public int FilteredExactRows { get; init; } = 9_000;
 
+    /// <summary>
+    /// Keep the float32 vectors of int8 collections (<see cref="Model.VectorQuantization.Int8"/>, the default quantisation)
+    /// in memory. Default false: they are held, sealed under a key that lives only in the process, in a nameless file of
+    /// the tenant's folder while it is open, and read from there to re-rank a search's candidates and to return a row's
+    /// vector (1.5 KB less memory per 384-dimension row; each re-ranked vector costs a read and a decryption). Search
+    /// results are the same either way. Binary and unquantised collections always keep them in memory (docs/decisions/0048).
+    /// </summary>
+    public bool FullVectorsInMemory { get; init; }
+
     /// <summary>Clock for created-at defaults and idle timeouts.</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 

@@ -330,6 +330,14 @@ public sealed class TenantCollection : ITenantCollection
         return lease.Instance.GetCollection(Name).GraphStatus();
     }
 
+    /// <summary>Where the collection's full-precision vectors are: bytes of them in memory, and records in the spill file (tests).</summary>
+    internal async Task<(long ArenaBytes, int Spilled)> VectorStatusAsync(CancellationToken ct = default)
+    {
+        using var lease = await _cache.AcquireAsync(Tenant, ct);
+        var c = lease.Instance.GetCollection(Name);
+        return (c.ArenaBytes, c.SpilledVectors);
+    }
+
     /// <summary>The ordinal of a row (null when the collection has no row with that id).</summary>
     internal async Task<long?> OrdinalOfAsync(string id, CancellationToken ct = default)
     {

@@ -22,7 +22,7 @@ internal sealed partial class TenantInstance
         _map.Reserve(counts.Values.Sum());
         foreach (var (cid, spec) in _db.LoadCollections())
         {
-            var state = new CollectionState(cid, spec, _ctx.IndexSettings) { CheckpointWanted = QueueCheckpoint };
+            var state = new CollectionState(cid, spec, _ctx.IndexSettings, Folder) { CheckpointWanted = QueueCheckpoint };
             byCid[cid] = state;
             _collections[spec.Name] = state;
             var graph = ReadGraph(cid, spec.Name, out var unreadable);
@@ -165,12 +165,16 @@ internal sealed partial class TenantInstance
                     throw new DataUnreadableException($"A segment of tenant '{Tenant}' does not decrypt: the store was altered or its key is wrong.");
                 }
 
-                Decode(byCid[d.Cid].Spec.Dimension, d);
+                var state = byCid[d.Cid];
+                Decode(state.Spec.Dimension, d);
                 if (d.Rows.Length != d.DeclaredRows)
                 {
                     // The count stored beside the segment sized the collection's arrays: it must be the sealed one.
                     throw new DataUnreadableException($"A segment of tenant '{Tenant}' holds another number of rows than recorded: the store was altered.");
                 }
+
+                // An int8 collection's full-precision vectors go to its spill file here, on the decrypting threads (decision 0048).
+                d.Records = state.SpillVectors(d.Vectors.AsSpan(0, d.Rows.Length * state.Spec.Dimension), d.Ordinals);
 
                 return sealer;
             },
@@ -302,6 +306,9 @@ internal sealed partial class TenantInstance
 
         public int TermsAt { get; set; }
 
+        /// <summary>The spill records of the rows' vectors, or null when they stay in memory.</summary>
+        public int[]? Records { get; set; }
+
         /// <summary>The row count stored in clear beside the segment (checked against the sealed one).</summary>
         public int DeclaredRows { get; init; }
 
@@ -357,7 +364,7 @@ internal sealed partial class TenantInstance
             var dimension = state.Spec.Dimension;
             for (var i = 0; i < d.Rows.Length; i++)
             {
-                state.AddLoaded(d.Slots[i], d.Rows[i], d.Ordinals[i], d.Vectors.AsSpan(i * dimension, dimension));
+                state.AddLoaded(d.Slots[i], d.Rows[i], d.Ordinals[i], d.Vectors.AsSpan(i * dimension, dimension), d.Records?[i] ?? -1);
             }
         }
 

@@ -24,6 +24,9 @@ internal sealed partial class TenantInstance : IAsyncDisposable
     /// <summary>Rows per segment written by one batch; a larger batch of one owner is split.</summary>
     private const int SegmentRows = 256;
 
+    /// <summary>Rows whose vectors one spill write seals (<see cref="CollectionState.SpillVectors"/>).</summary>
+    private const int SpillRows = 256;
+
     /// <summary>
     /// Groups of at least this many rows are applied to memory while their commit runs (see <see cref="Commit"/>), and
     /// commit through the rollback journal rather than the write-ahead log (decision 0040).
@@ -244,6 +247,25 @@ internal sealed partial class TenantInstance : IAsyncDisposable
                 analyzed[i] = AnalyzedRow.Of(copy, vector) with { Ordinal = firstOrdinal + i };
             }));
 
+            // An int8 collection's full-precision vectors go to its spill file now (decision 0048), off the write loop, in runs of
+            // SpillRows rows sealed on every core; the records are the operation's until its rows are published.
+            var runs = (rows.Count + SpillRows - 1) / SpillRows;
+            Unwrapped(() => Parallel.For(0, runs, Spread(runs, 2), r =>
+            {
+                var (start, count) = (r * SpillRows, Math.Min(SpillRows, rows.Count - (r * SpillRows)));
+                Span<long> ordinals = stackalloc long[count];
+                for (var i = 0; i < count; i++)
+                {
+                    ordinals[i] = firstOrdinal + start + i;
+                }
+
+                var records = collection.SpillVectors(vectors.AsSpan(start * dim, count * dim), ordinals);
+                for (var i = 0; records is not null && i < count; i++)
+                {
+                    analyzed[start + i] = analyzed[start + i] with { Record = records[i] };
+                }
+            }));
+
             // Every row is valid: only now are keys created for users seen for the first time.
             var keys = new Dictionary<string, (byte[] Key, byte[]? Slot)>(StringComparer.Ordinal) { [string.Empty] = (_ring.TenantKey, null) };
             foreach (var user in rows.Select(r => r.UserId).OfType<UserId>().Distinct())
@@ -292,7 +314,7 @@ internal sealed partial class TenantInstance : IAsyncDisposable
         }
         catch
         {
-            new UpsertOp(collection, [.. segments.Where(s => s is not null)], analyzed, vectors).Release();
+            new UpsertOp(collection, [.. segments.Where(s => s is not null)], analyzed, vectors).Release(); // and the records written
             throw;
         }
     }
@@ -767,7 +789,7 @@ internal sealed partial class TenantInstance : IAsyncDisposable
         }
 
         var cid = InTransaction(() => _db.InsertCollection(spec));
-        _collections[spec.Name] = new CollectionState(cid, spec, _ctx.IndexSettings) { CheckpointWanted = QueueCheckpoint };
+        _collections[spec.Name] = new CollectionState(cid, spec, _ctx.IndexSettings, Folder) { CheckpointWanted = QueueCheckpoint };
         return cid;
     }
 

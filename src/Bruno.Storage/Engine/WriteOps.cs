@@ -49,11 +49,20 @@ internal sealed class UpsertOp(CollectionState collection, PreparedSegment[] seg
 
     public override int RowCount => rows.Length;
 
-    /// <summary>Returns the pooled arrays, once the write is committed and applied, or has failed. Idempotent.</summary>
+    /// <summary>
+    /// Returns the pooled arrays, once the write is committed and applied, or has failed; a failed write also gives back
+    /// its rows' spill records. Idempotent.
+    /// </summary>
     public override void Release()
     {
         if (Interlocked.Exchange(ref _released, 1) == 0)
         {
+            if (!Done.IsCompletedSuccessfully)
+            {
+                // never published: the spill records its rows took are still the operation's
+                collection.FreeRecords(rows.Select(r => r.Record));
+            }
+
             ArrayPool<float>.Shared.Return(vectors);
             foreach (var s in segments)
             {

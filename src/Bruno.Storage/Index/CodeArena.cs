@@ -70,6 +70,32 @@ internal sealed class CodeArena : IGraphSpace
         return slot;
     }
 
+    /// <summary>Appends a copy of <paramref name="from"/>'s slot (codes, scale, radius and norm as they are; compaction). Returns the new slot.</summary>
+    public int AppendCopy(CodeArena from, int slot)
+    {
+        var fresh = _count;
+        Reserve(fresh + 1);
+        var (src, i) = (from._blocks[slot >> BlockShift], slot & SlotMask);
+        var (dst, j) = (_blocks[fresh >> BlockShift], fresh & SlotMask);
+        dst.Norms[j] = src.Norms[i];
+        if (_binary)
+        {
+            src.Bits.AsSpan(i * _stride, _stride).CopyTo(dst.Bits.AsSpan(j * _stride));
+        }
+        else
+        {
+            src.Codes.AsSpan(i * _stride, _stride).CopyTo(dst.Codes.AsSpan(j * _stride));
+            dst.Scales[j] = src.Scales[i];
+            dst.Radii[j] = src.Radii[i];
+        }
+
+        _count = fresh + 1;
+        return fresh;
+    }
+
+    /// <summary>The float32 norm of a slot's full-precision vector (as <see cref="VectorArena.NormOf"/> holds it).</summary>
+    public float NormOf(int slot) => _blocks[slot >> BlockShift].Norms[slot & SlotMask];
+
     /// <summary>
     /// Writes a slot while a tenant opens, before any reader exists (as <see cref="VectorArena.SetLoaded"/>): room must be
     /// made first (<see cref="Reserve"/>), and <see cref="PublishLoaded"/> counts the slots once all are written.

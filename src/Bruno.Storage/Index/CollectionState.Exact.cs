@@ -61,7 +61,7 @@ internal sealed partial class CollectionState
     {
         if (plan.Lists is null)
         {
-            var count = g.Arena.Count;
+            var count = g.Count;
             for (var s = 0; s < count; s++)
             {
                 scan.Consider(s);
@@ -222,7 +222,9 @@ internal sealed partial class CollectionState
                 break;
             }
 
-            var n = Math.Min(FullVectors.Batch, pool.Count - i);
+            // Bounded, each read may end the re-rank once k rows are scored (a read of a spilled vector is a system call
+            // and a decryption, decision 0048): k first, then one at a time. Unbounded: batches.
+            var n = Math.Min(!bounded ? FullVectors.Batch : top.Count < k ? Math.Min(FullVectors.Batch, k - top.Count) : 1, pool.Count - i);
             for (var j = 0; j < n; j++)
             {
                 slots[j] = pool[i + j].Slot;
@@ -240,9 +242,28 @@ internal sealed partial class CollectionState
         return top.Drain();
     }
 
-    /// <summary>The approximate pool of an HNSW search re-ranked with full precision (no bounds: every slot is scored).</summary>
-    private static List<(int Slot, float Score)> Rerank(Generation g, GraphQuery query, List<(int Slot, float Score)> pool, int k) =>
-        Rerank(g, query, null, pool, k);
+    /// <summary>
+    /// The approximate pool of an HNSW search re-ranked with full precision. Over int8 codes the pool's scores are the
+    /// estimates the exact scan bounds, so it is taken by upper bound (estimate + radius), best first, and the re-rank stops
+    /// when the next upper bound is below the k-th best full-precision score: the same hits, order and scores as scoring
+    /// every slot of the pool (the argument of the bounded overload, with L = −∞), from fewer reads. Binary codes bound
+    /// nothing: every slot is scored.
+    /// </summary>
+    private static List<(int Slot, float Score)> Rerank(Generation g, GraphQuery query, List<(int Slot, float Score)> pool, int k)
+    {
+        if (g.Codes is not { Kind: VectorQuantization.Int8 } codes)
+        {
+            return Rerank(g, query, null, pool, k);
+        }
+
+        var bounded = new List<(int Slot, float Upper)>(pool.Count);
+        foreach (var (slot, estimate) in pool)
+        {
+            bounded.Add((slot, estimate + codes.Radius(query, slot)));
+        }
+
+        return Rerank(g, query, [], bounded, k);
+    }
 
     /// <summary>The row ids by slot, for <see cref="TopK"/>'s tie-break.</summary>
     private static Func<int, string> IdsOf(Generation g) => s => g.Rows[s]!.Id;
@@ -261,7 +282,7 @@ internal sealed partial class CollectionState
         public void Consider(int slot)
         {
             // the similarity is cheaper than the filter: the filter is checked only for a slot that would enter the top k
-            var score = g.Arena.Similarity(query.Vector, query.Norm, slot);
+            var score = g.Arena!.Similarity(query.Vector, query.Norm, slot);
             if ((Top.Count < k || score >= Top.Worst) && Accept(g, slot, filter))
             {
                 Top.Offer(slot, score);

@@ -155,7 +155,7 @@ internal sealed partial class CollectionState
         {
             _lists = plan.Lists!;
             _backwards = backwards;
-            _seen = plan.Overlap ? SlotMarks.Rent(SlotMarks.Use.Candidates, g.Arena.Count) : null;
+            _seen = plan.Overlap ? SlotMarks.Rent(SlotMarks.Use.Candidates, g.Count) : null;
             _list = -1;
             _span = [];
             _i = backwards ? -1 : 0;

@@ -139,7 +139,7 @@ internal sealed partial class CollectionState
         {
             var caughtUp = Volatile.Read(ref _caughtUp); // read before the check: a catch-up after it completes this one
             var g = _g;
-            if (g.Live < _settings.AnnThreshold || (g.Ann is { } ann && ann.Count >= g.Arena.Count))
+            if (g.Live < _settings.AnnThreshold || (g.Ann is { } ann && ann.Count >= g.Count))
             {
                 return;
             }
@@ -189,10 +189,10 @@ internal sealed partial class CollectionState
                 }
             }
 
-            while (!token.IsCancellationRequested && ReferenceEquals(g, _g) && ann.Count < g.Arena.Count)
+            while (!token.IsCancellationRequested && ReferenceEquals(g, _g) && ann.Count < g.Count)
             {
                 var bulk = Volatile.Read(ref _bulkUntil) - Environment.TickCount64;
-                if (bulk > 0 && g.Arena.Count - ann.Count < MaxDeferredRows)
+                if (bulk > 0 && g.Count - ann.Count < MaxDeferredRows)
                 {
                     // A bulk load is running: leave the cores to it. Exact search covers the rows not yet in the graph.
                     try
@@ -211,7 +211,7 @@ internal sealed partial class CollectionState
                 Interlocked.Increment(ref _inserted);
             }
 
-            if (ReferenceEquals(g, _g) && ann.Count >= g.Arena.Count)
+            if (ReferenceEquals(g, _g) && ann.Count >= g.Count)
             {
                 MaybeAskForCheckpoint(ann);
                 Interlocked.Exchange(ref _caughtUp, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();

@@ -100,11 +100,14 @@ internal sealed partial class CollectionState
         return slot;
     }
 
-    /// <summary>Adds a row read from disk and its vector at the slot <see cref="SlotFor"/> gave it (no lock: nobody reads yet).</summary>
-    public void AddLoaded(int slot, StoredRow row, long ordinal, ReadOnlySpan<float> vector)
+    /// <summary>
+    /// Adds a row read from disk and its vector at the slot <see cref="SlotFor"/> gave it (no lock: nobody reads yet), with
+    /// the vector's spill record (<see cref="SpillVectors"/>, -1 when vectors stay in memory).
+    /// </summary>
+    public void AddLoaded(int slot, StoredRow row, long ordinal, ReadOnlySpan<float> vector, int record)
     {
         Place(_g, slot, row, ordinal);
-        _g.SetLoadedVector(slot, vector);
+        _g.SetLoadedVector(slot, vector, record);
     }
 
     /// <summary>The index's id for a term of a segment's table (loading only).</summary>
@@ -183,7 +186,7 @@ internal sealed partial class CollectionState
         {
             if (g.Rows[slot] is null)
             {
-                g.SetLoadedVector(slot, zero); // a node whose row is gone: a dead slot nothing links to
+                g.SetLoadedVector(slot, zero, -1); // a node whose row is gone: a dead slot nothing links to
                 g.Ordinals[slot] = graph!.Ordinals[slot];
                 g.Dead++;
             }

@@ -33,7 +33,7 @@ internal sealed partial class CollectionState
             var plan = Plan(g, filter);
             if (plan.Lists is null)
             {
-                for (var s = 0; s < g.Arena.Count; s++)
+                for (var s = 0; s < g.Count; s++)
                 {
                     n += Accept(g, s, filter) ? 1 : 0;
                 }
@@ -66,7 +66,7 @@ internal sealed partial class CollectionState
             var plan = Plan(g, filter);
             if (plan.Lists is null)
             {
-                for (var s = 0; s < g.Arena.Count; s++)
+                for (var s = 0; s < g.Count; s++)
                 {
                     if (Accept(g, s, filter))
                     {
@@ -123,7 +123,7 @@ internal sealed partial class CollectionState
             var plan = Plan(g, filter);
             if (plan.Lists is null)
             {
-                for (var s = 0; s < g.Arena.Count; s++)
+                for (var s = 0; s < g.Count; s++)
                 {
                     Consider(s);
                 }
@@ -174,7 +174,7 @@ internal sealed partial class CollectionState
             var plan = Plan(g, filter);
             if (plan.Lists is null)
             {
-                for (var s = g.Arena.Count - 1; s >= 0; s--)
+                for (var s = g.Count - 1; s >= 0; s--)
                 {
                     Consider(s);
                 }
@@ -227,7 +227,7 @@ internal sealed partial class CollectionState
         {
             var g = _g;
             var list = new List<StoredRow>(g.Live);
-            for (var s = 0; s < g.Arena.Count; s++)
+            for (var s = 0; s < g.Count; s++)
             {
                 if (g.Rows[s] is not null)
                 {
@@ -245,11 +245,13 @@ internal sealed partial class CollectionState
 
     /// <summary>
     /// A copy of the row for a caller, with its vector as a read-only view of the arena (not copied: ten hits of 384
-    /// dimensions were 15 KB of garbage a search); its readers are wrapped so the engine's array cannot be changed through it.
+    /// dimensions were 15 KB of garbage a search), or, for a quantised collection whose vectors are spilled, a copy read
+    /// from the spill file (decision 0048; <see cref="DataUnreadableException"/> if it was altered); its readers are
+    /// wrapped so the engine's array cannot be changed through it.
     /// </summary>
     private static StoredRow Materialize(Generation g, int slot)
     {
         var row = g.Rows[slot]!;
-        return row with { Vector = g.Arena.Memory(slot), Readers = ReadersOf(row) is { } readers ? Array.AsReadOnly(readers) : null };
+        return row with { Vector = g.VectorOf(slot), Readers = ReadersOf(row) is { } readers ? Array.AsReadOnly(readers) : null };
     }
 }

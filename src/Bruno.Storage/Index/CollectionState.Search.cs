@@ -58,7 +58,7 @@ internal sealed partial class CollectionState
         }
 
         // rows written after the indexer's last insert are scanned (over codes: into the pool that is re-ranked)
-        for (var s = ann.Count; s < g.Arena.Count; s++)
+        for (var s = ann.Count; s < g.Count; s++)
         {
             if (Accept(g, s, filter))
             {
@@ -100,7 +100,7 @@ internal sealed partial class CollectionState
             }
         }
 
-        var slots = g.Arena.Count;
+        var slots = g.Count;
         if (terms.Count == 0 || slots == 0)
         {
             return [];

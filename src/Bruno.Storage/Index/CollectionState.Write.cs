@@ -9,7 +9,17 @@ internal sealed partial class CollectionState
     public int Apply(IReadOnlyList<AnalyzedRow>? upserts, IReadOnlyList<string>? deletes)
     {
         Hold();
-        var deleted = ApplyHeld(upserts, deletes);
+        int deleted;
+        try
+        {
+            deleted = ApplyHeld(upserts, deletes);
+        }
+        catch
+        {
+            Revert(); // a spill write failed (disk full): nothing of the change stays
+            throw;
+        }
+
         Publish();
         return deleted;
     }
@@ -54,8 +64,9 @@ internal sealed partial class CollectionState
                 Kill(g, old);
             }
 
-            Add(g, row);
-            undo.Add(new Undo(g.Arena.Count - 1, null));
+            var owns = _spill is not null && row.Record < 0;
+            Add(g, owns ? row with { Record = SpillVectors(row.Vector.Span, [row.Ordinal])![0] } : row);
+            undo.Add(new Undo(g.Count - 1, null, owns));
         }
 
         return deleted;
@@ -64,9 +75,25 @@ internal sealed partial class CollectionState
     /// <summary>Makes the held changes visible (the commit is durable) and releases the lock.</summary>
     public void Publish()
     {
+        var undo = _undo;
         _undo = null;
         try
         {
+            // The spill records of rows this change removed are freed only now: no reader can reach them any more, and a
+            // reverted change would have brought them back.
+            if (_spill is not null && undo is not null)
+            {
+                var g = _g;
+                foreach (var (slot, row, _) in undo)
+                {
+                    if (row is not null && g.Rows[slot] is null)
+                    {
+                        _spill.Free(g.Records[slot]);
+                        g.Records[slot] = -1;
+                    }
+                }
+            }
+
             if (_g.Dead > 1024 && _g.Dead > _g.Live)
             {
                 Compact();
@@ -92,13 +119,19 @@ internal sealed partial class CollectionState
             var undo = _undo ?? [];
             for (var i = undo.Count - 1; i >= 0; i--)
             {
-                var (slot, row) = undo[i];
+                var (slot, row, owns) = undo[i];
                 if (row is null)
                 {
-                    // an added slot: removed as a delete would remove it
+                    // an added slot: removed as a delete would remove it (its spill record stays the operation's, unless
+                    // the change wrote it)
                     var added = g.Rows[slot]!;
                     g.IdToSlot.Remove(added.Id);
                     Kill(g, slot);
+                    if (owns)
+                    {
+                        _spill!.Free(g.Records[slot]);
+                        g.Records[slot] = -1;
+                    }
                 }
                 else
                 {
@@ -123,14 +156,14 @@ internal sealed partial class CollectionState
     private static void Add(Generation g, AnalyzedRow analyzed)
     {
         var (row, vector, terms, length) = analyzed;
-        var slot = AddRow(g, row, vector.Span, analyzed.Ordinal);
+        var slot = AddRow(g, row, g.AppendVector(vector.Span, analyzed.Record), analyzed.Ordinal);
         g.Lengths[slot] = length;
         g.Text.Add(slot, terms, length);
     }
 
-    private static int AddRow(Generation g, StoredRow row, ReadOnlySpan<float> vector, long ordinal)
+    /// <summary>Puts a row in the slot its vector was just appended to (<see cref="Generation.AppendVector"/>).</summary>
+    private static int AddRow(Generation g, StoredRow row, int slot, long ordinal)
     {
-        var slot = g.AppendVector(vector);
         if (slot >= g.Rows.Length)
         {
             g.EnsureSlots(Math.Max(16, g.Rows.Length * 2));
@@ -207,13 +240,13 @@ internal sealed partial class CollectionState
     private void Compact()
     {
         var old = _g;
-        var fresh = new Generation(Spec);
+        var fresh = new Generation(Spec, _spill);
         fresh.Reserve(old.Live);
-        for (var s = 0; s < old.Arena.Count; s++)
+        for (var s = 0; s < old.Count; s++)
         {
             if (old.Rows[s] is { } row)
             {
-                var slot = AddRow(fresh, row, old.Arena.Get(s), old.Ordinals[s]);
+                var slot = AddRow(fresh, row, fresh.AppendFrom(old, s), old.Ordinals[s]);
                 fresh.Lengths[slot] = fresh.Text.AddText(slot, row.Text);
             }
         }

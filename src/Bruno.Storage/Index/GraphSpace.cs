@@ -62,12 +62,13 @@ internal sealed class FloatSpace(VectorArena arena) : IGraphSpace
 
 /// <summary>
 /// The one door to full-precision vectors (docs/decisions/0045): the re-rank of quantised searches reads through it, a batch
-/// of slots a call, and nothing else of the search side reads the float arena of a quantised collection. Today it reads the
-/// arena in memory; once vectors live in their on-disk table it reads them there, a batch at a time. Scores are computed
-/// exactly as <see cref="VectorArena.Similarity(ReadOnlySpan{float}, float, int)"/> computes them, so a re-ranked score is
-/// bit for bit the score of a collection without quantisation. Safe on any thread.
+/// of slots a call, and nothing else of the search side reads the full-precision vectors of a quantised collection. It reads
+/// them from the collection's spill file (decision 0048), or from the float arena when they are kept in memory. Scores are
+/// computed exactly as <see cref="VectorArena.Similarity(ReadOnlySpan{float}, float, int)"/> computes them, so a re-ranked
+/// score is bit for bit the score of a collection without quantisation. Safe on any thread; a spilled vector that does not
+/// decrypt throws <see cref="DataUnreadableException"/>.
 /// </summary>
-internal sealed class FullVectors(VectorArena arena)
+internal sealed class FullVectors(SlotSimilarity similarity)
 {
     /// <summary>Slots callers pass per call at most (a disk read's worth).</summary>
     public const int Batch = 128;
@@ -83,13 +84,16 @@ internal sealed class FullVectors(VectorArena arena)
         Interlocked.Add(ref _reads, slots.Length);
         for (var i = 0; i < slots.Length; i++)
         {
-            scores[i] = arena.Similarity(query, queryNorm, slots[i]);
+            scores[i] = similarity(query, queryNorm, slots[i]);
         }
     }
 
     /// <summary>The norm of a query as the exact scores take it.</summary>
     public static float NormOf(ReadOnlySpan<float> query) => TensorPrimitives.Norm(query);
 }
+
+/// <summary>The full-precision similarity of a query (with its norm) to a slot.</summary>
+internal delegate float SlotSimilarity(ReadOnlySpan<float> query, float queryNorm, int slot);
 
 /// <summary>Makes the in-memory representation a collection's spec asks for.</summary>
 internal static class GraphSpaces

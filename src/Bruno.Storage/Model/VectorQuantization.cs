@@ -3,7 +3,9 @@ namespace Bruno.Storage.Model;
 /// <summary>
 /// How a collection holds its vectors in memory for scanning and for the HNSW graph (docs/decisions/0045). The full-precision
 /// vectors are kept either way: every quantised search ends by re-ranking its candidates with them, so the scores a search
-/// returns are always full-precision similarities. Exact search (<see cref="SearchRequest.Exact"/>, and the planner's exact
+/// returns are always full-precision similarities. An int8 collection keeps them out of memory while its tenant is
+/// open, in a sealed file read for each re-ranked or returned vector (docs/decisions/0048), unless
+/// <see cref="StorageEngineOptions.FullVectorsInMemory"/> is set. Exact search (<see cref="SearchRequest.Exact"/>, and the planner's exact
 /// paths) returns the same hits under every choice. <c>EnsureCollectionAsync</c> refuses an undefined value with
 /// <see cref="ArgumentException"/>. Persisted: append only.
 /// </summary>

@@ -143,11 +143,12 @@ internal sealed partial class TenantInstance : IAsyncDisposable
         }
 
         TenantDatabase? db = null;
+        TenantInstance? instance = null;
         try
         {
             var ring = KeyRing.Load(keyPath, tenant, ctx.MasterKey);
             db = TenantDatabase.Open(folder, tenant, ring, create: false);
-            var instance = new TenantInstance(ctx, tenant, folder, lockFile, ring, db);
+            instance = new TenantInstance(ctx, tenant, folder, lockFile, ring, db);
             if (db.Version == TenantDatabase.PreviousFormatVersion)
             {
                 System.Diagnostics.Activity.Current?.AddEvent(new System.Diagnostics.ActivityEvent("upgrade_from_format_2"));
@@ -166,6 +167,11 @@ internal sealed partial class TenantInstance : IAsyncDisposable
         }
         catch
         {
+            foreach (var c in instance?._collections.Values ?? Enumerable.Empty<CollectionState>())
+            {
+                c.Dispose(); // their spill files (decision 0048) close now, not when the collector finds them
+            }
+
             db?.Dispose();
             lockFile.Dispose();
             throw;

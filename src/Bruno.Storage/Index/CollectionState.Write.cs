@@ -16,7 +16,7 @@ internal sealed partial class CollectionState
         }
         catch
         {
-            Revert(); // a spill write failed (disk full): nothing of the change stays
+            Revert(); // a spill write failed (StorageException, disk full): nothing of the change stays
             throw;
         }
 

@@ -38,7 +38,7 @@ internal sealed partial class CollectionState : IDisposable
     /// A collection's state. With <paramref name="folder"/> (the tenant's), an int8 collection keeps its full-precision
     /// vectors in a <see cref="VectorSpill"/> there instead of in memory, unless the settings say otherwise
     /// (docs/decisions/0048; binary codes bound nothing, so a binary collection's exact searches read every candidate and
-    /// it keeps them in memory); throws <see cref="IOException"/> when that file cannot be created.
+    /// it keeps them in memory); throws <see cref="StorageException"/> when that file cannot be created.
     /// </summary>
     public CollectionState(int cid, CollectionSpec spec, IndexSettings settings, string? folder = null)
     {
@@ -54,7 +54,8 @@ internal sealed partial class CollectionState : IDisposable
     /// Seals the full-precision vectors of rows about to be written (consecutive in <paramref name="vectors"/>, one per
     /// ordinal) into the collection's spill file, off the write lock; returns their records, or null when the vectors
     /// stay in memory. The records belong to the caller until the rows are published, and must be given back with
-    /// <see cref="FreeRecords"/> if they never are. Throws <see cref="IOException"/> (nothing is kept then).
+    /// <see cref="FreeRecords"/> if they never are. Throws <see cref="StorageException"/> when the file cannot be written
+    /// (nothing is kept then).
     /// </summary>
     public int[]? SpillVectors(ReadOnlySpan<float> vectors, ReadOnlySpan<long> ordinals)
     {
@@ -147,7 +148,7 @@ internal sealed partial class CollectionState : IDisposable
         public int[] Records = [];
 #pragma warning restore SA1401, CA1051
 
-        /// <summary>The float32 vectors in memory, or null when they are spilled (a quantised collection, decision 0048).</summary>
+        /// <summary>The float32 vectors in memory, or null when they are spilled (an int8 collection, decision 0048).</summary>
         public VectorArena? Arena { get; } = spill is null ? new(spec.Dimension, spec.Metric) : null;
 
         public VectorSpill? Spill => spill;

@@ -18,7 +18,7 @@ namespace Bruno.Storage.Index;
 /// (<see cref="DataUnreadableException"/>). A freed record is overwritten with zeros at once (a deleted row leaves no
 /// copy) and reused. Writes (<see cref="Write"/>) and reads (<see cref="Read"/>) are safe from any number of threads;
 /// the caller guarantees that a record is not read once it is freed (rows are freed only after the change that removed
-/// them is published, under the collection's write lock). I/O errors surface as <see cref="IOException"/> from
+/// them is published, under the collection's write lock). A failed write throws <see cref="StorageException"/> from
 /// <see cref="Write"/>; <see cref="Free"/> never throws.
 /// </para>
 /// </summary>
@@ -37,7 +37,7 @@ internal sealed class VectorSpill : IDisposable
     private int _next;
     private long _reads;
 
-    /// <summary>Creates the file in <paramref name="folder"/> and removes its name at once. Throws <see cref="IOException"/> when it cannot be created.</summary>
+    /// <summary>Creates the file in <paramref name="folder"/> and removes its name at once. Throws <see cref="StorageException"/> when it cannot be created.</summary>
     public VectorSpill(string folder, int dimension)
     {
         _dimension = dimension;
@@ -56,7 +56,15 @@ internal sealed class VectorSpill : IDisposable
             options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
         }
 
-        _stream = new FileStream(path, options);
+        try
+        {
+            _stream = new FileStream(path, options);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new StorageException("The tenant's spill file for vectors could not be created (is the disk full or the folder read-only?).", e);
+        }
+
         _file = _stream.SafeFileHandle;
         try
         {
@@ -91,7 +99,7 @@ internal sealed class VectorSpill : IDisposable
     /// <summary>
     /// Seals vectors (consecutive in <paramref name="vectors"/>, one per ordinal) into records, freed ones first, then new
     /// ones at the end of the file (one write for those); their indexes go to <paramref name="records"/>. Throws
-    /// <see cref="IOException"/> (disk full): then nothing is allocated.
+    /// <see cref="StorageException"/> when the file cannot be written (disk full): then nothing is allocated.
     /// </summary>
     public void Write(ReadOnlySpan<float> vectors, ReadOnlySpan<long> ordinals, Span<int> records)
     {
@@ -138,7 +146,7 @@ internal sealed class VectorSpill : IDisposable
                 RandomAccess.Write(_file, bytes.AsSpan(reused * RecordBytes, (count - reused) * RecordBytes), (long)first * RecordBytes);
             }
         }
-        catch
+        catch (IOException e)
         {
             for (var i = 0; i < count; i++)
             {
@@ -146,7 +154,7 @@ internal sealed class VectorSpill : IDisposable
                 records[i] = -1;
             }
 
-            throw;
+            throw new StorageException("The tenant's vectors could not be written to its spill file (is the disk full?); nothing was stored.", e);
         }
         finally
         {

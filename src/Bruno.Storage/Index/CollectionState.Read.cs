@@ -245,7 +245,7 @@ internal sealed partial class CollectionState
 
     /// <summary>
     /// A copy of the row for a caller, with its vector as a read-only view of the arena (not copied: ten hits of 384
-    /// dimensions were 15 KB of garbage a search), or, for a quantised collection whose vectors are spilled, a copy read
+    /// dimensions were 15 KB of garbage a search), or, for an int8 collection whose vectors are spilled, a copy read
     /// from the spill file (decision 0048; <see cref="DataUnreadableException"/> if it was altered); its readers are
     /// wrapped so the engine's array cannot be changed through it.
     /// </summary>

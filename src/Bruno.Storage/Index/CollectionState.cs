@@ -144,14 +144,12 @@ internal sealed partial class CollectionState : IDisposable
         /// <summary>Each slot's persistent ordinal (kept after the slot dies: a graph node keeps its ordinal).</summary>
         public long[] Ordinals = [];
 
-        /// <summary>Each slot's record in <see cref="Spill"/> (-1: none), when the full-precision vectors are spilled.</summary>
+        /// <summary>Each slot's record in the collection's spill file (-1: none), when the full-precision vectors are spilled.</summary>
         public int[] Records = [];
 #pragma warning restore SA1401, CA1051
 
         /// <summary>The float32 vectors in memory, or null when they are spilled (an int8 collection, decision 0048).</summary>
         public VectorArena? Arena { get; } = spill is null ? new(spec.Dimension, spec.Metric) : null;
-
-        public VectorSpill? Spill => spill;
 
         /// <summary>The quantised vectors (int8 or binary), or null when the collection keeps float32 only.</summary>
         public CodeArena? Codes { get; } = GraphSpaces.CodesFor(spec);

@@ -35,7 +35,6 @@ internal sealed class VectorSpill : IDisposable
     private readonly int _dimension;
     private long _nonce;
     private int _next;
-    private long _reads;
 
     /// <summary>Creates the file in <paramref name="folder"/> and removes its name at once. Throws <see cref="StorageException"/> when it cannot be created.</summary>
     public VectorSpill(string folder, int dimension)
@@ -80,9 +79,6 @@ internal sealed class VectorSpill : IDisposable
 
     /// <summary>Bytes one record takes in the file.</summary>
     public int RecordBytes { get; }
-
-    /// <summary>Records read so far (each re-ranked or returned vector).</summary>
-    public long Reads => Interlocked.Read(ref _reads);
 
     /// <summary>Records in use (written and not freed).</summary>
     public int InUse
@@ -186,7 +182,6 @@ internal sealed class VectorSpill : IDisposable
 
     private void ReadFile(int record, long ordinal, Span<float> vector)
     {
-        Interlocked.Increment(ref _reads);
         var rented = RecordBytes > 4096 ? ArrayPool<byte>.Shared.Rent(RecordBytes) : null;
         var bytes = rented is null ? stackalloc byte[RecordBytes] : rented.AsSpan(0, RecordBytes);
         try
